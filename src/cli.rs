@@ -1,0 +1,84 @@
+//! The `tandem` command line.
+//!
+//! The definitions live in the library (not in `main.rs`) so that the man
+//! pages and shell completions in `packaging/` are generated from the same
+//! source the binary parses with.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status for a command-line usage error (clap uses the same).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Two Linux load balancers as one highly available service (VRRP + IPVS).
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a keepalived.conf and report every problem with its position.
+    CheckConfig(CheckConfigArgs),
+    /// Run the daemon in the foreground.
+    Run(RunArgs),
+    /// Show the state of a running daemon.
+    Status(StatusArgs),
+}
+
+/// Options shared by every command that reads a configuration.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The configuration file (keepalived.conf syntax).
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        value_name = "FILE",
+        default_value = "/etc/tandem/keepalived.conf"
+    )]
+    pub file: PathBuf,
+    /// The identity used by `@ID` conditional lines (default: the first label of the host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print the typed model as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parse the command line and run the chosen command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig(_args) => not_yet("check-config", "issue 2"),
+        Command::Run(_args) => not_yet("run", "issue 4"),
+        Command::Status(_args) => not_yet("status", "issue 7"),
+    }
+}
+
+fn not_yet(what: &str, issue: &str) -> ExitCode {
+    eprintln!("tandem {what}: not implemented yet (tracked in {issue})");
+    ExitCode::from(1)
+}

@@ -1,0 +1,1 @@
+//! The keepalived.conf dialect: parser, typed model and validation.

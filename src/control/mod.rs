@@ -1,0 +1,1 @@
+//! The control socket: status as JSON, Prometheus metrics, state dumps.

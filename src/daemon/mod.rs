@@ -1,0 +1,1 @@
+//! The tokio layer that connects the sans-IO logic to sockets, netlink and timers.

@@ -1,0 +1,1 @@
+//! The IPVS (LVS) client over generic netlink and the table reconciler.

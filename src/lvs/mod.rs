@@ -1,0 +1,1 @@
+//! keepalived's virtual-server logic: real-server state, quorum, sorry server.

@@ -1,0 +1,1 @@
+//! Kernel network interfaces: rtnetlink addresses and links, raw VRRP sockets, GARP/NA.

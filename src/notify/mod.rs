@@ -1,0 +1,1 @@
+//! Notify scripts and e-mail alerts.

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test tandem has: formatting and lints, unit and simulation
+# tests, the network-namespace lab, and the IPVS tests inside the test VM.
+# Needs root (namespaces, raw sockets). Each suite is a script in
+# tests/suites/, run in name order; the run ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+  echo "run-all: needs root (network namespaces, raw sockets); try: sudo $0" >&2
+  exit 2
+fi
+bash .ci/setup || exit 1
+
+passed=0; failed=0; failures=()
+for suite in tests/suites/*.sh; do
+  name=$(basename "$suite" .sh)
+  echo "=== suite $name"
+  start=$(date +%s)
+  if bash "$suite"; then
+    passed=$((passed+1)); echo "=== suite $name: ok ($(( $(date +%s) - start ))s)"
+  else
+    failed=$((failed+1)); failures+=("$name"); echo "=== suite $name: FAILED ($(( $(date +%s) - start ))s)"
+  fi
+done
+[ $failed -eq 0 ] || echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed"
+[ $failed -eq 0 ]
