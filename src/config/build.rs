@@ -89,6 +89,9 @@ struct RawInstance {
     inst: VrrpInstance,
     interface: Option<String>,
     vrid: Option<u8>,
+    /// The keyword was written (even with a bad value): no "missing" error.
+    interface_given: bool,
+    vrid_given: bool,
     version: Option<(VrrpVersion, Pos)>,
     advert_int: Option<(Duration, Pos)>,
     smtp_alert: Option<bool>,
@@ -382,7 +385,15 @@ impl Builder {
     /// option, or unknown (with a suggestion). Its block is skipped.
     fn unknown(&mut self, block: Block, s: &Stmt) {
         let kw = s.keyword.text.as_str();
-        let msg = if block.unsupported().contains(&kw) {
+        let misplaced_top = block != Block::Top
+            && !block.unsupported().contains(&kw)
+            && (Block::Top.supported().contains(&kw) || Block::Top.unsupported().contains(&kw));
+        let msg = if misplaced_top {
+            format!(
+                "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
+                block.name()
+            )
+        } else if block.unsupported().contains(&kw) {
             keywords::unsupported_message(kw)
         } else {
             let cands = block.supported().iter().chain(block.unsupported()).copied();
@@ -1031,6 +1042,7 @@ impl Builder {
         }
         match r.interface.take() {
             Some(i) => vi.interface = i,
+            None if r.interface_given => {}
             None => self.err(
                 s.keyword.pos,
                 format!("vrrp_instance {} has no \"interface\"", vi.name),
@@ -1038,6 +1050,7 @@ impl Builder {
         }
         match r.vrid {
             Some(v) => vi.virtual_router_id = v,
+            None if r.vrid_given => {}
             None => self.err(
                 s.keyword.pos,
                 format!("vrrp_instance {} has no \"virtual_router_id\"", vi.name),
@@ -1082,8 +1095,12 @@ impl Builder {
                     }
                 }
             }
-            "interface" => r.interface = self.string(&st),
+            "interface" => {
+                r.interface_given = true;
+                r.interface = self.string(&st);
+            }
             "virtual_router_id" => {
+                r.vrid_given = true;
                 if let Some(v) = self.int_in(&st, 1, 255) {
                     r.vrid = Some(v as u8);
                 }
@@ -1360,6 +1377,8 @@ impl Builder {
                         None => format!("unknown address option \"{opt}\""),
                     };
                     self.err(w.pos, msg);
+                    // What follows may be its value: one error is enough.
+                    break;
                 }
             }
         }
