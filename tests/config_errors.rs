@@ -541,3 +541,59 @@ fn an_unreadable_file_is_an_error_not_a_panic() {
         "{e:?}"
     );
 }
+
+#[test]
+fn many_parameters_on_one_line_and_self_reference() {
+    let refs = "${P} ".repeat(200);
+    let l = check(&format!(
+        "$P=x\nglobal_defs {{\n notification_email {{\n {refs}\n }}\n}}\n"
+    ));
+    // 200 words on one line is one error (one address per line), not a loop.
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("takes one name per line"), "{e:?}");
+    let e = errors("$A=${A}${A}\nglobal_defs {\n router_id ${A}\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:2: error: parameter substitution does not terminate (a parameter refers to itself)"
+        ]
+    );
+}
+
+#[test]
+fn every_checker_kind_round_trips_through_json() {
+    let l = check(
+        "virtual_server fwmark 7 {
+  persistence_timeout 60
+  real_server 192.0.2.5 80 {
+    TCP_CHECK {
+      connect_port 81
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      misc_dynamic
+      user nobody nogroup
+    }
+    SSL_GET {
+      url {
+        path /
+        digest ff20ad2481f97b1754ef3e12ecd3a9cc
+        status_code 200-299 301
+      }
+      enable_sni
+    }
+  }
+}
+",
+    );
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let json = serde_json::to_string(&cfg).unwrap();
+    let back: tandem::config::Config = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    let rs = &back.virtual_servers[0].real_servers[0];
+    assert_eq!(rs.checkers.len(), 3);
+    assert_eq!(rs.checkers[0].connect_port, 81);
+    assert!(json.contains("\"digest\":\"ff20ad2481f97b1754ef3e12ecd3a9cc\""));
+}

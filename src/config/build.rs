@@ -2332,6 +2332,19 @@ impl Builder {
         }
 
         let mut vss = std::mem::take(&mut self.vss);
+        // A group service's family is its group's (known only now, since
+        // the group may be defined after the service).
+        for vs in &mut vss {
+            if let VirtualServerKey::Group { name } = &vs.key
+                && let Some(g) = self.vsgs.iter().find(|g| &g.name == name)
+                && let Some(fam) = g.entries.iter().find_map(|e| match e {
+                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                    VsgEntry::Fwmark { family, .. } => *family,
+                })
+            {
+                vs.family = fam;
+            }
+        }
         let mut rs_alert = self.rs_alert.iter();
         for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
             vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);
