@@ -597,3 +597,16 @@ fn every_checker_kind_round_trips_through_json() {
     assert_eq!(rs.checkers[0].connect_port, 81);
     assert!(json.contains("\"digest\":\"ff20ad2481f97b1754ef3e12ecd3a9cc\""));
 }
+
+#[test]
+fn a_checker_needs_a_port() {
+    let e = errors(
+        "virtual_server fwmark 1 {\n  persistence_timeout 60\n  real_server 192.0.2.5 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:5: error: TCP_CHECK of real_server 192.0.2.5 has no port to connect to; set connect_port (the real server has none)"
+        ]
+    );
+}
