@@ -596,25 +596,18 @@ impl Builder {
         })
     }
 
-    /// A block whose lines are single words (names, e-mail addresses).
+    /// A block of words (names, e-mail addresses).
     fn word_list(&mut self, s: &Stmt) -> Vec<Word> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
         }
-        let what = s.keyword.text.clone();
+        // Like keepalived, every word of the block is an entry, whether
+        // one per line or several on a line.
         self.block(s, &mut |b, st| {
-            if let Some(extra) = st.args.first() {
-                b.err(
-                    extra.pos,
-                    format!(
-                        "unexpected \"{}\": {what} takes one name per line",
-                        extra.text
-                    ),
-                );
-            }
             b.no_block(&st);
             out.push(st.keyword);
+            out.extend(st.args);
         });
         out
     }
