@@ -609,3 +609,12 @@ fn a_checker_needs_a_port() {
         ]
     );
 }
+
+#[test]
+fn a_huge_number_is_out_of_range() {
+    let e = errors(&INSTANCE.replace("priority 100", "priority 99999999999999999999"));
+    assert_eq!(
+        e,
+        ["t.conf:4:14: error: priority 99999999999999999999 is out of range (1-255)"]
+    );
+}

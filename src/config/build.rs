@@ -473,9 +473,18 @@ impl Builder {
     }
 
     fn int_word(&mut self, kw: &str, w: &Word, lo: i64, hi: i64) -> Option<i64> {
+        let digits = w.text.strip_prefix('-').unwrap_or(&w.text);
+        let huge = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         match w.text.parse::<i64>() {
             Ok(v) if (lo..=hi).contains(&v) => Some(v),
             Ok(_) => {
+                self.err(
+                    w.pos,
+                    format!("{kw} {} is out of range ({lo}-{hi})", w.text),
+                );
+                None
+            }
+            Err(_) if huge => {
                 self.err(
                     w.pos,
                     format!("{kw} {} is out of range ({lo}-{hi})", w.text),
