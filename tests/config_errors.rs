@@ -618,3 +618,20 @@ fn a_huge_number_is_out_of_range() {
         ["t.conf:4:14: error: priority 99999999999999999999 is out of range (1-255)"]
     );
 }
+
+#[test]
+fn a_keyword_given_twice_warns() {
+    let l = check(&INSTANCE.replace("priority 100", "priority 100\n    priority 150"));
+    assert_eq!(
+        messages(&l),
+        ["t.conf:5:5: warning: \"priority\" is given again; this replaces the value at line 4"]
+    );
+    assert_eq!(l.config.unwrap().vrrp_instances[0].priority, 150);
+    // Lists add up instead.
+    let l = check(&INSTANCE.replace("priority 100", "virtual_ipaddress {\n 192.0.2.11/24\n }"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    assert_eq!(
+        l.config.unwrap().vrrp_instances[0].virtual_ipaddress.len(),
+        2
+    );
+}

@@ -360,6 +360,34 @@ impl Builder {
         }
     }
 
+    /// Like [`Self::block`] for blocks of keywords: a keyword given twice
+    /// (other than those that add to a list) gets a warning, since the
+    /// later value silently replacing the first is rarely what was meant.
+    fn kw_block(&mut self, s: &Stmt, f: &mut dyn FnMut(&mut Self, Stmt)) {
+        let mut seen: Vec<(String, Pos)> = Vec::new();
+        self.block(s, &mut |b, st| {
+            let kw = st.keyword.text.as_str();
+            let name = keywords::deprecated_alias(kw).unwrap_or(kw);
+            if !keywords::REPEATABLE.contains(&name) {
+                if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
+                    let at = if first.file == st.keyword.pos.file {
+                        format!("line {}", first.line)
+                    } else {
+                        let o = b.origin(*first);
+                        o.to_string()
+                    };
+                    b.warn(
+                        st.keyword.pos,
+                        format!("\"{name}\" is given again; this replaces the value at {at}"),
+                    );
+                } else {
+                    seen.push((name.to_string(), st.keyword.pos));
+                }
+            }
+            f(b, st)
+        });
+    }
+
     /// The statement must open a block; false (with an error) if not.
     fn need_block(&mut self, s: &Stmt) -> bool {
         if !s.block {
@@ -647,14 +675,16 @@ impl Builder {
             return;
         }
         self.args(s, 0, "");
-        self.block(s, &mut |b, st| b.global_stmt(st));
+        self.kw_block(s, &mut |b, st| b.global_stmt(st));
     }
 
     fn global_stmt(&mut self, st: Stmt) {
         match st.keyword.text.as_str() {
             "notification_email" => {
                 let list = self.word_list(&st);
-                self.global.notification_email = list.into_iter().map(|w| w.text).collect();
+                self.global
+                    .notification_email
+                    .extend(list.into_iter().map(|w| w.text));
             }
             "notification_email_from" => {
                 if let Some(v) = self.string(&st) {
@@ -851,7 +881,7 @@ impl Builder {
         };
         let mut timeout = None;
         let mut has_script = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "script" => {
                 if let Some(v) = b.string(&st) {
                     sc.script = v;
@@ -1007,10 +1037,16 @@ impl Builder {
             track_script: Vec::new(),
         };
         let mut members: Vec<Word> = Vec::new();
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "group" => members.extend(b.word_list(&st)),
-            "track_interface" => g.group.track_interface = b.track_interface(&st),
-            "track_script" => g.track_script = b.track_script(&st),
+            "track_interface" => {
+                let list = b.track_interface(&st);
+                g.group.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = b.track_script(&st);
+                g.track_script.extend(list);
+            }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),
             "notify_fault" => g.group.notify_fault = b.notify_script(&st),
@@ -1048,7 +1084,7 @@ impl Builder {
             origin: self.origin(s.keyword.pos),
             ..VrrpInstance::default()
         };
-        self.block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
+        self.kw_block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
         if name.is_none() {
             return;
         }
@@ -1258,7 +1294,7 @@ impl Builder {
         }
         let mut auth_type: Option<Word> = None;
         let mut pass: Option<Word> = None;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "auth_type" => auth_type = b.one(&st, "PASS").cloned(),
             "auth_pass" => pass = b.one(&st, "a password").cloned(),
             _ => b.unknown(Block::Authentication, &st),
@@ -1683,7 +1719,7 @@ impl Builder {
             rss: Vec::new(),
         };
         let mut persistence_pos = None;
-        self.block(s, &mut |b, st| {
+        self.kw_block(s, &mut |b, st| {
             b.vs_stmt(st, &mut raw, &mut persistence_pos)
         });
         let Some(key) = key else {
@@ -1966,7 +2002,7 @@ impl Builder {
             address?;
             return Some(raw);
         }
-        self.block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
+        self.kw_block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
         address?;
         Some(raw)
     }
@@ -2040,7 +2076,7 @@ impl Builder {
             self.need_block(s);
             return None;
         }
-        self.block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
+        self.kw_block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
         match &kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.url.is_empty() => {
                 self.err(
@@ -2126,7 +2162,7 @@ impl Builder {
             virtualhost: None,
         };
         let mut has_path = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "path" => {
                 if let Some(p) = b.string(&st) {
                     u.path = p;
