@@ -313,6 +313,13 @@ pub struct Instance {
     trackers_up: Vec<bool>,
     /// Set by the sync group when another member is in FAULT.
     group_fault: bool,
+    /// Member of a sync group with other members: an expired
+    /// Master_Down_Timer only makes the instance *want* master; the group
+    /// promotes it once every member wants to (see `sync_group`).
+    in_sync_group: bool,
+    /// Why this instance wants master (its Master_Down_Timer expired while
+    /// it was held back by its sync group).
+    want_master: Option<Reason>,
     counters: InstanceCounters,
     actions: VecDeque<Action>,
     armed: Option<Time>,
@@ -338,6 +345,8 @@ impl Instance {
             link_up: true,
             trackers_up,
             group_fault: false,
+            in_sync_group: false,
+            want_master: None,
             counters: InstanceCounters::default(),
             actions: VecDeque::new(),
             armed: None,
@@ -389,6 +398,15 @@ impl Instance {
             }
         };
         Duration::from_micros(weight.saturating_mul(base_us) / 256)
+    }
+
+    /// Skew_Time with priority 255 (the smallest possible), as keepalived's
+    /// VRRP_TIMER_SKEW_MIN.
+    fn skew_min(&self) -> Duration {
+        match self.params.version {
+            Version::V2 => Duration::from_micros(1_000_000 / 256),
+            Version::V3 => self.master_adver_interval / 256,
+        }
     }
 
     /// Master_Down_Interval (RFC 5798 §6.1): 3 × Master_Adver_Interval +
@@ -565,6 +583,7 @@ impl Instance {
             false
         };
         if accept {
+            self.want_master = None;
             self.learn_interval(advert);
             self.master_down_timer = Some(now + self.master_down_interval());
             self.master_left = false;
@@ -633,7 +652,15 @@ impl Instance {
                     } else {
                         Reason::MasterDown
                     };
-                    self.become_master(now, reason);
+                    if self.in_sync_group {
+                        // keepalived (vrrp_sync.c, "prefer backup state to
+                        // avoid thrashing"): wait until every member of the
+                        // group wants master; re-arm meanwhile.
+                        self.want_master = Some(reason);
+                        self.master_down_timer = Some(now + self.master_down_interval());
+                    } else {
+                        self.become_master(now, reason);
+                    }
                 }
             }
             State::Initialize | State::Fault => {}
@@ -665,9 +692,6 @@ impl Instance {
             self.become_master(now, Reason::Startup);
         } else {
             self.become_backup(now, Reason::Startup);
-            if self.params.initial_state == InitialState::Master {
-                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_time());
-            }
         }
     }
 
@@ -752,6 +776,7 @@ impl Instance {
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn become_backup(&mut self, now: Time, reason: Reason) {
@@ -769,8 +794,20 @@ impl Instance {
         self.adver_timer = None;
         self.garp_timer = None;
         self.master_down_timer = Some(now + self.master_down_interval());
+        if matches!(from, State::Initialize | State::Fault) {
+            if self.params.initial_state == InitialState::Master {
+                // keepalived: `state MASTER` shortens the first wait to one
+                // interval plus the smallest skew.
+                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_min());
+            }
+            // keepalived: preempt_delay also runs from startup and from
+            // leaving FAULT, so a router that just came up does not
+            // preempt before it has heard the current master.
+            self.preempt_since = (self.params.preempt_delay > Duration::ZERO).then_some(now);
+        }
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn become_fault(&mut self, now: Time, reason: Reason) {
@@ -813,6 +850,7 @@ impl Instance {
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn send_advert(&mut self, priority: u8) {
@@ -856,11 +894,22 @@ impl Instance {
         self.note_timer();
     }
 
-    /// Sync group: another member became master; follow it if we are a
-    /// backup.
+    /// Sync group: this instance is a member of a group with others.
+    pub(crate) fn set_in_sync_group(&mut self, yes: bool) {
+        self.in_sync_group = yes;
+    }
+
+    /// Whether this instance's Master_Down_Timer expired and it waits for
+    /// its sync group to go master together.
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Backup && self.want_master.is_some()
+    }
+
+    /// Sync group: the group goes master; follow if we are a backup.
     pub(crate) fn sync_master(&mut self, now: Time) {
         if self.state == State::Backup {
-            self.become_master(now, Reason::SyncGroup);
+            let reason = self.want_master.unwrap_or(Reason::SyncGroup);
+            self.become_master(now, reason);
             self.note_timer();
         }
     }
