@@ -180,10 +180,7 @@ fn v3_learns_master_adver_interval_from_the_master() {
     rx(&mut i, t(0), HIGHER_IP, advert(Version::V3, 200, 50)).unwrap();
     assert_eq!(i.master_adver_interval(), Duration::from_millis(500));
     // 3 × 0.5 s + 156 × 0.5 s / 256 = 1.5 s + 0.3046875 s
-    assert_eq!(
-        i.master_down_interval(),
-        Duration::from_micros(1_804_687)
-    );
+    assert_eq!(i.master_down_interval(), Duration::from_micros(1_804_687));
     assert_eq!(i.poll_timeout(), Some(Time::from_micros(1_804_687)));
     // A slower master: learned too.
     rx(&mut i, t(100), HIGHER_IP, advert(Version::V3, 200, 400)).unwrap();
@@ -767,4 +764,30 @@ fn sync_group_member_stepping_down_takes_the_group_along() {
 fn router_rejects_bad_groups() {
     assert!(Router::new(group_params(), vec![vec![0, 5]], t(0)).is_err());
     assert!(Router::new(group_params(), vec![vec![0, 1], vec![1]], t(0)).is_err());
+}
+
+#[test]
+fn contradictory_preemption_settings_are_cleared_like_keepalived() {
+    use tandem::vrrp::ParamsWarning;
+    let mut p = params(Version::V3, 100);
+    p.preempt = false;
+    p.initial_state = InitialState::Master;
+    let (n, w) = p.clone().normalized();
+    assert!(n.preempt);
+    assert_eq!(w, vec![ParamsWarning::NopreemptWithStateMaster]);
+    // And the instance runs with the cleared setting: it preempts.
+    let mut i = started(p, t(0));
+    rx(&mut i, t(100), LOWER_IP, advert(Version::V3, 50, 100)).unwrap();
+    i.handle(t(1200), Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+
+    let mut p = params(Version::V3, 255);
+    p.preempt = false;
+    assert_eq!(p.normalized().1, vec![ParamsWarning::NopreemptWithOwner]);
+    let mut p = params(Version::V3, 100);
+    p.preempt = false;
+    p.preempt_delay = Duration::from_secs(3);
+    let (n, w) = p.normalized();
+    assert_eq!(n.preempt_delay, Duration::ZERO);
+    assert_eq!(w, vec![ParamsWarning::PreemptDelayWithNopreempt]);
 }

@@ -144,6 +144,38 @@ impl Params {
         Duration::from_millis(u64::from(self.advert_int) * 10)
     }
 
+    /// Applies keepalived's adjustments of contradictory settings and
+    /// says which were made, for the daemon to log:
+    /// - `nopreempt` with priority 255: an owner always preempts;
+    /// - `nopreempt` or `preempt_delay` with `state MASTER`: the instance
+    ///   would take over anyway after its short first wait, so keepalived
+    ///   clears them;
+    /// - `preempt_delay` with `nopreempt`: meaningless, cleared.
+    ///
+    /// [`Instance::new`] applies these itself; call this to get the list.
+    pub fn normalized(mut self) -> (Params, Vec<ParamsWarning>) {
+        let mut warnings = Vec::new();
+        if self.priority == 255 && !self.preempt {
+            self.preempt = true;
+            warnings.push(ParamsWarning::NopreemptWithOwner);
+        }
+        if self.initial_state == InitialState::Master {
+            if !self.preempt {
+                self.preempt = true;
+                warnings.push(ParamsWarning::NopreemptWithStateMaster);
+            }
+            if self.preempt_delay > Duration::ZERO {
+                self.preempt_delay = Duration::ZERO;
+                warnings.push(ParamsWarning::PreemptDelayWithStateMaster);
+            }
+        }
+        if !self.preempt && self.preempt_delay > Duration::ZERO {
+            self.preempt_delay = Duration::ZERO;
+            warnings.push(ParamsWarning::PreemptDelayWithNopreempt);
+        }
+        (self, warnings)
+    }
+
     /// Checks what the state machine relies on.
     pub fn validate(&self) -> Result<(), ParamsError> {
         if self.vrid == 0 {
@@ -186,6 +218,20 @@ impl Params {
         }
         Ok(())
     }
+}
+
+/// A contradictory setting that [`Params::normalized`] cleared, as
+/// keepalived does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsWarning {
+    #[error("nopreempt is incompatible with priority 255 - cleared")]
+    NopreemptWithOwner,
+    #[error("nopreempt will not work with initial state MASTER - cleared")]
+    NopreemptWithStateMaster,
+    #[error("preempt_delay will not work with initial state MASTER - cleared")]
+    PreemptDelayWithStateMaster,
+    #[error("preempt_delay is incompatible with nopreempt - cleared")]
+    PreemptDelayWithNopreempt,
 }
 
 /// A [`Params`] the state machine cannot run with.
@@ -327,9 +373,10 @@ pub struct Instance {
 
 impl Instance {
     /// Creates an instance in Initialize; nothing happens until
-    /// [`Event::Startup`].
+    /// [`Event::Startup`]. The params are [`Params::normalized`] first.
     pub fn new(params: Params, now: Time) -> Result<Instance, ParamsError> {
         params.validate()?;
+        let (params, _) = params.normalized();
         let trackers_up = params.trackers.iter().map(|t| t.initially_up).collect();
         let mut inst = Instance {
             effective_priority: params.priority,
