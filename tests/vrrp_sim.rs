@@ -248,6 +248,8 @@ enum Ev {
         corrupted: bool,
     },
     Crash(usize),
+    /// Clean stop (SIGTERM): priority 0, VIPs released, then gone.
+    Shutdown(usize),
     Restart(usize),
     Partition(Vec<u8>),
     LinkDown(usize),
@@ -280,6 +282,8 @@ struct Sim<'a> {
     nodes: Vec<Node>,
     healed: bool,
     trace: Option<String>,
+    /// Every state change: (time, router, instance, from, to).
+    transitions: Vec<(Time, usize, usize, State, State)>,
     ip_id: u16,
     pub steps: u64,
 }
@@ -307,6 +311,7 @@ impl<'a> Sim<'a> {
             nodes,
             healed: false,
             trace: trace.then(String::new),
+            transitions: Vec::new(),
             ip_id: 0,
             steps: 0,
         }
@@ -379,6 +384,7 @@ impl<'a> Sim<'a> {
                     }
                 }
                 Action::StateChanged { from, to, reason } => {
+                    self.transitions.push((self.now, r, id, from, to));
                     self.log(|| format!("r{r} VI_{id} {from} -> {to} ({reason:?})"));
                 }
                 Action::Notify { .. } | Action::SetTimer { .. } => {}
@@ -508,6 +514,20 @@ impl<'a> Sim<'a> {
                     // The machine is gone, and the VIPs with it.
                     self.nodes[r].vips_held.iter_mut().for_each(|v| *v = false);
                     self.log(|| format!("r{r} crash"));
+                }
+            }
+            Ev::Shutdown(r) => {
+                if self.nodes[r].router.is_some() {
+                    self.log(|| format!("r{r} shutdown"));
+                    let now = self.now;
+                    if let Some(router) = self.nodes[r].router.as_mut() {
+                        router.broadcast(now, Event::Shutdown);
+                    }
+                    self.after(r)?;
+                    if let Some(k) = self.nodes[r].vips_held.iter().position(|v| *v) {
+                        return Err(format!("r{r} VI_{k}: VIPs still held after shutdown"));
+                    }
+                    self.nodes[r].router = None;
                 }
             }
             Ev::Restart(r) => {
@@ -759,8 +779,9 @@ fn drive(sim: &mut Sim) -> Check {
     for _ in 0..sc.chaos_events {
         let at = Time::ZERO + Duration::from_micros(sim.rng.range(0, sc.chaos.as_micros() as u64));
         let r = sim.rng.range(0, sc.routers as u64 - 1) as usize;
-        let ev = match sim.rng.range(0, 6) {
+        let ev = match sim.rng.range(0, 7) {
             0 => Ev::Crash(r),
+            7 => Ev::Shutdown(r),
             1 => Ev::Restart(r),
             2 => Ev::Partition((0..sc.routers).map(|_| sim.rng.range(0, 1) as u8).collect()),
             3 => Ev::LinkDown(r),
@@ -864,4 +885,136 @@ fn the_simulation_can_fail() {
     sim.nodes[0].vips_held[0] = true; // pretend r0 still holds VRID 1's VIPs
     let res = drive(&mut sim);
     assert!(res.is_err(), "a stray VIP must be reported");
+}
+
+// ----- timing on a clean network ---------------------------------------------
+
+/// Two routers on a perfect LAN (no loss, no delay): r0 with `p0`, r1 with
+/// `p1`, VRRPv3 at 1 s.
+fn clean_pair(p0: u8, p1: u8) -> Scenario {
+    Scenario {
+        routers: 2,
+        vrids: 1,
+        version: Version::V3,
+        ipv6: false,
+        interval_cs: 100,
+        preempt: true,
+        sync_group: false,
+        priority: vec![vec![p0], vec![p1]],
+        trackers: vec![vec![vec![]], vec![vec![]]],
+        initial_master: vec![false, false],
+        loss_ppm: 0,
+        dup_ppm: 0,
+        corrupt_ppm: 0,
+        max_delay: Duration::ZERO,
+        chaos: Duration::ZERO,
+        chaos_events: 0,
+        v3_checksum_as_v2: false,
+    }
+}
+
+/// Starts both routers at 0 and runs until r0 has been master for a while.
+fn settled(sim: &mut Sim) -> Time {
+    sim.schedule(Time::ZERO, Ev::Restart(0));
+    sim.schedule(Time::ZERO, Ev::Restart(1));
+    sim.healed = true;
+    sim.run_until(Time::from_millis(10_500)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![0]);
+    sim.now
+}
+
+fn takeover_after(sim: &Sim, t: Time) -> Duration {
+    let (at, ..) = sim
+        .transitions
+        .iter()
+        .find(|(at, r, _, _, to)| *at >= t && *r == 1 && *to == State::Master)
+        .expect("r1 took over");
+    *at - t
+}
+
+#[test]
+fn dead_master_is_replaced_after_master_down_interval() {
+    let sc = clean_pair(200, 100);
+    let mut sim = Sim::new(&sc, Rng(1), false);
+    let t = settled(&mut sim);
+    sim.apply(Ev::Crash(0)).unwrap();
+    sim.run_until(t + Duration::from_secs(10)).unwrap();
+    // The backup last heard r0 at most one interval before the crash, and
+    // waits 3 × 1 s + (256 − 100)/256 s = 3.609375 s from then (plus at
+    // most 2 ms of timer lateness).
+    let took = takeover_after(&sim, t);
+    assert!(
+        took > Duration::from_micros(2_609_375) && took <= Duration::from_micros(3_611_375),
+        "took {took:?}"
+    );
+    assert_eq!(sim.one_master_each().unwrap(), vec![1]);
+}
+
+#[test]
+fn clean_shutdown_hands_over_within_skew_time() {
+    let sc = clean_pair(200, 100);
+    let mut sim = Sim::new(&sc, Rng(2), false);
+    let t = settled(&mut sim);
+    sim.apply(Ev::Shutdown(0)).unwrap();
+    sim.run_until(t + Duration::from_secs(5)).unwrap();
+    // Priority 0 → Skew_Time = 156/256 s = 609.375 ms (+ ≤ 2 ms lateness).
+    let took = takeover_after(&sim, t);
+    assert!(
+        took >= Duration::from_micros(609_375) && took <= Duration::from_micros(611_375),
+        "took {took:?}"
+    );
+}
+
+#[test]
+fn higher_priority_router_preempts_on_return() {
+    let sc = clean_pair(200, 100);
+    let mut sim = Sim::new(&sc, Rng(3), false);
+    let t = settled(&mut sim);
+    sim.apply(Ev::Crash(0)).unwrap();
+    sim.run_until(t + Duration::from_secs(6)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![1]);
+    let back = sim.now;
+    sim.apply(Ev::Restart(0)).unwrap();
+    sim.run_until(back + Duration::from_secs(10)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![0]);
+    // r0 ignores r1's lower adverts and takes over after its own
+    // Master_Down_Interval: 3 s + 56/256 s.
+    let (at, ..) = sim
+        .transitions
+        .iter()
+        .find(|(at, r, _, _, to)| *at >= back && *r == 0 && *to == State::Master)
+        .unwrap();
+    let took = *at - back;
+    assert!(
+        took >= Duration::from_micros(3_218_750) && took <= Duration::from_micros(3_220_750),
+        "took {took:?}"
+    );
+}
+
+#[test]
+fn nopreempt_router_returns_as_backup() {
+    let mut sc = clean_pair(200, 100);
+    sc.preempt = false;
+    let mut sim = Sim::new(&sc, Rng(4), false);
+    let t = settled(&mut sim);
+    sim.apply(Ev::Crash(0)).unwrap();
+    sim.run_until(t + Duration::from_secs(6)).unwrap();
+    sim.apply(Ev::Restart(0)).unwrap();
+    let back = sim.now;
+    sim.run_until(back + Duration::from_secs(30)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![1]);
+}
+
+#[test]
+fn owner_takes_over_at_once() {
+    let sc = clean_pair(100, 255);
+    let mut sim = Sim::new(&sc, Rng(5), false);
+    sim.schedule(Time::ZERO, Ev::Restart(0));
+    sim.healed = true;
+    sim.run_until(Time::from_millis(10_000)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![0]);
+    let t = sim.now;
+    sim.apply(Ev::Restart(1)).unwrap();
+    sim.run_until(t + Duration::from_millis(1)).unwrap();
+    assert_eq!(sim.one_master_each().unwrap(), vec![1]);
 }
