@@ -791,3 +791,19 @@ fn contradictory_preemption_settings_are_cleared_like_keepalived() {
     assert_eq!(n.preempt_delay, Duration::ZERO);
     assert_eq!(w, vec![ParamsWarning::PreemptDelayWithNopreempt]);
 }
+
+#[test]
+fn status_names_the_master_being_followed() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    assert_eq!(i.master(), None);
+    rx(&mut i, t(10), HIGHER_IP, advert(Version::V3, 200, 50)).unwrap();
+    assert_eq!(i.master(), Some((HIGHER_IP, 200)));
+    let s = i.status();
+    assert_eq!(s.state, State::Backup);
+    assert_eq!(s.master_adver_interval_cs, 50);
+    assert_eq!(s.counters.adverts_received, 1);
+    assert!(serde_json::to_string(&s).unwrap().contains("\"vrid\":51"));
+    let at = i.poll_timeout().unwrap();
+    i.handle(at, Event::Timer).unwrap();
+    assert_eq!(i.master(), None, "we are the master now");
+}
