@@ -69,7 +69,9 @@ struct Scenario {
     vrids: usize,
     version: Version,
     ipv6: bool,
-    interval_cs: u16,
+    /// `advert_int` per router (centiseconds). v3 routers may differ:
+    /// backups must learn the master's interval (RFC 5798 §6.4.2).
+    intervals: Vec<u16>,
     preempt: bool,
     sync_group: bool,
     /// Base priority per router per VRID.
@@ -100,6 +102,13 @@ impl Scenario {
             Version::V2 => 100 * rng.range(1, 2) as u16,
             Version::V3 => rng.range(10, 200) as u16,
         };
+        let intervals: Vec<u16> = if version == Version::V3 && rng.chance(300_000) {
+            (0..routers).map(|_| rng.range(10, 200) as u16).collect()
+        } else {
+            vec![interval_cs; routers]
+        };
+        let fastest = intervals.iter().copied().min().unwrap_or(interval_cs);
+        let slowest = intervals.iter().copied().max().unwrap_or(interval_cs);
         let preempt = rng.chance(700_000);
         let sync_group = vrids > 1 && rng.chance(500_000);
         let mut priority = Vec::new();
@@ -142,13 +151,14 @@ impl Scenario {
             priority.push(per_vrid);
             trackers.push(tr);
         }
-        let interval = Duration::from_millis(u64::from(interval_cs) * 10);
+        let fastest = Duration::from_millis(u64::from(fastest) * 10);
+        let slowest = Duration::from_millis(u64::from(slowest) * 10);
         Scenario {
             routers,
             vrids,
             version,
             ipv6,
-            interval_cs,
+            intervals,
             preempt,
             sync_group,
             priority,
@@ -161,15 +171,23 @@ impl Scenario {
             loss_ppm: rng.range(0, 300_000),
             dup_ppm: rng.range(0, 100_000),
             corrupt_ppm: rng.range(0, 20_000),
-            max_delay: interval * rng.range(0, 25) as u32 / 100,
-            chaos: interval * rng.range(5, 40) as u32,
+            max_delay: fastest * rng.range(0, 25) as u32 / 100,
+            chaos: slowest * rng.range(5, 40) as u32,
             chaos_events: rng.range(0, 10) as usize,
             v3_checksum_as_v2: !ipv6 && version == Version::V3 && rng.chance(300_000),
         }
     }
 
+    /// The slowest router's interval: what bounds convergence.
     fn interval(&self) -> Duration {
-        Duration::from_millis(u64::from(self.interval_cs) * 10)
+        let cs = self.intervals.iter().copied().max().unwrap_or(100);
+        Duration::from_millis(u64::from(cs) * 10)
+    }
+
+    /// The fastest router's interval: how often to look.
+    fn interval_min(&self) -> Duration {
+        let cs = self.intervals.iter().copied().min().unwrap_or(100);
+        Duration::from_millis(u64::from(cs) * 10)
     }
 
     fn addr(&self, router: usize) -> IpAddr {
@@ -202,7 +220,7 @@ impl Scenario {
                 let mut p = Params::new(format!("VI_{k}"), 1 + k as u8, self.addr(router));
                 p.version = self.version;
                 p.priority = self.priority[router][k];
-                p.advert_int = self.interval_cs;
+                p.advert_int = self.intervals[router];
                 p.preempt = self.preempt;
                 p.vips = vec![self.vip(k)];
                 if self.version == Version::V2 && k == 0 {
@@ -739,7 +757,7 @@ impl<'a> Sim<'a> {
     /// Checks one master per VRID from `from` until `until`, every ~interval/4.
     fn hold_one_master(&mut self, until: Time) -> Result<Vec<usize>, String> {
         let first = self.one_master_each()?;
-        let step = self.sc.interval() / 4;
+        let step = self.sc.interval_min() / 4;
         while self.now < until {
             let next = (self.now + step).min(until);
             self.run_until(next)?;
@@ -901,7 +919,7 @@ fn clean_pair(p0: u8, p1: u8) -> Scenario {
         vrids: 1,
         version: Version::V3,
         ipv6: false,
-        interval_cs: 100,
+        intervals: vec![100, 100],
         preempt: true,
         sync_group: false,
         priority: vec![vec![p0], vec![p1]],
