@@ -21,7 +21,8 @@
 //! - members of a sync group are never split once stable: on every router
 //!   they are all in the same state.
 //!
-//! `cargo test --test vrrp_sim` runs `VRRP_SIM_SEEDS` seeds (default 2000).
+//! `cargo test --test vrrp_sim` runs `VRRP_SIM_SEEDS` seeds (default 2000)
+//! starting at `VRRP_SIM_FIRST` (default 0).
 //! A failure prints the seed, the scenario and the full trace; replay one
 //! seed with `VRRP_SIM_SEED=<n> cargo test --test vrrp_sim -- --nocapture`.
 
@@ -900,9 +901,13 @@ fn simulated_elections_hold_their_invariants() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
+    let first: u64 = std::env::var("VRRP_SIM_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let start = std::time::Instant::now();
     let mut steps = 0;
-    for seed in 0..seeds {
+    for seed in first..first + seeds {
         match run(seed, false) {
             (Ok(o), _, _) => steps += o.steps,
             (Err(e), _, _) => panic!("{}", report_failure(seed, &e)),
