@@ -338,11 +338,14 @@ impl fmt::Display for Netmask {
 pub struct Service {
     pub key: ServiceKey,
     pub scheduler: Scheduler,
+    #[serde(default)]
     pub flags: ServiceFlags,
     /// Persistence timeout in seconds (`persistence_timeout`).
+    #[serde(default)]
     pub timeout: u32,
     pub netmask: Netmask,
     /// Persistence engine (`persistence_engine`, e.g. "sip").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pe_name: Option<String>,
 }
 
@@ -474,8 +477,10 @@ pub struct Destination {
     /// 0 means "quiescent": no new connections, existing ones kept.
     pub weight: i32,
     /// Upper connection threshold (0 = none).
+    #[serde(default)]
     pub u_threshold: u32,
     /// Lower connection threshold (0 = none).
+    #[serde(default)]
     pub l_threshold: u32,
 }
 
@@ -631,15 +636,59 @@ impl SyncDaemon {
 
 /// A virtual service with the destinations it should have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "VirtualServiceRepr", into = "VirtualServiceRepr")]
 pub struct VirtualService {
     pub service: Service,
     pub destinations: BTreeMap<DestKey, Destination>,
 }
 
-/// A whole IPVS table: what the configuration asks for, or what a dump found.
+/// JSON form of [`VirtualService`]: destinations as a list (JSON object keys
+/// must be strings).
+#[derive(Serialize, Deserialize)]
+struct VirtualServiceRepr {
+    service: Service,
+    #[serde(default)]
+    destinations: Vec<Destination>,
+}
+
+impl From<VirtualServiceRepr> for VirtualService {
+    fn from(r: VirtualServiceRepr) -> Self {
+        VirtualService {
+            service: r.service,
+            destinations: r.destinations.into_iter().map(|d| (d.key(), d)).collect(),
+        }
+    }
+}
+
+impl From<VirtualService> for VirtualServiceRepr {
+    fn from(v: VirtualService) -> Self {
+        VirtualServiceRepr {
+            service: v.service,
+            destinations: v.destinations.into_values().collect(),
+        }
+    }
+}
+
+/// A whole IPVS table: what the configuration asks for, or what a dump
+/// found. In JSON, a list of virtual services.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<VirtualService>", into = "Vec<VirtualService>")]
 pub struct Table {
     pub services: BTreeMap<ServiceKey, VirtualService>,
+}
+
+impl From<Vec<VirtualService>> for Table {
+    fn from(v: Vec<VirtualService>) -> Self {
+        Table {
+            services: v.into_iter().map(|vs| (vs.service.key, vs)).collect(),
+        }
+    }
+}
+
+impl From<Table> for Vec<VirtualService> {
+    fn from(t: Table) -> Self {
+        t.services.into_values().collect()
+    }
 }
 
 impl Table {
