@@ -601,17 +601,44 @@ impl IpvsClient {
         Ok(report)
     }
 
-    /// Dump, plan with `reconciler`, apply: one reconciliation. Returns the
-    /// operations planned and the report of sending them.
+    /// One reconciliation: plan with `reconciler` (from its belief of the
+    /// kernel's table when it has one, else from a dump), apply, and tell
+    /// the reconciler how it went. Returns the operations planned and the
+    /// report of sending them.
     pub fn reconcile(
         &mut self,
         reconciler: &mut Reconciler,
         desired: &Table,
     ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
-        let current = self.table()?;
-        let ops = reconciler.plan(desired, &current);
-        let report = self.apply(&ops)?;
-        Ok((ops, report))
+        let ops = match reconciler.plan_from_belief(desired) {
+            Some(ops) => ops,
+            None => {
+                let current = self.table()?;
+                reconciler.plan(desired, &current)
+            }
+        };
+        match self.apply(&ops) {
+            Ok(report) => {
+                reconciler.applied(desired, report.is_ok());
+                Ok((ops, report))
+            }
+            Err(e) => {
+                reconciler.forget();
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Self::reconcile`] from a fresh dump, whatever the reconciler
+    /// believes: after a reload, or now and then to repair changes made
+    /// behind tandem's back.
+    pub fn resync(
+        &mut self,
+        reconciler: &mut Reconciler,
+        desired: &Table,
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        reconciler.forget();
+        self.reconcile(reconciler, desired)
     }
 }
 

@@ -228,16 +228,26 @@ pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, policy: StopPolic
     }
 }
 
-/// The reconciler's memory between runs: which services tandem owns.
+/// The reconciler's memory between runs: which services tandem owns, and
+/// what it believes the kernel holds for them.
 ///
 /// A service becomes owned when tandem asks for it, and stays owned after
 /// it leaves the configuration until it is gone from the kernel, so that a
 /// reload that drops a virtual server removes it.
+///
+/// After an apply the kernel acknowledged in full, the reconciler believes
+/// the kernel holds exactly the desired table (for the services tandem
+/// owns), and the next change is planned against that belief: no dump, so a
+/// one-entry change costs one netlink request whatever the table's size.
+/// Any refusal or transport error drops the belief, and the next
+/// reconciliation dumps again; the daemon also drops it now and then
+/// ([`Reconciler::forget`]) to notice changes made behind its back.
 #[derive(Debug, Clone, Default)]
 pub struct Reconciler {
     owned: BTreeSet<ServiceKey>,
     lvs_flush: bool,
     flushed_once: bool,
+    believed: Option<Table>,
 }
 
 impl Reconciler {
@@ -248,7 +258,30 @@ impl Reconciler {
             owned: BTreeSet::new(),
             lvs_flush,
             flushed_once: false,
+            believed: None,
         }
+    }
+
+    /// Plan against the believed table, when there is one (see above).
+    pub fn plan_from_belief(&mut self, desired: &Table) -> Option<Vec<Op>> {
+        let current = self.believed.take()?;
+        Some(self.plan(desired, &current))
+    }
+
+    /// Record how applying the plan for `desired` went: believe the kernel
+    /// holds `desired` only if every operation was acknowledged.
+    pub fn applied(&mut self, desired: &Table, all_acknowledged: bool) {
+        self.believed = all_acknowledged.then(|| desired.clone());
+    }
+
+    /// Drop the belief: the next reconciliation starts from a dump.
+    pub fn forget(&mut self) {
+        self.believed = None;
+    }
+
+    /// The table the reconciler believes the kernel holds, if any.
+    pub fn believed(&self) -> Option<&Table> {
+        self.believed.as_ref()
     }
 
     /// Plan the operations for `desired` against a fresh dump `current`, and
@@ -509,6 +542,34 @@ mod tests {
             vec![Op::DelService { key: foreign }]
         );
         assert!(r.plan(&sample(), &current).is_empty());
+    }
+
+    #[test]
+    fn belief_plans_without_a_dump_until_a_failure() {
+        let mut r = Reconciler::new(false);
+        assert!(r.plan_from_belief(&sample()).is_none());
+        let ops = r.plan(&sample(), &Table::new());
+        r.applied(&sample(), true);
+        assert_eq!(ops.len(), 5);
+        let mut changed = sample();
+        let web = tcp("192.0.2.10", 80);
+        changed.insert_dest(
+            &web,
+            Destination::new(ip("198.51.100.1"), 80, Forward::Masq, 9),
+        );
+        let ops = r.plan_from_belief(&changed).expect("a belief");
+        assert_eq!(ops.len(), 1);
+        // A refusal: no belief, the next plan needs a dump.
+        r.applied(&changed, false);
+        assert!(r.plan_from_belief(&changed).is_none());
+        // A service dropped from the configuration goes, planned from belief.
+        r.applied(&sample(), true);
+        let mut fewer = sample();
+        fewer.services.remove(&web);
+        assert_eq!(
+            r.plan_from_belief(&fewer),
+            Some(vec![Op::DelService { key: web }])
+        );
     }
 
     #[test]
