@@ -193,3 +193,83 @@ expect_alternation() {
   done
   case "$seen" in *rs1*rs2* | *rs2*rs1*) ;; *) fail "only one real server answered:$seen" ;; esac
 }
+
+# tandem_apply NS ARGS...: `tandem ipvs apply ARGS` in NS; its output in
+# $SCRATCH/apply.out, the netlink operations it performed in APPLY_OPS.
+tandem_apply() {
+  local ns=$1
+  shift
+  if ! ip netns exec "$ns" tandem ipvs apply "$@" >"$SCRATCH/apply.out" 2>"$SCRATCH/apply.err"; then
+    cat "$SCRATCH/apply.out" "$SCRATCH/apply.err" >&2
+    fail "tandem ipvs apply $* failed"
+  fi
+  APPLY_OPS=$(sed -n 's/^operations: \([0-9]*\).*/\1/p' "$SCRATCH/apply.out")
+  [ -n "$APPLY_OPS" ] || { cat "$SCRATCH/apply.out" >&2; fail "tandem ipvs apply printed no operation count"; }
+}
+
+# expect_ops N [WHAT]: the last tandem_apply performed exactly N operations
+# (and, with WHAT, they are exactly the lines WHAT, e.g. "SET_DEST").
+expect_ops() {
+  local n=$1 what=${2:-} got
+  if [ "$APPLY_OPS" != "$n" ]; then
+    cat "$SCRATCH/apply.out" >&2
+    fail "tandem performed $APPLY_OPS netlink operations, expected $n"
+  fi
+  if [ -n "$what" ]; then
+    got=$(grep -v '^operations:' "$SCRATCH/apply.out" | awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//')
+    [ "$got" = "$what" ] || fail "tandem's operations were '$got', expected '$what'"
+  fi
+}
+
+# entry_count FILE: services + destinations in an expected snapshot.
+entry_count() {
+  awk '/^## / { n++ } n == 1 && ($1 ~ /^(TCP|UDP|SCTP|FWM)$/ || $1 == "->") && $2 != "RemoteAddress:Port" { c++ } END { print c + 0 }' "$1"
+}
+
+# Edits of the configurations in tests/vm/configs (their layout: a
+# virtual_server line at column 0, its keywords and real_server lines
+# indented by two, the real server's keywords by four).
+#
+# conf_set FILE VS RS KEY [VALUE...]: in virtual server VS ("ADDR PORT" or
+# "fwmark N"), or in its real server RS ("ADDR PORT", or "" for the virtual
+# server itself), replace the KEY line by "KEY VALUE..."; no VALUE removes it.
+conf_set() {
+  local file=$1 vs=$2 rs=$3 key=$4
+  shift 4
+  awk -v vs="$vs" -v rs="$rs" -v key="$key" -v val="$*" '
+    function target() { return cur_vs == vs && cur_rs == rs }
+    /^virtual_server / { cur_vs = $2 " " $3; cur_rs = ""; print; if (target() && val != "") print "  " key " " val; next }
+    /^  real_server / { cur_rs = $2 " " $3; print; if (target() && val != "") print "    " key " " val; next }
+    /^  }/ { if (cur_rs != "") { cur_rs = ""; print; next } }
+    /^}/ { cur_vs = "" }
+    target() && $1 == key { next }
+    { print }' "$file" >"$file.new"
+  mv "$file.new" "$file"
+}
+
+# conf_del_rs FILE VS RS: remove real server RS from virtual server VS.
+conf_del_rs() {
+  awk -v vs="$2" -v rs="$3" '
+    /^virtual_server / { cur_vs = $2 " " $3 }
+    /^  real_server / && cur_vs == vs && $2 " " $3 == rs { skip = 1 }
+    skip { if ($0 ~ /^  }/) skip = 0; next }
+    { print }' "$1" >"$1.new"
+  mv "$1.new" "$1"
+}
+
+# conf_add_rs FILE VS RS WEIGHT: add real server RS to virtual server VS.
+conf_add_rs() {
+  awk -v vs="$2" -v rs="$3" -v w="$4" '
+    { print }
+    /^virtual_server / && $2 " " $3 == vs { print "  real_server " rs " {"; print "    weight " w; print "  }" }' "$1" >"$1.new"
+  mv "$1.new" "$1"
+}
+
+# conf_del_vs FILE VS: remove virtual server VS.
+conf_del_vs() {
+  awk -v vs="$2" '
+    /^virtual_server / && $2 " " $3 == vs { skip = 1 }
+    skip { if ($0 ~ /^}/) skip = 0; next }
+    { print }' "$1" >"$1.new"
+  mv "$1.new" "$1"
+}
