@@ -273,3 +273,18 @@ conf_del_vs() {
     { print }' "$1" >"$1.new"
   mv "$1.new" "$1"
 }
+
+# for_each_config "$@": with no arguments, run this test once per
+# configs/*.conf (as `bash TEST NAME`, each with its own namespaces and
+# cleanup) so that every configuration is tried and reported, and exit with
+# the outcome; with a NAME, return and let the test check that one.
+for_each_config() {
+  [ $# -eq 0 ] || return 0
+  local conf name failed=()
+  for conf in "$CONFIGS"/*.conf; do
+    name=$(basename "$conf" .conf)
+    bash "$0" "$name" || failed+=("$name")
+  done
+  [ ${#failed[@]} -eq 0 ] || fail "configurations failing: ${failed[*]}"
+  exit 0
+}

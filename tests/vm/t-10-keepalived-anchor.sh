@@ -4,16 +4,16 @@
 # shows exactly configs/*.expected. tandem's table tests compare against the
 # same files, so tandem and keepalived program the same tables.
 source "$(dirname "$0")/lib.sh"
+for_each_config "$@"
 
-for conf in "$CONFIGS"/*.conf; do
-  name=$(basename "$conf" .conf)
-  balancer_ns ns "$name"
-  keepalived_checker "$ns" "$conf"
-  if ! wait_for_snapshot "$ns" "$CONFIGS/$name.expected" 20; then
-    expect_snapshot "$ns" "$CONFIGS/$name.expected" "keepalived with $name.conf" || true
-    sed 's/^/    keepalived: /' "$SCRATCH/$name.keepalived.log" >&2
-    fail "keepalived did not program $name.conf as $name.expected says"
-  fi
-  note "$name: keepalived's table matches $name.expected ($(ipvs_rules "$ns" | wc -l) entries)"
-  stop_pid "$KEEPALIVED_PID"
-done
+name=$1
+conf=$CONFIGS/$name.conf
+balancer_ns ns "$name"
+keepalived_checker "$ns" "$conf"
+if ! wait_for_snapshot "$ns" "$CONFIGS/$name.expected" 20; then
+  expect_snapshot "$ns" "$CONFIGS/$name.expected" "keepalived with $name.conf" || true
+  sed 's/^/    keepalived: /' "$SCRATCH/$name.keepalived.log" >&2
+  fail "keepalived did not program $name.conf as $name.expected says"
+fi
+note "$name: keepalived's table matches $name.expected ($(ipvs_rules "$ns" | wc -l) entries)"
+stop_pid "$KEEPALIVED_PID"

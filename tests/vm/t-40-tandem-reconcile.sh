@@ -28,7 +28,7 @@ change() {
   ipvs_snapshot "$cold" >"$SCRATCH/cold.snapshot"
   expect_snapshot "$live" "$SCRATCH/cold.snapshot" "after '$what'" ||
     fail "'$what': the reconciled table differs from a cold load of the same configuration"
-  ipvs_snapshot "$live" | grep -qE -- "$check" || fail "'$what': ipvsadm does not show /$check/"
+  grep -qE -- "$check" <<<"$(ipvs_snapshot "$live")" || fail "'$what': ipvsadm does not show /$check/"
   ip netns del "$cold"
   tandem_apply "$live" -f "$conf"
   expect_ops 0
@@ -57,9 +57,9 @@ conf_add_rs "$conf" "192.0.2.10 80" "198.51.100.99 8080" 4
 change "one real server added" NEW_DEST '198\.51\.100\.99:8080 +Masq +4 '
 
 conf_del_rs "$conf" "192.0.2.11 80" "198.51.100.13 80"
-ipvs_snapshot "$live" | grep -q '198\.51\.100\.13:80' || fail "setup: 198.51.100.13:80 not in the table"
+grep -q '198\.51\.100\.13:80' <<<"$(ipvs_snapshot "$live")" || fail "setup: 198.51.100.13:80 not in the table"
 change "one real server removed" DEL_DEST '^TCP  192\.0\.2\.11:80 '
-ip netns exec "$live" ipvsadm -Ln -t 192.0.2.11:80 | grep -q '198\.51\.100\.13:80' && fail "198.51.100.13:80 still there"
+grep -q '198\.51\.100\.13:80' <<<"$(ip netns exec "$live" ipvsadm -Ln -t 192.0.2.11:80)" && fail "198.51.100.13:80 still there"
 
 cat >>"$conf" <<'CONF'
 
@@ -80,10 +80,10 @@ change "one virtual server (with one real server) added" "NEW_SERVICE NEW_DEST" 
 conf_del_vs "$conf" "192.0.2.99 8000"
 tandem_apply "$live" -f "$conf"
 expect_ops 0
-ipvs_rules "$live" | grep -q '192\.0\.2\.99:8000' || fail "a service not owned was removed without lvs_flush"
+grep -q '192\.0\.2\.99:8000' <<<"$(ipvs_rules "$live")" || fail "a service not owned was removed without lvs_flush"
 tandem_apply "$live" -f "$conf" --lvs-flush
 expect_ops 1 DEL_SERVICE
-ipvs_rules "$live" | grep -q '192\.0\.2\.99:8000' && fail "lvs_flush did not remove the service"
+grep -q '192\.0\.2\.99:8000' <<<"$(ipvs_rules "$live")" && fail "lvs_flush did not remove the service"
 note "virtual server removed: left alone without lvs_flush, one DEL_SERVICE with it"
 
 # Another tool's service: left alone, unless lvs_flush.
@@ -91,10 +91,10 @@ ip netns exec "$live" ipvsadm -A -u 203.0.113.200:53 -s rr
 ip netns exec "$live" ipvsadm -a -u 203.0.113.200:53 -r 198.51.100.77:53 -m
 tandem_apply "$live" -f "$conf"
 expect_ops 0
-ipvs_rules "$live" | grep -q '203\.0\.113\.200:53' || fail "tandem removed a service another tool added"
+grep -q '203\.0\.113\.200:53' <<<"$(ipvs_rules "$live")" || fail "tandem removed a service another tool added"
 tandem_apply "$live" -f "$conf" --lvs-flush
 expect_ops 1 DEL_SERVICE
-ipvs_rules "$live" | grep -q '203\.0\.113\.200' && fail "lvs_flush left another tool's service"
+grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "lvs_flush left another tool's service"
 note "another tool's service: left alone without lvs_flush, one DEL_SERVICE with it"
 
 # A tunnel parameter (GUE port) of one real server.
