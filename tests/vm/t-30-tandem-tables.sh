@@ -3,8 +3,6 @@
 # shows exactly the table keepalived programs from the same file
 # (configs/*.expected, re-checked against keepalived by t-10). Then, per
 # configuration:
-#   - tandem, looking at keepalived's table, plans nothing (both agree on
-#     what the configuration asks, field by field as tandem decodes it);
 #   - a cold load takes one operation per service and per destination;
 #   - a second apply performs no operation (idempotence);
 #   - dump -> flush -> apply of the dump restores the same table
@@ -18,15 +16,6 @@ name=$1
 conf=$CONFIGS/$name.conf
 expected=$CONFIGS/$name.expected
 entries=$(entry_count "$expected")
-
-# keepalived's table, read by tandem.
-balancer_ns ka "ka-$name"
-keepalived_checker "$ka" "$conf"
-wait_for_snapshot "$ka" "$expected" 20 || fail "keepalived did not program $name.conf (see t-10)"
-tandem_apply "$ka" -f "$conf" --dry-run
-grep -q '^operations: 0 (dry run, 0 planned)' "$SCRATCH/apply.out" ||
-  { cat "$SCRATCH/apply.out" >&2; fail "$name: tandem would change keepalived's table for the same configuration"; }
-stop_pid "$KEEPALIVED_PID"
 
 balancer_ns ns "$name"
 tandem_apply "$ns" -f "$conf"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Reconciling after a change: each one-entry change to a configuration is
 # exactly one netlink operation (counted by tandem, named in its output), the
-# kernel then holds what the changed configuration asks (the table equals a
-# cold load of the changed configuration in a fresh namespace, and ipvsadm
-# shows the changed field), and services other tools added are left alone
-# unless lvs_flush.
+# kernel then holds what the changed configuration asks (ipvsadm shows the
+# changed field; after a series of changes the table equals a cold load of
+# the changed configuration in a fresh namespace), and services other tools
+# added are left alone unless lvs_flush.
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
 
@@ -17,25 +17,33 @@ balancer_ns live live
 tandem_apply "$live" -f "$conf"
 expect_ops "$(entry_count "$CONFIGS/schedulers-v4.expected")"
 
-step=0
-# change WHAT OPS CHECK...: apply the edited configuration to the live
-# table, expect the operation names OPS, then compare with a cold load and
-# grep ipvsadm -Ln (all views) for the CHECK pattern.
+# change WHAT OPS CHECK: apply the edited configuration to the live table,
+# expect exactly the operations OPS (names, in order), find the changed
+# field with the pattern CHECK in what ipvsadm shows, and see a second apply
+# do nothing.
 change() {
-  local what=$1 ops=$2 check=$3 cold
-  step=$((step + 1))
+  local what=$1 ops=$2 check=$3
   tandem_apply "$live" -f "$conf"
   expect_ops "$(wc -w <<<"$ops")" "$ops"
-  balancer_ns cold "cold$step"
-  tandem_apply "$cold" -f "$conf"
-  ipvs_snapshot "$cold" >"$SCRATCH/cold.snapshot"
-  expect_snapshot "$live" "$SCRATCH/cold.snapshot" "after '$what'" ||
-    fail "'$what': the reconciled table differs from a cold load of the same configuration"
   grep -qE -- "$check" <<<"$(ipvs_snapshot "$live")" || fail "'$what': ipvsadm does not show /$check/"
-  ip netns del "$cold"
   tandem_apply "$live" -f "$conf"
   expect_ops 0
   note "$what: $ops"
+}
+
+# same_as_cold WHEN: the table built by the changes so far equals a cold
+# load of the same configuration into a fresh namespace.
+cold=0
+same_as_cold() {
+  local ns
+  cold=$((cold + 1))
+  balancer_ns ns "cold$cold"
+  tandem_apply "$ns" -f "$conf"
+  ipvs_snapshot "$ns" >"$SCRATCH/cold.snapshot"
+  expect_snapshot "$live" "$SCRATCH/cold.snapshot" "$1" ||
+    fail "$1: the reconciled table differs from a cold load of the same configuration"
+  ip netns del "$ns"
+  note "$1: the same table as a cold load"
 }
 
 conf_set "$conf" "192.0.2.13 80" "198.51.100.12 80" weight 6
@@ -73,6 +81,7 @@ virtual_server 192.0.2.99 8000 {
 }
 CONF
 change "one virtual server (with one real server) added" "NEW_SERVICE NEW_DEST" '^TCP  192\.0\.2\.99:8000 rr$'
+same_as_cold "after these changes"
 
 # Removing a virtual server from the configuration: a one-shot apply has
 # not programmed it in this run, so it is not tandem's to remove unless
@@ -98,8 +107,9 @@ grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "lvs_flush left an
 note "another tool's service: left alone without lvs_flush, one DEL_SERVICE with it"
 
 # A scheduler flag on one service.
-conf_set "$conf" "192.0.2.17 53" "" sh-port
+conf_flag "$conf" "192.0.2.17 53" sh-port
 change "sh-port added to one service" SET_SERVICE '^UDP  192\.0\.2\.17:53 sh \(sh-port\)$'
+same_as_cold "after the flag"
 
 # A tunnel parameter (GUE port) of one real server.
 cp "$CONFIGS/forwarding-v4.conf" "$conf"
@@ -107,6 +117,7 @@ ip netns exec "$live" tandem ipvs flush >/dev/null
 tandem_apply "$live" -f "$conf"
 conf_set "$conf" "203.0.113.11 80" "198.51.100.32 80" lvs_method TUN type gue port 7080 csum
 change "one GUE tunnel port 6080 -> 7080" SET_DEST '198\.51\.100\.32:80 +Tunnel +gue:7080:\+c '
+same_as_cold "after the tunnel change"
 
 # Back to the original configuration: the change undone, one operation.
 cp "$CONFIGS/forwarding-v4.conf" "$conf"
