@@ -17,7 +17,7 @@
 //! change took one netlink operation".
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
     DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer,
@@ -320,11 +320,39 @@ impl IpvsClient {
         let r = f(self);
         if let Err(e) = &r {
             match e {
-                IpvsError::Kernel { .. } => self.counters.refused += 1,
+                IpvsError::Kernel { errno, .. } => {
+                    self.counters.refused += 1;
+                    self.check_family_after(*errno);
+                }
                 _ => self.reset(),
             }
         }
         r
+    }
+
+    /// A request to a family id the kernel no longer has is answered with
+    /// ENOENT (or EOPNOTSUPP): after `ip_vs` was unloaded and loaded again,
+    /// "IPVS" has a new id. IPVS itself also answers ENOENT (no such
+    /// destination), so on such an answer ask the controller again, and
+    /// start over on a new socket if the id changed or is gone.
+    fn check_family_after(&mut self, errno: i32) {
+        if errno != libc::ENOENT && errno != libc::EOPNOTSUPP {
+            return;
+        }
+        let Some(old) = self.conn.as_ref().map(|c| c.family_id) else {
+            return;
+        };
+        let fresh = match open_socket(self.timeout) {
+            Ok(socket) => self.resolve(&socket),
+            Err(e) => Err(e),
+        };
+        if !matches!(fresh, Ok(id) if id == old) {
+            tracing::info!(
+                old_id = old,
+                "IPVS generic netlink family changed; reconnecting"
+            );
+            self.reset();
+        }
     }
 
     /// Send `msgs` (changes) in batches and return, per message, the
@@ -333,7 +361,15 @@ impl IpvsClient {
         &mut self,
         msgs: Vec<IpvsMessage>,
     ) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
-        self.guarded(|c| c.execute_inner(msgs))
+        let results = self.guarded(|c| c.execute_inner(msgs))?;
+        if let Some(errno) = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().and_then(IpvsError::errno))
+            .find(|&e| e == libc::ENOENT || e == libc::EOPNOTSUPP)
+        {
+            self.check_family_after(errno);
+        }
+        Ok(results)
     }
 
     fn execute_inner(
@@ -610,7 +646,7 @@ impl IpvsClient {
         reconciler: &mut Reconciler,
         desired: &Table,
     ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
-        let ops = match reconciler.plan_from_belief(desired) {
+        let ops = match reconciler.plan_from_belief(desired, Instant::now()) {
             Some(ops) => ops,
             None => {
                 let current = self.table()?;
@@ -619,7 +655,7 @@ impl IpvsClient {
         };
         match self.apply(&ops) {
             Ok(report) => {
-                reconciler.applied(desired, report.is_ok());
+                reconciler.applied(desired, report.is_ok(), Instant::now());
                 Ok((ops, report))
             }
             Err(e) => {
