@@ -484,16 +484,23 @@ fn teardown_removes_what_tandem_owns_or_flushes_everything() {
         let mut c = client();
         let mut r = Reconciler::new(false);
         reconcile(&mut c, &mut r, &wide_table());
-        let ops = r.teardown(&c.table().unwrap(), StopPolicy::RemoveOwned);
-        assert!(c.apply(&ops).unwrap().is_ok());
+        let (ops, report) = c.teardown(&mut r, StopPolicy::RemoveOwned).unwrap();
+        assert!(report.is_ok());
+        assert_eq!(ops.len(), wide_table().services.len());
         let left = c.table().unwrap();
         let keys: Vec<_> = left.services.keys().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["UDP 203.0.113.6:53"]);
 
         reconcile(&mut c, &mut r, &wide_table());
-        let ops = r.teardown(&c.table().unwrap(), StopPolicy::Flush);
+        let (ops, _) = c.teardown(&mut r, StopPolicy::Leave).unwrap();
+        assert!(ops.is_empty());
+        assert_eq!(
+            c.table().unwrap().services.len(),
+            wide_table().services.len() + 1
+        );
+        let (ops, report) = c.teardown(&mut r, StopPolicy::Flush).unwrap();
         assert_eq!(ops, vec![Op::Flush]);
-        assert!(c.apply(&ops).unwrap().is_ok());
+        assert!(report.is_ok());
         assert!(c.table().unwrap().services.is_empty());
     });
 }

@@ -665,6 +665,27 @@ impl IpvsClient {
         }
     }
 
+    /// tandem's exit: dump, and remove what `policy` says (see
+    /// [`super::reconcile::teardown`]; `lvs_flush_on_stop` maps to it with
+    /// [`super::from_config::stop_policy`]).
+    pub fn teardown(
+        &mut self,
+        reconciler: &mut Reconciler,
+        policy: super::reconcile::StopPolicy,
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        reconciler.forget();
+        let ops = match policy {
+            // Nothing to look at, nothing to send.
+            super::reconcile::StopPolicy::Leave => Vec::new(),
+            super::reconcile::StopPolicy::Flush => vec![Op::Flush],
+            super::reconcile::StopPolicy::RemoveOwned => {
+                reconciler.teardown(&self.table()?, policy)
+            }
+        };
+        let report = self.apply(&ops)?;
+        Ok((ops, report))
+    }
+
     /// [`Self::reconcile`] from a fresh dump, whatever the reconciler
     /// believes: after a reload, or now and then to repair changes made
     /// behind tandem's back.
