@@ -37,7 +37,10 @@ while [ $# -gt 0 ]; do
     *) echo "ipvs-vm.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
-[ "$services" -le 64000 ] && [ "$dests" -le 250 ] || { echo "ipvs-vm.sh: at most 64000 services and 250 destinations" >&2; exit 2; }
+if [ "$services" -gt 45000 ] || [ "$dests" -gt 240 ]; then
+  echo "ipvs-vm.sh: at most 45000 services (ports below 65536) and 240 destinations" >&2
+  exit 2
+fi
 
 if [ "$inside" = 0 ]; then
   # shellcheck disable=SC2086 # empty profile is no argument

@@ -70,6 +70,7 @@ IP
 ipvs_snapshot() {
   # One process in the namespace for all five views (exec is slow under
   # emulation).
+  # shellcheck disable=SC2016 # expanded by the inner bash
   ip netns exec "$1" bash -c '
     for view in "" --tun-info --thresholds --persistent-conn --stats; do
       echo "## ipvsadm -Ln $view"
@@ -93,7 +94,7 @@ expect_snapshot() {
 
 # wait_for_snapshot NS FILE SECONDS: poll until the table equals FILE.
 wait_for_snapshot() {
-  local ns=$1 file=$2 limit=$3 end=$((SECONDS + $3))
+  local ns=$1 file=$2 end=$((SECONDS + $3))
   while [ "$SECONDS" -lt "$end" ]; do
     ipvs_snapshot "$ns" | cmp -s - "$file" && return 0
     sleep 0.2
@@ -186,7 +187,7 @@ http_get() {
 # expect_alternation NS URL COUNT: COUNT requests to URL from NS are
 # answered by rs1 and rs2 in turn (round robin over two equal real servers).
 expect_alternation() {
-  local ns=$1 url=$2 count=$3 i body prev= seen=""
+  local ns=$1 url=$2 count=$3 i body prev="" seen=""
   for i in $(seq "$count"); do
     body=$(http_get "$ns" "$url") || fail "request $i to $url got no answer"
     note "request $i to $url: $body"

@@ -5,6 +5,8 @@
 # changed field; after a series of changes the table equals a cold load of
 # the changed configuration in a fresh namespace), and services other tools
 # added are left alone unless lvs_flush.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
 
