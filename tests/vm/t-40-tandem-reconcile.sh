@@ -108,6 +108,15 @@ expect_ops 1 DEL_SERVICE
 grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "lvs_flush left another tool's service"
 note "another tool's service: left alone without lvs_flush, one DEL_SERVICE with it"
 
+# The same with lvs_flush said in the configuration (global_defs), as a
+# keepalived.conf says it.
+ip netns exec "$live" ipvsadm -A -u 203.0.113.200:53 -s rr
+awk '{ print } /^global_defs \{/ { print "  lvs_flush" }' "$conf" >"$SCRATCH/flush.conf"
+tandem_apply "$live" -f "$SCRATCH/flush.conf"
+expect_ops 1 DEL_SERVICE
+grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "global_defs lvs_flush left another tool's service"
+note "another tool's service with lvs_flush in global_defs: one DEL_SERVICE"
+
 # A scheduler flag on one service.
 conf_flag "$conf" "192.0.2.17 53" sh-port
 change "sh-port added to one service" SET_SERVICE '^UDP  192\.0\.2\.17:53 sh \(sh-port\)$'
