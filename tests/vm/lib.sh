@@ -70,6 +70,7 @@ IP
 ipvs_snapshot() {
   # One process in the namespace for all five views (exec is slow under
   # emulation).
+  # shellcheck disable=SC2016 # expanded by the inner bash
   ip netns exec "$1" bash -c '
     for view in "" --tun-info --thresholds --persistent-conn --stats; do
       echo "## ipvsadm -Ln $view"
@@ -93,7 +94,7 @@ expect_snapshot() {
 
 # wait_for_snapshot NS FILE SECONDS: poll until the table equals FILE.
 wait_for_snapshot() {
-  local ns=$1 file=$2 limit=$3 end=$((SECONDS + $3))
+  local ns=$1 file=$2 end=$((SECONDS + $3))
   while [ "$SECONDS" -lt "$end" ]; do
     ipvs_snapshot "$ns" | cmp -s - "$file" && return 0
     sleep 0.2
@@ -186,7 +187,7 @@ http_get() {
 # expect_alternation NS URL COUNT: COUNT requests to URL from NS are
 # answered by rs1 and rs2 in turn (round robin over two equal real servers).
 expect_alternation() {
-  local ns=$1 url=$2 count=$3 i body prev= seen=""
+  local ns=$1 url=$2 count=$3 i body prev="" seen=""
   for i in $(seq "$count"); do
     body=$(http_get "$ns" "$url") || fail "request $i to $url got no answer"
     note "request $i to $url: $body"
@@ -300,4 +301,32 @@ for_each_config() {
   done
   [ ${#failed[@]} -eq 0 ] || fail "configurations failing: ${failed[*]}"
   exit 0
+}
+
+# lab_dr_tun: on top of lab_topology, what LVS-DR and LVS-TUN need: the
+# VIPs 192.0.2.20 (DR) and 192.0.2.30 (TUN) on the balancer, and on each real
+# server 192.0.2.20 on lo and 192.0.2.30 on the IPIP device tunl0, without
+# answering ARP for them (arp_ignore/arp_announce) and without reverse-path
+# filtering the decapsulated packets.
+#
+# The real servers' replies (source: the VIP) pass through the balancer on
+# their way to the client, because the lab has no other router; the
+# balancer owns the VIP too, so it must accept packets from a local source
+# address (accept_local) to forward them.
+lab_dr_tun() {
+  local rs
+  ip -n "$LAB_BALANCER" addr add 192.0.2.20/24 dev b0
+  ip -n "$LAB_BALANCER" addr add 192.0.2.30/24 dev b0
+  ip netns exec "$LAB_BALANCER" sysctl -qw net.ipv4.conf.all.accept_local=1 net.ipv4.conf.br0.accept_local=1 \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.br0.rp_filter=0
+  for rs in "$LAB_RS1" "$LAB_RS2"; do
+    ip netns exec "$rs" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    ip -n "$rs" -batch - <<'IP'
+addr add 192.0.2.20/32 dev lo
+link set tunl0 up
+addr add 192.0.2.30/32 dev tunl0
+IP
+    ip netns exec "$rs" sysctl -qw net.ipv4.conf.tunl0.rp_filter=0
+  done
 }

@@ -27,6 +27,7 @@ confs=("$@")
 for conf in "${confs[@]}"; do
   conf=$CONFIGS/$(basename "$conf" .conf).conf
   name=$(basename "$conf" .conf)
+  ns=
   balancer_ns ns "$name"
   keepalived_checker "$ns" "$conf"
   prev=

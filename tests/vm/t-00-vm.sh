@@ -2,6 +2,8 @@
 # The test VM itself: the tools the other tests rely on are the real ones,
 # the repository is there read-only, and the kernel has IPVS with every
 # scheduler tandem can name.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 repo=$(cd "$VM_TESTS/../.." && pwd -P)
@@ -15,6 +17,7 @@ grep -q 'ipvsadm v1' <<<"$(ipvsadm --version)" || fail "ipvsadm missing"
 grep -q Keepalived <<<"$(keepalived --version 2>&1)" || fail "keepalived missing"
 grep -q tandem <<<"$(tandem --version)" || fail "tandem missing"
 command -v httpd >/dev/null || fail "no httpd"
+[ "$(cat <(echo substituted))" = substituted ] || fail "no process substitution (/dev/fd)"
 note "tools: $(ip -V), $(ipvsadm --version), $(keepalived --version 2>&1 | head -1), $(tandem --version)"
 
 [ -r /proc/net/ip_vs ] || fail "no /proc/net/ip_vs: IPVS not loaded"

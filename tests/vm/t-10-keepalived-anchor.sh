@@ -6,6 +6,8 @@
 # Then tandem, looking at keepalived's table with the same configuration,
 # plans nothing: it agrees field by field, as tandem decodes the kernel's
 # table, that the table is what the configuration asks.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 for_each_config "$@"
 

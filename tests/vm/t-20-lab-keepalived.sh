@@ -3,6 +3,8 @@
 # requests from the client namespace to the VIP alternate between the two
 # real servers (IPv4 and IPv6). Proves the topology that the tandem lab test
 # uses.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 lab_topology

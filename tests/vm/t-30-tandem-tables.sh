@@ -8,6 +8,8 @@
 #   - dump -> flush -> apply of the dump restores the same table
 #     (round trip through tandem's own decoding and encoding);
 #   - flush empties the table.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
 for_each_config "$@"
@@ -29,9 +31,9 @@ expect_snapshot "$ns" "$expected" "second apply of $name.conf" || fail "$name: s
 ip netns exec "$ns" tandem ipvs dump --table >"$SCRATCH/$name.json" || fail "$name: tandem ipvs dump --table failed"
 ip netns exec "$ns" tandem ipvs dump >"$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump failed"
 # The listing names every service and destination ipvsadm shows.
-for key in $(awk '$1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' "$expected" | sort -u); do
+while read -r key; do
   grep -qF -- "$key" "$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump does not list $key"
-done
+done < <(awk '$1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' "$expected" | sort -u)
 ip netns exec "$ns" tandem ipvs flush >/dev/null || fail "$name: tandem ipvs flush failed"
 [ -z "$(ipvs_rules "$ns")" ] || fail "$name: the table is not empty after tandem ipvs flush"
 tandem_apply "$ns" --table "$SCRATCH/$name.json"

@@ -5,6 +5,8 @@
 # changed field; after a series of changes the table equals a cold load of
 # the changed configuration in a fresh namespace), and services other tools
 # added are left alone unless lvs_flush.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
 
@@ -105,6 +107,15 @@ tandem_apply "$live" -f "$conf" --lvs-flush
 expect_ops 1 DEL_SERVICE
 grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "lvs_flush left another tool's service"
 note "another tool's service: left alone without lvs_flush, one DEL_SERVICE with it"
+
+# The same with lvs_flush said in the configuration (global_defs), as a
+# keepalived.conf says it.
+ip netns exec "$live" ipvsadm -A -u 203.0.113.200:53 -s rr
+awk '{ print } /^global_defs \{/ { print "  lvs_flush" }' "$conf" >"$SCRATCH/flush.conf"
+tandem_apply "$live" -f "$SCRATCH/flush.conf"
+expect_ops 1 DEL_SERVICE
+grep -q '203\.0\.113\.200' <<<"$(ipvs_rules "$live")" && fail "global_defs lvs_flush left another tool's service"
+note "another tool's service with lvs_flush in global_defs: one DEL_SERVICE"
 
 # A scheduler flag on one service.
 conf_flag "$conf" "192.0.2.17 53" sh-port

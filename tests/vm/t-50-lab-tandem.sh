@@ -4,6 +4,8 @@
 # requests alternate between the two real servers under rr (IPv4 and IPv6).
 # Then a weight of 0 on rs1 (one operation) sends every request to rs2, and
 # after tandem ipvs flush the VIP no longer balances.
+# shellcheck disable=SC2154 # ns_new/balancer_ns/lab_topology name namespaces by printf -v
+# shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
 
