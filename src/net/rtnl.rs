@@ -178,6 +178,7 @@ pub enum RouteKind {
     Blackhole,
     Unreachable,
     Prohibit,
+    Throw,
 }
 
 /// One route, as a `virtual_routes` line describes it.
@@ -208,6 +209,7 @@ impl Route {
             RouteKind::Blackhole => RouteType::BlackHole,
             RouteKind::Unreachable => RouteType::Unreachable,
             RouteKind::Prohibit => RouteType::Prohibit,
+            RouteKind::Throw => RouteType::Throw,
         };
         // As `ip route` does: link scope for a route without a gateway on a
         // device, universe otherwise, unless the configuration says.
@@ -344,12 +346,13 @@ impl Rtnl {
             let mut offset = 0;
             while offset < n {
                 let bytes = &self.buf[offset..n];
-                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map_err(
-                    |e| RtnlError::Decode {
-                        op,
-                        reason: e.to_string(),
-                    },
-                )?;
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map_err(|e| {
+                        RtnlError::Decode {
+                            op,
+                            reason: e.to_string(),
+                        }
+                    })?;
                 let len = reply.header.length as usize;
                 if len == 0 {
                     return Err(RtnlError::Decode {

@@ -95,11 +95,15 @@ fn setup<'a>(ifname: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> S
 
 fn raw_socket(ifname: &str, v6: bool) -> Result<Socket, SocketError> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
-        .map_err(setup(ifname, "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)"))?;
-    socket
-        .bind_device(Some(ifname.as_bytes()))
-        .map_err(setup(ifname, "bind a socket to the device (SO_BINDTODEVICE)"))?;
+    let socket =
+        Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))).map_err(setup(
+            ifname,
+            "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)",
+        ))?;
+    socket.bind_device(Some(ifname.as_bytes())).map_err(setup(
+        ifname,
+        "bind a socket to the device (SO_BINDTODEVICE)",
+    ))?;
     socket
         .set_nonblocking(true)
         .map_err(setup(ifname, "make the socket non-blocking"))?;
@@ -134,14 +138,30 @@ pub struct VrrpRecvSocket {
 }
 
 impl VrrpRecvSocket {
-    /// Open, bind to the interface and join the VRRP group on it.
+    /// Open, bind to the interface and join the default VRRP group on it.
     /// Must be called inside a tokio runtime.
     pub fn new(ifname: &str, ifindex: u32, v6: bool) -> Result<VrrpRecvSocket, SocketError> {
+        let group = if v6 {
+            IpAddr::V6(VRRP_MCAST_V6)
+        } else {
+            IpAddr::V4(VRRP_MCAST_V4)
+        };
+        Self::with_group(ifname, ifindex, group)
+    }
+
+    /// Open, bind to the interface and join `group` on it (keepalived's
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`).
+    pub fn with_group(
+        ifname: &str,
+        ifindex: u32,
+        group: IpAddr,
+    ) -> Result<VrrpRecvSocket, SocketError> {
+        let v6 = group.is_ipv6();
         let socket = raw_socket(ifname, v6)?;
-        if v6 {
+        if let IpAddr::V6(group6) = group {
             socket
-                .join_multicast_v6(&VRRP_MCAST_V6, ifindex)
-                .map_err(setup(ifname, "join ff02::12"))?;
+                .join_multicast_v6(&group6, ifindex)
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
             socket
                 .set_recv_hoplimit_v6(true)
                 .map_err(setup(ifname, "set IPV6_RECVHOPLIMIT"))?;
@@ -149,13 +169,10 @@ impl VrrpRecvSocket {
                 .map_err(setup(ifname, "set IPV6_RECVPKTINFO"))?;
             // Only adverts that joined through this socket's own group list.
             let _ = socket.set_multicast_all_v6(false);
-        } else {
+        } else if let IpAddr::V4(group4) = group {
             socket
-                .join_multicast_v4_n(
-                    &VRRP_MCAST_V4,
-                    &socket2::InterfaceIndexOrAddress::Index(ifindex),
-                )
-                .map_err(setup(ifname, "join 224.0.0.18"))?;
+                .join_multicast_v4_n(&group4, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
             let _ = socket.set_multicast_all_v4(false);
         }
         let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
@@ -176,10 +193,14 @@ impl VrrpRecvSocket {
     /// attribute to anyone (the caller counts it).
     pub async fn recv(&mut self) -> Result<Result<ReceivedAdvert, RawDrop>, SocketError> {
         loop {
-            let mut guard = self.fd.readable().await.map_err(|source| SocketError::Recv {
-                ifname: self.ifname.clone(),
-                source,
-            })?;
+            let mut guard = self
+                .fd
+                .readable()
+                .await
+                .map_err(|source| SocketError::Recv {
+                    ifname: self.ifname.clone(),
+                    source,
+                })?;
             let v6 = self.v6;
             let buf = &mut self.buf;
             let result = guard.try_io(|s| {
@@ -191,10 +212,12 @@ impl VrrpRecvSocket {
             });
             match result {
                 Err(_would_block) => continue,
-                Ok(Ok(Some(r))) => return Ok(r.map(|mut a| {
-                    a.ifindex = self.ifindex;
-                    a
-                })),
+                Ok(Ok(Some(r))) => {
+                    return Ok(r.map(|mut a| {
+                        a.ifindex = self.ifindex;
+                        a
+                    }));
+                }
                 Ok(Ok(None)) => continue,
                 Ok(Err(source)) => {
                     return Err(SocketError::Recv {
@@ -276,7 +299,8 @@ fn recv_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Result<ReceivedAdvert,
                 let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 ttl = u8::try_from(v).ok();
             } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
-                let info: libc::in6_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
@@ -318,6 +342,9 @@ impl VrrpSendSocket {
                 socket
                     .set_multicast_loop_v4(false)
                     .map_err(setup(ifname, "disable multicast loopback"))?;
+                // Precedence "internetwork control", as keepalived marks
+                // adverts, so QoS on the path treats them as routing traffic.
+                let _ = socket.set_tos_v4(0xc0);
                 // IP_MULTICAST_IF by index (struct ip_mreqn), so that a
                 // source address on another interface cannot redirect it.
                 let mreqn = libc::ip_mreqn {
@@ -336,11 +363,16 @@ impl VrrpSendSocket {
                     )
                 };
                 if rc != 0 {
-                    return Err(setup(ifname, "set IP_MULTICAST_IF")(io::Error::last_os_error()));
+                    return Err(setup(ifname, "set IP_MULTICAST_IF")(
+                        io::Error::last_os_error(),
+                    ));
                 }
                 socket
                     .bind(&SockAddr::from(SocketAddrV4::new(a, 0)))
-                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+                    .map_err(setup(
+                        ifname,
+                        "bind to the source address (is it on the interface?)",
+                    ))?;
             }
             IpAddr::V6(a) => {
                 socket
@@ -358,7 +390,10 @@ impl VrrpSendSocket {
                 let scope = if is_link_local_v6(&a) { ifindex } else { 0 };
                 socket
                     .bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))
-                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+                    .map_err(setup(
+                        ifname,
+                        "bind to the source address (is it on the interface?)",
+                    ))?;
             }
         }
         // BPF "ret #0": accept nothing. This socket only sends.
@@ -431,7 +466,9 @@ mod tests {
             0x46, 0, 0, 28, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18, 1, 1, 0, 0,
         ];
         pkt.extend_from_slice(&[0x21, 7, 100, 1]);
-        let a = parse_ipv4(&pkt).ok().unwrap_or_else(|| panic!("valid header"));
+        let a = parse_ipv4(&pkt)
+            .ok()
+            .unwrap_or_else(|| panic!("valid header"));
         assert_eq!(a.vrrp_offset, 24);
         assert_eq!(a.vrrp(), &[0x21, 7, 100, 1]);
         assert_eq!(a.ttl, Some(255));
