@@ -10,7 +10,9 @@ use crate::notify::script::{NotifyScripts, split_command};
 use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 
 use super::addrs::VipSet;
-use super::plan::{GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan};
+use super::plan::{
+    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+};
 
 fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {
@@ -39,7 +41,9 @@ fn notify_scripts(
     let split = |s: &Option<config::NotifyScript>| -> Result<Option<Vec<String>>, String> {
         match s {
             None => Ok(None),
-            Some(n) => split_command(&n.command).map(Some).map_err(|e| e.to_string()),
+            Some(n) => split_command(&n.command)
+                .map(Some)
+                .map_err(|e| e.to_string()),
         }
     };
     Ok(NotifyScripts {
@@ -95,7 +99,9 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     });
                 };
                 p.track_links.push((link.index, p.params.trackers.len()));
-                p.params.trackers.push(tracker(&t.name, t.weight, t.reverse, link.running));
+                p.params
+                    .trackers
+                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
             }
             for t in &g.track_script {
                 p.track_scripts
@@ -308,7 +314,8 @@ fn plan_instance(
         config::InitialState::Backup => vrrp::InitialState::Backup,
         config::InitialState::Master => vrrp::InitialState::Master,
     };
-    params.garp_master_delay = (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
+    params.garp_master_delay =
+        (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
 
     let mut track_links = Vec::new();
     for t in &inst.track_interface {

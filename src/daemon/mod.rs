@@ -19,7 +19,7 @@
 
 pub mod addrs;
 pub mod bus;
-// CONFIG-MERGE pub mod configure;
+pub mod configure;
 pub mod plan;
 pub mod rx;
 pub mod unit;
@@ -324,11 +324,10 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-// CONFIG-MERGE
-// /// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
-// pub async fn run(config: &Config, opts: RunOptions) -> Result<(), DaemonError> {
-//     run_with(|kernel| configure::plan(config, kernel), opts).await
-// }
+/// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
+pub async fn run(config: &crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
+    run_with(|kernel| configure::plan(config, kernel), opts).await
+}
 
 /// Start from a plan, then serve until SIGTERM or SIGINT.
 pub async fn run_with(
@@ -353,4 +352,18 @@ pub async fn run_with(
     running.shutdown(opts.shutdown_timeout).await;
     tracing::info!("tandem stopped");
     Ok(())
+}
+
+/// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.
+/// Plain text without colours, one line per event, so logs grep well and
+/// read well in journald.
+pub fn init_logging() {
+    let filter = std::env::var("TANDEM_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
 }

@@ -395,8 +395,19 @@ impl Rtnl {
     }
 
     /// Remove an address. `Ok(false)` when it was not there.
+    ///
+    /// The kernel matches a deletion on every attribute given; only the
+    /// address and prefix length are sent, so an address is found whatever
+    /// label or broadcast it was added with.
     pub fn del_address(&mut self, a: &IfAddress) -> Result<bool, RtnlError> {
-        let msg = RouteNetlinkMessage::DelAddress(a.to_message());
+        let mut m = a.to_message();
+        m.attributes.retain(|attr| {
+            matches!(
+                attr,
+                AddressAttribute::Address(_) | AddressAttribute::Local(_)
+            )
+        });
+        let msg = RouteNetlinkMessage::DelAddress(m);
         match self.request("remove address", msg, NLM_F_ACK) {
             Ok(_) => Ok(true),
             Err(RtnlError::Kernel { source, .. })

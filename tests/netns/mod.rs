@@ -62,6 +62,18 @@ impl Netns {
             .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
     }
 
+    /// Wait (up to 5 s) until `dev` is operationally up: the kernel only
+    /// starts transmitting on a link after its link-watch work ran, which
+    /// can lag `ip link set up` on a busy machine.
+    pub fn wait_oper_up(&self, dev: &str) {
+        let up = wait_until(5.0, || {
+            let out = self.ip(&["-j", "link", "show", "dev", dev]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v[0]["operstate"] == "UP"
+        });
+        assert!(up, "{dev} in {} never came up", self.name);
+    }
+
     /// A `Command` running inside the namespace.
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
@@ -156,6 +168,8 @@ impl Pair {
             ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
             ns.ip(&["link", "set", dev, "up"]);
         }
+        a.wait_oper_up("veth0");
+        b.wait_oper_up("veth1");
         Pair { a, b }
     }
 }
@@ -226,6 +240,9 @@ impl Lan {
             ]);
             node.ip(&["link", "set", "eth0", "up"]);
             nodes.push(node);
+        }
+        for node in &nodes {
+            node.wait_oper_up("eth0");
         }
         Lan { nodes, switch }
     }
