@@ -6,93 +6,12 @@
 mod netns;
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use netns::daemon::{Daemon, Scratch};
 use netns::{Lan, Netns, wait_until};
 
 const VIP: &str = "203.0.113.10";
-
-/// A `tandem run` inside a namespace, killed with -9 if still running when dropped.
-struct Daemon {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(ns: &Netns, conf: &PathBuf, log: PathBuf) -> Daemon {
-        let err = fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let child = ns
-            .command(env!("CARGO_BIN_EXE_tandem"))
-            .args(["run", "-f"])
-            .arg(conf)
-            .env("TANDEM_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start tandem: {e}"));
-        Daemon {
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, sig: &str) {
-        if let Some(c) = &self.child {
-            let _ = Command::new("kill")
-                .args([sig, &c.id().to_string()])
-                .status();
-        }
-    }
-
-    /// Wait for the process to end; its exit code.
-    fn wait(&mut self, secs: f64) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let ok = wait_until(secs, || matches!(child.try_wait(), Ok(Some(_))));
-        if !ok {
-            let _ = child.kill();
-        }
-        child.wait().ok().and_then(|s| s.code())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("tdm-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap_or_else(|e| panic!("{e}"));
-        Scratch(p)
-    }
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn conf(priority: u8, notify_log: &std::path::Path) -> String {
     format!(

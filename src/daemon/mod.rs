@@ -339,6 +339,7 @@ pub async fn run_with(
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let running = start(make_plan, &opts)?;
     let instances: usize = running.units.len();
     tracing::info!(units = instances, "tandem started");
@@ -347,6 +348,9 @@ pub async fn run_with(
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
+            // SIGHUP would otherwise kill the daemon without releasing
+            // anything; until reload exists, say so and carry on.
+            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes"),
         }
     }
     running.shutdown(opts.shutdown_timeout).await;

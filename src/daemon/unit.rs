@@ -113,6 +113,9 @@ pub struct Unit {
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
     stopping: bool,
+    /// The event being handled is an advert: a gratuitous round it causes
+    /// is the answer to a lower-priority master (`garp_lower_prio_repeat`).
+    handling_advert: bool,
 }
 
 /// keepalived's spelling of a reason, for logs and the bus.
@@ -188,6 +191,7 @@ impl Unit {
             epoch,
             script_trackers,
             stopping: false,
+            handling_advert: false,
         })
     }
 
@@ -228,6 +232,7 @@ impl Unit {
                     Some(m) => self.on_msg(m),
                 },
                 _ = sleep_until_opt(timer) => {
+                    self.handling_advert = false;
                     let now = self.now();
                     self.router.handle_timeout(now);
                 }
@@ -240,6 +245,7 @@ impl Unit {
 
     fn on_msg(&mut self, msg: UnitMsg) {
         let now = self.now();
+        self.handling_advert = matches!(msg, UnitMsg::Advert { .. });
         match msg {
             UnitMsg::Advert { instance, advert } => self.on_advert(now, instance, advert),
             UnitMsg::Link { ifindex, running } => {
@@ -359,6 +365,7 @@ impl Unit {
     /// Carry out what the state machine asked for, in order.
     async fn execute(&mut self) {
         let mut changed = false;
+        let mut became_master = Vec::new();
         while let Some((id, action)) = self.router.poll_action() {
             let Some(io) = self.io.get_mut(id) else {
                 continue;
@@ -367,6 +374,9 @@ impl Unit {
             match action {
                 Action::StateChanged { from, to, reason } => {
                     changed = true;
+                    if to == State::Master {
+                        became_master.push(id);
+                    }
                     let priority = self
                         .router
                         .instance(id)
@@ -431,10 +441,19 @@ impl Unit {
                     }
                 }
                 Action::SendGratuitous => {
+                    // A master answering a lower-priority advert re-announces
+                    // with `garp_lower_prio_repeat` (0: not at all); on
+                    // becoming master and at garp_master_delay, with
+                    // `garp_master_repeat`.
+                    let repeat = if self.handling_advert && !became_master.contains(&id) {
+                        io.plan.garp.lower_prio_repeat
+                    } else {
+                        io.plan.garp.master_repeat.max(1)
+                    };
                     io.announcer.announce(
                         &io.plan.vips,
                         Burst {
-                            repeat: io.plan.garp.master_repeat.max(1),
+                            repeat,
                             garp_interval: io.plan.garp.garp_interval,
                             gna_interval: io.plan.garp.gna_interval,
                         },

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Output};
