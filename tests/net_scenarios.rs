@@ -259,3 +259,52 @@ fn a_sync_group_moves_together() {
         .unwrap_or_default()
         .contains("GROUP G_LVS FAULT")));
 }
+
+#[test]
+fn a_failing_track_script_hands_the_vip_over() {
+    const VIP: &str = "203.0.113.50";
+    let lan = Lan::new("sc-scr", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-scr");
+    let flag = dir.0.join("healthy");
+    std::fs::write(&flag, "").unwrap_or_else(|e| panic!("{e}"));
+    let conf = |prio: u8, flag: &std::path::Path| {
+        format!(
+            "vrrp_script chk {{\n script \"/usr/bin/test -e {f}\"\n interval 1\n fall 1\n rise 1\n}}\n\
+             vrrp_instance VI_S {{\n interface eth0\n virtual_router_id 95\n priority {prio}\n version 3\n advert_int 0.2\n track_script {{\n  chk\n }}\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n",
+            f = flag.display()
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150, &flag)),
+        dir.0.join("lb1.log"),
+    );
+    // lb2's check always passes.
+    let d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(100, &dir.0)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(
+        wait_until(5.0, || has(lb1, VIP)),
+        "{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(!has(lb2, VIP));
+
+    std::fs::remove_file(&flag).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        wait_until(5.0, || has(lb2, VIP)),
+        "{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(wait_until(2.0, || !has(lb1, VIP)));
+    assert!(d1.log().contains("VRRP_Script(chk) failed"), "{}", d1.log());
+    assert!(d1.log().contains("Entering FAULT STATE"), "{}", d1.log());
+
+    std::fs::write(&flag, "").unwrap_or_else(|e| panic!("{e}"));
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+}
