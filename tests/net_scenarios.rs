@@ -308,3 +308,95 @@ fn a_failing_track_script_hands_the_vip_over() {
     std::fs::write(&flag, "").unwrap_or_else(|e| panic!("{e}"));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
 }
+
+#[test]
+fn a_hanging_notify_script_does_not_stop_the_adverts() {
+    const VIP: &str = "203.0.113.60";
+    let lan = Lan::new("sc-hang", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-hang");
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_H {{\n interface eth0\n virtual_router_id 96\n priority {prio}\n version 3\n advert_int 0.2\n notify_master \"/bin/sleep 30\"\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // lb1's notify_master now sleeps; lb1 must keep advertising, so lb2,
+    // started after, stays backup well past its Master_Down_Interval (~0.7 s).
+    let d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(100)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(wait_until(3.0, || d2
+        .log()
+        .contains("Entering BACKUP STATE")));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !has(lb2, VIP),
+        "lb2 took over while lb1's script ran\n{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(!d2.log().contains("Entering MASTER STATE"), "{}", d2.log());
+    assert!(has(lb1, VIP));
+}
+
+#[test]
+fn gratuitous_arp_rounds_follow_repeat_and_delay() {
+    const VIP: &str = "203.0.113.70";
+    let lan = Lan::new("sc-garp", 2);
+    let (lb1, client) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-garp");
+    let cap = dir.0.join("arp.txt");
+    let capture = std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}"));
+    let listening = dir.0.join("tcpdump.err");
+    let mut tcpdump = client
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-e", "-tt", "arp"])
+        .stdout(capture)
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&listening)
+        .unwrap_or_default()
+        .contains("listening")));
+    let conf = format!(
+        "vrrp_instance VI_G {{\n interface eth0\n virtual_router_id 97\n priority 150\n version 3\n advert_int 0.2\n garp_master_delay 1\n garp_master_repeat 3\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // Capture timestamps (tcpdump -tt) of the announcements for the VIP.
+    let times = || -> Vec<f64> {
+        std::fs::read_to_string(&cap)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("who-has {VIP}")) && l.contains(&format!("tell {VIP}")))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    assert!(wait_until(5.0, || times().len() >= 6), "{:?}", times());
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = times();
+    // garp_master_repeat 3 at once, 3 more after garp_master_delay 1 s, then no more.
+    assert_eq!(t.len(), 6, "{t:?}");
+    assert!(t[2] - t[0] < 0.3, "first round spread out: {t:?}");
+    assert!(t[5] - t[3] < 0.3, "second round spread out: {t:?}");
+    let gap = t[3] - t[2];
+    assert!(
+        (0.7..1.5).contains(&gap),
+        "second round {gap:.3}s after the first: {t:?}"
+    );
+    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        text.contains(&lb1.mac("eth0")),
+        "sent from lb1's MAC: {text}"
+    );
+}
