@@ -400,3 +400,41 @@ fn gratuitous_arp_rounds_follow_repeat_and_delay() {
         "sent from lb1's MAC: {text}"
     );
 }
+
+#[test]
+fn mcast_src_ip_sets_the_advert_source_and_ttl_is_255() {
+    let lan = Lan::new("sc-src", 2);
+    let (lb1, watcher) = (&lan.nodes[0], &lan.nodes[1]);
+    lb1.ip(&["addr", "add", "192.0.2.51/24", "dev", "eth0"]);
+    let dir = Scratch::new("sc-src");
+    let cap = dir.0.join("vrrp.txt");
+    let err = dir.0.join("tcpdump.err");
+    let mut tcpdump = watcher
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-v", "ip proto 112"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&err).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("listening")));
+    let conf = "vrrp_instance VI_M {\n interface eth0\n virtual_router_id 98\n priority 150\n advert_int 1\n mcast_src_ip 192.0.2.51\n virtual_ipaddress {\n  203.0.113.80/24\n }\n}\n";
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    let text = || std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        wait_until(8.0, || text().contains("192.0.2.51 > 224.0.0.18")),
+        "{}\n{}",
+        text(),
+        d1.log()
+    );
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = text();
+    assert!(t.contains("ttl 255"), "{t}");
+    assert!(
+        !t.contains("192.0.2.1 > 224.0.0.18"),
+        "sent from the primary address: {t}"
+    );
+    assert!(t.contains("vrid 98"), "{t}");
+}
