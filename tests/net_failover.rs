@@ -224,3 +224,29 @@ fn a_config_error_is_refused_before_anything_runs() {
     assert_eq!(code, Some(1), "{log}");
     assert!(log.contains("bad.conf:"), "{log}");
 }
+
+#[test]
+fn sockets_that_cannot_be_opened_are_refused() {
+    // Without CAP_NET_RAW (dropped with setpriv) no raw socket opens.
+    let lan = Lan::new("fo-nocap", 1);
+    let dir = Scratch::new("fo-nocap");
+    let c = dir.file("lb.conf", &conf(100, &dir.0.join("n")));
+    let out = lan.nodes[0].exec(&[
+        "setpriv",
+        "--inh-caps=-net_raw",
+        "--bounding-set=-net_raw",
+        env!("CARGO_BIN_EXE_tandem"),
+        "run",
+        "-f",
+        c.to_str().unwrap_or_default(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interface eth0: cannot open a raw IP socket"),
+        "{err}"
+    );
+    assert!(err.contains("CAP_NET_RAW"), "{err}");
+    // Nothing changed on the machine: no VIP was added.
+    assert!(!lan.nodes[0].has_addr("eth0", VIP));
+}

@@ -92,13 +92,21 @@ pub fn start(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
+    // Subscribe to link events before reading link states, so that no
+    // change between the two is lost (a duplicate is harmless).
+    let monitor = LinkMonitor::new()?;
     let mut rtnl = Rtnl::new()?;
     let kernel = Kernel::read(&mut rtnl)?;
     let plan = make_plan(&kernel)?;
-    start_plan(plan, &kernel, opts)
+    start_plan(plan, &kernel, monitor, opts)
 }
 
-fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running, DaemonError> {
+fn start_plan(
+    plan: Plan,
+    kernel: &Kernel,
+    monitor: LinkMonitor,
+    opts: &RunOptions,
+) -> Result<Running, DaemonError> {
     let epoch = Instant::now();
     let bus = Bus::new();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
@@ -217,10 +225,7 @@ fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running,
     }
 
     let txs: Vec<mpsc::Sender<UnitMsg>> = units.iter().map(|(tx, _)| tx.clone()).collect();
-    match LinkMonitor::new() {
-        Ok(monitor) => background.push(tokio::spawn(watch_links(monitor, txs.clone()))),
-        Err(e) => return Err(e.into()),
-    }
+    background.push(tokio::spawn(watch_links(monitor, txs.clone())));
     for s in plan.scripts {
         background.push(tokio::spawn(track_script(
             s,
