@@ -438,3 +438,60 @@ fn mcast_src_ip_sets_the_advert_source_and_ttl_is_255() {
     );
     assert!(t.contains("vrid 98"), "{t}");
 }
+
+#[test]
+fn virtual_routes_follow_the_master() {
+    const VIP: &str = "203.0.113.90";
+    let lan = Lan::new("sc-rt", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-rt");
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n }}\n}}\n"
+        )
+    };
+    let routes = |ns: &Netns| {
+        let main = String::from_utf8_lossy(&ns.ip(&["route", "show"]).stdout).to_string();
+        // Not `ns.ip`: a table that never had a route "does not exist".
+        let t100 =
+            String::from_utf8_lossy(&ns.exec(&["ip", "route", "show", "table", "100"]).stdout)
+                .to_string();
+        (
+            main.contains("198.51.100.0/24 via 203.0.113.254 dev eth0"),
+            t100.contains("blackhole 198.51.100.128/25"),
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    let mut d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(100)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    assert!(
+        wait_until(2.0, || routes(lb1) == (true, true)),
+        "{:?}\n{}",
+        routes(lb1),
+        d1.log()
+    );
+    assert_eq!(routes(lb2), (false, false));
+
+    d1.signal("-TERM");
+    assert!(
+        wait_until(5.0, || routes(lb2) == (true, true)),
+        "{}",
+        d2.log()
+    );
+    assert!(
+        wait_until(5.0, || routes(lb1) == (false, false)),
+        "{:?}",
+        routes(lb1)
+    );
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(10.0), Some(0));
+    assert_eq!(routes(lb2), (false, false), "routes left behind after stop");
+}
