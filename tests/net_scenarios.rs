@@ -447,7 +447,7 @@ fn virtual_routes_follow_the_master() {
     let dir = Scratch::new("sc-rt");
     let conf = |prio: u8| {
         format!(
-            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n }}\n}}\n"
+            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_ipaddress_excluded {{\n  198.51.100.90/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n }}\n}}\n"
         )
     };
     let routes = |ns: &Netns| {
@@ -479,6 +479,9 @@ fn virtual_routes_follow_the_master() {
         d1.log()
     );
     assert_eq!(routes(lb2), (false, false));
+    // virtual_ipaddress_excluded: held by the master, though not advertised.
+    assert!(has(lb1, "198.51.100.90"));
+    assert!(!has(lb2, "198.51.100.90"));
 
     d1.signal("-TERM");
     assert!(

@@ -269,6 +269,7 @@ fn plan_instance(
             label: v.label.clone(),
             scope: scope_of(v.scope),
             nodad: v.address.is_ipv6(),
+            peer: v.peer,
         });
     }
     for r in &inst.virtual_routes {
