@@ -498,3 +498,81 @@ fn virtual_routes_follow_the_master() {
     assert_eq!(d2.wait(10.0), Some(0));
     assert_eq!(routes(lb2), (false, false), "routes left behind after stop");
 }
+
+/// Send one VRRPv2 advert for VRID 51 with `priority` from the namespace,
+/// out of eth0 to 224.0.0.18 with the given TTL.
+fn inject_advert(ns: &Netns, priority: u8, ttl: u32) {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use tandem::vrrp::{Auth, CodecOptions, Version, VrrpRepr};
+    ns.run_in(move || {
+        let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+        let repr = VrrpRepr {
+            version: Version::V2,
+            vrid: 51,
+            priority,
+            max_adver_int: 100,
+            auth: Auth::None,
+            addresses: vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))],
+        };
+        let bytes = repr
+            .to_bytes(src, dst, CodecOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.bind_device(Some(b"eth0"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.set_multicast_ttl_v4(ttl)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.bind(&SocketAddr::new(src, 0).into())
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.send_to(&bytes, &SocketAddr::new(dst, 0).into())
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("injector"));
+}
+
+#[test]
+fn an_off_link_advert_is_counted_and_changes_nothing() {
+    const VIP: &str = "203.0.113.10";
+    let lan = Lan::new("sc-ttl", 2);
+    let (lb1, attacker) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-ttl");
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    assert!(wait_until(8.0, || has(lb1, VIP)), "{}", d1.log());
+
+    // Priority 254 but TTL 64: came from off the link (RFC 5798 §7.1).
+    inject_advert(attacker, 254, 64);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(has(lb1, VIP), "{}", d1.log());
+    assert!(
+        d1.log().contains("TTL/hop limit 64 is not 255"),
+        "{}",
+        d1.log()
+    );
+    d1.signal("-USR1");
+    assert!(
+        wait_until(3.0, || d1.log().contains("\"ip_ttl_errors\":1")),
+        "{}",
+        d1.log()
+    );
+
+    // The same advert with TTL 255 is accepted: lb1 steps down.
+    inject_advert(attacker, 254, 255);
+    assert!(
+        wait_until(3.0, || d1.log().contains(
+            "Entering BACKUP STATE (received a higher-priority advert)"
+        )),
+        "{}",
+        d1.log()
+    );
+    assert!(wait_until(2.0, || !has(lb1, VIP)));
+}
