@@ -576,3 +576,32 @@ fn an_off_link_advert_is_counted_and_changes_nothing() {
     );
     assert!(wait_until(2.0, || !has(lb1, VIP)));
 }
+
+#[test]
+fn starting_with_the_interface_down_waits_in_fault() {
+    const VIP: &str = "203.0.113.15";
+    let lan = Lan::new("sc-down", 1);
+    let lb1 = &lan.nodes[0];
+    lb1.ip(&["link", "set", "eth0", "down"]);
+    let dir = Scratch::new("sc-down");
+    let conf = format!(
+        "vrrp_instance VI_D {{\n interface eth0\n virtual_router_id 52\n priority 100\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    assert!(
+        wait_until(3.0, || d1
+            .log()
+            .contains("VRRP_Instance(VI_D) Entering FAULT STATE")),
+        "{}",
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!has(lb1, VIP), "a node in FAULT took the VIP");
+    lb1.ip(&["link", "set", "eth0", "up"]);
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    assert!(
+        d1.log().contains("Entering BACKUP STATE (fault cleared)"),
+        "{}",
+        d1.log()
+    );
+}
