@@ -122,7 +122,15 @@ pub(crate) struct Builder {
     groups: Vec<RawGroup>,
     instances: Vec<RawInstance>,
     vsgs: Vec<VirtualServerGroup>,
-    vss: Vec<RawVs>,
+    /// Virtual servers are resolved as soon as their block ends (all
+    /// their inheritance is inside the block), which keeps memory low on
+    /// large configurations.
+    vss: Vec<VirtualServer>,
+    /// `smtp_alert` as written (None: not given) of each virtual server
+    /// and of each real server, in order: resolved against global_defs at
+    /// the end, since global_defs may come later in the file.
+    vs_alert: Vec<Option<bool>>,
+    rs_alert: Vec<Option<bool>>,
     /// (sync group, member word) for the reference check at the end.
     group_members: Vec<(String, Word)>,
 }
@@ -140,6 +148,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
         instances: Vec::new(),
         vsgs: Vec::new(),
         vss: Vec::new(),
+        vs_alert: Vec::new(),
+        rs_alert: Vec::new(),
         group_members: Vec::new(),
     };
     b.top();
@@ -1678,7 +1688,8 @@ impl Builder {
             return;
         };
         raw.vs.key = key;
-        self.vss.push(raw);
+        let vs = self.resolve_vs(raw);
+        self.vss.push(vs);
     }
 
     fn vs_key(&mut self, s: &Stmt) -> Option<VirtualServerKey> {
@@ -2040,6 +2051,9 @@ impl Builder {
             }
             _ => {}
         }
+        if let CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) = &mut kind {
+            h.url.shrink_to_fit();
+        }
         c.kind = kind;
         Some(c)
     }
@@ -2162,6 +2176,7 @@ impl Builder {
                 last: 299,
             });
         }
+        u.status_code.shrink_to_fit();
         Some(u)
     }
 }
@@ -2316,9 +2331,15 @@ impl Builder {
             }
         }
 
-        let mut vss = Vec::new();
-        for rv in std::mem::take(&mut self.vss) {
-            vss.push(self.resolve_vs(rv, checker_alert_default));
+        let mut vss = std::mem::take(&mut self.vss);
+        let mut rs_alert = self.rs_alert.iter();
+        for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
+            vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);
+            for rs in &mut vs.real_servers {
+                // keepalived: real servers alert by default.
+                let given = rs_alert.next().copied().flatten();
+                rs.smtp_alert = given.or(checker_alert_default).unwrap_or(true);
+            }
         }
 
         Config {
@@ -2370,14 +2391,15 @@ impl Builder {
         }
     }
 
-    fn resolve_vs(&mut self, rv: RawVs, checker_alert_default: Option<bool>) -> VirtualServer {
+    fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));
         vs.alpha = vs_inh.alpha.unwrap_or(false);
         vs.inhibit_on_failure = vs_inh.inhibit_on_failure.unwrap_or(false);
         vs.virtualhost = vs_inh.virtualhost.clone();
-        vs.smtp_alert = vs_inh.smtp_alert.or(checker_alert_default).unwrap_or(false);
+        self.vs_alert.push(vs_inh.smtp_alert);
+        vs.real_servers.reserve_exact(rv.rss.len());
         let vs_port = match &vs.key {
             VirtualServerKey::Address { port, .. } => *port,
             _ => 0,
@@ -2404,7 +2426,8 @@ impl Builder {
             let rs_inh = rr.inh.over(&vs_inh);
             rs.inhibit_on_failure = rs_inh.inhibit_on_failure.unwrap_or(false);
             rs.alpha = rs_inh.alpha.unwrap_or(false);
-            rs.smtp_alert = rr.inh.smtp_alert.or(checker_alert_default).unwrap_or(true);
+            self.rs_alert.push(rr.inh.smtp_alert);
+            rs.checkers.reserve_exact(rr.checkers.len());
             for rc in rr.checkers {
                 let inh = rc.inh.over(&rs_inh);
                 let delay_loop = inh.delay_loop.unwrap_or(Duration::from_secs(60));

@@ -547,7 +547,7 @@ mod tests {
         assert_eq!(suggest("priorty", kw.iter().copied()), Some("priority"));
         assert_eq!(suggest("prioirty", kw.iter().copied()), Some("priority"));
         assert_eq!(
-            suggest("virtual_router", kw.iter().copied()),
+            suggest("virtual_routr_id", kw.iter().copied()),
             Some("virtual_router_id")
         );
         assert_eq!(suggest("zzzzzz", kw.iter().copied()), None);
