@@ -66,6 +66,10 @@ pub struct RunOptions {
     pub script_timeout: Duration,
     /// Limit on the whole graceful shutdown.
     pub shutdown_timeout: Duration,
+    /// The bus to publish role changes on. Give one to subscribe before
+    /// anything runs (no change is missed); `None` makes a new one
+    /// ([`Running::bus`]).
+    pub bus: Option<Bus>,
 }
 
 impl Default for RunOptions {
@@ -73,6 +77,7 @@ impl Default for RunOptions {
         RunOptions {
             script_timeout: script::DEFAULT_TIMEOUT,
             shutdown_timeout: Duration::from_secs(60),
+            bus: None,
         }
     }
 }
@@ -108,7 +113,7 @@ fn start_plan(
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
     let epoch = Instant::now();
-    let bus = Bus::new();
+    let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
     let macs: HashMap<u32, (String, Option<[u8; 6]>)> = kernel
         .links
