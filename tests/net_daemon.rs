@@ -50,6 +50,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 vips: VipSet {
                     addresses: vec![IfAddress::host(link.index, vip)],
                     routes: vec![],
+                    keep: vec![],
                 },
                 track_links: vec![],
                 track_scripts: vec![],

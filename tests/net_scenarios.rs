@@ -605,3 +605,23 @@ fn starting_with_the_interface_down_waits_in_fault() {
         d1.log()
     );
 }
+
+#[test]
+fn an_address_owner_never_removes_its_own_address() {
+    let lan = Lan::new("sc-own", 1);
+    let lb1 = &lan.nodes[0];
+    let dir = Scratch::new("sc-own");
+    // 192.0.2.1 is lb1's own address: lb1 is its owner (priority 255).
+    let conf = "vrrp_instance VI_O {\n interface eth0\n virtual_router_id 53\n priority 255\n version 3\n advert_int 0.2\n virtual_ipaddress {\n  192.0.2.1/24\n  203.0.113.77/24\n }\n}\n";
+    let mut d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    assert!(wait_until(3.0, || has(lb1, "203.0.113.77")), "{}", d1.log());
+    assert!(
+        d1.log().contains("Entering MASTER STATE (startup)"),
+        "{}",
+        d1.log()
+    );
+    d1.signal("-TERM");
+    assert_eq!(d1.wait(10.0), Some(0), "{}", d1.log());
+    assert!(!has(lb1, "203.0.113.77"), "the added VIP stays after stop");
+    assert!(has(lb1, "192.0.2.1"), "the owner's own address was removed");
+}

@@ -194,7 +194,9 @@ fn plan_instance(
     let ifindex = link.index;
     let v6 = inst.family == config::AddressFamily::Inet6;
 
-    // The addresses this instance will own: never its source address.
+    // The addresses this instance will own: never its source address,
+    // unless it is the address owner, whose VIPs are its own addresses.
+    let owner = inst.priority == 255;
     let vip_addrs: Vec<IpAddr> = inst
         .virtual_ipaddress
         .iter()
@@ -210,7 +212,7 @@ fn plan_instance(
             .addresses
             .iter()
             .filter(|a| a.ifindex == ifindex && a.addr.is_ipv6() == v6)
-            .filter(|a| !vip_addrs.contains(&a.addr))
+            .filter(|a| owner || !vip_addrs.contains(&a.addr))
             .find(|a| !v6 || is_link_local(&a.addr))
             .map(|a| a.addr)
             .ok_or_else(|| PlanError::NoSourceAddress {
@@ -252,6 +254,14 @@ fn plan_instance(
     };
 
     let mut vips = VipSet::default();
+    if owner {
+        vips.keep = kernel
+            .addresses
+            .iter()
+            .filter(|a| vip_addrs.contains(&a.addr))
+            .map(|a| a.addr)
+            .collect();
+    }
     for v in inst
         .virtual_ipaddress
         .iter()
@@ -450,6 +460,23 @@ mod tests {
         assert_eq!(a[1].scope, Scope::Link);
         assert_eq!(i.params.priority, 150);
         assert_eq!(i.params.advert_int, 100);
+    }
+
+    #[test]
+    fn an_address_owner_keeps_its_own_addresses() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n\
+             virtual_ipaddress {\n 203.0.113.10/24\n 203.0.113.99/24\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        // The interface's first address is also a VIP: for an owner it is
+        // still the source, and it is never removed.
+        assert_eq!(i.src, IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)));
+        assert_eq!(
+            i.vips.keep,
+            vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))]
+        );
     }
 
     #[test]
