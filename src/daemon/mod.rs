@@ -351,8 +351,11 @@ pub async fn run_with(
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let running = start(make_plan, &opts)?;
-    let instances: usize = running.units.len();
-    tracing::info!(units = instances, "tandem started");
+    let units = running.units.len();
+    if units == 0 {
+        tracing::info!("no vrrp_instance configured: nothing to elect");
+    }
+    tracing::info!(units, "tandem started");
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }

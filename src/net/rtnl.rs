@@ -317,6 +317,25 @@ impl Rtnl {
         socket
             .connect(&SocketAddr::new(0, 0))
             .map_err(RtnlError::Open)?;
+        // The kernel answers at once; a bound on the wait keeps a lost
+        // answer from hanging the caller forever (it becomes an error).
+        let timeout = libc::timeval {
+            tv_sec: 5,
+            tv_usec: 0,
+        };
+        // SAFETY: `timeout` outlives the call; the length matches its type.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&socket),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(RtnlError::Open(std::io::Error::last_os_error()));
+        }
         Ok(Rtnl {
             socket,
             seq: 0,
