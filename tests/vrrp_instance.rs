@@ -931,3 +931,24 @@ mod props {
         }
     }
 }
+
+#[test]
+fn sync_group_with_an_owner_leaves_fault_as_one() {
+    let mut ps = group_params();
+    ps[0].priority = 255;
+    let mut r = Router::new(ps, vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    assert_eq!(
+        r.instance(1).unwrap().state(),
+        State::Master,
+        "follows the owner"
+    );
+    r.broadcast(t(10), Event::LinkDown);
+    assert_eq!(r.instance(0).unwrap().state(), State::Fault);
+    // The non-owner's link comes back last: the owner leaves FAULT as
+    // master on that event, and the other member must follow it.
+    r.handle(t(20), 0, Event::LinkUp).unwrap();
+    r.handle(t(30), 1, Event::LinkUp).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Master);
+    assert_eq!(r.instance(1).unwrap().state(), State::Master);
+}

@@ -116,9 +116,13 @@ impl Scenario {
             let mut per_vrid = Vec::new();
             let mut tr = Vec::new();
             for _ in 0..vrids {
-                // A sync group needs the same ranking on every member.
-                per_vrid.push(if sync_group || base == 255 {
+                // A sync group needs the same ranking on every member:
+                // bases are 30 apart, so a per-member offset below 30 keeps
+                // it while giving members different skew times.
+                per_vrid.push(if base == 255 {
                     base
+                } else if sync_group {
+                    base + 7 * per_vrid.len() as u8
                 } else {
                     rng.range(1, 8) as u8 * 30
                 });

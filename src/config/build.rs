@@ -360,6 +360,34 @@ impl Builder {
         }
     }
 
+    /// Like [`Self::block`] for blocks of keywords: a keyword given twice
+    /// (other than those that add to a list) gets a warning, since the
+    /// later value silently replacing the first is rarely what was meant.
+    fn kw_block(&mut self, s: &Stmt, f: &mut dyn FnMut(&mut Self, Stmt)) {
+        let mut seen: Vec<(String, Pos)> = Vec::new();
+        self.block(s, &mut |b, st| {
+            let kw = st.keyword.text.as_str();
+            let name = keywords::deprecated_alias(kw).unwrap_or(kw);
+            if !keywords::REPEATABLE.contains(&name) {
+                if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
+                    let at = if first.file == st.keyword.pos.file {
+                        format!("line {}", first.line)
+                    } else {
+                        let o = b.origin(*first);
+                        o.to_string()
+                    };
+                    b.warn(
+                        st.keyword.pos,
+                        format!("\"{name}\" is given again; this replaces the value at {at}"),
+                    );
+                } else {
+                    seen.push((name.to_string(), st.keyword.pos));
+                }
+            }
+            f(b, st)
+        });
+    }
+
     /// The statement must open a block; false (with an error) if not.
     fn need_block(&mut self, s: &Stmt) -> bool {
         if !s.block {
@@ -473,9 +501,18 @@ impl Builder {
     }
 
     fn int_word(&mut self, kw: &str, w: &Word, lo: i64, hi: i64) -> Option<i64> {
+        let digits = w.text.strip_prefix('-').unwrap_or(&w.text);
+        let huge = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         match w.text.parse::<i64>() {
             Ok(v) if (lo..=hi).contains(&v) => Some(v),
             Ok(_) => {
+                self.err(
+                    w.pos,
+                    format!("{kw} {} is out of range ({lo}-{hi})", w.text),
+                );
+                None
+            }
+            Err(_) if huge => {
                 self.err(
                     w.pos,
                     format!("{kw} {} is out of range ({lo}-{hi})", w.text),
@@ -596,25 +633,18 @@ impl Builder {
         })
     }
 
-    /// A block whose lines are single words (names, e-mail addresses).
+    /// A block of words (names, e-mail addresses).
     fn word_list(&mut self, s: &Stmt) -> Vec<Word> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
         }
-        let what = s.keyword.text.clone();
+        // Like keepalived, every word of the block is an entry, whether
+        // one per line or several on a line.
         self.block(s, &mut |b, st| {
-            if let Some(extra) = st.args.first() {
-                b.err(
-                    extra.pos,
-                    format!(
-                        "unexpected \"{}\": {what} takes one name per line",
-                        extra.text
-                    ),
-                );
-            }
             b.no_block(&st);
             out.push(st.keyword);
+            out.extend(st.args);
         });
         out
     }
@@ -645,14 +675,16 @@ impl Builder {
             return;
         }
         self.args(s, 0, "");
-        self.block(s, &mut |b, st| b.global_stmt(st));
+        self.kw_block(s, &mut |b, st| b.global_stmt(st));
     }
 
     fn global_stmt(&mut self, st: Stmt) {
         match st.keyword.text.as_str() {
             "notification_email" => {
                 let list = self.word_list(&st);
-                self.global.notification_email = list.into_iter().map(|w| w.text).collect();
+                self.global
+                    .notification_email
+                    .extend(list.into_iter().map(|w| w.text));
             }
             "notification_email_from" => {
                 if let Some(v) = self.string(&st) {
@@ -849,7 +881,7 @@ impl Builder {
         };
         let mut timeout = None;
         let mut has_script = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "script" => {
                 if let Some(v) = b.string(&st) {
                     sc.script = v;
@@ -1005,10 +1037,16 @@ impl Builder {
             track_script: Vec::new(),
         };
         let mut members: Vec<Word> = Vec::new();
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "group" => members.extend(b.word_list(&st)),
-            "track_interface" => g.group.track_interface = b.track_interface(&st),
-            "track_script" => g.track_script = b.track_script(&st),
+            "track_interface" => {
+                let list = b.track_interface(&st);
+                g.group.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = b.track_script(&st);
+                g.track_script.extend(list);
+            }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),
             "notify_fault" => g.group.notify_fault = b.notify_script(&st),
@@ -1046,7 +1084,7 @@ impl Builder {
             origin: self.origin(s.keyword.pos),
             ..VrrpInstance::default()
         };
-        self.block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
+        self.kw_block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
         if name.is_none() {
             return;
         }
@@ -1256,7 +1294,7 @@ impl Builder {
         }
         let mut auth_type: Option<Word> = None;
         let mut pass: Option<Word> = None;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "auth_type" => auth_type = b.one(&st, "PASS").cloned(),
             "auth_pass" => pass = b.one(&st, "a password").cloned(),
             _ => b.unknown(Block::Authentication, &st),
@@ -1681,7 +1719,7 @@ impl Builder {
             rss: Vec::new(),
         };
         let mut persistence_pos = None;
-        self.block(s, &mut |b, st| {
+        self.kw_block(s, &mut |b, st| {
             b.vs_stmt(st, &mut raw, &mut persistence_pos)
         });
         let Some(key) = key else {
@@ -1964,7 +2002,7 @@ impl Builder {
             address?;
             return Some(raw);
         }
-        self.block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
+        self.kw_block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
         address?;
         Some(raw)
     }
@@ -2038,7 +2076,7 @@ impl Builder {
             self.need_block(s);
             return None;
         }
-        self.block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
+        self.kw_block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
         match &kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.url.is_empty() => {
                 self.err(
@@ -2124,7 +2162,7 @@ impl Builder {
             virtualhost: None,
         };
         let mut has_path = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "path" => {
                 if let Some(p) = b.string(&st) {
                     u.path = p;
@@ -2332,6 +2370,19 @@ impl Builder {
         }
 
         let mut vss = std::mem::take(&mut self.vss);
+        // A group service's family is its group's (known only now, since
+        // the group may be defined after the service).
+        for vs in &mut vss {
+            if let VirtualServerKey::Group { name } = &vs.key
+                && let Some(g) = self.vsgs.iter().find(|g| &g.name == name)
+                && let Some(fam) = g.entries.iter().find_map(|e| match e {
+                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                    VsgEntry::Fwmark { family, .. } => *family,
+                })
+            {
+                vs.family = fam;
+            }
+        }
         let mut rs_alert = self.rs_alert.iter();
         for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
             vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);

@@ -476,6 +476,25 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "include_check",
 ];
 
+/// Keywords that may be given more than once in a block: each adds to a
+/// list instead of replacing a value.
+pub const REPEATABLE: &[&str] = &[
+    "url",
+    "real_server",
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "MISC_CHECK",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "track_interface",
+    "track_script",
+    "unicast_peer",
+    "group",
+    "notification_email",
+];
+
 /// A deprecated keyword and the keyword that replaces it.
 pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
     match keyword {

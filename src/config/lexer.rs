@@ -32,9 +32,10 @@ use super::diag::Diagnostic;
 
 /// How deep includes may nest (a loop of includes stops here).
 const MAX_INCLUDE_DEPTH: usize = 32;
-/// How many rounds of parameter replacement one line may take (stops
-/// `$A=$A` style loops).
-const MAX_EXPANSIONS: usize = 64;
+/// How many parameter replacements one line may take, and how long it may
+/// grow: stops `$A=${A}` style loops.
+const MAX_EXPANSIONS: usize = 10_000;
+const MAX_EXPANDED_LINE: usize = 1 << 20;
 
 /// A position in the operator's files. `file` indexes [`Lexer::files`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -307,15 +308,19 @@ impl Lexer {
             byte_cols.push(c);
             let mut owned = raw.to_string();
             let mut rounds = 0;
-            while let Some((s, e, value)) = self.find_macro(&owned) {
+            // Text before the last replacement holds nothing replaceable,
+            // so each search starts there (values are expanded in turn).
+            let mut from = 0;
+            while let Some((s, e, value)) = self.find_macro(&owned, from) {
                 rounds += 1;
-                if rounds > MAX_EXPANSIONS {
+                if rounds > MAX_EXPANSIONS || owned.len() + value.len() > MAX_EXPANDED_LINE {
                     self.error(
                         pos,
                         "parameter substitution does not terminate (a parameter refers to itself)",
                     );
                     return;
                 }
+                from = s;
                 let at = byte_cols[s];
                 owned.replace_range(s..e, &value);
                 byte_cols.splice(s..e, std::iter::repeat_n(at, value.len()));
@@ -376,9 +381,9 @@ impl Lexer {
     }
 
     /// The first replaceable `$NAME` / `${NAME}` in `s`: (start, end, value).
-    fn find_macro(&self, s: &str) -> Option<(usize, usize, String)> {
+    fn find_macro(&self, s: &str, from: usize) -> Option<(usize, usize, String)> {
         let bytes = s.as_bytes();
-        let mut i = 0;
+        let mut i = from;
         while let Some(off) = s[i..].find('$') {
             let at = i + off;
             if bytes.get(at + 1) == Some(&b'{') {

@@ -710,6 +710,26 @@ pub enum VsgEntry {
     },
 }
 
+impl VsgEntry {
+    /// The addresses of a range entry, `first..=last` in order (none for a
+    /// fwmark entry). Each is one IPVS service of the group.
+    pub fn addresses(&self) -> Box<dyn Iterator<Item = IpAddr> + '_> {
+        match self {
+            VsgEntry::Range {
+                first: IpAddr::V4(a),
+                last: IpAddr::V4(b),
+                ..
+            } => Box::new((u32::from(*a)..=u32::from(*b)).map(|v| IpAddr::V4(v.into()))),
+            VsgEntry::Range {
+                first: IpAddr::V6(a),
+                last: IpAddr::V6(b),
+                ..
+            } => Box::new((u128::from(*a)..=u128::from(*b)).map(|v| IpAddr::V6(v.into()))),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
 /// What a `virtual_server` line names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
