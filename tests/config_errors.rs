@@ -635,3 +635,67 @@ fn a_keyword_given_twice_warns() {
         2
     );
 }
+
+#[test]
+fn tunnel_types_and_scheduler_flags() {
+    use tandem::config::{LvsMethod, SchedFlags, Tunnel, TunnelChecksum, TunnelType};
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  lvs_sched sh
+  sh-port
+  sh-fallback
+  lvs_method TUN type gue port 6080 csum
+  real_server 198.51.100.1 80 {
+  }
+  real_server 198.51.100.2 80 {
+    lvs_method TUN type gre
+  }
+  real_server 198.51.100.3 80 {
+    lvs_method DR
+  }
+}
+",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(
+        vs.sched_flags,
+        SchedFlags {
+            flag_1: true,
+            flag_2: true,
+            flag_3: false
+        }
+    );
+    let gue = Tunnel {
+        tunnel_type: TunnelType::Gue,
+        port: 6080,
+        checksum: TunnelChecksum::Csum,
+    };
+    assert_eq!(
+        (vs.real_servers[0].lvs_method, vs.real_servers[0].tunnel),
+        (LvsMethod::Tun, gue)
+    );
+    assert_eq!(vs.real_servers[1].tunnel.tunnel_type, TunnelType::Gre);
+    assert_eq!(vs.real_servers[2].lvs_method, LvsMethod::Dr);
+
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method TUN type gue\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:2:14: error: a GUE tunnel needs a port (lvs_method TUN type gue port N)"]
+    );
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method TUN type gre remcsum\n}\n");
+    assert_eq!(e, ["t.conf:2:14: error: remcsum needs a GUE tunnel"]);
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method DR type gre\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:2:17: error: unexpected \"type\" after lvs_method DR"]
+    );
+    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n}\n");
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:3:3: warning: \"mh-port\" applies to lvs_sched mh; with rr it sets scheduler flag 2"
+        ]
+    );
+}

@@ -70,7 +70,7 @@ struct RawChecker {
 struct RawRs {
     rs: RealServer,
     port: Option<u16>,
-    lvs_method: Option<LvsMethod>,
+    lvs_method: Option<(LvsMethod, Tunnel)>,
     inh: Inherit,
     checkers: Vec<RawChecker>,
 }
@@ -80,7 +80,9 @@ struct RawVs {
     inh: Inherit,
     ip_family: Option<AddressFamily>,
     sorry: Option<(IpAddr, Option<u16>)>,
-    sorry_method: Option<LvsMethod>,
+    sorry_method: Option<(LvsMethod, Tunnel)>,
+    /// Scheduler flags as written, for the check against the scheduler.
+    sched_flag_words: Vec<Word>,
     rss: Vec<RawRs>,
 }
 
@@ -1692,6 +1694,8 @@ impl Builder {
                 protocol: Protocol::Tcp,
                 lvs_sched: LvsSched::default(),
                 lvs_method: LvsMethod::default(),
+                tunnel: Tunnel::default(),
+                sched_flags: SchedFlags::default(),
                 persistence_timeout: None,
                 persistence_granularity: None,
                 family: AddressFamily::Inet,
@@ -1716,6 +1720,7 @@ impl Builder {
             ip_family: None,
             sorry: None,
             sorry_method: None,
+            sched_flag_words: Vec::new(),
             rss: Vec::new(),
         };
         let mut persistence_pos = None;
@@ -1844,9 +1849,20 @@ impl Builder {
                 }
             }
             "lvs_method" => {
-                if let Some(m) = self.lvs_method(&st) {
+                if let Some((m, t)) = self.lvs_method(&st) {
                     vs.lvs_method = m;
+                    vs.tunnel = t;
                 }
+            }
+            "flag-1" | "flag-2" | "flag-3" | "sh-fallback" | "sh-port" | "mh-fallback"
+            | "mh-port" => {
+                self.bare(&st);
+                match kw.as_str() {
+                    "flag-1" | "sh-fallback" | "mh-fallback" => vs.sched_flags.flag_1 = true,
+                    "flag-2" | "sh-port" | "mh-port" => vs.sched_flags.flag_2 = true,
+                    _ => vs.sched_flags.flag_3 = true,
+                }
+                raw.sched_flag_words.push(st.keyword.clone());
             }
             "sorry_server_lvs_method" => raw.sorry_method = self.lvs_method(&st),
             "protocol" => {
@@ -1942,21 +1958,97 @@ impl Builder {
         }
     }
 
-    fn lvs_method(&mut self, st: &Stmt) -> Option<LvsMethod> {
+    /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+    fn lvs_method(&mut self, st: &Stmt) -> Option<(LvsMethod, Tunnel)> {
         self.no_block(st);
-        let args = self.args_range(st, 1, 1, "NAT, DR or TUN")?;
+        let args = self.args_range(st, 1, 6, "NAT, DR or TUN")?;
+        let kw = st.keyword.text.clone();
         let w = &args[0];
-        let m = parse_method(&w.text);
-        if m.is_none() {
+        let Some(m) = parse_method(&w.text) else {
             self.err(
                 w.pos,
-                format!(
-                    "{} expects NAT, DR or TUN, not \"{}\"",
-                    st.keyword.text, w.text
-                ),
+                format!("{kw} expects NAT, DR or TUN, not \"{}\"", w.text),
             );
+            return None;
+        };
+        let mut tunnel = Tunnel::default();
+        let rest = &args[1..];
+        if m != LvsMethod::Tun {
+            if let Some(extra) = rest.first() {
+                let msg = format!("unexpected \"{}\" after {kw} {}", extra.text, w.text);
+                self.err(extra.pos, msg);
+            }
+            return Some((m, tunnel));
         }
-        m
+        let mut it = rest.iter();
+        let mut port_given = false;
+        let mut ok = true;
+        while let Some(a) = it.next() {
+            match a.text.as_str() {
+                "type" => match it.next().map(|t| (t, t.text.as_str())) {
+                    Some((_, "ipip")) => tunnel.tunnel_type = TunnelType::Ipip,
+                    Some((_, "gue")) => tunnel.tunnel_type = TunnelType::Gue,
+                    Some((_, "gre")) => tunnel.tunnel_type = TunnelType::Gre,
+                    Some((t, other)) => {
+                        self.err(
+                            t.pos,
+                            format!("tunnel type expects ipip, gue or gre, not \"{other}\""),
+                        );
+                        ok = false;
+                    }
+                    None => {
+                        self.err(a.pos, "\"type\" needs ipip, gue or gre");
+                        ok = false;
+                    }
+                },
+                "port" => match it.next() {
+                    Some(p) => match self.int_word("tunnel port", p, 1, 65535) {
+                        Some(v) => {
+                            tunnel.port = v as u16;
+                            port_given = true;
+                        }
+                        None => ok = false,
+                    },
+                    None => {
+                        self.err(a.pos, "\"port\" needs a number");
+                        ok = false;
+                    }
+                },
+                "nocsum" => tunnel.checksum = TunnelChecksum::Nocsum,
+                "csum" => tunnel.checksum = TunnelChecksum::Csum,
+                "remcsum" => tunnel.checksum = TunnelChecksum::Remcsum,
+                other => {
+                    let msg = format!(
+                        "unexpected \"{other}\" after {kw} TUN; expected type, port, nocsum, csum or remcsum"
+                    );
+                    self.err(a.pos, msg);
+                    ok = false;
+                }
+            }
+        }
+        match tunnel.tunnel_type {
+            TunnelType::Gue if !port_given && ok => {
+                self.err(
+                    w.pos,
+                    "a GUE tunnel needs a port (lvs_method TUN type gue port N)",
+                );
+                ok = false;
+            }
+            TunnelType::Ipip | TunnelType::Gre if port_given => {
+                self.err(w.pos, "only a GUE tunnel takes a port");
+                ok = false;
+            }
+            TunnelType::Ipip if tunnel.checksum != TunnelChecksum::Nocsum => {
+                self.err(w.pos, "checksum options need a GUE or GRE tunnel");
+                ok = false;
+            }
+            TunnelType::Gre if tunnel.checksum == TunnelChecksum::Remcsum => {
+                self.err(w.pos, "remcsum needs a GUE tunnel");
+                ok = false;
+            }
+            _ => {}
+        }
+        ok.then_some((m, tunnel))
     }
 
     fn real_server(&mut self, s: &Stmt) -> Option<RawRs> {
@@ -1982,6 +2074,7 @@ impl Builder {
                 port: 0,
                 weight: 1,
                 lvs_method: LvsMethod::Nat,
+                tunnel: Tunnel::default(),
                 inhibit_on_failure: false,
                 notify_up: None,
                 notify_down: None,
@@ -2450,6 +2543,25 @@ impl Builder {
         vs.inhibit_on_failure = vs_inh.inhibit_on_failure.unwrap_or(false);
         vs.virtualhost = vs_inh.virtualhost.clone();
         self.vs_alert.push(vs_inh.smtp_alert);
+        for w in &rv.sched_flag_words {
+            let needs = match w.text.as_str() {
+                "sh-port" | "sh-fallback" => Some(LvsSched::Sh),
+                "mh-port" | "mh-fallback" => Some(LvsSched::Mh),
+                _ => None,
+            };
+            if let Some(sched) = needs
+                && vs.lvs_sched != sched
+            {
+                let msg = format!(
+                    "\"{}\" applies to lvs_sched {}; with {} it sets scheduler flag {}",
+                    w.text,
+                    sched.name(),
+                    vs.lvs_sched.name(),
+                    if w.text.ends_with("port") { 2 } else { 1 }
+                );
+                self.warn(w.pos, msg);
+            }
+        }
         vs.real_servers.reserve_exact(rv.rss.len());
         let vs_port = match &vs.key {
             VirtualServerKey::Address { port, .. } => *port,
@@ -2467,13 +2579,14 @@ impl Builder {
             vs.sorry_server = Some(SorryServer {
                 address,
                 port: port.unwrap_or(vs_port),
-                lvs_method: rv.sorry_method.unwrap_or(vs.lvs_method),
+                lvs_method: rv.sorry_method.map_or(vs.lvs_method, |m| m.0),
+                tunnel: rv.sorry_method.map_or(vs.tunnel, |m| m.1),
             });
         }
         for rr in rv.rss {
             let mut rs = rr.rs;
             rs.port = rr.port.unwrap_or(vs_port);
-            rs.lvs_method = rr.lvs_method.unwrap_or(vs.lvs_method);
+            (rs.lvs_method, rs.tunnel) = rr.lvs_method.unwrap_or((vs.lvs_method, vs.tunnel));
             let rs_inh = rr.inh.over(&vs_inh);
             rs.inhibit_on_failure = rs_inh.inhibit_on_failure.unwrap_or(false);
             rs.alpha = rs_inh.alpha.unwrap_or(false);
