@@ -250,3 +250,24 @@ fn sockets_that_cannot_be_opened_are_refused() {
     // Nothing changed on the machine: no VIP was added.
     assert!(!lan.nodes[0].has_addr("eth0", VIP));
 }
+
+#[test]
+fn sighup_is_harmless() {
+    let lan = Lan::new("fo-hup", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("fo-hup");
+    let c = dir.file("lb.conf", &conf(100, &dir.0.join("n")));
+    let mut d = Daemon::start(lb, &c, dir.0.join("log"));
+    assert!(wait_until(8.0, || lb.has_addr("eth0", VIP)), "{}", d.log());
+    d.signal("-HUP");
+    assert!(
+        wait_until(3.0, || d.log().contains("SIGHUP")),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // Still running, still master, the VIP still there.
+    assert!(lb.has_addr("eth0", VIP));
+    d.signal("-TERM");
+    assert_eq!(d.wait(10.0), Some(0), "{}", d.log());
+}
