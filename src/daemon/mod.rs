@@ -57,6 +57,8 @@ pub enum DaemonError {
     Router(#[from] RouterError),
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
+    #[error("{0} stopped unexpectedly (a bug); the daemon stopped so that it can be restarted")]
+    UnitFailed(String),
 }
 
 /// Options of `tandem run` that are not in keepalived.conf.
@@ -86,6 +88,8 @@ impl Default for RunOptions {
 pub struct Running {
     pub bus: Bus,
     units: Vec<(mpsc::Sender<UnitMsg>, tokio::task::JoinHandle<()>)>,
+    /// Names of units whose task ended before shutdown (a panic).
+    failed: mpsc::UnboundedReceiver<String>,
     rx_stats: Vec<(String, Arc<RxStats>)>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -215,8 +219,19 @@ fn start_plan(
         prepared.push((unit, tx, inbox));
     }
 
+    let (failed_tx, failed) = mpsc::unbounded_channel();
     for (unit, tx, inbox) in prepared {
-        let handle = tokio::spawn(unit.run(inbox, links.clone()));
+        let name = unit.name().to_string();
+        let task = tokio::spawn(unit.run(inbox, links.clone()));
+        let failed_tx = failed_tx.clone();
+        // A unit only ends on shutdown; a panic ends it early, and the
+        // daemon must not go on without it.
+        let handle = tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(unit = %name, error = %e, "unit task failed");
+                let _ = failed_tx.send(name);
+            }
+        });
         units.push((tx, handle));
     }
 
@@ -242,6 +257,7 @@ fn start_plan(
     Ok(Running {
         bus,
         units,
+        failed,
         rx_stats,
         background,
     })
@@ -350,14 +366,16 @@ pub async fn run_with(
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let running = start(make_plan, &opts)?;
+    let mut running = start(make_plan, &opts)?;
     let units = running.units.len();
     if units == 0 {
         tracing::info!("no vrrp_instance configured: nothing to elect");
     }
     tracing::info!(units, "tandem started");
+    let mut failure = None;
     loop {
         tokio::select! {
+            Some(name) = running.failed.recv() => { failure = Some(name); break; }
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
@@ -368,7 +386,10 @@ pub async fn run_with(
     }
     running.shutdown(opts.shutdown_timeout).await;
     tracing::info!("tandem stopped");
-    Ok(())
+    match failure {
+        Some(name) => Err(DaemonError::UnitFailed(name)),
+        None => Ok(()),
+    }
 }
 
 /// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.

@@ -195,6 +195,11 @@ impl Unit {
         })
     }
 
+    /// The group's name, or the lone instance's.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn now(&self) -> Time {
         Time::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
     }
