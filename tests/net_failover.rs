@@ -46,6 +46,7 @@ fn two_node_failover_with_tandem_run() {
     let c1 = dir.file("lb1.conf", &conf(150, &n1));
     let c2 = dir.file("lb2.conf", &conf(100, &n2));
     let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
     let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
 
     // lb1 (150) becomes master and holds the VIP; lb2 stays backup.
@@ -137,6 +138,7 @@ fn sigterm_of_the_master_hands_over_and_both_exit_cleanly() {
     let c1 = dir.file("lb1.conf", &conf(150, &dir.0.join("n1")));
     let c2 = dir.file("lb2.conf", &conf(100, &dir.0.join("n2")));
     let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
     let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
     assert!(
         wait_until(8.0, || lb1.has_addr("eth0", VIP)),
@@ -145,7 +147,7 @@ fn sigterm_of_the_master_hands_over_and_both_exit_cleanly() {
     );
     d1.signal("-TERM");
     assert!(
-        wait_until(4.0, || lb2.has_addr("eth0", VIP)),
+        wait_until(6.0, || lb2.has_addr("eth0", VIP)),
         "lb2 did not take over after lb1's priority 0\n{}",
         d2.log()
     );
@@ -171,6 +173,7 @@ fn a_stale_vip_is_removed_at_startup() {
         &dir.file("lb1.conf", &conf(150, &dir.0.join("n1"))),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     assert!(
         wait_until(8.0, || lb1.has_addr("eth0", VIP)),
         "{}",

@@ -39,6 +39,7 @@ fn ipv6_vrrpv3_failover_moves_the_neighbour_entry() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -91,6 +92,7 @@ fn unicast_peers_ignore_a_rogue_router_and_count_its_adverts() {
         &dir.file("lb1.conf", &conf(150, "192.0.2.1", &["192.0.2.2"])),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100, "192.0.2.2", &["192.0.2.1"])),
@@ -168,6 +170,7 @@ fn track_interface_down_puts_the_master_in_fault() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -223,6 +226,7 @@ fn a_sync_group_moves_together() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -280,6 +284,7 @@ fn a_failing_track_script_hands_the_vip_over() {
         &dir.file("lb1.conf", &conf(150, &flag)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     // lb2's check always passes.
     let d2 = Daemon::start(
         lb2,
@@ -325,6 +330,7 @@ fn a_hanging_notify_script_does_not_stop_the_adverts() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
     // lb1's notify_master now sleeps; lb1 must keep advertising, so lb2,
     // started after, stays backup well past its Master_Down_Interval (~0.7 s).
@@ -370,6 +376,7 @@ fn gratuitous_arp_rounds_follow_repeat_and_delay() {
         "vrrp_instance VI_G {{\n interface eth0\n virtual_router_id 97\n priority 150\n version 3\n advert_int 0.2\n garp_master_delay 1\n garp_master_repeat 3\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
     );
     let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
     // Capture timestamps (tcpdump -tt) of the announcements for the VIP.
     let times = || -> Vec<f64> {
@@ -421,6 +428,7 @@ fn mcast_src_ip_sets_the_advert_source_and_ttl_is_255() {
         .contains("listening")));
     let conf = "vrrp_instance VI_M {\n interface eth0\n virtual_router_id 98\n priority 150\n advert_int 1\n mcast_src_ip 192.0.2.51\n virtual_ipaddress {\n  203.0.113.80/24\n }\n}\n";
     let d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    d1.wait_started();
     let text = || std::fs::read_to_string(&cap).unwrap_or_default();
     assert!(
         wait_until(8.0, || text().contains("192.0.2.51 > 224.0.0.18")),
@@ -466,6 +474,7 @@ fn virtual_routes_follow_the_master() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let mut d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -547,6 +556,7 @@ fn an_off_link_advert_is_counted_and_changes_nothing() {
         "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
     );
     let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
     assert!(wait_until(8.0, || has(lb1, VIP)), "{}", d1.log());
 
     // Priority 254 but TTL 64: came from off the link (RFC 5798 §7.1).
@@ -588,6 +598,7 @@ fn starting_with_the_interface_down_waits_in_fault() {
         "vrrp_instance VI_D {{\n interface eth0\n virtual_router_id 52\n priority 100\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
     );
     let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
     assert!(
         wait_until(3.0, || d1
             .log()
@@ -614,6 +625,7 @@ fn an_address_owner_never_removes_its_own_address() {
     // 192.0.2.1 is lb1's own address: lb1 is its owner (priority 255).
     let conf = "vrrp_instance VI_O {\n interface eth0\n virtual_router_id 53\n priority 255\n version 3\n advert_int 0.2\n virtual_ipaddress {\n  192.0.2.1/24\n  203.0.113.77/24\n }\n}\n";
     let mut d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    d1.wait_started();
     assert!(wait_until(3.0, || has(lb1, "203.0.113.77")), "{}", d1.log());
     assert!(
         d1.log().contains("Entering MASTER STATE (startup)"),
