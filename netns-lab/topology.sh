@@ -19,6 +19,7 @@
 # Usage:  topology.sh up PREFIX     build it (PREFIX like "tdm-1234-demo-")
 #         topology.sh down PREFIX   kill every process in those namespaces, delete them
 #         topology.sh sweep         remove tdm-<pid>-* namespaces whose <pid> is gone
+#         topology.sh leftovers     list those (exit 1 if there are any)
 # The prefix should start with "tdm-<pid>-" where <pid> is the owner's
 # process id, so that `sweep` can recognise leftovers of a crashed run.
 set -euo pipefail
@@ -57,6 +58,18 @@ sweep() {
     echo "topology: removing leftovers of gone process $pid: ${prefix}*" >&2
     down "$prefix"
   done
+}
+
+# Prints the prefixes of lab namespaces whose owner is gone; fails if any.
+leftovers() {
+  local ns pid found=1
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $ns =~ ^(tdm-([0-9]+)-.*)(switch|client|lb1|lb2|rs1|rs2)$ ]] || continue
+    pid=${BASH_REMATCH[2]}
+    kill -0 "$pid" 2>/dev/null && continue
+    echo "$ns"; found=0
+  done
+  [ $found = 1 ]
 }
 
 # veth ROLE IFNAME PORT BRIDGE MAC: a cable from ROLE's IFNAME to the switch.
@@ -112,5 +125,6 @@ case "${1:-}" in
   up)    [ $# -eq 2 ] || die "usage: $0 up PREFIX"; up "$2" ;;
   down)  [ $# -eq 2 ] || die "usage: $0 down PREFIX"; down "$2" ;;
   sweep) sweep ;;
-  *)     die "usage: $0 up PREFIX | down PREFIX | sweep" ;;
+  leftovers) leftovers ;;
+  *)     die "usage: $0 up PREFIX | down PREFIX | sweep | leftovers" ;;
 esac
