@@ -65,6 +65,12 @@ fn lb1_dies_as_a_machine_lb2_takes_over_then_lb1_returns_and_preempts() {
             (l.neigh_mac("client", VIP_OUT).as_deref() == Some(Node::Lb2.outer_mac())).then_some(())
         },
     );
+    // The real servers' gateway moved too: rs1's entry for it is lb2's.
+    lab.wait_for(
+        "rs1's neighbour entry for its gateway to carry lb2's MAC",
+        Duration::from_secs(3),
+        |l| (l.neigh_mac("rs1", VIP_IN).as_deref() == Some(Node::Lb2.inner_mac())).then_some(()),
+    );
     lab.assert_master(Node::Lb2);
 
     lab.revive(Node::Lb1);
@@ -323,4 +329,41 @@ fn track_interface_inner_link_down_faults_the_master_and_lb2_takes_both_vips() {
     lab.assert_master_while(Node::Lb2, "FAULT");
     lab.inner_cable(Node::Lb1, true);
     lab.assert_master(Node::Lb1);
+}
+
+/// The daemon on the master crashes but the machine lives on: the VIPs it
+/// had configured stay on lb1's interfaces while lb2 takes over. When the
+/// daemon is restarted (here with `nopreempt`, so it must not take over),
+/// it finds addresses it owns already present and removes them while it is
+/// not master, as keepalived does: lb2 alone holds the VIPs and answers.
+#[test]
+fn a_restarted_daemon_removes_the_vips_a_crash_left_behind() {
+    let vrrp = Vrrp {
+        nopreempt: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("stale", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.kill_daemon(Node::Lb1);
+    lab.wait_for("lb2 to report MASTER", lab::SETTLE, |l| {
+        (l.state(Node::Lb2, "VI_OUT").as_deref() == Some("MASTER")).then_some(())
+    });
+    lab.wait_for("lb2 to hold every VIP", lab::SETTLE, |l| {
+        l.vips()
+            .iter()
+            .all(|v| l.holders(v).contains(&Node::Lb2))
+            .then_some(())
+    });
+    for vip in lab.vips() {
+        assert!(
+            lab.holders(vip).contains(&Node::Lb1),
+            "the crash should have left {vip} on lb1 (the premise of this test)\n{}",
+            lab.report()
+        );
+    }
+
+    lab.start(Node::Lb1);
+    lab.assert_master(Node::Lb2);
 }

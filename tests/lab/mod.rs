@@ -571,6 +571,15 @@ impl Lab {
         self.ip(node.name(), &["link", "set", "eth1", "down"]);
     }
 
+    /// Only the daemon dies (SIGKILL), the machine lives on: whatever the
+    /// daemon had configured — the VIPs — stays, links up.
+    pub fn kill_daemon(&mut self, node: Node) {
+        self.signal_group(node, libc::SIGKILL);
+        if let Some(mut d) = self.daemons[node as usize].take() {
+            let _ = d.child.wait();
+        }
+    }
+
     /// The dead node boots again: its addresses are the configured ones only
     /// (a reboot forgets the VIPs), its links come up, its daemon starts.
     pub fn revive(&mut self, node: Node) {
