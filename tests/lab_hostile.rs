@@ -45,9 +45,12 @@ fn drop_evidence(lab: &Lab, node: Node, kind: &str, src: &str) -> Result<(), Str
             }
         }
         Kind::Tandem => {
-            let found = log
-                .lines()
-                .any(|l| l.contains("dropped") && l.contains(src));
+            // Dropped by an instance: "dropped advert from SRC: REASON";
+            // a VRID nobody runs: "advert for a VRID not configured here
+            // ... src=SRC" (debug level).
+            let found = log.lines().any(|l| {
+                (l.contains("dropped") || l.contains("not configured")) && l.contains(src)
+            });
             if found {
                 Ok(())
             } else {
@@ -55,6 +58,89 @@ fn drop_evidence(lab: &Lab, node: Node, kind: &str, src: &str) -> Result<(), Str
                     "tandem on {node} logged no drop of the {kind} advert from {src}"
                 ))
             }
+        }
+    }
+}
+
+/// The counters tandem dumps on SIGUSR1, as one JSON object: the outer
+/// instance's `rx_errors`, its `unicast_peer_drops`, and the outer
+/// interface's receive-path drops (`unknown_vrid`, `malformed`).
+fn tandem_counters(lab: &Lab, node: Node) -> serde_json::Value {
+    let stats_lines = |l: &Lab| {
+        l.log(node)
+            .lines()
+            .filter(|x| x.contains("VRRP_Instance(VI_OUT) stats"))
+            .count()
+    };
+    let before = stats_lines(lab);
+    lab.signal(node, libc::SIGUSR1);
+    lab.wait_for(
+        &format!("{node}'s counters after SIGUSR1"),
+        Duration::from_secs(5),
+        |l| (stats_lines(l) > before).then_some(()),
+    );
+    sleep(Duration::from_millis(200)); // the receive-path lines come with it
+    let log = lab.log(node);
+    let json_after = |line: &str, key: &str| -> serde_json::Value {
+        line.split_once(key)
+            .and_then(|(_, rest)| serde_json::Deserializer::from_str(rest).into_iter().next())
+            .and_then(Result::ok)
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let inst = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("VRRP_Instance(VI_OUT) stats"))
+        .unwrap_or_default();
+    let rx = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("receive path stats") && l.contains("socket=eth0/"))
+        .unwrap_or_default();
+    let peer_drops: u64 = inst
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("unicast_peer_drops="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    serde_json::json!({
+        "rx_errors": json_after(inst, "counters=")["rx_errors"],
+        "unicast_peer_drops": peer_drops,
+        "receive_path": json_after(rx, "stats="),
+    })
+}
+
+/// Which of tandem's counters a hostile kind must have raised.
+fn tandem_counter(kind: &str) -> &'static str {
+    match kind {
+        "ttl64" => "/rx_errors/ip_ttl_errors",
+        "badsum" => "/rx_errors/checksum_errors",
+        "truncated" | "shortaddr" => "/rx_errors/packet_length_errors",
+        "badauth" => "/rx_errors/auth_errors",
+        "badvrid" => "/receive_path/unknown_vrid",
+        "badversion" => "/rx_errors/version_errors",
+        "badtype" => "/rx_errors/invalid_type_errors",
+        "notpeer" => "/unicast_peer_drops",
+        other => panic!("no counter for {other}"),
+    }
+}
+
+/// tandem's counters show at least `sent` drops of each kind (kinds that
+/// share a counter add up).
+fn assert_tandem_counted(lab: &Lab, kinds: &[&str], sent: u64) {
+    for node in Node::BOTH {
+        if lab.kind(node) != Kind::Tandem {
+            continue;
+        }
+        let counters = tandem_counters(lab, node);
+        for kind in kinds {
+            let path = tandem_counter(kind);
+            let expected = sent * kinds.iter().filter(|k| tandem_counter(k) == path).count() as u64;
+            let got = counters.pointer(path).and_then(|v| v.as_u64()).unwrap_or(0);
+            assert!(
+                got >= expected,
+                "tandem on {node} counted {got} at {path} for {kind}, sent {expected}\ncounters: {counters}\n{}",
+                lab.report()
+            );
         }
     }
 }
@@ -114,6 +200,7 @@ fn inject_all_and_check(lab: &mut Lab, kinds: &[&str], common: &[&str], dst: &[&
         missing.join("\n"),
         lab.report()
     );
+    assert_tandem_counted(lab, kinds, 5);
 }
 
 /// The positive control: correct priority-255 adverts make lb1 BACKUP; when
@@ -301,6 +388,7 @@ fn unicast_advert_from_an_address_not_in_unicast_peer_is_dropped() {
                 .unwrap_or_else(|e| panic!("{e}\n{}", lab.report()));
         }
     }
+    assert_tandem_counted(&lab, &["notpeer"], 10);
     lab.assert_answers(Node::Lb1);
 
     let mut control = vec![

@@ -596,6 +596,16 @@ impl Lab {
         self.start(node);
     }
 
+    /// Sends `sig` to the node's daemon (main process only).
+    pub fn signal(&self, node: Node, sig: i32) {
+        if let Some(pid) = self.pid(node) {
+            // SAFETY: plain syscall on a process this lab started.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+
     /// Sends SIGTERM to the node's daemon (the main process only, as
     /// systemd's `systemctl stop` would with KillMode=mixed).
     pub fn terminate(&mut self, node: Node) {
