@@ -13,7 +13,8 @@
 //!
 //! Then keepalived's log must show no complaint about a packet from its
 //! peer (a bad checksum, authentication, length...): each advert tandem
-//! sent was accepted as well-formed.
+//! sent was accepted as well-formed; and tandem's log no dropped advert:
+//! each of keepalived's decoded.
 //!
 //! `TANDEM_LAB_INTEROP_KINDS=keepalived` runs the same matrix with
 //! keepalived on both sides (a check of the test itself).
@@ -64,7 +65,20 @@ fn scenario(tag: &str, vrrp: Vrrp, tandem_node: Node) {
     lab.assert_master(Node::Lb2);
 
     for node in Node::BOTH {
-        if lab.kind(node) != Kind::Keepalived {
+        if lab.kind(node) == Kind::Tandem {
+            // Every keepalived advert decoded: tandem dropped none.
+            let drops: Vec<String> = lab
+                .log(node)
+                .lines()
+                .filter(|l| l.contains("dropped advert") || l.contains("malformed"))
+                .map(str::to_owned)
+                .collect();
+            assert!(
+                drops.is_empty(),
+                "tandem on {node} dropped its peer's adverts:\n{}\n{}",
+                drops.join("\n"),
+                lab.report()
+            );
             continue;
         }
         let log = lab.log(node);
