@@ -18,6 +18,7 @@
 # root namespace but creating and deleting them.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_REPO_DIR=$(cd "$LAB_LIB_DIR/.." && pwd)
 LAB_VIP_OUT=192.0.2.2
 LAB_VIP_IN=198.51.100.1
 declare -A LAB_PID=()        # node -> daemon pid (= its process group)
@@ -137,7 +138,7 @@ EOF
 }
 
 lab_tandem_bin() {
-  if [ -n "$TANDEM_BIN" ]; then echo "$TANDEM_BIN"; else echo "$LAB_LIB_DIR/../target/debug/tandem"; fi
+  if [ -n "$TANDEM_BIN" ]; then echo "$TANDEM_BIN"; else echo "$LAB_REPO_DIR/target/debug/tandem"; fi
 }
 
 # lab_start NODE KIND: the daemon in NODE's namespace, in its own process
