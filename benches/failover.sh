@@ -78,7 +78,9 @@ one_round() {
   case $ev in
     death)
       # Wait for one of lb1's adverts, then kill at once.
-      ip netns exec "$(lab_ns client)" timeout 5 tcpdump -i eth0 -c 1 -nn -q \
+      # (--immediate-mode: without it libpcap may hold the packet for up
+      # to its buffer timeout, and the kill would land at a random phase.)
+      ip netns exec "$(lab_ns client)" timeout 5 tcpdump --immediate-mode -i eth0 -c 1 -nn -q \
         "ip proto 112 and src host 192.0.2.11" >/dev/null 2>&1 || true
       lab_kill_machine lb1
       ;;
@@ -104,6 +106,13 @@ one_round() {
   note=
   if awk -v g="$starved" 'BEGIN { exit !(g > 50) }'; then
     note="  (prober starved: ${starved} ms without an attempt; round not counted)"
+  fi
+  # lb2 must have become master exactly once — after the event. A backup
+  # that missed adverts on a loaded machine and took over early (or
+  # flapped) would make the round measure something else.
+  flaps=$(grep -c " VI_OUT MASTER" "$LAB_DIR/lb2/notify.log" 2>/dev/null || true)
+  if [ "$flaps" != 1 ]; then
+    note="  (lb2 became master ${flaps} times; round not counted)"
   fi
   printf '   v%s advert_int %-4s %-8s %-10s outage %8s ms   after last advert %8s ms%s\n' \
     "$ver" "$adv" "$ev" "$kind" "$ms" "$rec" "$note" >&2

@@ -322,7 +322,6 @@ impl Vrrp {
 
 /// A daemon process the lab started (its own process group).
 struct Daemon {
-    kind: Kind,
     child: Child,
 }
 
@@ -526,7 +525,7 @@ impl Lab {
         let child = c
             .spawn()
             .unwrap_or_else(|e| panic!("lab: cannot start {kind}: {e}"));
-        self.daemons[node as usize] = Some(Daemon { kind, child });
+        self.daemons[node as usize] = Some(Daemon { child });
     }
 
     pub fn start_both(&mut self) {
