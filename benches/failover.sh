@@ -51,7 +51,7 @@ json_field() { sed -n "s/.*\"$2\": \([0-9.naN-]*\).*/\1/p" "$1"; }
 # every round measures the same thing (not a random phase of the cycle).
 one_round() {
   local kind=$1 ver=$2 adv=$3 ev=$4 out="$LAB_DIR/probe.json" cap="$LAB_DIR/adverts.txt"
-  local ms rec=- prober capture gap_end last
+  local ms rec=- prober capture gap_end last killed_at kd note= info=
   lab_reset
   lab_conf lb1 "$ver" "$adv"; lab_conf lb2 "$ver" "$adv"
   lab_start lb1 "$kind"; lab_start lb2 "$kind"
@@ -83,6 +83,7 @@ one_round() {
       ip netns exec "$(lab_ns client)" timeout 5 tcpdump --immediate-mode -i eth0 -c 1 -nn -q \
         "ip proto 112 and src host 192.0.2.11" >/dev/null 2>&1 || true
       lab_kill_machine lb1
+      killed_at=$(date +%s.%N)
       ;;
     sigterm) lab_term lb1 ;;
   esac
@@ -100,10 +101,11 @@ one_round() {
     last=$(awk -v e="$gap_end" '$1 ~ /^[0-9]+\.[0-9]+$/ && $1 + 0 < e + 0 { t = $1 } END { print t }' "$cap")
     if [ -n "$last" ] && [ -n "$gap_end" ]; then
       rec=$(awk -v a="$last" -v b="$gap_end" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+      kd=$(awk -v a="$last" -v b="$killed_at" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+      info="  (links down ${kd} ms after that advert)"
     fi
   fi
   starved=$(json_field "$out" max_attempt_gap_ms)
-  note=
   if awk -v g="$starved" 'BEGIN { exit !(g > 50) }'; then
     note="  (prober starved: ${starved} ms without an attempt; round not counted)"
   fi
@@ -115,7 +117,7 @@ one_round() {
     note="  (lb2 became master ${flaps} times; round not counted)"
   fi
   printf '   v%s advert_int %-4s %-8s %-10s outage %8s ms   after last advert %8s ms%s\n' \
-    "$ver" "$adv" "$ev" "$kind" "$ms" "$rec" "$note" >&2
+    "$ver" "$adv" "$ev" "$kind" "$ms" "$rec" "$info$note" >&2
   [ -z "$note" ] && echo "$ver $adv $ev $kind $ms $rec" >> "$results"
   return 0
 }
