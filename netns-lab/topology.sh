@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The seed's two-balancer network, built from network namespaces on this
+# machine's kernel (or inside the test VM): nothing here touches the root
+# namespace's interfaces, routes or addresses.
+#
+#   PREFIXclient 192.0.2.100 ─┐  outer bridge "out"      ┌─ PREFIXlb1 eth0 192.0.2.11
+#                             ├─ (in PREFIXswitch) ───────┤
+#                             │   outer VIP 192.0.2.2    └─ PREFIXlb2 eth0 192.0.2.12
+#   PREFIXrs1 198.51.100.10 ──┐  inner bridge "in"       ┌─ PREFIXlb1 eth1 198.51.100.2
+#   PREFIXrs2 198.51.100.11 ──┴─ (in PREFIXswitch) ───────┴─ PREFIXlb2 eth1 198.51.100.3
+#                                inner gateway VIP 198.51.100.1 (the real servers' default route)
+#
+# The seed's addresses (192.168.1.0/24 outside, 192.168.10.0/24 inside) are
+# mapped onto the documentation ranges 192.0.2.0/24 and 198.51.100.0/24.
+# Interfaces have fixed MAC addresses so that a neighbour entry names its
+# owner: 02:00:00:00:NN:0I with NN = 01 lb1, 02 lb2, 0a rs1, 0b rs2, 64 client
+# and I = 1 outer, 2 inner.
+#
+# Usage:  topology.sh up PREFIX     build it (PREFIX like "tdm-1234-demo-")
+#         topology.sh down PREFIX   kill every process in those namespaces, delete them
+#         topology.sh sweep         remove tdm-<pid>-* namespaces whose <pid> is gone
+#         topology.sh leftovers     list those (exit 1 if there are any)
+# The prefix should start with "tdm-<pid>-" where <pid> is the owner's
+# process id, so that `sweep` can recognise leftovers of a crashed run.
+set -euo pipefail
+
+ROLES=(switch client lb1 lb2 rs1 rs2)
+
+die() { echo "topology: $*" >&2; exit 1; }
+
+down() {
+  local p=$1 ns pid
+  for r in "${ROLES[@]}"; do
+    ns="$p$r"
+    [ -e "/run/netns/$ns" ] || continue
+    # Only processes inside our own namespace: they are ours.
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      kill -9 "$pid" 2>/dev/null || true
+    done
+  done
+  for r in "${ROLES[@]}"; do
+    ns="$p$r"
+    [ -e "/run/netns/$ns" ] || continue
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+      sleep 0.1
+    done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+sweep() {
+  local ns pid prefix
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $ns =~ ^(tdm-([0-9]+)-.*)(switch|client|lb1|lb2|rs1|rs2)$ ]] || continue
+    prefix=${BASH_REMATCH[1]}; pid=${BASH_REMATCH[2]}
+    kill -0 "$pid" 2>/dev/null && continue
+    echo "topology: removing leftovers of gone process $pid: ${prefix}*" >&2
+    down "$prefix"
+  done
+}
+
+# Prints the prefixes of lab namespaces whose owner is gone; fails if any.
+leftovers() {
+  local ns pid found=1
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    [[ $ns =~ ^(tdm-([0-9]+)-.*)(switch|client|lb1|lb2|rs1|rs2)$ ]] || continue
+    pid=${BASH_REMATCH[2]}
+    kill -0 "$pid" 2>/dev/null && continue
+    echo "$ns"; found=0
+  done
+  [ $found = 1 ]
+}
+
+# veth ROLE IFNAME PORT BRIDGE MAC: a cable from ROLE's IFNAME to the switch.
+veth() {
+  local p=$1 role=$2 ifname=$3 port=$4 br=$5 mac=$6
+  ip -n "${p}switch" link add "$port" type veth peer name "$ifname" netns "$p$role"
+  ip -n "${p}switch" link set "$port" master "$br" up
+  ip -n "$p$role" link set "$ifname" address "$mac" up
+}
+
+up() {
+  local p=$1 r
+  [[ $p =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad prefix '$p'"
+  for r in "${ROLES[@]}"; do
+    [ -e "/run/netns/$p$r" ] && die "namespace $p$r already exists"
+  done
+  trap 'down "$p"' ERR
+  for r in "${ROLES[@]}"; do
+    ip netns add "$p$r"
+    ip -n "$p$r" link set lo up
+  done
+  # The switch: two bridges, no STP (ports forward at once), no multicast
+  # snooping (VRRP's 224.0.0.18 reaches every port).
+  for br in out in; do
+    ip -n "${p}switch" link add "$br" type bridge stp_state 0 mcast_snooping 0
+    ip -n "${p}switch" link set "$br" up
+  done
+  veth "$p" client eth0 client out 02:00:00:00:64:01
+  veth "$p" lb1 eth0 lb1o out 02:00:00:00:01:01
+  veth "$p" lb2 eth0 lb2o out 02:00:00:00:02:01
+  veth "$p" lb1 eth1 lb1i in 02:00:00:00:01:02
+  veth "$p" lb2 eth1 lb2i in 02:00:00:00:02:02
+  veth "$p" rs1 eth0 rs1 in 02:00:00:00:0a:02
+  veth "$p" rs2 eth0 rs2 in 02:00:00:00:0b:02
+
+  ip -n "${p}client" addr add 192.0.2.100/24 dev eth0
+  ip -n "${p}lb1" addr add 192.0.2.11/24 dev eth0
+  ip -n "${p}lb2" addr add 192.0.2.12/24 dev eth0
+  ip -n "${p}lb1" addr add 198.51.100.2/24 dev eth1
+  ip -n "${p}lb2" addr add 198.51.100.3/24 dev eth1
+  ip -n "${p}rs1" addr add 198.51.100.10/24 dev eth0
+  ip -n "${p}rs2" addr add 198.51.100.11/24 dev eth0
+  ip -n "${p}rs1" route add default via 198.51.100.1
+  ip -n "${p}rs2" route add default via 198.51.100.1
+  # The balancers route between the two networks (LVS-NAT needs it).
+  for r in lb1 lb2; do
+    ip netns exec "$p$r" sysctl -qw net.ipv4.ip_forward=1
+  done
+  trap - ERR
+}
+
+case "${1:-}" in
+  up)    [ $# -eq 2 ] || die "usage: $0 up PREFIX"; up "$2" ;;
+  down)  [ $# -eq 2 ] || die "usage: $0 down PREFIX"; down "$2" ;;
+  sweep) sweep ;;
+  leftovers) leftovers ;;
+  *)     die "usage: $0 up PREFIX | down PREFIX | sweep | leftovers" ;;
+esac

@@ -1,0 +1,370 @@
+//! Failover scenarios in the namespace lab (issue 4, item 6): what the
+//! client sees and which balancer holds each VIP.
+//!
+//! The daemon on each balancer is tandem unless `TANDEM_LAB_DAEMON` (or
+//! `TANDEM_LAB_LB1` / `TANDEM_LAB_LB2`) says `keepalived`; the same
+//! scenarios pass with keepalived, which checks the lab itself. Needs root.
+
+mod lab;
+
+use std::fs;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use lab::{Lab, Node, VIP_IN, VIP_OUT, Vrrp};
+
+/// lb1 (priority 150) becomes master; the client's request to the VIP is
+/// answered by lb1, a real server's request to its gateway VIP too, and
+/// the client's neighbour entry for the VIP is lb1's MAC.
+#[test]
+fn lb1_with_the_higher_priority_is_master_and_the_vip_answers() {
+    let mut lab = Lab::new("master", Vrrp::default());
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    assert_eq!(
+        lab.neigh_mac("client", VIP_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac()),
+        "{}",
+        lab.report()
+    );
+    let ping = lab::run(
+        lab.cmd("client", "ping")
+            .args(["-c", "1", "-W", "2", VIP_OUT]),
+    );
+    assert!(
+        ping.status.success(),
+        "the VIP does not answer ping\n{}",
+        lab.report()
+    );
+}
+
+/// lb1 dies as a machine would (cables dead, daemon SIGKILLed): lb2 takes
+/// over, its gratuitous ARP moves the client's neighbour entry to lb2's
+/// MAC before the client sends anything, and the VIP answers from lb2.
+/// lb1 boots again and, with preemption (the default), takes the VIPs back.
+#[test]
+fn lb1_dies_as_a_machine_lb2_takes_over_then_lb1_returns_and_preempts() {
+    let mut lab = Lab::new("death", Vrrp::default());
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    assert_eq!(
+        lab.neigh_mac("client", VIP_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac())
+    );
+
+    lab.kill_machine(Node::Lb1);
+    lab.wait_for("lb2 to hold the outer VIP", lab::SETTLE, |l| {
+        (l.holders(VIP_OUT) == vec![Node::Lb2]).then_some(())
+    });
+    // No traffic from the client yet: only lb2's gratuitous ARP can have
+    // changed the entry.
+    lab.wait_for(
+        "the client's neighbour entry to carry lb2's MAC",
+        Duration::from_secs(3),
+        |l| {
+            (l.neigh_mac("client", VIP_OUT).as_deref() == Some(Node::Lb2.outer_mac())).then_some(())
+        },
+    );
+    // The real servers' gateway moved too: rs1's entry for it is lb2's.
+    lab.wait_for(
+        "rs1's neighbour entry for its gateway to carry lb2's MAC",
+        Duration::from_secs(3),
+        |l| (l.neigh_mac("rs1", VIP_IN).as_deref() == Some(Node::Lb2.inner_mac())).then_some(()),
+    );
+    lab.assert_master(Node::Lb2);
+
+    lab.revive(Node::Lb1);
+    lab.assert_master(Node::Lb1);
+    lab.wait_for(
+        "the client's neighbour entry to carry lb1's MAC again",
+        Duration::from_secs(3),
+        |l| {
+            (l.neigh_mac("client", VIP_OUT).as_deref() == Some(Node::Lb1.outer_mac())).then_some(())
+        },
+    );
+}
+
+/// With `nopreempt`, lb1 coming back does not take the VIPs from lb2,
+/// although its priority is higher: it stays BACKUP.
+#[test]
+fn with_nopreempt_the_returning_lb1_stays_backup() {
+    let vrrp = Vrrp {
+        nopreempt: true,
+        ..Vrrp::default()
+    };
+    let master_down = vrrp.master_down(Node::Lb1.priority());
+    let mut lab = Lab::new("nopreempt", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.kill_machine(Node::Lb1);
+    lab.assert_master(Node::Lb2);
+
+    let before = lab.notifications(Node::Lb1).len();
+    lab.revive(Node::Lb1);
+    lab.wait_for("the returning lb1 to report BACKUP", lab::SETTLE, |l| {
+        let since = &l.notifications(Node::Lb1)[before..];
+        l.instances()
+            .iter()
+            .all(|i| since.iter().any(|(_, n, s)| n == i && s == "BACKUP"))
+            .then_some(())
+    });
+    // Long enough for a preempting lb1 to have taken over several times.
+    sleep(master_down * 3);
+    assert!(
+        lab.is_stable_master(Node::Lb2, "BACKUP"),
+        "lb1 preempted despite nopreempt\n{}",
+        lab.report()
+    );
+    assert!(
+        !lab.notifications(Node::Lb1)[before..]
+            .iter()
+            .any(|(_, _, s)| s == "MASTER"),
+        "lb1 went MASTER after its return\n{}",
+        lab.report()
+    );
+    lab.assert_answers(Node::Lb2);
+}
+
+/// SIGTERM of the master (`systemctl stop`): it says goodbye with a
+/// priority-0 advert, so the backup takes over after its Skew_Time instead
+/// of the Master_Down_Interval; the old master exits cleanly and keeps no
+/// VIP. advert_int 2 makes the two clearly apart (skew 0.61 s against a
+/// Master_Down_Interval of 6.61 s, so a takeover on the timeout path comes
+/// 4.61 s after the SIGTERM at the earliest); the bound below (skew +
+/// 2.5 s) is about which of the two happened, not a speed target.
+#[test]
+fn sigterm_of_the_master_backup_takes_over_within_its_skew_time() {
+    let vrrp = Vrrp {
+        advert_int: "2",
+        ..Vrrp::default()
+    };
+    let skew = vrrp.skew(Node::Lb2.priority());
+    let master_down = vrrp.master_down(Node::Lb2.priority());
+    let mut lab = Lab::new("sigterm", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    let t0 = Instant::now();
+    lab.terminate(Node::Lb1);
+    let mut took = None;
+    while t0.elapsed() < master_down * 2 {
+        if lab.holders(VIP_OUT).contains(&Node::Lb2) {
+            took = Some(t0.elapsed());
+            break;
+        }
+        sleep(Duration::from_millis(10));
+    }
+    let took = took.unwrap_or_else(|| panic!("lb2 never took the VIP\n{}", lab.report()));
+    let bound = skew + Duration::from_millis(2500);
+    assert!(
+        took < bound,
+        "lb2 took over {took:?} after the SIGTERM: not within its skew time ({skew:?}, \
+         allowed up to {bound:?}; Master_Down_Interval is {master_down:?})\n{}",
+        lab.report()
+    );
+    assert!(
+        lab.wait_exit(Node::Lb1, Duration::from_secs(10)),
+        "lb1's daemon exited with a failure status after SIGTERM\n{}",
+        lab.report()
+    );
+    for vip in lab.vips() {
+        assert!(
+            !lab.holders(vip).contains(&Node::Lb1),
+            "lb1 kept {vip} after it stopped\n{}",
+            lab.report()
+        );
+    }
+    lab.assert_master(Node::Lb2);
+}
+
+/// VRRP between lb1 and lb2 is cut (nftables drops protocol 112 on both):
+/// each thinks the other dead and both become master. When the cut heals,
+/// lb1 (higher priority) stays the only master, lb2 returns to BACKUP, and
+/// lb1 sends gratuitous ARP (seen by tcpdump in the client's namespace) so
+/// that the client — whose entry lb2's takeover had moved — is sent back.
+///
+/// The cut heals on lb1's side first, as links often come back one
+/// direction at a time: lb1, still master, then hears lb2's lower-priority
+/// adverts, and a master hearing a lower priority must re-announce itself
+/// (advert and gratuitous ARP) — without that, a heal in which lb2 hears lb1
+/// first would leave the client pointed at lb2 until its ARP entry expires.
+#[test]
+fn vrrp_cut_makes_both_master_and_healing_leaves_one_master_with_garp() {
+    let vrrp = Vrrp::default();
+    let master_down = vrrp.master_down(Node::Lb2.priority());
+    let mut lab = Lab::new("split", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.block_vrrp(Node::Lb1);
+    lab.block_vrrp(Node::Lb2);
+    lab.wait_for("both balancers to hold every VIP", lab::SETTLE, |l| {
+        l.vips()
+            .iter()
+            .all(|v| l.holders(v).len() == 2)
+            .then_some(())
+    });
+    lab.wait_for("both to report MASTER", lab::SETTLE, |l| {
+        Node::BOTH
+            .iter()
+            .all(|n| {
+                l.instances()
+                    .iter()
+                    .all(|i| l.state(*n, i).as_deref() == Some("MASTER"))
+            })
+            .then_some(())
+    });
+    // The newer master's gratuitous ARP (and its delayed repeat) has the
+    // client's entry.
+    lab.wait_for(
+        "the client's entry to point at lb2, the newer master",
+        master_down * 3,
+        |l| {
+            (l.neigh_mac("client", VIP_OUT).as_deref() == Some(Node::Lb2.outer_mac())).then_some(())
+        },
+    );
+    sleep(Duration::from_secs(6)); // past garp_master_delay (5 s): no repeat pending
+
+    let capture = lab.dir.join("client-arp.txt");
+    let tcpdump = lab.spawn_helper(
+        "client",
+        "tcpdump",
+        &["-i", "eth0", "-l", "-nn", "-e", "arp"],
+        &capture,
+    );
+    lab.wait_for("tcpdump to listen", Duration::from_secs(10), |_| {
+        fs::read_to_string(&capture)
+            .ok()
+            .filter(|s| s.contains("listening on"))
+    });
+    lab.unblock_vrrp(Node::Lb1);
+    // lb2's next adverts reach lb1 now; lb2 still hears nothing.
+    sleep(lab.vrrp.advert_interval() * 2);
+    lab.unblock_vrrp(Node::Lb2);
+    lab.assert_master(Node::Lb1);
+    lab.wait_for(
+        "the client's entry to point at lb1, the winner",
+        Duration::from_secs(5),
+        |l| {
+            (l.neigh_mac("client", VIP_OUT).as_deref() == Some(Node::Lb1.outer_mac())).then_some(())
+        },
+    );
+    lab.stop_helper(tcpdump);
+    let seen = fs::read_to_string(&capture).unwrap_or_default();
+    let garp_from_lb1 = seen.lines().any(|l| {
+        l.starts_with_time_and(Node::Lb1.outer_mac())
+            && ((l.contains(&format!("who-has {VIP_OUT} "))
+                && l.contains(&format!("tell {VIP_OUT},")))
+                || l.contains(&format!("Reply {VIP_OUT} is-at")))
+    });
+    assert!(
+        garp_from_lb1,
+        "no gratuitous ARP for {VIP_OUT} from lb1 after the heal; tcpdump saw:\n{seen}\n{}",
+        lab.report()
+    );
+}
+
+/// `tcpdump -e` lines start with a timestamp, then the source MAC.
+trait TcpdumpLine {
+    fn starts_with_time_and(&self, mac: &str) -> bool;
+}
+impl TcpdumpLine for str {
+    fn starts_with_time_and(&self, mac: &str) -> bool {
+        self.split_whitespace().nth(1) == Some(mac)
+    }
+}
+
+/// The outer and inner instances are one `vrrp_sync_group`: when lb1 loses
+/// only its inner cable, its inner instance fails and the group takes the
+/// outer VIP along — both VIPs are on lb2, never split between the two. The
+/// cable back, both return to lb1 together.
+#[test]
+fn sync_group_keeps_outer_and_inner_vip_on_the_same_balancer() {
+    let mut lab = Lab::new("sync", Vrrp::default());
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.inner_cable(Node::Lb1, false);
+    lab.assert_master_while(Node::Lb2, "FAULT");
+    lab.inner_cable(Node::Lb1, true);
+    lab.assert_master(Node::Lb1);
+}
+
+/// The control for the test above: without the sync group, the same cable
+/// pull moves only the inner VIP — so that test does show the group.
+#[test]
+fn without_sync_group_an_inner_cable_pull_moves_only_the_inner_vip() {
+    let vrrp = Vrrp {
+        sync_group: false,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("nosync", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.inner_cable(Node::Lb1, false);
+    lab.wait_for("lb2 to hold the inner VIP", lab::SETTLE, |l| {
+        (l.holders(VIP_IN) == vec![Node::Lb2]).then_some(())
+    });
+    let master_down = lab.vrrp.master_down(Node::Lb2.priority());
+    sleep(master_down);
+    assert_eq!(lab.holders(VIP_OUT), vec![Node::Lb1], "{}", lab.report());
+    assert_eq!(lab.state(Node::Lb1, "VI_OUT").as_deref(), Some("MASTER"));
+    assert_eq!(lab.http_from("client", VIP_OUT).as_deref(), Some("lb1"));
+    assert_eq!(lab.http_from("rs1", VIP_IN).as_deref(), Some("lb2"));
+}
+
+/// `track_interface { eth1 }` on the outer instance (no sync group): the
+/// master's inner link loses its carrier, the outer instance goes FAULT
+/// although its own link is fine, and lb2 takes both VIPs. The link back,
+/// lb1 takes them back.
+#[test]
+fn track_interface_inner_link_down_faults_the_master_and_lb2_takes_both_vips() {
+    let vrrp = Vrrp {
+        sync_group: false,
+        track_inner: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("track", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.inner_cable(Node::Lb1, false);
+    lab.assert_master_while(Node::Lb2, "FAULT");
+    lab.inner_cable(Node::Lb1, true);
+    lab.assert_master(Node::Lb1);
+}
+
+/// The daemon on the master crashes but the machine lives on: the VIPs it
+/// had configured stay on lb1's interfaces while lb2 takes over. When the
+/// daemon is restarted (here with `nopreempt`, so it must not take over),
+/// it finds addresses it owns already present and removes them while it is
+/// not master, as keepalived does: lb2 alone holds the VIPs and answers.
+#[test]
+fn a_restarted_daemon_removes_the_vips_a_crash_left_behind() {
+    let vrrp = Vrrp {
+        nopreempt: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("stale", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.kill_daemon(Node::Lb1);
+    lab.wait_for("lb2 to report MASTER", lab::SETTLE, |l| {
+        (l.state(Node::Lb2, "VI_OUT").as_deref() == Some("MASTER")).then_some(())
+    });
+    lab.wait_for("lb2 to hold every VIP", lab::SETTLE, |l| {
+        l.vips()
+            .iter()
+            .all(|v| l.holders(v).contains(&Node::Lb2))
+            .then_some(())
+    });
+    for vip in lab.vips() {
+        assert!(
+            lab.holders(vip).contains(&Node::Lb1),
+            "the crash should have left {vip} on lb1 (the premise of this test)\n{}",
+            lab.report()
+        );
+    }
+
+    lab.start(Node::Lb1);
+    lab.assert_master(Node::Lb2);
+}

@@ -1,0 +1,148 @@
+//! Interoperability with Debian's keepalived (issue 4, item 7): tandem and
+//! keepalived as the two balancers, each in each role, with VRRPv2 + PASS
+//! authentication (advert_int 1) and VRRPv3 (advert_int 0.1), multicast and
+//! unicast. At every stable point the elected master (what each daemon's
+//! notify script was told) and the namespace holding the VIPs agree, and the
+//! client is answered by that balancer:
+//!
+//! 1. both start: lb1 (priority 150) master, lb2 backup — lb2 accepts lb1's
+//!    adverts as those of a higher-priority master;
+//! 2. lb1 dies as a machine: lb2 master;
+//! 3. lb1 returns: it preempts, lb2 steps down on its adverts;
+//! 4. lb1 is stopped with SIGTERM: its priority-0 advert hands over to lb2.
+//!
+//! Then keepalived's log must show no complaint about a packet from its
+//! peer (a bad checksum, authentication, length...): each advert tandem
+//! sent was accepted as well-formed; and tandem's log no dropped advert:
+//! each of keepalived's decoded.
+//!
+//! `TANDEM_LAB_INTEROP_KINDS=keepalived` runs the same matrix with
+//! keepalived on both sides (a check of the test itself).
+
+mod lab;
+
+use std::time::Duration;
+
+use lab::{Kind, Lab, Node, Vrrp};
+
+/// keepalived's phrases for an advert it dropped or distrusted.
+const KEEPALIVED_COMPLAINTS: &[&str] = &[
+    "invalid",
+    "Invalid",
+    "bad ",
+    "too short",
+    "too long",
+    "mismatch",
+    "bogus",
+    "ignoring",
+    "wrong",
+    "error",
+];
+
+fn kinds(tandem_node: Node) -> [Kind; 2] {
+    if std::env::var("TANDEM_LAB_INTEROP_KINDS").as_deref() == Ok("keepalived") {
+        return [Kind::Keepalived, Kind::Keepalived];
+    }
+    match tandem_node {
+        Node::Lb1 => [Kind::Tandem, Kind::Keepalived],
+        Node::Lb2 => [Kind::Keepalived, Kind::Tandem],
+    }
+}
+
+fn scenario(tag: &str, vrrp: Vrrp, tandem_node: Node) {
+    let mut lab = Lab::with_kinds(tag, vrrp, kinds(tandem_node));
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.kill_machine(Node::Lb1);
+    lab.assert_master(Node::Lb2);
+
+    lab.revive(Node::Lb1);
+    lab.assert_master(Node::Lb1);
+
+    lab.terminate(Node::Lb1);
+    lab.wait_exit(Node::Lb1, Duration::from_secs(10));
+    lab.assert_master(Node::Lb2);
+
+    for node in Node::BOTH {
+        if lab.kind(node) == Kind::Tandem {
+            // Every keepalived advert decoded: tandem dropped none.
+            let drops: Vec<String> = lab
+                .log(node)
+                .lines()
+                .filter(|l| l.contains("dropped advert") || l.contains("malformed"))
+                .map(str::to_owned)
+                .collect();
+            assert!(
+                drops.is_empty(),
+                "tandem on {node} dropped its peer's adverts:\n{}\n{}",
+                drops.join("\n"),
+                lab.report()
+            );
+            continue;
+        }
+        let log = lab.log(node);
+        let complaints: Vec<&str> = log
+            .lines()
+            .filter(|l| KEEPALIVED_COMPLAINTS.iter().any(|c| l.contains(c)))
+            .collect();
+        assert!(
+            complaints.is_empty(),
+            "keepalived on {node} complained about its peer's packets:\n{}\n{}",
+            complaints.join("\n"),
+            lab.report()
+        );
+    }
+}
+
+fn v2_pass() -> Vrrp {
+    Vrrp::default()
+}
+
+fn v3_fast() -> Vrrp {
+    Vrrp::v3_fast()
+}
+
+fn unicast(v: Vrrp) -> Vrrp {
+    Vrrp { unicast: true, ..v }
+}
+
+#[test]
+fn v2_pass_multicast_tandem_master_keepalived_backup() {
+    scenario("iv2mt", v2_pass(), Node::Lb1);
+}
+
+#[test]
+fn v2_pass_multicast_keepalived_master_tandem_backup() {
+    scenario("iv2mk", v2_pass(), Node::Lb2);
+}
+
+#[test]
+fn v2_pass_unicast_tandem_master_keepalived_backup() {
+    scenario("iv2ut", unicast(v2_pass()), Node::Lb1);
+}
+
+#[test]
+fn v2_pass_unicast_keepalived_master_tandem_backup() {
+    scenario("iv2uk", unicast(v2_pass()), Node::Lb2);
+}
+
+#[test]
+fn v3_fast_multicast_tandem_master_keepalived_backup() {
+    scenario("iv3mt", v3_fast(), Node::Lb1);
+}
+
+#[test]
+fn v3_fast_multicast_keepalived_master_tandem_backup() {
+    scenario("iv3mk", v3_fast(), Node::Lb2);
+}
+
+#[test]
+fn v3_fast_unicast_tandem_master_keepalived_backup() {
+    scenario("iv3ut", unicast(v3_fast()), Node::Lb1);
+}
+
+#[test]
+fn v3_fast_unicast_keepalived_master_tandem_backup() {
+    scenario("iv3uk", unicast(v3_fast()), Node::Lb2);
+}

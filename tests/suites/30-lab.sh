@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The namespace lab beyond `cargo test`: the README's demo (tandem on both
+# balancers), and the lab's scenarios with Debian's keepalived on both
+# balancers as the reference — if those fail, the lab is broken, not tandem.
+# (The scenarios with tandem run in 10-cargo-test.) Then no lab namespace
+# may be left behind. TANDEM_LAB_REFERENCE=0 skips the keepalived runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+netns-lab/demo
+
+if [ "${TANDEM_LAB_REFERENCE:-1}" != 0 ]; then
+  TANDEM_LAB_DAEMON=keepalived cargo test --test lab_failover --test lab_hostile -- --test-threads=2
+  TANDEM_LAB_INTEROP_KINDS=keepalived cargo test --test lab_interop -- --test-threads=2
+fi
+
+if left=$(netns-lab/topology.sh leftovers); then
+  echo "30-lab: no namespaces left behind"
+else
+  echo "30-lab: namespaces left behind:" >&2
+  echo "$left" >&2
+  exit 1
+fi
