@@ -1,0 +1,169 @@
+//! `MISC_CHECK`: run a program and judge the real server by its exit status.
+//!
+//! keepalived.conf(5): exit 0 is up; 1 is down; with `misc_dynamic`, 2..=255
+//! is up with weight `status − 2`; without it any non-zero status is down.
+//! The program runs in its own process group and the whole group is killed
+//! when it outlives `misc_timeout` (default `delay_loop`), so a hung script
+//! cannot pile up children every `delay_loop`.
+//!
+//! No shell is involved: `misc_path` is split into words with single and
+//! double quotes and backslash escapes, as keepalived does.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+use super::spec::{CheckerSpec, MiscCheck};
+use super::{CheckError, Pass};
+
+/// Split a command line into words (quotes and backslash escapes).
+pub fn split_command(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_word = true;
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// Map an exit status to a verdict, keepalived's way.
+pub fn judge(misc: &MiscCheck, code: i32) -> Result<Pass, CheckError> {
+    match code {
+        0 => Ok(Pass::Up),
+        2..=255 if misc.dynamic => Ok(Pass::Weight((code - 2) as u32)),
+        code => Err(CheckError::Exit {
+            path: misc.path.clone(),
+            code,
+        }),
+    }
+}
+
+/// Run the program once.
+pub async fn probe(spec: &CheckerSpec, misc: &MiscCheck) -> Result<Pass, CheckError> {
+    let words = split_command(&misc.path);
+    let Some((program, args)) = words.split_first() else {
+        return Err(CheckError::EmptyCommand {
+            path: misc.path.clone(),
+        });
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .process_group(0);
+    if let Some(uid) = misc.uid {
+        cmd.uid(uid);
+    }
+    if let Some(gid) = misc.gid {
+        cmd.gid(gid);
+    }
+    let mut child = cmd.spawn().map_err(|source| CheckError::Spawn {
+        path: misc.path.clone(),
+        source,
+    })?;
+    let timeout = misc.timeout.unwrap_or(spec.timing.delay_loop);
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) => match (status.code(), status.signal()) {
+            (Some(code), _) => judge(misc, code),
+            (None, Some(signal)) => Err(CheckError::Signal {
+                path: misc.path.clone(),
+                signal,
+            }),
+            (None, None) => Err(CheckError::Exit {
+                path: misc.path.clone(),
+                code: -1,
+            }),
+        },
+        Ok(Err(source)) => Err(CheckError::Spawn {
+            path: misc.path.clone(),
+            source,
+        }),
+        Err(_) => {
+            if let Some(pid) = child.id() {
+                // The child leads its own process group (process_group(0)):
+                // kill the group, so grandchildren go too.
+                // SAFETY: kill(2) with a negative pid only sends a signal.
+                unsafe {
+                    libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                }
+            }
+            let _ = child.kill().await;
+            Err(CheckError::MiscTimeout {
+                path: misc.path.clone(),
+                timeout,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_words_quotes_escapes() {
+        assert_eq!(split_command("/bin/true"), vec!["/bin/true"]);
+        assert_eq!(
+            split_command("  /usr/bin/check  -p 80 "),
+            vec!["/usr/bin/check", "-p", "80"]
+        );
+        assert_eq!(
+            split_command(r#"/bin/sh -c "exit 3" 'a b' c\ d"#),
+            vec!["/bin/sh", "-c", "exit 3", "a b", "c d"]
+        );
+        assert_eq!(split_command(r#"x "" y"#), vec!["x", "", "y"]);
+        assert!(split_command("   ").is_empty());
+    }
+
+    #[test]
+    fn exit_codes_keepalived_semantics() {
+        let mut m = MiscCheck {
+            path: "x".into(),
+            timeout: None,
+            dynamic: false,
+            uid: None,
+            gid: None,
+        };
+        assert_eq!(judge(&m, 0).ok(), Some(Pass::Up));
+        assert!(judge(&m, 1).is_err());
+        assert!(judge(&m, 10).is_err());
+        m.dynamic = true;
+        assert_eq!(judge(&m, 0).ok(), Some(Pass::Up));
+        assert!(judge(&m, 1).is_err());
+        assert_eq!(judge(&m, 2).ok(), Some(Pass::Weight(0)));
+        assert_eq!(judge(&m, 10).ok(), Some(Pass::Weight(8)));
+        assert_eq!(judge(&m, 255).ok(), Some(Pass::Weight(253)));
+    }
+}
