@@ -82,7 +82,10 @@ impl CheckRunner {
     }
 
     pub fn specs(&self) -> impl Iterator<Item = (CheckerId, &CheckerSpec)> {
-        self.specs.iter().enumerate().map(|(i, s)| (CheckerId(i), &**s))
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (CheckerId(i), &**s))
     }
 
     /// The verdict every checker starts with (down under `alpha`).

@@ -87,13 +87,19 @@ pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> 
     super::http::for_each_url(spec, get, |url| {
         let connector = connector.clone();
         async move {
-            let name = match (get.enable_sni, url.virtualhost.as_ref().or(get.virtualhost.as_ref())) {
+            let name = match (
+                get.enable_sni,
+                url.virtualhost.as_ref().or(get.virtualhost.as_ref()),
+            ) {
                 (true, Some(vh)) => ServerName::try_from(vh.clone())
                     .map_err(|_| CheckError::ServerName(vh.clone()))?,
                 _ => ServerName::IpAddress(spec.target.ip().into()),
             };
             let tcp = super::tcp::connect(spec).await?;
-            let tls = connector.connect(name, tcp).await.map_err(CheckError::Tls)?;
+            let tls = connector
+                .connect(name, tcp)
+                .await
+                .map_err(CheckError::Tls)?;
             super::http::get_url(TokioIo::new(tls), spec, get, url, 443).await
         }
     })
