@@ -91,11 +91,14 @@ fn ev(c: usize, report: Report) -> CheckEvent {
     }
 }
 
+/// A real server's health as a function of virtual time.
+type Health = Box<dyn Fn(Duration) -> bool>;
+
 /// A discrete-event simulation: each checker has a schedule and a health
 /// function of time; events are fed to the state in time order.
 struct Sim {
     state: LvsState,
-    checkers: Vec<(CheckSchedule, Box<dyn Fn(Duration) -> bool>)>,
+    checkers: Vec<(CheckSchedule, Health)>,
     log: Vec<(Duration, Action)>,
     tables: Vec<(Duration, DesiredService)>,
 }
@@ -104,7 +107,7 @@ impl Sim {
     fn new(
         spec: VirtualServerSpec,
         timing: CheckTiming,
-        health: Vec<Box<dyn Fn(Duration) -> bool>>,
+        health: Vec<Health>,
     ) -> Self {
         let state = LvsState::new(vec![spec], |_| !timing.alpha);
         let checkers = health
@@ -133,10 +136,7 @@ impl Sim {
         let mut next: BTreeMap<usize, Duration> = (0..self.checkers.len())
             .map(|i| (i, self.checkers[i].0.first_delay(0.0)))
             .collect();
-        loop {
-            let Some((&i, &now)) = next.iter().min_by_key(|(i, t)| (**t, **i)) else {
-                break;
-            };
+        while let Some((&i, &now)) = next.iter().min_by_key(|(i, t)| (**t, **i)) {
             if now > until {
                 break;
             }
