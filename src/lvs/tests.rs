@@ -104,11 +104,7 @@ struct Sim {
 }
 
 impl Sim {
-    fn new(
-        spec: VirtualServerSpec,
-        timing: CheckTiming,
-        health: Vec<Health>,
-    ) -> Self {
+    fn new(spec: VirtualServerSpec, timing: CheckTiming, health: Vec<Health>) -> Self {
         let state = LvsState::new(vec![spec], |_| !timing.alpha);
         let checkers = health
             .into_iter()
