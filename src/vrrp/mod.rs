@@ -1,1 +1,32 @@
-//! VRRP (RFC 3768, RFC 5798): wire format and the sans-IO state machine.
+//! VRRP (RFC 3768, RFC 5798, RFC 9568): wire format and the sans-IO state
+//! machine.
+//!
+//! | file            | what                                                        |
+//! |-----------------|-------------------------------------------------------------|
+//! | `packet.rs`     | codec: checked view + owned repr, checksums, §7.1 checks    |
+//! | `instance.rs`   | one VRID: Initialize / Backup / Master / Fault              |
+//! | `sync_group.rs` | `vrrp_sync_group` and [`Router`], all instances of a node  |
+//! | `track.rs`      | tracker weights, effective priority, script rise/fall       |
+//! | `counters.rs`   | RFC 6527 statistics                                         |
+//! | `time.rs`       | the caller-owned clock                                      |
+//!
+//! Nothing here does I/O or reads a clock: the daemon decodes packets with
+//! [`packet::decode_ipv4`] / [`packet::decode_ipv6`], feeds [`Event`]s with
+//! the current [`Time`], and carries out the [`Action`]s. The same code runs
+//! under `tests/vrrp_sim.rs`, a simulated network with a virtual clock.
+
+pub mod counters;
+pub mod instance;
+pub mod packet;
+pub mod sync_group;
+pub mod time;
+pub mod track;
+
+pub use counters::{InstanceCounters, NewMasterReason, RouterCounters, RxErrorCounters};
+pub use instance::{Action, Event, InitialState, Instance, Params, ParamsError, Reason, State};
+pub use packet::{
+    Auth, CodecOptions, Envelope, Family, Packet, Received, RxError, TxError, Version, VrrpRepr,
+};
+pub use sync_group::{InstanceId, Router, RouterError};
+pub use time::Time;
+pub use track::{ScriptState, TrackerParams};

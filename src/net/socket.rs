@@ -1,0 +1,458 @@
+//! Raw IP sockets for VRRP (IP protocol 112), one pair per interface and family.
+//!
+//! Receiving and sending use two sockets, as keepalived does:
+//!
+//! * the **receive** socket is bound to the interface (`SO_BINDTODEVICE`)
+//!   but to no address, and joins 224.0.0.18 / ff02::12 on that interface,
+//!   so it sees multicast adverts and unicast ones addressed to any local
+//!   address of the interface. A raw socket *bound to an address* would see
+//!   only datagrams addressed to it, and no multicast.
+//! * the **send** socket is bound to the source address (the interface's
+//!   primary address, `mcast_src_ip` or `unicast_src_ip`), because the v3
+//!   checksum covers the source address: the codec must know it before the
+//!   kernel builds the IP header. It carries a drop-everything socket filter
+//!   so that nothing queues up on it.
+//!
+//! RFC 5798 §5.1.1.3 / §5.1.2.3: adverts are sent with TTL / hop limit 255,
+//! and a receiver drops any with another value (§7.1) — which proves the
+//! sender is on the link. The IPv4 receive path reads the TTL from the IP
+//! header the kernel hands raw sockets (its length from IHL, never assumed
+//! to be 20); IPv6 raw sockets get no header, so the hop limit comes from an
+//! `IPV6_HOPLIMIT` control message (`IPV6_RECVHOPLIMIT`) and the destination
+//! from `IPV6_PKTINFO`.
+
+use std::io;
+use std::mem::{MaybeUninit, size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd;
+
+use socket2::{Domain, Protocol, SockAddr, SockFilter, Socket, Type};
+use tokio::io::unix::AsyncFd;
+
+use super::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
+
+/// What can go wrong opening or using a VRRP socket.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("interface {ifname}: cannot {what}: {source}")]
+    Setup {
+        ifname: String,
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error("interface {ifname}: receive: {source}")]
+    Recv {
+        ifname: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("interface {ifname}: send to {dst}: {source}")]
+    Send {
+        ifname: String,
+        dst: IpAddr,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One advert as it came off the wire, before any VRRP validation.
+#[derive(Debug, Clone)]
+pub struct ReceivedAdvert {
+    pub ifindex: u32,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL (from the IP header) or IPv6 hop limit (from the control message).
+    /// `None` when an IPv6 datagram came without one (should not happen).
+    pub ttl: Option<u8>,
+    /// IPv4: the whole datagram, IP header included. IPv6: the VRRP message.
+    pub packet: Vec<u8>,
+    /// Where the VRRP message starts in `packet` (IHL × 4 for IPv4, 0 for IPv6).
+    pub vrrp_offset: usize,
+}
+
+impl ReceivedAdvert {
+    /// The VRRP message itself.
+    pub fn vrrp(&self) -> &[u8] {
+        self.packet.get(self.vrrp_offset..).unwrap_or(&[])
+    }
+}
+
+/// Why a datagram could not even be looked at as an advert (counted, dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawDrop {
+    /// Shorter than an IPv4 header, or IHL pointing past the end.
+    BadIpHeader,
+}
+
+fn setup<'a>(ifname: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> SocketError + 'a {
+    move |source| SocketError::Setup {
+        ifname: ifname.to_string(),
+        what,
+        source,
+    }
+}
+
+fn raw_socket(ifname: &str, v6: bool) -> Result<Socket, SocketError> {
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+        .map_err(setup(ifname, "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)"))?;
+    socket
+        .bind_device(Some(ifname.as_bytes()))
+        .map_err(setup(ifname, "bind a socket to the device (SO_BINDTODEVICE)"))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(setup(ifname, "make the socket non-blocking"))?;
+    Ok(socket)
+}
+
+fn set_int_opt(socket: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: `value` outlives the call; the length matches its type.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The receiving half: every advert arriving on one interface for one family.
+pub struct VrrpRecvSocket {
+    ifname: String,
+    ifindex: u32,
+    v6: bool,
+    fd: AsyncFd<Socket>,
+    buf: Vec<u8>,
+}
+
+impl VrrpRecvSocket {
+    /// Open, bind to the interface and join the VRRP group on it.
+    /// Must be called inside a tokio runtime.
+    pub fn new(ifname: &str, ifindex: u32, v6: bool) -> Result<VrrpRecvSocket, SocketError> {
+        let socket = raw_socket(ifname, v6)?;
+        if v6 {
+            socket
+                .join_multicast_v6(&VRRP_MCAST_V6, ifindex)
+                .map_err(setup(ifname, "join ff02::12"))?;
+            socket
+                .set_recv_hoplimit_v6(true)
+                .map_err(setup(ifname, "set IPV6_RECVHOPLIMIT"))?;
+            set_int_opt(&socket, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
+                .map_err(setup(ifname, "set IPV6_RECVPKTINFO"))?;
+            // Only adverts that joined through this socket's own group list.
+            let _ = socket.set_multicast_all_v6(false);
+        } else {
+            socket
+                .join_multicast_v4_n(
+                    &VRRP_MCAST_V4,
+                    &socket2::InterfaceIndexOrAddress::Index(ifindex),
+                )
+                .map_err(setup(ifname, "join 224.0.0.18"))?;
+            let _ = socket.set_multicast_all_v4(false);
+        }
+        let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
+        Ok(VrrpRecvSocket {
+            ifname: ifname.to_string(),
+            ifindex,
+            v6,
+            fd,
+            buf: vec![0u8; 65536],
+        })
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// Wait for the next datagram. `Ok(Err(_))` is a datagram too broken to
+    /// attribute to anyone (the caller counts it).
+    pub async fn recv(&mut self) -> Result<Result<ReceivedAdvert, RawDrop>, SocketError> {
+        loop {
+            let mut guard = self.fd.readable().await.map_err(|source| SocketError::Recv {
+                ifname: self.ifname.clone(),
+                source,
+            })?;
+            let v6 = self.v6;
+            let buf = &mut self.buf;
+            let result = guard.try_io(|s| {
+                if v6 {
+                    recv_v6(s.get_ref(), buf).map(Some)
+                } else {
+                    recv_v4(s.get_ref(), buf).map(Some)
+                }
+            });
+            match result {
+                Err(_would_block) => continue,
+                Ok(Ok(Some(r))) => return Ok(r.map(|mut a| {
+                    a.ifindex = self.ifindex;
+                    a
+                })),
+                Ok(Ok(None)) => continue,
+                Ok(Err(source)) => {
+                    return Err(SocketError::Recv {
+                        ifname: self.ifname.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// IPv4: the kernel hands raw sockets the IP header; read TTL, addresses and
+/// IHL from it.
+fn recv_v4(socket: &Socket, buf: &mut [u8]) -> io::Result<Result<ReceivedAdvert, RawDrop>> {
+    // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and recv
+    // only writes initialised bytes.
+    let uninit: &mut [MaybeUninit<u8>] =
+        unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    let n = socket.recv(uninit)?.min(buf.len());
+    let data = &buf[..n];
+    Ok(parse_ipv4(data))
+}
+
+/// Take the addresses and TTL from an IPv4 header; RFC 791: the header is IHL
+/// 32-bit words long, options included.
+pub fn parse_ipv4(data: &[u8]) -> Result<ReceivedAdvert, RawDrop> {
+    if data.len() < 20 || data[0] >> 4 != 4 {
+        return Err(RawDrop::BadIpHeader);
+    }
+    let ihl = usize::from(data[0] & 0x0f) * 4;
+    if ihl < 20 || ihl > data.len() {
+        return Err(RawDrop::BadIpHeader);
+    }
+    let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
+    let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+    Ok(ReceivedAdvert {
+        ifindex: 0,
+        src: IpAddr::V4(src),
+        dst: IpAddr::V4(dst),
+        ttl: Some(data[8]),
+        packet: data.to_vec(),
+        vrrp_offset: ihl,
+    })
+}
+
+/// IPv6: the payload only; hop limit and destination from control messages.
+fn recv_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Result<ReceivedAdvert, RawDrop>> {
+    // SAFETY: plain C structs, all-zero is a valid value.
+    let mut from: libc::sockaddr_in6 = unsafe { zeroed() };
+    let mut control = [0u8; 256];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: as above.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control.len();
+    // SAFETY: every pointer in `msg` points to live buffers of the stated sizes.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = (n as usize).min(buf.len());
+    let mut ttl = None;
+    let mut dst = Ipv6Addr::UNSPECIFIED;
+    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
+    // bounded by `msg_controllen`.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_HOPLIMIT {
+                let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                ttl = u8::try_from(v).ok();
+            } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+                let info: libc::in6_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
+    Ok(Ok(ReceivedAdvert {
+        ifindex: 0,
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(dst),
+        ttl,
+        packet: buf[..n].to_vec(),
+        vrrp_offset: 0,
+    }))
+}
+
+/// The sending half: adverts from one source address out of one interface.
+pub struct VrrpSendSocket {
+    ifname: String,
+    ifindex: u32,
+    src: IpAddr,
+    fd: AsyncFd<Socket>,
+}
+
+impl VrrpSendSocket {
+    /// Open a socket that sends from `src` out of `ifname` with TTL / hop limit 255.
+    /// Must be called inside a tokio runtime.
+    pub fn new(ifname: &str, ifindex: u32, src: IpAddr) -> Result<VrrpSendSocket, SocketError> {
+        let v6 = src.is_ipv6();
+        let socket = raw_socket(ifname, v6)?;
+        match src {
+            IpAddr::V4(a) => {
+                socket
+                    .set_multicast_ttl_v4(255)
+                    .map_err(setup(ifname, "set the multicast TTL to 255"))?;
+                socket
+                    .set_ttl_v4(255)
+                    .map_err(setup(ifname, "set the TTL to 255"))?;
+                socket
+                    .set_multicast_loop_v4(false)
+                    .map_err(setup(ifname, "disable multicast loopback"))?;
+                // IP_MULTICAST_IF by index (struct ip_mreqn), so that a
+                // source address on another interface cannot redirect it.
+                let mreqn = libc::ip_mreqn {
+                    imr_multiaddr: libc::in_addr { s_addr: 0 },
+                    imr_address: libc::in_addr { s_addr: 0 },
+                    imr_ifindex: ifindex as i32,
+                };
+                // SAFETY: `mreqn` outlives the call; the length matches its type.
+                let rc = unsafe {
+                    libc::setsockopt(
+                        socket.as_raw_fd(),
+                        libc::IPPROTO_IP,
+                        libc::IP_MULTICAST_IF,
+                        (&mreqn as *const libc::ip_mreqn).cast(),
+                        size_of::<libc::ip_mreqn>() as libc::socklen_t,
+                    )
+                };
+                if rc != 0 {
+                    return Err(setup(ifname, "set IP_MULTICAST_IF")(io::Error::last_os_error()));
+                }
+                socket
+                    .bind(&SockAddr::from(SocketAddrV4::new(a, 0)))
+                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+            }
+            IpAddr::V6(a) => {
+                socket
+                    .set_multicast_hops_v6(255)
+                    .map_err(setup(ifname, "set the multicast hop limit to 255"))?;
+                socket
+                    .set_unicast_hops_v6(255)
+                    .map_err(setup(ifname, "set the hop limit to 255"))?;
+                socket
+                    .set_multicast_loop_v6(false)
+                    .map_err(setup(ifname, "disable multicast loopback"))?;
+                socket
+                    .set_multicast_if_v6(ifindex)
+                    .map_err(setup(ifname, "set IPV6_MULTICAST_IF"))?;
+                let scope = if is_link_local_v6(&a) { ifindex } else { 0 };
+                socket
+                    .bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))
+                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+            }
+        }
+        // BPF "ret #0": accept nothing. This socket only sends.
+        socket
+            .attach_filter(&[SockFilter::new(0x06, 0, 0, 0)])
+            .map_err(setup(ifname, "attach a drop-all filter"))?;
+        let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
+        Ok(VrrpSendSocket {
+            ifname: ifname.to_string(),
+            ifindex,
+            src,
+            fd,
+        })
+    }
+
+    /// The source address every advert from this socket carries.
+    pub fn src(&self) -> IpAddr {
+        self.src
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// The default destination: the VRRP multicast group of the family.
+    pub fn multicast_dst(&self) -> IpAddr {
+        if self.src.is_ipv6() {
+            IpAddr::V6(VRRP_MCAST_V6)
+        } else {
+            IpAddr::V4(VRRP_MCAST_V4)
+        }
+    }
+
+    /// Send one VRRP message (the kernel adds the IP header).
+    pub async fn send_to(&self, vrrp: &[u8], dst: IpAddr) -> Result<(), SocketError> {
+        let addr = match dst {
+            IpAddr::V6(a) if is_link_local_v6(&a) || a.is_multicast() => {
+                SocketAddr::V6(SocketAddrV6::new(a, 0, 0, self.ifindex))
+            }
+            other => SocketAddr::new(other, 0),
+        };
+        let addr = SockAddr::from(addr);
+        let err = |source| SocketError::Send {
+            ifname: self.ifname.clone(),
+            dst,
+            source,
+        };
+        loop {
+            let mut guard = self.fd.writable().await.map_err(err)?;
+            match guard.try_io(|s| s.get_ref().send_to(vrrp, &addr)) {
+                Err(_would_block) => continue,
+                Ok(r) => return r.map(|_| ()).map_err(err),
+            }
+        }
+    }
+}
+
+fn is_link_local_v6(a: &Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_header_length_comes_from_ihl() {
+        // IHL 6: a 24-byte header with one option word, then 4 bytes of payload.
+        let mut pkt = vec![
+            0x46, 0, 0, 28, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18, 1, 1, 0, 0,
+        ];
+        pkt.extend_from_slice(&[0x21, 7, 100, 1]);
+        let a = parse_ipv4(&pkt).ok().unwrap_or_else(|| panic!("valid header"));
+        assert_eq!(a.vrrp_offset, 24);
+        assert_eq!(a.vrrp(), &[0x21, 7, 100, 1]);
+        assert_eq!(a.ttl, Some(255));
+        assert_eq!(a.src, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(a.dst, IpAddr::V4(VRRP_MCAST_V4));
+    }
+
+    #[test]
+    fn broken_ipv4_headers_are_rejected() {
+        assert_eq!(parse_ipv4(&[0x45; 10]).err(), Some(RawDrop::BadIpHeader));
+        // IHL 15 (60 bytes) in a 24-byte datagram.
+        let mut pkt = vec![0x4f; 24];
+        pkt[0] = 0x4f;
+        assert_eq!(parse_ipv4(&pkt).err(), Some(RawDrop::BadIpHeader));
+        // IHL 4 is below the minimum.
+        let mut pkt = vec![0u8; 24];
+        pkt[0] = 0x44;
+        assert_eq!(parse_ipv4(&pkt).err(), Some(RawDrop::BadIpHeader));
+        // Version 6 in an IPv4 socket.
+        let mut pkt = vec![0u8; 24];
+        pkt[0] = 0x65;
+        assert_eq!(parse_ipv4(&pkt).err(), Some(RawDrop::BadIpHeader));
+    }
+}

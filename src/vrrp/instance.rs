@@ -1,0 +1,890 @@
+//! One VRRP instance (one VRID on one interface): the sans-IO state machine
+//! of RFC 5798 §6.4, with keepalived's behaviour where the two differ.
+//!
+//! The instance reads no clock and touches no socket. The caller feeds it
+//! the current [`Time`] and one [`Event`] at a time through
+//! [`Instance::handle`], drains what to do with [`Instance::poll_action`],
+//! and arms one timer for [`Instance::poll_timeout`]. When that timer fires
+//! it passes [`Event::Timer`]; the instance then looks at which of its own
+//! deadlines have really passed in its *current* state, so a timer event
+//! that went stale (the deadline moved, or the state changed meanwhile) does
+//! nothing.
+//!
+//! ```text
+//!                 Startup (owner)            Master_Down_Timer
+//!   Initialize ──────────────────▶ Master ◀────────────────── Backup
+//!       │  Startup                   │  higher-priority advert   ▲
+//!       └────────────────────────────┼──────────────────────────▶│
+//!                                    │ link down / weight-0 tracker
+//!                                    ▼                           │
+//!                                  Fault ────── fault cleared ───┘
+//! ```
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::counters::{InstanceCounters, NewMasterReason};
+use super::packet::{Auth, CodecOptions, Family, RxError, Version, VrrpRepr};
+use super::time::Time;
+use super::track::{TrackerParams, effective_priority};
+
+/// The protocol states (RFC 5798 §6.4), plus keepalived's FAULT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum State {
+    /// Not started, or shut down.
+    Initialize,
+    Backup,
+    Master,
+    /// keepalived's FAULT: the interface is down or a weight-0 tracker
+    /// failed. The instance neither advertises nor takes over.
+    Fault,
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        })
+    }
+}
+
+/// keepalived's `state MASTER|BACKUP`: the state an instance wants at
+/// startup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum InitialState {
+    #[default]
+    Backup,
+    /// Non-owners still start in Backup (keepalived does this since 1.2.20:
+    /// going straight to Master would steal the VIPs from a live master),
+    /// but with a Master_Down_Timer of one advert interval plus skew, so a
+    /// lone router comes up quickly. An owner (255) starts as Master
+    /// whatever this says (RFC 5798 §6.4.1).
+    Master,
+}
+
+/// Everything the state machine needs to know about its configuration.
+///
+/// Deliberately plain and independent of `crate::config`: the daemon maps a
+/// parsed `vrrp_instance` onto this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Params {
+    /// keepalived's instance name (`vrrp_instance NAME`), for logs.
+    pub name: String,
+    /// `virtual_router_id`, 1..=255.
+    pub vrid: u8,
+    /// `version`: 2 or 3. IPv6 instances must be 3.
+    pub version: Version,
+    /// `priority`, 1..=255; 255 is the address owner.
+    pub priority: u8,
+    /// `advert_int` in centiseconds. v2 needs whole seconds (a multiple of
+    /// 100); v3 allows 1..=4095.
+    pub advert_int: u16,
+    /// `false` for keepalived's `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay`: how long a backup keeps accepting a lower-priority
+    /// master before it preempts. Zero preempts at once.
+    pub preempt_delay: Duration,
+    /// `authentication { auth_type PASS; auth_pass ... }` (v2 only).
+    pub auth: Auth,
+    /// The interface address adverts are sent from; it breaks ties between
+    /// equal priorities (RFC 5798 §6.4.3) and decides the address family.
+    pub primary_addr: IpAddr,
+    /// `virtual_ipaddress`: the addresses carried in adverts. The state
+    /// machine only compares them with received lists; adding and removing
+    /// them is the daemon's job on [`Action::AddVips`] / [`Action::RemoveVips`].
+    pub vips: Vec<IpAddr>,
+    /// keepalived's `state`.
+    pub initial_state: InitialState,
+    /// `track_interface`, `track_script`, ...: indexed by position in
+    /// [`Event::TrackerChanged`].
+    pub trackers: Vec<TrackerParams>,
+    /// Codec options (`v3_checksum_as_v2`); kept here so the daemon has one
+    /// struct per instance. The state machine itself does not use them.
+    pub codec: CodecOptions,
+    /// `garp_master_delay`: a second round of gratuitous ARP / unsolicited
+    /// NA this long after becoming master (keepalived default 5 s), for
+    /// switches that missed the first. `None` disables it.
+    pub garp_master_delay: Option<Duration>,
+}
+
+impl Params {
+    /// Defaults matching keepalived's for an instance: version 2, priority
+    /// 100, advert_int 1 s, preempt, no auth, garp_master_delay 5 s.
+    pub fn new(name: impl Into<String>, vrid: u8, primary_addr: IpAddr) -> Params {
+        let version = match primary_addr {
+            IpAddr::V4(_) => Version::V2,
+            IpAddr::V6(_) => Version::V3,
+        };
+        Params {
+            name: name.into(),
+            vrid,
+            version,
+            priority: 100,
+            advert_int: 100,
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            auth: Auth::None,
+            primary_addr,
+            vips: Vec::new(),
+            initial_state: InitialState::Backup,
+            trackers: Vec::new(),
+            codec: CodecOptions::default(),
+            garp_master_delay: Some(Duration::from_secs(5)),
+        }
+    }
+
+    /// The advert interval as a duration.
+    pub fn advert_interval(&self) -> Duration {
+        Duration::from_millis(u64::from(self.advert_int) * 10)
+    }
+
+    /// Checks what the state machine relies on.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        if self.vrid == 0 {
+            return Err(ParamsError::Vrid);
+        }
+        if self.priority == 0 {
+            return Err(ParamsError::Priority);
+        }
+        let family = Family::of(&self.primary_addr);
+        if self.vips.iter().any(|a| Family::of(a) != family) {
+            return Err(ParamsError::MixedFamilies);
+        }
+        if self.vips.len() > 255 {
+            return Err(ParamsError::TooManyVips);
+        }
+        match self.version {
+            Version::V2 => {
+                if family == Family::V6 {
+                    return Err(ParamsError::V2OverIpv6);
+                }
+                if self.advert_int == 0 || self.advert_int % 100 != 0 || self.advert_int > 25500 {
+                    return Err(ParamsError::AdvertInt(self.advert_int));
+                }
+            }
+            Version::V3 => {
+                if self.advert_int == 0 || self.advert_int > super::packet::MAX_ADVER_INT_V3 {
+                    return Err(ParamsError::AdvertInt(self.advert_int));
+                }
+                if self.auth != Auth::None {
+                    return Err(ParamsError::V3Auth);
+                }
+            }
+        }
+        if let Some(t) = self
+            .trackers
+            .iter()
+            .find(|t| !(-254..=254).contains(&t.weight))
+        {
+            return Err(ParamsError::Weight(t.name.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// A [`Params`] the state machine cannot run with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("virtual_router_id must be 1..=255")]
+    Vrid,
+    #[error("priority must be 1..=255")]
+    Priority,
+    #[error("virtual addresses must be of the primary address's family")]
+    MixedFamilies,
+    #[error("at most 255 virtual addresses fit in an advert")]
+    TooManyVips,
+    #[error("VRRP version 2 carries IPv4 only")]
+    V2OverIpv6,
+    #[error(
+        "advert_int {0}cs not allowed for this version (v2: whole seconds 1..=255, v3: 1..=4095cs)"
+    )]
+    AdvertInt(u16),
+    #[error("VRRPv3 has no authentication")]
+    V3Auth,
+    #[error("tracker {0}: weight must be -254..=254")]
+    Weight(String),
+}
+
+/// An input to the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Leave Initialize (RFC 5798 §6.4.1). Sent once by the daemon when the
+    /// instance's socket is ready.
+    Startup,
+    /// An advert for this VRID that passed the codec's checks
+    /// ([`super::packet::decode_ipv4`] / [`super::packet::decode_ipv6`]:
+    /// TTL, version, type, length, checksum). The instance checks what
+    /// depends on its configuration.
+    AdvertReceived { src: IpAddr, advert: VrrpRepr },
+    /// The timer armed for [`Instance::poll_timeout`] fired (or any time the
+    /// daemon likes: a timer event with nothing due does nothing).
+    Timer,
+    /// The instance's own interface came up (carrier / IFF_RUNNING).
+    LinkUp,
+    /// The instance's own interface went down: FAULT.
+    LinkDown,
+    /// A tracked object (index into [`Params::trackers`]) changed state.
+    /// Script rise/fall is applied before this (see `track::ScriptState`).
+    TrackerChanged { tracker: usize, up: bool },
+    /// Stop: a master sends priority 0 so a backup takes over after only
+    /// Skew_Time (RFC 5798 §6.4.3), and gives up its addresses.
+    Shutdown,
+}
+
+/// Why a state changed, for logs, notify scripts and counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Reason {
+    /// Startup: the owner goes to Master, everyone else to Backup.
+    Startup,
+    /// Master_Down_Timer expired: the master went silent.
+    MasterDown,
+    /// Master_Down_Timer (Skew_Time) expired after a priority-0 advert.
+    MasterLeft,
+    /// Took over from a master advertising a lower priority.
+    Preempt,
+    /// A higher-priority (or equal priority, higher address) master.
+    HigherPriorityAdvert,
+    /// The interface went down.
+    LinkDown,
+    /// A weight-0 tracker went down.
+    TrackerDown,
+    /// All fault conditions cleared.
+    FaultCleared,
+    /// Moved with its `vrrp_sync_group`.
+    SyncGroup,
+    /// [`Event::Shutdown`].
+    Shutdown,
+}
+
+/// What the state machine asks the daemon to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Action {
+    /// Send an advert with this priority (0 = leaving). Build it with
+    /// [`Instance::advert`].
+    SendAdvert { priority: u8 },
+    /// Configure the virtual addresses on the interface.
+    AddVips,
+    /// Remove the virtual addresses.
+    RemoveVips,
+    /// Send gratuitous ARP (IPv4) / unsolicited neighbour advertisements
+    /// (IPv6) for the virtual addresses.
+    SendGratuitous,
+    /// Run the notify scripts (`notify_master`, `notify_backup`,
+    /// `notify_fault`, `notify_stop`, `notify`) for this state.
+    Notify { state: State },
+    /// The state changed. Comes first among the actions of a transition.
+    StateChanged {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    /// The earliest deadline changed: arm the timer for `at` (`None`:
+    /// disarm). The same as calling [`Instance::poll_timeout`] after every
+    /// event; use whichever suits.
+    SetTimer { at: Option<Time> },
+}
+
+/// One VRRP instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    params: Params,
+    state: State,
+    effective_priority: u8,
+    /// Master_Adver_Interval (RFC 5798 §6.1): learned from the master's v3
+    /// adverts, our own Advertisement_Interval until then.
+    master_adver_interval: Duration,
+    adver_timer: Option<Time>,
+    master_down_timer: Option<Time>,
+    garp_timer: Option<Time>,
+    /// When a preempt_delay started running (first lower-priority advert).
+    preempt_since: Option<Time>,
+    /// The last accepted advert came from a lower-priority master, so
+    /// becoming master now is a preemption (for the counters).
+    preempting: bool,
+    /// Skew-only down timer after a priority-0 advert.
+    master_left: bool,
+    link_up: bool,
+    trackers_up: Vec<bool>,
+    /// Set by the sync group when another member is in FAULT.
+    group_fault: bool,
+    counters: InstanceCounters,
+    actions: VecDeque<Action>,
+    armed: Option<Time>,
+}
+
+impl Instance {
+    /// Creates an instance in Initialize; nothing happens until
+    /// [`Event::Startup`].
+    pub fn new(params: Params, now: Time) -> Result<Instance, ParamsError> {
+        params.validate()?;
+        let trackers_up = params.trackers.iter().map(|t| t.initially_up).collect();
+        let mut inst = Instance {
+            effective_priority: params.priority,
+            master_adver_interval: params.advert_interval(),
+            params,
+            state: State::Initialize,
+            adver_timer: None,
+            master_down_timer: None,
+            garp_timer: None,
+            preempt_since: None,
+            preempting: false,
+            master_left: false,
+            link_up: true,
+            trackers_up,
+            group_fault: false,
+            counters: InstanceCounters::default(),
+            actions: VecDeque::new(),
+            armed: None,
+        };
+        inst.effective_priority = inst.compute_priority();
+        inst.counters.last_transition = Some(now);
+        Ok(inst)
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The priority advertised now: base adjusted by tracker weights.
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    /// Master_Adver_Interval: the interval learned from the master (v3).
+    pub fn master_adver_interval(&self) -> Duration {
+        self.master_adver_interval
+    }
+
+    pub fn counters(&self) -> &InstanceCounters {
+        &self.counters
+    }
+
+    /// Counts a packet for this instance that the codec rejected (when the
+    /// daemon could still tell which instance it was for).
+    pub fn record_rx_error(&mut self, err: &RxError) {
+        self.counters.rx_errors.record(err);
+    }
+
+    /// Skew_Time (RFC 5798 §6.1): ((256 − Priority) × Master_Adver_Interval)
+    /// / 256, in microseconds so nothing is truncated away.
+    ///
+    /// For v2, RFC 3768 §6.1 defines it as (256 − Priority) / 256 seconds,
+    /// independent of the interval; keepalived follows that, so do we.
+    pub fn skew_time(&self) -> Duration {
+        let weight = 256 - u64::from(self.effective_priority);
+        let base_us = match self.params.version {
+            Version::V2 => 1_000_000,
+            Version::V3 => {
+                u64::try_from(self.master_adver_interval.as_micros()).unwrap_or(u64::MAX)
+            }
+        };
+        Duration::from_micros(weight.saturating_mul(base_us) / 256)
+    }
+
+    /// Master_Down_Interval (RFC 5798 §6.1): 3 × Master_Adver_Interval +
+    /// Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        self.master_adver_interval * 3 + self.skew_time()
+    }
+
+    /// The advert to send for [`Action::SendAdvert`].
+    pub fn advert(&self, priority: u8) -> VrrpRepr {
+        VrrpRepr {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            max_adver_int: self.params.advert_int,
+            auth: match self.params.version {
+                Version::V2 => self.params.auth,
+                Version::V3 => Auth::None,
+            },
+            addresses: self.params.vips.clone(),
+        }
+    }
+
+    /// The next action to carry out, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When to pass [`Event::Timer`] next.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        [self.adver_timer, self.master_down_timer, self.garp_timer]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Feeds one event. An advert that fails a configuration-dependent
+    /// check (RFC 5798 §7.1) is counted, dropped without any state change,
+    /// and reported as `Err` for logging.
+    pub fn handle(&mut self, now: Time, event: Event) -> Result<(), RxError> {
+        let result = match event {
+            Event::Startup => {
+                if self.state == State::Initialize {
+                    self.start(now);
+                }
+                Ok(())
+            }
+            Event::AdvertReceived { src, advert } => self.on_advert(now, src, &advert),
+            Event::Timer => {
+                self.on_timer(now);
+                Ok(())
+            }
+            Event::LinkUp => {
+                self.link_up = true;
+                self.recheck_fault(now);
+                Ok(())
+            }
+            Event::LinkDown => {
+                self.link_up = false;
+                self.recheck_fault(now);
+                Ok(())
+            }
+            Event::TrackerChanged { tracker, up } => {
+                if let Some(slot) = self.trackers_up.get_mut(tracker) {
+                    *slot = up;
+                    self.on_priority_inputs(now);
+                }
+                Ok(())
+            }
+            Event::Shutdown => {
+                self.shutdown(now);
+                Ok(())
+            }
+        };
+        self.note_timer();
+        result
+    }
+
+    // ----- inputs ---------------------------------------------------------
+
+    fn on_advert(&mut self, now: Time, src: IpAddr, advert: &VrrpRepr) -> Result<(), RxError> {
+        if let Err(e) = self.check_advert(src, advert) {
+            self.counters.rx_errors.record(&e);
+            return Err(e);
+        }
+        // Our own advert looped back (multicast loop, or a unicast peer list
+        // that names us): not news from another router.
+        if src == self.params.primary_addr {
+            return Ok(());
+        }
+        self.counters.adverts_received += 1;
+        if advert.priority == 0 {
+            self.counters.priority_zero_received += 1;
+        }
+        match self.state {
+            State::Backup => self.backup_rx(now, advert),
+            State::Master => self.master_rx(now, src, advert),
+            State::Initialize | State::Fault => {}
+        }
+        Ok(())
+    }
+
+    /// The receive checks of RFC 5798 §7.1 that need our configuration.
+    fn check_advert(&mut self, src: IpAddr, advert: &VrrpRepr) -> Result<(), RxError> {
+        if advert.version != self.params.version {
+            return Err(RxError::Version(advert.version.number()));
+        }
+        if advert.vrid != self.params.vrid {
+            return Err(RxError::Vrid(advert.vrid));
+        }
+        let family = Family::of(&self.params.primary_addr);
+        if Family::of(&src) != family || advert.addresses.iter().any(|a| Family::of(a) != family) {
+            return Err(RxError::AddressFamily);
+        }
+        match self.params.version {
+            Version::V2 => {
+                // RFC 3768 §7.1: auth type and password must match ours.
+                match (&self.params.auth, &advert.auth) {
+                    (Auth::None, Auth::None) => {}
+                    (Auth::Pass(ours), Auth::Pass(theirs)) => {
+                        if ours != theirs {
+                            return Err(RxError::Authentication("password mismatch"));
+                        }
+                    }
+                    _ => return Err(RxError::Authentication("auth type mismatch")),
+                }
+                // RFC 3768 §7.1: the interval must be ours.
+                if advert.max_adver_int != self.params.advert_int {
+                    return Err(RxError::AdvertInterval {
+                        received_cs: advert.max_adver_int,
+                        configured_cs: self.params.advert_int,
+                    });
+                }
+            }
+            Version::V3 => {
+                // A zero interval would make Master_Down_Interval all skew
+                // and have backups fire constantly: refuse it.
+                if advert.max_adver_int == 0 {
+                    return Err(RxError::AdvertInterval {
+                        received_cs: 0,
+                        configured_cs: self.params.advert_int,
+                    });
+                }
+            }
+        }
+        // RFC 5798 §7.1 says MAY verify the address list, log and count a
+        // mismatch; RFC 3768 §7.1 says drop unless the sender is the owner.
+        // keepalived logs and keeps the advert in both versions: dropping it
+        // would let one typo make two masters. We count it and go on.
+        if !same_addresses(&advert.addresses, &self.params.vips) {
+            self.counters.rx_errors.record(&RxError::AddressList);
+        }
+        Ok(())
+    }
+
+    /// RFC 5798 §6.4.2, Backup receiving an advert.
+    fn backup_rx(&mut self, now: Time, advert: &VrrpRepr) {
+        if advert.priority == 0 {
+            // The master is leaving: take over after Skew_Time only.
+            self.master_down_timer = Some(now + self.skew_time());
+            self.master_left = true;
+            return;
+        }
+        let lower = advert.priority < self.effective_priority;
+        let accept = if !self.params.preempt || !lower {
+            self.preempt_since = None;
+            true
+        } else if self.params.preempt_delay > Duration::ZERO {
+            // keepalived's preempt_delay: keep accepting the lower-priority
+            // master until the delay since first noticing it has run out.
+            let since = *self.preempt_since.get_or_insert(now);
+            now < since + self.params.preempt_delay
+        } else {
+            false
+        };
+        if accept {
+            self.learn_interval(advert);
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_left = false;
+            self.preempting = false;
+        } else {
+            // Discard: the down timer keeps running and we preempt when it
+            // fires (RFC 5798 §6.4.2).
+            self.preempting = true;
+        }
+    }
+
+    /// RFC 5798 §6.4.3, Master receiving an advert.
+    fn master_rx(&mut self, now: Time, src: IpAddr, advert: &VrrpRepr) {
+        if advert.priority == 0 {
+            // Another router left: assert ourselves at once so its backups
+            // do not take over after Skew_Time.
+            self.send_advert(self.effective_priority);
+            self.adver_timer = Some(now + self.params.advert_interval());
+            return;
+        }
+        let wins = advert.priority > self.effective_priority
+            || (advert.priority == self.effective_priority
+                && ip_greater(src, self.params.primary_addr));
+        if wins {
+            self.learn_interval(advert);
+            self.become_backup(now, Reason::HigherPriorityAdvert);
+        } else {
+            // RFC 5798 §6.4.3 only discards a lower-priority advert.
+            // keepalived answers it at once with an advert (so the other
+            // router steps down now, not at its next interval) and renews
+            // gratuitous ARP (the other router may have drawn traffic).
+            // A peer may be keepalived, so we behave the same.
+            self.send_advert(self.effective_priority);
+            self.actions.push_back(Action::SendGratuitous);
+            self.adver_timer = Some(now + self.params.advert_interval());
+        }
+    }
+
+    /// v3 learns Master_Adver_Interval from the master (RFC 5798 §6.4.2);
+    /// v2 adverts always carry ours (others were dropped).
+    fn learn_interval(&mut self, advert: &VrrpRepr) {
+        if self.params.version == Version::V3 {
+            self.master_adver_interval =
+                Duration::from_millis(u64::from(advert.max_adver_int) * 10);
+        }
+    }
+
+    fn on_timer(&mut self, now: Time) {
+        match self.state {
+            State::Master => {
+                if self.adver_timer.is_some_and(|t| t <= now) {
+                    self.send_advert(self.effective_priority);
+                    self.adver_timer = Some(now + self.params.advert_interval());
+                }
+                if self.garp_timer.is_some_and(|t| t <= now) {
+                    self.garp_timer = None;
+                    self.actions.push_back(Action::SendGratuitous);
+                }
+            }
+            State::Backup => {
+                if self.master_down_timer.is_some_and(|t| t <= now) {
+                    let reason = if self.master_left {
+                        Reason::MasterLeft
+                    } else if self.preempting {
+                        Reason::Preempt
+                    } else {
+                        Reason::MasterDown
+                    };
+                    self.become_master(now, reason);
+                }
+            }
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    fn on_priority_inputs(&mut self, now: Time) {
+        let old = self.effective_priority;
+        self.effective_priority = self.compute_priority();
+        if self.recheck_fault(now) {
+            return;
+        }
+        if self.state == State::Master && self.effective_priority != old {
+            // Tell the backups now rather than at the next interval: a
+            // backup that now outranks us preempts sooner.
+            self.send_advert(self.effective_priority);
+            self.adver_timer = Some(now + self.params.advert_interval());
+        }
+    }
+
+    // ----- transitions ----------------------------------------------------
+
+    fn start(&mut self, now: Time) {
+        self.master_adver_interval = self.params.advert_interval();
+        if self.own_fault().is_some() || self.group_fault {
+            let reason = self.own_fault().unwrap_or(Reason::SyncGroup);
+            self.become_fault(now, reason);
+        } else if self.params.priority == 255 {
+            self.become_master(now, Reason::Startup);
+        } else {
+            self.become_backup(now, Reason::Startup);
+            if self.params.initial_state == InitialState::Master {
+                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_time());
+            }
+        }
+    }
+
+    /// The reason this instance must be in FAULT on its own account.
+    fn own_fault(&self) -> Option<Reason> {
+        if !self.link_up {
+            return Some(Reason::LinkDown);
+        }
+        let tracker_down = self
+            .params
+            .trackers
+            .iter()
+            .zip(&self.trackers_up)
+            .any(|(t, up)| t.faults(*up));
+        tracker_down.then_some(Reason::TrackerDown)
+    }
+
+    /// Whether the instance is in FAULT by its own link or trackers (not
+    /// because of its sync group).
+    pub fn in_own_fault(&self) -> bool {
+        self.own_fault().is_some()
+    }
+
+    /// Enters or leaves FAULT as the conditions say; true if it changed
+    /// state.
+    fn recheck_fault(&mut self, now: Time) -> bool {
+        let fault = self
+            .own_fault()
+            .or(self.group_fault.then_some(Reason::SyncGroup));
+        match (self.state, fault) {
+            (State::Initialize, _) => false,
+            (State::Fault, None) => {
+                if self.params.priority == 255 {
+                    self.become_master(now, Reason::FaultCleared);
+                } else {
+                    self.become_backup(now, Reason::FaultCleared);
+                }
+                true
+            }
+            (State::Fault, Some(_)) => false,
+            (_, Some(reason)) => {
+                self.become_fault(now, reason);
+                true
+            }
+            (_, None) => false,
+        }
+    }
+
+    fn transition(&mut self, now: Time, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.counters.state_transitions += 1;
+        self.counters.last_transition = Some(now);
+        self.actions
+            .push_back(Action::StateChanged { from, to, reason });
+    }
+
+    fn become_master(&mut self, now: Time, reason: Reason) {
+        let from = self.state;
+        self.transition(now, State::Master, reason);
+        self.counters.master_transitions += 1;
+        self.counters.new_master_reason = match reason {
+            Reason::Startup | Reason::FaultCleared if self.params.priority == 255 => {
+                NewMasterReason::Priority
+            }
+            Reason::Preempt => NewMasterReason::Preempted,
+            _ => NewMasterReason::MasterNoResponse,
+        };
+        // RFC 5798 §6.4.1 / §6.4.2: send an advert, announce the addresses,
+        // start the Adver_Timer.
+        if from != State::Master {
+            self.actions.push_back(Action::AddVips);
+        }
+        self.send_advert(self.effective_priority);
+        self.actions.push_back(Action::SendGratuitous);
+        self.actions.push_back(Action::Notify {
+            state: State::Master,
+        });
+        self.adver_timer = Some(now + self.params.advert_interval());
+        self.master_down_timer = None;
+        self.garp_timer = self.params.garp_master_delay.map(|d| now + d);
+        self.preempt_since = None;
+        self.preempting = false;
+        self.master_left = false;
+    }
+
+    fn become_backup(&mut self, now: Time, reason: Reason) {
+        let from = self.state;
+        self.transition(now, State::Backup, reason);
+        if from == State::Master {
+            self.actions.push_back(Action::RemoveVips);
+        }
+        self.actions.push_back(Action::Notify {
+            state: State::Backup,
+        });
+        if from != State::Master {
+            self.master_adver_interval = self.params.advert_interval();
+        }
+        self.adver_timer = None;
+        self.garp_timer = None;
+        self.master_down_timer = Some(now + self.master_down_interval());
+        self.preempting = false;
+        self.master_left = false;
+    }
+
+    fn become_fault(&mut self, now: Time, reason: Reason) {
+        let from = self.state;
+        self.transition(now, State::Fault, reason);
+        if from == State::Master {
+            // keepalived sends priority 0 when a master faults, so the
+            // backup takes over after Skew_Time instead of
+            // Master_Down_Interval (RFC 5798 §6.4.3 does this for shutdown).
+            self.send_advert(0);
+            self.actions.push_back(Action::RemoveVips);
+        }
+        self.actions.push_back(Action::Notify {
+            state: State::Fault,
+        });
+        self.clear_timers();
+    }
+
+    fn shutdown(&mut self, now: Time) {
+        if self.state == State::Initialize {
+            return;
+        }
+        let from = self.state;
+        self.transition(now, State::Initialize, Reason::Shutdown);
+        if from == State::Master {
+            // RFC 5798 §6.4.3: on Shutdown, send an advert with priority 0.
+            self.send_advert(0);
+            self.actions.push_back(Action::RemoveVips);
+        }
+        self.actions.push_back(Action::Notify {
+            state: State::Initialize,
+        });
+        self.clear_timers();
+    }
+
+    fn clear_timers(&mut self) {
+        self.adver_timer = None;
+        self.master_down_timer = None;
+        self.garp_timer = None;
+        self.preempt_since = None;
+        self.preempting = false;
+        self.master_left = false;
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        self.counters.adverts_sent += 1;
+        if priority == 0 {
+            self.counters.priority_zero_sent += 1;
+        }
+        self.actions.push_back(Action::SendAdvert { priority });
+    }
+
+    fn compute_priority(&self) -> u8 {
+        effective_priority(
+            self.params.priority,
+            self.params
+                .trackers
+                .iter()
+                .zip(&self.trackers_up)
+                .map(|(t, up)| t.priority_delta(*up)),
+        )
+    }
+
+    fn note_timer(&mut self) {
+        let at = self.poll_timeout();
+        if at != self.armed {
+            self.armed = at;
+            self.actions.push_back(Action::SetTimer { at });
+        }
+    }
+
+    // ----- sync group hooks -------------------------------------------------
+
+    /// Whether the sync group holds this instance in FAULT.
+    pub fn group_fault(&self) -> bool {
+        self.group_fault
+    }
+
+    /// Sync group: another member is (or no longer is) in FAULT.
+    pub(crate) fn set_group_fault(&mut self, now: Time, fault: bool) {
+        self.group_fault = fault;
+        self.recheck_fault(now);
+        self.note_timer();
+    }
+
+    /// Sync group: another member became master; follow it if we are a
+    /// backup.
+    pub(crate) fn sync_master(&mut self, now: Time) {
+        if self.state == State::Backup {
+            self.become_master(now, Reason::SyncGroup);
+            self.note_timer();
+        }
+    }
+
+    /// Sync group: another member stepped down to backup; follow it.
+    pub(crate) fn sync_backup(&mut self, now: Time) {
+        if self.state == State::Master {
+            self.become_backup(now, Reason::SyncGroup);
+            self.note_timer();
+        }
+    }
+}
+
+/// Whether `a` is the greater address, compared as unsigned integers in
+/// network byte order (RFC 5798 §6.4.3).
+fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
+        _ => false,
+    }
+}
+
+/// Address lists compared as sets: the RFC does not fix an order.
+fn same_addresses(a: &[IpAddr], b: &[IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}

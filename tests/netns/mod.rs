@@ -1,0 +1,164 @@
+//! Network-namespace fixtures for tandem's integration tests.
+//!
+//! Every namespace a test makes is named `tdm-<test>-<pid>-<n>` and removed
+//! by a `Drop` guard, also when the test panics, so tests can run
+//! concurrently and twice in a row. Nothing here touches the root
+//! namespace beyond creating and deleting the namespaces themselves.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Run a command, panicking with its stderr on failure.
+pub fn run(args: &[&str]) -> Output {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A network namespace, deleted (with every process still inside killed)
+/// when dropped.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(test: &str) -> Netns {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("tdm-{test}-{}-{n}", std::process::id());
+        // A leftover from a crashed earlier run with the same pid: remove it.
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        run(&["ip", "netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip -n NAME ARGS...`
+    pub fn ip(&self, args: &[&str]) -> Output {
+        let mut v = vec!["ip", "-n", &self.name];
+        v.extend_from_slice(args);
+        run(&v)
+    }
+
+    /// `ip netns exec NAME ARGS...`, not checked.
+    pub fn exec(&self, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+    }
+
+    /// A `Command` running inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// `ip -j addr show dev DEV` as JSON.
+    pub fn addrs_json(&self, dev: &str) -> serde_json::Value {
+        let out = self.ip(&["-j", "addr", "show", "dev", dev]);
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Does `dev` carry `addr` (as `ip addr` prints it)?
+    pub fn has_addr(&self, dev: &str, addr: &str) -> bool {
+        self.addrs_json(dev)
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|l| l["addr_info"].as_array().into_iter().flatten())
+            .any(|a| a["local"].as_str() == Some(addr))
+    }
+
+    /// The MAC address of `dev`.
+    pub fn mac(&self, dev: &str) -> String {
+        let out = self.ip(&["-j", "link", "show", "dev", dev]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v[0]["address"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Run `f` on a thread that has entered this namespace (setns(2) only
+    /// moves the calling thread), with a current-thread tokio runtime.
+    pub fn run_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+            // SAFETY: a valid namespace fd; only this thread changes namespace.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            f()
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Kill whatever still runs inside (a daemon a failing test left behind).
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).output();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+/// Two namespaces joined by a veth pair: `a` has `veth0`, `b` has `veth1`,
+/// both up, with 192.0.2.1/24 and 192.0.2.2/24 (and 2001:db8::1/64, ::2/64,
+/// without duplicate address detection so they are usable at once).
+pub struct Pair {
+    pub a: Netns,
+    pub b: Netns,
+}
+
+impl Pair {
+    pub fn new(test: &str) -> Pair {
+        let a = Netns::new(test);
+        let b = Netns::new(test);
+        // Create the pair inside `a` with a short temporary name, then move one end.
+        a.ip(&["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"]);
+        a.ip(&["link", "set", "veth1", "netns", &b.name]);
+        for (ns, dev, v4, v6) in [
+            (&a, "veth0", "192.0.2.1/24", "2001:db8::1/64"),
+            (&b, "veth1", "192.0.2.2/24", "2001:db8::2/64"),
+        ] {
+            ns.exec(&["sysctl", "-qw", &format!("net.ipv6.conf.{dev}.accept_dad=0")]);
+            ns.ip(&["addr", "add", v4, "dev", dev]);
+            ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+        Pair { a, b }
+    }
+}
+
+/// Poll `f` every 20 ms until it is true or `secs` pass.
+pub fn wait_until(secs: f64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    loop {
+        if f() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
