@@ -30,11 +30,19 @@ fn address_with_prefix_broadcast_label_and_scope() {
             let first = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
             let second = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
             let listed = rtnl.addresses().unwrap_or_else(|e| panic!("{e}"));
-            (first, second, listed.contains(&vip) || listed.iter().any(|a| a.addr == vip.addr))
+            (
+                first,
+                second,
+                listed.contains(&vip) || listed.iter().any(|a| a.addr == vip.addr),
+            )
         })
         .join()
         .unwrap_or_else(|_| panic!("thread"));
-    assert_eq!(added, (true, false, true), "added once, then reported present");
+    assert_eq!(
+        added,
+        (true, false, true),
+        "added once, then reported present"
+    );
 
     let json = ns.addrs_json("veth0");
     let info = json[0]["addr_info"]
@@ -74,7 +82,12 @@ fn ipv6_host_address_is_usable_at_once() {
     ns.run_in(|| {
         let ifindex = if_index("veth0").unwrap_or(0);
         let mut rtnl = Rtnl::new().unwrap_or_else(|e| panic!("{e}"));
-        let vip = IfAddress::host(ifindex, "2001:db8::100".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        let vip = IfAddress::host(
+            ifindex,
+            "2001:db8::100"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        );
         assert!(rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}")));
     })
     .join()
@@ -132,7 +145,8 @@ fn virtual_routes_added_and_removed() {
         main.contains("198.51.100.0/24 via 192.0.2.2 dev veth0 proto static metric 7"),
         "{main}"
     );
-    let t100 = String::from_utf8_lossy(&ns.ip(&["route", "show", "table", "100"]).stdout).to_string();
+    let t100 =
+        String::from_utf8_lossy(&ns.ip(&["route", "show", "table", "100"]).stdout).to_string();
     assert!(t100.contains("blackhole 203.0.113.0/25"), "{t100}");
 
     ns.run_in(|| {
@@ -199,7 +213,9 @@ fn link_monitor_sees_carrier_loss_and_return() {
     pair.b.ip(&["link", "set", "veth1", "down"]);
     std::thread::sleep(Duration::from_millis(200));
     pair.b.ip(&["link", "set", "veth1", "up"]);
-    let seen = watcher.join().unwrap_or_else(|_| panic!("watcher in {a_name} failed"));
+    let seen = watcher
+        .join()
+        .unwrap_or_else(|_| panic!("watcher in {a_name} failed"));
     assert_eq!(seen, vec![false, true]);
 }
 

@@ -23,13 +23,18 @@ fn rt() -> tokio::runtime::Runtime {
 const PAYLOAD: [u8; 12] = [0x31, 51, 100, 1, 0, 100, 0, 0, 203, 0, 113, 10];
 
 /// Receive on `b` whatever `a` sends with `send`, returning (src, dst, ttl, vrrp bytes).
-fn exchange(pair: &Pair, v6: bool, send: Vec<(IpAddr, Option<IpAddr>)>) -> Vec<(IpAddr, IpAddr, Option<u8>, Vec<u8>)> {
+fn exchange(
+    pair: &Pair,
+    v6: bool,
+    send: Vec<(IpAddr, Option<IpAddr>)>,
+) -> Vec<(IpAddr, IpAddr, Option<u8>, Vec<u8>)> {
     let n = send.len();
     let (ready_tx, ready_rx) = mpsc::channel();
     let receiver = pair.b.run_in(move || {
         rt().block_on(async move {
             let ifindex = if_index("veth1").unwrap_or(0);
-            let mut sock = VrrpRecvSocket::new("veth1", ifindex, v6).unwrap_or_else(|e| panic!("{e}"));
+            let mut sock =
+                VrrpRecvSocket::new("veth1", ifindex, v6).unwrap_or_else(|e| panic!("{e}"));
             let _ = ready_tx.send(());
             let mut got = Vec::new();
             while got.len() < n {
@@ -49,9 +54,12 @@ fn exchange(pair: &Pair, v6: bool, send: Vec<(IpAddr, Option<IpAddr>)>) -> Vec<(
             rt().block_on(async move {
                 let ifindex = if_index("veth0").unwrap_or(0);
                 for (src, dst) in send {
-                    let sock = VrrpSendSocket::new("veth0", ifindex, src).unwrap_or_else(|e| panic!("{e}"));
+                    let sock = VrrpSendSocket::new("veth0", ifindex, src)
+                        .unwrap_or_else(|e| panic!("{e}"));
                     let dst = dst.unwrap_or(sock.multicast_dst());
-                    sock.send_to(&PAYLOAD, dst).await.unwrap_or_else(|e| panic!("{e}"));
+                    sock.send_to(&PAYLOAD, dst)
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
                 }
             })
         })
@@ -67,7 +75,15 @@ fn ipv4_multicast_and_unicast_adverts_carry_ttl_255() {
     let peer = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
     let got = exchange(&pair, false, vec![(src, None), (src, Some(peer))]);
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0], (src, IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)), Some(255), PAYLOAD.to_vec()));
+    assert_eq!(
+        got[0],
+        (
+            src,
+            IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+            Some(255),
+            PAYLOAD.to_vec()
+        )
+    );
     assert_eq!(got[1], (src, peer, Some(255), PAYLOAD.to_vec()));
 }
 
@@ -75,9 +91,7 @@ fn ipv4_multicast_and_unicast_adverts_carry_ttl_255() {
 fn ipv6_multicast_adverts_carry_hop_limit_255() {
     let pair = Pair::new("wire-v6");
     // The link-local address of veth0, the source RFC 5798 §5.1.2.1 asks for.
-    let ll = pair
-        .a
-        .addrs_json("veth0")[0]["addr_info"]
+    let ll = pair.a.addrs_json("veth0")[0]["addr_info"]
         .as_array()
         .into_iter()
         .flatten()
@@ -106,7 +120,8 @@ fn a_forged_ttl_is_reported_as_received() {
     let receiver = pair.b.run_in(move || {
         rt().block_on(async move {
             let ifindex = if_index("veth1").unwrap_or(0);
-            let mut sock = VrrpRecvSocket::new("veth1", ifindex, false).unwrap_or_else(|e| panic!("{e}"));
+            let mut sock =
+                VrrpRecvSocket::new("veth1", ifindex, false).unwrap_or_else(|e| panic!("{e}"));
             let _ = ready_tx.send(());
             tokio::time::timeout(Duration::from_secs(5), sock.recv())
                 .await
@@ -126,7 +141,8 @@ fn a_forged_ttl_is_reported_as_received() {
             .unwrap_or_else(|e| panic!("{e}"));
             s.set_ttl_v4(64).unwrap_or_else(|e| panic!("{e}"));
             let dst = std::net::SocketAddr::from((Ipv4Addr::new(192, 0, 2, 2), 0));
-            s.send_to(&PAYLOAD, &dst.into()).unwrap_or_else(|e| panic!("{e}"));
+            s.send_to(&PAYLOAD, &dst.into())
+                .unwrap_or_else(|e| panic!("{e}"));
         })
         .join()
         .unwrap_or_else(|_| panic!("sender"));
@@ -140,9 +156,20 @@ fn gratuitous_arp_moves_the_peer_neighbour_entry() {
     let pair = Pair::new("wire-garp");
     let vip = "203.0.113.10";
     // The peer believes the VIP is at some other MAC (the old master).
-    pair.b.ip(&["neigh", "replace", vip, "lladdr", "02:00:00:00:00:99", "dev", "veth1", "nud", "stale"]);
+    pair.b.ip(&[
+        "neigh",
+        "replace",
+        vip,
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "veth1",
+        "nud",
+        "stale",
+    ]);
     // Accept an update even right after the entry changed (default locktime is 1 s).
-    pair.b.exec(&["sysctl", "-qw", "net.ipv4.neigh.veth1.locktime=0"]);
+    pair.b
+        .exec(&["sysctl", "-qw", "net.ipv4.neigh.veth1.locktime=0"]);
     let mac_a = pair.a.mac("veth0");
     pair.a
         .run_in(|| {
@@ -154,7 +181,8 @@ fn gratuitous_arp_moves_the_peer_neighbour_entry() {
                 .and_then(|l| l.mac)
                 .unwrap_or_else(|| panic!("veth0 has a MAC"));
             let garp = GarpSender::new("veth0", ifindex, mac).unwrap_or_else(|e| panic!("{e}"));
-            garp.send(Ipv4Addr::new(203, 0, 113, 10)).unwrap_or_else(|e| panic!("{e}"));
+            garp.send(Ipv4Addr::new(203, 0, 113, 10))
+                .unwrap_or_else(|e| panic!("{e}"));
         })
         .join()
         .unwrap_or_else(|_| panic!("sender"));
@@ -163,15 +191,31 @@ fn gratuitous_arp_moves_the_peer_neighbour_entry() {
         String::from_utf8_lossy(&out.stdout).contains(&mac_a)
     });
     let out = pair.b.ip(&["neigh", "show", vip, "dev", "veth1"]);
-    assert!(moved, "neighbour entry not updated to {mac_a}: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        moved,
+        "neighbour entry not updated to {mac_a}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn unsolicited_na_moves_the_peer_neighbour_entry() {
     let pair = Pair::new("wire-na");
     let vip = "2001:db8::100";
-    pair.b.ip(&["-6", "neigh", "replace", vip, "lladdr", "02:00:00:00:00:99", "dev", "veth1", "nud", "stale"]);
-    pair.b.exec(&["sysctl", "-qw", "net.ipv6.neigh.veth1.locktime=0"]);
+    pair.b.ip(&[
+        "-6",
+        "neigh",
+        "replace",
+        vip,
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "veth1",
+        "nud",
+        "stale",
+    ]);
+    pair.b
+        .exec(&["sysctl", "-qw", "net.ipv6.neigh.veth1.locktime=0"]);
     let mac_a = pair.a.mac("veth0");
     pair.a
         .run_in(|| {
@@ -193,7 +237,11 @@ fn unsolicited_na_moves_the_peer_neighbour_entry() {
         String::from_utf8_lossy(&out.stdout).contains(&mac_a)
     });
     let out = pair.b.ip(&["-6", "neigh", "show", vip, "dev", "veth1"]);
-    assert!(moved, "neighbour entry not updated to {mac_a}: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        moved,
+        "neighbour entry not updated to {mac_a}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! cannot pile up children every `delay_loop`.
 //!
 //! No shell is involved: `misc_path` is split into words with single and
-//! double quotes and backslash escapes, as keepalived does.
+//! double quotes and backslash escapes, as keepalived does (the same
+//! splitting as notify scripts, `notify::script::split_command`).
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
@@ -16,45 +17,7 @@ use tokio::process::Command;
 
 use super::spec::{CheckerSpec, MiscCheck};
 use super::{CheckError, Pass};
-
-/// Split a command line into words (quotes and backslash escapes).
-pub fn split_command(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    let mut quote: Option<char> = None;
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') | (None, '\\') => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-                in_word = true;
-            }
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
-}
+use crate::notify::script::split_command;
 
 /// Map an exit status to a verdict, keepalived's way.
 pub fn judge(misc: &MiscCheck, code: i32) -> Result<Pass, CheckError> {
@@ -70,10 +33,14 @@ pub fn judge(misc: &MiscCheck, code: i32) -> Result<Pass, CheckError> {
 
 /// Run the program once.
 pub async fn probe(spec: &CheckerSpec, misc: &MiscCheck) -> Result<Pass, CheckError> {
-    let words = split_command(&misc.path);
+    let words = split_command(&misc.path).map_err(|e| CheckError::BadCommand {
+        path: misc.path.clone(),
+        reason: e.to_string(),
+    })?;
     let Some((program, args)) = words.split_first() else {
-        return Err(CheckError::EmptyCommand {
+        return Err(CheckError::BadCommand {
             path: misc.path.clone(),
+            reason: "empty command".into(),
         });
     };
     let mut cmd = Command::new(program);
@@ -131,21 +98,6 @@ pub async fn probe(spec: &CheckerSpec, misc: &MiscCheck) -> Result<Pass, CheckEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_words_quotes_escapes() {
-        assert_eq!(split_command("/bin/true"), vec!["/bin/true"]);
-        assert_eq!(
-            split_command("  /usr/bin/check  -p 80 "),
-            vec!["/usr/bin/check", "-p", "80"]
-        );
-        assert_eq!(
-            split_command(r#"/bin/sh -c "exit 3" 'a b' c\ d"#),
-            vec!["/bin/sh", "-c", "exit 3", "a b", "c d"]
-        );
-        assert_eq!(split_command(r#"x "" y"#), vec!["x", "", "y"]);
-        assert!(split_command("   ").is_empty());
-    }
 
     #[test]
     fn exit_codes_keepalived_semantics() {

@@ -76,8 +76,8 @@ pub enum CheckError {
         path: String,
         source: std::io::Error,
     },
-    #[error("MISC_CHECK {path:?}: empty command line")]
-    EmptyCommand { path: String },
+    #[error("MISC_CHECK {path:?}: {reason}")]
+    BadCommand { path: String, reason: String },
     #[error("MISC_CHECK {path:?}: exit status {code}")]
     Exit { path: String, code: i32 },
     #[error("MISC_CHECK {path:?}: killed by signal {signal}")]

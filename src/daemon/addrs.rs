@@ -28,7 +28,9 @@ impl VipSet {
         let mut failed = 0;
         for a in &self.addresses {
             match rtnl.add_address(a) {
-                Ok(_) => tracing::debug!(instance, address = %a.addr, prefix = a.prefix_len, "VIP added"),
+                Ok(_) => {
+                    tracing::debug!(instance, address = %a.addr, prefix = a.prefix_len, "VIP added")
+                }
                 Err(e) => {
                     failed += 1;
                     tracing::error!(instance, address = %a.addr, error = %e, "cannot add VIP");
@@ -156,8 +158,12 @@ impl Announcer {
                         IpAddr::V6(a) => me.na.get(&ifindex).map(|n| n.send(a, false)),
                     };
                     match sent {
-                        Some(Err(e)) => tracing::warn!(instance = %instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA"),
-                        None => tracing::warn!(instance = %instance, address = %addr, "no announcer for the interface of this VIP"),
+                        Some(Err(e)) => {
+                            tracing::warn!(instance = %instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
+                        }
+                        None => {
+                            tracing::warn!(instance = %instance, address = %addr, "no announcer for the interface of this VIP")
+                        }
                         Some(Ok(())) => {}
                     }
                 }

@@ -2,3 +2,4 @@
 
 pub mod addrs;
 pub mod bus;
+pub mod lvs;

@@ -12,10 +12,10 @@ use std::mem::{size_of, zeroed};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
+use pnet_datalink::MacAddr;
 use pnet_packet::MutablePacket;
 use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, MutableArpPacket};
 use pnet_packet::ethernet::{EtherTypes, MutableEthernetPacket};
-use pnet_datalink::MacAddr;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::socket::SocketError;

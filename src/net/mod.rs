@@ -28,7 +28,8 @@ pub const IPPROTO_VRRP: i32 = 112;
 pub const VRRP_MCAST_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(224, 0, 0, 18);
 
 /// The IPv6 multicast group of VRRP (RFC 5798 §5.1.2.2).
-pub const VRRP_MCAST_V6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+pub const VRRP_MCAST_V6: std::net::Ipv6Addr =
+    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 
 /// The interface index of `name`, or `None` when the namespace has no such link.
 pub fn if_index(name: &str) -> Option<u32> {

@@ -344,12 +344,13 @@ impl Rtnl {
             let mut offset = 0;
             while offset < n {
                 let bytes = &self.buf[offset..n];
-                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map_err(
-                    |e| RtnlError::Decode {
-                        op,
-                        reason: e.to_string(),
-                    },
-                )?;
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map_err(|e| {
+                        RtnlError::Decode {
+                            op,
+                            reason: e.to_string(),
+                        }
+                    })?;
                 let len = reply.header.length as usize;
                 if len == 0 {
                     return Err(RtnlError::Decode {

@@ -95,11 +95,15 @@ fn setup<'a>(ifname: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> S
 
 fn raw_socket(ifname: &str, v6: bool) -> Result<Socket, SocketError> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
-        .map_err(setup(ifname, "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)"))?;
-    socket
-        .bind_device(Some(ifname.as_bytes()))
-        .map_err(setup(ifname, "bind a socket to the device (SO_BINDTODEVICE)"))?;
+    let socket =
+        Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))).map_err(setup(
+            ifname,
+            "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)",
+        ))?;
+    socket.bind_device(Some(ifname.as_bytes())).map_err(setup(
+        ifname,
+        "bind a socket to the device (SO_BINDTODEVICE)",
+    ))?;
     socket
         .set_nonblocking(true)
         .map_err(setup(ifname, "make the socket non-blocking"))?;
@@ -176,10 +180,14 @@ impl VrrpRecvSocket {
     /// attribute to anyone (the caller counts it).
     pub async fn recv(&mut self) -> Result<Result<ReceivedAdvert, RawDrop>, SocketError> {
         loop {
-            let mut guard = self.fd.readable().await.map_err(|source| SocketError::Recv {
-                ifname: self.ifname.clone(),
-                source,
-            })?;
+            let mut guard = self
+                .fd
+                .readable()
+                .await
+                .map_err(|source| SocketError::Recv {
+                    ifname: self.ifname.clone(),
+                    source,
+                })?;
             let v6 = self.v6;
             let buf = &mut self.buf;
             let result = guard.try_io(|s| {
@@ -191,10 +199,12 @@ impl VrrpRecvSocket {
             });
             match result {
                 Err(_would_block) => continue,
-                Ok(Ok(Some(r))) => return Ok(r.map(|mut a| {
-                    a.ifindex = self.ifindex;
-                    a
-                })),
+                Ok(Ok(Some(r))) => {
+                    return Ok(r.map(|mut a| {
+                        a.ifindex = self.ifindex;
+                        a
+                    }));
+                }
                 Ok(Ok(None)) => continue,
                 Ok(Err(source)) => {
                     return Err(SocketError::Recv {
@@ -276,7 +286,8 @@ fn recv_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Result<ReceivedAdvert,
                 let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 ttl = u8::try_from(v).ok();
             } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
-                let info: libc::in6_pktinfo = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
             }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
@@ -336,11 +347,16 @@ impl VrrpSendSocket {
                     )
                 };
                 if rc != 0 {
-                    return Err(setup(ifname, "set IP_MULTICAST_IF")(io::Error::last_os_error()));
+                    return Err(setup(ifname, "set IP_MULTICAST_IF")(
+                        io::Error::last_os_error(),
+                    ));
                 }
                 socket
                     .bind(&SockAddr::from(SocketAddrV4::new(a, 0)))
-                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+                    .map_err(setup(
+                        ifname,
+                        "bind to the source address (is it on the interface?)",
+                    ))?;
             }
             IpAddr::V6(a) => {
                 socket
@@ -358,7 +374,10 @@ impl VrrpSendSocket {
                 let scope = if is_link_local_v6(&a) { ifindex } else { 0 };
                 socket
                     .bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))
-                    .map_err(setup(ifname, "bind to the source address (is it on the interface?)"))?;
+                    .map_err(setup(
+                        ifname,
+                        "bind to the source address (is it on the interface?)",
+                    ))?;
             }
         }
         // BPF "ret #0": accept nothing. This socket only sends.
@@ -431,7 +450,9 @@ mod tests {
             0x46, 0, 0, 28, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18, 1, 1, 0, 0,
         ];
         pkt.extend_from_slice(&[0x21, 7, 100, 1]);
-        let a = parse_ipv4(&pkt).ok().unwrap_or_else(|| panic!("valid header"));
+        let a = parse_ipv4(&pkt)
+            .ok()
+            .unwrap_or_else(|| panic!("valid header"));
         assert_eq!(a.vrrp_offset, 24);
         assert_eq!(a.vrrp(), &[0x21, 7, 100, 1]);
         assert_eq!(a.ttl, Some(255));

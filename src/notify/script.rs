@@ -275,14 +275,20 @@ mod tests {
 
     #[test]
     fn split_like_keepalived() {
-        assert_eq!(split_command("/bin/notify.sh master").ok(), Some(w(&["/bin/notify.sh", "master"])));
+        assert_eq!(
+            split_command("/bin/notify.sh master").ok(),
+            Some(w(&["/bin/notify.sh", "master"]))
+        );
         assert_eq!(
             split_command("  /bin/x 'a b'  \"c d\" e\\ f ").ok(),
             Some(w(&["/bin/x", "a b", "c d", "e f"]))
         );
         assert_eq!(split_command("/bin/x ''").ok(), Some(w(&["/bin/x", ""])));
         assert_eq!(split_command("   "), Err(ScriptError::Empty));
-        assert!(matches!(split_command("/bin/x 'oops"), Err(ScriptError::UnterminatedQuote(_))));
+        assert!(matches!(
+            split_command("/bin/x 'oops"),
+            Err(ScriptError::UnterminatedQuote(_))
+        ));
     }
 
     #[test]
@@ -294,7 +300,10 @@ mod tests {
         };
         assert_eq!(
             s.commands(Subject::Instance, "VI_1", NotifyState::Master, 150),
-            vec![w(&["/m.sh"]), w(&["/n.sh", "x", "INSTANCE", "VI_1", "MASTER", "150"])]
+            vec![
+                w(&["/m.sh"]),
+                w(&["/n.sh", "x", "INSTANCE", "VI_1", "MASTER", "150"])
+            ]
         );
         assert_eq!(
             s.commands(Subject::Group, "G1", NotifyState::Fault, 0),
@@ -312,7 +321,10 @@ mod tests {
 
     #[tokio::test]
     async fn exit_status_and_missing_program() {
-        assert_eq!(run(&w(&["/bin/sh", "-c", "exit 3"]), DEFAULT_TIMEOUT).await, Outcome::Exited(3));
+        assert_eq!(
+            run(&w(&["/bin/sh", "-c", "exit 3"]), DEFAULT_TIMEOUT).await,
+            Outcome::Exited(3)
+        );
         assert!(matches!(
             run(&w(&["/nonexistent/script"]), DEFAULT_TIMEOUT).await,
             Outcome::SpawnFailed(_)
@@ -327,7 +339,11 @@ mod tests {
         let _ = std::fs::remove_file(&log);
         let (q, task) = ScriptQueue::start("VI_1".into(), DEFAULT_TIMEOUT);
         let sh = |word: &str, delay: &str| {
-            w(&["/bin/sh", "-c", &format!("sleep {delay}; echo {word} >> {}", log.display())])
+            w(&[
+                "/bin/sh",
+                "-c",
+                &format!("sleep {delay}; echo {word} >> {}", log.display()),
+            ])
         };
         let start = std::time::Instant::now();
         q.push("notify_backup", sh("BACKUP", "0.3"));

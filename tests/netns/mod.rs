@@ -112,12 +112,17 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Kill whatever still runs inside (a daemon a failing test left behind).
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+        if let Ok(out) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).output();
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
@@ -134,13 +139,19 @@ impl Pair {
         let a = Netns::new(test);
         let b = Netns::new(test);
         // Create the pair inside `a` with a short temporary name, then move one end.
-        a.ip(&["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"]);
+        a.ip(&[
+            "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+        ]);
         a.ip(&["link", "set", "veth1", "netns", &b.name]);
         for (ns, dev, v4, v6) in [
             (&a, "veth0", "192.0.2.1/24", "2001:db8::1/64"),
             (&b, "veth1", "192.0.2.2/24", "2001:db8::2/64"),
         ] {
-            ns.exec(&["sysctl", "-qw", &format!("net.ipv6.conf.{dev}.accept_dad=0")]);
+            ns.exec(&[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{dev}.accept_dad=0"),
+            ]);
             ns.ip(&["addr", "add", v4, "dev", dev]);
             ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
             ns.ip(&["link", "set", dev, "up"]);
