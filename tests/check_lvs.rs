@@ -133,7 +133,7 @@ async fn table_follows_checks_and_mastership() {
         checkers: vec![c],
     };
     let vs = VirtualServerSpec {
-        service: ServiceSpec {
+        services: vec![ServiceSpec {
             key: ServiceKey::Addr {
                 addr: "192.0.2.2:80".parse().unwrap(),
                 protocol: Protocol::Tcp,
@@ -142,7 +142,7 @@ async fn table_follows_checks_and_mastership() {
             persistence_timeout: None,
             persistence_granularity: None,
             ops: false,
-        },
+        }],
         quorum: 1,
         hysteresis: 0,
         quorum_up: None,

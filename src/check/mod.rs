@@ -26,6 +26,7 @@ pub mod http;
 pub mod misc;
 pub mod runner;
 pub mod schedule;
+pub mod sink;
 pub mod spec;
 pub mod ssl;
 pub mod tcp;

@@ -287,10 +287,12 @@ impl LvsState {
         actions
     }
 
-    /// The IPVS service (with destinations) virtual server `vs` should have
-    /// now, from the current check state.
-    pub fn desired(&self, vs: VsIndex) -> Option<DesiredService> {
-        let v = self.vs.get(vs.0)?;
+    /// The IPVS services (with destinations) virtual server `vs` should
+    /// have now, from the current check state.
+    pub fn desired(&self, vs: VsIndex) -> Vec<DesiredService> {
+        let Some(v) = self.vs.get(vs.0) else {
+            return Vec::new();
+        };
         let sorry_mode = !v.quorum_up && v.spec.sorry_server.is_some();
         let mut destinations = Vec::with_capacity(v.rs.len() + 1);
         for (i, rs) in v.spec.real_servers.iter().enumerate() {
@@ -329,10 +331,14 @@ impl LvsState {
                 });
             }
         }
-        Some(DesiredService {
-            service: v.spec.service.clone(),
-            destinations,
-        })
+        v.spec
+            .services
+            .iter()
+            .map(|service| DesiredService {
+                service: service.clone(),
+                destinations: destinations.clone(),
+            })
+            .collect()
     }
 
     /// The whole table for the virtual servers `programs` selects (see
@@ -341,7 +347,7 @@ impl LvsState {
         (0..self.vs.len())
             .map(VsIndex)
             .filter(|&v| programs(v))
-            .filter_map(|v| self.desired(v))
+            .flat_map(|v| self.desired(v))
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 //! model is mapped into them once at start-up (see `lvs::build`), and the
 //! desired table is mapped into the IPVS reconciler's types by the daemon.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use crate::check::CheckerId;
 
@@ -47,8 +47,8 @@ pub struct ServiceSpec {
     pub scheduler: String,
     /// `persistence_timeout` in seconds (IP_VS_SVC_F_PERSISTENT when set).
     pub persistence_timeout: Option<u32>,
-    /// `persistence_granularity` netmask.
-    pub persistence_granularity: Option<IpAddr>,
+    /// `persistence_granularity` as a prefix length (255.255.255.0 → 24).
+    pub persistence_granularity: Option<u8>,
     /// `ops`: one-packet scheduling (UDP).
     pub ops: bool,
 }
@@ -65,7 +65,9 @@ pub enum Forward {
 /// One `virtual_server` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualServerSpec {
-    pub service: ServiceSpec,
+    /// The IPVS services: one, or one per address (and fwmark) of a
+    /// `virtual_server_group`; they all get the same destinations.
+    pub services: Vec<ServiceSpec>,
     /// `quorum` (default 1).
     pub quorum: u32,
     /// `hysteresis` (default 0).

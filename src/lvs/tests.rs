@@ -43,7 +43,7 @@ fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
 
 fn vs(real_servers: Vec<RealServerSpec>) -> VirtualServerSpec {
     VirtualServerSpec {
-        service: service(),
+        services: vec![service()],
         quorum: 1,
         hysteresis: 0,
         quorum_up: Some("/bin/quorum up".into()),
@@ -121,7 +121,7 @@ impl Sim {
     }
 
     fn snapshot(&mut self, now: Duration) {
-        let t = self.state.desired(VsIndex(0)).unwrap();
+        let t = self.state.desired(VsIndex(0)).remove(0);
         if self.tables.last().map(|(_, last)| last) != Some(&t) {
             self.tables.push((now, t));
         }
@@ -173,7 +173,7 @@ fn secs(s: u64) -> Duration {
 #[test]
 fn both_up_table_has_both_at_their_weight() {
     let s = LvsState::new(vec![seed()], |_| true);
-    let t = s.desired(VsIndex(0)).unwrap();
+    let t = s.desired(VsIndex(0)).remove(0);
     assert_eq!(t.weight_of(addr("198.51.100.10:80")), Some(1));
     assert_eq!(t.weight_of(addr("198.51.100.11:80")), Some(1));
     assert_eq!(t.weight_of(addr("192.0.2.100:80")), None, "no sorry server");
@@ -297,17 +297,17 @@ fn without_inhibit_dead_server_is_removed_and_sorry_mode_removes_alive_ones() {
         forward: Forward::Nat,
     });
     let mut s = LvsState::new(vec![v], |_| true);
-    let t = s.desired(VsIndex(0)).unwrap();
+    let t = s.desired(VsIndex(0)).remove(0);
     // sorry_server_inhibit: present at weight 0 while quorum holds.
     assert_eq!(t.weight_of(addr("192.0.2.100:80")), Some(0));
     s.on_check(&ev(0, Report::Down));
-    let t = s.desired(VsIndex(0)).unwrap();
+    let t = s.desired(VsIndex(0)).remove(0);
     // Quorum 2 lost with one server down: the alive one is taken out too.
     assert_eq!(t.weight_of(addr("198.51.100.10:80")), None);
     assert_eq!(t.weight_of(addr("198.51.100.11:80")), None);
     assert_eq!(t.weight_of(addr("192.0.2.100:80")), Some(1));
     s.on_check(&ev(0, Report::Up));
-    let t = s.desired(VsIndex(0)).unwrap();
+    let t = s.desired(VsIndex(0)).remove(0);
     assert_eq!(t.weight_of(addr("198.51.100.10:80")), Some(1));
     assert_eq!(t.weight_of(addr("198.51.100.11:80")), Some(1));
     assert_eq!(t.weight_of(addr("192.0.2.100:80")), Some(0));
@@ -324,7 +324,7 @@ fn without_sorry_server_quorum_loss_only_notifies() {
             Action::QuorumDown { sorry: false, .. }
         ]
     ));
-    let t = s.desired(VsIndex(0)).unwrap();
+    let t = s.desired(VsIndex(0)).remove(0);
     assert!(t.destinations.is_empty());
 }
 
@@ -337,10 +337,10 @@ fn all_checkers_must_pass() {
     assert!(s.on_check(&ev(1, Report::Down)).is_empty());
     // One of two passing again is not enough.
     assert!(s.on_check(&ev(0, Report::Up)).is_empty());
-    assert_eq!(s.desired(VsIndex(0)).unwrap().weight_of(rs1), None);
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), None);
     let a = s.on_check(&ev(1, Report::Up));
     assert!(matches!(a[0], Action::RealServerUp { .. }));
-    assert_eq!(s.desired(VsIndex(0)).unwrap().weight_of(rs1), Some(1));
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(1));
 }
 
 #[test]
@@ -423,12 +423,12 @@ fn dynamic_weight_from_misc_check() {
     let mut s = LvsState::new(vec![vs(vec![rs("198.51.100.10:80", &[0])])], |_| true);
     s.on_check(&ev(0, Report::Weight(8)));
     let rs1 = addr("198.51.100.10:80");
-    assert_eq!(s.desired(VsIndex(0)).unwrap().weight_of(rs1), Some(8));
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(8));
     // Weight 0 from the script: alive but takes no new connections, and
     // counts 0 towards the quorum.
     let a = s.on_check(&ev(0, Report::Weight(0)));
     assert!(matches!(a.as_slice(), [Action::QuorumDown { .. }]), "{a:?}");
-    assert_eq!(s.desired(VsIndex(0)).unwrap().weight_of(rs1), Some(0));
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(0));
 }
 
 #[test]
@@ -436,7 +436,7 @@ fn one_checker_shared_by_two_virtual_servers() {
     // The same real server, checked the same way (one deduplicated
     // checker 0), in two virtual servers: one verdict updates both.
     let mut v2 = vs(vec![rs("198.51.100.10:80", &[0])]);
-    v2.service.key = ServiceKey::Addr {
+    v2.services[0].key = ServiceKey::Addr {
         addr: addr("192.0.2.3:80"),
         protocol: Protocol::Tcp,
     };
@@ -450,7 +450,7 @@ fn one_checker_shared_by_two_virtual_servers() {
         })
         .collect();
     assert_eq!(downs, vec![VsIndex(0), VsIndex(1)]);
-    assert!(s.desired(VsIndex(1)).unwrap().destinations.is_empty());
+    assert!(s.desired(VsIndex(1))[0].destinations.is_empty());
 }
 
 #[test]
@@ -474,9 +474,7 @@ fn omega_runs_down_notifiers_at_shutdown() {
 fn server_without_checkers_is_always_alive() {
     let s = LvsState::new(vec![vs(vec![rs("198.51.100.10:80", &[])])], |_| false);
     assert_eq!(
-        s.desired(VsIndex(0))
-            .unwrap()
-            .weight_of(addr("198.51.100.10:80")),
+        s.desired(VsIndex(0))[0].weight_of(addr("198.51.100.10:80")),
         Some(1)
     );
 }
