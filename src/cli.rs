@@ -28,6 +28,9 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of a running daemon.
     Status(StatusArgs),
+    /// Program, dump or flush the kernel's IPVS table (developer and test tool).
+    #[command(hide = true)]
+    Ipvs(crate::ipvs::cli::IpvsArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config(&args),
         Command::Run(_args) => not_yet("run", "issue 4"),
         Command::Status(_args) => not_yet("status", "issue 7"),
+        Command::Ipvs(args) => crate::ipvs::cli::run(args),
     }
 }
 

@@ -1,0 +1,291 @@
+//! `tandem ipvs ...`: the IPVS client and reconciler from the command line.
+//!
+//! A developer and test entry point (hidden from `--help`): the VM tests
+//! program tables with it and read them back with `ipvsadm`, and the
+//! benchmark times it against `ipvsadm -R`. It acts on the IPVS table of
+//! the network namespace it runs in.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::client::{IpvsClient, IpvsError};
+use super::reconcile::{Op, Reconciler};
+use super::types::{DestEntry, Forward, ServiceEntry, ServiceFlags, SockAddr, Table};
+
+#[derive(Debug, Args)]
+pub struct IpvsArgs {
+    #[command(subcommand)]
+    pub command: IpvsCommand,
+    /// Give up on the kernel after this many seconds per request.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpvsCommand {
+    /// Program the virtual servers of a configuration (or a JSON table)
+    /// into the kernel: dump, reconcile, print the operations performed.
+    Apply(ApplyArgs),
+    /// Print the kernel's IPVS table (like `ipvsadm -Ln`), or JSON.
+    Dump(DumpArgs),
+    /// Remove every virtual service (IPVS_CMD_FLUSH).
+    Flush,
+    /// Print the IPVS version, connection table size and timeouts.
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The configuration file (keepalived.conf syntax).
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        value_name = "FILE",
+        conflicts_with = "table"
+    )]
+    pub file: Option<PathBuf>,
+    /// The identity used by `@ID` conditional lines.
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+    /// A table in JSON (as `tandem ipvs dump --table` prints) instead of a configuration.
+    #[arg(long, value_name = "FILE")]
+    pub table: Option<PathBuf>,
+    /// Also remove services the configuration does not list (keepalived's
+    /// `lvs_flush`; on by default when the configuration sets it).
+    #[arg(long)]
+    pub lvs_flush: bool,
+    /// Plan only: print the operations without sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Requests per batch (sendmsg) at most.
+    #[arg(long, default_value_t = 128)]
+    pub window: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// JSON: every service with its counters and destinations.
+    #[arg(long, conflicts_with = "table")]
+    pub json: bool,
+    /// JSON of the table only (what `apply --table` reads back).
+    #[arg(long)]
+    pub table: bool,
+}
+
+/// Run `tandem ipvs ...`.
+pub fn run(args: IpvsArgs) -> ExitCode {
+    let mut client = IpvsClient::new(Duration::from_secs(args.timeout.max(1)));
+    let r = match args.command {
+        IpvsCommand::Apply(a) => apply(&mut client, a),
+        IpvsCommand::Dump(a) => dump(&mut client, a),
+        IpvsCommand::Flush => client.flush().map(|()| {
+            println!("FLUSH");
+            println!("operations: 1");
+            ExitCode::SUCCESS
+        }),
+        IpvsCommand::Info => info(&mut client),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tandem ipvs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why the desired table could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0}: not a table in JSON: {1}")]
+    Json(PathBuf, serde_json::Error),
+    #[error("{0}")]
+    Config(String),
+    #[error("apply needs -f FILE (a keepalived.conf) or --table FILE (JSON)")]
+    Nothing,
+}
+
+fn desired_table(a: &ApplyArgs) -> Result<(Table, bool), InputError> {
+    if let Some(path) = &a.table {
+        let text = std::fs::read_to_string(path).map_err(|e| InputError::Read(path.clone(), e))?;
+        let t: Table =
+            serde_json::from_str(&text).map_err(|e| InputError::Json(path.clone(), e))?;
+        return Ok((t, false));
+    }
+    match &a.file {
+        Some(path) => super::from_config::load(path, a.config_id.as_deref())
+            .map_err(|e| InputError::Config(e.to_string())),
+        None => Err(InputError::Nothing),
+    }
+}
+
+fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
+    let (desired, config_flush) = match desired_table(&a) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("tandem ipvs apply: {e}");
+            return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+        }
+    };
+    client.set_window(a.window);
+    let mut reconciler = Reconciler::new(a.lvs_flush || config_flush);
+    let started = Instant::now();
+    let current = client.table()?;
+    let dumped = started.elapsed();
+    let ops = reconciler.plan(&desired, &current);
+    let before = client.counters();
+    let report = if a.dry_run {
+        None
+    } else {
+        Some(client.apply(&ops)?)
+    };
+    let elapsed = started.elapsed();
+    let sent = client.counters().changes - before.changes;
+    let failed: Vec<(usize, String)> = report
+        .as_ref()
+        .map(|r| r.failed.iter().map(|(i, e)| (*i, e.to_string())).collect())
+        .unwrap_or_default();
+    if a.json {
+        let out = serde_json::json!({
+            "ops": ops,
+            "operations": sent,
+            "planned": ops.len(),
+            "failed": failed.iter().map(|(i, e)| serde_json::json!({"index": i, "op": ops[*i].to_string(), "error": e})).collect::<Vec<_>>(),
+            "dry_run": a.dry_run,
+            "services": desired.services.len(),
+            "destinations": desired.dest_count(),
+            "dump_ms": dumped.as_secs_f64() * 1e3,
+            "total_ms": elapsed.as_secs_f64() * 1e3,
+            "counters": client.counters(),
+        });
+        println!("{out:#}");
+    } else {
+        for op in &ops {
+            println!("{op}");
+        }
+        for (i, e) in &failed {
+            eprintln!("tandem ipvs apply: refused: {}: {e}", ops[*i]);
+        }
+        if a.dry_run {
+            println!("operations: 0 (dry run, {} planned)", ops.len());
+        } else if failed.is_empty() {
+            println!("operations: {sent}");
+        } else {
+            println!("operations: {sent} ({} refused)", failed.len());
+        }
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn dump(client: &mut IpvsClient, a: DumpArgs) -> Result<ExitCode, IpvsError> {
+    let entries = client.dump()?;
+    if a.table {
+        let t = Table::from_entries(&entries);
+        println!("{}", json_or_err(serde_json::to_string_pretty(&t)));
+    } else if a.json {
+        println!("{}", json_or_err(serde_json::to_string_pretty(&entries)));
+    } else {
+        print!("{}", listing(&entries));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json_or_err(r: Result<String, serde_json::Error>) -> String {
+    r.unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn info(client: &mut IpvsClient) -> Result<ExitCode, IpvsError> {
+    let info = client.info()?;
+    let t = client.timeouts()?;
+    println!(
+        "IP Virtual Server version {} (size={})",
+        info.version_string(),
+        info.conn_tab_size
+    );
+    let show = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    println!(
+        "Timeout (tcp tcpfin udp): {} {} {}",
+        show(t.tcp),
+        show(t.tcp_fin),
+        show(t.udp)
+    );
+    for d in client.daemons()? {
+        println!(
+            "{:?} sync daemon (mcast={}, syncid={})",
+            d.state, d.mcast_ifn, d.syncid
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table in the layout of `ipvsadm -Ln`, so that a reader can put the
+/// two side by side.
+pub fn listing(entries: &[ServiceEntry]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "Prot LocalAddress:Port Scheduler Flags");
+    let _ = writeln!(
+        s,
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"
+    );
+    for e in entries {
+        let svc = &e.service;
+        let _ = write!(s, "{} {}", svc.key, svc.scheduler);
+        let mut flags: Vec<String> = svc
+            .flags
+            .names()
+            .into_iter()
+            .filter(|n| *n != "persistent")
+            .map(str::to_owned)
+            .collect();
+        if svc.flags.has(ServiceFlags::PERSISTENT) {
+            flags.push(format!("persistent {}", svc.timeout));
+            flags.push(format!("mask {}", svc.netmask));
+        }
+        if !flags.is_empty() {
+            let _ = write!(s, " {}", flags.join(" "));
+        }
+        if let Some(pe) = &svc.pe_name {
+            let _ = write!(s, " pe {pe}");
+        }
+        let _ = writeln!(s);
+        for d in &e.destinations {
+            let _ = writeln!(s, "{}", dest_line(d));
+        }
+    }
+    s
+}
+
+fn dest_line(d: &DestEntry) -> String {
+    let mut fwd = d.dest.forward.ipvsadm_name().to_owned();
+    if let Forward::Tunnel { tun_type, port, .. } = d.dest.forward {
+        if tun_type != super::types::TunnelType::Ipip {
+            fwd = format!("{fwd}({tun_type:?}:{port})").to_lowercase();
+        }
+    }
+    format!(
+        "  -> {:<28} {:<7} {:<6} {:<10} {}",
+        SockAddr(d.dest.addr, d.dest.port).to_string(),
+        fwd,
+        d.dest.weight,
+        d.active_conns,
+        d.inact_conns
+    )
+}
+
+/// `Op` lines for a list of operations (what `apply` prints).
+pub fn op_lines(ops: &[Op]) -> String {
+    ops.iter().map(|o| format!("{o}\n")).collect()
+}

@@ -1,0 +1,532 @@
+//! The reconciler: from the table tandem wants and the table the kernel
+//! has, the shortest list of IPVS operations that turns one into the other.
+//!
+//! Sans-IO: tables in, operations out. [`super::client::IpvsClient::apply`]
+//! sends them. The rules:
+//!
+//! - a service is identified by its key (protocol/address/port or fwmark);
+//!   its settings (scheduler, flags, persistence) are changed in place with
+//!   one SET_SERVICE, never by delete + add (that would drop connections);
+//! - a destination is identified by address and port inside its service;
+//!   its forwarding method, weight and thresholds are changed in place with
+//!   one SET_DEST;
+//! - a service tandem wants is owned by tandem entirely: destinations in it
+//!   that the configuration does not list are removed;
+//! - a service tandem does not want is removed only when tandem owns it
+//!   (it programmed it earlier in this run) or when `lvs_flush` is set;
+//!   services other tools put in the table are left alone otherwise;
+//! - so a table already right yields no operation (idempotence), and a
+//!   one-entry change yields exactly one.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::message::{IpvsCmd, IpvsMessage};
+use super::types::{DestKey, Destination, Service, ServiceKey, SockAddr, Table};
+
+/// One change to the kernel's table: one IPVS netlink request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Op {
+    NewService {
+        service: Service,
+    },
+    SetService {
+        service: Service,
+    },
+    DelService {
+        key: ServiceKey,
+    },
+    NewDest {
+        service: ServiceKey,
+        dest: Destination,
+    },
+    SetDest {
+        service: ServiceKey,
+        dest: Destination,
+    },
+    DelDest {
+        service: ServiceKey,
+        dest: DestKey,
+    },
+    /// Remove every service and destination (`lvs_flush_on_stop`).
+    Flush,
+}
+
+impl Op {
+    /// The netlink request carrying this operation.
+    pub fn message(&self) -> IpvsMessage {
+        match self {
+            Op::NewService { service } => IpvsMessage::new_service(service),
+            Op::SetService { service } => IpvsMessage::set_service(service),
+            Op::DelService { key } => IpvsMessage::del_service(key),
+            Op::NewDest { service, dest } => IpvsMessage::new_dest(service, dest),
+            Op::SetDest { service, dest } => IpvsMessage::set_dest(service, dest),
+            Op::DelDest { service, dest } => IpvsMessage::del_dest(service, &dest.addr, dest.port),
+            Op::Flush => IpvsMessage::flush(),
+        }
+    }
+
+    pub fn cmd(&self) -> IpvsCmd {
+        match self {
+            Op::NewService { .. } => IpvsCmd::NewService,
+            Op::SetService { .. } => IpvsCmd::SetService,
+            Op::DelService { .. } => IpvsCmd::DelService,
+            Op::NewDest { .. } => IpvsCmd::NewDest,
+            Op::SetDest { .. } => IpvsCmd::SetDest,
+            Op::DelDest { .. } => IpvsCmd::DelDest,
+            Op::Flush => IpvsCmd::Flush,
+        }
+    }
+
+    /// The service the operation is about (none for FLUSH).
+    pub fn service_key(&self) -> Option<&ServiceKey> {
+        match self {
+            Op::NewService { service } | Op::SetService { service } => Some(&service.key),
+            Op::DelService { key } => Some(key),
+            Op::NewDest { service, .. }
+            | Op::SetDest { service, .. }
+            | Op::DelDest { service, .. } => Some(service),
+            Op::Flush => None,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    /// One line per operation, as `tandem ipvs apply` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.cmd().name();
+        match self {
+            Op::NewService { service } | Op::SetService { service } => {
+                write!(f, "{name} {} {}", service.key, service.scheduler)?;
+                for flag in service.flags.names() {
+                    write!(f, " {flag}")?;
+                }
+                if service.flags.has(super::types::ServiceFlags::PERSISTENT) {
+                    write!(f, " timeout {} mask {}", service.timeout, service.netmask)?;
+                }
+                Ok(())
+            }
+            Op::DelService { key } => write!(f, "{name} {key}"),
+            Op::NewDest { service, dest } | Op::SetDest { service, dest } => write!(
+                f,
+                "{name} {service} -> {} {} weight {}",
+                SockAddr(dest.addr, dest.port),
+                dest.forward.ipvsadm_name(),
+                dest.weight
+            ),
+            Op::DelDest { service, dest } => write!(f, "{name} {service} -> {dest}"),
+            Op::Flush => f.write_str(name),
+        }
+    }
+}
+
+/// The operations that turn `current` into `desired`.
+///
+/// `owned` are the services tandem programmed before (so it may remove them
+/// when they leave the configuration); with `lvs_flush` every service not
+/// desired is removed. The order is: removals first (so an address and port
+/// freed by one service can be taken by another), then changes, then
+/// additions, each service before its destinations.
+pub fn diff(
+    desired: &Table,
+    current: &Table,
+    owned: &BTreeSet<ServiceKey>,
+    lvs_flush: bool,
+) -> Vec<Op> {
+    let mut dels = Vec::new();
+    let mut sets = Vec::new();
+    let mut news = Vec::new();
+
+    for (key, cur) in &current.services {
+        match desired.services.get(key) {
+            None => {
+                if lvs_flush || owned.contains(key) {
+                    dels.push(Op::DelService { key: *key });
+                }
+            }
+            Some(want) => {
+                for dkey in cur.destinations.keys() {
+                    if !want.destinations.contains_key(dkey) {
+                        dels.push(Op::DelDest {
+                            service: *key,
+                            dest: *dkey,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    for (key, want) in &desired.services {
+        match current.services.get(key) {
+            None => {
+                news.push(Op::NewService {
+                    service: want.service.clone(),
+                });
+                for d in want.destinations.values() {
+                    news.push(Op::NewDest {
+                        service: *key,
+                        dest: d.clone(),
+                    });
+                }
+            }
+            Some(cur) => {
+                if !want.service.same_settings(&cur.service) {
+                    sets.push(Op::SetService {
+                        service: want.service.clone(),
+                    });
+                }
+                for (dkey, d) in &want.destinations {
+                    match cur.destinations.get(dkey) {
+                        None => news.push(Op::NewDest {
+                            service: *key,
+                            dest: d.clone(),
+                        }),
+                        Some(c) if c != d => sets.push(Op::SetDest {
+                            service: *key,
+                            dest: d.clone(),
+                        }),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    dels.extend(sets);
+    dels.extend(news);
+    dels
+}
+
+/// The operations for tandem's exit: with `lvs_flush_on_stop`, one FLUSH
+/// (keepalived's meaning: the whole IPVS table goes); otherwise the
+/// services tandem owns are removed and everything else is left.
+pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, flush_on_stop: bool) -> Vec<Op> {
+    if flush_on_stop {
+        return vec![Op::Flush];
+    }
+    current
+        .services
+        .keys()
+        .filter(|k| owned.contains(k))
+        .map(|k| Op::DelService { key: *k })
+        .collect()
+}
+
+/// The reconciler's memory between runs: which services tandem owns.
+///
+/// A service becomes owned when tandem asks for it, and stays owned after
+/// it leaves the configuration until it is gone from the kernel, so that a
+/// reload that drops a virtual server removes it.
+#[derive(Debug, Clone, Default)]
+pub struct Reconciler {
+    owned: BTreeSet<ServiceKey>,
+    lvs_flush: bool,
+    flushed_once: bool,
+}
+
+impl Reconciler {
+    /// `lvs_flush`: on the first reconciliation, remove every service the
+    /// configuration does not ask for, whoever put it there.
+    pub fn new(lvs_flush: bool) -> Self {
+        Reconciler {
+            owned: BTreeSet::new(),
+            lvs_flush,
+            flushed_once: false,
+        }
+    }
+
+    /// Plan the operations for `desired` against a fresh dump `current`, and
+    /// take ownership of what `desired` holds.
+    pub fn plan(&mut self, desired: &Table, current: &Table) -> Vec<Op> {
+        let flush = self.lvs_flush && !self.flushed_once;
+        self.flushed_once = true;
+        self.owned.extend(desired.services.keys().copied());
+        let ops = diff(desired, current, &self.owned, flush);
+        // Services removed from the kernel are no longer ours to track.
+        let gone: Vec<ServiceKey> = ops
+            .iter()
+            .filter_map(|o| match o {
+                Op::DelService { key } => Some(*key),
+                _ => None,
+            })
+            .collect();
+        for k in gone {
+            self.owned.remove(&k);
+        }
+        // Owned services missing from both tables are forgotten too.
+        self.owned
+            .retain(|k| desired.services.contains_key(k) || current.services.contains_key(k));
+        self.owned.extend(desired.services.keys().copied());
+        ops
+    }
+
+    /// The operations for exit (see [`teardown`]).
+    pub fn teardown(&self, current: &Table, flush_on_stop: bool) -> Vec<Op> {
+        teardown(current, &self.owned, flush_on_stop)
+    }
+
+    pub fn owned(&self) -> &BTreeSet<ServiceKey> {
+        &self.owned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::types::{Family, Forward, Netmask, Protocol, Scheduler, ServiceFlags};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn tcp(addr: &str, port: u16) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: ip(addr),
+            port,
+        }
+    }
+
+    /// Two services, one with two destinations, one fwmark with one.
+    fn sample() -> Table {
+        let mut t = Table::new();
+        let web = tcp("192.0.2.10", 80);
+        t.insert_service(Service::new(web, Scheduler::Rr));
+        t.insert_dest(
+            &web,
+            Destination::new(ip("198.51.100.1"), 80, Forward::Masq, 1),
+        );
+        t.insert_dest(
+            &web,
+            Destination::new(ip("198.51.100.2"), 80, Forward::Masq, 1),
+        );
+        let fwm = ServiceKey::Fwmark {
+            family: Family::Inet6,
+            fwmark: 7,
+        };
+        t.insert_service(Service::new(fwm, Scheduler::Wlc));
+        t.insert_dest(
+            &fwm,
+            Destination::new(ip("2001:db8::2"), 0, Forward::Route, 3),
+        );
+        t
+    }
+
+    fn none() -> BTreeSet<ServiceKey> {
+        BTreeSet::new()
+    }
+
+    #[test]
+    fn from_empty_adds_services_before_their_destinations() {
+        let ops = diff(&sample(), &Table::new(), &none(), false);
+        let cmds: Vec<_> = ops.iter().map(|o| o.cmd()).collect();
+        assert_eq!(
+            cmds,
+            [
+                IpvsCmd::NewService,
+                IpvsCmd::NewDest,
+                IpvsCmd::NewDest,
+                IpvsCmd::NewService,
+                IpvsCmd::NewDest,
+            ]
+        );
+    }
+
+    #[test]
+    fn same_table_needs_nothing() {
+        assert!(diff(&sample(), &sample(), &none(), false).is_empty());
+        assert!(diff(&sample(), &sample(), &none(), true).is_empty());
+    }
+
+    #[test]
+    fn one_weight_change_is_exactly_one_set_dest() {
+        let current = sample();
+        let mut desired = sample();
+        let web = tcp("192.0.2.10", 80);
+        let mut d = Destination::new(ip("198.51.100.2"), 80, Forward::Masq, 5);
+        d.weight = 5;
+        desired.insert_dest(&web, d.clone());
+        let ops = diff(&desired, &current, &none(), false);
+        assert_eq!(
+            ops,
+            vec![Op::SetDest {
+                service: web,
+                dest: d
+            }]
+        );
+    }
+
+    #[test]
+    fn threshold_and_forwarding_changes_are_set_dest() {
+        let current = sample();
+        let mut desired = sample();
+        let web = tcp("192.0.2.10", 80);
+        let mut d = Destination::new(ip("198.51.100.1"), 80, Forward::TUNNEL, 1);
+        d.u_threshold = 100;
+        d.l_threshold = 10;
+        desired.insert_dest(&web, d);
+        let ops = diff(&desired, &current, &none(), false);
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].cmd(), IpvsCmd::SetDest);
+    }
+
+    #[test]
+    fn scheduler_or_persistence_change_is_one_set_service() {
+        let current = sample();
+        let mut desired = sample();
+        let web = tcp("192.0.2.10", 80);
+        let mut s = Service::new(web, Scheduler::Wrr);
+        desired.insert_service(s.clone());
+        assert_eq!(
+            diff(&desired, &current, &none(), false),
+            vec![Op::SetService { service: s.clone() }]
+        );
+        s.scheduler = Scheduler::Rr;
+        s.flags = ServiceFlags(ServiceFlags::PERSISTENT);
+        s.timeout = 300;
+        s.netmask = Netmask::V4("255.255.255.0".parse().unwrap());
+        desired.insert_service(s.clone());
+        assert_eq!(
+            diff(&desired, &current, &none(), false),
+            vec![Op::SetService { service: s }]
+        );
+    }
+
+    #[test]
+    fn removed_destination_is_one_del_dest() {
+        let current = sample();
+        let mut desired = sample();
+        let web = tcp("192.0.2.10", 80);
+        let gone = DestKey {
+            addr: ip("198.51.100.1"),
+            port: 80,
+        };
+        desired
+            .services
+            .get_mut(&web)
+            .unwrap()
+            .destinations
+            .remove(&gone);
+        assert_eq!(
+            diff(&desired, &current, &none(), false),
+            vec![Op::DelDest {
+                service: web,
+                dest: gone
+            }]
+        );
+    }
+
+    #[test]
+    fn foreign_services_are_left_alone_unless_lvs_flush() {
+        let mut current = sample();
+        let foreign = tcp("203.0.113.9", 443);
+        current.insert_service(Service::new(foreign, Scheduler::Lc));
+        assert!(diff(&sample(), &current, &none(), false).is_empty());
+        assert_eq!(
+            diff(&sample(), &current, &none(), true),
+            vec![Op::DelService { key: foreign }]
+        );
+        // Owned, it goes even without lvs_flush.
+        let owned: BTreeSet<_> = [foreign].into_iter().collect();
+        assert_eq!(
+            diff(&sample(), &current, &owned, false),
+            vec![Op::DelService { key: foreign }]
+        );
+    }
+
+    #[test]
+    fn removals_come_before_changes_and_additions() {
+        let mut current = sample();
+        let old = tcp("192.0.2.99", 25);
+        current.insert_service(Service::new(old, Scheduler::Rr));
+        let mut desired = sample();
+        let new = tcp("192.0.2.98", 25);
+        desired.insert_service(Service::new(new, Scheduler::Rr));
+        desired.insert_service(Service::new(tcp("192.0.2.10", 80), Scheduler::Sh));
+        let owned: BTreeSet<_> = [old].into_iter().collect();
+        let cmds: Vec<_> = diff(&desired, &current, &owned, false)
+            .iter()
+            .map(|o| o.cmd())
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                IpvsCmd::DelService,
+                IpvsCmd::SetService,
+                IpvsCmd::NewService
+            ]
+        );
+    }
+
+    #[test]
+    fn reconciler_removes_a_service_dropped_from_the_configuration() {
+        let mut r = Reconciler::new(false);
+        let desired = sample();
+        let ops = r.plan(&desired, &Table::new());
+        assert_eq!(ops.len(), 5);
+        // The kernel now has it all; a reload drops the fwmark service.
+        let current = sample();
+        let mut reduced = sample();
+        let fwm = ServiceKey::Fwmark {
+            family: Family::Inet6,
+            fwmark: 7,
+        };
+        reduced.services.remove(&fwm);
+        assert_eq!(
+            r.plan(&reduced, &current),
+            vec![Op::DelService { key: fwm }]
+        );
+        assert!(!r.owned().contains(&fwm));
+        // Someone else adds it back by hand: no longer tandem's business.
+        assert!(r.plan(&reduced, &current).is_empty());
+    }
+
+    #[test]
+    fn reconciler_flushes_foreign_services_only_on_the_first_run() {
+        let mut r = Reconciler::new(true);
+        let mut current = sample();
+        let foreign = tcp("203.0.113.9", 443);
+        current.insert_service(Service::new(foreign, Scheduler::Lc));
+        assert_eq!(
+            r.plan(&sample(), &current),
+            vec![Op::DelService { key: foreign }]
+        );
+        assert!(r.plan(&sample(), &current).is_empty());
+    }
+
+    #[test]
+    fn teardown_removes_owned_or_flushes() {
+        let mut current = sample();
+        let foreign = tcp("203.0.113.9", 443);
+        current.insert_service(Service::new(foreign, Scheduler::Lc));
+        let mut r = Reconciler::new(false);
+        r.plan(&sample(), &sample());
+        let ops = r.teardown(&current, false);
+        assert_eq!(ops.len(), 2);
+        assert!(ops.iter().all(|o| o.cmd() == IpvsCmd::DelService));
+        assert!(!ops.contains(&Op::DelService { key: foreign }));
+        assert_eq!(r.teardown(&current, true), vec![Op::Flush]);
+    }
+
+    #[test]
+    fn op_lines_read_like_ipvsadm() {
+        let web = tcp("192.0.2.10", 80);
+        let op = Op::SetDest {
+            service: web,
+            dest: Destination::new(ip("198.51.100.2"), 8080, Forward::Masq, 2),
+        };
+        assert_eq!(
+            op.to_string(),
+            "SET_DEST TCP 192.0.2.10:80 -> 198.51.100.2:8080 Masq weight 2"
+        );
+        let op = Op::DelService {
+            key: tcp("2001:db8::1", 443),
+        };
+        assert_eq!(op.to_string(), "DEL_SERVICE TCP [2001:db8::1]:443");
+    }
+}
