@@ -13,9 +13,9 @@ use tandem::check::spec::{CheckTiming, DEFAULT_CONNECT_TIMEOUT};
 use tandem::check::{CheckKind, CheckRunner, CheckerSpec, HttpGet, HttpProtocol, UrlCheck};
 use tandem::daemon::bus::{Bus, Role, RoleChange, Subject};
 use tandem::daemon::lvs::{DesiredTable, LvsTask};
+use tandem::ipvs::types::{DestKey, Forward, Protocol, Scheduler, Service, ServiceKey};
 use tandem::lvs::governance::InstanceVips;
-use tandem::lvs::model::{Protocol, ServiceKey, ServiceSpec, SorryServer};
-use tandem::lvs::{Forward, Governance, LvsState, RealServerSpec, VirtualServerSpec};
+use tandem::lvs::{Governance, LvsState, RealServerSpec, SorryServer, VirtualServerSpec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -83,8 +83,14 @@ async fn until(
     assert!(ok, "table never became: {what}; last: {:?}", *rx.borrow());
 }
 
-fn weight(t: &DesiredTable, rs: SocketAddr) -> Option<u32> {
-    t.first().and_then(|s| s.weight_of(rs))
+fn weight(t: &DesiredTable, rs: SocketAddr) -> Option<i32> {
+    let vs = t.services.values().next()?;
+    vs.destinations
+        .get(&DestKey {
+            addr: rs.ip(),
+            port: rs.port(),
+        })
+        .map(|d| d.weight)
 }
 
 fn role(bus: &Bus, role: Role) {
@@ -125,7 +131,7 @@ async fn table_follows_checks_and_mastership() {
         addr,
         weight: w,
         inhibit_on_failure: true,
-        forward: Forward::Nat,
+        forward: Forward::Masq,
         u_threshold: 0,
         l_threshold: 0,
         notify_up: notify("up", addr),
@@ -133,16 +139,14 @@ async fn table_follows_checks_and_mastership() {
         checkers: vec![c],
     };
     let vs = VirtualServerSpec {
-        services: vec![ServiceSpec {
-            key: ServiceKey::Addr {
-                addr: "192.0.2.2:80".parse().unwrap(),
+        services: vec![Service::new(
+            ServiceKey::Addr {
                 protocol: Protocol::Tcp,
+                addr: "192.0.2.2".parse().unwrap(),
+                port: 80,
             },
-            scheduler: "rr".into(),
-            persistence_timeout: None,
-            persistence_granularity: None,
-            ops: false,
-        }],
+            Scheduler::Rr,
+        )],
         quorum: 1,
         hysteresis: 0,
         quorum_up: None,
@@ -151,7 +155,7 @@ async fn table_follows_checks_and_mastership() {
             addr: sorry,
             weight: 1,
             inhibit: false,
-            forward: Forward::Nat,
+            forward: Forward::Masq,
         }),
         omega: false,
         real_servers: vec![rs(a1, c1, 1), rs(a2, c2, 2)],
@@ -186,7 +190,10 @@ async fn table_follows_checks_and_mastership() {
 
     // BACKUP (no role yet): nothing programmed although checks run.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(table.borrow().is_empty(), "backup must not program");
+    assert!(
+        table.borrow().services.is_empty(),
+        "backup must not program"
+    );
 
     // MASTER: the full table at once.
     role(&bus, Role::Master);
@@ -219,7 +226,7 @@ async fn table_follows_checks_and_mastership() {
     // Losing MASTER withdraws everything; regaining it restores the table
     // from the current check state (rs1 still down).
     role(&bus, Role::Backup);
-    until(&mut table, "withdrawn", |t| t.is_empty()).await;
+    until(&mut table, "withdrawn", |t| t.services.is_empty()).await;
     role(&bus, Role::Master);
     until(&mut table, "reprogrammed", |t| {
         weight(t, a1) == Some(0) && weight(t, a2) == Some(2)

@@ -3,7 +3,10 @@
 
 use std::process::Command;
 
-const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keepalived/seed.conf");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/keepalived/seed.conf"
+);
 
 fn tandem(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
@@ -56,7 +59,9 @@ fn invalid_configuration_exits_1_with_every_problem() {
         stderr.lines().collect::<Vec<_>>(),
         [
             format!("{p}:3:21: error: virtual_router_id 300 is out of range (1-255)"),
-            format!("{p}:4:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?"),
+            format!(
+                "{p}:4:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?"
+            ),
             format!("{p}: 2 errors; configuration refused"),
         ]
     );
@@ -66,7 +71,10 @@ fn invalid_configuration_exits_1_with_every_problem() {
 fn missing_file_exits_1() {
     let (code, _, stderr) = tandem(&["check-config", "-f", "/nonexistent/k.conf"]);
     assert_eq!(code, 1);
-    assert!(stderr.starts_with("/nonexistent/k.conf: error: cannot read the configuration"), "{stderr}");
+    assert!(
+        stderr.starts_with("/nonexistent/k.conf: error: cannot read the configuration"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use tandem::config::{load, LoadOptions};
+use tandem::config::{LoadOptions, load};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keepalived");
 
@@ -26,7 +26,10 @@ fn samples_give_their_recorded_outcome() {
             [] => "lb1".to_string(),
             other => panic!("unexpected options {other:?} for {name}"),
         };
-        let loaded = load(&Path::new(DIR).join("samples").join(name), &LoadOptions::with_config_id(id));
+        let loaded = load(
+            &Path::new(DIR).join("samples").join(name),
+            &LoadOptions::with_config_id(id),
+        );
         let errors: Vec<String> = loaded.errors().map(|d| d.to_string()).collect();
         let real: Vec<&String> = errors
             .iter()
@@ -52,13 +55,22 @@ fn samples_give_their_recorded_outcome() {
 
 #[test]
 fn the_quorum_sample_reads_as_written() {
-    let loaded = load(&Path::new(DIR).join("samples/keepalived.conf.quorum"), &LoadOptions::default());
+    let loaded = load(
+        &Path::new(DIR).join("samples/keepalived.conf.quorum"),
+        &LoadOptions::default(),
+    );
     let cfg = loaded.config.expect("accepted");
     let vs = &cfg.virtual_servers[0];
     assert!(vs.alpha && vs.omega);
     assert_eq!((vs.quorum, vs.hysteresis), (7, 2));
-    assert_eq!(vs.quorum_up.as_ref().unwrap().command, "/usr/local/sbin/quorum-up.sh");
-    assert_eq!(vs.persistence_timeout, Some(std::time::Duration::from_secs(900)));
+    assert_eq!(
+        vs.quorum_up.as_ref().unwrap().command,
+        "/usr/local/sbin/quorum-up.sh"
+    );
+    assert_eq!(
+        vs.persistence_timeout,
+        Some(std::time::Duration::from_secs(900))
+    );
     assert_eq!(vs.real_servers.len(), 10);
     for rs in &vs.real_servers {
         assert!(rs.alpha, "alpha is inherited from the virtual server");
@@ -85,7 +97,13 @@ fn the_virtual_server_group_sample_reads_ranges_and_fwmarks() {
             port: 80
         }
     );
-    assert_eq!(g.entries[4], VsgEntry::Fwmark { fwmark: 1, family: None });
+    assert_eq!(
+        g.entries[4],
+        VsgEntry::Fwmark {
+            fwmark: 1,
+            family: None
+        }
+    );
 }
 
 #[test]
@@ -96,13 +114,30 @@ fn the_localcheck_sample_resolves_track_weights() {
     );
     let cfg = loaded.config.expect("accepted");
     let vi = cfg.vrrp_instance("VI_1").unwrap();
-    let weights: Vec<(&str, i32)> = vi.track_script.iter().map(|t| (t.name.as_str(), t.weight)).collect();
+    let weights: Vec<(&str, i32)> = vi
+        .track_script
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
     assert_eq!(
         weights,
-        [("chk_sshd", -4), ("chk_haproxy", 2), ("chk_http_port", -2), ("chk_https_port", -2), ("chk_smtp_port", -2)]
+        [
+            ("chk_sshd", -4),
+            ("chk_haproxy", 2),
+            ("chk_http_port", -2),
+            ("chk_https_port", -2),
+            ("chk_smtp_port", -2)
+        ]
     );
-    let ti: Vec<(&str, i32)> = vi.track_interface.iter().map(|t| (t.name.as_str(), t.weight)).collect();
+    let ti: Vec<(&str, i32)> = vi
+        .track_interface
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight))
+        .collect();
     assert_eq!(ti, [("eth1", 2), ("eth2", -2), ("eth3", 0)]);
     let sc = cfg.vrrp_script("chk_sshd").unwrap();
-    assert_eq!((sc.script.as_str(), sc.fall, sc.rise), ("killall -0 sshd", 2, 2));
+    assert_eq!(
+        (sc.script.as_str(), sc.fall, sc.rise),
+        ("killall -0 sshd", 2, 2)
+    );
 }

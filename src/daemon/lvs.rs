@@ -22,11 +22,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::bus::{Bus, Role, RoleChange, Subject};
 use crate::check::CheckEvent;
-use crate::lvs::{Action, DesiredService, Governance, LvsState};
+use crate::ipvs::types::Table;
+use crate::lvs::{Action, Governance, LvsState};
 use crate::notify::script::{ScriptQueue, split_command};
 
 /// The table this node should have, shared with the reconciler.
-pub type DesiredTable = Arc<Vec<DesiredService>>;
+pub type DesiredTable = Arc<Table>;
 
 /// Everything the task needs; see [`LvsTask::run`].
 pub struct LvsTask {
@@ -46,7 +47,7 @@ impl LvsTask {
     /// A channel for the table, starting empty (nothing programmed until
     /// the task has computed the first table).
     pub fn table_channel() -> (watch::Sender<DesiredTable>, watch::Receiver<DesiredTable>) {
-        watch::channel(Arc::new(Vec::new()))
+        watch::channel(Arc::new(Table::new()))
     }
 
     /// Run until `shutdown` resolves; then run the `omega` notifiers and

@@ -28,16 +28,19 @@
 //!   [`crate::check::CheckTiming::alpha`]; `omega` runs the down notifiers
 //!   at shutdown ([`LvsState::shutdown`]).
 
+pub mod build;
 pub mod governance;
 pub mod model;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use crate::check::{CheckEvent, CheckerId, Report};
+use crate::ipvs::types::{Destination, Table, VirtualService};
 
+pub use build::{BuildError, Built, build};
 pub use governance::{Governance, Governor};
-pub use model::{DesiredDestination, DesiredService, Forward, RealServerSpec, VirtualServerSpec};
+pub use model::{RealServerSpec, SorryServer, VirtualServerSpec};
 
 /// Index of a virtual server in the configuration order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -289,12 +292,23 @@ impl LvsState {
 
     /// The IPVS services (with destinations) virtual server `vs` should
     /// have now, from the current check state.
-    pub fn desired(&self, vs: VsIndex) -> Vec<DesiredService> {
+    pub fn desired(&self, vs: VsIndex) -> Vec<VirtualService> {
         let Some(v) = self.vs.get(vs.0) else {
             return Vec::new();
         };
         let sorry_mode = !v.quorum_up && v.spec.sorry_server.is_some();
-        let mut destinations = Vec::with_capacity(v.rs.len() + 1);
+        let mut destinations = BTreeMap::new();
+        let mut add = |addr: SocketAddr, forward, weight: u32, u, l| {
+            let d = Destination {
+                addr: addr.ip(),
+                port: addr.port(),
+                forward,
+                weight: i32::try_from(weight).unwrap_or(i32::MAX),
+                u_threshold: u,
+                l_threshold: l,
+            };
+            destinations.insert(d.key(), d);
+        };
         for (i, rs) in v.spec.real_servers.iter().enumerate() {
             let weight = if v.alive(i) && !sorry_mode {
                 Some(v.weight(i))
@@ -304,13 +318,7 @@ impl LvsState {
                 None
             };
             if let Some(weight) = weight {
-                destinations.push(DesiredDestination {
-                    addr: rs.addr,
-                    weight,
-                    forward: rs.forward,
-                    u_threshold: rs.u_threshold,
-                    l_threshold: rs.l_threshold,
-                });
+                add(rs.addr, rs.forward, weight, rs.u_threshold, rs.l_threshold);
             }
         }
         if let Some(sorry) = &v.spec.sorry_server {
@@ -322,19 +330,13 @@ impl LvsState {
                 None
             };
             if let Some(weight) = weight {
-                destinations.push(DesiredDestination {
-                    addr: sorry.addr,
-                    weight,
-                    forward: sorry.forward,
-                    u_threshold: 0,
-                    l_threshold: 0,
-                });
+                add(sorry.addr, sorry.forward, weight, 0, 0);
             }
         }
         v.spec
             .services
             .iter()
-            .map(|service| DesiredService {
+            .map(|service| VirtualService {
                 service: service.clone(),
                 destinations: destinations.clone(),
             })
@@ -343,12 +345,14 @@ impl LvsState {
 
     /// The whole table for the virtual servers `programs` selects (see
     /// [`Governance::programs`]).
-    pub fn desired_table(&self, programs: impl Fn(VsIndex) -> bool) -> Vec<DesiredService> {
-        (0..self.vs.len())
-            .map(VsIndex)
-            .filter(|&v| programs(v))
-            .flat_map(|v| self.desired(v))
-            .collect()
+    pub fn desired_table(&self, programs: impl Fn(VsIndex) -> bool) -> Table {
+        let mut table = Table::new();
+        for v in (0..self.vs.len()).map(VsIndex).filter(|&v| programs(v)) {
+            for service in self.desired(v) {
+                table.services.insert(service.service.key, service);
+            }
+        }
+        table
     }
 }
 

@@ -1,73 +1,21 @@
-//! The virtual-server configuration the logic needs, and the table it emits.
+//! The virtual-server configuration the logic needs.
 //!
-//! These are deliberately small, IO-free value types: the configuration
-//! model is mapped into them once at start-up (see `lvs::build`), and the
-//! desired table is mapped into the IPVS reconciler's types by the daemon.
+//! Small, IO-free value types: the configuration model is mapped into them
+//! once at start-up ([`super::build`]). The IPVS parts (service settings,
+//! forwarding method) are the reconciler's own types from
+//! [`crate::ipvs::types`], so the desired table needs no translation.
 
 use std::net::SocketAddr;
 
 use crate::check::CheckerId;
-
-/// `protocol TCP|UDP|SCTP` of a virtual server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Protocol {
-    #[default]
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-/// How IPVS identifies the service (ip_vs.h: addr/port/protocol or fwmark).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ServiceKey {
-    Addr {
-        addr: SocketAddr,
-        protocol: Protocol,
-    },
-    Fwmark {
-        mark: u32,
-        ipv6: bool,
-    },
-}
-
-impl std::fmt::Display for ServiceKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ServiceKey::Addr { addr, protocol } => write!(f, "{protocol:?} {addr}"),
-            ServiceKey::Fwmark { mark, .. } => write!(f, "fwmark {mark}"),
-        }
-    }
-}
-
-/// The service-level attributes that go to IPVS unchanged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServiceSpec {
-    pub key: ServiceKey,
-    /// `lvs_sched` / `lb_algo` (IPVS scheduler name: rr, wlc, ...).
-    pub scheduler: String,
-    /// `persistence_timeout` in seconds (IP_VS_SVC_F_PERSISTENT when set).
-    pub persistence_timeout: Option<u32>,
-    /// `persistence_granularity` as a prefix length (255.255.255.0 → 24).
-    pub persistence_granularity: Option<u8>,
-    /// `ops`: one-packet scheduling (UDP).
-    pub ops: bool,
-}
-
-/// `lvs_method` of a real or sorry server (ip_vs.h IP_VS_CONN_F_*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Forward {
-    #[default]
-    Nat,
-    DirectRoute,
-    Tunnel,
-}
+use crate::ipvs::types::{Forward, Service};
 
 /// One `virtual_server` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualServerSpec {
     /// The IPVS services: one, or one per address (and fwmark) of a
     /// `virtual_server_group`; they all get the same destinations.
-    pub services: Vec<ServiceSpec>,
+    pub services: Vec<Service>,
     /// `quorum` (default 1).
     pub quorum: u32,
     /// `hysteresis` (default 0).
@@ -92,6 +40,7 @@ pub struct RealServerSpec {
     /// `inhibit_on_failure`: keep a dead server at weight 0 instead of
     /// removing it, so its established connections are not cut.
     pub inhibit_on_failure: bool,
+    /// `lvs_method`.
     pub forward: Forward,
     /// `uthreshold` / `lthreshold` (0 = none).
     pub u_threshold: u32,
@@ -110,32 +59,6 @@ pub struct SorryServer {
     pub weight: u32,
     /// `sorry_server_inhibit`: keep it at weight 0 while quorum holds.
     pub inhibit: bool,
+    /// `sorry_server_lvs_method`.
     pub forward: Forward,
-}
-
-/// One destination of the desired table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredDestination {
-    pub addr: SocketAddr,
-    pub weight: u32,
-    pub forward: Forward,
-    pub u_threshold: u32,
-    pub l_threshold: u32,
-}
-
-/// One service of the desired table with all its destinations.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredService {
-    pub service: ServiceSpec,
-    pub destinations: Vec<DesiredDestination>,
-}
-
-impl DesiredService {
-    /// The weight of the destination at `addr`, if present.
-    pub fn weight_of(&self, addr: SocketAddr) -> Option<u32> {
-        self.destinations
-            .iter()
-            .find(|d| d.addr == addr)
-            .map(|d| d.weight)
-    }
 }

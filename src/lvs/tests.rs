@@ -6,25 +6,39 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::model::{Protocol, ServiceKey, ServiceSpec, SorryServer};
 use super::*;
 use crate::check::{CheckSchedule, CheckTiming, Step};
+use crate::ipvs::types::{DestKey, Forward, Protocol, Scheduler, Service, ServiceKey};
+
+/// The weight of destination `addr` in a service, if present.
+trait WeightOf {
+    fn weight_of(&self, addr: SocketAddr) -> Option<i32>;
+}
+
+impl WeightOf for VirtualService {
+    fn weight_of(&self, addr: SocketAddr) -> Option<i32> {
+        self.destinations
+            .get(&DestKey {
+                addr: addr.ip(),
+                port: addr.port(),
+            })
+            .map(|d| d.weight)
+    }
+}
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-fn service() -> ServiceSpec {
-    ServiceSpec {
-        key: ServiceKey::Addr {
-            addr: addr("192.0.2.2:80"),
+fn service() -> Service {
+    Service::new(
+        ServiceKey::Addr {
             protocol: Protocol::Tcp,
+            addr: "192.0.2.2".parse().unwrap(),
+            port: 80,
         },
-        scheduler: "rr".into(),
-        persistence_timeout: None,
-        persistence_granularity: None,
-        ops: false,
-    }
+        Scheduler::Rr,
+    )
 }
 
 fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
@@ -32,7 +46,7 @@ fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
         addr: addr(a),
         weight: 1,
         inhibit_on_failure: false,
-        forward: Forward::Nat,
+        forward: Forward::Masq,
         u_threshold: 0,
         l_threshold: 0,
         notify_up: Some(format!("/bin/notify up {a}")),
@@ -68,7 +82,7 @@ fn seed() -> VirtualServerSpec {
         addr: addr("192.0.2.100:80"),
         weight: 1,
         inhibit: false,
-        forward: Forward::Nat,
+        forward: Forward::Masq,
     });
     v
 }
@@ -100,7 +114,7 @@ struct Sim {
     state: LvsState,
     checkers: Vec<(CheckSchedule, Health)>,
     log: Vec<(Duration, Action)>,
-    tables: Vec<(Duration, DesiredService)>,
+    tables: Vec<(Duration, VirtualService)>,
 }
 
 impl Sim {
@@ -155,7 +169,7 @@ impl Sim {
         }
     }
 
-    fn table_at(&self, t: Duration) -> &DesiredService {
+    fn table_at(&self, t: Duration) -> &VirtualService {
         &self
             .tables
             .iter()
@@ -294,7 +308,7 @@ fn without_inhibit_dead_server_is_removed_and_sorry_mode_removes_alive_ones() {
         addr: addr("192.0.2.100:80"),
         weight: 1,
         inhibit: true,
-        forward: Forward::Nat,
+        forward: Forward::Masq,
     });
     let mut s = LvsState::new(vec![v], |_| true);
     let t = s.desired(VsIndex(0)).remove(0);
@@ -437,8 +451,9 @@ fn one_checker_shared_by_two_virtual_servers() {
     // checker 0), in two virtual servers: one verdict updates both.
     let mut v2 = vs(vec![rs("198.51.100.10:80", &[0])]);
     v2.services[0].key = ServiceKey::Addr {
-        addr: addr("192.0.2.3:80"),
         protocol: Protocol::Tcp,
+        addr: "192.0.2.3".parse().unwrap(),
+        port: 80,
     };
     let mut s = LvsState::new(vec![vs(vec![rs("198.51.100.10:80", &[0])]), v2], |_| true);
     let a = s.on_check(&ev(0, Report::Down));
@@ -490,10 +505,12 @@ fn master_only_table() {
         &[vec!["192.0.2.2".parse().unwrap()]],
     );
     assert!(
-        s.desired_table(|v| g.programs(v, |_| false)).is_empty(),
+        s.desired_table(|v| g.programs(v, |_| false))
+            .services
+            .is_empty(),
         "backup: no rules"
     );
     let t = s.desired_table(|v| g.programs(v, |n| n == "VI_1"));
-    assert_eq!(t.len(), 1, "master: the full table");
-    assert_eq!(t[0].destinations.len(), 2);
+    assert_eq!(t.services.len(), 1, "master: the full table");
+    assert_eq!(t.dest_count(), 2);
 }
