@@ -22,6 +22,7 @@
 //!                 CheckEvent (Up / Down / Weight) ──► lvs::LvsState
 //! ```
 
+pub mod cli;
 pub mod http;
 pub mod misc;
 pub mod runner;
