@@ -20,7 +20,7 @@ pub mod reconcile;
 pub mod types;
 
 pub use client::{ApplyReport, Counters, IpvsClient, IpvsError};
-pub use reconcile::{Op, Reconciler, diff, teardown};
+pub use reconcile::{Op, Reconciler, StopPolicy, diff, teardown};
 pub use types::{
     DaemonState, DestEntry, DestKey, Destination, Family, Forward, Info, Netmask, Protocol,
     Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, Table, Timeouts,

@@ -201,19 +201,31 @@ pub fn diff(
     dels
 }
 
-/// The operations for tandem's exit: with `lvs_flush_on_stop`, one FLUSH
-/// (keepalived's meaning: the whole IPVS table goes); otherwise the
-/// services tandem owns are removed and everything else is left.
-pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, flush_on_stop: bool) -> Vec<Op> {
-    if flush_on_stop {
-        return vec![Op::Flush];
+/// What to do with the IPVS table when tandem stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopPolicy {
+    /// Leave every service in place (keepalived's `--dont-release-ipvs`).
+    Leave,
+    /// Remove the services tandem owns, leave the others (keepalived's
+    /// default, and `lvs_flush_on_stop VS`).
+    RemoveOwned,
+    /// Remove every service, whoever added it (`lvs_flush_on_stop`).
+    Flush,
+}
+
+/// The operations for tandem's exit under `policy`.
+pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, policy: StopPolicy) -> Vec<Op> {
+    match policy {
+        StopPolicy::Leave => Vec::new(),
+        StopPolicy::Flush => vec![Op::Flush],
+        StopPolicy::RemoveOwned => current
+            .services
+            .keys()
+            .filter(|k| owned.contains(k))
+            .map(|k| Op::DelService { key: *k })
+            .collect(),
     }
-    current
-        .services
-        .keys()
-        .filter(|k| owned.contains(k))
-        .map(|k| Op::DelService { key: *k })
-        .collect()
 }
 
 /// The reconciler's memory between runs: which services tandem owns.
@@ -265,8 +277,8 @@ impl Reconciler {
     }
 
     /// The operations for exit (see [`teardown`]).
-    pub fn teardown(&self, current: &Table, flush_on_stop: bool) -> Vec<Op> {
-        teardown(current, &self.owned, flush_on_stop)
+    pub fn teardown(&self, current: &Table, policy: StopPolicy) -> Vec<Op> {
+        teardown(current, &self.owned, policy)
     }
 
     pub fn owned(&self) -> &BTreeSet<ServiceKey> {
@@ -506,11 +518,12 @@ mod tests {
         current.insert_service(Service::new(foreign, Scheduler::Lc));
         let mut r = Reconciler::new(false);
         r.plan(&sample(), &sample());
-        let ops = r.teardown(&current, false);
+        let ops = r.teardown(&current, StopPolicy::RemoveOwned);
         assert_eq!(ops.len(), 2);
         assert!(ops.iter().all(|o| o.cmd() == IpvsCmd::DelService));
         assert!(!ops.contains(&Op::DelService { key: foreign }));
-        assert_eq!(r.teardown(&current, true), vec![Op::Flush]);
+        assert_eq!(r.teardown(&current, StopPolicy::Flush), vec![Op::Flush]);
+        assert!(r.teardown(&current, StopPolicy::Leave).is_empty());
     }
 
     #[test]

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# IPVS programming benchmark, in the test VM (this machine's kernel has no
+# IPVS): tandem against `ipvsadm`, in the same VM, in the same run.
+#
+#   benches/ipvs-vm.sh [--rounds N] [--services S] [--dests D] [--debug]
+#                      [--input conf|table]
+#
+# Per round, on a table of S services x D destinations (default 1000 x 10):
+#   cold load    tandem ipvs apply -f big.conf   vs  ipvsadm -R < big.rules
+#   one change   one weight changed in the config, reconciled by tandem
+#                (dump + diff + apply; counted operations must be 1)
+#                vs  ipvsadm -e of that one destination
+#   no change    tandem ipvs apply of the same config again (0 operations)
+#   teardown     tandem ipvs flush                vs  ipvsadm -C
+#                tandem reconcile to an empty table with lvs_flush
+#                (one DEL_SERVICE per service)
+# Which tool goes first alternates by round. Medians over the rounds and the
+# ratio tandem/ipvsadm are printed (below 1 means tandem is faster). Under
+# TCG emulation absolute times mean little; the ratio is the figure.
+# Uses the release build of tandem (cargo build --release) unless --debug.
+# --input table feeds tandem the same table as JSON (`tandem ipvs dump
+# --table`) instead of keepalived.conf: the difference is parsing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd -P)
+repo=$(cd "$here/.." && pwd -P)
+
+rounds=5 services=1000 dests=10 profile=--release inside=0 input=conf
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --services) services=$2; shift 2 ;;
+    --dests) dests=$2; shift 2 ;;
+    --debug) profile=; shift ;;
+    --input) input=$2; shift 2 ;;
+    --inside) inside=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "ipvs-vm.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+[ "$services" -le 64000 ] && [ "$dests" -le 250 ] || { echo "ipvs-vm.sh: at most 64000 services and 250 destinations" >&2; exit 2; }
+
+if [ "$inside" = 0 ]; then
+  # shellcheck disable=SC2086 # empty profile is no argument
+  exec "$repo/netns-lab/vm-run" $profile --timeout "${TANDEM_VM_TIMEOUT:-1800}" -- \
+    bash "$here/ipvs-vm.sh" --inside --rounds "$rounds" --services "$services" --dests "$dests" --input "$input"
+fi
+
+# ---- inside the VM ----------------------------------------------------------
+work=$(mktemp -d /tmp/ipvs-bench.XXXXXX)
+ns=tdm-bench-$$
+cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add d0 type dummy
+ip -n "$ns" link set d0 up
+ip -n "$ns" addr add 198.51.100.1/24 dev d0
+in_ns() { ip netns exec "$ns" "$@"; }
+die() { echo "ipvs-vm.sh: $*" >&2; exit 1; }
+
+# The table: service i is 192.0.2.10:(10000+i), TCP, wrr; destination j is
+# 198.51.100.(11+j):(20000+i), NAT, weight 1+j%5. The same table three ways.
+vip=192.0.2.10
+{
+  echo "global_defs {"
+  echo "  router_id tdm_bench"
+  echo "}"
+  for ((i = 0; i < services; i++)); do
+    echo "virtual_server $vip $((10000 + i)) {"
+    echo "  lvs_sched wrr"
+    echo "  lvs_method NAT"
+    echo "  protocol TCP"
+    for ((j = 0; j < dests; j++)); do
+      echo "  real_server 198.51.100.$((11 + j)) $((20000 + i)) {"
+      echo "    weight $((1 + j % 5))"
+      echo "  }"
+    done
+    echo "}"
+  done
+} >"$work/big.conf"
+{
+  for ((i = 0; i < services; i++)); do
+    echo "-A -t $vip:$((10000 + i)) -s wrr"
+    for ((j = 0; j < dests; j++)); do
+      echo "-a -t $vip:$((10000 + i)) -r 198.51.100.$((11 + j)):$((20000 + i)) -m -w $((1 + j % 5))"
+    done
+  done
+} >"$work/big.rules"
+# One change: the middle service's first destination gets weight 42.
+mid=$((services / 2))
+mid_port=$((10000 + mid))
+awk -v port="$mid_port" '
+  $1 == "virtual_server" { cur = $3 }
+  cur == port && $1 == "weight" && !done { sub(/weight [0-9]+/, "weight 42"); done = 1 }
+  { print }' "$work/big.conf" >"$work/big-changed.conf"
+echo "[]" >"$work/empty.json"
+entries=$((services + services * dests))
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+# timed NAME CMD...: run CMD in the namespace, record its wall time (ms)
+# in $work/NAME.times, its stdout in $work/NAME.out.
+timed() {
+  local name=$1 t0 t1
+  shift
+  t0=$(now_us)
+  in_ns "$@" >"$work/$name.out" 2>"$work/$name.err" || { cat "$work/$name.err" >&2; die "$name failed: $*"; }
+  t1=$(now_us)
+  echo "$(((t1 - t0) / 1000))" >>"$work/$name.times"
+}
+timed_stdin() {
+  local name=$1 input=$2 t0 t1
+  shift 2
+  t0=$(now_us)
+  in_ns "$@" <"$input" >"$work/$name.out" 2>"$work/$name.err" || { cat "$work/$name.err" >&2; die "$name failed: $*"; }
+  t1=$(now_us)
+  echo "$(((t1 - t0) / 1000))" >>"$work/$name.times"
+}
+count_entries() { in_ns ipvsadm -Sn | wc -l; }
+ops_of() { sed -n 's/^operations: \([0-9]*\).*/\1/p' "$work/$1.out"; }
+expect_ops() {
+  local got
+  got=$(ops_of "$1")
+  [ "$got" = "$2" ] || die "$1: $got netlink operations, expected $2"
+}
+
+run_ipvsadm() {
+  timed_stdin ipvsadm_load "$work/big.rules" ipvsadm -R
+  [ "$(count_entries)" = "$entries" ] || die "ipvsadm -R loaded $(count_entries) entries, not $entries"
+  local first=0
+  [ -f "$work/reference.rules" ] || first=1
+  if [ "$first" = 1 ]; then
+    in_ns ipvsadm -Sn >"$work/reference.rules"
+    in_ns tandem ipvs dump --table >"$work/big.json"
+  fi
+  timed ipvsadm_change ipvsadm -e -t "$vip:$mid_port" -r "198.51.100.11:$((20000 + mid))" -m -w 42
+  [ "$first" = 0 ] || in_ns tandem ipvs dump --table >"$work/big-changed.json"
+  timed ipvsadm_teardown ipvsadm -C
+  [ "$(count_entries)" = 0 ] || die "ipvsadm -C left entries"
+}
+
+case "$input" in
+  conf) big=(-f "$work/big.conf") changed=(-f "$work/big-changed.conf") ;;
+  table) big=(--table "$work/big.json") changed=(--table "$work/big-changed.json") ;;
+  *) die "--input wants conf or table" ;;
+esac
+run_tandem() {
+  timed tandem_load tandem ipvs apply "${big[@]}"
+  expect_ops tandem_load "$entries"
+  in_ns ipvsadm -Sn | cmp -s - "$work/reference.rules" ||
+    die "tandem's table differs from ipvsadm's (ipvsadm -Sn)"
+  timed tandem_change tandem ipvs apply "${changed[@]}"
+  expect_ops tandem_change 1
+  in_ns ipvsadm -Ln -t "$vip:$mid_port" | grep -q "198.51.100.11:$((20000 + mid)) .* 42 " ||
+    die "the weight change is not in the kernel"
+  timed tandem_nochange tandem ipvs apply "${changed[@]}"
+  expect_ops tandem_nochange 0
+  timed tandem_teardown tandem ipvs flush
+  [ "$(count_entries)" = 0 ] || die "tandem ipvs flush left entries"
+  # Teardown by reconciling: what tandem does for the services it owns.
+  in_ns tandem ipvs apply "${big[@]}" >/dev/null
+  timed tandem_teardown_reconcile tandem ipvs apply --lvs-flush --table "$work/empty.json"
+  expect_ops tandem_teardown_reconcile "$services"
+  [ "$(count_entries)" = 0 ] || die "reconciling to an empty table left entries"
+}
+
+echo "ipvs benchmark: $services services x $dests destinations ($entries entries), $rounds rounds, input $input, $(nproc) vCPU, $(tandem --version)"
+# The reference table, and a warm-up of both tools.
+run_ipvsadm
+for ((r = 1; r <= rounds; r++)); do
+  if ((r % 2)); then run_tandem; run_ipvsadm; else run_ipvsadm; run_tandem; fi
+  echo "  round $r: tandem load $(tail -n1 "$work/tandem_load.times") ms, ipvsadm -R $(tail -n1 "$work/ipvsadm_load.times") ms"
+done
+
+median() { sort -n "$work/$1.times" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The warm-up round of ipvsadm is not counted.
+sed -i 1d "$work/ipvsadm_load.times" "$work/ipvsadm_change.times" "$work/ipvsadm_teardown.times"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+row() { printf '%-34s %10s ms %10s ms %8s\n' "$1" "$2" "$3" "$4"; }
+echo
+printf '%-34s %13s %13s %8s\n' "median of $rounds rounds" "tandem" "ipvsadm" "ratio"
+tl=$(median tandem_load) il=$(median ipvsadm_load)
+row "cold load ($entries entries)" "$tl" "$il" "$(ratio "$tl" "$il")"
+tc=$(median tandem_change) ic=$(median ipvsadm_change)
+row "one weight change (1 operation)" "$tc" "$ic" "$(ratio "$tc" "$ic")"
+tn=$(median tandem_nochange)
+row "reconcile, nothing changed" "$tn" "-" "-"
+tt=$(median tandem_teardown) it=$(median ipvsadm_teardown)
+row "teardown (flush / ipvsadm -C)" "$tt" "$it" "$(ratio "$tt" "$it")"
+tr_=$(median tandem_teardown_reconcile)
+row "teardown ($services DEL_SERVICE)" "$tr_" "$it" "$(ratio "$tr_" "$it")"
+echo
+echo "operations: cold load $(ops_of tandem_load), one change $(ops_of tandem_change), no change $(ops_of tandem_nochange), flush $(ops_of tandem_teardown)"
+echo "cold load: tandem/ipvsadm -R = $(ratio "$tl" "$il") (target: <= 1.00)"
