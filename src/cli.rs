@@ -81,7 +81,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig(args) => check_config(&args),
-        Command::Run(_args) => not_yet("run", "issue 4"),
+        Command::Run(args) => run(&args),
         Command::Status(_args) => not_yet("status", "issue 7"),
         Command::Ipvs(args) => crate::ipvs::cli::run(args),
         Command::CheckOnce(args) => crate::check::cli::run(args),
@@ -118,6 +118,52 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `tandem run`: the daemon in the foreground, logging to stderr. Exit 0
+/// after a clean stop (SIGTERM / SIGINT), 1 when the configuration is
+/// refused or cannot run here (missing interface, sockets that cannot be
+/// opened).
+fn run(args: &RunArgs) -> ExitCode {
+    crate::daemon::init_logging();
+    let opts = crate::config::LoadOptions {
+        config_id: args.config.config_id.clone(),
+    };
+    let loaded = crate::config::load(&args.config.file, &opts);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let Some(config) = loaded.config else {
+        let n = loaded.errors().count();
+        eprintln!(
+            "{}: {n} error{}; not starting",
+            args.config.file.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        return ExitCode::from(1);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem run: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(crate::daemon::run(
+        &config,
+        crate::daemon::RunOptions::default(),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "tandem run: cannot start");
+            eprintln!("tandem run: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn not_yet(what: &str, issue: &str) -> ExitCode {

@@ -86,21 +86,25 @@ impl VipSet {
         };
         let mut removed = Vec::new();
         for a in &self.addresses {
-            let found = present
+            // Delete what the kernel has (its prefix length may differ from
+            // ours), on the interface the VIP belongs to.
+            let Some(p) = present
                 .iter()
-                .any(|p| p.ifindex == a.ifindex && p.addr == a.addr);
-            if found {
-                match rtnl.del_address(a) {
-                    Ok(_) => {
-                        tracing::warn!(
-                            instance, address = %a.addr,
-                            "VRRP_Instance({instance}) removing VIP {} found on the interface at startup (not master)", a.addr
-                        );
-                        removed.push(a.addr);
-                    }
-                    Err(e) => {
-                        tracing::error!(instance, address = %a.addr, error = %e, "cannot remove stale VIP")
-                    }
+                .find(|p| p.ifindex == a.ifindex && p.addr == a.addr)
+            else {
+                continue;
+            };
+            match rtnl.del_address(p) {
+                Ok(true) => {
+                    tracing::warn!(
+                        instance, address = %a.addr,
+                        "VRRP_Instance({instance}) removing VIP {} found on the interface at startup (not master)", a.addr
+                    );
+                    removed.push(a.addr);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(instance, address = %a.addr, error = %e, "cannot remove stale VIP")
                 }
             }
         }

@@ -177,3 +177,169 @@ fn masters_from(bus: &Bus) -> BTreeSet<String> {
         .map(|((_, name), _)| name)
         .collect()
 }
+
+/// The running LVS side of the daemon: checkers, the LVS task and the IPVS
+/// programmer. Started after the VRRP units (it needs their bus), stopped
+/// after them (so the table is withdrawn after the VIPs are released).
+pub struct LvsService {
+    checks: crate::check::runner::RunningChecks,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<LvsState>,
+    programmer: tokio::task::JoinHandle<()>,
+    scripts: crate::notify::script::ScriptQueueTask,
+}
+
+/// The LVS side built from the configuration, before anything runs: a
+/// configuration it cannot use (an unknown `MISC_CHECK` user, a huge group
+/// range) stops `tandem run` before VRRP starts.
+pub struct PreparedLvs {
+    built: crate::lvs::Built,
+    lvs_flush: bool,
+}
+
+impl PreparedLvs {
+    /// `None` when the configuration has no virtual server.
+    pub fn new(config: &crate::config::Config) -> Result<Option<Self>, crate::lvs::BuildError> {
+        if config.virtual_servers.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PreparedLvs {
+            built: crate::lvs::build(config)?,
+            lvs_flush: config.global_defs.lvs_flush,
+        }))
+    }
+
+    /// Start checkers, the LVS task and the IPVS programmer.
+    pub fn start(self, bus: &Bus, script_timeout: std::time::Duration) -> LvsService {
+        crate::check::cli::raise_nofile_limit();
+        let built = self.built;
+        tracing::info!(
+            virtual_servers = built.state.len(),
+            checkers = built.runner.len(),
+            "health checks starting"
+        );
+        let (checks_tx, checks_rx) = mpsc::channel(4096);
+        let checks = built.runner.spawn(checks_tx);
+        let (table_tx, table_rx) = LvsTask::table_channel();
+        let (scripts, scripts_task) =
+            crate::notify::script::ScriptQueue::start("lvs".into(), script_timeout);
+        let task = LvsTask {
+            state: built.state,
+            governance: built.governance,
+            names: built.names,
+            checks: checks_rx,
+            bus: bus.clone(),
+            table: table_tx,
+            scripts: Some(scripts),
+        };
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(task.run(async {
+            let _ = stop_rx.await;
+        }));
+        let programmer = tokio::spawn(program(table_rx, self.lvs_flush));
+        LvsService {
+            checks,
+            stop,
+            task,
+            programmer,
+            scripts: scripts_task,
+        }
+    }
+}
+
+impl LvsService {
+    /// Stop the checks, run the `omega` notifiers, withdraw every service
+    /// this daemon programmed, and wait for queued scripts.
+    pub async fn shutdown(self) {
+        self.checks.shutdown().await;
+        let _ = self.stop.send(());
+        // The task's table sender drops when it ends: the programmer then
+        // withdraws what it owns and returns.
+        let _ = self.task.await;
+        let _ = self.programmer.await;
+        self.scripts.drained().await;
+    }
+}
+
+/// Keep the kernel's IPVS table equal to the desired one: reconcile on every
+/// change (the reconciler sends only the difference). If IPVS cannot be
+/// reached (no `ip_vs` in this kernel), say so once and retry with back-off,
+/// without affecting VRRP or the checks. When the desired-table channel
+/// closes (shutdown), withdraw everything this daemon programmed.
+pub async fn program(mut table: watch::Receiver<DesiredTable>, lvs_flush: bool) {
+    use crate::ipvs::{IpvsClient, Reconciler};
+    let mut client = IpvsClient::new(std::time::Duration::from_secs(5));
+    let mut reconciler = Reconciler::new(lvs_flush);
+    let mut failing = false;
+    let mut backoff = std::time::Duration::from_millis(500);
+    let mut open = true;
+    loop {
+        let desired: DesiredTable = if open {
+            Arc::clone(&table.borrow_and_update())
+        } else {
+            Arc::new(Table::new())
+        };
+        let (c, r, result) = tokio::task::spawn_blocking(move || {
+            let mut client = client;
+            let mut reconciler = reconciler;
+            let result = client.reconcile(&mut reconciler, &desired);
+            (client, reconciler, result)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            // The blocking task panicked: start over with a fresh client.
+            tracing::error!(error = %e, "IPVS programmer failed");
+            (
+                IpvsClient::new(std::time::Duration::from_secs(5)),
+                Reconciler::new(lvs_flush),
+                Err(crate::ipvs::IpvsError::Socket(std::io::Error::other(
+                    "programmer task failed",
+                ))),
+            )
+        });
+        client = c;
+        reconciler = r;
+        match result {
+            Ok((ops, report)) => {
+                if failing {
+                    tracing::info!("IPVS reachable again");
+                }
+                failing = false;
+                backoff = std::time::Duration::from_millis(500);
+                if !ops.is_empty() {
+                    tracing::info!(
+                        operations = ops.len(),
+                        failed = report.failed.len(),
+                        "IPVS table reconciled"
+                    );
+                }
+                for (i, e) in &report.failed {
+                    if let Some(op) = ops.get(*i) {
+                        tracing::warn!(operation = ?op, error = %e, "IPVS operation refused");
+                    }
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::error!(error = %e, "cannot program IPVS; retrying with back-off");
+                } else {
+                    tracing::debug!(error = %e, "IPVS still unreachable");
+                }
+                failing = true;
+                if !open {
+                    return; // shutting down: nothing more we can do
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    changed = table.changed() => open = changed.is_ok(),
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+                continue;
+            }
+        }
+        if !open {
+            return;
+        }
+        open = table.changed().await.is_ok();
+    }
+}

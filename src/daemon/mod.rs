@@ -1,5 +1,391 @@
 //! The tokio layer that connects the sans-IO logic to sockets, netlink and timers.
+//!
+//! ```text
+//!                 ┌───────────── signal handler (SIGTERM/SIGINT → Shutdown, SIGUSR1 → stats)
+//!                 │  ┌────────── link monitor (RTNLGRP_LINK)
+//!                 │  │  ┌─────── vrrp_script trackers (one task per script)
+//!                 ▼  ▼  ▼
+//!  rx task ──► unit task (one per vrrp_sync_group or lone vrrp_instance)
+//!  (per interface   │ owns the state machine (vrrp::Router), executes its actions:
+//!   and family)     │ adverts, VIPs and routes (rtnetlink), GARP/NA, notify scripts
+//!                   ▼
+//!                  Bus ──► subscribers (IPVS on master, status, alerts, ...)
+//! ```
+//!
+//! Only the unit task touches protocol state; every other task only sends
+//! it messages. [`run`] resolves the whole configuration against the kernel
+//! and opens every socket *before* starting anything, so a configuration
+//! that cannot run fails at once with a message naming what is missing.
 
 pub mod addrs;
 pub mod bus;
+pub mod configure;
 pub mod lvs;
+pub mod plan;
+pub mod rx;
+pub mod unit;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::net::{
+    GarpSender, LinkMonitor, NaSender, Rtnl, RtnlError, SocketError, VrrpRecvSocket, VrrpSendSocket,
+};
+use crate::notify::script::{self, Outcome};
+use crate::vrrp::{Router, RouterError, ScriptState, Time};
+
+use addrs::Announcer;
+pub use bus::{Bus, Role, RoleChange, Subject};
+use plan::{Kernel, Plan, PlanError, ScriptPlan};
+use rx::RxStats;
+use unit::{InstanceIo, Unit, UnitMsg};
+
+/// Why the daemon could not start (or had to stop).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Socket(#[from] SocketError),
+    #[error("{0}")]
+    Rtnl(#[from] RtnlError),
+    #[error("{0}")]
+    Router(#[from] RouterError),
+    #[error("cannot install signal handlers: {0}")]
+    Signal(#[source] std::io::Error),
+    #[error("{0}")]
+    Lvs(#[from] crate::lvs::BuildError),
+}
+
+/// Options of `tandem run` that are not in keepalived.conf.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Limit on one notify script run.
+    pub script_timeout: Duration,
+    /// Limit on the whole graceful shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            script_timeout: script::DEFAULT_TIMEOUT,
+            shutdown_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A started daemon: its units' inboxes and tasks.
+pub struct Running {
+    pub bus: Bus,
+    units: Vec<(mpsc::Sender<UnitMsg>, tokio::task::JoinHandle<()>)>,
+    rx_stats: Vec<(String, Arc<RxStats>)>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Read the kernel's links and addresses, resolve the configuration
+/// against them with `make_plan`, open every socket and start every task.
+/// Must run inside a tokio runtime, in the network namespace to manage.
+pub fn start(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: &RunOptions,
+) -> Result<Running, DaemonError> {
+    let mut rtnl = Rtnl::new()?;
+    let kernel = Kernel::read(&mut rtnl)?;
+    let plan = make_plan(&kernel)?;
+    start_plan(plan, &kernel, opts)
+}
+
+fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running, DaemonError> {
+    let epoch = Instant::now();
+    let bus = Bus::new();
+    let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
+    let macs: HashMap<u32, (String, Option<[u8; 6]>)> = kernel
+        .links
+        .iter()
+        .map(|l| (l.index, (l.name.clone(), l.mac)))
+        .collect();
+
+    // Open everything first: a socket that cannot be opened stops the
+    // start before any task runs or any address changes.
+    let mut send_sockets: HashMap<(u32, IpAddr), Arc<VrrpSendSocket>> = HashMap::new();
+    let mut recv_sockets: HashMap<(u32, IpAddr), (VrrpRecvSocket, rx::Routes)> = HashMap::new();
+    let mut garp: HashMap<u32, Arc<GarpSender>> = HashMap::new();
+    let mut na: HashMap<u32, Arc<NaSender>> = HashMap::new();
+    for unit in &plan.units {
+        for inst in &unit.instances {
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                send_sockets.entry((inst.ifindex, inst.src))
+            {
+                e.insert(Arc::new(VrrpSendSocket::new(
+                    &inst.ifname,
+                    inst.ifindex,
+                    inst.src,
+                )?));
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) =
+                recv_sockets.entry((inst.ifindex, inst.group))
+            {
+                let s = VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?;
+                e.insert((s, HashMap::new()));
+            }
+            for a in &inst.vips.addresses {
+                let Some((ifname, mac)) = macs.get(&a.ifindex) else {
+                    continue;
+                };
+                let Some(mac) = *mac else {
+                    tracing::warn!(interface = %ifname, "interface has no MAC address; no gratuitous ARP/NA on it");
+                    continue;
+                };
+                if a.addr.is_ipv4() && !garp.contains_key(&a.ifindex) {
+                    garp.insert(
+                        a.ifindex,
+                        Arc::new(GarpSender::new(ifname, a.ifindex, mac)?),
+                    );
+                }
+                if a.addr.is_ipv6() && !na.contains_key(&a.ifindex) {
+                    na.insert(a.ifindex, Arc::new(NaSender::new(ifname, a.ifindex, mac)?));
+                }
+            }
+        }
+    }
+    let announcer = Announcer { garp, na };
+
+    let mut units = Vec::new();
+    let now = Time::ZERO;
+    let mut prepared = Vec::new();
+    for unit_plan in &plan.units {
+        let (tx, inbox) = mpsc::channel::<UnitMsg>(1024);
+        let params = unit_plan
+            .instances
+            .iter()
+            .map(|i| i.params.clone())
+            .collect();
+        let groups = match unit_plan.group {
+            Some(_) => vec![(0..unit_plan.instances.len()).collect()],
+            None => Vec::new(),
+        };
+        let router = Router::new(params, groups, now)?;
+        let mut io = Vec::new();
+        for (idx, inst) in unit_plan.instances.iter().enumerate() {
+            let send = send_sockets
+                .get(&(inst.ifindex, inst.src))
+                .cloned()
+                .ok_or_else(|| RtnlError::Decode {
+                    op: "sockets",
+                    reason: "send socket missing".into(),
+                })?;
+            if let Some((_, routes)) = recv_sockets.get_mut(&(inst.ifindex, inst.group)) {
+                match routes.entry(inst.params.vrid) {
+                    std::collections::hash_map::Entry::Occupied(_) => tracing::warn!(
+                        instance = %inst.name, vrid = inst.params.vrid, interface = %inst.ifname,
+                        "two instances use VRID {} on {}; adverts go to the first", inst.params.vrid, inst.ifname
+                    ),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert((tx.clone(), idx));
+                    }
+                }
+            }
+            io.push(InstanceIo::new(inst.clone(), send, announcer.clone()));
+        }
+        let mut unit = Unit::new(
+            unit_plan,
+            router,
+            io,
+            bus.clone(),
+            epoch,
+            opts.script_timeout,
+        )?;
+        unit.remove_stale_vips();
+        prepared.push((unit, tx, inbox));
+    }
+
+    for (unit, tx, inbox) in prepared {
+        let handle = tokio::spawn(unit.run(inbox, links.clone()));
+        units.push((tx, handle));
+    }
+
+    let mut background = Vec::new();
+    let mut rx_stats = Vec::new();
+    for ((ifindex, group), (socket, routes)) in recv_sockets {
+        let stats = Arc::new(RxStats::default());
+        let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
+        rx_stats.push((format!("{name}/{group}"), stats.clone()));
+        background.push(tokio::spawn(rx::receive(socket, routes, stats)));
+    }
+
+    let txs: Vec<mpsc::Sender<UnitMsg>> = units.iter().map(|(tx, _)| tx.clone()).collect();
+    match LinkMonitor::new() {
+        Ok(monitor) => background.push(tokio::spawn(watch_links(monitor, txs.clone()))),
+        Err(e) => return Err(e.into()),
+    }
+    for s in plan.scripts {
+        background.push(tokio::spawn(track_script(
+            s,
+            txs.clone(),
+            opts.script_timeout,
+        )));
+    }
+
+    Ok(Running {
+        bus,
+        units,
+        rx_stats,
+        background,
+    })
+}
+
+/// Forward link changes to every unit.
+async fn watch_links(mut monitor: LinkMonitor, units: Vec<mpsc::Sender<UnitMsg>>) {
+    let mut last: HashMap<u32, bool> = HashMap::new();
+    loop {
+        match monitor.next().await {
+            Ok(events) => {
+                for ev in events {
+                    // The kernel repeats RTM_NEWLINK for changes we do not
+                    // track (MTU, stats); pass only changes of "running".
+                    if last.insert(ev.index, ev.running) == Some(ev.running) {
+                        continue;
+                    }
+                    for tx in &units {
+                        let _ = tx
+                            .send(UnitMsg::Link {
+                                ifindex: ev.index,
+                                running: ev.running,
+                            })
+                            .await;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "link monitor failed; track_interface no longer follows link changes");
+                return;
+            }
+        }
+    }
+}
+
+/// Run a `vrrp_script` every `interval`; report rise/fall-debounced changes.
+async fn track_script(s: ScriptPlan, units: Vec<mpsc::Sender<UnitMsg>>, cap: Duration) {
+    let mut state = ScriptState::new(s.rise, s.fall, !s.init_fail);
+    let timeout = if s.timeout.is_zero() { cap } else { s.timeout };
+    let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let outcome = script::run(&s.argv, timeout).await;
+        let ok = outcome == Outcome::Exited(0);
+        if let Some(up) = state.record(ok) {
+            tracing::info!(script = %s.name, up, ?outcome, "VRRP_Script({}) {}", s.name, if up { "succeeded" } else { "failed" });
+            for tx in &units {
+                let _ = tx
+                    .send(UnitMsg::Script {
+                        name: s.name.clone(),
+                        up,
+                    })
+                    .await;
+            }
+        }
+    }
+}
+
+impl Running {
+    /// Ask every unit to log its counters (and log the receive-path drops).
+    pub async fn dump_stats(&self) {
+        for (name, stats) in &self.rx_stats {
+            tracing::info!(socket = %name, stats = %stats.to_json(), "receive path stats");
+        }
+        for (tx, _) in &self.units {
+            let _ = tx.send(UnitMsg::DumpStats).await;
+        }
+    }
+
+    /// Graceful stop: every unit leaves (priority 0, VIPs released,
+    /// notify_stop), bounded by `timeout`.
+    pub async fn shutdown(self, timeout: Duration) {
+        for (tx, _) in &self.units {
+            let _ = tx.send(UnitMsg::Shutdown).await;
+        }
+        let all = futures_join(self.units.into_iter().map(|(_, h)| h).collect());
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("shutdown took longer than {timeout:?}; exiting anyway");
+        }
+        for h in self.background {
+            h.abort();
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
+pub async fn run(config: &crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
+    // Health checks and virtual servers (docs/checks.md), built before
+    // anything starts so that a configuration they cannot use stops here.
+    let lvs = lvs::PreparedLvs::new(config)?;
+    run_with_lvs(|kernel| configure::plan(config, kernel), opts, lvs).await
+}
+
+/// Start from a plan, then serve until SIGTERM or SIGINT.
+pub async fn run_with(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: RunOptions,
+) -> Result<(), DaemonError> {
+    run_with_lvs(make_plan, opts, None).await
+}
+
+async fn run_with_lvs(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: RunOptions,
+    lvs: Option<lvs::PreparedLvs>,
+) -> Result<(), DaemonError> {
+    // Install the handlers before starting, so a signal during start-up
+    // still leads to a clean stop.
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let running = start(make_plan, &opts)?;
+    let lvs = lvs.map(|l| l.start(&running.bus, opts.script_timeout));
+    let instances: usize = running.units.len();
+    tracing::info!(units = instances, "tandem started");
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = usr1.recv() => running.dump_stats().await,
+            // SIGHUP would otherwise kill the daemon without releasing
+            // anything; until reload exists, say so and carry on.
+            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes"),
+        }
+    }
+    running.shutdown(opts.shutdown_timeout).await;
+    if let Some(lvs) = lvs {
+        lvs.shutdown().await;
+    }
+    tracing::info!("tandem stopped");
+    Ok(())
+}
+
+/// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.
+/// Plain text without colours, one line per event, so logs grep well and
+/// read well in journald.
+pub fn init_logging() {
+    let filter = std::env::var("TANDEM_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+}

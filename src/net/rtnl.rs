@@ -178,6 +178,7 @@ pub enum RouteKind {
     Blackhole,
     Unreachable,
     Prohibit,
+    Throw,
 }
 
 /// One route, as a `virtual_routes` line describes it.
@@ -208,6 +209,7 @@ impl Route {
             RouteKind::Blackhole => RouteType::BlackHole,
             RouteKind::Unreachable => RouteType::Unreachable,
             RouteKind::Prohibit => RouteType::Prohibit,
+            RouteKind::Throw => RouteType::Throw,
         };
         // As `ip route` does: link scope for a route without a gateway on a
         // device, universe otherwise, unless the configuration says.
@@ -393,8 +395,19 @@ impl Rtnl {
     }
 
     /// Remove an address. `Ok(false)` when it was not there.
+    ///
+    /// The kernel matches a deletion on every attribute given; only the
+    /// address and prefix length are sent, so an address is found whatever
+    /// label or broadcast it was added with.
     pub fn del_address(&mut self, a: &IfAddress) -> Result<bool, RtnlError> {
-        let msg = RouteNetlinkMessage::DelAddress(a.to_message());
+        let mut m = a.to_message();
+        m.attributes.retain(|attr| {
+            matches!(
+                attr,
+                AddressAttribute::Address(_) | AddressAttribute::Local(_)
+            )
+        });
+        let msg = RouteNetlinkMessage::DelAddress(m);
         match self.request("remove address", msg, NLM_F_ACK) {
             Ok(_) => Ok(true),
             Err(RtnlError::Kernel { source, .. })

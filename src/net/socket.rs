@@ -138,14 +138,30 @@ pub struct VrrpRecvSocket {
 }
 
 impl VrrpRecvSocket {
-    /// Open, bind to the interface and join the VRRP group on it.
+    /// Open, bind to the interface and join the default VRRP group on it.
     /// Must be called inside a tokio runtime.
     pub fn new(ifname: &str, ifindex: u32, v6: bool) -> Result<VrrpRecvSocket, SocketError> {
+        let group = if v6 {
+            IpAddr::V6(VRRP_MCAST_V6)
+        } else {
+            IpAddr::V4(VRRP_MCAST_V4)
+        };
+        Self::with_group(ifname, ifindex, group)
+    }
+
+    /// Open, bind to the interface and join `group` on it (keepalived's
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`).
+    pub fn with_group(
+        ifname: &str,
+        ifindex: u32,
+        group: IpAddr,
+    ) -> Result<VrrpRecvSocket, SocketError> {
+        let v6 = group.is_ipv6();
         let socket = raw_socket(ifname, v6)?;
-        if v6 {
+        if let IpAddr::V6(group6) = group {
             socket
-                .join_multicast_v6(&VRRP_MCAST_V6, ifindex)
-                .map_err(setup(ifname, "join ff02::12"))?;
+                .join_multicast_v6(&group6, ifindex)
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
             socket
                 .set_recv_hoplimit_v6(true)
                 .map_err(setup(ifname, "set IPV6_RECVHOPLIMIT"))?;
@@ -153,13 +169,10 @@ impl VrrpRecvSocket {
                 .map_err(setup(ifname, "set IPV6_RECVPKTINFO"))?;
             // Only adverts that joined through this socket's own group list.
             let _ = socket.set_multicast_all_v6(false);
-        } else {
+        } else if let IpAddr::V4(group4) = group {
             socket
-                .join_multicast_v4_n(
-                    &VRRP_MCAST_V4,
-                    &socket2::InterfaceIndexOrAddress::Index(ifindex),
-                )
-                .map_err(setup(ifname, "join 224.0.0.18"))?;
+                .join_multicast_v4_n(&group4, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
             let _ = socket.set_multicast_all_v4(false);
         }
         let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
@@ -329,6 +342,9 @@ impl VrrpSendSocket {
                 socket
                     .set_multicast_loop_v4(false)
                     .map_err(setup(ifname, "disable multicast loopback"))?;
+                // Precedence "internetwork control", as keepalived marks
+                // adverts, so QoS on the path treats them as routing traffic.
+                let _ = socket.set_tos_v4(0xc0);
                 // IP_MULTICAST_IF by index (struct ip_mreqn), so that a
                 // source address on another interface cannot redirect it.
                 let mreqn = libc::ip_mreqn {

@@ -144,6 +144,38 @@ impl Params {
         Duration::from_millis(u64::from(self.advert_int) * 10)
     }
 
+    /// Applies keepalived's adjustments of contradictory settings and
+    /// says which were made, for the daemon to log:
+    /// - `nopreempt` with priority 255: an owner always preempts;
+    /// - `nopreempt` or `preempt_delay` with `state MASTER`: the instance
+    ///   would take over anyway after its short first wait, so keepalived
+    ///   clears them;
+    /// - `preempt_delay` with `nopreempt`: meaningless, cleared.
+    ///
+    /// [`Instance::new`] applies these itself; call this to get the list.
+    pub fn normalized(mut self) -> (Params, Vec<ParamsWarning>) {
+        let mut warnings = Vec::new();
+        if self.priority == 255 && !self.preempt {
+            self.preempt = true;
+            warnings.push(ParamsWarning::NopreemptWithOwner);
+        }
+        if self.initial_state == InitialState::Master {
+            if !self.preempt {
+                self.preempt = true;
+                warnings.push(ParamsWarning::NopreemptWithStateMaster);
+            }
+            if self.preempt_delay > Duration::ZERO {
+                self.preempt_delay = Duration::ZERO;
+                warnings.push(ParamsWarning::PreemptDelayWithStateMaster);
+            }
+        }
+        if !self.preempt && self.preempt_delay > Duration::ZERO {
+            self.preempt_delay = Duration::ZERO;
+            warnings.push(ParamsWarning::PreemptDelayWithNopreempt);
+        }
+        (self, warnings)
+    }
+
     /// Checks what the state machine relies on.
     pub fn validate(&self) -> Result<(), ParamsError> {
         if self.vrid == 0 {
@@ -186,6 +218,20 @@ impl Params {
         }
         Ok(())
     }
+}
+
+/// A contradictory setting that [`Params::normalized`] cleared, as
+/// keepalived does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsWarning {
+    #[error("nopreempt is incompatible with priority 255 - cleared")]
+    NopreemptWithOwner,
+    #[error("nopreempt will not work with initial state MASTER - cleared")]
+    NopreemptWithStateMaster,
+    #[error("preempt_delay will not work with initial state MASTER - cleared")]
+    PreemptDelayWithStateMaster,
+    #[error("preempt_delay is incompatible with nopreempt - cleared")]
+    PreemptDelayWithNopreempt,
 }
 
 /// A [`Params`] the state machine cannot run with.
@@ -313,6 +359,13 @@ pub struct Instance {
     trackers_up: Vec<bool>,
     /// Set by the sync group when another member is in FAULT.
     group_fault: bool,
+    /// Member of a sync group with other members: an expired
+    /// Master_Down_Timer only makes the instance *want* master; the group
+    /// promotes it once every member wants to (see `sync_group`).
+    in_sync_group: bool,
+    /// Why this instance wants master (its Master_Down_Timer expired while
+    /// it was held back by its sync group).
+    want_master: Option<Reason>,
     counters: InstanceCounters,
     actions: VecDeque<Action>,
     armed: Option<Time>,
@@ -320,9 +373,10 @@ pub struct Instance {
 
 impl Instance {
     /// Creates an instance in Initialize; nothing happens until
-    /// [`Event::Startup`].
+    /// [`Event::Startup`]. The params are [`Params::normalized`] first.
     pub fn new(params: Params, now: Time) -> Result<Instance, ParamsError> {
         params.validate()?;
+        let (params, _) = params.normalized();
         let trackers_up = params.trackers.iter().map(|t| t.initially_up).collect();
         let mut inst = Instance {
             effective_priority: params.priority,
@@ -338,6 +392,8 @@ impl Instance {
             link_up: true,
             trackers_up,
             group_fault: false,
+            in_sync_group: false,
+            want_master: None,
             counters: InstanceCounters::default(),
             actions: VecDeque::new(),
             armed: None,
@@ -389,6 +445,15 @@ impl Instance {
             }
         };
         Duration::from_micros(weight.saturating_mul(base_us) / 256)
+    }
+
+    /// Skew_Time with priority 255 (the smallest possible), as keepalived's
+    /// VRRP_TIMER_SKEW_MIN.
+    fn skew_min(&self) -> Duration {
+        match self.params.version {
+            Version::V2 => Duration::from_micros(1_000_000 / 256),
+            Version::V3 => self.master_adver_interval / 256,
+        }
     }
 
     /// Master_Down_Interval (RFC 5798 §6.1): 3 × Master_Adver_Interval +
@@ -565,6 +630,7 @@ impl Instance {
             false
         };
         if accept {
+            self.want_master = None;
             self.learn_interval(advert);
             self.master_down_timer = Some(now + self.master_down_interval());
             self.master_left = false;
@@ -633,7 +699,15 @@ impl Instance {
                     } else {
                         Reason::MasterDown
                     };
-                    self.become_master(now, reason);
+                    if self.in_sync_group {
+                        // keepalived (vrrp_sync.c, "prefer backup state to
+                        // avoid thrashing"): wait until every member of the
+                        // group wants master; re-arm meanwhile.
+                        self.want_master = Some(reason);
+                        self.master_down_timer = Some(now + self.master_down_interval());
+                    } else {
+                        self.become_master(now, reason);
+                    }
                 }
             }
             State::Initialize | State::Fault => {}
@@ -665,9 +739,6 @@ impl Instance {
             self.become_master(now, Reason::Startup);
         } else {
             self.become_backup(now, Reason::Startup);
-            if self.params.initial_state == InitialState::Master {
-                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_time());
-            }
         }
     }
 
@@ -752,6 +823,7 @@ impl Instance {
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn become_backup(&mut self, now: Time, reason: Reason) {
@@ -769,8 +841,20 @@ impl Instance {
         self.adver_timer = None;
         self.garp_timer = None;
         self.master_down_timer = Some(now + self.master_down_interval());
+        if matches!(from, State::Initialize | State::Fault) {
+            if self.params.initial_state == InitialState::Master {
+                // keepalived: `state MASTER` shortens the first wait to one
+                // interval plus the smallest skew.
+                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_min());
+            }
+            // keepalived: preempt_delay also runs from startup and from
+            // leaving FAULT, so a router that just came up does not
+            // preempt before it has heard the current master.
+            self.preempt_since = (self.params.preempt_delay > Duration::ZERO).then_some(now);
+        }
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn become_fault(&mut self, now: Time, reason: Reason) {
@@ -813,6 +897,7 @@ impl Instance {
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;
+        self.want_master = None;
     }
 
     fn send_advert(&mut self, priority: u8) {
@@ -856,11 +941,22 @@ impl Instance {
         self.note_timer();
     }
 
-    /// Sync group: another member became master; follow it if we are a
-    /// backup.
+    /// Sync group: this instance is a member of a group with others.
+    pub(crate) fn set_in_sync_group(&mut self, yes: bool) {
+        self.in_sync_group = yes;
+    }
+
+    /// Whether this instance's Master_Down_Timer expired and it waits for
+    /// its sync group to go master together.
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Backup && self.want_master.is_some()
+    }
+
+    /// Sync group: the group goes master; follow if we are a backup.
     pub(crate) fn sync_master(&mut self, now: Time) {
         if self.state == State::Backup {
-            self.become_master(now, Reason::SyncGroup);
+            let reason = self.want_master.unwrap_or(Reason::SyncGroup);
+            self.become_master(now, reason);
             self.note_timer();
         }
     }

@@ -23,7 +23,9 @@ pub mod time;
 pub mod track;
 
 pub use counters::{InstanceCounters, NewMasterReason, RouterCounters, RxErrorCounters};
-pub use instance::{Action, Event, InitialState, Instance, Params, ParamsError, Reason, State};
+pub use instance::{
+    Action, Event, InitialState, Instance, Params, ParamsError, ParamsWarning, Reason, State,
+};
 pub use packet::{
     Auth, CodecOptions, Envelope, Family, Packet, Received, RxError, TxError, Version, VrrpRepr,
 };

@@ -79,6 +79,13 @@ impl Router {
                 *slot = Some(g);
             }
         }
+        for members in &groups {
+            if members.len() > 1 {
+                for &m in members {
+                    built[m].set_in_sync_group(true);
+                }
+            }
+        }
         Ok(Router {
             instances: built,
             groups,
@@ -179,6 +186,20 @@ impl Router {
                 self.instances[m].set_group_fault(now, others);
                 self.drain(m);
             }
+        }
+        // A member whose Master_Down_Timer expired waits until every other
+        // member is master or wants to be (keepalived's
+        // vrrp_sync_can_goto_master), then the group goes master together.
+        let ready = members.iter().all(|&m| {
+            let i = &self.instances[m];
+            i.state() == State::Master || i.wants_master()
+        });
+        if ready && members.iter().any(|&m| self.instances[m].wants_master()) {
+            for &m in &members {
+                self.instances[m].sync_master(now);
+                self.drain(m);
+            }
+            return;
         }
         if before == after {
             return;

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::{Command, Output};
@@ -60,6 +62,18 @@ impl Netns {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+    }
+
+    /// Wait (up to 5 s) until `dev` is operationally up: the kernel only
+    /// starts transmitting on a link after its link-watch work ran, which
+    /// can lag `ip link set up` on a busy machine.
+    pub fn wait_oper_up(&self, dev: &str) {
+        let up = wait_until(5.0, || {
+            let out = self.ip(&["-j", "link", "show", "dev", dev]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v[0]["operstate"] == "UP"
+        });
+        assert!(up, "{dev} in {} never came up", self.name);
     }
 
     /// A `Command` running inside the namespace.
@@ -156,6 +170,8 @@ impl Pair {
             ns.ip(&["addr", "add", v6, "dev", dev, "nodad"]);
             ns.ip(&["link", "set", dev, "up"]);
         }
+        a.wait_oper_up("veth0");
+        b.wait_oper_up("veth1");
         Pair { a, b }
     }
 }
@@ -171,5 +187,72 @@ pub fn wait_until(secs: f64, mut f: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A LAN: a bridge in a "switch" namespace and `n` node namespaces, each
+/// with an `eth0` plugged into it. Node `i` gets 192.0.2.(i+1)/24 and
+/// 2001:db8::(i+1)/64. Taking a node's `eth0` down leaves the others'
+/// carrier up, as with a real switch.
+pub struct Lan {
+    pub nodes: Vec<Netns>,
+    pub switch: Netns,
+}
+
+impl Lan {
+    pub fn new(test: &str, n: usize) -> Lan {
+        let switch = Netns::new(test);
+        switch.ip(&["link", "add", "br0", "type", "bridge"]);
+        // No STP, no forwarding delay: ports forward at once.
+        switch.ip(&[
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+            "stp_state",
+            "0",
+        ]);
+        switch.ip(&["link", "set", "br0", "up"]);
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let node = Netns::new(test);
+            let port = format!("p{i}");
+            switch.ip(&["link", "add", &port, "type", "veth", "peer", "name", "eth0"]);
+            switch.ip(&["link", "set", "eth0", "netns", &node.name]);
+            switch.ip(&["link", "set", &port, "master", "br0"]);
+            switch.ip(&["link", "set", &port, "up"]);
+            node.exec(&["sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
+            node.ip(&[
+                "addr",
+                "add",
+                &format!("192.0.2.{}/24", i + 1),
+                "dev",
+                "eth0",
+            ]);
+            node.ip(&[
+                "addr",
+                "add",
+                &format!("2001:db8::{}/64", i + 1),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
+            node.ip(&["link", "set", "eth0", "up"]);
+            nodes.push(node);
+        }
+        for node in &nodes {
+            node.wait_oper_up("eth0");
+        }
+        Lan { nodes, switch }
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        // Nodes first (their veth ends vanish with them), then the switch.
+        self.nodes.clear();
     }
 }

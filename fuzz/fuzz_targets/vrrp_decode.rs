@@ -1,0 +1,78 @@
+//! Fuzzes the VRRP decoders with arbitrary bytes: they must never panic,
+//! whatever they are given, and what they accept must survive a round trip
+//! and be harmless to feed to a state machine.
+//!
+//! Run with `cargo +nightly fuzz run vrrp_decode` from the repository root.
+
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use libfuzzer_sys::fuzz_target;
+use tandem::vrrp::packet::{self, CodecOptions, decode_ipv4, decode_ipv6, encode_ipv4};
+use tandem::vrrp::{Event, Instance, Params, Time, Version};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let opts = CodecOptions {
+        v3_checksum_as_v2: flags & 1 == 1,
+    };
+    if flags & 2 == 0 {
+        if let Ok(rx) = decode_ipv4(rest, opts) {
+            let (IpAddr::V4(src), IpAddr::V4(dst)) = (rx.envelope.src, rx.envelope.dst) else {
+                panic!("IPv4 decoder returned non-IPv4 addresses");
+            };
+            let again =
+                encode_ipv4(&rx.repr, src, dst, 0, opts).expect("accepted advert re-encodes");
+            assert_eq!(
+                decode_ipv4(&again, opts)
+                    .expect("re-encoded advert decodes")
+                    .repr,
+                rx.repr
+            );
+            feed(rx.envelope.src, rx.repr, Version::V2);
+        }
+    } else {
+        let src = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+        let hop_limit = flags >> 2 | 0xc0;
+        if let Ok(rx) = decode_ipv6(src, packet::MULTICAST_V6, hop_limit, rest, opts) {
+            let again = rx
+                .repr
+                .to_bytes(rx.envelope.src, rx.envelope.dst, opts)
+                .expect("accepted advert re-encodes");
+            assert_eq!(again, rest);
+            feed(rx.envelope.src, rx.repr, Version::V3);
+        }
+    }
+});
+
+/// Feeds an accepted advert to a backup and a master of the same VRID.
+fn feed(src: IpAddr, advert: packet::VrrpRepr, version: Version) {
+    let primary = match src {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2)),
+    };
+    let mut p = Params::new("fuzz", advert.vrid, primary);
+    p.version = if matches!(src, IpAddr::V6(_)) {
+        Version::V3
+    } else {
+        version
+    };
+    for priority in [100, 255] {
+        p.priority = priority;
+        let Ok(mut inst) = Instance::new(p.clone(), Time::ZERO) else {
+            return;
+        };
+        let _ = inst.handle(Time::ZERO, Event::Startup);
+        let _ = inst.handle(
+            Time::from_millis(1),
+            Event::AdvertReceived {
+                src,
+                advert: advert.clone(),
+            },
+        );
+        while inst.poll_action().is_some() {}
+    }
+}

@@ -1,0 +1,375 @@
+//! keepalived.conf → [`Plan`]: every `vrrp_instance` resolved against the
+//! kernel's links and addresses.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::config::{self, Config, VrrpInstance};
+use crate::net::{IfAddress, Route, RouteKind, Scope};
+use crate::notify::script::{NotifyScripts, split_command};
+use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
+
+use super::addrs::VipSet;
+use super::plan::{
+    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+};
+
+fn scope_of(s: Option<config::Scope>) -> Scope {
+    match s {
+        None | Some(config::Scope::Global) => Scope::Global,
+        Some(config::Scope::Site) => Scope::Site,
+        Some(config::Scope::Link) => Scope::Link,
+        Some(config::Scope::Host) => Scope::Host,
+        Some(config::Scope::Nowhere) => Scope::Nowhere,
+    }
+}
+
+fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+fn notify_scripts(
+    master: &Option<config::NotifyScript>,
+    backup: &Option<config::NotifyScript>,
+    fault: &Option<config::NotifyScript>,
+    stop: &Option<config::NotifyScript>,
+    generic: &Option<config::NotifyScript>,
+) -> Result<NotifyScripts, String> {
+    let split = |s: &Option<config::NotifyScript>| -> Result<Option<Vec<String>>, String> {
+        match s {
+            None => Ok(None),
+            Some(n) => split_command(&n.command)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+        }
+    };
+    Ok(NotifyScripts {
+        master: split(master)?,
+        backup: split(backup)?,
+        fault: split(fault)?,
+        stop: split(stop)?,
+        generic: split(generic)?,
+    })
+}
+
+/// Resolve the configuration against the kernel's view.
+pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
+    let global = &config.global_defs;
+    let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
+    let mut order = Vec::new();
+    for inst in &config.vrrp_instances {
+        let p = plan_instance(config, inst, kernel)?;
+        order.push(inst.name.as_str());
+        instances.insert(inst.name.as_str(), p);
+    }
+
+    let mut units = Vec::new();
+    let mut grouped = std::collections::HashSet::new();
+    for g in &config.vrrp_sync_groups {
+        let notify = notify_scripts(
+            &g.notify_master,
+            &g.notify_backup,
+            &g.notify_fault,
+            &g.notify_stop,
+            &g.notify,
+        )
+        .map_err(|what| PlanError::Invalid {
+            origin: g.origin.to_string(),
+            instance: g.name.clone(),
+            what,
+        })?;
+        let mut members = Vec::new();
+        for m in &g.group {
+            let Some(mut p) = instances.get(m.as_str()).cloned() else {
+                return Err(PlanError::UnknownMember {
+                    group: g.name.clone(),
+                    member: m.clone(),
+                });
+            };
+            // keepalived applies a group's trackers to every member.
+            for t in &g.track_interface {
+                let Some(link) = kernel.link(&t.name) else {
+                    return Err(PlanError::NoInterface {
+                        origin: g.origin.to_string(),
+                        instance: g.name.clone(),
+                        ifname: t.name.clone(),
+                    });
+                };
+                p.track_links.push((link.index, p.params.trackers.len()));
+                p.params
+                    .trackers
+                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
+            }
+            for t in &g.track_script {
+                p.track_scripts
+                    .push((t.name.clone(), p.params.trackers.len()));
+                p.params
+                    .trackers
+                    .push(script_tracker(config, &t.name, t.weight, t.reverse));
+            }
+            grouped.insert(m.clone());
+            members.push(p);
+        }
+        units.push(UnitPlan {
+            group: Some(GroupPlan {
+                name: g.name.clone(),
+                notify,
+            }),
+            instances: members,
+        });
+    }
+    for name in order {
+        if grouped.contains(name) {
+            continue;
+        }
+        if let Some(p) = instances.remove(name) {
+            units.push(UnitPlan {
+                group: None,
+                instances: vec![p],
+            });
+        }
+    }
+
+    let mut scripts = Vec::new();
+    for s in &config.vrrp_scripts {
+        let argv = split_command(&s.script).map_err(|e| PlanError::Invalid {
+            origin: s.origin.to_string(),
+            instance: s.name.clone(),
+            what: e.to_string(),
+        })?;
+        scripts.push(ScriptPlan {
+            name: s.name.clone(),
+            argv,
+            interval: s.interval,
+            timeout: s.timeout,
+            rise: s.rise.max(1),
+            fall: s.fall.max(1),
+            init_fail: s.init_fail,
+        });
+    }
+    let _ = global;
+    Ok(Plan { units, scripts })
+}
+
+fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
+    TrackerParams {
+        name: name.to_string(),
+        weight: weight.clamp(-254, 254) as i16,
+        reverse,
+        initially_up: up,
+    }
+}
+
+fn script_tracker(config: &Config, name: &str, weight: i32, reverse: bool) -> TrackerParams {
+    // keepalived starts a script as failed with `init_fail`, else as good.
+    let init_fail = config
+        .vrrp_scripts
+        .iter()
+        .find(|s| s.name == name)
+        .is_some_and(|s| s.init_fail);
+    tracker(&format!("script {name}"), weight, reverse, !init_fail)
+}
+
+fn plan_instance(
+    config: &Config,
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+) -> Result<InstancePlan, PlanError> {
+    let origin = inst.origin.to_string();
+    let invalid = |what: String| PlanError::Invalid {
+        origin: origin.clone(),
+        instance: inst.name.clone(),
+        what,
+    };
+    let link = kernel
+        .link(&inst.interface)
+        .ok_or_else(|| PlanError::NoInterface {
+            origin: origin.clone(),
+            instance: inst.name.clone(),
+            ifname: inst.interface.clone(),
+        })?;
+    let ifindex = link.index;
+    let v6 = inst.family == config::AddressFamily::Inet6;
+
+    // The addresses this instance will own: never its source address.
+    let vip_addrs: Vec<IpAddr> = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .map(|v| v.address)
+        .collect();
+
+    // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the primary IPv4 address
+    // of the interface, or its IPv6 link-local address.
+    let src = match inst.unicast_src_ip {
+        Some(a) => a,
+        None => kernel
+            .addresses
+            .iter()
+            .filter(|a| a.ifindex == ifindex && a.addr.is_ipv6() == v6)
+            .filter(|a| !vip_addrs.contains(&a.addr))
+            .find(|a| !v6 || is_link_local(&a.addr))
+            .map(|a| a.addr)
+            .ok_or_else(|| PlanError::NoSourceAddress {
+                origin: origin.clone(),
+                instance: inst.name.clone(),
+                ifname: inst.interface.clone(),
+                family: if v6 { "IPv6 link-local" } else { "IPv4" },
+            })?,
+    };
+    if src.is_ipv6() != v6 {
+        return Err(invalid(format!(
+            "unicast_src_ip {src} is not of the instance's address family"
+        )));
+    }
+
+    let group = if v6 {
+        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
+    } else {
+        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
+    };
+    let dsts = if inst.unicast_peer.is_empty() {
+        vec![group]
+    } else {
+        inst.unicast_peer.clone()
+    };
+
+    let dev_index = |dev: &Option<String>| -> Result<u32, PlanError> {
+        match dev {
+            None => Ok(ifindex),
+            Some(d) => kernel
+                .link(d)
+                .map(|l| l.index)
+                .ok_or_else(|| PlanError::NoInterface {
+                    origin: origin.clone(),
+                    instance: inst.name.clone(),
+                    ifname: d.clone(),
+                }),
+        }
+    };
+
+    let mut vips = VipSet::default();
+    for v in inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+    {
+        let broadcast = match v.brd {
+            Some(IpAddr::V4(b)) => Some(b),
+            _ => None,
+        };
+        vips.addresses.push(IfAddress {
+            ifindex: dev_index(&v.dev)?,
+            addr: v.address,
+            prefix_len: v.prefix_len,
+            broadcast,
+            label: v.label.clone(),
+            scope: scope_of(v.scope),
+            nodad: v.address.is_ipv6(),
+        });
+    }
+    for r in &inst.virtual_routes {
+        let oif = match &r.dev {
+            None => None,
+            Some(_) => Some(dev_index(&r.dev)?),
+        };
+        vips.routes.push(Route {
+            dst: r.destination.address,
+            dst_len: r.destination.prefix_len,
+            gateway: r.via,
+            oif,
+            src: r.src,
+            metric: r.metric,
+            table: r.table,
+            scope: r.scope.map(|s| scope_of(Some(s))),
+            kind: match r.route_type {
+                config::RouteType::Unicast => RouteKind::Unicast,
+                config::RouteType::Blackhole => RouteKind::Blackhole,
+                config::RouteType::Unreachable => RouteKind::Unreachable,
+                config::RouteType::Prohibit => RouteKind::Prohibit,
+                config::RouteType::Throw => RouteKind::Throw,
+            },
+        });
+    }
+
+    let mut params = Params::new(inst.name.clone(), inst.virtual_router_id, src);
+    params.version = match inst.version {
+        config::VrrpVersion::V2 => Version::V2,
+        config::VrrpVersion::V3 => Version::V3,
+    };
+    params.priority = inst.priority;
+    params.advert_int = u16::try_from(inst.advert_int.as_millis() / 10)
+        .map_err(|_| invalid(format!("advert_int {:?} too long", inst.advert_int)))?;
+    params.preempt = !inst.nopreempt;
+    params.preempt_delay = inst.preempt_delay;
+    params.auth = match &inst.authentication {
+        Some(a) => Auth::pass(a.auth_pass.as_bytes()),
+        None => Auth::None,
+    };
+    params.vips = inst.virtual_ipaddress.iter().map(|v| v.address).collect();
+    params.initial_state = match inst.state {
+        config::InitialState::Backup => vrrp::InitialState::Backup,
+        config::InitialState::Master => vrrp::InitialState::Master,
+    };
+    params.garp_master_delay =
+        (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
+
+    let mut track_links = Vec::new();
+    for t in &inst.track_interface {
+        let Some(l) = kernel.link(&t.name) else {
+            return Err(PlanError::NoInterface {
+                origin: origin.clone(),
+                instance: inst.name.clone(),
+                ifname: t.name.clone(),
+            });
+        };
+        track_links.push((l.index, params.trackers.len()));
+        params
+            .trackers
+            .push(tracker(&t.name, t.weight, t.reverse, l.running));
+    }
+    let mut track_scripts = Vec::new();
+    for t in &inst.track_script {
+        track_scripts.push((t.name.clone(), params.trackers.len()));
+        params
+            .trackers
+            .push(script_tracker(config, &t.name, t.weight, t.reverse));
+    }
+    params.validate().map_err(|e| invalid(e.to_string()))?;
+
+    let notify = notify_scripts(
+        &inst.notify_master,
+        &inst.notify_backup,
+        &inst.notify_fault,
+        &inst.notify_stop,
+        &inst.notify,
+    )
+    .map_err(invalid)?;
+
+    Ok(InstancePlan {
+        name: inst.name.clone(),
+        params,
+        ifname: inst.interface.clone(),
+        ifindex,
+        src,
+        group,
+        dsts,
+        unicast_peers: inst.unicast_peer.clone(),
+        vips,
+        track_links,
+        track_scripts,
+        notify,
+        garp: GarpPlan {
+            master_repeat: inst.garp_master_repeat,
+            lower_prio_repeat: inst.garp_lower_prio_repeat,
+            refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
+            refresh_repeat: inst.garp_master_refresh_repeat,
+            garp_interval: inst.garp_interval,
+            gna_interval: inst.gna_interval,
+        },
+        origin,
+    })
+}

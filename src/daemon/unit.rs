@@ -1,0 +1,643 @@
+//! The task that owns the VRRP state of one unit: a `vrrp_sync_group` with
+//! its members, or one instance outside any group.
+//!
+//! ```text
+//!   receive task (per interface+family) ──Advert──┐
+//!   link monitor ─────────────────────────Link────┤
+//!   script trackers ─────────────────────Script───┼──► unit task ──► sockets, rtnetlink,
+//!   signal handler ────────────────────Shutdown───┤     (Router)     GARP/NA, notify queue,
+//!   SIGUSR1 ──────────────────────────DumpStats───┘                  event bus
+//! ```
+//!
+//! Only this task touches the state machine ([`crate::vrrp::Router`]), so
+//! there is no lock around protocol state: everything else sends it
+//! messages. Timers are the state machine's own deadlines
+//! ([`Router::poll_timeout`]), slept on here; a timer that fires late or
+//! for a state already left is harmless because the state machine
+//! re-checks every deadline against its current state.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::net::{ReceivedAdvert, Rtnl, VrrpSendSocket};
+use crate::notify::script::{NotifyState, ScriptQueue, ScriptQueueTask, Subject};
+use crate::vrrp::packet::{decode_ipv4, decode_ipv6};
+use crate::vrrp::{Action, Event, Reason, Router, State, Time};
+
+use super::addrs::{Announcer, Burst};
+use super::bus::{self, Bus, Role, RoleChange};
+use super::plan::{GroupPlan, InstancePlan, UnitPlan};
+
+/// What other tasks tell a unit.
+#[derive(Debug)]
+pub enum UnitMsg {
+    /// An advert arrived for instance `instance` (index in the unit).
+    Advert {
+        instance: usize,
+        advert: ReceivedAdvert,
+    },
+    /// A link changed (every unit gets every link event).
+    Link { ifindex: u32, running: bool },
+    /// A `vrrp_script` result changed after rise/fall.
+    Script { name: String, up: bool },
+    /// Log the counters of every instance.
+    DumpStats,
+    /// Leave: priority 0, VIPs released, notify_stop.
+    Shutdown,
+}
+
+/// The I/O side of one instance.
+pub struct InstanceIo {
+    pub plan: InstancePlan,
+    pub send: Arc<VrrpSendSocket>,
+    pub announcer: Announcer,
+    /// The VIPs are configured on the interface right now.
+    vips_held: bool,
+    /// Adverts from a source not in `unicast_peer`.
+    pub unicast_peer_drops: u64,
+    /// When a garp_master_refresh round is due.
+    refresh_at: Option<Instant>,
+    /// Last time a dropped advert was logged, to keep a flood out of the log.
+    last_drop_log: Option<Instant>,
+    drops_since_log: u64,
+}
+
+impl InstanceIo {
+    pub fn new(plan: InstancePlan, send: Arc<VrrpSendSocket>, announcer: Announcer) -> InstanceIo {
+        InstanceIo {
+            plan,
+            send,
+            announcer,
+            vips_held: false,
+            unicast_peer_drops: 0,
+            refresh_at: None,
+            last_drop_log: None,
+            drops_since_log: 0,
+        }
+    }
+
+    /// Log a dropped advert at most once a second per instance, with the
+    /// count of those not logged.
+    fn log_drop(&mut self, src: IpAddr, why: &str) {
+        self.drops_since_log += 1;
+        let now = Instant::now();
+        if self
+            .last_drop_log
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                instance = %self.plan.name, %src, reason = why, dropped = self.drops_since_log,
+                "VRRP_Instance({}) dropped advert from {src}: {why}", self.plan.name
+            );
+            self.last_drop_log = Some(now);
+            self.drops_since_log = 0;
+        }
+    }
+}
+
+pub struct Unit {
+    name: String,
+    group: Option<GroupPlan>,
+    group_role: Option<Role>,
+    router: Router,
+    io: Vec<InstanceIo>,
+    rtnl: Rtnl,
+    bus: Bus,
+    scripts: Option<ScriptQueue>,
+    scripts_task: Option<ScriptQueueTask>,
+    epoch: Instant,
+    /// Script trackers: name → (instance, tracker index).
+    script_trackers: HashMap<String, Vec<(usize, usize)>>,
+    stopping: bool,
+    /// The event being handled is an advert: a gratuitous round it causes
+    /// is the answer to a lower-priority master (`garp_lower_prio_repeat`).
+    handling_advert: bool,
+}
+
+/// keepalived's spelling of a reason, for logs and the bus.
+fn reason_text(r: Reason) -> &'static str {
+    match r {
+        Reason::Startup => "startup",
+        Reason::MasterDown => "master down timer expired",
+        Reason::MasterLeft => "master sent priority 0",
+        Reason::Preempt => "preempting a lower-priority master",
+        Reason::HigherPriorityAdvert => "received a higher-priority advert",
+        Reason::LinkDown => "interface down",
+        Reason::TrackerDown => "tracked object down",
+        Reason::FaultCleared => "fault cleared",
+        Reason::SyncGroup => "sync group",
+        Reason::Shutdown => "shutdown",
+    }
+}
+
+fn role_of(s: State) -> Role {
+    match s {
+        State::Master => Role::Master,
+        State::Backup => Role::Backup,
+        State::Fault => Role::Fault,
+        State::Initialize => Role::Stop,
+    }
+}
+
+fn notify_state(s: State) -> NotifyState {
+    match s {
+        State::Master => NotifyState::Master,
+        State::Backup => NotifyState::Backup,
+        State::Fault => NotifyState::Fault,
+        State::Initialize => NotifyState::Stop,
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Unit {
+    pub fn new(
+        plan: &UnitPlan,
+        router: Router,
+        io: Vec<InstanceIo>,
+        bus: Bus,
+        epoch: Instant,
+        script_timeout: Duration,
+    ) -> Result<Unit, crate::net::RtnlError> {
+        let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
+        let mut script_trackers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (i, inst) in plan.instances.iter().enumerate() {
+            for (name, t) in &inst.track_scripts {
+                script_trackers
+                    .entry(name.clone())
+                    .or_default()
+                    .push((i, *t));
+            }
+        }
+        Ok(Unit {
+            name: plan.name().to_string(),
+            group: plan.group.clone(),
+            group_role: None,
+            router,
+            io,
+            rtnl: Rtnl::new()?,
+            bus,
+            scripts: Some(scripts),
+            scripts_task: Some(scripts_task),
+            epoch,
+            script_trackers,
+            stopping: false,
+            handling_advert: false,
+        })
+    }
+
+    fn now(&self) -> Time {
+        Time::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn instant_of(&self, t: Time) -> Instant {
+        self.epoch + Duration::from_micros(t.as_micros())
+    }
+
+    /// Remove VIPs left over from an earlier run (we are not master yet).
+    pub fn remove_stale_vips(&mut self) {
+        for io in &self.io {
+            io.plan.vips.remove_stale(&mut self.rtnl, &io.plan.name);
+        }
+    }
+
+    /// Run until shut down. `links` is the running state of every link at start.
+    pub async fn run(mut self, mut inbox: mpsc::Receiver<UnitMsg>, links: HashMap<u32, bool>) {
+        let now = self.now();
+        for id in 0..self.io.len() {
+            // Tell the state machine about a down interface before it
+            // starts, so it comes up in FAULT rather than flapping through BACKUP.
+            if links.get(&self.io[id].plan.ifindex) == Some(&false) {
+                let _ = self.router.handle(now, id, Event::LinkDown);
+            }
+            let _ = self.router.handle(now, id, Event::Startup);
+        }
+        self.execute().await;
+
+        loop {
+            let timer = self.router.poll_timeout().map(|t| self.instant_of(t));
+            let refresh = self.io.iter().filter_map(|io| io.refresh_at).min();
+            tokio::select! {
+                msg = inbox.recv() => match msg {
+                    None | Some(UnitMsg::Shutdown) => break,
+                    Some(m) => self.on_msg(m),
+                },
+                _ = sleep_until_opt(timer) => {
+                    self.handling_advert = false;
+                    let now = self.now();
+                    self.router.handle_timeout(now);
+                }
+                _ = sleep_until_opt(refresh) => self.refresh_garp(),
+            }
+            self.execute().await;
+        }
+        self.shutdown(inbox).await;
+    }
+
+    fn on_msg(&mut self, msg: UnitMsg) {
+        let now = self.now();
+        self.handling_advert = matches!(msg, UnitMsg::Advert { .. });
+        match msg {
+            UnitMsg::Advert { instance, advert } => self.on_advert(now, instance, advert),
+            UnitMsg::Link { ifindex, running } => {
+                for id in 0..self.io.len() {
+                    if self.io[id].plan.ifindex == ifindex {
+                        tracing::info!(
+                            instance = %self.io[id].plan.name, interface = %self.io[id].plan.ifname, running,
+                            "VRRP_Instance({}) interface {} is {}", self.io[id].plan.name, self.io[id].plan.ifname,
+                            if running { "up" } else { "down" }
+                        );
+                        let ev = if running {
+                            Event::LinkUp
+                        } else {
+                            Event::LinkDown
+                        };
+                        let _ = self.router.handle(now, id, ev);
+                    }
+                    let trackers: Vec<usize> = self.io[id]
+                        .plan
+                        .track_links
+                        .iter()
+                        .filter(|(ix, _)| *ix == ifindex)
+                        .map(|(_, t)| *t)
+                        .collect();
+                    for tracker in trackers {
+                        tracing::info!(
+                            instance = %self.io[id].plan.name, ifindex, running,
+                            "VRRP_Instance({}) tracked interface {} is {}", self.io[id].plan.name,
+                            self.io[id].plan.params.trackers.get(tracker).map(|t| t.name.as_str()).unwrap_or("?"),
+                            if running { "up" } else { "down" }
+                        );
+                        let _ = self.router.handle(
+                            now,
+                            id,
+                            Event::TrackerChanged {
+                                tracker,
+                                up: running,
+                            },
+                        );
+                    }
+                }
+            }
+            UnitMsg::Script { name, up } => {
+                let targets = self.script_trackers.get(&name).cloned().unwrap_or_default();
+                for (id, tracker) in targets {
+                    let _ = self
+                        .router
+                        .handle(now, id, Event::TrackerChanged { tracker, up });
+                }
+            }
+            UnitMsg::DumpStats => self.dump_stats(),
+            UnitMsg::Shutdown => {}
+        }
+    }
+
+    fn on_advert(&mut self, now: Time, id: usize, advert: ReceivedAdvert) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        // unicast_peer: only the listed peers may speak for this VRID. An
+        // advert from anyone else (however valid) is counted and dropped
+        // before the state machine sees it.
+        if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
+            io.unicast_peer_drops += 1;
+            io.log_drop(advert.src, "source not in unicast_peer");
+            return;
+        }
+        let codec = io.plan.params.codec;
+        let decoded = match (advert.src, advert.dst) {
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                // No hop limit reported is treated as a failed TTL check.
+                decode_ipv6(src, dst, advert.ttl.unwrap_or(0), advert.vrrp(), codec)
+            }
+            _ => decode_ipv4(&advert.packet, codec),
+        };
+        let result = match decoded {
+            Ok(rx) => self.router.handle(
+                now,
+                id,
+                Event::AdvertReceived {
+                    src: rx.envelope.src,
+                    advert: rx.repr,
+                },
+            ),
+            Err(e) => {
+                self.router.record_rx_error(id, &e);
+                Err(e)
+            }
+        };
+        if let Err(e) = result {
+            if let Some(io) = self.io.get_mut(id) {
+                io.log_drop(advert.src, &e.to_string());
+            }
+        }
+    }
+
+    fn refresh_garp(&mut self) {
+        let now = Instant::now();
+        for io in &mut self.io {
+            if io.refresh_at.is_some_and(|t| t <= now) {
+                io.refresh_at = io.plan.garp.refresh.map(|d| now + d);
+                if io.vips_held {
+                    io.announcer.announce(
+                        &io.plan.vips,
+                        Burst {
+                            repeat: io.plan.garp.refresh_repeat.max(1),
+                            garp_interval: io.plan.garp.garp_interval,
+                            gna_interval: io.plan.garp.gna_interval,
+                        },
+                        io.plan.name.clone(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Carry out what the state machine asked for, in order.
+    async fn execute(&mut self) {
+        let mut changed = false;
+        let mut became_master = Vec::new();
+        while let Some((id, action)) = self.router.poll_action() {
+            let Some(io) = self.io.get_mut(id) else {
+                continue;
+            };
+            let name = io.plan.name.clone();
+            match action {
+                Action::StateChanged { from, to, reason } => {
+                    changed = true;
+                    if to == State::Master {
+                        became_master.push(id);
+                    }
+                    let priority = self
+                        .router
+                        .instance(id)
+                        .map(|i| i.effective_priority())
+                        .unwrap_or(0);
+                    let why = reason_text(reason);
+                    if to == State::Initialize {
+                        tracing::info!(
+                            instance = %name, from = %from, to = %to, reason = why, priority,
+                            "VRRP_Instance({name}) Entering STOP STATE ({why})"
+                        );
+                    } else {
+                        tracing::info!(
+                            instance = %name, from = %from, to = %to, reason = why, priority,
+                            "VRRP_Instance({name}) Entering {to} STATE ({why})"
+                        );
+                    }
+                    io.refresh_at = match to {
+                        State::Master => io.plan.garp.refresh.map(|d| Instant::now() + d),
+                        _ => None,
+                    };
+                    self.bus.publish(RoleChange {
+                        subject: bus::Subject::Instance,
+                        name,
+                        role: role_of(to),
+                        priority,
+                        reason: why.to_string(),
+                    });
+                }
+                Action::SendAdvert { priority } => {
+                    let Some(inst) = self.router.instance(id) else {
+                        continue;
+                    };
+                    let repr = inst.advert(priority);
+                    for &dst in &io.plan.dsts {
+                        match repr.to_bytes(io.plan.src, dst, io.plan.params.codec) {
+                            Ok(bytes) => {
+                                if let Err(e) = io.send.send_to(&bytes, dst).await {
+                                    tracing::warn!(instance = %name, error = %e, "cannot send advert");
+                                }
+                            }
+                            Err(e) => {
+                                tracing::error!(instance = %name, error = %e, "cannot build advert")
+                            }
+                        }
+                    }
+                    if priority == 0 {
+                        tracing::info!(instance = %name, "VRRP_Instance({name}) sent priority 0 advert");
+                    }
+                }
+                Action::AddVips => {
+                    io.plan.vips.add(&mut self.rtnl, &name);
+                    io.vips_held = true;
+                }
+                Action::RemoveVips => {
+                    // On shutdown the VIPs stay until a new master is heard
+                    // (see `shutdown`): the leaving master keeps serving
+                    // during the backup's Skew_Time.
+                    if !self.stopping {
+                        io.plan.vips.remove(&mut self.rtnl, &name);
+                        io.vips_held = false;
+                    }
+                }
+                Action::SendGratuitous => {
+                    // A master answering a lower-priority advert re-announces
+                    // with `garp_lower_prio_repeat` (0: not at all); on
+                    // becoming master and at garp_master_delay, with
+                    // `garp_master_repeat`.
+                    let repeat = if self.handling_advert && !became_master.contains(&id) {
+                        io.plan.garp.lower_prio_repeat
+                    } else {
+                        io.plan.garp.master_repeat.max(1)
+                    };
+                    io.announcer.announce(
+                        &io.plan.vips,
+                        Burst {
+                            repeat,
+                            garp_interval: io.plan.garp.garp_interval,
+                            gna_interval: io.plan.garp.gna_interval,
+                        },
+                        name,
+                    );
+                }
+                Action::Notify { state } => {
+                    let priority = self
+                        .router
+                        .instance(id)
+                        .map(|i| i.effective_priority())
+                        .unwrap_or(0);
+                    let ns = notify_state(state);
+                    for argv in io
+                        .plan
+                        .notify
+                        .commands(Subject::Instance, &name, ns, priority)
+                    {
+                        if let Some(q) = &self.scripts {
+                            q.push(&format!("notify {} for {name}", ns.as_str()), argv);
+                        }
+                    }
+                }
+                Action::SetTimer { .. } => {}
+            }
+        }
+        if changed {
+            self.update_group_role();
+        }
+    }
+
+    /// A sync group's role: MASTER when every member is, FAULT when any
+    /// member is, BACKUP otherwise (keepalived's group states).
+    fn update_group_role(&mut self) {
+        let Some(group) = &self.group else {
+            return;
+        };
+        let states: Vec<State> = self.router.instances().iter().map(|i| i.state()).collect();
+        let role = if states.iter().all(|s| *s == State::Initialize) {
+            Role::Stop
+        } else if states.contains(&State::Fault) {
+            Role::Fault
+        } else if states.iter().all(|s| *s == State::Master) {
+            Role::Master
+        } else if states.iter().all(|s| *s == State::Backup) {
+            Role::Backup
+        } else {
+            // Members still moving: wait for them to agree.
+            return;
+        };
+        if self.group_role == Some(role) {
+            return;
+        }
+        self.group_role = Some(role);
+        let name = group.name.clone();
+        tracing::info!(group = %name, role = %role, "VRRP_Group({name}) Syncing instances to {role} state");
+        let ns = match role {
+            Role::Master => NotifyState::Master,
+            Role::Backup => NotifyState::Backup,
+            Role::Fault => NotifyState::Fault,
+            Role::Stop => NotifyState::Stop,
+        };
+        // keepalived has no notify_stop for groups.
+        if role != Role::Stop {
+            for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
+                if let Some(q) = &self.scripts {
+                    q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
+                }
+            }
+        }
+        self.bus.publish(RoleChange {
+            subject: bus::Subject::Group,
+            name,
+            role,
+            priority: 0,
+            reason: String::new(),
+        });
+    }
+
+    fn dump_stats(&self) {
+        for (id, io) in self.io.iter().enumerate() {
+            let Some(inst) = self.router.instance(id) else {
+                continue;
+            };
+            let counters = serde_json::to_string(inst.counters()).unwrap_or_default();
+            tracing::info!(
+                instance = %io.plan.name,
+                state = %inst.state(),
+                priority = inst.effective_priority(),
+                unicast_peer_drops = io.unicast_peer_drops,
+                counters = %counters,
+                "VRRP_Instance({}) stats", io.plan.name
+            );
+        }
+    }
+
+    /// Leave the protocol gracefully.
+    ///
+    /// RFC 5798 §6.4.3: a master that shuts down sends priority 0 so a
+    /// backup takes over after Skew_Time instead of Master_Down_Interval.
+    /// Beyond the RFC (keepalived drops its VIPs at once, leaving a gap of
+    /// about Skew_Time), we keep the VIPs until an advert from the new
+    /// master arrives — or one Master_Down_Interval passes — so clients see
+    /// (almost) no outage.
+    async fn shutdown(&mut self, mut inbox: mpsc::Receiver<UnitMsg>) {
+        self.stopping = true;
+        let now = self.now();
+        self.router.broadcast(now, Event::Shutdown);
+        self.execute().await;
+
+        let longest = (0..self.io.len())
+            .filter(|&id| self.io[id].vips_held)
+            .filter_map(|id| self.router.instance(id))
+            .map(|i| i.master_down_interval() + i.master_adver_interval())
+            .max();
+        if let Some(wait) = longest {
+            let deadline = Instant::now() + wait;
+            while self.io.iter().any(|io| io.vips_held) {
+                let msg = tokio::select! {
+                    m = inbox.recv() => m,
+                    _ = tokio::time::sleep_until(deadline.into()) => None,
+                };
+                let Some(msg) = msg else {
+                    break;
+                };
+                if let UnitMsg::Advert { instance, advert } = msg {
+                    self.release_if_new_master(instance, &advert);
+                }
+            }
+        }
+        for io in &mut self.io {
+            if io.vips_held {
+                io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
+                io.vips_held = false;
+            }
+            self.bus.publish(RoleChange {
+                subject: bus::Subject::Instance,
+                name: io.plan.name.clone(),
+                role: Role::Stop,
+                priority: 0,
+                reason: "shutdown".into(),
+            });
+        }
+        drop(inbox);
+        // Let notify_stop run (each script is bounded by its timeout).
+        self.scripts = None;
+        if let Some(task) = self.scripts_task.take() {
+            task.drained().await;
+        }
+        tracing::info!(unit = %self.name, "stopped");
+    }
+
+    /// During shutdown: an advert with a non-zero priority from another
+    /// router for `id` means the VIPs have a new master.
+    fn release_if_new_master(&mut self, id: usize, advert: &ReceivedAdvert) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        if !io.vips_held || advert.src == io.plan.src {
+            return;
+        }
+        if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
+            return;
+        }
+        let codec = io.plan.params.codec;
+        let decoded = match (advert.src, advert.dst) {
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                decode_ipv6(src, dst, advert.ttl.unwrap_or(0), advert.vrrp(), codec)
+            }
+            _ => decode_ipv4(&advert.packet, codec),
+        };
+        let Ok(rx) = decoded else {
+            return;
+        };
+        let params = &io.plan.params;
+        let authentic = rx.repr.version == params.version
+            && (params.version == crate::vrrp::Version::V3 || rx.repr.auth == params.auth);
+        if authentic && rx.repr.vrid == params.vrid && rx.repr.priority > 0 {
+            tracing::info!(
+                instance = %io.plan.name, new_master = %advert.src,
+                "VRRP_Instance({}) new master {} heard; releasing VIPs", io.plan.name, advert.src
+            );
+            io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
+            io.vips_held = false;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `tandem run` as a child process inside a namespace, and scratch files.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use super::{Netns, wait_until};
+
+/// A `tandem run` inside a namespace, killed with -9 if still running when dropped.
+pub struct Daemon {
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(ns: &Netns, conf: &PathBuf, log: PathBuf) -> Daemon {
+        let err = fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+        let child = ns
+            .command(env!("CARGO_BIN_EXE_tandem"))
+            .args(["run", "-f"])
+            .arg(conf)
+            .env("TANDEM_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start tandem: {e}"));
+        Daemon {
+            child: Some(child),
+            log,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args([sig, &c.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Wait for the process to end; its exit code.
+    pub fn wait(&mut self, secs: f64) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let ok = wait_until(secs, || matches!(child.try_wait(), Ok(Some(_))));
+        if !ok {
+            let _ = child.kill();
+        }
+        child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(test: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("tdm-{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap_or_else(|e| panic!("{e}"));
+        Scratch(p)
+    }
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,793 @@
+//! The VRRP state machine, one behaviour per test, driven with explicit
+//! times and events: what a user would see on the wire and on the
+//! interface (adverts, VIPs, gratuitous ARP, notify) for each RFC 5798 §6.4
+//! rule and each keepalived deviation.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use tandem::vrrp::{
+    Action, Auth, Event, InitialState, Instance, NewMasterReason, Params, Reason, Router, RxError,
+    State, Time, TrackerParams, Version, VrrpRepr,
+};
+
+const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
+const LOWER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 5));
+const HIGHER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20));
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+
+fn t(ms: u64) -> Time {
+    Time::from_millis(ms)
+}
+
+fn params(version: Version, priority: u8) -> Params {
+    let mut p = Params::new("VI_1", 51, ME);
+    p.version = version;
+    p.priority = priority;
+    p.vips = vec![VIP];
+    p.garp_master_delay = None;
+    p
+}
+
+fn advert(version: Version, priority: u8, interval_cs: u16) -> VrrpRepr {
+    VrrpRepr {
+        version,
+        vrid: 51,
+        priority,
+        max_adver_int: interval_cs,
+        auth: Auth::None,
+        addresses: vec![VIP],
+    }
+}
+
+fn rx(inst: &mut Instance, now: Time, src: IpAddr, a: VrrpRepr) -> Result<(), RxError> {
+    inst.handle(now, Event::AdvertReceived { src, advert: a })
+}
+
+/// Drains the action queue, leaving out timer bookkeeping.
+fn actions(inst: &mut Instance) -> Vec<Action> {
+    std::iter::from_fn(|| inst.poll_action())
+        .filter(|a| !matches!(a, Action::SetTimer { .. }))
+        .collect()
+}
+
+fn started(p: Params, now: Time) -> Instance {
+    let mut i = Instance::new(p, now).unwrap();
+    i.handle(now, Event::Startup).unwrap();
+    actions(&mut i);
+    i
+}
+
+/// Starts a backup and lets its down timer make it master.
+fn master(p: Params) -> (Instance, Time) {
+    let mut i = started(p, t(0));
+    let at = i.poll_timeout().unwrap();
+    i.handle(at, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+    actions(&mut i);
+    (i, at)
+}
+
+#[test]
+fn non_owner_starts_as_backup_with_exact_master_down_interval() {
+    let mut i = Instance::new(params(Version::V3, 100), t(0)).unwrap();
+    assert_eq!(i.state(), State::Initialize);
+    assert_eq!(i.poll_timeout(), None);
+    i.handle(t(0), Event::Startup).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    let acts = actions(&mut i);
+    assert_eq!(
+        acts,
+        vec![
+            Action::StateChanged {
+                from: State::Initialize,
+                to: State::Backup,
+                reason: Reason::Startup
+            },
+            Action::Notify {
+                state: State::Backup
+            },
+        ]
+    );
+    // 3 × 1 s + (256 − 100) × 1 s / 256 = 3.609375 s, to the microsecond.
+    assert_eq!(i.skew_time(), Duration::from_micros(609_375));
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(3_609_375)));
+}
+
+#[test]
+fn owner_starts_as_master_and_announces_itself() {
+    let mut i = Instance::new(params(Version::V2, 255), t(0)).unwrap();
+    i.handle(t(0), Event::Startup).unwrap();
+    assert_eq!(
+        actions(&mut i),
+        vec![
+            Action::StateChanged {
+                from: State::Initialize,
+                to: State::Master,
+                reason: Reason::Startup
+            },
+            Action::AddVips,
+            Action::SendAdvert { priority: 255 },
+            Action::SendGratuitous,
+            Action::Notify {
+                state: State::Master
+            },
+        ]
+    );
+    assert_eq!(i.counters().new_master_reason, NewMasterReason::Priority);
+    // Next advert one interval later.
+    assert_eq!(i.poll_timeout(), Some(t(1000)));
+    i.handle(t(1000), Event::Timer).unwrap();
+    assert_eq!(actions(&mut i), vec![Action::SendAdvert { priority: 255 }]);
+}
+
+#[test]
+fn backup_becomes_master_when_master_goes_silent() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    rx(&mut i, t(500), HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(
+        i.poll_timeout(),
+        Some(Time::from_micros(500_000 + 3_609_375))
+    );
+    i.handle(t(4000), Event::Timer).unwrap(); // early: nothing due
+    assert_eq!(i.state(), State::Backup);
+    assert!(actions(&mut i).is_empty());
+    i.handle(Time::from_micros(4_109_375), Event::Timer)
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    let acts = actions(&mut i);
+    assert_eq!(
+        acts[0],
+        Action::StateChanged {
+            from: State::Backup,
+            to: State::Master,
+            reason: Reason::MasterDown
+        }
+    );
+    assert!(acts.contains(&Action::AddVips));
+    assert!(acts.contains(&Action::SendAdvert { priority: 100 }));
+    assert_eq!(
+        i.counters().new_master_reason,
+        NewMasterReason::MasterNoResponse
+    );
+}
+
+#[test]
+fn stale_timer_after_advert_reset_does_nothing() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    let first = i.poll_timeout().unwrap();
+    rx(&mut i, t(3000), HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    // The timer armed for the first deadline fires late: must not act.
+    i.handle(first, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert!(actions(&mut i).is_empty());
+}
+
+#[test]
+fn stale_timer_after_state_change_does_nothing() {
+    let (mut i, at) = master(params(Version::V3, 100));
+    rx(&mut i, at, HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    actions(&mut i);
+    // The master's advert timer, armed before, fires: no advert from a backup.
+    i.handle(at + Duration::from_secs(1), Event::Timer).unwrap();
+    assert!(actions(&mut i).is_empty());
+}
+
+#[test]
+fn v3_learns_master_adver_interval_from_the_master() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    rx(&mut i, t(0), HIGHER_IP, advert(Version::V3, 200, 50)).unwrap();
+    assert_eq!(i.master_adver_interval(), Duration::from_millis(500));
+    // 3 × 0.5 s + 156 × 0.5 s / 256 = 1.5 s + 0.3046875 s
+    assert_eq!(i.master_down_interval(), Duration::from_micros(1_804_687));
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(1_804_687)));
+    // A slower master: learned too.
+    rx(&mut i, t(100), HIGHER_IP, advert(Version::V3, 200, 400)).unwrap();
+    assert_eq!(
+        i.master_down_interval(),
+        Duration::from_micros(12_000_000 + 2_437_500)
+    );
+}
+
+#[test]
+fn v2_skew_time_is_independent_of_the_interval() {
+    let mut p = params(Version::V2, 100);
+    p.advert_int = 300;
+    let i = started(p, t(0));
+    // RFC 3768 §6.1: (256 − Priority) / 256 seconds.
+    assert_eq!(i.skew_time(), Duration::from_micros(609_375));
+    assert_eq!(i.master_down_interval(), Duration::from_micros(9_609_375));
+}
+
+#[test]
+fn priority_zero_makes_the_backup_take_over_after_skew_time() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    rx(&mut i, t(1000), HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    rx(&mut i, t(1500), HIGHER_IP, advert(Version::V3, 0, 100)).unwrap();
+    assert_eq!(
+        i.poll_timeout(),
+        Some(Time::from_micros(1_500_000 + 609_375))
+    );
+    i.handle(Time::from_micros(2_109_375), Event::Timer)
+        .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert!(actions(&mut i).contains(&Action::StateChanged {
+        from: State::Backup,
+        to: State::Master,
+        reason: Reason::MasterLeft
+    }));
+    assert_eq!(i.counters().priority_zero_received, 1);
+}
+
+#[test]
+fn shutdown_from_master_sends_priority_zero_and_releases_vips() {
+    let (mut i, at) = master(params(Version::V2, 100));
+    i.handle(at, Event::Shutdown).unwrap();
+    assert_eq!(i.state(), State::Initialize);
+    assert_eq!(
+        actions(&mut i),
+        vec![
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Initialize,
+                reason: Reason::Shutdown
+            },
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            Action::Notify {
+                state: State::Initialize
+            },
+        ]
+    );
+    assert_eq!(i.poll_timeout(), None);
+    assert_eq!(i.counters().priority_zero_sent, 1);
+}
+
+#[test]
+fn shutdown_from_backup_sends_nothing() {
+    let mut i = started(params(Version::V2, 100), t(0));
+    i.handle(t(10), Event::Shutdown).unwrap();
+    let acts = actions(&mut i);
+    assert!(
+        !acts
+            .iter()
+            .any(|a| matches!(a, Action::SendAdvert { .. } | Action::RemoveVips))
+    );
+}
+
+#[test]
+fn master_answers_lower_priority_advert_at_once_with_garp() {
+    let (mut i, at) = master(params(Version::V3, 150));
+    rx(
+        &mut i,
+        at + Duration::from_millis(10),
+        LOWER_IP,
+        advert(Version::V3, 100, 100),
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(
+        actions(&mut i),
+        vec![Action::SendAdvert { priority: 150 }, Action::SendGratuitous]
+    );
+}
+
+#[test]
+fn master_yields_to_higher_priority_without_priority_zero() {
+    let (mut i, at) = master(params(Version::V3, 150));
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        actions(&mut i),
+        vec![
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Backup,
+                reason: Reason::HigherPriorityAdvert
+            },
+            Action::RemoveVips,
+            Action::Notify {
+                state: State::Backup
+            },
+        ]
+    );
+}
+
+#[test]
+fn equal_priority_is_broken_by_the_higher_primary_address() {
+    let (mut i, at) = master(params(Version::V3, 100));
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+    assert_eq!(i.state(), State::Master, "lower address loses");
+    rx(&mut i, at, HIGHER_IP, advert(Version::V3, 100, 100)).unwrap();
+    assert_eq!(i.state(), State::Backup, "higher address wins");
+}
+
+#[test]
+fn preempting_backup_ignores_lower_master_and_takes_over() {
+    let mut i = started(params(Version::V3, 200), t(0));
+    let deadline = i.poll_timeout().unwrap();
+    for k in 0..3 {
+        rx(&mut i, t(1000 * k), LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+        assert_eq!(
+            i.poll_timeout(),
+            Some(deadline),
+            "lower adverts do not reset"
+        );
+    }
+    i.handle(deadline, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.counters().new_master_reason, NewMasterReason::Preempted);
+}
+
+#[test]
+fn nopreempt_backup_leaves_a_lower_master_alone() {
+    let mut p = params(Version::V3, 200);
+    p.preempt = false;
+    let mut i = started(p, t(0));
+    for k in 0..20 {
+        rx(&mut i, t(1000 * k), LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+        if let Some(at) = i.poll_timeout().filter(|at| *at <= t(1000 * k + 999)) {
+            i.handle(at, Event::Timer).unwrap();
+        }
+    }
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn preempt_delay_holds_off_preemption() {
+    let mut p = params(Version::V3, 200);
+    p.preempt_delay = Duration::from_secs(10);
+    let mut i = started(p, t(0));
+    let mut now = 0;
+    while i.state() == State::Backup && now < 30_000 {
+        rx(&mut i, t(now), LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+        now += 1000;
+        if let Some(at) = i.poll_timeout().filter(|at| *at < t(now)) {
+            i.handle(at, Event::Timer).unwrap();
+        }
+    }
+    assert_eq!(i.state(), State::Master);
+    // Accepted until 10 s after startup, then one Master_Down_Interval.
+    assert!((13_000..=15_000).contains(&now), "took over at {now} ms");
+}
+
+#[test]
+fn initial_state_master_shortens_the_first_wait() {
+    let mut p = params(Version::V3, 100);
+    p.initial_state = InitialState::Master;
+    let i = started(p, t(0));
+    assert_eq!(i.state(), State::Backup);
+    // One interval plus the smallest skew (1 s / 256).
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(1_003_906)));
+}
+
+#[test]
+fn tracker_weights_move_priority_and_master_advertises_at_once() {
+    let mut p = params(Version::V3, 100);
+    p.trackers = vec![
+        TrackerParams {
+            name: "chk_nginx".into(),
+            weight: -60,
+            reverse: false,
+            initially_up: true,
+        },
+        TrackerParams {
+            name: "chk_bonus".into(),
+            weight: 200,
+            reverse: false,
+            initially_up: false,
+        },
+    ];
+    let (mut i, at) = master(p);
+    assert_eq!(i.effective_priority(), 100);
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.effective_priority(), 40);
+    assert_eq!(actions(&mut i), vec![Action::SendAdvert { priority: 40 }]);
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 1,
+            up: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.effective_priority(), 240);
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.effective_priority(), 254, "clamped below the owner's 255");
+    // An unknown tracker index changes nothing.
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 9,
+            up: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.effective_priority(), 254);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn owner_priority_is_never_adjusted() {
+    let mut p = params(Version::V2, 255);
+    p.trackers = vec![TrackerParams {
+        name: "chk".into(),
+        weight: -100,
+        reverse: false,
+        initially_up: true,
+    }];
+    let mut i = started(p, t(0));
+    i.handle(
+        t(1),
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.effective_priority(), 255);
+}
+
+#[test]
+fn weight_zero_tracker_puts_master_in_fault_with_priority_zero() {
+    let mut p = params(Version::V3, 100);
+    p.trackers = vec![TrackerParams::fault_on_down("eth1")];
+    let (mut i, at) = master(p);
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(
+        actions(&mut i),
+        vec![
+            Action::StateChanged {
+                from: State::Master,
+                to: State::Fault,
+                reason: Reason::TrackerDown
+            },
+            Action::SendAdvert { priority: 0 },
+            Action::RemoveVips,
+            Action::Notify {
+                state: State::Fault
+            },
+        ]
+    );
+    assert_eq!(i.poll_timeout(), None);
+    // Adverts in FAULT change nothing.
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 50, 100)).unwrap();
+    assert!(actions(&mut i).is_empty());
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn link_down_is_fault_and_link_up_returns_to_backup() {
+    let mut i = started(params(Version::V2, 100), t(0));
+    i.handle(t(5), Event::LinkDown).unwrap();
+    assert_eq!(i.state(), State::Fault);
+    i.handle(t(6), Event::LinkUp).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.counters().state_transitions, 3);
+    assert_eq!(i.counters().last_transition, Some(t(6)));
+}
+
+#[test]
+fn link_down_before_startup_starts_in_fault() {
+    let mut i = Instance::new(params(Version::V2, 255), t(0)).unwrap();
+    i.handle(t(0), Event::LinkDown).unwrap();
+    i.handle(t(0), Event::Startup).unwrap();
+    assert_eq!(i.state(), State::Fault);
+    i.handle(t(1), Event::LinkUp).unwrap();
+    assert_eq!(i.state(), State::Master, "an owner leaves FAULT as master");
+}
+
+#[test]
+fn config_mismatches_are_dropped_counted_and_change_nothing() {
+    let mut p = params(Version::V2, 100);
+    p.auth = Auth::pass(b"secret");
+    let (mut i, at) = master(p);
+    let good = VrrpRepr {
+        auth: Auth::pass(b"secret"),
+        ..advert(Version::V2, 200, 100)
+    };
+    let cases: Vec<(VrrpRepr, RxError)> = vec![
+        (
+            VrrpRepr {
+                auth: Auth::pass(b"wrong"),
+                ..good.clone()
+            },
+            RxError::Authentication("password mismatch"),
+        ),
+        (
+            VrrpRepr {
+                auth: Auth::None,
+                ..good.clone()
+            },
+            RxError::Authentication("auth type mismatch"),
+        ),
+        (
+            VrrpRepr {
+                max_adver_int: 200,
+                ..good.clone()
+            },
+            RxError::AdvertInterval {
+                received_cs: 200,
+                configured_cs: 100,
+            },
+        ),
+        (
+            VrrpRepr {
+                vrid: 52,
+                ..good.clone()
+            },
+            RxError::Vrid(52),
+        ),
+        (
+            VrrpRepr {
+                version: Version::V3,
+                auth: Auth::None,
+                ..good.clone()
+            },
+            RxError::Version(3),
+        ),
+    ];
+    for (bad, err) in cases {
+        assert_eq!(rx(&mut i, at, HIGHER_IP, bad), Err(err));
+        assert_eq!(i.state(), State::Master);
+        assert!(actions(&mut i).is_empty());
+    }
+    let c = &i.counters().rx_errors;
+    assert_eq!(
+        (
+            c.auth_errors,
+            c.adv_interval_errors,
+            c.vrid_errors,
+            c.version_errors
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(
+        rx(&mut i, at, "2001:db8::1".parse().unwrap(), good.clone()),
+        Err(RxError::AddressFamily)
+    );
+    // The good one is taken.
+    rx(&mut i, at, HIGHER_IP, good).unwrap();
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn v3_zero_interval_is_refused() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    assert!(matches!(
+        rx(&mut i, t(1), HIGHER_IP, advert(Version::V3, 200, 0)),
+        Err(RxError::AdvertInterval { received_cs: 0, .. })
+    ));
+}
+
+#[test]
+fn address_list_mismatch_is_counted_but_accepted_like_keepalived() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    let mut a = advert(Version::V3, 200, 100);
+    a.addresses = vec!["192.0.2.99".parse().unwrap()];
+    rx(&mut i, t(1), HIGHER_IP, a).unwrap();
+    assert_eq!(i.counters().rx_errors.address_list_errors, 1);
+    assert_eq!(i.counters().adverts_received, 1);
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(1_000 + 3_609_375)));
+}
+
+#[test]
+fn own_looped_back_advert_is_ignored() {
+    let (mut i, at) = master(params(Version::V3, 100));
+    rx(&mut i, at, ME, advert(Version::V3, 100, 100)).unwrap();
+    assert!(actions(&mut i).is_empty());
+    assert_eq!(i.counters().adverts_received, 0);
+}
+
+#[test]
+fn second_gratuitous_round_after_garp_master_delay() {
+    let mut p = params(Version::V3, 255);
+    p.garp_master_delay = Some(Duration::from_secs(5));
+    let mut i = started(p, t(0));
+    let mut garps = 0;
+    let mut now = t(0);
+    while now < t(6000) {
+        now = i.poll_timeout().unwrap();
+        i.handle(now, Event::Timer).unwrap();
+        garps += actions(&mut i)
+            .iter()
+            .filter(|a| **a == Action::SendGratuitous)
+            .count();
+    }
+    assert_eq!(garps, 1);
+}
+
+#[test]
+fn set_timer_actions_follow_the_earliest_deadline() {
+    let mut i = Instance::new(params(Version::V3, 100), t(0)).unwrap();
+    i.handle(t(0), Event::Startup).unwrap();
+    let timers: Vec<_> = std::iter::from_fn(|| i.poll_action())
+        .filter_map(|a| match a {
+            Action::SetTimer { at } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timers, vec![i.poll_timeout()]);
+}
+
+#[test]
+fn invalid_params_are_refused() {
+    let mut p = params(Version::V2, 100);
+    p.advert_int = 150;
+    assert!(Instance::new(p, t(0)).is_err());
+    let mut p = params(Version::V3, 100);
+    p.auth = Auth::pass(b"x");
+    assert!(Instance::new(p, t(0)).is_err());
+    let mut p = params(Version::V2, 100);
+    p.vips.push("2001:db8::1".parse().unwrap());
+    assert!(Instance::new(p, t(0)).is_err());
+    let mut p = params(Version::V2, 100);
+    p.vrid = 0;
+    assert!(Instance::new(p, t(0)).is_err());
+}
+
+// ----- sync groups ---------------------------------------------------------
+
+fn group_params() -> Vec<Params> {
+    let mut outer = params(Version::V3, 100);
+    outer.name = "VI_OUTER".into();
+    outer.vrid = 51;
+    let mut inner = params(Version::V3, 100);
+    inner.name = "VI_INNER".into();
+    inner.vrid = 52;
+    inner.vips = vec!["192.0.2.200".parse().unwrap()];
+    vec![outer, inner]
+}
+
+fn drain_router(r: &mut Router) -> Vec<(usize, Action)> {
+    std::iter::from_fn(|| r.poll_action())
+        .filter(|(_, a)| !matches!(a, Action::SetTimer { .. }))
+        .collect()
+}
+
+#[test]
+fn sync_group_member_fault_faults_the_group_and_recovers_together() {
+    let mut r = Router::new(group_params(), vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    let at = r.poll_timeout().unwrap();
+    r.handle_timeout(at);
+    r.handle_timeout(r.poll_timeout().unwrap());
+    assert_eq!(r.instance(0).unwrap().state(), State::Master);
+    assert_eq!(r.instance(1).unwrap().state(), State::Master);
+    drain_router(&mut r);
+    r.handle(at, 1, Event::LinkDown).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Fault);
+    assert_eq!(r.instance(1).unwrap().state(), State::Fault);
+    let acts = drain_router(&mut r);
+    assert!(acts.contains(&(0, Action::RemoveVips)));
+    assert!(acts.contains(&(1, Action::RemoveVips)));
+    assert!(acts.contains(&(0, Action::SendAdvert { priority: 0 })));
+    r.handle(at, 1, Event::LinkUp).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(1).unwrap().state(), State::Backup);
+}
+
+#[test]
+fn sync_group_waits_until_every_member_wants_master() {
+    let mut r = Router::new(group_params(), vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    // A master keeps advertising for VRID 52 only.
+    let mut now = t(0);
+    for _ in 0..10 {
+        now = now + Duration::from_secs(1);
+        r.handle(
+            now,
+            1,
+            Event::AdvertReceived {
+                src: HIGHER_IP,
+                advert: VrrpRepr {
+                    vrid: 52,
+                    addresses: vec!["192.0.2.200".parse().unwrap()],
+                    ..advert(Version::V3, 200, 100)
+                },
+            },
+        )
+        .unwrap();
+        r.handle_timeout(now);
+    }
+    // VRID 51's master is silent, but the group stays backup together.
+    assert!(r.instance(0).unwrap().wants_master());
+    assert_eq!(r.instance(0).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(1).unwrap().state(), State::Backup);
+    // When VRID 52's master falls silent too, both go master.
+    while let Some(at) = r
+        .poll_timeout()
+        .filter(|at| *at < now + Duration::from_secs(10))
+    {
+        r.handle_timeout(at);
+    }
+    assert_eq!(r.instance(0).unwrap().state(), State::Master);
+    assert_eq!(r.instance(1).unwrap().state(), State::Master);
+}
+
+#[test]
+fn sync_group_member_stepping_down_takes_the_group_along() {
+    let mut r = Router::new(group_params(), vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    while r.instances().iter().any(|i| i.state() != State::Master) {
+        let at = r.poll_timeout().unwrap();
+        r.handle_timeout(at);
+    }
+    drain_router(&mut r);
+    r.handle(
+        t(9000),
+        0,
+        Event::AdvertReceived {
+            src: HIGHER_IP,
+            advert: advert(Version::V3, 200, 100),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(1).unwrap().state(), State::Backup);
+    let acts = drain_router(&mut r);
+    assert!(acts.contains(&(1, Action::RemoveVips)));
+}
+
+#[test]
+fn router_rejects_bad_groups() {
+    assert!(Router::new(group_params(), vec![vec![0, 5]], t(0)).is_err());
+    assert!(Router::new(group_params(), vec![vec![0, 1], vec![1]], t(0)).is_err());
+}
+
+#[test]
+fn contradictory_preemption_settings_are_cleared_like_keepalived() {
+    use tandem::vrrp::ParamsWarning;
+    let mut p = params(Version::V3, 100);
+    p.preempt = false;
+    p.initial_state = InitialState::Master;
+    let (n, w) = p.clone().normalized();
+    assert!(n.preempt);
+    assert_eq!(w, vec![ParamsWarning::NopreemptWithStateMaster]);
+    // And the instance runs with the cleared setting: it preempts.
+    let mut i = started(p, t(0));
+    rx(&mut i, t(100), LOWER_IP, advert(Version::V3, 50, 100)).unwrap();
+    i.handle(t(1200), Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+
+    let mut p = params(Version::V3, 255);
+    p.preempt = false;
+    assert_eq!(p.normalized().1, vec![ParamsWarning::NopreemptWithOwner]);
+    let mut p = params(Version::V3, 100);
+    p.preempt = false;
+    p.preempt_delay = Duration::from_secs(3);
+    let (n, w) = p.normalized();
+    assert_eq!(n.preempt_delay, Duration::ZERO);
+    assert_eq!(w, vec![ParamsWarning::PreemptDelayWithNopreempt]);
+}
