@@ -471,14 +471,14 @@ fn teardown_removes_what_tandem_owns_or_flushes_everything() {
         let mut c = client();
         let mut r = Reconciler::new(false);
         reconcile(&mut c, &mut r, &wide_table());
-        let ops = r.teardown(&c.table().unwrap(), false);
+        let ops = r.teardown(&c.table().unwrap(), StopPolicy::RemoveOwned);
         assert!(c.apply(&ops).unwrap().is_ok());
         let left = c.table().unwrap();
         let keys: Vec<_> = left.services.keys().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["UDP 203.0.113.6:53"]);
 
         reconcile(&mut c, &mut r, &wide_table());
-        let ops = r.teardown(&c.table().unwrap(), true);
+        let ops = r.teardown(&c.table().unwrap(), StopPolicy::Flush);
         assert_eq!(ops, vec![Op::Flush]);
         assert!(c.apply(&ops).unwrap().is_ok());
         assert!(c.table().unwrap().services.is_empty());

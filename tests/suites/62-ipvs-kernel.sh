@@ -2,8 +2,9 @@
 # The IPVS client and reconciler against a real IPVS kernel: builds the
 # tests/ipvs_kernel.rs test binary here and runs it inside the test VM
 # (netns-lab/vm-run), where each test gets a network namespace of its own
-# and reads its work back with ipvsadm. TANDEM_REQUIRE_IPVS=1 turns a
-# missing IPVS into a failure instead of a skip.
+# and reads its work back with ipvsadm; then tests/ipvs_vm_cli.sh drives
+# `tandem ipvs apply/dump/flush` there the way an operator would.
+# TANDEM_REQUIRE_IPVS=1 turns a missing IPVS into a failure, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -12,7 +13,10 @@ bin=$(cargo test --no-run --test ipvs_kernel --message-format=json 2>/dev/null |
 [ -x "$bin" ] || { echo "62-ipvs-kernel: could not build the ipvs_kernel test binary" >&2; exit 1; }
 cargo build -q --bin tandem
 
-run() { TANDEM_REQUIRE_IPVS=1 netns-lab/vm-run --timeout 600 --no-build -- "$bin" --test-threads=2; }
+run() {
+  TANDEM_REQUIRE_IPVS=1 netns-lab/vm-run --timeout 600 --no-build -- \
+    bash -c '"$0" --test-threads=2 && bash tests/ipvs_vm_cli.sh' "$bin"
+}
 # vm-run exits 125 when the guest did not come up (a TCG boot can fail on a
 # loaded host); one more boot tells that apart from a failing test.
 rc=0; run || rc=$?
