@@ -2,12 +2,13 @@
 //! mastership rule — everything the LVS task needs, built once at start-up.
 //!
 //! The model already carries keepalived's defaults and inheritance
-//! (virtual server → real server → checker), so this is a mapping, plus the
-//! two things the model leaves to its consumers: deduplicating checkers
-//! ([`CheckRunner::add`]) and expanding `virtual_server_group`s into IPVS
-//! services.
+//! (virtual server → real server → checker), so this is a mapping. The IPVS
+//! side of it (services of a `virtual_server_group`, service settings,
+//! destinations and their validation) is the reconciler's own
+//! [`crate::ipvs::from_config`]; what is added here is the checkers,
+//! deduplicated by [`CheckRunner::add`], and the mastership rule.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::governance::InstanceVips;
 use super::model::{RealServerSpec, SorryServer, VirtualServerSpec};
@@ -17,28 +18,14 @@ use crate::check::spec::{
 };
 use crate::check::{CheckRunner, CheckerId};
 use crate::config::model as m;
-use crate::ipvs::types::{
-    Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
-};
-
-/// The most addresses one `virtual_server_group` range may expand to; a
-/// typo like `10.0.0.1-10.9.0.1` should be an error, not a million services.
-pub const MAX_GROUP_RANGE: u128 = 4096;
+use crate::ipvs::from_config::{self as ipvs_map, FromConfigError};
+use crate::ipvs::types::ServiceKey;
 
 /// What the configuration could not be turned into.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("{origin}: virtual_server group {name}: no virtual_server_group of that name")]
-    UnknownGroup { origin: String, name: String },
-    #[error(
-        "{origin}: virtual_server_group {name}: range {first}-{last} spans more than {MAX_GROUP_RANGE} addresses"
-    )]
-    RangeTooLarge {
-        origin: String,
-        name: String,
-        first: IpAddr,
-        last: IpAddr,
-    },
+    #[error("{0}")]
+    Ipvs(#[from] FromConfigError),
     #[error("{origin}: MISC_CHECK user {user:?}: no such user on this system")]
     UnknownUser { origin: String, user: String },
     #[error("{origin}: MISC_CHECK group {group:?}: no such group on this system")]
@@ -65,7 +52,10 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
     let mut names = Vec::with_capacity(config.virtual_servers.len());
     let mut vs_addrs = Vec::with_capacity(config.virtual_servers.len());
     for vs in &config.virtual_servers {
-        let services = services_of(config, vs)?;
+        let services = ipvs_map::service_keys(config, vs)?
+            .into_iter()
+            .map(|key| ipvs_map::service(vs, key))
+            .collect::<Result<Vec<_>, _>>()?;
         vs_addrs.push(
             services
                 .iter()
@@ -77,6 +67,12 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
         );
         let mut real_servers = Vec::with_capacity(vs.real_servers.len());
         for rs in &vs.real_servers {
+            // Validated against every service (family, thresholds); the
+            // weight is the logic's business.
+            let mut dest = None;
+            for s in &services {
+                dest = Some(ipvs_map::destination(vs, &s.key, rs, rs.weight)?);
+            }
             let mut checkers = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
                 let id: CheckerId = runner.add(checker_spec(config, rs, c)?);
@@ -86,13 +82,21 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                 addr: SocketAddr::new(rs.address, rs.port),
                 weight: rs.weight,
                 inhibit_on_failure: rs.inhibit_on_failure,
-                forward: forward(rs.lvs_method),
-                u_threshold: rs.uthreshold.unwrap_or(0),
-                l_threshold: rs.lthreshold.unwrap_or(0),
+                forward: dest
+                    .as_ref()
+                    .map_or(ipvs_map::forward(rs.lvs_method), |d| d.forward),
+                u_threshold: dest.as_ref().map_or(0, |d| d.u_threshold),
+                l_threshold: dest.as_ref().map_or(0, |d| d.l_threshold),
                 notify_up: rs.notify_up.as_ref().map(|n| n.command.clone()),
                 notify_down: rs.notify_down.as_ref().map(|n| n.command.clone()),
                 checkers,
             });
+        }
+        let mut sorry_forward = None;
+        if let Some(sorry) = &vs.sorry_server {
+            for s in &services {
+                sorry_forward = Some(ipvs_map::sorry_destination(vs, &s.key, sorry)?.forward);
+            }
         }
         specs.push(VirtualServerSpec {
             services,
@@ -104,7 +108,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                 addr: SocketAddr::new(s.address, s.port),
                 weight: 1,
                 inhibit: vs.sorry_server_inhibit,
-                forward: forward(s.lvs_method),
+                forward: sorry_forward.unwrap_or(ipvs_map::forward(s.lvs_method)),
             }),
             omega: vs.omega,
             real_servers,
@@ -132,118 +136,6 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
         governance,
         names,
     })
-}
-
-fn forward(method: m::LvsMethod) -> Forward {
-    match method {
-        m::LvsMethod::Nat => Forward::Masq,
-        m::LvsMethod::Dr => Forward::Route,
-        m::LvsMethod::Tun => Forward::TUNNEL,
-    }
-}
-
-fn protocol(p: m::Protocol) -> Protocol {
-    match p {
-        m::Protocol::Tcp => Protocol::Tcp,
-        m::Protocol::Udp => Protocol::Udp,
-        m::Protocol::Sctp => Protocol::Sctp,
-    }
-}
-
-/// The IPVS services of one `virtual_server` (several for a group).
-fn services_of(config: &m::Config, vs: &m::VirtualServer) -> Result<Vec<Service>, BuildError> {
-    let service = |key: ServiceKey| {
-        let mut s = Service::new(key, Scheduler::from(vs.lvs_sched.name().to_string()));
-        if let Some(timeout) = vs.persistence_timeout {
-            s.flags.0 |= ServiceFlags::PERSISTENT;
-            s.timeout = u32::try_from(timeout.as_secs()).unwrap_or(u32::MAX);
-        }
-        if let Some(prefix) = vs.persistence_granularity {
-            s.netmask = match key.family() {
-                Family::Inet => Netmask::V4(Ipv4Addr::from(
-                    u32::MAX
-                        .checked_shl(32 - u32::from(prefix.min(32)))
-                        .unwrap_or(0),
-                )),
-                Family::Inet6 => Netmask::V6(prefix.min(128)),
-            };
-        }
-        if vs.ops {
-            s.flags.0 |= ServiceFlags::ONEPACKET;
-        }
-        s
-    };
-    let addr = |addr, port| ServiceKey::Addr {
-        protocol: protocol(vs.protocol),
-        addr,
-        port,
-    };
-    let family = |f: m::AddressFamily| match f {
-        m::AddressFamily::Inet => Family::Inet,
-        m::AddressFamily::Inet6 => Family::Inet6,
-    };
-    match &vs.key {
-        m::VirtualServerKey::Address { address, port } => Ok(vec![service(addr(*address, *port))]),
-        m::VirtualServerKey::Fwmark { fwmark } => Ok(vec![service(ServiceKey::Fwmark {
-            family: family(vs.family),
-            fwmark: *fwmark,
-        })]),
-        m::VirtualServerKey::Group { name } => {
-            let group =
-                config
-                    .virtual_server_group(name)
-                    .ok_or_else(|| BuildError::UnknownGroup {
-                        origin: vs.origin.to_string(),
-                        name: name.clone(),
-                    })?;
-            let mut out = Vec::new();
-            for entry in &group.entries {
-                match entry {
-                    m::VsgEntry::Range { first, last, port } => {
-                        let ips =
-                            expand(*first, *last).ok_or_else(|| BuildError::RangeTooLarge {
-                                origin: group.origin.to_string(),
-                                name: name.clone(),
-                                first: *first,
-                                last: *last,
-                            })?;
-                        out.extend(ips.into_iter().map(|ip| service(addr(ip, *port))));
-                    }
-                    m::VsgEntry::Fwmark {
-                        fwmark,
-                        family: fam,
-                    } => {
-                        out.push(service(ServiceKey::Fwmark {
-                            family: family(fam.unwrap_or(vs.family)),
-                            fwmark: *fwmark,
-                        }));
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
-}
-
-/// `first..=last`, or `None` when the range is too large or mixes families.
-fn expand(first: IpAddr, last: IpAddr) -> Option<Vec<IpAddr>> {
-    match (first, last) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let (a, b) = (u32::from(a), u32::from(b));
-            if b < a || u128::from(b - a) >= MAX_GROUP_RANGE {
-                return (a == b).then(|| vec![first]);
-            }
-            Some((a..=b).map(|x| IpAddr::V4(Ipv4Addr::from(x))).collect())
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let (a, b) = (u128::from(a), u128::from(b));
-            if b < a || b - a >= MAX_GROUP_RANGE {
-                return (a == b).then(|| vec![first]);
-            }
-            Some((a..=b).map(|x| IpAddr::V6(Ipv6Addr::from(x))).collect())
-        }
-        _ => None,
-    }
 }
 
 fn checker_spec(
@@ -360,7 +252,7 @@ mod tests {
     use super::*;
     use crate::check::Report;
     use crate::config::{LoadOptions, load_str};
-    use crate::ipvs::types::DestKey;
+    use crate::ipvs::types::{DestKey, Family, Forward, Scheduler, ServiceFlags};
     use std::path::Path;
     use std::time::Duration;
 
@@ -559,19 +451,5 @@ virtual_server group WEB {
             family: Family::Inet,
             fwmark: 7
         }));
-    }
-
-    #[test]
-    fn group_ranges_expand_and_are_bounded() {
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(expand(ip("192.0.2.10"), ip("192.0.2.12")).unwrap().len(), 3);
-        assert_eq!(expand(ip("192.0.2.10"), ip("192.0.2.10")).unwrap().len(), 1);
-        assert_eq!(
-            expand(ip("2001:db8::1"), ip("2001:db8::4")).unwrap().len(),
-            4
-        );
-        assert!(expand(ip("10.0.0.0"), ip("10.255.0.0")).is_none());
-        assert!(expand(ip("192.0.2.1"), ip("2001:db8::1")).is_none());
-        assert!(expand(ip("192.0.2.9"), ip("192.0.2.1")).is_none());
     }
 }
