@@ -98,10 +98,12 @@ measure() {
     done
     echo "$t"
   }
-  hwm_kb() {
-    local t=0 p v
+  # sum of a /proc/PID/status field (kB) over pids: VmHWM (peak), VmRSS (now)
+  mem_kb() {
+    local field=$1 t=0 p v
+    shift
     for p in "$@"; do
-      v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+      v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
       t=$((t + ${v:-0}))
     done
     echo "$t"
@@ -168,7 +170,9 @@ measure() {
             tail -n 5 "$work/keepalived.out" >&2
           fi
         fi
-        local c0 r0 t0 c1 r1 t1 hwm
+        local c0 r0 t0 c1 r1 t1 hwm rss s0 s1 load
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        s0=$(cpu_ticks "$sink")
         c0=$(cpu_ticks "${procs[@]}")
         r0=$(requests)
         t0=$(uptime_cs)
@@ -176,16 +180,20 @@ measure() {
         c1=$(cpu_ticks "${procs[@]}")
         r1=$(requests)
         t1=$(uptime_cs)
-        hwm=$(hwm_kb "${procs[@]}")
+        s1=$(cpu_ticks "$sink")
+        hwm=$(mem_kb VmHWM "${procs[@]}")
+        rss=$(mem_kb VmRSS "${procs[@]}")
         kill -TERM "$main" 2>/dev/null || true
         wait "$main" 2>/dev/null || true
         rm -f "$work"/ka*.pid
         awk -v tool="$tool" -v n="$n" -v round="$round" -v c="$((c1 - c0))" -v hz="$hz" \
-          -v r="$((r1 - r0))" -v dt="$((t1 - t0))" -v hwm="$hwm" 'BEGIN {
+          -v r="$((r1 - r0))" -v dt="$((t1 - t0))" -v hwm="$hwm" -v rss="$rss" \
+          -v sc="$((s1 - s0))" -v load="$load" 'BEGIN {
             cpu_ms = c * 1000 / hz; secs = dt / 100
             per1000 = (r > 0) ? cpu_ms * 1000 / r : 0
-            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f\n",
-              tool, n, round, r / secs, per1000, cpu_ms / 10 / secs, hwm / 1024
+            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
+              tool, n, round, r / secs, per1000, cpu_ms / 10 / secs, hwm / 1024, rss / 1024,
+              sc * 1000 / hz / 10 / secs, load
           }'
         sleep 1
       done
@@ -218,14 +226,17 @@ summarise() { # reads RESULT lines, prints medians and ratios
     $1 == "RESULT" {
       key = $2 SUBSEP $3; seen[key] = 1; ns[$3] = 1; tools[$2] = 1
       for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1]] = v[key, kv[1]] " " kv[2] }
+      for (i = 5; i <= NF; i++) if ($i ~ /^loadavg=/) loads = loads " " substr($i, 9)
     }
     END {
-      printf "%-10s %7s %12s %18s %9s %10s\n", "tool", "servers", "checks/s", "CPU ms/1000 checks", "CPU %", "peak MB"
+      printf "%-10s %7s %10s %18s %7s %9s %9s %14s\n", "tool", "servers", "checks/s", "CPU ms/1000 checks", "CPU %", "peak MB", "end MB", "responder CPU%"
       for (n in ns) for (t in tools) if ((t, n) in seen) {
         cs[t, n] = median(v[t, n, "checks_per_s"]); cpu[t, n] = median(v[t, n, "cpu_ms_per_1000"])
         pct[t, n] = median(v[t, n, "cpu_pct"]); rss[t, n] = median(v[t, n, "rss_mb"])
-        printf "%-10s %7d %12.0f %18.1f %9.1f %10.1f\n", t, n, cs[t, n], cpu[t, n], pct[t, n], rss[t, n]
+        printf "%-10s %7d %10.0f %18.1f %7.1f %9.1f %9.1f %14.1f\n", t, n, cs[t, n], cpu[t, n], pct[t, n], rss[t, n],
+          median(v[t, n, "rss_end_mb"]), median(v[t, n, "responder_cpu_pct"])
       }
+      printf "(medians of the rounds; machine load average during the runs: %s)\n", loads
       for (n in ns) if (("tandem", n) in seen && ("keepalived", n) in seen && cpu["tandem", n] > 0 && rss["tandem", n] > 0)
         printf "ratio keepalived/tandem at %d real servers: CPU per check %.2fx, peak RSS %.2fx\n",
           n, cpu["keepalived", n] / cpu["tandem", n], rss["keepalived", n] / rss["tandem", n]
