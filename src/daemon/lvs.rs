@@ -65,6 +65,7 @@ impl LvsTask {
         self.publish(&masters);
         let mut shutdown = std::pin::pin!(shutdown);
         let mut checks_open = true;
+        let mut roles_open = true;
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
@@ -82,7 +83,7 @@ impl LvsTask {
                     self.act(actions);
                     self.publish(&masters);
                 }
-                change = roles.recv() => match change {
+                change = roles.recv(), if roles_open => match change {
                     Ok(RoleChange { subject: Subject::Instance, name, role, .. }) => {
                         let changed = if role == Role::Master {
                             masters.insert(name.clone())
@@ -101,7 +102,7 @@ impl LvsTask {
                     }
                     Err(broadcast::error::RecvError::Closed) => {
                         // No VRRP any more: keep the last roles.
-                        roles = broadcast::channel(1).1;
+                        roles_open = false;
                     }
                 },
             }
@@ -195,6 +196,7 @@ pub struct LvsService {
 pub struct PreparedLvs {
     built: crate::lvs::Built,
     lvs_flush: bool,
+    stop_policy: crate::ipvs::reconcile::StopPolicy,
 }
 
 impl PreparedLvs {
@@ -206,6 +208,9 @@ impl PreparedLvs {
         Ok(Some(PreparedLvs {
             built: crate::lvs::build(config)?,
             lvs_flush: config.global_defs.lvs_flush,
+            stop_policy: crate::ipvs::from_config::stop_policy(
+                config.global_defs.lvs_flush_on_stop,
+            ),
         }))
     }
 
@@ -236,7 +241,7 @@ impl PreparedLvs {
         let task = tokio::spawn(task.run(async {
             let _ = stop_rx.await;
         }));
-        let programmer = tokio::spawn(program(table_rx, self.lvs_flush));
+        let programmer = tokio::spawn(program(table_rx, self.lvs_flush, self.stop_policy));
         LvsService {
             checks,
             stop,
@@ -265,8 +270,13 @@ impl LvsService {
 /// change (the reconciler sends only the difference). If IPVS cannot be
 /// reached (no `ip_vs` in this kernel), say so once and retry with back-off,
 /// without affecting VRRP or the checks. When the desired-table channel
-/// closes (shutdown), withdraw everything this daemon programmed.
-pub async fn program(mut table: watch::Receiver<DesiredTable>, lvs_flush: bool) {
+/// closes (shutdown), apply `stop` (`lvs_flush_on_stop`; by default: remove
+/// the services this daemon programmed, as keepalived does).
+pub async fn program(
+    mut table: watch::Receiver<DesiredTable>,
+    lvs_flush: bool,
+    stop: crate::ipvs::reconcile::StopPolicy,
+) {
     use crate::ipvs::{IpvsClient, Reconciler};
     let mut client = IpvsClient::new(std::time::Duration::from_secs(5));
     let mut reconciler = Reconciler::new(lvs_flush);
@@ -274,15 +284,18 @@ pub async fn program(mut table: watch::Receiver<DesiredTable>, lvs_flush: bool) 
     let mut backoff = std::time::Duration::from_millis(500);
     let mut open = true;
     loop {
-        let desired: DesiredTable = if open {
-            Arc::clone(&table.borrow_and_update())
-        } else {
-            Arc::new(Table::new())
-        };
+        let desired: Option<DesiredTable> = open.then(|| Arc::clone(&table.borrow_and_update()));
         let (c, r, result) = tokio::task::spawn_blocking(move || {
             let mut client = client;
             let mut reconciler = reconciler;
-            let result = client.reconcile(&mut reconciler, &desired);
+            let result = match desired {
+                Some(desired) => client.reconcile(&mut reconciler, &desired),
+                // Shutting down: lvs_flush_on_stop decides what goes.
+                None => client.table().and_then(|current| {
+                    let ops = reconciler.teardown(&current, stop);
+                    client.apply(&ops).map(|report| (ops, report))
+                }),
+            };
             (client, reconciler, result)
         })
         .await
