@@ -252,6 +252,6 @@ if [ "$where" != host ]; then
   echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
   budget=$(( (seconds + 8) * rounds * 2 * $(wc -w <<<"$sizes") + 300 ))
   netns-lab/vm-run --release --no-build --timeout "$budget" -- \
-    benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+    bash benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
     | tee /dev/stderr | summarise
 fi

@@ -30,7 +30,7 @@ pub const USER_AGENT_VALUE: &str = concat!("tandem-check/", env!("CARGO_PKG_VERS
 pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> {
     for_each_url(spec, get, |url| async move {
         let stream = super::tcp::connect(spec).await?;
-        get_url(TokioIo::new(stream), spec, get, url, 80).await
+        get_url(CloseOnDrop(TokioIo::new(stream)), spec, get, url, 80).await
     })
     .await
 }
@@ -156,6 +156,59 @@ where
         biased;
         r = &mut exchange => r,
         _ = &mut conn => exchange.await,
+    }
+}
+
+/// Plain-TCP transport whose `shutdown` does nothing: hyper shuts the
+/// write side down when an HTTP/1.0 exchange ends, and the socket is closed
+/// right after, which sends the same FIN. One syscall less per check
+/// matters at 10,000 checks a second. (TLS keeps its shutdown: it sends
+/// close_notify.)
+struct CloseOnDrop<T>(T);
+
+impl<T: Read + Unpin> Read for CloseOnDrop<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for CloseOnDrop<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 }
 

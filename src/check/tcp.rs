@@ -44,10 +44,9 @@ pub async fn connect(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
             .bind(SocketAddr::new(ip, spec.bind_port.unwrap_or(0)))
             .map_err(err)?;
     }
-    let stream = socket.connect(addr).await.map_err(err)?;
-    // Checks send one small request and wait: do not let Nagle hold it.
-    stream.set_nodelay(true).map_err(err)?;
-    Ok(stream)
+    // No TCP_NODELAY: a check writes its request in one call and then
+    // only reads, so Nagle never holds anything back; one syscall less.
+    socket.connect(addr).await.map_err(err)
 }
 
 /// `TCP_CHECK`: the server is up when a connection opens within
