@@ -173,6 +173,14 @@ measure() {
         done
         sleep 4
         procs=("$main")
+        if [ "$tool" = keepalived ]; then
+          # keepalived's checks run in its "Healthcheck child" process.
+          if [ -s "$work/ka-check.pid" ]; then procs+=("$(cat "$work/ka-check.pid")"); fi
+          if [ ${#procs[@]} -lt 2 ] || ! kill -0 "${procs[1]}" 2>/dev/null; then
+            echo "checks.sh: keepalived's checker is not running:" >&2
+            tail -n 5 "$work/keepalived.out" >&2
+          fi
+        fi
         local c0 r0 t0 c1 r1 t1 hwm rss s0 s1 load
         load=$(cut -d' ' -f1 /proc/loadavg)
         s0=$(cpu_ticks "$sink")
