@@ -28,6 +28,11 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of a running daemon.
     Status(StatusArgs),
+    /// Run the configured health checks once (or for a while) and print the results.
+    CheckOnce(crate::check::cli::CheckOnceArgs),
+    /// Answer HTTP on many ports and count requests (benchmark tool).
+    #[command(hide = true)]
+    HttpSink(crate::check::cli::HttpSinkArgs),
     /// Program, dump or flush the kernel's IPVS table (developer and test tool).
     #[command(hide = true)]
     Ipvs(crate::ipvs::cli::IpvsArgs),
@@ -79,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Status(_args) => not_yet("status", "issue 7"),
         Command::Ipvs(args) => crate::ipvs::cli::run(args),
+        Command::CheckOnce(args) => crate::check::cli::run(args),
+        Command::HttpSink(args) => crate::check::cli::sink(args),
     }
 }
 

@@ -20,6 +20,7 @@
 pub mod addrs;
 pub mod bus;
 pub mod configure;
+pub mod lvs;
 pub mod plan;
 pub mod rx;
 pub mod unit;
@@ -59,6 +60,8 @@ pub enum DaemonError {
     Signal(#[source] std::io::Error),
     #[error("{0} stopped unexpectedly (a bug); the daemon stopped so that it can be restarted")]
     UnitFailed(String),
+    #[error("{0}")]
+    Lvs(#[from] crate::lvs::BuildError),
 }
 
 /// Options of `tandem run` that are not in keepalived.conf.
@@ -352,13 +355,24 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
 
 /// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
 pub async fn run(config: &crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
-    run_with(|kernel| configure::plan(config, kernel), opts).await
+    // Health checks and virtual servers (docs/checks.md), built before
+    // anything starts so that a configuration they cannot use stops here.
+    let lvs = lvs::PreparedLvs::new(config)?;
+    run_with_lvs(|kernel| configure::plan(config, kernel), opts, lvs).await
 }
 
 /// Start from a plan, then serve until SIGTERM or SIGINT.
 pub async fn run_with(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
+) -> Result<(), DaemonError> {
+    run_with_lvs(make_plan, opts, None).await
+}
+
+async fn run_with_lvs(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: RunOptions,
+    lvs: Option<lvs::PreparedLvs>,
 ) -> Result<(), DaemonError> {
     // Install the handlers before starting, so a signal during start-up
     // still leads to a clean stop.
@@ -367,6 +381,7 @@ pub async fn run_with(
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let mut running = start(make_plan, &opts)?;
+    let lvs = lvs.map(|l| l.start(&running.bus, opts.script_timeout));
     let units = running.units.len();
     if units == 0 {
         tracing::info!("no vrrp_instance configured: nothing to elect");
@@ -385,6 +400,9 @@ pub async fn run_with(
         }
     }
     running.shutdown(opts.shutdown_timeout).await;
+    if let Some(lvs) = lvs {
+        lvs.shutdown().await;
+    }
     tracing::info!("tandem stopped");
     match failure {
         Some(name) => Err(DaemonError::UnitFailed(name)),

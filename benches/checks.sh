@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# benches/checks.sh: the cost of HTTP_GET health checks, tandem against
+# keepalived, on the same keepalived.conf in the same run.
+#
+#   benches/checks.sh [--sizes "1000 10000"] [--seconds 15] [--rounds 3]
+#                     [--host-only | --vm-only] [--no-build]
+#
+# N real servers (N in --sizes) are HTTP_GET-checked with delay_loop 1
+# (so N checks a second). They are one HTTP responder (`tandem http-sink`,
+# which counts the requests it answers) listening on 40 ports of up to 500
+# addresses from 198.51.100.0/24 and 203.0.113.0/24, all on the loopback
+# interface of a network namespace the benchmark creates (and removes on
+# exit). The checker under test runs in the same namespace.
+#
+# For each tool and size, once the responder sees checks arrive (start-up,
+# which for keepalived includes programming IPVS, is not measured) and 4 s
+# more (warmup spreads the first checks over delay_loop), it samples the checker's CPU time
+# (utime+stime of all its processes, /proc/PID/stat) and the responder's
+# request count, waits --seconds, samples again, and reads the peak resident
+# set (VmHWM). It prints the median over --rounds of: checks served per
+# second, CPU milliseconds per 1000 checks, peak RSS, and the ratio
+# keepalived / tandem.
+#
+# Where it runs:
+#   1. on this machine, in a namespace: tandem only, at native speed.
+#      keepalived's checker cannot run here: without IPVS in the kernel it
+#      exits at start-up ("IPVS: Can't initialize ipvs", FATAL).
+#   2. in the test VM (netns-lab/vm-run: Debian's kernel with IPVS, qemu
+#      TCG): tandem and keepalived (2.2.7) on the same configuration,
+#      alternating. Emulation slows everything, so read the VM's figures as
+#      ratios between the two tools, not as absolute numbers.
+set -euo pipefail
+
+sizes="1000 10000"
+seconds=15
+rounds=3
+where=both
+build=1
+inside=0
+tools="tandem keepalived"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sizes) sizes=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --host-only) where=host; shift ;;
+    --vm-only) where=vm; shift ;;
+    --no-build) build=0; shift ;;
+    --inside) inside=1; shift ;;
+    --tools) tools=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "checks.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+# ----------------------------------------------------------------- inside
+# Runs where the checkers run (this machine or the VM): one namespace, the
+# responder, then each tool in turn.
+# Globals, so that the EXIT trap still sees them after measure() returns.
+ns="tdm-bench-$$"
+work=
+pids=()
+cleanup_inside() {
+  local p
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  ip netns del "$ns" 2>/dev/null || true
+  [ -z "$work" ] || rm -rf "$work"
+}
+measure() {
+  local tandem=${TANDEM_BIN:-tandem}
+  work=$(mktemp -d /tmp/tdm-bench.XXXXXX)
+  trap cleanup_inside EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  {
+    for i in $(seq 1 250); do echo "addr add 198.51.100.$i/32 dev lo"; done
+    for i in $(seq 1 250); do echo "addr add 203.0.113.$i/32 dev lo"; done
+  } >"$work/addrs"
+  ip -n "$ns" -batch "$work/addrs"
+
+  ip netns exec "$ns" "$tandem" http-sink --ports 8000-8039 --report 0.5 >"$work/sink.log" 2>&1 &
+  local sink=$!
+  pids+=("$sink")
+  sleep 1
+
+  requests() { tail -n 1 "$work/sink.log" | awk '$1 == "requests" { print $2 }'; }
+  uptime_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
+  # utime + stime (clock ticks) of the given pids
+  cpu_ticks() {
+    local t=0 p f
+    for p in "$@"; do
+      if [ -r "/proc/$p/stat" ]; then
+        f=$(sed 's/^.*) //' "/proc/$p/stat")
+        t=$((t + $(echo "$f" | awk '{ print $12 + $13 }')))
+      fi
+    done
+    echo "$t"
+  }
+  # sum of a /proc/PID/status field (kB) over pids: VmHWM (peak), VmRSS (now)
+  mem_kb() {
+    local field=$1 t=0 p v
+    shift
+    for p in "$@"; do
+      v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+      t=$((t + ${v:-0}))
+    done
+    echo "$t"
+  }
+  local hz
+  hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+  for n in $sizes; do
+    local conf="$work/checks-$n.conf"
+    {
+      echo "global_defs {"
+      echo "    router_id bench"
+      echo "}"
+      echo "virtual_server 192.0.2.10 80 {"
+      echo "    delay_loop 1"
+      echo "    lvs_sched rr"
+      echo "    lvs_method NAT"
+      echo "    protocol TCP"
+      local k=0 net a port
+      for net in 198.51.100 203.0.113; do
+        for a in $(seq 1 250); do
+          for port in $(seq 8000 8039); do
+            [ "$k" -lt "$n" ] || break 3
+            echo "    real_server $net.$a $port {"
+            echo "        HTTP_GET {"
+            echo "            url {"
+            echo "                path /"
+            echo "                status_code 200"
+            echo "            }"
+            echo "            connect_timeout 5"
+            echo "        }"
+            echo "    }"
+            k=$((k + 1))
+          done
+        done
+      done
+      echo "}"
+    } >"$conf"
+
+    for round in $(seq 1 "$rounds"); do
+      for tool in $tools; do
+        local main procs=()
+        case "$tool" in
+          tandem)
+            ip netns exec "$ns" "$tandem" check-once -f "$conf" --for $((seconds + 30)) \
+              >"$work/tandem.out" 2>&1 &
+            main=$!
+            pids+=("$main")
+            ;;
+          keepalived)
+            ip netns exec "$ns" keepalived -n -l -C -f "$conf" \
+              -p "$work/ka.pid" -c "$work/ka-check.pid" -r "$work/ka-vrrp.pid" \
+              >"$work/keepalived.out" 2>&1 &
+            main=$!
+            pids+=("$main")
+            ;;
+        esac
+        # Start-up (reading 10,000 real servers; keepalived also programs
+        # IPVS) is not what is measured: wait until checks are being
+        # served, then 4 s more so that the warmup spread is over.
+        local before waited=0
+        before=$(requests)
+        while [ "$(requests)" = "$before" ] && [ "$waited" -lt 600 ]; do
+          sleep 1
+          waited=$((waited + 1))
+        done
+        sleep 4
+        procs=("$main")
+        if [ "$tool" = keepalived ]; then
+          # keepalived's checks run in its "Healthcheck child" process.
+          if [ -s "$work/ka-check.pid" ]; then procs+=("$(cat "$work/ka-check.pid")"); fi
+          if [ ${#procs[@]} -lt 2 ] || ! kill -0 "${procs[1]}" 2>/dev/null; then
+            echo "checks.sh: keepalived's checker is not running:" >&2
+            tail -n 5 "$work/keepalived.out" >&2
+          fi
+        fi
+        local c0 r0 t0 c1 r1 t1 hwm rss s0 s1 load
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        s0=$(cpu_ticks "$sink")
+        c0=$(cpu_ticks "${procs[@]}")
+        r0=$(requests)
+        t0=$(uptime_cs)
+        sleep "$seconds"
+        c1=$(cpu_ticks "${procs[@]}")
+        r1=$(requests)
+        t1=$(uptime_cs)
+        s1=$(cpu_ticks "$sink")
+        hwm=$(mem_kb VmHWM "${procs[@]}")
+        rss=$(mem_kb VmRSS "${procs[@]}")
+        # Stop, and wait until every process of the tool is gone (keepalived's
+        # checker removes its IPVS services on exit), so that it does not
+        # eat into the next measurement.
+        kill -TERM "$main" 2>/dev/null || true
+        local p gone
+        for _ in $(seq 1 300); do
+          gone=1
+          for p in "${procs[@]}"; do kill -0 "$p" 2>/dev/null && gone=0; done
+          [ "$gone" = 1 ] && break
+          sleep 1
+        done
+        for p in "${procs[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+        wait "$main" 2>/dev/null || true
+        rm -f "$work"/ka*.pid
+        awk -v tool="$tool" -v n="$n" -v round="$round" -v c="$((c1 - c0))" -v hz="$hz" \
+          -v r="$((r1 - r0))" -v dt="$((t1 - t0))" -v hwm="$hwm" -v rss="$rss" \
+          -v sc="$((s1 - s0))" -v load="$load" 'BEGIN {
+            cpu_ms = c * 1000 / hz; secs = dt / 100
+            per1000 = (r > 0) ? cpu_ms * 1000 / r : 0
+            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
+              tool, n, round, r / secs, per1000, cpu_ms / 10 / secs, hwm / 1024, rss / 1024,
+              sc * 1000 / hz / 10 / secs, load
+          }'
+        sleep 1
+      done
+    done
+  done
+}
+
+if [ "$inside" = 1 ]; then
+  measure
+  exit 0
+fi
+
+# ------------------------------------------------------------------ outside
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$repo"
+[ "$(id -u)" = 0 ] || { echo "checks.sh: needs root (network namespaces)" >&2; exit 2; }
+if [ "$build" = 1 ]; then
+  cargo build -q --release --bin tandem
+fi
+bin=${CARGO_TARGET_DIR:-$repo/target}/release/tandem
+[ -x "$bin" ] || { echo "checks.sh: no $bin (build with cargo build --release)" >&2; exit 2; }
+
+summarise() { # reads RESULT lines, prints medians and ratios
+  awk '
+    function median(s,   a, k, i, j, t) {
+      k = split(s, a, " ")
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    $1 == "RESULT" {
+      key = $2 SUBSEP $3; seen[key] = 1; ns[$3] = 1; tools[$2] = 1
+      for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1]] = v[key, kv[1]] " " kv[2] }
+      for (i = 5; i <= NF; i++) if ($i ~ /^loadavg=/) loads = loads " " substr($i, 9)
+    }
+    END {
+      printf "%-10s %7s %10s %18s %7s %9s %9s %14s\n", "tool", "servers", "checks/s", "CPU ms/1000 checks", "CPU %", "peak MB", "end MB", "responder CPU%"
+      for (n in ns) for (t in tools) if ((t, n) in seen) {
+        cs[t, n] = median(v[t, n, "checks_per_s"]); cpu[t, n] = median(v[t, n, "cpu_ms_per_1000"])
+        pct[t, n] = median(v[t, n, "cpu_pct"]); rss[t, n] = median(v[t, n, "rss_mb"])
+        printf "%-10s %7d %10.0f %18.1f %7.1f %9.1f %9.1f %14.1f\n", t, n, cs[t, n], cpu[t, n], pct[t, n], rss[t, n],
+          median(v[t, n, "rss_end_mb"]), median(v[t, n, "responder_cpu_pct"])
+      }
+      printf "(medians of the rounds; machine load average during the runs: %s)\n", loads
+      for (n in ns) if (("tandem", n) in seen && ("keepalived", n) in seen && cpu["tandem", n] > 0 && rss["tandem", n] > 0)
+        printf "ratio keepalived/tandem at %d real servers: CPU per check %.2fx, peak RSS %.2fx\n",
+          n, cpu["keepalived", n] / cpu["tandem", n], rss["keepalived", n] / rss["tandem", n]
+    }'
+}
+
+if [ "$where" != vm ]; then
+  echo "== this machine (native), tandem only: keepalived's checker exits here without IPVS"
+  TANDEM_BIN=$bin "$0" --inside --tools tandem --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+    | tee /dev/stderr | summarise
+fi
+if [ "$where" != host ]; then
+  echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
+  budget=$(( (seconds + 60) * rounds * 2 * $(wc -w <<<"$sizes") + 600 ))
+  netns-lab/vm-run --release --no-build --timeout "$budget" -- \
+    bash benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+    | tee /dev/stderr | summarise
+fi

@@ -1,0 +1,204 @@
+//! The tokio layer of the checkers: one task per *distinct* checker.
+//!
+//! - **Isolation**: every checker has its own task and its own timers, so a
+//!   slow or hung real server only ever delays its own next probe (and that
+//!   is bounded by `connect_timeout` / `misc_timeout`).
+//! - **Dedupe**: [`CheckRunner::add`] returns the same [`CheckerId`] for an
+//!   equal [`CheckerSpec`], so a real server listed in several virtual
+//!   servers with the same check is probed once and its verdict fanned out
+//!   by the virtual-server logic.
+//! - **Memory**: the probe future is boxed, so a sleeping task holds only
+//!   its schedule and a timer; 10,000 idle checkers cost little.
+//!
+//! Verdict changes leave as [`CheckEvent`]s on an mpsc channel; the owner of
+//! the virtual-server state (`lvs::LvsState`) is the only consumer.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::schedule::{CheckSchedule, Report};
+use super::spec::CheckerSpec;
+use super::{Pass, probe};
+
+/// Index of a distinct checker in a [`CheckRunner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckerId(pub usize);
+
+/// A change in one checker's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckEvent {
+    pub checker: CheckerId,
+    pub report: Report,
+    /// Why the last probe failed, for the log line of a `Down`.
+    pub detail: Option<String>,
+}
+
+/// Counters over all checkers, for status output and the benchmark.
+#[derive(Debug, Default)]
+pub struct CheckStats {
+    pub probes: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+/// The set of distinct checkers, deduplicated by their spec.
+#[derive(Debug, Default)]
+pub struct CheckRunner {
+    specs: Vec<Arc<CheckerSpec>>,
+    index: HashMap<Arc<CheckerSpec>, CheckerId>,
+}
+
+impl CheckRunner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register a checker; an equal spec registered before yields its id.
+    pub fn add(&mut self, spec: CheckerSpec) -> CheckerId {
+        if let Some(id) = self.index.get(&spec) {
+            return *id;
+        }
+        let id = CheckerId(self.specs.len());
+        let spec = Arc::new(spec);
+        self.specs.push(Arc::clone(&spec));
+        self.index.insert(spec, id);
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    pub fn spec(&self, id: CheckerId) -> Option<&CheckerSpec> {
+        self.specs.get(id.0).map(|s| &**s)
+    }
+
+    pub fn specs(&self) -> impl Iterator<Item = (CheckerId, &CheckerSpec)> {
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (CheckerId(i), &**s))
+    }
+
+    /// The verdict every checker starts with (down under `alpha`).
+    pub fn initial_up(&self, id: CheckerId) -> bool {
+        self.spec(id).is_some_and(|s| !s.timing.alpha)
+    }
+
+    /// Start one task per checker on the current runtime. Dropping the
+    /// returned [`RunningChecks`] stops them all (and kills MISC_CHECK
+    /// programs still running).
+    pub fn spawn(&self, events: mpsc::Sender<CheckEvent>) -> RunningChecks {
+        let stats = Arc::new(CheckStats::default());
+        let mut tasks = JoinSet::new();
+        let seed = RandomState::new();
+        for (i, spec) in self.specs.iter().enumerate() {
+            let mut h = seed.build_hasher();
+            h.write_usize(i);
+            // 53 random bits -> [0, 1)
+            let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+            tasks.spawn(run_checker(
+                CheckerId(i),
+                Arc::clone(spec),
+                events.clone(),
+                Arc::clone(&stats),
+                random,
+            ));
+        }
+        RunningChecks { tasks, stats }
+    }
+}
+
+/// Handle on the spawned checker tasks.
+#[derive(Debug)]
+pub struct RunningChecks {
+    tasks: JoinSet<()>,
+    pub stats: Arc<CheckStats>,
+}
+
+impl RunningChecks {
+    /// Stop every checker and wait until they are gone.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+async fn run_checker(
+    id: CheckerId,
+    spec: Arc<CheckerSpec>,
+    events: mpsc::Sender<CheckEvent>,
+    stats: Arc<CheckStats>,
+    random: f64,
+) {
+    let mut schedule = CheckSchedule::new(spec.timing);
+    tokio::time::sleep(schedule.first_delay(random)).await;
+    loop {
+        // Boxed: the probe's state lives on the heap only while it runs.
+        let result = Box::pin(probe(&spec)).await;
+        stats.probes.fetch_add(1, Ordering::Relaxed);
+        let (step, detail) = match result {
+            Ok(Pass::Up) => (schedule.on_pass(None), None),
+            Ok(Pass::Weight(w)) => (schedule.on_pass(Some(w)), None),
+            Err(e) => {
+                stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(checker = %spec, error = %e, "check failed");
+                (schedule.on_fail(), Some(e.to_string()))
+            }
+        };
+        for report in step.reports {
+            let event = CheckEvent {
+                checker: id,
+                report,
+                detail: detail.clone(),
+            };
+            if events.send(event).await.is_err() {
+                return; // nobody listens any more: the daemon is stopping
+            }
+        }
+        tokio::time::sleep(step.next).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::spec::{CheckKind, CheckTiming, DEFAULT_CONNECT_TIMEOUT};
+    use std::time::Duration;
+
+    fn tcp(target: &str) -> CheckerSpec {
+        CheckerSpec {
+            kind: CheckKind::Tcp,
+            target: target.parse().unwrap(),
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timing: CheckTiming::defaults(&CheckKind::Tcp, Duration::from_secs(5)),
+        }
+    }
+
+    #[test]
+    fn equal_specs_are_one_checker() {
+        let mut r = CheckRunner::new();
+        let a = r.add(tcp("198.51.100.10:80"));
+        let b = r.add(tcp("198.51.100.11:80"));
+        let a2 = r.add(tcp("198.51.100.10:80"));
+        assert_eq!(a, a2);
+        assert_ne!(a, b);
+        assert_eq!(r.len(), 2);
+        // A different way of checking the same server is another checker.
+        let mut slow = tcp("198.51.100.10:80");
+        slow.timing.delay_loop = Duration::from_secs(30);
+        assert_ne!(r.add(slow), a);
+        assert_eq!(r.len(), 3);
+    }
+}

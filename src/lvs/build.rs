@@ -1,0 +1,455 @@
+//! From the configuration model to checkers, virtual-server state and the
+//! mastership rule — everything the LVS task needs, built once at start-up.
+//!
+//! The model already carries keepalived's defaults and inheritance
+//! (virtual server → real server → checker), so this is a mapping. The IPVS
+//! side of it (services of a `virtual_server_group`, service settings,
+//! destinations and their validation) is the reconciler's own
+//! [`crate::ipvs::from_config`]; what is added here is the checkers,
+//! deduplicated by [`CheckRunner::add`], and the mastership rule.
+
+use std::net::SocketAddr;
+
+use super::governance::InstanceVips;
+use super::model::{RealServerSpec, SorryServer, VirtualServerSpec};
+use super::{Governance, LvsState};
+use crate::check::spec::{
+    CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,
+};
+use crate::check::{CheckRunner, CheckerId};
+use crate::config::model as m;
+use crate::ipvs::from_config::{self as ipvs_map, FromConfigError};
+use crate::ipvs::types::ServiceKey;
+
+/// What the configuration could not be turned into.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{0}")]
+    Ipvs(#[from] FromConfigError),
+    #[error("{origin}: MISC_CHECK user {user:?}: no such user on this system")]
+    UnknownUser { origin: String, user: String },
+    #[error("{origin}: MISC_CHECK group {group:?}: no such group on this system")]
+    UnknownScriptGroup { origin: String, group: String },
+}
+
+/// The LVS side of a configuration, ready to run.
+#[derive(Debug)]
+pub struct Built {
+    /// Every distinct checker.
+    pub runner: CheckRunner,
+    /// The virtual servers, in configuration order.
+    pub state: LvsState,
+    /// Which VRRP instance governs which virtual server.
+    pub governance: Governance,
+    /// How each virtual server is named in logs.
+    pub names: Vec<String>,
+}
+
+/// Build checkers, state and governance from a loaded configuration.
+pub fn build(config: &m::Config) -> Result<Built, BuildError> {
+    let mut runner = CheckRunner::new();
+    let mut specs = Vec::with_capacity(config.virtual_servers.len());
+    let mut names = Vec::with_capacity(config.virtual_servers.len());
+    let mut vs_addrs = Vec::with_capacity(config.virtual_servers.len());
+    for vs in &config.virtual_servers {
+        let services = ipvs_map::service_keys(config, vs)?
+            .into_iter()
+            .map(|key| ipvs_map::service(vs, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        vs_addrs.push(
+            services
+                .iter()
+                .filter_map(|s| match s.key {
+                    ServiceKey::Addr { addr, .. } => Some(addr),
+                    ServiceKey::Fwmark { .. } => None,
+                })
+                .collect::<Vec<_>>(),
+        );
+        let mut real_servers = Vec::with_capacity(vs.real_servers.len());
+        for rs in &vs.real_servers {
+            // Validated against every service (family, thresholds); the
+            // weight is the logic's business.
+            let mut dest = None;
+            for s in &services {
+                dest = Some(ipvs_map::destination(vs, &s.key, rs, rs.weight)?);
+            }
+            let mut checkers = Vec::with_capacity(rs.checkers.len());
+            for c in &rs.checkers {
+                let id: CheckerId = runner.add(checker_spec(config, rs, c)?);
+                checkers.push(id);
+            }
+            real_servers.push(RealServerSpec {
+                addr: SocketAddr::new(rs.address, rs.port),
+                weight: rs.weight,
+                inhibit_on_failure: rs.inhibit_on_failure,
+                forward: dest
+                    .as_ref()
+                    .map_or(ipvs_map::forward(rs.lvs_method), |d| d.forward),
+                u_threshold: dest.as_ref().map_or(0, |d| d.u_threshold),
+                l_threshold: dest.as_ref().map_or(0, |d| d.l_threshold),
+                notify_up: rs.notify_up.as_ref().map(|n| n.command.clone()),
+                notify_down: rs.notify_down.as_ref().map(|n| n.command.clone()),
+                checkers,
+            });
+        }
+        let mut sorry_forward = None;
+        if let Some(sorry) = &vs.sorry_server {
+            for s in &services {
+                sorry_forward = Some(ipvs_map::sorry_destination(vs, &s.key, sorry)?.forward);
+            }
+        }
+        specs.push(VirtualServerSpec {
+            services,
+            quorum: vs.quorum,
+            hysteresis: vs.hysteresis,
+            quorum_up: vs.quorum_up.as_ref().map(|n| n.command.clone()),
+            quorum_down: vs.quorum_down.as_ref().map(|n| n.command.clone()),
+            sorry_server: vs.sorry_server.map(|s| SorryServer {
+                addr: SocketAddr::new(s.address, s.port),
+                weight: 1,
+                inhibit: vs.sorry_server_inhibit,
+                forward: sorry_forward.unwrap_or(ipvs_map::forward(s.lvs_method)),
+            }),
+            omega: vs.omega,
+            real_servers,
+        });
+        names.push(vs.key.to_string());
+    }
+    let state = LvsState::new(specs, |c| runner.initial_up(c));
+    let instances: Vec<InstanceVips> = config
+        .vrrp_instances
+        .iter()
+        .map(|vi| InstanceVips {
+            name: vi.name.clone(),
+            vips: vi
+                .virtual_ipaddress
+                .iter()
+                .chain(&vi.virtual_ipaddress_excluded)
+                .map(|v| v.address)
+                .collect(),
+        })
+        .collect();
+    let governance = Governance::new(&instances, &vs_addrs);
+    Ok(Built {
+        runner,
+        state,
+        governance,
+        names,
+    })
+}
+
+fn checker_spec(
+    config: &m::Config,
+    rs: &m::RealServer,
+    c: &m::Checker,
+) -> Result<CheckerSpec, BuildError> {
+    let http = |h: &m::HttpGet| HttpGet {
+        urls: h
+            .url
+            .iter()
+            .map(|u| UrlCheck {
+                path: u.path.clone(),
+                digest: u.digest.map(|d| d.to_string()),
+                status: if u.status_code.is_empty() {
+                    StatusCodes::default()
+                } else {
+                    StatusCodes(u.status_code.iter().map(|r| (r.first, r.last)).collect())
+                },
+                virtualhost: u.virtualhost.clone(),
+            })
+            .collect(),
+        protocol: match h.http_protocol {
+            m::HttpProtocol::Http10 => HttpProtocol::Http10,
+            m::HttpProtocol::Http10Close => HttpProtocol::Http10Close,
+            m::HttpProtocol::Http11 => HttpProtocol::Http11,
+        },
+        // The model resolves virtualhost onto each url already.
+        virtualhost: None,
+        enable_sni: h.enable_sni,
+    };
+    let kind = match &c.kind {
+        m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)),
+        m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)),
+        m::CheckerKind::TcpCheck => CheckKind::Tcp,
+        m::CheckerKind::MiscCheck(misc) => {
+            let origin = c.origin.to_string();
+            let user = misc
+                .user
+                .as_ref()
+                .or(config.global_defs.script_user.as_ref());
+            let (uid, gid) = match user {
+                Some(u) => resolve_user(&origin, u)?,
+                None => (None, None),
+            };
+            CheckKind::Misc(MiscCheck {
+                path: misc.misc_path.clone(),
+                timeout: Some(misc.misc_timeout),
+                dynamic: misc.misc_dynamic,
+                uid,
+                gid,
+            })
+        }
+    };
+    Ok(CheckerSpec {
+        kind,
+        target: SocketAddr::new(c.connect_ip, c.connect_port),
+        bindto: c.bindto,
+        bind_port: c.bind_port,
+        bind_if: c.bind_if.clone(),
+        fwmark: c.fwmark,
+        connect_timeout: c.connect_timeout,
+        timing: CheckTiming {
+            delay_loop: c.delay_loop,
+            retry: c.retry,
+            delay_before_retry: c.delay_before_retry,
+            warmup: c.warmup,
+            alpha: c.alpha || rs.alpha,
+        },
+    })
+}
+
+/// `user USER [GROUP]` → uid and gid (the user's primary group unless a
+/// group is named).
+fn resolve_user(
+    origin: &str,
+    user: &m::ScriptUser,
+) -> Result<(Option<u32>, Option<u32>), BuildError> {
+    let unknown_user = || BuildError::UnknownUser {
+        origin: origin.to_string(),
+        user: user.user.clone(),
+    };
+    let name = std::ffi::CString::new(user.user.as_str()).map_err(|_| unknown_user())?;
+    // SAFETY: getpwnam returns a pointer into static storage or NULL; we
+    // copy the two ids out before any other call can overwrite it. Called
+    // at start-up only.
+    let (uid, mut gid) = unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        if pw.is_null() {
+            return Err(unknown_user());
+        }
+        ((*pw).pw_uid, (*pw).pw_gid)
+    };
+    if let Some(group) = &user.group {
+        let unknown_group = || BuildError::UnknownScriptGroup {
+            origin: origin.to_string(),
+            group: group.clone(),
+        };
+        let gname = std::ffi::CString::new(group.as_str()).map_err(|_| unknown_group())?;
+        // SAFETY: as above, for getgrnam.
+        gid = unsafe {
+            let gr = libc::getgrnam(gname.as_ptr());
+            if gr.is_null() {
+                return Err(unknown_group());
+            }
+            (*gr).gr_gid
+        };
+    }
+    Ok((Some(uid), Some(gid)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Report;
+    use crate::config::{LoadOptions, load_str};
+    use crate::ipvs::types::{DestKey, Family, Forward, Scheduler, ServiceFlags};
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn load(text: &str) -> m::Config {
+        let loaded = load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &LoadOptions::with_config_id("lb1"),
+        );
+        for d in &loaded.diagnostics {
+            eprintln!("{d}");
+        }
+        loaded.config.expect("configuration loads")
+    }
+
+    fn weight(t: &crate::ipvs::types::Table, addr: &str) -> Option<i32> {
+        let a: SocketAddr = addr.parse().unwrap();
+        let vs = t.services.values().next()?;
+        vs.destinations
+            .get(&DestKey {
+                addr: a.ip(),
+                port: a.port(),
+            })
+            .map(|d| d.weight)
+    }
+
+    #[test]
+    fn seed_configuration() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/keepalived/seed.conf"
+        ))
+        .unwrap();
+        let b = build(&load(&text)).unwrap();
+        // Two real servers, one HTTP_GET each, checked as configured.
+        assert_eq!(b.runner.len(), 2);
+        let spec = b.runner.spec(CheckerId(0)).unwrap();
+        assert_eq!(spec.target, "192.168.10.10:80".parse().unwrap());
+        assert_eq!(spec.connect_timeout, Duration::from_secs(5));
+        assert_eq!(spec.timing.delay_loop, Duration::from_secs(5));
+        assert_eq!(spec.timing.retry, 3);
+        assert_eq!(spec.timing.delay_before_retry, Duration::from_secs(3));
+        match &spec.kind {
+            CheckKind::Http(h) => {
+                assert_eq!(h.urls.len(), 1);
+                assert_eq!(h.urls[0].path, "/");
+                assert_eq!(h.urls[0].status, StatusCodes(vec![(200, 200)]));
+            }
+            k => panic!("expected HTTP_GET, got {k:?}"),
+        }
+        // No vrrp_instance: always programmed.
+        assert!(b.governance.programs(super::super::VsIndex(0), |_| false));
+        let t = b.state.desired_table(|_| true);
+        assert_eq!(t.services.len(), 1);
+        let vs = t.services.values().next().unwrap();
+        assert_eq!(vs.service.scheduler, Scheduler::Rr);
+        assert_eq!(weight(&t, "192.168.10.10:80"), Some(1));
+        assert_eq!(weight(&t, "192.168.10.11:80"), Some(1));
+        // Both die: inhibit_on_failure keeps them at 0, the sorry server
+        // (the seed's 192.168.1.2:80) takes the traffic.
+        let mut state = b.state.clone();
+        for c in 0..2 {
+            state.on_check(&crate::check::CheckEvent {
+                checker: CheckerId(c),
+                report: Report::Down,
+                detail: None,
+            });
+        }
+        let t = state.desired_table(|_| true);
+        assert_eq!(weight(&t, "192.168.10.10:80"), Some(0));
+        assert_eq!(weight(&t, "192.168.10.11:80"), Some(0));
+        assert_eq!(weight(&t, "192.168.1.2:80"), Some(1));
+    }
+
+    const TWO_VS: &str = r#"
+vrrp_instance VI_OUT {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.2/24
+    }
+}
+virtual_server 192.0.2.2 80 {
+    delay_loop 2
+    lvs_sched wrr
+    persistence_timeout 300
+    real_server 198.51.100.10 80 {
+        weight 3
+        HTTP_GET {
+            url {
+                path /health
+                digest 9b3a0c85a887a256d6939da88aabd8cd
+                status_code 200-299 302
+            }
+            connect_timeout 2
+        }
+    }
+}
+virtual_server 203.0.113.7 80 {
+    delay_loop 2
+    real_server 198.51.100.10 80 {
+        HTTP_GET {
+            url {
+                path /health
+                digest 9b3a0c85a887a256d6939da88aabd8cd
+                status_code 200-299 302
+            }
+            connect_timeout 2
+        }
+    }
+    real_server 198.51.100.11 80 {
+        MISC_CHECK {
+            misc_path "/bin/check 198.51.100.11"
+            misc_dynamic
+        }
+    }
+}
+"#;
+
+    #[test]
+    fn same_check_in_two_virtual_servers_is_one_checker() {
+        let b = build(&load(TWO_VS)).unwrap();
+        // rs 198.51.100.10 checked identically by both virtual servers: one
+        // checker; plus the MISC_CHECK.
+        assert_eq!(b.runner.len(), 2);
+        let spec = b.runner.spec(CheckerId(0)).unwrap();
+        match &spec.kind {
+            CheckKind::Http(h) => {
+                assert_eq!(
+                    h.urls[0].digest.as_deref(),
+                    Some("9b3a0c85a887a256d6939da88aabd8cd")
+                );
+                assert_eq!(h.urls[0].status, StatusCodes(vec![(200, 299), (302, 302)]));
+            }
+            k => panic!("{k:?}"),
+        }
+        match &b.runner.spec(CheckerId(1)).unwrap().kind {
+            CheckKind::Misc(misc) => {
+                assert_eq!(misc.path, "/bin/check 198.51.100.11");
+                assert!(misc.dynamic);
+                // misc_timeout defaults to delay_loop.
+                assert_eq!(misc.timeout, Some(Duration::from_secs(2)));
+            }
+            k => panic!("{k:?}"),
+        }
+        // The first follows VI_OUT, the second is nobody's VIP.
+        let names = b.governance.describe(&b.names);
+        assert!(names[0].contains("MASTER of VI_OUT"), "{names:?}");
+        assert!(names[1].starts_with("warning:"), "{names:?}");
+        let backup = b
+            .state
+            .desired_table(|v| b.governance.programs(v, |_| false));
+        assert_eq!(backup.services.len(), 1, "only the unmatched one");
+        let master = b
+            .state
+            .desired_table(|v| b.governance.programs(v, |n| n == "VI_OUT"));
+        assert_eq!(master.services.len(), 2);
+        let svc = master
+            .services
+            .values()
+            .find(|s| matches!(s.service.key, ServiceKey::Addr { port: 80, addr, .. } if addr.to_string() == "192.0.2.2"))
+            .unwrap();
+        assert_eq!(svc.service.scheduler, Scheduler::Wrr);
+        assert!(svc.service.flags.has(ServiceFlags::PERSISTENT));
+        assert_eq!(svc.service.timeout, 300);
+        assert_eq!(svc.destinations.values().next().map(|d| d.weight), Some(3));
+    }
+
+    #[test]
+    fn virtual_server_group_expands_to_services() {
+        let text = r#"
+virtual_server_group WEB {
+    192.0.2.10-12 80
+    fwmark 7
+}
+virtual_server group WEB {
+    lvs_method DR
+    persistence_timeout 60
+    real_server 198.51.100.10 80 {
+    }
+}
+"#;
+        let b = build(&load(text)).unwrap();
+        let t = b.state.desired_table(|_| true);
+        assert_eq!(t.services.len(), 4, "{:?}", t.services.keys());
+        for vs in t.services.values() {
+            assert_eq!(vs.destinations.len(), 1);
+            assert_eq!(
+                vs.destinations.values().next().map(|d| d.forward),
+                Some(Forward::Route)
+            );
+        }
+        assert!(t.services.contains_key(&ServiceKey::Fwmark {
+            family: Family::Inet,
+            fwmark: 7
+        }));
+    }
+}

@@ -1,0 +1,487 @@
+//! HTTP_GET and SSL_GET against real HTTP servers on loopback.
+//!
+//! The servers are real TCP servers started by each test on 127.0.0.1 with
+//! an ephemeral port (loopback only, nothing else is addressed). Most are
+//! small hand-written HTTP/1 responders, because the interesting cases are
+//! servers that misbehave — answer slowly, trickle, hang, send the wrong
+//! status or body — and one test uses Debian's python3 `http.server` as an
+//! independent implementation, with the digest computed by `md5sum`.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tandem::check::spec::{CheckTiming, DEFAULT_CONNECT_TIMEOUT};
+use tandem::check::{
+    CheckError, CheckEvent, CheckKind, CheckRunner, CheckerSpec, HttpGet, HttpProtocol, Pass,
+    Report, StatusCodes, UrlCheck, probe,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What a test server does with each request.
+#[derive(Clone)]
+enum Behaviour {
+    /// Answer with this status and body at once.
+    Answer(u16, Vec<u8>),
+    /// Send the headers, then the body one byte every `gap`.
+    Trickle(Vec<u8>, Duration),
+    /// Accept and read the request, never answer.
+    Hang,
+    /// The first `n` requests get 500, the rest 200.
+    FailFirst(usize),
+}
+
+#[derive(Default)]
+struct Seen {
+    requests: Vec<String>,
+    peers: Vec<SocketAddr>,
+}
+
+struct Server {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let seen2 = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    return;
+                };
+                let seen = Arc::clone(&seen2);
+                let behaviour = behaviour.clone();
+                tokio::spawn(serve(stream, peer, seen, behaviour));
+            }
+        });
+        Self {
+            addr,
+            seen,
+            _task: task,
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().requests.clone()
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().requests.len()
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    seen: Arc<Mutex<Seen>>,
+    behaviour: Behaviour,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let n = {
+        let mut s = seen.lock().unwrap();
+        s.requests.push(String::from_utf8_lossy(&buf).into_owned());
+        s.peers.push(peer);
+        s.requests.len()
+    };
+    let answer = |status: u16, body: &[u8]| {
+        let mut r = format!(
+            "HTTP/1.0 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    match behaviour {
+        Behaviour::Answer(status, body) => {
+            let _ = stream.write_all(&answer(status, &body)).await;
+        }
+        Behaviour::FailFirst(k) => {
+            let status = if n <= k { 500 } else { 200 };
+            let _ = stream.write_all(&answer(status, b"ok")).await;
+        }
+        Behaviour::Trickle(body, gap) => {
+            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for b in body {
+                tokio::time::sleep(gap).await;
+                if stream.write_all(&[b]).await.is_err() {
+                    return;
+                }
+            }
+        }
+        Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn get(urls: Vec<UrlCheck>) -> HttpGet {
+    HttpGet {
+        urls,
+        protocol: HttpProtocol::Http10,
+        virtualhost: None,
+        enable_sni: false,
+    }
+}
+
+fn spec(target: SocketAddr, kind: CheckKind) -> CheckerSpec {
+    let timing = CheckTiming::defaults(&kind, Duration::from_secs(1));
+    CheckerSpec {
+        kind,
+        target,
+        bindto: None,
+        bind_port: None,
+        bind_if: None,
+        fwmark: None,
+        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        timing,
+    }
+}
+
+fn http(target: SocketAddr, urls: Vec<UrlCheck>) -> CheckerSpec {
+    spec(target, CheckKind::Http(get(urls)))
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    tandem::check::http::hex(&Md5::digest(data))
+}
+
+#[tokio::test]
+async fn ok_status_passes_and_request_is_keepalived_like() {
+    let srv = Server::start(Behaviour::Answer(200, b"hello".to_vec())).await;
+    let s = http(srv.addr, vec![UrlCheck::path("/health?x=1")]);
+    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
+    let req = &srv.requests()[0];
+    assert!(req.starts_with("GET /health?x=1 HTTP/1.0\r\n"), "{req}");
+    // Host is the target address with its (non-default) port.
+    let host = format!("host: 127.0.0.1:{}\r\n", srv.addr.port());
+    assert!(req.to_ascii_lowercase().contains(&host), "{req}");
+    assert!(req.contains("tandem-check/"), "{req}");
+}
+
+#[tokio::test]
+async fn wrong_status_fails_and_lists_and_ranges_apply() {
+    let srv = Server::start(Behaviour::Answer(503, b"busy".to_vec())).await;
+    let err = probe(&http(srv.addr, vec![UrlCheck::path("/")]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckError::Status { got: 503, .. }),
+        "{err:?}"
+    );
+    // status_code 200 300-399 503 -> 503 passes.
+    let mut url = UrlCheck::path("/");
+    url.status = StatusCodes(vec![(200, 200), (300, 399), (503, 503)]);
+    assert_eq!(probe(&http(srv.addr, vec![url])).await.unwrap(), Pass::Up);
+    // A redirect is not a 2xx: fails with the default codes.
+    let redirect = Server::start(Behaviour::Answer(302, vec![])).await;
+    assert!(
+        probe(&http(redirect.addr, vec![UrlCheck::path("/")]))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn digest_of_body_matches_or_fails() {
+    // 200 kB so that the body arrives in many frames.
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let srv = Server::start(Behaviour::Answer(200, body.clone())).await;
+    let mut url = UrlCheck::path("/index.html");
+    url.digest = Some(md5_hex(&body).to_uppercase()); // case does not matter
+    assert_eq!(
+        probe(&http(srv.addr, vec![url.clone()])).await.unwrap(),
+        Pass::Up
+    );
+    url.digest = Some(md5_hex(b"something else"));
+    let err = probe(&http(srv.addr, vec![url])).await.unwrap_err();
+    match err {
+        CheckError::Digest { got, .. } => assert_eq!(got, md5_hex(&body)),
+        e => panic!("expected a digest mismatch, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_url_must_pass() {
+    let srv = Server::start(Behaviour::Answer(200, b"a".to_vec())).await;
+    let mut bad = UrlCheck::path("/b");
+    bad.digest = Some(md5_hex(b"b"));
+    let err = probe(&http(srv.addr, vec![UrlCheck::path("/a"), bad]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CheckError::Digest { path, .. } if path == "/b"),
+        "{err:?}"
+    );
+    assert_eq!(srv.count(), 2);
+}
+
+#[tokio::test]
+async fn virtualhost_and_http_protocol() {
+    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+    let mut g = get(vec![UrlCheck::path("/")]);
+    g.virtualhost = Some("www.example.com".into());
+    g.protocol = HttpProtocol::Http11;
+    probe(&spec(srv.addr, CheckKind::Http(g.clone())))
+        .await
+        .unwrap();
+    g.protocol = HttpProtocol::Http10Close;
+    let mut u = UrlCheck::path("/u");
+    u.virtualhost = Some("api.example.com".into());
+    g.urls = vec![u];
+    probe(&spec(srv.addr, CheckKind::Http(g))).await.unwrap();
+    let reqs: Vec<String> = srv
+        .requests()
+        .iter()
+        .map(|r| r.to_ascii_lowercase())
+        .collect();
+    let port = srv.addr.port();
+    assert!(reqs[0].starts_with("get / http/1.1\r\n"), "{}", reqs[0]);
+    assert!(
+        reqs[0].contains(&format!("host: www.example.com:{port}\r\n")),
+        "{}",
+        reqs[0]
+    );
+    assert!(reqs[0].contains("connection: close\r\n"), "{}", reqs[0]);
+    assert!(reqs[1].starts_with("get /u http/1.0\r\n"), "{}", reqs[1]);
+    assert!(
+        reqs[1].contains(&format!("host: api.example.com:{port}\r\n")),
+        "{}",
+        reqs[1]
+    );
+    assert!(reqs[1].contains("connection: close\r\n"), "{}", reqs[1]);
+}
+
+#[tokio::test]
+async fn hung_server_fails_with_timeout() {
+    let srv = Server::start(Behaviour::Hang).await;
+    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+    s.connect_timeout = Duration::from_millis(500);
+    let err = probe(&s).await.unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn trickling_server_is_bounded_by_connect_timeout_as_a_whole() {
+    // Every byte arrives well within the timeout, but the whole body would
+    // take 20 s: connect_timeout bounds the request, not each read.
+    let body = vec![b'x'; 100];
+    let srv = Server::start(Behaviour::Trickle(body.clone(), Duration::from_millis(200))).await;
+    let mut url = UrlCheck::path("/");
+    url.digest = Some(md5_hex(&body));
+    let mut s = http(srv.addr, vec![url]);
+    s.connect_timeout = Duration::from_secs(1);
+    let err = probe(&s).await.unwrap_err();
+    assert!(matches!(err, CheckError::Timeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn refused_connection_fails() {
+    // Bind then drop: nothing listens on this port any more.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let err = probe(&http(addr, vec![UrlCheck::path("/")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckError::Connect { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn bindto_sets_the_source_address() {
+    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+    s.bindto = Some("127.0.0.2".parse().unwrap());
+    probe(&s).await.unwrap();
+    let peer = srv.seen.lock().unwrap().peers[0];
+    assert_eq!(peer.ip().to_string(), "127.0.0.2");
+}
+
+#[tokio::test]
+async fn independent_server_python_http_server_and_md5sum() {
+    let dir = tempdir("pyhttp");
+    let page = dir.join("index.html");
+    std::fs::write(&page, b"<html>tandem seed page</html>\n").unwrap();
+    // md5sum computes the expected digest independently of tandem.
+    let out = std::process::Command::new("md5sum")
+        .arg(&page)
+        .output()
+        .unwrap();
+    let expected = String::from_utf8(out.stdout).unwrap()[..32].to_string();
+    // A free port for python (bind, read, release).
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("/usr/bin/python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut url = UrlCheck::path("/index.html");
+    url.digest = Some(expected);
+    url.status = StatusCodes(vec![(200, 200)]);
+    let s = http(addr, vec![url]);
+    // Wait for python to listen (up to 10 s).
+    let mut last = None;
+    for _ in 0..100 {
+        match probe(&s).await {
+            Ok(p) => {
+                last = Some(Ok(p));
+                break;
+            }
+            Err(e) => last = Some(Err(e)),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.unwrap().unwrap(), Pass::Up);
+    let mut missing = UrlCheck::path("/nope.html");
+    missing.status = StatusCodes(vec![(200, 200)]);
+    let err = probe(&http(addr, vec![missing])).await.unwrap_err();
+    assert!(
+        matches!(err, CheckError::Status { got: 404, .. }),
+        "{err:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tandem-check-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+// ---------------------------------------------------------------- runner
+
+fn fast(mut s: CheckerSpec, retry: u32) -> CheckerSpec {
+    s.timing = CheckTiming {
+        delay_loop: Duration::from_millis(300),
+        retry,
+        delay_before_retry: Duration::from_millis(50),
+        warmup: Duration::ZERO,
+        alpha: false,
+    };
+    s
+}
+
+async fn next_event(rx: &mut tokio::sync::mpsc::Receiver<CheckEvent>) -> CheckEvent {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("runner alive")
+}
+
+#[tokio::test]
+async fn runner_declares_down_after_retry_plus_one_failures_then_up() {
+    // 500 for the first 3 requests: with retry 2 that is exactly the
+    // failures needed for Down (1 + 2 retries); the 4th passes -> Up.
+    let srv = Server::start(Behaviour::FailFirst(3)).await;
+    let mut runner = CheckRunner::new();
+    runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 2));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let running = runner.spawn(tx);
+    let e = next_event(&mut rx).await;
+    assert_eq!(e.report, Report::Down);
+    assert_eq!(srv.count(), 3, "down after exactly retry + 1 probes");
+    assert!(e.detail.unwrap().contains("500"));
+    let e = next_event(&mut rx).await;
+    assert_eq!(e.report, Report::Up);
+    assert_eq!(srv.count(), 4);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn retry_absorbs_a_single_failure() {
+    let srv = Server::start(Behaviour::FailFirst(1)).await;
+    let mut runner = CheckRunner::new();
+    runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 1));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let running = runner.spawn(tx);
+    // Let it probe a few times: failure, retry passes, steady passes.
+    while srv.count() < 4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(rx.try_recv().is_err(), "no verdict change");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hung_server_does_not_delay_other_checks() {
+    let hung = Server::start(Behaviour::Hang).await;
+    let good = Server::start(Behaviour::Answer(200, vec![])).await;
+    let mut runner = CheckRunner::new();
+    let mut h = fast(http(hung.addr, vec![UrlCheck::path("/")]), 0);
+    h.connect_timeout = Duration::from_secs(60);
+    runner.add(h);
+    runner.add(fast(http(good.addr, vec![UrlCheck::path("/")]), 0));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let running = runner.spawn(tx);
+    // The good server is checked again and again (every 300 ms) while the
+    // hung server's first probe is still waiting for its answer.
+    while good.count() < 5 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hung.count(), 1, "the hung probe is still in flight");
+    assert!(rx.try_recv().is_err(), "nothing changed state");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn same_check_for_two_virtual_servers_probes_once() {
+    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+    let once = |s: CheckerSpec| {
+        let mut s = fast(s, 0);
+        s.timing.delay_loop = Duration::from_secs(3600);
+        s
+    };
+    let mut runner = CheckRunner::new();
+    let a = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
+    let b = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
+    assert_eq!(a, b);
+    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    let running = runner.spawn(tx);
+    // Every checker probes at once (warmup 0) and then not for an hour:
+    // one request means one checker for both virtual servers.
+    while srv.count() < 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(srv.count(), 1);
+    running.shutdown().await;
+}
