@@ -1,1 +1,3 @@
 //! Notify scripts and e-mail alerts.
+
+pub mod mail;
