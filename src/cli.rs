@@ -28,6 +28,9 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of a running daemon.
     Status(StatusArgs),
+    /// Write man pages or shell completions (used to build the package).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -66,6 +69,31 @@ pub struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The daemon's control socket.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TANDEM_SOCKET",
+        default_value = crate::control::server::DEFAULT_SOCKET
+    )]
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub what: GenerateWhat,
+    /// The directory to write into (created if missing).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GenerateWhat {
+    /// `tandem.1` and one page per subcommand (`tandem-status.1`, ...).
+    Man,
+    /// bash, zsh and fish completions.
+    Completions,
 }
 
 /// Parse the command line and run the chosen command.
@@ -74,8 +102,98 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig(_args) => not_yet("check-config", "issue 2"),
         Command::Run(_args) => not_yet("run", "issue 4"),
-        Command::Status(_args) => not_yet("status", "issue 7"),
+        Command::Status(args) => status(&args),
+        Command::Generate(args) => generate(&args),
     }
+}
+
+/// `tandem status`: ask the running daemon over its control socket.
+fn status(args: &StatusArgs) -> ExitCode {
+    use crate::control::client;
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem status: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        if args.json {
+            let v = client::fetch_status_json(&args.socket).await?;
+            Ok(serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()) + "\n")
+        } else {
+            let s = client::fetch_status(&args.socket).await?;
+            Ok::<_, client::ClientError>(client::render_table(&s))
+        }
+    });
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem status: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `tandem generate man|completions DIR`: the package's man pages and
+/// completions come from the same clap definitions the binary parses with,
+/// so they cannot drift from the real options.
+fn generate(args: &GenerateArgs) -> ExitCode {
+    match generate_into(args.what, &args.dir) {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem generate: {}: {e}", args.dir.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Write the man pages or completions into `dir`; the files written.
+pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut written = Vec::new();
+    match what {
+        GenerateWhat::Man => {
+            // tandem.1 and tandem-<sub>.1 for every visible subcommand.
+            clap_mangen::generate_to(Cli::command(), dir)?;
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "1") {
+                    written.push(path);
+                }
+            }
+            written.sort();
+        }
+        GenerateWhat::Completions => {
+            use clap_complete::Shell;
+            for (shell, file) in [
+                (Shell::Bash, "tandem"),
+                (Shell::Zsh, "_tandem"),
+                (Shell::Fish, "tandem.fish"),
+            ] {
+                let path = dir.join(file);
+                let mut buf = Vec::new();
+                clap_complete::generate(shell, &mut cmd, "tandem", &mut buf);
+                std::fs::write(&path, buf)?;
+                written.push(path);
+            }
+        }
+    }
+    Ok(written)
 }
 
 fn not_yet(what: &str, issue: &str) -> ExitCode {
