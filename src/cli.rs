@@ -100,7 +100,7 @@ pub enum GenerateWhat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig(_args) => not_yet("check-config", "issue 2"),
+        Command::CheckConfig(args) => check_config(&args),
         Command::Run(_args) => not_yet("run", "issue 4"),
         Command::Status(args) => status(&args),
         Command::Generate(args) => generate(&args),
@@ -194,6 +194,37 @@ pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Resu
         }
     }
     Ok(written)
+}
+
+/// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
+/// not (every problem on stderr as `FILE:LINE:COL: error: MESSAGE`).
+fn check_config(args: &CheckConfigArgs) -> ExitCode {
+    let opts = crate::config::LoadOptions {
+        config_id: args.config.config_id.clone(),
+    };
+    let loaded = crate::config::load(&args.config.file, &opts);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let Some(config) = loaded.config else {
+        let n = loaded.errors().count();
+        eprintln!(
+            "{}: {n} error{}; configuration refused",
+            args.config.file.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        return ExitCode::from(1);
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&config) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("tandem check-config: cannot print the model as JSON: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn not_yet(what: &str, issue: &str) -> ExitCode {

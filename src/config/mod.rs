@@ -1,1 +1,141 @@
-//! The keepalived.conf dialect: parser, typed model and validation.
+//! The keepalived.conf dialect: lexer, parser, typed model and checks.
+//!
+//! tandem reads the configuration language operators already run with
+//! keepalived. Reading a configuration goes through four layers:
+//!
+//! 1. [`lexer`]: files → tokens (comments, quotes, `include`, `@ID`
+//!    conditional lines, `$NAME` parameters), each token keeping the file,
+//!    line and column the operator wrote;
+//! 2. [`parser`]: tokens → statements and blocks;
+//! 3. `build`: statements → the typed [`model`], applying keepalived's
+//!    defaults and inheritance, with per-keyword checks (ranges, syntax,
+//!    unknown keywords with a suggestion, keepalived options tandem does not
+//!    support yet);
+//! 4. [`validate`]: checks across items (references, duplicate VRIDs, ...).
+//!
+//! Every problem becomes a [`Diagnostic`]; all of them are collected in one
+//! run. The entry point is [`load`] (or [`load_str`] for text in memory):
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use tandem::config::{load, LoadOptions};
+//!
+//! let loaded = load(Path::new("/etc/tandem/keepalived.conf"), &LoadOptions::default());
+//! for d in &loaded.diagnostics {
+//!     eprintln!("{d}");
+//! }
+//! if let Some(config) = loaded.config {
+//!     for vi in &config.vrrp_instances {
+//!         println!("{} on {} VRID {}", vi.name, vi.interface, vi.virtual_router_id);
+//!     }
+//! }
+//! ```
+
+mod build;
+pub mod diag;
+pub mod keywords;
+pub(crate) mod lexer;
+pub mod model;
+pub(crate) mod parser;
+pub mod validate;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Severity};
+pub use model::*;
+
+/// How to read a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The config id that `@ID` / `@^ID` lines are compared with.
+    /// `None`: the first label of the host name (keepalived's default).
+    pub config_id: Option<String>,
+}
+
+impl LoadOptions {
+    /// Options with an explicit config id.
+    pub fn with_config_id(id: impl Into<String>) -> Self {
+        LoadOptions {
+            config_id: Some(id.into()),
+        }
+    }
+}
+
+/// The result of reading a configuration.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model, present exactly when there is no error-level diagnostic.
+    pub config: Option<Config>,
+    /// Every warning and error, in the order of the files.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The error-level diagnostics.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// The warning-level diagnostics.
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+}
+
+/// Read, parse and check the configuration at `path` (with its includes).
+///
+/// Never panics on bad input: every problem is a [`Diagnostic`], and
+/// [`Loaded::config`] is `None` when any of them is an error.
+pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
+            load_str(path, text, opts)
+        }
+        Err(e) => Loaded {
+            config: None,
+            diagnostics: vec![Diagnostic::error(
+                path,
+                0,
+                0,
+                format!("cannot read the configuration: {e}"),
+            )],
+        },
+    }
+}
+
+/// Parse and check configuration text as if read from `path` (which names
+/// the file in diagnostics and anchors relative includes).
+pub fn load_str(path: &Path, text: String, opts: &LoadOptions) -> Loaded {
+    let config_id = match &opts.config_id {
+        Some(id) => id.clone(),
+        None => default_config_id(),
+    };
+    let lexer = lexer::Lexer::new(path, text, &config_id);
+    let (config, mut diagnostics) = build::build(parser::Parser::new(lexer));
+    // Cross-item checks run even when items had errors, so one run reports
+    // every problem.
+    diagnostics.extend(validate::validate(&config));
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    Loaded {
+        config: (!has_errors).then_some(config),
+        diagnostics,
+    }
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+pub fn default_config_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    host.trim().split('.').next().unwrap_or("").to_string()
+}

@@ -85,6 +85,25 @@ impl Default for MailSettings {
     }
 }
 
+impl From<&crate::config::model::GlobalDefs> for MailSettings {
+    /// The mail keywords of `global_defs`; the queue policy keeps its
+    /// defaults (keepalived has no such keywords).
+    fn from(g: &crate::config::model::GlobalDefs) -> Self {
+        MailSettings {
+            router_id: g.router_id.clone(),
+            notification_email: g.notification_email.clone(),
+            notification_email_from: g.notification_email_from.clone(),
+            smtp_server: g
+                .smtp_server
+                .as_ref()
+                .map(|s| SmtpServer::new(s.address.to_string(), s.port)),
+            smtp_helo_name: g.smtp_helo_name.clone(),
+            smtp_connect_timeout: g.smtp_connect_timeout,
+            ..MailSettings::default()
+        }
+    }
+}
+
 /// `smtp_server`: an address or a host name, and a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpServer {
@@ -790,6 +809,31 @@ mod tests {
             .expect("tokio runtime");
         let err = rt.block_on(async { Mailer::start(settings) });
         assert!(matches!(err, Err(MailError::BadRecipient(..))));
+    }
+
+    #[test]
+    fn settings_come_from_the_seed_global_defs() {
+        let text = "global_defs {\n notification_email {\n nomura@it-ishin.com\n }\n \
+                    notification_email_from nomura@it-ishin.com\n smtp_server 192.0.2.25 2525\n \
+                    smtp_connect_timeout 30\n router_id LVS_DEVEL\n}\n";
+        let loaded = crate::config::load_str(
+            std::path::Path::new("keepalived.conf"),
+            text.to_string(),
+            &crate::config::LoadOptions::default(),
+        );
+        let config = loaded.config.expect("valid configuration");
+        let m = MailSettings::from(&config.global_defs);
+        assert_eq!(m.router_id.as_deref(), Some("LVS_DEVEL"));
+        assert_eq!(
+            m.notification_email,
+            vec!["nomura@it-ishin.com".to_string()]
+        );
+        assert_eq!(
+            m.notification_email_from.as_deref(),
+            Some("nomura@it-ishin.com")
+        );
+        assert_eq!(m.smtp_server, Some(SmtpServer::new("192.0.2.25", 2525)));
+        assert_eq!(m.smtp_connect_timeout, Duration::from_secs(30));
     }
 
     #[test]

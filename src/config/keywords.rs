@@ -1,0 +1,577 @@
+//! Keyword tables: what tandem reads in each block, what keepalived reads
+//! there that tandem does not support yet, deprecated aliases, and
+//! "did you mean" suggestions for misspellings.
+//!
+//! A keepalived keyword that tandem does not implement must be refused
+//! with exactly that message, never with "unknown keyword" and never
+//! silently ignored: an operator who relies on `vrrp_strict` must not get a
+//! daemon that quietly behaves differently.
+
+/// The blocks of keepalived.conf, as the builder walks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Top,
+    GlobalDefs,
+    VrrpScript,
+    VrrpSyncGroup,
+    VrrpInstance,
+    Authentication,
+    VirtualServerGroup,
+    VirtualServer,
+    RealServer,
+    HttpGet,
+    SslGet,
+    TcpCheck,
+    MiscCheck,
+    Url,
+}
+
+impl Block {
+    /// The block's name in messages ("in vrrp_instance").
+    pub fn name(self) -> &'static str {
+        match self {
+            Block::Top => "the top level",
+            Block::GlobalDefs => "global_defs",
+            Block::VrrpScript => "vrrp_script",
+            Block::VrrpSyncGroup => "vrrp_sync_group",
+            Block::VrrpInstance => "vrrp_instance",
+            Block::Authentication => "authentication",
+            Block::VirtualServerGroup => "virtual_server_group",
+            Block::VirtualServer => "virtual_server",
+            Block::RealServer => "real_server",
+            Block::HttpGet => "HTTP_GET",
+            Block::SslGet => "SSL_GET",
+            Block::TcpCheck => "TCP_CHECK",
+            Block::MiscCheck => "MISC_CHECK",
+            Block::Url => "url",
+        }
+    }
+
+    /// Keywords tandem reads in this block (deprecated aliases included).
+    pub fn supported(self) -> &'static [&'static str] {
+        match self {
+            Block::Top => &[
+                "global_defs",
+                "vrrp_script",
+                "vrrp_sync_group",
+                "vrrp_instance",
+                "virtual_server_group",
+                "virtual_server",
+            ],
+            Block::GlobalDefs => &[
+                "notification_email",
+                "notification_email_from",
+                "smtp_server",
+                "smtp_helo_name",
+                "smtp_connect_timeout",
+                "smtp_alert",
+                "smtp_alert_vrrp",
+                "smtp_alert_checker",
+                "router_id",
+                "vrrp_mcast_group4",
+                "vrrp_mcast_group6",
+                "vrrp_version",
+                "vrrp_garp_master_delay",
+                "vrrp_garp_master_repeat",
+                "vrrp_garp_lower_prio_delay",
+                "vrrp_garp_lower_prio_repeat",
+                "vrrp_garp_master_refresh",
+                "vrrp_garp_master_refresh_repeat",
+                "vrrp_garp_interval",
+                "vrrp_gna_interval",
+                "vrrp_skip_check_adv_addr",
+                "script_user",
+                "enable_script_security",
+                "lvs_flush",
+                "lvs_flush_on_stop",
+            ],
+            Block::VrrpScript => &[
+                "script",
+                "interval",
+                "timeout",
+                "weight",
+                "rise",
+                "fall",
+                "user",
+                "init_fail",
+            ],
+            Block::VrrpSyncGroup => &[
+                "group",
+                "track_interface",
+                "track_script",
+                "notify_master",
+                "notify_backup",
+                "notify_fault",
+                "notify_stop",
+                "notify",
+                "smtp_alert",
+            ],
+            Block::VrrpInstance => &[
+                "state",
+                "interface",
+                "virtual_router_id",
+                "priority",
+                "advert_int",
+                "version",
+                "nopreempt",
+                "preempt",
+                "preempt_delay",
+                "authentication",
+                "virtual_ipaddress",
+                "virtual_ipaddress_excluded",
+                "virtual_routes",
+                "track_interface",
+                "track_script",
+                "unicast_src_ip",
+                "mcast_src_ip",
+                "unicast_peer",
+                "notify_master",
+                "notify_backup",
+                "notify_fault",
+                "notify_stop",
+                "notify",
+                "smtp_alert",
+                "accept",
+                "skip_check_adv_addr",
+                "garp_master_delay",
+                "garp_master_repeat",
+                "garp_lower_prio_delay",
+                "garp_lower_prio_repeat",
+                "garp_master_refresh",
+                "garp_master_refresh_repeat",
+            ],
+            Block::Authentication => &["auth_type", "auth_pass"],
+            Block::VirtualServerGroup => &["fwmark"],
+            Block::VirtualServer => &[
+                "lvs_sched",
+                "lb_algo",
+                "lvs_method",
+                "lb_kind",
+                "protocol",
+                "persistence_timeout",
+                "persistence_granularity",
+                "delay_loop",
+                "quorum",
+                "hysteresis",
+                "quorum_up",
+                "quorum_down",
+                "alpha",
+                "omega",
+                "inhibit_on_failure",
+                "sorry_server",
+                "sorry_server_inhibit",
+                "sorry_server_lvs_method",
+                "virtualhost",
+                "ha_suspend",
+                "ops",
+                "smtp_alert",
+                "ip_family",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "real_server",
+            ],
+            Block::RealServer => &[
+                "weight",
+                "lvs_method",
+                "inhibit_on_failure",
+                "notify_up",
+                "notify_down",
+                "uthreshold",
+                "lthreshold",
+                "smtp_alert",
+                "virtualhost",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "HTTP_GET",
+                "SSL_GET",
+                "TCP_CHECK",
+                "MISC_CHECK",
+            ],
+            Block::HttpGet => &[
+                "url",
+                "http_protocol",
+                "fast_recovery",
+                "virtualhost",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "nb_get_retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::SslGet => &[
+                "url",
+                "http_protocol",
+                "fast_recovery",
+                "virtualhost",
+                "enable_sni",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "nb_get_retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::TcpCheck => &[
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "nb_get_retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::MiscCheck => &[
+                "misc_path",
+                "misc_timeout",
+                "misc_dynamic",
+                "user",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "nb_get_retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::Url => &["path", "digest", "status_code", "virtualhost"],
+        }
+    }
+
+    /// keepalived keywords valid in this block that tandem does not
+    /// implement yet (from keepalived.conf(5), version 2.2).
+    pub fn unsupported(self) -> &'static [&'static str] {
+        match self {
+            Block::Top => &[
+                "linkbeat_interfaces",
+                "interface_up_down_delays",
+                "track_group",
+                "static_ipaddress",
+                "static_routes",
+                "static_rules",
+                "track_file",
+                "vrrp_track_file",
+                "vrrp_track_process",
+                "bfd_instance",
+                "garp_group",
+                "SSL",
+                "net_namespace",
+                "net_namespace_ipvs",
+                "namespace_with_ipsets",
+                "instance",
+                "use_pid_dir",
+                "linkbeat_use_polling",
+            ],
+            Block::GlobalDefs => GLOBAL_UNSUPPORTED,
+            Block::VrrpScript => &[],
+            Block::VrrpSyncGroup => &[
+                "track_file",
+                "track_process",
+                "track_bfd",
+                "notify_deleted",
+                "notify_priority_changes",
+                "global_tracking",
+                "sync_group_tracking_weight",
+            ],
+            Block::VrrpInstance => &[
+                "vrf",
+                "use_vmac",
+                "use_vmac_addr",
+                "vmac_xmit_base",
+                "use_ipvlan",
+                "native_ipv6",
+                "dont_track_primary",
+                "track_file",
+                "track_process",
+                "track_bfd",
+                "mcast_dst_ip",
+                "track_src_ip",
+                "check_unicast_src",
+                "unicast_fault_no_peer",
+                "unicast_ttl",
+                "old_unicast_checksum",
+                "garp_extra_if",
+                "down_timer_adverts",
+                "lower_prio_no_advert",
+                "higher_prio_send_advert",
+                "virtual_rules",
+                "promote_secondaries",
+                "no_accept",
+                "strict_mode",
+                "debug",
+                "notify_master_rx_lower_pri",
+                "notify_priority_changes",
+                "notify_deleted",
+                "kernel_rx_buf_size",
+                "linkbeat_use_polling",
+                "lvs_sync_daemon_interface",
+            ],
+            Block::Authentication => &[],
+            Block::VirtualServerGroup => &[],
+            Block::VirtualServer => &[
+                "flag-1",
+                "flag-2",
+                "flag-3",
+                "sh-port",
+                "sh-fallback",
+                "mh-port",
+                "mh-fallback",
+                "persistence_engine",
+                "snmp_name",
+            ],
+            Block::RealServer => &[
+                "SMTP_CHECK",
+                "DNS_CHECK",
+                "BFD_CHECK",
+                "UDP_CHECK",
+                "PING_CHECK",
+                "FILE_CHECK",
+                "snmp_name",
+            ],
+            Block::HttpGet | Block::SslGet | Block::TcpCheck | Block::MiscCheck => &[],
+            Block::Url => &[
+                "regex",
+                "regex_no_match",
+                "regex_options",
+                "regex_stack",
+                "regex_min_offset",
+                "regex_max_offset",
+            ],
+        }
+    }
+}
+
+/// global_defs keywords of keepalived 2.2 that tandem does not implement.
+const GLOBAL_UNSUPPORTED: &[&str] = &[
+    "vrrp_strict",
+    "vrrp_min_garp",
+    "vrrp_garp_extra_if",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_check_unicast_src",
+    "vrrp_down_timer_adverts",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "nftables",
+    "nftables_priority",
+    "nftables_ifindex",
+    "nftables_counters",
+    "nftables_ipvs",
+    "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark",
+    "vrrp_startup_delay",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "vrrp_notify_priority_changes",
+    "notify_fifo",
+    "notify_fifo_script",
+    "lvs_notify_fifo",
+    "lvs_notify_fifo_script",
+    "fifo_write_vrrp_states_on_reload",
+    "lvs_timeouts",
+    "lvs_sync_daemon",
+    "vrrp_priority",
+    "checker_priority",
+    "bfd_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "bfd_no_swap",
+    "vrrp_rt_priority",
+    "checker_rt_priority",
+    "bfd_rt_priority",
+    "vrrp_rlimit_rttime",
+    "checker_rlimit_rttime",
+    "bfd_rlimit_rttime",
+    "vrrp_cpu_affinity",
+    "checker_cpu_affinity",
+    "bfd_cpu_affinity",
+    "vrrp_process_name",
+    "checker_process_name",
+    "bfd_process_name",
+    "process_names",
+    "process_name",
+    "snmp_socket",
+    "enable_snmp_vrrp",
+    "enable_snmp_checker",
+    "enable_snmp_rfc",
+    "enable_snmp_rfcv2",
+    "enable_snmp_rfcv3",
+    "enable_traps",
+    "enable_dbus",
+    "dbus_service_name",
+    "net_namespace",
+    "net_namespace_ipvs",
+    "namespace_with_ipsets",
+    "instance",
+    "use_pid_dir",
+    "linkbeat_use_polling",
+    "dynamic_interfaces",
+    "default_interface",
+    "disable_local_igmp",
+    "vmac_prefix",
+    "vmac_addr_prefix",
+    "vrrp_rx_bufs_policy",
+    "vrrp_rx_bufs_multiplier",
+    "vrrp_netlink_cmd_rcv_bufs",
+    "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs_force",
+    "lvs_netlink_cmd_rcv_bufs",
+    "lvs_netlink_cmd_rcv_bufs_force",
+    "lvs_netlink_monitor_rcv_bufs",
+    "lvs_netlink_monitor_rcv_bufs_force",
+    "process_monitor_rcv_bufs",
+    "process_monitor_rcv_bufs_force",
+    "rs_init_notifies",
+    "no_checker_emails",
+    "no_email_faults",
+    "checker_log_all_failures",
+    "log_unknown_vrids",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "startup_script",
+    "startup_script_timeout",
+    "shutdown_script",
+    "shutdown_script_timeout",
+    "child_wait_time",
+    "config_save_dir",
+    "data_use_instance",
+    "tmp_config_directory",
+    "umask",
+    "random_seed",
+    "reload_check_config",
+    "reload_file",
+    "reload_repeat",
+    "reload_time_file",
+    "include_check",
+];
+
+/// A deprecated keyword and the keyword that replaces it.
+pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
+    match keyword {
+        "lb_algo" => Some("lvs_sched"),
+        "lb_kind" => Some("lvs_method"),
+        "nb_get_retry" => Some("retry"),
+        "mcast_src_ip" => Some("unicast_src_ip"),
+        _ => None,
+    }
+}
+
+/// The message for a keepalived keyword tandem does not implement.
+pub fn unsupported_message(keyword: &str) -> String {
+    format!("\"{keyword}\" is a keepalived option that tandem does not support yet")
+}
+
+/// The closest candidate to a misspelt `word`, if close enough to be a
+/// plausible typo (optimal string alignment distance, so "priorty" and
+/// "prioirty" both find "priority").
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    let limit = match word.chars().count() {
+        0..=3 => 1,
+        4..=7 => 2,
+        _ => 3,
+    };
+    candidates
+        .into_iter()
+        .map(|c| (osa_distance(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance (Levenshtein plus transpositions).
+pub fn osa_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let kw = Block::VrrpInstance.supported();
+        assert_eq!(suggest("priorty", kw.iter().copied()), Some("priority"));
+        assert_eq!(suggest("prioirty", kw.iter().copied()), Some("priority"));
+        assert_eq!(
+            suggest("virtual_router", kw.iter().copied()),
+            Some("virtual_router_id")
+        );
+        assert_eq!(suggest("zzzzzz", kw.iter().copied()), None);
+    }
+
+    #[test]
+    fn tables_do_not_overlap() {
+        for b in [
+            Block::Top,
+            Block::GlobalDefs,
+            Block::VrrpScript,
+            Block::VrrpSyncGroup,
+            Block::VrrpInstance,
+            Block::VirtualServer,
+            Block::RealServer,
+            Block::Url,
+        ] {
+            for k in b.unsupported() {
+                assert!(
+                    !b.supported().contains(k),
+                    "{k} in both lists of {}",
+                    b.name()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! Checks across items of a built configuration: names that must be
+//! unique, references that must resolve, VRIDs that must not collide,
+//! address families that must agree, ports that must make sense for the
+//! forwarding method.
+//!
+//! Per-value checks (ranges, syntax) are made by the builder where the
+//! value is written; this pass needs the whole configuration.
+
+use std::collections::HashMap;
+
+use super::diag::{Diagnostic, Severity};
+use super::keywords::suggest;
+use super::model::*;
+
+/// Every cross-item problem of `cfg`.
+pub fn validate(cfg: &Config) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    unique_names(cfg, &mut out);
+    track_scripts(cfg, &mut out);
+    sync_groups(cfg, &mut out);
+    vrids(cfg, &mut out);
+    instances(cfg, &mut out);
+    virtual_servers(cfg, &mut out);
+    out
+}
+
+fn error(out: &mut Vec<Diagnostic>, origin: &Origin, msg: String) {
+    out.push(Diagnostic::at(Severity::Error, origin, msg));
+}
+
+fn warning(out: &mut Vec<Diagnostic>, origin: &Origin, msg: String) {
+    out.push(Diagnostic::at(Severity::Warning, origin, msg));
+}
+
+fn dup_check<'a>(
+    out: &mut Vec<Diagnostic>,
+    what: &str,
+    items: impl Iterator<Item = (&'a str, &'a Origin)>,
+) {
+    let mut seen: HashMap<&str, &Origin> = HashMap::new();
+    for (name, origin) in items {
+        if let Some(first) = seen.get(name) {
+            error(
+                out,
+                origin,
+                format!("{what} {name} is already defined at {first}"),
+            );
+        } else {
+            seen.insert(name, origin);
+        }
+    }
+}
+
+fn unique_names(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    dup_check(
+        out,
+        "vrrp_script",
+        cfg.vrrp_scripts
+            .iter()
+            .map(|s| (s.name.as_str(), &s.origin)),
+    );
+    dup_check(
+        out,
+        "vrrp_instance",
+        cfg.vrrp_instances
+            .iter()
+            .map(|s| (s.name.as_str(), &s.origin)),
+    );
+    dup_check(
+        out,
+        "vrrp_sync_group",
+        cfg.vrrp_sync_groups
+            .iter()
+            .map(|s| (s.name.as_str(), &s.origin)),
+    );
+    dup_check(
+        out,
+        "virtual_server_group",
+        cfg.virtual_server_groups
+            .iter()
+            .map(|s| (s.name.as_str(), &s.origin)),
+    );
+}
+
+fn track_scripts(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let names = || cfg.vrrp_scripts.iter().map(|s| s.name.as_str());
+    let tracks = cfg
+        .vrrp_instances
+        .iter()
+        .flat_map(|i| {
+            i.track_script
+                .iter()
+                .map(move |t| ("vrrp_instance", &i.name, t))
+        })
+        .chain(cfg.vrrp_sync_groups.iter().flat_map(|g| {
+            g.track_script
+                .iter()
+                .map(move |t| ("vrrp_sync_group", &g.name, t))
+        }));
+    for (kind, owner, t) in tracks {
+        if cfg.vrrp_script(&t.name).is_none() {
+            let msg = match suggest(&t.name, names()) {
+                Some(m) => format!(
+                    "{kind} {owner}: track_script names no vrrp_script \"{}\"; did you mean \"{m}\"?",
+                    t.name
+                ),
+                None => format!(
+                    "{kind} {owner}: track_script names no vrrp_script \"{}\"",
+                    t.name
+                ),
+            };
+            error(out, &t.origin, msg);
+        }
+    }
+}
+
+fn sync_groups(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let mut member_of: HashMap<&str, &str> = HashMap::new();
+    for g in &cfg.vrrp_sync_groups {
+        for m in &g.group {
+            if let Some(other) = member_of.insert(m, &g.name) {
+                let msg = if other == g.name {
+                    format!("vrrp_sync_group {}: {m} is listed twice", g.name)
+                } else {
+                    format!(
+                        "vrrp_instance {m} is in two sync groups ({other} and {})",
+                        g.name
+                    )
+                };
+                error(out, &g.origin, msg);
+            }
+        }
+    }
+}
+
+/// RFC 5798 §5.2.3: the VRID identifies the virtual router on a LAN; two
+/// instances with one VRID on one interface and family would answer each
+/// other's adverts. With unicast, disjoint peer lists keep them apart.
+fn vrids(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let list = &cfg.vrrp_instances;
+    for (i, a) in list.iter().enumerate() {
+        for b in &list[..i] {
+            if a.virtual_router_id == 0
+                || a.virtual_router_id != b.virtual_router_id
+                || a.interface != b.interface
+                || a.family != b.family
+            {
+                continue;
+            }
+            let both_unicast = !a.unicast_peer.is_empty() && !b.unicast_peer.is_empty();
+            if both_unicast && !a.unicast_peer.iter().any(|p| b.unicast_peer.contains(p)) {
+                continue;
+            }
+            error(
+                out,
+                &a.origin,
+                format!(
+                    "vrrp_instance {}: virtual_router_id {} is already used on {} ({}) by vrrp_instance {} at {}",
+                    a.name, a.virtual_router_id, a.interface, a.family, b.name, b.origin
+                ),
+            );
+        }
+    }
+}
+
+fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    for vi in &cfg.vrrp_instances {
+        // RFC 5798 §5.2.5: the address count is an 8-bit field.
+        if vi.virtual_ipaddress.len() > 255 {
+            error(
+                out,
+                &vi.origin,
+                format!(
+                    "vrrp_instance {}: {} virtual addresses; an advert carries at most 255 (move the rest to virtual_ipaddress_excluded)",
+                    vi.name,
+                    vi.virtual_ipaddress.len()
+                ),
+            );
+        }
+        if vi.virtual_ipaddress.is_empty() && vi.virtual_router_id != 0 {
+            warning(
+                out,
+                &vi.origin,
+                format!("vrrp_instance {} has no virtual_ipaddress", vi.name),
+            );
+        }
+    }
+}
+
+fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(&VirtualServerKey, Protocol), &Origin> = HashMap::new();
+    for vs in &cfg.virtual_servers {
+        if let Some(first) = seen.insert((&vs.key, vs.protocol), &vs.origin) {
+            error(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {} {:?} is already defined at {first}",
+                    vs.key, vs.protocol
+                ),
+            );
+        }
+        let persistent = vs.persistence_timeout.is_some();
+        match &vs.key {
+            VirtualServerKey::Group { name } => match cfg.virtual_server_group(name) {
+                None => {
+                    let cands = cfg.virtual_server_groups.iter().map(|g| g.name.as_str());
+                    let msg = match suggest(name, cands) {
+                        Some(m) => format!(
+                            "virtual_server group {name}: no virtual_server_group named \"{name}\"; did you mean \"{m}\"?"
+                        ),
+                        None => format!(
+                            "virtual_server group {name}: no virtual_server_group named \"{name}\""
+                        ),
+                    };
+                    error(out, &vs.origin, msg);
+                }
+                Some(g) => {
+                    let portless = g
+                        .entries
+                        .iter()
+                        .any(|e| matches!(e, VsgEntry::Range { port: 0, .. }));
+                    if portless && !persistent {
+                        error(
+                            out,
+                            &vs.origin,
+                            format!(
+                                "virtual_server group {name}: group {name} has addresses without a port, which IPVS only allows for persistent services (set persistence_timeout)"
+                            ),
+                        );
+                    }
+                }
+            },
+            VirtualServerKey::Address { port: 0, .. } if !persistent => {
+                error(
+                    out,
+                    &vs.origin,
+                    format!(
+                        "virtual_server {}: a service without a port must be persistent (set persistence_timeout) or name its port",
+                        vs.key
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if vs.protocol == Protocol::Tcp && vs.ops {
+            error(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {}: ops (one-packet scheduling) applies to UDP only",
+                    vs.key
+                ),
+            );
+        }
+        if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
+            warning(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {}: hysteresis {} is not below quorum {}; the quorum can never be lost",
+                    vs.key, vs.hysteresis, vs.quorum
+                ),
+            );
+        }
+        let vs_port = match &vs.key {
+            VirtualServerKey::Address { port, .. } => Some(*port),
+            _ => None,
+        };
+        let group_family = match &vs.key {
+            VirtualServerKey::Group { name } => cfg.virtual_server_group(name).and_then(|g| {
+                g.entries.iter().find_map(|e| match e {
+                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                    VsgEntry::Fwmark { family, .. } => *family,
+                })
+            }),
+            _ => None,
+        };
+        let family = group_family.unwrap_or(vs.family);
+        let mut rs_seen: HashMap<(std::net::IpAddr, u16), &Origin> = HashMap::new();
+        for rs in &vs.real_servers {
+            if let Some(first) = rs_seen.insert((rs.address, rs.port), &rs.origin) {
+                error(
+                    out,
+                    &rs.origin,
+                    format!(
+                        "real_server {} port {} is already in this virtual_server at {first}",
+                        rs.address, rs.port
+                    ),
+                );
+            }
+            if rs.lvs_method != LvsMethod::Tun && AddressFamily::of(&rs.address) != family {
+                error(
+                    out,
+                    &rs.origin,
+                    format!(
+                        "real_server {} is {} but virtual_server {} is {family}; only TUN can cross families",
+                        rs.address,
+                        AddressFamily::of(&rs.address),
+                        vs.key
+                    ),
+                );
+            }
+            if rs.lvs_method == LvsMethod::Dr
+                && let Some(p) = vs_port
+                && rs.port != p
+                && rs.port != 0
+            {
+                warning(
+                    out,
+                    &rs.origin,
+                    format!(
+                        "real_server {} port {}: with lvs_method DR, IPVS does not translate ports; the real server receives port {p}",
+                        rs.address, rs.port
+                    ),
+                );
+            }
+            if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold)
+                && hi != 0
+                && lo > hi
+            {
+                error(
+                    out,
+                    &rs.origin,
+                    format!(
+                        "real_server {}: lthreshold {lo} is above uthreshold {hi}",
+                        rs.address
+                    ),
+                );
+            }
+        }
+        if let Some(s) = &vs.sorry_server
+            && s.lvs_method != LvsMethod::Tun
+            && AddressFamily::of(&s.address) != family
+        {
+            error(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {}: sorry_server {} is not {family}",
+                    vs.key, s.address
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! What an operator sees for a broken configuration: every problem, each
+//! with its file, line and column, and a message that says what to do.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tandem::config::{LoadOptions, Loaded, Scope, VrrpVersion, load, load_str};
+
+/// A directory of its own for one test (removed when dropped).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("tdm-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn check(text: &str) -> Loaded {
+    load_str(
+        Path::new("t.conf"),
+        text.to_string(),
+        &LoadOptions::with_config_id("main"),
+    )
+}
+
+fn messages(l: &Loaded) -> Vec<String> {
+    l.diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let l = check(text);
+    assert!(l.config.is_none() || !l.has_errors());
+    l.errors().map(|d| d.to_string()).collect()
+}
+
+const INSTANCE: &str = "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+";
+
+#[test]
+fn a_valid_instance_has_keepalived_defaults() {
+    let l = check(INSTANCE);
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let vi = &cfg.vrrp_instances[0];
+    assert_eq!(vi.advert_int, Duration::from_secs(1));
+    assert_eq!(vi.version, VrrpVersion::V2);
+    assert_eq!(vi.garp_master_delay, Duration::from_secs(5));
+    assert_eq!(vi.garp_master_repeat, 5);
+    assert!(!vi.nopreempt);
+    assert_eq!(vi.virtual_ipaddress[0].prefix_len, 24);
+}
+
+#[test]
+fn misspelt_keyword_gets_a_suggestion_with_position() {
+    let e = errors(&INSTANCE.replace("    priority 100", "    priorty 100"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?"
+        ]
+    );
+    let e = errors("global_defs {\n  router_idd x\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:3: error: unknown keyword \"router_idd\" in global_defs; did you mean \"router_id\"?"
+        ]
+    );
+    let e = errors("vrrp_instanse VI_1 {\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:1:1: error: unknown keyword \"vrrp_instanse\" in the top level; did you mean \"vrrp_instance\"?"
+        ]
+    );
+}
+
+#[test]
+fn unsupported_keepalived_options_say_so() {
+    let e = errors("global_defs {\n   vrrp_strict\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:4: error: \"vrrp_strict\" is a keepalived option that tandem does not support yet"
+        ]
+    );
+    let e = errors(&INSTANCE.replace("    priority 100", "    use_vmac vrrp.51"));
+    assert_eq!(
+        e,
+        ["t.conf:4:5: error: \"use_vmac\" is a keepalived option that tandem does not support yet"]
+    );
+    // Never "unknown keyword" for a documented keepalived option.
+    let e = errors("static_routes {\n 192.0.2.0/24 dev eth0\n}\n");
+    assert!(e[0].contains("does not support yet"), "{e:?}");
+}
+
+#[test]
+fn out_of_range_values_are_errors_at_the_value() {
+    let e = errors(&INSTANCE.replace("virtual_router_id 51", "virtual_router_id 256"));
+    assert_eq!(
+        e,
+        ["t.conf:3:23: error: virtual_router_id 256 is out of range (1-255)"]
+    );
+    let e = errors(&INSTANCE.replace("priority 100", "priority 0"));
+    assert_eq!(
+        e,
+        ["t.conf:4:14: error: priority 0 is out of range (1-255)"]
+    );
+    let e = errors(&INSTANCE.replace("priority 100", "priority high"));
+    assert_eq!(
+        e,
+        ["t.conf:4:14: error: priority expects a whole number, not \"high\""]
+    );
+}
+
+#[test]
+fn advert_int_follows_the_vrrp_version() {
+    // VRRPv3 counts centiseconds: 0.1 s is fine.
+    let l = check(&INSTANCE.replace(
+        "priority 100",
+        "priority 100\n    version 3\n    advert_int 0.1",
+    ));
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let vi = &l.config.unwrap().vrrp_instances[0];
+    assert_eq!(vi.advert_int, Duration::from_millis(100));
+    assert_eq!(vi.version, VrrpVersion::V3);
+    // The global vrrp_version applies too.
+    let l = check(&format!(
+        "global_defs {{\n vrrp_version 3\n}}\n{}",
+        INSTANCE.replace("priority 100", "advert_int 0.25")
+    ));
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    // VRRPv2 counts whole seconds.
+    let e = errors(&INSTANCE.replace("priority 100", "advert_int 0.1"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:16: error: advert_int 0.1 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+        ]
+    );
+    let e = errors(&INSTANCE.replace("priority 100", "version 3\n    advert_int 41"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:5:16: error: advert_int 41 is out of range for VRRP version 3 (0.01-40.95 seconds)"
+        ]
+    );
+}
+
+#[test]
+fn missing_closing_brace_points_at_the_open_one() {
+    let e = errors("global_defs {\n  router_id a\n\nvrrp_instance VI_1 {\n  interface eth0\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:1:13: error: missing \"}\": the block of \"global_defs\" opened here is never closed",
+            "t.conf:4:1: error: \"vrrp_instance\" cannot be inside global_defs; is a \"}\" missing before it?",
+            "t.conf:4:20: error: missing \"}\": the block of \"vrrp_instance\" opened here is never closed",
+        ]
+    );
+    let e = errors(&format!("{INSTANCE}}}\n"));
+    assert_eq!(
+        e,
+        ["t.conf:9:1: error: unexpected \"}\" (no block is open)"]
+    );
+}
+
+#[test]
+fn braces_on_the_next_line_and_one_line_blocks() {
+    let l = check(
+        "vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 9\n virtual_ipaddress { 192.0.2.1 }\n}\n",
+    );
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    assert_eq!(
+        cfg.vrrp_instances[0].virtual_ipaddress[0].address,
+        "192.0.2.1".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = "global_defs {\n  vrrp_strict\n  smtp_connect_timeout x\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 0\n  priorty 3\n}\n";
+    let e = errors(text);
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:3: error: \"vrrp_strict\" is a keepalived option that tandem does not support yet",
+            "t.conf:3:24: error: smtp_connect_timeout expects a whole number, not \"x\"",
+            "t.conf:7:21: error: virtual_router_id 0 is out of range (1-255)",
+            "t.conf:8:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+        ]
+    );
+}
+
+#[test]
+fn dangling_references_are_errors() {
+    let text = format!(
+        "vrrp_script chk_http {{\n script \"true\"\n}}\nvrrp_sync_group G {{\n group {{\n VI_1\n VI_9\n }}\n}}\n{}",
+        INSTANCE.replace("priority 100", "track_script {\n  chk_htp\n }")
+    );
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            "t.conf:7:2: error: vrrp_sync_group G: no vrrp_instance named \"VI_9\"; did you mean \"VI_1\"?",
+            "t.conf:14:3: error: vrrp_instance VI_1: track_script names no vrrp_script \"chk_htp\"; did you mean \"chk_http\"?",
+        ]
+    );
+    let e = errors("virtual_server group WEB {\n  real_server 192.0.2.5 80\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:1:1: error: virtual_server group WEB: no virtual_server_group named \"WEB\""]
+    );
+}
+
+#[test]
+fn track_script_weight_defaults_to_the_scripts() {
+    let text = format!(
+        "vrrp_script chk {{\n script \"true\"\n weight -20\n}}\n{}",
+        INSTANCE.replace("priority 100", "track_script {\n  chk\n }")
+    );
+    let l = check(&text);
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    assert_eq!(
+        l.config.unwrap().vrrp_instances[0].track_script[0].weight,
+        -20
+    );
+}
+
+#[test]
+fn duplicate_vrid_on_one_interface() {
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("192.0.2.10", "192.0.2.11");
+    let e = errors(&format!("{INSTANCE}{second}"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:9:1: error: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:1:1"),
+        "{e:?}"
+    );
+    // Another interface is fine.
+    let other = second.replace("eth0", "eth1");
+    assert!(errors(&format!("{INSTANCE}{other}")).is_empty());
+}
+
+#[test]
+fn address_families_must_agree() {
+    let e = errors(&INSTANCE.replace("192.0.2.10/24", "192.0.2.10/24\n        2001:db8::1"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("mixes IPv4 and IPv6"), "{e:?}");
+    let e = errors("virtual_server 192.0.2.1 80 {\n  real_server 2001:db8::5 80 {\n  }\n}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("t.conf:2:3: error: real_server 2001:db8::5 is IPv6 but virtual_server 192.0.2.1:80 is IPv4"), "{e:?}");
+}
+
+#[test]
+fn a_virtual_server_needs_a_port_unless_persistent() {
+    let e = errors("virtual_server 192.0.2.1 {\n  real_server 192.0.2.5\n}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("without a port must be persistent"), "{e:?}");
+    assert!(
+        errors("virtual_server 192.0.2.1 {\n  persistence_timeout\n  real_server 192.0.2.5\n}\n")
+            .is_empty()
+    );
+    let e = errors("virtual_server 192.0.2.1 70000 {\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:1:26: error: virtual_server port 70000 is out of range (0-65535)"]
+    );
+}
+
+#[test]
+fn deprecated_aliases_warn_and_apply() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.5 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:2:3: warning: \"lb_algo\" is deprecated; use \"lvs_sched\"",
+            "t.conf:3:3: warning: \"lb_kind\" is deprecated; use \"lvs_method\"",
+            "t.conf:6:7: warning: \"nb_get_retry\" is deprecated; use \"retry\"",
+        ]
+    );
+    let cfg = l.config.expect("warnings do not refuse");
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(vs.lvs_sched, tandem::config::LvsSched::Wrr);
+    assert_eq!(vs.real_servers[0].lvs_method, tandem::config::LvsMethod::Dr);
+    assert_eq!(vs.real_servers[0].checkers[0].retry, 4);
+}
+
+#[test]
+fn inheritance_virtual_to_real_to_checker() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  delay_loop 10
+  connect_timeout 7
+  retry 2
+  virtualhost www.example.org
+  inhibit_on_failure
+  real_server 192.0.2.5 8080 {
+    connect_timeout 4
+    HTTP_GET {
+      url {
+        path /health
+      }
+      delay_before_retry 0.5
+    }
+  }
+  real_server 192.0.2.6 8080 {
+    inhibit_on_failure off
+    MISC_CHECK {
+      misc_path \"/bin/check --fast\"
+    }
+  }
+}
+",
+    );
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let rs = &cfg.virtual_servers[0].real_servers;
+    assert!(rs[0].inhibit_on_failure);
+    assert!(!rs[1].inhibit_on_failure);
+    let c = &rs[0].checkers[0];
+    assert_eq!(c.delay_loop, Duration::from_secs(10));
+    assert_eq!(c.connect_timeout, Duration::from_secs(4));
+    assert_eq!(c.retry, 2);
+    assert_eq!(c.delay_before_retry, Duration::from_millis(500));
+    assert_eq!(c.connect_port, 8080);
+    let tandem::config::CheckerKind::HttpGet(h) = &c.kind else {
+        panic!()
+    };
+    assert_eq!(h.url[0].virtualhost.as_deref(), Some("www.example.org"));
+    assert_eq!(h.url[0].status_code[0].first, 200);
+    assert_eq!(h.url[0].status_code[0].last, 299);
+    let m = &rs[1].checkers[0];
+    assert_eq!(m.connect_timeout, Duration::from_secs(7));
+    let tandem::config::CheckerKind::MiscCheck(misc) = &m.kind else {
+        panic!()
+    };
+    assert_eq!(misc.misc_path, "/bin/check --fast");
+    assert_eq!(
+        misc.misc_timeout,
+        Duration::from_secs(10),
+        "defaults to delay_loop"
+    );
+}
+
+#[test]
+fn virtual_ipaddress_options() {
+    let l = check(&INSTANCE.replace(
+        "192.0.2.10/24",
+        "192.0.2.2/24 dev eth1 label eth1:1 brd 192.0.2.255 scope global\n        192.0.2.3 no_track",
+    ));
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let v = &cfg.vrrp_instances[0].virtual_ipaddress;
+    assert_eq!(v[0].address, "192.0.2.2".parse::<IpAddr>().unwrap());
+    assert_eq!(v[0].prefix_len, 24);
+    assert_eq!(v[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(v[0].label.as_deref(), Some("eth1:1"));
+    assert_eq!(v[0].brd, Some("192.0.2.255".parse().unwrap()));
+    assert_eq!(v[0].scope, Some(Scope::Global));
+    assert_eq!(v[1].prefix_len, 32);
+    assert!(v[1].no_track);
+    let e = errors(&INSTANCE.replace("192.0.2.10/24", "192.0.2.10/33"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:6:9: error: expected an IP address with an optional /prefix, not \"192.0.2.10/33\""
+        ]
+    );
+    let e = errors(&INSTANCE.replace("192.0.2.10/24", "192.0.2.10/24 lable x"));
+    assert_eq!(
+        e,
+        ["t.conf:6:23: error: unknown address option \"lable\"; did you mean \"label\"?"]
+    );
+}
+
+#[test]
+fn smtp_server_with_port() {
+    let l = check("global_defs {\n smtp_server 192.0.2.25 2525\n}\n");
+    let s = l.config.unwrap().global_defs.smtp_server.unwrap();
+    assert_eq!(
+        (s.address, s.port),
+        ("192.0.2.25".parse::<IpAddr>().unwrap(), 2525)
+    );
+}
+
+#[test]
+fn includes_are_relative_and_keep_positions() {
+    let dir = TempDir::new("include");
+    dir.write(
+        "conf.d/vi.conf",
+        &INSTANCE.replace("priority 100", "priorty 100"),
+    );
+    let main = dir.write(
+        "keepalived.conf",
+        "global_defs {\n router_id a\n}\ninclude conf.d/*.conf\n",
+    );
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    let inc = dir.0.join("conf.d/vi.conf");
+    assert_eq!(
+        e,
+        [format!(
+            "{}:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+            inc.display()
+        )]
+    );
+}
+
+#[test]
+fn a_missing_include_is_an_error_at_the_include() {
+    let dir = TempDir::new("missing-include");
+    let main = dir.write("keepalived.conf", "include   nothere.conf\n");
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        e,
+        [format!(
+            "{}:1:11: error: cannot include \"{}\": no such file",
+            main.display(),
+            dir.0.join("nothere.conf").display()
+        )]
+    );
+    // A pattern matching nothing is only a warning (optional conf.d).
+    let main = dir.write("k2.conf", "include conf.d/*.conf\n");
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    assert!(!l.has_errors());
+    assert_eq!(l.warnings().count(), 1);
+}
+
+#[test]
+fn an_include_loop_stops() {
+    let dir = TempDir::new("include-loop");
+    let main = dir.write("a.conf", "include a.conf\n");
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("nested more than 32 deep"), "{e:?}");
+}
+
+#[test]
+fn conditional_lines_follow_the_config_id() {
+    let text = INSTANCE.replace(
+        "    priority 100",
+        "@main    priority 200\n@backup  priority 100\n@^main   nopreempt",
+    );
+    let main = load_str(
+        Path::new("t.conf"),
+        text.clone(),
+        &LoadOptions::with_config_id("main"),
+    );
+    let vi = &main.config.unwrap().vrrp_instances[0];
+    assert_eq!((vi.priority, vi.nopreempt), (200, false));
+    let backup = load_str(
+        Path::new("t.conf"),
+        text,
+        &LoadOptions::with_config_id("backup"),
+    );
+    let vi = &backup.config.unwrap().vrrp_instances[0];
+    assert_eq!((vi.priority, vi.nopreempt), (100, true));
+}
+
+#[test]
+fn parameters_expand_and_errors_point_at_the_reference() {
+    let text = format!(
+        "$PRIO=240\n$IF=eth0\n{}",
+        INSTANCE
+            .replace("priority 100", "priority $PRIO")
+            .replace("interface eth0", "interface ${IF}")
+    );
+    let l = check(&text);
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let vi = &l.config.unwrap().vrrp_instances[0];
+    assert_eq!((vi.priority, vi.interface.as_str()), (240, "eth0"));
+    let text = format!(
+        "$PRIO=300\n{}",
+        INSTANCE.replace("priority 100", "priority $PRIO")
+    );
+    assert_eq!(
+        errors(&text),
+        ["t.conf:5:14: error: priority 300 is out of range (1-255)"]
+    );
+}
+
+#[test]
+fn utf8_comments_and_quotes() {
+    let l = check(
+        "global_defs { ! ←コメント\n  router_id \"lb one\" # 名前\n  notification_email_from a@b ! 送信元\n}\n",
+    );
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    assert_eq!(cfg.global_defs.router_id.as_deref(), Some("lb one"));
+    assert_eq!(
+        cfg.global_defs.notification_email_from.as_deref(),
+        Some("a@b")
+    );
+    let e = errors("global_defs {\n  router_id \"unterminated\n}\n");
+    assert_eq!(e, ["t.conf:2:13: error: unterminated quoted string"]);
+}
+
+#[test]
+fn an_unreadable_file_is_an_error_not_a_panic() {
+    let l = load(
+        Path::new("/nonexistent/tandem.conf"),
+        &LoadOptions::default(),
+    );
+    assert!(l.config.is_none());
+    let e = messages(&l);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("/nonexistent/tandem.conf: error: cannot read the configuration"),
+        "{e:?}"
+    );
+}
