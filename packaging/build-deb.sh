@@ -27,4 +27,6 @@ rm -rf "$gen"
 "$bin" generate man "$gen/man" >/dev/null
 "$bin" generate completions "$gen/completions" >/dev/null
 
-cargo deb --no-build --locked "$@"
+# Debug info (profile.release keeps line tables) goes to a separate
+# tandem-dbgsym .ddeb, as Debian does; the main package is stripped.
+cargo deb --no-build --locked --dbgsym "$@"

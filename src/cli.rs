@@ -62,6 +62,31 @@ pub struct CheckConfigArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+/// Where the daemon serves its state (see `crate::control`).
+#[derive(Debug, Clone, Args)]
+pub struct ControlArgs {
+    /// The control socket `tandem status` talks to (created mode 0600).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = crate::control::server::DEFAULT_SOCKET
+    )]
+    pub control_socket: PathBuf,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given),
+    /// e.g. 127.0.0.1:9650.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Where SIGUSR1 writes the state dump (and `<PATH>.json`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = crate::control::dump::DEFAULT_DUMP_FILE
+    )]
+    pub dump_file: PathBuf,
 }
 
 #[derive(Debug, Args)]

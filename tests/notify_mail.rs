@@ -444,3 +444,171 @@ fn silent_smtp_server_never_blocks_and_drops_are_counted() {
     }
     dead_server_never_blocks(2527, true);
 }
+
+/// Stops keepalived the way its service manager would (SIGTERM, so its
+/// VRRP child goes too), then makes sure.
+struct KeepalivedGuard(Child);
+
+impl Drop for KeepalivedGuard {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+        }
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The (Subject, From, To, envelope recipients, body) of every mail in a
+/// Maildir, sorted.
+fn mail_summaries(dir: &Path) -> Vec<(String, String, String, String, String)> {
+    let mut out: Vec<_> = read_maildir(dir)
+        .iter()
+        .map(|raw| {
+            let h = headers(raw);
+            let get = |n: &str| header(&h, n).unwrap_or("").to_string();
+            let body = raw
+                .replace("\r\n", "\n")
+                .split_once("\n\n")
+                .map(|(_, b)| b.trim().to_string())
+                .unwrap_or_default();
+            (
+                get("Subject"),
+                get("From"),
+                get("To"),
+                get("X-RcptTo"),
+                body,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// keepalived itself is the reference: run Debian's keepalived 2.2.7 in the
+/// namespace with mail on, let it go BACKUP (init) then MASTER, and check
+/// that tandem's mails for the same two events are the same mails.
+#[test]
+fn vrrp_mails_are_the_mails_keepalived_sends() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    if Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: keepalived is not installed");
+        return;
+    }
+    let ns = Netns::new();
+    // A veth pair (multicast-capable) for the VRRP instance, alone on it.
+    run(&[
+        "ip", "-n", &ns.name, "link", "add", "vrrp0", "type", "veth", "peer", "name", "vrrp1",
+    ]);
+    run(&["ip", "-n", &ns.name, "link", "set", "vrrp0", "up"]);
+    run(&["ip", "-n", &ns.name, "link", "set", "vrrp1", "up"]);
+    run(&[
+        "ip",
+        "-n",
+        &ns.name,
+        "addr",
+        "add",
+        "192.0.2.1/24",
+        "dev",
+        "vrrp0",
+    ]);
+
+    let work = TempDir::new("ka");
+    let ka_box = work.0.join("keepalived-mail");
+    let tandem_box = work.0.join("tandem-mail");
+    let _smtpd_ka = start_aiosmtpd(&ns, &ka_box, 2528);
+    let _smtpd_tandem = start_aiosmtpd(&ns, &tandem_box, 2529);
+
+    let conf = work.0.join("keepalived.conf");
+    fs::write(
+        &conf,
+        "global_defs {\n  router_id LVS_DEVEL\n  notification_email {\n    ops@example.org\n    oncall@example.net\n  }\n  \
+         notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2528\n  smtp_connect_timeout 5\n  smtp_alert\n}\n\
+         vrrp_instance VI_1 {\n  state MASTER\n  interface vrrp0\n  virtual_router_id 51\n  priority 150\n  advert_int 1\n  \
+         virtual_ipaddress {\n    192.0.2.2/24\n  }\n}\n",
+    )
+    .expect("write keepalived.conf");
+    let keepalived = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "keepalived",
+            "-n",
+            "-l",
+            "-P",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("-p")
+        .arg(work.0.join("keepalived.pid"))
+        .arg("-r")
+        .arg(work.0.join("vrrp.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keepalived");
+    let ka = KeepalivedGuard(keepalived);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && !mail_summaries(&ka_box)
+            .iter()
+            .any(|m| m.0.contains("Entering MASTER state"))
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(ka);
+    let from_keepalived: Vec<_> = mail_summaries(&ka_box)
+        .into_iter()
+        .filter(|m| m.0.contains("Entering"))
+        .collect();
+    assert_eq!(
+        from_keepalived.len(),
+        2,
+        "keepalived mailed BACKUP (init) and MASTER: {from_keepalived:?}"
+    );
+
+    let settings = MailSettings {
+        router_id: Some("LVS_DEVEL".into()),
+        notification_email: vec!["ops@example.org".into(), "oncall@example.net".into()],
+        notification_email_from: Some("lb1@example.org".into()),
+        smtp_server: Some(SmtpServer::new("127.0.0.1", 2529)),
+        smtp_connect_timeout: Duration::from_secs(5),
+        ..MailSettings::default()
+    };
+    let status = ns.run(move || {
+        runtime().block_on(async move {
+            let mailer = Mailer::start(settings).expect("mailer");
+            for state in [VrrpMailState::Backup, VrrpMailState::Master] {
+                mailer
+                    .send(&Alert::VrrpInstance {
+                        name: "VI_1".into(),
+                        state,
+                    })
+                    .expect("queued");
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while mailer.status().sent + mailer.status().failed < 2 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            mailer.status()
+        })
+    });
+    assert_eq!(status.sent, 2, "{status:?}");
+    let from_tandem = mail_summaries(&tandem_box);
+    assert_eq!(from_tandem, from_keepalived);
+}

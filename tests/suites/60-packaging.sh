@@ -71,7 +71,7 @@ for f in /usr/sbin/tandem "$unit" \
 done
 getent passwd tandem >/dev/null || fail "the tandem system user was not created"
 /usr/sbin/tandem --version
-zcat /usr/share/man/man1/tandem-status.1.gz | grep -q -- '--json' || fail "man page lacks --json"
+zcat /usr/share/man/man1/tandem-status.1.gz | grep -qF -- '\-\-json' || fail "man page lacks --json"
 grep -q -- '--json' /usr/share/bash-completion/completions/tandem || fail "bash completion lacks --json"
 
 step "systemd-analyze verify"
@@ -98,8 +98,8 @@ done
 # examples name (it checks that they exist).
 if command -v keepalived >/dev/null; then
   ip netns add "$ns"
-  ip -n "$ns" link add eth0 type dummy
-  ip -n "$ns" link add eth1 type dummy
+  ip -n "$ns" link add eth0 type veth peer name eth0p
+  ip -n "$ns" link add eth1 type veth peer name eth1p
   for f in lb1 lb2; do
     ip netns exec "$ns" keepalived -t -f /usr/share/doc/tandem/examples/$f.conf >/dev/null 2>&1 ||
       { ip netns exec "$ns" keepalived -t -f /usr/share/doc/tandem/examples/$f.conf || true; fail "keepalived -t $f.conf"; }
