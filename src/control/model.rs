@@ -282,7 +282,7 @@ pub fn example_snapshot() -> StatusSnapshot {
     s.vrrp_instances = vec![
         VrrpInstanceStatus {
             name: "VI_OUTER".into(),
-            interface: "outer0".into(),
+            interface: "eth0".into(),
             virtual_router_id: 51,
             version: 2,
             state: VrrpState::Master,
@@ -291,7 +291,7 @@ pub fn example_snapshot() -> StatusSnapshot {
             master_address: Some("192.0.2.11".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
             master_priority: Some(150),
             advert_interval_ms: 1000,
-            virtual_ipaddress: vec!["192.0.2.2/32 dev outer0".into()],
+            virtual_ipaddress: vec!["192.0.2.2/24 dev eth0".into()],
             sync_group: Some("VG_LB".into()),
             last_transition: Some(transition(
                 VrrpState::Backup,
@@ -308,7 +308,7 @@ pub fn example_snapshot() -> StatusSnapshot {
         },
         VrrpInstanceStatus {
             name: "VI_INNER".into(),
-            interface: "inner0".into(),
+            interface: "eth1".into(),
             virtual_router_id: 52,
             version: 2,
             state: VrrpState::Master,
@@ -317,7 +317,7 @@ pub fn example_snapshot() -> StatusSnapshot {
             master_address: Some("198.51.100.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
             master_priority: Some(150),
             advert_interval_ms: 1000,
-            virtual_ipaddress: vec!["198.51.100.1/24 dev inner0".into()],
+            virtual_ipaddress: vec!["198.51.100.1/24 dev eth1".into()],
             sync_group: Some("VG_LB".into()),
             last_transition: Some(transition(
                 VrrpState::Backup,
