@@ -7,7 +7,7 @@
 //!
 //! | request          | answer                                             |
 //! |------------------|----------------------------------------------------|
-//! | `GET /status`    | the [`StatusSnapshot`] as JSON (`?pretty` indents) |
+//! | `GET /status`    | the [`StatusSnapshot`](super::model::StatusSnapshot) as JSON (`?pretty` indents) |
 //! | `GET /metrics`   | Prometheus text                                    |
 //! | `GET /health`    | `ok` (the daemon's loop is alive)                  |
 //! | `POST /reload`   | asks the daemon to reload; its verdict as JSON     |
