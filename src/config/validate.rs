@@ -315,6 +315,19 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                     ),
                 );
             }
+            for c in &rs.checkers {
+                if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+                    error(
+                        out,
+                        &c.origin,
+                        format!(
+                            "{} of real_server {} has no port to connect to; set connect_port (the real server has none)",
+                            c.kind.keyword(),
+                            rs.address
+                        ),
+                    );
+                }
+            }
             if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold)
                 && hi != 0
                 && lo > hi
