@@ -417,6 +417,8 @@ pub enum SendError {
     QueueFull,
     #[error("mail sender has stopped")]
     Closed,
+    #[error("the alert cannot be encoded as a mail")]
+    Unencodable,
 }
 
 /// A prepared mail: built once, delivered to every recipient in one SMTP
@@ -545,7 +547,7 @@ impl Mailer {
                 // it as a failure rather than lose it silently.
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%subject, error = %e, "cannot build alert mail");
-                return Err(SendError::Closed);
+                return Err(SendError::Unencodable);
             }
         };
         // Count before handing over, so the worker's decrement never races
