@@ -376,6 +376,61 @@ pub fn smtp_alert_enabled(
     own.or(kind_default).or(global).unwrap_or(false)
 }
 
+/// keepalived's rule for *when* a VRRP instance or sync group mails: only
+/// when its `smtp_alert` is on, only when the state differs from the one it
+/// last mailed (a bounce MASTER→MASTER through a sync group does not mail
+/// twice), and not for FAULT when `no_email_faults` is set. Sans-IO: the
+/// daemon feeds state changes in and sends what comes out.
+#[derive(Debug, Default, Clone)]
+pub struct VrrpMailFilter {
+    no_email_faults: bool,
+    last_mailed: std::collections::HashMap<(bool, String), VrrpMailState>,
+}
+
+impl VrrpMailFilter {
+    pub fn new(no_email_faults: bool) -> Self {
+        VrrpMailFilter {
+            no_email_faults,
+            last_mailed: Default::default(),
+        }
+    }
+
+    /// The alert to send for `instance` entering `state`, if any.
+    pub fn instance(
+        &mut self,
+        name: &str,
+        smtp_alert: bool,
+        state: VrrpMailState,
+    ) -> Option<Alert> {
+        self.pass(false, name, smtp_alert, state)
+            .then(|| Alert::VrrpInstance {
+                name: name.to_string(),
+                state,
+            })
+    }
+
+    /// The alert to send for sync group `name` entering `state`, if any.
+    pub fn group(&mut self, name: &str, smtp_alert: bool, state: VrrpMailState) -> Option<Alert> {
+        self.pass(true, name, smtp_alert, state)
+            .then(|| Alert::VrrpGroup {
+                name: name.to_string(),
+                state,
+            })
+    }
+
+    fn pass(&mut self, group: bool, name: &str, smtp_alert: bool, state: VrrpMailState) -> bool {
+        if !smtp_alert || (self.no_email_faults && state == VrrpMailState::Fault) {
+            return false;
+        }
+        let key = (group, name.to_string());
+        if self.last_mailed.get(&key) == Some(&state) {
+            return false;
+        }
+        self.last_mailed.insert(key, state);
+        true
+    }
+}
+
 /// Counters of the mail queue, as the status socket reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailQueueStatus {
@@ -795,6 +850,34 @@ mod tests {
         assert!(smtp_alert_enabled(None, None, Some(true)));
         assert!(!smtp_alert_enabled(None, Some(false), Some(true)));
         assert!(smtp_alert_enabled(Some(true), Some(false), Some(false)));
+    }
+
+    #[test]
+    fn vrrp_mails_only_on_a_new_state() {
+        use VrrpMailState::*;
+        let mut f = VrrpMailFilter::new(true);
+        assert!(f.instance("VI_1", true, Backup).is_some());
+        assert!(f.instance("VI_1", true, Master).is_some());
+        assert!(
+            f.instance("VI_1", true, Master).is_none(),
+            "same state twice"
+        );
+        assert!(f.instance("VI_1", true, Fault).is_none(), "no_email_faults");
+        assert!(f.instance("VI_1", true, Backup).is_some());
+        assert!(
+            f.instance("VI_2", false, Master).is_none(),
+            "smtp_alert off"
+        );
+        // Groups and instances are tracked apart, even with the same name.
+        assert_eq!(
+            f.group("VI_1", true, Backup),
+            Some(Alert::VrrpGroup {
+                name: "VI_1".into(),
+                state: Backup
+            })
+        );
+        let mut g = VrrpMailFilter::new(false);
+        assert!(g.instance("VI_1", true, Fault).is_some());
     }
 
     #[test]
