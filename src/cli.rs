@@ -36,6 +36,9 @@ pub enum Command {
     /// Program, dump or flush the kernel's IPVS table (developer and test tool).
     #[command(hide = true)]
     Ipvs(crate::ipvs::cli::IpvsArgs),
+    /// Write man pages or shell completions (used to build the package).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
 }
 
 /// Options shared by every command that reads a configuration.
@@ -67,6 +70,31 @@ pub struct CheckConfigArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+/// Where the daemon serves its state (see `crate::control`).
+#[derive(Debug, Clone, Args)]
+pub struct ControlArgs {
+    /// The control socket `tandem status` talks to (created mode 0600).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = crate::control::server::DEFAULT_SOCKET
+    )]
+    pub control_socket: PathBuf,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given),
+    /// e.g. 127.0.0.1:9650.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Where SIGUSR1 writes the state dump (and `<PATH>.json`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = crate::control::dump::DEFAULT_DUMP_FILE
+    )]
+    pub dump_file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +102,31 @@ pub struct StatusArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The daemon's control socket.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TANDEM_SOCKET",
+        default_value = crate::control::server::DEFAULT_SOCKET
+    )]
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub what: GenerateWhat,
+    /// The directory to write into (created if missing).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GenerateWhat {
+    /// `tandem.1` and one page per subcommand (`tandem-status.1`, ...).
+    Man,
+    /// bash, zsh and fish completions.
+    Completions,
 }
 
 /// Parse the command line and run the chosen command.
@@ -82,11 +135,101 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig(args) => check_config(&args),
         Command::Run(args) => run(&args),
-        Command::Status(_args) => not_yet("status", "issue 7"),
+        Command::Status(args) => status(&args),
         Command::Ipvs(args) => crate::ipvs::cli::run(args),
         Command::CheckOnce(args) => crate::check::cli::run(args),
         Command::HttpSink(args) => crate::check::cli::sink(args),
+        Command::Generate(args) => generate(&args),
     }
+}
+
+/// `tandem status`: ask the running daemon over its control socket.
+fn status(args: &StatusArgs) -> ExitCode {
+    use crate::control::client;
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem status: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        if args.json {
+            let v = client::fetch_status_json(&args.socket).await?;
+            Ok(serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()) + "\n")
+        } else {
+            let s = client::fetch_status(&args.socket).await?;
+            Ok::<_, client::ClientError>(client::render_table(&s))
+        }
+    });
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem status: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `tandem generate man|completions DIR`: the package's man pages and
+/// completions come from the same clap definitions the binary parses with,
+/// so they cannot drift from the real options.
+fn generate(args: &GenerateArgs) -> ExitCode {
+    match generate_into(args.what, &args.dir) {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandem generate: {}: {e}", args.dir.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Write the man pages or completions into `dir`; the files written.
+pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut written = Vec::new();
+    match what {
+        GenerateWhat::Man => {
+            // tandem.1 and tandem-<sub>.1 for every visible subcommand.
+            clap_mangen::generate_to(Cli::command(), dir)?;
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "1") {
+                    written.push(path);
+                }
+            }
+            written.sort();
+        }
+        GenerateWhat::Completions => {
+            use clap_complete::Shell;
+            for (shell, file) in [
+                (Shell::Bash, "tandem"),
+                (Shell::Zsh, "_tandem"),
+                (Shell::Fish, "tandem.fish"),
+            ] {
+                let path = dir.join(file);
+                let mut buf = Vec::new();
+                clap_complete::generate(shell, &mut cmd, "tandem", &mut buf);
+                std::fs::write(&path, buf)?;
+                written.push(path);
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
@@ -163,9 +306,4 @@ fn run(args: &RunArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn not_yet(what: &str, issue: &str) -> ExitCode {
-    eprintln!("tandem {what}: not implemented yet (tracked in {issue})");
-    ExitCode::from(1)
 }

@@ -1,1 +1,48 @@
 //! The control socket: status as JSON, Prometheus metrics, state dumps.
+//!
+//! ```text
+//!   daemon tasks ──(publish)──► watch::Sender<StatusSnapshot>
+//!                                   │ borrow latest, never blocks the sender
+//!        ┌──────────────────────────┼──────────────────────────┐
+//!        ▼                          ▼                          ▼
+//!  server::serve_control     server::serve_metrics     dump::spawn_sigusr1_dump
+//!  /run/tandem/tandem.sock   opt-in TCP, /metrics      /run/tandem/tandem.data
+//!  GET /status, /metrics,                              (+ .json)
+//!  POST /reload ──► mpsc<ReloadRequest> ──► daemon
+//!        ▲
+//!  client (tandem status [--json])
+//! ```
+//!
+//! * [`model`] — the [`model::StatusSnapshot`] structs, which are also the
+//!   JSON schema of `GET /status`;
+//! * [`server`] — hyper on the unix socket and on the metrics listener;
+//! * [`client`] — what `tandem status` uses, and its table;
+//! * [`metrics`] — Prometheus text rendering;
+//! * [`dump`] — the keepalived-style dump written on SIGUSR1;
+//! * [`sd_notify`] — READY/RELOADING/STOPPING/WATCHDOG for systemd.
+
+//!
+//! How the daemon wires it (the `RunArgs::control` options of `tandem run`):
+//!
+//! 1. `let (status_tx, status_rx) = model::status_channel(StatusSnapshot::new(router_id))`;
+//!    update it with `status_tx.send_modify(..)` on every transition, check
+//!    result and counter batch, and copy `Mailer::status()` into `.mail`;
+//! 2. `dump::spawn_sigusr1_dump(args.dump_file, status_rx.clone())` early,
+//!    so SIGUSR1 never takes the default action (terminate);
+//! 3. `server::bind_control_socket(&args.control_socket, DEFAULT_SOCKET_MODE)`
+//!    then spawn `server::serve_control(listener, ControlState { status,
+//!    reload: Some(reload_tx) }, shutdown)`; answer each `ReloadRequest` on
+//!    its `reply` with a `ReloadOutcome`;
+//! 4. if `args.metrics_listen` is set, `server::bind_metrics` and spawn
+//!    `server::serve_metrics`;
+//! 5. `sd_notify::Notifier::from_env().ready(..)` once the configuration is
+//!    applied, `.watchdog()` every `sd_notify::watchdog_interval()` from the
+//!    main loop, `.reloading()` / `.ready(..)` around a reload,
+//!    `.stopping()` on shutdown.
+
+pub mod client;
+pub mod dump;
+pub mod metrics;
+pub mod model;
+pub mod sd_notify;
+pub mod server;

@@ -1,3 +1,4 @@
 //! Notify scripts and e-mail alerts.
 
+pub mod mail;
 pub mod script;

@@ -1,0 +1,404 @@
+//! The status model: one [`StatusSnapshot`] says everything `tandem status`,
+//! the metrics and the state dump show.
+//!
+//! The daemon owns the live state; it publishes a fresh snapshot into a
+//! `tokio::sync::watch` channel whenever something changes (a transition, a
+//! check result, a counter batch). Readers — the control socket, the
+//! Prometheus listener, the SIGUSR1 dump — only ever borrow the latest
+//! snapshot, so a slow or stuck reader never holds a lock the VRRP or check
+//! tasks need. The same structs are the JSON schema of `GET /status` (and of
+//! `tandem status --json`); field names follow keepalived.conf and RFC 5798.
+//!
+//! Times are milliseconds since the Unix epoch (`*_unix_ms`), so the JSON is
+//! easy to use from any language and sorts as text.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::notify::mail::MailQueueStatus;
+
+/// Version of this JSON schema; bumped when a field changes meaning or goes
+/// away (adding fields does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A watch channel carrying the latest snapshot: the daemon holds the
+/// sender, every control reader a receiver.
+pub type StatusSender = tokio::sync::watch::Sender<StatusSnapshot>;
+pub type StatusReceiver = tokio::sync::watch::Receiver<StatusSnapshot>;
+
+/// Make the channel; the daemon fills in the first real snapshot once its
+/// configuration is applied.
+pub fn status_channel(initial: StatusSnapshot) -> (StatusSender, StatusReceiver) {
+    tokio::sync::watch::channel(initial)
+}
+
+/// Everything the daemon reports about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusSnapshot {
+    pub schema_version: u32,
+    /// tandem's version.
+    pub version: String,
+    /// `router_id` from global_defs (the host name if unset).
+    pub router_id: String,
+    pub pid: u32,
+    pub started_unix_ms: u64,
+    /// When this snapshot was made.
+    pub generated_unix_ms: u64,
+    /// The configuration in force.
+    pub config: ConfigStatus,
+    #[serde(default)]
+    pub vrrp_instances: Vec<VrrpInstanceStatus>,
+    #[serde(default)]
+    pub sync_groups: Vec<SyncGroupStatus>,
+    #[serde(default)]
+    pub virtual_servers: Vec<VirtualServerStatus>,
+    #[serde(default)]
+    pub mail: MailQueueStatus,
+}
+
+impl StatusSnapshot {
+    /// An empty snapshot for a daemon that has just started.
+    pub fn new(router_id: impl Into<String>) -> Self {
+        let now = unix_ms_now();
+        StatusSnapshot {
+            schema_version: SCHEMA_VERSION,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            router_id: router_id.into(),
+            pid: std::process::id(),
+            started_unix_ms: now,
+            generated_unix_ms: now,
+            config: ConfigStatus::default(),
+            vrrp_instances: Vec::new(),
+            sync_groups: Vec::new(),
+            virtual_servers: Vec::new(),
+            mail: MailQueueStatus::default(),
+        }
+    }
+}
+
+/// Which configuration runs, and how the last reload went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigStatus {
+    /// The file given with `-f`.
+    pub file: String,
+    /// When the configuration in force was applied.
+    pub applied_unix_ms: Option<u64>,
+    /// Successful reloads since start.
+    pub reloads: u64,
+    /// Reloads refused because the new file had errors (the running
+    /// configuration stayed).
+    pub reload_failures: u64,
+    /// The errors of the last refused reload, with file:line:col.
+    #[serde(default)]
+    pub last_reload_errors: Vec<String>,
+}
+
+/// VRRP states (RFC 5798 §6.4), plus keepalived's FAULT and STOP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum VrrpState {
+    Initialize,
+    Backup,
+    Master,
+    Fault,
+    Stop,
+}
+
+impl VrrpState {
+    pub const ALL: [VrrpState; 5] = [
+        VrrpState::Initialize,
+        VrrpState::Backup,
+        VrrpState::Master,
+        VrrpState::Fault,
+        VrrpState::Stop,
+    ];
+
+    /// The word keepalived prints (`MASTER`, `BACKUP`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VrrpState::Initialize => "INIT",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Master => "MASTER",
+            VrrpState::Fault => "FAULT",
+            VrrpState::Stop => "STOP",
+        }
+    }
+}
+
+impl std::fmt::Display for VrrpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `vrrp_instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstanceStatus {
+    /// The instance name (`VI_1`).
+    pub name: String,
+    pub interface: String,
+    pub virtual_router_id: u8,
+    /// VRRP version in use (2 or 3).
+    pub version: u8,
+    pub state: VrrpState,
+    /// `priority` as configured.
+    pub priority: u8,
+    /// The priority after track_script/track_interface weights.
+    pub effective_priority: u8,
+    /// Address of the current master (ourselves when MASTER), if known.
+    pub master_address: Option<IpAddr>,
+    /// The master's advertised priority, if known.
+    pub master_priority: Option<u8>,
+    /// `advert_int`, in milliseconds.
+    pub advert_interval_ms: u64,
+    /// `virtual_ipaddress` entries (`192.0.2.2/32 dev eth0`).
+    #[serde(default)]
+    pub virtual_ipaddress: Vec<String>,
+    /// The sync group this instance belongs to.
+    pub sync_group: Option<String>,
+    pub last_transition: Option<Transition>,
+    #[serde(default)]
+    pub counters: VrrpCounters,
+}
+
+/// A state change and why it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: VrrpState,
+    pub to: VrrpState,
+    pub at_unix_ms: u64,
+    /// Free text: `master down timer expired`, `higher priority advert from
+    /// 192.0.2.12`, `sync group VG_1`, ...
+    pub reason: String,
+}
+
+/// Per-instance counters (the RFC 6527 VRRP-MIB statistics that matter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpCounters {
+    pub became_master: u64,
+    pub released_master: u64,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub priority_zero_sent: u64,
+    pub priority_zero_received: u64,
+    /// Packets dropped as malformed or hostile (bad TTL, checksum, length,
+    /// auth, VRID mismatch, ...).
+    pub invalid_packets: u64,
+    pub gratuitous_arps_sent: u64,
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    pub state: VrrpState,
+    pub instances: Vec<String>,
+    pub last_transition: Option<Transition>,
+}
+
+/// One `virtual_server`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerStatus {
+    /// keepalived's name for it: `[192.0.2.2]:tcp:80`, `FWM 1`.
+    pub name: String,
+    pub address: Option<SocketAddr>,
+    pub fwmark: Option<u32>,
+    /// `tcp`, `udp`, `sctp`.
+    pub protocol: String,
+    pub lvs_sched: String,
+    /// `NAT`, `DR`, `TUN`.
+    pub lvs_method: String,
+    /// Whether this node has the service in its IPVS table now (the master
+    /// does; a backup keeps checking without it).
+    pub installed: bool,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    /// Sum of the weights of alive real servers.
+    pub alive_weight: i64,
+    pub quorum_up: bool,
+    pub sorry_server: Option<SocketAddr>,
+    /// Traffic goes to the sorry server now.
+    pub sorry_active: bool,
+    #[serde(default)]
+    pub real_servers: Vec<RealServerStatus>,
+}
+
+/// One `real_server`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealServerStatus {
+    pub address: SocketAddr,
+    /// `weight` as configured.
+    pub weight: i32,
+    /// The weight in the IPVS table now (0 when inhibited).
+    pub effective_weight: i32,
+    pub alive: bool,
+    /// Kept in the table with weight 0 (`inhibit_on_failure`).
+    pub inhibited: bool,
+    pub last_check: Option<CheckResult>,
+    pub checks_ok: u64,
+    pub checks_failed: u64,
+}
+
+/// The outcome of the last health check of a real server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// `HTTP_GET`, `TCP_CHECK`, ...
+    pub checker: String,
+    pub ok: bool,
+    /// Why it failed, or what succeeded (`status 200`).
+    pub reason: String,
+    pub at_unix_ms: u64,
+    pub duration_ms: u64,
+}
+
+pub fn unix_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A snapshot of the seed's layout, for tests and documentation examples.
+#[doc(hidden)]
+pub fn example_snapshot() -> StatusSnapshot {
+    let now = unix_ms_now();
+    let mut s = StatusSnapshot::new("lb1");
+    s.started_unix_ms = now - 3_725_000;
+    s.config = ConfigStatus {
+        file: "/etc/tandem/keepalived.conf".into(),
+        applied_unix_ms: Some(now - 3_720_000),
+        reloads: 1,
+        reload_failures: 0,
+        last_reload_errors: Vec::new(),
+    };
+    let transition = |from, to, reason: &str| Transition {
+        from,
+        to,
+        at_unix_ms: now - 3_700_000,
+        reason: reason.into(),
+    };
+    s.vrrp_instances = vec![
+        VrrpInstanceStatus {
+            name: "VI_OUTER".into(),
+            interface: "eth0".into(),
+            virtual_router_id: 51,
+            version: 2,
+            state: VrrpState::Master,
+            priority: 150,
+            effective_priority: 150,
+            master_address: Some("192.0.2.11".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+            master_priority: Some(150),
+            advert_interval_ms: 1000,
+            virtual_ipaddress: vec!["192.0.2.2/24 dev eth0".into()],
+            sync_group: Some("VG_LB".into()),
+            last_transition: Some(transition(
+                VrrpState::Backup,
+                VrrpState::Master,
+                "master down timer expired",
+            )),
+            counters: VrrpCounters {
+                became_master: 1,
+                adverts_sent: 3700,
+                adverts_received: 3,
+                gratuitous_arps_sent: 5,
+                ..VrrpCounters::default()
+            },
+        },
+        VrrpInstanceStatus {
+            name: "VI_INNER".into(),
+            interface: "eth1".into(),
+            virtual_router_id: 52,
+            version: 2,
+            state: VrrpState::Master,
+            priority: 150,
+            effective_priority: 150,
+            master_address: Some("198.51.100.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+            master_priority: Some(150),
+            advert_interval_ms: 1000,
+            virtual_ipaddress: vec!["198.51.100.1/24 dev eth1".into()],
+            sync_group: Some("VG_LB".into()),
+            last_transition: Some(transition(
+                VrrpState::Backup,
+                VrrpState::Master,
+                "sync group VG_LB",
+            )),
+            counters: VrrpCounters::default(),
+        },
+    ];
+    s.sync_groups = vec![SyncGroupStatus {
+        name: "VG_LB".into(),
+        state: VrrpState::Master,
+        instances: vec!["VI_OUTER".into(), "VI_INNER".into()],
+        last_transition: Some(transition(
+            VrrpState::Backup,
+            VrrpState::Master,
+            "all instances MASTER",
+        )),
+    }];
+    let rs = |last: u8, alive: bool| RealServerStatus {
+        address: SocketAddr::from(([198, 51, 100, last], 80)),
+        weight: 1,
+        effective_weight: if alive { 1 } else { 0 },
+        alive,
+        inhibited: !alive,
+        last_check: Some(CheckResult {
+            checker: "HTTP_GET".into(),
+            ok: alive,
+            reason: if alive {
+                "status 200".into()
+            } else {
+                "connection refused".into()
+            },
+            at_unix_ms: now - 2_000,
+            duration_ms: 3,
+        }),
+        checks_ok: 740,
+        checks_failed: if alive { 0 } else { 4 },
+    };
+    s.virtual_servers = vec![VirtualServerStatus {
+        name: "[192.0.2.2]:tcp:80".into(),
+        address: Some(SocketAddr::from(([192, 0, 2, 2], 80))),
+        fwmark: None,
+        protocol: "tcp".into(),
+        lvs_sched: "rr".into(),
+        lvs_method: "NAT".into(),
+        installed: true,
+        quorum: 1,
+        hysteresis: 0,
+        alive_weight: 1,
+        quorum_up: true,
+        sorry_server: Some(SocketAddr::from(([198, 51, 100, 20], 80))),
+        sorry_active: false,
+        real_servers: vec![rs(10, true), rs(11, false)],
+    }];
+    s.mail = MailQueueStatus {
+        enabled: true,
+        queued: 0,
+        capacity: 64,
+        sent: 3,
+        failed: 0,
+        dropped: 0,
+        attempt_errors: 0,
+        last_sent_unix_ms: Some(now - 3_699_000),
+    };
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_through_json() {
+        let s = example_snapshot();
+        let text = serde_json::to_string_pretty(&s).expect("serialize");
+        let back: StatusSnapshot = serde_json::from_str(&text).expect("parse");
+        assert_eq!(s, back);
+        // The names a script would look for.
+        assert!(text.contains("\"state\": \"MASTER\""));
+        assert!(text.contains("\"effective_priority\": 150"));
+        assert!(text.contains("\"name\": \"[192.0.2.2]:tcp:80\""));
+    }
+}

@@ -1,0 +1,614 @@
+//! E-mail alerts against a real SMTP server (Debian's aiosmtpd), and against
+//! SMTP servers that refuse or never answer.
+//!
+//! Each test makes its own network namespace (`tdm-mail-<pid>-<n>`) with only
+//! loopback in it; the SMTP server runs there (`ip netns exec`) and the
+//! mailer runs on a thread that has joined the namespace, so no packet
+//! touches the machine's own network. Needs root; skipped with a message
+//! without it.
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tandem::notify::mail::{
+    Alert, MailSettings, Mailer, SendError, ServiceName, ServiceProtocol, SmtpServer, VrrpMailState,
+};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A network namespace that is deleted when dropped, also on panic.
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new() -> Netns {
+        let name = format!(
+            "tdm-mail-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        run(&["ip", "netns", "add", &name]);
+        let ns = Netns { name };
+        run(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Run `f` on a new thread that has joined this namespace: every socket
+    /// it opens lives there.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let file = fs::File::open(&path).expect("open netns");
+                // SAFETY: setns on a valid namespace fd only affects this thread.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+                f()
+            })
+            .join()
+            .expect("netns thread panicked")
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// A child process killed and reaped when dropped.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A temporary directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "tdm-mail-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        fs::create_dir_all(&p).expect("mkdir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(args: &[&str]) {
+    let st = Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .expect("spawn");
+    assert!(st.success(), "{args:?} failed");
+}
+
+/// Start aiosmtpd in `ns`, storing mail as a Maildir under `dir`, and wait
+/// until it accepts connections.
+fn start_aiosmtpd(ns: &Netns, dir: &Path, port: u16) -> ChildGuard {
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "/usr/bin/python3",
+            "-m",
+            "aiosmtpd",
+            "-n",
+        ])
+        .arg("-l")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start aiosmtpd");
+    let guard = ChildGuard(child);
+    let ready = ns.run(|| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                // Wait for the greeting so the server is really up.
+                let mut buf = [0u8; 3];
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                if s.read_exact(&mut buf).is_ok() && &buf == b"220" {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+    assert!(ready, "aiosmtpd did not come up");
+    guard
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    // Show the mailer's log lines in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("tandem=debug")
+        .try_init();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn vs() -> ServiceName {
+    ServiceName::addr("192.0.2.2".parse().unwrap(), ServiceProtocol::Tcp, 80)
+}
+
+fn rs() -> ServiceName {
+    ServiceName::addr("198.51.100.10".parse().unwrap(), ServiceProtocol::Tcp, 80)
+}
+
+/// The headers of one stored message (unfolded, first occurrence wins).
+fn headers(raw: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in raw.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            out.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter()
+        .find(|(k, _)| k == &name.to_ascii_lowercase())
+        .map(|(_, v)| v.as_str())
+}
+
+/// Parse an RFC 5322 date (`Fri, 27 Nov 2026 18:40:00 +0000`) into seconds
+/// since the epoch.
+fn parse_rfc5322_date(s: &str) -> Option<i64> {
+    let s = s.split_once(", ").map_or(s, |(_, rest)| rest);
+    let mut it = s.split_whitespace();
+    let day: i64 = it.next()?.parse().ok()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| Some(*m) == it.clone().next())? as i64
+        + 1;
+    it.next();
+    let year: i64 = it.next()?.parse().ok()?;
+    let mut hms = it.next()?.split(':').map(|x| x.parse::<i64>());
+    let (h, m, sec) = (hms.next()?.ok()?, hms.next()?.ok()?, hms.next()?.ok()?);
+    let zone = it.next()?;
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    let zdigits: i64 = zone.trim_start_matches(['+', '-']).parse().ok()?;
+    let offset = sign * ((zdigits / 100) * 3600 + (zdigits % 100) * 60);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some(days * 86400 + h * 3600 + m * 60 + sec - offset)
+}
+
+fn read_maildir(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(entries) = fs::read_dir(dir.join(sub)) {
+            for e in entries.flatten() {
+                if let Ok(text) = fs::read_to_string(e.path()) {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn alerts_arrive_with_keepalived_subjects_and_right_headers() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let ns = Netns::new();
+    let maildir = TempDir::new("box");
+    // aiosmtpd creates the Maildir only when the directory does not exist.
+    let maildir_path = maildir.0.join("Maildir");
+    let _smtpd = start_aiosmtpd(&ns, &maildir_path, 2525);
+
+    let settings = MailSettings {
+        router_id: Some("LVS_DEVEL".into()),
+        notification_email: vec!["ops@example.org".into(), "oncall@example.net".into()],
+        notification_email_from: Some("lb1@example.org".into()),
+        smtp_server: Some(SmtpServer::new("127.0.0.1", 2525)),
+        smtp_helo_name: Some("lb1.example.org".into()),
+        smtp_connect_timeout: Duration::from_secs(5),
+        ..MailSettings::default()
+    };
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let status = ns.run(move || {
+        runtime().block_on(async move {
+            let mailer = Mailer::start(settings).expect("mailer");
+            mailer
+                .send(&Alert::VrrpInstance {
+                    name: "VI_1".into(),
+                    state: VrrpMailState::Master,
+                })
+                .expect("queued");
+            mailer
+                .send(&Alert::RealServer {
+                    real_server: rs(),
+                    virtual_server: vs(),
+                    up: false,
+                    checker: None,
+                    reason: Some("HTTP request failed".into()),
+                })
+                .expect("queued");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while mailer.status().sent + mailer.status().failed < 2 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            mailer.status()
+        })
+    });
+    assert_eq!(status.sent, 2, "both alerts accepted: {status:?}");
+    assert_eq!(status.failed, 0);
+    assert_eq!(status.dropped, 0);
+    assert_eq!(status.queued, 0);
+
+    let mails = read_maildir(&maildir_path);
+    assert_eq!(mails.len(), 2, "two mails stored");
+    let mut subjects = Vec::new();
+    for raw in &mails {
+        let h = headers(raw);
+        assert_eq!(header(&h, "From"), Some("lb1@example.org"));
+        let to = header(&h, "To").expect("To header");
+        assert!(
+            to.contains("ops@example.org") && to.contains("oncall@example.net"),
+            "To lists every notification_email: {to}"
+        );
+        // The envelope, as aiosmtpd saw it.
+        assert_eq!(header(&h, "X-MailFrom"), Some("lb1@example.org"));
+        let rcpt = header(&h, "X-RcptTo").expect("X-RcptTo");
+        assert!(rcpt.contains("ops@example.org") && rcpt.contains("oncall@example.net"));
+        let date = header(&h, "Date").expect("Date header");
+        let t = parse_rfc5322_date(date).unwrap_or_else(|| panic!("unparsable Date: {date}"));
+        assert!(
+            (t - before).abs() < 300,
+            "Date {date} is not the time of sending"
+        );
+        let subject = header(&h, "Subject").expect("Subject").to_string();
+        let body = raw.split_once("\n\n").map(|(_, b)| b).unwrap_or("");
+        if subject.contains("VRRP") {
+            assert!(body.contains("=> VRRP Instance is now owning VRRP VIPs <="));
+        } else {
+            assert!(body.contains("=> CHECK failed on service : HTTP request failed <="));
+        }
+        subjects.push(subject);
+    }
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        vec![
+            "[LVS_DEVEL] Realserver [198.51.100.10]:tcp:80 of virtual server [192.0.2.2]:tcp:80 - DOWN",
+            "[LVS_DEVEL] VRRP Instance VI_1 - Entering MASTER state",
+        ]
+    );
+}
+
+/// While the relay is dead the callers' `send` returns at once, the queue
+/// overflows into counted drops, every queued alert is retried and given up,
+/// and other work on the same runtime (a VRRP timer, say) keeps its pace.
+fn dead_server_never_blocks(server_port: u16, blackhole: bool) {
+    let ns = Netns::new();
+    let capacity = 4;
+    let settings = MailSettings {
+        router_id: Some("lb1".into()),
+        notification_email: vec!["ops@example.org".into()],
+        notification_email_from: Some("lb1@example.org".into()),
+        smtp_server: Some(SmtpServer::new("127.0.0.1", server_port)),
+        smtp_connect_timeout: Duration::from_millis(300),
+        queue_capacity: capacity,
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(50),
+        ..MailSettings::default()
+    };
+    let (results, ticks, status) = ns.run(move || {
+        runtime().block_on(async move {
+            // A silent server: accepts, never says 220.
+            let _listener = if blackhole {
+                Some(
+                    tokio::net::TcpListener::bind(("127.0.0.1", server_port))
+                        .await
+                        .expect("bind"),
+                )
+            } else {
+                None
+            };
+            let mailer = Mailer::start(settings).expect("mailer");
+            // A stand-in for the VRRP advert timer on the same runtime.
+            let ticker = tokio::spawn(async {
+                let mut n = 0u32;
+                let mut iv = tokio::time::interval(Duration::from_millis(10));
+                let end = tokio::time::Instant::now() + Duration::from_millis(600);
+                while tokio::time::Instant::now() < end {
+                    iv.tick().await;
+                    n += 1;
+                }
+                n
+            });
+            let mut results = Vec::new();
+            for i in 0..200 {
+                results.push(mailer.send(&Alert::VrrpInstance {
+                    name: format!("VI_{i}"),
+                    state: VrrpMailState::Backup,
+                }));
+                // Let the worker and the ticker run between sends.
+                tokio::task::yield_now().await;
+            }
+            let ticks = ticker.await.expect("ticker");
+            // Every queued alert is tried twice and then given up.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while mailer.status().queued > 0 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (results, ticks, mailer.status())
+        })
+    });
+    let accepted = results.iter().filter(|r| r.is_ok()).count() as u64;
+    let dropped = results
+        .iter()
+        .filter(|r| **r == Err(SendError::QueueFull))
+        .count() as u64;
+    assert_eq!(
+        accepted + dropped,
+        200,
+        "every send either queued or dropped"
+    );
+    // A queue of 4 against 200 alerts and a dead relay: most must be dropped
+    // (the worker takes a few out while it fails them).
+    assert!(dropped >= 100, "queue overflowed: {status:?}");
+    assert!(accepted >= capacity as u64, "the queue filled: {status:?}");
+    assert_eq!(status.dropped, dropped, "drops are counted");
+    assert_eq!(status.sent, 0);
+    assert_eq!(status.queued, 0, "queue drained by giving up: {status:?}");
+    assert_eq!(
+        status.failed, accepted,
+        "each queued alert given up: {status:?}"
+    );
+    assert_eq!(status.attempt_errors, accepted * 2, "retried once each");
+    // 600 ms of a 10 ms timer: a blocked runtime would show a handful.
+    assert!(
+        ticks >= 30,
+        "runtime starved while mail was stuck: {ticks} ticks"
+    );
+}
+
+#[test]
+fn refusing_smtp_server_never_blocks_and_drops_are_counted() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    dead_server_never_blocks(2526, false);
+}
+
+#[test]
+fn silent_smtp_server_never_blocks_and_drops_are_counted() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    dead_server_never_blocks(2527, true);
+}
+
+/// Stops keepalived the way its service manager would (SIGTERM, so its
+/// VRRP child goes too), then makes sure.
+struct KeepalivedGuard(Child);
+
+impl Drop for KeepalivedGuard {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child process.
+        unsafe {
+            libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+        }
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The (Subject, From, To, envelope recipients, body) of every mail in a
+/// Maildir, sorted.
+fn mail_summaries(dir: &Path) -> Vec<(String, String, String, String, String)> {
+    let mut out: Vec<_> = read_maildir(dir)
+        .iter()
+        .map(|raw| {
+            let h = headers(raw);
+            let get = |n: &str| header(&h, n).unwrap_or("").to_string();
+            let body = raw
+                .replace("\r\n", "\n")
+                .split_once("\n\n")
+                .map(|(_, b)| b.trim().to_string())
+                .unwrap_or_default();
+            (
+                get("Subject"),
+                get("From"),
+                get("To"),
+                get("X-RcptTo"),
+                body,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// keepalived itself is the reference: run Debian's keepalived 2.2.7 in the
+/// namespace with mail on, let it go BACKUP (init) then MASTER, and check
+/// that tandem's mails for the same two events are the same mails.
+#[test]
+fn vrrp_mails_are_the_mails_keepalived_sends() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    if Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: keepalived is not installed");
+        return;
+    }
+    let ns = Netns::new();
+    // A veth pair (multicast-capable) for the VRRP instance, alone on it.
+    run(&[
+        "ip", "-n", &ns.name, "link", "add", "vrrp0", "type", "veth", "peer", "name", "vrrp1",
+    ]);
+    run(&["ip", "-n", &ns.name, "link", "set", "vrrp0", "up"]);
+    run(&["ip", "-n", &ns.name, "link", "set", "vrrp1", "up"]);
+    run(&[
+        "ip",
+        "-n",
+        &ns.name,
+        "addr",
+        "add",
+        "192.0.2.1/24",
+        "dev",
+        "vrrp0",
+    ]);
+
+    let work = TempDir::new("ka");
+    let ka_box = work.0.join("keepalived-mail");
+    let tandem_box = work.0.join("tandem-mail");
+    let _smtpd_ka = start_aiosmtpd(&ns, &ka_box, 2528);
+    let _smtpd_tandem = start_aiosmtpd(&ns, &tandem_box, 2529);
+
+    let conf = work.0.join("keepalived.conf");
+    fs::write(
+        &conf,
+        "global_defs {\n  router_id LVS_DEVEL\n  notification_email {\n    ops@example.org\n    oncall@example.net\n  }\n  \
+         notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2528\n  smtp_connect_timeout 5\n  smtp_alert\n}\n\
+         vrrp_instance VI_1 {\n  state MASTER\n  interface vrrp0\n  virtual_router_id 51\n  priority 150\n  advert_int 1\n  \
+         virtual_ipaddress {\n    192.0.2.2/24\n  }\n}\n",
+    )
+    .expect("write keepalived.conf");
+    let keepalived = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "keepalived",
+            "-n",
+            "-l",
+            "-P",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("-p")
+        .arg(work.0.join("keepalived.pid"))
+        .arg("-r")
+        .arg(work.0.join("vrrp.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keepalived");
+    let ka = KeepalivedGuard(keepalived);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && !mail_summaries(&ka_box)
+            .iter()
+            .any(|m| m.0.contains("Entering MASTER state"))
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(ka);
+    let from_keepalived: Vec<_> = mail_summaries(&ka_box)
+        .into_iter()
+        .filter(|m| m.0.contains("Entering"))
+        .collect();
+    assert_eq!(
+        from_keepalived.len(),
+        2,
+        "keepalived mailed BACKUP (init) and MASTER: {from_keepalived:?}"
+    );
+
+    let settings = MailSettings {
+        router_id: Some("LVS_DEVEL".into()),
+        notification_email: vec!["ops@example.org".into(), "oncall@example.net".into()],
+        notification_email_from: Some("lb1@example.org".into()),
+        smtp_server: Some(SmtpServer::new("127.0.0.1", 2529)),
+        smtp_connect_timeout: Duration::from_secs(5),
+        ..MailSettings::default()
+    };
+    let status = ns.run(move || {
+        runtime().block_on(async move {
+            let mailer = Mailer::start(settings).expect("mailer");
+            for state in [VrrpMailState::Backup, VrrpMailState::Master] {
+                mailer
+                    .send(&Alert::VrrpInstance {
+                        name: "VI_1".into(),
+                        state,
+                    })
+                    .expect("queued");
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while mailer.status().sent + mailer.status().failed < 2 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            mailer.status()
+        })
+    });
+    assert_eq!(status.sent, 2, "{status:?}");
+    let from_tandem = mail_summaries(&tandem_box);
+    assert_eq!(from_tandem, from_keepalived);
+}
