@@ -746,3 +746,29 @@ virtual_server fwmark 9 {
         "NAT keeps its port"
     );
 }
+
+#[test]
+fn includes_work_inside_blocks() {
+    let dir = TempDir::new("include-block");
+    dir.write(
+        "rs/a.conf",
+        "real_server 198.51.100.1 80 {\n  weight 3\n}\n",
+    );
+    dir.write(
+        "rs/b.conf",
+        "real_server 198.51.100.2 80 {\n  weight 4\n}\n",
+    );
+    let main = dir.write(
+        "keepalived.conf",
+        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  include rs/*.conf\n}\n",
+    );
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let w: Vec<u32> = cfg.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| r.weight)
+        .collect();
+    assert_eq!(w, [3, 4], "files in sorted order");
+}
