@@ -772,3 +772,35 @@ fn includes_work_inside_blocks() {
         .collect();
     assert_eq!(w, [3, 4], "files in sorted order");
 }
+
+#[test]
+fn one_address_in_two_instances_is_an_error() {
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52");
+    let e = errors(&format!("{INSTANCE}{second}"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:9:1: error: vrrp_instance VI_2: virtual address 192.0.2.10 is also held by vrrp_instance VI_1"
+        ]
+    );
+}
+
+#[test]
+fn a_repeated_address_in_one_instance_is_kept_once() {
+    let l = check(&INSTANCE.replace(
+        "192.0.2.10/24",
+        "192.0.2.10/24\n        192.0.2.10/24 label eth0:1",
+    ));
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:7:9: warning: 192.0.2.10 is already an address of vrrp_instance VI_1 (line 6); this entry is ignored"
+        ]
+    );
+    assert_eq!(
+        l.config.unwrap().vrrp_instances[0].virtual_ipaddress.len(),
+        1
+    );
+}
