@@ -699,3 +699,50 @@ fn tunnel_types_and_scheduler_flags() {
         ]
     );
 }
+
+#[test]
+fn keepalived_corrections_are_warnings_and_applied() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  quorum 5
+  hysteresis 4
+  lvs_method DR
+  real_server 198.51.100.1 8080 {
+    weight 1
+    TCP_CHECK {
+    }
+  }
+  real_server 198.51.100.2 80 {
+    weight 2
+  }
+}
+virtual_server fwmark 9 {
+  protocol UDP
+  real_server 198.51.100.3 80 {
+    lvs_method NAT
+  }
+}
+",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80: quorum 5 exceeds the total weight 3 of its real servers; quorum 3 is used",
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80: hysteresis 4 is not below quorum 3; hysteresis 2 is used",
+            "t.conf:5:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
+            "t.conf:15:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
+        ]
+    );
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!((vs.quorum, vs.hysteresis), (3, 2));
+    assert_eq!(vs.real_servers[0].port, 80);
+    assert_eq!(
+        vs.real_servers[0].checkers[0].connect_port, 8080,
+        "checks go where the operator said"
+    );
+    assert_eq!(
+        cfg.virtual_servers[1].real_servers[0].port, 80,
+        "NAT keeps its port"
+    );
+}

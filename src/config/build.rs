@@ -83,6 +83,8 @@ struct RawVs {
     sorry_method: Option<(LvsMethod, Tunnel)>,
     /// Scheduler flags as written, for the check against the scheduler.
     sched_flag_words: Vec<Word>,
+    /// Where `protocol` was given (ignored for fwmark services).
+    protocol_pos: Option<Pos>,
     rss: Vec<RawRs>,
 }
 
@@ -1721,6 +1723,7 @@ impl Builder {
             sorry: None,
             sorry_method: None,
             sched_flag_words: Vec::new(),
+            protocol_pos: None,
             rss: Vec::new(),
         };
         let mut persistence_pos = None;
@@ -1866,6 +1869,7 @@ impl Builder {
             }
             "sorry_server_lvs_method" => raw.sorry_method = self.lvs_method(&st),
             "protocol" => {
+                raw.protocol_pos = Some(st.keyword.pos);
                 if let Some(w) = self.one(&st, "TCP, UDP or SCTP") {
                     match w.text.to_ascii_uppercase().as_str() {
                         "TCP" => vs.protocol = Protocol::Tcp,
@@ -2537,6 +2541,12 @@ impl Builder {
 
     fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
+        if let (VirtualServerKey::Fwmark { .. }, Some(pos)) = (&vs.key, rv.protocol_pos) {
+            self.warn(
+                pos,
+                "protocol is ignored for a fwmark service (the mark selects the packets)",
+            );
+        }
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));
         vs.alpha = vs_inh.alpha.unwrap_or(false);
@@ -2632,7 +2642,71 @@ impl Builder {
                     origin: rc.origin,
                 });
             }
+            // IPVS forwards DR and TUN packets unchanged: the port is the
+            // virtual server's (none for a fwmark service), as keepalived
+            // resets it. The checkers keep the port as written.
+            if rs.lvs_method != LvsMethod::Nat && rr.port.is_some() {
+                let effective = match &vs.key {
+                    VirtualServerKey::Address { port, .. } => Some(*port),
+                    VirtualServerKey::Fwmark { .. } => Some(0),
+                    VirtualServerKey::Group { .. } => None,
+                };
+                if let Some(p) = effective
+                    && rs.port != p
+                {
+                    let method = if rs.lvs_method == LvsMethod::Dr {
+                        "DR"
+                    } else {
+                        "TUN"
+                    };
+                    let msg = format!(
+                        "real_server {} port {}: with lvs_method {method} IPVS does not translate ports; {}",
+                        rs.address,
+                        rs.port,
+                        if p == 0 {
+                            "the port is ignored for a fwmark service".to_string()
+                        } else {
+                            format!("port {p} is used")
+                        }
+                    );
+                    self.p.lexer.diagnostics.push(Diagnostic::at(
+                        Severity::Warning,
+                        &rs.origin,
+                        msg,
+                    ));
+                    rs.port = p;
+                }
+            }
             vs.real_servers.push(rs);
+        }
+        // keepalived's corrections, made visible: a quorum above the total
+        // weight could never be reached, and a hysteresis not below the
+        // quorum could never be crossed.
+        let weight_sum: u64 = vs.real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        if weight_sum > 0 && u64::from(vs.quorum) > weight_sum {
+            let msg = format!(
+                "virtual_server {}: quorum {} exceeds the total weight {weight_sum} of its real servers; quorum {weight_sum} is used",
+                vs.key, vs.quorum
+            );
+            self.p
+                .lexer
+                .diagnostics
+                .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            vs.quorum = weight_sum as u32;
+        }
+        if vs.hysteresis >= vs.quorum {
+            let msg = format!(
+                "virtual_server {}: hysteresis {} is not below quorum {}; hysteresis {} is used",
+                vs.key,
+                vs.hysteresis,
+                vs.quorum,
+                vs.quorum - 1
+            );
+            self.p
+                .lexer
+                .diagnostics
+                .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            vs.hysteresis = vs.quorum - 1;
         }
         vs
     }

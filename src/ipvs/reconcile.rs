@@ -20,6 +20,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -240,14 +241,26 @@ pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, policy: StopPolic
 /// owns), and the next change is planned against that belief: no dump, so a
 /// one-entry change costs one netlink request whatever the table's size.
 /// Any refusal or transport error drops the belief, and the next
-/// reconciliation dumps again; the daemon also drops it now and then
-/// ([`Reconciler::forget`]) to notice changes made behind its back.
-#[derive(Debug, Clone, Default)]
+/// reconciliation dumps again. So does a belief older than
+/// [`Reconciler::max_belief_age`] (default [`Reconciler::DEFAULT_MAX_BELIEF_AGE`]):
+/// a change made behind tandem's back (`ipvsadm`, a module reload) is
+/// repaired by the first reconciliation after that age, and a daemon that
+/// reconciles on a timer repairs it within that time.
+#[derive(Debug, Clone)]
 pub struct Reconciler {
     owned: BTreeSet<ServiceKey>,
     lvs_flush: bool,
     flushed_once: bool,
-    believed: Option<Table>,
+    believed: Option<(Table, Instant)>,
+    /// When the dump the plan in progress rests on was taken (`None`: now).
+    basis: Option<Instant>,
+    max_belief_age: Duration,
+}
+
+impl Default for Reconciler {
+    fn default() -> Self {
+        Reconciler::new(false)
+    }
 }
 
 impl Reconciler {
@@ -259,19 +272,42 @@ impl Reconciler {
             lvs_flush,
             flushed_once: false,
             believed: None,
+            basis: None,
+            max_belief_age: Self::DEFAULT_MAX_BELIEF_AGE,
         }
     }
 
-    /// Plan against the believed table, when there is one (see above).
-    pub fn plan_from_belief(&mut self, desired: &Table) -> Option<Vec<Op>> {
-        let current = self.believed.take()?;
-        Some(self.plan(desired, &current))
+    /// How long a belief is trusted when nothing else dropped it.
+    pub const DEFAULT_MAX_BELIEF_AGE: Duration = Duration::from_secs(60);
+
+    /// Trust a belief for at most `age` (zero: always dump).
+    pub fn set_max_belief_age(&mut self, age: Duration) {
+        self.max_belief_age = age;
     }
 
-    /// Record how applying the plan for `desired` went: believe the kernel
-    /// holds `desired` only if every operation was acknowledged.
-    pub fn applied(&mut self, desired: &Table, all_acknowledged: bool) {
-        self.believed = all_acknowledged.then(|| desired.clone());
+    pub fn max_belief_age(&self) -> Duration {
+        self.max_belief_age
+    }
+
+    /// Plan against the believed table, when there is one young enough at
+    /// `now` (see above); `None` means: dump and call [`Self::plan`].
+    pub fn plan_from_belief(&mut self, desired: &Table, now: Instant) -> Option<Vec<Op>> {
+        let (current, since) = self.believed.take()?;
+        if now.saturating_duration_since(since) >= self.max_belief_age {
+            return None;
+        }
+        let ops = self.plan(desired, &current);
+        self.basis = Some(since);
+        Some(ops)
+    }
+
+    /// Record how applying the plan for `desired` went at `now`: believe
+    /// the kernel holds `desired` only if every operation was acknowledged.
+    /// The age of a belief counts from the last dump it rests on, so a
+    /// steady stream of changes still dumps once per maximum age.
+    pub fn applied(&mut self, desired: &Table, all_acknowledged: bool, now: Instant) {
+        let since = self.basis.take().unwrap_or(now);
+        self.believed = all_acknowledged.then(|| (desired.clone(), since));
     }
 
     /// Drop the belief: the next reconciliation starts from a dump.
@@ -281,12 +317,13 @@ impl Reconciler {
 
     /// The table the reconciler believes the kernel holds, if any.
     pub fn believed(&self) -> Option<&Table> {
-        self.believed.as_ref()
+        self.believed.as_ref().map(|(t, _)| t)
     }
 
     /// Plan the operations for `desired` against a fresh dump `current`, and
     /// take ownership of what `desired` holds.
     pub fn plan(&mut self, desired: &Table, current: &Table) -> Vec<Op> {
+        self.basis = None;
         let flush = self.lvs_flush && !self.flushed_once;
         self.flushed_once = true;
         self.owned.extend(desired.services.keys().copied());
@@ -545,11 +582,13 @@ mod tests {
     }
 
     #[test]
-    fn belief_plans_without_a_dump_until_a_failure() {
+    fn belief_plans_without_a_dump_until_a_failure_or_its_age() {
+        let t0 = Instant::now();
+        let later = |s| t0 + Duration::from_secs(s);
         let mut r = Reconciler::new(false);
-        assert!(r.plan_from_belief(&sample()).is_none());
+        assert!(r.plan_from_belief(&sample(), t0).is_none());
         let ops = r.plan(&sample(), &Table::new());
-        r.applied(&sample(), true);
+        r.applied(&sample(), true, t0);
         assert_eq!(ops.len(), 5);
         let mut changed = sample();
         let web = tcp("192.0.2.10", 80);
@@ -557,17 +596,27 @@ mod tests {
             &web,
             Destination::new(ip("198.51.100.1"), 80, Forward::Masq, 9),
         );
-        let ops = r.plan_from_belief(&changed).expect("a belief");
+        let ops = r.plan_from_belief(&changed, later(1)).expect("a belief");
         assert_eq!(ops.len(), 1);
+        r.applied(&changed, true, later(1));
+        // The belief's age counts from the dump (t0), not from the change.
+        assert!(r.plan_from_belief(&changed, later(59)).is_some());
+        r.applied(&changed, true, later(59));
+        assert!(r.plan_from_belief(&changed, later(60)).is_none());
+        // After a dump, a fresh belief.
+        r.plan(&changed, &changed);
+        r.applied(&changed, true, later(60));
+        assert!(r.plan_from_belief(&changed, later(61)).is_some());
         // A refusal: no belief, the next plan needs a dump.
-        r.applied(&changed, false);
-        assert!(r.plan_from_belief(&changed).is_none());
+        r.applied(&changed, false, later(61));
+        assert!(r.plan_from_belief(&changed, later(61)).is_none());
         // A service dropped from the configuration goes, planned from belief.
-        r.applied(&sample(), true);
+        r.plan(&sample(), &sample());
+        r.applied(&sample(), true, later(62));
         let mut fewer = sample();
         fewer.services.remove(&web);
         assert_eq!(
-            r.plan_from_belief(&fewer),
+            r.plan_from_belief(&fewer, later(63)),
             Some(vec![Op::DelService { key: web }])
         );
     }

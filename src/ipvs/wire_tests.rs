@@ -789,3 +789,62 @@ fn requests_where_ipvsadm_sends_more_agree_attribute_by_attribute() {
         }
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever attributes a reply carries, decoding it and reading a
+        /// service, destination, daemon, info or timeouts out of it returns
+        /// a value or an error: never a panic.
+        #[test]
+        fn replies_of_random_attributes_never_panic(
+            cmd in 0u8..20,
+            attrs in proptest::collection::vec(any::<u8>(), 0..400),
+        ) {
+            let hexed: Vec<String> = attrs.iter().map(|b| format!("{b:02x}")).collect();
+            let bytes = reply(cmd, &hexed.join(" "));
+            if let Ok(msgs) = decode_datagram(FAM, &bytes) {
+                for m in msgs {
+                    let _ = m.to_service();
+                    let _ = m.to_dest(Family::Inet);
+                    let _ = m.to_dest(Family::Inet6);
+                    let _ = m.to_daemon();
+                    let _ = m.to_info();
+                    let _ = m.to_timeouts();
+                }
+            }
+        }
+
+        /// Well-formed nested attributes with random values: the same.
+        #[test]
+        fn nested_attributes_with_random_values_never_panic(
+            kinds in proptest::collection::vec((1u16..16, proptest::collection::vec(any::<u8>(), 0..24)), 0..20),
+            outer in 1u16..4,
+        ) {
+            let mut inner = Vec::new();
+            for (k, v) in &kinds {
+                let len = 4 + v.len();
+                inner.extend((len as u16).to_ne_bytes());
+                inner.extend(k.to_ne_bytes());
+                inner.extend(v);
+                inner.resize((inner.len() + 3) & !3, 0);
+            }
+            let mut attrs = Vec::new();
+            attrs.extend(((4 + inner.len()) as u16).to_ne_bytes());
+            attrs.extend(outer.to_ne_bytes());
+            attrs.extend(inner);
+            let hexed: Vec<String> = attrs.iter().map(|b| format!("{b:02x}")).collect();
+            for cmd in [1u8, 5, 9] {
+                if let Ok(msgs) = decode_datagram(FAM, &reply(cmd, &hexed.join(" "))) {
+                    for m in msgs {
+                        let _ = m.to_service();
+                        let _ = m.to_dest(Family::Inet6);
+                        let _ = m.to_daemon();
+                    }
+                }
+            }
+        }
+    }
+}
