@@ -159,7 +159,6 @@ fn run(args: &RunArgs) -> ExitCode {
     )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "tandem run: cannot start");
             eprintln!("tandem run: {e}");
             ExitCode::from(1)
         }

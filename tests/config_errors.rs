@@ -541,3 +541,208 @@ fn an_unreadable_file_is_an_error_not_a_panic() {
         "{e:?}"
     );
 }
+
+#[test]
+fn many_parameters_on_one_line_and_self_reference() {
+    let refs = "${P} ".repeat(200);
+    let l = check(&format!(
+        "$P=x\nglobal_defs {{\n notification_email {{\n {refs}\n }}\n}}\n"
+    ));
+    // 200 replacements on one line are not a loop.
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    assert_eq!(l.config.unwrap().global_defs.notification_email.len(), 200);
+    let e = errors("$A=${A}${A}\nglobal_defs {\n router_id ${A}\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:2: error: parameter substitution does not terminate (a parameter refers to itself)"
+        ]
+    );
+}
+
+#[test]
+fn every_checker_kind_round_trips_through_json() {
+    let l = check(
+        "virtual_server fwmark 7 {
+  persistence_timeout 60
+  real_server 192.0.2.5 80 {
+    TCP_CHECK {
+      connect_port 81
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+      misc_dynamic
+      user nobody nogroup
+    }
+    SSL_GET {
+      url {
+        path /
+        digest ff20ad2481f97b1754ef3e12ecd3a9cc
+        status_code 200-299 301
+      }
+      enable_sni
+    }
+  }
+}
+",
+    );
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let json = serde_json::to_string(&cfg).unwrap();
+    let back: tandem::config::Config = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    let rs = &back.virtual_servers[0].real_servers[0];
+    assert_eq!(rs.checkers.len(), 3);
+    assert_eq!(rs.checkers[0].connect_port, 81);
+    assert!(json.contains("\"digest\":\"ff20ad2481f97b1754ef3e12ecd3a9cc\""));
+}
+
+#[test]
+fn a_checker_needs_a_port() {
+    let e = errors(
+        "virtual_server fwmark 1 {\n  persistence_timeout 60\n  real_server 192.0.2.5 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:5: error: TCP_CHECK of real_server 192.0.2.5 has no port to connect to; set connect_port (the real server has none)"
+        ]
+    );
+}
+
+#[test]
+fn a_huge_number_is_out_of_range() {
+    let e = errors(&INSTANCE.replace("priority 100", "priority 99999999999999999999"));
+    assert_eq!(
+        e,
+        ["t.conf:4:14: error: priority 99999999999999999999 is out of range (1-255)"]
+    );
+}
+
+#[test]
+fn a_keyword_given_twice_warns() {
+    let l = check(&INSTANCE.replace("priority 100", "priority 100\n    priority 150"));
+    assert_eq!(
+        messages(&l),
+        ["t.conf:5:5: warning: \"priority\" is given again; this replaces the value at line 4"]
+    );
+    assert_eq!(l.config.unwrap().vrrp_instances[0].priority, 150);
+    // Lists add up instead.
+    let l = check(&INSTANCE.replace("priority 100", "virtual_ipaddress {\n 192.0.2.11/24\n }"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    assert_eq!(
+        l.config.unwrap().vrrp_instances[0].virtual_ipaddress.len(),
+        2
+    );
+}
+
+#[test]
+fn tunnel_types_and_scheduler_flags() {
+    use tandem::config::{LvsMethod, SchedFlags, Tunnel, TunnelChecksum, TunnelType};
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  lvs_sched sh
+  sh-port
+  sh-fallback
+  lvs_method TUN type gue port 6080 csum
+  real_server 198.51.100.1 80 {
+  }
+  real_server 198.51.100.2 80 {
+    lvs_method TUN type gre
+  }
+  real_server 198.51.100.3 80 {
+    lvs_method DR
+  }
+}
+",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(
+        vs.sched_flags,
+        SchedFlags {
+            flag_1: true,
+            flag_2: true,
+            flag_3: false
+        }
+    );
+    let gue = Tunnel {
+        tunnel_type: TunnelType::Gue,
+        port: 6080,
+        checksum: TunnelChecksum::Csum,
+    };
+    assert_eq!(
+        (vs.real_servers[0].lvs_method, vs.real_servers[0].tunnel),
+        (LvsMethod::Tun, gue)
+    );
+    assert_eq!(vs.real_servers[1].tunnel.tunnel_type, TunnelType::Gre);
+    assert_eq!(vs.real_servers[2].lvs_method, LvsMethod::Dr);
+
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method TUN type gue\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:2:14: error: a GUE tunnel needs a port (lvs_method TUN type gue port N)"]
+    );
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method TUN type gre remcsum\n}\n");
+    assert_eq!(e, ["t.conf:2:14: error: remcsum needs a GUE tunnel"]);
+    let e = errors("virtual_server 192.0.2.1 80 {\n  lvs_method DR type gre\n}\n");
+    assert_eq!(
+        e,
+        ["t.conf:2:17: error: unexpected \"type\" after lvs_method DR"]
+    );
+    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n}\n");
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:3:3: warning: \"mh-port\" applies to lvs_sched mh; with rr it sets scheduler flag 2"
+        ]
+    );
+}
+
+#[test]
+fn keepalived_corrections_are_warnings_and_applied() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  quorum 5
+  hysteresis 4
+  lvs_method DR
+  real_server 198.51.100.1 8080 {
+    weight 1
+    TCP_CHECK {
+    }
+  }
+  real_server 198.51.100.2 80 {
+    weight 2
+  }
+}
+virtual_server fwmark 9 {
+  protocol UDP
+  real_server 198.51.100.3 80 {
+    lvs_method NAT
+  }
+}
+",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80: quorum 5 exceeds the total weight 3 of its real servers; quorum 3 is used",
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80: hysteresis 4 is not below quorum 3; hysteresis 2 is used",
+            "t.conf:5:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
+            "t.conf:15:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
+        ]
+    );
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!((vs.quorum, vs.hysteresis), (3, 2));
+    assert_eq!(vs.real_servers[0].port, 80);
+    assert_eq!(
+        vs.real_servers[0].checkers[0].connect_port, 8080,
+        "checks go where the operator said"
+    );
+    assert_eq!(
+        cfg.virtual_servers[1].real_servers[0].port, 80,
+        "NAT keeps its port"
+    );
+}

@@ -141,3 +141,34 @@ fn the_localcheck_sample_resolves_track_weights() {
         ("killall -0 sshd", 2, 2)
     );
 }
+
+#[test]
+fn group_ranges_expand_to_addresses() {
+    let l = tandem::config::load_str(
+        Path::new("g.conf"),
+        "virtual_server_group G {\n  2001:db8::2-a 80\n  192.0.2.250-192.0.3.1 443\n}\n".into(),
+        &LoadOptions::default(),
+    );
+    let cfg = l.config.expect("valid");
+    let g = &cfg.virtual_server_groups[0];
+    let v6: Vec<String> = g.entries[0].addresses().map(|a| a.to_string()).collect();
+    assert_eq!(v6.len(), 9);
+    assert_eq!(
+        (v6[0].as_str(), v6[8].as_str()),
+        ("2001:db8::2", "2001:db8::a")
+    );
+    let v4: Vec<String> = g.entries[1].addresses().map(|a| a.to_string()).collect();
+    assert_eq!(
+        v4,
+        [
+            "192.0.2.250",
+            "192.0.2.251",
+            "192.0.2.252",
+            "192.0.2.253",
+            "192.0.2.254",
+            "192.0.2.255",
+            "192.0.3.0",
+            "192.0.3.1"
+        ]
+    );
+}

@@ -50,6 +50,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 vips: VipSet {
                     addresses: vec![IfAddress::host(link.index, vip)],
                     routes: vec![],
+                    keep: vec![],
                 },
                 track_links: vec![],
                 track_scripts: vec![],
@@ -166,4 +167,58 @@ fn graceful_stop_hands_over_without_a_gap() {
     assert!(!gap, "a moment with no node holding the VIP");
     let _ = stop_b.send(Stop::Graceful);
     let _ = b.join();
+}
+
+#[test]
+fn subsystems_on_the_bus_see_the_role_changes() {
+    use tandem::daemon::{Role, Subject};
+    let lan = Lan::new("dmn-bus", 1);
+    let node = &lan.nodes[0];
+    let (tx, rx) = mpsc::channel();
+    let t = node.run_in(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async move {
+            // What the IPVS programming would do: follow the role,
+            // subscribed before the daemon starts.
+            let bus = tandem::daemon::Bus::new();
+            let mut sub = bus.subscribe();
+            let opts = RunOptions {
+                bus: Some(bus),
+                ..RunOptions::default()
+            };
+            let running = start(|k| plan(k, "eth0", 100), &opts).unwrap_or_else(|e| panic!("{e}"));
+            let watcher = tokio::spawn(async move {
+                while let Ok(change) = sub.recv().await {
+                    let stop = change.role == Role::Stop;
+                    let _ = tx.send((change.subject, change.name, change.role));
+                    if stop {
+                        break;
+                    }
+                }
+            });
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            assert_eq!(
+                running
+                    .bus
+                    .snapshot()
+                    .get(&(Subject::Instance, "VI_1".to_string())),
+                Some(&Role::Master)
+            );
+            running.shutdown(Duration::from_secs(10)).await;
+            let _ = watcher.await;
+        })
+    });
+    let _ = t.join();
+    let seen: Vec<_> = rx.try_iter().map(|(_, name, role)| (name, role)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("VI_1".to_string(), Role::Backup),
+            ("VI_1".to_string(), Role::Master),
+            ("VI_1".to_string(), Role::Stop),
+        ]
+    );
 }

@@ -46,6 +46,7 @@ fn two_node_failover_with_tandem_run() {
     let c1 = dir.file("lb1.conf", &conf(150, &n1));
     let c2 = dir.file("lb2.conf", &conf(100, &n2));
     let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
     let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
 
     // lb1 (150) becomes master and holds the VIP; lb2 stays backup.
@@ -137,6 +138,7 @@ fn sigterm_of_the_master_hands_over_and_both_exit_cleanly() {
     let c1 = dir.file("lb1.conf", &conf(150, &dir.0.join("n1")));
     let c2 = dir.file("lb2.conf", &conf(100, &dir.0.join("n2")));
     let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
     let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
     assert!(
         wait_until(8.0, || lb1.has_addr("eth0", VIP)),
@@ -145,7 +147,7 @@ fn sigterm_of_the_master_hands_over_and_both_exit_cleanly() {
     );
     d1.signal("-TERM");
     assert!(
-        wait_until(4.0, || lb2.has_addr("eth0", VIP)),
+        wait_until(6.0, || lb2.has_addr("eth0", VIP)),
         "lb2 did not take over after lb1's priority 0\n{}",
         d2.log()
     );
@@ -171,6 +173,7 @@ fn a_stale_vip_is_removed_at_startup() {
         &dir.file("lb1.conf", &conf(150, &dir.0.join("n1"))),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     assert!(
         wait_until(8.0, || lb1.has_addr("eth0", VIP)),
         "{}",
@@ -223,4 +226,51 @@ fn a_config_error_is_refused_before_anything_runs() {
     let log = d.log();
     assert_eq!(code, Some(1), "{log}");
     assert!(log.contains("bad.conf:"), "{log}");
+}
+
+#[test]
+fn sockets_that_cannot_be_opened_are_refused() {
+    // Without CAP_NET_RAW (dropped with setpriv) no raw socket opens.
+    let lan = Lan::new("fo-nocap", 1);
+    let dir = Scratch::new("fo-nocap");
+    let c = dir.file("lb.conf", &conf(100, &dir.0.join("n")));
+    let out = lan.nodes[0].exec(&[
+        "setpriv",
+        "--inh-caps=-net_raw",
+        "--bounding-set=-net_raw",
+        env!("CARGO_BIN_EXE_tandem"),
+        "run",
+        "-f",
+        c.to_str().unwrap_or_default(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interface eth0: cannot open a raw IP socket"),
+        "{err}"
+    );
+    assert!(err.contains("CAP_NET_RAW"), "{err}");
+    // Nothing changed on the machine: no VIP was added.
+    assert!(!lan.nodes[0].has_addr("eth0", VIP));
+}
+
+#[test]
+fn sighup_is_harmless() {
+    let lan = Lan::new("fo-hup", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("fo-hup");
+    let c = dir.file("lb.conf", &conf(100, &dir.0.join("n")));
+    let mut d = Daemon::start(lb, &c, dir.0.join("log"));
+    assert!(wait_until(8.0, || lb.has_addr("eth0", VIP)), "{}", d.log());
+    d.signal("-HUP");
+    assert!(
+        wait_until(3.0, || d.log().contains("SIGHUP")),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // Still running, still master, the VIP still there.
+    assert!(lb.has_addr("eth0", VIP));
+    d.signal("-TERM");
+    assert_eq!(d.wait(10.0), Some(0), "{}", d.log());
 }

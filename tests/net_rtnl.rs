@@ -26,6 +26,7 @@ fn address_with_prefix_broadcast_label_and_scope() {
                 label: Some("veth0:vip".into()),
                 scope: Scope::Link,
                 nodad: false,
+                peer: None,
             };
             let first = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
             let second = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
@@ -228,4 +229,27 @@ fn if_index_of_missing_interface_is_none() {
         .unwrap_or_else(|_| panic!("thread"));
     assert_eq!(r.0, None);
     assert_eq!(r.1, Some(1));
+}
+
+#[test]
+fn point_to_point_peer_address() {
+    let pair = Pair::new("rtnl-peer");
+    let ns = &pair.a;
+    ns.run_in(|| {
+        let ifindex = if_index("veth0").unwrap_or(0);
+        let mut rtnl = Rtnl::new().unwrap_or_else(|e| panic!("{e}"));
+        let mut vip = IfAddress::host(ifindex, IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5)));
+        vip.peer = Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 6)));
+        assert!(rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}")));
+        let listed = rtnl.addresses().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            listed
+                .iter()
+                .any(|a| a.addr == vip.addr && a.peer == vip.peer),
+            "{listed:?}"
+        );
+        assert!(rtnl.del_address(&vip).unwrap_or_else(|e| panic!("{e}")));
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("thread"));
 }

@@ -39,6 +39,7 @@ fn ipv6_vrrpv3_failover_moves_the_neighbour_entry() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -91,6 +92,7 @@ fn unicast_peers_ignore_a_rogue_router_and_count_its_adverts() {
         &dir.file("lb1.conf", &conf(150, "192.0.2.1", &["192.0.2.2"])),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100, "192.0.2.2", &["192.0.2.1"])),
@@ -168,6 +170,7 @@ fn track_interface_down_puts_the_master_in_fault() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -223,6 +226,7 @@ fn a_sync_group_moves_together() {
         &dir.file("lb1.conf", &conf(150)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     let d2 = Daemon::start(
         lb2,
         &dir.file("lb2.conf", &conf(100)),
@@ -280,6 +284,7 @@ fn a_failing_track_script_hands_the_vip_over() {
         &dir.file("lb1.conf", &conf(150, &flag)),
         dir.0.join("lb1.log"),
     );
+    d1.wait_started();
     // lb2's check always passes.
     let d2 = Daemon::start(
         lb2,
@@ -307,4 +312,328 @@ fn a_failing_track_script_hands_the_vip_over() {
 
     std::fs::write(&flag, "").unwrap_or_else(|e| panic!("{e}"));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+}
+
+#[test]
+fn a_hanging_notify_script_does_not_stop_the_adverts() {
+    const VIP: &str = "203.0.113.60";
+    let lan = Lan::new("sc-hang", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-hang");
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_H {{\n interface eth0\n virtual_router_id 96\n priority {prio}\n version 3\n advert_int 0.2\n notify_master \"/bin/sleep 30\"\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    d1.wait_started();
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // lb1's notify_master now sleeps; lb1 must keep advertising, so lb2,
+    // started after, stays backup well past its Master_Down_Interval (~0.7 s).
+    let d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(100)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(wait_until(3.0, || d2
+        .log()
+        .contains("Entering BACKUP STATE")));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !has(lb2, VIP),
+        "lb2 took over while lb1's script ran\n{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(!d2.log().contains("Entering MASTER STATE"), "{}", d2.log());
+    assert!(has(lb1, VIP));
+}
+
+#[test]
+fn gratuitous_arp_rounds_follow_repeat_and_delay() {
+    const VIP: &str = "203.0.113.70";
+    let lan = Lan::new("sc-garp", 2);
+    let (lb1, client) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-garp");
+    let cap = dir.0.join("arp.txt");
+    let capture = std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}"));
+    let listening = dir.0.join("tcpdump.err");
+    let mut tcpdump = client
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-e", "-tt", "arp"])
+        .stdout(capture)
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&listening)
+        .unwrap_or_default()
+        .contains("listening")));
+    let conf = format!(
+        "vrrp_instance VI_G {{\n interface eth0\n virtual_router_id 97\n priority 150\n version 3\n advert_int 0.2\n garp_master_delay 1\n garp_master_repeat 3\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // Capture timestamps (tcpdump -tt) of the announcements for the VIP.
+    let times = || -> Vec<f64> {
+        std::fs::read_to_string(&cap)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("who-has {VIP}")) && l.contains(&format!("tell {VIP}")))
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    assert!(wait_until(5.0, || times().len() >= 6), "{:?}", times());
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = times();
+    // garp_master_repeat 3 at once, 3 more after garp_master_delay 1 s, then no more.
+    assert_eq!(t.len(), 6, "{t:?}");
+    assert!(t[2] - t[0] < 0.3, "first round spread out: {t:?}");
+    assert!(t[5] - t[3] < 0.3, "second round spread out: {t:?}");
+    let gap = t[3] - t[2];
+    assert!(
+        (0.7..1.5).contains(&gap),
+        "second round {gap:.3}s after the first: {t:?}"
+    );
+    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        text.contains(&lb1.mac("eth0")),
+        "sent from lb1's MAC: {text}"
+    );
+}
+
+#[test]
+fn mcast_src_ip_sets_the_advert_source_and_ttl_is_255() {
+    let lan = Lan::new("sc-src", 2);
+    let (lb1, watcher) = (&lan.nodes[0], &lan.nodes[1]);
+    lb1.ip(&["addr", "add", "192.0.2.51/24", "dev", "eth0"]);
+    let dir = Scratch::new("sc-src");
+    let cap = dir.0.join("vrrp.txt");
+    let err = dir.0.join("tcpdump.err");
+    let mut tcpdump = watcher
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-v", "ip proto 112"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&err).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("listening")));
+    let conf = "vrrp_instance VI_M {\n interface eth0\n virtual_router_id 98\n priority 150\n advert_int 1\n mcast_src_ip 192.0.2.51\n virtual_ipaddress {\n  203.0.113.80/24\n }\n}\n";
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    let text = || std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        wait_until(8.0, || text().contains("192.0.2.51 > 224.0.0.18")),
+        "{}\n{}",
+        text(),
+        d1.log()
+    );
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = text();
+    assert!(t.contains("ttl 255"), "{t}");
+    assert!(
+        !t.contains("192.0.2.1 > 224.0.0.18"),
+        "sent from the primary address: {t}"
+    );
+    assert!(t.contains("vrid 98"), "{t}");
+}
+
+#[test]
+fn virtual_routes_follow_the_master() {
+    const VIP: &str = "203.0.113.90";
+    let lan = Lan::new("sc-rt", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-rt");
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_ipaddress_excluded {{\n  198.51.100.90/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n }}\n}}\n"
+        )
+    };
+    let routes = |ns: &Netns| {
+        let main = String::from_utf8_lossy(&ns.ip(&["route", "show"]).stdout).to_string();
+        // Not `ns.ip`: a table that never had a route "does not exist".
+        let t100 =
+            String::from_utf8_lossy(&ns.exec(&["ip", "route", "show", "table", "100"]).stdout)
+                .to_string();
+        (
+            main.contains("198.51.100.0/24 via 203.0.113.254 dev eth0"),
+            t100.contains("blackhole 198.51.100.128/25"),
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    d1.wait_started();
+    let mut d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(100)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    assert!(
+        wait_until(2.0, || routes(lb1) == (true, true)),
+        "{:?}\n{}",
+        routes(lb1),
+        d1.log()
+    );
+    assert_eq!(routes(lb2), (false, false));
+    // virtual_ipaddress_excluded: held by the master, though not advertised.
+    assert!(has(lb1, "198.51.100.90"));
+    assert!(!has(lb2, "198.51.100.90"));
+
+    d1.signal("-TERM");
+    assert!(
+        wait_until(5.0, || routes(lb2) == (true, true)),
+        "{}",
+        d2.log()
+    );
+    assert!(
+        wait_until(5.0, || routes(lb1) == (false, false)),
+        "{:?}",
+        routes(lb1)
+    );
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(10.0), Some(0));
+    assert_eq!(routes(lb2), (false, false), "routes left behind after stop");
+}
+
+/// Send one VRRPv2 advert for VRID 51 with `priority` from the namespace,
+/// out of eth0 to 224.0.0.18 with the given TTL.
+fn inject_advert(ns: &Netns, priority: u8, ttl: u32) {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use tandem::vrrp::{Auth, CodecOptions, Version, VrrpRepr};
+    ns.run_in(move || {
+        let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        let dst = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+        let repr = VrrpRepr {
+            version: Version::V2,
+            vrid: 51,
+            priority,
+            max_adver_int: 100,
+            auth: Auth::None,
+            addresses: vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))],
+        };
+        let bytes = repr
+            .to_bytes(src, dst, CodecOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::from(112)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        s.bind_device(Some(b"eth0"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.set_multicast_ttl_v4(ttl)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.bind(&SocketAddr::new(src, 0).into())
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.send_to(&bytes, &SocketAddr::new(dst, 0).into())
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("injector"));
+}
+
+#[test]
+fn an_off_link_advert_is_counted_and_changes_nothing() {
+    const VIP: &str = "203.0.113.10";
+    let lan = Lan::new("sc-ttl", 2);
+    let (lb1, attacker) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-ttl");
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority 100\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(wait_until(8.0, || has(lb1, VIP)), "{}", d1.log());
+
+    // Priority 254 but TTL 64: came from off the link (RFC 5798 §7.1).
+    inject_advert(attacker, 254, 64);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(has(lb1, VIP), "{}", d1.log());
+    assert!(
+        d1.log().contains("TTL/hop limit 64 is not 255"),
+        "{}",
+        d1.log()
+    );
+    d1.signal("-USR1");
+    assert!(
+        wait_until(3.0, || d1.log().contains("\"ip_ttl_errors\":1")),
+        "{}",
+        d1.log()
+    );
+
+    // The same advert with TTL 255 is accepted: lb1 steps down.
+    inject_advert(attacker, 254, 255);
+    assert!(
+        wait_until(3.0, || d1.log().contains(
+            "Entering BACKUP STATE (received a higher-priority advert)"
+        )),
+        "{}",
+        d1.log()
+    );
+    assert!(wait_until(2.0, || !has(lb1, VIP)));
+}
+
+#[test]
+fn starting_with_the_interface_down_waits_in_fault() {
+    const VIP: &str = "203.0.113.15";
+    let lan = Lan::new("sc-down", 1);
+    let lb1 = &lan.nodes[0];
+    lb1.ip(&["link", "set", "eth0", "down"]);
+    let dir = Scratch::new("sc-down");
+    let conf = format!(
+        "vrrp_instance VI_D {{\n interface eth0\n virtual_router_id 52\n priority 100\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(
+        wait_until(3.0, || d1
+            .log()
+            .contains("VRRP_Instance(VI_D) Entering FAULT STATE")),
+        "{}",
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!has(lb1, VIP), "a node in FAULT took the VIP");
+    lb1.ip(&["link", "set", "eth0", "up"]);
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    assert!(
+        d1.log().contains("Entering BACKUP STATE (fault cleared)"),
+        "{}",
+        d1.log()
+    );
+}
+
+#[test]
+fn an_address_owner_never_removes_its_own_address() {
+    let lan = Lan::new("sc-own", 1);
+    let lb1 = &lan.nodes[0];
+    let dir = Scratch::new("sc-own");
+    // 192.0.2.1 is lb1's own address: lb1 is its owner (priority 255).
+    let conf = "vrrp_instance VI_O {\n interface eth0\n virtual_router_id 53\n priority 255\n version 3\n advert_int 0.2\n virtual_ipaddress {\n  192.0.2.1/24\n  203.0.113.77/24\n }\n}\n";
+    let mut d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(wait_until(3.0, || has(lb1, "203.0.113.77")), "{}", d1.log());
+    assert!(
+        d1.log().contains("Entering MASTER STATE (startup)"),
+        "{}",
+        d1.log()
+    );
+    d1.signal("-TERM");
+    assert_eq!(d1.wait(10.0), Some(0), "{}", d1.log());
+    assert!(!has(lb1, "203.0.113.77"), "the added VIP stays after stop");
+    assert!(has(lb1, "192.0.2.1"), "the owner's own address was removed");
 }

@@ -791,3 +791,164 @@ fn contradictory_preemption_settings_are_cleared_like_keepalived() {
     assert_eq!(n.preempt_delay, Duration::ZERO);
     assert_eq!(w, vec![ParamsWarning::PreemptDelayWithNopreempt]);
 }
+
+#[test]
+fn status_names_the_master_being_followed() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    assert_eq!(i.master(), None);
+    rx(&mut i, t(10), HIGHER_IP, advert(Version::V3, 200, 50)).unwrap();
+    assert_eq!(i.master(), Some((HIGHER_IP, 200)));
+    let s = i.status();
+    assert_eq!(s.state, State::Backup);
+    assert_eq!(s.master_adver_interval_cs, 50);
+    assert_eq!(s.counters.adverts_received, 1);
+    assert!(serde_json::to_string(&s).unwrap().contains("\"vrid\":51"));
+    let at = i.poll_timeout().unwrap();
+    i.handle(at, Event::Timer).unwrap();
+    assert_eq!(i.master(), None, "we are the master now");
+}
+
+// ----- arbitrary event sequences -------------------------------------------
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Wait(u64),
+        Advert {
+            src: u8,
+            version3: bool,
+            vrid: u8,
+            priority: u8,
+            interval: u16,
+            vip_ok: bool,
+        },
+        Timer,
+        Link(bool),
+        Tracker(usize, bool),
+        Shutdown,
+        Startup,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0u64..5_000_000).prop_map(Step::Wait),
+            (
+                any::<u8>(),
+                any::<bool>(),
+                50u8..53,
+                any::<u8>(),
+                0u16..300,
+                any::<bool>()
+            )
+                .prop_map(|(src, version3, vrid, priority, interval, vip_ok)| {
+                    Step::Advert {
+                        src,
+                        version3,
+                        vrid,
+                        priority,
+                        interval,
+                        vip_ok,
+                    }
+                }),
+            Just(Step::Timer),
+            any::<bool>().prop_map(Step::Link),
+            (0usize..3, any::<bool>()).prop_map(|(i, u)| Step::Tracker(i, u)),
+            Just(Step::Shutdown),
+            Just(Step::Startup),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever arrives, in whatever order: VIPs are held exactly while
+        /// MASTER, adds and removes alternate, a non-master only ever sends
+        /// priority 0 (when leaving), and a dropped advert changes nothing.
+        #[test]
+        fn instance_invariants_hold(
+            v3 in any::<bool>(),
+            priority in 1u8..=255,
+            preempt in any::<bool>(),
+            steps in prop::collection::vec(step(), 1..200),
+        ) {
+            let mut p = params(if v3 { Version::V3 } else { Version::V2 }, priority);
+            p.preempt = preempt;
+            p.trackers = vec![
+                TrackerParams::fault_on_down("eth1"),
+                TrackerParams { name: "chk".into(), weight: -40, reverse: false, initially_up: true },
+            ];
+            let mut i = Instance::new(p, t(0)).unwrap();
+            let mut now = t(0);
+            let mut vips = false;
+            for s in steps {
+                let before = (i.state(), i.poll_timeout(), i.effective_priority());
+                let mut dropped = false;
+                match s {
+                    Step::Wait(us) => now = now + Duration::from_micros(us),
+                    Step::Advert { src, version3, vrid, priority, interval, vip_ok } => {
+                        let a = VrrpRepr {
+                            version: if version3 { Version::V3 } else { Version::V2 },
+                            vrid,
+                            priority,
+                            max_adver_int: interval,
+                            auth: Auth::None,
+                            addresses: if vip_ok { vec![VIP] } else { vec![] },
+                        };
+                        let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, src));
+                        dropped = rx(&mut i, now, src, a).is_err();
+                    }
+                    Step::Timer => i.handle(now, Event::Timer).unwrap(),
+                    Step::Link(up) => i.handle(now, if up { Event::LinkUp } else { Event::LinkDown }).unwrap(),
+                    Step::Tracker(k, up) => i.handle(now, Event::TrackerChanged { tracker: k, up }).unwrap(),
+                    Step::Shutdown => i.handle(now, Event::Shutdown).unwrap(),
+                    Step::Startup => i.handle(now, Event::Startup).unwrap(),
+                }
+                let state = i.state();
+                for a in std::iter::from_fn(|| i.poll_action()) {
+                    match a {
+                        Action::AddVips => { prop_assert!(!vips); vips = true; }
+                        Action::RemoveVips => { prop_assert!(vips); vips = false; }
+                        Action::SendAdvert { priority } => {
+                            prop_assert!(state == State::Master || priority == 0);
+                        }
+                        Action::SendGratuitous => prop_assert!(vips),
+                        _ => {}
+                    }
+                }
+                if dropped {
+                    prop_assert_eq!((i.state(), i.poll_timeout(), i.effective_priority()), before);
+                }
+                prop_assert_eq!(vips, i.state() == State::Master);
+                if matches!(i.state(), State::Backup | State::Master) {
+                    prop_assert!(i.poll_timeout().is_some());
+                } else {
+                    prop_assert!(i.poll_timeout().is_none());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sync_group_with_an_owner_leaves_fault_as_one() {
+    let mut ps = group_params();
+    ps[0].priority = 255;
+    let mut r = Router::new(ps, vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    assert_eq!(
+        r.instance(1).unwrap().state(),
+        State::Master,
+        "follows the owner"
+    );
+    r.broadcast(t(10), Event::LinkDown);
+    assert_eq!(r.instance(0).unwrap().state(), State::Fault);
+    // The non-owner's link comes back last: the owner leaves FAULT as
+    // master on that event, and the other member must follow it.
+    r.handle(t(20), 0, Event::LinkUp).unwrap();
+    r.handle(t(30), 1, Event::LinkUp).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Master);
+    assert_eq!(r.instance(1).unwrap().state(), State::Master);
+}

@@ -622,3 +622,67 @@ proptest! {
         let _ = decode_ipv6(KA_SRC6, packet::MULTICAST_V6, hl, &data, CodecOptions::default());
     }
 }
+
+/// keepalived's real bytes, through the codec into a tandem instance: the
+/// configuration-dependent checks of RFC 3768 / RFC 5798 §7.1.
+#[test]
+fn keepalived_adverts_meet_the_instance_checks() {
+    use tandem::vrrp::{Event, Instance, Params, State, Time};
+    let ours = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    let mut p = Params::new("VI_51", 51, ours);
+    p.priority = 100;
+    p.auth = Auth::pass(b"s3cret");
+    p.vips = vec![v4(192, 0, 2, 100), v4(192, 0, 2, 101)];
+    let feed = |p: &Params| {
+        let mut i = Instance::new(p.clone(), Time::ZERO).unwrap();
+        i.handle(Time::ZERO, Event::Startup).unwrap();
+        let rx = decode_ipv4(&hex(KA_V2_PASS), p.codec).unwrap();
+        let res = i.handle(
+            Time::from_millis(10),
+            Event::AdvertReceived {
+                src: rx.envelope.src,
+                advert: rx.repr,
+            },
+        );
+        (res, i)
+    };
+    // Matching configuration: accepted; the backup waits on keepalived.
+    let (res, i) = feed(&p);
+    assert_eq!(res, Ok(()));
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.counters().adverts_received, 1);
+    assert_eq!(i.counters().rx_errors.address_list_errors, 0);
+
+    let mut wrong = p.clone();
+    wrong.auth = Auth::pass(b"secret");
+    assert_eq!(
+        feed(&wrong).0,
+        Err(RxError::Authentication("password mismatch"))
+    );
+    wrong.auth = Auth::None;
+    assert_eq!(
+        feed(&wrong).0,
+        Err(RxError::Authentication("auth type mismatch"))
+    );
+    let mut wrong = p.clone();
+    wrong.advert_int = 200;
+    assert_eq!(
+        feed(&wrong).0,
+        Err(RxError::AdvertInterval {
+            received_cs: 100,
+            configured_cs: 200
+        })
+    );
+    let mut wrong = p.clone();
+    wrong.vrid = 52;
+    assert_eq!(feed(&wrong).0, Err(RxError::Vrid(51)));
+    let mut wrong = p.clone();
+    wrong.version = Version::V3;
+    wrong.auth = Auth::None;
+    assert_eq!(feed(&wrong).0, Err(RxError::Version(2)));
+    let mut other_vips = p.clone();
+    other_vips.vips = vec![v4(192, 0, 2, 100)];
+    let (res, i) = feed(&other_vips);
+    assert_eq!(res, Ok(()));
+    assert_eq!(i.counters().rx_errors.address_list_errors, 1);
+}

@@ -70,7 +70,7 @@ struct RawChecker {
 struct RawRs {
     rs: RealServer,
     port: Option<u16>,
-    lvs_method: Option<LvsMethod>,
+    lvs_method: Option<(LvsMethod, Tunnel)>,
     inh: Inherit,
     checkers: Vec<RawChecker>,
 }
@@ -80,7 +80,11 @@ struct RawVs {
     inh: Inherit,
     ip_family: Option<AddressFamily>,
     sorry: Option<(IpAddr, Option<u16>)>,
-    sorry_method: Option<LvsMethod>,
+    sorry_method: Option<(LvsMethod, Tunnel)>,
+    /// Scheduler flags as written, for the check against the scheduler.
+    sched_flag_words: Vec<Word>,
+    /// Where `protocol` was given (ignored for fwmark services).
+    protocol_pos: Option<Pos>,
     rss: Vec<RawRs>,
 }
 
@@ -122,7 +126,15 @@ pub(crate) struct Builder {
     groups: Vec<RawGroup>,
     instances: Vec<RawInstance>,
     vsgs: Vec<VirtualServerGroup>,
-    vss: Vec<RawVs>,
+    /// Virtual servers are resolved as soon as their block ends (all
+    /// their inheritance is inside the block), which keeps memory low on
+    /// large configurations.
+    vss: Vec<VirtualServer>,
+    /// `smtp_alert` as written (None: not given) of each virtual server
+    /// and of each real server, in order: resolved against global_defs at
+    /// the end, since global_defs may come later in the file.
+    vs_alert: Vec<Option<bool>>,
+    rs_alert: Vec<Option<bool>>,
     /// (sync group, member word) for the reference check at the end.
     group_members: Vec<(String, Word)>,
 }
@@ -140,6 +152,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
         instances: Vec::new(),
         vsgs: Vec::new(),
         vss: Vec::new(),
+        vs_alert: Vec::new(),
+        rs_alert: Vec::new(),
         group_members: Vec::new(),
     };
     b.top();
@@ -350,6 +364,34 @@ impl Builder {
         }
     }
 
+    /// Like [`Self::block`] for blocks of keywords: a keyword given twice
+    /// (other than those that add to a list) gets a warning, since the
+    /// later value silently replacing the first is rarely what was meant.
+    fn kw_block(&mut self, s: &Stmt, f: &mut dyn FnMut(&mut Self, Stmt)) {
+        let mut seen: Vec<(String, Pos)> = Vec::new();
+        self.block(s, &mut |b, st| {
+            let kw = st.keyword.text.as_str();
+            let name = keywords::deprecated_alias(kw).unwrap_or(kw);
+            if !keywords::REPEATABLE.contains(&name) {
+                if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
+                    let at = if first.file == st.keyword.pos.file {
+                        format!("line {}", first.line)
+                    } else {
+                        let o = b.origin(*first);
+                        o.to_string()
+                    };
+                    b.warn(
+                        st.keyword.pos,
+                        format!("\"{name}\" is given again; this replaces the value at {at}"),
+                    );
+                } else {
+                    seen.push((name.to_string(), st.keyword.pos));
+                }
+            }
+            f(b, st)
+        });
+    }
+
     /// The statement must open a block; false (with an error) if not.
     fn need_block(&mut self, s: &Stmt) -> bool {
         if !s.block {
@@ -463,9 +505,18 @@ impl Builder {
     }
 
     fn int_word(&mut self, kw: &str, w: &Word, lo: i64, hi: i64) -> Option<i64> {
+        let digits = w.text.strip_prefix('-').unwrap_or(&w.text);
+        let huge = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         match w.text.parse::<i64>() {
             Ok(v) if (lo..=hi).contains(&v) => Some(v),
             Ok(_) => {
+                self.err(
+                    w.pos,
+                    format!("{kw} {} is out of range ({lo}-{hi})", w.text),
+                );
+                None
+            }
+            Err(_) if huge => {
                 self.err(
                     w.pos,
                     format!("{kw} {} is out of range ({lo}-{hi})", w.text),
@@ -586,25 +637,18 @@ impl Builder {
         })
     }
 
-    /// A block whose lines are single words (names, e-mail addresses).
+    /// A block of words (names, e-mail addresses).
     fn word_list(&mut self, s: &Stmt) -> Vec<Word> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
         }
-        let what = s.keyword.text.clone();
+        // Like keepalived, every word of the block is an entry, whether
+        // one per line or several on a line.
         self.block(s, &mut |b, st| {
-            if let Some(extra) = st.args.first() {
-                b.err(
-                    extra.pos,
-                    format!(
-                        "unexpected \"{}\": {what} takes one name per line",
-                        extra.text
-                    ),
-                );
-            }
             b.no_block(&st);
             out.push(st.keyword);
+            out.extend(st.args);
         });
         out
     }
@@ -635,14 +679,16 @@ impl Builder {
             return;
         }
         self.args(s, 0, "");
-        self.block(s, &mut |b, st| b.global_stmt(st));
+        self.kw_block(s, &mut |b, st| b.global_stmt(st));
     }
 
     fn global_stmt(&mut self, st: Stmt) {
         match st.keyword.text.as_str() {
             "notification_email" => {
                 let list = self.word_list(&st);
-                self.global.notification_email = list.into_iter().map(|w| w.text).collect();
+                self.global
+                    .notification_email
+                    .extend(list.into_iter().map(|w| w.text));
             }
             "notification_email_from" => {
                 if let Some(v) = self.string(&st) {
@@ -839,7 +885,7 @@ impl Builder {
         };
         let mut timeout = None;
         let mut has_script = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "script" => {
                 if let Some(v) = b.string(&st) {
                     sc.script = v;
@@ -995,10 +1041,16 @@ impl Builder {
             track_script: Vec::new(),
         };
         let mut members: Vec<Word> = Vec::new();
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "group" => members.extend(b.word_list(&st)),
-            "track_interface" => g.group.track_interface = b.track_interface(&st),
-            "track_script" => g.track_script = b.track_script(&st),
+            "track_interface" => {
+                let list = b.track_interface(&st);
+                g.group.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = b.track_script(&st);
+                g.track_script.extend(list);
+            }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),
             "notify_fault" => g.group.notify_fault = b.notify_script(&st),
@@ -1036,7 +1088,7 @@ impl Builder {
             origin: self.origin(s.keyword.pos),
             ..VrrpInstance::default()
         };
-        self.block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
+        self.kw_block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
         if name.is_none() {
             return;
         }
@@ -1246,7 +1298,7 @@ impl Builder {
         }
         let mut auth_type: Option<Word> = None;
         let mut pass: Option<Word> = None;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "auth_type" => auth_type = b.one(&st, "PASS").cloned(),
             "auth_pass" => pass = b.one(&st, "a password").cloned(),
             _ => b.unknown(Block::Authentication, &st),
@@ -1644,6 +1696,8 @@ impl Builder {
                 protocol: Protocol::Tcp,
                 lvs_sched: LvsSched::default(),
                 lvs_method: LvsMethod::default(),
+                tunnel: Tunnel::default(),
+                sched_flags: SchedFlags::default(),
                 persistence_timeout: None,
                 persistence_granularity: None,
                 family: AddressFamily::Inet,
@@ -1668,17 +1722,20 @@ impl Builder {
             ip_family: None,
             sorry: None,
             sorry_method: None,
+            sched_flag_words: Vec::new(),
+            protocol_pos: None,
             rss: Vec::new(),
         };
         let mut persistence_pos = None;
-        self.block(s, &mut |b, st| {
+        self.kw_block(s, &mut |b, st| {
             b.vs_stmt(st, &mut raw, &mut persistence_pos)
         });
         let Some(key) = key else {
             return;
         };
         raw.vs.key = key;
-        self.vss.push(raw);
+        let vs = self.resolve_vs(raw);
+        self.vss.push(vs);
     }
 
     fn vs_key(&mut self, s: &Stmt) -> Option<VirtualServerKey> {
@@ -1795,12 +1852,24 @@ impl Builder {
                 }
             }
             "lvs_method" => {
-                if let Some(m) = self.lvs_method(&st) {
+                if let Some((m, t)) = self.lvs_method(&st) {
                     vs.lvs_method = m;
+                    vs.tunnel = t;
                 }
+            }
+            "flag-1" | "flag-2" | "flag-3" | "sh-fallback" | "sh-port" | "mh-fallback"
+            | "mh-port" => {
+                self.bare(&st);
+                match kw.as_str() {
+                    "flag-1" | "sh-fallback" | "mh-fallback" => vs.sched_flags.flag_1 = true,
+                    "flag-2" | "sh-port" | "mh-port" => vs.sched_flags.flag_2 = true,
+                    _ => vs.sched_flags.flag_3 = true,
+                }
+                raw.sched_flag_words.push(st.keyword.clone());
             }
             "sorry_server_lvs_method" => raw.sorry_method = self.lvs_method(&st),
             "protocol" => {
+                raw.protocol_pos = Some(st.keyword.pos);
                 if let Some(w) = self.one(&st, "TCP, UDP or SCTP") {
                     match w.text.to_ascii_uppercase().as_str() {
                         "TCP" => vs.protocol = Protocol::Tcp,
@@ -1893,21 +1962,97 @@ impl Builder {
         }
     }
 
-    fn lvs_method(&mut self, st: &Stmt) -> Option<LvsMethod> {
+    /// `NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+    fn lvs_method(&mut self, st: &Stmt) -> Option<(LvsMethod, Tunnel)> {
         self.no_block(st);
-        let args = self.args_range(st, 1, 1, "NAT, DR or TUN")?;
+        let args = self.args_range(st, 1, 6, "NAT, DR or TUN")?;
+        let kw = st.keyword.text.clone();
         let w = &args[0];
-        let m = parse_method(&w.text);
-        if m.is_none() {
+        let Some(m) = parse_method(&w.text) else {
             self.err(
                 w.pos,
-                format!(
-                    "{} expects NAT, DR or TUN, not \"{}\"",
-                    st.keyword.text, w.text
-                ),
+                format!("{kw} expects NAT, DR or TUN, not \"{}\"", w.text),
             );
+            return None;
+        };
+        let mut tunnel = Tunnel::default();
+        let rest = &args[1..];
+        if m != LvsMethod::Tun {
+            if let Some(extra) = rest.first() {
+                let msg = format!("unexpected \"{}\" after {kw} {}", extra.text, w.text);
+                self.err(extra.pos, msg);
+            }
+            return Some((m, tunnel));
         }
-        m
+        let mut it = rest.iter();
+        let mut port_given = false;
+        let mut ok = true;
+        while let Some(a) = it.next() {
+            match a.text.as_str() {
+                "type" => match it.next().map(|t| (t, t.text.as_str())) {
+                    Some((_, "ipip")) => tunnel.tunnel_type = TunnelType::Ipip,
+                    Some((_, "gue")) => tunnel.tunnel_type = TunnelType::Gue,
+                    Some((_, "gre")) => tunnel.tunnel_type = TunnelType::Gre,
+                    Some((t, other)) => {
+                        self.err(
+                            t.pos,
+                            format!("tunnel type expects ipip, gue or gre, not \"{other}\""),
+                        );
+                        ok = false;
+                    }
+                    None => {
+                        self.err(a.pos, "\"type\" needs ipip, gue or gre");
+                        ok = false;
+                    }
+                },
+                "port" => match it.next() {
+                    Some(p) => match self.int_word("tunnel port", p, 1, 65535) {
+                        Some(v) => {
+                            tunnel.port = v as u16;
+                            port_given = true;
+                        }
+                        None => ok = false,
+                    },
+                    None => {
+                        self.err(a.pos, "\"port\" needs a number");
+                        ok = false;
+                    }
+                },
+                "nocsum" => tunnel.checksum = TunnelChecksum::Nocsum,
+                "csum" => tunnel.checksum = TunnelChecksum::Csum,
+                "remcsum" => tunnel.checksum = TunnelChecksum::Remcsum,
+                other => {
+                    let msg = format!(
+                        "unexpected \"{other}\" after {kw} TUN; expected type, port, nocsum, csum or remcsum"
+                    );
+                    self.err(a.pos, msg);
+                    ok = false;
+                }
+            }
+        }
+        match tunnel.tunnel_type {
+            TunnelType::Gue if !port_given && ok => {
+                self.err(
+                    w.pos,
+                    "a GUE tunnel needs a port (lvs_method TUN type gue port N)",
+                );
+                ok = false;
+            }
+            TunnelType::Ipip | TunnelType::Gre if port_given => {
+                self.err(w.pos, "only a GUE tunnel takes a port");
+                ok = false;
+            }
+            TunnelType::Ipip if tunnel.checksum != TunnelChecksum::Nocsum => {
+                self.err(w.pos, "checksum options need a GUE or GRE tunnel");
+                ok = false;
+            }
+            TunnelType::Gre if tunnel.checksum == TunnelChecksum::Remcsum => {
+                self.err(w.pos, "remcsum needs a GUE tunnel");
+                ok = false;
+            }
+            _ => {}
+        }
+        ok.then_some((m, tunnel))
     }
 
     fn real_server(&mut self, s: &Stmt) -> Option<RawRs> {
@@ -1933,6 +2078,7 @@ impl Builder {
                 port: 0,
                 weight: 1,
                 lvs_method: LvsMethod::Nat,
+                tunnel: Tunnel::default(),
                 inhibit_on_failure: false,
                 notify_up: None,
                 notify_down: None,
@@ -1953,7 +2099,7 @@ impl Builder {
             address?;
             return Some(raw);
         }
-        self.block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
+        self.kw_block(s, &mut |b, st| b.rs_stmt(st, &mut raw));
         address?;
         Some(raw)
     }
@@ -2027,7 +2173,7 @@ impl Builder {
             self.need_block(s);
             return None;
         }
-        self.block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
+        self.kw_block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
         match &kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.url.is_empty() => {
                 self.err(
@@ -2039,6 +2185,9 @@ impl Builder {
                 self.err(s.keyword.pos, "MISC_CHECK has no misc_path");
             }
             _ => {}
+        }
+        if let CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) = &mut kind {
+            h.url.shrink_to_fit();
         }
         c.kind = kind;
         Some(c)
@@ -2110,7 +2259,7 @@ impl Builder {
             virtualhost: None,
         };
         let mut has_path = false;
-        self.block(s, &mut |b, st| match st.keyword.text.as_str() {
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "path" => {
                 if let Some(p) = b.string(&st) {
                     u.path = p;
@@ -2162,6 +2311,7 @@ impl Builder {
                 last: 299,
             });
         }
+        u.status_code.shrink_to_fit();
         Some(u)
     }
 }
@@ -2316,9 +2466,28 @@ impl Builder {
             }
         }
 
-        let mut vss = Vec::new();
-        for rv in std::mem::take(&mut self.vss) {
-            vss.push(self.resolve_vs(rv, checker_alert_default));
+        let mut vss = std::mem::take(&mut self.vss);
+        // A group service's family is its group's (known only now, since
+        // the group may be defined after the service).
+        for vs in &mut vss {
+            if let VirtualServerKey::Group { name } = &vs.key
+                && let Some(g) = self.vsgs.iter().find(|g| &g.name == name)
+                && let Some(fam) = g.entries.iter().find_map(|e| match e {
+                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                    VsgEntry::Fwmark { family, .. } => *family,
+                })
+            {
+                vs.family = fam;
+            }
+        }
+        let mut rs_alert = self.rs_alert.iter();
+        for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
+            vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);
+            for rs in &mut vs.real_servers {
+                // keepalived: real servers alert by default.
+                let given = rs_alert.next().copied().flatten();
+                rs.smtp_alert = given.or(checker_alert_default).unwrap_or(true);
+            }
         }
 
         Config {
@@ -2370,14 +2539,40 @@ impl Builder {
         }
     }
 
-    fn resolve_vs(&mut self, rv: RawVs, checker_alert_default: Option<bool>) -> VirtualServer {
+    fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
+        if let (VirtualServerKey::Fwmark { .. }, Some(pos)) = (&vs.key, rv.protocol_pos) {
+            self.warn(
+                pos,
+                "protocol is ignored for a fwmark service (the mark selects the packets)",
+            );
+        }
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));
         vs.alpha = vs_inh.alpha.unwrap_or(false);
         vs.inhibit_on_failure = vs_inh.inhibit_on_failure.unwrap_or(false);
         vs.virtualhost = vs_inh.virtualhost.clone();
-        vs.smtp_alert = vs_inh.smtp_alert.or(checker_alert_default).unwrap_or(false);
+        self.vs_alert.push(vs_inh.smtp_alert);
+        for w in &rv.sched_flag_words {
+            let needs = match w.text.as_str() {
+                "sh-port" | "sh-fallback" => Some(LvsSched::Sh),
+                "mh-port" | "mh-fallback" => Some(LvsSched::Mh),
+                _ => None,
+            };
+            if let Some(sched) = needs
+                && vs.lvs_sched != sched
+            {
+                let msg = format!(
+                    "\"{}\" applies to lvs_sched {}; with {} it sets scheduler flag {}",
+                    w.text,
+                    sched.name(),
+                    vs.lvs_sched.name(),
+                    if w.text.ends_with("port") { 2 } else { 1 }
+                );
+                self.warn(w.pos, msg);
+            }
+        }
+        vs.real_servers.reserve_exact(rv.rss.len());
         let vs_port = match &vs.key {
             VirtualServerKey::Address { port, .. } => *port,
             _ => 0,
@@ -2394,17 +2589,19 @@ impl Builder {
             vs.sorry_server = Some(SorryServer {
                 address,
                 port: port.unwrap_or(vs_port),
-                lvs_method: rv.sorry_method.unwrap_or(vs.lvs_method),
+                lvs_method: rv.sorry_method.map_or(vs.lvs_method, |m| m.0),
+                tunnel: rv.sorry_method.map_or(vs.tunnel, |m| m.1),
             });
         }
         for rr in rv.rss {
             let mut rs = rr.rs;
             rs.port = rr.port.unwrap_or(vs_port);
-            rs.lvs_method = rr.lvs_method.unwrap_or(vs.lvs_method);
+            (rs.lvs_method, rs.tunnel) = rr.lvs_method.unwrap_or((vs.lvs_method, vs.tunnel));
             let rs_inh = rr.inh.over(&vs_inh);
             rs.inhibit_on_failure = rs_inh.inhibit_on_failure.unwrap_or(false);
             rs.alpha = rs_inh.alpha.unwrap_or(false);
-            rs.smtp_alert = rr.inh.smtp_alert.or(checker_alert_default).unwrap_or(true);
+            self.rs_alert.push(rr.inh.smtp_alert);
+            rs.checkers.reserve_exact(rr.checkers.len());
             for rc in rr.checkers {
                 let inh = rc.inh.over(&rs_inh);
                 let delay_loop = inh.delay_loop.unwrap_or(Duration::from_secs(60));
@@ -2445,7 +2642,71 @@ impl Builder {
                     origin: rc.origin,
                 });
             }
+            // IPVS forwards DR and TUN packets unchanged: the port is the
+            // virtual server's (none for a fwmark service), as keepalived
+            // resets it. The checkers keep the port as written.
+            if rs.lvs_method != LvsMethod::Nat && rr.port.is_some() {
+                let effective = match &vs.key {
+                    VirtualServerKey::Address { port, .. } => Some(*port),
+                    VirtualServerKey::Fwmark { .. } => Some(0),
+                    VirtualServerKey::Group { .. } => None,
+                };
+                if let Some(p) = effective
+                    && rs.port != p
+                {
+                    let method = if rs.lvs_method == LvsMethod::Dr {
+                        "DR"
+                    } else {
+                        "TUN"
+                    };
+                    let msg = format!(
+                        "real_server {} port {}: with lvs_method {method} IPVS does not translate ports; {}",
+                        rs.address,
+                        rs.port,
+                        if p == 0 {
+                            "the port is ignored for a fwmark service".to_string()
+                        } else {
+                            format!("port {p} is used")
+                        }
+                    );
+                    self.p.lexer.diagnostics.push(Diagnostic::at(
+                        Severity::Warning,
+                        &rs.origin,
+                        msg,
+                    ));
+                    rs.port = p;
+                }
+            }
             vs.real_servers.push(rs);
+        }
+        // keepalived's corrections, made visible: a quorum above the total
+        // weight could never be reached, and a hysteresis not below the
+        // quorum could never be crossed.
+        let weight_sum: u64 = vs.real_servers.iter().map(|r| u64::from(r.weight)).sum();
+        if weight_sum > 0 && u64::from(vs.quorum) > weight_sum {
+            let msg = format!(
+                "virtual_server {}: quorum {} exceeds the total weight {weight_sum} of its real servers; quorum {weight_sum} is used",
+                vs.key, vs.quorum
+            );
+            self.p
+                .lexer
+                .diagnostics
+                .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            vs.quorum = weight_sum as u32;
+        }
+        if vs.hysteresis >= vs.quorum {
+            let msg = format!(
+                "virtual_server {}: hysteresis {} is not below quorum {}; hysteresis {} is used",
+                vs.key,
+                vs.hysteresis,
+                vs.quorum,
+                vs.quorum - 1
+            );
+            self.p
+                .lexer
+                .diagnostics
+                .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            vs.hysteresis = vs.quorum - 1;
         }
         vs
     }

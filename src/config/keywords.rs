@@ -166,6 +166,13 @@ impl Block {
                 "ops",
                 "smtp_alert",
                 "ip_family",
+                "flag-1",
+                "flag-2",
+                "flag-3",
+                "sh-port",
+                "sh-fallback",
+                "mh-port",
+                "mh-fallback",
                 "connect_timeout",
                 "retry",
                 "delay_before_retry",
@@ -338,17 +345,7 @@ impl Block {
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
-            Block::VirtualServer => &[
-                "flag-1",
-                "flag-2",
-                "flag-3",
-                "sh-port",
-                "sh-fallback",
-                "mh-port",
-                "mh-fallback",
-                "persistence_engine",
-                "snmp_name",
-            ],
+            Block::VirtualServer => &["persistence_engine", "snmp_name"],
             Block::RealServer => &[
                 "SMTP_CHECK",
                 "DNS_CHECK",
@@ -476,6 +473,25 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "include_check",
 ];
 
+/// Keywords that may be given more than once in a block: each adds to a
+/// list instead of replacing a value.
+pub const REPEATABLE: &[&str] = &[
+    "url",
+    "real_server",
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "MISC_CHECK",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "track_interface",
+    "track_script",
+    "unicast_peer",
+    "group",
+    "notification_email",
+];
+
 /// A deprecated keyword and the keyword that replaces it.
 pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
     match keyword {
@@ -547,7 +563,7 @@ mod tests {
         assert_eq!(suggest("priorty", kw.iter().copied()), Some("priority"));
         assert_eq!(suggest("prioirty", kw.iter().copied()), Some("priority"));
         assert_eq!(
-            suggest("virtual_router", kw.iter().copied()),
+            suggest("virtual_routr_id", kw.iter().copied()),
             Some("virtual_router_id")
         );
         assert_eq!(suggest("zzzzzz", kw.iter().copied()), None);

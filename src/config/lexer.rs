@@ -18,6 +18,7 @@
 //! produced by a parameter points at the `$` of its reference.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,9 +32,10 @@ use super::diag::Diagnostic;
 
 /// How deep includes may nest (a loop of includes stops here).
 const MAX_INCLUDE_DEPTH: usize = 32;
-/// How many rounds of parameter replacement one line may take (stops
-/// `$A=$A` style loops).
-const MAX_EXPANSIONS: usize = 64;
+/// How many parameter replacements one line may take, and how long it may
+/// grow: stops `$A=${A}` style loops.
+const MAX_EXPANSIONS: usize = 10_000;
+const MAX_EXPANDED_LINE: usize = 1 << 20;
 
 /// A position in the operator's files. `file` indexes [`Lexer::files`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,11 +62,56 @@ pub(crate) struct Token {
     pub pos: Pos,
 }
 
+/// Where a file's lines come from: text in memory, or the file itself,
+/// read a line at a time so a large configuration is never held whole.
+pub(crate) enum Source {
+    Text {
+        text: String,
+        /// Byte offset of the next line to read.
+        offset: usize,
+    },
+    Reader(Box<dyn BufRead>),
+}
+
+impl Source {
+    /// The next line (without its end of line), or `None` at the end.
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> Option<std::io::Result<String>> {
+        match self {
+            Source::Text { text, offset } => {
+                if *offset >= text.len() {
+                    return None;
+                }
+                let rest = &text[*offset..];
+                let (line, advance) = match rest.find('\n') {
+                    Some(i) => (&rest[..i], i + 1),
+                    None => (rest, rest.len()),
+                };
+                *offset += advance;
+                Some(Ok(line.strip_suffix('\r').unwrap_or(line).to_string()))
+            }
+            Source::Reader(r) => {
+                buf.clear();
+                match r.read_until(b'\n', buf) {
+                    Ok(0) => None,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\n') {
+                            buf.pop();
+                        }
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
+                        }
+                        Some(Ok(String::from_utf8_lossy(buf).into_owned()))
+                    }
+                    Err(e) => Some(Err(e)),
+                }
+            }
+        }
+    }
+}
+
 struct Frame {
     file: u32,
-    text: String,
-    /// Byte offset of the next line to read.
-    offset: usize,
+    source: Source,
     /// Number of the next line to read (1-based).
     line: u32,
     dir: PathBuf,
@@ -79,14 +126,14 @@ pub(crate) struct Lexer {
     macros: HashMap<String, String>,
     config_id: String,
     pub diagnostics: Vec<Diagnostic>,
-    /// Where the end of input is reported.
-    last_pos: Pos,
+    /// Line buffer reused for every line read from a file.
+    buf: Vec<u8>,
 }
 
 impl Lexer {
     /// A lexer over `text`, read from `path` (includes are relative to its
     /// directory).
-    pub fn new(path: &Path, text: String, config_id: &str) -> Self {
+    pub fn new(path: &Path, source: Source, config_id: &str) -> Self {
         let mut lx = Lexer {
             files: Vec::new(),
             stack: Vec::new(),
@@ -94,13 +141,13 @@ impl Lexer {
             macros: HashMap::new(),
             config_id: config_id.to_string(),
             diagnostics: Vec::new(),
-            last_pos: Pos::default(),
+            buf: Vec::new(),
         };
-        lx.push_file(path, text);
+        lx.push_file(path, source);
         lx
     }
 
-    fn push_file(&mut self, path: &Path, text: String) {
+    fn push_file(&mut self, path: &Path, source: Source) {
         let file = self.files.len() as u32;
         self.files.push(Arc::from(path));
         let dir = path
@@ -109,8 +156,7 @@ impl Lexer {
             .unwrap_or_else(|| PathBuf::from("."));
         self.stack.push(Frame {
             file,
-            text,
-            offset: 0,
+            source,
             line: 1,
             dir,
         });
@@ -158,35 +204,24 @@ impl Lexer {
         let Some(frame) = self.stack.last_mut() else {
             return false;
         };
-        if frame.offset >= frame.text.len() {
-            let file = frame.file;
-            let line = frame.line;
-            self.stack.pop();
-            if self.stack.is_empty() {
-                self.last_pos = Pos { file, line, col: 1 };
-            }
-            return true;
-        }
-        let rest = &frame.text[frame.offset..];
-        let (line_text, advance) = match rest.find('\n') {
-            Some(i) => (&rest[..i], i + 1),
-            None => (rest, rest.len()),
-        };
-        let line_text = line_text
-            .strip_suffix('\r')
-            .unwrap_or(line_text)
-            .to_string();
         let pos = Pos {
             file: frame.file,
             line: frame.line,
             col: 1,
         };
-        frame.offset += advance;
-        frame.line += 1;
-        self.last_pos = Pos {
-            line: pos.line + 1,
-            ..pos
+        let line_text = match frame.source.next_line(&mut self.buf) {
+            None => {
+                self.stack.pop();
+                return true;
+            }
+            Some(Err(e)) => {
+                self.stack.pop();
+                self.error(pos, format!("cannot read further: {e}"));
+                return true;
+            }
+            Some(Ok(l)) => l,
         };
+        frame.line += 1;
         self.process_line(&line_text, pos);
         true
     }
@@ -273,15 +308,19 @@ impl Lexer {
             byte_cols.push(c);
             let mut owned = raw.to_string();
             let mut rounds = 0;
-            while let Some((s, e, value)) = self.find_macro(&owned) {
+            // Text before the last replacement holds nothing replaceable,
+            // so each search starts there (values are expanded in turn).
+            let mut from = 0;
+            while let Some((s, e, value)) = self.find_macro(&owned, from) {
                 rounds += 1;
-                if rounds > MAX_EXPANSIONS {
+                if rounds > MAX_EXPANSIONS || owned.len() + value.len() > MAX_EXPANDED_LINE {
                     self.error(
                         pos,
                         "parameter substitution does not terminate (a parameter refers to itself)",
                     );
                     return;
                 }
+                from = s;
                 let at = byte_cols[s];
                 owned.replace_range(s..e, &value);
                 byte_cols.splice(s..e, std::iter::repeat_n(at, value.len()));
@@ -342,9 +381,9 @@ impl Lexer {
     }
 
     /// The first replaceable `$NAME` / `${NAME}` in `s`: (start, end, value).
-    fn find_macro(&self, s: &str) -> Option<(usize, usize, String)> {
+    fn find_macro(&self, s: &str, from: usize) -> Option<(usize, usize, String)> {
         let bytes = s.as_bytes();
-        let mut i = 0;
+        let mut i = from;
         while let Some(off) = s[i..].find('$') {
             let at = i + off;
             if bytes.get(at + 1) == Some(&b'{') {
@@ -464,11 +503,18 @@ impl Lexer {
             if p.is_dir() {
                 continue;
             }
-            match std::fs::read(&p) {
-                Ok(bytes) => {
-                    let text = String::from_utf8(bytes)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                    self.push_file(&p, text);
+            // Only regular files: `include /dev/zero` must not hang.
+            if !std::fs::metadata(&p).is_ok_and(|m| m.is_file()) {
+                self.error(
+                    apos,
+                    format!("cannot include \"{}\": not a regular file", p.display()),
+                );
+                continue;
+            }
+            match std::fs::File::open(&p) {
+                Ok(f) => {
+                    let reader = Box::new(std::io::BufReader::with_capacity(64 * 1024, f));
+                    self.push_file(&p, Source::Reader(reader));
                 }
                 Err(e) => self.error(apos, format!("cannot include \"{}\": {e}", p.display())),
             }
@@ -779,6 +825,13 @@ mod tests {
         assert_eq!(words("}"), ["}"]);
     }
 
+    fn text_source(t: &str) -> Source {
+        Source::Text {
+            text: t.to_string(),
+            offset: 0,
+        }
+    }
+
     #[test]
     fn unterminated_quote_is_an_error() {
         assert!(tokenize("script \"abc").is_err());
@@ -788,7 +841,7 @@ mod tests {
     fn macros_expand_with_positions() {
         let mut lx = Lexer::new(
             Path::new("t.conf"),
-            "$P=240\n$B=10.2.${S}\n$S=0\npriority $P\naddr ${B}.1 $Pfoo\n".into(),
+            text_source("$P=240\n$B=10.2.${S}\n$S=0\npriority $P\naddr ${B}.1 $Pfoo\n"),
             "main",
         );
         let mut toks = Vec::new();
@@ -816,7 +869,7 @@ mod tests {
     fn conditional_lines() {
         let mut lx = Lexer::new(
             Path::new("t.conf"),
-            "@main a\n@backup b\n@^main c\n@^backup d\n".into(),
+            text_source("@main a\n@backup b\n@^main c\n@^backup d\n"),
             "main",
         );
         let mut w = Vec::new();
@@ -825,6 +878,6 @@ mod tests {
                 w.push((t.text, t.pos.col));
             }
         }
-        assert_eq!(w, [("a".to_string(), 7), ("d".to_string(), 12)]);
+        assert_eq!(w, [("a".to_string(), 7), ("d".to_string(), 10)]);
     }
 }

@@ -92,14 +92,19 @@ impl Loaded {
 /// Never panics on bad input: every problem is a [`Diagnostic`], and
 /// [`Loaded::config`] is `None` when any of them is an error.
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            };
-            load_str(path, text, opts)
-        }
+    let meta = std::fs::metadata(path);
+    let file = match meta {
+        Ok(m) if !m.is_file() => Err(std::io::Error::other("not a regular file")),
+        Ok(_) => std::fs::File::open(path),
+        Err(e) => Err(e),
+    };
+    match file {
+        // Read a line at a time: a large configuration is never held whole.
+        Ok(f) => run(
+            path,
+            lexer::Source::Reader(Box::new(std::io::BufReader::with_capacity(64 * 1024, f))),
+            opts,
+        ),
         Err(e) => Loaded {
             config: None,
             diagnostics: vec![Diagnostic::error(
@@ -115,11 +120,15 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
 /// Parse and check configuration text as if read from `path` (which names
 /// the file in diagnostics and anchors relative includes).
 pub fn load_str(path: &Path, text: String, opts: &LoadOptions) -> Loaded {
+    run(path, lexer::Source::Text { text, offset: 0 }, opts)
+}
+
+fn run(path: &Path, source: lexer::Source, opts: &LoadOptions) -> Loaded {
     let config_id = match &opts.config_id {
         Some(id) => id.clone(),
         None => default_config_id(),
     };
-    let lexer = lexer::Lexer::new(path, text, &config_id);
+    let lexer = lexer::Lexer::new(path, source, &config_id);
     let (config, mut diagnostics) = build::build(parser::Parser::new(lexer));
     // Cross-item checks run even when items had errors, so one run reports
     // every problem.

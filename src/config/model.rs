@@ -661,6 +661,53 @@ pub enum LvsMethod {
     Tun,
 }
 
+/// The encapsulation of `lvs_method TUN [type ipip|gue port N|gre]
+/// [nocsum|csum|remcsum]` (ip_vs.h `IPVS_DEST_ATTR_TUN_TYPE`,
+/// `_TUN_PORT`, `_TUN_FLAGS`). Only meaningful with [`LvsMethod::Tun`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tunnel {
+    pub tunnel_type: TunnelType,
+    /// The GUE destination port (0 for the other types).
+    pub port: u16,
+    pub checksum: TunnelChecksum,
+}
+
+/// `IP_VS_CONN_F_TUNNEL_TYPE_*`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    /// IP-in-IP, the default.
+    #[default]
+    Ipip,
+    /// Generic UDP Encapsulation (Linux 5.2+), needs a port.
+    Gue,
+    /// GRE (Linux 5.3+).
+    Gre,
+}
+
+/// `IP_VS_TUNNEL_ENCAP_FLAG_*`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelChecksum {
+    /// `nocsum`, the default.
+    #[default]
+    Nocsum,
+    /// `csum` (GUE, GRE).
+    Csum,
+    /// `remcsum`: remote checksum offload (GUE only).
+    Remcsum,
+}
+
+/// Scheduler flags (ip_vs.h `IP_VS_SVC_F_SCHED1..3`): `flag-1`..`flag-3`,
+/// or by their meaning for sh/mh: `sh-fallback`/`mh-fallback` (flag 1),
+/// `sh-port`/`mh-port` (flag 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SchedFlags {
+    pub flag_1: bool,
+    pub flag_2: bool,
+    pub flag_3: bool,
+}
+
 /// The layer-4 protocol of a virtual server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -710,6 +757,26 @@ pub enum VsgEntry {
     },
 }
 
+impl VsgEntry {
+    /// The addresses of a range entry, `first..=last` in order (none for a
+    /// fwmark entry). Each is one IPVS service of the group.
+    pub fn addresses(&self) -> Box<dyn Iterator<Item = IpAddr> + '_> {
+        match self {
+            VsgEntry::Range {
+                first: IpAddr::V4(a),
+                last: IpAddr::V4(b),
+                ..
+            } => Box::new((u32::from(*a)..=u32::from(*b)).map(|v| IpAddr::V4(v.into()))),
+            VsgEntry::Range {
+                first: IpAddr::V6(a),
+                last: IpAddr::V6(b),
+                ..
+            } => Box::new((u128::from(*a)..=u128::from(*b)).map(|v| IpAddr::V6(v.into()))),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
 /// What a `virtual_server` line names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -746,6 +813,11 @@ pub struct VirtualServer {
     pub lvs_sched: LvsSched,
     /// `lvs_method` / `lb_kind`, default NAT (inherited by real servers).
     pub lvs_method: LvsMethod,
+    /// The tunnel options of `lvs_method TUN ...` (inherited with it).
+    pub tunnel: Tunnel,
+    /// `flag-1`..`flag-3`, `sh-port`, `sh-fallback`, `mh-port`,
+    /// `mh-fallback`.
+    pub sched_flags: SchedFlags,
     /// `persistence_timeout [N]`: `None` = not persistent; the keyword
     /// without a value means 360 s.
     #[serde(with = "opt_secs")]
@@ -798,6 +870,8 @@ pub struct SorryServer {
     pub port: u16,
     /// `sorry_server_lvs_method`, default the virtual server's method.
     pub lvs_method: LvsMethod,
+    /// Tunnel options, with the method.
+    pub tunnel: Tunnel,
 }
 
 /// `real_server IP [PORT] { ... }`.
@@ -810,6 +884,9 @@ pub struct RealServer {
     pub weight: u32,
     /// `lvs_method`, default the virtual server's.
     pub lvs_method: LvsMethod,
+    /// Tunnel options, with the method (the real server's own when it sets
+    /// `lvs_method`, else the virtual server's).
+    pub tunnel: Tunnel,
     /// Resolved: the real server's, else the virtual server's. Failure sets
     /// the weight to 0 instead of removing the real server.
     pub inhibit_on_failure: bool,

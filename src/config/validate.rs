@@ -253,20 +253,6 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
-        if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
-            warning(
-                out,
-                &vs.origin,
-                format!(
-                    "virtual_server {}: hysteresis {} is not below quorum {}; the quorum can never be lost",
-                    vs.key, vs.hysteresis, vs.quorum
-                ),
-            );
-        }
-        let vs_port = match &vs.key {
-            VirtualServerKey::Address { port, .. } => Some(*port),
-            _ => None,
-        };
         let group_family = match &vs.key {
             VirtualServerKey::Group { name } => cfg.virtual_server_group(name).and_then(|g| {
                 g.entries.iter().find_map(|e| match e {
@@ -301,19 +287,18 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                     ),
                 );
             }
-            if rs.lvs_method == LvsMethod::Dr
-                && let Some(p) = vs_port
-                && rs.port != p
-                && rs.port != 0
-            {
-                warning(
-                    out,
-                    &rs.origin,
-                    format!(
-                        "real_server {} port {}: with lvs_method DR, IPVS does not translate ports; the real server receives port {p}",
-                        rs.address, rs.port
-                    ),
-                );
+            for c in &rs.checkers {
+                if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+                    error(
+                        out,
+                        &c.origin,
+                        format!(
+                            "{} of real_server {} has no port to connect to; set connect_port (the real server has none)",
+                            c.kind.keyword(),
+                            rs.address
+                        ),
+                    );
+                }
             }
             if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold)
                 && hi != 0

@@ -18,6 +18,11 @@ use crate::net::{GarpSender, IfAddress, NaSender, Route, Rtnl};
 pub struct VipSet {
     pub addresses: Vec<IfAddress>,
     pub routes: Vec<Route>,
+    /// Addresses that are the interface's own and never removed: an
+    /// address owner's (priority 255) VIPs that were configured on the
+    /// interface before tandem started (RFC 5798 §1: the owner's VIPs are
+    /// real interface addresses).
+    pub keep: Vec<IpAddr>,
 }
 
 impl VipSet {
@@ -62,7 +67,11 @@ impl VipSet {
                 tracing::error!(instance, route = %format!("{}/{}", r.dst, r.dst_len), error = %e, "cannot remove virtual route");
             }
         }
-        for a in &self.addresses {
+        for a in self
+            .addresses
+            .iter()
+            .filter(|a| !self.keep.contains(&a.addr))
+        {
             if let Err(e) = rtnl.del_address(a) {
                 failed += 1;
                 tracing::error!(instance, address = %a.addr, error = %e, "cannot remove VIP");
@@ -85,7 +94,11 @@ impl VipSet {
             }
         };
         let mut removed = Vec::new();
-        for a in &self.addresses {
+        for a in self
+            .addresses
+            .iter()
+            .filter(|a| !self.keep.contains(&a.addr))
+        {
             // Delete what the kernel has (its prefix length may differ from
             // ours), on the interface the VIP belongs to.
             let Some(p) = present

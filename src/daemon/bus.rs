@@ -67,6 +67,14 @@ pub struct Bus {
     current: Arc<Mutex<BTreeMap<(Subject, String), Role>>>,
 }
 
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("subscribers", &self.tx.receiver_count())
+            .finish()
+    }
+}
+
 impl Default for Bus {
     fn default() -> Self {
         Self::new()

@@ -194,7 +194,9 @@ fn plan_instance(
     let ifindex = link.index;
     let v6 = inst.family == config::AddressFamily::Inet6;
 
-    // The addresses this instance will own: never its source address.
+    // The addresses this instance will own: never its source address,
+    // unless it is the address owner, whose VIPs are its own addresses.
+    let owner = inst.priority == 255;
     let vip_addrs: Vec<IpAddr> = inst
         .virtual_ipaddress
         .iter()
@@ -210,7 +212,7 @@ fn plan_instance(
             .addresses
             .iter()
             .filter(|a| a.ifindex == ifindex && a.addr.is_ipv6() == v6)
-            .filter(|a| !vip_addrs.contains(&a.addr))
+            .filter(|a| owner || !vip_addrs.contains(&a.addr))
             .find(|a| !v6 || is_link_local(&a.addr))
             .map(|a| a.addr)
             .ok_or_else(|| PlanError::NoSourceAddress {
@@ -252,6 +254,14 @@ fn plan_instance(
     };
 
     let mut vips = VipSet::default();
+    if owner {
+        vips.keep = kernel
+            .addresses
+            .iter()
+            .filter(|a| vip_addrs.contains(&a.addr))
+            .map(|a| a.addr)
+            .collect();
+    }
     for v in inst
         .virtual_ipaddress
         .iter()
@@ -269,6 +279,7 @@ fn plan_instance(
             label: v.label.clone(),
             scope: scope_of(v.scope),
             nodad: v.address.is_ipv6(),
+            peer: v.peer,
         });
     }
     for r in &inst.virtual_routes {
@@ -372,4 +383,210 @@ fn plan_instance(
         },
         origin,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::path::Path;
+
+    use super::*;
+    use crate::net::LinkInfo;
+
+    fn kernel() -> Kernel {
+        let link = |index, name: &str, running| LinkInfo {
+            index,
+            name: name.into(),
+            running,
+            mac: Some([2, 0, 0, 0, 0, index as u8]),
+        };
+        let v4 = |ifindex, a: [u8; 4], len| IfAddress {
+            prefix_len: len,
+            ..IfAddress::host(ifindex, IpAddr::V4(Ipv4Addr::from(a)))
+        };
+        let v6 = |ifindex, a: &str| IfAddress {
+            prefix_len: 64,
+            ..IfAddress::host(
+                ifindex,
+                IpAddr::V6(a.parse().unwrap_or(Ipv6Addr::UNSPECIFIED)),
+            )
+        };
+        Kernel {
+            links: vec![
+                link(1, "lo", true),
+                link(2, "eth0", true),
+                link(3, "eth1", false),
+            ],
+            addresses: vec![
+                // A stale VIP listed first must not become the source.
+                v4(2, [203, 0, 113, 10], 24),
+                v4(2, [192, 0, 2, 1], 24),
+                v6(2, "2001:db8::1"),
+                v6(2, "fe80::1"),
+                v4(3, [198, 51, 100, 1], 24),
+            ],
+        }
+    }
+
+    fn plan_of(text: &str) -> Result<Plan, PlanError> {
+        let loaded = config::load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &config::LoadOptions::with_config_id("lb1"),
+        );
+        let Some(cfg) = loaded.config else {
+            panic!("config refused: {:?}", loaded.diagnostics);
+        };
+        plan(&cfg, &kernel())
+    }
+
+    #[test]
+    fn source_is_the_primary_address_never_a_vip() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 150\n\
+             virtual_ipaddress {\n 203.0.113.10/24 dev eth0 label eth0:vip\n 198.51.100.10/24 dev eth1 brd 198.51.100.255 scope link\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        assert_eq!(i.src, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(i.params.primary_addr, i.src);
+        assert_eq!(i.dsts, vec![IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18))]);
+        assert_eq!(i.ifindex, 2);
+        let a = &i.vips.addresses;
+        assert_eq!(a[0].label.as_deref(), Some("eth0:vip"));
+        assert_eq!((a[0].ifindex, a[0].prefix_len), (2, 24));
+        assert_eq!(a[1].ifindex, 3);
+        assert_eq!(a[1].broadcast, Some(Ipv4Addr::new(198, 51, 100, 255)));
+        assert_eq!(a[1].scope, Scope::Link);
+        assert_eq!(i.params.priority, 150);
+        assert_eq!(i.params.advert_int, 100);
+    }
+
+    #[test]
+    fn an_address_owner_keeps_its_own_addresses() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n\
+             virtual_ipaddress {\n 203.0.113.10/24\n 203.0.113.99/24\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        // The interface's first address is also a VIP: for an owner it is
+        // still the source, and it is never removed.
+        assert_eq!(i.src, IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)));
+        assert_eq!(
+            i.vips.keep,
+            vec![IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))]
+        );
+    }
+
+    #[test]
+    fn ipv6_instances_send_from_the_link_local_address() {
+        let p = plan_of(
+            "vrrp_instance VI_6 {\n interface eth0\n virtual_router_id 61\n virtual_ipaddress {\n 2001:db8::100/64\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        assert_eq!(
+            i.src,
+            IpAddr::V6("fe80::1".parse().unwrap_or(Ipv6Addr::UNSPECIFIED))
+        );
+        assert_eq!(i.params.version, Version::V3);
+        assert!(i.vips.addresses[0].nodad);
+        assert_eq!(
+            i.group,
+            IpAddr::V6("ff02::12".parse().unwrap_or(Ipv6Addr::UNSPECIFIED))
+        );
+    }
+
+    #[test]
+    fn unicast_peers_are_the_destinations_and_the_filter() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n unicast_src_ip 192.0.2.1\n\
+             unicast_peer {\n 192.0.2.2\n 192.0.2.3\n }\n virtual_ipaddress {\n 203.0.113.10\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        let peers = vec![
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, 3)),
+        ];
+        assert_eq!(i.dsts, peers);
+        assert_eq!(i.unicast_peers, peers);
+        assert_eq!(i.vips.addresses[0].prefix_len, 32);
+    }
+
+    #[test]
+    fn a_missing_interface_names_the_instance_and_the_line() {
+        let e = plan_of(
+            "\nvrrp_instance VI_1 {\n interface eth9\n virtual_router_id 51\n virtual_ipaddress {\n 203.0.113.10\n }\n}\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.starts_with("test.conf:2:"), "{e}");
+        assert!(
+            e.contains("vrrp_instance VI_1: interface eth9 does not exist"),
+            "{e}"
+        );
+        let e = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n track_interface {\n eth7\n }\n virtual_ipaddress {\n 203.0.113.10\n }\n}\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("interface eth7 does not exist"), "{e}");
+    }
+
+    #[test]
+    fn an_interface_without_an_address_of_the_family_is_refused() {
+        let e = plan_of(
+            "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 51\n virtual_ipaddress {\n 203.0.113.10\n }\n}\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("interface lo has no IPv4 address"), "{e}");
+    }
+
+    #[test]
+    fn a_sync_group_is_one_unit_and_shares_its_trackers() {
+        let p = plan_of(
+            "vrrp_sync_group G {\n group {\n VI_OUT\n VI_IN\n }\n track_interface {\n eth1\n }\n}\n\
+             vrrp_instance VI_OUT {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 203.0.113.10\n }\n}\n\
+             vrrp_instance VI_IN {\n interface eth1\n virtual_router_id 52\n virtual_ipaddress {\n 198.51.100.10\n }\n}\n\
+             vrrp_instance VI_ALONE {\n interface eth0\n virtual_router_id 53\n virtual_ipaddress {\n 203.0.113.11\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.units.len(), 2);
+        let g = &p.units[0];
+        assert_eq!(g.name(), "G");
+        assert_eq!(g.instances.len(), 2);
+        for i in &g.instances {
+            // eth1 (index 3) is down: the tracker starts down, weight 0 = FAULT.
+            assert_eq!(i.track_links, vec![(3, 0)]);
+            assert_eq!(i.params.trackers[0].weight, 0);
+            assert!(!i.params.trackers[0].initially_up);
+        }
+        assert_eq!(p.units[1].name(), "VI_ALONE");
+        assert!(p.units[1].group.is_none());
+    }
+
+    #[test]
+    fn notify_scripts_are_split_into_words() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 203.0.113.10\n }\n\
+             notify_master \"/usr/local/bin/m.sh 'a b' c\"\n notify /usr/local/bin/n.sh\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let n = &p.units[0].instances[0].notify;
+        assert_eq!(
+            n.master,
+            Some(vec![
+                "/usr/local/bin/m.sh".to_string(),
+                "a b".into(),
+                "c".into()
+            ])
+        );
+        assert_eq!(n.generic, Some(vec!["/usr/local/bin/n.sh".to_string()]));
+    }
 }

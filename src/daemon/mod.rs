@@ -58,6 +58,8 @@ pub enum DaemonError {
     Router(#[from] RouterError),
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
+    #[error("{0} stopped unexpectedly (a bug); the daemon stopped so that it can be restarted")]
+    UnitFailed(String),
     #[error("{0}")]
     Lvs(#[from] crate::lvs::BuildError),
 }
@@ -69,6 +71,10 @@ pub struct RunOptions {
     pub script_timeout: Duration,
     /// Limit on the whole graceful shutdown.
     pub shutdown_timeout: Duration,
+    /// The bus to publish role changes on. Give one to subscribe before
+    /// anything runs (no change is missed); `None` makes a new one
+    /// ([`Running::bus`]).
+    pub bus: Option<Bus>,
 }
 
 impl Default for RunOptions {
@@ -76,6 +82,7 @@ impl Default for RunOptions {
         RunOptions {
             script_timeout: script::DEFAULT_TIMEOUT,
             shutdown_timeout: Duration::from_secs(60),
+            bus: None,
         }
     }
 }
@@ -84,6 +91,8 @@ impl Default for RunOptions {
 pub struct Running {
     pub bus: Bus,
     units: Vec<(mpsc::Sender<UnitMsg>, tokio::task::JoinHandle<()>)>,
+    /// Names of units whose task ended before shutdown (a panic).
+    failed: mpsc::UnboundedReceiver<String>,
     rx_stats: Vec<(String, Arc<RxStats>)>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -95,15 +104,23 @@ pub fn start(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
+    // Subscribe to link events before reading link states, so that no
+    // change between the two is lost (a duplicate is harmless).
+    let monitor = LinkMonitor::new()?;
     let mut rtnl = Rtnl::new()?;
     let kernel = Kernel::read(&mut rtnl)?;
     let plan = make_plan(&kernel)?;
-    start_plan(plan, &kernel, opts)
+    start_plan(plan, &kernel, monitor, opts)
 }
 
-fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running, DaemonError> {
+fn start_plan(
+    plan: Plan,
+    kernel: &Kernel,
+    monitor: LinkMonitor,
+    opts: &RunOptions,
+) -> Result<Running, DaemonError> {
     let epoch = Instant::now();
-    let bus = Bus::new();
+    let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
     let macs: HashMap<u32, (String, Option<[u8; 6]>)> = kernel
         .links
@@ -205,8 +222,19 @@ fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running,
         prepared.push((unit, tx, inbox));
     }
 
+    let (failed_tx, failed) = mpsc::unbounded_channel();
     for (unit, tx, inbox) in prepared {
-        let handle = tokio::spawn(unit.run(inbox, links.clone()));
+        let name = unit.name().to_string();
+        let task = tokio::spawn(unit.run(inbox, links.clone()));
+        let failed_tx = failed_tx.clone();
+        // A unit only ends on shutdown; a panic ends it early, and the
+        // daemon must not go on without it.
+        let handle = tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(unit = %name, error = %e, "unit task failed");
+                let _ = failed_tx.send(name);
+            }
+        });
         units.push((tx, handle));
     }
 
@@ -220,10 +248,7 @@ fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running,
     }
 
     let txs: Vec<mpsc::Sender<UnitMsg>> = units.iter().map(|(tx, _)| tx.clone()).collect();
-    match LinkMonitor::new() {
-        Ok(monitor) => background.push(tokio::spawn(watch_links(monitor, txs.clone()))),
-        Err(e) => return Err(e.into()),
-    }
+    background.push(tokio::spawn(watch_links(monitor, txs.clone())));
     for s in plan.scripts {
         background.push(tokio::spawn(track_script(
             s,
@@ -235,6 +260,7 @@ fn start_plan(plan: Plan, kernel: &Kernel, opts: &RunOptions) -> Result<Running,
     Ok(Running {
         bus,
         units,
+        failed,
         rx_stats,
         background,
     })
@@ -354,12 +380,17 @@ async fn run_with_lvs(
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let running = start(make_plan, &opts)?;
+    let mut running = start(make_plan, &opts)?;
     let lvs = lvs.map(|l| l.start(&running.bus, opts.script_timeout));
-    let instances: usize = running.units.len();
-    tracing::info!(units = instances, "tandem started");
+    let units = running.units.len();
+    if units == 0 {
+        tracing::info!("no vrrp_instance configured: nothing to elect");
+    }
+    tracing::info!(units, "tandem started");
+    let mut failure = None;
     loop {
         tokio::select! {
+            Some(name) = running.failed.recv() => { failure = Some(name); break; }
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
@@ -373,7 +404,10 @@ async fn run_with_lvs(
         lvs.shutdown().await;
     }
     tracing::info!("tandem stopped");
-    Ok(())
+    match failure {
+        Some(name) => Err(DaemonError::UnitFailed(name)),
+        None => Ok(()),
+    }
 }
 
 /// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.

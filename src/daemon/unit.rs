@@ -61,10 +61,17 @@ pub struct InstanceIo {
     pub unicast_peer_drops: u64,
     /// When a garp_master_refresh round is due.
     refresh_at: Option<Instant>,
-    /// Last time a dropped advert was logged, to keep a flood out of the log.
-    last_drop_log: Option<Instant>,
-    drops_since_log: u64,
+    /// Drop logging, kept sparse so a flood cannot fill the log: each
+    /// (source, reason) at most once a second, at most
+    /// [`DROP_LOGS_PER_SECOND`] lines a second in all.
+    drop_log: HashMap<(IpAddr, String), Instant>,
+    drop_window: Option<Instant>,
+    drops_logged_in_window: u32,
+    drops_not_logged: u64,
 }
+
+/// The most drop lines one instance logs per second.
+const DROP_LOGS_PER_SECOND: u32 = 20;
 
 impl InstanceIo {
     pub fn new(plan: InstancePlan, send: Arc<VrrpSendSocket>, announcer: Announcer) -> InstanceIo {
@@ -75,27 +82,45 @@ impl InstanceIo {
             vips_held: false,
             unicast_peer_drops: 0,
             refresh_at: None,
-            last_drop_log: None,
-            drops_since_log: 0,
+            drop_log: HashMap::new(),
+            drop_window: None,
+            drops_logged_in_window: 0,
+            drops_not_logged: 0,
         }
     }
 
-    /// Log a dropped advert at most once a second per instance, with the
-    /// count of those not logged.
+    /// Log a dropped advert, unless the same source was dropped for the
+    /// same reason within the last second or this second's lines are used
+    /// up; the next line logged says how many were not.
     fn log_drop(&mut self, src: IpAddr, why: &str) {
-        self.drops_since_log += 1;
         let now = Instant::now();
+        let second = Duration::from_secs(1);
         if self
-            .last_drop_log
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+            .drop_window
+            .is_none_or(|t| now.duration_since(t) >= second)
         {
-            tracing::warn!(
-                instance = %self.plan.name, %src, reason = why, dropped = self.drops_since_log,
-                "VRRP_Instance({}) dropped advert from {src}: {why}", self.plan.name
-            );
-            self.last_drop_log = Some(now);
-            self.drops_since_log = 0;
+            self.drop_window = Some(now);
+            self.drops_logged_in_window = 0;
         }
+        let key = (src, why.to_string());
+        let recent = self
+            .drop_log
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < second);
+        if recent || self.drops_logged_in_window >= DROP_LOGS_PER_SECOND {
+            self.drops_not_logged += 1;
+            return;
+        }
+        if self.drop_log.len() >= 256 {
+            self.drop_log.clear();
+        }
+        self.drop_log.insert(key, now);
+        self.drops_logged_in_window += 1;
+        tracing::warn!(
+            instance = %self.plan.name, %src, reason = why, not_logged = self.drops_not_logged,
+            "VRRP_Instance({}) dropped advert from {src}: {why}", self.plan.name
+        );
+        self.drops_not_logged = 0;
     }
 }
 
@@ -193,6 +218,11 @@ impl Unit {
             stopping: false,
             handling_advert: false,
         })
+    }
+
+    /// The group's name, or the lone instance's.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn now(&self) -> Time {

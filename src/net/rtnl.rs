@@ -102,6 +102,8 @@ pub struct IfAddress {
     /// IPv6: skip duplicate address detection, so a VIP is usable at once
     /// (keepalived sets IFA_F_NODAD on its IPv6 VIPs for the same reason).
     pub nodad: bool,
+    /// The remote end of a point-to-point address (`peer`), IPv4 only.
+    pub peer: Option<IpAddr>,
 }
 
 impl IfAddress {
@@ -116,6 +118,7 @@ impl IfAddress {
             label: None,
             scope: Scope::Global,
             nodad: addr.is_ipv6(),
+            peer: None,
         }
     }
 
@@ -130,7 +133,9 @@ impl IfAddress {
         }
         // For IPv4, IFA_LOCAL is the address itself and IFA_ADDRESS the peer
         // (the same on a non point-to-point link); IPv6 only uses IFA_ADDRESS.
-        msg.attributes.push(AddressAttribute::Address(self.addr));
+        let peer = self.peer.filter(|p| p.is_ipv4() && self.addr.is_ipv4());
+        msg.attributes
+            .push(AddressAttribute::Address(peer.unwrap_or(self.addr)));
         if self.addr.is_ipv4() {
             msg.attributes.push(AddressAttribute::Local(self.addr));
             if let Some(brd) = self.broadcast {
@@ -166,6 +171,10 @@ impl IfAddress {
             label,
             scope: Scope::from_u8(u8::from(msg.header.scope)),
             nodad: false,
+            peer: match (local, address) {
+                (Some(l), Some(a)) if l != a => Some(a),
+                _ => None,
+            },
         })
     }
 }
@@ -308,6 +317,25 @@ impl Rtnl {
         socket
             .connect(&SocketAddr::new(0, 0))
             .map_err(RtnlError::Open)?;
+        // The kernel answers at once; a bound on the wait keeps a lost
+        // answer from hanging the caller forever (it becomes an error).
+        let timeout = libc::timeval {
+            tv_sec: 5,
+            tv_usec: 0,
+        };
+        // SAFETY: `timeout` outlives the call; the length matches its type.
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&socket),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(RtnlError::Open(std::io::Error::last_os_error()));
+        }
         Ok(Rtnl {
             socket,
             seq: 0,

@@ -366,9 +366,28 @@ pub struct Instance {
     /// Why this instance wants master (its Master_Down_Timer expired while
     /// it was held back by its sync group).
     want_master: Option<Reason>,
+    /// Address and priority of the master last accepted (Backup only).
+    master_seen: Option<(IpAddr, u8)>,
     counters: InstanceCounters,
     actions: VecDeque<Action>,
     armed: Option<Time>,
+}
+
+/// A snapshot of one instance for status output and the control socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub vrid: u8,
+    pub state: State,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    /// Master_Adver_Interval in centiseconds (learned from the master in v3).
+    pub master_adver_interval_cs: u64,
+    /// The master this backup follows: its address and advertised priority.
+    pub master: Option<(IpAddr, u8)>,
+    /// Whether the sync group holds this instance in FAULT.
+    pub group_fault: bool,
+    pub counters: InstanceCounters,
 }
 
 impl Instance {
@@ -394,6 +413,7 @@ impl Instance {
             group_fault: false,
             in_sync_group: false,
             want_master: None,
+            master_seen: None,
             counters: InstanceCounters::default(),
             actions: VecDeque::new(),
             armed: None,
@@ -423,6 +443,31 @@ impl Instance {
 
     pub fn counters(&self) -> &InstanceCounters {
         &self.counters
+    }
+
+    /// The master this backup last accepted an advert from, with the
+    /// priority it advertised. `None` while master, or before any advert.
+    pub fn master(&self) -> Option<(IpAddr, u8)> {
+        match self.state {
+            State::Backup => self.master_seen,
+            _ => None,
+        }
+    }
+
+    /// Everything an operator wants to see about this instance.
+    pub fn status(&self) -> InstanceStatus {
+        InstanceStatus {
+            name: self.params.name.clone(),
+            vrid: self.params.vrid,
+            state: self.state,
+            base_priority: self.params.priority,
+            effective_priority: self.effective_priority,
+            master_adver_interval_cs: u64::try_from(self.master_adver_interval.as_millis() / 10)
+                .unwrap_or(u64::MAX),
+            master: self.master(),
+            group_fault: self.group_fault,
+            counters: self.counters.clone(),
+        }
     }
 
     /// Counts a packet for this instance that the codec rejected (when the
@@ -549,7 +594,7 @@ impl Instance {
             self.counters.priority_zero_received += 1;
         }
         match self.state {
-            State::Backup => self.backup_rx(now, advert),
+            State::Backup => self.backup_rx(now, src, advert),
             State::Master => self.master_rx(now, src, advert),
             State::Initialize | State::Fault => {}
         }
@@ -610,8 +655,9 @@ impl Instance {
     }
 
     /// RFC 5798 §6.4.2, Backup receiving an advert.
-    fn backup_rx(&mut self, now: Time, advert: &VrrpRepr) {
+    fn backup_rx(&mut self, now: Time, src: IpAddr, advert: &VrrpRepr) {
         if advert.priority == 0 {
+            self.master_seen = None;
             // The master is leaving: take over after Skew_Time only.
             self.master_down_timer = Some(now + self.skew_time());
             self.master_left = true;
@@ -630,6 +676,7 @@ impl Instance {
             false
         };
         if accept {
+            self.master_seen = Some((src, advert.priority));
             self.want_master = None;
             self.learn_interval(advert);
             self.master_down_timer = Some(now + self.master_down_interval());
@@ -799,6 +846,7 @@ impl Instance {
     fn become_master(&mut self, now: Time, reason: Reason) {
         let from = self.state;
         self.transition(now, State::Master, reason);
+        self.master_seen = None;
         self.counters.master_transitions += 1;
         self.counters.new_master_reason = match reason {
             Reason::Startup | Reason::FaultCleared if self.params.priority == 255 => {

@@ -24,7 +24,8 @@ pub mod track;
 
 pub use counters::{InstanceCounters, NewMasterReason, RouterCounters, RxErrorCounters};
 pub use instance::{
-    Action, Event, InitialState, Instance, Params, ParamsError, ParamsWarning, Reason, State,
+    Action, Event, InitialState, Instance, InstanceStatus, Params, ParamsError, ParamsWarning,
+    Reason, State,
 };
 pub use packet::{
     Auth, CodecOptions, Envelope, Family, Packet, Received, RxError, TxError, Version, VrrpRepr,

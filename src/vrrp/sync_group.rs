@@ -174,7 +174,7 @@ impl Router {
             return;
         };
         let members = self.groups[g].clone();
-        // FAULT spreads to the whole group and clears only when no member
+        // 1. FAULT spreads to the whole group and clears only when no member
         // has a fault of its own. Recomputed after every event: a member
         // already held in FAULT by the group may gain or lose a fault of its
         // own without changing state.
@@ -187,41 +187,35 @@ impl Router {
                 self.drain(m);
             }
         }
-        // A member whose Master_Down_Timer expired waits until every other
-        // member is master or wants to be (keepalived's
+        // 2. A member stepping down from MASTER takes the others along.
+        if before == State::Master && after == State::Backup {
+            for &m in &members {
+                if m != id {
+                    self.instances[m].sync_backup(now);
+                    self.drain(m);
+                }
+            }
+            return;
+        }
+        // 3. A group with a MASTER member is a master group: every BACKUP
+        // member joins it. This covers a member's own promotion, an owner
+        // starting or leaving FAULT as master, and a member that starts (or
+        // leaves FAULT) after the others already became master.
+        let any_master = members
+            .iter()
+            .any(|&m| self.instances[m].state() == State::Master);
+        // 4. Otherwise a member whose Master_Down_Timer expired waits until
+        // every other member is master or wants to be (keepalived's
         // vrrp_sync_can_goto_master), then the group goes master together.
-        let ready = members.iter().all(|&m| {
+        let all_want = members.iter().all(|&m| {
             let i = &self.instances[m];
             i.state() == State::Master || i.wants_master()
         });
-        if ready && members.iter().any(|&m| self.instances[m].wants_master()) {
+        if any_master || all_want {
             for &m in &members {
                 self.instances[m].sync_master(now);
                 self.drain(m);
             }
-            return;
-        }
-        if before == after {
-            return;
-        }
-        match (before, after) {
-            (_, State::Master) => {
-                for &m in &members {
-                    if m != id {
-                        self.instances[m].sync_master(now);
-                        self.drain(m);
-                    }
-                }
-            }
-            (State::Master, State::Backup) => {
-                for &m in &members {
-                    if m != id {
-                        self.instances[m].sync_backup(now);
-                        self.drain(m);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }

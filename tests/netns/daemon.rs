@@ -31,6 +31,14 @@ impl Daemon {
         }
     }
 
+    /// Wait until the daemon has started (its first transition logged), so
+    /// that a node started after it cannot win the first election by
+    /// starting earlier on a loaded machine.
+    pub fn wait_started(&self) {
+        let ok = wait_until(10.0, || self.log().contains("Entering "));
+        assert!(ok, "daemon did not start:\n{}", self.log());
+    }
+
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
