@@ -150,7 +150,7 @@ run_tandem() {
     die "tandem's table differs from ipvsadm's (ipvsadm -Sn)"
   timed tandem_change tandem ipvs apply "${changed[@]}"
   expect_ops tandem_change 1
-  in_ns ipvsadm -Ln -t "$vip:$mid_port" | grep -q "198.51.100.11:$((20000 + mid)) .* 42 " ||
+  grep -q "198.51.100.11:$((20000 + mid)) .* 42 " <<<"$(in_ns ipvsadm -Ln -t "$vip:$mid_port")" ||
     die "the weight change is not in the kernel"
   timed tandem_nochange tandem ipvs apply "${changed[@]}"
   expect_ops tandem_nochange 0

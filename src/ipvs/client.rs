@@ -17,7 +17,7 @@
 //! change took one netlink operation".
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
     DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer,
@@ -320,11 +320,39 @@ impl IpvsClient {
         let r = f(self);
         if let Err(e) = &r {
             match e {
-                IpvsError::Kernel { .. } => self.counters.refused += 1,
+                IpvsError::Kernel { errno, .. } => {
+                    self.counters.refused += 1;
+                    self.check_family_after(*errno);
+                }
                 _ => self.reset(),
             }
         }
         r
+    }
+
+    /// A request to a family id the kernel no longer has is answered with
+    /// ENOENT (or EOPNOTSUPP): after `ip_vs` was unloaded and loaded again,
+    /// "IPVS" has a new id. IPVS itself also answers ENOENT (no such
+    /// destination), so on such an answer ask the controller again, and
+    /// start over on a new socket if the id changed or is gone.
+    fn check_family_after(&mut self, errno: i32) {
+        if errno != libc::ENOENT && errno != libc::EOPNOTSUPP {
+            return;
+        }
+        let Some(old) = self.conn.as_ref().map(|c| c.family_id) else {
+            return;
+        };
+        let fresh = match open_socket(self.timeout) {
+            Ok(socket) => self.resolve(&socket),
+            Err(e) => Err(e),
+        };
+        if !matches!(fresh, Ok(id) if id == old) {
+            tracing::info!(
+                old_id = old,
+                "IPVS generic netlink family changed; reconnecting"
+            );
+            self.reset();
+        }
     }
 
     /// Send `msgs` (changes) in batches and return, per message, the
@@ -333,7 +361,15 @@ impl IpvsClient {
         &mut self,
         msgs: Vec<IpvsMessage>,
     ) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
-        self.guarded(|c| c.execute_inner(msgs))
+        let results = self.guarded(|c| c.execute_inner(msgs))?;
+        if let Some(errno) = results
+            .iter()
+            .filter_map(|r| r.as_ref().err().and_then(IpvsError::errno))
+            .find(|&e| e == libc::ENOENT || e == libc::EOPNOTSUPP)
+        {
+            self.check_family_after(errno);
+        }
+        Ok(results)
     }
 
     fn execute_inner(
@@ -601,17 +637,65 @@ impl IpvsClient {
         Ok(report)
     }
 
-    /// Dump, plan with `reconciler`, apply: one reconciliation. Returns the
-    /// operations planned and the report of sending them.
+    /// One reconciliation: plan with `reconciler` (from its belief of the
+    /// kernel's table when it has one, else from a dump), apply, and tell
+    /// the reconciler how it went. Returns the operations planned and the
+    /// report of sending them.
     pub fn reconcile(
         &mut self,
         reconciler: &mut Reconciler,
         desired: &Table,
     ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
-        let current = self.table()?;
-        let ops = reconciler.plan(desired, &current);
+        let ops = match reconciler.plan_from_belief(desired, Instant::now()) {
+            Some(ops) => ops,
+            None => {
+                let current = self.table()?;
+                reconciler.plan(desired, &current)
+            }
+        };
+        match self.apply(&ops) {
+            Ok(report) => {
+                reconciler.applied(desired, report.is_ok(), Instant::now());
+                Ok((ops, report))
+            }
+            Err(e) => {
+                reconciler.forget();
+                Err(e)
+            }
+        }
+    }
+
+    /// tandem's exit: dump, and remove what `policy` says (see
+    /// [`super::reconcile::teardown`]; `lvs_flush_on_stop` maps to it with
+    /// [`super::from_config::stop_policy`]).
+    pub fn teardown(
+        &mut self,
+        reconciler: &mut Reconciler,
+        policy: super::reconcile::StopPolicy,
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        reconciler.forget();
+        let ops = match policy {
+            // Nothing to look at, nothing to send.
+            super::reconcile::StopPolicy::Leave => Vec::new(),
+            super::reconcile::StopPolicy::Flush => vec![Op::Flush],
+            super::reconcile::StopPolicy::RemoveOwned => {
+                reconciler.teardown(&self.table()?, policy)
+            }
+        };
         let report = self.apply(&ops)?;
         Ok((ops, report))
+    }
+
+    /// [`Self::reconcile`] from a fresh dump, whatever the reconciler
+    /// believes: after a reload, or now and then to repair changes made
+    /// behind tandem's back.
+    pub fn resync(
+        &mut self,
+        reconciler: &mut Reconciler,
+        desired: &Table,
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        reconciler.forget();
+        self.reconcile(reconciler, desired)
     }
 }
 
@@ -826,4 +910,99 @@ fn encode_into(family_id: u16, msg: IpvsMessage, flags: u16, seq: u32, out: &mut
     let start = out.len();
     out.resize(start + nl.buffer_len(), 0);
     nl.serialize(&mut out[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// A client connected to a family that is not IPVS: the generic-netlink
+    /// controller (id 0x10), which every kernel has, so these tests run on
+    /// a kernel without IPVS too.
+    fn client_on_nlctrl(timeout: Duration) -> IpvsClient {
+        let mut c = IpvsClient::new(timeout);
+        let socket = open_socket(timeout).expect("a generic netlink socket");
+        c.counters.sockets += 1;
+        c.conn = Some(Conn {
+            socket,
+            family_id: netlink_packet_generic::constants::GENL_ID_CTRL,
+        });
+        c
+    }
+
+    #[test]
+    fn a_receive_gives_up_after_the_timeout_and_drops_the_socket() {
+        let mut c = client_on_nlctrl(Duration::from_millis(150));
+        let started = Instant::now();
+        // Nothing was sent, so nothing will come.
+        let r = c.guarded(|c| c.sock_recv().map(|_| ()));
+        let waited = started.elapsed();
+        assert!(
+            matches!(r, Err(IpvsError::Timeout(d)) if d == Duration::from_millis(150)),
+            "{r:?}"
+        );
+        assert!(waited >= Duration::from_millis(100), "{waited:?}");
+        assert!(c.conn.is_none(), "the socket is kept after a timeout");
+    }
+
+    #[test]
+    fn a_request_the_family_does_not_know_makes_the_client_look_again() {
+        // The controller does not know IPVS command 15: it answers with an
+        // error, as a stale family id after a module reload would. The
+        // client then resolves "IPVS" again: a different id (or none, on
+        // this kernel) means the socket is dropped.
+        let mut c = client_on_nlctrl(Duration::from_secs(2));
+        let r = c.query(IpvsMessage::get_info());
+        let errno = r.as_ref().err().and_then(IpvsError::errno);
+        assert!(
+            matches!(errno, Some(libc::EOPNOTSUPP) | Some(libc::ENOENT)),
+            "{r:?}"
+        );
+        assert!(c.conn.is_none(), "still on the wrong family");
+        assert_eq!(c.counters().refused, 1);
+    }
+
+    #[test]
+    fn kernel_refusals_read_like_the_errno_with_a_hint() {
+        let e = IpvsError::Kernel {
+            cmd: "NEW_DEST",
+            errno: libc::ERANGE,
+            message: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "IPVS NEW_DEST: Numerical result out of range (os error 34) \
+             (weight negative or lower threshold above upper threshold)"
+        );
+        let e = IpvsError::Kernel {
+            cmd: "NEW_SERVICE",
+            errno: libc::EPERM,
+            message: Some("denied".into()),
+        };
+        assert!(
+            e.to_string()
+                .contains(": denied (changing IPVS needs CAP_NET_ADMIN")
+        );
+    }
+
+    #[test]
+    fn error_acks_with_extended_ack_text_are_read() {
+        // NLMSG_ERROR, flags CAPPED|ACK_TLVS, code -EINVAL, the request's
+        // header, then NLMSGERR_ATTR_MSG "bad thing".
+        let mut hdr = NetlinkHeader::default();
+        hdr.flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+        let mut body = (-libc::EINVAL).to_ne_bytes().to_vec();
+        body.extend([0u8; 16]);
+        body.extend([14, 0, 1, 0]);
+        body.extend(b"bad thing\0\0\0");
+        let (code, msg) = parse_error(&hdr, &body).unwrap();
+        assert_eq!(code, -libc::EINVAL);
+        assert_eq!(msg.as_deref(), Some("bad thing"));
+        // A plain ack.
+        let (code, msg) = parse_error(&NetlinkHeader::default(), &[0; 20]).unwrap();
+        assert_eq!((code, msg), (0, None));
+        // Too short.
+        assert!(parse_error(&NetlinkHeader::default(), &[0; 3]).is_err());
+    }
 }

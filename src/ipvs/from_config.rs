@@ -13,7 +13,10 @@
 //! | `persistence_timeout`               | `IP_VS_SVC_F_PERSISTENT` + timeout           |
 //! | `persistence_granularity`           | netmask (IPv4) / prefix length (IPv6)        |
 //! | `ops`                               | `IP_VS_SVC_F_ONEPACKET`                      |
-//! | `lvs_method NAT / DR / TUN`         | forwarding masq / route / tunnel (ipip)      |
+//! | `lvs_method NAT / DR / TUN`         | forwarding masq / route / tunnel             |
+//! | `TUN type ipip/gue port N/gre`      | tunnel type, GUE port                        |
+//! | `TUN ... nocsum / csum / remcsum`   | tunnel checksum flags                        |
+//! | `flag-1..3`, `sh-/mh-fallback/port` | `IP_VS_SVC_F_SCHED1..3`                      |
 //! | `real_server IP PORT`, `weight`     | destination and weight                       |
 //! | `uthreshold` / `lthreshold`         | upper / lower connection thresholds          |
 //! | `lvs_flush_on_stop`                 | [`StopPolicy`]                               |
@@ -30,13 +33,13 @@ use std::path::Path;
 
 use crate::config::{
     self, AddressFamily, Config, LoadOptions, LvsFlushOnStop, LvsMethod, RealServer, SorryServer,
-    VirtualServer, VirtualServerKey, VsgEntry,
+    Tunnel, TunnelChecksum, VirtualServer, VirtualServerKey, VsgEntry,
 };
 
 use super::reconcile::StopPolicy;
 use super::types::{
     Destination, Family, Forward, Netmask, Protocol, Scheduler, Service, ServiceFlags, ServiceKey,
-    Table,
+    Table, TunnelFlags, TunnelType,
 };
 
 /// At most this many services from one `virtual_server_group` range, so
@@ -81,12 +84,34 @@ fn protocol(p: config::Protocol) -> Protocol {
     }
 }
 
-/// The forwarding method of `lvs_method`.
+/// The forwarding method of `lvs_method` (a TUN with the default
+/// IP-in-IP encapsulation; see [`forward_with`]).
 pub fn forward(m: LvsMethod) -> Forward {
     match m {
         LvsMethod::Nat => Forward::Masq,
         LvsMethod::Dr => Forward::Route,
         LvsMethod::Tun => Forward::TUNNEL,
+    }
+}
+
+/// The forwarding method of `lvs_method TUN [type ipip|gue port N|gre]
+/// [nocsum|csum|remcsum]` (or NAT / DR, which have no options).
+pub fn forward_with(m: LvsMethod, t: &Tunnel) -> Forward {
+    match m {
+        LvsMethod::Tun => Forward::Tunnel {
+            tun_type: match t.tunnel_type {
+                config::TunnelType::Ipip => TunnelType::Ipip,
+                config::TunnelType::Gue => TunnelType::Gue,
+                config::TunnelType::Gre => TunnelType::Gre,
+            },
+            port: t.port,
+            flags: TunnelFlags(match t.checksum {
+                TunnelChecksum::Nocsum => 0,
+                TunnelChecksum::Csum => TunnelFlags::CSUM,
+                TunnelChecksum::Remcsum => TunnelFlags::REMCSUM,
+            }),
+        },
+        other => forward(other),
     }
 }
 
@@ -194,6 +219,16 @@ pub fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, FromConfi
             }
         };
     }
+    let f = vs.sched_flags;
+    for (on, bit) in [
+        (f.flag_1, ServiceFlags::SCHED1),
+        (f.flag_2, ServiceFlags::SCHED2),
+        (f.flag_3, ServiceFlags::SCHED3),
+    ] {
+        if on {
+            svc.flags.0 |= bit;
+        }
+    }
     if vs.ops {
         if !matches!(
             key,
@@ -220,7 +255,7 @@ pub fn destination(
     rs: &RealServer,
     weight: u32,
 ) -> Result<Destination, FromConfigError> {
-    let fwd = forward(rs.lvs_method);
+    let fwd = forward_with(rs.lvs_method, &rs.tunnel);
     check_family(vs, key, &rs.address, fwd)?;
     let weight = i32::try_from(weight).map_err(|_| {
         invalid(
@@ -257,7 +292,7 @@ pub fn sorry_destination(
     key: &ServiceKey,
     sorry: &SorryServer,
 ) -> Result<Destination, FromConfigError> {
-    let fwd = forward(sorry.lvs_method);
+    let fwd = forward_with(sorry.lvs_method, &sorry.tunnel);
     check_family(vs, key, &sorry.address, fwd)?;
     Ok(Destination::new(sorry.address, sorry.port, fwd, 1))
 }
@@ -319,7 +354,6 @@ pub fn load(path: &Path, config_id: Option<&str>) -> Result<(Table, bool), FromC
 mod tests {
     use super::*;
     use crate::config::load_str;
-    use crate::ipvs::types::TunnelType;
 
     fn table(text: &str) -> Result<Table, FromConfigError> {
         let loaded = load_str(
@@ -433,6 +467,49 @@ mod tests {
         assert_eq!(
             t.services[&dns].service.flags,
             ServiceFlags(ServiceFlags::ONEPACKET)
+        );
+    }
+
+    #[test]
+    fn tunnel_types_and_scheduler_flags() {
+        let t = table(
+            "virtual_server 2001:db8::10 80 {
+               lvs_sched mh
+               mh-port
+               mh-fallback
+               real_server 2001:db8:1::2 80 {
+                 lvs_method TUN type gue port 6080 csum
+               }
+               real_server 2001:db8:1::3 80 {
+                 lvs_method TUN type gre
+               }
+               real_server 198.51.100.9 80 {
+                 lvs_method TUN
+               }
+             }",
+        )
+        .unwrap();
+        let vs = t.services.values().next().unwrap();
+        assert_eq!(
+            vs.service.flags,
+            ServiceFlags(ServiceFlags::SCHED1 | ServiceFlags::SCHED2)
+        );
+        let fwd: Vec<Forward> = vs.destinations.values().map(|d| d.forward).collect();
+        assert_eq!(
+            fwd,
+            [
+                Forward::TUNNEL,
+                Forward::Tunnel {
+                    tun_type: TunnelType::Gue,
+                    port: 6080,
+                    flags: TunnelFlags(TunnelFlags::CSUM)
+                },
+                Forward::Tunnel {
+                    tun_type: TunnelType::Gre,
+                    port: 0,
+                    flags: TunnelFlags(0)
+                },
+            ]
         );
     }
 

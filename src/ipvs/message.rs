@@ -15,7 +15,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable,
+    DecodeError, DefaultNla, Emitable, NLA_F_NESTED, Nla, NlaBuffer, NlasIterator, Parseable,
     ParseableParametrized,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader};
@@ -286,9 +286,11 @@ impl Nla for CmdAttr {
 
     fn kind(&self) -> u16 {
         match self {
-            CmdAttr::Service(_) => cmd_attr::SERVICE,
-            CmdAttr::Dest(_) => cmd_attr::DEST,
-            CmdAttr::Daemon(_) => cmd_attr::DAEMON,
+            // Nested attributes carry NLA_F_NESTED, as libnl (ipvsadm) and
+            // the kernel's own replies set it.
+            CmdAttr::Service(_) => cmd_attr::SERVICE | NLA_F_NESTED,
+            CmdAttr::Dest(_) => cmd_attr::DEST | NLA_F_NESTED,
+            CmdAttr::Daemon(_) => cmd_attr::DAEMON | NLA_F_NESTED,
             CmdAttr::TimeoutTcp(_) => cmd_attr::TIMEOUT_TCP,
             CmdAttr::TimeoutTcpFin(_) => cmd_attr::TIMEOUT_TCP_FIN,
             CmdAttr::TimeoutUdp(_) => cmd_attr::TIMEOUT_UDP,
@@ -362,9 +364,9 @@ impl Nla for SvcAttr {
             SvcAttr::Flags { .. } => svc_attr::FLAGS,
             SvcAttr::Timeout(_) => svc_attr::TIMEOUT,
             SvcAttr::Netmask(_) => svc_attr::NETMASK,
-            SvcAttr::Stats(_) => svc_attr::STATS,
+            SvcAttr::Stats(_) => svc_attr::STATS | NLA_F_NESTED,
             SvcAttr::PeName(_) => svc_attr::PE_NAME,
-            SvcAttr::Stats64(_) => svc_attr::STATS64,
+            SvcAttr::Stats64(_) => svc_attr::STATS64 | NLA_F_NESTED,
             SvcAttr::Other(n) => n.kind(),
         }
     }
@@ -441,9 +443,9 @@ impl Nla for DestAttr {
             DestAttr::ActiveConns(_) => dest_attr::ACTIVE_CONNS,
             DestAttr::InactConns(_) => dest_attr::INACT_CONNS,
             DestAttr::PersistConns(_) => dest_attr::PERSIST_CONNS,
-            DestAttr::Stats(_) => dest_attr::STATS,
+            DestAttr::Stats(_) => dest_attr::STATS | NLA_F_NESTED,
             DestAttr::AddrFamily(_) => dest_attr::ADDR_FAMILY,
-            DestAttr::Stats64(_) => dest_attr::STATS64,
+            DestAttr::Stats64(_) => dest_attr::STATS64 | NLA_F_NESTED,
             DestAttr::TunType(_) => dest_attr::TUN_TYPE,
             DestAttr::TunPort(_) => dest_attr::TUN_PORT,
             DestAttr::TunFlags(_) => dest_attr::TUN_FLAGS,
@@ -800,22 +802,22 @@ pub fn service_attrs(svc: &Service) -> Vec<SvcAttr> {
 /// The identifying attributes of a destination (DEL_DEST).
 pub fn dest_key_attrs(addr: &IpAddr, port: u16) -> Vec<DestAttr> {
     vec![
+        DestAttr::AddrFamily(Family::of(addr).af()),
         DestAttr::Addr(addr_union(addr)),
         DestAttr::Port(port),
-        DestAttr::AddrFamily(Family::of(addr).af()),
     ]
 }
 
-/// The full destination, as NEW_DEST and SET_DEST need it.
+/// The full destination, as NEW_DEST and SET_DEST need it, in the order
+/// ipvsadm sends the attributes. The tunnel attributes go only with a
+/// tunnel (kernels before 5.3 know none of them).
 pub fn dest_attrs(d: &Destination) -> Vec<DestAttr> {
     let mut v = vec![
+        DestAttr::AddrFamily(Family::of(&d.addr).af()),
         DestAttr::Addr(addr_union(&d.addr)),
         DestAttr::Port(d.port),
         DestAttr::FwdMethod(d.forward.method()),
         DestAttr::Weight(d.weight),
-        DestAttr::UThresh(d.u_threshold),
-        DestAttr::LThresh(d.l_threshold),
-        DestAttr::AddrFamily(Family::of(&d.addr).af()),
     ];
     if let Forward::Tunnel {
         tun_type,
@@ -823,13 +825,12 @@ pub fn dest_attrs(d: &Destination) -> Vec<DestAttr> {
         flags,
     } = d.forward
     {
-        // Older kernels (before 5.3) ignore these; IPIP needs none of them.
-        if tun_type != TunnelType::Ipip || port != 0 || flags.0 != 0 {
-            v.push(DestAttr::TunType(tun_type.number()));
-            v.push(DestAttr::TunPort(port));
-            v.push(DestAttr::TunFlags(flags.0));
-        }
+        v.push(DestAttr::TunType(tun_type.number()));
+        v.push(DestAttr::TunPort(port));
+        v.push(DestAttr::TunFlags(flags.0));
     }
+    v.push(DestAttr::UThresh(d.u_threshold));
+    v.push(DestAttr::LThresh(d.l_threshold));
     v
 }
 

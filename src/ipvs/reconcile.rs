@@ -20,6 +20,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -228,16 +229,38 @@ pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, policy: StopPolic
     }
 }
 
-/// The reconciler's memory between runs: which services tandem owns.
+/// The reconciler's memory between runs: which services tandem owns, and
+/// what it believes the kernel holds for them.
 ///
 /// A service becomes owned when tandem asks for it, and stays owned after
 /// it leaves the configuration until it is gone from the kernel, so that a
 /// reload that drops a virtual server removes it.
-#[derive(Debug, Clone, Default)]
+///
+/// After an apply the kernel acknowledged in full, the reconciler believes
+/// the kernel holds exactly the desired table (for the services tandem
+/// owns), and the next change is planned against that belief: no dump, so a
+/// one-entry change costs one netlink request whatever the table's size.
+/// Any refusal or transport error drops the belief, and the next
+/// reconciliation dumps again. So does a belief older than
+/// [`Reconciler::max_belief_age`] (default [`Reconciler::DEFAULT_MAX_BELIEF_AGE`]):
+/// a change made behind tandem's back (`ipvsadm`, a module reload) is
+/// repaired by the first reconciliation after that age, and a daemon that
+/// reconciles on a timer repairs it within that time.
+#[derive(Debug, Clone)]
 pub struct Reconciler {
     owned: BTreeSet<ServiceKey>,
     lvs_flush: bool,
     flushed_once: bool,
+    believed: Option<(Table, Instant)>,
+    /// When the dump the plan in progress rests on was taken (`None`: now).
+    basis: Option<Instant>,
+    max_belief_age: Duration,
+}
+
+impl Default for Reconciler {
+    fn default() -> Self {
+        Reconciler::new(false)
+    }
 }
 
 impl Reconciler {
@@ -248,12 +271,59 @@ impl Reconciler {
             owned: BTreeSet::new(),
             lvs_flush,
             flushed_once: false,
+            believed: None,
+            basis: None,
+            max_belief_age: Self::DEFAULT_MAX_BELIEF_AGE,
         }
+    }
+
+    /// How long a belief is trusted when nothing else dropped it.
+    pub const DEFAULT_MAX_BELIEF_AGE: Duration = Duration::from_secs(60);
+
+    /// Trust a belief for at most `age` (zero: always dump).
+    pub fn set_max_belief_age(&mut self, age: Duration) {
+        self.max_belief_age = age;
+    }
+
+    pub fn max_belief_age(&self) -> Duration {
+        self.max_belief_age
+    }
+
+    /// Plan against the believed table, when there is one young enough at
+    /// `now` (see above); `None` means: dump and call [`Self::plan`].
+    pub fn plan_from_belief(&mut self, desired: &Table, now: Instant) -> Option<Vec<Op>> {
+        let (current, since) = self.believed.take()?;
+        if now.saturating_duration_since(since) >= self.max_belief_age {
+            return None;
+        }
+        let ops = self.plan(desired, &current);
+        self.basis = Some(since);
+        Some(ops)
+    }
+
+    /// Record how applying the plan for `desired` went at `now`: believe
+    /// the kernel holds `desired` only if every operation was acknowledged.
+    /// The age of a belief counts from the last dump it rests on, so a
+    /// steady stream of changes still dumps once per maximum age.
+    pub fn applied(&mut self, desired: &Table, all_acknowledged: bool, now: Instant) {
+        let since = self.basis.take().unwrap_or(now);
+        self.believed = all_acknowledged.then(|| (desired.clone(), since));
+    }
+
+    /// Drop the belief: the next reconciliation starts from a dump.
+    pub fn forget(&mut self) {
+        self.believed = None;
+    }
+
+    /// The table the reconciler believes the kernel holds, if any.
+    pub fn believed(&self) -> Option<&Table> {
+        self.believed.as_ref().map(|(t, _)| t)
     }
 
     /// Plan the operations for `desired` against a fresh dump `current`, and
     /// take ownership of what `desired` holds.
     pub fn plan(&mut self, desired: &Table, current: &Table) -> Vec<Op> {
+        self.basis = None;
         let flush = self.lvs_flush && !self.flushed_once;
         self.flushed_once = true;
         self.owned.extend(desired.services.keys().copied());
@@ -509,6 +579,46 @@ mod tests {
             vec![Op::DelService { key: foreign }]
         );
         assert!(r.plan(&sample(), &current).is_empty());
+    }
+
+    #[test]
+    fn belief_plans_without_a_dump_until_a_failure_or_its_age() {
+        let t0 = Instant::now();
+        let later = |s| t0 + Duration::from_secs(s);
+        let mut r = Reconciler::new(false);
+        assert!(r.plan_from_belief(&sample(), t0).is_none());
+        let ops = r.plan(&sample(), &Table::new());
+        r.applied(&sample(), true, t0);
+        assert_eq!(ops.len(), 5);
+        let mut changed = sample();
+        let web = tcp("192.0.2.10", 80);
+        changed.insert_dest(
+            &web,
+            Destination::new(ip("198.51.100.1"), 80, Forward::Masq, 9),
+        );
+        let ops = r.plan_from_belief(&changed, later(1)).expect("a belief");
+        assert_eq!(ops.len(), 1);
+        r.applied(&changed, true, later(1));
+        // The belief's age counts from the dump (t0), not from the change.
+        assert!(r.plan_from_belief(&changed, later(59)).is_some());
+        r.applied(&changed, true, later(59));
+        assert!(r.plan_from_belief(&changed, later(60)).is_none());
+        // After a dump, a fresh belief.
+        r.plan(&changed, &changed);
+        r.applied(&changed, true, later(60));
+        assert!(r.plan_from_belief(&changed, later(61)).is_some());
+        // A refusal: no belief, the next plan needs a dump.
+        r.applied(&changed, false, later(61));
+        assert!(r.plan_from_belief(&changed, later(61)).is_none());
+        // A service dropped from the configuration goes, planned from belief.
+        r.plan(&sample(), &sample());
+        r.applied(&sample(), true, later(62));
+        let mut fewer = sample();
+        fewer.services.remove(&web);
+        assert_eq!(
+            r.plan_from_belief(&fewer, later(63)),
+            Some(vec![Op::DelService { key: web }])
+        );
     }
 
     #[test]

@@ -49,14 +49,17 @@ ns_new() {
 balancer_ns() {
   local _bns
   ns_new _bns "$2"
-  ip -n "$_bns" link add d0 type dummy
-  ip -n "$_bns" link set d0 up
-  ip -n "$_bns" addr add 192.0.2.1/24 dev d0
-  ip -n "$_bns" addr add 198.51.100.1/24 dev d0
-  ip -n "$_bns" addr add 203.0.113.1/24 dev d0
-  ip -n "$_bns" addr add 2001:db8::1/64 dev d0 nodad
-  ip -n "$_bns" addr add 2001:db8:1::1/64 dev d0 nodad
-  ip -n "$_bns" addr add 2001:db8:2::1/64 dev d0 nodad
+  # One `ip` process for all of it: every exec is slow under emulation.
+  ip -n "$_bns" -batch - <<'IP'
+link add d0 type dummy
+link set d0 up
+addr add 192.0.2.1/24 dev d0
+addr add 198.51.100.1/24 dev d0
+addr add 203.0.113.1/24 dev d0
+addr add 2001:db8::1/64 dev d0 nodad
+addr add 2001:db8:1::1/64 dev d0 nodad
+addr add 2001:db8:2::1/64 dev d0 nodad
+IP
   printf -v "$1" '%s' "$_bns"
 }
 
@@ -65,12 +68,13 @@ balancer_ns() {
 # and mask (-Ln), tunnel type/port/checksum (--tun-info), thresholds,
 # persistent connections and counters. Trailing blanks removed.
 ipvs_snapshot() {
-  local ns=$1 view
-  for view in "" "--tun-info" "--thresholds" "--persistent-conn" "--stats"; do
-    echo "## ipvsadm -Ln $view"
-    # shellcheck disable=SC2086 # an empty view is no argument
-    ip netns exec "$ns" ipvsadm -Ln $view | sed 's/[[:space:]]*$//'
-  done
+  # One process in the namespace for all five views (exec is slow under
+  # emulation).
+  ip netns exec "$1" bash -c '
+    for view in "" --tun-info --thresholds --persistent-conn --stats; do
+      echo "## ipvsadm -Ln $view"
+      ipvsadm -Ln $view
+    done' | sed 's/[[:space:]]*$//'
 }
 
 # ipvs_rules NS: the table in ipvsadm's save format, one line per entry.
@@ -247,6 +251,15 @@ conf_set() {
   mv "$file.new" "$file"
 }
 
+# conf_flag FILE VS KEY: add the bare keyword KEY (a flag such as sh-port)
+# to virtual server VS.
+conf_flag() {
+  awk -v vs="$2" -v key="$3" '
+    { print }
+    /^virtual_server / && $2 " " $3 == vs { print "  " key }' "$1" >"$1.new"
+  mv "$1.new" "$1"
+}
+
 # conf_del_rs FILE VS RS: remove real server RS from virtual server VS.
 conf_del_rs() {
   awk -v vs="$2" -v rs="$3" '
@@ -272,4 +285,19 @@ conf_del_vs() {
     skip { if ($0 ~ /^}/) skip = 0; next }
     { print }' "$1" >"$1.new"
   mv "$1.new" "$1"
+}
+
+# for_each_config "$@": with no arguments, run this test once per
+# configs/*.conf (as `bash TEST NAME`, each with its own namespaces and
+# cleanup) so that every configuration is tried and reported, and exit with
+# the outcome; with a NAME, return and let the test check that one.
+for_each_config() {
+  [ $# -eq 0 ] || return 0
+  local conf name failed=()
+  for conf in "$CONFIGS"/*.conf; do
+    name=$(basename "$conf" .conf)
+    bash "$0" "$name" || failed+=("$name")
+  done
+  [ ${#failed[@]} -eq 0 ] || fail "configurations failing: ${failed[*]}"
+  exit 0
 }

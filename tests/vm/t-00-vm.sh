@@ -10,10 +10,10 @@ if touch "$repo/.vm-write-test" 2>/dev/null; then
   rm -f "$repo/.vm-write-test"
   fail "the repository is writable from inside the VM"
 fi
-ip -V | grep -q iproute2 || fail "'ip' is not iproute2's: $(command -v ip)"
-ipvsadm --version | grep -q 'ipvsadm v1' || fail "ipvsadm missing"
-keepalived --version 2>&1 | grep -q Keepalived || fail "keepalived missing"
-tandem --version | grep -q tandem || fail "tandem missing"
+grep -q iproute2 <<<"$(ip -V)" || fail "'ip' is not iproute2's: $(command -v ip)"
+grep -q 'ipvsadm v1' <<<"$(ipvsadm --version)" || fail "ipvsadm missing"
+grep -q Keepalived <<<"$(keepalived --version 2>&1)" || fail "keepalived missing"
+grep -q tandem <<<"$(tandem --version)" || fail "tandem missing"
 command -v httpd >/dev/null || fail "no httpd"
 note "tools: $(ip -V), $(ipvsadm --version), $(keepalived --version 2>&1 | head -1), $(tandem --version)"
 

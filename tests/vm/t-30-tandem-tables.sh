@@ -3,8 +3,6 @@
 # shows exactly the table keepalived programs from the same file
 # (configs/*.expected, re-checked against keepalived by t-10). Then, per
 # configuration:
-#   - tandem, looking at keepalived's table, plans nothing (both agree on
-#     what the configuration asks, field by field as tandem decodes it);
 #   - a cold load takes one operation per service and per destination;
 #   - a second apply performs no operation (idempotence);
 #   - dump -> flush -> apply of the dump restores the same table
@@ -12,45 +10,36 @@
 #   - flush empties the table.
 source "$(dirname "$0")/lib.sh"
 require_tandem_ipvs
+for_each_config "$@"
 
-for conf in "$CONFIGS"/*.conf; do
-  name=$(basename "$conf" .conf)
-  expected=$CONFIGS/$name.expected
-  entries=$(entry_count "$expected")
+name=$1
+conf=$CONFIGS/$name.conf
+expected=$CONFIGS/$name.expected
+entries=$(entry_count "$expected")
 
-  # keepalived's table, read by tandem.
-  balancer_ns ka "ka-$name"
-  keepalived_checker "$ka" "$conf"
-  wait_for_snapshot "$ka" "$expected" 20 || fail "keepalived did not program $name.conf (see t-10)"
-  tandem_apply "$ka" -f "$conf" --dry-run
-  grep -q '^operations: 0 (dry run, 0 planned)' "$SCRATCH/apply.out" ||
-    { cat "$SCRATCH/apply.out" >&2; fail "$name: tandem would change keepalived's table for the same configuration"; }
-  stop_pid "$KEEPALIVED_PID"
+balancer_ns ns "$name"
+tandem_apply "$ns" -f "$conf"
+expect_snapshot "$ns" "$expected" "tandem with $name.conf" || fail "$name: tandem programmed another table than keepalived"
+expect_ops "$entries"
 
-  balancer_ns ns "$name"
-  tandem_apply "$ns" -f "$conf"
-  expect_snapshot "$ns" "$expected" "tandem with $name.conf" || fail "$name: tandem programmed another table than keepalived"
-  expect_ops "$entries"
+tandem_apply "$ns" -f "$conf"
+expect_ops 0
+expect_snapshot "$ns" "$expected" "second apply of $name.conf" || fail "$name: second apply changed the table"
 
-  tandem_apply "$ns" -f "$conf"
-  expect_ops 0
-  expect_snapshot "$ns" "$expected" "second apply of $name.conf" || fail "$name: second apply changed the table"
-
-  ip netns exec "$ns" tandem ipvs dump --table >"$SCRATCH/$name.json" || fail "$name: tandem ipvs dump --table failed"
-  ip netns exec "$ns" tandem ipvs dump >"$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump failed"
-  # The listing names every service and destination ipvsadm shows.
-  for key in $(awk '$1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' "$expected" | sort -u); do
-    grep -qF -- "$key" "$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump does not list $key"
-  done
-  ip netns exec "$ns" tandem ipvs flush >/dev/null || fail "$name: tandem ipvs flush failed"
-  [ -z "$(ipvs_rules "$ns")" ] || fail "$name: the table is not empty after tandem ipvs flush"
-  tandem_apply "$ns" --table "$SCRATCH/$name.json"
-  expect_ops "$entries"
-  expect_snapshot "$ns" "$expected" "$name.conf through dump and apply --table" || fail "$name: round trip changed the table"
-  tandem_apply "$ns" -f "$conf"
-  expect_ops 0
-
-  ip netns exec "$ns" tandem ipvs flush >/dev/null || fail "$name: tandem ipvs flush failed"
-  [ -z "$(ipvs_rules "$ns")" ] || fail "$name: the table is not empty after tandem ipvs flush"
-  note "$name: $entries entries as keepalived programs them; idempotent; round trip; flush"
+ip netns exec "$ns" tandem ipvs dump --table >"$SCRATCH/$name.json" || fail "$name: tandem ipvs dump --table failed"
+ip netns exec "$ns" tandem ipvs dump >"$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump failed"
+# The listing names every service and destination ipvsadm shows.
+for key in $(awk '$1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' "$expected" | sort -u); do
+  grep -qF -- "$key" "$SCRATCH/$name.listing" || fail "$name: tandem ipvs dump does not list $key"
 done
+ip netns exec "$ns" tandem ipvs flush >/dev/null || fail "$name: tandem ipvs flush failed"
+[ -z "$(ipvs_rules "$ns")" ] || fail "$name: the table is not empty after tandem ipvs flush"
+tandem_apply "$ns" --table "$SCRATCH/$name.json"
+expect_ops "$entries"
+expect_snapshot "$ns" "$expected" "$name.conf through dump and apply --table" || fail "$name: round trip changed the table"
+tandem_apply "$ns" -f "$conf"
+expect_ops 0
+
+ip netns exec "$ns" tandem ipvs flush >/dev/null || fail "$name: tandem ipvs flush failed"
+[ -z "$(ipvs_rules "$ns")" ] || fail "$name: the table is not empty after tandem ipvs flush"
+note "$name: $entries entries as keepalived programs them; idempotent; round trip; flush"
