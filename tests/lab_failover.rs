@@ -11,7 +11,7 @@ use std::fs;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use lab::{Lab, Node, VIP_IN, VIP_OUT, Vrrp};
+use lab::{Lab, Node, VIP_IN, VIP_OUT, VIP6_OUT, Vrrp};
 
 /// lb1 (priority 150) becomes master; the client's request to the VIP is
 /// answered by lb1, a real server's request to its gateway VIP too, and
@@ -367,4 +367,48 @@ fn a_restarted_daemon_removes_the_vips_a_crash_left_behind() {
 
     lab.start(Node::Lb1);
     lab.assert_master(Node::Lb2);
+}
+
+/// IPv6: a VRRPv3 instance for the outer IPv6 VIP 2001:db8:2::2 beside the
+/// IPv4 one. lb1 dies as a machine: lb2's unsolicited neighbour
+/// advertisement (with the Override flag) moves the client's neighbour
+/// entry for the IPv6 VIP to lb2's MAC before the client sends anything, and
+/// the VIP answers over IPv6 from lb2. lb1 returns and preempts.
+#[test]
+fn ipv6_vip_moves_with_an_unsolicited_neighbour_advertisement() {
+    let vrrp = Vrrp {
+        inner: false,
+        sync_group: false,
+        ipv6: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("ipv6", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.assert_answers_v6(Node::Lb1);
+    assert_eq!(
+        lab.neigh_mac("client", VIP6_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac()),
+        "{}",
+        lab.report()
+    );
+
+    lab.kill_machine(Node::Lb1);
+    lab.wait_for("lb2 to hold the IPv6 VIP", lab::SETTLE, |l| {
+        (l.holders(VIP6_OUT) == vec![Node::Lb2]).then_some(())
+    });
+    lab.wait_for(
+        "the client's neighbour entry for the IPv6 VIP to carry lb2's MAC",
+        Duration::from_secs(3),
+        |l| {
+            (l.neigh_mac("client", VIP6_OUT).as_deref() == Some(Node::Lb2.outer_mac()))
+                .then_some(())
+        },
+    );
+    lab.assert_master(Node::Lb2);
+    lab.assert_answers_v6(Node::Lb2);
+
+    lab.revive(Node::Lb1);
+    lab.assert_master(Node::Lb1);
+    lab.assert_answers_v6(Node::Lb1);
 }
