@@ -412,3 +412,89 @@ fn ipv6_vip_moves_with_an_unsolicited_neighbour_advertisement() {
     lab.assert_master(Node::Lb1);
     lab.assert_answers_v6(Node::Lb1);
 }
+
+/// A backup that was master only briefly — it stopped hearing lb1 for a
+/// moment (nftables on lb2's input) and came back to BACKUP within
+/// `garp_master_delay` (5 s) — must not send the delayed second round of
+/// gratuitous ARP after it left MASTER: that would point the client at a
+/// balancer that no longer holds the VIP. tcpdump in the client's namespace
+/// watches lb2's MAC from the moment lb2 is BACKUP again until well past
+/// the delay; the client's entry must stay lb1's.
+#[test]
+fn a_backup_that_was_briefly_master_sends_no_stale_gratuitous_arp() {
+    let mut lab = Lab::new("stalegarp", Vrrp::default());
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.block_vrrp(Node::Lb2);
+    lab.wait_for(
+        "lb2 to take the VIP while it hears nothing",
+        lab::SETTLE,
+        |l| l.holders(VIP_OUT).contains(&Node::Lb2).then_some(()),
+    );
+    let became_master = Instant::now();
+    sleep(Duration::from_millis(1500));
+    lab.unblock_vrrp(Node::Lb2);
+    lab.wait_for("lb2 to step down again", lab::SETTLE, |l| {
+        (l.state(Node::Lb2, "VI_OUT").as_deref() == Some("BACKUP")
+            && !l.holders(VIP_OUT).contains(&Node::Lb2))
+        .then_some(())
+    });
+    let stepped_down = became_master.elapsed();
+    assert!(
+        stepped_down < Duration::from_secs(4),
+        "lb2 stepped down only {stepped_down:?} after becoming master: the test needs it \
+         well inside garp_master_delay (5 s)\n{}",
+        lab.report()
+    );
+
+    let capture = lab.dir.join("client-arp.txt");
+    let tcpdump = lab.spawn_helper(
+        "client",
+        "tcpdump",
+        &[
+            "-i",
+            "eth0",
+            "-l",
+            "-nn",
+            "-e",
+            "arp",
+            "and",
+            "ether",
+            "src",
+            Node::Lb2.outer_mac(),
+        ],
+        &capture,
+    );
+    lab.wait_for("tcpdump to listen", Duration::from_secs(10), |_| {
+        fs::read_to_string(&capture)
+            .ok()
+            .filter(|s| s.contains("listening on"))
+    });
+    // Well past garp_master_delay counted from lb2's takeover.
+    let until = Duration::from_secs(8);
+    if let Some(rest) = until.checked_sub(became_master.elapsed()) {
+        sleep(rest);
+    }
+    lab.stop_helper(tcpdump);
+    let seen = fs::read_to_string(&capture).unwrap_or_default();
+    let stale: Vec<&str> = seen
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("tell {VIP_OUT},")) || l.contains(&format!("Reply {VIP_OUT} is-at"))
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "lb2 announced {VIP_OUT} after it had left MASTER:\n{}\n{}",
+        stale.join("\n"),
+        lab.report()
+    );
+    assert_eq!(
+        lab.neigh_mac("client", VIP_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac()),
+        "the client was pointed away from the master\n{}",
+        lab.report()
+    );
+    lab.assert_master(Node::Lb1);
+}

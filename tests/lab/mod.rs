@@ -837,11 +837,26 @@ impl Lab {
 
     /// As [`Lab::assert_master`], with the other node (if its daemon runs)
     /// in `other_state` ("BACKUP", "FAULT").
+    ///
+    /// "Stable" means the condition has held for one advert interval (at
+    /// least 0.5 s): right after an election the loser's own Master_Down
+    /// timer may still fire (on a loaded machine its adverts can be handled
+    /// late), and a brief second master would otherwise be caught mid-way.
     pub fn assert_master_while(&self, node: Node, other_state: &str) {
+        let hold = self.vrrp.advert_interval().max(Duration::from_millis(500));
+        let mut since: Option<Instant> = None;
         self.wait_for(
-            &format!("{node} to be the only master, the other {other_state}"),
+            &format!("{node} to be the only master, the other {other_state}, for {hold:?}"),
             SETTLE,
-            |lab| lab.is_stable_master(node, other_state).then_some(()),
+            |lab| {
+                if lab.is_stable_master(node, other_state) {
+                    let t = *since.get_or_insert_with(Instant::now);
+                    (t.elapsed() >= hold).then_some(())
+                } else {
+                    since = None;
+                    None
+                }
+            },
         );
         self.assert_answers(node);
     }
