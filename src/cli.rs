@@ -232,32 +232,23 @@ pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Resu
     Ok(written)
 }
 
-/// Loads the configuration `args` names and prints every diagnostic on
-/// stderr, warnings included. On errors also prints their count with
-/// `verdict` (what the command does about it) and returns `None`.
-fn load_config(args: &ConfigArgs, verdict: &str) -> Option<crate::config::Config> {
-    let opts = crate::config::LoadOptions {
-        config_id: args.config_id.clone(),
-    };
-    let loaded = crate::config::load(&args.file, &opts);
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    if loaded.config.is_none() {
-        let n = loaded.errors().count();
-        eprintln!(
-            "{}: {n} error{}; {verdict}",
-            args.file.display(),
-            if n == 1 { "" } else { "s" }
-        );
-    }
-    loaded.config
-}
-
 /// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
 /// not (every problem on stderr as `FILE:LINE:COL: error: MESSAGE`).
 fn check_config(args: &CheckConfigArgs) -> ExitCode {
-    let Some(config) = load_config(&args.config, "configuration refused") else {
+    let opts = crate::config::LoadOptions {
+        config_id: args.config.config_id.clone(),
+    };
+    let loaded = crate::config::load(&args.config.file, &opts);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let Some(config) = loaded.config else {
+        let n = loaded.errors().count();
+        eprintln!(
+            "{}: {n} error{}; configuration refused",
+            args.config.file.display(),
+            if n == 1 { "" } else { "s" }
+        );
         return ExitCode::from(1);
     };
     if args.json {
@@ -278,7 +269,20 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 /// opened).
 fn run(args: &RunArgs) -> ExitCode {
     crate::daemon::init_logging();
-    let Some(config) = load_config(&args.config, "not starting") else {
+    let opts = crate::config::LoadOptions {
+        config_id: args.config.config_id.clone(),
+    };
+    let loaded = crate::config::load(&args.config.file, &opts);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let Some(config) = loaded.config else {
+        let n = loaded.errors().count();
+        eprintln!(
+            "{}: {n} error{}; not starting",
+            args.config.file.display(),
+            if n == 1 { "" } else { "s" }
+        );
         return ExitCode::from(1);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
