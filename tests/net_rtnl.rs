@@ -113,28 +113,8 @@ fn virtual_routes_added_and_removed() {
     ns.run_in(|| {
         let ifindex = if_index("veth0").unwrap_or(0);
         let mut rtnl = Rtnl::new().unwrap_or_else(|e| panic!("{e}"));
-        let via = Route {
-            dst: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)),
-            dst_len: 24,
-            gateway: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))),
-            oif: Some(ifindex),
-            src: None,
-            metric: Some(7),
-            table: None,
-            scope: None,
-            kind: RouteKind::Unicast,
-        };
-        let hole = Route {
-            dst: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 0)),
-            dst_len: 25,
-            gateway: None,
-            oif: None,
-            src: None,
-            metric: None,
-            table: Some(100),
-            scope: None,
-            kind: RouteKind::Blackhole,
-        };
+        let via = via_route(ifindex);
+        let hole = blackhole_route();
         assert!(rtnl.add_route(&via).unwrap_or_else(|e| panic!("{e}")));
         assert!(!rtnl.add_route(&via).unwrap_or_else(|e| panic!("{e}")));
         assert!(rtnl.add_route(&hole).unwrap_or_else(|e| panic!("{e}")));
@@ -153,24 +133,52 @@ fn virtual_routes_added_and_removed() {
     ns.run_in(|| {
         let ifindex = if_index("veth0").unwrap_or(0);
         let mut rtnl = Rtnl::new().unwrap_or_else(|e| panic!("{e}"));
-        let via = Route {
-            dst: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)),
-            dst_len: 24,
-            gateway: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))),
-            oif: Some(ifindex),
-            src: None,
-            metric: Some(7),
-            table: None,
-            scope: None,
-            kind: RouteKind::Unicast,
-        };
+        let via = via_route(ifindex);
         assert!(rtnl.del_route(&via).unwrap_or_else(|e| panic!("{e}")));
         assert!(!rtnl.del_route(&via).unwrap_or_else(|e| panic!("{e}")));
+        // A route in another table, of another type, is found and removed too.
+        let hole = blackhole_route();
+        assert!(rtnl.del_route(&hole).unwrap_or_else(|e| panic!("{e}")));
+        assert!(!rtnl.del_route(&hole).unwrap_or_else(|e| panic!("{e}")));
     })
     .join()
     .unwrap_or_else(|_| panic!("thread"));
     let main = String::from_utf8_lossy(&ns.ip(&["route", "show"]).stdout).to_string();
     assert!(!main.contains("198.51.100.0/24"), "{main}");
+    // Not `ns.ip`: `ip` fails on a table that has no route left.
+    let t100 = String::from_utf8_lossy(&ns.exec(&["ip", "route", "show", "table", "100"]).stdout)
+        .to_string();
+    assert!(!t100.contains("203.0.113.0/25"), "{t100}");
+}
+
+/// `198.51.100.0/24 via 192.0.2.2 dev veth0 metric 7`, in the main table.
+fn via_route(ifindex: u32) -> Route {
+    Route {
+        dst: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)),
+        dst_len: 24,
+        gateway: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))),
+        oif: Some(ifindex),
+        src: None,
+        metric: Some(7),
+        table: None,
+        scope: None,
+        kind: RouteKind::Unicast,
+    }
+}
+
+/// `blackhole 203.0.113.0/25 table 100`.
+fn blackhole_route() -> Route {
+    Route {
+        dst: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 0)),
+        dst_len: 25,
+        gateway: None,
+        oif: None,
+        src: None,
+        metric: None,
+        table: Some(100),
+        scope: None,
+        kind: RouteKind::Blackhole,
+    }
 }
 
 #[test]

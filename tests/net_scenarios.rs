@@ -5,7 +5,7 @@ mod netns;
 
 use std::time::Duration;
 
-use netns::daemon::{Daemon, Scratch};
+use netns::daemon::{Daemon, Scratch, start_pair};
 use netns::{Lan, Netns, wait_until};
 
 fn has(ns: &Netns, addr: &str) -> bool {
@@ -34,17 +34,7 @@ fn ipv6_vrrpv3_failover_moves_the_neighbour_entry() {
             "vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 61\n priority {prio}\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP6}/64\n }}\n}}\n"
         )
     };
-    let d1 = Daemon::start(
-        lb1,
-        &dir.file("lb1.conf", &conf(150)),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
-    let d2 = Daemon::start(
-        lb2,
-        &dir.file("lb2.conf", &conf(100)),
-        dir.0.join("lb2.log"),
-    );
+    let (d1, d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(
         wait_until(5.0, || has(lb1, VIP6)),
         "{}\n{}",
@@ -87,16 +77,12 @@ fn unicast_peers_ignore_a_rogue_router_and_count_its_adverts() {
             "vrrp_instance VI_U {{\n interface eth0\n virtual_router_id 71\n priority {prio}\n version 3\n advert_int 0.2\n unicast_src_ip {me}\n unicast_peer {{\n{peers} }}\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
         )
     };
-    let d1 = Daemon::start(
+    let (d1, d2) = start_pair(
+        &dir,
         lb1,
-        &dir.file("lb1.conf", &conf(150, "192.0.2.1", &["192.0.2.2"])),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
-    let d2 = Daemon::start(
+        &conf(150, "192.0.2.1", &["192.0.2.2"]),
         lb2,
-        &dir.file("lb2.conf", &conf(100, "192.0.2.2", &["192.0.2.1"])),
-        dir.0.join("lb2.log"),
+        &conf(100, "192.0.2.2", &["192.0.2.1"]),
     );
     assert!(
         wait_until(5.0, || has(lb1, VIP)),
@@ -165,17 +151,7 @@ fn track_interface_down_puts_the_master_in_fault() {
             "vrrp_instance VI_T {{\n interface eth0\n virtual_router_id 81\n priority {prio}\n version 3\n advert_int 0.2\n track_interface {{\n  inner0\n }}\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
         )
     };
-    let d1 = Daemon::start(
-        lb1,
-        &dir.file("lb1.conf", &conf(150)),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
-    let d2 = Daemon::start(
-        lb2,
-        &dir.file("lb2.conf", &conf(100)),
-        dir.0.join("lb2.log"),
-    );
+    let (d1, d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
 
     lb1.ip(&["link", "set", "inner0-p", "down"]); // inner0 loses carrier
@@ -221,17 +197,7 @@ fn a_sync_group_moves_together() {
             n = notify.display()
         )
     };
-    let d1 = Daemon::start(
-        lb1,
-        &dir.file("lb1.conf", &conf(150)),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
-    let d2 = Daemon::start(
-        lb2,
-        &dir.file("lb2.conf", &conf(100)),
-        dir.0.join("lb2.log"),
-    );
+    let (d1, d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(
         wait_until(5.0, || has(lb1, OUTER) && has(lb1, INNER)),
         "{}\n{}",
@@ -279,18 +245,8 @@ fn a_failing_track_script_hands_the_vip_over() {
             f = flag.display()
         )
     };
-    let d1 = Daemon::start(
-        lb1,
-        &dir.file("lb1.conf", &conf(150, &flag)),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
     // lb2's check always passes.
-    let d2 = Daemon::start(
-        lb2,
-        &dir.file("lb2.conf", &conf(100, &dir.0)),
-        dir.0.join("lb2.log"),
-    );
+    let (d1, d2) = start_pair(&dir, lb1, &conf(150, &flag), lb2, &conf(100, &dir.0));
     assert!(
         wait_until(5.0, || has(lb1, VIP)),
         "{}\n{}",
@@ -469,17 +425,7 @@ fn virtual_routes_follow_the_master() {
             t100.contains("blackhole 198.51.100.128/25"),
         )
     };
-    let d1 = Daemon::start(
-        lb1,
-        &dir.file("lb1.conf", &conf(150)),
-        dir.0.join("lb1.log"),
-    );
-    d1.wait_started();
-    let mut d2 = Daemon::start(
-        lb2,
-        &dir.file("lb2.conf", &conf(100)),
-        dir.0.join("lb2.log"),
-    );
+    let (d1, mut d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
     assert!(
         wait_until(2.0, || routes(lb1) == (true, true)),

@@ -603,6 +603,25 @@ fn address_list_mismatch_is_counted_but_accepted_like_keepalived() {
 }
 
 #[test]
+fn an_advert_repeating_one_of_our_addresses_is_a_list_mismatch() {
+    let mut p = params(Version::V3, 100);
+    let other: IpAddr = "203.0.113.11".parse().unwrap();
+    p.vips.push(other);
+    let mut i = started(p, t(0));
+    // Same length as ours, every address one of ours, but `other` missing.
+    let mut a = advert(Version::V3, 200, 100);
+    a.addresses = vec![VIP, VIP];
+    rx(&mut i, t(1), HIGHER_IP, a).unwrap();
+    assert_eq!(i.counters().rx_errors.address_list_errors, 1);
+    // The same set in another order matches.
+    let mut a = advert(Version::V3, 200, 100);
+    a.addresses = vec![other, VIP];
+    rx(&mut i, t(2), HIGHER_IP, a).unwrap();
+    assert_eq!(i.counters().rx_errors.address_list_errors, 1);
+    assert_eq!(i.counters().adverts_received, 2);
+}
+
+#[test]
 fn own_looped_back_advert_is_ignored() {
     let (mut i, at) = master(params(Version::V3, 100));
     rx(&mut i, at, ME, advert(Version::V3, 100, 100)).unwrap();

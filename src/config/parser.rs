@@ -73,6 +73,8 @@ impl Parser {
 
     fn statement(&mut self, keyword: Token) -> Stmt {
         let mut args = Vec::new();
+        // Where the statement's block opens, if it has one.
+        let mut open = None;
         while let Some(next) = self.lexer.peek() {
             match next.kind {
                 TokKind::Word => {
@@ -84,17 +86,9 @@ impl Parser {
                     }
                 }
                 TokKind::Open => {
-                    let open = next.pos;
+                    open = Some(next.pos);
                     self.lexer.next_token();
-                    return Stmt {
-                        keyword: Word {
-                            text: keyword.text,
-                            pos: keyword.pos,
-                        },
-                        args,
-                        block: true,
-                        open,
-                    };
+                    break;
                 }
                 TokKind::Close => break,
                 TokKind::Eol => {
@@ -111,17 +105,8 @@ impl Parser {
                     if let Some(t) = self.lexer.peek()
                         && t.kind == TokKind::Open
                     {
-                        let open = t.pos;
+                        open = Some(t.pos);
                         self.lexer.next_token();
-                        return Stmt {
-                            keyword: Word {
-                                text: keyword.text,
-                                pos: keyword.pos,
-                            },
-                            args,
-                            block: true,
-                            open,
-                        };
                     }
                     break;
                 }
@@ -133,8 +118,8 @@ impl Parser {
                 pos: keyword.pos,
             },
             args,
-            block: false,
-            open: Pos::default(),
+            block: open.is_some(),
+            open: open.unwrap_or_default(),
         }
     }
 

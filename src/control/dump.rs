@@ -158,11 +158,15 @@ fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
+    // O_EXCL (`create_new`) never follows a symlink: with `--dump-file` in a
+    // world-writable directory such as /tmp, a link planted at the temporary
+    // name must not make root truncate the file it points to. A leftover of
+    // an earlier crash is removed first (unlinking does not follow links).
+    let _ = std::fs::remove_file(&tmp);
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o644)
             .open(&tmp)?;
         f.write_all(data)?;
@@ -235,6 +239,23 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_symlink_at_the_temporary_name_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("tdm-dump-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep me").expect("write");
+        let path = dir.join("tandem.data");
+        let tmp = PathBuf::from(format!("{}.tmp{}", path.display(), std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).expect("symlink");
+        write_dump(&path, &example_snapshot()).expect("dump");
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with("------< Global definitions >------"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -146,33 +146,17 @@ pub async fn serve_control(
     state: ControlState,
     shutdown: impl Future<Output = ()>,
 ) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => return,
-            p = limit.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
-        let stream = tokio::select! {
-            _ = &mut shutdown => return,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "control socket accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            serve_connection(stream, move |req| handle_control(req, state.clone())).await;
-            drop(permit);
-        });
-    }
+    let listener = &listener;
+    accept_loop(
+        "control socket",
+        move || async move { listener.accept().await.map(|(stream, _)| stream) },
+        move |stream| {
+            let state = state.clone();
+            serve_connection(stream, move |req| handle_control(req, state.clone()))
+        },
+        shutdown,
+    )
+    .await;
 }
 
 /// Bind the opt-in Prometheus listener.
@@ -191,6 +175,38 @@ pub async fn serve_metrics(
     status: StatusReceiver,
     shutdown: impl Future<Output = ()>,
 ) {
+    let listener = &listener;
+    accept_loop(
+        "metrics listener",
+        move || async move { listener.accept().await.map(|(stream, _)| stream) },
+        move |stream| {
+            let status = status.clone();
+            serve_connection(stream, move |req| {
+                let status = status.clone();
+                async move { Ok::<_, Infallible>(handle_metrics(&req, &status)) }
+            })
+        },
+        shutdown,
+    )
+    .await;
+}
+
+/// Accepts connections until `shutdown` completes and serves each on its
+/// own task. A permit is taken *before* accepting, so at most
+/// [`MAX_CONNECTIONS`] are served at once and the rest wait in the kernel's
+/// backlog rather than as tasks. A failed accept (EMFILE, say) is logged
+/// and retried after a pause instead of spinning or ending the listener.
+async fn accept_loop<S, A, AF, H, HF>(
+    what: &'static str,
+    mut accept: A,
+    handle: H,
+    shutdown: impl Future<Output = ()>,
+) where
+    A: FnMut() -> AF,
+    AF: Future<Output = io::Result<S>>,
+    H: Fn(S) -> HF,
+    HF: Future<Output = ()> + Send + 'static,
+{
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
@@ -203,22 +219,18 @@ pub async fn serve_metrics(
         };
         let stream = tokio::select! {
             _ = &mut shutdown => return,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+            r = accept() => match r {
+                Ok(stream) => stream,
                 Err(e) => {
-                    tracing::warn!(error = %e, "metrics accept failed");
+                    tracing::warn!(error = %e, "{what}: accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
-        let status = status.clone();
+        let served = handle(stream);
         tokio::spawn(async move {
-            serve_connection(stream, move |req| {
-                let status = status.clone();
-                async move { Ok::<_, Infallible>(handle_metrics(&req, &status)) }
-            })
-            .await;
+            served.await;
             drop(permit);
         });
     }

@@ -18,7 +18,7 @@ use pnet_packet::arp::{ArpHardwareTypes, ArpOperations, MutableArpPacket};
 use pnet_packet::ethernet::{EtherTypes, MutableEthernetPacket};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::socket::SocketError;
+use super::socket::{SocketError, setup};
 
 const ETH_P_ARP: u16 = 0x0806;
 const BROADCAST: [u8; 6] = [0xff; 6];
@@ -74,26 +74,22 @@ pub struct GarpSender {
 
 impl GarpSender {
     pub fn new(ifname: &str, ifindex: u32, mac: [u8; 6]) -> Result<GarpSender, SocketError> {
-        let setup = |what| {
-            move |source| SocketError::Setup {
-                ifname: ifname.to_string(),
-                what,
-                source,
-            }
-        };
         let socket = Socket::new(
             Domain::PACKET,
             Type::RAW,
             Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))),
         )
-        .map_err(setup("open a packet socket for ARP (needs CAP_NET_RAW)"))?;
+        .map_err(setup(
+            ifname,
+            "open a packet socket for ARP (needs CAP_NET_RAW)",
+        ))?;
         socket
             .set_nonblocking(true)
-            .map_err(setup("make the packet socket non-blocking"))?;
+            .map_err(setup(ifname, "make the packet socket non-blocking"))?;
         // Nothing is read from this socket: drop whatever it would queue.
         socket
             .attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])
-            .map_err(setup("attach a drop-all filter"))?;
+            .map_err(setup(ifname, "attach a drop-all filter"))?;
         Ok(GarpSender {
             ifname: ifname.to_string(),
             ifindex,
@@ -151,35 +147,29 @@ pub struct NaSender {
 
 impl NaSender {
     pub fn new(ifname: &str, ifindex: u32, mac: [u8; 6]) -> Result<NaSender, SocketError> {
-        let setup = |what| {
-            move |source| SocketError::Setup {
-                ifname: ifname.to_string(),
-                what,
-                source,
-            }
-        };
-        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))
-            .map_err(setup("open an ICMPv6 raw socket (needs CAP_NET_RAW)"))?;
+        let socket = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).map_err(
+            setup(ifname, "open an ICMPv6 raw socket (needs CAP_NET_RAW)"),
+        )?;
         socket
             .bind_device(Some(ifname.as_bytes()))
-            .map_err(setup("bind the ICMPv6 socket to the device"))?;
+            .map_err(setup(ifname, "bind the ICMPv6 socket to the device"))?;
         socket
             .set_nonblocking(true)
-            .map_err(setup("make the ICMPv6 socket non-blocking"))?;
+            .map_err(setup(ifname, "make the ICMPv6 socket non-blocking"))?;
         // RFC 4861 §7.1.2: a receiver drops an advertisement whose hop limit
         // is not 255.
         socket
             .set_multicast_hops_v6(255)
-            .map_err(setup("set the hop limit to 255"))?;
+            .map_err(setup(ifname, "set the hop limit to 255"))?;
         socket
             .set_multicast_if_v6(ifindex)
-            .map_err(setup("set IPV6_MULTICAST_IF"))?;
+            .map_err(setup(ifname, "set IPV6_MULTICAST_IF"))?;
         socket
             .set_multicast_loop_v6(false)
-            .map_err(setup("disable multicast loopback"))?;
+            .map_err(setup(ifname, "disable multicast loopback"))?;
         socket
             .attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])
-            .map_err(setup("attach a drop-all filter"))?;
+            .map_err(setup(ifname, "attach a drop-all filter"))?;
         Ok(NaSender {
             ifname: ifname.to_string(),
             ifindex,

@@ -85,7 +85,12 @@ pub enum RawDrop {
     BadIpHeader,
 }
 
-fn setup<'a>(ifname: &'a str, what: &'static str) -> impl FnOnce(io::Error) -> SocketError + 'a {
+/// Maps the error of one set-up step on `ifname` to [`SocketError::Setup`],
+/// saying `what` was being done (`.map_err(setup(ifname, "..."))`).
+pub(super) fn setup<'a>(
+    ifname: &'a str,
+    what: &'static str,
+) -> impl FnOnce(io::Error) -> SocketError + 'a {
     move |source| SocketError::Setup {
         ifname: ifname.to_string(),
         what,

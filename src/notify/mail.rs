@@ -26,7 +26,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
@@ -692,7 +692,7 @@ impl Worker {
                     self.counters.sent.fetch_add(1, Ordering::Relaxed);
                     self.counters
                         .last_sent_unix_ms
-                        .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+                        .store(crate::control::model::unix_ms_now(), Ordering::Relaxed);
                     tracing::info!(server = %self.server, subject = %out.subject, "SMTP alert successfully sent");
                     return;
                 }
@@ -712,12 +712,6 @@ impl Worker {
             backoff = backoff.saturating_mul(2).min(self.max_backoff);
         }
     }
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// This host's name (for HELO and the default sender), `localhost` if the

@@ -1028,7 +1028,9 @@ fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
     }
 }
 
-/// Address lists compared as sets: the RFC does not fix an order.
+/// Address lists compared as sets: the RFC does not fix an order. Both
+/// directions are checked because an advert may repeat an address: with
+/// one direction only, `[a, a]` would pass for our `[a, b]`.
 fn same_addresses(a: &[IpAddr], b: &[IpAddr]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+    a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
 }

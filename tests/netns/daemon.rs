@@ -62,6 +62,23 @@ impl Daemon {
     }
 }
 
+/// Starts a pair of balancers: `lb1` with `conf1`, then, once it has
+/// started, `lb2` with `conf2`, so that `lb1` wins the first election by
+/// priority and not by luck. Configurations and logs go to `dir` as
+/// `lb1.conf` / `lb1.log` and `lb2.conf` / `lb2.log`.
+pub fn start_pair(
+    dir: &Scratch,
+    lb1: &Netns,
+    conf1: &str,
+    lb2: &Netns,
+    conf2: &str,
+) -> (Daemon, Daemon) {
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", conf1), dir.0.join("lb1.log"));
+    d1.wait_started();
+    let d2 = Daemon::start(lb2, &dir.file("lb2.conf", conf2), dir.0.join("lb2.log"));
+    (d1, d2)
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
