@@ -22,7 +22,9 @@ pub mod bus;
 pub mod configure;
 pub mod lvs;
 pub mod plan;
+pub mod reload;
 pub mod rx;
+pub mod status;
 pub mod unit;
 
 use std::collections::HashMap;
@@ -43,6 +45,8 @@ use addrs::Announcer;
 pub use bus::{Bus, Role, RoleChange, Subject};
 use plan::{Kernel, Plan, PlanError, ScriptPlan};
 use rx::RxStats;
+pub use status::StatusHub;
+pub use unit::UnitReporting;
 use unit::{InstanceIo, Unit, UnitMsg};
 
 /// Why the daemon could not start (or had to stop).
@@ -62,6 +66,26 @@ pub enum DaemonError {
     UnitFailed(String),
     #[error("{0}")]
     Lvs(#[from] crate::lvs::BuildError),
+    #[error("{0}")]
+    Control(#[from] crate::control::server::ControlError),
+}
+
+/// Where the daemon serves its state (`tandem run --control-socket ...`).
+#[derive(Debug, Clone)]
+pub struct ControlOptions {
+    /// The unix socket for `tandem status` / `tandem reload` (mode 0600).
+    pub socket: std::path::PathBuf,
+    /// Prometheus listener (`--metrics-listen`), off when `None`.
+    pub metrics_listen: Option<String>,
+    /// Where SIGUSR1 writes the keepalived-style dump.
+    pub dump_file: std::path::PathBuf,
+}
+
+/// The configuration file and how to read it again on reload.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub file: std::path::PathBuf,
+    pub load: crate::config::LoadOptions,
 }
 
 /// Options of `tandem run` that are not in keepalived.conf.
@@ -75,6 +99,12 @@ pub struct RunOptions {
     /// anything runs (no change is missed); `None` makes a new one
     /// ([`Running::bus`]).
     pub bus: Option<Bus>,
+    /// Status snapshot and e-mail for the VRRP units.
+    pub reporting: UnitReporting,
+    /// The control socket, metrics and dump; `None` serves nothing.
+    pub control: Option<ControlOptions>,
+    /// Where the configuration came from, for reload and the status.
+    pub source: Option<ConfigSource>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +113,9 @@ impl Default for RunOptions {
             script_timeout: script::DEFAULT_TIMEOUT,
             shutdown_timeout: Duration::from_secs(60),
             bus: None,
+            reporting: UnitReporting::default(),
+            control: None,
+            source: None,
         }
     }
 }
@@ -217,6 +250,7 @@ fn start_plan(
             bus.clone(),
             epoch,
             opts.script_timeout,
+            opts.reporting.clone(),
         )?;
         unit.remove_stale_vips();
         prepared.push((unit, tx, inbox));
@@ -354,11 +388,51 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
 }
 
 /// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
-pub async fn run(config: &crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
+pub async fn run(config: &crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = lvs::PreparedLvs::new(config)?;
-    run_with_lvs(|kernel| configure::plan(config, kernel), opts, lvs).await
+    let router_id = config
+        .global_defs
+        .router_id
+        .clone()
+        .unwrap_or_else(host_name);
+    if opts.reporting.status.is_none() {
+        opts.reporting.status = Some(StatusHub::new(&router_id));
+    }
+    if opts.reporting.mailer.is_none() {
+        opts.reporting.mailer = Some(
+            match crate::notify::mail::Mailer::start(crate::notify::mail::MailSettings::from(
+                &config.global_defs,
+            )) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, "e-mail alerts disabled");
+                    crate::notify::mail::Mailer::disabled()
+                }
+            },
+        );
+    }
+    opts.reporting.smtp_alert = config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.smtp_alert)
+        .map(|i| i.name.clone())
+        .chain(
+            config
+                .vrrp_sync_groups
+                .iter()
+                .filter(|g| g.smtp_alert)
+                .map(|g| g.name.clone()),
+        )
+        .collect();
+    run_with_lvs(
+        |kernel| configure::plan(config, kernel),
+        opts,
+        lvs,
+        Some(config.clone()),
+    )
+    .await
 }
 
 /// Start from a plan, then serve until SIGTERM or SIGINT.
@@ -366,27 +440,134 @@ pub async fn run_with(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
 ) -> Result<(), DaemonError> {
-    run_with_lvs(make_plan, opts, None).await
+    run_with_lvs(make_plan, opts, None, None).await
+}
+
+/// The control socket, metrics listener and SIGUSR1 dump, started before
+/// the units so that a socket that cannot be bound stops the start early.
+struct ControlService {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    socket: std::path::PathBuf,
+}
+
+async fn start_control(
+    ctl: &ControlOptions,
+    hub: &StatusHub,
+    reload: mpsc::Sender<crate::control::server::ReloadRequest>,
+) -> Result<ControlService, DaemonError> {
+    use crate::control::server;
+    let listener = server::bind_control_socket(&ctl.socket, server::DEFAULT_SOCKET_MODE).await?;
+    let metrics = match &ctl.metrics_listen {
+        Some(addr) => Some(server::bind_metrics(addr).await?),
+        None => None,
+    };
+    if let Err(e) = crate::control::dump::spawn_sigusr1_dump(ctl.dump_file.clone(), hub.subscribe())
+    {
+        tracing::warn!(error = %e, "SIGUSR1 state dump unavailable");
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = vec![tokio::spawn(server::serve_control(
+        listener,
+        server::ControlState {
+            status: hub.subscribe(),
+            reload: Some(reload),
+        },
+        stopped(stop_rx.clone()),
+    ))];
+    tracing::info!(socket = %ctl.socket.display(), "control socket ready");
+    if let Some(listener) = metrics {
+        tracing::info!(address = ?ctl.metrics_listen, "Prometheus metrics at /metrics");
+        tasks.push(tokio::spawn(server::serve_metrics(
+            listener,
+            hub.subscribe(),
+            stopped(stop_rx),
+        )));
+    }
+    Ok(ControlService {
+        stop,
+        tasks,
+        socket: ctl.socket.clone(),
+    })
+}
+
+impl ControlService {
+    async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }
 
 async fn run_with_lvs(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
     lvs: Option<lvs::PreparedLvs>,
+    mut config: Option<crate::config::Config>,
 ) -> Result<(), DaemonError> {
+    use crate::control::sd_notify::{Notifier, watchdog_interval};
     // Install the handlers before starting, so a signal during start-up
     // still leads to a clean stop.
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let mut running = start(make_plan, &opts)?;
-    let lvs = lvs.map(|l| l.start(&running.bus, opts.script_timeout));
+    let hub = opts
+        .reporting
+        .status
+        .clone()
+        .unwrap_or_else(|| StatusHub::new(&host_name()));
+    let (reload_tx, mut reload_rx) = mpsc::channel(1);
+    let control = match &opts.control {
+        Some(ctl) => Some(start_control(ctl, &hub, reload_tx).await?),
+        None => None,
+    };
+    let notifier = Notifier::from_env();
+    let mut running = match start(make_plan, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(c) = control {
+                c.shutdown().await;
+            }
+            return Err(e);
+        }
+    };
+    let mailer = opts.reporting.mailer.clone();
+    let lvs = lvs.map(|l| {
+        l.start(
+            &running.bus,
+            opts.script_timeout,
+            Some(hub.clone()),
+            mailer.clone(),
+        )
+    });
     let units = running.units.len();
     if units == 0 {
         tracing::info!("no vrrp_instance configured: nothing to elect");
     }
+    hub.modify(|s| {
+        s.config.file = opts
+            .source
+            .as_ref()
+            .map(|c| c.file.display().to_string())
+            .unwrap_or_default();
+        s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+    });
     tracing::info!(units, "tandem started");
+    // Sockets open, VIPs of the initial state decided by the units, checks
+    // running: systemd may now consider the service started.
+    let _ = notifier.ready(&format!("{units} VRRP unit(s) running"));
+    let mut watchdog =
+        tokio::time::interval(watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let watchdog_on = watchdog_interval().is_some();
+    let mut mail_tick = tokio::time::interval(Duration::from_secs(1));
+    mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failure = None;
     loop {
         tokio::select! {
@@ -394,20 +575,126 @@ async fn run_with_lvs(
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
-            // SIGHUP would otherwise kill the daemon without releasing
-            // anything; until reload exists, say so and carry on.
-            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes"),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let outcome = reload_config(&opts, &mut config, &hub, &notifier);
+                log_outcome(&outcome);
+            }
+            Some(req) = reload_rx.recv() => {
+                tracing::info!("reload requested on the control socket");
+                let outcome = reload_config(&opts, &mut config, &hub, &notifier);
+                log_outcome(&outcome);
+                let _ = req.reply.send(outcome);
+            }
+            _ = watchdog.tick(), if watchdog_on => { let _ = notifier.watchdog(); }
+            _ = mail_tick.tick() => {
+                if let Some(m) = &mailer {
+                    hub.set_mail(m.status());
+                }
+            }
         }
     }
+    let _ = notifier.stopping();
     running.shutdown(opts.shutdown_timeout).await;
     if let Some(lvs) = lvs {
         lvs.shutdown().await;
+    }
+    if let Some(c) = control {
+        c.shutdown().await;
     }
     tracing::info!("tandem stopped");
     match failure {
         Some(name) => Err(DaemonError::UnitFailed(name)),
         None => Ok(()),
     }
+}
+
+/// This machine's host name (keepalived's default `router_id`).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn log_outcome(outcome: &crate::control::server::ReloadOutcome) {
+    if outcome.applied {
+        tracing::info!(changes = ?outcome.changes, "reload done");
+    } else {
+        for e in &outcome.errors {
+            tracing::error!("reload refused: {e}");
+        }
+    }
+}
+
+/// Load and check the configuration file again; see [`reload`] for what is
+/// compared. The running configuration changes only when the new one is
+/// valid and can be applied without a restart.
+fn reload_config(
+    opts: &RunOptions,
+    running: &mut Option<crate::config::Config>,
+    hub: &StatusHub,
+    notifier: &crate::control::sd_notify::Notifier,
+) -> crate::control::server::ReloadOutcome {
+    use crate::control::server::ReloadOutcome;
+    let _ = notifier.reloading();
+    let outcome = (|| {
+        let (Some(source), Some(old)) = (&opts.source, running.as_ref()) else {
+            return ReloadOutcome {
+                applied: false,
+                changes: Vec::new(),
+                errors: vec![
+                    "this daemon was not started from a configuration file; nothing to reload"
+                        .into(),
+                ],
+            };
+        };
+        let loaded = crate::config::load(&source.file, &source.load);
+        for d in loaded.diagnostics.iter().filter(|d| !d.is_error()) {
+            tracing::warn!("{d}");
+        }
+        let Some(new) = loaded.config else {
+            return ReloadOutcome {
+                applied: false,
+                changes: Vec::new(),
+                errors: loaded.errors().map(|d| d.to_string()).collect(),
+            };
+        };
+        let diff = reload::diff(old, &new);
+        if diff.is_empty() {
+            *running = Some(new);
+            return ReloadOutcome {
+                applied: true,
+                changes: Vec::new(),
+                errors: Vec::new(),
+            };
+        }
+        // Applying a changed item in place is not implemented: refuse
+        // rather than disturb the running instances, and say what needs a
+        // restart.
+        ReloadOutcome {
+            applied: false,
+            changes: diff.describe(),
+            errors: diff
+                .describe()
+                .into_iter()
+                .map(|d| format!("{}: {d}: applying this change needs a restart (systemctl restart tandem); the running configuration stays", source.file.display()))
+                .collect(),
+        }
+    })();
+    hub.modify(|s| {
+        if outcome.applied {
+            s.config.reloads += 1;
+            s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+            s.config.last_reload_errors.clear();
+        } else {
+            s.config.reload_failures += 1;
+            s.config.last_reload_errors = outcome.errors.clone();
+        }
+    });
+    let _ = notifier.ready("configuration reloaded");
+    outcome
 }
 
 /// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.
