@@ -523,8 +523,17 @@ async fn run_with_lvs(
         .clone()
         .unwrap_or_else(|| StatusHub::new(&host_name()));
     let (reload_tx, mut reload_rx) = mpsc::channel(1);
+    // A control socket that cannot be bound (another tandem answers there,
+    // a read-only /run) costs the status, not the service: VRRP and the
+    // checks run without it, and the log says why.
     let control = match &opts.control {
-        Some(ctl) => Some(start_control(ctl, &hub, reload_tx).await?),
+        Some(ctl) => match start_control(ctl, &hub, reload_tx).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "running without a control socket: tandem status, tandem reload and metrics are unavailable (SIGHUP still reloads)");
+                None
+            }
+        },
         None => None,
     };
     let notifier = Notifier::from_env();

@@ -1,0 +1,365 @@
+//! The daemon's operator interfaces on a real two-node election in
+//! namespaces: `tandem status` (table and `--json`) over the control
+//! socket, the SIGUSR1 dump, `tandem reload` / SIGHUP (an unchanged file
+//! disturbs nothing, a bad file is refused with positions and the old
+//! configuration runs on), and e-mail alerts from a real failover reaching
+//! Debian's aiosmtpd.
+//!
+//! Namespaces are `tdm-<test>-<pid>-<n>`, removed on drop; the control
+//! sockets live in a scratch directory of the test. Needs root.
+
+mod netns;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use netns::daemon::{Daemon, Scratch};
+use netns::{Lan, Netns, wait_until};
+
+const VIP: &str = "203.0.113.10";
+
+fn conf(router_id: &str, priority: u8, extra_global: &str, smtp_alert: bool) -> String {
+    format!(
+        r#"global_defs {{
+    router_id {router_id}
+{extra_global}}}
+
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    smtp_alert {alert}
+    virtual_ipaddress {{
+        {VIP}/24 dev eth0
+    }}
+}}
+"#,
+        alert = if smtp_alert { "yes" } else { "no" }
+    )
+}
+
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tandem: {e}"))
+}
+
+fn status_json(sock: &Path) -> serde_json::Value {
+    let out = tandem(&["status", "--json", "--socket", sock.to_str().unwrap_or("")]);
+    assert!(
+        out.status.success(),
+        "tandem status --json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn instance_state(sock: &Path) -> Option<String> {
+    let out = tandem(&["status", "--json", "--socket", sock.to_str().unwrap_or("")]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["vrrp_instances"][0]["state"].as_str().map(String::from)
+}
+
+fn transitions(log: &str) -> usize {
+    log.matches("Entering ").count()
+}
+
+/// `ip monitor address` in a namespace, collecting every address event.
+struct Monitor(Child, std::path::PathBuf);
+
+impl Monitor {
+    fn start(ns: &Netns, out: std::path::PathBuf) -> Monitor {
+        let f = fs::File::create(&out).unwrap_or_else(|e| panic!("{e}"));
+        let child = ns
+            .command("ip")
+            .args(["monitor", "address"])
+            .stdout(f)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("ip monitor: {e}"));
+        // Let it subscribe before anything happens.
+        std::thread::sleep(Duration::from_millis(300));
+        Monitor(child, out)
+    }
+    fn events(&self) -> String {
+        fs::read_to_string(&self.1).unwrap_or_default()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn status_dump_and_reload_on_a_running_pair() {
+    let lan = Lan::new("dctl", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("dctl");
+    let c1 = dir.file("lb1.conf", &conf("lb1", 150, "", false));
+    let c2 = dir.file("lb2.conf", &conf("lb2", 100, "", false));
+    let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
+    let (s1, s2) = (dir.0.join("lb1.sock"), dir.0.join("lb2.sock"));
+
+    assert!(
+        wait_until(10.0, || lb1.has_addr("eth0", VIP)
+            && instance_state(&s1).as_deref() == Some("MASTER")
+            && instance_state(&s2).as_deref() == Some("BACKUP")),
+        "no stable election seen through the control sockets\nlb1: {}\nlb2: {}",
+        d1.log(),
+        d2.log()
+    );
+
+    // The socket is root-only.
+    let mode = fs::metadata(&s1).map(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o777
+    });
+    assert_eq!(mode.ok(), Some(0o600));
+
+    // JSON: state, priorities, the master's address as the backup sees it.
+    let j1 = status_json(&s1);
+    assert_eq!(j1["router_id"], "lb1");
+    let i1 = &j1["vrrp_instances"][0];
+    assert_eq!(i1["name"], "VI_1");
+    assert_eq!(i1["state"], "MASTER");
+    assert_eq!(i1["effective_priority"], 150);
+    assert_eq!(i1["virtual_router_id"], 51);
+    assert_eq!(i1["last_transition"]["to"], "MASTER");
+    assert!(i1["counters"]["adverts_sent"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(i1["counters"]["became_master"], 1);
+    assert!(
+        j1["config"]["file"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("lb1.conf")
+    );
+    let i2 = &status_json(&s2)["vrrp_instances"][0];
+    assert_eq!(i2["state"], "BACKUP");
+    assert_eq!(i2["master_address"], "192.0.2.1");
+    assert_eq!(i2["master_priority"], 150);
+    assert!(i2["counters"]["adverts_received"].as_u64().unwrap_or(0) > 0);
+
+    // The table for people.
+    let out = tandem(&["status", "--socket", s1.to_str().unwrap_or("")]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("VI_1") && table.contains("MASTER"),
+        "{table}"
+    );
+
+    // SIGUSR1: the counters in the log (as before) and the dump file.
+    d1.signal("-USR1");
+    let dump = dir.0.join("lb1.data");
+    assert!(
+        wait_until(5.0, || fs::read_to_string(&dump).is_ok_and(|d| d
+            .contains(" VRRP Instance = VI_1")
+            && d.contains("   State = MASTER"))),
+        "no SIGUSR1 dump\n{}",
+        d1.log()
+    );
+    assert!(wait_until(3.0, || d1
+        .log()
+        .contains("VRRP_Instance(VI_1) stats")));
+
+    // Reload with an unrelated change (a comment): applied, no transition,
+    // no address event on the master.
+    let before = transitions(&d1.log());
+    let mon = Monitor::start(lb1, dir.0.join("mon1"));
+    fs::write(&c1, format!("# reviewed\n{}", conf("lb1", 150, "", false)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    assert!(
+        out.status.success(),
+        "reload refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no change"));
+    // Several advert intervals for anything to go wrong.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(transitions(&d1.log()), before, "{}", d1.log());
+    assert!(lb1.has_addr("eth0", VIP));
+    let events = mon.events();
+    assert!(!events.contains(VIP), "VIP flapped during reload: {events}");
+    assert_eq!(status_json(&s1)["config"]["reloads"], 1);
+
+    // A bad file: refused with its position, in the reply and in the log;
+    // the old configuration runs on.
+    fs::write(
+        &c1,
+        conf("lb1", 150, "", false).replace("priority 150", "priorty 150"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(err.contains("lb1.conf:9:5"), "no position in: {err}");
+    assert!(d1.log().contains("reload refused"), "{}", d1.log());
+    let j1 = status_json(&s1);
+    assert_eq!(j1["config"]["reload_failures"], 1);
+    assert!(
+        j1["config"]["last_reload_errors"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("lb1.conf:9:5")
+    );
+    // SIGHUP takes the same path.
+    d1.signal("-HUP");
+    assert!(wait_until(
+        5.0,
+        || status_json(&s1)["config"]["reload_failures"] == 2
+    ));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(transitions(&d1.log()), before, "{}", d1.log());
+    assert!(lb1.has_addr("eth0", VIP));
+    assert_eq!(instance_state(&s1).as_deref(), Some("MASTER"));
+    assert!(!mon.events().contains(VIP));
+    drop(mon);
+
+    // A changed priority is not applied in place yet: refused, named, and
+    // nothing moves.
+    fs::write(&c1, conf("lb1", 120, "", false)).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("vrrp_instance VI_1: changed"), "{err}");
+    assert_eq!(
+        status_json(&s1)["vrrp_instances"][0]["effective_priority"],
+        150
+    );
+
+    // Clean stop removes the socket.
+    d1.signal("-TERM");
+    assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
+    assert!(!s1.exists(), "control socket left behind");
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(15.0), Some(0), "{}", d2.log());
+}
+
+/// aiosmtpd in `ns` on 127.0.0.1:`port`, storing mail as a Maildir in `dir`.
+struct Smtpd(Child);
+
+impl Smtpd {
+    fn start(ns: &Netns, dir: &Path, port: u16) -> Smtpd {
+        let child = ns
+            .command("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start aiosmtpd: {e}"));
+        let s = Smtpd(child);
+        let up = wait_until(20.0, || {
+            ns.exec(&["ss", "-Hltn", &format!("sport = :{port}")])
+                .stdout
+                .len()
+                > 0
+        });
+        assert!(up, "aiosmtpd did not come up");
+        s
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn subjects(maildir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = fs::read_dir(maildir.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let text = fs::read_to_string(e.path()).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(s) = line.strip_prefix("Subject: ") {
+                    out.push(s.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn failover_mails_reach_a_real_smtp_server() {
+    let lan = Lan::new("dmail", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("dmail");
+    let maildir = dir.0.join("mail");
+    let _smtpd = Smtpd::start(lb1, &maildir, 2525);
+    let mail = "    notification_email {\n        ops@example.org\n    }\n    notification_email_from lb1@example.org\n    smtp_server 127.0.0.1 2525\n    smtp_connect_timeout 5\n";
+    // lb1 (mails on) starts as backup of lb2 (no mail), then takes over
+    // when lb2 dies.
+    let c1 = dir.file("lb1.conf", &conf("lb1", 100, mail, true));
+    let c2 = dir.file("lb2.conf", &conf("lb2", 150, "", false));
+    let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
+    d2.wait_started();
+    assert!(
+        wait_until(8.0, || lb2.has_addr("eth0", VIP)),
+        "{}",
+        d2.log()
+    );
+    let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(
+        wait_until(15.0, || subjects(&maildir)
+            .iter()
+            .any(|s| s == "[lb1] VRRP Instance VI_1 - Entering BACKUP state")),
+        "no BACKUP mail: {:?}\n{}",
+        subjects(&maildir),
+        d1.log()
+    );
+    // lb2 dies as a machine would.
+    d2.signal("-KILL");
+    let _ = d2.wait(5.0);
+    assert!(
+        wait_until(8.0, || lb1.has_addr("eth0", VIP)),
+        "{}",
+        d1.log()
+    );
+    assert!(
+        wait_until(15.0, || subjects(&maildir)
+            .iter()
+            .any(|s| s == "[lb1] VRRP Instance VI_1 - Entering MASTER state")),
+        "no MASTER mail: {:?}\n{}",
+        subjects(&maildir),
+        d1.log()
+    );
+    // The status counts what was sent.
+    let sock = dir.0.join("lb1.sock");
+    assert!(wait_until(5.0, || status_json(&sock)["mail"]["sent"]
+        .as_u64()
+        .unwrap_or(0)
+        >= 2));
+    assert_eq!(status_json(&sock)["mail"]["enabled"], true);
+    d1.signal("-TERM");
+    assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
+}
