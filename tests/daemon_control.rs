@@ -273,10 +273,9 @@ impl Smtpd {
             .unwrap_or_else(|e| panic!("start aiosmtpd: {e}"));
         let s = Smtpd(child);
         let up = wait_until(20.0, || {
-            ns.exec(&["ss", "-Hltn", &format!("sport = :{port}")])
+            !ns.exec(&["ss", "-Hltn", &format!("sport = :{port}")])
                 .stdout
-                .len()
-                > 0
+                .is_empty()
         });
         assert!(up, "aiosmtpd did not come up");
         s
