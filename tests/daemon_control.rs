@@ -19,6 +19,7 @@ use netns::daemon::{Daemon, Scratch};
 use netns::{Lan, Netns, wait_until};
 
 const VIP: &str = "203.0.113.10";
+const VIP2: &str = "203.0.113.20";
 
 fn conf(router_id: &str, priority: u8, extra_global: &str, smtp_alert: bool) -> String {
     format!(
@@ -236,17 +237,106 @@ fn status_dump_and_reload_on_a_running_pair() {
     assert!(!mon.events().contains(VIP));
     drop(mon);
 
-    // A changed priority is not applied in place yet: refused, named, and
-    // nothing moves.
+    // An added, unrelated instance (another VRID and VIP) starts; VI_1 is
+    // not disturbed: no transition, no address event for its VIP.
+    let vi1 = |d: &Daemon| d.log().matches("VRRP_Instance(VI_1) Entering").count();
+    let vi1_before = vi1(&d1);
+    let mon = Monitor::start(lb1, dir.0.join("mon2"));
+    let vi2 = |prio: u8| {
+        format!(
+            "vrrp_instance VI_2 {{\n interface eth0\n virtual_router_id 52\n priority {prio}\n advert_int 1\n virtual_ipaddress {{\n {VIP2}/24 dev eth0\n }}\n}}\n"
+        )
+    };
+    fs::write(&c1, format!("{}{}", conf("lb1", 150, "", false), vi2(100)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("vrrp_instance VI_2: added"), "{text}");
+    assert!(
+        wait_until(8.0, || lb1.has_addr("eth0", VIP2)),
+        "VI_2 never became master\n{}",
+        d1.log()
+    );
+    let names: Vec<String> = status_json(&s1)["vrrp_instances"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, ["VI_1", "VI_2"]);
+
+    // A priority change of VI_2 rebuilds VI_2 only.
+    fs::write(&c1, format!("{}{}", conf("lb1", 150, "", false), vi2(110)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("vrrp_instance VI_2: changed"), "{text}");
+    assert!(!text.contains("VI_1"), "{text}");
+    assert!(wait_until(10.0, || {
+        let j = status_json(&s1);
+        j["vrrp_instances"][1]["effective_priority"] == 110
+            && j["vrrp_instances"][1]["state"] == "MASTER"
+    }));
+
+    // Removing VI_2 releases its VIP; VI_1 untouched throughout.
+    fs::write(&c1, conf("lb1", 150, "", false)).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("vrrp_instance VI_2: removed"));
+    assert!(
+        wait_until(8.0, || !lb1.has_addr("eth0", VIP2)),
+        "{}",
+        d1.log()
+    );
+    assert_eq!(
+        status_json(&s1)["vrrp_instances"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(vi1(&d1), vi1_before, "{}", d1.log());
+    assert!(lb1.has_addr("eth0", VIP));
+    let events = mon.events();
+    assert!(
+        !events.contains(&format!("{VIP}/")),
+        "VI_1's VIP flapped: {events}"
+    );
+    assert!(events.contains(VIP2), "ip monitor saw nothing: {events}");
+    drop(mon);
+
+    // A priority change of VI_1 itself rebuilds it: it leaves (lb2 takes
+    // over) and comes back with the new priority, still above lb2's.
     fs::write(&c1, conf("lb1", 120, "", false)).unwrap_or_else(|e| panic!("{e}"));
     let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("vrrp_instance VI_1: changed"), "{err}");
-    assert_eq!(
-        status_json(&s1)["vrrp_instances"][0]["effective_priority"],
-        150
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        wait_until(15.0, || {
+            let i = &status_json(&s1)["vrrp_instances"][0];
+            i["effective_priority"] == 120 && i["state"] == "MASTER"
+        }),
+        "{}",
+        d1.log()
+    );
+    assert!(wait_until(5.0, || lb1.has_addr("eth0", VIP)));
+    assert_eq!(status_json(&s1)["config"]["reloads"], 5);
 
     // Clean stop removes the socket.
     d1.signal("-TERM");
