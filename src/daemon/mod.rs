@@ -128,6 +128,9 @@ struct UnitHandle {
     handle: tokio::task::JoinHandle<()>,
 }
 
+/// Receive sockets just opened, by (interface index, multicast group).
+type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket)>;
+
 /// The sockets units share, kept so that a reload can start new units on
 /// them (and open what is missing) without disturbing the others.
 #[derive(Default)]
@@ -146,7 +149,7 @@ impl IoPool {
         &mut self,
         units: &[plan::UnitPlan],
         macs: &HashMap<u32, (String, Option<[u8; 6]>)>,
-    ) -> Result<Vec<((u32, IpAddr), VrrpRecvSocket)>, DaemonError> {
+    ) -> Result<NewReceivers, DaemonError> {
         let mut new_rx = Vec::new();
         let mut new_send = HashMap::new();
         let mut new_garp = HashMap::new();
@@ -396,7 +399,7 @@ impl Running {
 
     fn spawn_receivers(
         &mut self,
-        sockets: Vec<((u32, IpAddr), VrrpRecvSocket)>,
+        sockets: NewReceivers,
         macs: &HashMap<u32, (String, Option<[u8; 6]>)>,
     ) {
         for ((ifindex, group), socket) in sockets {
