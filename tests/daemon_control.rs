@@ -452,3 +452,68 @@ fn failover_mails_reach_a_real_smtp_server() {
     d1.signal("-TERM");
     assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
 }
+
+#[test]
+fn systemd_notifications_ready_watchdog_reload_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let lan = Lan::new("dsdn", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("dsdn");
+    let c = dir.file("lb.conf", &conf("lb", 100, "", false));
+    let notify = dir.0.join("notify.sock");
+    let sock = UnixDatagram::bind(&notify).unwrap_or_else(|e| panic!("{e}"));
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = dir.0.join("lb.log");
+    let err = fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = lb
+        .command(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "-f"])
+        .arg(&c)
+        .arg("--control-socket")
+        .arg(dir.0.join("lb.sock"))
+        .arg("--dump-file")
+        .arg(dir.0.join("lb.data"))
+        .env("NOTIFY_SOCKET", &notify)
+        .env("WATCHDOG_USEC", "200000")
+        .env_remove("WATCHDOG_PID")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = child.id().to_string();
+    let mut seen = String::new();
+    let mut read_for = |secs: f64, seen: &mut String| {
+        let deadline = std::time::Instant::now() + Duration::from_secs_f64(secs);
+        let mut buf = [0u8; 4096];
+        while std::time::Instant::now() < deadline {
+            if let Ok(n) = sock.recv(&mut buf) {
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                seen.push('|');
+            }
+        }
+    };
+    read_for(3.0, &mut seen);
+    assert!(seen.contains("READY=1"), "{seen}");
+    assert!(seen.matches("WATCHDOG=1").count() >= 5, "{seen}");
+    let _ = Command::new("kill").args(["-HUP", &pid]).status();
+    seen.clear();
+    read_for(1.5, &mut seen);
+    let reloading = seen.find("RELOADING=1");
+    let ready = seen.rfind("READY=1");
+    assert!(
+        reloading.is_some() && ready > reloading,
+        "no RELOADING then READY around SIGHUP: {seen}"
+    );
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    seen.clear();
+    read_for(1.0, &mut seen);
+    assert!(seen.contains("STOPPING=1"), "{seen}");
+    let ok = wait_until(15.0, || matches!(child.try_wait(), Ok(Some(_))));
+    if !ok {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    assert!(ok, "{}", fs::read_to_string(&log).unwrap_or_default());
+}
