@@ -484,7 +484,7 @@ fn systemd_notifications_ready_watchdog_reload_stopping() {
         .unwrap_or_else(|e| panic!("{e}"));
     let pid = child.id().to_string();
     let mut seen = String::new();
-    let mut read_for = |secs: f64, seen: &mut String| {
+    let read_for = |secs: f64, seen: &mut String| {
         let deadline = std::time::Instant::now() + Duration::from_secs_f64(secs);
         let mut buf = [0u8; 4096];
         while std::time::Instant::now() < deadline {
