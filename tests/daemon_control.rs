@@ -155,6 +155,22 @@ fn status_dump_and_reload_on_a_running_pair() {
     assert_eq!(i2["master_priority"], 150);
     assert!(i2["counters"]["adverts_received"].as_u64().unwrap_or(0) > 0);
 
+    // Prometheus text on the control socket too.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--unix-socket",
+            s1.to_str().unwrap_or(""),
+            "http://tandem/metrics",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("curl: {e}"));
+    let metrics = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        metrics.contains("tandem_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1"),
+        "{metrics}"
+    );
+
     // The table for people.
     let out = tandem(&["status", "--socket", s1.to_str().unwrap_or("")]);
     let table = String::from_utf8_lossy(&out.stdout);
@@ -516,4 +532,107 @@ fn systemd_notifications_ready_watchdog_reload_stopping() {
     }
     let _ = child.wait();
     assert!(ok, "{}", fs::read_to_string(&log).unwrap_or_default());
+}
+
+#[test]
+fn virtual_servers_in_the_status() {
+    // One balancer without vrrp_instance (it always programs; this kernel
+    // may have no IPVS, which only the programmer minds): the status shows
+    // the check verdicts, their reasons and the quorum.
+    let lan = Lan::new("dlvs", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("dlvs");
+    let www = dir.0.join("www");
+    fs::create_dir_all(&www).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(www.join("index.html"), "ok\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut web = lb
+        .command("/usr/bin/python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "192.0.2.1",
+            "8080",
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("http.server: {e}"));
+    let text = r#"global_defs {
+    router_id lbv
+}
+virtual_server 192.0.2.2 80 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 192.0.2.1 8080 {
+        weight 3
+        HTTP_GET {
+            url {
+                path /
+                status_code 200
+            }
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 192.0.2.1 8081 {
+        weight 2
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+"#;
+    let c = dir.file("lb.conf", text);
+    let d = Daemon::start(lb, &c, dir.0.join("lb.log"));
+    let sock = dir.0.join("lb.sock");
+    let rs = |j: &serde_json::Value, i: usize| j["virtual_servers"][0]["real_servers"][i].clone();
+    let ok = wait_until(20.0, || {
+        let out = tandem(&["status", "--json", "--socket", sock.to_str().unwrap_or("")]);
+        let Ok(j) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
+            return false;
+        };
+        rs(&j, 1)["alive"] == false && rs(&j, 0)["last_check"]["ok"] == true
+    });
+    let _ = web.kill();
+    let _ = web.wait();
+    assert!(ok, "checks never reported\n{}", d.log());
+    let j = status_json(&sock);
+    let vs = &j["virtual_servers"][0];
+    assert_eq!(vs["address"], "192.0.2.2:80");
+    assert_eq!(vs["lvs_sched"], "rr");
+    assert_eq!(vs["lvs_method"], "NAT");
+    assert_eq!(vs["installed"], true);
+    assert_eq!(vs["quorum_up"], true);
+    assert_eq!(vs["alive_weight"], 3);
+    let up = rs(&j, 0);
+    assert_eq!(up["alive"], true);
+    assert_eq!(up["weight"], 3);
+    assert_eq!(up["effective_weight"], 3);
+    assert_eq!(up["last_check"]["checker"], "HTTP_GET");
+    let down = rs(&j, 1);
+    assert_eq!(down["alive"], false);
+    assert_eq!(down["inhibited"], true);
+    assert_eq!(down["effective_weight"], 0);
+    assert_eq!(down["last_check"]["checker"], "TCP_CHECK");
+    assert_eq!(down["last_check"]["ok"], false);
+    assert!(
+        !down["last_check"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{down}"
+    );
+    let out = tandem(&["status", "--socket", sock.to_str().unwrap_or("")]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("192.0.2.1:8081") && table.contains("DOWN"),
+        "{table}"
+    );
 }
