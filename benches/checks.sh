@@ -268,12 +268,12 @@ summarise() { # reads RESULT lines, prints medians and ratios
 if [ "$where" != vm ]; then
   echo "== this machine (native), tandem only: keepalived's checker exits here without IPVS"
   TANDEM_BIN=$bin "$0" --inside --tools tandem --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
-    | tee /dev/stderr | summarise
+    | tee -a /dev/stderr | summarise
 fi
 if [ "$where" != host ]; then
   echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
   budget=$(( (seconds + 60) * rounds * 2 * $(wc -w <<<"$sizes") + 600 ))
   netns-lab/vm-run --release --no-build --timeout "$budget" -- \
     bash benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
-    | tee /dev/stderr | summarise
+    | tee -a /dev/stderr | summarise
 fi

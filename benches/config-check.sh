@@ -9,7 +9,7 @@
 # keepalived only ever runs with -t (it checks and exits), and inside a
 # network namespace made here (with a veth pair for the interfaces the
 # configuration names), so nothing touches the machine's network. Both
-# programs run the same way (ip netns exec) so both pay the same overhead.
+# programs run the same way, from one shell inside that namespace.
 #
 # Usage (root): benches/config-check.sh [RUNS]   (default 11)
 # TANDEM=path/to/tandem skips the release build.
@@ -50,23 +50,29 @@ if ! out=$(ip netns exec "$ns" keepalived -t -f "$conf" 2>&1); then
   echo "keepalived refused the benchmark configuration:"; echo "$out" | head -20; exit 1
 fi
 
-# One timed run: prints "WALL_S CPU_S RSS_KB".
+# The timed loop runs inside the namespace, so `ip netns exec` (slow on a
+# loaded machine) is paid once, not in every measurement.
+cat >"$work/loop.sh" <<'LOOP'
+set -euo pipefail
+runs=$1 tandem=$2 conf=$3 out=$4
+# One timed run: appends "WALL_S CPU_S RSS_KB" to a file.
 measure() {
-  local t0 t1 rest
+  local file=$1 t0 t1 rest; shift
   t0=$(date +%s%N)
-  rest=$(/usr/bin/time -f '%U %S %M' ip netns exec "$ns" "$@" 2>&1 >/dev/null | tail -1)
+  rest=$(/usr/bin/time -f '%U %S %M' "$@" 2>&1 >/dev/null | tail -1)
   t1=$(date +%s%N)
-  awk -v w="$(( t1 - t0 ))" -v r="$rest" 'BEGIN { split(r, a, " "); printf "%.4f %.3f %d\n", w / 1e9, a[1] + a[2], a[3] }'
+  awk -v w="$(( t1 - t0 ))" -v r="$rest" 'BEGIN { split(r, a, " "); printf "%.4f %.3f %d\n", w / 1e9, a[1] + a[2], a[3] }' >>"$file"
 }
-
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-: >"$work/tandem"; : >"$work/keepalived"
+: >"$out/tandem"; : >"$out/keepalived"
 for _ in $(seq "$runs"); do
   # Alternate, so load on the machine hits both alike.
-  measure "$TANDEM" check-config -f "$conf" >>"$work/tandem"
-  measure keepalived -t -f "$conf" >>"$work/keepalived"
+  measure "$out/tandem" "$tandem" check-config -f "$conf"
+  measure "$out/keepalived" keepalived -t -f "$conf"
 done
+LOOP
+ip netns exec "$ns" bash "$work/loop.sh" "$runs" "$TANDEM" "$conf" "$work"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 col() { awk -v c="$1" '{ print $c }' "$2" | median; }
 tw=$(col 1 "$work/tandem"); kw=$(col 1 "$work/keepalived")

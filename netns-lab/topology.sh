@@ -11,7 +11,9 @@
 #                                inner gateway VIP 198.51.100.1 (the real servers' default route)
 #
 # The seed's addresses (192.168.1.0/24 outside, 192.168.10.0/24 inside) are
-# mapped onto the documentation ranges 192.0.2.0/24 and 198.51.100.0/24.
+# mapped onto the documentation ranges 192.0.2.0/24 and 198.51.100.0/24; the
+# outer network also has IPv6: client 2001:db8:2::100, lb1 ::11, lb2 ::12
+# (an IPv6 VIP, when a test configures one: 2001:db8:2::2).
 # Interfaces have fixed MAC addresses so that a neighbour entry names its
 # owner: 02:00:00:00:NN:0I with NN = 01 lb1, 02 lb2, 0a rs1, 0b rs2, 64 client
 # and I = 1 outer, 2 inner.
@@ -90,6 +92,10 @@ up() {
   for r in "${ROLES[@]}"; do
     ip netns add "$p$r"
     ip -n "$p$r" link set lo up
+    # No duplicate address detection (set before any interface exists, so
+    # it covers the link-local addresses too): every IPv6 address is usable
+    # at once, as VRRPv3 over IPv6 sends from the link-local one.
+    ip netns exec "$p$r" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   done
   # The switch: two bridges, no STP (ports forward at once), no multicast
   # snooping (VRRP's 224.0.0.18 reaches every port).
@@ -105,6 +111,10 @@ up() {
   veth "$p" rs1 eth0 rs1 in 02:00:00:00:0a:02
   veth "$p" rs2 eth0 rs2 in 02:00:00:00:0b:02
 
+  # IPv6 on the outer network too (2001:db8:2::/64).
+  ip -n "${p}client" addr add 2001:db8:2::100/64 dev eth0 nodad
+  ip -n "${p}lb1" addr add 2001:db8:2::11/64 dev eth0 nodad
+  ip -n "${p}lb2" addr add 2001:db8:2::12/64 dev eth0 nodad
   ip -n "${p}client" addr add 192.0.2.100/24 dev eth0
   ip -n "${p}lb1" addr add 192.0.2.11/24 dev eth0
   ip -n "${p}lb2" addr add 192.0.2.12/24 dev eth0

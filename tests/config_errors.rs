@@ -746,3 +746,61 @@ virtual_server fwmark 9 {
         "NAT keeps its port"
     );
 }
+
+#[test]
+fn includes_work_inside_blocks() {
+    let dir = TempDir::new("include-block");
+    dir.write(
+        "rs/a.conf",
+        "real_server 198.51.100.1 80 {\n  weight 3\n}\n",
+    );
+    dir.write(
+        "rs/b.conf",
+        "real_server 198.51.100.2 80 {\n  weight 4\n}\n",
+    );
+    let main = dir.write(
+        "keepalived.conf",
+        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  include rs/*.conf\n}\n",
+    );
+    let l = load(&main, &LoadOptions::with_config_id("main"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let w: Vec<u32> = cfg.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| r.weight)
+        .collect();
+    assert_eq!(w, [3, 4], "files in sorted order");
+}
+
+#[test]
+fn one_address_in_two_instances_is_an_error() {
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52");
+    let e = errors(&format!("{INSTANCE}{second}"));
+    assert_eq!(
+        e,
+        [
+            "t.conf:9:1: error: vrrp_instance VI_2: virtual address 192.0.2.10 is also held by vrrp_instance VI_1"
+        ]
+    );
+}
+
+#[test]
+fn a_repeated_address_in_one_instance_is_kept_once() {
+    let l = check(&INSTANCE.replace(
+        "192.0.2.10/24",
+        "192.0.2.10/24\n        192.0.2.10/24 label eth0:1",
+    ));
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:7:9: warning: 192.0.2.10 is already an address of vrrp_instance VI_1 (line 6); this entry is ignored"
+        ]
+    );
+    assert_eq!(
+        l.config.unwrap().vrrp_instances[0].virtual_ipaddress.len(),
+        1
+    );
+}

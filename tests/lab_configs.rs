@@ -85,6 +85,15 @@ fn every_rendered_lab_configuration_passes_tandem_check_config() {
             },
         ),
         (
+            "ipv6",
+            Vrrp {
+                inner: false,
+                sync_group: false,
+                ipv6: true,
+                ..Vrrp::default()
+            },
+        ),
+        (
             "advert-2",
             Vrrp {
                 advert_int: "2",

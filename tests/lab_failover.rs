@@ -11,7 +11,7 @@ use std::fs;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use lab::{Lab, Node, VIP_IN, VIP_OUT, Vrrp};
+use lab::{Lab, Node, VIP_IN, VIP_OUT, VIP6_OUT, Vrrp};
 
 /// lb1 (priority 150) becomes master; the client's request to the VIP is
 /// answered by lb1, a real server's request to its gateway VIP too, and
@@ -367,4 +367,134 @@ fn a_restarted_daemon_removes_the_vips_a_crash_left_behind() {
 
     lab.start(Node::Lb1);
     lab.assert_master(Node::Lb2);
+}
+
+/// IPv6: a VRRPv3 instance for the outer IPv6 VIP 2001:db8:2::2 beside the
+/// IPv4 one. lb1 dies as a machine: lb2's unsolicited neighbour
+/// advertisement (with the Override flag) moves the client's neighbour
+/// entry for the IPv6 VIP to lb2's MAC before the client sends anything, and
+/// the VIP answers over IPv6 from lb2. lb1 returns and preempts.
+#[test]
+fn ipv6_vip_moves_with_an_unsolicited_neighbour_advertisement() {
+    let vrrp = Vrrp {
+        inner: false,
+        sync_group: false,
+        ipv6: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("ipv6", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    lab.assert_answers_v6(Node::Lb1);
+    assert_eq!(
+        lab.neigh_mac("client", VIP6_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac()),
+        "{}",
+        lab.report()
+    );
+
+    lab.kill_machine(Node::Lb1);
+    lab.wait_for("lb2 to hold the IPv6 VIP", lab::SETTLE, |l| {
+        (l.holders(VIP6_OUT) == vec![Node::Lb2]).then_some(())
+    });
+    lab.wait_for(
+        "the client's neighbour entry for the IPv6 VIP to carry lb2's MAC",
+        Duration::from_secs(3),
+        |l| {
+            (l.neigh_mac("client", VIP6_OUT).as_deref() == Some(Node::Lb2.outer_mac()))
+                .then_some(())
+        },
+    );
+    lab.assert_master(Node::Lb2);
+    lab.assert_answers_v6(Node::Lb2);
+
+    lab.revive(Node::Lb1);
+    lab.assert_master(Node::Lb1);
+    lab.assert_answers_v6(Node::Lb1);
+}
+
+/// A backup that was master only briefly — it stopped hearing lb1 for a
+/// moment (nftables on lb2's input) and came back to BACKUP within
+/// `garp_master_delay` (5 s) — must not send the delayed second round of
+/// gratuitous ARP after it left MASTER: that would point the client at a
+/// balancer that no longer holds the VIP. tcpdump in the client's namespace
+/// watches lb2's MAC from the moment lb2 is BACKUP again until well past
+/// the delay; the client's entry must stay lb1's.
+#[test]
+fn a_backup_that_was_briefly_master_sends_no_stale_gratuitous_arp() {
+    let mut lab = Lab::new("stalegarp", Vrrp::default());
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+
+    lab.block_vrrp(Node::Lb2);
+    lab.wait_for(
+        "lb2 to take the VIP while it hears nothing",
+        lab::SETTLE,
+        |l| l.holders(VIP_OUT).contains(&Node::Lb2).then_some(()),
+    );
+    let became_master = Instant::now();
+    sleep(Duration::from_millis(1500));
+    lab.unblock_vrrp(Node::Lb2);
+    lab.wait_for("lb2 to step down again", lab::SETTLE, |l| {
+        (l.state(Node::Lb2, "VI_OUT").as_deref() == Some("BACKUP")
+            && !l.holders(VIP_OUT).contains(&Node::Lb2))
+        .then_some(())
+    });
+    let stepped_down = became_master.elapsed();
+    assert!(
+        stepped_down < Duration::from_secs(4),
+        "lb2 stepped down only {stepped_down:?} after becoming master: the test needs it \
+         well inside garp_master_delay (5 s)\n{}",
+        lab.report()
+    );
+
+    let capture = lab.dir.join("client-arp.txt");
+    let tcpdump = lab.spawn_helper(
+        "client",
+        "tcpdump",
+        &[
+            "-i",
+            "eth0",
+            "-l",
+            "-nn",
+            "-e",
+            "arp",
+            "and",
+            "ether",
+            "src",
+            Node::Lb2.outer_mac(),
+        ],
+        &capture,
+    );
+    lab.wait_for("tcpdump to listen", Duration::from_secs(10), |_| {
+        fs::read_to_string(&capture)
+            .ok()
+            .filter(|s| s.contains("listening on"))
+    });
+    // Well past garp_master_delay counted from lb2's takeover.
+    let until = Duration::from_secs(8);
+    if let Some(rest) = until.checked_sub(became_master.elapsed()) {
+        sleep(rest);
+    }
+    lab.stop_helper(tcpdump);
+    let seen = fs::read_to_string(&capture).unwrap_or_default();
+    let stale: Vec<&str> = seen
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("tell {VIP_OUT},")) || l.contains(&format!("Reply {VIP_OUT} is-at"))
+        })
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "lb2 announced {VIP_OUT} after it had left MASTER:\n{}\n{}",
+        stale.join("\n"),
+        lab.report()
+    );
+    assert_eq!(
+        lab.neigh_mac("client", VIP_OUT).as_deref(),
+        Some(Node::Lb1.outer_mac()),
+        "the client was pointed away from the master\n{}",
+        lab.report()
+    );
+    lab.assert_master(Node::Lb1);
 }

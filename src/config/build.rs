@@ -109,6 +109,8 @@ struct RawInstance {
     /// track_script entries with their own weight / reverse, if given.
     track_script: Vec<(TrackScript, Option<i32>, Option<bool>)>,
     auth_pos: Option<Pos>,
+    /// Each address of the instance with where it was written.
+    vip_pos: Vec<(IpAddr, Pos)>,
 }
 
 struct RawGroup {
@@ -1206,11 +1208,11 @@ impl Builder {
             }
             "virtual_ipaddress" => {
                 let list = self.vip_list(&st);
-                vi.virtual_ipaddress.extend(list);
+                self.add_vips(vi, r, list, false);
             }
             "virtual_ipaddress_excluded" => {
                 let list = self.vip_list(&st);
-                vi.virtual_ipaddress_excluded.extend(list);
+                self.add_vips(vi, r, list, true);
             }
             "virtual_routes" => {
                 let list = self.route_list(&st);
@@ -1341,7 +1343,7 @@ impl Builder {
     }
 
     /// `virtual_ipaddress { IP[/LEN] [brd IP] [dev IF] [scope S] [label L] ... }`.
-    fn vip_list(&mut self, s: &Stmt) -> Vec<VirtualIpAddress> {
+    fn vip_list(&mut self, s: &Stmt) -> Vec<(VirtualIpAddress, Pos)> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
@@ -1349,10 +1351,37 @@ impl Builder {
         self.block(s, &mut |b, st| {
             b.no_block(&st);
             if let Some(v) = b.vip(&st) {
-                out.push(v);
+                out.push((v, st.keyword.pos));
             }
         });
         out
+    }
+
+    /// Add addresses to an instance, once each: a repeated address (in
+    /// either list) is reported and ignored, so it is never added twice.
+    fn add_vips(
+        &mut self,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+        list: Vec<(VirtualIpAddress, Pos)>,
+        excluded: bool,
+    ) {
+        for (v, pos) in list {
+            if let Some((_, first)) = r.vip_pos.iter().find(|(a, _)| *a == v.address) {
+                let msg = format!(
+                    "{} is already an address of vrrp_instance {} (line {}); this entry is ignored",
+                    v.address, vi.name, first.line
+                );
+                self.warn(pos, msg);
+                continue;
+            }
+            r.vip_pos.push((v.address, pos));
+            if excluded {
+                vi.virtual_ipaddress_excluded.push(v);
+            } else {
+                vi.virtual_ipaddress.push(v);
+            }
+        }
     }
 
     fn vip(&mut self, st: &Stmt) -> Option<VirtualIpAddress> {

@@ -164,6 +164,28 @@ fn vrids(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    // One address held by two instances: when both are master, the second
+    // add fails, and the first to leave master removes it from the other.
+    let mut held: HashMap<std::net::IpAddr, &str> = HashMap::new();
+    for vi in &cfg.vrrp_instances {
+        // (Repeats within one instance are dropped by the builder.)
+        for v in vi
+            .virtual_ipaddress
+            .iter()
+            .chain(&vi.virtual_ipaddress_excluded)
+        {
+            if let Some(other) = held.insert(v.address, &vi.name) {
+                error(
+                    out,
+                    &vi.origin,
+                    format!(
+                        "vrrp_instance {}: virtual address {} is also held by vrrp_instance {other}",
+                        vi.name, v.address
+                    ),
+                );
+            }
+        }
+    }
     for vi in &cfg.vrrp_instances {
         // RFC 5798 §5.2.5: the address count is an 8-bit field.
         if vi.virtual_ipaddress.len() > 255 {

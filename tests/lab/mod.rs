@@ -37,6 +37,10 @@ use std::time::{Duration, Instant};
 
 /// The outer (client-facing) virtual address: the seed's 192.168.1.2.
 pub const VIP_OUT: &str = "192.0.2.2";
+/// The outer IPv6 virtual address (when [`Vrrp::ipv6`] is set).
+pub const VIP6_OUT: &str = "2001:db8:2::2";
+/// The VRID of the IPv6 instance.
+pub const VRID_OUT6: u8 = 61;
 /// The inner virtual address, the real servers' default gateway.
 pub const VIP_IN: &str = "198.51.100.1";
 /// The client's address on the outer network.
@@ -184,6 +188,8 @@ pub struct Vrrp {
     pub sync_group: bool,
     /// `track_interface { eth1 }` on the outer instance.
     pub track_inner: bool,
+    /// A third instance, `VI_OUT6`: VRRPv3 for the outer IPv6 VIP.
+    pub ipv6: bool,
 }
 
 impl Default for Vrrp {
@@ -197,6 +203,7 @@ impl Default for Vrrp {
             inner: true,
             sync_group: true,
             track_inner: false,
+            ipv6: false,
         }
     }
 }
@@ -263,6 +270,9 @@ impl Vrrp {
             self.track_inner,
             notify,
         ));
+        if self.ipv6 {
+            c.push_str(&self.instance6(node, notify));
+        }
         if self.inner {
             c.push_str(&self.instance(
                 node,
@@ -275,6 +285,25 @@ impl Vrrp {
                 notify,
             ));
         }
+        c
+    }
+
+    /// The IPv6 instance: always VRRPv3 (RFC 5798 is the only VRRP for
+    /// IPv6), adverts from the link-local address, no authentication.
+    fn instance6(&self, node: Node, notify: &Path) -> String {
+        let mut c = format!(
+            "vrrp_instance VI_OUT6 {{\n  state BACKUP\n  interface eth0\n  version 3\n  \
+             virtual_router_id {VRID_OUT6}\n  priority {}\n  advert_int {}\n",
+            node.priority(),
+            self.advert_int
+        );
+        if self.nopreempt {
+            c.push_str("  nopreempt\n");
+        }
+        c.push_str(&format!(
+            "  virtual_ipaddress {{\n    {VIP6_OUT}/64 dev eth0\n  }}\n  notify {}\n}}\n\n",
+            notify.display()
+        ));
         c
     }
 
@@ -338,6 +367,15 @@ pub struct Lab {
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `http://ADDR/`, with brackets around an IPv6 address.
+fn url(addr: &str) -> String {
+    if addr.contains(':') {
+        format!("http://[{addr}]/")
+    } else {
+        format!("http://{addr}/")
+    }
 }
 
 /// Runs a command, returning its output; a failure to spawn is a test bug.
@@ -587,11 +625,15 @@ impl Lab {
     /// The dead node boots again: its addresses are the configured ones only
     /// (a reboot forgets the VIPs), its links come up, its daemon starts.
     pub fn revive(&mut self, node: Node) {
-        for (dev, vip) in [("eth0", VIP_OUT), ("eth1", VIP_IN)] {
+        for (dev, vip, len) in [
+            ("eth0", VIP_OUT, 24),
+            ("eth1", VIP_IN, 24),
+            ("eth0", VIP6_OUT, 64),
+        ] {
             if self.has_addr(node, dev, vip) {
                 self.ip(
                     node.name(),
-                    &["addr", "del", &format!("{vip}/24"), "dev", dev],
+                    &["addr", "del", &format!("{vip}/{len}"), "dev", dev],
                 );
             }
         }
@@ -644,7 +686,7 @@ impl Lab {
     }
 
     fn has_addr(&self, node: Node, dev: &str, addr: &str) -> bool {
-        let out = self.ip(node.name(), &["-o", "-4", "addr", "show", "dev", dev]);
+        let out = self.ip(node.name(), &["-o", "addr", "show", "dev", dev]);
         out.split_whitespace()
             .any(|w| w.split('/').next() == Some(addr))
     }
@@ -654,7 +696,7 @@ impl Lab {
         Node::BOTH
             .into_iter()
             .filter(|n| {
-                let out = self.ip(n.name(), &["-o", "-4", "addr", "show", "up"]);
+                let out = self.ip(n.name(), &["-o", "addr", "show", "up"]);
                 out.split_whitespace()
                     .any(|w| w.split('/').next() == Some(vip))
             })
@@ -693,34 +735,54 @@ impl Lab {
 
     /// The instances configured on each node.
     pub fn instances(&self) -> Vec<&'static str> {
+        let mut v = vec!["VI_OUT"];
         if self.vrrp.inner {
-            vec!["VI_OUT", "VI_IN"]
-        } else {
-            vec!["VI_OUT"]
+            v.push("VI_IN");
         }
+        if self.vrrp.ipv6 {
+            v.push("VI_OUT6");
+        }
+        v
     }
 
-    /// The VIPs configured (outer, and inner if present).
+    /// The VIPs configured (outer, inner and IPv6 if present).
     pub fn vips(&self) -> Vec<&'static str> {
+        let mut v = vec![VIP_OUT];
         if self.vrrp.inner {
-            vec![VIP_OUT, VIP_IN]
-        } else {
-            vec![VIP_OUT]
+            v.push(VIP_IN);
         }
+        if self.vrrp.ipv6 {
+            v.push(VIP6_OUT);
+        }
+        v
     }
 
     /// An HTTP GET from the client to `addr`: the body (the name of the
     /// balancer that answered), or None.
     pub fn http_from(&self, role: &str, addr: &str) -> Option<String> {
-        let out =
-            run(self
-                .cmd(role, "curl")
-                .args(["-s", "--max-time", "2", &format!("http://{addr}/")]));
+        let out = run(self
+            .cmd(role, "curl")
+            .args(["-s", "--max-time", "2", &url(addr)]));
         if out.status.success() {
             Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         } else {
             None
         }
+    }
+
+    /// The client's HTTP request to the IPv6 VIP is answered by `node`.
+    pub fn assert_answers_v6(&self, node: Node) {
+        let answer = self.wait_for(
+            &format!("the client's HTTP request to [{VIP6_OUT}] to be answered"),
+            Duration::from_secs(10),
+            |lab| lab.http_from("client", VIP6_OUT),
+        );
+        assert_eq!(
+            answer,
+            node.name(),
+            "IPv6: the client was answered by the wrong balancer\n{}",
+            self.report()
+        );
     }
 
     /// The MAC address in `role`'s neighbour entry for `addr`, if any.
@@ -780,11 +842,26 @@ impl Lab {
 
     /// As [`Lab::assert_master`], with the other node (if its daemon runs)
     /// in `other_state` ("BACKUP", "FAULT").
+    ///
+    /// "Stable" means the condition has held for one advert interval (at
+    /// least 0.5 s): right after an election the loser's own Master_Down
+    /// timer may still fire (on a loaded machine its adverts can be handled
+    /// late), and a brief second master would otherwise be caught mid-way.
     pub fn assert_master_while(&self, node: Node, other_state: &str) {
+        let hold = self.vrrp.advert_interval().max(Duration::from_millis(500));
+        let mut since: Option<Instant> = None;
         self.wait_for(
-            &format!("{node} to be the only master, the other {other_state}"),
+            &format!("{node} to be the only master, the other {other_state}, for {hold:?}"),
             SETTLE,
-            |lab| lab.is_stable_master(node, other_state).then_some(()),
+            |lab| {
+                if lab.is_stable_master(node, other_state) {
+                    let t = *since.get_or_insert_with(Instant::now);
+                    (t.elapsed() >= hold).then_some(())
+                } else {
+                    since = None;
+                    None
+                }
+            },
         );
         self.assert_answers(node);
     }

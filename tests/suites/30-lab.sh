@@ -2,7 +2,8 @@
 # The namespace lab beyond `cargo test`: the README's demo (tandem on both
 # balancers), and the lab's scenarios with Debian's keepalived on both
 # balancers as the reference — if those fail, the lab is broken, not tandem.
-# (The scenarios with tandem run in 10-cargo-test.) Then no lab namespace
+# Then every failover scenario with mixed tandem/keepalived pairs. (The
+# scenarios with tandem on both run in 10-cargo-test.) Then no lab namespace
 # may be left behind. TANDEM_LAB_REFERENCE=0 skips the keepalived runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,9 @@ netns-lab/demo
 if [ "${TANDEM_LAB_REFERENCE:-1}" != 0 ]; then
   TANDEM_LAB_DAEMON=keepalived cargo test --test lab_failover --test lab_hostile -- --test-threads=2
   TANDEM_LAB_INTEROP_KINDS=keepalived cargo test --test lab_interop -- --test-threads=2
+  # Every failover scenario with a mixed pair, both ways round.
+  TANDEM_LAB_LB1=tandem TANDEM_LAB_LB2=keepalived cargo test --test lab_failover -- --test-threads=2
+  TANDEM_LAB_LB1=keepalived TANDEM_LAB_LB2=tandem cargo test --test lab_failover -- --test-threads=2
 fi
 
 if left=$(netns-lab/topology.sh leftovers); then
