@@ -545,21 +545,6 @@ fn virtual_servers_in_the_status() {
     let www = dir.0.join("www");
     fs::create_dir_all(&www).unwrap_or_else(|e| panic!("{e}"));
     fs::write(www.join("index.html"), "ok\n").unwrap_or_else(|e| panic!("{e}"));
-    let mut web = lb
-        .command("/usr/bin/python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "192.0.2.1",
-            "8080",
-            "--directory",
-        ])
-        .arg(&www)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("http.server: {e}"));
     let text = r#"global_defs {
     router_id lbv
 }
@@ -593,16 +578,37 @@ virtual_server 192.0.2.2 80 {
     let d = Daemon::start(lb, &c, dir.0.join("lb.log"));
     let sock = dir.0.join("lb.sock");
     let rs = |j: &serde_json::Value, i: usize| j["virtual_servers"][0]["real_servers"][i].clone();
-    let ok = wait_until(20.0, || {
-        let out = tandem(&["status", "--json", "--socket", sock.to_str().unwrap_or("")]);
-        let Ok(j) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
-            return false;
-        };
-        rs(&j, 1)["alive"] == false && rs(&j, 0)["last_check"]["ok"] == true
+    let poll = |f: &dyn Fn(&serde_json::Value) -> bool| {
+        wait_until(20.0, || {
+            let out = tandem(&["status", "--json", "--socket", sock.to_str().unwrap_or("")]);
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok_and(|j| f(&j))
+        })
+    };
+    // Nothing answers yet: both down, quorum lost, with the reasons.
+    let ok = poll(&|j| {
+        rs(j, 0)["last_check"]["ok"] == false
+            && rs(j, 1)["last_check"]["ok"] == false
+            && j["virtual_servers"][0]["quorum_up"] == false
     });
-    let _ = web.kill();
-    let _ = web.wait();
-    assert!(ok, "checks never reported\n{}", d.log());
+    assert!(ok, "checks never failed\n{}", d.log());
+    // The web server starts: its real server comes up, quorum returns.
+    let mut web = lb
+        .command("/usr/bin/python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "192.0.2.1",
+            "8080",
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("http.server: {e}"));
+    let ok = poll(&|j| rs(j, 0)["last_check"]["ok"] == true);
+    assert!(ok, "HTTP check never passed\n{}", d.log());
     let j = status_json(&sock);
     let vs = &j["virtual_servers"][0];
     assert_eq!(vs["address"], "192.0.2.2:80");
@@ -635,4 +641,7 @@ virtual_server 192.0.2.2 80 {
         table.contains("192.0.2.1:8081") && table.contains("DOWN"),
         "{table}"
     );
+    // (The namespace's removal would kill it too, also on failure.)
+    let _ = web.kill();
+    let _ = web.wait();
 }

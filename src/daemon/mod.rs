@@ -910,6 +910,18 @@ async fn reload_config(
 ) -> crate::control::server::ReloadOutcome {
     use crate::control::server::ReloadOutcome;
     let _ = notifier.reloading();
+    // Stopping a rebuilt master may take a Master_Down_Interval (bounded
+    // by the shutdown timeout); keep systemd's watchdog fed meanwhile.
+    let pinger = crate::control::sd_notify::watchdog_interval().map(|every| {
+        let n = notifier.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let _ = n.watchdog();
+            }
+        })
+    });
     let refuse = |errors: Vec<String>, changes: Vec<String>| ReloadOutcome {
         applied: false,
         changes,
@@ -1009,6 +1021,9 @@ async fn reload_config(
             s.config.last_reload_errors = outcome.errors.clone();
         }
     });
+    if let Some(p) = pinger {
+        p.abort();
+    }
     let _ = notifier.ready("configuration reloaded");
     outcome
 }
