@@ -28,6 +28,8 @@ pub enum Command {
     Run(RunArgs),
     /// Show the state of a running daemon.
     Status(StatusArgs),
+    /// Ask the running daemon to reload its configuration (as SIGHUP does).
+    Reload(ReloadArgs),
     /// Run the configured health checks once (or for a while) and print the results.
     CheckOnce(crate::check::cli::CheckOnceArgs),
     /// Answer HTTP on many ports and count requests (benchmark tool).
@@ -113,6 +115,18 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// The daemon's control socket.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "TANDEM_SOCKET",
+        default_value = crate::control::server::DEFAULT_SOCKET
+    )]
+    pub socket: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// What to write.
     #[arg(value_enum)]
@@ -136,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig(args) => check_config(&args),
         Command::Run(args) => run(&args),
         Command::Status(args) => status(&args),
+        Command::Reload(args) => reload(&args),
         Command::Ipvs(args) => crate::ipvs::cli::run(args),
         Command::CheckOnce(args) => crate::check::cli::run(args),
         Command::HttpSink(args) => crate::check::cli::sink(args),
@@ -172,6 +187,65 @@ fn status(args: &StatusArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("tandem status: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `tandem reload`: `POST /reload` on the control socket. Prints what
+/// changed, or why the new configuration was refused (exit 1; the running
+/// configuration stays).
+fn reload(args: &ReloadArgs) -> ExitCode {
+    use crate::control::client;
+    use crate::control::server::ReloadOutcome;
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem reload: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // A reload may take longer than a status request: the daemon parses
+    // the whole file first.
+    let result = rt.block_on(client::request(
+        &args.socket,
+        hyper::Method::POST,
+        "/reload",
+    ));
+    let (code, body) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tandem reload: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match serde_json::from_slice::<ReloadOutcome>(&body) {
+        Ok(outcome) if outcome.applied => {
+            if outcome.changes.is_empty() {
+                println!("reloaded: no change");
+            } else {
+                println!("reloaded:");
+                for c in &outcome.changes {
+                    println!("  {c}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(outcome) => {
+            eprintln!("tandem reload: refused; the running configuration stays");
+            for e in &outcome.errors {
+                eprintln!("{e}");
+            }
+            ExitCode::from(1)
+        }
+        Err(_) => {
+            eprintln!(
+                "tandem reload: the daemon answered {code}: {}",
+                String::from_utf8_lossy(&body).trim()
+            );
             ExitCode::from(1)
         }
     }
@@ -296,10 +370,19 @@ fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::daemon::run(
-        &config,
-        crate::daemon::RunOptions::default(),
-    )) {
+    let run_opts = crate::daemon::RunOptions {
+        control: Some(crate::daemon::ControlOptions {
+            socket: args.control.control_socket.clone(),
+            metrics_listen: args.control.metrics_listen.clone(),
+            dump_file: args.control.dump_file.clone(),
+        }),
+        source: Some(crate::daemon::ConfigSource {
+            file: args.config.file.clone(),
+            load: opts,
+        }),
+        ..crate::daemon::RunOptions::default()
+    };
+    match runtime.block_on(crate::daemon::run(&config, run_opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem run: {e}");

@@ -181,6 +181,7 @@ async fn table_follows_checks_and_mastership() {
         bus: bus.clone(),
         table: table_tx,
         scripts: Some(scripts),
+        reporting: Default::default(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let lvs = tokio::spawn(task.run(async {

@@ -15,15 +15,19 @@
 //! check all the time, so a new master needs no check round before
 //! programming.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::bus::{Bus, Role, RoleChange, Subject};
-use crate::check::CheckEvent;
-use crate::ipvs::types::Table;
-use crate::lvs::{Action, Governance, LvsState};
+use super::status::StatusHub;
+use crate::check::{CheckEvent, CheckerId, Report};
+use crate::control::model::{CheckResult, RealServerStatus, VirtualServerStatus, unix_ms_now};
+use crate::ipvs::types::{Protocol, ServiceKey, Table};
+use crate::lvs::{Action, Governance, LvsState, VsIndex};
+use crate::notify::mail::{Alert, Mailer, ServiceName, ServiceProtocol};
 use crate::notify::script::{ScriptQueue, split_command};
 
 /// The table this node should have, shared with the reconciler.
@@ -41,6 +45,73 @@ pub struct LvsTask {
     /// Where notify_up/notify_down/quorum_up/quorum_down are queued; `None`
     /// runs no scripts (tests, `check-once`).
     pub scripts: Option<ScriptQueue>,
+    /// Status snapshot, e-mail alerts and per-server facts for them.
+    pub reporting: LvsReporting,
+}
+
+/// What the LVS task reports beyond logs and scripts: the virtual servers in
+/// the status snapshot, and e-mail alerts.
+#[derive(Debug, Default)]
+pub struct LvsReporting {
+    pub status: Option<StatusHub>,
+    pub mailer: Option<Mailer>,
+    /// Per virtual server, in configuration order.
+    pub servers: Vec<VsInfo>,
+    /// The checker keyword of every checker (`HTTP_GET`, ...).
+    pub checker_kinds: HashMap<CheckerId, &'static str>,
+    /// The last verdict of every checker.
+    last: HashMap<CheckerId, CheckResult>,
+    /// Verdicts counted per (virtual server, real server): (up, down).
+    verdicts: HashMap<(usize, SocketAddr), (u64, u64)>,
+    /// Checker → the (virtual server, real server) pairs it decides.
+    users: HashMap<CheckerId, Vec<(usize, SocketAddr)>>,
+}
+
+/// Facts about one `virtual_server` the status and the mails need.
+#[derive(Debug, Clone)]
+pub struct VsInfo {
+    pub protocol: String,
+    pub lvs_sched: String,
+    pub lvs_method: String,
+    /// Resolved `smtp_alert` of the virtual server (quorum mails).
+    pub smtp_alert: bool,
+    /// Resolved `smtp_alert` of each real server (up/down mails).
+    pub rs_smtp_alert: HashMap<SocketAddr, bool>,
+}
+
+impl VsInfo {
+    /// One entry per `virtual_server`, in configuration order (the order
+    /// of [`crate::lvs::build`]).
+    pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
+        use crate::config::model::{LvsMethod, Protocol};
+        config
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let protocol = match vs.protocol {
+                    Protocol::Tcp => ServiceProtocol::Tcp,
+                    Protocol::Udp => ServiceProtocol::Udp,
+                    Protocol::Sctp => ServiceProtocol::Sctp,
+                };
+                VsInfo {
+                    protocol: protocol.to_string(),
+                    lvs_sched: format!("{:?}", vs.lvs_sched).to_lowercase(),
+                    lvs_method: match vs.lvs_method {
+                        LvsMethod::Nat => "NAT",
+                        LvsMethod::Dr => "DR",
+                        LvsMethod::Tun => "TUN",
+                    }
+                    .to_string(),
+                    smtp_alert: vs.smtp_alert,
+                    rs_smtp_alert: vs
+                        .real_servers
+                        .iter()
+                        .map(|r| (SocketAddr::new(r.address, r.port), r.smtp_alert))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
 }
 
 impl LvsTask {
@@ -62,6 +133,7 @@ impl LvsTask {
         }
         let mut roles = self.bus.subscribe();
         let mut masters = masters_from(&self.bus);
+        self.reporting.index(&self.state);
         self.publish(&masters);
         let mut shutdown = std::pin::pin!(shutdown);
         let mut checks_open = true;
@@ -74,10 +146,12 @@ impl LvsTask {
                         checks_open = false;
                         continue;
                     };
+                    self.reporting.record(&event);
                     let mut actions = self.state.on_check(&event);
                     // Take whatever else is queued, then publish once: with
                     // 10,000 real servers a burst should cost one table.
                     while let Ok(more) = self.checks.try_recv() {
+                        self.reporting.record(&more);
                         actions.extend(self.state.on_check(&more));
                     }
                     self.act(actions);
@@ -124,10 +198,185 @@ impl LvsTask {
                 true
             }
         });
+        self.report_status(masters);
+    }
+
+    /// Write every virtual server into the status snapshot.
+    fn report_status(&self, masters: &BTreeSet<String>) {
+        let Some(hub) = &self.reporting.status else {
+            return;
+        };
+        let mut out = Vec::with_capacity(self.state.len());
+        for i in 0..self.state.len() {
+            let vs = VsIndex(i);
+            let Some(spec) = self.state.spec(vs) else {
+                continue;
+            };
+            let info = self.reporting.servers.get(i);
+            let installed = self.governance.programs(vs, |n| masters.contains(n));
+            let desired = self.state.desired(vs);
+            let weight_in_table = |addr: SocketAddr| {
+                desired.first().and_then(|d| {
+                    d.destinations
+                        .values()
+                        .find(|x| x.addr == addr.ip() && x.port == addr.port())
+                        .map(|x| x.weight)
+                })
+            };
+            let quorum_up = self.state.quorum_up(vs).unwrap_or(true);
+            let mut alive_weight = 0i64;
+            let real_servers = spec
+                .real_servers
+                .iter()
+                .enumerate()
+                .map(|(r, rs)| {
+                    let alive = self.state.real_server_alive(vs, r).unwrap_or(false);
+                    if alive {
+                        alive_weight += i64::from(rs.weight);
+                    }
+                    let in_table = weight_in_table(rs.addr);
+                    let last_check = rs
+                        .checkers
+                        .iter()
+                        .filter_map(|c| self.reporting.last.get(c))
+                        // A failing checker explains the state best.
+                        .min_by_key(|c| (c.ok, std::cmp::Reverse(c.at_unix_ms)))
+                        .cloned();
+                    let (ok, failed) = self
+                        .reporting
+                        .verdicts
+                        .get(&(i, rs.addr))
+                        .copied()
+                        .unwrap_or_default();
+                    RealServerStatus {
+                        address: rs.addr,
+                        weight: i32::try_from(rs.weight).unwrap_or(i32::MAX),
+                        effective_weight: in_table.unwrap_or(0),
+                        alive,
+                        inhibited: !alive && in_table.is_some(),
+                        last_check,
+                        checks_ok: ok,
+                        checks_failed: failed,
+                    }
+                })
+                .collect();
+            let (address, fwmark, protocol) = match spec.services.first().map(|s| &s.key) {
+                Some(ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                }) => (
+                    Some(SocketAddr::new(*addr, *port)),
+                    None,
+                    protocol.to_string().to_lowercase(),
+                ),
+                Some(ServiceKey::Fwmark { fwmark, .. }) => (None, Some(*fwmark), String::new()),
+                None => (None, None, String::new()),
+            };
+            out.push(VirtualServerStatus {
+                name: self.names.get(i).cloned().unwrap_or_default(),
+                address,
+                fwmark,
+                protocol: info.map(|x| x.protocol.clone()).unwrap_or(protocol),
+                lvs_sched: info.map(|x| x.lvs_sched.clone()).unwrap_or_default(),
+                lvs_method: info.map(|x| x.lvs_method.clone()).unwrap_or_default(),
+                installed,
+                quorum: spec.quorum,
+                hysteresis: spec.hysteresis,
+                alive_weight,
+                quorum_up,
+                sorry_server: spec.sorry_server.as_ref().map(|s| s.addr),
+                sorry_active: !quorum_up && spec.sorry_server.is_some(),
+                real_servers,
+            });
+        }
+        hub.set_virtual_servers(out);
+    }
+
+    /// The mail for one action, if its `smtp_alert` says so.
+    fn mail(&self, action: &Action) {
+        let Some(mailer) = &self.reporting.mailer else {
+            return;
+        };
+        let vs_of = |vs: VsIndex| {
+            let spec = self.state.spec(vs)?;
+            let name = match spec.services.first().map(|s| &s.key)? {
+                ServiceKey::Addr {
+                    protocol,
+                    addr,
+                    port,
+                } => ServiceName::addr(*addr, mail_protocol(*protocol), *port),
+                ServiceKey::Fwmark { fwmark, .. } => ServiceName::Fwmark(*fwmark),
+            };
+            Some((spec, name, self.reporting.servers.get(vs.0)))
+        };
+        let rs_name = |vs: &ServiceName, rs: SocketAddr| match vs {
+            ServiceName::Addr { protocol, .. } => ServiceName::addr(rs.ip(), *protocol, rs.port()),
+            ServiceName::Fwmark(_) => ServiceName::addr(rs.ip(), ServiceProtocol::None, rs.port()),
+        };
+        let alert = match action {
+            Action::RealServerUp { vs, rs, .. } | Action::RealServerDown { vs, rs, .. } => {
+                let Some((spec, name, info)) = vs_of(*vs) else {
+                    return;
+                };
+                let on = info
+                    .and_then(|i| i.rs_smtp_alert.get(rs).copied())
+                    .unwrap_or(false);
+                if !on {
+                    return;
+                }
+                let checker = spec
+                    .real_servers
+                    .iter()
+                    .find(|r| r.addr == *rs)
+                    .and_then(|r| r.checkers.first())
+                    .and_then(|c| self.reporting.checker_kinds.get(c))
+                    .map(|k| k.to_string());
+                let (up, reason) = match action {
+                    Action::RealServerDown { reason, .. } => (false, reason.clone()),
+                    _ => (true, None),
+                };
+                Alert::RealServer {
+                    real_server: rs_name(&name, *rs),
+                    virtual_server: name,
+                    up,
+                    checker,
+                    reason,
+                }
+            }
+            Action::QuorumUp { vs, .. } | Action::QuorumDown { vs, .. } => {
+                let Some((spec, name, info)) = vs_of(*vs) else {
+                    return;
+                };
+                if !info.is_some_and(|i| i.smtp_alert) {
+                    return;
+                }
+                let up = matches!(action, Action::QuorumUp { .. });
+                let weight_sum: i64 = spec
+                    .real_servers
+                    .iter()
+                    .enumerate()
+                    .filter(|(r, _)| self.state.real_server_alive(*vs, *r) == Some(true))
+                    .map(|(_, r)| i64::from(r.weight))
+                    .sum();
+                let (q, h) = (i64::from(spec.quorum), i64::from(spec.hysteresis));
+                Alert::Quorum {
+                    virtual_server: name,
+                    up,
+                    initial: false,
+                    quorum: spec.quorum,
+                    hysteresis: spec.hysteresis,
+                    threshold: if up { q + h } else { q - h },
+                    weight_sum,
+                }
+            }
+        };
+        let _ = mailer.send(&alert);
     }
 
     fn act(&self, actions: Vec<Action>) {
         for action in actions {
+            self.mail(&action);
             let name = |vs: crate::lvs::VsIndex| {
                 self.names
                     .get(vs.0)
@@ -171,6 +420,66 @@ impl LvsTask {
     }
 }
 
+fn mail_protocol(p: Protocol) -> ServiceProtocol {
+    match p {
+        Protocol::Tcp => ServiceProtocol::Tcp,
+        Protocol::Udp => ServiceProtocol::Udp,
+        Protocol::Sctp => ServiceProtocol::Sctp,
+    }
+}
+
+impl LvsReporting {
+    /// Remember which (virtual server, real server) pairs each checker
+    /// decides, for the verdict counters.
+    fn index(&mut self, state: &LvsState) {
+        self.users.clear();
+        for v in 0..state.len() {
+            if let Some(spec) = state.spec(VsIndex(v)) {
+                for rs in &spec.real_servers {
+                    for c in &rs.checkers {
+                        self.users.entry(*c).or_default().push((v, rs.addr));
+                    }
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, event: &CheckEvent) {
+        let ok = !matches!(event.report, Report::Down);
+        let reason = match (&event.report, &event.detail) {
+            (Report::Down, Some(d)) => d.clone(),
+            (Report::Down, None) => "failed".to_string(),
+            (Report::Weight(w), _) => format!("passed, weight {w}"),
+            (Report::Up, _) => "passed".to_string(),
+        };
+        self.last.insert(
+            event.checker,
+            CheckResult {
+                checker: self
+                    .checker_kinds
+                    .get(&event.checker)
+                    .copied()
+                    .unwrap_or("check")
+                    .to_string(),
+                ok,
+                reason,
+                at_unix_ms: unix_ms_now(),
+                duration_ms: 0,
+            },
+        );
+        if let Some(users) = self.users.get(&event.checker) {
+            for key in users {
+                let e = self.verdicts.entry(*key).or_default();
+                if ok {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+}
+
 fn masters_from(bus: &Bus) -> BTreeSet<String> {
     bus.snapshot()
         .into_iter()
@@ -195,6 +504,7 @@ pub struct LvsService {
 /// range) stops `tandem run` before VRRP starts.
 pub struct PreparedLvs {
     built: crate::lvs::Built,
+    infos: Vec<VsInfo>,
     lvs_flush: bool,
     stop_policy: crate::ipvs::reconcile::StopPolicy,
 }
@@ -207,6 +517,7 @@ impl PreparedLvs {
         }
         Ok(Some(PreparedLvs {
             built: crate::lvs::build(config)?,
+            infos: VsInfo::from_config(config),
             lvs_flush: config.global_defs.lvs_flush,
             stop_policy: crate::ipvs::from_config::stop_policy(
                 config.global_defs.lvs_flush_on_stop,
@@ -215,7 +526,13 @@ impl PreparedLvs {
     }
 
     /// Start checkers, the LVS task and the IPVS programmer.
-    pub fn start(self, bus: &Bus, script_timeout: std::time::Duration) -> LvsService {
+    pub fn start(
+        self,
+        bus: &Bus,
+        script_timeout: std::time::Duration,
+        status: Option<StatusHub>,
+        mailer: Option<Mailer>,
+    ) -> LvsService {
         crate::check::cli::raise_nofile_limit();
         let built = self.built;
         tracing::info!(
@@ -223,6 +540,11 @@ impl PreparedLvs {
             checkers = built.runner.len(),
             "health checks starting"
         );
+        let checker_kinds = built
+            .runner
+            .specs()
+            .map(|(id, spec)| (id, spec.kind.keyword()))
+            .collect();
         let (checks_tx, checks_rx) = mpsc::channel(4096);
         let checks = built.runner.spawn(checks_tx);
         let (table_tx, table_rx) = LvsTask::table_channel();
@@ -236,6 +558,13 @@ impl PreparedLvs {
             bus: bus.clone(),
             table: table_tx,
             scripts: Some(scripts),
+            reporting: LvsReporting {
+                status,
+                mailer,
+                servers: self.infos,
+                checker_kinds,
+                ..LvsReporting::default()
+            },
         };
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(task.run(async {

@@ -22,7 +22,9 @@ pub mod bus;
 pub mod configure;
 pub mod lvs;
 pub mod plan;
+pub mod reload;
 pub mod rx;
+pub mod status;
 pub mod unit;
 
 use std::collections::HashMap;
@@ -43,6 +45,8 @@ use addrs::Announcer;
 pub use bus::{Bus, Role, RoleChange, Subject};
 use plan::{Kernel, Plan, PlanError, ScriptPlan};
 use rx::RxStats;
+pub use status::StatusHub;
+pub use unit::UnitReporting;
 use unit::{InstanceIo, Unit, UnitMsg};
 
 /// Why the daemon could not start (or had to stop).
@@ -62,6 +66,26 @@ pub enum DaemonError {
     UnitFailed(String),
     #[error("{0}")]
     Lvs(#[from] crate::lvs::BuildError),
+    #[error("{0}")]
+    Control(#[from] crate::control::server::ControlError),
+}
+
+/// Where the daemon serves its state (`tandem run --control-socket ...`).
+#[derive(Debug, Clone)]
+pub struct ControlOptions {
+    /// The unix socket for `tandem status` / `tandem reload` (mode 0600).
+    pub socket: std::path::PathBuf,
+    /// Prometheus listener (`--metrics-listen`), off when `None`.
+    pub metrics_listen: Option<String>,
+    /// Where SIGUSR1 writes the keepalived-style dump.
+    pub dump_file: std::path::PathBuf,
+}
+
+/// The configuration file and how to read it again on reload.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub file: std::path::PathBuf,
+    pub load: crate::config::LoadOptions,
 }
 
 /// Options of `tandem run` that are not in keepalived.conf.
@@ -75,6 +99,12 @@ pub struct RunOptions {
     /// anything runs (no change is missed); `None` makes a new one
     /// ([`Running::bus`]).
     pub bus: Option<Bus>,
+    /// Status snapshot and e-mail for the VRRP units.
+    pub reporting: UnitReporting,
+    /// The control socket, metrics and dump; `None` serves nothing.
+    pub control: Option<ControlOptions>,
+    /// Where the configuration came from, for reload and the status.
+    pub source: Option<ConfigSource>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +113,103 @@ impl Default for RunOptions {
             script_timeout: script::DEFAULT_TIMEOUT,
             shutdown_timeout: Duration::from_secs(60),
             bus: None,
+            reporting: UnitReporting::default(),
+            control: None,
+            source: None,
+        }
+    }
+}
+
+/// One running unit: its name, inbox, task and the plan it runs.
+struct UnitHandle {
+    name: String,
+    plan: plan::UnitPlan,
+    tx: mpsc::Sender<UnitMsg>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// Receive sockets just opened, by (interface index, multicast group).
+type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket)>;
+
+/// The sockets units share, kept so that a reload can start new units on
+/// them (and open what is missing) without disturbing the others.
+#[derive(Default)]
+struct IoPool {
+    send: HashMap<(u32, IpAddr), Arc<VrrpSendSocket>>,
+    routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
+    garp: HashMap<u32, Arc<GarpSender>>,
+    na: HashMap<u32, Arc<NaSender>>,
+}
+
+impl IoPool {
+    /// Open every socket `units` need that is not open yet; the new receive
+    /// sockets are returned (their tasks are started by the caller once
+    /// nothing else can fail).
+    fn open(
+        &mut self,
+        units: &[plan::UnitPlan],
+        macs: &HashMap<u32, (String, Option<[u8; 6]>)>,
+    ) -> Result<NewReceivers, DaemonError> {
+        let mut new_rx = Vec::new();
+        let mut new_send = HashMap::new();
+        let mut new_garp = HashMap::new();
+        let mut new_na = HashMap::new();
+        for unit in units {
+            for inst in &unit.instances {
+                let key = (inst.ifindex, inst.src);
+                if !self.send.contains_key(&key) && !new_send.contains_key(&key) {
+                    new_send.insert(
+                        key,
+                        Arc::new(VrrpSendSocket::new(&inst.ifname, inst.ifindex, inst.src)?),
+                    );
+                }
+                let key = (inst.ifindex, inst.group);
+                if !self.routes.contains_key(&key) && !new_rx.iter().any(|(k, _)| *k == key) {
+                    new_rx.push((
+                        key,
+                        VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?,
+                    ));
+                }
+                for a in &inst.vips.addresses {
+                    let Some((ifname, mac)) = macs.get(&a.ifindex) else {
+                        continue;
+                    };
+                    let Some(mac) = *mac else {
+                        tracing::warn!(interface = %ifname, "interface has no MAC address; no gratuitous ARP/NA on it");
+                        continue;
+                    };
+                    if a.addr.is_ipv4()
+                        && !self.garp.contains_key(&a.ifindex)
+                        && !new_garp.contains_key(&a.ifindex)
+                    {
+                        new_garp.insert(
+                            a.ifindex,
+                            Arc::new(GarpSender::new(ifname, a.ifindex, mac)?),
+                        );
+                    }
+                    if a.addr.is_ipv6()
+                        && !self.na.contains_key(&a.ifindex)
+                        && !new_na.contains_key(&a.ifindex)
+                    {
+                        new_na.insert(a.ifindex, Arc::new(NaSender::new(ifname, a.ifindex, mac)?));
+                    }
+                }
+            }
+        }
+        // Everything opened: only now change the pool.
+        self.send.extend(new_send);
+        self.garp.extend(new_garp);
+        self.na.extend(new_na);
+        for (key, _) in &new_rx {
+            self.routes.insert(*key, rx::SharedRoutes::default());
+        }
+        Ok(new_rx)
+    }
+
+    fn announcer(&self) -> Announcer {
+        Announcer {
+            garp: self.garp.clone(),
+            na: self.na.clone(),
         }
     }
 }
@@ -90,11 +217,17 @@ impl Default for RunOptions {
 /// A started daemon: its units' inboxes and tasks.
 pub struct Running {
     pub bus: Bus,
-    units: Vec<(mpsc::Sender<UnitMsg>, tokio::task::JoinHandle<()>)>,
+    units: Vec<UnitHandle>,
     /// Names of units whose task ended before shutdown (a panic).
     failed: mpsc::UnboundedReceiver<String>,
+    failed_tx: mpsc::UnboundedSender<String>,
     rx_stats: Vec<(String, Arc<RxStats>)>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    pool: IoPool,
+    /// Every unit's inbox, for the link monitor and the script trackers.
+    inboxes: Arc<std::sync::RwLock<Vec<mpsc::Sender<UnitMsg>>>>,
+    script_timeout: Duration,
+    reporting: UnitReporting,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -119,64 +252,69 @@ fn start_plan(
     monitor: LinkMonitor,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
-    let epoch = Instant::now();
     let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
-    let macs: HashMap<u32, (String, Option<[u8; 6]>)> = kernel
-        .links
-        .iter()
-        .map(|l| (l.index, (l.name.clone(), l.mac)))
-        .collect();
+    let macs = link_macs(kernel);
 
     // Open everything first: a socket that cannot be opened stops the
     // start before any task runs or any address changes.
-    let mut send_sockets: HashMap<(u32, IpAddr), Arc<VrrpSendSocket>> = HashMap::new();
-    let mut recv_sockets: HashMap<(u32, IpAddr), (VrrpRecvSocket, rx::Routes)> = HashMap::new();
-    let mut garp: HashMap<u32, Arc<GarpSender>> = HashMap::new();
-    let mut na: HashMap<u32, Arc<NaSender>> = HashMap::new();
-    for unit in &plan.units {
-        for inst in &unit.instances {
-            if let std::collections::hash_map::Entry::Vacant(e) =
-                send_sockets.entry((inst.ifindex, inst.src))
-            {
-                e.insert(Arc::new(VrrpSendSocket::new(
-                    &inst.ifname,
-                    inst.ifindex,
-                    inst.src,
-                )?));
-            }
-            if let std::collections::hash_map::Entry::Vacant(e) =
-                recv_sockets.entry((inst.ifindex, inst.group))
-            {
-                let s = VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?;
-                e.insert((s, HashMap::new()));
-            }
-            for a in &inst.vips.addresses {
-                let Some((ifname, mac)) = macs.get(&a.ifindex) else {
-                    continue;
-                };
-                let Some(mac) = *mac else {
-                    tracing::warn!(interface = %ifname, "interface has no MAC address; no gratuitous ARP/NA on it");
-                    continue;
-                };
-                if a.addr.is_ipv4() && !garp.contains_key(&a.ifindex) {
-                    garp.insert(
-                        a.ifindex,
-                        Arc::new(GarpSender::new(ifname, a.ifindex, mac)?),
-                    );
-                }
-                if a.addr.is_ipv6() && !na.contains_key(&a.ifindex) {
-                    na.insert(a.ifindex, Arc::new(NaSender::new(ifname, a.ifindex, mac)?));
-                }
-            }
-        }
-    }
-    let announcer = Announcer { garp, na };
-
-    let mut units = Vec::new();
-    let now = Time::ZERO;
+    let mut pool = IoPool::default();
+    let new_rx = pool.open(&plan.units, &macs)?;
+    let (failed_tx, failed) = mpsc::unbounded_channel();
+    let mut running = Running {
+        bus,
+        units: Vec::new(),
+        failed,
+        failed_tx,
+        rx_stats: Vec::new(),
+        background: Vec::new(),
+        pool,
+        inboxes: Arc::default(),
+        script_timeout: opts.script_timeout,
+        reporting: opts.reporting.clone(),
+    };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
+        prepared.push(running.prepare_unit(unit_plan)?);
+    }
+    for p in prepared {
+        running.spawn_unit(p, &links);
+    }
+    running.spawn_receivers(new_rx, &macs);
+    let inboxes = running.inboxes.clone();
+    running
+        .background
+        .push(tokio::spawn(watch_links(monitor, inboxes.clone())));
+    for s in plan.scripts {
+        running.background.push(tokio::spawn(track_script(
+            s,
+            inboxes.clone(),
+            opts.script_timeout,
+        )));
+    }
+    Ok(running)
+}
+
+fn link_macs(kernel: &Kernel) -> HashMap<u32, (String, Option<[u8; 6]>)> {
+    kernel
+        .links
+        .iter()
+        .map(|l| (l.index, (l.name.clone(), l.mac)))
+        .collect()
+}
+
+/// A unit built but not yet running.
+struct PreparedUnit {
+    unit: Unit,
+    plan: plan::UnitPlan,
+    tx: mpsc::Sender<UnitMsg>,
+    inbox: mpsc::Receiver<UnitMsg>,
+}
+
+impl Running {
+    /// Build a unit's state machine and I/O on the pool's sockets and route
+    /// its VRIDs to it. Nothing runs yet.
+    fn prepare_unit(&mut self, unit_plan: &plan::UnitPlan) -> Result<PreparedUnit, DaemonError> {
         let (tx, inbox) = mpsc::channel::<UnitMsg>(1024);
         let params = unit_plan
             .instances
@@ -187,87 +325,191 @@ fn start_plan(
             Some(_) => vec![(0..unit_plan.instances.len()).collect()],
             None => Vec::new(),
         };
-        let router = Router::new(params, groups, now)?;
+        let router = Router::new(params, groups, Time::ZERO)?;
+        let announcer = self.pool.announcer();
         let mut io = Vec::new();
         for (idx, inst) in unit_plan.instances.iter().enumerate() {
-            let send = send_sockets
+            let send = self
+                .pool
+                .send
                 .get(&(inst.ifindex, inst.src))
                 .cloned()
                 .ok_or_else(|| RtnlError::Decode {
                     op: "sockets",
                     reason: "send socket missing".into(),
                 })?;
-            if let Some((_, routes)) = recv_sockets.get_mut(&(inst.ifindex, inst.group)) {
-                match routes.entry(inst.params.vrid) {
-                    std::collections::hash_map::Entry::Occupied(_) => tracing::warn!(
-                        instance = %inst.name, vrid = inst.params.vrid, interface = %inst.ifname,
-                        "two instances use VRID {} on {}; adverts go to the first", inst.params.vrid, inst.ifname
-                    ),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert((tx.clone(), idx));
+            if let Some(routes) = self.pool.routes.get(&(inst.ifindex, inst.group)) {
+                if let Ok(mut routes) = routes.write() {
+                    match routes.entry(inst.params.vrid) {
+                        std::collections::hash_map::Entry::Occupied(_) => tracing::warn!(
+                            instance = %inst.name, vrid = inst.params.vrid, interface = %inst.ifname,
+                            "two instances use VRID {} on {}; adverts go to the first", inst.params.vrid, inst.ifname
+                        ),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert((tx.clone(), idx));
+                        }
                     }
                 }
             }
             io.push(InstanceIo::new(inst.clone(), send, announcer.clone()));
         }
+        // Each unit its own clock: a unit started by a reload starts at
+        // zero like one started with the daemon.
         let mut unit = Unit::new(
             unit_plan,
             router,
             io,
-            bus.clone(),
-            epoch,
-            opts.script_timeout,
+            self.bus.clone(),
+            Instant::now(),
+            self.script_timeout,
+            self.reporting.clone(),
         )?;
         unit.remove_stale_vips();
-        prepared.push((unit, tx, inbox));
+        Ok(PreparedUnit {
+            unit,
+            plan: unit_plan.clone(),
+            tx,
+            inbox,
+        })
     }
 
-    let (failed_tx, failed) = mpsc::unbounded_channel();
-    for (unit, tx, inbox) in prepared {
-        let name = unit.name().to_string();
-        let task = tokio::spawn(unit.run(inbox, links.clone()));
-        let failed_tx = failed_tx.clone();
+    fn spawn_unit(&mut self, p: PreparedUnit, links: &HashMap<u32, bool>) {
+        let name = p.unit.name().to_string();
+        let task = tokio::spawn(p.unit.run(p.inbox, links.clone()));
+        let failed_tx = self.failed_tx.clone();
+        let unit_name = name.clone();
         // A unit only ends on shutdown; a panic ends it early, and the
         // daemon must not go on without it.
         let handle = tokio::spawn(async move {
             if let Err(e) = task.await {
-                tracing::error!(unit = %name, error = %e, "unit task failed");
-                let _ = failed_tx.send(name);
+                tracing::error!(unit = %unit_name, error = %e, "unit task failed");
+                let _ = failed_tx.send(unit_name);
             }
         });
-        units.push((tx, handle));
+        if let Ok(mut list) = self.inboxes.write() {
+            list.push(p.tx.clone());
+        }
+        self.units.push(UnitHandle {
+            name,
+            plan: p.plan,
+            tx: p.tx,
+            handle,
+        });
     }
 
-    let mut background = Vec::new();
-    let mut rx_stats = Vec::new();
-    for ((ifindex, group), (socket, routes)) in recv_sockets {
-        let stats = Arc::new(RxStats::default());
-        let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
-        rx_stats.push((format!("{name}/{group}"), stats.clone()));
-        background.push(tokio::spawn(rx::receive(socket, routes, stats)));
+    fn spawn_receivers(
+        &mut self,
+        sockets: NewReceivers,
+        macs: &HashMap<u32, (String, Option<[u8; 6]>)>,
+    ) {
+        for ((ifindex, group), socket) in sockets {
+            let Some(routes) = self.pool.routes.get(&(ifindex, group)).cloned() else {
+                continue;
+            };
+            let stats = Arc::new(RxStats::default());
+            let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
+            self.rx_stats
+                .push((format!("{name}/{group}"), stats.clone()));
+            self.background
+                .push(tokio::spawn(rx::receive(socket, routes, stats)));
+        }
     }
 
-    let txs: Vec<mpsc::Sender<UnitMsg>> = units.iter().map(|(tx, _)| tx.clone()).collect();
-    background.push(tokio::spawn(watch_links(monitor, txs.clone())));
-    for s in plan.scripts {
-        background.push(tokio::spawn(track_script(
-            s,
-            txs.clone(),
-            opts.script_timeout,
-        )));
+    /// Stop the named units (priority 0 if master, VIPs released,
+    /// notify_stop) and forget their routes.
+    async fn stop_units(&mut self, names: &[String], timeout: Duration) {
+        let (stop, keep): (Vec<UnitHandle>, Vec<UnitHandle>) = std::mem::take(&mut self.units)
+            .into_iter()
+            .partition(|u| names.contains(&u.name));
+        self.units = keep;
+        // Routes stay until the unit has stopped: a leaving master keeps
+        // its VIPs until it hears the new master's advert.
+        for u in &stop {
+            let _ = u.tx.send(UnitMsg::Shutdown).await;
+        }
+        let txs: Vec<mpsc::Sender<UnitMsg>> = stop.iter().map(|u| u.tx.clone()).collect();
+        let all = futures_join(stop.into_iter().map(|u| u.handle).collect());
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("stopping units took longer than {timeout:?}");
+        }
+        for tx in &txs {
+            for routes in self.pool.routes.values() {
+                if let Ok(mut r) = routes.write() {
+                    r.retain(|_, (t, _)| !t.same_channel(tx));
+                }
+            }
+            if let Ok(mut list) = self.inboxes.write() {
+                list.retain(|t| !t.same_channel(tx));
+            }
+        }
     }
 
-    Ok(Running {
-        bus,
-        units,
-        failed,
-        rx_stats,
-        background,
-    })
+    /// Apply a new plan: units whose name is in `dirty` or that are not in
+    /// the new plan stop; units of the new plan not running start; every
+    /// other unit runs on untouched. Sockets for the new units are opened
+    /// before anything stops, so a failure changes nothing.
+    async fn apply(
+        &mut self,
+        plan: Plan,
+        kernel: &Kernel,
+        dirty: &std::collections::BTreeSet<String>,
+        reporting: UnitReporting,
+        timeout: Duration,
+    ) -> Result<Vec<String>, DaemonError> {
+        let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
+        let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
+        let stop: Vec<String> = running
+            .iter()
+            .filter(|n| dirty.contains(*n) || !new_names.contains(n))
+            .cloned()
+            .collect();
+        let start: Vec<plan::UnitPlan> = plan
+            .units
+            .into_iter()
+            .filter(|u| {
+                let n = u.name().to_string();
+                dirty.contains(&n) || !running.contains(&n)
+            })
+            .collect();
+        let macs = link_macs(kernel);
+        let new_rx = self.pool.open(&start, &macs)?;
+        let mut done = Vec::new();
+        if !stop.is_empty() {
+            tracing::info!(units = ?stop, "reload: stopping units");
+            self.stop_units(&stop, timeout).await;
+            done.extend(stop.iter().map(|n| format!("{n}: stopped")));
+        }
+        self.reporting = reporting;
+        let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
+        for u in &start {
+            tracing::info!(unit = %u.name(), "reload: starting unit");
+            let p = self.prepare_unit(u)?;
+            self.spawn_unit(p, &links);
+            done.push(format!("{}: started", u.name()));
+        }
+        self.spawn_receivers(new_rx, &macs);
+        Ok(done)
+    }
+
+    /// Names of the running units' instances and groups.
+    fn unit_members(&self) -> (Vec<String>, Vec<String>) {
+        let mut instances = Vec::new();
+        let mut groups = Vec::new();
+        for u in &self.units {
+            instances.extend(u.plan.instances.iter().map(|i| i.name.clone()));
+            if let Some(g) = &u.plan.group {
+                groups.push(g.name.clone());
+            }
+        }
+        (instances, groups)
+    }
 }
 
 /// Forward link changes to every unit.
-async fn watch_links(mut monitor: LinkMonitor, units: Vec<mpsc::Sender<UnitMsg>>) {
+async fn watch_links(
+    mut monitor: LinkMonitor,
+    inboxes: Arc<std::sync::RwLock<Vec<mpsc::Sender<UnitMsg>>>>,
+) {
     let mut last: HashMap<u32, bool> = HashMap::new();
     loop {
         match monitor.next().await {
@@ -278,6 +520,7 @@ async fn watch_links(mut monitor: LinkMonitor, units: Vec<mpsc::Sender<UnitMsg>>
                     if last.insert(ev.index, ev.running) == Some(ev.running) {
                         continue;
                     }
+                    let units = inboxes.read().map(|l| l.clone()).unwrap_or_default();
                     for tx in &units {
                         let _ = tx
                             .send(UnitMsg::Link {
@@ -297,7 +540,11 @@ async fn watch_links(mut monitor: LinkMonitor, units: Vec<mpsc::Sender<UnitMsg>>
 }
 
 /// Run a `vrrp_script` every `interval`; report rise/fall-debounced changes.
-async fn track_script(s: ScriptPlan, units: Vec<mpsc::Sender<UnitMsg>>, cap: Duration) {
+async fn track_script(
+    s: ScriptPlan,
+    inboxes: Arc<std::sync::RwLock<Vec<mpsc::Sender<UnitMsg>>>>,
+    cap: Duration,
+) {
     let mut state = ScriptState::new(s.rise, s.fall, !s.init_fail);
     let timeout = if s.timeout.is_zero() { cap } else { s.timeout };
     let mut tick = tokio::time::interval(s.interval.max(Duration::from_millis(10)));
@@ -308,6 +555,7 @@ async fn track_script(s: ScriptPlan, units: Vec<mpsc::Sender<UnitMsg>>, cap: Dur
         let ok = outcome == Outcome::Exited(0);
         if let Some(up) = state.record(ok) {
             tracing::info!(script = %s.name, up, ?outcome, "VRRP_Script({}) {}", s.name, if up { "succeeded" } else { "failed" });
+            let units = inboxes.read().map(|l| l.clone()).unwrap_or_default();
             for tx in &units {
                 let _ = tx
                     .send(UnitMsg::Script {
@@ -326,18 +574,18 @@ impl Running {
         for (name, stats) in &self.rx_stats {
             tracing::info!(socket = %name, stats = %stats.to_json(), "receive path stats");
         }
-        for (tx, _) in &self.units {
-            let _ = tx.send(UnitMsg::DumpStats).await;
+        for u in &self.units {
+            let _ = u.tx.send(UnitMsg::DumpStats).await;
         }
     }
 
     /// Graceful stop: every unit leaves (priority 0, VIPs released,
     /// notify_stop), bounded by `timeout`.
     pub async fn shutdown(self, timeout: Duration) {
-        for (tx, _) in &self.units {
-            let _ = tx.send(UnitMsg::Shutdown).await;
+        for u in &self.units {
+            let _ = u.tx.send(UnitMsg::Shutdown).await;
         }
-        let all = futures_join(self.units.into_iter().map(|(_, h)| h).collect());
+        let all = futures_join(self.units.into_iter().map(|u| u.handle).collect());
         if tokio::time::timeout(timeout, all).await.is_err() {
             tracing::warn!("shutdown took longer than {timeout:?}; exiting anyway");
         }
@@ -354,11 +602,39 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
 }
 
 /// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
-pub async fn run(config: &crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
+pub async fn run(config: &crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = lvs::PreparedLvs::new(config)?;
-    run_with_lvs(|kernel| configure::plan(config, kernel), opts, lvs).await
+    let router_id = config
+        .global_defs
+        .router_id
+        .clone()
+        .unwrap_or_else(host_name);
+    if opts.reporting.status.is_none() {
+        opts.reporting.status = Some(StatusHub::new(&router_id));
+    }
+    if opts.reporting.mailer.is_none() {
+        opts.reporting.mailer = Some(
+            match crate::notify::mail::Mailer::start(crate::notify::mail::MailSettings::from(
+                &config.global_defs,
+            )) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, "e-mail alerts disabled");
+                    crate::notify::mail::Mailer::disabled()
+                }
+            },
+        );
+    }
+    opts.reporting.smtp_alert = smtp_alert_names(config);
+    run_with_lvs(
+        |kernel| configure::plan(config, kernel),
+        opts,
+        lvs,
+        Some(config.clone()),
+    )
+    .await
 }
 
 /// Start from a plan, then serve until SIGTERM or SIGINT.
@@ -366,27 +642,143 @@ pub async fn run_with(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
 ) -> Result<(), DaemonError> {
-    run_with_lvs(make_plan, opts, None).await
+    run_with_lvs(make_plan, opts, None, None).await
+}
+
+/// The control socket, metrics listener and SIGUSR1 dump, started before
+/// the units so that a socket that cannot be bound stops the start early.
+struct ControlService {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    socket: std::path::PathBuf,
+}
+
+async fn start_control(
+    ctl: &ControlOptions,
+    hub: &StatusHub,
+    reload: mpsc::Sender<crate::control::server::ReloadRequest>,
+) -> Result<ControlService, DaemonError> {
+    use crate::control::server;
+    let listener = server::bind_control_socket(&ctl.socket, server::DEFAULT_SOCKET_MODE).await?;
+    let metrics = match &ctl.metrics_listen {
+        Some(addr) => Some(server::bind_metrics(addr).await?),
+        None => None,
+    };
+    if let Err(e) = crate::control::dump::spawn_sigusr1_dump(ctl.dump_file.clone(), hub.subscribe())
+    {
+        tracing::warn!(error = %e, "SIGUSR1 state dump unavailable");
+    }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = vec![tokio::spawn(server::serve_control(
+        listener,
+        server::ControlState {
+            status: hub.subscribe(),
+            reload: Some(reload),
+        },
+        stopped(stop_rx.clone()),
+    ))];
+    tracing::info!(socket = %ctl.socket.display(), "control socket ready");
+    if let Some(listener) = metrics {
+        tracing::info!(address = ?ctl.metrics_listen, "Prometheus metrics at /metrics");
+        tasks.push(tokio::spawn(server::serve_metrics(
+            listener,
+            hub.subscribe(),
+            stopped(stop_rx),
+        )));
+    }
+    Ok(ControlService {
+        stop,
+        tasks,
+        socket: ctl.socket.clone(),
+    })
+}
+
+impl ControlService {
+    async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }
 
 async fn run_with_lvs(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
     lvs: Option<lvs::PreparedLvs>,
+    mut config: Option<crate::config::Config>,
 ) -> Result<(), DaemonError> {
+    use crate::control::sd_notify::{Notifier, watchdog_interval};
     // Install the handlers before starting, so a signal during start-up
     // still leads to a clean stop.
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let mut running = start(make_plan, &opts)?;
-    let lvs = lvs.map(|l| l.start(&running.bus, opts.script_timeout));
+    let hub = opts
+        .reporting
+        .status
+        .clone()
+        .unwrap_or_else(|| StatusHub::new(&host_name()));
+    let (reload_tx, mut reload_rx) = mpsc::channel(1);
+    // A control socket that cannot be bound (another tandem answers there,
+    // a read-only /run) costs the status, not the service: VRRP and the
+    // checks run without it, and the log says why.
+    let control = match &opts.control {
+        Some(ctl) => match start_control(ctl, &hub, reload_tx).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "running without a control socket: tandem status, tandem reload and metrics are unavailable (SIGHUP still reloads)");
+                None
+            }
+        },
+        None => None,
+    };
+    let notifier = Notifier::from_env();
+    let mut running = match start(make_plan, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(c) = control {
+                c.shutdown().await;
+            }
+            return Err(e);
+        }
+    };
+    let mailer = opts.reporting.mailer.clone();
+    let lvs = lvs.map(|l| {
+        l.start(
+            &running.bus,
+            opts.script_timeout,
+            Some(hub.clone()),
+            mailer.clone(),
+        )
+    });
     let units = running.units.len();
     if units == 0 {
         tracing::info!("no vrrp_instance configured: nothing to elect");
     }
+    hub.modify(|s| {
+        s.config.file = opts
+            .source
+            .as_ref()
+            .map(|c| c.file.display().to_string())
+            .unwrap_or_default();
+        s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+    });
     tracing::info!(units, "tandem started");
+    // Sockets open, VIPs of the initial state decided by the units, checks
+    // running: systemd may now consider the service started.
+    let _ = notifier.ready(&format!("{units} VRRP unit(s) running"));
+    let mut watchdog =
+        tokio::time::interval(watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+    watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let watchdog_on = watchdog_interval().is_some();
+    let mut mail_tick = tokio::time::interval(Duration::from_secs(1));
+    mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failure = None;
     loop {
         tokio::select! {
@@ -394,20 +786,246 @@ async fn run_with_lvs(
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
-            // SIGHUP would otherwise kill the daemon without releasing
-            // anything; until reload exists, say so and carry on.
-            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported yet; restart to apply changes"),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let outcome = reload_config(&opts, &mut config, &mut running, &hub, &notifier).await;
+                log_outcome(&outcome);
+            }
+            Some(req) = reload_rx.recv() => {
+                tracing::info!("reload requested on the control socket");
+                let outcome = reload_config(&opts, &mut config, &mut running, &hub, &notifier).await;
+                log_outcome(&outcome);
+                let _ = req.reply.send(outcome);
+            }
+            _ = watchdog.tick(), if watchdog_on => { let _ = notifier.watchdog(); }
+            _ = mail_tick.tick() => {
+                if let Some(m) = &mailer {
+                    hub.set_mail(m.status());
+                }
+            }
         }
     }
+    let _ = notifier.stopping();
     running.shutdown(opts.shutdown_timeout).await;
     if let Some(lvs) = lvs {
         lvs.shutdown().await;
+    }
+    if let Some(c) = control {
+        c.shutdown().await;
     }
     tracing::info!("tandem stopped");
     match failure {
         Some(name) => Err(DaemonError::UnitFailed(name)),
         None => Ok(()),
     }
+}
+
+/// This machine's host name (keepalived's default `router_id`).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn log_outcome(outcome: &crate::control::server::ReloadOutcome) {
+    if outcome.applied && outcome.changes.is_empty() {
+        tracing::info!("reload done: no change");
+    } else if outcome.applied {
+        tracing::info!(changes = ?outcome.changes, "reload done");
+    } else {
+        for e in &outcome.errors {
+            tracing::error!("reload refused: {e}");
+        }
+    }
+}
+
+/// The resolved `smtp_alert` switches of a configuration's instances and groups.
+fn smtp_alert_names(config: &crate::config::Config) -> std::collections::BTreeSet<String> {
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.smtp_alert)
+        .map(|i| i.name.clone())
+        .chain(
+            config
+                .vrrp_sync_groups
+                .iter()
+                .filter(|g| g.smtp_alert)
+                .map(|g| g.name.clone()),
+        )
+        .collect()
+}
+
+/// Why a valid configuration cannot be applied without a restart, if it
+/// cannot: changes outside VRRP (global_defs, vrrp_script, virtual
+/// servers), and VRRP changes that would move virtual servers to another
+/// instance.
+fn needs_restart(
+    old: &crate::config::Config,
+    new: &crate::config::Config,
+    diff: &reload::Diff,
+) -> Vec<String> {
+    use reload::{Change, Item};
+    let mut why = Vec::new();
+    for (item, name, change) in &diff.items {
+        match item {
+            Item::VrrpInstance | Item::VrrpSyncGroup => {}
+            _ => why.push(format!(
+                "{}: applying this change needs a restart",
+                reload::Diff {
+                    items: vec![(*item, name.clone(), *change)]
+                }
+                .describe()
+                .join("")
+            )),
+        }
+        // Which instance governs a virtual server follows the VIPs: a VIP
+        // set that changes while virtual servers exist needs a restart.
+        if *item == Item::VrrpInstance && !new.virtual_servers.is_empty() {
+            let vips = |c: &crate::config::Config| {
+                c.vrrp_instance(name)
+                    .map(|i| serde_json::to_value(&i.virtual_ipaddress).unwrap_or_default())
+            };
+            if *change != Change::Changed || vips(old) != vips(new) {
+                why.push(format!(
+                    "vrrp_instance {name}: its virtual addresses decide which virtual servers it governs; applying this change needs a restart"
+                ));
+            }
+        }
+    }
+    why
+}
+
+/// Load and check the configuration file again, and apply the difference
+/// (see [`reload`] for what "changed" means): a bad file, or one whose
+/// changes need a restart, leaves everything as it is.
+async fn reload_config(
+    opts: &RunOptions,
+    current: &mut Option<crate::config::Config>,
+    running: &mut Running,
+    hub: &StatusHub,
+    notifier: &crate::control::sd_notify::Notifier,
+) -> crate::control::server::ReloadOutcome {
+    use crate::control::server::ReloadOutcome;
+    let _ = notifier.reloading();
+    // Stopping a rebuilt master may take a Master_Down_Interval (bounded
+    // by the shutdown timeout); keep systemd's watchdog fed meanwhile.
+    let pinger = crate::control::sd_notify::watchdog_interval().map(|every| {
+        let n = notifier.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let _ = n.watchdog();
+            }
+        })
+    });
+    let refuse = |errors: Vec<String>, changes: Vec<String>| ReloadOutcome {
+        applied: false,
+        changes,
+        errors,
+    };
+    let outcome = 'out: {
+        let (Some(source), Some(old)) = (&opts.source, current.as_ref()) else {
+            break 'out refuse(
+                vec![
+                    "this daemon was not started from a configuration file; nothing to reload"
+                        .into(),
+                ],
+                Vec::new(),
+            );
+        };
+        let file = source.file.display().to_string();
+        let loaded = crate::config::load(&source.file, &source.load);
+        for d in loaded.diagnostics.iter().filter(|d| !d.is_error()) {
+            tracing::warn!("{d}");
+        }
+        let Some(new) = loaded.config else {
+            break 'out refuse(loaded.errors().map(|d| d.to_string()).collect(), Vec::new());
+        };
+        let diff = reload::diff(old, &new);
+        if diff.is_empty() {
+            *current = Some(new);
+            break 'out ReloadOutcome {
+                applied: true,
+                changes: Vec::new(),
+                errors: Vec::new(),
+            };
+        }
+        let why = needs_restart(old, &new, &diff);
+        if !why.is_empty() {
+            break 'out refuse(
+                why.into_iter()
+                    .map(|w| format!("{file}: {w} (systemctl restart tandem); the running configuration stays"))
+                    .collect(),
+                diff.describe(),
+            );
+        }
+        // Resolve the new VRRP configuration against the kernel as a start
+        // would: an instance that cannot run here refuses the reload.
+        let kernel = match Rtnl::new()
+            .map_err(PlanError::from)
+            .and_then(|mut rtnl| Kernel::read(&mut rtnl))
+        {
+            Ok(k) => k,
+            Err(e) => break 'out refuse(vec![e.to_string()], diff.describe()),
+        };
+        let plan = match configure::plan(&new, &kernel) {
+            Ok(p) => p,
+            Err(e) => break 'out refuse(vec![e.to_string()], diff.describe()),
+        };
+        // A unit is rebuilt when its group or any member changed.
+        let changed: std::collections::BTreeSet<String> =
+            diff.items.iter().map(|(_, name, _)| name.clone()).collect();
+        let mut dirty = std::collections::BTreeSet::new();
+        for u in running
+            .units
+            .iter()
+            .map(|u| &u.plan)
+            .chain(plan.units.iter())
+        {
+            if changed.contains(u.name()) || u.instances.iter().any(|i| changed.contains(&i.name)) {
+                dirty.insert(u.name().to_string());
+            }
+        }
+        let mut reporting = running.reporting.clone();
+        reporting.smtp_alert = smtp_alert_names(&new);
+        match running
+            .apply(plan, &kernel, &dirty, reporting, opts.shutdown_timeout)
+            .await
+        {
+            Ok(done) => {
+                let (instances, groups) = running.unit_members();
+                hub.retain_units(&instances, &groups);
+                *current = Some(new);
+                let mut changes = diff.describe();
+                changes.extend(done);
+                ReloadOutcome {
+                    applied: true,
+                    changes,
+                    errors: Vec::new(),
+                }
+            }
+            Err(e) => refuse(vec![e.to_string()], diff.describe()),
+        }
+    };
+    hub.modify(|s| {
+        if outcome.applied {
+            s.config.reloads += 1;
+            s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+            s.config.last_reload_errors.clear();
+        } else {
+            s.config.reload_failures += 1;
+            s.config.last_reload_errors = outcome.errors.clone();
+        }
+    });
+    if let Some(p) = pinger {
+        p.abort();
+    }
+    let _ = notifier.ready("configuration reloaded");
+    outcome
 }
 
 /// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.

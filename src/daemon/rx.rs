@@ -39,8 +39,12 @@ impl RxStats {
 /// Where adverts with a VRID go: the unit's inbox and the instance index in it.
 pub type Routes = HashMap<u8, (mpsc::Sender<UnitMsg>, usize)>;
 
+/// The routes of one socket, shared with the daemon so that a reload can
+/// add, replace and remove units while the socket keeps receiving.
+pub type SharedRoutes = Arc<std::sync::RwLock<Routes>>;
+
 /// Read `socket` until it fails; deliver by VRID.
-pub async fn receive(mut socket: VrrpRecvSocket, routes: Routes, stats: Arc<RxStats>) {
+pub async fn receive(mut socket: VrrpRecvSocket, routes: SharedRoutes, stats: Arc<RxStats>) {
     loop {
         let advert = match socket.recv().await {
             Ok(Ok(a)) => a,
@@ -62,15 +66,13 @@ pub async fn receive(mut socket: VrrpRecvSocket, routes: Routes, stats: Arc<RxSt
             stats.malformed.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let Some((tx, instance)) = routes.get(&vrid) else {
+        let target = routes.read().ok().and_then(|r| r.get(&vrid).cloned());
+        let Some((tx, instance)) = target else {
             stats.unknown_vrid.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(interface = socket.ifname(), vrid, src = %advert.src, "advert for a VRID not configured here");
             continue;
         };
-        let msg = UnitMsg::Advert {
-            instance: *instance,
-            advert,
-        };
+        let msg = UnitMsg::Advert { instance, advert };
         if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(msg) {
             stats.queue_full.fetch_add(1, Ordering::Relaxed);
         }

@@ -31,6 +31,20 @@ use crate::vrrp::{Action, Event, Reason, Router, State, Time};
 use super::addrs::{Announcer, Burst};
 use super::bus::{self, Bus, Role, RoleChange};
 use super::plan::{GroupPlan, InstancePlan, UnitPlan};
+use super::status::StatusHub;
+use crate::control::model::{
+    SyncGroupStatus, Transition, VrrpCounters, VrrpInstanceStatus, VrrpState, unix_ms_now,
+};
+use crate::notify::mail::{Mailer, VrrpMailFilter, VrrpMailState};
+
+/// Where a unit reports beyond the bus: the status snapshot and e-mail.
+#[derive(Debug, Clone, Default)]
+pub struct UnitReporting {
+    pub status: Option<StatusHub>,
+    pub mailer: Option<Mailer>,
+    /// Instances and sync groups whose resolved `smtp_alert` is on.
+    pub smtp_alert: std::collections::BTreeSet<String>,
+}
 
 /// What other tasks tell a unit.
 #[derive(Debug)]
@@ -141,6 +155,11 @@ pub struct Unit {
     /// The event being handled is an advert: a gratuitous round it causes
     /// is the answer to a lower-priority master (`garp_lower_prio_repeat`).
     handling_advert: bool,
+    reporting: UnitReporting,
+    mail_filter: VrrpMailFilter,
+    /// The last transition of each instance, and of the group.
+    transitions: Vec<Option<Transition>>,
+    group_transition: Option<Transition>,
 }
 
 /// keepalived's spelling of a reason, for logs and the bus.
@@ -177,6 +196,36 @@ fn notify_state(s: State) -> NotifyState {
     }
 }
 
+fn vrrp_state(s: State, stopping: bool) -> VrrpState {
+    match s {
+        State::Master => VrrpState::Master,
+        State::Backup => VrrpState::Backup,
+        State::Fault => VrrpState::Fault,
+        State::Initialize if stopping => VrrpState::Stop,
+        State::Initialize => VrrpState::Initialize,
+    }
+}
+
+fn role_state(r: Role) -> VrrpState {
+    match r {
+        Role::Master => VrrpState::Master,
+        Role::Backup => VrrpState::Backup,
+        Role::Fault => VrrpState::Fault,
+        Role::Stop => VrrpState::Stop,
+    }
+}
+
+/// The mail for entering `s` (none for INIT: that is a stop, and a stopping
+/// daemon may not live long enough to deliver it).
+fn mail_state(s: State) -> Option<VrrpMailState> {
+    match s {
+        State::Master => Some(VrrpMailState::Master),
+        State::Backup => Some(VrrpMailState::Backup),
+        State::Fault => Some(VrrpMailState::Fault),
+        State::Initialize => None,
+    }
+}
+
 async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -192,6 +241,7 @@ impl Unit {
         bus: Bus,
         epoch: Instant,
         script_timeout: Duration,
+        reporting: UnitReporting,
     ) -> Result<Unit, crate::net::RtnlError> {
         let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
         let mut script_trackers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
@@ -217,6 +267,10 @@ impl Unit {
             script_trackers,
             stopping: false,
             handling_advert: false,
+            reporting,
+            mail_filter: VrrpMailFilter::new(false),
+            transitions: vec![None; plan.instances.len()],
+            group_transition: None,
         })
     }
 
@@ -428,6 +482,20 @@ impl Unit {
                         State::Master => io.plan.garp.refresh.map(|d| Instant::now() + d),
                         _ => None,
                     };
+                    if let Some(slot) = self.transitions.get_mut(id) {
+                        *slot = Some(Transition {
+                            from: vrrp_state(from, false),
+                            to: vrrp_state(to, self.stopping),
+                            at_unix_ms: unix_ms_now(),
+                            reason: why.to_string(),
+                        });
+                    }
+                    if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail_state(to)) {
+                        let on = self.reporting.smtp_alert.contains(&name);
+                        if let Some(alert) = self.mail_filter.instance(&name, on, state) {
+                            let _ = mailer.send(&alert);
+                        }
+                    }
                     self.bus.publish(RoleChange {
                         subject: bus::Subject::Instance,
                         name,
@@ -513,6 +581,82 @@ impl Unit {
         if changed {
             self.update_group_role();
         }
+        self.report_status();
+    }
+
+    /// Write this unit's instances (and group) into the status snapshot.
+    fn report_status(&self) {
+        let Some(hub) = &self.reporting.status else {
+            return;
+        };
+        let group = self.group.as_ref().map(|g| g.name.clone());
+        let instances = self
+            .io
+            .iter()
+            .enumerate()
+            .filter_map(|(id, io)| {
+                let inst = self.router.instance(id)?;
+                let c = inst.counters();
+                let state = vrrp_state(inst.state(), self.stopping);
+                let (master_address, master_priority) = match inst.state() {
+                    State::Master => (Some(io.plan.src), Some(inst.effective_priority())),
+                    _ => match inst.master() {
+                        Some((a, p)) => (Some(a), Some(p)),
+                        None => (None, None),
+                    },
+                };
+                Some(VrrpInstanceStatus {
+                    name: io.plan.name.clone(),
+                    interface: io.plan.ifname.clone(),
+                    virtual_router_id: io.plan.params.vrid,
+                    version: match io.plan.params.version {
+                        crate::vrrp::Version::V2 => 2,
+                        crate::vrrp::Version::V3 => 3,
+                    },
+                    state,
+                    priority: io.plan.params.priority,
+                    effective_priority: inst.effective_priority(),
+                    master_address,
+                    master_priority,
+                    advert_interval_ms: u64::try_from(io.plan.params.advert_interval().as_millis())
+                        .unwrap_or(u64::MAX),
+                    virtual_ipaddress: io
+                        .plan
+                        .vips
+                        .addresses
+                        .iter()
+                        .map(|a| format!("{}/{} dev {}", a.addr, a.prefix_len, io.plan.ifname))
+                        .collect(),
+                    sync_group: group.clone(),
+                    last_transition: self.transitions.get(id).cloned().flatten(),
+                    counters: VrrpCounters {
+                        became_master: c.master_transitions,
+                        released_master: c
+                            .master_transitions
+                            .saturating_sub(u64::from(inst.state() == State::Master)),
+                        adverts_sent: c.adverts_sent,
+                        adverts_received: c.adverts_received,
+                        priority_zero_sent: c.priority_zero_sent,
+                        priority_zero_received: c.priority_zero_received,
+                        invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
+                        gratuitous_arps_sent: 0,
+                    },
+                })
+            })
+            .collect();
+        let group = self.group.as_ref().map(|g| SyncGroupStatus {
+            name: g.name.clone(),
+            state: match self.group_role {
+                Some(Role::Master) => VrrpState::Master,
+                Some(Role::Backup) => VrrpState::Backup,
+                Some(Role::Fault) => VrrpState::Fault,
+                Some(Role::Stop) => VrrpState::Stop,
+                None => VrrpState::Initialize,
+            },
+            instances: self.io.iter().map(|io| io.plan.name.clone()).collect(),
+            last_transition: self.group_transition.clone(),
+        });
+        hub.set_unit(instances, group);
     }
 
     /// A sync group's role: MASTER when every member is, FAULT when any
@@ -537,8 +681,27 @@ impl Unit {
         if self.group_role == Some(role) {
             return;
         }
+        let from = self.group_role;
         self.group_role = Some(role);
         let name = group.name.clone();
+        self.group_transition = Some(Transition {
+            from: from.map(role_state).unwrap_or(VrrpState::Initialize),
+            to: role_state(role),
+            at_unix_ms: unix_ms_now(),
+            reason: "sync group members agree".into(),
+        });
+        let mail = match role {
+            Role::Master => Some(VrrpMailState::Master),
+            Role::Backup => Some(VrrpMailState::Backup),
+            Role::Fault => Some(VrrpMailState::Fault),
+            Role::Stop => None,
+        };
+        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail) {
+            let on = self.reporting.smtp_alert.contains(&name);
+            if let Some(alert) = self.mail_filter.group(&name, on, state) {
+                let _ = mailer.send(&alert);
+            }
+        }
         tracing::info!(group = %name, role = %role, "VRRP_Group({name}) Syncing instances to {role} state");
         let ns = match role {
             Role::Master => NotifyState::Master,
@@ -627,6 +790,7 @@ impl Unit {
                 reason: "shutdown".into(),
             });
         }
+        self.report_status();
         drop(inbox);
         // Let notify_stop run (each script is bounded by its timeout).
         self.scripts = None;

@@ -550,6 +550,11 @@ impl Lab {
             Kind::Tandem => {
                 let mut c = self.cmd(node.name(), env!("CARGO_BIN_EXE_tandem"));
                 c.args(["run", "-f"]).arg(&conf);
+                // The file system is shared: each node its own socket.
+                c.arg("--control-socket")
+                    .arg(nd.join("tandem.sock"))
+                    .arg("--dump-file")
+                    .arg(nd.join("tandem.data"));
                 if std::env::var_os("RUST_LOG").is_none() {
                     c.env("RUST_LOG", "debug");
                 }

@@ -19,6 +19,12 @@ impl Daemon {
             .command(env!("CARGO_BIN_EXE_tandem"))
             .args(["run", "-f"])
             .arg(conf)
+            // Each daemon its own control socket and dump file: the file
+            // system is shared by every namespace.
+            .arg("--control-socket")
+            .arg(log.with_extension("sock"))
+            .arg("--dump-file")
+            .arg(log.with_extension("data"))
             .env("TANDEM_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

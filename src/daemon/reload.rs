@@ -1,0 +1,237 @@
+//! Reload: what differs between the running configuration and a new one.
+//!
+//! A reload first loads and validates the new file completely; a file with
+//! errors is refused and the running configuration stays (the errors, with
+//! file:line:col, go to the log and to the `POST /reload` reply). A valid
+//! file is compared with the running one item by item:
+//!
+//! * an item is *unchanged* when every field of it is equal, compared
+//!   through its JSON form, which leaves out where it was written: moving a
+//!   block, adding a comment or a blank line changes nothing;
+//! * `vrrp_instance`, `vrrp_sync_group` and `vrrp_script` are keyed by name,
+//!   `virtual_server` by its address / fwmark / group, `virtual_server_group`
+//!   by name; `global_defs` is one item;
+//! * an item present on one side only is *added* or *removed*, otherwise it
+//!   is *changed* when any field differs.
+//!
+//! Sans-IO: [`diff`] takes two models and says what differs; the daemon
+//! decides what to do with it ([`Diff::is_empty`]: nothing to do at all).
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+
+/// The kinds of item a configuration has, as keepalived.conf names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Item {
+    GlobalDefs,
+    VrrpScript,
+    VrrpSyncGroup,
+    VrrpInstance,
+    VirtualServerGroup,
+    VirtualServer,
+}
+
+impl Item {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Item::GlobalDefs => "global_defs",
+            Item::VrrpScript => "vrrp_script",
+            Item::VrrpSyncGroup => "vrrp_sync_group",
+            Item::VrrpInstance => "vrrp_instance",
+            Item::VirtualServerGroup => "virtual_server_group",
+            Item::VirtualServer => "virtual_server",
+        }
+    }
+}
+
+/// How one item differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// Every item that differs, in a stable order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub items: Vec<(Item, String, Change)>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// One line per item: `vrrp_instance VI_2: added`.
+    pub fn describe(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|(item, name, change)| {
+                let what = match change {
+                    Change::Added => "added",
+                    Change::Removed => "removed",
+                    Change::Changed => "changed",
+                };
+                if name.is_empty() {
+                    format!("{}: {what}", item.keyword())
+                } else {
+                    format!("{} {name}: {what}", item.keyword())
+                }
+            })
+            .collect()
+    }
+}
+
+fn keyed<T: serde::Serialize>(
+    items: &[T],
+    key: impl Fn(&T) -> String,
+) -> BTreeMap<String, serde_json::Value> {
+    items
+        .iter()
+        .map(|i| {
+            (
+                key(i),
+                serde_json::to_value(i).unwrap_or(serde_json::Value::Null),
+            )
+        })
+        .collect()
+}
+
+fn compare(
+    out: &mut Vec<(Item, String, Change)>,
+    item: Item,
+    old: BTreeMap<String, serde_json::Value>,
+    new: BTreeMap<String, serde_json::Value>,
+) {
+    for (name, value) in &old {
+        match new.get(name) {
+            None => out.push((item, name.clone(), Change::Removed)),
+            Some(v) if v != value => out.push((item, name.clone(), Change::Changed)),
+            Some(_) => {}
+        }
+    }
+    for name in new.keys() {
+        if !old.contains_key(name) {
+            out.push((item, name.clone(), Change::Added));
+        }
+    }
+}
+
+/// What differs between `old` and `new`.
+pub fn diff(old: &Config, new: &Config) -> Diff {
+    let mut items = Vec::new();
+    let global = |c: &Config| {
+        let mut m = BTreeMap::new();
+        m.insert(
+            String::new(),
+            serde_json::to_value(&c.global_defs).unwrap_or(serde_json::Value::Null),
+        );
+        m
+    };
+    compare(&mut items, Item::GlobalDefs, global(old), global(new));
+    compare(
+        &mut items,
+        Item::VrrpScript,
+        keyed(&old.vrrp_scripts, |s| s.name.clone()),
+        keyed(&new.vrrp_scripts, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::VrrpSyncGroup,
+        keyed(&old.vrrp_sync_groups, |s| s.name.clone()),
+        keyed(&new.vrrp_sync_groups, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::VrrpInstance,
+        keyed(&old.vrrp_instances, |s| s.name.clone()),
+        keyed(&new.vrrp_instances, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::VirtualServerGroup,
+        keyed(&old.virtual_server_groups, |s| s.name.clone()),
+        keyed(&new.virtual_server_groups, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::VirtualServer,
+        keyed(&old.virtual_servers, |s| s.key.to_string()),
+        keyed(&new.virtual_servers, |s| s.key.to_string()),
+    );
+    Diff { items }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{LoadOptions, load_str};
+
+    const BASE: &str = "\
+global_defs {
+    router_id lb1
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.2/24
+    }
+}
+virtual_server 192.0.2.2 80 {
+    lb_algo rr
+    lb_kind NAT
+    real_server 198.51.100.10 80 {
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+";
+
+    fn parse(text: &str) -> Config {
+        let loaded = load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &LoadOptions::default(),
+        );
+        match loaded.config {
+            Some(c) => c,
+            None => panic!("test config refused: {:?}", loaded.diagnostics),
+        }
+    }
+
+    #[test]
+    fn comments_blank_lines_and_moved_lines_change_nothing() {
+        let old = parse(BASE);
+        let new = parse(&format!("# a comment\n\n{BASE}\n# another\n"));
+        assert!(diff(&old, &new).is_empty(), "{:?}", diff(&old, &new));
+    }
+
+    #[test]
+    fn a_priority_change_names_only_that_instance() {
+        let old = parse(BASE);
+        let new = parse(&BASE.replace("priority 150", "priority 90"));
+        assert_eq!(diff(&old, &new).describe(), ["vrrp_instance VI_1: changed"]);
+    }
+
+    #[test]
+    fn added_and_removed_items_are_named() {
+        let old = parse(BASE);
+        let extra = "vrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n priority 100\n virtual_ipaddress {\n 198.51.100.1/24\n }\n}\n";
+        let new = parse(&format!("{BASE}{extra}"));
+        assert_eq!(diff(&old, &new).describe(), ["vrrp_instance VI_2: added"]);
+        assert_eq!(diff(&new, &old).describe(), ["vrrp_instance VI_2: removed"]);
+        let weight = parse(&BASE.replace("lb_algo rr", "lb_algo wrr"));
+        assert_eq!(
+            diff(&old, &weight).describe(),
+            ["virtual_server 192.0.2.2:80: changed"]
+        );
+    }
+}
