@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use super::schedule::{CheckSchedule, Report};
 use super::spec::CheckerSpec;
-use super::{Pass, probe};
+use super::{Pass, Prepared, probe_prepared};
 
 /// Index of a distinct checker in a [`CheckRunner`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -139,10 +139,11 @@ async fn run_checker(
     random: f64,
 ) {
     let mut schedule = CheckSchedule::new(spec.timing);
+    let prepared = Prepared::new(&spec);
     tokio::time::sleep(schedule.first_delay(random)).await;
     loop {
         // Boxed: the probe's state lives on the heap only while it runs.
-        let result = Box::pin(probe(&spec)).await;
+        let result = Box::pin(probe_prepared(&spec, &prepared)).await;
         stats.probes.fetch_add(1, Ordering::Relaxed);
         let (step, detail) = match result {
             Ok(Pass::Up) => (schedule.on_pass(None), None),
