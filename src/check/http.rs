@@ -159,7 +159,12 @@ pub(crate) async fn get_url<T>(
 where
     T: Read + Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await?;
+    // One flat write buffer: a check's request is a head without a body,
+    // so hyper's vectored-write queue only adds bookkeeping.
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .writev(false)
+        .handshake::<_, Empty<Bytes>>(io)
+        .await?;
     // Built field by field from the prepared head: no builder, no parsing.
     let mut req = Request::new(Empty::<Bytes>::new());
     *req.uri_mut() = head.uri;
