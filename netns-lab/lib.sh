@@ -226,8 +226,12 @@ lab_alive() { local p=${LAB_PID[$1]:-}; [ -n "$p" ] && kill -0 "$p" 2>/dev/null;
 # lab_holders VIP: the balancers holding VIP on an interface that is up.
 lab_holders() {
   local vip=$1 n out=()
+  local addrs
   for n in lb1 lb2; do
-    if ip -n "$(lab_ns $n)" -o -4 addr show up | grep -qw "inet $vip/[0-9]*"; then out+=("$n"); fi
+    # Read all of ip's output first: `ip ... | grep -q` under pipefail
+    # fails whenever grep exits before ip has finished writing (SIGPIPE).
+    addrs=$(ip -n "$(lab_ns $n)" -o addr show up)
+    if grep -qw "inet6\? $vip/[0-9]*" <<<"$addrs"; then out+=("$n"); fi
   done
   [ ${#out[@]} -gt 0 ] && echo "${out[*]}" || echo none
 }
