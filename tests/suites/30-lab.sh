@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The namespace lab beyond `cargo test`: the README's demo (tandem on both
+# The namespace lab beyond `cargo test`: the VRRP demo (tandem on both
 # balancers), and the lab's scenarios with Debian's keepalived on both
 # balancers as the reference — if those fail, the lab is broken, not tandem.
 # Then every failover scenario with mixed tandem/keepalived pairs. (The
@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-netns-lab/demo
+# netns-lab/demo (the seed site, in the VM) runs in 66-seed-site-vm.
+netns-lab/vrrp-demo
 
 if [ "${TANDEM_LAB_REFERENCE:-1}" != 0 ]; then
   TANDEM_LAB_DAEMON=keepalived cargo test --test lab_failover --test lab_hostile -- --test-threads=2
