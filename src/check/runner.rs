@@ -50,6 +50,8 @@ pub struct CheckStats {
 pub struct CheckRunner {
     specs: Vec<Arc<CheckerSpec>>,
     index: HashMap<Arc<CheckerSpec>, CheckerId>,
+    /// Verdicts carried over by a reload, overriding `alpha`.
+    seeded: HashMap<CheckerId, bool>,
 }
 
 impl CheckRunner {
@@ -90,7 +92,23 @@ impl CheckRunner {
 
     /// The verdict every checker starts with (down under `alpha`).
     pub fn initial_up(&self, id: CheckerId) -> bool {
-        self.spec(id).is_some_and(|s| !s.timing.alpha)
+        match self.seeded.get(&id) {
+            Some(up) => *up,
+            None => self.spec(id).is_some_and(|s| !s.timing.alpha),
+        }
+    }
+
+    /// The id of a checker with this spec, if registered.
+    pub fn id_of(&self, spec: &CheckerSpec) -> Option<CheckerId> {
+        self.index.get(spec).copied()
+    }
+
+    /// Start checker `id` from a known verdict instead of `alpha` (reload:
+    /// the same check of the same server keeps its up/down state).
+    pub fn seed(&mut self, id: CheckerId, up: bool) {
+        if id.0 < self.specs.len() {
+            self.seeded.insert(id, up);
+        }
     }
 
     /// Start one task per checker on the current runtime. Dropping the
@@ -107,6 +125,7 @@ impl CheckRunner {
             let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
             tasks.spawn(run_checker(
                 CheckerId(i),
+                self.initial_up(CheckerId(i)),
                 Arc::clone(spec),
                 events.clone(),
                 Arc::clone(&stats),
@@ -133,12 +152,13 @@ impl RunningChecks {
 
 async fn run_checker(
     id: CheckerId,
+    up: bool,
     spec: Arc<CheckerSpec>,
     events: mpsc::Sender<CheckEvent>,
     stats: Arc<CheckStats>,
     random: f64,
 ) {
-    let mut schedule = CheckSchedule::new(spec.timing);
+    let mut schedule = CheckSchedule::starting(spec.timing, up);
     tokio::time::sleep(schedule.first_delay(random)).await;
     loop {
         // Boxed: the probe's state lives on the heap only while it runs.
