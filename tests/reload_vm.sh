@@ -163,4 +163,24 @@ echo "$err" | grep -q "global_defs: changed" || fail "change not named: $err"
 sleep 2
 [ "$(ops)" = "$n" ] && [ "$(table)" = "$before" ] || fail "refused reload touched IPVS"
 echo "ok: changed global_defs refused, zero IPVS operations"
+
+# 7. check state survives: 198.51.100.10 fails and leaves the table; a
+# reload changing another real server's weight must not bring it back
+# (a fresh checker would start it as up: NEW_DEST .10, later DEL_DEST).
+kill -KILL "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+for _ in $(seq 1 100); do table | grep -q "198.51.100.10:80" || break; sleep 0.2; done
+table | grep -q "198.51.100.10:80" && fail "the stopped real server never left the table"
+sleep 1
+n=$(ops)
+ROUTER_ID=lb conf rr 6 extra >"$work/lb.conf"
+out=$(tandem reload --socket "$sock") || fail "weight change refused: $out"
+for _ in $(seq 1 50); do [ "$(ops)" != "$n" ] && break; sleep 0.1; done
+sleep 3
+[ "$(ops)" = "$((n + 1))" ] || fail "expected one IPVS batch with a down real server, got $(($(ops) - n))"
+grep "IPVS table reconciled" "$work/tandem.log" | tail -n 1 | grep -q "operations=1 commands=SET_DEST=1" ||
+  fail "not exactly one SET_DEST: $(grep 'IPVS table reconciled' "$work/tandem.log" | tail -n 1)"
+table | grep -q "198.51.100.10:80" && fail "the down real server came back after the reload"
+table | grep -q "198.51.100.11:80 .*Masq *6" || fail "ipvsadm does not show weight 6"
+echo "ok: a down real server stays down across a reload: exactly one SET_DEST"
 echo "reload_vm: all passed"

@@ -221,4 +221,21 @@ mod tests {
         assert_ne!(r.add(slow), a);
         assert_eq!(r.len(), 3);
     }
+
+    /// Reload: a seeded verdict overrides `alpha` for that checker only.
+    #[test]
+    fn a_seeded_verdict_overrides_alpha() {
+        let mut r = CheckRunner::new();
+        let mut alpha = tcp("198.51.100.10:80");
+        alpha.timing.alpha = true;
+        let a = r.add(alpha.clone());
+        let b = r.add(tcp("198.51.100.11:80"));
+        assert!(!r.initial_up(a));
+        assert!(r.initial_up(b));
+        assert_eq!(r.id_of(&alpha), Some(a));
+        r.seed(a, true);
+        r.seed(b, false);
+        assert!(r.initial_up(a));
+        assert!(!r.initial_up(b));
+    }
 }

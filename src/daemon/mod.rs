@@ -1074,3 +1074,83 @@ pub fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{Config, LoadOptions, load_str};
+
+    const BASE: &str = "\
+global_defs {
+    router_id lb1
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    virtual_ipaddress {
+        192.0.2.2/24
+    }
+}
+virtual_server 192.0.2.2 80 {
+    lb_algo rr
+    lb_kind NAT
+    real_server 198.51.100.10 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+";
+
+    fn parse(text: &str) -> Config {
+        let loaded = load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &LoadOptions::default(),
+        );
+        match loaded.config {
+            Some(c) => c,
+            None => panic!("test config refused: {:?}", loaded.diagnostics),
+        }
+    }
+
+    fn verdict(new: &str) -> (Vec<String>, bool) {
+        let (old, new) = (parse(BASE), parse(new));
+        let diff = reload::diff(&old, &new);
+        (needs_restart(&diff), lvs_touched(&old, &new, &diff))
+    }
+
+    #[test]
+    fn a_real_server_weight_is_applied_live_on_the_lvs_side() {
+        let (why, lvs) = verdict(&BASE.replace("weight 1", "weight 5"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(lvs);
+    }
+
+    #[test]
+    fn a_priority_change_leaves_the_lvs_side_alone() {
+        let (why, lvs) = verdict(&BASE.replace("priority 150", "priority 90"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(!lvs);
+    }
+
+    #[test]
+    fn other_vips_rebuild_the_lvs_side() {
+        let (why, lvs) = verdict(&BASE.replace("192.0.2.2/24", "192.0.2.3/24"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(lvs);
+    }
+
+    #[test]
+    fn global_defs_still_need_a_restart() {
+        let (why, _) = verdict(&BASE.replace("router_id lb1", "router_id lb2"));
+        assert_eq!(
+            why,
+            ["global_defs: changed: applying this change needs a restart"]
+        );
+    }
+}
