@@ -165,11 +165,18 @@ measure() {
         # Start-up (reading 10,000 real servers; keepalived also programs
         # IPVS) is not what is measured: wait until checks are being
         # served, then 4 s more so that the warmup spread is over.
-        local before waited=0
-        before=$(requests)
-        while [ "$(requests)" = "$before" ] && [ "$waited" -lt 600 ]; do
+        # "Being served" means the count grew in 3 consecutive seconds: a
+        # stray late request of the previous tool must not end the wait
+        # (that measured keepalived's start-up at 10,000 servers as 0
+        # checks/s).
+        local last now grew=0 waited=0
+        last=$(requests)
+        while [ "$grew" -lt 3 ] && [ "$waited" -lt 900 ]; do
           sleep 1
           waited=$((waited + 1))
+          now=$(requests)
+          if [ "$now" != "$last" ]; then grew=$((grew + 1)); else grew=0; fi
+          last=$now
         done
         sleep 4
         procs=("$main")
@@ -272,7 +279,7 @@ if [ "$where" != vm ]; then
 fi
 if [ "$where" != host ]; then
   echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
-  budget=$(( (seconds + 60) * rounds * 2 * $(wc -w <<<"$sizes") + 600 ))
+  budget=$(( (seconds + 120) * rounds * 2 * $(wc -w <<<"$sizes") + 600 ))
   netns-lab/vm-run --release --no-build --timeout "$budget" -- \
     bash benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
     | tee -a /dev/stderr | summarise

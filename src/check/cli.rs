@@ -31,6 +31,10 @@ pub struct CheckOnceArgs {
     /// At most this many probes in flight at once (one-shot mode).
     #[arg(long, default_value_t = 256)]
     pub parallel: usize,
+    /// At most this many network probes in flight at once (--for mode,
+    /// as the daemon runs them).
+    #[arg(long, default_value_t = crate::check::runner::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
     /// Worker threads (1: a single-threaded runtime, as the daemon's
     /// checker would be on a small balancer).
     #[arg(long, default_value_t = 1)]
@@ -123,7 +127,11 @@ pub fn run(args: CheckOnceArgs) -> ExitCode {
     };
     match args.run_for {
         None => rt.block_on(once(built, args.parallel.max(1))),
-        Some(secs) => rt.block_on(watch(built, Duration::from_secs_f64(secs.max(0.0)))),
+        Some(secs) => rt.block_on(watch(
+            built,
+            Duration::from_secs_f64(secs.max(0.0)),
+            args.max_in_flight,
+        )),
     }
 }
 
@@ -200,10 +208,10 @@ async fn once(built: crate::lvs::Built, parallel: usize) -> ExitCode {
     }
 }
 
-async fn watch(built: crate::lvs::Built, run_for: Duration) -> ExitCode {
+async fn watch(built: crate::lvs::Built, run_for: Duration, max_in_flight: usize) -> ExitCode {
     let start = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let running = built.runner.spawn(tx);
+    let running = built.runner.spawn_bounded(tx, max_in_flight);
     let mut state = built.state;
     let users = users_for_watch(&built.runner);
     let deadline = tokio::time::sleep(run_for);

@@ -57,6 +57,8 @@ pub enum CheckError {
     Http(#[from] hyper::Error),
     #[error("could not build the HTTP request: {0}")]
     Request(#[from] hyper::http::Error),
+    #[error("could not build the HTTP request: {0}")]
+    BadRequest(String),
     #[error("url {path}: status {got} not in {expected}")]
     Status {
         path: String,
@@ -99,6 +101,38 @@ pub enum Pass {
 }
 
 /// Run one probe of `spec` (no retries, no scheduling): what `check-once`
+/// What a checker builds once and reuses on every probe.
+#[derive(Debug)]
+pub enum Prepared {
+    /// HTTP_GET / SSL_GET: the request heads.
+    Http(http::Prepared),
+    /// Nothing to prepare.
+    Nothing,
+}
+
+impl Prepared {
+    pub fn new(spec: &CheckerSpec) -> Self {
+        match &spec.kind {
+            CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80)),
+            CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443)),
+            CheckKind::Tcp | CheckKind::Misc(_) => Self::Nothing,
+        }
+    }
+}
+
+/// One probe with what [`Prepared::new`] built for this spec.
+pub async fn probe_prepared(spec: &CheckerSpec, prepared: &Prepared) -> Result<Pass, CheckError> {
+    match (&spec.kind, prepared) {
+        (CheckKind::Http(get), Prepared::Http(p)) => {
+            http::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
+        }
+        (CheckKind::Ssl(get), Prepared::Http(p)) => {
+            ssl::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
+        }
+        _ => probe(spec).await,
+    }
+}
+
 /// prints and what the runner feeds into [`CheckSchedule`].
 pub async fn probe(spec: &CheckerSpec) -> Result<Pass, CheckError> {
     match &spec.kind {

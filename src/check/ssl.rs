@@ -20,6 +20,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
 use super::CheckError;
+use super::http::Prepared;
 use super::spec::{CheckerSpec, HttpGet};
 
 /// Accepts any certificate chain but still checks the handshake signature,
@@ -80,11 +81,20 @@ static CONNECTOR: LazyLock<Result<TlsConnector, String>> = LazyLock::new(|| {
 
 /// Run every URL of an `SSL_GET` against the checker's target.
 pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> {
+    probe_prepared(spec, get, &Prepared::new(spec, get, 443)).await
+}
+
+/// [`probe`] with the request heads built beforehand (see [`Prepared`]).
+pub async fn probe_prepared(
+    spec: &CheckerSpec,
+    get: &HttpGet,
+    prepared: &Prepared,
+) -> Result<(), CheckError> {
     let connector = match &*CONNECTOR {
         Ok(c) => c.clone(),
         Err(e) => return Err(CheckError::Tls(std::io::Error::other(e.clone()))),
     };
-    super::http::for_each_url(spec, get, |url| {
+    super::http::for_each_url(spec, get, prepared, |url, head| {
         let connector = connector.clone();
         async move {
             let name = match (
@@ -100,7 +110,7 @@ pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> 
                 .connect(name, tcp)
                 .await
                 .map_err(CheckError::Tls)?;
-            super::http::get_url(TokioIo::new(tls), spec, get, url, 443).await
+            super::http::get_url(TokioIo::new(tls), get, url, head).await
         }
     })
     .await
