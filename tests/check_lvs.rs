@@ -186,6 +186,7 @@ async fn table_follows_checks_and_mastership() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let lvs = tokio::spawn(task.run(async {
         let _ = stop_rx.await;
+        true
     }));
     let running = runner.spawn(checks_tx);
 

@@ -67,6 +67,8 @@ pub struct CheckStats {
 pub struct CheckRunner {
     specs: Vec<Arc<CheckerSpec>>,
     index: HashMap<Arc<CheckerSpec>, CheckerId>,
+    /// Verdicts carried over by a reload, overriding `alpha`.
+    seeded: HashMap<CheckerId, bool>,
 }
 
 impl CheckRunner {
@@ -107,7 +109,23 @@ impl CheckRunner {
 
     /// The verdict every checker starts with (down under `alpha`).
     pub fn initial_up(&self, id: CheckerId) -> bool {
-        self.spec(id).is_some_and(|s| !s.timing.alpha)
+        match self.seeded.get(&id) {
+            Some(up) => *up,
+            None => self.spec(id).is_some_and(|s| !s.timing.alpha),
+        }
+    }
+
+    /// The id of a checker with this spec, if registered.
+    pub fn id_of(&self, spec: &CheckerSpec) -> Option<CheckerId> {
+        self.index.get(spec).copied()
+    }
+
+    /// Start checker `id` from a known verdict instead of `alpha` (reload:
+    /// the same check of the same server keeps its up/down state).
+    pub fn seed(&mut self, id: CheckerId, up: bool) {
+        if id.0 < self.specs.len() {
+            self.seeded.insert(id, up);
+        }
     }
 
     /// Start one task per checker on the current runtime. Dropping the
@@ -136,6 +154,7 @@ impl CheckRunner {
             let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
             tasks.spawn(run_checker(
                 CheckerId(i),
+                self.initial_up(CheckerId(i)),
                 Arc::clone(spec),
                 events.clone(),
                 Arc::clone(&stats),
@@ -163,13 +182,14 @@ impl RunningChecks {
 
 async fn run_checker(
     id: CheckerId,
+    up: bool,
     spec: Arc<CheckerSpec>,
     events: mpsc::Sender<CheckEvent>,
     stats: Arc<CheckStats>,
     in_flight: Arc<Semaphore>,
     random: f64,
 ) {
-    let mut schedule = CheckSchedule::new(spec.timing);
+    let mut schedule = CheckSchedule::starting(spec.timing, up);
     let prepared = Prepared::new(&spec);
     tokio::time::sleep(schedule.first_delay(random)).await;
     loop {
@@ -239,5 +259,22 @@ mod tests {
         slow.timing.delay_loop = Duration::from_secs(30);
         assert_ne!(r.add(slow), a);
         assert_eq!(r.len(), 3);
+    }
+
+    /// Reload: a seeded verdict overrides `alpha` for that checker only.
+    #[test]
+    fn a_seeded_verdict_overrides_alpha() {
+        let mut r = CheckRunner::new();
+        let mut alpha = tcp("198.51.100.10:80");
+        alpha.timing.alpha = true;
+        let a = r.add(alpha.clone());
+        let b = r.add(tcp("198.51.100.11:80"));
+        assert!(!r.initial_up(a));
+        assert!(r.initial_up(b));
+        assert_eq!(r.id_of(&alpha), Some(a));
+        r.seed(a, true);
+        r.seed(b, false);
+        assert!(r.initial_up(a));
+        assert!(!r.initial_up(b));
     }
 }

@@ -63,6 +63,15 @@ impl CheckSchedule {
         }
     }
 
+    /// A schedule that starts from a verdict already known: a reload keeps
+    /// the up/down state of a checker whose spec did not change.
+    pub fn starting(timing: CheckTiming, up: bool) -> Self {
+        Self {
+            up,
+            ..Self::new(timing)
+        }
+    }
+
     /// Whether the checker currently passes.
     pub fn is_up(&self) -> bool {
         self.up

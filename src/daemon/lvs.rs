@@ -121,9 +121,10 @@ impl LvsTask {
         watch::channel(Arc::new(Table::new()))
     }
 
-    /// Run until `shutdown` resolves; then run the `omega` notifiers and
-    /// return the final state.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) -> LvsState {
+    /// Run until `shutdown` resolves; then, when it resolves to `true` (a
+    /// stop, not a reload), run the `omega` notifiers; return the final
+    /// state.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = bool>) -> LvsState {
         for line in self.governance.describe(&self.names) {
             if line.starts_with("warning:") {
                 tracing::warn!("{line}");
@@ -138,9 +139,9 @@ impl LvsTask {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut checks_open = true;
         let mut roles_open = true;
-        loop {
+        let omega = loop {
             tokio::select! {
-                () = &mut shutdown => break,
+                stop = &mut shutdown => break stop,
                 event = self.checks.recv(), if checks_open => {
                     let Some(event) = event else {
                         checks_open = false;
@@ -180,9 +181,11 @@ impl LvsTask {
                     }
                 },
             }
+        };
+        if omega {
+            let actions = self.state.shutdown();
+            self.act(actions);
         }
-        let actions = self.state.shutdown();
-        self.act(actions);
         self.state
     }
 
@@ -493,10 +496,18 @@ fn masters_from(bus: &Bus) -> BTreeSet<String> {
 /// after them (so the table is withdrawn after the VIPs are released).
 pub struct LvsService {
     checks: crate::check::runner::RunningChecks,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<bool>,
     task: tokio::task::JoinHandle<LvsState>,
     programmer: tokio::task::JoinHandle<()>,
     scripts: crate::notify::script::ScriptQueueTask,
+    /// Kept across reloads: the programmer (and its reconciler, which knows
+    /// what it applied) lives as long as one sender does.
+    table: watch::Sender<DesiredTable>,
+    queue: ScriptQueue,
+    /// The spec of every running checker, by id, to carry verdicts over.
+    checker_specs: Vec<crate::check::spec::CheckerSpec>,
+    status: Option<StatusHub>,
+    mailer: Option<Mailer>,
 }
 
 /// The LVS side built from the configuration, before anything runs: a
@@ -534,6 +545,80 @@ impl PreparedLvs {
         mailer: Option<Mailer>,
     ) -> LvsService {
         crate::check::cli::raise_nofile_limit();
+        let (table_tx, table_rx) = LvsTask::table_channel();
+        let (queue, scripts_task) =
+            crate::notify::script::ScriptQueue::start("lvs".into(), script_timeout);
+        let programmer = tokio::spawn(program(table_rx, self.lvs_flush, self.stop_policy));
+        let (checks, stop, task, checker_specs) = self.spawn(
+            bus,
+            table_tx.clone(),
+            queue.clone(),
+            status.clone(),
+            mailer.clone(),
+            Vec::new(),
+        );
+        LvsService {
+            checks,
+            stop,
+            task,
+            programmer,
+            scripts: scripts_task,
+            table: table_tx,
+            queue,
+            checker_specs,
+            status,
+            mailer,
+        }
+    }
+
+    /// Reload: carry the verdict of every checker whose spec is unchanged
+    /// and the quorum state of every virtual server whose services are
+    /// unchanged from `old` into this build.
+    fn carry(
+        &mut self,
+        old_specs: &[crate::check::spec::CheckerSpec],
+        old: &LvsState,
+    ) -> Vec<Action> {
+        let mut kept = 0usize;
+        for (i, spec) in old_specs.iter().enumerate() {
+            let Some(up) = old.checker_up(crate::check::CheckerId(i)) else {
+                continue;
+            };
+            if let Some(id) = self.built.runner.id_of(spec) {
+                self.built.runner.seed(id, up);
+                kept += 1;
+            }
+        }
+        let specs: Vec<_> = (0..self.built.state.len())
+            .filter_map(|v| self.built.state.spec(VsIndex(v)).cloned())
+            .collect();
+        let runner = &self.built.runner;
+        let mut state = LvsState::new(specs, |c| runner.initial_up(c));
+        let actions = state.carry_quorum(old);
+        self.built.state = state;
+        tracing::info!(
+            checkers_kept = kept,
+            checkers = self.built.runner.len(),
+            "reload: check verdicts carried over"
+        );
+        actions
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn spawn(
+        self,
+        bus: &Bus,
+        table_tx: watch::Sender<DesiredTable>,
+        queue: ScriptQueue,
+        status: Option<StatusHub>,
+        mailer: Option<Mailer>,
+        initial: Vec<Action>,
+    ) -> (
+        crate::check::runner::RunningChecks,
+        tokio::sync::oneshot::Sender<bool>,
+        tokio::task::JoinHandle<LvsState>,
+        Vec<crate::check::spec::CheckerSpec>,
+    ) {
         let built = self.built;
         tracing::info!(
             virtual_servers = built.state.len(),
@@ -545,11 +630,9 @@ impl PreparedLvs {
             .specs()
             .map(|(id, spec)| (id, spec.kind.keyword()))
             .collect();
+        let checker_specs = built.runner.specs().map(|(_, s)| s.clone()).collect();
         let (checks_tx, checks_rx) = mpsc::channel(4096);
         let checks = built.runner.spawn(checks_tx);
-        let (table_tx, table_rx) = LvsTask::table_channel();
-        let (scripts, scripts_task) =
-            crate::notify::script::ScriptQueue::start("lvs".into(), script_timeout);
         let task = LvsTask {
             state: built.state,
             governance: built.governance,
@@ -557,7 +640,7 @@ impl PreparedLvs {
             checks: checks_rx,
             bus: bus.clone(),
             table: table_tx,
-            scripts: Some(scripts),
+            scripts: Some(queue),
             reporting: LvsReporting {
                 status,
                 mailer,
@@ -566,18 +649,13 @@ impl PreparedLvs {
                 ..LvsReporting::default()
             },
         };
-        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        task.act(initial);
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<bool>();
         let task = tokio::spawn(task.run(async {
-            let _ = stop_rx.await;
+            // A dropped sender is a stop.
+            stop_rx.await.unwrap_or(true)
         }));
-        let programmer = tokio::spawn(program(table_rx, self.lvs_flush, self.stop_policy));
-        LvsService {
-            checks,
-            stop,
-            task,
-            programmer,
-            scripts: scripts_task,
-        }
+        (checks, stop, task, checker_specs)
     }
 }
 
@@ -586,12 +664,56 @@ impl LvsService {
     /// this daemon programmed, and wait for queued scripts.
     pub async fn shutdown(self) {
         self.checks.shutdown().await;
-        let _ = self.stop.send(());
-        // The task's table sender drops when it ends: the programmer then
-        // withdraws what it owns and returns.
+        let _ = self.stop.send(true);
+        // The table senders drop when the task ends and with `self.table`:
+        // the programmer then withdraws what it owns and returns.
         let _ = self.task.await;
+        drop(self.table);
+        drop(self.queue);
         let _ = self.programmer.await;
         self.scripts.drained().await;
+    }
+
+    /// Reload: replace checkers and the LVS task by those of `next`, keeping
+    /// the IPVS programmer (its reconciler knows what it applied, so the
+    /// first table of the new task costs only the difference), the script
+    /// queue, the verdicts of checkers whose spec is unchanged and the
+    /// quorum state of virtual servers whose services are unchanged. No
+    /// `omega` notifier runs: nothing stops.
+    pub async fn reload(self, mut next: PreparedLvs, bus: &Bus) -> LvsService {
+        self.checks.shutdown().await;
+        let _ = self.stop.send(false);
+        let old = match self.task.await {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::error!(error = %e, "LVS task failed; its check state is lost");
+                None
+            }
+        };
+        let initial = match &old {
+            Some(old) => next.carry(&self.checker_specs, old),
+            None => Vec::new(),
+        };
+        let (checks, stop, task, checker_specs) = next.spawn(
+            bus,
+            self.table.clone(),
+            self.queue.clone(),
+            self.status.clone(),
+            self.mailer.clone(),
+            initial,
+        );
+        LvsService {
+            checks,
+            stop,
+            task,
+            programmer: self.programmer,
+            scripts: self.scripts,
+            table: self.table,
+            queue: self.queue,
+            checker_specs,
+            status: self.status,
+            mailer: self.mailer,
+        }
     }
 }
 
@@ -649,8 +771,20 @@ pub async fn program(
                 failing = false;
                 backoff = std::time::Duration::from_millis(500);
                 if !ops.is_empty() {
+                    // Which commands, counted (SET_DEST=1): what a reload
+                    // changed reads here, also with 10,000 entries.
+                    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+                    for op in &ops {
+                        *kinds.entry(op_name(op)).or_default() += 1;
+                    }
+                    let kinds = kinds
+                        .iter()
+                        .map(|(k, n)| format!("{k}={n}"))
+                        .collect::<Vec<_>>()
+                        .join(",");
                     tracing::info!(
                         operations = ops.len(),
+                        commands = %kinds,
                         failed = report.failed.len(),
                         "IPVS table reconciled"
                     );
@@ -683,5 +817,19 @@ pub async fn program(
             return;
         }
         open = table.changed().await.is_ok();
+    }
+}
+
+/// The ip_vs.h command name of an operation, for the log.
+fn op_name(op: &crate::ipvs::reconcile::Op) -> &'static str {
+    use crate::ipvs::reconcile::Op;
+    match op {
+        Op::NewService { .. } => "NEW_SERVICE",
+        Op::SetService { .. } => "SET_SERVICE",
+        Op::DelService { .. } => "DEL_SERVICE",
+        Op::NewDest { .. } => "NEW_DEST",
+        Op::SetDest { .. } => "SET_DEST",
+        Op::DelDest { .. } => "DEL_DEST",
+        Op::Flush => "FLUSH",
     }
 }

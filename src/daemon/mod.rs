@@ -749,7 +749,7 @@ async fn run_with_lvs(
         }
     };
     let mailer = opts.reporting.mailer.clone();
-    let lvs = lvs.map(|l| {
+    let mut lvs = lvs.map(|l| {
         l.start(
             &running.bus,
             opts.script_timeout,
@@ -788,12 +788,12 @@ async fn run_with_lvs(
             _ = usr1.recv() => running.dump_stats().await,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
-                let outcome = reload_config(&opts, &mut config, &mut running, &hub, &notifier).await;
+                let outcome = reload_config(&opts, &mut config, &mut running, &mut lvs, &hub, &notifier).await;
                 log_outcome(&outcome);
             }
             Some(req) = reload_rx.recv() => {
                 tracing::info!("reload requested on the control socket");
-                let outcome = reload_config(&opts, &mut config, &mut running, &hub, &notifier).await;
+                let outcome = reload_config(&opts, &mut config, &mut running, &mut lvs, &hub, &notifier).await;
                 log_outcome(&outcome);
                 let _ = req.reply.send(outcome);
             }
@@ -859,43 +859,45 @@ fn smtp_alert_names(config: &crate::config::Config) -> std::collections::BTreeSe
 }
 
 /// Why a valid configuration cannot be applied without a restart, if it
-/// cannot: changes outside VRRP (global_defs, vrrp_script, virtual
-/// servers), and VRRP changes that would move virtual servers to another
-/// instance.
-fn needs_restart(
-    old: &crate::config::Config,
-    new: &crate::config::Config,
-    diff: &reload::Diff,
-) -> Vec<String> {
-    use reload::{Change, Item};
-    let mut why = Vec::new();
-    for (item, name, change) in &diff.items {
-        match item {
-            Item::VrrpInstance | Item::VrrpSyncGroup => {}
-            _ => why.push(format!(
+/// cannot: `global_defs` (router_id, mail, lvs_flush, ... are read once at
+/// start) and `vrrp_script` (the trackers of running units share them).
+/// Virtual servers, groups and VRRP instances are applied live.
+fn needs_restart(diff: &reload::Diff) -> Vec<String> {
+    use reload::Item;
+    diff.items
+        .iter()
+        .filter(|(item, _, _)| matches!(item, Item::GlobalDefs | Item::VrrpScript))
+        .map(|(item, name, change)| {
+            format!(
                 "{}: applying this change needs a restart",
                 reload::Diff {
                     items: vec![(*item, name.clone(), *change)]
                 }
                 .describe()
                 .join("")
-            )),
-        }
-        // Which instance governs a virtual server follows the VIPs: a VIP
-        // set that changes while virtual servers exist needs a restart.
-        if *item == Item::VrrpInstance && !new.virtual_servers.is_empty() {
-            let vips = |c: &crate::config::Config| {
-                c.vrrp_instance(name)
-                    .map(|i| serde_json::to_value(&i.virtual_ipaddress).unwrap_or_default())
-            };
-            if *change != Change::Changed || vips(old) != vips(new) {
-                why.push(format!(
-                    "vrrp_instance {name}: its virtual addresses decide which virtual servers it governs; applying this change needs a restart"
-                ));
-            }
-        }
-    }
-    why
+            )
+        })
+        .collect()
+}
+
+/// Whether the LVS side must be rebuilt: a virtual server or group
+/// changed, or a VRRP instance whose virtual addresses decide which virtual
+/// servers it governs was added, removed or given other addresses.
+fn lvs_touched(
+    old: &crate::config::Config,
+    new: &crate::config::Config,
+    diff: &reload::Diff,
+) -> bool {
+    use reload::Item;
+    let vips = |c: &crate::config::Config, name: &str| {
+        c.vrrp_instance(name)
+            .map(|i| serde_json::to_value(&i.virtual_ipaddress).unwrap_or_default())
+    };
+    diff.items.iter().any(|(item, name, _)| match item {
+        Item::VirtualServer | Item::VirtualServerGroup => true,
+        Item::VrrpInstance => vips(old, name) != vips(new, name),
+        _ => false,
+    })
 }
 
 /// Load and check the configuration file again, and apply the difference
@@ -905,6 +907,7 @@ async fn reload_config(
     opts: &RunOptions,
     current: &mut Option<crate::config::Config>,
     running: &mut Running,
+    lvs: &mut Option<lvs::LvsService>,
     hub: &StatusHub,
     notifier: &crate::control::sd_notify::Notifier,
 ) -> crate::control::server::ReloadOutcome {
@@ -954,7 +957,7 @@ async fn reload_config(
                 errors: Vec::new(),
             };
         }
-        let why = needs_restart(old, &new, &diff);
+        let why = needs_restart(&diff);
         if !why.is_empty() {
             break 'out refuse(
                 why.into_iter()
@@ -963,6 +966,17 @@ async fn reload_config(
                 diff.describe(),
             );
         }
+        // The LVS side is built before anything changes: a configuration it
+        // cannot use (an unknown MISC_CHECK user) refuses the reload.
+        let lvs_touched = lvs_touched(old, &new, &diff);
+        let prepared = if lvs_touched {
+            match lvs::PreparedLvs::new(&new) {
+                Ok(p) => p,
+                Err(e) => break 'out refuse(vec![format!("{file}: {e}")], diff.describe()),
+            }
+        } else {
+            None
+        };
         // Resolve the new VRRP configuration against the kernel as a start
         // would: an instance that cannot run here refuses the reload.
         let kernel = match Rtnl::new()
@@ -999,6 +1013,25 @@ async fn reload_config(
             Ok(done) => {
                 let (instances, groups) = running.unit_members();
                 hub.retain_units(&instances, &groups);
+                if lvs_touched {
+                    // Keep the running IPVS programmer when there is one, so
+                    // the kernel sees only the difference.
+                    *lvs = match (lvs.take(), prepared) {
+                        (Some(l), Some(p)) => Some(l.reload(p, &running.bus).await),
+                        (Some(l), None) => {
+                            l.shutdown().await;
+                            hub.set_virtual_servers(Vec::new());
+                            None
+                        }
+                        (None, Some(p)) => Some(p.start(
+                            &running.bus,
+                            opts.script_timeout,
+                            Some(hub.clone()),
+                            running.reporting.mailer.clone(),
+                        )),
+                        (None, None) => None,
+                    };
+                }
                 *current = Some(new);
                 let mut changes = diff.describe();
                 changes.extend(done);
@@ -1040,4 +1073,84 @@ pub fn init_logging() {
         .with_ansi(false)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{Config, LoadOptions, load_str};
+
+    const BASE: &str = "\
+global_defs {
+    router_id lb1
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    virtual_ipaddress {
+        192.0.2.2/24
+    }
+}
+virtual_server 192.0.2.2 80 {
+    lb_algo rr
+    lb_kind NAT
+    real_server 198.51.100.10 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 3
+        }
+    }
+}
+";
+
+    fn parse(text: &str) -> Config {
+        let loaded = load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &LoadOptions::default(),
+        );
+        match loaded.config {
+            Some(c) => c,
+            None => panic!("test config refused: {:?}", loaded.diagnostics),
+        }
+    }
+
+    fn verdict(new: &str) -> (Vec<String>, bool) {
+        let (old, new) = (parse(BASE), parse(new));
+        let diff = reload::diff(&old, &new);
+        (needs_restart(&diff), lvs_touched(&old, &new, &diff))
+    }
+
+    #[test]
+    fn a_real_server_weight_is_applied_live_on_the_lvs_side() {
+        let (why, lvs) = verdict(&BASE.replace("weight 1", "weight 5"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(lvs);
+    }
+
+    #[test]
+    fn a_priority_change_leaves_the_lvs_side_alone() {
+        let (why, lvs) = verdict(&BASE.replace("priority 150", "priority 90"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(!lvs);
+    }
+
+    #[test]
+    fn other_vips_rebuild_the_lvs_side() {
+        let (why, lvs) = verdict(&BASE.replace("192.0.2.2/24", "192.0.2.3/24"));
+        assert!(why.is_empty(), "{why:?}");
+        assert!(lvs);
+    }
+
+    #[test]
+    fn global_defs_still_need_a_restart() {
+        let (why, _) = verdict(&BASE.replace("router_id lb1", "router_id lb2"));
+        assert_eq!(
+            why,
+            ["global_defs: changed: applying this change needs a restart"]
+        );
+    }
 }

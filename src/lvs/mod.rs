@@ -188,6 +188,29 @@ impl LvsState {
         (rs < v.rs.len()).then(|| v.alive(rs))
     }
 
+    /// Whether checker `id` passes now (`None`: no real server uses it).
+    pub fn checker_up(&self, id: CheckerId) -> Option<bool> {
+        let (v, r) = *self.by_checker.get(&id)?.first()?;
+        Some(!self.vs.get(v)?.rs.get(r)?.failing.contains(&id))
+    }
+
+    /// Reload: take the quorum state of the virtual servers `old` has with
+    /// the same services, so a sorry server in use stays in use. The quorum
+    /// is then judged again with the hysteresis; what changes is returned
+    /// as actions (quorum_up / quorum_down), as a check would.
+    pub fn carry_quorum(&mut self, old: &LvsState) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for v in 0..self.vs.len() {
+            let keys = |s: &VirtualServerSpec| s.services.iter().map(|x| x.key).collect::<Vec<_>>();
+            let mine = keys(&self.vs[v].spec);
+            if let Some(o) = old.vs.iter().find(|o| keys(&o.spec) == mine) {
+                self.vs[v].quorum_up = o.quorum_up;
+                actions.extend(self.update_quorum(v));
+            }
+        }
+        actions
+    }
+
     /// Apply one checker verdict change.
     pub fn on_check(&mut self, event: &CheckEvent) -> Vec<Action> {
         let mut actions = Vec::new();

@@ -514,3 +514,57 @@ fn master_only_table() {
     assert_eq!(t.services.len(), 1, "master: the full table");
     assert_eq!(t.dest_count(), 2);
 }
+
+/// Reload: the verdict of a checker is read back by id, so that a new
+/// build can start the same check from it.
+#[test]
+fn checker_up_tells_the_current_verdict() {
+    let mut s = LvsState::new(
+        vec![vs(vec![
+            rs("198.51.100.10:80", &[0]),
+            rs("198.51.100.11:80", &[1]),
+        ])],
+        |_| true,
+    );
+    s.on_check(&ev(0, Report::Down));
+    assert_eq!(s.checker_up(CheckerId(0)), Some(false));
+    assert_eq!(s.checker_up(CheckerId(1)), Some(true));
+    assert_eq!(s.checker_up(CheckerId(7)), None);
+}
+
+/// Reload: a virtual server with the same services keeps a lost quorum
+/// (its sorry server stays in use) instead of starting over as up; one
+/// with other services starts from its checks.
+#[test]
+fn quorum_state_carries_over_for_the_same_services() {
+    let mut spec = vs(vec![
+        rs("198.51.100.10:80", &[0]),
+        rs("198.51.100.11:80", &[1]),
+    ]);
+    spec.quorum = 2;
+    spec.hysteresis = 1;
+    let mut old = LvsState::new(vec![spec.clone()], |_| true);
+    old.on_check(&ev(0, Report::Down));
+    old.on_check(&ev(1, Report::Down));
+    assert_eq!(old.quorum_up(VsIndex(0)), Some(false));
+    // Both back up in the new build: alive weight 2 < quorum + hysteresis
+    // 3, so the quorum stays lost, as it would have without the reload.
+    let mut new = LvsState::new(vec![spec.clone()], |_| true);
+    assert_eq!(new.quorum_up(VsIndex(0)), Some(true));
+    let actions = new.carry_quorum(&old);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(new.quorum_up(VsIndex(0)), Some(false));
+    // A build whose only virtual server has other services carries nothing.
+    let mut other = spec;
+    other.services = vec![Service::new(
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: "192.0.2.3".parse().unwrap(),
+            port: 80,
+        },
+        Scheduler::Rr,
+    )];
+    let mut fresh = LvsState::new(vec![other], |_| true);
+    assert!(fresh.carry_quorum(&old).is_empty());
+    assert_eq!(fresh.quorum_up(VsIndex(0)), Some(true));
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reload against a real IPVS table in the test VM (tests/reload_vm.sh):
-# unchanged, bad and refused reloads cause zero IPVS operations.
+# unchanged, bad and refused reloads cause zero IPVS operations; a weight
+# change is one SET_DEST, an added real server one NEW_DEST.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q --bin tandem
