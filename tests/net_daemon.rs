@@ -47,10 +47,10 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 group,
                 dsts: vec![group],
                 unicast_peers: vec![],
-                vips: VipSet {
-                    addresses: vec![IfAddress::host(link.index, vip)],
-                    routes: vec![],
-                    keep: vec![],
+                vips: {
+                    let mut vips = VipSet::default();
+                    vips.addresses = vec![IfAddress::host(link.index, vip)];
+                    vips
                 },
                 track_links: vec![],
                 track_scripts: vec![],

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::net::{GarpSender, IfAddress, NaSender, Route, Rtnl};
@@ -23,6 +23,13 @@ pub struct VipSet {
     /// interface before tandem started (RFC 5798 §1: the owner's VIPs are
     /// real interface addresses).
     pub keep: Vec<IpAddr>,
+    /// Which mastership the addresses belong to: bumped by [`VipSet::remove`]
+    /// before anything is deleted. An announcement burst remembers the
+    /// value it started under and sends only while it is unchanged, checked
+    /// under this lock right before each packet — so once "removing VIPs"
+    /// begins, no gratuitous ARP/NA for them can follow (a late one would
+    /// pull clients back to a node that no longer answers).
+    mastership: Arc<Mutex<u64>>,
 }
 
 impl VipSet {
@@ -59,7 +66,9 @@ impl VipSet {
     }
 
     /// Remove every route, then every address. Absent ones are fine.
+    /// Any announcement burst still running for them is cancelled first.
     pub fn remove(&self, rtnl: &mut Rtnl, instance: &str) -> usize {
+        self.end_mastership();
         let mut failed = 0;
         for r in &self.routes {
             if let Err(e) = rtnl.del_route(r) {
@@ -127,6 +136,34 @@ impl VipSet {
         removed
     }
 
+    /// Cancel every announcement burst started so far for these addresses.
+    /// Waits for a packet being sent right now, so none goes out afterwards.
+    pub fn end_mastership(&self) {
+        let mut g = self
+            .mastership
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *g = g.wrapping_add(1);
+    }
+
+    fn current_mastership(&self) -> u64 {
+        *self
+            .mastership
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run `send` while the mastership is still `generation`, holding the
+    /// lock across the send so that [`VipSet::end_mastership`] cannot slip
+    /// in between the check and the packet. `None` when cancelled.
+    fn while_master<T>(&self, generation: u64, send: impl FnOnce() -> T) -> Option<T> {
+        let g = self
+            .mastership
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (*g == generation).then(send)
+    }
+
     fn list(&self) -> String {
         self.addresses
             .iter()
@@ -154,38 +191,171 @@ pub struct Burst {
 
 impl Announcer {
     /// Send `burst.repeat` rounds for every address, on a task of its own
-    /// so that a spaced-out burst never delays an advert.
+    /// so that a spaced-out burst never delays an advert. The burst stops
+    /// as soon as the addresses are removed (see [`VipSet::remove`]).
     pub fn announce(&self, set: &VipSet, burst: Burst, instance: String) {
         let me = self.clone();
         let addrs: Vec<(u32, IpAddr)> = set.addresses.iter().map(|a| (a.ifindex, a.addr)).collect();
         if addrs.is_empty() || burst.repeat == 0 {
             return;
         }
+        let set = set.clone();
+        let generation = set.current_mastership();
         tokio::spawn(async move {
-            for round in 0..burst.repeat {
-                if round > 0 {
-                    let gap = burst.garp_interval.max(burst.gna_interval);
-                    if !gap.is_zero() {
-                        tokio::time::sleep(gap).await;
-                    }
-                }
-                for &(ifindex, addr) in &addrs {
-                    let sent = match addr {
-                        IpAddr::V4(a) => me.garp.get(&ifindex).map(|g| g.send(a)),
-                        IpAddr::V6(a) => me.na.get(&ifindex).map(|n| n.send(a, false)),
-                    };
-                    match sent {
-                        Some(Err(e)) => {
-                            tracing::warn!(instance = %instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
-                        }
-                        None => {
-                            tracing::warn!(instance = %instance, address = %addr, "no announcer for the interface of this VIP")
-                        }
-                        Some(Ok(())) => {}
-                    }
-                }
-            }
-            tracing::debug!(instance = %instance, rounds = burst.repeat, "gratuitous ARP/NA sent");
+            let send = |ifindex: u32, addr: IpAddr| match addr {
+                IpAddr::V4(a) => me
+                    .garp
+                    .get(&ifindex)
+                    .map(|g| g.send(a).map_err(|e| e.to_string())),
+                IpAddr::V6(a) => me
+                    .na
+                    .get(&ifindex)
+                    .map(|n| n.send(a, false).map_err(|e| e.to_string())),
+            };
+            let pause = async |gap: Duration| tokio::time::sleep(gap).await;
+            run_burst(&set, generation, &addrs, burst, &instance, send, pause).await;
         });
+    }
+}
+
+/// The rounds of one burst; `send` puts one announcement on the wire
+/// (`None`: no sender for that interface) and `pause` waits between
+/// rounds. Returns the rounds completed. Separate from the sockets and the
+/// clock so that the cancellation can be tested deterministically.
+async fn run_burst(
+    set: &VipSet,
+    generation: u64,
+    addrs: &[(u32, IpAddr)],
+    burst: Burst,
+    instance: &str,
+    mut send: impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
+    mut pause: impl AsyncFnMut(Duration),
+) -> u32 {
+    for round in 0..burst.repeat {
+        if round > 0 {
+            let gap = burst.garp_interval.max(burst.gna_interval);
+            if !gap.is_zero() {
+                pause(gap).await;
+            }
+        }
+        for &(ifindex, addr) in addrs {
+            match set.while_master(generation, || send(ifindex, addr)) {
+                None => {
+                    tracing::debug!(
+                        instance,
+                        rounds_sent = round,
+                        "gratuitous ARP/NA burst cancelled: no longer master for these VIPs"
+                    );
+                    return round;
+                }
+                Some(Some(Err(e))) => {
+                    tracing::warn!(instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
+                }
+                Some(None) => {
+                    tracing::warn!(instance, address = %addr, "no announcer for the interface of this VIP")
+                }
+                Some(Some(Ok(()))) => {}
+            }
+        }
+    }
+    tracing::debug!(instance, rounds = burst.repeat, "gratuitous ARP/NA sent");
+    burst.repeat
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Scope;
+    use std::net::Ipv4Addr;
+
+    fn vips() -> VipSet {
+        let mut set = VipSet::default();
+        for last in [10, 11] {
+            set.addresses.push(IfAddress {
+                ifindex: 2,
+                addr: IpAddr::V4(Ipv4Addr::new(203, 0, 113, last)),
+                prefix_len: 24,
+                broadcast: None,
+                label: None,
+                scope: Scope::Global,
+                nodad: false,
+                peer: None,
+            });
+        }
+        set
+    }
+
+    fn addrs(set: &VipSet) -> Vec<(u32, IpAddr)> {
+        set.addresses.iter().map(|a| (a.ifindex, a.addr)).collect()
+    }
+
+    const BURST: Burst = Burst {
+        repeat: 5,
+        garp_interval: Duration::from_millis(5),
+        gna_interval: Duration::ZERO,
+    };
+
+    #[tokio::test]
+    async fn a_whole_burst_goes_out_while_master() {
+        let set = vips();
+        let mut sent = Vec::new();
+        let mut pauses = 0;
+        let g = set.current_mastership();
+        let send = |_, a| {
+            sent.push(a);
+            Some(Ok(()))
+        };
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, async |_| {
+            pauses += 1
+        })
+        .await;
+        assert_eq!((rounds, pauses), (5, 4));
+        assert_eq!(sent.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn leaving_master_between_rounds_stops_the_burst() {
+        let set = vips();
+        let g = set.current_mastership();
+        let unit = set.clone(); // the unit task's copy, as in the daemon
+        let mut sent = 0;
+        let mut pauses = 0;
+        let send = |_, _| {
+            sent += 1;
+            Some(Ok(()))
+        };
+        // The instance leaves MASTER (its VIPs are removed) while the
+        // burst waits after round 2.
+        let pause = async |_| {
+            pauses += 1;
+            if pauses == 2 {
+                unit.end_mastership();
+            }
+        };
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, pause).await;
+        assert_eq!(
+            rounds, 2,
+            "the burst must stop at the round after the removal"
+        );
+        assert_eq!(sent, 4, "no announcement after the VIPs were removed");
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_an_earlier_mastership_sends_nothing() {
+        let set = vips();
+        let g = set.current_mastership();
+        set.end_mastership();
+        let mut sent = 0;
+        let send = |_, _| {
+            sent += 1;
+            Some(Ok(()))
+        };
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, async |_| {}).await;
+        assert_eq!((rounds, sent), (0, 0));
+        // A new mastership's burst is not affected by the old one's end.
+        let g2 = set.current_mastership();
+        let send = |_, _| Some(Ok(()));
+        let rounds = run_burst(&set, g2, &addrs(&set), BURST, "VI_1", send, async |_| {}).await;
+        assert_eq!(rounds, 5);
     }
 }

@@ -47,6 +47,10 @@ pub enum SocketError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "interface {ifname}: source address {src} is not usable yet (tentative: duplicate address detection still running?); waiting for it"
+    )]
+    SourceNotUsable { ifname: String, src: IpAddr },
     #[error("interface {ifname}: send to {dst}: {source}")]
     Send {
         ifname: String,
@@ -328,6 +332,14 @@ pub struct VrrpSendSocket {
     ifindex: u32,
     src: IpAddr,
     fd: AsyncFd<Socket>,
+    /// Where to bind, and whether that worked. An IPv6 address whose
+    /// duplicate address detection has not finished (tentative, as a
+    /// link-local address is for a while after its link comes up) cannot be
+    /// bound (EADDRNOTAVAIL), nor may it be used as a source (RFC 4862
+    /// §5.4); the socket then stays unbound and every send tries the bind
+    /// again instead of the daemon refusing to start.
+    bind_to: SockAddr,
+    bound: std::sync::Mutex<bool>,
 }
 
 impl VrrpSendSocket {
@@ -336,7 +348,7 @@ impl VrrpSendSocket {
     pub fn new(ifname: &str, ifindex: u32, src: IpAddr) -> Result<VrrpSendSocket, SocketError> {
         let v6 = src.is_ipv6();
         let socket = raw_socket(ifname, v6)?;
-        match src {
+        let bind_to = match src {
             IpAddr::V4(a) => {
                 socket
                     .set_multicast_ttl_v4(255)
@@ -372,12 +384,7 @@ impl VrrpSendSocket {
                         io::Error::last_os_error(),
                     ));
                 }
-                socket
-                    .bind(&SockAddr::from(SocketAddrV4::new(a, 0)))
-                    .map_err(setup(
-                        ifname,
-                        "bind to the source address (is it on the interface?)",
-                    ))?;
+                SockAddr::from(SocketAddrV4::new(a, 0))
             }
             IpAddr::V6(a) => {
                 socket
@@ -393,14 +400,25 @@ impl VrrpSendSocket {
                     .set_multicast_if_v6(ifindex)
                     .map_err(setup(ifname, "set IPV6_MULTICAST_IF"))?;
                 let scope = if is_link_local_v6(&a) { ifindex } else { 0 };
-                socket
-                    .bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))
-                    .map_err(setup(
-                        ifname,
-                        "bind to the source address (is it on the interface?)",
-                    ))?;
+                SockAddr::from(SocketAddrV6::new(a, 0, 0, scope))
             }
-        }
+        };
+        let bound = match socket.bind(&bind_to) {
+            Ok(()) => true,
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                tracing::warn!(
+                    interface = ifname, src = %src,
+                    "VRRP source address {src} on {ifname} is not usable yet (tentative: duplicate address detection running?); adverts wait for it"
+                );
+                false
+            }
+            Err(e) => {
+                return Err(setup(
+                    ifname,
+                    "bind to the source address (is it on the interface?)",
+                )(e));
+            }
+        };
         // BPF "ret #0": accept nothing. This socket only sends.
         socket
             .attach_filter(&[SockFilter::new(0x06, 0, 0, 0)])
@@ -411,7 +429,49 @@ impl VrrpSendSocket {
             ifindex,
             src,
             fd,
+            bind_to,
+            bound: std::sync::Mutex::new(bound),
         })
+    }
+
+    /// Whether the source address has been bound (it is usable).
+    pub fn is_ready(&self) -> bool {
+        *self
+            .bound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Bind now if an earlier attempt found the source address unusable.
+    fn ensure_bound(&self) -> Result<(), SocketError> {
+        let mut bound = self
+            .bound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *bound {
+            return Ok(());
+        }
+        match self.fd.get_ref().bind(&self.bind_to) {
+            Ok(()) => {
+                *bound = true;
+                tracing::info!(
+                    interface = %self.ifname, src = %self.src,
+                    "VRRP source address {} on {} is usable now; sending adverts", self.src, self.ifname
+                );
+                Ok(())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                Err(SocketError::SourceNotUsable {
+                    ifname: self.ifname.clone(),
+                    src: self.src,
+                })
+            }
+            Err(source) => Err(SocketError::Setup {
+                ifname: self.ifname.clone(),
+                what: "bind to the source address (is it on the interface?)",
+                source,
+            }),
+        }
     }
 
     /// The source address every advert from this socket carries.
@@ -434,6 +494,7 @@ impl VrrpSendSocket {
 
     /// Send one VRRP message (the kernel adds the IP header).
     pub async fn send_to(&self, vrrp: &[u8], dst: IpAddr) -> Result<(), SocketError> {
+        self.ensure_bound()?;
         let addr = match dst {
             IpAddr::V6(a) if is_link_local_v6(&a) || a.is_multicast() => {
                 SocketAddr::V6(SocketAddrV6::new(a, 0, 0, self.ifindex))
