@@ -306,23 +306,33 @@ pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Resu
     Ok(written)
 }
 
-/// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
-/// not (every problem on stderr as `FILE:LINE:COL: error: MESSAGE`).
-fn check_config(args: &CheckConfigArgs) -> ExitCode {
+/// Load the configuration a command was given, printing every diagnostic
+/// (`FILE:LINE:COL: error|warning: ...`) on stderr. `None` when it has
+/// errors, after a summary line ending in `refusal` (what the command does
+/// about it).
+pub(crate) fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::config::Config> {
     let opts = crate::config::LoadOptions {
-        config_id: args.config.config_id.clone(),
+        config_id: args.config_id.clone(),
     };
-    let loaded = crate::config::load(&args.config.file, &opts);
+    let loaded = crate::config::load(&args.file, &opts);
     for d in &loaded.diagnostics {
         eprintln!("{d}");
     }
-    let Some(config) = loaded.config else {
+    if loaded.config.is_none() {
         let n = loaded.errors().count();
         eprintln!(
-            "{}: {n} error{}; configuration refused",
-            args.config.file.display(),
+            "{}: {n} error{}; {refusal}",
+            args.file.display(),
             if n == 1 { "" } else { "s" }
         );
+    }
+    loaded.config
+}
+
+/// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
+/// not (every problem on stderr as `FILE:LINE:COL: error: MESSAGE`).
+fn check_config(args: &CheckConfigArgs) -> ExitCode {
+    let Some(config) = load_config(&args.config, "configuration refused") else {
         return ExitCode::from(1);
     };
     if args.json {
@@ -343,20 +353,7 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 /// opened).
 fn run(args: &RunArgs) -> ExitCode {
     crate::daemon::init_logging();
-    let opts = crate::config::LoadOptions {
-        config_id: args.config.config_id.clone(),
-    };
-    let loaded = crate::config::load(&args.config.file, &opts);
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    let Some(config) = loaded.config else {
-        let n = loaded.errors().count();
-        eprintln!(
-            "{}: {n} error{}; not starting",
-            args.config.file.display(),
-            if n == 1 { "" } else { "s" }
-        );
+    let Some(config) = load_config(&args.config, "not starting") else {
         return ExitCode::from(1);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -378,7 +375,9 @@ fn run(args: &RunArgs) -> ExitCode {
         }),
         source: Some(crate::daemon::ConfigSource {
             file: args.config.file.clone(),
-            load: opts,
+            load: crate::config::LoadOptions {
+                config_id: args.config.config_id.clone(),
+            },
         }),
         ..crate::daemon::RunOptions::default()
     };

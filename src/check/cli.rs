@@ -94,15 +94,7 @@ pub fn release_free_memory() {
 
 /// `tandem check-once`.
 pub fn run(args: CheckOnceArgs) -> ExitCode {
-    let opts = crate::config::LoadOptions {
-        config_id: args.config.config_id.clone(),
-    };
-    let loaded = crate::config::load(&args.config.file, &opts);
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    let Some(config) = loaded.config else {
-        eprintln!("{}: configuration refused", args.config.file.display());
+    let Some(config) = crate::cli::load_config(&args.config, "configuration refused") else {
         return ExitCode::from(1);
     };
     let built = match build(&config) {
@@ -115,7 +107,6 @@ pub fn run(args: CheckOnceArgs) -> ExitCode {
     // The parsed model is not needed any more; with 10,000 real servers it
     // is several megabytes. Give them back to the system.
     drop(config);
-    drop(loaded.diagnostics);
     release_free_memory();
     raise_nofile_limit();
     let rt = match runtime(args.threads) {
