@@ -1106,7 +1106,9 @@ virtual_server 192.0.2.2 80 {
 }
 ";
 
-    fn parse(text: &str) -> Config {
+    /// A test configuration as the daemon would get it (shared with the
+    /// reload tests).
+    pub(super) fn parse(text: &str) -> Config {
         let loaded = load_str(
             Path::new("test.conf"),
             text.to_string(),

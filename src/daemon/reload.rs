@@ -166,10 +166,8 @@ pub fn diff(old: &Config, new: &Config) -> Diff {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::config::{LoadOptions, load_str};
+    use crate::daemon::tests::parse;
 
     const BASE: &str = "\
 global_defs {
@@ -194,18 +192,6 @@ virtual_server 192.0.2.2 80 {
     }
 }
 ";
-
-    fn parse(text: &str) -> Config {
-        let loaded = load_str(
-            Path::new("test.conf"),
-            text.to_string(),
-            &LoadOptions::default(),
-        );
-        match loaded.config {
-            Some(c) => c,
-            None => panic!("test config refused: {:?}", loaded.diagnostics),
-        }
-    }
 
     #[test]
     fn comments_blank_lines_and_moved_lines_change_nothing() {
