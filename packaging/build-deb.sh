@@ -7,7 +7,7 @@
 # shell completions from the CLI with `tandem generate` (so they always
 # match the real options), then `cargo deb --no-build` packs what
 # Cargo.toml's [package.metadata.deb] lists. Needs cargo-deb
-# (`cargo install cargo-deb --locked`); tests/suites/60-packaging.sh
+# (`cargo install cargo-deb --locked`); tests/suites/90-packaging.sh
 # installs it when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,15 +11,21 @@ if [ "$(id -u)" != 0 ]; then
 fi
 bash .ci/setup || exit 1
 
+# Incremental compilation caches only help an edit-compile loop; here they
+# would double what the build writes to disk (CI machines have a few GB).
+export CARGO_INCREMENTAL=0
+free_disk() { df -Ph . | awk 'NR==2 {print $4 " free on " $6}'; }
+echo "=== disk: $(free_disk)"
+
 passed=0; failed=0; failures=()
 for suite in tests/suites/*.sh; do
   name=$(basename "$suite" .sh)
   echo "=== suite $name"
   start=$(date +%s)
   if bash "$suite"; then
-    passed=$((passed+1)); echo "=== suite $name: ok ($(( $(date +%s) - start ))s)"
+    passed=$((passed+1)); echo "=== suite $name: ok ($(( $(date +%s) - start ))s; $(free_disk))"
   else
-    failed=$((failed+1)); failures+=("$name"); echo "=== suite $name: FAILED ($(( $(date +%s) - start ))s)"
+    failed=$((failed+1)); failures+=("$name"); echo "=== suite $name: FAILED ($(( $(date +%s) - start ))s; $(free_disk))"
   fi
 done
 [ $failed -eq 0 ] || echo "failed suites: ${failures[*]}"

@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "60-packaging: FAIL: $*" >&2; exit 1; }
+fail() { echo "90-packaging: FAIL: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 
 pid1=$(ps -p 1 -o comm= | tr -d ' ')
@@ -125,4 +125,4 @@ done
 dpkg-query -W -f='${Status}' tandem 2>/dev/null | grep -q "installed" && fail "still installed"
 [ ! -e "$wants" ] || fail "$wants left behind"
 echo "removed and purged cleanly ($(echo "$files" | wc -l) files)"
-echo "60-packaging: ok"
+echo "90-packaging: ok"
