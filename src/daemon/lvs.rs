@@ -30,8 +30,24 @@ use crate::lvs::{Action, Governance, LvsState, VsIndex};
 use crate::notify::mail::{Alert, Mailer, ServiceName, ServiceProtocol};
 use crate::notify::script::{ScriptQueue, split_command};
 
-/// The table this node should have, shared with the reconciler.
-pub type DesiredTable = Arc<Table>;
+/// The table this node should have, and the MASTER instances it was
+/// computed for: the programmer reports those back on the bus once the
+/// kernel has the table, which opens the VIP gate ([`super::bus::RulesState`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub table: Table,
+    pub masters: BTreeSet<String>,
+}
+
+impl std::ops::Deref for Desired {
+    type Target = Table;
+    fn deref(&self) -> &Table {
+        &self.table
+    }
+}
+
+/// The desired table as shared with the reconciler.
+pub type DesiredTable = Arc<Desired>;
 
 /// Everything the task needs; see [`LvsTask::run`].
 pub struct LvsTask {
@@ -118,7 +134,7 @@ impl LvsTask {
     /// A channel for the table, starting empty (nothing programmed until
     /// the task has computed the first table).
     pub fn table_channel() -> (watch::Sender<DesiredTable>, watch::Receiver<DesiredTable>) {
-        watch::channel(Arc::new(Table::new()))
+        watch::channel(Arc::new(Desired::default()))
     }
 
     /// Run until `shutdown` resolves; then, when it resolves to `true` (a
@@ -193,11 +209,17 @@ impl LvsTask {
         let table = self
             .state
             .desired_table(|v| self.governance.programs(v, |n| masters.contains(n)));
+        // A new set of masters is published even when the table is the
+        // same: the programmer's report of it is what a new master's VIPs
+        // wait for.
         self.table.send_if_modified(|current| {
-            if **current == table {
+            if current.table == table && current.masters == *masters {
                 false
             } else {
-                *current = Arc::new(table);
+                *current = Arc::new(Desired {
+                    table,
+                    masters: masters.clone(),
+                });
                 true
             }
         });
@@ -536,6 +558,12 @@ impl PreparedLvs {
         }))
     }
 
+    /// The VRRP instances that govern at least one virtual server: their
+    /// VIPs wait for the IPVS table on becoming MASTER.
+    pub fn governing(&self) -> BTreeSet<String> {
+        self.built.governance.governing()
+    }
+
     /// Start checkers, the LVS task and the IPVS programmer.
     pub fn start(
         self,
@@ -548,7 +576,13 @@ impl PreparedLvs {
         let (table_tx, table_rx) = LvsTask::table_channel();
         let (queue, scripts_task) =
             crate::notify::script::ScriptQueue::start("lvs".into(), script_timeout);
-        let programmer = tokio::spawn(program(table_rx, self.lvs_flush, self.stop_policy));
+        bus.set_governing(self.governing());
+        let programmer = tokio::spawn(program(
+            table_rx,
+            self.lvs_flush,
+            self.stop_policy,
+            Some(bus.clone()),
+        ));
         let (checks, stop, task, checker_specs) = self.spawn(
             bus,
             table_tx.clone(),
@@ -681,6 +715,7 @@ impl LvsService {
     /// quorum state of virtual servers whose services are unchanged. No
     /// `omega` notifier runs: nothing stops.
     pub async fn reload(self, mut next: PreparedLvs, bus: &Bus) -> LvsService {
+        bus.set_governing(next.governing());
         self.checks.shutdown().await;
         let _ = self.stop.send(false);
         let old = match self.task.await {
@@ -722,11 +757,14 @@ impl LvsService {
 /// reached (no `ip_vs` in this kernel), say so once and retry with back-off,
 /// without affecting VRRP or the checks. When the desired-table channel
 /// closes (shutdown), apply `stop` (`lvs_flush_on_stop`; by default: remove
-/// the services this daemon programmed, as keepalived does).
+/// the services this daemon programmed, as keepalived does). Each table the
+/// kernel accepts is reported on `bus` (the VIP gate); so is a kernel that
+/// cannot be programmed at all.
 pub async fn program(
     mut table: watch::Receiver<DesiredTable>,
     lvs_flush: bool,
     stop: crate::ipvs::reconcile::StopPolicy,
+    bus: Option<Bus>,
 ) {
     use crate::ipvs::{IpvsClient, Reconciler};
     let mut client = IpvsClient::new(std::time::Duration::from_secs(5));
@@ -736,11 +774,12 @@ pub async fn program(
     let mut open = true;
     loop {
         let desired: Option<DesiredTable> = open.then(|| Arc::clone(&table.borrow_and_update()));
+        let masters = desired.as_ref().map(|d| d.masters.clone());
         let (c, r, result) = tokio::task::spawn_blocking(move || {
             let mut client = client;
             let mut reconciler = reconciler;
             let result = match desired {
-                Some(desired) => client.reconcile(&mut reconciler, &desired),
+                Some(desired) => client.reconcile(&mut reconciler, &desired.table),
                 // Shutting down: lvs_flush_on_stop decides what goes.
                 None => client.table().and_then(|current| {
                     let ops = reconciler.teardown(&current, stop);
@@ -770,6 +809,9 @@ pub async fn program(
                 }
                 failing = false;
                 backoff = std::time::Duration::from_millis(500);
+                if let (Some(bus), Some(masters)) = (&bus, &masters) {
+                    bus.rules_programmed(masters);
+                }
                 if !ops.is_empty() {
                     // Which commands, counted (SET_DEST=1): what a reload
                     // changed reads here, also with 10,000 entries.
@@ -802,6 +844,9 @@ pub async fn program(
                     tracing::debug!(error = %e, "IPVS still unreachable");
                 }
                 failing = true;
+                if let Some(bus) = &bus {
+                    bus.rules_unreachable();
+                }
                 if !open {
                     return; // shutting down: nothing more we can do
                 }

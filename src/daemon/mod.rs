@@ -708,7 +708,7 @@ impl ControlService {
 
 async fn run_with_lvs(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
-    opts: RunOptions,
+    mut opts: RunOptions,
     lvs: Option<lvs::PreparedLvs>,
     mut config: Option<crate::config::Config>,
 ) -> Result<(), DaemonError> {
@@ -739,6 +739,13 @@ async fn run_with_lvs(
         None => None,
     };
     let notifier = Notifier::from_env();
+    // The VIP gate knows which instances govern virtual servers before any
+    // unit runs: an address owner is MASTER at once.
+    if let Some(l) = &lvs {
+        opts.bus
+            .get_or_insert_with(Bus::new)
+            .set_governing(l.governing());
+    }
     let mut running = match start(make_plan, &opts) {
         Ok(r) => r,
         Err(e) => {

@@ -71,6 +71,11 @@ pub struct InstanceIo {
     pub announcer: Announcer,
     /// The VIPs are configured on the interface right now.
     vips_held: bool,
+    /// MASTER since this instant, waiting for its IPVS rules before it
+    /// takes the VIPs (the VIP gate, [`bus::RulesState`]).
+    vips_pending: Option<Instant>,
+    /// The gratuitous burst (its repeat) held back with the VIPs.
+    garp_pending: Option<u32>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
     /// When a garp_master_refresh round is due.
@@ -84,6 +89,13 @@ pub struct InstanceIo {
     drops_not_logged: u64,
 }
 
+/// How long a new MASTER waits for the IPVS programmer to confirm its
+/// rules before it takes the VIPs anyway (a kernel that is slow or refuses
+/// must not keep the service address away for good). Programming the
+/// seed's table takes milliseconds natively and about half a second under
+/// the test VM's emulated CPU.
+pub const RULES_WAIT: Duration = Duration::from_secs(3);
+
 /// The most drop lines one instance logs per second.
 const DROP_LOGS_PER_SECOND: u32 = 20;
 
@@ -94,6 +106,8 @@ impl InstanceIo {
             send,
             announcer,
             vips_held: false,
+            vips_pending: None,
+            garp_pending: None,
             unicast_peer_drops: 0,
             refresh_at: None,
             drop_log: HashMap::new(),
@@ -160,6 +174,8 @@ pub struct Unit {
     /// The last transition of each instance, and of the group.
     transitions: Vec<Option<Transition>>,
     group_transition: Option<Transition>,
+    /// The VIP gate: whether the IPVS table of a new role is in the kernel.
+    rules: tokio::sync::watch::Receiver<bus::RulesState>,
 }
 
 /// keepalived's spelling of a reason, for logs and the bus.
@@ -253,7 +269,9 @@ impl Unit {
                     .push((i, *t));
             }
         }
+        let rules = bus.rules();
         Ok(Unit {
+            rules,
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -310,7 +328,25 @@ impl Unit {
         loop {
             let timer = self.router.poll_timeout().map(|t| self.instant_of(t));
             let refresh = self.io.iter().filter_map(|io| io.refresh_at).min();
+            let gate = self
+                .io
+                .iter()
+                .filter_map(|io| io.vips_pending)
+                .min()
+                .map(|t| t + RULES_WAIT);
+            // A clone, so that the select's future does not borrow `self`;
+            // `release_vips` marks the state seen on `self.rules`, which
+            // the next clone starts from.
+            let mut rules = self.rules.clone();
             tokio::select! {
+                changed = rules.changed(), if gate.is_some() => {
+                    if changed.is_err() {
+                        // No programmer any more: nothing will confirm.
+                        tracing::warn!("IPVS programmer gone: VIPs no longer wait for it");
+                    }
+                    self.release_vips(changed.is_err());
+                }
+                _ = sleep_until_opt(gate) => self.release_vips(false),
                 msg = inbox.recv() => match msg {
                     None | Some(UnitMsg::Shutdown) => break,
                     Some(m) => self.on_msg(m),
@@ -526,13 +562,27 @@ impl Unit {
                     }
                 }
                 Action::AddVips => {
-                    io.plan.vips.add(&mut self.rtnl, &name);
-                    io.vips_held = true;
+                    // The VIP gate: a master whose virtual servers are not
+                    // yet in the kernel's IPVS table would answer for the
+                    // VIP itself (or refuse): it takes the VIPs when the
+                    // programmer confirms, or after RULES_WAIT.
+                    if self.rules.borrow_and_update().must_wait(&name) {
+                        tracing::info!(
+                            instance = %name,
+                            "VRRP_Instance({name}) waits for its IPVS rules before taking the VIPs"
+                        );
+                        io.vips_pending = Some(Instant::now());
+                    } else {
+                        io.plan.vips.add(&mut self.rtnl, &name);
+                        io.vips_held = true;
+                    }
                 }
                 Action::RemoveVips => {
                     // On shutdown the VIPs stay until a new master is heard
                     // (see `shutdown`): the leaving master keeps serving
                     // during the backup's Skew_Time.
+                    io.vips_pending = None;
+                    io.garp_pending = None;
                     if !self.stopping {
                         io.plan.vips.remove(&mut self.rtnl, &name);
                         io.vips_held = false;
@@ -548,6 +598,11 @@ impl Unit {
                     } else {
                         io.plan.garp.master_repeat.max(1)
                     };
+                    if io.vips_pending.is_some() {
+                        // Announced with the VIPs, not before them.
+                        io.garp_pending = Some(repeat);
+                        continue;
+                    }
                     io.announcer.announce(
                         &io.plan.vips,
                         Burst {
@@ -582,6 +637,50 @@ impl Unit {
             self.update_group_role();
         }
         self.report_status();
+    }
+
+    /// Take the VIPs of every instance whose IPVS rules are now in the
+    /// kernel, or that waited RULES_WAIT (or `now`, when nothing will ever
+    /// confirm), and send the gratuitous burst held back with them.
+    fn release_vips(&mut self, now: bool) {
+        let rules = self.rules.borrow_and_update().clone();
+        let at = Instant::now();
+        for io in &mut self.io {
+            let Some(since) = io.vips_pending else {
+                continue;
+            };
+            let name = io.plan.name.clone();
+            let waited = at.duration_since(since);
+            let waiting = rules.must_wait(&name);
+            if waiting && !now && waited < RULES_WAIT {
+                continue;
+            }
+            if waiting {
+                tracing::warn!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS rules not confirmed: taking the VIPs anyway"
+                );
+            } else {
+                tracing::info!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS rules in place: taking the VIPs"
+                );
+            }
+            io.vips_pending = None;
+            io.plan.vips.add(&mut self.rtnl, &name);
+            io.vips_held = true;
+            if let Some(repeat) = io.garp_pending.take() {
+                io.announcer.announce(
+                    &io.plan.vips,
+                    Burst {
+                        repeat,
+                        garp_interval: io.plan.garp.garp_interval,
+                        gna_interval: io.plan.garp.gna_interval,
+                    },
+                    name,
+                );
+            }
+        }
     }
 
     /// Write this unit's instances (and group) into the status snapshot.

@@ -89,6 +89,18 @@ impl Governance {
         }
     }
 
+    /// The instances that govern at least one virtual server.
+    pub fn governing(&self) -> std::collections::BTreeSet<String> {
+        self.per_vs
+            .iter()
+            .filter_map(|g| match g {
+                Governor::Instances(names) => Some(names.iter().cloned()),
+                Governor::Always => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// One line per virtual server for the start-up log; `names[i]` is how
     /// virtual server `i` is shown. Lines for rule 3 start with "warning:".
     pub fn describe(&self, names: &[String]) -> Vec<String> {
