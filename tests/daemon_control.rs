@@ -645,3 +645,59 @@ virtual_server 192.0.2.2 80 {
     let _ = web.kill();
     let _ = web.wait();
 }
+
+#[test]
+fn a_master_without_ipvs_takes_its_vip_without_waiting_for_rules() {
+    // The VIP gate (docs/checks.md): a new master governing a virtual server
+    // waits for its IPVS rules before taking the VIP. This kernel has no
+    // IPVS (or, where it has, the table is programmed): either way the VIP
+    // must come, and never after the gate's time-out.
+    let lan = Lan::new("dgate", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("dgate");
+    let text = format!(
+        r#"global_defs {{
+    router_id lbg
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    virtual_ipaddress {{
+        {VIP}/24 dev eth0
+    }}
+}}
+virtual_server {VIP} 80 {{
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 192.0.2.1 8080 {{
+        TCP_CHECK {{
+            connect_timeout 1
+        }}
+    }}
+}}
+"#
+    );
+    let c = dir.file("lb.conf", &text);
+    let d = Daemon::start(lb, &c, dir.0.join("lb.log"));
+    assert!(
+        wait_until(20.0, || lb.has_addr("eth0", VIP)),
+        "the master never took its VIP\n{}",
+        d.log()
+    );
+    let log = d.log();
+    assert!(
+        log.contains(&format!(
+            "virtual_server {VIP}:80: programmed while MASTER of VI_1"
+        )),
+        "the governance line is missing\n{log}"
+    );
+    assert!(
+        !log.contains("IPVS rules not confirmed"),
+        "the VIP waited for a programmer that could not confirm\n{log}"
+    );
+}

@@ -660,6 +660,11 @@ impl Unit {
                     instance = %name, waited_ms = waited.as_millis(),
                     "VRRP_Instance({name}) IPVS rules not confirmed: taking the VIPs anyway"
                 );
+            } else if rules.unreachable {
+                tracing::warn!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS cannot be programmed: taking the VIPs without rules"
+                );
             } else {
                 tracing::info!(
                     instance = %name, waited_ms = waited.as_millis(),
