@@ -213,4 +213,38 @@ pids+=("$ka")
 until_ "preempted: tandem withdraws the table" no_services
 kill -TERM "$tandem"
 wait "$tandem" || fail "tandem run did not exit cleanly"
+
+# ---- 3. killed -9 as master, restarted as backup -------------------------
+# The dead run leaves its table in the kernel. The new run, BACKUP behind
+# keepalived, must withdraw the services its configuration names (the
+# master's alone), and leave a service someone added by hand.
+kill -TERM "$ka"
+wait "$ka" 2>/dev/null || true
+ip netns exec "$lb" tandem run -f "$work/pair.conf" >"$work/tandem.log" 2>&1 &
+tandem=$!
+pids+=("$tandem")
+until_ "tandem master again with the full table" full_table
+kill -KILL "$tandem"
+wait "$tandem" 2>/dev/null || true
+[ "$(services)" = 1 ] || fail "the killed run's service should still be in the kernel"
+ip netns exec "$lb" ipvsadm -A -t 203.0.113.9:443 -s lc
+ip netns exec "$peer" keepalived -n -l -P -f "$work/keepalived.conf" \
+  -p "$work/ka.pid" -r "$work/ka-vrrp.pid" >"$work/keepalived.log" 2>&1 &
+ka=$!
+pids+=("$ka")
+until_ "keepalived holds the VIP" ka_vip
+ip netns exec "$lb" tandem run -f "$work/pair.conf" >"$work/tandem.log" 2>&1 &
+tandem=$!
+pids+=("$tandem")
+has_service() { ip netns exec "$lb" ipvsadm -Ln | grep -q "^TCP  $1 "; }
+stale_gone() { ! has_service 192.0.2.2:80 && has_service 203.0.113.9:443; }
+until_ "restarted as backup: the dead run's service withdrawn, the hand-made one kept" stale_gone
+sleep 2
+stale_gone || fail "the table changed again after the withdrawal"
+ip -n "$lb" addr show dev out0 | grep -q 192.0.2.2/ && fail "backup kept the dead run's VIP"
+echo "ok: backup holds no VIP"
+kill -TERM "$tandem"
+wait "$tandem" || fail "tandem run did not exit cleanly"
+has_service 203.0.113.9:443 || fail "stopping removed the hand-made service"
+echo "ok: stopping left the hand-made service"
 echo "check_vm: all passed"

@@ -37,6 +37,10 @@ use crate::notify::script::{ScriptQueue, split_command};
 pub struct Desired {
     pub table: Table,
     pub masters: BTreeSet<String>,
+    /// Every service the configuration names, governed or not: the
+    /// programmer claims them ([`crate::ipvs::Reconciler::claim`]), so a
+    /// BACKUP removes what a crashed earlier run left in the kernel.
+    pub claimed: Arc<BTreeSet<ServiceKey>>,
 }
 
 impl std::ops::Deref for Desired {
@@ -151,7 +155,8 @@ impl LvsTask {
         let mut roles = self.bus.subscribe();
         let mut masters = masters_from(&self.bus);
         self.reporting.index(&self.state);
-        self.publish(&masters);
+        let claimed = Arc::new(self.state.service_keys());
+        self.publish_claimed(&masters, &claimed);
         let mut shutdown = std::pin::pin!(shutdown);
         let mut checks_open = true;
         let mut roles_open = true;
@@ -172,7 +177,7 @@ impl LvsTask {
                         actions.extend(self.state.on_check(&more));
                     }
                     self.act(actions);
-                    self.publish(&masters);
+                    self.publish_claimed(&masters, &claimed);
                 }
                 change = roles.recv(), if roles_open => match change {
                     Ok(RoleChange { subject: Subject::Instance, name, role, .. }) => {
@@ -183,13 +188,13 @@ impl LvsTask {
                         };
                         if changed {
                             tracing::info!(instance = %name, %role, "virtual servers follow the VRRP role");
-                            self.publish(&masters);
+                            self.publish_claimed(&masters, &claimed);
                         }
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         masters = masters_from(&self.bus);
-                        self.publish(&masters);
+                        self.publish_claimed(&masters, &claimed);
                     }
                     Err(broadcast::error::RecvError::Closed) => {
                         // No VRRP any more: keep the last roles.
@@ -205,7 +210,7 @@ impl LvsTask {
         self.state
     }
 
-    fn publish(&self, masters: &BTreeSet<String>) {
+    fn publish_claimed(&self, masters: &BTreeSet<String>, claimed: &Arc<BTreeSet<ServiceKey>>) {
         let table = self
             .state
             .desired_table(|v| self.governance.programs(v, |n| masters.contains(n)));
@@ -213,12 +218,14 @@ impl LvsTask {
         // same: the programmer's report of it is what a new master's VIPs
         // wait for.
         self.table.send_if_modified(|current| {
-            if current.table == table && current.masters == *masters {
+            if current.table == table && current.masters == *masters && current.claimed == *claimed
+            {
                 false
             } else {
                 *current = Arc::new(Desired {
                     table,
                     masters: masters.clone(),
+                    claimed: Arc::clone(claimed),
                 });
                 true
             }
@@ -775,6 +782,9 @@ pub async fn program(
     loop {
         let desired: Option<DesiredTable> = open.then(|| Arc::clone(&table.borrow_and_update()));
         let masters = desired.as_ref().map(|d| d.masters.clone());
+        if let Some(d) = &desired {
+            reconciler.claim(&d.claimed);
+        }
         let (c, r, result) = tokio::task::spawn_blocking(move || {
             let mut client = client;
             let mut reconciler = reconciler;

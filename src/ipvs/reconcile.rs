@@ -346,6 +346,21 @@ impl Reconciler {
         ops
     }
 
+    /// Take ownership of services the configuration names, present in the
+    /// kernel or not. A service with such a key that this run did not put
+    /// there was left by an earlier run that died without cleaning up
+    /// (`kill -9`, a crash) or by keepalived before tandem; a BACKUP must
+    /// not keep it, since master-only rules make it the master's alone.
+    /// A newly claimed key drops the belief, so the next plan sees the
+    /// kernel as it is.
+    pub fn claim(&mut self, keys: &BTreeSet<ServiceKey>) {
+        let before = self.owned.len();
+        self.owned.extend(keys.iter().copied());
+        if self.owned.len() != before {
+            self.forget();
+        }
+    }
+
     /// The operations for exit (see [`teardown`]).
     pub fn teardown(&self, current: &Table, policy: StopPolicy) -> Vec<Op> {
         teardown(current, &self.owned, policy)
@@ -566,6 +581,41 @@ mod tests {
         assert!(!r.owned().contains(&fwm));
         // Someone else adds it back by hand: no longer tandem's business.
         assert!(r.plan(&reduced, &current).is_empty());
+    }
+
+    #[test]
+    fn claimed_services_left_by_a_dead_run_go_while_backup_foreign_ones_stay() {
+        // A restart after kill -9: the kernel still holds the web service
+        // (the old run's) and a service someone added by hand. As BACKUP
+        // the desired table is empty; the configuration names the web
+        // service, so it goes; the other one stays.
+        let web = tcp("192.0.2.10", 80);
+        let mut current = sample();
+        let foreign = tcp("203.0.113.9", 443);
+        current.insert_service(Service::new(foreign, Scheduler::Lc));
+        let mut r = Reconciler::new(false);
+        assert!(
+            r.plan(&Table::new(), &current).is_empty(),
+            "without a claim nothing is tandem's"
+        );
+        let mut r = Reconciler::new(false);
+        r.claim(&BTreeSet::from([web]));
+        assert_eq!(
+            r.plan(&Table::new(), &current),
+            vec![Op::DelService { key: web }]
+        );
+        // A newly claimed key drops a belief: the next plan dumps.
+        let mut r = Reconciler::new(false);
+        r.plan(&sample(), &sample());
+        r.applied(&sample(), true, Instant::now());
+        r.claim(&BTreeSet::from([foreign]));
+        assert!(r.plan_from_belief(&sample(), Instant::now()).is_none());
+        // Claiming what is already owned keeps it.
+        let mut r = Reconciler::new(false);
+        r.plan(&sample(), &sample());
+        r.applied(&sample(), true, Instant::now());
+        r.claim(&BTreeSet::from([web]));
+        assert!(r.plan_from_belief(&sample(), Instant::now()).is_some());
     }
 
     #[test]

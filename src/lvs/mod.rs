@@ -366,6 +366,16 @@ impl LvsState {
             .collect()
     }
 
+    /// The key of every IPVS service the configuration names, whoever
+    /// governs it: these are tandem's in the kernel (see
+    /// [`crate::ipvs::Reconciler::claim`]).
+    pub fn service_keys(&self) -> std::collections::BTreeSet<crate::ipvs::types::ServiceKey> {
+        self.vs
+            .iter()
+            .flat_map(|v| v.spec.services.iter().map(|s| s.key))
+            .collect()
+    }
+
     /// The whole table for the virtual servers `programs` selects (see
     /// [`Governance::programs`]).
     pub fn desired_table(&self, programs: impl Fn(VsIndex) -> bool) -> Table {
