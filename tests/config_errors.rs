@@ -804,3 +804,25 @@ fn a_repeated_address_in_one_instance_is_kept_once() {
         1
     );
 }
+
+#[test]
+fn no_email_faults_is_read_and_takes_no_value() {
+    let on = check("global_defs {\n    no_email_faults\n}\n");
+    assert!(messages(&on).is_empty(), "{:?}", messages(&on));
+    assert!(
+        on.config
+            .as_ref()
+            .is_some_and(|c| c.global_defs.no_email_faults)
+    );
+    let off = check("global_defs {\n    router_id lb1\n}\n");
+    assert!(
+        off.config
+            .as_ref()
+            .is_some_and(|c| !c.global_defs.no_email_faults)
+    );
+    let bad = errors("global_defs {\n    no_email_faults yes\n}\n");
+    assert!(
+        bad.iter().any(|e| e.starts_with("t.conf:2:")),
+        "a value after no_email_faults is an error at its line: {bad:?}"
+    );
+}

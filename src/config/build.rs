@@ -826,6 +826,10 @@ impl Builder {
                 self.bare(&st);
                 self.global.lvs_flush = true;
             }
+            "no_email_faults" => {
+                self.bare(&st);
+                self.global.no_email_faults = true;
+            }
             "lvs_flush_on_stop" => {
                 self.no_block(&st);
                 if let Some(args) = self.args_range(&st, 0, 1, "") {

@@ -84,6 +84,7 @@ impl Block {
                 "enable_script_security",
                 "lvs_flush",
                 "lvs_flush_on_stop",
+                "no_email_faults",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -451,7 +452,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "process_monitor_rcv_bufs_force",
     "rs_init_notifies",
     "no_checker_emails",
-    "no_email_faults",
     "checker_log_all_failures",
     "log_unknown_vrids",
     "max_auto_priority",

@@ -155,6 +155,8 @@ pub struct GlobalDefs {
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop [VS]`.
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `no_email_faults`: no mail when an instance or group enters FAULT.
+    pub no_email_faults: bool,
 }
 
 impl Default for GlobalDefs {
@@ -185,6 +187,7 @@ impl Default for GlobalDefs {
             enable_script_security: false,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            no_email_faults: false,
         }
     }
 }

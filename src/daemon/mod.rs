@@ -628,6 +628,7 @@ pub async fn run(config: &crate::config::Config, mut opts: RunOptions) -> Result
         );
     }
     opts.reporting.smtp_alert = smtp_alert_names(config);
+    opts.reporting.no_email_faults = config.global_defs.no_email_faults;
     run_with_lvs(
         |kernel| configure::plan(config, kernel),
         opts,
@@ -1013,6 +1014,7 @@ async fn reload_config(
         }
         let mut reporting = running.reporting.clone();
         reporting.smtp_alert = smtp_alert_names(&new);
+        reporting.no_email_faults = new.global_defs.no_email_faults;
         match running
             .apply(plan, &kernel, &dirty, reporting, opts.shutdown_timeout)
             .await

@@ -44,6 +44,8 @@ pub struct UnitReporting {
     pub mailer: Option<Mailer>,
     /// Instances and sync groups whose resolved `smtp_alert` is on.
     pub smtp_alert: std::collections::BTreeSet<String>,
+    /// `no_email_faults`: entering FAULT sends no mail.
+    pub no_email_faults: bool,
 }
 
 /// What other tasks tell a unit.
@@ -270,6 +272,7 @@ impl Unit {
             }
         }
         let rules = bus.rules();
+        let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
         Ok(Unit {
             rules,
             name: plan.name().to_string(),
@@ -286,7 +289,7 @@ impl Unit {
             stopping: false,
             handling_advert: false,
             reporting,
-            mail_filter: VrrpMailFilter::new(false),
+            mail_filter,
             transitions: vec![None; plan.instances.len()],
             group_transition: None,
         })
