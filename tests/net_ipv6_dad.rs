@@ -72,6 +72,24 @@ fn a_tentative_link_local_source_is_waited_for() {
         "the daemon refused to start:\n{}",
         d.log()
     );
+    // Meanwhile the instance stays in INIT: with advert_int 0.2 it would be
+    // MASTER (holding the VIP, unheard) within a second if it started.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        tentative(),
+        "DAD ended too early for the test to mean anything"
+    );
+    assert!(
+        !ns.has_addr("eth0", VIP6),
+        "the instance took the VIP before it could send an advert:\n{}",
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("stays in INIT until its source address is usable"),
+        "{}",
+        d.log()
+    );
     // Once DAD is done, the instance adverts from its link-local address,
     // alone on the link, and holds the VIP.
     assert!(

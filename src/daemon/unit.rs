@@ -98,6 +98,9 @@ pub struct InstanceIo {
 /// the test VM's emulated CPU.
 pub const RULES_WAIT: Duration = Duration::from_secs(3);
 
+/// How often an instance in INIT tries its source address again.
+const UNBOUND_RETRY: Duration = Duration::from_millis(200);
+
 /// The most drop lines one instance logs per second.
 const DROP_LOGS_PER_SECOND: u32 = 20;
 
@@ -318,13 +321,28 @@ impl Unit {
     /// Run until shut down. `links` is the running state of every link at start.
     pub async fn run(mut self, mut inbox: mpsc::Receiver<UnitMsg>, links: HashMap<u32, bool>) {
         let now = self.now();
+        // Instances whose source address cannot be bound yet (an IPv6
+        // link-local address in duplicate address detection): they stay in
+        // INIT (RFC 5798 §6.4.1: only the Startup event leaves it, and it
+        // is given once adverts can be sent): a master that cannot send
+        // adverts would hold the VIPs beside the real master unheard.
+        let mut unbound: Vec<usize> = Vec::new();
         for id in 0..self.io.len() {
             // Tell the state machine about a down interface before it
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
             if links.get(&self.io[id].plan.ifindex) == Some(&false) {
                 let _ = self.router.handle(now, id, Event::LinkDown);
             }
-            let _ = self.router.handle(now, id, Event::Startup);
+            if self.io[id].send.is_ready() {
+                let _ = self.router.handle(now, id, Event::Startup);
+            } else {
+                tracing::info!(
+                    instance = %self.io[id].plan.name,
+                    "VRRP_Instance({}) stays in INIT until its source address is usable",
+                    self.io[id].plan.name
+                );
+                unbound.push(id);
+            }
         }
         self.execute().await;
 
@@ -342,6 +360,18 @@ impl Unit {
             // the next clone starts from.
             let mut rules = self.rules.clone();
             tokio::select! {
+                _ = tokio::time::sleep(UNBOUND_RETRY), if !unbound.is_empty() => {
+                    let now = self.now();
+                    let mut still = Vec::new();
+                    for id in unbound.drain(..) {
+                        if self.io[id].send.try_ready() {
+                            let _ = self.router.handle(now, id, Event::Startup);
+                        } else {
+                            still.push(id);
+                        }
+                    }
+                    unbound = still;
+                }
                 changed = rules.changed(), if gate.is_some() => {
                     if changed.is_err() {
                         // No programmer any more: nothing will confirm.

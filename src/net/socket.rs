@@ -442,6 +442,12 @@ impl VrrpSendSocket {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Try the bind again if the source address was not usable: whether it
+    /// is usable now.
+    pub fn try_ready(&self) -> bool {
+        self.ensure_bound().is_ok()
+    }
+
     /// Bind now if an earlier attempt found the source address unusable.
     fn ensure_bound(&self) -> Result<(), SocketError> {
         let mut bound = self
