@@ -632,7 +632,21 @@ impl PreparedLvs {
             .collect();
         let checker_specs = built.runner.specs().map(|(_, s)| s.clone()).collect();
         let (checks_tx, checks_rx) = mpsc::channel(4096);
-        let checks = built.runner.spawn(checks_tx);
+        // The checks run on a thread of their own (see
+        // `CheckRunner::spawn_on_thread`: cheaper, and VRRP never shares a
+        // worker with them); on the daemon's runtime only if no thread can
+        // be started.
+        let max_in_flight = crate::check::runner::DEFAULT_MAX_IN_FLIGHT;
+        let checks = match built
+            .runner
+            .spawn_on_thread(checks_tx.clone(), max_in_flight)
+        {
+            Ok(checks) => checks,
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for the health checks; they share the daemon's");
+                built.runner.spawn_bounded(checks_tx, max_in_flight)
+            }
+        };
         let task = LvsTask {
             state: built.state,
             governance: built.governance,
