@@ -55,6 +55,10 @@ pub enum CheckError {
     Timeout(Duration),
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
+    #[error("HTTP: {0}")]
+    Response(String),
+    #[error("HTTP: {0}")]
+    Io(std::io::Error),
     #[error("could not build the HTTP request: {0}")]
     Request(#[from] hyper::http::Error),
     #[error("could not build the HTTP request: {0}")]
