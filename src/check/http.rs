@@ -57,7 +57,9 @@ pub async fn probe_prepared(
                 let stream = super::tcp::connect(spec).await?;
                 get_url(CloseOnDrop(TokioIo::new(stream)), get, url, head.clone()).await
             };
-            match tokio::time::timeout(spec.connect_timeout, one).await {
+            // Boxed: hyper's connection state is large, and a status-only
+            // probe's future should not carry room for it.
+            match tokio::time::timeout(spec.connect_timeout, Box::pin(one)).await {
                 Ok(result) => result?,
                 Err(_) => return Err(CheckError::Timeout(spec.connect_timeout)),
             }

@@ -130,10 +130,13 @@ pub async fn probe_prepared(spec: &CheckerSpec, prepared: &Prepared) -> Result<P
         (CheckKind::Http(get), Prepared::Http(p)) => {
             http::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
         }
-        (CheckKind::Ssl(get), Prepared::Http(p)) => {
-            ssl::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
-        }
-        _ => probe(spec).await,
+        // Boxed, so that the future of a probe is only as large as the
+        // common HTTP_GET one (the runner boxes and copies it on every
+        // probe): TLS and a child process carry much more state.
+        (CheckKind::Ssl(get), Prepared::Http(p)) => Box::pin(ssl::probe_prepared(spec, get, p))
+            .await
+            .map(|()| Pass::Up),
+        _ => Box::pin(probe(spec)).await,
     }
 }
 
