@@ -11,7 +11,10 @@
 # IPVS table programmed, since a configuration without vrrp_instance makes
 # it a lone balancer); `keepalived` is `keepalived -C` (its checker daemon,
 # which programs IPVS too); `tandem-once` (not run unless asked for with
-# --tools) is `tandem check-once --for`, the checkers alone on one thread.
+# --tools) is `tandem check-once --for`, the checkers alone on one thread;
+# `tandem-alt` (only if asked for) is the daemon from $TANDEM_ALT_BIN, to
+# compare two builds in the same run (in the VM: a path inside the
+# repository, which the VM mounts at the same path).
 #
 # N real servers (N in --sizes) are HTTP_GET-checked with delay_loop 1
 # (so N checks a second). They are one HTTP responder (`tandem http-sink`,
@@ -179,6 +182,16 @@ measure() {
             main=$!
             pids+=("$main")
             ;;
+          tandem-alt)
+            # Another build of the daemon (TANDEM_ALT_BIN, e.g. under
+            # target/, which the VM sees at the same path), for comparing
+            # two versions in the same run.
+            ip netns exec "$ns" "${TANDEM_ALT_BIN:?tandem-alt needs TANDEM_ALT_BIN}" run -f "$conf" \
+              --control-socket "$work/tandem-alt.sock" --dump-file "$work/tandem-alt.dump" \
+              >"$work/tandem-alt.out" 2>&1 &
+            main=$!
+            pids+=("$main")
+            ;;
           tandem-once)
             # The checkers alone (`check-once --for`: one thread, no IPVS).
             ip netns exec "$ns" "$tandem" check-once -f "$conf" --for $((seconds + 600)) \
@@ -331,6 +344,6 @@ if [ "$where" != host ]; then
   echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
   budget=$(( (seconds + 120) * rounds * $(wc -w <<<"$tools") * $(wc -w <<<"$sizes") + 600 ))
   netns-lab/vm-run --release --no-build --timeout "$budget" -- \
-    bash benches/checks.sh --inside --tools "$tools" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+    env ${TANDEM_ALT_BIN:+TANDEM_ALT_BIN=$TANDEM_ALT_BIN} bash benches/checks.sh --inside --tools "$tools" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
     | tee -a /dev/stderr | summarise
 fi

@@ -35,7 +35,7 @@ pub const USER_AGENT_VALUE: &str = concat!("tandem-check/", env!("CARGO_PKG_VERS
 
 /// Run every URL of an `HTTP_GET` against the checker's target.
 pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> {
-    probe_prepared(spec, get, &Prepared::new(spec, get, 80)).await
+    probe_prepared(spec, get, &Prepared::new(spec, get, 80, false)).await
 }
 
 /// [`probe`] with the request heads built beforehand ([`Prepared`]), as the
@@ -50,7 +50,9 @@ pub async fn probe_prepared(
             Ok(head) => head,
             Err(e) => return Err(CheckError::BadRequest(e.clone())),
         };
-        if url.digest.is_some() {
+        if let RequestHead::Lean { request } = head {
+            exchange(spec, url, request).await?;
+        } else {
             // The body is needed: hyper decodes its framing (length,
             // chunked, close-delimited) before it is hashed.
             let one = async {
@@ -63,8 +65,6 @@ pub async fn probe_prepared(
                 Ok(result) => result?,
                 Err(_) => return Err(CheckError::Timeout(spec.connect_timeout)),
             }
-        } else {
-            exchange(spec, url, head).await?;
         }
     }
     Ok(())
@@ -91,18 +91,14 @@ const MAX_DRAIN: usize = 1 << 20;
 /// docs/checks.md, "Benchmark"). The request is the bytes built once per
 /// checker; a check is one buffer and these system calls: socket, connect,
 /// epoll_ctl, write, read (until the body is complete), epoll_ctl, close.
-async fn exchange(
-    spec: &CheckerSpec,
-    url: &UrlCheck,
-    head: &RequestHead,
-) -> Result<(), CheckError> {
+async fn exchange(spec: &CheckerSpec, url: &UrlCheck, request: &[u8]) -> Result<(), CheckError> {
     // One timer for both phases: the status must arrive within
     // connect_timeout; the rest of the body is read only while time is
     // left, and never changes the verdict.
     let deadline = tokio::time::sleep(spec.connect_timeout);
     let mut deadline = pin!(deadline);
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let head_phase = read_head(spec, head, &mut buf);
+    let head_phase = read_head(spec, request, &mut buf);
     let (mut stream, status, mut left) = tokio::select! {
         biased;
         r = head_phase => r?,
@@ -139,7 +135,7 @@ async fn drain(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, left: &mut
 /// stream, the status code and how many body bytes are still to come.
 async fn read_head(
     spec: &CheckerSpec,
-    head: &RequestHead,
+    request: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<(tokio::net::TcpStream, u16, usize), CheckError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -147,13 +143,25 @@ async fn read_head(
     let mut stream = super::tcp::connect_started(spec)?;
     // The first write waits for the handshake and reports its failure.
     stream
-        .write_all(&head.request)
+        .write_all(request)
         .await
         .map_err(|source| CheckError::Connect {
             addr: spec.target,
             source,
         })?;
     let (status, body_len) = 'head: loop {
+        if buf.len() == buf.capacity() {
+            if buf.len() >= MAX_HEAD {
+                return Err(CheckError::Response("response head too large".into()));
+            }
+            buf.reserve(buf.len());
+        }
+        let n = stream.read_buf(buf).await.map_err(CheckError::Io)?;
+        if n == 0 {
+            return Err(CheckError::Response(
+                "connection closed before a complete response head".into(),
+            ));
+        }
         // What is buffered: a final response head, or not yet.
         loop {
             match parse_head(buf)? {
@@ -171,18 +179,6 @@ async fn read_head(
                     content_length,
                 } => break 'head (status, content_length.map(|c| (c, buf.len() - len))),
             }
-        }
-        if buf.len() == buf.capacity() {
-            if buf.len() >= MAX_HEAD {
-                return Err(CheckError::Response("response head too large".into()));
-            }
-            buf.reserve(buf.len());
-        }
-        let n = stream.read_buf(buf).await.map_err(CheckError::Io)?;
-        if n == 0 {
-            return Err(CheckError::Response(
-                "connection closed before a complete response head".into(),
-            ));
         }
     };
     // The rest of the body, to be read so that the close is orderly.
@@ -241,15 +237,21 @@ pub struct Prepared {
     heads: Vec<Result<RequestHead, String>>,
 }
 
-/// The prepared request target and `Host` header of one URL, and the
-/// whole request as bytes for the plain-HTTP exchange.
+/// One URL's request, prepared for the exchange that will send it: the
+/// request target and `Host` header for hyper (`digest`, SSL_GET), or the
+/// whole request as bytes for the lean exchange (status-only HTTP_GET).
+/// Only what the URL's exchange uses is kept: 10,000 checkers hold one each.
 #[derive(Debug, Clone)]
-pub(crate) struct RequestHead {
-    uri: Uri,
-    host: HeaderValue,
+pub(crate) enum RequestHead {
+    Hyper {
+        uri: Uri,
+        host: HeaderValue,
+    },
     /// `GET <target> HTTP/1.x`, `User-Agent`, `Host` and (unless plain
     /// HTTP/1.0) `Connection: close`: the request [`exchange`] writes.
-    request: Bytes,
+    Lean {
+        request: Bytes,
+    },
 }
 
 impl RequestHead {
@@ -258,11 +260,15 @@ impl RequestHead {
         get: &HttpGet,
         url: &UrlCheck,
         default_port: u16,
+        tls: bool,
     ) -> Result<Self, hyper::http::Error> {
         // Both parsed as hyper would: a target or a Host that hyper would
         // refuse is refused here too, with its message.
         let uri = Uri::try_from(url.path.as_str())?;
         let host = HeaderValue::try_from(host_header(spec, get, url, default_port))?;
+        if tls || url.digest.is_some() {
+            return Ok(Self::Hyper { uri, host });
+        }
         let version = match get.protocol {
             HttpProtocol::Http11 => "HTTP/1.1",
             HttpProtocol::Http10 | HttpProtocol::Http10Close => "HTTP/1.0",
@@ -277,9 +283,7 @@ impl RequestHead {
             request.extend_from_slice(b"Connection: close\r\n");
         }
         request.extend_from_slice(b"\r\n");
-        Ok(Self {
-            uri,
-            host,
+        Ok(Self::Lean {
             request: Bytes::from(request),
         })
     }
@@ -287,10 +291,12 @@ impl RequestHead {
 
 impl Prepared {
     /// The heads of every URL of `get` (`default_port`: 80 for HTTP_GET,
-    /// 443 for SSL_GET, left out of `Host`).
-    pub fn new(spec: &CheckerSpec, get: &HttpGet, default_port: u16) -> Self {
+    /// 443 for SSL_GET, left out of `Host`; `tls`: for SSL_GET).
+    pub fn new(spec: &CheckerSpec, get: &HttpGet, default_port: u16, tls: bool) -> Self {
         let heads = urls(get)
-            .map(|url| RequestHead::new(spec, get, url, default_port).map_err(|e| e.to_string()))
+            .map(|url| {
+                RequestHead::new(spec, get, url, default_port, tls).map_err(|e| e.to_string())
+            })
             .collect();
         Self { heads }
     }
@@ -372,12 +378,19 @@ where
         .writev(false)
         .handshake::<_, Empty<Bytes>>(io)
         .await?;
+    let RequestHead::Hyper { uri, host } = head else {
+        // Prepared::new makes a Hyper head for every URL sent through here.
+        return Err(CheckError::BadRequest(format!(
+            "url {}: request not prepared for this exchange",
+            url.path
+        )));
+    };
     // Built field by field from the prepared head: no builder, no parsing.
     let mut req = Request::new(Empty::<Bytes>::new());
-    *req.uri_mut() = head.uri;
+    *req.uri_mut() = uri;
     let headers = req.headers_mut();
     headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    headers.insert(HOST, head.host);
+    headers.insert(HOST, host);
     *req.version_mut() = match get.protocol {
         HttpProtocol::Http10 => hyper::Version::HTTP_10,
         HttpProtocol::Http10Close | HttpProtocol::Http11 => {

@@ -117,8 +117,8 @@ pub enum Prepared {
 impl Prepared {
     pub fn new(spec: &CheckerSpec) -> Self {
         match &spec.kind {
-            CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80)),
-            CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443)),
+            CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80, false)),
+            CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443, true)),
             CheckKind::Tcp | CheckKind::Misc(_) => Self::Nothing,
         }
     }
