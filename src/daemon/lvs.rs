@@ -810,6 +810,12 @@ pub async fn program(
                         tracing::warn!(operation = ?op, error = %e, "IPVS operation refused");
                     }
                 }
+                if ops.len() >= 1000 {
+                    // A large table (the first one, with thousands of real
+                    // servers) leaves megabytes of freed netlink messages
+                    // and dumps behind: hand them back to the system.
+                    crate::check::cli::release_free_memory();
+                }
             }
             Err(e) => {
                 if !failing {
