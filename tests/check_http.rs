@@ -409,6 +409,26 @@ async fn status_line_decides_head_in_pieces_and_interim_responses() {
     assert!(err.to_string().contains("malformed response"), "{err}");
 }
 
+/// A 204 has no body: the check ends with the head, even when the server
+/// keeps the connection open instead of closing it.
+#[tokio::test]
+async fn no_content_ends_the_check_without_waiting_for_the_close() {
+    let srv = Server::start(Behaviour::Raw(
+        vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()],
+        Duration::from_secs(5),
+    ))
+    .await;
+    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+    s.connect_timeout = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn bindto_sets_the_source_address() {
     let srv = Server::start(Behaviour::Answer(200, vec![])).await;

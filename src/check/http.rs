@@ -80,9 +80,9 @@ const MAX_DRAIN: usize = 1 << 20;
 
 /// A status-only `HTTP_GET` of one URL over plain TCP: write the prepared
 /// request, parse the status line and headers with httparse (hyper's own
-/// HTTP/1 parser), judge the status, then read the rest of the body (to
-/// `Content-Length`, else to the end of the connection, at most
-/// [`MAX_DRAIN`]) so that the server sees an orderly close, not a reset.
+/// HTTP/1 parser), read the rest of the body (to `Content-Length`, else to
+/// the end of the connection, at most [`MAX_DRAIN`]) so that the server
+/// sees an orderly close, not a reset, then judge the status.
 ///
 /// Why not hyper's client connection, as for `digest` and SSL_GET: a
 /// status check needs none of its machinery (dispatch channel, two 8 KB
@@ -181,8 +181,11 @@ async fn read_head(
             }
         }
     };
-    // The rest of the body, to be read so that the close is orderly.
+    // The rest of the body, to be read so that the close is orderly
+    // (RFC 9112 6.3: 204 and 304 have none; without a length the body
+    // ends with the connection).
     let left = match body_len {
+        _ if status == 204 || status == 304 => 0,
         Some((len, have)) => len.saturating_sub(have as u64).min(MAX_DRAIN as u64) as usize,
         None => MAX_DRAIN,
     };
@@ -196,7 +199,8 @@ enum Head {
         status: u16,
         /// Bytes of the head, the blank line included.
         len: usize,
-        /// `Content-Length`, when the response has a valid one.
+        /// `Content-Length`, when the response has a valid one and no
+        /// `Transfer-Encoding` (which overrides it, RFC 9112 6.3).
         content_length: Option<u64>,
     },
 }
@@ -212,12 +216,17 @@ fn parse_head(buf: &[u8]) -> Result<Head, CheckError> {
         return Ok(Head::Partial);
     };
     let status = resp.code.unwrap_or(0);
-    let content_length = resp
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| std::str::from_utf8(h.value).ok())
-        .and_then(|v| v.trim().parse().ok());
+    let header = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+    };
+    let content_length = match header("transfer-encoding") {
+        Some(_) => None,
+        None => header("content-length")
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .and_then(|v| v.trim().parse().ok()),
+    };
     Ok(Head::Complete {
         status,
         len,
