@@ -2,8 +2,19 @@
 # benches/checks.sh: the cost of HTTP_GET health checks, tandem against
 # keepalived, on the same keepalived.conf in the same run.
 #
-#   benches/checks.sh [--sizes "1000 10000"] [--seconds 15] [--rounds 3]
+#   benches/checks.sh [--sizes "1000 10000"] [--seconds 15] [--rounds 5]
 #                     [--host-only | --vm-only] [--no-build]
+#                     [--tools "tandem keepalived"]
+#
+# The tools: `tandem` is the daemon as operators run it (`tandem run -f
+# CONF`: its multi-thread runtime, the control socket, and in the VM the
+# IPVS table programmed, since a configuration without vrrp_instance makes
+# it a lone balancer); `keepalived` is `keepalived -C` (its checker daemon,
+# which programs IPVS too); `tandem-once` (not run unless asked for with
+# --tools) is `tandem check-once --for`, the checkers alone on one thread;
+# `tandem-alt` (only if asked for) is the daemon from $TANDEM_ALT_BIN, to
+# compare two builds in the same run (in the VM: a path inside the
+# repository, which the VM mounts at the same path).
 #
 # N real servers (N in --sizes) are HTTP_GET-checked with delay_loop 1
 # (so N checks a second). They are one HTTP responder (`tandem http-sink`,
@@ -17,9 +28,12 @@
 # more (warmup spreads the first checks over delay_loop), it samples the checker's CPU time
 # (utime+stime of all its processes, /proc/PID/stat) and the responder's
 # request count, waits --seconds, samples again, and reads the peak resident
-# set (VmHWM). It prints the median over --rounds of: checks served per
-# second, CPU milliseconds per 1000 checks, peak RSS, and the ratio
-# keepalived / tandem.
+# set (VmHWM). Each round runs every tool once, back to back (so the tools
+# alternate: ABAB...). It prints each round's CPU milliseconds per 1000
+# checks (so the noise is visible), the median over --rounds of: checks
+# served per second, CPU milliseconds per 1000 checks, peak RSS, and the
+# ratio keepalived / tandem (of the medians, and the median of the
+# per-round ratios).
 #
 # Where it runs:
 #   1. on this machine, in a namespace: tandem only, at native speed.
@@ -33,7 +47,7 @@ set -euo pipefail
 
 sizes="1000 10000"
 seconds=15
-rounds=3
+rounds=5
 where=both
 build=1
 inside=0
@@ -109,6 +123,17 @@ measure() {
     done
     echo "$t"
   }
+  # utime only (user space), to split the CPU time into user and system
+  user_ticks() {
+    local t=0 p f
+    for p in "$@"; do
+      if [ -r "/proc/$p/stat" ]; then
+        f=$(sed 's/^.*) //' "/proc/$p/stat")
+        t=$((t + $(echo "$f" | awk '{ print $12 }')))
+      fi
+    done
+    echo "$t"
+  }
   local hz
   hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
@@ -149,8 +174,28 @@ measure() {
         local main procs=()
         case "$tool" in
           tandem)
-            ip netns exec "$ns" "$tandem" check-once -f "$conf" --for $((seconds + 30)) \
+            # The daemon as operators run it (multi-thread runtime; with no
+            # vrrp_instance it is a lone balancer and programs IPVS).
+            ip netns exec "$ns" "$tandem" run -f "$conf" \
+              --control-socket "$work/tandem.sock" --dump-file "$work/tandem.dump" \
               >"$work/tandem.out" 2>&1 &
+            main=$!
+            pids+=("$main")
+            ;;
+          tandem-alt)
+            # Another build of the daemon (TANDEM_ALT_BIN, e.g. under
+            # target/, which the VM sees at the same path), for comparing
+            # two versions in the same run.
+            ip netns exec "$ns" "${TANDEM_ALT_BIN:?tandem-alt needs TANDEM_ALT_BIN}" run -f "$conf" \
+              --control-socket "$work/tandem-alt.sock" --dump-file "$work/tandem-alt.dump" \
+              >"$work/tandem-alt.out" 2>&1 &
+            main=$!
+            pids+=("$main")
+            ;;
+          tandem-once)
+            # The checkers alone (`check-once --for`: one thread, no IPVS).
+            ip netns exec "$ns" "$tandem" check-once -f "$conf" --for $((seconds + 600)) \
+              >"$work/tandem-once.out" 2>&1 &
             main=$!
             pids+=("$main")
             ;;
@@ -188,14 +233,16 @@ measure() {
             tail -n 5 "$work/keepalived.out" >&2
           fi
         fi
-        local c0 r0 t0 c1 r1 t1 hwm rss s0 s1 load
+        local c0 u0 r0 t0 c1 u1 r1 t1 hwm rss s0 s1 load
         load=$(cut -d' ' -f1 /proc/loadavg)
         s0=$(cpu_ticks "$sink")
         c0=$(cpu_ticks "${procs[@]}")
+        u0=$(user_ticks "${procs[@]}")
         r0=$(requests)
         t0=$(uptime_cs)
         sleep "$seconds"
         c1=$(cpu_ticks "${procs[@]}")
+        u1=$(user_ticks "${procs[@]}")
         r1=$(requests)
         t1=$(uptime_cs)
         s1=$(cpu_ticks "$sink")
@@ -215,13 +262,14 @@ measure() {
         for p in "${procs[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
         wait "$main" 2>/dev/null || true
         rm -f "$work"/ka*.pid
-        awk -v tool="$tool" -v n="$n" -v round="$round" -v c="$((c1 - c0))" -v hz="$hz" \
+        awk -v tool="$tool" -v n="$n" -v round="$round" -v c="$((c1 - c0))" -v u="$((u1 - u0))" -v hz="$hz" \
           -v r="$((r1 - r0))" -v dt="$((t1 - t0))" -v hwm="$hwm" -v rss="$rss" \
           -v sc="$((s1 - s0))" -v load="$load" 'BEGIN {
             cpu_ms = c * 1000 / hz; secs = dt / 100
             per1000 = (r > 0) ? cpu_ms * 1000 / r : 0
-            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
-              tool, n, round, r / secs, per1000, cpu_ms / 10 / secs, hwm / 1024, rss / 1024,
+            user1000 = (r > 0) ? u * 1000 / hz * 1000 / r : 0
+            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f user_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
+              tool, n, round, r / secs, per1000, user1000, cpu_ms / 10 / secs, hwm / 1024, rss / 1024,
               sc * 1000 / hz / 10 / secs, load
           }'
         sleep 1
@@ -245,42 +293,57 @@ fi
 bin=${CARGO_TARGET_DIR:-$repo/target}/release/tandem
 [ -x "$bin" ] || { echo "checks.sh: no $bin (build with cargo build --release)" >&2; exit 2; }
 
-summarise() { # reads RESULT lines, prints medians and ratios
+summarise() { # reads RESULT lines, prints per-round figures, medians and ratios
   awk '
     function median(s,   a, k, i, j, t) {
       k = split(s, a, " ")
-      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
       return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
     }
     $1 == "RESULT" {
       key = $2 SUBSEP $3; seen[key] = 1; ns[$3] = 1; tools[$2] = 1
-      for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1]] = v[key, kv[1]] " " kv[2] }
+      for (i = 5; i <= NF; i++) { split($i, kv, "="); v[key, kv[1]] = v[key, kv[1]] " " kv[2]; r[$2, $3, $4, kv[1]] = kv[2] }
+      rounds[$3, $4] = 1; if ($4 > maxround) maxround = $4
       for (i = 5; i <= NF; i++) if ($i ~ /^loadavg=/) loads = loads " " substr($i, 9)
     }
     END {
-      printf "%-10s %7s %10s %18s %7s %9s %9s %14s\n", "tool", "servers", "checks/s", "CPU ms/1000 checks", "CPU %", "peak MB", "end MB", "responder CPU%"
+      print "per round, CPU ms per 1000 checks (rounds alternate the tools):"
+      for (n in ns) for (t in tools) if ((t, n) in seen) {
+        line = ""
+        for (k = 1; k <= maxround; k++) if ((t, n, k, "cpu_ms_per_1000") in r) line = line sprintf(" %7.1f", r[t, n, k, "cpu_ms_per_1000"])
+        printf "  %-11s %6d:%s\n", t, n, line
+      }
+      printf "%-11s %7s %10s %18s %9s %7s %9s %9s %14s\n", "tool", "servers", "checks/s", "CPU ms/1000 checks", "(user)", "CPU %", "peak MB", "end MB", "responder CPU%"
       for (n in ns) for (t in tools) if ((t, n) in seen) {
         cs[t, n] = median(v[t, n, "checks_per_s"]); cpu[t, n] = median(v[t, n, "cpu_ms_per_1000"])
         pct[t, n] = median(v[t, n, "cpu_pct"]); rss[t, n] = median(v[t, n, "rss_mb"])
-        printf "%-10s %7d %10.0f %18.1f %7.1f %9.1f %9.1f %14.1f\n", t, n, cs[t, n], cpu[t, n], pct[t, n], rss[t, n],
+        printf "%-11s %7d %10.0f %18.1f %9.1f %7.1f %9.1f %9.1f %14.1f\n", t, n, cs[t, n], cpu[t, n], median(v[t, n, "user_ms_per_1000"]), pct[t, n], rss[t, n],
           median(v[t, n, "rss_end_mb"]), median(v[t, n, "responder_cpu_pct"])
       }
       printf "(medians of the rounds; machine load average during the runs: %s)\n", loads
-      for (n in ns) if (("tandem", n) in seen && ("keepalived", n) in seen && cpu["tandem", n] > 0 && rss["tandem", n] > 0)
-        printf "ratio keepalived/tandem at %d real servers: CPU per check %.2fx, peak RSS %.2fx\n",
-          n, cpu["keepalived", n] / cpu["tandem", n], rss["keepalived", n] / rss["tandem", n]
+      for (n in ns) for (t in tools) if (t != "keepalived" && (t, n) in seen && ("keepalived", n) in seen && cpu[t, n] > 0 && rss[t, n] > 0) {
+        # The ratio of the two medians, and the median of the ratios of the
+        # rounds (each round measures both tools back to back).
+        pr = ""
+        for (k = 1; k <= maxround; k++)
+          if ((t, n, k, "cpu_ms_per_1000") in r && ("keepalived", n, k, "cpu_ms_per_1000") in r && r[t, n, k, "cpu_ms_per_1000"] > 0)
+            pr = pr " " r["keepalived", n, k, "cpu_ms_per_1000"] / r[t, n, k, "cpu_ms_per_1000"]
+        printf "ratio keepalived/%s at %d real servers: CPU per check %.2fx (median of per-round ratios %.2fx), peak RSS %.2fx\n",
+          t, n, cpu["keepalived", n] / cpu[t, n], median(pr), rss["keepalived", n] / rss[t, n]
+      }
     }'
 }
 
 if [ "$where" != vm ]; then
   echo "== this machine (native), tandem only: keepalived's checker exits here without IPVS"
-  TANDEM_BIN=$bin "$0" --inside --tools tandem --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+  host_tools=$(tr ' ' '\n' <<<"$tools" | grep -v '^keepalived$' | tr '\n' ' ' || true)
+  TANDEM_BIN=$bin "$0" --inside --tools "${host_tools:-tandem}" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
     | tee -a /dev/stderr | summarise
 fi
 if [ "$where" != host ]; then
   echo "== test VM (qemu TCG, Debian kernel with IPVS): tandem and keepalived, same configuration"
-  budget=$(( (seconds + 120) * rounds * 2 * $(wc -w <<<"$sizes") + 600 ))
+  budget=$(( (seconds + 120) * rounds * $(wc -w <<<"$tools") * $(wc -w <<<"$sizes") + 600 ))
   netns-lab/vm-run --release --no-build --timeout "$budget" -- \
-    bash benches/checks.sh --inside --tools "tandem keepalived" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
+    env ${TANDEM_ALT_BIN:+TANDEM_ALT_BIN=$TANDEM_ALT_BIN} bash benches/checks.sh --inside --tools "$tools" --sizes "$sizes" --seconds "$seconds" --rounds "$rounds" \
     | tee -a /dev/stderr | summarise
 fi

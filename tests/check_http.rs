@@ -30,12 +30,17 @@ enum Behaviour {
     Hang,
     /// The first `n` requests get 500, the rest 200.
     FailFirst(usize),
+    /// Send these pieces as they are, `gap` apart, then close.
+    Raw(Vec<Vec<u8>>, Duration),
 }
 
 #[derive(Default)]
 struct Seen {
     requests: Vec<String>,
     peers: Vec<SocketAddr>,
+    /// Per answered request: did the whole answer go out, and did the
+    /// client then close in order (end of stream, not a reset)?
+    orderly: Vec<bool>,
 }
 
 struct Server {
@@ -107,7 +112,22 @@ async fn serve(
     };
     match behaviour {
         Behaviour::Answer(status, body) => {
-            let _ = stream.write_all(&answer(status, &body)).await;
+            let sent = stream.write_all(&answer(status, &body)).await.is_ok();
+            // Half-close, then wait for the client's end: a client that
+            // closes with unread data makes the kernel send a reset.
+            let closed = stream.shutdown().await.is_ok();
+            let mut rest = [0u8; 64];
+            let eof = matches!(stream.read(&mut rest).await, Ok(0));
+            seen.lock().unwrap().orderly.push(sent && closed && eof);
+            return;
+        }
+        Behaviour::Raw(pieces, gap) => {
+            for piece in pieces {
+                if stream.write_all(&piece).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(gap).await;
+            }
         }
         Behaviour::FailFirst(k) => {
             let status = if n <= k { 500 } else { 200 };
@@ -305,6 +325,108 @@ async fn refused_connection_fails() {
         .await
         .unwrap_err();
     assert!(matches!(err, CheckError::Connect { .. }), "{err:?}");
+}
+
+/// A status-only check reads the whole answer before it closes, so a real
+/// server sending a large page sees an orderly close, never a reset.
+#[tokio::test]
+async fn status_only_check_reads_the_body_and_closes_in_order() {
+    // Larger than the socket buffers (unread, part of it would still be
+    // in flight at the close), within what a check reads (1 MiB).
+    let body = vec![b'x'; 768 << 10];
+    let srv = Server::start(Behaviour::Answer(200, body)).await;
+    for _ in 0..3 {
+        probe(&http(srv.addr, vec![UrlCheck::path("/")]))
+            .await
+            .unwrap();
+    }
+    // The server task records after the client closed.
+    for _ in 0..100 {
+        if srv.seen.lock().unwrap().orderly.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(srv.seen.lock().unwrap().orderly, vec![true; 3]);
+}
+
+/// The verdict comes from the status line: a body that would take longer
+/// than connect_timeout does not turn a 200 into a timeout, and a head
+/// that arrives in pieces, after an interim `100 Continue`, is read whole.
+#[tokio::test]
+async fn status_line_decides_head_in_pieces_and_interim_responses() {
+    let pieces = vec![
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 2".to_vec(),
+        b"00 OK\r\nServer: slow\r\n".to_vec(),
+        b"Content-Length: 100\r\n\r\nab".to_vec(),
+        b"cd".to_vec(),
+    ];
+    let srv = Server::start(Behaviour::Raw(pieces, Duration::from_millis(300))).await;
+    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+    s.connect_timeout = Duration::from_millis(1500);
+    let started = std::time::Instant::now();
+    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
+    // The head took 3 gaps; the body never completes: waited out, not failed.
+    assert!(started.elapsed() >= Duration::from_millis(600));
+
+    // A 1xx alone is not an answer: the server closes after it.
+    let interim = Server::start(Behaviour::Raw(
+        vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()],
+        Duration::ZERO,
+    ))
+    .await;
+    let err = probe(&http(interim.addr, vec![UrlCheck::path("/")]))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("before a complete response"),
+        "{err}"
+    );
+
+    // A close-delimited body (no Content-Length) is read to its end.
+    let close = Server::start(Behaviour::Raw(
+        vec![b"HTTP/1.0 404 Not Found\r\n\r\ngone".to_vec()],
+        Duration::ZERO,
+    ))
+    .await;
+    let err = probe(&http(close.addr, vec![UrlCheck::path("/")]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckError::Status { got: 404, .. }),
+        "{err:?}"
+    );
+
+    // Not HTTP at all.
+    let junk = Server::start(Behaviour::Raw(
+        vec![b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()],
+        Duration::ZERO,
+    ))
+    .await;
+    let err = probe(&http(junk.addr, vec![UrlCheck::path("/")]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("malformed response"), "{err}");
+}
+
+/// A 204 has no body: the check ends with the head, even when the server
+/// keeps the connection open instead of closing it.
+#[tokio::test]
+async fn no_content_ends_the_check_without_waiting_for_the_close() {
+    let srv = Server::start(Behaviour::Raw(
+        vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()],
+        Duration::from_secs(5),
+    ))
+    .await;
+    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+    s.connect_timeout = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

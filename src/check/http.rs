@@ -1,12 +1,19 @@
-//! `HTTP_GET`: one GET per `url { }` block on hyper 1's HTTP/1 client.
+//! `HTTP_GET`: one GET per `url { }` block.
 //!
-//! The connection is opened by [`super::tcp::connect`] (so `bindto`,
-//! `connect_ip`, `connect_port` apply) and handed to hyper; the request and
-//! the connection driver run in the same future, so a check is one
-//! allocation while it runs and nothing at all while it sleeps.
+//! Two exchanges, one request: a status-only URL (no `digest`) over plain
+//! TCP is a lean exchange of its own ([`exchange`]: prepared request bytes,
+//! the response head parsed with httparse, hyper's own HTTP/1 parser); a URL
+//! with a `digest`, and every SSL_GET, runs on hyper 1's HTTP/1 client,
+//! which decodes the body's framing before it is hashed. Both send the same
+//! request (`GET`, `User-Agent`, `Host`, `Connection: close` unless plain
+//! HTTP/1.0).
 //!
-//! `connect_timeout` bounds each URL's whole exchange — connect, request,
-//! status line, headers and, when a `digest` is configured, the whole body.
+//! The connection is opened by [`super::tcp`] (so `bindto`, `connect_ip`,
+//! `connect_port` apply). `connect_timeout` bounds each URL's exchange —
+//! connect, request, status line, headers and, when a `digest` is
+//! configured, the whole body. A status-only check reads the rest of the
+//! body (up to 1 MiB) only while that time lasts, so that the real server
+//! sees an orderly close; the verdict is the status line's.
 
 use std::future::Future;
 use std::pin::pin;
@@ -28,7 +35,7 @@ pub const USER_AGENT_VALUE: &str = concat!("tandem-check/", env!("CARGO_PKG_VERS
 
 /// Run every URL of an `HTTP_GET` against the checker's target.
 pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> {
-    probe_prepared(spec, get, &Prepared::new(spec, get, 80)).await
+    probe_prepared(spec, get, &Prepared::new(spec, get, 80, false)).await
 }
 
 /// [`probe`] with the request heads built beforehand ([`Prepared`]), as the
@@ -38,11 +45,193 @@ pub async fn probe_prepared(
     get: &HttpGet,
     prepared: &Prepared,
 ) -> Result<(), CheckError> {
-    for_each_url(spec, get, prepared, |url, head| async move {
-        let stream = super::tcp::connect(spec).await?;
-        get_url(CloseOnDrop(TokioIo::new(stream)), get, url, head).await
+    for (url, head) in urls(get).zip(&prepared.heads) {
+        let head = match head {
+            Ok(head) => head,
+            Err(e) => return Err(CheckError::BadRequest(e.clone())),
+        };
+        if let RequestHead::Lean { request } = head {
+            exchange(spec, url, request).await?;
+        } else {
+            // The body is needed: hyper decodes its framing (length,
+            // chunked, close-delimited) before it is hashed.
+            let one = async {
+                let stream = super::tcp::connect(spec).await?;
+                get_url(CloseOnDrop(TokioIo::new(stream)), get, url, head.clone()).await
+            };
+            // Boxed: hyper's connection state is large, and a status-only
+            // probe's future should not carry room for it.
+            match tokio::time::timeout(spec.connect_timeout, Box::pin(one)).await {
+                Ok(result) => result?,
+                Err(_) => return Err(CheckError::Timeout(spec.connect_timeout)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The most header lines a response may have, as hyper allows.
+const MAX_HEADERS: usize = 100;
+/// The largest response head accepted (hyper's default read buffer limit).
+const MAX_HEAD: usize = 8192 + 4096 * 100;
+/// How much of a body is read (and thrown away) after a status-only check
+/// before the connection is closed anyway.
+const MAX_DRAIN: usize = 1 << 20;
+
+/// A status-only `HTTP_GET` of one URL over plain TCP: write the prepared
+/// request, parse the status line and headers with httparse (hyper's own
+/// HTTP/1 parser), read the rest of the body (to `Content-Length`, else to
+/// the end of the connection, at most [`MAX_DRAIN`]) so that the server
+/// sees an orderly close, not a reset, then judge the status.
+///
+/// Why not hyper's client connection, as for `digest` and SSL_GET: a
+/// status check needs none of its machinery (dispatch channel, two 8 KB
+/// buffers, header maps, body stream), and that machinery was about half
+/// of the user-space instructions of a check (callgrind; see
+/// docs/checks.md, "Benchmark"). The request is the bytes built once per
+/// checker; a check is one buffer and these system calls: socket, connect,
+/// epoll_ctl, write, read (until the body is complete), epoll_ctl, close.
+async fn exchange(spec: &CheckerSpec, url: &UrlCheck, request: &[u8]) -> Result<(), CheckError> {
+    // One timer for both phases: the status must arrive within
+    // connect_timeout; the rest of the body is read only while time is
+    // left, and never changes the verdict.
+    let deadline = tokio::time::sleep(spec.connect_timeout);
+    let mut deadline = pin!(deadline);
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let head_phase = read_head(spec, request, &mut buf);
+    let (mut stream, status, mut left) = tokio::select! {
+        biased;
+        r = head_phase => r?,
+        () = &mut deadline => return Err(CheckError::Timeout(spec.connect_timeout)),
+    };
+    tokio::select! {
+        biased;
+        () = drain(&mut stream, &mut buf, &mut left) => {}
+        () = &mut deadline => {}
+    }
+    if !url.status.contains(status) {
+        return Err(CheckError::Status {
+            path: url.path.clone(),
+            got: status,
+            expected: url.status.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Read and discard up to `left` bytes, or to the end of the connection.
+async fn drain(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, left: &mut usize) {
+    use tokio::io::AsyncReadExt;
+    while *left > 0 {
+        buf.clear();
+        match stream.read_buf(buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => *left = left.saturating_sub(n),
+        }
+    }
+}
+
+/// Connect, write the request, read up to the final response head: the
+/// stream, the status code and how many body bytes are still to come.
+async fn read_head(
+    spec: &CheckerSpec,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(tokio::net::TcpStream, u16, usize), CheckError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = super::tcp::connect_started(spec)?;
+    // The first write waits for the handshake and reports its failure.
+    stream
+        .write_all(request)
+        .await
+        .map_err(|source| CheckError::Connect {
+            addr: spec.target,
+            source,
+        })?;
+    let (status, body_len) = 'head: loop {
+        if buf.len() == buf.capacity() {
+            if buf.len() >= MAX_HEAD {
+                return Err(CheckError::Response("response head too large".into()));
+            }
+            buf.reserve(buf.len());
+        }
+        let n = stream.read_buf(buf).await.map_err(CheckError::Io)?;
+        if n == 0 {
+            return Err(CheckError::Response(
+                "connection closed before a complete response head".into(),
+            ));
+        }
+        // What is buffered: a final response head, or not yet.
+        loop {
+            match parse_head(buf)? {
+                Head::Partial => break,
+                // RFC 9110 15.2: a client ignores 1xx responses it did not
+                // ask for (101 only answers an Upgrade, never sent here).
+                Head::Complete { status, len, .. }
+                    if (100..200).contains(&status) && status != 101 =>
+                {
+                    buf.drain(..len);
+                }
+                Head::Complete {
+                    status,
+                    len,
+                    content_length,
+                } => break 'head (status, content_length.map(|c| (c, buf.len() - len))),
+            }
+        }
+    };
+    // The rest of the body, to be read so that the close is orderly
+    // (RFC 9112 6.3: 204 and 304 have none; without a length the body
+    // ends with the connection).
+    let left = match body_len {
+        _ if status == 204 || status == 304 => 0,
+        Some((len, have)) => len.saturating_sub(have as u64).min(MAX_DRAIN as u64) as usize,
+        None => MAX_DRAIN,
+    };
+    Ok((stream, status, left))
+}
+
+/// A response head, parsed as far as the buffer goes.
+enum Head {
+    Partial,
+    Complete {
+        status: u16,
+        /// Bytes of the head, the blank line included.
+        len: usize,
+        /// `Content-Length`, when the response has a valid one and no
+        /// `Transfer-Encoding` (which overrides it, RFC 9112 6.3).
+        content_length: Option<u64>,
+    },
+}
+
+fn parse_head(buf: &[u8]) -> Result<Head, CheckError> {
+    let mut headers =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, &mut headers)
+        .map_err(|e| CheckError::Response(format!("malformed response: {e}")))?;
+    let httparse::Status::Complete(len) = parsed else {
+        return Ok(Head::Partial);
+    };
+    let status = resp.code.unwrap_or(0);
+    let header = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+    };
+    let content_length = match header("transfer-encoding") {
+        Some(_) => None,
+        None => header("content-length")
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+            .and_then(|v| v.trim().parse().ok()),
+    };
+    Ok(Head::Complete {
+        status,
+        len,
+        content_length,
     })
-    .await
 }
 
 /// The parts of a checker's requests that are the same on every probe —
@@ -57,11 +246,21 @@ pub struct Prepared {
     heads: Vec<Result<RequestHead, String>>,
 }
 
-/// The prepared request target and `Host` header of one URL.
+/// One URL's request, prepared for the exchange that will send it: the
+/// request target and `Host` header for hyper (`digest`, SSL_GET), or the
+/// whole request as bytes for the lean exchange (status-only HTTP_GET).
+/// Only what the URL's exchange uses is kept: 10,000 checkers hold one each.
 #[derive(Debug, Clone)]
-pub(crate) struct RequestHead {
-    uri: Uri,
-    host: HeaderValue,
+pub(crate) enum RequestHead {
+    Hyper {
+        uri: Uri,
+        host: HeaderValue,
+    },
+    /// `GET <target> HTTP/1.x`, `User-Agent`, `Host` and (unless plain
+    /// HTTP/1.0) `Connection: close`: the request [`exchange`] writes.
+    Lean {
+        request: Bytes,
+    },
 }
 
 impl RequestHead {
@@ -70,20 +269,43 @@ impl RequestHead {
         get: &HttpGet,
         url: &UrlCheck,
         default_port: u16,
+        tls: bool,
     ) -> Result<Self, hyper::http::Error> {
-        Ok(Self {
-            uri: Uri::try_from(url.path.as_str())?,
-            host: HeaderValue::try_from(host_header(spec, get, url, default_port))?,
+        // Both parsed as hyper would: a target or a Host that hyper would
+        // refuse is refused here too, with its message.
+        let uri = Uri::try_from(url.path.as_str())?;
+        let host = HeaderValue::try_from(host_header(spec, get, url, default_port))?;
+        if tls || url.digest.is_some() {
+            return Ok(Self::Hyper { uri, host });
+        }
+        let version = match get.protocol {
+            HttpProtocol::Http11 => "HTTP/1.1",
+            HttpProtocol::Http10 | HttpProtocol::Http10Close => "HTTP/1.0",
+        };
+        let mut request = Vec::with_capacity(128);
+        request.extend_from_slice(format!("GET {uri} {version}\r\nUser-Agent: ").as_bytes());
+        request.extend_from_slice(USER_AGENT_VALUE.as_bytes());
+        request.extend_from_slice(b"\r\nHost: ");
+        request.extend_from_slice(host.as_bytes());
+        request.extend_from_slice(b"\r\n");
+        if get.protocol != HttpProtocol::Http10 {
+            request.extend_from_slice(b"Connection: close\r\n");
+        }
+        request.extend_from_slice(b"\r\n");
+        Ok(Self::Lean {
+            request: Bytes::from(request),
         })
     }
 }
 
 impl Prepared {
     /// The heads of every URL of `get` (`default_port`: 80 for HTTP_GET,
-    /// 443 for SSL_GET, left out of `Host`).
-    pub fn new(spec: &CheckerSpec, get: &HttpGet, default_port: u16) -> Self {
+    /// 443 for SSL_GET, left out of `Host`; `tls`: for SSL_GET).
+    pub fn new(spec: &CheckerSpec, get: &HttpGet, default_port: u16, tls: bool) -> Self {
         let heads = urls(get)
-            .map(|url| RequestHead::new(spec, get, url, default_port).map_err(|e| e.to_string()))
+            .map(|url| {
+                RequestHead::new(spec, get, url, default_port, tls).map_err(|e| e.to_string())
+            })
             .collect();
         Self { heads }
     }
@@ -165,12 +387,19 @@ where
         .writev(false)
         .handshake::<_, Empty<Bytes>>(io)
         .await?;
+    let RequestHead::Hyper { uri, host } = head else {
+        // Prepared::new makes a Hyper head for every URL sent through here.
+        return Err(CheckError::BadRequest(format!(
+            "url {}: request not prepared for this exchange",
+            url.path
+        )));
+    };
     // Built field by field from the prepared head: no builder, no parsing.
     let mut req = Request::new(Empty::<Bytes>::new());
-    *req.uri_mut() = head.uri;
+    *req.uri_mut() = uri;
     let headers = req.headers_mut();
     headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-    headers.insert(HOST, head.host);
+    headers.insert(HOST, host);
     *req.version_mut() = match get.protocol {
         HttpProtocol::Http10 => hyper::Version::HTTP_10,
         HttpProtocol::Http10Close | HttpProtocol::Http11 => {

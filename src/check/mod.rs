@@ -55,6 +55,10 @@ pub enum CheckError {
     Timeout(Duration),
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
+    #[error("HTTP: {0}")]
+    Response(String),
+    #[error("HTTP: {0}")]
+    Io(std::io::Error),
     #[error("could not build the HTTP request: {0}")]
     Request(#[from] hyper::http::Error),
     #[error("could not build the HTTP request: {0}")]
@@ -113,8 +117,8 @@ pub enum Prepared {
 impl Prepared {
     pub fn new(spec: &CheckerSpec) -> Self {
         match &spec.kind {
-            CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80)),
-            CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443)),
+            CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80, false)),
+            CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443, true)),
             CheckKind::Tcp | CheckKind::Misc(_) => Self::Nothing,
         }
     }
@@ -126,10 +130,13 @@ pub async fn probe_prepared(spec: &CheckerSpec, prepared: &Prepared) -> Result<P
         (CheckKind::Http(get), Prepared::Http(p)) => {
             http::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
         }
-        (CheckKind::Ssl(get), Prepared::Http(p)) => {
-            ssl::probe_prepared(spec, get, p).await.map(|()| Pass::Up)
-        }
-        _ => probe(spec).await,
+        // Boxed, so that the future of a probe is only as large as the
+        // common HTTP_GET one (the runner boxes and copies it on every
+        // probe): TLS and a child process carry much more state.
+        (CheckKind::Ssl(get), Prepared::Http(p)) => Box::pin(ssl::probe_prepared(spec, get, p))
+            .await
+            .map(|()| Pass::Up),
+        _ => Box::pin(probe(spec)).await,
     }
 }
 

@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::schedule::{CheckSchedule, Report};
@@ -107,6 +107,11 @@ impl CheckRunner {
             .map(|(i, s)| (CheckerId(i), &**s))
     }
 
+    /// Every checker's spec, shared (indexed by [`CheckerId`]).
+    pub fn shared_specs(&self) -> Vec<Arc<CheckerSpec>> {
+        self.specs.clone()
+    }
+
     /// The verdict every checker starts with (down under `alpha`).
     pub fn initial_up(&self, id: CheckerId) -> bool {
         match self.seeded.get(&id) {
@@ -143,40 +148,135 @@ impl CheckRunner {
         events: mpsc::Sender<CheckEvent>,
         max_in_flight: usize,
     ) -> RunningChecks {
-        let in_flight = Arc::new(Semaphore::new(max_in_flight.max(1)));
         let stats = Arc::new(CheckStats::default());
-        let mut tasks = JoinSet::new();
-        let seed = RandomState::new();
-        for (i, spec) in self.specs.iter().enumerate() {
-            let mut h = seed.build_hasher();
-            h.write_usize(i);
-            // 53 random bits -> [0, 1)
-            let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
-            tasks.spawn(run_checker(
-                CheckerId(i),
-                self.initial_up(CheckerId(i)),
-                Arc::clone(spec),
-                events.clone(),
-                Arc::clone(&stats),
-                Arc::clone(&in_flight),
-                random,
-            ));
+        let tasks = spawn_all(self.starts(), events, Arc::clone(&stats), max_in_flight);
+        RunningChecks {
+            place: Place::Tasks(tasks),
+            stats,
         }
-        RunningChecks { tasks, stats }
     }
+
+    /// Start the checkers on a thread of their own ("tandem-checks", a
+    /// single-threaded runtime), as the daemon does.
+    ///
+    /// Why: thousands of checks a second on the daemon's multi-thread
+    /// runtime kept its workers waking each other — every timer or socket
+    /// event of one worker unparked the other to steal the task (futex and
+    /// epoll_wait calls on top of the check's own), and the VRRP tasks
+    /// shared those workers with the checks. On one thread of their own the
+    /// checks cost only their own system calls, and VRRP never waits behind
+    /// a check. Dropping the returned handle stops the thread.
+    pub fn spawn_on_thread(
+        &self,
+        events: mpsc::Sender<CheckEvent>,
+        max_in_flight: usize,
+    ) -> std::io::Result<RunningChecks> {
+        let stats = Arc::new(CheckStats::default());
+        let starts = self.starts();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread_stats = Arc::clone(&stats);
+        std::thread::Builder::new()
+            .name("tandem-checks".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let mut tasks = spawn_all(starts, events, thread_stats, max_in_flight);
+                    // What building the configuration and the checkers
+                    // needed and freed stays resident unless handed back
+                    // (several MB at 10,000 real servers).
+                    super::cli::release_free_memory();
+                    // A dropped sender (the handle dropped) is a stop too.
+                    let _ = stop_rx.await;
+                    tasks.shutdown().await;
+                });
+                // The tasks are gone (MISC_CHECK programs killed with them).
+                let _ = done_tx.send(());
+            })?;
+        Ok(RunningChecks {
+            place: Place::Thread {
+                stop: stop_tx,
+                done: done_rx,
+            },
+            stats,
+        })
+    }
+
+    /// What each checker task starts from: id, verdict, spec.
+    fn starts(&self) -> Vec<(CheckerId, bool, Arc<CheckerSpec>)> {
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                (
+                    CheckerId(i),
+                    self.initial_up(CheckerId(i)),
+                    Arc::clone(spec),
+                )
+            })
+            .collect()
+    }
+}
+
+/// One task per checker on the current runtime.
+fn spawn_all(
+    starts: Vec<(CheckerId, bool, Arc<CheckerSpec>)>,
+    events: mpsc::Sender<CheckEvent>,
+    stats: Arc<CheckStats>,
+    max_in_flight: usize,
+) -> JoinSet<()> {
+    let in_flight = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let mut tasks = JoinSet::new();
+    let seed = RandomState::new();
+    for (id, up, spec) in starts {
+        let mut h = seed.build_hasher();
+        h.write_usize(id.0);
+        // 53 random bits -> [0, 1)
+        let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+        tasks.spawn(run_checker(
+            id,
+            up,
+            spec,
+            events.clone(),
+            Arc::clone(&stats),
+            Arc::clone(&in_flight),
+            random,
+        ));
+    }
+    tasks
 }
 
 /// Handle on the spawned checker tasks.
 #[derive(Debug)]
 pub struct RunningChecks {
-    tasks: JoinSet<()>,
+    place: Place,
     pub stats: Arc<CheckStats>,
+}
+
+/// Where the checker tasks run.
+#[derive(Debug)]
+enum Place {
+    /// On the runtime that spawned them.
+    Tasks(JoinSet<()>),
+    /// On their own thread ([`CheckRunner::spawn_on_thread`]).
+    Thread {
+        stop: oneshot::Sender<()>,
+        done: oneshot::Receiver<()>,
+    },
 }
 
 impl RunningChecks {
     /// Stop every checker and wait until they are gone.
-    pub async fn shutdown(mut self) {
-        self.tasks.shutdown().await;
+    pub async fn shutdown(self) {
+        match self.place {
+            Place::Tasks(mut tasks) => tasks.shutdown().await,
+            Place::Thread { stop, done } => {
+                let _ = stop.send(());
+                let _ = done.await;
+            }
+        }
     }
 }
 
@@ -212,18 +312,35 @@ async fn run_checker(
                 (schedule.on_fail(), Some(e.to_string()))
             }
         };
-        for report in step.reports {
-            let event = CheckEvent {
-                checker: id,
-                report,
-                detail: detail.clone(),
-            };
-            if events.send(event).await.is_err() {
-                return; // nobody listens any more: the daemon is stopping
-            }
+        // Boxed: verdicts change rarely, and the sending state would
+        // otherwise make every sleeping checker's task larger.
+        if !step.reports.is_empty()
+            && Box::pin(send_reports(&events, id, step.reports, detail))
+                .await
+                .is_err()
+        {
+            return; // nobody listens any more: the daemon is stopping
         }
         tokio::time::sleep(step.next).await;
     }
+}
+
+/// Send a probe's reports in order; `Err` once nobody listens.
+async fn send_reports(
+    events: &mpsc::Sender<CheckEvent>,
+    id: CheckerId,
+    reports: Vec<Report>,
+    detail: Option<String>,
+) -> Result<(), ()> {
+    for report in reports {
+        let event = CheckEvent {
+            checker: id,
+            report,
+            detail: detail.clone(),
+        };
+        events.send(event).await.map_err(|_| ())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

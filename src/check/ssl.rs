@@ -81,7 +81,7 @@ static CONNECTOR: LazyLock<Result<TlsConnector, String>> = LazyLock::new(|| {
 
 /// Run every URL of an `SSL_GET` against the checker's target.
 pub async fn probe(spec: &CheckerSpec, get: &HttpGet) -> Result<(), CheckError> {
-    probe_prepared(spec, get, &Prepared::new(spec, get, 443)).await
+    probe_prepared(spec, get, &Prepared::new(spec, get, 443, true)).await
 }
 
 /// [`probe`] with the request heads built beforehand (see [`Prepared`]).

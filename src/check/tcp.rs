@@ -6,8 +6,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use socket2::SockRef;
-use tokio::net::{TcpSocket, TcpStream};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpStream;
 
 use super::CheckError;
 use super::spec::CheckerSpec;
@@ -17,18 +17,40 @@ use super::spec::CheckerSpec;
 /// Not bounded in time here: callers wrap the whole probe in
 /// `connect_timeout`.
 pub async fn connect(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
+    let stream = connect_started(spec)?;
+    let err = |source| CheckError::Connect {
+        addr: spec.target,
+        source,
+    };
+    // Writable once the handshake is over, whichever way it ended.
+    stream.writable().await.map_err(err)?;
+    match stream.take_error() {
+        Ok(None) => Ok(stream),
+        Ok(Some(e)) | Err(e) => Err(err(e)),
+    }
+}
+
+/// Start connecting to the checker's target with its source options and
+/// return at once, the handshake still under way (non-blocking
+/// `connect`). Whoever writes first learns how the handshake ended: the
+/// write waits until the socket is writable and fails with the connect
+/// error (ECONNREFUSED, EHOSTUNREACH...) if there was one. HTTP_GET uses
+/// this to save the `getsockopt(SO_ERROR)` that [`connect`] needs.
+pub fn connect_started(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
     let addr = spec.target;
     let err = |source| CheckError::Connect { addr, source };
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    }
+    // Non-blocking and close-on-exec from the start: no fcntl calls.
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )
     .map_err(err)?;
     if let Some(ifname) = &spec.bind_if {
         socket.bind_device(Some(ifname.as_bytes())).map_err(err)?;
     }
     if let Some(mark) = spec.fwmark {
-        SockRef::from(&socket).set_mark(mark).map_err(err)?;
+        socket.set_mark(mark).map_err(err)?;
     }
     if spec.bindto.is_some() || spec.bind_port.is_some() {
         let ip = spec.bindto.unwrap_or(match addr {
@@ -38,15 +60,20 @@ pub async fn connect(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
         if spec.bind_port.is_some() {
             // A fixed source port is reused every delay_loop; without
             // SO_REUSEADDR the previous connection's TIME_WAIT blocks it.
-            socket.set_reuseaddr(true).map_err(err)?;
+            socket.set_reuse_address(true).map_err(err)?;
         }
         socket
-            .bind(SocketAddr::new(ip, spec.bind_port.unwrap_or(0)))
+            .bind(&SocketAddr::new(ip, spec.bind_port.unwrap_or(0)).into())
             .map_err(err)?;
     }
     // No TCP_NODELAY: a check writes its request in one call and then
     // only reads, so Nagle never holds anything back; one syscall less.
-    socket.connect(addr).await.map_err(err)
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(err(e)),
+    }
+    TcpStream::from_std(std::net::TcpStream::from(socket)).map_err(err)
 }
 
 /// `TCP_CHECK`: the server is up when a connection opens within
