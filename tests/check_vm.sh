@@ -200,7 +200,12 @@ echo "ok: backup has no rules"
 kill -TERM "$ka"
 wait "$ka" 2>/dev/null || true
 until_ "keepalived gone: tandem master with the full table" full_table
-ip -n "$lb" addr show dev out0 | grep -q 192.0.2.2/ || fail "tandem master without the VIP"
+# The VIP follows the table (the VIP gate, docs/checks.md): it comes once
+# the IPVS programmer has confirmed the rules, and the log says so.
+lb_vip() { ip -n "$lb" addr show dev out0 | grep -q 192.0.2.2/; }
+until_ "then tandem takes the VIP" lb_vip
+grep -q "IPVS rules in place: taking the VIPs" "$work/tandem.log" ||
+  fail "the log does not say the VIP waited for the rules"
 w_is 198.51.100.10:80 1 || fail "rs1 weight on takeover"
 w_is 198.51.100.11:80 2 || fail "rs2 weight on takeover"
 
@@ -241,7 +246,7 @@ stale_gone() { ! has_service 192.0.2.2:80 && has_service 203.0.113.9:443; }
 until_ "restarted as backup: the dead run's service withdrawn, the hand-made one kept" stale_gone
 sleep 2
 stale_gone || fail "the table changed again after the withdrawal"
-ip -n "$lb" addr show dev out0 | grep -q 192.0.2.2/ && fail "backup kept the dead run's VIP"
+lb_vip && fail "backup kept the dead run's VIP"
 echo "ok: backup holds no VIP"
 kill -TERM "$tandem"
 wait "$tandem" || fail "tandem run did not exit cleanly"
