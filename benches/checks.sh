@@ -222,6 +222,15 @@ measure() {
           now=$(requests)
           if [ "$now" != "$last" ]; then grew=$((grew + 1)); else grew=0; fi
           last=$now
+          if [ "$waited" = 120 ]; then
+            # Say why a round stalls (start-up of 10,000 servers may take
+            # this long under emulation; nothing else should).
+            echo "checks.sh: $tool, $n servers, round $round: no steady checks after 120 s" >&2
+            tail -n 5 "$work/$tool.out" >&2 2>/dev/null || true
+            tail -n 2 "$work/sink.log" >&2
+            kill -0 "$main" 2>/dev/null || echo "checks.sh: $tool is not running" >&2
+            kill -0 "$sink" 2>/dev/null || echo "checks.sh: the responder is not running" >&2
+          fi
         done
         sleep 4
         procs=("$main")
