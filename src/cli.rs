@@ -381,7 +381,7 @@ fn run(args: &RunArgs) -> ExitCode {
         }),
         ..crate::daemon::RunOptions::default()
     };
-    match runtime.block_on(crate::daemon::run(&config, run_opts)) {
+    match runtime.block_on(crate::daemon::run(config, run_opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem run: {e}");

@@ -601,11 +601,13 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-/// `tandem run`: start from a parsed keepalived.conf, then serve until SIGTERM or SIGINT.
-pub async fn run(config: &crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
+/// `tandem run`: start from a parsed keepalived.conf, then serve until
+/// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
+/// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
+pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
-    let lvs = lvs::PreparedLvs::new(config)?;
+    let lvs = lvs::PreparedLvs::new(&config)?;
     let router_id = config
         .global_defs
         .router_id
@@ -627,13 +629,16 @@ pub async fn run(config: &crate::config::Config, mut opts: RunOptions) -> Result
             },
         );
     }
-    opts.reporting.smtp_alert = smtp_alert_names(config);
+    opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
     run_with_lvs(
-        |kernel| configure::plan(config, kernel),
+        |kernel, config| match config {
+            Some(config) => configure::plan(config, kernel),
+            None => Ok(Plan::default()),
+        },
         opts,
         lvs,
-        Some(config.clone()),
+        Some(config),
     )
     .await
 }
@@ -643,7 +648,7 @@ pub async fn run_with(
     make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
 ) -> Result<(), DaemonError> {
-    run_with_lvs(make_plan, opts, None, None).await
+    run_with_lvs(|kernel, _| make_plan(kernel), opts, None, None).await
 }
 
 /// The control socket, metrics listener and SIGUSR1 dump, started before
@@ -708,7 +713,7 @@ impl ControlService {
 }
 
 async fn run_with_lvs(
-    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
     mut opts: RunOptions,
     lvs: Option<lvs::PreparedLvs>,
     mut config: Option<crate::config::Config>,
@@ -747,7 +752,7 @@ async fn run_with_lvs(
             .get_or_insert_with(Bus::new)
             .set_governing(l.governing());
     }
-    let mut running = match start(make_plan, &opts) {
+    let mut running = match start(|kernel| make_plan(kernel, config.as_ref()), &opts) {
         Ok(r) => r,
         Err(e) => {
             if let Some(c) = control {

@@ -124,8 +124,8 @@ pub struct ScriptPlan {
     pub init_fail: bool,
 }
 
-/// The whole daemon.
-#[derive(Debug, Clone)]
+/// The whole daemon (empty: nothing to elect).
+#[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub units: Vec<UnitPlan>,
     pub scripts: Vec<ScriptPlan>,
