@@ -673,9 +673,10 @@ impl Unit {
     }
 
     /// Take the VIPs of every instance whose IPVS rules are now in the
-    /// kernel, or that waited RULES_WAIT (or `now`, when nothing will ever
-    /// confirm), and send the gratuitous burst held back with them.
-    fn release_vips(&mut self, now: bool) {
+    /// kernel, or that waited RULES_WAIT (or all of them with `force`, when
+    /// nothing will ever confirm), and send the gratuitous burst held back
+    /// with them.
+    fn release_vips(&mut self, force: bool) {
         let rules = self.rules.borrow_and_update().clone();
         let at = Instant::now();
         for io in &mut self.io {
@@ -685,7 +686,7 @@ impl Unit {
             let name = io.plan.name.clone();
             let waited = at.duration_since(since);
             let waiting = rules.must_wait(&name);
-            if waiting && !now && waited < RULES_WAIT {
+            if waiting && !force && waited < RULES_WAIT {
                 continue;
             }
             if waiting {
