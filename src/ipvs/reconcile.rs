@@ -249,6 +249,8 @@ pub fn teardown(current: &Table, owned: &BTreeSet<ServiceKey>, policy: StopPolic
 #[derive(Debug, Clone)]
 pub struct Reconciler {
     owned: BTreeSet<ServiceKey>,
+    /// The last set given to [`Reconciler::claim`].
+    claimed: BTreeSet<ServiceKey>,
     lvs_flush: bool,
     flushed_once: bool,
     believed: Option<(Table, Instant)>,
@@ -269,6 +271,7 @@ impl Reconciler {
     pub fn new(lvs_flush: bool) -> Self {
         Reconciler {
             owned: BTreeSet::new(),
+            claimed: BTreeSet::new(),
             lvs_flush,
             flushed_once: false,
             believed: None,
@@ -351,12 +354,18 @@ impl Reconciler {
     /// there was left by an earlier run that died without cleaning up
     /// (`kill -9`, a crash) or by keepalived before tandem; a BACKUP must
     /// not keep it, since master-only rules make it the master's alone.
-    /// A newly claimed key drops the belief, so the next plan sees the
-    /// kernel as it is.
+    /// A new claim (start-up, a reload that names other services) drops
+    /// the belief, so the next plan sees the kernel as it is; the same
+    /// claim again costs nothing, so a steady daemon keeps planning from
+    /// its belief.
     pub fn claim(&mut self, keys: &BTreeSet<ServiceKey>) {
-        let before = self.owned.len();
-        self.owned.extend(keys.iter().copied());
-        if self.owned.len() != before {
+        if self.claimed == *keys {
+            return;
+        }
+        let new: Vec<ServiceKey> = keys.difference(&self.claimed).copied().collect();
+        self.claimed.clone_from(keys);
+        if !new.is_empty() {
+            self.owned.extend(new);
             self.forget();
         }
     }
@@ -610,11 +619,14 @@ mod tests {
         r.applied(&sample(), true, Instant::now());
         r.claim(&BTreeSet::from([foreign]));
         assert!(r.plan_from_belief(&sample(), Instant::now()).is_none());
-        // Claiming what is already owned keeps it.
+        // The same claim again keeps the belief, also for a claimed service
+        // that is in neither table (a backup's): no dump per change.
         let mut r = Reconciler::new(false);
+        let absent = tcp("192.0.2.99", 80);
+        r.claim(&BTreeSet::from([web, absent]));
         r.plan(&sample(), &sample());
         r.applied(&sample(), true, Instant::now());
-        r.claim(&BTreeSet::from([web]));
+        r.claim(&BTreeSet::from([web, absent]));
         assert!(r.plan_from_belief(&sample(), Instant::now()).is_some());
     }
 
