@@ -122,6 +122,20 @@ impl InstanceIo {
         }
     }
 
+    /// Send a gratuitous ARP / unsolicited NA burst of `repeat` rounds for
+    /// every VIP, spaced as `vrrp_garp_interval` / `vrrp_gna_interval` say.
+    fn gratuitous(&self, repeat: u32, name: String) {
+        self.announcer.announce(
+            &self.plan.vips,
+            Burst {
+                repeat,
+                garp_interval: self.plan.garp.garp_interval,
+                gna_interval: self.plan.garp.gna_interval,
+            },
+            name,
+        );
+    }
+
     /// Log a dropped advert, unless the same source was dropped for the
     /// same reason within the last second or this second's lines are used
     /// up; the next line logged says how many were not.
@@ -501,15 +515,7 @@ impl Unit {
             if io.refresh_at.is_some_and(|t| t <= now) {
                 io.refresh_at = io.plan.garp.refresh.map(|d| now + d);
                 if io.vips_held {
-                    io.announcer.announce(
-                        &io.plan.vips,
-                        Burst {
-                            repeat: io.plan.garp.refresh_repeat.max(1),
-                            garp_interval: io.plan.garp.garp_interval,
-                            gna_interval: io.plan.garp.gna_interval,
-                        },
-                        io.plan.name.clone(),
-                    );
+                    io.gratuitous(io.plan.garp.refresh_repeat.max(1), io.plan.name.clone());
                 }
             }
         }
@@ -636,15 +642,7 @@ impl Unit {
                         io.garp_pending = Some(repeat);
                         continue;
                     }
-                    io.announcer.announce(
-                        &io.plan.vips,
-                        Burst {
-                            repeat,
-                            garp_interval: io.plan.garp.garp_interval,
-                            gna_interval: io.plan.garp.gna_interval,
-                        },
-                        name,
-                    );
+                    io.gratuitous(repeat, name);
                 }
                 Action::Notify { state } => {
                     let priority = self
@@ -709,15 +707,7 @@ impl Unit {
             io.plan.vips.add(&mut self.rtnl, &name);
             io.vips_held = true;
             if let Some(repeat) = io.garp_pending.take() {
-                io.announcer.announce(
-                    &io.plan.vips,
-                    Burst {
-                        repeat,
-                        garp_interval: io.plan.garp.garp_interval,
-                        gna_interval: io.plan.garp.gna_interval,
-                    },
-                    name,
-                );
+                io.gratuitous(repeat, name);
             }
         }
     }
