@@ -17,11 +17,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::schedule::{CheckSchedule, Report};
+use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
 use super::{Pass, Prepared, probe_prepared};
 
@@ -227,7 +228,12 @@ fn spawn_all(
     stats: Arc<CheckStats>,
     max_in_flight: usize,
 ) -> JoinSet<()> {
-    let in_flight = Arc::new(Semaphore::new(max_in_flight.max(1)));
+    let common = Arc::new(Common {
+        events,
+        stats,
+        in_flight: Semaphore::new(max_in_flight.max(1)),
+        origin: tokio::time::Instant::now(),
+    });
     let mut tasks = JoinSet::new();
     let seed = RandomState::new();
     for (id, up, spec) in starts {
@@ -235,15 +241,7 @@ fn spawn_all(
         h.write_usize(id.0);
         // 53 random bits -> [0, 1)
         let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
-        tasks.spawn(run_checker(
-            id,
-            up,
-            spec,
-            events.clone(),
-            Arc::clone(&stats),
-            Arc::clone(&in_flight),
-            random,
-        ));
+        tasks.spawn(run_checker(id, up, spec, Arc::clone(&common), random));
     }
     tasks
 }
@@ -280,18 +278,32 @@ impl RunningChecks {
     }
 }
 
+/// What every checker task of one runner shares (one `Arc` per task).
+struct Common {
+    events: mpsc::Sender<CheckEvent>,
+    stats: Arc<CheckStats>,
+    in_flight: Semaphore,
+    /// Where the [`WAKE_SLOT`]s are counted from.
+    origin: tokio::time::Instant,
+}
+
 async fn run_checker(
     id: CheckerId,
     up: bool,
     spec: Arc<CheckerSpec>,
-    events: mpsc::Sender<CheckEvent>,
-    stats: Arc<CheckStats>,
-    in_flight: Arc<Semaphore>,
+    common: Arc<Common>,
     random: f64,
 ) {
+    let Common {
+        events,
+        stats,
+        in_flight,
+        origin,
+    } = &*common;
+    let origin = *origin;
     let mut schedule = CheckSchedule::starting(spec.timing, up);
     let prepared = Prepared::new(&spec);
-    tokio::time::sleep(schedule.first_delay(random)).await;
+    sleep_for(origin, schedule.first_delay(random)).await;
     loop {
         // A MISC_CHECK program holds no buffers of ours, and its
         // misc_timeout may be long: it does not count against the bound.
@@ -315,14 +327,21 @@ async fn run_checker(
         // Boxed: verdicts change rarely, and the sending state would
         // otherwise make every sleeping checker's task larger.
         if !step.reports.is_empty()
-            && Box::pin(send_reports(&events, id, step.reports, detail))
+            && Box::pin(send_reports(events, id, step.reports, detail))
                 .await
                 .is_err()
         {
             return; // nobody listens any more: the daemon is stopping
         }
-        tokio::time::sleep(step.next).await;
+        sleep_for(origin, step.next).await;
     }
+}
+
+/// Sleep about `delay`: until the [`WAKE_SLOT`] nearest to now + `delay`,
+/// so that probes due close together wake the thread once.
+fn sleep_for(origin: tokio::time::Instant, delay: Duration) -> tokio::time::Sleep {
+    let now = tokio::time::Instant::now().saturating_duration_since(origin);
+    tokio::time::sleep_until(origin + wake_slot(now + delay, now, WAKE_SLOT))
 }
 
 /// Send a probe's reports in order; `Err` once nobody listens.
@@ -347,7 +366,6 @@ async fn send_reports(
 mod tests {
     use super::*;
     use crate::check::spec::{CheckKind, CheckTiming, DEFAULT_CONNECT_TIMEOUT};
-    use std::time::Duration;
 
     fn tcp(target: &str) -> CheckerSpec {
         CheckerSpec {
