@@ -25,7 +25,7 @@ use super::bus::{Bus, Role, RoleChange, Subject};
 use super::status::StatusHub;
 use crate::check::{CheckEvent, CheckerId, Report};
 use crate::control::model::{CheckResult, RealServerStatus, VirtualServerStatus, unix_ms_now};
-use crate::ipvs::types::{Protocol, ServiceKey, Table};
+use crate::ipvs::types::{DestKey, Protocol, ServiceKey, Table};
 use crate::lvs::{Action, Governance, LvsState, VsIndex};
 use crate::notify::mail::{Alert, Mailer, ServiceName, ServiceProtocol};
 use crate::notify::script::{ScriptQueue, split_command};
@@ -35,7 +35,9 @@ use crate::notify::script::{ScriptQueue, split_command};
 /// kernel has the table, which opens the VIP gate ([`super::bus::RulesState`]).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Desired {
-    pub table: Table,
+    /// Shared with the reconciler's belief of what the kernel holds once
+    /// it is programmed (one table of 10,000 destinations, not two).
+    pub table: Arc<Table>,
     pub masters: BTreeSet<String>,
     /// Every service the configuration names, governed or not: the
     /// programmer claims them ([`crate::ipvs::Reconciler::claim`]), so a
@@ -218,12 +220,12 @@ impl LvsTask {
         // same: the programmer's report of it is what a new master's VIPs
         // wait for.
         self.table.send_if_modified(|current| {
-            if current.table == table && current.masters == *masters && current.claimed == *claimed
+            if *current.table == table && current.masters == *masters && current.claimed == *claimed
             {
                 false
             } else {
                 *current = Arc::new(Desired {
-                    table,
+                    table: Arc::new(table),
                     masters: masters.clone(),
                     claimed: Arc::clone(claimed),
                 });
@@ -247,11 +249,15 @@ impl LvsTask {
             let info = self.reporting.servers.get(i);
             let installed = self.governance.programs(vs, |n| masters.contains(n));
             let desired = self.state.desired(vs);
+            // A lookup by key: a scan per real server was quadratic, 10^8
+            // comparisons per status update at 10,000 real servers.
             let weight_in_table = |addr: SocketAddr| {
                 desired.first().and_then(|d| {
                     d.destinations
-                        .values()
-                        .find(|x| x.addr == addr.ip() && x.port == addr.port())
+                        .get(&DestKey {
+                            addr: addr.ip(),
+                            port: addr.port(),
+                        })
                         .map(|x| x.weight)
                 })
             };
@@ -805,7 +811,7 @@ pub async fn program(
             let mut client = client;
             let mut reconciler = reconciler;
             let result = match desired {
-                Some(desired) => client.reconcile(&mut reconciler, &desired.table),
+                Some(desired) => client.reconcile_shared(&mut reconciler, &desired.table),
                 // Shutting down: lvs_flush_on_stop decides what goes.
                 None => client.table().and_then(|current| {
                     let ops = reconciler.teardown(&current, stop);

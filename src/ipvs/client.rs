@@ -361,29 +361,54 @@ impl IpvsClient {
         &mut self,
         msgs: Vec<IpvsMessage>,
     ) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
-        let results = self.guarded(|c| c.execute_inner(msgs))?;
-        if let Some(errno) = results
-            .iter()
-            .filter_map(|r| r.as_ref().err().and_then(IpvsError::errno))
-            .find(|&e| e == libc::ENOENT || e == libc::EOPNOTSUPP)
-        {
+        let mut results = Vec::with_capacity(msgs.len());
+        self.execute_each(msgs.into_iter(), |_, r| results.push(r))?;
+        Ok(results)
+    }
+
+    /// Send `msgs` in batches, giving each verdict to `verdict` with the
+    /// message's index, in order. The messages are taken from the iterator
+    /// one window at a time: at 10,000 destinations, building them all
+    /// first held megabytes of attribute lists that only their encoding
+    /// (one [`SEND_BUF`] at a time) needs.
+    fn execute_each(
+        &mut self,
+        msgs: impl Iterator<Item = IpvsMessage>,
+        mut verdict: impl FnMut(usize, Result<(), IpvsError>),
+    ) -> Result<(), IpvsError> {
+        let mut family_errno = None;
+        self.guarded(|c| {
+            c.execute_inner(msgs, |i, r| {
+                if let Some(e) = r.as_ref().err().and_then(IpvsError::errno)
+                    && (e == libc::ENOENT || e == libc::EOPNOTSUPP)
+                {
+                    family_errno.get_or_insert(e);
+                }
+                verdict(i, r);
+            })
+        })?;
+        if let Some(errno) = family_errno {
             self.check_family_after(errno);
         }
-        Ok(results)
+        Ok(())
     }
 
     fn execute_inner(
         &mut self,
-        msgs: Vec<IpvsMessage>,
-    ) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
+        msgs: impl Iterator<Item = IpvsMessage>,
+        mut verdict: impl FnMut(usize, Result<(), IpvsError>),
+    ) -> Result<(), IpvsError> {
         let family_id = self.conn()?.family_id;
-        let mut results: Vec<Option<Result<(), IpvsError>>> = Vec::with_capacity(msgs.len());
-        let mut cmds = Vec::with_capacity(msgs.len());
+        // The verdicts and commands of the window in flight only.
+        let mut results: Vec<Option<Result<(), IpvsError>>> = Vec::new();
+        let mut cmds = Vec::new();
         let mut out = Vec::with_capacity(SEND_BUF);
-        let mut iter = msgs.into_iter().peekable();
+        let mut base = 0;
+        let mut iter = msgs.peekable();
         while iter.peek().is_some() {
             out.clear();
-            let base = results.len();
+            results.clear();
+            cmds.clear();
             let first_seq = self.seq.wrapping_add(1);
             let mut n = 0;
             while n < self.window && out.len() < SEND_BUF {
@@ -406,7 +431,7 @@ impl IpvsClient {
                         continue;
                     }
                     let (code, message) = parse_error(&hdr, body)?;
-                    let slot = &mut results[base + idx];
+                    let slot = &mut results[idx];
                     if slot.is_none() {
                         pending -= 1;
                     }
@@ -415,18 +440,22 @@ impl IpvsClient {
                     } else {
                         self.counters.refused += 1;
                         Err(IpvsError::Kernel {
-                            cmd: cmds[base + idx].name(),
+                            cmd: cmds[idx].name(),
                             errno: -code,
                             message,
                         })
                     });
                 }
             }
+            for (i, r) in results.drain(..).enumerate() {
+                verdict(
+                    base + i,
+                    r.unwrap_or(Err(IpvsError::Decode("no acknowledgement".into()))),
+                );
+            }
+            base += n;
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(IpvsError::Decode("no acknowledgement".into()))))
-            .collect())
+        Ok(())
     }
 
     /// Send one change and wait for its acknowledgement.
@@ -480,12 +509,22 @@ impl IpvsClient {
         }
     }
 
-    /// A dump request: every message up to NLMSG_DONE.
-    fn dump_request(&mut self, msg: IpvsMessage) -> Result<Vec<IpvsMessage>, IpvsError> {
-        self.guarded(|c| c.dump_inner(msg))
+    /// A dump request: every message up to NLMSG_DONE, each given to
+    /// `each` as it is decoded (a dump of 10,000 destinations is never
+    /// held as messages, only as what `each` keeps of them).
+    fn dump_request(
+        &mut self,
+        msg: IpvsMessage,
+        each: impl FnMut(IpvsMessage),
+    ) -> Result<(), IpvsError> {
+        self.guarded(|c| c.dump_inner(msg, each))
     }
 
-    fn dump_inner(&mut self, msg: IpvsMessage) -> Result<Vec<IpvsMessage>, IpvsError> {
+    fn dump_inner(
+        &mut self,
+        msg: IpvsMessage,
+        mut each: impl FnMut(IpvsMessage),
+    ) -> Result<(), IpvsError> {
         let cmd = msg.cmd;
         let family_id = self.conn()?.family_id;
         let seq = self.next_seq();
@@ -493,7 +532,6 @@ impl IpvsClient {
         encode_into(family_id, msg, NLM_F_REQUEST | NLM_F_DUMP, seq, &mut out);
         self.counters.reads += 1;
         self.sock_send(&out)?;
-        let mut parts = Vec::new();
         loop {
             let len = self.sock_recv()?;
             for (hdr, body) in frames(&self.buf[..len])? {
@@ -501,7 +539,7 @@ impl IpvsClient {
                     continue;
                 }
                 match decode(family_id, &hdr, body)? {
-                    Reply::Msg(m) => parts.push(m),
+                    Reply::Msg(m) => each(m),
                     Reply::Done { code } if code < 0 => {
                         return Err(IpvsError::Kernel {
                             cmd: cmd.name(),
@@ -509,7 +547,7 @@ impl IpvsClient {
                             message: None,
                         });
                     }
-                    Reply::Done { .. } => return Ok(parts),
+                    Reply::Done { .. } => return Ok(()),
                     Reply::Ack { code, message } => {
                         return Err(IpvsError::Kernel {
                             cmd: cmd.name(),
@@ -520,6 +558,32 @@ impl IpvsClient {
                     Reply::Other => {}
                 }
             }
+        }
+    }
+
+    /// A dump of `cmd` messages, each converted by `convert`; the first
+    /// conversion error is returned once the dump is read to its end (so
+    /// the socket stays in step).
+    fn dump_converted<T>(
+        &mut self,
+        msg: IpvsMessage,
+        cmd: IpvsCmd,
+        mut convert: impl FnMut(&IpvsMessage) -> Result<T, DecodeError>,
+        mut keep: impl FnMut(T),
+    ) -> Result<(), IpvsError> {
+        let mut bad = None;
+        self.dump_request(msg, |m| {
+            if m.cmd != cmd || bad.is_some() {
+                return;
+            }
+            match convert(&m) {
+                Ok(v) => keep(v),
+                Err(e) => bad = Some(e),
+            }
+        })?;
+        match bad {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
     }
 
@@ -551,22 +615,35 @@ impl IpvsClient {
 
     /// IPVS_CMD_GET_SERVICE dump: every service, without destinations.
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, IpvsError> {
-        let parts = self.dump_request(IpvsMessage::get_service(None))?;
-        parts
-            .iter()
-            .filter(|m| m.cmd == IpvsCmd::NewService)
-            .map(|m| m.to_service().map_err(IpvsError::from))
-            .collect()
+        let mut out = Vec::new();
+        self.dump_converted(
+            IpvsMessage::get_service(None),
+            IpvsCmd::NewService,
+            IpvsMessage::to_service,
+            |s| out.push(s),
+        )?;
+        Ok(out)
     }
 
     /// IPVS_CMD_GET_DEST dump: the destinations of one service.
     pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<DestEntry>, IpvsError> {
-        let parts = self.dump_request(IpvsMessage::get_dest(key))?;
-        parts
-            .iter()
-            .filter(|m| m.cmd == IpvsCmd::NewDest)
-            .map(|m| m.to_dest(key.family()).map_err(IpvsError::from))
-            .collect()
+        let mut out = Vec::new();
+        self.each_destination(key, |d| out.push(d))?;
+        Ok(out)
+    }
+
+    fn each_destination(
+        &mut self,
+        key: &ServiceKey,
+        keep: impl FnMut(DestEntry),
+    ) -> Result<(), IpvsError> {
+        let family = key.family();
+        self.dump_converted(
+            IpvsMessage::get_dest(key),
+            IpvsCmd::NewDest,
+            |m| m.to_dest(family),
+            keep,
+        )
     }
 
     /// Every service with its destinations. A service that vanishes
@@ -587,9 +664,31 @@ impl IpvsClient {
         Ok(out)
     }
 
-    /// The kernel's table, for the reconciler.
+    /// The kernel's table, for the reconciler: [`Self::dump`] without the
+    /// counters, built as the destinations arrive (no list of dump entries
+    /// beside the table).
     pub fn table(&mut self) -> Result<Table, IpvsError> {
-        Ok(Table::from_entries(&self.dump()?))
+        let mut table = Table::new();
+        for s in self.services()? {
+            let key = s.service.key;
+            let mut destinations = std::collections::BTreeMap::new();
+            match self.each_destination(&key, |d| {
+                destinations.insert(d.dest.key(), d.dest);
+            }) {
+                Ok(()) => {
+                    table.services.insert(
+                        key,
+                        super::types::VirtualService {
+                            service: s.service,
+                            destinations,
+                        },
+                    );
+                }
+                Err(e) if e.errno() == Some(libc::ESRCH) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(table)
     }
 
     /// IPVS_CMD_NEW_DAEMON: start a connection sync daemon.
@@ -604,12 +703,14 @@ impl IpvsClient {
 
     /// IPVS_CMD_GET_DAEMON dump: the running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
-        let parts = self.dump_request(IpvsMessage::get_daemon())?;
-        parts
-            .iter()
-            .filter(|m| m.cmd == IpvsCmd::NewDaemon)
-            .map(|m| m.to_daemon().map_err(IpvsError::from))
-            .collect()
+        let mut out = Vec::new();
+        self.dump_converted(
+            IpvsMessage::get_daemon(),
+            IpvsCmd::NewDaemon,
+            IpvsMessage::to_daemon,
+            |d| out.push(d),
+        )?;
+        Ok(out)
     }
 
     /// IPVS_CMD_FLUSH: remove every service and destination.
@@ -624,16 +725,16 @@ impl IpvsClient {
 
     /// Send `ops` (see [`Self::execute`]); refusals are reported per op.
     pub fn apply(&mut self, ops: &[Op]) -> Result<ApplyReport, IpvsError> {
-        let results = self.execute(ops.iter().map(Op::message).collect())?;
         let mut report = ApplyReport {
             sent: ops.len(),
             failed: Vec::new(),
         };
-        for (i, r) in results.into_iter().enumerate() {
+        // Each message is built when its window is encoded, not before.
+        self.execute_each(ops.iter().map(Op::message), |i, r| {
             if let Err(e) = r {
                 report.failed.push((i, e));
             }
-        }
+        })?;
         Ok(report)
     }
 
@@ -646,6 +747,30 @@ impl IpvsClient {
         reconciler: &mut Reconciler,
         desired: &Table,
     ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        self.reconcile_with(reconciler, desired, |r, ok, now| {
+            r.applied(desired, ok, now)
+        })
+    }
+
+    /// [`Self::reconcile`] of a shared table: the reconciler's belief
+    /// keeps a reference to `desired`, not a copy (the daemon's tables are
+    /// shared this way).
+    pub fn reconcile_shared(
+        &mut self,
+        reconciler: &mut Reconciler,
+        desired: &std::sync::Arc<Table>,
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
+        self.reconcile_with(reconciler, desired, |r, ok, now| {
+            r.applied_shared(desired, ok, now)
+        })
+    }
+
+    fn reconcile_with(
+        &mut self,
+        reconciler: &mut Reconciler,
+        desired: &Table,
+        applied: impl FnOnce(&mut Reconciler, bool, Instant),
+    ) -> Result<(Vec<Op>, ApplyReport), IpvsError> {
         let ops = match reconciler.plan_from_belief(desired, Instant::now()) {
             Some(ops) => ops,
             None => {
@@ -655,7 +780,7 @@ impl IpvsClient {
         };
         match self.apply(&ops) {
             Ok(report) => {
-                reconciler.applied(desired, report.is_ok(), Instant::now());
+                applied(reconciler, report.is_ok(), Instant::now());
                 Ok((ops, report))
             }
             Err(e) => {
