@@ -85,8 +85,10 @@ pub struct LvsReporting {
     last: HashMap<CheckerId, CheckResult>,
     /// Verdicts counted per (virtual server, real server): (up, down).
     verdicts: HashMap<(usize, SocketAddr), (u64, u64)>,
-    /// Checker → the (virtual server, real server) pairs it decides.
-    users: HashMap<CheckerId, Vec<(usize, SocketAddr)>>,
+    /// (checker, virtual server, real server): the pairs each checker
+    /// decides, sorted by checker. A flat list, not a map of lists: at
+    /// 10,000 real servers the map was 2 MB.
+    users: Vec<(CheckerId, usize, SocketAddr)>,
 }
 
 /// Facts about one `virtual_server` the status and the mails need.
@@ -475,11 +477,14 @@ impl LvsReporting {
             if let Some(spec) = state.spec(VsIndex(v)) {
                 for rs in &spec.real_servers {
                     for c in &rs.checkers {
-                        self.users.entry(*c).or_default().push((v, rs.addr));
+                        self.users.push((*c, v, rs.addr));
                     }
                 }
             }
         }
+        // Stable: a checker's pairs stay in configuration order.
+        self.users.sort_by_key(|u| u.0);
+        self.users.shrink_to_fit();
     }
 
     fn record(&mut self, event: &CheckEvent) {
@@ -505,14 +510,16 @@ impl LvsReporting {
                 duration_ms: 0,
             },
         );
-        if let Some(users) = self.users.get(&event.checker) {
-            for key in users {
-                let e = self.verdicts.entry(*key).or_default();
-                if ok {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
+        let first = self.users.partition_point(|u| u.0 < event.checker);
+        for &(_, vs, rs) in self.users[first..]
+            .iter()
+            .take_while(|u| u.0 == event.checker)
+        {
+            let e = self.verdicts.entry((vs, rs)).or_default();
+            if ok {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
             }
         }
     }

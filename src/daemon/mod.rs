@@ -631,6 +631,11 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     }
     opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
+    // Everything is built from the virtual servers now: keep them only as
+    // the reload's fingerprints, and hand their memory back before the
+    // checks and the first IPVS table need theirs.
+    let config = reload::Held::new(config);
+    crate::check::cli::release_free_memory();
     run_with_lvs(
         |kernel, config| match config {
             Some(config) => configure::plan(config, kernel),
@@ -716,7 +721,7 @@ async fn run_with_lvs(
     make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
     mut opts: RunOptions,
     lvs: Option<lvs::PreparedLvs>,
-    mut config: Option<crate::config::Config>,
+    mut config: Option<reload::Held>,
 ) -> Result<(), DaemonError> {
     use crate::control::sd_notify::{Notifier, watchdog_interval};
     // Install the handlers before starting, so a signal during start-up
@@ -752,7 +757,10 @@ async fn run_with_lvs(
             .get_or_insert_with(Bus::new)
             .set_governing(l.governing());
     }
-    let mut running = match start(|kernel| make_plan(kernel, config.as_ref()), &opts) {
+    let mut running = match start(
+        |kernel| make_plan(kernel, config.as_ref().map(reload::Held::config)),
+        &opts,
+    ) {
         Ok(r) => r,
         Err(e) => {
             if let Some(c) = control {
@@ -918,7 +926,7 @@ fn lvs_touched(
 /// changes need a restart, leaves everything as it is.
 async fn reload_config(
     opts: &RunOptions,
-    current: &mut Option<crate::config::Config>,
+    current: &mut Option<reload::Held>,
     running: &mut Running,
     lvs: &mut Option<lvs::LvsService>,
     hub: &StatusHub,
@@ -961,9 +969,9 @@ async fn reload_config(
         let Some(new) = loaded.config else {
             break 'out refuse(loaded.errors().map(|d| d.to_string()).collect(), Vec::new());
         };
-        let diff = reload::diff(old, &new);
+        let diff = reload::diff_held(old, &new);
         if diff.is_empty() {
-            *current = Some(new);
+            *current = Some(reload::Held::new(new));
             break 'out ReloadOutcome {
                 applied: true,
                 changes: Vec::new(),
@@ -981,7 +989,7 @@ async fn reload_config(
         }
         // The LVS side is built before anything changes: a configuration it
         // cannot use (an unknown MISC_CHECK user) refuses the reload.
-        let lvs_touched = lvs_touched(old, &new, &diff);
+        let lvs_touched = lvs_touched(old.config(), &new, &diff);
         let prepared = if lvs_touched {
             match lvs::PreparedLvs::new(&new) {
                 Ok(p) => p,
@@ -1046,7 +1054,7 @@ async fn reload_config(
                         (None, None) => None,
                     };
                 }
-                *current = Some(new);
+                *current = Some(reload::Held::new(new));
                 let mut changes = diff.describe();
                 changes.extend(done);
                 ReloadOutcome {
