@@ -286,6 +286,33 @@ virtual_server 192.0.2.2 80 {
     }
 
     #[test]
+    fn the_held_configuration_compares_like_the_whole_one() {
+        let old = parse(BASE);
+        let held = Held::new(parse(BASE));
+        assert!(held.config().virtual_servers.is_empty());
+        let extra_vs = "virtual_server 192.0.2.3 443 {\n lb_algo rr\n lb_kind NAT\n}\n";
+        for new in [
+            parse(BASE),
+            parse(&format!("# moved\n\n{BASE}")),
+            parse(&BASE.replace("connect_timeout 3", "connect_timeout 4")),
+            parse(&BASE.replace("198.51.100.10 80", "198.51.100.11 80")),
+            parse(&BASE.replace("priority 150", "priority 90")),
+            parse(&format!("{BASE}{extra_vs}")),
+            parse(&BASE.replace("192.0.2.2 80", "192.0.2.2 8080")),
+        ] {
+            assert_eq!(diff_held(&held, &new), diff(&old, &new));
+        }
+        assert_eq!(
+            diff_held(
+                &held,
+                &parse(&BASE.replace("connect_timeout 3", "connect_timeout 4"))
+            )
+            .describe(),
+            ["virtual_server 192.0.2.2:80: changed"]
+        );
+    }
+
+    #[test]
     fn added_and_removed_items_are_named() {
         let old = parse(BASE);
         let extra = "vrrp_instance VI_2 {\n interface eth1\n virtual_router_id 52\n priority 100\n virtual_ipaddress {\n 198.51.100.1/24\n }\n}\n";
