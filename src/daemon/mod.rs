@@ -1079,6 +1079,9 @@ async fn reload_config(
     if let Some(p) = pinger {
         p.abort();
     }
+    // A reload held two configurations and two LVS builds for a moment;
+    // hand what is freed back to the system.
+    crate::check::cli::release_free_memory();
     let _ = notifier.ready("configuration reloaded");
     outcome
 }
