@@ -251,3 +251,149 @@ async fn table_follows_checks_and_mastership() {
         "notify scripts ran in order"
     );
 }
+
+/// Wait until the status snapshot's virtual servers satisfy `pred` (20 s
+/// at most); returns them.
+async fn status_until(
+    hub: &tandem::daemon::status::StatusHub,
+    what: &str,
+    pred: impl Fn(&[tandem::control::model::VirtualServerStatus]) -> bool,
+) -> Vec<tandem::control::model::VirtualServerStatus> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let vs = hub.current().virtual_servers;
+        if pred(&vs) {
+            return vs;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "status never became: {what}; last: {vs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The status a user reads (`tandem status`, metrics): the weight each real
+/// server has in the table, and verdicts counted for every virtual server a
+/// shared check decides — the same real server checked the same way in two
+/// virtual servers is one checker, and both count its verdicts.
+#[tokio::test]
+async fn status_counts_a_shared_checker_for_every_virtual_server() {
+    let (a1, s1) = server().await;
+    let (a2, _s2) = server().await;
+    let mut runner = CheckRunner::new();
+    let c1 = runner.add(check(a1));
+    let c2 = runner.add(check(a2));
+    assert_eq!(runner.add(check(a1)), c1, "the same check is one checker");
+    let rs = |addr, c, weight| RealServerSpec {
+        addr,
+        weight,
+        inhibit_on_failure: true,
+        forward: Forward::Masq,
+        u_threshold: 0,
+        l_threshold: 0,
+        notify_up: None,
+        notify_down: None,
+        checkers: vec![c],
+    };
+    let vs = |addr: &str, real_servers| VirtualServerSpec {
+        services: vec![Service::new(
+            ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                addr: addr.parse().unwrap(),
+                port: 80,
+            },
+            Scheduler::Rr,
+        )],
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        omega: false,
+        real_servers,
+    };
+    let specs = vec![
+        vs("192.0.2.2", vec![rs(a1, c1, 1), rs(a2, c2, 2)]),
+        vs("192.0.2.3", vec![rs(a1, c1, 3)]),
+    ];
+    let state = LvsState::new(specs, |c| runner.initial_up(c));
+    let hub = tandem::daemon::status::StatusHub::new("test");
+    let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
+    let (table_tx, _table) = LvsTask::table_channel();
+    let mut reporting = tandem::daemon::lvs::LvsReporting::default();
+    reporting.status = Some(hub.clone());
+    let task = LvsTask {
+        state,
+        governance: Governance::new(&[], &[vec![], vec![]]),
+        names: vec!["vs1".into(), "vs2".into()],
+        checks: checks_rx,
+        bus: Bus::new(),
+        table: table_tx,
+        scripts: None,
+        reporting,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let lvs = tokio::spawn(task.run(async {
+        let _ = stop_rx.await;
+        true
+    }));
+    let running = runner.spawn(checks_tx);
+    // (virtual server, real server) → that real server's status
+    fn rs_of(
+        v: &[tandem::control::model::VirtualServerStatus],
+        vs: usize,
+        addr: SocketAddr,
+    ) -> Option<tandem::control::model::RealServerStatus> {
+        v.get(vs)?
+            .real_servers
+            .iter()
+            .find(|r| r.address == addr)
+            .cloned()
+    }
+    let effective = |v: &[_], vs, addr| rs_of(v, vs, addr).map(|r| r.effective_weight);
+
+    status_until(&hub, "every real server in the table", |v| {
+        effective(v, 0, a1) == Some(1)
+            && effective(v, 0, a2) == Some(2)
+            && effective(v, 1, a1) == Some(3)
+    })
+    .await;
+
+    s1.store(500, Ordering::SeqCst);
+    let v = status_until(&hub, "a1 failed in both virtual servers", |v| {
+        [0, 1].iter().all(|&i| {
+            rs_of(v, i, a1).is_some_and(|r| {
+                !r.alive && r.inhibited && r.effective_weight == 0 && r.checks_failed > 0
+            })
+        })
+    })
+    .await;
+    let (one, two) = (rs_of(&v, 0, a1).unwrap(), rs_of(&v, 1, a1).unwrap());
+    assert_eq!(
+        (one.checks_ok, one.checks_failed),
+        (two.checks_ok, two.checks_failed),
+        "one checker, counted for both"
+    );
+    let other = rs_of(&v, 0, a2).unwrap();
+    assert!(
+        other.alive && other.effective_weight == 2 && other.checks_failed == 0,
+        "{other:?}"
+    );
+
+    s1.store(200, Ordering::SeqCst);
+    let v = status_until(&hub, "a1 back in both virtual servers", |v| {
+        effective(v, 0, a1) == Some(1) && effective(v, 1, a1) == Some(3)
+    })
+    .await;
+    let (one, two) = (rs_of(&v, 0, a1).unwrap(), rs_of(&v, 1, a1).unwrap());
+    assert!(one.checks_ok > 0 && one.alive && !one.inhibited, "{one:?}");
+    assert_eq!(
+        (one.checks_ok, one.checks_failed),
+        (two.checks_ok, two.checks_failed)
+    );
+
+    running.shutdown().await;
+    let _ = stop_tx.send(());
+    let _ = lvs.await.unwrap();
+}
