@@ -251,7 +251,7 @@ impl LvsTask {
             let info = self.reporting.servers.get(i);
             let installed = self.governance.programs(vs, |n| masters.contains(n));
             let desired = self.state.desired(vs);
-            // A lookup by key: a scan per real server was quadratic, 10^8
+            // A lookup by key: a scan per real server was quadratic, 5 x 10^7
             // comparisons per status update at 10,000 real servers.
             let weight_in_table = |addr: SocketAddr| {
                 desired.first().and_then(|d| {
