@@ -130,6 +130,9 @@ pub struct Engine {
     max_in_flight: usize,
     /// Probes finished in this turn, with their result.
     finished: Vec<(u32, Result<(), CheckError>)>,
+    /// Now, as read once per turn of the loop, right after epoll_wait
+    /// (nanoseconds since `origin`).
+    turn: u64,
 }
 
 /// Stops a running engine: from [`Engine::spawn`].
@@ -166,10 +169,7 @@ impl Drop for EngineHandle {
 impl Engine {
     /// An engine for `checkers` (id, first verdict, spec, requests from
     /// [`lean_requests`]).
-    pub fn new(
-        checkers: Vec<LeanStart>,
-        max_in_flight: usize,
-    ) -> std::io::Result<Self> {
+    pub fn new(checkers: Vec<LeanStart>, max_in_flight: usize) -> std::io::Result<Self> {
         let checkers = checkers
             .into_iter()
             .map(|(id, up, spec, requests)| Checker {
@@ -191,6 +191,7 @@ impl Engine {
             in_flight: 0,
             max_in_flight: max_in_flight.max(1),
             finished: Vec::new(),
+            turn: 0,
         })
     }
 
@@ -227,8 +228,9 @@ impl Engine {
         })
     }
 
-    fn now(&self) -> u64 {
-        nanos(self.origin.elapsed())
+    /// Read the clock: the time of this turn.
+    fn tick(&mut self) {
+        self.turn = nanos(self.origin.elapsed());
     }
 
     /// Queue checker `i`'s next probe `delay` after `now` (on its slot).
@@ -242,15 +244,13 @@ impl Engine {
     /// The loop: timers due, then epoll, until `stop` or nobody listens.
     fn run(&mut self, stop: &AtomicBool, events: &mpsc::Sender<CheckEvent>, stats: &CheckStats) {
         let mut ready = Events::with_capacity(1024);
+        self.tick();
         loop {
-            let now = self.now();
-            self.fire_timers(now);
-            if !self.report(now, events, stats) {
+            self.fire_timers();
+            if !self.report(events, stats) {
                 return; // the daemon is stopping
             }
-            let timeout = self
-                .next_timer()
-                .map(|at| Duration::from_nanos(at.saturating_sub(now)));
+            let timeout = self.timeout();
             if let Err(e) = self.poll.poll(&mut ready, timeout) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -261,22 +261,15 @@ impl Engine {
             if stop.load(Ordering::Acquire) {
                 return;
             }
-            for event in ready.iter() {
-                let token = event.token();
-                if token == WAKER {
-                    continue;
-                }
-                let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-                let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                self.on_ready(token.0, readable, writable);
-            }
+            self.tick();
+            self.dispatch(&ready);
         }
     }
 
     /// The verdicts of the probes finished this turn: counters, schedule,
     /// events out, next probe queued. `false` once nobody listens.
-    fn report(&mut self, now: u64, events: &mpsc::Sender<CheckEvent>, stats: &CheckStats) -> bool {
-        let now = Duration::from_nanos(now);
+    fn report(&mut self, events: &mpsc::Sender<CheckEvent>, stats: &CheckStats) -> bool {
+        let now = Duration::from_nanos(self.turn);
         for (i, result) in std::mem::take(&mut self.finished) {
             let i = i as usize;
             stats.probes.fetch_add(1, Ordering::Relaxed);
@@ -306,6 +299,12 @@ impl Engine {
         true
     }
 
+    /// How long epoll_wait may sleep: until the next timer.
+    fn timeout(&self) -> Option<Duration> {
+        self.next_timer()
+            .map(|at| Duration::from_nanos(at.saturating_sub(self.turn)))
+    }
+
     fn next_timer(&self) -> Option<u64> {
         let wake = self.wakes.peek().map(|Reverse((at, ..))| *at);
         let deadline = self
@@ -319,7 +318,8 @@ impl Engine {
         }
     }
 
-    fn fire_timers(&mut self, now: u64) {
+    fn fire_timers(&mut self) {
+        let now = self.turn;
         for q in 0..self.deadlines.len() {
             while let Some(&(at, i, generation)) = self.deadlines[q].1.front() {
                 if at > now {
@@ -349,19 +349,19 @@ impl Engine {
             if self.in_flight >= self.max_in_flight {
                 self.waiting.push_back(i);
             } else {
-                self.start_probe(i as usize, now);
+                self.start_probe(i as usize);
             }
         }
     }
 
-    fn start_probe(&mut self, i: usize, now: u64) {
+    fn start_probe(&mut self, i: usize) {
         self.in_flight += 1;
-        self.connect_url(i, 0, now);
+        self.connect_url(i, 0);
     }
 
     /// Open the connection for URL `url` of checker `i` (the whole probe
     /// for TCP_CHECK) and arm its `connect_timeout`.
-    fn connect_url(&mut self, i: usize, url: usize, now: u64) {
+    fn connect_url(&mut self, i: usize, url: usize) {
         let c = &mut self.checkers[i];
         c.generation = c.generation.wrapping_add(1);
         let timeout = c.spec.connect_timeout;
@@ -396,7 +396,7 @@ impl Engine {
             buf: Vec::new(),
             filled: 0,
         }));
-        let at = now.saturating_add(nanos(timeout));
+        let at = self.turn.saturating_add(nanos(timeout));
         let q = match self.deadlines.iter().position(|(t, _)| *t == timeout) {
             Some(q) => q,
             None => {
@@ -405,6 +405,21 @@ impl Engine {
             }
         };
         self.deadlines[q].1.push_back((at, i as u32, generation));
+    }
+
+    /// Hand each socket's readiness to its probe. An error or a hang-up
+    /// counts as both readable and writable: the next read or write
+    /// reports it.
+    fn dispatch(&mut self, ready: &Events) {
+        for event in ready.iter() {
+            let token = event.token();
+            if token == WAKER {
+                continue;
+            }
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
+            self.on_ready(token.0, readable, writable);
+        }
     }
 
     /// Socket `i` is ready: drive its probe as far as it goes.
@@ -470,8 +485,7 @@ impl Engine {
                 if let Some(e) = wrong {
                     self.end_probe(i, Err(e));
                 } else if more {
-                    let now = self.now();
-                    self.connect_url(i, url + 1, now);
+                    self.connect_url(i, url + 1);
                 } else {
                     self.end_probe(i, Ok(()));
                 }
@@ -488,8 +502,7 @@ impl Engine {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.finished.push((i as u32, result));
         if let Some(next) = self.waiting.pop_front() {
-            let now = self.now();
-            self.start_probe(next as usize, now);
+            self.start_probe(next as usize);
         }
     }
 }
@@ -636,27 +649,19 @@ pub fn probe_once(spec: &CheckerSpec) -> Option<Result<(), CheckError>> {
         Err(e) => return Some(Err(CheckError::Io(e))),
     };
     let mut ready = Events::with_capacity(16);
-    let now = engine.now();
-    engine.start_probe(0, now);
+    engine.tick();
+    engine.start_probe(0);
     loop {
         if let Some((_, result)) = engine.finished.pop() {
             return Some(result);
         }
-        let now = engine.now();
-        let timeout = engine
-            .next_timer()
-            .map(|at| Duration::from_nanos(at.saturating_sub(now)));
-        match engine.poll.poll(&mut ready, timeout) {
+        match engine.poll.poll(&mut ready, engine.timeout()) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Some(Err(CheckError::Io(e))),
         }
-        for event in ready.iter() {
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            engine.on_ready(event.token().0, readable, writable);
-        }
-        let now = engine.now();
-        engine.fire_timers(now);
+        engine.tick();
+        engine.dispatch(&ready);
+        engine.fire_timers();
     }
 }

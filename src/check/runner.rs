@@ -1,12 +1,17 @@
-//! The tokio layer of the checkers: one task per *distinct* checker.
+//! The set of distinct checkers, and how they are run.
 //!
-//! - **Isolation**: every checker has its own task and its own timers, so a
-//!   slow or hung real server only ever delays its own next probe (and that
-//!   is bounded by `connect_timeout` / `misc_timeout`).
 //! - **Dedupe**: [`CheckRunner::add`] returns the same [`CheckerId`] for an
 //!   equal [`CheckerSpec`], so a real server listed in several virtual
 //!   servers with the same check is probed once and its verdict fanned out
 //!   by the virtual-server logic.
+//! - **Where they run**: [`CheckRunner::spawn_on_thread`] (the daemon) puts
+//!   TCP_CHECK and status-only HTTP_GET on the checks' own event loop
+//!   ([`super::engine`]) and the others (digest, SSL_GET, MISC_CHECK) on
+//!   tokio, one task per checker; [`CheckRunner::spawn`] runs every checker
+//!   as a task on the current runtime.
+//! - **Isolation**: every checker has its own schedule and timers, so a
+//!   slow or hung real server only ever delays its own next probe (and
+//!   that is bounded by `connect_timeout` / `misc_timeout`).
 //! - **Memory**: the probe future is boxed, so a sleeping task holds only
 //!   its schedule and a timer; 10,000 idle checkers cost little.
 //!
