@@ -288,6 +288,41 @@ async fn every_url_must_pass() {
     assert_eq!(srv.count(), 2);
 }
 
+/// Status-only URLs too: each on its own connection, the first that fails
+/// fails the check and is named.
+#[tokio::test]
+async fn every_status_only_url_must_pass() {
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, b"ok".to_vec())).await;
+        let mut b = UrlCheck::path("/b");
+        b.status = StatusCodes(vec![(404, 404)]);
+        let c = UrlCheck::path("/c");
+        let err = probe_by(way, &http(srv.addr, vec![UrlCheck::path("/a"), b, c]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CheckError::Status { path, got: 200, .. } if path == "/b"),
+            "{way:?}: {err:?}"
+        );
+        let paths: Vec<String> = srv
+            .requests()
+            .iter()
+            .map(|r| r.split(' ').nth(1).unwrap_or("").to_string())
+            .collect();
+        assert_eq!(paths, ["/a", "/b"], "{way:?}: /c is not asked for");
+        assert_eq!(
+            probe_by(
+                way,
+                &http(srv.addr, vec![UrlCheck::path("/a"), UrlCheck::path("/c")])
+            )
+            .await
+            .unwrap(),
+            Pass::Up
+        );
+        assert_eq!(srv.count(), 4);
+    }
+}
+
 #[tokio::test]
 async fn virtualhost_and_http_protocol() {
     for way in WAYS {

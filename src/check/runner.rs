@@ -167,7 +167,7 @@ impl CheckRunner {
     /// TCP_CHECK and status-only HTTP_GET on the checks' own event loop
     /// ([`super::engine`], thread "tandem-checks"), every other checker
     /// (digest, SSL_GET, MISC_CHECK) as tokio tasks on a single-threaded
-    /// runtime (thread "tandem-checks-rt", started only if there are any).
+    /// runtime (thread "tandem-chk-rt", started only if there are any).
     /// Each of the two has its own `max_in_flight` bound.
     ///
     /// Why threads of their own: thousands of checks a second on the
@@ -254,7 +254,7 @@ fn spawn_tasks_thread(
         .enable_all()
         .build()?;
     std::thread::Builder::new()
-        .name("tandem-checks-rt".into())
+        .name("tandem-chk-rt".into())
         .spawn(move || {
             rt.block_on(async move {
                 let mut tasks = spawn_all(starts, events, stats, max_in_flight);
