@@ -709,3 +709,45 @@ async fn same_check_for_two_virtual_servers_probes_once() {
         running.shutdown().await;
     }
 }
+
+/// A verdict channel that is full (nobody reads it for a while) stops
+/// neither the probes nor the shutdown, and no verdict is lost once it is
+/// read again.
+#[tokio::test]
+async fn a_full_verdict_channel_blocks_neither_probes_nor_shutdown() {
+    for way in WAYS {
+        for read_before_stop in [true, false] {
+            let srv = Server::start(Behaviour::Answer(500, vec![])).await;
+            let mut runner = CheckRunner::new();
+            // Three distinct checkers (three paths), each down at its first
+            // failure: three verdicts for a channel with room for one.
+            for path in ["/a", "/b", "/c"] {
+                runner.add(fast(http(srv.addr, vec![UrlCheck::path(path)]), 0));
+            }
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+            let running = spawn(way, &runner, tx);
+            // Probes go on every 300 ms while the verdicts wait.
+            tokio::time::timeout(Duration::from_secs(20), async {
+                while srv.count() < 12 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{way:?}: probes stopped at {}", srv.count()));
+            if read_before_stop {
+                let mut ids: Vec<_> = Vec::new();
+                for _ in 0..3 {
+                    let e = next_event(&mut rx).await;
+                    assert_eq!(e.report, Report::Down, "{way:?}");
+                    ids.push(e.checker);
+                }
+                ids.sort();
+                ids.dedup();
+                assert_eq!(ids.len(), 3, "{way:?}: one verdict per checker");
+            }
+            tokio::time::timeout(Duration::from_secs(10), running.shutdown())
+                .await
+                .unwrap_or_else(|_| panic!("{way:?}: shutdown hung on a full channel"));
+        }
+    }
+}

@@ -49,6 +49,8 @@ const WAKER: Token = Token(usize::MAX);
 /// First size of a probe's read buffer; grown (up to `MAX_HEAD`) only for a
 /// response head that does not fit.
 const FIRST_BUF: usize = 1024;
+/// How soon verdicts that found the channel full are offered again.
+const UNSENT_RETRY: Duration = Duration::from_millis(10);
 
 /// The requests of a checker the engine can run: none for `TCP_CHECK`, one
 /// per URL for a status-only `HTTP_GET`. `None` for every other checker.
@@ -130,6 +132,8 @@ pub struct Engine {
     max_in_flight: usize,
     /// Probes finished in this turn, with their result.
     finished: Vec<(u32, Result<(), CheckError>)>,
+    /// Verdict changes the channel had no room for yet.
+    unsent: VecDeque<CheckEvent>,
     /// Now, as read once per turn of the loop, right after epoll_wait
     /// (nanoseconds since `origin`).
     turn: u64,
@@ -191,6 +195,7 @@ impl Engine {
             in_flight: 0,
             max_in_flight: max_in_flight.max(1),
             finished: Vec::new(),
+            unsent: VecDeque::new(),
             turn: 0,
         })
     }
@@ -282,27 +287,51 @@ impl Engine {
                     (c.schedule.on_fail(), Some(e.to_string()))
                 }
             };
+            let id = c.id;
             for report in step.reports {
-                let event = CheckEvent {
-                    checker: c.id,
+                self.unsent.push_back(CheckEvent {
+                    checker: id,
                     report,
                     detail: detail.clone(),
-                };
-                // Blocking: the consumer (the virtual-server logic) only
-                // applies verdicts; a full channel is a short wait.
-                if events.blocking_send(event).is_err() {
-                    return false;
-                }
+                });
             }
             self.schedule_wake(i, step.next, now);
+        }
+        self.send_unsent(events)
+    }
+
+    /// Hand the verdict changes to the channel, in order, as far as it has
+    /// room; `false` once nobody listens.
+    ///
+    /// Never blocking: the daemon stops the checks from the task that reads
+    /// the channel, so a blocked send could wait for ever; and probes must
+    /// go on meanwhile. What does not fit waits here, retried every
+    /// [`UNSENT_RETRY`].
+    fn send_unsent(&mut self, events: &mpsc::Sender<CheckEvent>) -> bool {
+        while let Some(event) = self.unsent.pop_front() {
+            match events.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.unsent.push_front(event);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
         }
         true
     }
 
-    /// How long epoll_wait may sleep: until the next timer.
+    /// How long epoll_wait may sleep: until the next timer, or the next
+    /// try at sending verdicts the channel had no room for.
     fn timeout(&self) -> Option<Duration> {
-        self.next_timer()
-            .map(|at| Duration::from_nanos(at.saturating_sub(self.turn)))
+        let timer = self
+            .next_timer()
+            .map(|at| Duration::from_nanos(at.saturating_sub(self.turn)));
+        if self.unsent.is_empty() {
+            timer
+        } else {
+            Some(timer.map_or(UNSENT_RETRY, |t| t.min(UNSENT_RETRY)))
+        }
     }
 
     fn next_timer(&self) -> Option<u64> {
