@@ -11,13 +11,40 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tandem::check::runner::RunningChecks;
 use tandem::check::spec::{CheckTiming, DEFAULT_CONNECT_TIMEOUT};
 use tandem::check::{
     CheckError, CheckEvent, CheckKind, CheckRunner, CheckerSpec, HttpGet, HttpProtocol, Pass,
-    Report, StatusCodes, UrlCheck, probe,
+    Report, StatusCodes, UrlCheck, engine, probe,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::Sender;
+
+/// The two ways a status-only check runs: a tokio task
+/// ([`tandem::check::probe`], `CheckRunner::spawn`), and the checks' own
+/// event loop (`tandem::check::engine`, what the daemon uses). Every test
+/// of such a check runs both, each against a fresh server.
+#[derive(Debug, Clone, Copy)]
+enum Way {
+    Tokio,
+    Engine,
+}
+const WAYS: [Way; 2] = [Way::Tokio, Way::Engine];
+
+async fn probe_by(way: Way, s: &CheckerSpec) -> Result<Pass, CheckError> {
+    match way {
+        Way::Tokio => probe(s).await,
+        Way::Engine => {
+            let s = s.clone();
+            tokio::task::spawn_blocking(move || engine::probe_once(&s))
+                .await
+                .unwrap()
+                .expect("the engine runs status-only HTTP_GET")
+                .map(|()| Pass::Up)
+        }
+    }
+}
 
 /// What a test server does with each request.
 #[derive(Clone)]
@@ -186,38 +213,45 @@ fn md5_hex(data: &[u8]) -> String {
 
 #[tokio::test]
 async fn ok_status_passes_and_request_is_keepalived_like() {
-    let srv = Server::start(Behaviour::Answer(200, b"hello".to_vec())).await;
-    let s = http(srv.addr, vec![UrlCheck::path("/health?x=1")]);
-    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
-    let req = &srv.requests()[0];
-    assert!(req.starts_with("GET /health?x=1 HTTP/1.0\r\n"), "{req}");
-    // Host is the target address with its (non-default) port.
-    let host = format!("host: 127.0.0.1:{}\r\n", srv.addr.port());
-    assert!(req.to_ascii_lowercase().contains(&host), "{req}");
-    assert!(req.contains("tandem-check/"), "{req}");
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, b"hello".to_vec())).await;
+        let s = http(srv.addr, vec![UrlCheck::path("/health?x=1")]);
+        assert_eq!(probe_by(way, &s).await.unwrap(), Pass::Up);
+        let req = &srv.requests()[0];
+        assert!(req.starts_with("GET /health?x=1 HTTP/1.0\r\n"), "{req}");
+        // Host is the target address with its (non-default) port.
+        let host = format!("host: 127.0.0.1:{}\r\n", srv.addr.port());
+        assert!(req.to_ascii_lowercase().contains(&host), "{req}");
+        assert!(req.contains("tandem-check/"), "{req}");
+    }
 }
 
 #[tokio::test]
 async fn wrong_status_fails_and_lists_and_ranges_apply() {
-    let srv = Server::start(Behaviour::Answer(503, b"busy".to_vec())).await;
-    let err = probe(&http(srv.addr, vec![UrlCheck::path("/")]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CheckError::Status { got: 503, .. }),
-        "{err:?}"
-    );
-    // status_code 200 300-399 503 -> 503 passes.
-    let mut url = UrlCheck::path("/");
-    url.status = StatusCodes(vec![(200, 200), (300, 399), (503, 503)]);
-    assert_eq!(probe(&http(srv.addr, vec![url])).await.unwrap(), Pass::Up);
-    // A redirect is not a 2xx: fails with the default codes.
-    let redirect = Server::start(Behaviour::Answer(302, vec![])).await;
-    assert!(
-        probe(&http(redirect.addr, vec![UrlCheck::path("/")]))
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(503, b"busy".to_vec())).await;
+        let err = probe_by(way, &http(srv.addr, vec![UrlCheck::path("/")]))
             .await
-            .is_err()
-    );
+            .unwrap_err();
+        assert!(
+            matches!(err, CheckError::Status { got: 503, .. }),
+            "{err:?}"
+        );
+        // status_code 200 300-399 503 -> 503 passes.
+        let mut url = UrlCheck::path("/");
+        url.status = StatusCodes(vec![(200, 200), (300, 399), (503, 503)]);
+        assert_eq!(
+            probe_by(way, &http(srv.addr, vec![url])).await.unwrap(),
+            Pass::Up
+        );
+        // A redirect is not a 2xx: fails with the default codes.
+        let redirect = Server::start(Behaviour::Answer(302, vec![])).await;
+        assert!(
+            probe_by(way, &http(redirect.addr, vec![UrlCheck::path("/")]))
+                .await
+                .is_err()
+        );
+    }
 }
 
 #[tokio::test]
@@ -254,49 +288,90 @@ async fn every_url_must_pass() {
     assert_eq!(srv.count(), 2);
 }
 
+/// Status-only URLs too: each on its own connection, the first that fails
+/// fails the check and is named.
+#[tokio::test]
+async fn every_status_only_url_must_pass() {
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, b"ok".to_vec())).await;
+        let mut b = UrlCheck::path("/b");
+        b.status = StatusCodes(vec![(404, 404)]);
+        let c = UrlCheck::path("/c");
+        let err = probe_by(way, &http(srv.addr, vec![UrlCheck::path("/a"), b, c]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CheckError::Status { path, got: 200, .. } if path == "/b"),
+            "{way:?}: {err:?}"
+        );
+        let paths: Vec<String> = srv
+            .requests()
+            .iter()
+            .map(|r| r.split(' ').nth(1).unwrap_or("").to_string())
+            .collect();
+        assert_eq!(paths, ["/a", "/b"], "{way:?}: /c is not asked for");
+        assert_eq!(
+            probe_by(
+                way,
+                &http(srv.addr, vec![UrlCheck::path("/a"), UrlCheck::path("/c")])
+            )
+            .await
+            .unwrap(),
+            Pass::Up
+        );
+        assert_eq!(srv.count(), 4);
+    }
+}
+
 #[tokio::test]
 async fn virtualhost_and_http_protocol() {
-    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
-    let mut g = get(vec![UrlCheck::path("/")]);
-    g.virtualhost = Some("www.example.com".into());
-    g.protocol = HttpProtocol::Http11;
-    probe(&spec(srv.addr, CheckKind::Http(g.clone())))
-        .await
-        .unwrap();
-    g.protocol = HttpProtocol::Http10Close;
-    let mut u = UrlCheck::path("/u");
-    u.virtualhost = Some("api.example.com".into());
-    g.urls = vec![u];
-    probe(&spec(srv.addr, CheckKind::Http(g))).await.unwrap();
-    let reqs: Vec<String> = srv
-        .requests()
-        .iter()
-        .map(|r| r.to_ascii_lowercase())
-        .collect();
-    let port = srv.addr.port();
-    assert!(reqs[0].starts_with("get / http/1.1\r\n"), "{}", reqs[0]);
-    assert!(
-        reqs[0].contains(&format!("host: www.example.com:{port}\r\n")),
-        "{}",
-        reqs[0]
-    );
-    assert!(reqs[0].contains("connection: close\r\n"), "{}", reqs[0]);
-    assert!(reqs[1].starts_with("get /u http/1.0\r\n"), "{}", reqs[1]);
-    assert!(
-        reqs[1].contains(&format!("host: api.example.com:{port}\r\n")),
-        "{}",
-        reqs[1]
-    );
-    assert!(reqs[1].contains("connection: close\r\n"), "{}", reqs[1]);
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+        let mut g = get(vec![UrlCheck::path("/")]);
+        g.virtualhost = Some("www.example.com".into());
+        g.protocol = HttpProtocol::Http11;
+        probe_by(way, &spec(srv.addr, CheckKind::Http(g.clone())))
+            .await
+            .unwrap();
+        g.protocol = HttpProtocol::Http10Close;
+        let mut u = UrlCheck::path("/u");
+        u.virtualhost = Some("api.example.com".into());
+        g.urls = vec![u];
+        probe_by(way, &spec(srv.addr, CheckKind::Http(g)))
+            .await
+            .unwrap();
+        let reqs: Vec<String> = srv
+            .requests()
+            .iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        let port = srv.addr.port();
+        assert!(reqs[0].starts_with("get / http/1.1\r\n"), "{}", reqs[0]);
+        assert!(
+            reqs[0].contains(&format!("host: www.example.com:{port}\r\n")),
+            "{}",
+            reqs[0]
+        );
+        assert!(reqs[0].contains("connection: close\r\n"), "{}", reqs[0]);
+        assert!(reqs[1].starts_with("get /u http/1.0\r\n"), "{}", reqs[1]);
+        assert!(
+            reqs[1].contains(&format!("host: api.example.com:{port}\r\n")),
+            "{}",
+            reqs[1]
+        );
+        assert!(reqs[1].contains("connection: close\r\n"), "{}", reqs[1]);
+    }
 }
 
 #[tokio::test]
 async fn hung_server_fails_with_timeout() {
-    let srv = Server::start(Behaviour::Hang).await;
-    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
-    s.connect_timeout = Duration::from_millis(500);
-    let err = probe(&s).await.unwrap_err();
-    assert!(matches!(err, CheckError::Timeout(_)), "{err:?}");
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Hang).await;
+        let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+        s.connect_timeout = Duration::from_millis(500);
+        let err = probe_by(way, &s).await.unwrap_err();
+        assert!(matches!(err, CheckError::Timeout(_)), "{err:?}");
+    }
 }
 
 #[tokio::test]
@@ -315,39 +390,43 @@ async fn trickling_server_is_bounded_by_connect_timeout_as_a_whole() {
 
 #[tokio::test]
 async fn refused_connection_fails() {
-    // Bind then drop: nothing listens on this port any more.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let err = probe(&http(addr, vec![UrlCheck::path("/")]))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, CheckError::Connect { .. }), "{err:?}");
+    for way in WAYS {
+        // Bind then drop: nothing listens on this port any more.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = probe_by(way, &http(addr, vec![UrlCheck::path("/")]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CheckError::Connect { .. }), "{err:?}");
+    }
 }
 
 /// A status-only check reads the whole answer before it closes, so a real
 /// server sending a large page sees an orderly close, never a reset.
 #[tokio::test]
 async fn status_only_check_reads_the_body_and_closes_in_order() {
-    // Larger than the socket buffers (unread, part of it would still be
-    // in flight at the close), within what a check reads (1 MiB).
-    let body = vec![b'x'; 768 << 10];
-    let srv = Server::start(Behaviour::Answer(200, body)).await;
-    for _ in 0..3 {
-        probe(&http(srv.addr, vec![UrlCheck::path("/")]))
-            .await
-            .unwrap();
-    }
-    // The server task records after the client closed.
-    for _ in 0..100 {
-        if srv.seen.lock().unwrap().orderly.len() == 3 {
-            break;
+    for way in WAYS {
+        // Larger than the socket buffers (unread, part of it would still be
+        // in flight at the close), within what a check reads (1 MiB).
+        let body = vec![b'x'; 768 << 10];
+        let srv = Server::start(Behaviour::Answer(200, body)).await;
+        for _ in 0..3 {
+            probe_by(way, &http(srv.addr, vec![UrlCheck::path("/")]))
+                .await
+                .unwrap();
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The server task records after the client closed.
+        for _ in 0..100 {
+            if srv.seen.lock().unwrap().orderly.len() == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(srv.seen.lock().unwrap().orderly, vec![true; 3]);
     }
-    assert_eq!(srv.seen.lock().unwrap().orderly, vec![true; 3]);
 }
 
 /// The verdict comes from the status line: a body that would take longer
@@ -355,88 +434,94 @@ async fn status_only_check_reads_the_body_and_closes_in_order() {
 /// that arrives in pieces, after an interim `100 Continue`, is read whole.
 #[tokio::test]
 async fn status_line_decides_head_in_pieces_and_interim_responses() {
-    let pieces = vec![
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 2".to_vec(),
-        b"00 OK\r\nServer: slow\r\n".to_vec(),
-        b"Content-Length: 100\r\n\r\nab".to_vec(),
-        b"cd".to_vec(),
-    ];
-    let srv = Server::start(Behaviour::Raw(pieces, Duration::from_millis(300))).await;
-    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
-    s.connect_timeout = Duration::from_millis(1500);
-    let started = std::time::Instant::now();
-    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
-    // The head took 3 gaps; the body never completes: waited out, not failed.
-    assert!(started.elapsed() >= Duration::from_millis(600));
+    for way in WAYS {
+        let pieces = vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 2".to_vec(),
+            b"00 OK\r\nServer: slow\r\n".to_vec(),
+            b"Content-Length: 100\r\n\r\nab".to_vec(),
+            b"cd".to_vec(),
+        ];
+        let srv = Server::start(Behaviour::Raw(pieces, Duration::from_millis(300))).await;
+        let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+        s.connect_timeout = Duration::from_millis(1500);
+        let started = std::time::Instant::now();
+        assert_eq!(probe_by(way, &s).await.unwrap(), Pass::Up);
+        // The head took 3 gaps; the body never completes: waited out, not failed.
+        assert!(started.elapsed() >= Duration::from_millis(600));
 
-    // A 1xx alone is not an answer: the server closes after it.
-    let interim = Server::start(Behaviour::Raw(
-        vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()],
-        Duration::ZERO,
-    ))
-    .await;
-    let err = probe(&http(interim.addr, vec![UrlCheck::path("/")]))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("before a complete response"),
-        "{err}"
-    );
+        // A 1xx alone is not an answer: the server closes after it.
+        let interim = Server::start(Behaviour::Raw(
+            vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()],
+            Duration::ZERO,
+        ))
+        .await;
+        let err = probe_by(way, &http(interim.addr, vec![UrlCheck::path("/")]))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("before a complete response"),
+            "{err}"
+        );
 
-    // A close-delimited body (no Content-Length) is read to its end.
-    let close = Server::start(Behaviour::Raw(
-        vec![b"HTTP/1.0 404 Not Found\r\n\r\ngone".to_vec()],
-        Duration::ZERO,
-    ))
-    .await;
-    let err = probe(&http(close.addr, vec![UrlCheck::path("/")]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CheckError::Status { got: 404, .. }),
-        "{err:?}"
-    );
+        // A close-delimited body (no Content-Length) is read to its end.
+        let close = Server::start(Behaviour::Raw(
+            vec![b"HTTP/1.0 404 Not Found\r\n\r\ngone".to_vec()],
+            Duration::ZERO,
+        ))
+        .await;
+        let err = probe_by(way, &http(close.addr, vec![UrlCheck::path("/")]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CheckError::Status { got: 404, .. }),
+            "{err:?}"
+        );
 
-    // Not HTTP at all.
-    let junk = Server::start(Behaviour::Raw(
-        vec![b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()],
-        Duration::ZERO,
-    ))
-    .await;
-    let err = probe(&http(junk.addr, vec![UrlCheck::path("/")]))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("malformed response"), "{err}");
+        // Not HTTP at all.
+        let junk = Server::start(Behaviour::Raw(
+            vec![b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()],
+            Duration::ZERO,
+        ))
+        .await;
+        let err = probe_by(way, &http(junk.addr, vec![UrlCheck::path("/")]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("malformed response"), "{err}");
+    }
 }
 
 /// A 204 has no body: the check ends with the head, even when the server
 /// keeps the connection open instead of closing it.
 #[tokio::test]
 async fn no_content_ends_the_check_without_waiting_for_the_close() {
-    let srv = Server::start(Behaviour::Raw(
-        vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()],
-        Duration::from_secs(5),
-    ))
-    .await;
-    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
-    s.connect_timeout = Duration::from_secs(3);
-    let started = std::time::Instant::now();
-    assert_eq!(probe(&s).await.unwrap(), Pass::Up);
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Raw(
+            vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()],
+            Duration::from_secs(5),
+        ))
+        .await;
+        let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+        s.connect_timeout = Duration::from_secs(3);
+        let started = std::time::Instant::now();
+        assert_eq!(probe_by(way, &s).await.unwrap(), Pass::Up);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }
 
 #[tokio::test]
 async fn bindto_sets_the_source_address() {
-    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
-    let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
-    s.bindto = Some("127.0.0.2".parse().unwrap());
-    probe(&s).await.unwrap();
-    let peer = srv.seen.lock().unwrap().peers[0];
-    assert_eq!(peer.ip().to_string(), "127.0.0.2");
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+        let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+        s.bindto = Some("127.0.0.2".parse().unwrap());
+        probe_by(way, &s).await.unwrap();
+        let peer = srv.seen.lock().unwrap().peers[0];
+        assert_eq!(peer.ip().to_string(), "127.0.0.2");
+    }
 }
 
 #[tokio::test]
@@ -511,6 +596,15 @@ fn tempdir(tag: &str) -> std::path::PathBuf {
 
 // ---------------------------------------------------------------- runner
 
+/// The daemon's way: TCP_CHECK and status-only HTTP_GET on the checks'
+/// own event loop, on a thread of its own.
+fn spawn(way: Way, runner: &CheckRunner, tx: Sender<CheckEvent>) -> RunningChecks {
+    match way {
+        Way::Tokio => runner.spawn(tx),
+        Way::Engine => runner.spawn_on_thread(tx, 512).unwrap(),
+    }
+}
+
 fn fast(mut s: CheckerSpec, retry: u32) -> CheckerSpec {
     s.timing = CheckTiming {
         delay_loop: Duration::from_millis(300),
@@ -531,79 +625,129 @@ async fn next_event(rx: &mut tokio::sync::mpsc::Receiver<CheckEvent>) -> CheckEv
 
 #[tokio::test]
 async fn runner_declares_down_after_retry_plus_one_failures_then_up() {
-    // 500 for the first 3 requests: with retry 2 that is exactly the
-    // failures needed for Down (1 + 2 retries); the 4th passes -> Up.
-    let srv = Server::start(Behaviour::FailFirst(3)).await;
-    let mut runner = CheckRunner::new();
-    runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 2));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let running = runner.spawn(tx);
-    let e = next_event(&mut rx).await;
-    assert_eq!(e.report, Report::Down);
-    assert_eq!(srv.count(), 3, "down after exactly retry + 1 probes");
-    assert!(e.detail.unwrap().contains("500"));
-    let e = next_event(&mut rx).await;
-    assert_eq!(e.report, Report::Up);
-    assert_eq!(srv.count(), 4);
-    running.shutdown().await;
+    for way in WAYS {
+        // 500 for the first 3 requests: with retry 2 that is exactly the
+        // failures needed for Down (1 + 2 retries); the 4th passes -> Up.
+        let srv = Server::start(Behaviour::FailFirst(3)).await;
+        let mut runner = CheckRunner::new();
+        runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 2));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let running = spawn(way, &runner, tx);
+        let e = next_event(&mut rx).await;
+        assert_eq!(e.report, Report::Down);
+        assert_eq!(srv.count(), 3, "down after exactly retry + 1 probes");
+        assert!(e.detail.unwrap().contains("500"));
+        let e = next_event(&mut rx).await;
+        assert_eq!(e.report, Report::Up);
+        assert_eq!(srv.count(), 4);
+        running.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn retry_absorbs_a_single_failure() {
-    let srv = Server::start(Behaviour::FailFirst(1)).await;
-    let mut runner = CheckRunner::new();
-    runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 1));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let running = runner.spawn(tx);
-    // Let it probe a few times: failure, retry passes, steady passes.
-    while srv.count() < 4 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for way in WAYS {
+        let srv = Server::start(Behaviour::FailFirst(1)).await;
+        let mut runner = CheckRunner::new();
+        runner.add(fast(http(srv.addr, vec![UrlCheck::path("/")]), 1));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let running = spawn(way, &runner, tx);
+        // Let it probe a few times: failure, retry passes, steady passes.
+        while srv.count() < 4 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(rx.try_recv().is_err(), "no verdict change");
+        running.shutdown().await;
     }
-    assert!(rx.try_recv().is_err(), "no verdict change");
-    running.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_hung_server_does_not_delay_other_checks() {
-    let hung = Server::start(Behaviour::Hang).await;
-    let good = Server::start(Behaviour::Answer(200, vec![])).await;
-    let mut runner = CheckRunner::new();
-    let mut h = fast(http(hung.addr, vec![UrlCheck::path("/")]), 0);
-    h.connect_timeout = Duration::from_secs(60);
-    runner.add(h);
-    runner.add(fast(http(good.addr, vec![UrlCheck::path("/")]), 0));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let running = runner.spawn(tx);
-    // The good server is checked again and again (every 300 ms) while the
-    // hung server's first probe is still waiting for its answer.
-    while good.count() < 5 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for way in WAYS {
+        let hung = Server::start(Behaviour::Hang).await;
+        let good = Server::start(Behaviour::Answer(200, vec![])).await;
+        let mut runner = CheckRunner::new();
+        let mut h = fast(http(hung.addr, vec![UrlCheck::path("/")]), 0);
+        h.connect_timeout = Duration::from_secs(60);
+        runner.add(h);
+        runner.add(fast(http(good.addr, vec![UrlCheck::path("/")]), 0));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let running = spawn(way, &runner, tx);
+        // The good server is checked again and again (every 300 ms) while the
+        // hung server's first probe is still waiting for its answer.
+        while good.count() < 5 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(hung.count(), 1, "the hung probe is still in flight");
+        assert!(rx.try_recv().is_err(), "nothing changed state");
+        running.shutdown().await;
     }
-    assert_eq!(hung.count(), 1, "the hung probe is still in flight");
-    assert!(rx.try_recv().is_err(), "nothing changed state");
-    running.shutdown().await;
 }
 
 #[tokio::test]
 async fn same_check_for_two_virtual_servers_probes_once() {
-    let srv = Server::start(Behaviour::Answer(200, vec![])).await;
-    let once = |s: CheckerSpec| {
-        let mut s = fast(s, 0);
-        s.timing.delay_loop = Duration::from_secs(3600);
-        s
-    };
-    let mut runner = CheckRunner::new();
-    let a = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
-    let b = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
-    assert_eq!(a, b);
-    let (tx, _rx) = tokio::sync::mpsc::channel(16);
-    let running = runner.spawn(tx);
-    // Every checker probes at once (warmup 0) and then not for an hour:
-    // one request means one checker for both virtual servers.
-    while srv.count() < 1 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Answer(200, vec![])).await;
+        let once = |s: CheckerSpec| {
+            let mut s = fast(s, 0);
+            s.timing.delay_loop = Duration::from_secs(3600);
+            s
+        };
+        let mut runner = CheckRunner::new();
+        let a = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
+        let b = runner.add(once(http(srv.addr, vec![UrlCheck::path("/")])));
+        assert_eq!(a, b);
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        let running = spawn(way, &runner, tx);
+        // Every checker probes at once (warmup 0) and then not for an hour:
+        // one request means one checker for both virtual servers.
+        while srv.count() < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(srv.count(), 1);
+        running.shutdown().await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(srv.count(), 1);
-    running.shutdown().await;
+}
+
+/// A verdict channel that is full (nobody reads it for a while) stops
+/// neither the probes nor the shutdown, and no verdict is lost once it is
+/// read again.
+#[tokio::test]
+async fn a_full_verdict_channel_blocks_neither_probes_nor_shutdown() {
+    for way in WAYS {
+        for read_before_stop in [true, false] {
+            let srv = Server::start(Behaviour::Answer(500, vec![])).await;
+            let mut runner = CheckRunner::new();
+            // Three distinct checkers (three paths), each down at its first
+            // failure: three verdicts for a channel with room for one.
+            for path in ["/a", "/b", "/c"] {
+                runner.add(fast(http(srv.addr, vec![UrlCheck::path(path)]), 0));
+            }
+            let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+            let running = spawn(way, &runner, tx);
+            // Probes go on every 300 ms while the verdicts wait.
+            tokio::time::timeout(Duration::from_secs(20), async {
+                while srv.count() < 12 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{way:?}: probes stopped at {}", srv.count()));
+            if read_before_stop {
+                let mut ids: Vec<_> = Vec::new();
+                for _ in 0..3 {
+                    let e = next_event(&mut rx).await;
+                    assert_eq!(e.report, Report::Down, "{way:?}");
+                    ids.push(e.checker);
+                }
+                ids.sort();
+                ids.dedup();
+                assert_eq!(ids.len(), 3, "{way:?}: one verdict per checker");
+            }
+            tokio::time::timeout(Duration::from_secs(10), running.shutdown())
+                .await
+                .unwrap_or_else(|_| panic!("{way:?}: shutdown hung on a full channel"));
+        }
+    }
 }

@@ -77,8 +77,9 @@ fn check(target: SocketAddr) -> CheckerSpec {
 }
 
 /// Requests the healthy server saw in 3 s, with `hung` hung servers and at
-/// most `bound` probes in flight.
-async fn healthy_requests(hung: usize, bound: usize) -> usize {
+/// most `bound` probes in flight; `own_loop`: on the checks' own event loop
+/// (`spawn_on_thread`, the daemon's way), else as tokio tasks.
+async fn healthy_requests(hung: usize, bound: usize, own_loop: bool) -> usize {
     let mut runner = CheckRunner::new();
     for _ in 0..hung {
         let (addr, _) = server(false).await;
@@ -87,7 +88,11 @@ async fn healthy_requests(hung: usize, bound: usize) -> usize {
     let (addr, seen) = server(true).await;
     runner.add(check(addr));
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let running = runner.spawn_bounded(tx, bound);
+    let running = if own_loop {
+        runner.spawn_on_thread(tx, bound).unwrap()
+    } else {
+        runner.spawn_bounded(tx, bound)
+    };
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
     tokio::time::sleep(Duration::from_secs(3)).await;
     let n = seen.load(Ordering::SeqCst);
@@ -100,8 +105,13 @@ async fn healthy_requests(hung: usize, bound: usize) -> usize {
 async fn hung_servers_below_the_bound_do_not_delay_a_healthy_one() {
     // Checked every 100 ms (plus the exchange): dozens of requests in 3 s;
     // 5 is far below that even on a loaded machine.
-    let n = healthy_requests(3, 4).await;
-    assert!(n >= 5, "healthy server checked only {n} times in 3 s");
+    for own_loop in [false, true] {
+        let n = healthy_requests(3, 4, own_loop).await;
+        assert!(
+            n >= 5,
+            "healthy server checked only {n} times in 3 s (own loop: {own_loop})"
+        );
+    }
 }
 
 #[tokio::test]
@@ -109,9 +119,11 @@ async fn as_many_hung_servers_as_the_bound_hold_every_slot() {
     // Three hung servers, three slots: once the hung probes hold them (they
     // do for 30 s), the healthy server's probe waits. Depending on which
     // task ran first it got at most one probe in before that.
-    let n = healthy_requests(3, 3).await;
-    assert!(
-        n <= 1,
-        "healthy server checked {n} times although every slot was held"
-    );
+    for own_loop in [false, true] {
+        let n = healthy_requests(3, 3, own_loop).await;
+        assert!(
+            n <= 1,
+            "healthy server checked {n} times although every slot was held (own loop: {own_loop})"
+        );
+    }
 }

@@ -189,6 +189,28 @@ async fn tcp_check_open_and_closed_port() {
     assert!(matches!(err, CheckError::Connect { .. }), "{err:?}");
 }
 
+/// The same on the checks' own event loop (the daemon's way), and a port
+/// that accepts but never answers is still open for TCP_CHECK.
+#[tokio::test]
+async fn tcp_check_on_the_event_loop() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let once = move || {
+        let s = spec(addr, CheckKind::Tcp);
+        tokio::task::spawn_blocking(move || tandem::check::engine::probe_once(&s))
+    };
+    assert!(matches!(once().await.unwrap(), Some(Ok(()))));
+    drop(listener);
+    match once().await.unwrap() {
+        Some(Err(CheckError::Connect { source, .. })) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused)
+        }
+        other => panic!("expected a refused connection, got {other:?}"),
+    }
+    // Not run there: MISC_CHECK stays a tokio task.
+    assert!(tandem::check::engine::probe_once(&misc("/bin/true", false, None)).is_none());
+}
+
 fn misc(path: &str, dynamic: bool, timeout: Option<Duration>) -> CheckerSpec {
     spec(
         "127.0.0.1:80".parse().unwrap(),

@@ -806,6 +806,26 @@ fn a_repeated_address_in_one_instance_is_kept_once() {
 }
 
 #[test]
+fn no_checker_emails_is_read_with_an_optional_boolean() {
+    let get = |text: &str| {
+        let l = check(text);
+        assert!(messages(&l).is_empty(), "{text}: {:?}", messages(&l));
+        l.config.map(|c| c.global_defs.no_checker_emails)
+    };
+    assert_eq!(get("global_defs {\n    no_checker_emails\n}\n"), Some(true));
+    assert_eq!(
+        get("global_defs {\n    no_checker_emails false\n}\n"),
+        Some(false)
+    );
+    assert_eq!(get("global_defs {\n    router_id lb1\n}\n"), Some(false));
+    let bad = errors("global_defs {\n    no_checker_emails maybe\n}\n");
+    assert!(
+        bad.iter().any(|e| e.starts_with("t.conf:2:")),
+        "a bad value is an error at its line: {bad:?}"
+    );
+}
+
+#[test]
 fn no_email_faults_is_read_and_takes_no_value() {
     let on = check("global_defs {\n    no_email_faults\n}\n");
     assert!(messages(&on).is_empty(), "{:?}", messages(&on));

@@ -612,3 +612,199 @@ fn vrrp_mails_are_the_mails_keepalived_sends() {
     let from_tandem = mail_summaries(&tandem_box);
     assert_eq!(from_tandem, from_keepalived);
 }
+
+/// A server inside the test's namespace on 127.0.0.1:`port`: answers every
+/// connection with `HTTP/1.0 200 OK` (`http`) or just accepts and closes it.
+/// Dropping it closes the port (connections are then refused).
+struct Listener {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start(ns: &Netns, port: u16, http: bool) -> Listener {
+        let listener = ns.run(|| std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind"));
+        listener.set_nonblocking(true).expect("non-blocking");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        if http {
+                            use std::io::Write;
+                            let _ = s.set_nonblocking(false);
+                            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                            let mut buf = [0u8; 1024];
+                            let _ = s.read(&mut buf);
+                            let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Listener {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The (subject, body) of every real-server mail in the Maildir (quorum
+/// mails left out), in the order sent
+/// (aiosmtpd names its files by time; the Date header has only seconds).
+fn subjects_and_bodies_in_order(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<_> = ["new", "cur"]
+        .iter()
+        .filter_map(|d| fs::read_dir(dir.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|(_, p)| fs::read_to_string(p).ok())
+        .map(|raw| {
+            let h = headers(&raw);
+            let subject = header(&h, "Subject").unwrap_or("").to_string();
+            // Long lines come quoted-printable: undo soft breaks and "=3D".
+            let body = raw
+                .replace("\r\n", "\n")
+                .split_once("\n\n")
+                .map(|(_, b)| b.trim().replace("=\n", "").replace("=3D", "="))
+                .unwrap_or_default();
+            (subject, body)
+        })
+        .filter(|(subject, _)| subject.contains("Realserver"))
+        .collect()
+}
+
+/// The daemon's real-server mails, keepalived's way, for a real server with
+/// two checkers: a mail when the real server changes state and, unless
+/// `no_checker_emails`, also when one checker changes while the real server
+/// does not (its subject then says the real server's unchanged state).
+#[test]
+fn real_server_mails_follow_no_checker_emails() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    for no_checker_emails in [false, true] {
+        let ns = Netns::new();
+        let work = TempDir::new("rs");
+        let maildir = work.0.join("Maildir");
+        let _smtpd = start_aiosmtpd(&ns, &maildir, 2530);
+        let conf = work.0.join("keepalived.conf");
+        fs::write(
+            &conf,
+            format!(
+                "global_defs {{\n  router_id LVS_DEVEL\n  notification_email {{\n    ops@example.org\n  }}\n  \
+                 notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2530\n  smtp_alert\n{}}}\n\
+                 virtual_server 127.0.0.1 8080 {{\n  delay_loop 1\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  \
+                 real_server 127.0.0.1 8081 {{\n    HTTP_GET {{\n      url {{\n        path /\n      }}\n      \
+                 connect_timeout 1\n      retry 0\n    }}\n    TCP_CHECK {{\n      connect_port 8082\n      \
+                 connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n",
+                if no_checker_emails {
+                    "  no_checker_emails\n"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .expect("write config");
+        let http = Listener::start(&ns, 8081, true);
+        let tcp = Listener::start(&ns, 8082, false);
+        let daemon = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                env!("CARGO_BIN_EXE_tandem"),
+                "run",
+                "-f",
+            ])
+            .arg(&conf)
+            .arg("--control-socket")
+            .arg(work.0.join("tandem.sock"))
+            .arg("--dump-file")
+            .arg(work.0.join("tandem.dump"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tandem");
+        let _daemon = ChildGuard(daemon);
+        let wait_for = |n: usize| {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while subjects_and_bodies_in_order(&maildir).len() < n && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        // Both checkers pass first (warmup ≤ 1 s), then, one step at a time:
+        std::thread::sleep(Duration::from_secs(3));
+        drop(tcp); // TCP_CHECK fails: the real server goes down
+        wait_for(1);
+        // Each next step waits for the mail of the one before, where
+        // there is one; else three delay_loops.
+        let settle = |n: usize| {
+            if no_checker_emails {
+                std::thread::sleep(Duration::from_secs(3));
+            } else {
+                wait_for(n);
+            }
+        };
+        drop(http); // HTTP_GET fails too: the real server stays down
+        settle(2);
+        let tcp = Listener::start(&ns, 8082, false); // TCP_CHECK passes, still down
+        settle(3);
+        let _http = Listener::start(&ns, 8081, true); // both pass: up
+        wait_for(if no_checker_emails { 2 } else { 4 });
+        std::thread::sleep(Duration::from_secs(1)); // nothing more may come
+        drop(tcp);
+        let got = subjects_and_bodies_in_order(&maildir);
+        let rs =
+            "[LVS_DEVEL] Realserver [127.0.0.1]:tcp:8081 of virtual server [127.0.0.1]:tcp:8080";
+        let down = format!("{rs} - DOWN");
+        let up = format!("{rs} - UP");
+        let subjects: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+        let bodies: Vec<&str> = got.iter().map(|(_, b)| b.as_str()).collect();
+        // Each mail names the checker that made it, in keepalived's words:
+        // TCP_CHECK by name without a reason, HTTP_GET with its reason.
+        let tcp_failed = "=> TCP CHECK failed on service <=";
+        let http_failed = "=> CHECK failed on service : connect to 127.0.0.1:8081: Connection refused (os error 111) <=";
+        if no_checker_emails {
+            assert_eq!(subjects, [down.as_str(), up.as_str()], "{got:#?}");
+            assert_eq!(
+                bodies,
+                [tcp_failed, "=> CHECK succeed on service <="],
+                "{got:#?}"
+            );
+        } else {
+            assert_eq!(
+                subjects,
+                [down.as_str(), down.as_str(), down.as_str(), up.as_str()],
+                "{got:#?}"
+            );
+            assert_eq!(
+                bodies,
+                [
+                    tcp_failed,
+                    http_failed,
+                    "=> TCP CHECK succeed on service <=",
+                    "=> CHECK succeed on service <="
+                ],
+                "{got:#?}"
+            );
+        }
+    }
+}

@@ -73,10 +73,10 @@ pub async fn probe_prepared(
 /// The most header lines a response may have, as hyper allows.
 const MAX_HEADERS: usize = 100;
 /// The largest response head accepted (hyper's default read buffer limit).
-const MAX_HEAD: usize = 8192 + 4096 * 100;
+pub(crate) const MAX_HEAD: usize = 8192 + 4096 * 100;
 /// How much of a body is read (and thrown away) after a status-only check
 /// before the connection is closed anyway.
-const MAX_DRAIN: usize = 1 << 20;
+pub(crate) const MAX_DRAIN: usize = 1 << 20;
 
 /// A status-only `HTTP_GET` of one URL over plain TCP: write the prepared
 /// request, parse the status line and headers with httparse (hyper's own
@@ -181,19 +181,25 @@ async fn read_head(
             }
         }
     };
-    // The rest of the body, to be read so that the close is orderly
-    // (RFC 9112 6.3: 204 and 304 have none; without a length the body
-    // ends with the connection).
-    let left = match body_len {
+    // The rest of the body, to be read so that the close is orderly.
+    Ok((stream, status, body_left(status, body_len)))
+}
+
+/// How much body is still to be read after a final response head with
+/// `status`: `body` is the `Content-Length` and how much of it came with
+/// the head; without a length the body ends with the connection. At most
+/// [`MAX_DRAIN`].
+pub(crate) fn body_left(status: u16, body: Option<(u64, usize)>) -> usize {
+    match body {
+        // RFC 9112 6.3: 204 and 304 have none.
         _ if status == 204 || status == 304 => 0,
         Some((len, have)) => len.saturating_sub(have as u64).min(MAX_DRAIN as u64) as usize,
         None => MAX_DRAIN,
-    };
-    Ok((stream, status, left))
+    }
 }
 
 /// A response head, parsed as far as the buffer goes.
-enum Head {
+pub(crate) enum Head {
     Partial,
     Complete {
         status: u16,
@@ -205,7 +211,7 @@ enum Head {
     },
 }
 
-fn parse_head(buf: &[u8]) -> Result<Head, CheckError> {
+pub(crate) fn parse_head(buf: &[u8]) -> Result<Head, CheckError> {
     let mut headers =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut []);
@@ -299,6 +305,11 @@ impl RequestHead {
 }
 
 impl Prepared {
+    /// One head per URL, in the order of [`urls`].
+    pub(crate) fn heads(&self) -> &[Result<RequestHead, String>] {
+        &self.heads
+    }
+
     /// The heads of every URL of `get` (`default_port`: 80 for HTTP_GET,
     /// 443 for SSL_GET, left out of `Host`; `tls`: for SSL_GET).
     pub fn new(spec: &CheckerSpec, get: &HttpGet, default_port: u16, tls: bool) -> Self {
@@ -313,7 +324,7 @@ impl Prepared {
 
 /// The URLs a checker asks for: its `url` blocks, or `/` with the default
 /// status codes when it has none.
-fn urls(get: &HttpGet) -> impl Iterator<Item = &UrlCheck> {
+pub(crate) fn urls(get: &HttpGet) -> impl Iterator<Item = &UrlCheck> {
     static ROOT: std::sync::LazyLock<UrlCheck> = std::sync::LazyLock::new(|| UrlCheck::path("/"));
     let root = get.urls.is_empty().then(|| &*ROOT);
     get.urls.iter().chain(root)

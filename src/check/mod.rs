@@ -13,6 +13,7 @@
 //! | `tcp.rs`      | `TCP_CHECK` and the socket set-up every network checker shares |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
 //! | `runner.rs`   | one tokio task per distinct checker, events out on a channel   |
+//! | `engine.rs`   | the checker thread's own epoll loop for TCP_CHECK and status-only HTTP_GET |
 //!
 //! ```text
 //!   CheckerSpec ──► runner task ──probe()──► real server
@@ -23,6 +24,7 @@
 //! ```
 
 pub mod cli;
+pub mod engine;
 pub mod http;
 pub mod misc;
 pub mod runner;

@@ -1,12 +1,17 @@
-//! The tokio layer of the checkers: one task per *distinct* checker.
+//! The set of distinct checkers, and how they are run.
 //!
-//! - **Isolation**: every checker has its own task and its own timers, so a
-//!   slow or hung real server only ever delays its own next probe (and that
-//!   is bounded by `connect_timeout` / `misc_timeout`).
 //! - **Dedupe**: [`CheckRunner::add`] returns the same [`CheckerId`] for an
 //!   equal [`CheckerSpec`], so a real server listed in several virtual
 //!   servers with the same check is probed once and its verdict fanned out
 //!   by the virtual-server logic.
+//! - **Where they run**: [`CheckRunner::spawn_on_thread`] (the daemon) puts
+//!   TCP_CHECK and status-only HTTP_GET on the checks' own event loop
+//!   ([`super::engine`]) and the others (digest, SSL_GET, MISC_CHECK) on
+//!   tokio, one task per checker; [`CheckRunner::spawn`] runs every checker
+//!   as a task on the current runtime.
+//! - **Isolation**: every checker has its own schedule and timers, so a
+//!   slow or hung real server only ever delays its own next probe (and
+//!   that is bounded by `connect_timeout` / `misc_timeout`).
 //! - **Memory**: the probe future is boxed, so a sleeping task holds only
 //!   its schedule and a timer; 10,000 idle checkers cost little.
 //!
@@ -22,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use super::engine::{self, Engine, EngineHandle};
 use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
 use super::{Pass, Prepared, probe_prepared};
@@ -157,50 +163,63 @@ impl CheckRunner {
         }
     }
 
-    /// Start the checkers on a thread of their own ("tandem-checks", a
-    /// single-threaded runtime), as the daemon does.
+    /// Start the checkers on threads of their own, as the daemon does:
+    /// TCP_CHECK and status-only HTTP_GET on the checks' own event loop
+    /// ([`super::engine`], thread "tandem-checks"), every other checker
+    /// (digest, SSL_GET, MISC_CHECK) as tokio tasks on a single-threaded
+    /// runtime (thread "tandem-chk-rt", started only if there are any).
+    /// Each of the two has its own `max_in_flight` bound.
     ///
-    /// Why: thousands of checks a second on the daemon's multi-thread
-    /// runtime kept its workers waking each other — every timer or socket
-    /// event of one worker unparked the other to steal the task (futex and
-    /// epoll_wait calls on top of the check's own), and the VRRP tasks
-    /// shared those workers with the checks. On one thread of their own the
-    /// checks cost only their own system calls, and VRRP never waits behind
-    /// a check. Dropping the returned handle stops the thread.
+    /// Why threads of their own: thousands of checks a second on the
+    /// daemon's multi-thread runtime kept its workers waking each other —
+    /// every timer or socket event of one worker unparked the other to
+    /// steal the task (futex and epoll_wait calls on top of the check's
+    /// own), and the VRRP tasks shared those workers with the checks. On a
+    /// thread of their own the checks cost only their own system calls, and
+    /// VRRP never waits behind a check. Dropping the returned handle stops
+    /// the threads.
     pub fn spawn_on_thread(
         &self,
         events: mpsc::Sender<CheckEvent>,
         max_in_flight: usize,
     ) -> std::io::Result<RunningChecks> {
         let stats = Arc::new(CheckStats::default());
-        let starts = self.starts();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (done_tx, done_rx) = oneshot::channel::<()>();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread_stats = Arc::clone(&stats);
-        std::thread::Builder::new()
-            .name("tandem-checks".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    let mut tasks = spawn_all(starts, events, thread_stats, max_in_flight);
-                    // What building the configuration and the checkers
-                    // needed and freed stays resident unless handed back
-                    // (several MB at 10,000 real servers).
-                    super::cli::release_free_memory();
-                    // A dropped sender (the handle dropped) is a stop too.
-                    let _ = stop_rx.await;
-                    tasks.shutdown().await;
-                });
-                // The tasks are gone (MISC_CHECK programs killed with them).
-                let _ = done_tx.send(());
-            })?;
+        let mut lean = Vec::new();
+        let mut other = Vec::new();
+        for (id, up, spec) in self.starts() {
+            match engine::lean_requests(&spec, &Prepared::new(&spec)) {
+                Some(requests) => lean.push((id, up, spec, requests)),
+                None => other.push((id, up, spec)),
+            }
+        }
+        let engine = if lean.is_empty() {
+            None
+        } else {
+            let seed = RandomState::new();
+            let ids: Vec<CheckerId> = lean.iter().map(|(id, ..)| *id).collect();
+            let engine = Engine::new(lean, max_in_flight)?;
+            // What building the configuration and the checkers needed and
+            // freed stays resident unless handed back (several MB at
+            // 10,000 real servers).
+            Some(engine.spawn(
+                events.clone(),
+                Arc::clone(&stats),
+                |i| ids.get(i).map_or(0.0, |id| spread(&seed, *id)),
+                super::cli::release_free_memory,
+            )?)
+        };
+        let tasks = if other.is_empty() {
+            None
+        } else {
+            Some(spawn_tasks_thread(
+                other,
+                events,
+                Arc::clone(&stats),
+                max_in_flight,
+            )?)
+        };
         Ok(RunningChecks {
-            place: Place::Thread {
-                stop: stop_tx,
-                done: done_rx,
-            },
+            place: Place::Threads { engine, tasks },
             stats,
         })
     }
@@ -221,6 +240,47 @@ impl CheckRunner {
     }
 }
 
+/// The tokio tasks of [`CheckRunner::spawn_on_thread`] on a runtime and
+/// thread of their own.
+fn spawn_tasks_thread(
+    starts: Vec<(CheckerId, bool, Arc<CheckerSpec>)>,
+    events: mpsc::Sender<CheckEvent>,
+    stats: Arc<CheckStats>,
+    max_in_flight: usize,
+) -> std::io::Result<TasksThread> {
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("tandem-chk-rt".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let mut tasks = spawn_all(starts, events, stats, max_in_flight);
+                super::cli::release_free_memory();
+                // A dropped sender (the handle dropped) is a stop too.
+                let _ = stop_rx.await;
+                tasks.shutdown().await;
+            });
+            // The tasks are gone (MISC_CHECK programs killed with them).
+            let _ = done_tx.send(());
+        })?;
+    Ok(TasksThread {
+        stop: stop_tx,
+        done: done_rx,
+    })
+}
+
+/// A checker's share of `warmup` before its first probe, in `[0, 1)`:
+/// from its id, hashed with the runner's random seed.
+fn spread(seed: &RandomState, id: CheckerId) -> f64 {
+    let mut h = seed.build_hasher();
+    h.write_usize(id.0);
+    // 53 random bits -> [0, 1)
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// One task per checker on the current runtime.
 fn spawn_all(
     starts: Vec<(CheckerId, bool, Arc<CheckerSpec>)>,
@@ -237,10 +297,7 @@ fn spawn_all(
     let mut tasks = JoinSet::new();
     let seed = RandomState::new();
     for (id, up, spec) in starts {
-        let mut h = seed.build_hasher();
-        h.write_usize(id.0);
-        // 53 random bits -> [0, 1)
-        let random = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+        let random = spread(&seed, id);
         tasks.spawn(run_checker(id, up, spec, Arc::clone(&common), random));
     }
     tasks
@@ -258,11 +315,18 @@ pub struct RunningChecks {
 enum Place {
     /// On the runtime that spawned them.
     Tasks(JoinSet<()>),
-    /// On their own thread ([`CheckRunner::spawn_on_thread`]).
-    Thread {
-        stop: oneshot::Sender<()>,
-        done: oneshot::Receiver<()>,
+    /// On threads of their own ([`CheckRunner::spawn_on_thread`]).
+    Threads {
+        engine: Option<EngineHandle>,
+        tasks: Option<TasksThread>,
     },
+}
+
+/// The thread of the tokio checker tasks.
+#[derive(Debug)]
+struct TasksThread {
+    stop: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
 }
 
 impl RunningChecks {
@@ -270,9 +334,14 @@ impl RunningChecks {
     pub async fn shutdown(self) {
         match self.place {
             Place::Tasks(mut tasks) => tasks.shutdown().await,
-            Place::Thread { stop, done } => {
-                let _ = stop.send(());
-                let _ = done.await;
+            Place::Threads { engine, tasks } => {
+                if let Some(TasksThread { stop, done }) = tasks {
+                    let _ = stop.send(());
+                    let _ = done.await;
+                }
+                if let Some(engine) = engine {
+                    engine.shutdown().await;
+                }
             }
         }
     }

@@ -37,6 +37,16 @@ pub async fn connect(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
 /// error (ECONNREFUSED, EHOSTUNREACH...) if there was one. HTTP_GET uses
 /// this to save the `getsockopt(SO_ERROR)` that [`connect`] needs.
 pub fn connect_started(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
+    let stream = start_connect(spec)?;
+    TcpStream::from_std(stream).map_err(|source| CheckError::Connect {
+        addr: spec.target,
+        source,
+    })
+}
+
+/// The socket of [`connect_started`], before any runtime owns it (the
+/// checks' own event loop, [`super::engine`], takes it as it is).
+pub fn start_connect(spec: &CheckerSpec) -> Result<std::net::TcpStream, CheckError> {
     let addr = spec.target;
     let err = |source| CheckError::Connect { addr, source };
     // Non-blocking and close-on-exec from the start: no fcntl calls.
@@ -73,7 +83,7 @@ pub fn connect_started(spec: &CheckerSpec) -> Result<TcpStream, CheckError> {
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Err(err(e)),
     }
-    TcpStream::from_std(std::net::TcpStream::from(socket)).map_err(err)
+    Ok(std::net::TcpStream::from(socket))
 }
 
 /// `TCP_CHECK`: the server is up when a connection opens within

@@ -830,6 +830,9 @@ impl Builder {
                 self.bare(&st);
                 self.global.no_email_faults = true;
             }
+            "no_checker_emails" => {
+                self.global.no_checker_emails = self.flag(&st);
+            }
             "lvs_flush_on_stop" => {
                 self.no_block(&st);
                 if let Some(args) = self.args_range(&st, 0, 1, "") {

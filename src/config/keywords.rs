@@ -85,6 +85,7 @@ impl Block {
                 "lvs_flush",
                 "lvs_flush_on_stop",
                 "no_email_faults",
+                "no_checker_emails",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -451,7 +452,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "process_monitor_rcv_bufs",
     "process_monitor_rcv_bufs_force",
     "rs_init_notifies",
-    "no_checker_emails",
     "checker_log_all_failures",
     "log_unknown_vrids",
     "max_auto_priority",

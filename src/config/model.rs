@@ -157,6 +157,9 @@ pub struct GlobalDefs {
     pub lvs_flush_on_stop: LvsFlushOnStop,
     /// `no_email_faults`: no mail when an instance or group enters FAULT.
     pub no_email_faults: bool,
+    /// `no_checker_emails [BOOL]`: mail when a real server changes state,
+    /// not also when one of its several checkers changes its verdict.
+    pub no_checker_emails: bool,
 }
 
 impl Default for GlobalDefs {
@@ -188,6 +191,7 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
+            no_checker_emails: false,
         }
     }
 }

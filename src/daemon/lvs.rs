@@ -101,6 +101,9 @@ pub struct VsInfo {
     pub smtp_alert: bool,
     /// Resolved `smtp_alert` of each real server (up/down mails).
     pub rs_smtp_alert: HashMap<SocketAddr, bool>,
+    /// Mail a checker's change that leaves its real server's state as it
+    /// is (not `no_checker_emails`).
+    pub checker_mails: bool,
 }
 
 impl VsInfo {
@@ -132,6 +135,7 @@ impl VsInfo {
                         .iter()
                         .map(|r| (SocketAddr::new(r.address, r.port), r.smtp_alert))
                         .collect(),
+                    checker_mails: !config.global_defs.no_checker_emails,
                 }
             })
             .collect()
@@ -333,6 +337,22 @@ impl LvsTask {
         hub.set_virtual_servers(out);
     }
 
+    /// keepalived's words for a checker in a real server's mail: TCP_CHECK
+    /// and MISC_CHECK name themselves and give no reason ("=> TCP CHECK
+    /// failed on service <="); HTTP_GET and SSL_GET give the reason and no
+    /// name ("=> CHECK failed on service : ... <=").
+    fn mail_words(
+        &self,
+        checker: Option<CheckerId>,
+        reason: Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        match checker.and_then(|c| self.reporting.checker_kinds.get(&c).copied()) {
+            Some("TCP_CHECK") => (Some("TCP".into()), None),
+            Some("MISC_CHECK") => (Some("MISC".into()), None),
+            _ => (None, reason),
+        }
+    }
+
     /// The mail for one action, if its `smtp_alert` says so.
     fn mail(&self, action: &Action) {
         let Some(mailer) = &self.reporting.mailer else {
@@ -355,8 +375,13 @@ impl LvsTask {
             ServiceName::Fwmark(_) => ServiceName::addr(rs.ip(), ServiceProtocol::None, rs.port()),
         };
         let alert = match action {
-            Action::RealServerUp { vs, rs, .. } | Action::RealServerDown { vs, rs, .. } => {
-                let Some((spec, name, info)) = vs_of(*vs) else {
+            Action::RealServerUp {
+                vs, rs, checker, ..
+            }
+            | Action::RealServerDown {
+                vs, rs, checker, ..
+            } => {
+                let Some((_, name, info)) = vs_of(*vs) else {
                     return;
                 };
                 let on = info
@@ -365,21 +390,43 @@ impl LvsTask {
                 if !on {
                     return;
                 }
-                let checker = spec
-                    .real_servers
-                    .iter()
-                    .find(|r| r.addr == *rs)
-                    .and_then(|r| r.checkers.first())
-                    .and_then(|c| self.reporting.checker_kinds.get(c))
-                    .map(|k| k.to_string());
                 let (up, reason) = match action {
                     Action::RealServerDown { reason, .. } => (false, reason.clone()),
                     _ => (true, None),
                 };
+                let (checker, reason) = self.mail_words(*checker, reason);
                 Alert::RealServer {
                     real_server: rs_name(&name, *rs),
                     virtual_server: name,
                     up,
+                    checker,
+                    reason,
+                }
+            }
+            Action::CheckerChanged {
+                vs,
+                rs,
+                checker,
+                passed,
+                alive,
+                reason,
+            } => {
+                let Some((_, name, info)) = vs_of(*vs) else {
+                    return;
+                };
+                let on = info.is_some_and(|i| {
+                    i.checker_mails && i.rs_smtp_alert.get(rs).copied().unwrap_or(false)
+                });
+                if !on {
+                    return;
+                }
+                let reason = if *passed { None } else { reason.clone() };
+                let (checker, reason) = self.mail_words(Some(*checker), reason);
+                Alert::Checker {
+                    real_server: rs_name(&name, *rs),
+                    virtual_server: name,
+                    alive: *alive,
+                    passed: *passed,
                     checker,
                     reason,
                 }
@@ -425,7 +472,7 @@ impl LvsTask {
                     .to_string()
             };
             let (what, script) = match &action {
-                Action::RealServerUp { vs, rs, notify } => {
+                Action::RealServerUp { vs, rs, notify, .. } => {
                     tracing::info!(virtual_server = %name(*vs), real_server = %rs, "real server UP");
                     ("notify_up", notify)
                 }
@@ -434,6 +481,7 @@ impl LvsTask {
                     rs,
                     notify,
                     reason,
+                    ..
                 } => {
                     tracing::warn!(
                         virtual_server = %name(*vs), real_server = %rs,
@@ -448,6 +496,21 @@ impl LvsTask {
                 Action::QuorumDown { vs, notify, sorry } => {
                     tracing::warn!(virtual_server = %name(*vs), sorry_server_added = sorry, "quorum lost");
                     ("quorum_down", notify)
+                }
+                Action::CheckerChanged {
+                    vs,
+                    rs,
+                    passed,
+                    alive,
+                    reason,
+                    ..
+                } => {
+                    tracing::info!(
+                        virtual_server = %name(*vs), real_server = %rs, passed, alive,
+                        reason = reason.as_deref().unwrap_or("-"),
+                        "one checker of the real server changed; the real server did not"
+                    );
+                    continue;
                 }
             };
             if let (Some(queue), Some(line)) = (&self.scripts, script) {

@@ -54,6 +54,8 @@ pub enum Action {
         vs: VsIndex,
         rs: SocketAddr,
         notify: Option<String>,
+        /// The checker whose verdict made the change (for the mail).
+        checker: Option<CheckerId>,
     },
     /// A real server went down; run `notify` if set.
     RealServerDown {
@@ -61,6 +63,23 @@ pub enum Action {
         rs: SocketAddr,
         notify: Option<String>,
         /// The checker's last failure, for the log.
+        reason: Option<String>,
+        /// The checker whose verdict made the change (for the mail); none
+        /// when the daemon stops (`omega`).
+        checker: Option<CheckerId>,
+    },
+    /// One checker of a real server with several changed its verdict, but
+    /// the real server did not change state (another checker still fails,
+    /// or this one was not the last to fail). Only for the mail
+    /// keepalived sends unless `no_checker_emails`.
+    CheckerChanged {
+        vs: VsIndex,
+        rs: SocketAddr,
+        checker: CheckerId,
+        /// The checker's new verdict.
+        passed: bool,
+        /// The real server's state, unchanged.
+        alive: bool,
         reason: Option<String>,
     },
     /// The alive weight reached the quorum again; `sorry` is true when a
@@ -222,15 +241,14 @@ impl LvsState {
             let vs = &mut self.vs[v];
             let was_alive = vs.alive(r);
             let state = &mut vs.rs[r];
-            match event.report {
-                Report::Up => {
-                    state.failing.remove(&event.checker);
+            let flipped = match event.report {
+                Report::Up => state.failing.remove(&event.checker),
+                Report::Down => state.failing.insert(event.checker),
+                Report::Weight(w) => {
+                    state.dynamic_weight = Some(w);
+                    false
                 }
-                Report::Down => {
-                    state.failing.insert(event.checker);
-                }
-                Report::Weight(w) => state.dynamic_weight = Some(w),
-            }
+            };
             let alive = vs.alive(r);
             let spec = &vs.spec.real_servers[r];
             if alive && !was_alive {
@@ -238,12 +256,23 @@ impl LvsState {
                     vs: VsIndex(v),
                     rs: spec.addr,
                     notify: spec.notify_up.clone(),
+                    checker: Some(event.checker),
                 });
             } else if !alive && was_alive {
                 actions.push(Action::RealServerDown {
                     vs: VsIndex(v),
                     rs: spec.addr,
                     notify: spec.notify_down.clone(),
+                    reason: event.detail.clone(),
+                    checker: Some(event.checker),
+                });
+            } else if flipped {
+                actions.push(Action::CheckerChanged {
+                    vs: VsIndex(v),
+                    rs: spec.addr,
+                    checker: event.checker,
+                    passed: event.report == Report::Up,
+                    alive,
                     reason: event.detail.clone(),
                 });
             }
@@ -299,6 +328,7 @@ impl LvsState {
                         rs: rs.addr,
                         notify: rs.notify_down.clone(),
                         reason: Some("shutting down (omega)".into()),
+                        checker: None,
                     });
                 }
             }

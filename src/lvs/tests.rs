@@ -227,6 +227,7 @@ fn seed_rs1_dies_inhibited_after_retries_then_returns() {
                     rs: rs1,
                     notify: Some("/bin/notify down 198.51.100.10:80".into()),
                     reason: None,
+                    checker: Some(CheckerId(0)),
                 }
             ),
             (
@@ -235,6 +236,7 @@ fn seed_rs1_dies_inhibited_after_retries_then_returns() {
                     vs: VsIndex(0),
                     rs: rs1,
                     notify: Some("/bin/notify up 198.51.100.10:80".into()),
+                    checker: Some(CheckerId(0)),
                 }
             ),
         ]
@@ -348,8 +350,26 @@ fn all_checkers_must_pass() {
     let mut s = LvsState::new(vec![vs(vec![rs("198.51.100.10:80", &[0, 1])])], |_| true);
     let rs1 = addr("198.51.100.10:80");
     assert_eq!(s.on_check(&ev(0, Report::Down)).len(), 2); // down + quorum
-    assert!(s.on_check(&ev(1, Report::Down)).is_empty());
+    // The second checker failing too changes nothing but that checker
+    // (reported for keepalived's per-checker mail).
+    assert!(matches!(
+        s.on_check(&ev(1, Report::Down)).as_slice(),
+        [Action::CheckerChanged {
+            passed: false,
+            alive: false,
+            ..
+        }]
+    ));
     // One of two passing again is not enough.
+    assert!(matches!(
+        s.on_check(&ev(0, Report::Up)).as_slice(),
+        [Action::CheckerChanged {
+            passed: true,
+            alive: false,
+            ..
+        }]
+    ));
+    // A repeated verdict is no change at all.
     assert!(s.on_check(&ev(0, Report::Up)).is_empty());
     assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), None);
     let a = s.on_check(&ev(1, Report::Up));

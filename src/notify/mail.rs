@@ -222,6 +222,18 @@ pub enum Alert {
         checker: Option<String>,
         reason: Option<String>,
     },
+    /// One of a real server's several checkers changed its verdict, the
+    /// real server's state did not (keepalived mails this unless
+    /// `no_checker_emails`): the subject says the real server's state,
+    /// the body the checker's verdict, as keepalived's do.
+    Checker {
+        real_server: ServiceName,
+        virtual_server: ServiceName,
+        alive: bool,
+        passed: bool,
+        checker: Option<String>,
+        reason: Option<String>,
+    },
     /// A real server was taken out because of a reload (`removing`) or
     /// shutdown.
     RealServerRemoved {
@@ -261,6 +273,12 @@ impl Alert {
                 real_server,
                 virtual_server,
                 up,
+                ..
+            }
+            | Alert::Checker {
+                real_server,
+                virtual_server,
+                alive: up,
                 ..
             } => format!(
                 "Realserver {real_server} of virtual server {virtual_server} - {}",
@@ -309,6 +327,12 @@ impl Alert {
             },
             Alert::RealServer {
                 up,
+                checker,
+                reason,
+                ..
+            }
+            | Alert::Checker {
+                passed: up,
                 checker,
                 reason,
                 ..
@@ -821,6 +845,21 @@ mod tests {
         };
         assert!(up.subject(Some("x")).ends_with(" - UP"));
         assert_eq!(up.body(), "=> CHECK succeed on service <=");
+        // One checker of two passes again while the other still fails:
+        // the real server is still down, the body says the check passed.
+        let checker = Alert::Checker {
+            real_server: rs(),
+            virtual_server: vs(),
+            alive: false,
+            passed: true,
+            checker: Some("TCP".into()),
+            reason: None,
+        };
+        assert_eq!(
+            checker.subject(Some("LVS_DEVEL")),
+            "[LVS_DEVEL] Realserver [198.51.100.10]:tcp:80 of virtual server [192.0.2.2]:tcp:80 - DOWN"
+        );
+        assert_eq!(checker.body(), "=> TCP CHECK succeed on service <=");
         let q = Alert::Quorum {
             virtual_server: vs(),
             up: false,
