@@ -11,7 +11,7 @@
 # IPVS table programmed, since a configuration without vrrp_instance makes
 # it a lone balancer); `keepalived` is `keepalived -C` (its checker daemon,
 # which programs IPVS too); `tandem-once` (not run unless asked for with
-# --tools) is `tandem check-once --for`, the checkers alone on one thread;
+# --tools) is `tandem check-once --for`, the checkers alone (as the daemon runs them);
 # `tandem-alt` (only if asked for) is the daemon from $TANDEM_ALT_BIN, to
 # compare two builds in the same run (in the VM: a path inside the
 # repository, which the VM mounts at the same path).
@@ -193,7 +193,7 @@ measure() {
             pids+=("$main")
             ;;
           tandem-once)
-            # The checkers alone (`check-once --for`: one thread, no IPVS).
+            # The checkers alone (`check-once --for`: as in the daemon, no IPVS).
             ip netns exec "$ns" "$tandem" check-once -f "$conf" --for $((seconds + 600)) \
               >"$work/tandem-once.out" 2>&1 &
             main=$!

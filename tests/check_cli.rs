@@ -58,6 +58,7 @@ fn check_once_reports_up_and_down_with_reasons() {
         r#"
 virtual_server 192.0.2.2 80 {{
     lvs_sched rr
+    delay_loop 1
     real_server 127.0.0.1 {up} {{
         HTTP_GET {{
             url {{
@@ -99,6 +100,34 @@ virtual_server 192.0.2.2 80 {{
         .unwrap_or_else(|| panic!("no TCP_CHECK line in {stdout}"));
     assert!(tcp_line.contains("DOWN: connect to"), "{tcp_line}");
     assert!(stdout.contains("2 checkers, 1 up, 1 down"), "{stdout}");
+
+    // `--for`: the real schedule, the daemon's way (TCP_CHECK on the
+    // checks' own event loop, the digest check on tokio): the closed port
+    // goes down after its retry, the table keeps only the server that
+    // answers, and every checker probed more than once.
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["check-once", "--for", "4", "-f"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let down_line = stdout
+        .lines()
+        .find(|l| {
+            l.contains(&format!("TCP_CHECK 127.0.0.1:{down}")) && l.contains(" DOWN: connect to")
+        })
+        .unwrap_or_else(|| panic!("no DOWN verdict for the closed port in {stdout}"));
+    assert!(!down_line.contains(&format!(":{up}")), "{down_line}");
+    assert!(stdout.contains("RealServerDown"), "{stdout}");
+    assert!(stdout.contains(&format!("127.0.0.1:{up}")), "{stdout}");
+    let probes: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("probes "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no probe count in {stdout}"));
+    assert!(probes >= 5, "{probes} probes in 4 s: {stdout}");
 }
 
 #[test]

@@ -23,9 +23,10 @@ pub struct CheckOnceArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Instead of one probe per checker, run the checkers on their
-    /// configured schedule (warmup, delay_loop, retry) for SECS seconds,
-    /// printing every verdict change, then the table that would be
-    /// programmed and the number of probes.
+    /// configured schedule (warmup, delay_loop, retry) for SECS seconds, on
+    /// threads of their own as the daemon does, printing every verdict
+    /// change, then the table that would be programmed and the number of
+    /// probes.
     #[arg(long = "for", value_name = "SECS")]
     pub run_for: Option<f64>,
     /// At most this many probes in flight at once (one-shot mode).
@@ -202,7 +203,15 @@ async fn once(built: crate::lvs::Built, parallel: usize) -> ExitCode {
 async fn watch(built: crate::lvs::Built, run_for: Duration, max_in_flight: usize) -> ExitCode {
     let start = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let running = built.runner.spawn_bounded(tx, max_in_flight);
+    // As the daemon runs them: status-only HTTP_GET and TCP_CHECK on the
+    // checks' own event loop, the others on a runtime of their own.
+    let running = match built.runner.spawn_on_thread(tx, max_in_flight) {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("tandem check-once: cannot start the checks: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut state = built.state;
     let users = users_for_watch(&built.runner);
     let deadline = tokio::time::sleep(run_for);
