@@ -106,6 +106,16 @@ enum Phase {
     Drain { status: u16, left: usize },
 }
 
+/// What epoll said about a socket.
+#[derive(Clone, Copy)]
+struct Ready {
+    readable: bool,
+    writable: bool,
+    /// The peer closed its side or the socket has an error: no later
+    /// edge will come for what is already queued.
+    ends: bool,
+}
+
 /// What the loop does next for a probe after an event.
 enum Next {
     Wait,
@@ -445,14 +455,23 @@ impl Engine {
             if token == WAKER {
                 continue;
             }
-            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
-            let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-            self.on_ready(token.0, readable, writable);
+            let ends = event.is_read_closed() || event.is_error();
+            let ready = Ready {
+                readable: event.is_readable() || ends,
+                writable: event.is_writable() || event.is_write_closed() || event.is_error(),
+                ends,
+            };
+            self.on_ready(token.0, ready);
         }
     }
 
     /// Socket `i` is ready: drive its probe as far as it goes.
-    fn on_ready(&mut self, i: usize, readable: bool, writable: bool) {
+    fn on_ready(&mut self, i: usize, ready: Ready) {
+        let Ready {
+            readable,
+            writable,
+            ends,
+        } = ready;
         let Some(c) = self.checkers.get_mut(i) else {
             return;
         };
@@ -472,12 +491,12 @@ impl Engine {
                     }),
                 },
                 Some(request) => match write_request(probe, request, written, target) {
-                    Next::UrlDone if readable => read_response(probe),
+                    Next::UrlDone if readable => read_response(probe, ends),
                     Next::UrlDone => Next::Wait,
                     other => other,
                 },
             },
-            Phase::Head | Phase::Drain { .. } if readable => read_response(probe),
+            Phase::Head | Phase::Drain { .. } if readable => read_response(probe, ends),
             Phase::Head | Phase::Drain { .. } => Next::Wait,
         };
         self.advance(i, next);
@@ -574,7 +593,13 @@ fn write_request(
 
 /// Read what the socket has: the response head (judged once complete,
 /// interim 1xx responses skipped), then the body, dropped.
-fn read_response(probe: &mut Probe) -> Next {
+///
+/// A short read means the socket is empty until its next edge — unless
+/// the peer's end (`ends`: FIN or an error) came with this event: then
+/// no edge will follow, and reading goes on to the end, so that a server
+/// that closes after half a head fails at once with that reason, not
+/// after `connect_timeout`.
+fn read_response(probe: &mut Probe, ends: bool) -> Next {
     loop {
         if let Phase::Drain { left: 0, .. } = probe.phase {
             return Next::UrlDone;
@@ -623,7 +648,7 @@ fn read_response(probe: &mut Probe) -> Next {
                 }
             }
         }
-        if n < room {
+        if n < room && !ends {
             // Short read: nothing more until the socket's next edge.
             if let Phase::Drain { left: 0, .. } = probe.phase {
                 return Next::UrlDone;
@@ -692,5 +717,53 @@ pub fn probe_once(spec: &CheckerSpec) -> Option<Result<(), CheckError>> {
         engine.tick();
         engine.dispatch(&ready);
         engine.fire_timers();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A probe whose request is sent, reading a response that is already
+    /// wholly queued: half a head and the server's FIN.
+    fn probe_with_queued(answer: &[u8]) -> Probe {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(answer).unwrap();
+        drop(server); // FIN after the bytes
+        // Both are in the client's receive queue before anyone reads.
+        std::thread::sleep(Duration::from_millis(50));
+        client.set_nonblocking(true).unwrap();
+        Probe {
+            stream: TcpStream::from_std(client),
+            url: 0,
+            phase: Phase::Head,
+            buf: vec![0; FIRST_BUF],
+            filled: 0,
+        }
+    }
+
+    /// epoll reports the bytes and the FIN in one event, and no edge
+    /// follows: the reader must go on to the end, not wait for an edge.
+    #[test]
+    fn half_a_head_then_close_fails_at_once() {
+        let mut probe = probe_with_queued(b"HTTP/1.0 2");
+        match read_response(&mut probe, true) {
+            Next::Fail(CheckError::Response(why)) => {
+                assert!(why.contains("before a complete response head"), "{why}")
+            }
+            Next::Fail(e) => panic!("wrong failure: {e}"),
+            Next::Wait => panic!("waited for an edge that never comes"),
+            Next::UrlDone => panic!("passed on half a head"),
+        }
+    }
+
+    /// A whole answer and the FIN: the status is read, the check is done.
+    #[test]
+    fn a_whole_answer_then_close_is_done() {
+        let mut probe = probe_with_queued(b"HTTP/1.0 200 OK\r\n\r\nbody");
+        assert!(matches!(read_response(&mut probe, true), Next::UrlDone));
+        assert!(matches!(probe.phase, Phase::Drain { status: 200, .. }));
     }
 }
