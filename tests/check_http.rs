@@ -751,3 +751,28 @@ async fn a_full_verdict_channel_blocks_neither_probes_nor_shutdown() {
         }
     }
 }
+
+/// A close-delimited answer (HTTP/1.0, no `Content-Length`) ends with the
+/// server's close: the check is over then, not at `connect_timeout`, also
+/// when the close arrives together with the bytes.
+#[tokio::test]
+async fn a_close_delimited_answer_ends_with_the_close() {
+    for way in WAYS {
+        let srv = Server::start(Behaviour::Raw(
+            vec![b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nhello".to_vec()],
+            Duration::ZERO,
+        ))
+        .await;
+        let mut s = http(srv.addr, vec![UrlCheck::path("/")]);
+        s.connect_timeout = Duration::from_secs(3);
+        for _ in 0..10 {
+            let started = std::time::Instant::now();
+            assert_eq!(probe_by(way, &s).await.unwrap(), Pass::Up, "{way:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{way:?}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
