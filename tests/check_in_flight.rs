@@ -127,3 +127,42 @@ async fn as_many_hung_servers_as_the_bound_hold_every_slot() {
         );
     }
 }
+
+/// Probes that fail at once (a source address this machine does not have:
+/// `bind` fails, no packet is sent) queued behind hung servers that hold
+/// every slot: when the slots free up, the whole queue runs through — in a
+/// loop, not a chain of calls that would overflow the checker thread's
+/// stack — and every one of them is reported down.
+#[tokio::test]
+async fn thousands_of_probes_failing_at_once_behind_hung_ones() {
+    const FAILING: usize = 20_000;
+    let mut runner = CheckRunner::new();
+    for _ in 0..2 {
+        let (addr, _) = server(false).await;
+        let mut hung = check(addr);
+        hung.connect_timeout = Duration::from_millis(500);
+        runner.add(hung);
+    }
+    for k in 0..FAILING {
+        let target = SocketAddr::from(([127, 0, 0, 1], 1024 + k as u16));
+        let mut c = check(target);
+        c.bindto = Some("192.0.2.77".parse().unwrap());
+        c.timing.retry = 0;
+        runner.add(c);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let running = runner.spawn_on_thread(tx, 2).unwrap();
+    let mut down = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while down.len() < FAILING {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(e)) if e.report == tandem::check::Report::Down => {
+                down.insert(e.checker);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the checks stopped after {} verdicts", down.len()),
+            Err(_) => panic!("only {} of {FAILING} down in 60 s", down.len()),
+        }
+    }
+    running.shutdown().await;
+}

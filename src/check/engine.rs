@@ -391,6 +391,19 @@ impl Engine {
                 self.start_probe(i as usize);
             }
         }
+        self.fill_slots();
+    }
+
+    /// Start waiting probes while there are free slots. A loop, not a call
+    /// from [`Engine::end_probe`]: a probe that fails at once (no route)
+    /// frees its slot at once, and thousands of those must not recurse.
+    fn fill_slots(&mut self) {
+        while self.in_flight < self.max_in_flight {
+            let Some(next) = self.waiting.pop_front() else {
+                break;
+            };
+            self.start_probe(next as usize);
+        }
     }
 
     fn start_probe(&mut self, i: usize) {
@@ -541,17 +554,15 @@ impl Engine {
         }
     }
 
-    /// The probe of checker `i` is over: close it, free its slot (starting
-    /// a waiting probe), and leave the result for [`Engine::report`].
+    /// The probe of checker `i` is over: close it, free its slot (taken by
+    /// a waiting probe at the end of the turn), and leave the result for
+    /// [`Engine::report`].
     fn end_probe(&mut self, i: usize, result: Result<(), CheckError>) {
         let c = &mut self.checkers[i];
         c.probe = None;
         c.generation = c.generation.wrapping_add(1);
         self.in_flight = self.in_flight.saturating_sub(1);
         self.finished.push((i as u32, result));
-        if let Some(next) = self.waiting.pop_front() {
-            self.start_probe(next as usize);
-        }
     }
 }
 
