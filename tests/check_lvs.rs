@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use tandem::check::spec::{CheckTiming, DEFAULT_CONNECT_TIMEOUT};
-use tandem::check::{CheckKind, CheckRunner, CheckerSpec, HttpGet, HttpProtocol, UrlCheck};
+use tandem::check::{
+    CheckKind, CheckRunner, CheckerId, CheckerSpec, HttpGet, HttpProtocol, UrlCheck,
+};
 use tandem::daemon::bus::{Bus, Role, RoleChange, Subject};
 use tandem::daemon::lvs::{DesiredTable, LvsTask};
 use tandem::ipvs::types::{DestKey, Forward, Protocol, Scheduler, Service, ServiceKey};
@@ -110,6 +112,42 @@ impl Drop for TempFile {
     }
 }
 
+/// A real server checked by `checker`, inhibited on failure, LVS-NAT.
+fn real_server(addr: SocketAddr, checker: CheckerId, weight: u32) -> RealServerSpec {
+    RealServerSpec {
+        addr,
+        weight,
+        inhibit_on_failure: true,
+        forward: Forward::Masq,
+        u_threshold: 0,
+        l_threshold: 0,
+        notify_up: None,
+        notify_down: None,
+        checkers: vec![checker],
+    }
+}
+
+/// `virtual_server ADDR 80` (TCP, rr, quorum 1), without a sorry server.
+fn virtual_server(addr: &str, real_servers: Vec<RealServerSpec>) -> VirtualServerSpec {
+    VirtualServerSpec {
+        services: vec![Service::new(
+            ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                addr: addr.parse().unwrap(),
+                port: 80,
+            },
+            Scheduler::Rr,
+        )],
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        omega: false,
+        real_servers,
+    }
+}
+
 #[tokio::test]
 async fn table_follows_checks_and_mastership() {
     let (a1, s1) = server().await;
@@ -128,37 +166,18 @@ async fn table_follows_checks_and_mastership() {
     let c1 = runner.add(check(a1));
     let c2 = runner.add(check(a2));
     let rs = |addr, c, w| RealServerSpec {
-        addr,
-        weight: w,
-        inhibit_on_failure: true,
-        forward: Forward::Masq,
-        u_threshold: 0,
-        l_threshold: 0,
         notify_up: notify("up", addr),
         notify_down: notify("down", addr),
-        checkers: vec![c],
+        ..real_server(addr, c, w)
     };
     let vs = VirtualServerSpec {
-        services: vec![Service::new(
-            ServiceKey::Addr {
-                protocol: Protocol::Tcp,
-                addr: "192.0.2.2".parse().unwrap(),
-                port: 80,
-            },
-            Scheduler::Rr,
-        )],
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
         sorry_server: Some(SorryServer {
             addr: sorry,
             weight: 1,
             inhibit: false,
             forward: Forward::Masq,
         }),
-        omega: false,
-        real_servers: vec![rs(a1, c1, 1), rs(a2, c2, 2)],
+        ..virtual_server("192.0.2.2", vec![rs(a1, c1, 1), rs(a2, c2, 2)])
     };
     let state = LvsState::new(vec![vs], |c| runner.initial_up(c));
     let governance = Governance::new(
@@ -285,37 +304,10 @@ async fn status_counts_a_shared_checker_for_every_virtual_server() {
     let c1 = runner.add(check(a1));
     let c2 = runner.add(check(a2));
     assert_eq!(runner.add(check(a1)), c1, "the same check is one checker");
-    let rs = |addr, c, weight| RealServerSpec {
-        addr,
-        weight,
-        inhibit_on_failure: true,
-        forward: Forward::Masq,
-        u_threshold: 0,
-        l_threshold: 0,
-        notify_up: None,
-        notify_down: None,
-        checkers: vec![c],
-    };
-    let vs = |addr: &str, real_servers| VirtualServerSpec {
-        services: vec![Service::new(
-            ServiceKey::Addr {
-                protocol: Protocol::Tcp,
-                addr: addr.parse().unwrap(),
-                port: 80,
-            },
-            Scheduler::Rr,
-        )],
-        quorum: 1,
-        hysteresis: 0,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        omega: false,
-        real_servers,
-    };
+    let rs = real_server;
     let specs = vec![
-        vs("192.0.2.2", vec![rs(a1, c1, 1), rs(a2, c2, 2)]),
-        vs("192.0.2.3", vec![rs(a1, c1, 3)]),
+        virtual_server("192.0.2.2", vec![rs(a1, c1, 1), rs(a2, c2, 2)]),
+        virtual_server("192.0.2.3", vec![rs(a1, c1, 3)]),
     ];
     let state = LvsState::new(specs, |c| runner.initial_up(c));
     let hub = tandem::daemon::status::StatusHub::new("test");

@@ -466,6 +466,15 @@ impl Drop for KeepalivedGuard {
     }
 }
 
+/// A mail's body as text: long lines come quoted-printable, so soft line
+/// breaks and "=3D" are undone (the bodies here are ASCII).
+fn body_text(raw: &str) -> String {
+    raw.replace("\r\n", "\n")
+        .split_once("\n\n")
+        .map(|(_, b)| b.trim().replace("=\n", "").replace("=3D", "="))
+        .unwrap_or_default()
+}
+
 /// The (Subject, From, To, envelope recipients, body) of every mail in a
 /// Maildir, sorted.
 fn mail_summaries(dir: &Path) -> Vec<(String, String, String, String, String)> {
@@ -474,17 +483,12 @@ fn mail_summaries(dir: &Path) -> Vec<(String, String, String, String, String)> {
         .map(|raw| {
             let h = headers(raw);
             let get = |n: &str| header(&h, n).unwrap_or("").to_string();
-            let body = raw
-                .replace("\r\n", "\n")
-                .split_once("\n\n")
-                .map(|(_, b)| b.trim().to_string())
-                .unwrap_or_default();
             (
                 get("Subject"),
                 get("From"),
                 get("To"),
                 get("X-RcptTo"),
-                body,
+                body_text(raw),
             )
         })
         .collect();
@@ -676,15 +680,8 @@ fn subjects_and_bodies_in_order(dir: &Path) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(_, p)| fs::read_to_string(p).ok())
         .map(|raw| {
-            let h = headers(&raw);
-            let subject = header(&h, "Subject").unwrap_or("").to_string();
-            // Long lines come quoted-printable: undo soft breaks and "=3D".
-            let body = raw
-                .replace("\r\n", "\n")
-                .split_once("\n\n")
-                .map(|(_, b)| b.trim().replace("=\n", "").replace("=3D", "="))
-                .unwrap_or_default();
-            (subject, body)
+            let subject = header(&headers(&raw), "Subject").unwrap_or("").to_string();
+            (subject, body_text(&raw))
         })
         .filter(|(subject, _)| subject.contains("Realserver"))
         .collect()

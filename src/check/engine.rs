@@ -265,20 +265,27 @@ impl Engine {
             if !self.report(events, stats) {
                 return; // the daemon is stopping
             }
-            let timeout = self.timeout();
-            if let Err(e) = self.poll.poll(&mut ready, timeout) {
-                if e.kind() == ErrorKind::Interrupted {
-                    continue;
-                }
+            if let Err(e) = self.wait(&mut ready) {
                 tracing::error!(error = %e, "health checks: epoll_wait failed; checks stopped");
                 return;
             }
             if stop.load(Ordering::Acquire) {
                 return;
             }
-            self.tick();
             self.dispatch(&ready);
         }
+    }
+
+    /// Sleep in epoll_wait until a socket is ready or the next timer is
+    /// due, then read the clock for the turn. A signal is an empty wake.
+    fn wait(&mut self, ready: &mut Events) -> std::io::Result<()> {
+        match self.poll.poll(ready, self.timeout()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => ready.clear(),
+            Err(e) => return Err(e),
+        }
+        self.tick();
+        Ok(())
     }
 
     /// The verdicts of the probes finished this turn: counters, schedule,
@@ -720,12 +727,9 @@ pub fn probe_once(spec: &CheckerSpec) -> Option<Result<(), CheckError>> {
         if let Some((_, result)) = engine.finished.pop() {
             return Some(result);
         }
-        match engine.poll.poll(&mut ready, engine.timeout()) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Some(Err(CheckError::Io(e))),
+        if let Err(e) = engine.wait(&mut ready) {
+            return Some(Err(CheckError::Io(e)));
         }
-        engine.tick();
         engine.dispatch(&ready);
         engine.fire_timers();
     }
