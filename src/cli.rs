@@ -318,13 +318,30 @@ pub(crate) fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::con
     for d in &loaded.diagnostics {
         eprintln!("{d}");
     }
-    if loaded.config.is_none() {
-        let n = loaded.errors().count();
+    // The scripts as they will run: users that must exist, and
+    // enable_script_security's refusals (src/notify/script.rs).
+    let mut script_errors = 0;
+    if let Some(config) = &loaded.config {
+        let (errors, warnings) = crate::notify::script::check_config(config);
+        for w in &warnings {
+            match &w.origin {
+                Some(o) => eprintln!("{o}: warning: {}", w.message),
+                None => eprintln!("{}: warning: {}", args.file.display(), w.message),
+            }
+        }
+        for e in &errors {
+            eprintln!("{}: error: {}: {}", e.origin, e.what, e.problem);
+        }
+        script_errors = errors.len();
+    }
+    if loaded.config.is_none() || script_errors > 0 {
+        let n = loaded.errors().count() + script_errors;
         eprintln!(
             "{}: {n} error{}; {refusal}",
             args.file.display(),
             if n == 1 { "" } else { "s" }
         );
+        return None;
     }
     loaded.config
 }

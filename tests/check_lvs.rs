@@ -156,10 +156,20 @@ async fn table_follows_checks_and_mastership() {
     let log =
         TempFile(std::env::temp_dir().join(format!("tandem-check-lvs-{}.log", std::process::id())));
     let notify = |what: &str, rs: SocketAddr| {
-        Some(format!(
-            "/bin/sh -c 'echo {what} {rs} >> {}'",
-            log.0.display()
-        ))
+        Some(tandem::notify::script::Script {
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("echo {what} {rs} >> {}", log.0.display()),
+            ],
+            // SAFETY: getuid/getgid cannot fail.
+            run_as: unsafe {
+                tandem::notify::script::RunAs {
+                    uid: libc::getuid(),
+                    gid: libc::getgid(),
+                }
+            },
+        })
     };
 
     let mut runner = CheckRunner::new();

@@ -13,11 +13,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
-use tokio::process::Command;
-
 use super::spec::{CheckerSpec, MiscCheck};
 use super::{CheckError, Pass};
-use crate::notify::script::split_command;
+use crate::notify::script::{RunAs, command, kill_group, split_command};
 
 /// Map an exit status to a verdict, keepalived's way.
 pub fn judge(misc: &MiscCheck, code: i32) -> Result<Pass, CheckError> {
@@ -37,25 +35,19 @@ pub async fn probe(spec: &CheckerSpec, misc: &MiscCheck) -> Result<Pass, CheckEr
         path: misc.path.clone(),
         reason: e.to_string(),
     })?;
-    let Some((program, args)) = words.split_first() else {
+    // As every script tandem runs: as its user (resolved at load), in its
+    // own process group, without the daemon's ambient capabilities.
+    let run_as = match (misc.uid, misc.gid) {
+        (Some(uid), Some(gid)) => Some(RunAs { uid, gid }),
+        _ => None,
+    };
+    let Some(mut cmd) = command(&words, run_as) else {
         return Err(CheckError::BadCommand {
             path: misc.path.clone(),
             reason: "empty command".into(),
         });
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .process_group(0);
-    if let Some(uid) = misc.uid {
-        cmd.uid(uid);
-    }
-    if let Some(gid) = misc.gid {
-        cmd.gid(gid);
-    }
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = cmd.spawn().map_err(|source| CheckError::Spawn {
         path: misc.path.clone(),
         source,
@@ -78,14 +70,9 @@ pub async fn probe(spec: &CheckerSpec, misc: &MiscCheck) -> Result<Pass, CheckEr
             source,
         }),
         Err(_) => {
-            if let Some(pid) = child.id() {
-                // The child leads its own process group (process_group(0)):
-                // kill the group, so grandchildren go too.
-                // SAFETY: kill(2) with a negative pid only sends a signal.
-                unsafe {
-                    libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
-                }
-            }
+            // The child leads its own process group: kill the group, so
+            // grandchildren go too.
+            kill_group(&child);
             let _ = child.kill().await;
             Err(CheckError::MiscTimeout {
                 path: misc.path.clone(),

@@ -626,8 +626,14 @@ impl Builder {
         let user = args.get(1).map(|u| ScriptUser {
             user: u.text.clone(),
             group: args.get(2).map(|g| g.text.clone()),
+            origin: self.origin(u.pos),
         });
-        Some(NotifyScript { command, user })
+        let origin = self.origin(s.keyword.pos);
+        Some(NotifyScript {
+            command,
+            user,
+            origin,
+        })
     }
 
     fn script_user(&mut self, s: &Stmt) -> Option<ScriptUser> {
@@ -636,6 +642,7 @@ impl Builder {
         Some(ScriptUser {
             user: args[0].text.clone(),
             group: args.get(1).map(|g| g.text.clone()),
+            origin: self.origin(args[0].pos),
         })
     }
 

@@ -223,6 +223,9 @@ pub enum LvsFlushOnStop {
 pub struct ScriptUser {
     pub user: String,
     pub group: Option<String>,
+    /// Where the user was named, for "no such user" errors.
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 /// A notify script: `notify_master "/path/cmd arg" [username [groupname]]`.
@@ -234,6 +237,10 @@ pub struct NotifyScript {
     pub command: String,
     /// `None`: the global `script_user` (or keepalived's default).
     pub user: Option<ScriptUser>,
+    /// Where the script was configured (its keyword), for errors about it
+    /// (`enable_script_security`, an unknown user).
+    #[serde(skip)]
+    pub origin: Origin,
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::config::{self, Config, VrrpInstance};
 use crate::net::{IfAddress, Route, RouteKind, Scope};
-use crate::notify::script::{NotifyScripts, split_command};
+use crate::notify::script::{NotifyScripts, ScriptEnv};
 use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 
 use super::addrs::VipSet;
@@ -31,37 +31,36 @@ fn is_link_local(a: &IpAddr) -> bool {
     }
 }
 
+/// The notify scripts of an instance or group, split and resolved to the
+/// user each runs as; `owner` names it in errors (`vrrp_instance VI_1`).
 fn notify_scripts(
+    env: &ScriptEnv,
+    owner: &str,
     master: &Option<config::NotifyScript>,
     backup: &Option<config::NotifyScript>,
     fault: &Option<config::NotifyScript>,
     stop: &Option<config::NotifyScript>,
     generic: &Option<config::NotifyScript>,
-) -> Result<NotifyScripts, String> {
-    let split = |s: &Option<config::NotifyScript>| -> Result<Option<Vec<String>>, String> {
-        match s {
-            None => Ok(None),
-            Some(n) => split_command(&n.command)
-                .map(Some)
-                .map_err(|e| e.to_string()),
-        }
-    };
+) -> Result<NotifyScripts, PlanError> {
+    let one =
+        |kw: &str, s: &Option<config::NotifyScript>| env.notify_opt(&format!("{owner} {kw}"), s);
     Ok(NotifyScripts {
-        master: split(master)?,
-        backup: split(backup)?,
-        fault: split(fault)?,
-        stop: split(stop)?,
-        generic: split(generic)?,
+        master: one("notify_master", master)?,
+        backup: one("notify_backup", backup)?,
+        fault: one("notify_fault", fault)?,
+        stop: one("notify_stop", stop)?,
+        generic: one("notify", generic)?,
     })
 }
 
 /// Resolve the configuration against the kernel's view.
 pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let global = &config.global_defs;
+    let env = ScriptEnv::new(global)?;
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
     let mut order = Vec::new();
     for inst in &config.vrrp_instances {
-        let p = plan_instance(config, inst, kernel)?;
+        let p = plan_instance(config, &env, inst, kernel)?;
         order.push(inst.name.as_str());
         instances.insert(inst.name.as_str(), p);
     }
@@ -70,17 +69,14 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let mut grouped = std::collections::HashSet::new();
     for g in &config.vrrp_sync_groups {
         let notify = notify_scripts(
+            &env,
+            &format!("vrrp_sync_group {}", g.name),
             &g.notify_master,
             &g.notify_backup,
             &g.notify_fault,
             &g.notify_stop,
             &g.notify,
-        )
-        .map_err(|what| PlanError::Invalid {
-            origin: g.origin.to_string(),
-            instance: g.name.clone(),
-            what,
-        })?;
+        )?;
         let mut members = Vec::new();
         for m in &g.group {
             let Some(mut p) = instances.get(m.as_str()).cloned() else {
@@ -135,14 +131,17 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
 
     let mut scripts = Vec::new();
     for s in &config.vrrp_scripts {
-        let argv = split_command(&s.script).map_err(|e| PlanError::Invalid {
-            origin: s.origin.to_string(),
-            instance: s.name.clone(),
-            what: e.to_string(),
-        })?;
+        let script = env
+            .prepare(
+                &format!("vrrp_script {}", s.name),
+                &s.script,
+                s.user.as_ref(),
+                &s.origin,
+            )?
+            .script;
         scripts.push(ScriptPlan {
             name: s.name.clone(),
-            argv,
+            script,
             interval: s.interval,
             timeout: s.timeout,
             rise: s.rise.max(1),
@@ -175,6 +174,7 @@ fn script_tracker(config: &Config, name: &str, weight: i32, reverse: bool) -> Tr
 
 fn plan_instance(
     config: &Config,
+    env: &ScriptEnv,
     inst: &VrrpInstance,
     kernel: &Kernel,
 ) -> Result<InstancePlan, PlanError> {
@@ -352,13 +352,14 @@ fn plan_instance(
     params.validate().map_err(|e| invalid(e.to_string()))?;
 
     let notify = notify_scripts(
+        env,
+        &format!("vrrp_instance {}", inst.name),
         &inst.notify_master,
         &inst.notify_backup,
         &inst.notify_fault,
         &inst.notify_stop,
         &inst.notify,
-    )
-    .map_err(invalid)?;
+    )?;
 
     Ok(InstancePlan {
         name: inst.name.clone(),
@@ -580,13 +581,16 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let n = &p.units[0].instances[0].notify;
         assert_eq!(
-            n.master,
+            n.master.as_ref().map(|s| s.argv.clone()),
             Some(vec![
                 "/usr/local/bin/m.sh".to_string(),
                 "a b".into(),
                 "c".into()
             ])
         );
-        assert_eq!(n.generic, Some(vec!["/usr/local/bin/n.sh".to_string()]));
+        assert_eq!(
+            n.generic.as_ref().map(|s| s.argv.clone()),
+            Some(vec!["/usr/local/bin/n.sh".to_string()])
+        );
     }
 }

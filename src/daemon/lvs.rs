@@ -28,7 +28,7 @@ use crate::control::model::{CheckResult, RealServerStatus, VirtualServerStatus, 
 use crate::ipvs::types::{DestKey, Protocol, ServiceKey, Table};
 use crate::lvs::{Action, Governance, LvsState, VsIndex};
 use crate::notify::mail::{Alert, Mailer, ServiceName, ServiceProtocol};
-use crate::notify::script::{ScriptQueue, split_command};
+use crate::notify::script::ScriptQueue;
 
 /// The table this node should have, and the MASTER instances it was
 /// computed for: the programmer reports those back on the bus once the
@@ -513,11 +513,8 @@ impl LvsTask {
                     continue;
                 }
             };
-            if let (Some(queue), Some(line)) = (&self.scripts, script) {
-                match split_command(line) {
-                    Ok(argv) => queue.push(what, argv),
-                    Err(e) => tracing::warn!(script = %line, error = %e, "cannot run {what}"),
-                }
+            if let (Some(queue), Some(script)) = (&self.scripts, script) {
+                queue.push(what, script.clone());
             }
         }
     }

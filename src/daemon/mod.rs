@@ -551,7 +551,7 @@ async fn track_script(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let outcome = script::run(&s.argv, timeout).await;
+        let outcome = script::run(&s.script, timeout).await;
         let ok = outcome == Outcome::Exited(0);
         if let Some(up) = state.record(ok) {
             tracing::info!(script = %s.name, up, ?outcome, "VRRP_Script({}) {}", s.name, if up { "succeeded" } else { "failed" });
@@ -969,6 +969,17 @@ async fn reload_config(
         let Some(new) = loaded.config else {
             break 'out refuse(loaded.errors().map(|d| d.to_string()).collect(), Vec::new());
         };
+        // Script users and enable_script_security, as at start.
+        let (script_errors, script_warnings) = script::check_config(&new);
+        for w in &script_warnings {
+            tracing::warn!("{w}");
+        }
+        if !script_errors.is_empty() {
+            break 'out refuse(
+                script_errors.iter().map(|e| e.to_string()).collect(),
+                Vec::new(),
+            );
+        }
         let diff = reload::diff_held(old, &new);
         if diff.is_empty() {
             *current = Some(reload::Held::new(new));

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::net::{IfAddress, LinkInfo};
-use crate::notify::script::NotifyScripts;
+use crate::notify::script::{NotifyScripts, Script};
 use crate::vrrp::Params;
 
 use super::addrs::VipSet;
@@ -42,6 +42,8 @@ pub enum PlanError {
     },
     #[error("vrrp_sync_group {group}: member {member} is not a vrrp_instance")]
     UnknownMember { group: String, member: String },
+    #[error("{0}")]
+    Script(#[from] crate::notify::script::SetupError),
     #[error("cannot read the network configuration: {0}")]
     Kernel(#[from] crate::net::RtnlError),
 }
@@ -116,7 +118,7 @@ impl UnitPlan {
 #[derive(Debug, Clone)]
 pub struct ScriptPlan {
     pub name: String,
-    pub argv: Vec<String>,
+    pub script: Script,
     pub interval: Duration,
     pub timeout: Duration,
     pub rise: u32,

@@ -20,16 +20,17 @@ use crate::check::{CheckRunner, CheckerId};
 use crate::config::model as m;
 use crate::ipvs::from_config::{self as ipvs_map, FromConfigError};
 use crate::ipvs::types::ServiceKey;
+use crate::notify::script::{ScriptEnv, SetupError};
 
 /// What the configuration could not be turned into.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{0}")]
     Ipvs(#[from] FromConfigError),
-    #[error("{origin}: MISC_CHECK user {user:?}: no such user on this system")]
-    UnknownUser { origin: String, user: String },
-    #[error("{origin}: MISC_CHECK group {group:?}: no such group on this system")]
-    UnknownScriptGroup { origin: String, group: String },
+    /// A script (`notify_up`, `quorum_down`, `MISC_CHECK`, ...) whose user
+    /// does not exist or whose path `enable_script_security` refuses.
+    #[error("{0}")]
+    Script(#[from] SetupError),
 }
 
 /// The LVS side of a configuration, ready to run.
@@ -47,6 +48,7 @@ pub struct Built {
 
 /// Build checkers, state and governance from a loaded configuration.
 pub fn build(config: &m::Config) -> Result<Built, BuildError> {
+    let env = ScriptEnv::new(&config.global_defs)?;
     let mut runner = CheckRunner::new();
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
@@ -75,7 +77,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
             }
             let mut checkers = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
-                let id: CheckerId = runner.add(checker_spec(config, rs, c)?);
+                let id: CheckerId = runner.add(checker_spec(&env, rs, c)?);
                 checkers.push(id);
             }
             real_servers.push(RealServerSpec {
@@ -87,8 +89,8 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                     .map_or(ipvs_map::forward(rs.lvs_method), |d| d.forward),
                 u_threshold: dest.as_ref().map_or(0, |d| d.u_threshold),
                 l_threshold: dest.as_ref().map_or(0, |d| d.l_threshold),
-                notify_up: rs.notify_up.as_ref().map(|n| n.command.clone()),
-                notify_down: rs.notify_down.as_ref().map(|n| n.command.clone()),
+                notify_up: env.notify_opt("notify_up", &rs.notify_up)?,
+                notify_down: env.notify_opt("notify_down", &rs.notify_down)?,
                 checkers,
             });
         }
@@ -102,8 +104,8 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
             services,
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
-            quorum_up: vs.quorum_up.as_ref().map(|n| n.command.clone()),
-            quorum_down: vs.quorum_down.as_ref().map(|n| n.command.clone()),
+            quorum_up: env.notify_opt("quorum_up", &vs.quorum_up)?,
+            quorum_down: env.notify_opt("quorum_down", &vs.quorum_down)?,
             sorry_server: vs.sorry_server.map(|s| SorryServer {
                 addr: SocketAddr::new(s.address, s.port),
                 weight: 1,
@@ -139,7 +141,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
 }
 
 fn checker_spec(
-    config: &m::Config,
+    env: &ScriptEnv,
     rs: &m::RealServer,
     c: &m::Checker,
 ) -> Result<CheckerSpec, BuildError> {
@@ -172,15 +174,16 @@ fn checker_spec(
         m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
         m::CheckerKind::MiscCheck(misc) => {
-            let origin = c.origin.to_string();
-            let user = misc
-                .user
-                .as_ref()
-                .or(config.global_defs.script_user.as_ref());
-            let (uid, gid) = match user {
-                Some(u) => resolve_user(&origin, u)?,
-                None => (None, None),
-            };
+            // Split and checked here, so that a bad line or user refuses
+            // the configuration; the checker splits the same line again.
+            let prepared = env.prepare(
+                "MISC_CHECK misc_path",
+                &misc.misc_path,
+                misc.user.as_ref(),
+                &c.origin,
+            )?;
+            let run_as = prepared.script.run_as;
+            let (uid, gid) = (Some(run_as.uid), Some(run_as.gid));
             CheckKind::Misc(MiscCheck {
                 path: misc.misc_path.clone(),
                 timeout: Some(misc.misc_timeout),
@@ -206,45 +209,6 @@ fn checker_spec(
             alpha: c.alpha || rs.alpha,
         },
     })
-}
-
-/// `user USER [GROUP]` → uid and gid (the user's primary group unless a
-/// group is named).
-fn resolve_user(
-    origin: &str,
-    user: &m::ScriptUser,
-) -> Result<(Option<u32>, Option<u32>), BuildError> {
-    let unknown_user = || BuildError::UnknownUser {
-        origin: origin.to_string(),
-        user: user.user.clone(),
-    };
-    let name = std::ffi::CString::new(user.user.as_str()).map_err(|_| unknown_user())?;
-    // SAFETY: getpwnam returns a pointer into static storage or NULL; we
-    // copy the two ids out before any other call can overwrite it. Called
-    // at start-up only.
-    let (uid, mut gid) = unsafe {
-        let pw = libc::getpwnam(name.as_ptr());
-        if pw.is_null() {
-            return Err(unknown_user());
-        }
-        ((*pw).pw_uid, (*pw).pw_gid)
-    };
-    if let Some(group) = &user.group {
-        let unknown_group = || BuildError::UnknownScriptGroup {
-            origin: origin.to_string(),
-            group: group.clone(),
-        };
-        let gname = std::ffi::CString::new(group.as_str()).map_err(|_| unknown_group())?;
-        // SAFETY: as above, for getgrnam.
-        gid = unsafe {
-            let gr = libc::getgrnam(gname.as_ptr());
-            if gr.is_null() {
-                return Err(unknown_group());
-            }
-            (*gr).gr_gid
-        };
-    }
-    Ok((Some(uid), Some(gid)))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use std::net::SocketAddr;
 
 use crate::check::{CheckEvent, CheckerId, Report};
 use crate::ipvs::types::{Destination, Table, VirtualService};
+use crate::notify::script::Script;
 
 pub use build::{BuildError, Built, build};
 pub use governance::{Governance, Governor};
@@ -53,7 +54,7 @@ pub enum Action {
     RealServerUp {
         vs: VsIndex,
         rs: SocketAddr,
-        notify: Option<String>,
+        notify: Option<Script>,
         /// The checker whose verdict made the change (for the mail).
         checker: Option<CheckerId>,
     },
@@ -61,7 +62,7 @@ pub enum Action {
     RealServerDown {
         vs: VsIndex,
         rs: SocketAddr,
-        notify: Option<String>,
+        notify: Option<Script>,
         /// The checker's last failure, for the log.
         reason: Option<String>,
         /// The checker whose verdict made the change (for the mail); none
@@ -86,14 +87,14 @@ pub enum Action {
     /// sorry server is being taken out.
     QuorumUp {
         vs: VsIndex,
-        notify: Option<String>,
+        notify: Option<Script>,
         sorry: bool,
     },
     /// The alive weight fell below the quorum; `sorry` is true when a sorry
     /// server is being put in.
     QuorumDown {
         vs: VsIndex,
-        notify: Option<String>,
+        notify: Option<Script>,
         sorry: bool,
     },
 }

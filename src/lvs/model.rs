@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use crate::check::CheckerId;
 use crate::ipvs::types::{Forward, Service};
+use crate::notify::script::Script;
 
 /// One `virtual_server` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,9 +22,9 @@ pub struct VirtualServerSpec {
     /// `hysteresis` (default 0).
     pub hysteresis: u32,
     /// `quorum_up` script.
-    pub quorum_up: Option<String>,
+    pub quorum_up: Option<Script>,
     /// `quorum_down` script.
-    pub quorum_down: Option<String>,
+    pub quorum_down: Option<Script>,
     /// `sorry_server` with `sorry_server_inhibit` / `sorry_server_lvs_method`.
     pub sorry_server: Option<SorryServer>,
     /// `omega`: run down notifiers at shutdown.
@@ -45,8 +46,8 @@ pub struct RealServerSpec {
     /// `uthreshold` / `lthreshold` (0 = none).
     pub u_threshold: u32,
     pub l_threshold: u32,
-    pub notify_up: Option<String>,
-    pub notify_down: Option<String>,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
     /// The checkers (deduplicated ids from `check::CheckRunner`).
     pub checkers: Vec<CheckerId>,
 }

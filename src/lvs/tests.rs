@@ -41,6 +41,14 @@ fn service() -> Service {
     )
 }
 
+/// A script line as the configuration would give it (run as root).
+fn script(line: &str) -> crate::notify::script::Script {
+    crate::notify::script::Script {
+        argv: line.split(' ').map(str::to_string).collect(),
+        run_as: crate::notify::script::RunAs::ROOT,
+    }
+}
+
 fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
     RealServerSpec {
         addr: addr(a),
@@ -49,8 +57,8 @@ fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
         forward: Forward::Masq,
         u_threshold: 0,
         l_threshold: 0,
-        notify_up: Some(format!("/bin/notify up {a}")),
-        notify_down: Some(format!("/bin/notify down {a}")),
+        notify_up: Some(script(&format!("/bin/notify up {a}"))),
+        notify_down: Some(script(&format!("/bin/notify down {a}"))),
         checkers: checkers.iter().map(|&c| CheckerId(c)).collect(),
     }
 }
@@ -60,8 +68,8 @@ fn vs(real_servers: Vec<RealServerSpec>) -> VirtualServerSpec {
         services: vec![service()],
         quorum: 1,
         hysteresis: 0,
-        quorum_up: Some("/bin/quorum up".into()),
-        quorum_down: Some("/bin/quorum down".into()),
+        quorum_up: Some(script("/bin/quorum up")),
+        quorum_down: Some(script("/bin/quorum down")),
         sorry_server: None,
         omega: false,
         real_servers,
@@ -225,7 +233,7 @@ fn seed_rs1_dies_inhibited_after_retries_then_returns() {
                 Action::RealServerDown {
                     vs: VsIndex(0),
                     rs: rs1,
-                    notify: Some("/bin/notify down 198.51.100.10:80".into()),
+                    notify: Some(script("/bin/notify down 198.51.100.10:80")),
                     reason: None,
                     checker: Some(CheckerId(0)),
                 }
@@ -235,7 +243,7 @@ fn seed_rs1_dies_inhibited_after_retries_then_returns() {
                 Action::RealServerUp {
                     vs: VsIndex(0),
                     rs: rs1,
-                    notify: Some("/bin/notify up 198.51.100.10:80".into()),
+                    notify: Some(script("/bin/notify up 198.51.100.10:80")),
                     checker: Some(CheckerId(0)),
                 }
             ),
@@ -283,7 +291,7 @@ fn seed_both_die_sorry_server_then_one_back() {
                 secs(24),
                 Action::QuorumDown {
                     vs: VsIndex(0),
-                    notify: Some("/bin/quorum down".into()),
+                    notify: Some(script("/bin/quorum down")),
                     sorry: true
                 }
             ),
@@ -291,7 +299,7 @@ fn seed_both_die_sorry_server_then_one_back() {
                 secs(54),
                 Action::QuorumUp {
                     vs: VsIndex(0),
-                    notify: Some("/bin/quorum up".into()),
+                    notify: Some(script("/bin/quorum up")),
                     sorry: true
                 }
             ),
