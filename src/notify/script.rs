@@ -366,19 +366,17 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
         Ok(env) => env,
         Err(e) => return (vec![e], warnings),
     };
-    let mut any = false;
-    let mut take = |r: Result<Prepared, SetupError>| {
-        any = true;
-        match r {
-            Ok(p) => warnings.extend(p.warning),
-            Err(e) => errors.push(e),
-        }
-    };
-    let mut notify = |what: String, n: &Option<NotifyScript>| {
+    // (what, command line, user, where) of every script.
+    let mut all: Vec<(String, &str, Option<&ScriptUser>, &Origin)> = Vec::new();
+    fn push<'a>(
+        all: &mut Vec<(String, &'a str, Option<&'a ScriptUser>, &'a Origin)>,
+        what: String,
+        n: &'a Option<NotifyScript>,
+    ) {
         if let Some(n) = n {
-            take(env.prepare(&what, &n.command, n.user.as_ref(), &n.origin));
+            all.push((what, &n.command, n.user.as_ref(), &n.origin));
         }
-    };
+    }
     for i in &config.vrrp_instances {
         for (kw, n) in [
             ("notify_master", &i.notify_master),
@@ -387,7 +385,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_stop", &i.notify_stop),
             ("notify", &i.notify),
         ] {
-            notify(format!("vrrp_instance {} {kw}", i.name), n);
+            push(&mut all, format!("vrrp_instance {} {kw}", i.name), n);
         }
     }
     for g in &config.vrrp_sync_groups {
@@ -398,32 +396,27 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_stop", &g.notify_stop),
             ("notify", &g.notify),
         ] {
-            notify(format!("vrrp_sync_group {} {kw}", g.name), n);
+            push(&mut all, format!("vrrp_sync_group {} {kw}", g.name), n);
         }
     }
-    for vs in &config.virtual_servers {
-        notify("quorum_up".into(), &vs.quorum_up);
-        notify("quorum_down".into(), &vs.quorum_down);
-        for rs in &vs.real_servers {
-            notify("notify_up".into(), &rs.notify_up);
-            notify("notify_down".into(), &rs.notify_down);
-        }
-    }
-    drop(notify);
     for s in &config.vrrp_scripts {
-        take(env.prepare(
-            &format!("vrrp_script {}", s.name),
+        all.push((
+            format!("vrrp_script {}", s.name),
             &s.script,
             s.user.as_ref(),
             &s.origin,
         ));
     }
     for vs in &config.virtual_servers {
+        push(&mut all, "quorum_up".into(), &vs.quorum_up);
+        push(&mut all, "quorum_down".into(), &vs.quorum_down);
         for rs in &vs.real_servers {
+            push(&mut all, "notify_up".into(), &rs.notify_up);
+            push(&mut all, "notify_down".into(), &rs.notify_down);
             for c in &rs.checkers {
                 if let crate::config::CheckerKind::MiscCheck(m) = &c.kind {
-                    take(env.prepare(
-                        "MISC_CHECK misc_path",
+                    all.push((
+                        "MISC_CHECK misc_path".into(),
                         &m.misc_path,
                         m.user.as_ref(),
                         &c.origin,
@@ -432,7 +425,13 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             }
         }
     }
-    drop(take);
+    for (what, command, user, origin) in &all {
+        match env.prepare(what, command, *user, origin) {
+            Ok(p) => warnings.extend(p.warning),
+            Err(e) => errors.push(e),
+        }
+    }
+    let any = !all.is_empty();
     if any && env.default_from == DefaultFrom::Root {
         warnings.push(SetupWarning {
             origin: None,
