@@ -260,6 +260,34 @@ async fn misc_check_exit_codes() {
     assert!(matches!(err, CheckError::Spawn { .. }), "{err:?}");
 }
 
+/// MISC_CHECK runs as its resolved user (keepalived's `user USER
+/// [GROUP]` / `script_user` / `keepalived_script` / root), with only that
+/// group and no capabilities.
+#[tokio::test]
+async fn misc_check_runs_as_its_user() {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to switch users");
+        return;
+    }
+    let as_nobody = |path: &str| {
+        spec(
+            "127.0.0.1:80".parse().unwrap(),
+            CheckKind::Misc(MiscCheck {
+                path: path.into(),
+                timeout: None,
+                dynamic: false,
+                uid: Some(65534),
+                gid: Some(65534),
+            }),
+        )
+    };
+    let cmd = "/bin/sh -c 'test \"$(id -u) $(id -g) $(id -G)\" = \"65534 65534 65534\" && grep -q \"^CapEff:.0000000000000000\" /proc/$$/status'";
+    assert_eq!(probe(&as_nobody(cmd)).await.ok(), Some(Pass::Up));
+    // The same check as the daemon (root) fails: the user is what changed.
+    assert!(probe(&misc(cmd, false, None)).await.is_err());
+}
+
 #[tokio::test]
 async fn misc_timeout_kills_the_program_and_its_children() {
     let dir = TempDir::new("misc");

@@ -388,6 +388,44 @@ virtual_server 203.0.113.7 80 {
     }
 
     #[test]
+    fn script_users_follow_keepalived_rules() {
+        // script_user applies where no user is named; a per-script user wins;
+        // an unknown one refuses the configuration with its position.
+        let text = |misc_user: &str, up_user: &str| {
+            format!(
+                "global_defs {{\n script_user nobody\n}}\n\
+                 virtual_server 192.0.2.2 80 {{\n protocol TCP\n\
+                 real_server 198.51.100.10 80 {{\n notify_up \"/bin/up x\"{up_user}\n notify_down /bin/down\n\
+                 MISC_CHECK {{\n misc_path /bin/true\n{misc_user} }}\n }}\n}}\n"
+            )
+        };
+        let b = build(&load(&text(" user daemon\n", " root"))).unwrap();
+        match &b.runner.spec(CheckerId(0)).unwrap().kind {
+            CheckKind::Misc(misc) => assert_eq!((misc.uid, misc.gid), (Some(1), Some(1))),
+            k => panic!("{k:?}"),
+        }
+        let rs = &b.state.spec(crate::lvs::VsIndex(0)).unwrap().real_servers[0];
+        let up = rs.notify_up.as_ref().unwrap();
+        assert_eq!(up.argv, vec!["/bin/up".to_string(), "x".into()]);
+        assert_eq!((up.run_as.uid, up.run_as.gid), (0, 0));
+        let down = rs.notify_down.as_ref().unwrap();
+        assert_eq!((down.run_as.uid, down.run_as.gid), (65534, 65534));
+        let b = build(&load(&text("", ""))).unwrap();
+        match &b.runner.spec(CheckerId(0)).unwrap().kind {
+            CheckKind::Misc(misc) => {
+                assert_eq!((misc.uid, misc.gid), (Some(65534), Some(65534)))
+            }
+            k => panic!("{k:?}"),
+        }
+        let e = build(&load(&text(" user tdm-nobody-here\n", ""))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("test.conf:11:7: MISC_CHECK misc_path: user \"tdm-nobody-here\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn virtual_server_group_expands_to_services() {
         let text = r#"
 virtual_server_group WEB {
