@@ -288,7 +288,8 @@ fn status_dump_and_reload_on_a_running_pair() {
         .unwrap_or_default();
     assert_eq!(names, ["VI_1", "VI_2"]);
 
-    // A priority change of VI_2 rebuilds VI_2 only.
+    // A priority change of VI_2 updates VI_2 in place, VI_1 untouched.
+    let vi2_before = d1.log().matches("VRRP_Instance(VI_2) Entering").count();
     fs::write(&c1, format!("{}{}", conf("lb1", 150, "", false), vi2(110)))
         .unwrap_or_else(|e| panic!("{e}"));
     let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
@@ -299,12 +300,17 @@ fn status_dump_and_reload_on_a_running_pair() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("vrrp_instance VI_2: changed"), "{text}");
+    assert!(text.contains("VI_2: updated in place"), "{text}");
     assert!(!text.contains("VI_1"), "{text}");
-    assert!(wait_until(10.0, || {
-        let j = status_json(&s1);
-        j["vrrp_instances"][1]["effective_priority"] == 110
-            && j["vrrp_instances"][1]["state"] == "MASTER"
-    }));
+    let j = status_json(&s1);
+    assert_eq!(j["vrrp_instances"][1]["effective_priority"], 110);
+    assert_eq!(j["vrrp_instances"][1]["state"], "MASTER");
+    assert_eq!(
+        d1.log().matches("VRRP_Instance(VI_2) Entering").count(),
+        vi2_before,
+        "{}",
+        d1.log()
+    );
 
     // Removing VI_2 releases its VIP; VI_1 untouched throughout.
     fs::write(&c1, conf("lb1", 150, "", false)).unwrap_or_else(|e| panic!("{e}"));
@@ -334,25 +340,77 @@ fn status_dump_and_reload_on_a_running_pair() {
     assert!(events.contains(VIP2), "ip monitor saw nothing: {events}");
     drop(mon);
 
-    // A priority change of VI_1 itself rebuilds it: it leaves (lb2 takes
-    // over) and comes back with the new priority, still above lb2's.
+    // A priority change of the master that keeps it highest: applied in
+    // place, as keepalived does (its state stays): no transition on either
+    // node, no address event, and the backup hears the new priority from
+    // the advert sent with the reload (before the next periodic one).
+    let t1 = transitions(&d1.log());
+    let t2 = transitions(&d2.log());
+    let mon = Monitor::start(lb1, dir.0.join("mon3"));
     fs::write(&c1, conf("lb1", 120, "", false)).unwrap_or_else(|e| panic!("{e}"));
     let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("VI_1: updated in place"), "{text}");
+    let i = &status_json(&s1)["vrrp_instances"][0];
+    assert_eq!(i["effective_priority"], 120);
+    assert_eq!(i["state"], "MASTER");
+    assert!(
+        wait_until(
+            0.9,
+            || status_json(&s2)["vrrp_instances"][0]["master_priority"] == 120
+        ),
+        "lb2 did not hear the new priority at once: {}",
+        status_json(&s2)
+    );
+    // Several advert intervals for anything to go wrong.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(transitions(&d1.log()), t1, "{}", d1.log());
+    assert_eq!(transitions(&d2.log()), t2, "{}", d2.log());
+    assert!(lb1.has_addr("eth0", VIP));
+    assert_eq!(instance_state(&s2).as_deref(), Some("BACKUP"));
+    let events = mon.events();
+    assert!(!events.contains(VIP), "VIP flapped during reload: {events}");
+    drop(mon);
+    assert_eq!(status_json(&s1)["config"]["reloads"], 5);
+
+    // The backup raised above the master preempts, once: lb2 enters
+    // MASTER, lb1 enters BACKUP, and nothing else moves.
+    fs::write(&c2, conf("lb2", 200, "", false)).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s2.to_str().unwrap_or("")]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        wait_until(15.0, || {
-            let i = &status_json(&s1)["vrrp_instances"][0];
-            i["effective_priority"] == 120 && i["state"] == "MASTER"
-        }),
+        String::from_utf8_lossy(&out.stdout).contains("VI_1: updated in place"),
         "{}",
-        d1.log()
+        String::from_utf8_lossy(&out.stdout)
     );
-    assert!(wait_until(5.0, || lb1.has_addr("eth0", VIP)));
-    assert_eq!(status_json(&s1)["config"]["reloads"], 5);
+    assert!(
+        wait_until(10.0, || lb2.has_addr("eth0", VIP)
+            && !lb1.has_addr("eth0", VIP)
+            && instance_state(&s2).as_deref() == Some("MASTER")
+            && instance_state(&s1).as_deref() == Some("BACKUP")),
+        "lb2 did not preempt\nlb1: {}\nlb2: {}",
+        d1.log(),
+        d2.log()
+    );
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(transitions(&d2.log()), t2 + 1, "{}", d2.log());
+    assert_eq!(transitions(&d1.log()), t1 + 1, "{}", d1.log());
+    let i2 = &status_json(&s2)["vrrp_instances"][0];
+    assert_eq!(i2["effective_priority"], 200);
+    assert_eq!(i2["counters"]["became_master"], 1);
+    assert_eq!(
+        status_json(&s1)["vrrp_instances"][0]["master_priority"],
+        200
+    );
 
     // Clean stop removes the socket.
     d1.signal("-TERM");

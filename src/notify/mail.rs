@@ -419,6 +419,11 @@ impl VrrpMailFilter {
         }
     }
 
+    /// A reload changed `no_email_faults`; what was mailed is remembered.
+    pub fn set_no_email_faults(&mut self, on: bool) {
+        self.no_email_faults = on;
+    }
+
     /// The alert to send for `instance` entering `state`, if any.
     pub fn instance(
         &mut self,
