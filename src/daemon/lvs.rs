@@ -71,6 +71,16 @@ pub struct LvsTask {
     pub reporting: LvsReporting,
 }
 
+/// Why the LVS task acts: a check verdict, the start of the daemon, or a
+/// reload (keepalived's quorum mails say "Starting with quorum up/down"
+/// for the last two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    Check,
+    Start,
+    Reload,
+}
+
 /// What the LVS task reports beyond logs and scripts: the virtual servers in
 /// the status snapshot, and e-mail alerts.
 #[derive(Debug, Default)]
@@ -354,7 +364,7 @@ impl LvsTask {
     }
 
     /// The mail for one action, if its `smtp_alert` says so.
-    fn mail(&self, action: &Action) {
+    fn mail(&self, action: &Action, occasion: Occasion) {
         let Some(mailer) = &self.reporting.mailer else {
             return;
         };
@@ -447,13 +457,17 @@ impl LvsTask {
                     .map(|(_, r)| i64::from(r.weight))
                     .sum();
                 let (q, h) = (i64::from(spec.quorum), i64::from(spec.hysteresis));
+                // keepalived's threshold is the one the state crossed: up
+                // from below needs quorum + hysteresis, down from above
+                // quorum - hysteresis; at start the state was down.
+                let from_below = up || occasion == Occasion::Start;
                 Alert::Quorum {
                     virtual_server: name,
                     up,
-                    initial: false,
+                    initial: occasion != Occasion::Check,
                     quorum: spec.quorum,
                     hysteresis: spec.hysteresis,
-                    threshold: if up { q + h } else { q - h },
+                    threshold: if from_below { q + h } else { q - h },
                     weight_sum,
                 }
             }
@@ -462,8 +476,14 @@ impl LvsTask {
     }
 
     fn act(&self, actions: Vec<Action>) {
+        self.act_at(actions, Occasion::Check);
+    }
+
+    /// Carry out `actions`; `occasion` words the quorum mails as
+    /// keepalived does ("Starting with quorum ..." at start and reload).
+    fn act_at(&self, actions: Vec<Action>, occasion: Occasion) {
         for action in actions {
-            self.mail(&action);
+            self.mail(&action, occasion);
             let name = |vs: crate::lvs::VsIndex| {
                 self.names
                     .get(vs.0)
@@ -490,11 +510,19 @@ impl LvsTask {
                     ("notify_down", notify)
                 }
                 Action::QuorumUp { vs, notify, sorry } => {
-                    tracing::info!(virtual_server = %name(*vs), sorry_server_removed = sorry, "quorum gained");
+                    let what = match occasion {
+                        Occasion::Check => "quorum gained",
+                        _ => "starting with quorum up",
+                    };
+                    tracing::info!(virtual_server = %name(*vs), sorry_server_removed = sorry, "{what}");
                     ("quorum_up", notify)
                 }
                 Action::QuorumDown { vs, notify, sorry } => {
-                    tracing::warn!(virtual_server = %name(*vs), sorry_server_added = sorry, "quorum lost");
+                    let what = match occasion {
+                        Occasion::Check => "quorum lost",
+                        _ => "starting with quorum down",
+                    };
+                    tracing::warn!(virtual_server = %name(*vs), sorry_server_added = sorry, "{what}");
                     ("quorum_down", notify)
                 }
                 Action::CheckerChanged {
@@ -668,13 +696,14 @@ impl PreparedLvs {
             self.stop_policy,
             Some(bus.clone()),
         ));
+        let initial = self.starting_quorum();
         let (checks, stop, task, checker_specs) = self.spawn(
             bus,
             table_tx.clone(),
             queue.clone(),
             status.clone(),
             mailer.clone(),
-            Vec::new(),
+            (initial, Occasion::Start),
         );
         LvsService {
             checks,
@@ -688,6 +717,28 @@ impl PreparedLvs {
             status,
             mailer,
         }
+    }
+
+    /// keepalived at start: a virtual server with a sorry server that
+    /// starts without its quorum (its real servers start down under
+    /// `alpha`, or weigh too little) says so: `quorum_down` runs and the
+    /// "Starting with quorum down" mail goes out. One with its quorum, or
+    /// without a sorry server, starts silently.
+    fn starting_quorum(&self) -> Vec<Action> {
+        let state = &self.built.state;
+        (0..state.len())
+            .map(VsIndex)
+            .filter(|vs| state.quorum_up(*vs) == Some(false))
+            .filter_map(|vs| {
+                let spec = state.spec(vs)?;
+                spec.sorry_server.as_ref()?;
+                Some(Action::QuorumDown {
+                    vs,
+                    notify: spec.quorum_down.clone(),
+                    sorry: true,
+                })
+            })
+            .collect()
     }
 
     /// Reload: carry the verdict of every checker whose spec is unchanged
@@ -731,7 +782,7 @@ impl PreparedLvs {
         queue: ScriptQueue,
         status: Option<StatusHub>,
         mailer: Option<Mailer>,
-        initial: Vec<Action>,
+        (initial, occasion): (Vec<Action>, Occasion),
     ) -> (
         crate::check::runner::RunningChecks,
         tokio::sync::oneshot::Sender<bool>,
@@ -782,7 +833,7 @@ impl PreparedLvs {
                 ..LvsReporting::default()
             },
         };
-        task.act(initial);
+        task.act_at(initial, occasion);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<bool>();
         let task = tokio::spawn(task.run(async {
             // A dropped sender is a stop.
@@ -834,7 +885,7 @@ impl LvsService {
             self.queue.clone(),
             self.status.clone(),
             self.mailer.clone(),
-            initial,
+            (initial, Occasion::Reload),
         );
         LvsService {
             checks,

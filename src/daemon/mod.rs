@@ -653,11 +653,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = lvs::PreparedLvs::new(&config)?;
-    let router_id = config
-        .global_defs
-        .router_id
-        .clone()
-        .unwrap_or_else(host_name);
+    let router_id = crate::notify::mail::router_id_or_host(config.global_defs.router_id.as_deref());
     if opts.reporting.status.is_none() {
         opts.reporting.status = Some(StatusHub::new(&router_id));
     }
@@ -779,7 +775,7 @@ async fn run_with_lvs(
         .reporting
         .status
         .clone()
-        .unwrap_or_else(|| StatusHub::new(&host_name()));
+        .unwrap_or_else(|| StatusHub::new(&crate::notify::mail::host_name()));
     let (reload_tx, mut reload_rx) = mpsc::channel(1);
     // A control socket that cannot be bound (another tandem answers there,
     // a read-only /run) costs the status, not the service: VRRP and the
@@ -884,15 +880,6 @@ async fn run_with_lvs(
         Some(name) => Err(DaemonError::UnitFailed(name)),
         None => Ok(()),
     }
-}
-
-/// This machine's host name (keepalived's default `router_id`).
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
 }
 
 fn log_outcome(outcome: &crate::control::server::ReloadOutcome) {
