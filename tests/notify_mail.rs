@@ -805,3 +805,101 @@ fn real_server_mails_follow_no_checker_emails() {
         }
     }
 }
+
+/// The (subject, body) of every mail whose subject contains `what`, in the
+/// order sent.
+fn mails_about(dir: &Path, what: &str) -> Vec<(String, String)> {
+    let mut files: Vec<_> = ["new", "cur"]
+        .iter()
+        .filter_map(|d| fs::read_dir(dir.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|(_, p)| fs::read_to_string(p).ok())
+        .map(|raw| {
+            let subject = header(&headers(&raw), "Subject").unwrap_or("").to_string();
+            (subject, body_text(&raw))
+        })
+        .filter(|(subject, _)| subject.contains(what))
+        .collect()
+}
+
+/// A running daemon's quorum mails, keepalived's way: a virtual server with
+/// a sorry server that starts without its quorum (`alpha`: the real server
+/// starts down) says "Starting with quorum down"; the real server passing
+/// its check gains the quorum (quorum + hysteresis), failing loses it
+/// (quorum - hysteresis). No router_id is set: the subjects carry the host
+/// name, as keepalived's do.
+#[test]
+fn quorum_mails_from_a_running_daemon() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let ns = Netns::new();
+    let work = TempDir::new("quorum");
+    let maildir = work.0.join("Maildir");
+    let _smtpd = start_aiosmtpd(&ns, &maildir, 2531);
+    let conf = work.0.join("keepalived.conf");
+    fs::write(
+        &conf,
+        "global_defs {\n  notification_email {\n    ops@example.org\n  }\n  \
+         notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2531\n  smtp_alert\n}\n\
+         virtual_server 127.0.0.1 8080 {\n  delay_loop 1\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  \
+         alpha\n  quorum 2\n  hysteresis 1\n  sorry_server 127.0.0.1 8090\n  \
+         real_server 127.0.0.1 8081 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n",
+    )
+    .expect("write config");
+    let daemon = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_tandem"),
+            "run",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("--control-socket")
+        .arg(work.0.join("tandem.sock"))
+        .arg("--dump-file")
+        .arg(work.0.join("tandem.dump"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    let _daemon = ChildGuard(daemon);
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mails_about(&maildir, "Virtualserver").len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(1);
+    // The real server comes up: quorum gained; then it goes: quorum lost.
+    let rs = Listener::start(&ns, 8081, false);
+    wait_for(2);
+    drop(rs);
+    wait_for(3);
+    std::thread::sleep(Duration::from_secs(1)); // nothing more may come
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let vs = format!("[{}] Virtualserver [127.0.0.1]:tcp:8080", host.trim());
+    let (down, up) = (format!("{vs} - DOWN"), format!("{vs} - UP"));
+    let got = mails_about(&maildir, "Virtualserver");
+    assert_eq!(
+        got,
+        [
+            (
+                down.clone(),
+                "=> Starting with quorum down 2+1=3 <= 0 <=".into()
+            ),
+            (up, "=> Gained quorum 2+1=3 <= 3 <=".into()),
+            (down, "=> Lost quorum 2+1=1 <= 0 <=".into()),
+        ],
+        "{got:#?}"
+    );
+}
