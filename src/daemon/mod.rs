@@ -646,6 +646,9 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
+/// How long a stopping daemon waits for its last alerts to be sent.
+const MAIL_FLUSH_ON_STOP: Duration = Duration::from_secs(3);
+
 /// `tandem run`: start from a parsed keepalived.conf, then serve until
 /// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
 /// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
@@ -871,6 +874,11 @@ async fn run_with_lvs(
     running.shutdown(opts.shutdown_timeout).await;
     if let Some(lvs) = lvs {
         lvs.shutdown().await;
+    }
+    if let Some(m) = &mailer {
+        // VRRP and the checks have stopped; a relay that never answers
+        // costs at most this.
+        m.flush(MAIL_FLUSH_ON_STOP).await;
     }
     if let Some(c) = control {
         c.shutdown().await;

@@ -275,14 +275,15 @@ fn role_state(r: Role) -> VrrpState {
     }
 }
 
-/// The mail for entering `s` (none for INIT: that is a stop, and a stopping
-/// daemon may not live long enough to deliver it).
+/// The mail for entering `s`: INIT is only ever entered on a stop, which
+/// keepalived mails as "Stopping" (the daemon flushes its mail queue,
+/// bounded, before it exits).
 fn mail_state(s: State) -> Option<VrrpMailState> {
     match s {
         State::Master => Some(VrrpMailState::Master),
         State::Backup => Some(VrrpMailState::Backup),
         State::Fault => Some(VrrpMailState::Fault),
-        State::Initialize => None,
+        State::Initialize => Some(VrrpMailState::Stop),
     }
 }
 
@@ -955,7 +956,7 @@ impl Unit {
             Role::Master => Some(VrrpMailState::Master),
             Role::Backup => Some(VrrpMailState::Backup),
             Role::Fault => Some(VrrpMailState::Fault),
-            Role::Stop => None,
+            Role::Stop => Some(VrrpMailState::Stop),
         };
         if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail) {
             let on = self.reporting.smtp_alert.contains(&name);

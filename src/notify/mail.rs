@@ -114,13 +114,10 @@ pub fn router_id_or_host(configured: Option<&str>) -> String {
     }
 }
 
-/// This machine's host name (`/proc/sys/kernel/hostname`, as uname(2)).
+/// This machine's host name (gethostname(2)), `localhost` if the kernel
+/// will not say.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
+    local_hostname()
 }
 
 /// `smtp_server`: an address or a host name, and a port.
@@ -675,6 +672,27 @@ impl Mailer {
                 tracing::warn!(subject = %out.subject, "mail sender stopped, alert dropped");
                 Err(SendError::Closed)
             }
+        }
+    }
+
+    /// On shutdown: wait until the queue is empty (every alert sent or
+    /// given up), at most `within`, so the last alerts (a stopping
+    /// instance's, `omega`'s "Shutting down") are not lost with the
+    /// process. Called after VRRP has stopped: nothing waits on it.
+    pub async fn flush(&self, within: Duration) {
+        if self.inner.is_none() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while self.counters.queued.load(Ordering::Relaxed) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    queued = self.counters.queued.load(Ordering::Relaxed),
+                    "stopping with alerts not yet sent"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
