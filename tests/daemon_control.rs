@@ -527,6 +527,129 @@ fn failover_mails_reach_a_real_smtp_server() {
     assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
 }
 
+/// A TCP listener in `ns` on 127.0.0.1:`port` that accepts connections
+/// and never says a word: an SMTP relay that black-holes the session (the
+/// worst case: no refusal to react to, only the timeouts).
+struct BlackHole(Child);
+
+impl BlackHole {
+    fn start(ns: &Netns, port: u16) -> BlackHole {
+        let script = format!(
+            "import socket, time\n\
+             s = socket.socket()\n\
+             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', {port}))\n\
+             s.listen(64)\n\
+             held = []\n\
+             while True:\n    held.append(s.accept())\n"
+        );
+        let child = ns
+            .command("/usr/bin/python3")
+            .args(["-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the black hole: {e}"));
+        let hole = BlackHole(child);
+        let up = wait_until(10.0, || {
+            !ns.exec(&["ss", "-Hltn", &format!("sport = :{port}")])
+                .stdout
+                .is_empty()
+        });
+        assert!(up, "black-hole listener did not come up");
+        hole
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Mail never delays VRRP: both nodes mail through a relay that accepts
+/// the connection and never answers (each attempt hangs until its
+/// timeout). The master dies; the backup takes over within its
+/// Master_Down_Interval (3 x 1 s + Skew_Time 0.61 s at priority 100) plus
+/// scheduling slack, while its alerts sit unsent in the queue, and its
+/// adverts keep going out once a second.
+#[test]
+fn a_black_holed_smtp_server_never_delays_a_failover() {
+    let lan = Lan::new("dhole", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("dhole");
+    let _h1 = BlackHole::start(lb1, 2526);
+    let _h2 = BlackHole::start(lb2, 2526);
+    let mail = "    notification_email {\n        ops@example.org\n    }\n    notification_email_from lb@example.org\n    smtp_server 127.0.0.1 2526\n    smtp_connect_timeout 30\n";
+    let c1 = dir.file("lb1.conf", &conf("lb1", 150, mail, true));
+    let c2 = dir.file("lb2.conf", &conf("lb2", 100, mail, true));
+    let d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
+    let (s1, s2) = (dir.0.join("lb1.sock"), dir.0.join("lb2.sock"));
+    assert!(
+        wait_until(10.0, || lb1.has_addr("eth0", VIP)
+            && instance_state(&s1).as_deref() == Some("MASTER")
+            && instance_state(&s2).as_deref() == Some("BACKUP")),
+        "no stable election\nlb1: {}\nlb2: {}",
+        d1.log(),
+        d2.log()
+    );
+    // lb2's BACKUP alert is stuck in the relay.
+    let m = &status_json(&s2)["mail"];
+    assert_eq!(m["sent"], 0, "{m}");
+    assert!(m["queued"].as_u64().unwrap_or(0) >= 1, "{m}");
+
+    // The master dies as a machine would (no priority 0).
+    let killed = std::time::Instant::now();
+    d1.signal("-KILL");
+    assert!(
+        wait_until(10.0, || lb2.has_addr("eth0", VIP)),
+        "lb2 never took over\n{}",
+        d2.log()
+    );
+    let took = killed.elapsed();
+    let master_down = Duration::from_millis(3000 + (256 - 100) * 1000 / 256);
+    assert!(
+        took < master_down + Duration::from_millis(1500),
+        "takeover took {took:?} (Master_Down_Interval {master_down:?})\n{}",
+        d2.log()
+    );
+    assert_eq!(instance_state(&s2).as_deref(), Some("MASTER"));
+    // Adverts flow while the MASTER alert waits behind the BACKUP one.
+    let sent = |j: &serde_json::Value| {
+        j["vrrp_instances"][0]["counters"]["adverts_sent"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = sent(&status_json(&s2));
+    std::thread::sleep(Duration::from_millis(3500));
+    let j = status_json(&s2);
+    assert!(
+        sent(&j) >= before + 3,
+        "adverts stalled: {} then {}",
+        before,
+        sent(&j)
+    );
+    assert_eq!(j["mail"]["sent"], 0, "{}", j["mail"]);
+    assert!(
+        j["mail"]["queued"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        j["mail"]
+    );
+    eprintln!("takeover {took:?} with a black-holed relay (Master_Down_Interval {master_down:?})");
+    // A stop waits for the stuck alerts a bounded time only.
+    let stopping = std::time::Instant::now();
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(15.0), Some(0), "{}", d2.log());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
+}
+
 #[test]
 fn systemd_notifications_ready_watchdog_reload_stopping() {
     use std::os::unix::net::UnixDatagram;
