@@ -378,6 +378,37 @@ fn status_dump_and_reload_on_a_running_pair() {
     drop(mon);
     assert_eq!(status_json(&s1)["config"]["reloads"], 5);
 
+    // Another VIP for the running master: configured (and announced) in
+    // place; the VIP that stays sees no address event; taking it away
+    // again removes only it.
+    const VIP3: &str = "203.0.113.30";
+    let with_vip3 = conf("lb1", 120, "", false).replace(
+        &format!("{VIP}/24 dev eth0"),
+        &format!("{VIP}/24 dev eth0\n        {VIP3}/24 dev eth0"),
+    );
+    let mon = Monitor::start(lb1, dir.0.join("mon4"));
+    for (text, has) in [(with_vip3, true), (conf("lb1", 120, "", false), false)] {
+        fs::write(&c1, text).unwrap_or_else(|e| panic!("{e}"));
+        let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+        let reply = String::from_utf8_lossy(&out.stdout);
+        assert!(reply.contains("VI_1: updated in place"), "{reply}");
+        assert!(
+            wait_until(3.0, || lb1.has_addr("eth0", VIP3) == has),
+            "{VIP3} present: {}, wanted {has}\n{}",
+            lb1.has_addr("eth0", VIP3),
+            d1.log()
+        );
+        assert!(lb1.has_addr("eth0", VIP));
+    }
+    assert_eq!(transitions(&d1.log()), t1, "{}", d1.log());
+    let events = mon.events();
+    assert!(events.contains(VIP3), "ip monitor saw nothing: {events}");
+    assert!(
+        !events.contains(&format!("{VIP}/")),
+        "the kept VIP flapped: {events}"
+    );
+    drop(mon);
+
     // The backup raised above the master preempts, once: lb2 enters
     // MASTER, lb1 enters BACKUP, and nothing else moves.
     fs::write(&c2, conf("lb2", 200, "", false)).unwrap_or_else(|e| panic!("{e}"));
@@ -734,6 +765,7 @@ virtual_server 192.0.2.2 80 {
     lvs_sched rr
     lvs_method NAT
     protocol TCP
+    sorry_server 192.0.2.1 8099
     real_server 192.0.2.1 8080 {
         weight 3
         HTTP_GET {
@@ -772,6 +804,11 @@ virtual_server 192.0.2.2 80 {
             && j["virtual_servers"][0]["quorum_up"] == false
     });
     assert!(ok, "checks never failed\n{}", d.log());
+    // Without its quorum, the virtual server serves from its sorry server.
+    assert_eq!(
+        status_json(&sock)["virtual_servers"][0]["sorry_active"],
+        true
+    );
     // The web server starts: its real server comes up, quorum returns.
     let mut web = lb
         .command("/usr/bin/python3")
@@ -797,6 +834,7 @@ virtual_server 192.0.2.2 80 {
     assert_eq!(vs["lvs_method"], "NAT");
     assert_eq!(vs["installed"], true);
     assert_eq!(vs["quorum_up"], true);
+    assert_eq!(vs["sorry_active"], false);
     assert_eq!(vs["alive_weight"], 3);
     let up = rs(&j, 0);
     assert_eq!(up["alive"], true);
