@@ -1115,3 +1115,45 @@ fn reload_that_changes_the_virtual_router_itself_is_refused() {
     assert_eq!(i.params().vrid, 51);
     assert!(actions(&mut i).is_empty());
 }
+
+#[test]
+fn reload_of_a_sync_group_member_keeps_the_group_and_a_new_fault_takes_it_along() {
+    let mut p = group_params();
+    p[1].trackers = vec![TrackerParams {
+        name: "chk".into(),
+        weight: -10,
+        reverse: false,
+        initially_up: true,
+    }];
+    let mut r = Router::new(p.clone(), vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    while r.instances().iter().any(|i| i.state() != State::Master) {
+        let at = r.poll_timeout().unwrap();
+        r.handle_timeout(at);
+    }
+    let now = r.poll_timeout().unwrap();
+    r.handle(
+        now,
+        1,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    drain_router(&mut r);
+    // A new priority for one member: advertised, nobody moves.
+    p[0].priority = 120;
+    r.reconfigure(now, 0, p[0].clone()).unwrap();
+    assert_eq!(
+        drain_router(&mut r),
+        [(0, Action::SendAdvert { priority: 120 })]
+    );
+    assert!(r.instances().iter().all(|i| i.state() == State::Master));
+    // The down tracker's weight turned to 0: that member faults, and the
+    // group with it.
+    p[1].trackers[0].weight = 0;
+    r.reconfigure(now, 1, p[1].clone()).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Fault);
+    assert_eq!(r.instance(1).unwrap().state(), State::Fault);
+}
