@@ -288,7 +288,8 @@ fn status_dump_and_reload_on_a_running_pair() {
         .unwrap_or_default();
     assert_eq!(names, ["VI_1", "VI_2"]);
 
-    // A priority change of VI_2 rebuilds VI_2 only.
+    // A priority change of VI_2 updates VI_2 in place, VI_1 untouched.
+    let vi2_before = d1.log().matches("VRRP_Instance(VI_2) Entering").count();
     fs::write(&c1, format!("{}{}", conf("lb1", 150, "", false), vi2(110)))
         .unwrap_or_else(|e| panic!("{e}"));
     let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
@@ -299,12 +300,17 @@ fn status_dump_and_reload_on_a_running_pair() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("vrrp_instance VI_2: changed"), "{text}");
+    assert!(text.contains("VI_2: updated in place"), "{text}");
     assert!(!text.contains("VI_1"), "{text}");
-    assert!(wait_until(10.0, || {
-        let j = status_json(&s1);
-        j["vrrp_instances"][1]["effective_priority"] == 110
-            && j["vrrp_instances"][1]["state"] == "MASTER"
-    }));
+    let j = status_json(&s1);
+    assert_eq!(j["vrrp_instances"][1]["effective_priority"], 110);
+    assert_eq!(j["vrrp_instances"][1]["state"], "MASTER");
+    assert_eq!(
+        d1.log().matches("VRRP_Instance(VI_2) Entering").count(),
+        vi2_before,
+        "{}",
+        d1.log()
+    );
 
     // Removing VI_2 releases its VIP; VI_1 untouched throughout.
     fs::write(&c1, conf("lb1", 150, "", false)).unwrap_or_else(|e| panic!("{e}"));
@@ -334,25 +340,108 @@ fn status_dump_and_reload_on_a_running_pair() {
     assert!(events.contains(VIP2), "ip monitor saw nothing: {events}");
     drop(mon);
 
-    // A priority change of VI_1 itself rebuilds it: it leaves (lb2 takes
-    // over) and comes back with the new priority, still above lb2's.
+    // A priority change of the master that keeps it highest: applied in
+    // place, as keepalived does (its state stays): no transition on either
+    // node, no address event, and the backup hears the new priority from
+    // the advert sent with the reload (before the next periodic one).
+    let t1 = transitions(&d1.log());
+    let t2 = transitions(&d2.log());
+    let mon = Monitor::start(lb1, dir.0.join("mon3"));
     fs::write(&c1, conf("lb1", 120, "", false)).unwrap_or_else(|e| panic!("{e}"));
     let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("VI_1: updated in place"), "{text}");
+    let i = &status_json(&s1)["vrrp_instances"][0];
+    assert_eq!(i["effective_priority"], 120);
+    assert_eq!(i["state"], "MASTER");
+    assert!(
+        wait_until(
+            0.9,
+            || status_json(&s2)["vrrp_instances"][0]["master_priority"] == 120
+        ),
+        "lb2 did not hear the new priority at once: {}",
+        status_json(&s2)
+    );
+    // Several advert intervals for anything to go wrong.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(transitions(&d1.log()), t1, "{}", d1.log());
+    assert_eq!(transitions(&d2.log()), t2, "{}", d2.log());
+    assert!(lb1.has_addr("eth0", VIP));
+    assert_eq!(instance_state(&s2).as_deref(), Some("BACKUP"));
+    let events = mon.events();
+    assert!(!events.contains(VIP), "VIP flapped during reload: {events}");
+    drop(mon);
+    assert_eq!(status_json(&s1)["config"]["reloads"], 5);
+
+    // Another VIP for the running master: configured (and announced) in
+    // place; the VIP that stays sees no address event; taking it away
+    // again removes only it.
+    const VIP3: &str = "203.0.113.30";
+    let with_vip3 = conf("lb1", 120, "", false).replace(
+        &format!("{VIP}/24 dev eth0"),
+        &format!("{VIP}/24 dev eth0\n        {VIP3}/24 dev eth0"),
+    );
+    let mon = Monitor::start(lb1, dir.0.join("mon4"));
+    for (text, has) in [(with_vip3, true), (conf("lb1", 120, "", false), false)] {
+        fs::write(&c1, text).unwrap_or_else(|e| panic!("{e}"));
+        let out = tandem(&["reload", "--socket", s1.to_str().unwrap_or("")]);
+        let reply = String::from_utf8_lossy(&out.stdout);
+        assert!(reply.contains("VI_1: updated in place"), "{reply}");
+        assert!(
+            wait_until(3.0, || lb1.has_addr("eth0", VIP3) == has),
+            "{VIP3} present: {}, wanted {has}\n{}",
+            lb1.has_addr("eth0", VIP3),
+            d1.log()
+        );
+        assert!(lb1.has_addr("eth0", VIP));
+    }
+    assert_eq!(transitions(&d1.log()), t1, "{}", d1.log());
+    let events = mon.events();
+    assert!(events.contains(VIP3), "ip monitor saw nothing: {events}");
+    assert!(
+        !events.contains(&format!("{VIP}/")),
+        "the kept VIP flapped: {events}"
+    );
+    drop(mon);
+
+    // The backup raised above the master preempts, once: lb2 enters
+    // MASTER, lb1 enters BACKUP, and nothing else moves.
+    fs::write(&c2, conf("lb2", 200, "", false)).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", s2.to_str().unwrap_or("")]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        wait_until(15.0, || {
-            let i = &status_json(&s1)["vrrp_instances"][0];
-            i["effective_priority"] == 120 && i["state"] == "MASTER"
-        }),
+        String::from_utf8_lossy(&out.stdout).contains("VI_1: updated in place"),
         "{}",
-        d1.log()
+        String::from_utf8_lossy(&out.stdout)
     );
-    assert!(wait_until(5.0, || lb1.has_addr("eth0", VIP)));
-    assert_eq!(status_json(&s1)["config"]["reloads"], 5);
+    assert!(
+        wait_until(10.0, || lb2.has_addr("eth0", VIP)
+            && !lb1.has_addr("eth0", VIP)
+            && instance_state(&s2).as_deref() == Some("MASTER")
+            && instance_state(&s1).as_deref() == Some("BACKUP")),
+        "lb2 did not preempt\nlb1: {}\nlb2: {}",
+        d1.log(),
+        d2.log()
+    );
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(transitions(&d2.log()), t2 + 1, "{}", d2.log());
+    assert_eq!(transitions(&d1.log()), t1 + 1, "{}", d1.log());
+    let i2 = &status_json(&s2)["vrrp_instances"][0];
+    assert_eq!(i2["effective_priority"], 200);
+    assert_eq!(i2["counters"]["became_master"], 1);
+    assert_eq!(
+        status_json(&s1)["vrrp_instances"][0]["master_priority"],
+        200
+    );
 
     // Clean stop removes the socket.
     d1.signal("-TERM");
@@ -469,6 +558,129 @@ fn failover_mails_reach_a_real_smtp_server() {
     assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
 }
 
+/// A TCP listener in `ns` on 127.0.0.1:`port` that accepts connections
+/// and never says a word: an SMTP relay that black-holes the session (the
+/// worst case: no refusal to react to, only the timeouts).
+struct BlackHole(Child);
+
+impl BlackHole {
+    fn start(ns: &Netns, port: u16) -> BlackHole {
+        let script = format!(
+            "import socket, time\n\
+             s = socket.socket()\n\
+             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', {port}))\n\
+             s.listen(64)\n\
+             held = []\n\
+             while True:\n    held.append(s.accept())\n"
+        );
+        let child = ns
+            .command("/usr/bin/python3")
+            .args(["-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start the black hole: {e}"));
+        let hole = BlackHole(child);
+        let up = wait_until(10.0, || {
+            !ns.exec(&["ss", "-Hltn", &format!("sport = :{port}")])
+                .stdout
+                .is_empty()
+        });
+        assert!(up, "black-hole listener did not come up");
+        hole
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Mail never delays VRRP: both nodes mail through a relay that accepts
+/// the connection and never answers (each attempt hangs until its
+/// timeout). The master dies; the backup takes over within its
+/// Master_Down_Interval (3 x 1 s + Skew_Time 0.61 s at priority 100) plus
+/// scheduling slack, while its alerts sit unsent in the queue, and its
+/// adverts keep going out once a second.
+#[test]
+fn a_black_holed_smtp_server_never_delays_a_failover() {
+    let lan = Lan::new("dhole", 2);
+    let (lb1, lb2) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("dhole");
+    let _h1 = BlackHole::start(lb1, 2526);
+    let _h2 = BlackHole::start(lb2, 2526);
+    let mail = "    notification_email {\n        ops@example.org\n    }\n    notification_email_from lb@example.org\n    smtp_server 127.0.0.1 2526\n    smtp_connect_timeout 30\n";
+    let c1 = dir.file("lb1.conf", &conf("lb1", 150, mail, true));
+    let c2 = dir.file("lb2.conf", &conf("lb2", 100, mail, true));
+    let d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    let mut d2 = Daemon::start(lb2, &c2, dir.0.join("lb2.log"));
+    let (s1, s2) = (dir.0.join("lb1.sock"), dir.0.join("lb2.sock"));
+    assert!(
+        wait_until(10.0, || lb1.has_addr("eth0", VIP)
+            && instance_state(&s1).as_deref() == Some("MASTER")
+            && instance_state(&s2).as_deref() == Some("BACKUP")),
+        "no stable election\nlb1: {}\nlb2: {}",
+        d1.log(),
+        d2.log()
+    );
+    // lb2's BACKUP alert is stuck in the relay.
+    let m = &status_json(&s2)["mail"];
+    assert_eq!(m["sent"], 0, "{m}");
+    assert!(m["queued"].as_u64().unwrap_or(0) >= 1, "{m}");
+
+    // The master dies as a machine would (no priority 0).
+    let killed = std::time::Instant::now();
+    d1.signal("-KILL");
+    assert!(
+        wait_until(10.0, || lb2.has_addr("eth0", VIP)),
+        "lb2 never took over\n{}",
+        d2.log()
+    );
+    let took = killed.elapsed();
+    let master_down = Duration::from_millis(3000 + (256 - 100) * 1000 / 256);
+    assert!(
+        took < master_down + Duration::from_millis(1500),
+        "takeover took {took:?} (Master_Down_Interval {master_down:?})\n{}",
+        d2.log()
+    );
+    assert_eq!(instance_state(&s2).as_deref(), Some("MASTER"));
+    // Adverts flow while the MASTER alert waits behind the BACKUP one.
+    let sent = |j: &serde_json::Value| {
+        j["vrrp_instances"][0]["counters"]["adverts_sent"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = sent(&status_json(&s2));
+    std::thread::sleep(Duration::from_millis(3500));
+    let j = status_json(&s2);
+    assert!(
+        sent(&j) >= before + 3,
+        "adverts stalled: {} then {}",
+        before,
+        sent(&j)
+    );
+    assert_eq!(j["mail"]["sent"], 0, "{}", j["mail"]);
+    assert!(
+        j["mail"]["queued"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        j["mail"]
+    );
+    eprintln!("takeover {took:?} with a black-holed relay (Master_Down_Interval {master_down:?})");
+    // A stop waits for the stuck alerts a bounded time only.
+    let stopping = std::time::Instant::now();
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(15.0), Some(0), "{}", d2.log());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
+}
+
 #[test]
 fn systemd_notifications_ready_watchdog_reload_stopping() {
     use std::os::unix::net::UnixDatagram;
@@ -553,6 +765,7 @@ virtual_server 192.0.2.2 80 {
     lvs_sched rr
     lvs_method NAT
     protocol TCP
+    sorry_server 192.0.2.1 8099
     real_server 192.0.2.1 8080 {
         weight 3
         HTTP_GET {
@@ -591,6 +804,11 @@ virtual_server 192.0.2.2 80 {
             && j["virtual_servers"][0]["quorum_up"] == false
     });
     assert!(ok, "checks never failed\n{}", d.log());
+    // Without its quorum, the virtual server serves from its sorry server.
+    assert_eq!(
+        status_json(&sock)["virtual_servers"][0]["sorry_active"],
+        true
+    );
     // The web server starts: its real server comes up, quorum returns.
     let mut web = lb
         .command("/usr/bin/python3")
@@ -616,6 +834,7 @@ virtual_server 192.0.2.2 80 {
     assert_eq!(vs["lvs_method"], "NAT");
     assert_eq!(vs["installed"], true);
     assert_eq!(vs["quorum_up"], true);
+    assert_eq!(vs["sorry_active"], false);
     assert_eq!(vs["alive_weight"], 3);
     let up = rs(&j, 0);
     assert_eq!(up["alive"], true);

@@ -805,3 +805,249 @@ fn real_server_mails_follow_no_checker_emails() {
         }
     }
 }
+
+/// The (subject, body) of every mail whose subject contains `what`, in the
+/// order sent.
+fn mails_about(dir: &Path, what: &str) -> Vec<(String, String)> {
+    let mut files: Vec<_> = ["new", "cur"]
+        .iter()
+        .filter_map(|d| fs::read_dir(dir.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|(_, p)| fs::read_to_string(p).ok())
+        .map(|raw| {
+            let subject = header(&headers(&raw), "Subject").unwrap_or("").to_string();
+            (subject, body_text(&raw))
+        })
+        .filter(|(subject, _)| subject.contains(what))
+        .collect()
+}
+
+/// A running daemon's quorum mails, keepalived's way: a virtual server with
+/// a sorry server that starts without its quorum (`alpha`: the real server
+/// starts down) says "Starting with quorum down"; the real server passing
+/// its check gains the quorum (quorum + hysteresis), failing loses it
+/// (quorum - hysteresis). No router_id is set: the subjects carry the host
+/// name, as keepalived's do.
+#[test]
+fn quorum_mails_from_a_running_daemon() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let ns = Netns::new();
+    let work = TempDir::new("quorum");
+    let maildir = work.0.join("Maildir");
+    let _smtpd = start_aiosmtpd(&ns, &maildir, 2531);
+    let conf = work.0.join("keepalived.conf");
+    fs::write(
+        &conf,
+        "global_defs {\n  notification_email {\n    ops@example.org\n  }\n  \
+         notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2531\n  smtp_alert\n}\n\
+         virtual_server 127.0.0.1 8080 {\n  delay_loop 1\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  \
+         alpha\n  quorum 2\n  hysteresis 1\n  sorry_server 127.0.0.1 8090\n  \
+         real_server 127.0.0.1 8081 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n",
+    )
+    .expect("write config");
+    let daemon = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_tandem"),
+            "run",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("--control-socket")
+        .arg(work.0.join("tandem.sock"))
+        .arg("--dump-file")
+        .arg(work.0.join("tandem.dump"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    let _daemon = ChildGuard(daemon);
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mails_about(&maildir, "Virtualserver").len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(1);
+    // The real server comes up: quorum gained; then it goes: quorum lost.
+    let rs = Listener::start(&ns, 8081, false);
+    wait_for(2);
+    drop(rs);
+    wait_for(3);
+    std::thread::sleep(Duration::from_secs(1)); // nothing more may come
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    let vs = format!("[{}] Virtualserver [127.0.0.1]:tcp:8080", host.trim());
+    let (down, up) = (format!("{vs} - DOWN"), format!("{vs} - UP"));
+    let got = mails_about(&maildir, "Virtualserver");
+    assert_eq!(
+        got,
+        [
+            (
+                down.clone(),
+                "=> Starting with quorum down 2+1=3 <= 0 <=".into()
+            ),
+            (up, "=> Gained quorum 2+1=3 <= 3 <=".into()),
+            (down, "=> Lost quorum 2+1=1 <= 0 <=".into()),
+        ],
+        "{got:#?}"
+    );
+}
+
+/// The mails keepalived sends when things go away: a reload that removes
+/// an alive real server ("=> Removing <="), and a stop with `omega`: the
+/// VRRP instance's "Stopping", each alive real server's and the virtual
+/// server's "=> Shutting down <=". The daemon sends the last ones before it
+/// exits.
+#[test]
+fn removal_and_shutdown_mails_from_a_running_daemon() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let ns = Netns::new();
+    // An interface for the VRRP instance; alone on it, it becomes MASTER.
+    run(&[
+        "ip", "-n", &ns.name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    run(&["ip", "-n", &ns.name, "link", "set", "eth1", "up"]);
+    run(&[
+        "ip",
+        "-n",
+        &ns.name,
+        "addr",
+        "add",
+        "192.0.2.1/24",
+        "dev",
+        "eth0",
+    ]);
+    run(&["ip", "-n", &ns.name, "link", "set", "eth0", "up"]);
+    let work = TempDir::new("stop");
+    let maildir = work.0.join("Maildir");
+    let _smtpd = start_aiosmtpd(&ns, &maildir, 2532);
+    let conf = work.0.join("keepalived.conf");
+    let text = |second_rs: bool| {
+        let rs = |port: u16| {
+            format!(
+                "  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n    }}\n  }}\n"
+            )
+        };
+        format!(
+            "global_defs {{\n  router_id lb1\n  notification_email {{\n    ops@example.org\n  }}\n  \
+             notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 2532\n  smtp_alert\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {{\n    192.0.2.10/24\n  }}\n}}\n\
+             virtual_server 127.0.0.1 8080 {{\n  delay_loop 1\n  lvs_sched rr\n  lvs_method NAT\n  \
+             protocol TCP\n  omega\n  quorum 1\n{}{}}}\n",
+            rs(8081),
+            if second_rs { rs(8083) } else { String::new() }
+        )
+    };
+    fs::write(&conf, text(true)).expect("write config");
+    let _a = Listener::start(&ns, 8081, false);
+    let _b = Listener::start(&ns, 8083, false);
+    let sock = work.0.join("tandem.sock");
+    let daemon = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_tandem"),
+            "run",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("--control-socket")
+        .arg(&sock)
+        .arg("--dump-file")
+        .arg(work.0.join("tandem.dump"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    let pid = daemon.id();
+    let mut daemon = ChildGuard(daemon);
+    let wait_for = |what: &str, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mails_about(&maildir, what).len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        mails_about(&maildir, what)
+    };
+    let master = wait_for("Entering MASTER state", 1);
+    assert_eq!(master.len(), 1, "VI_1 never mailed MASTER");
+    // Both real servers are up (no alpha); a reload drops 8083.
+    std::thread::sleep(Duration::from_secs(2));
+    fs::write(&conf, text(false)).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["reload", "--socket"])
+        .arg(&sock)
+        .output()
+        .expect("tandem reload");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed = wait_for("Realserver", 1);
+    assert_eq!(
+        removed,
+        [(
+            "[lb1] Realserver [127.0.0.1]:tcp:8083 of virtual server [127.0.0.1]:tcp:8080 - DOWN"
+                .to_string(),
+            "=> Removing <=".to_string()
+        )],
+        "{removed:#?}"
+    );
+    // SIGTERM: the daemon sends its last mails, then exits.
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while daemon.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        daemon.0.try_wait().ok().flatten().is_some(),
+        "tandem did not stop"
+    );
+    // Everything was handed to the relay before the exit.
+    let stopping = mails_about(&maildir, "Stopping");
+    assert_eq!(
+        stopping,
+        [(
+            "[lb1] VRRP Instance VI_1 - Stopping".to_string(),
+            "=> VRRP Instance stopping <=".to_string()
+        )],
+        "{stopping:#?}"
+    );
+    let rs = mails_about(&maildir, "Realserver");
+    assert_eq!(
+        rs.get(1),
+        Some(&(
+            "[lb1] Realserver [127.0.0.1]:tcp:8081 of virtual server [127.0.0.1]:tcp:8080 - DOWN"
+                .to_string(),
+            "=> Shutting down <=".to_string()
+        )),
+        "{rs:#?}"
+    );
+    assert_eq!(rs.len(), 2, "{rs:#?}");
+    let vs = mails_about(&maildir, "Virtualserver");
+    assert_eq!(
+        vs,
+        [(
+            "[lb1] Virtualserver [127.0.0.1]:tcp:8080 - DOWN".to_string(),
+            "=> Shutting down <=".to_string()
+        )],
+        "{vs:#?}"
+    );
+}

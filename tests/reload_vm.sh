@@ -6,7 +6,10 @@
 # "IPVS table reconciled operations=N commands=..." is logged for every
 # non-empty batch). Then related changes are applied live with the minimal
 # change: one real server's weight -> exactly one SET_DEST; one real server
-# added -> exactly one NEW_DEST; a changed global_defs is still refused.
+# added -> exactly one NEW_DEST; a changed global_defs is still refused; a
+# second virtual server added and then changed -> its operations only,
+# none on the first; VRRP-only changes (an instance added, its advert_int)
+# -> zero IPVS operations.
 # Runs inside the VM
 # (tests/suites/66-reload-vm.sh), in namespaces it removes on exit.
 #
@@ -86,7 +89,42 @@ EOF
 EOF
   fi
   echo "}"
+  if [ -n "${VS2:-}" ]; then # a second virtual server, its real server's weight
+    cat <<EOF
+virtual_server 192.0.2.3 80 {
+    delay_loop 1
+    lvs_sched rr
+    lvs_method NAT
+    protocol TCP
+    real_server 198.51.100.12 80 {
+        weight $VS2
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
 }
+EOF
+  fi
+  if [ -n "${ADVERT:-}" ]; then # a VRRP instance governing neither VIP
+    cat <<EOF
+vrrp_instance VI_9 {
+    interface in0
+    virtual_router_id 77
+    priority 100
+    advert_int $ADVERT
+    virtual_ipaddress {
+        203.0.113.77/32 dev in0
+    }
+}
+EOF
+  fi
+}
+# The lines of one virtual server in `ipvsadm -Ln`: its service line and
+# its real servers, up to the next service.
+vs_lines() { table | awk -v vs="$1" '/^(TCP|UDP|FWM)/ { on = ($2 == vs) } on'; }
+# VI_9's VIP is on in0 (read whole first: `ip | grep -q` fails under
+# pipefail when grep exits before ip has written everything).
+has_vip9() { local a; a=$(ip -n "$lb" addr show dev in0); [[ $a == *203.0.113.77* ]]; }
 table() { ip netns exec "$lb" ipvsadm -Ln; }
 ops() { grep -c "IPVS table reconciled" "$work/tandem.log" || true; }
 sock=$work/tandem.sock
@@ -183,4 +221,61 @@ grep "IPVS table reconciled" "$work/tandem.log" | tail -n 1 | grep -q "operation
 table | grep -q "198.51.100.10:80" && fail "the down real server came back after the reload"
 table | grep -q "198.51.100.11:80 .*Masq *6" || fail "ipvsadm does not show weight 6"
 echo "ok: a down real server stays down across a reload: exactly one SET_DEST"
+
+# 8. a second virtual server added: its own operations only, none on the
+# first (its ipvsadm lines stay byte for byte the same).
+first=$(vs_lines 192.0.2.2:80)
+[ -n "$first" ] || fail "cannot read the first virtual server back"
+n=$(ops)
+VS2=1 conf rr 6 extra >"$work/lb.conf"
+out=$(tandem reload --socket "$sock") || fail "added virtual server refused: $out"
+echo "$out" | grep -q "virtual_server 192.0.2.3:80: added" || fail "addition not named: $out"
+for _ in $(seq 1 100); do vs_lines 192.0.2.3:80 | grep -q "198.51.100.12:80 .*Masq *1" && break; sleep 0.1; done
+sleep 3
+vs_lines 192.0.2.3:80 | grep -q "198.51.100.12:80 .*Masq *1" || fail "ipvsadm does not show the second virtual server"
+[ "$(vs_lines 192.0.2.2:80)" = "$first" ] || fail "the first virtual server changed: $(vs_lines 192.0.2.2:80)"
+last=$(grep "IPVS table reconciled" "$work/tandem.log" | tail -n +$((n + 1)))
+[ "$(ops)" = "$((n + 1))" ] || fail "expected one IPVS batch for the added virtual server: $last"
+echo "$last" | grep -q "operations=2 commands=NEW_SERVICE=1,NEW_DEST=1" ||
+  echo "$last" | grep -q "operations=2 commands=NEW_DEST=1,NEW_SERVICE=1" ||
+  fail "not exactly NEW_SERVICE + NEW_DEST: $last"
+echo "ok: a second virtual server added: NEW_SERVICE + NEW_DEST only, the first untouched"
+
+# 9. only the second virtual server changed: exactly one SET_DEST, on it;
+# the first's lines the same.
+n=$(ops)
+VS2=3 conf rr 6 extra >"$work/lb.conf"
+out=$(tandem reload --socket "$sock") || fail "second virtual server change refused: $out"
+echo "$out" | grep -q "virtual_server 192.0.2.3:80: changed" || fail "change not named: $out"
+echo "$out" | grep -q "192.0.2.2:80" && fail "the first virtual server named as changed: $out"
+for _ in $(seq 1 50); do [ "$(ops)" != "$n" ] && break; sleep 0.1; done
+sleep 3
+[ "$(ops)" = "$((n + 1))" ] || fail "expected one IPVS batch, got $(($(ops) - n))"
+grep "IPVS table reconciled" "$work/tandem.log" | tail -n 1 | grep -q "operations=1 commands=SET_DEST=1" ||
+  fail "not exactly one SET_DEST: $(grep 'IPVS table reconciled' "$work/tandem.log" | tail -n 1)"
+vs_lines 192.0.2.3:80 | grep -q "198.51.100.12:80 .*Masq *3" || fail "ipvsadm does not show weight 3 on the second"
+[ "$(vs_lines 192.0.2.2:80)" = "$first" ] || fail "the first virtual server changed: $(vs_lines 192.0.2.2:80)"
+echo "ok: a change of the second virtual server only: one SET_DEST, zero on the first"
+
+# 10. VRRP only: a new vrrp_instance (whose VIP no virtual server uses),
+# then its advert_int: zero IPVS operations, the table byte for byte.
+n=$(ops)
+before=$(table)
+ADVERT=1 VS2=3 conf rr 6 extra >"$work/lb.conf"
+out=$(tandem reload --socket "$sock") || fail "added vrrp_instance refused: $out"
+echo "$out" | grep -q "vrrp_instance VI_9: added" || fail "addition not named: $out"
+for _ in $(seq 1 60); do has_vip9 && break; sleep 0.2; done
+has_vip9 || fail "VI_9 never became master"
+sleep 2
+[ "$(ops)" = "$n" ] || fail "IPVS operations after adding a vrrp_instance: $(grep 'IPVS table reconciled' "$work/tandem.log" | tail -n 1)"
+[ "$(table)" = "$before" ] || fail "table changed after adding a vrrp_instance"
+ADVERT=2 VS2=3 conf rr 6 extra >"$work/lb.conf"
+out=$(tandem reload --socket "$sock") || fail "advert_int change refused: $out"
+echo "$out" | grep -q "vrrp_instance VI_9: changed" || fail "change not named: $out"
+echo "$out" | grep -q "VI_9: updated in place" || fail "VI_9 not updated in place: $out"
+sleep 3
+[ "$(ops)" = "$n" ] || fail "IPVS operations after an advert_int change"
+[ "$(table)" = "$before" ] || fail "table changed after an advert_int change"
+has_vip9 || fail "VI_9 lost its VIP on an in-place reload"
+echo "ok: VRRP-only changes (instance added, advert_int): zero IPVS operations"
 echo "reload_vm: all passed"

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use tandem::vrrp::{
-    Action, Auth, Event, InitialState, Instance, NewMasterReason, Params, Reason, Router, RxError,
-    State, Time, TrackerParams, Version, VrrpRepr,
+    Action, Auth, Event, InitialState, Instance, NewMasterReason, Params, Reason, ReconfigureError,
+    Router, RxError, State, Time, TrackerParams, Version, VrrpRepr,
 };
 
 const ME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
@@ -970,4 +970,190 @@ fn sync_group_with_an_owner_leaves_fault_as_one() {
     r.handle(t(30), 1, Event::LinkUp).unwrap();
     assert_eq!(r.instance(0).unwrap().state(), State::Master);
     assert_eq!(r.instance(1).unwrap().state(), State::Master);
+}
+
+// ----- reload: new parameters for a running instance ----------------------
+
+#[test]
+fn reload_of_a_master_with_a_new_priority_advertises_it_at_once_without_transition() {
+    let (mut i, at) = master(params(Version::V2, 150));
+    let transitions = i.counters().state_transitions;
+    let now = at + Duration::from_millis(300);
+    i.reconfigure(now, params(Version::V2, 120)).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.effective_priority(), 120);
+    assert_eq!(
+        actions(&mut i),
+        [Action::SendAdvert { priority: 120 }],
+        "one advert with the new priority, no VIP or notify action"
+    );
+    assert_eq!(i.counters().state_transitions, transitions);
+    // The Adver_Timer restarts from the reload.
+    assert_eq!(i.poll_timeout(), Some(now + Duration::from_secs(1)));
+}
+
+#[test]
+fn reload_of_a_master_with_a_lower_priority_yields_to_a_peer_that_now_outranks_it() {
+    let (mut i, at) = master(params(Version::V2, 150));
+    i.reconfigure(at, params(Version::V2, 90)).unwrap();
+    actions(&mut i);
+    // The peer at 100 was a backup; it preempts with its own advert.
+    rx(
+        &mut i,
+        at + Duration::from_millis(10),
+        LOWER_IP,
+        advert(Version::V2, 100, 100),
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Backup);
+    let a = actions(&mut i);
+    assert!(a.contains(&Action::RemoveVips), "{a:?}");
+}
+
+#[test]
+fn reload_of_a_backup_with_a_priority_above_the_master_preempts_once() {
+    let mut i = started(params(Version::V2, 100), t(0));
+    rx(&mut i, t(100), HIGHER_IP, advert(Version::V2, 150, 100)).unwrap();
+    actions(&mut i);
+    i.reconfigure(t(200), params(Version::V2, 200)).unwrap();
+    assert_eq!(
+        i.state(),
+        State::Backup,
+        "no transition by the reload itself"
+    );
+    assert!(actions(&mut i).is_empty());
+    // The master's adverts are now from a lower priority: discarded, and
+    // the down timer set by the last accepted one runs out.
+    rx(&mut i, t(1100), HIGHER_IP, advert(Version::V2, 150, 100)).unwrap();
+    let at = i.poll_timeout().unwrap();
+    assert!(at <= t(100) + Duration::from_millis(3700), "{at:?}");
+    i.handle(at, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.counters().new_master_reason, NewMasterReason::Preempted);
+    assert_eq!(i.counters().master_transitions, 1);
+}
+
+#[test]
+fn reload_with_a_new_advert_int_and_vips_is_advertised_by_the_master() {
+    let (mut i, at) = master(params(Version::V2, 150));
+    let mut p = params(Version::V2, 150);
+    p.advert_int = 200;
+    let extra: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 101));
+    p.vips.push(extra);
+    i.reconfigure(at, p).unwrap();
+    assert_eq!(actions(&mut i), [Action::SendAdvert { priority: 150 }]);
+    let sent = i.advert(150);
+    assert_eq!(sent.max_adver_int, 200);
+    assert_eq!(sent.addresses, [VIP, extra]);
+    assert_eq!(i.poll_timeout(), Some(at + Duration::from_secs(2)));
+    assert_eq!(
+        i.master_down_interval(),
+        Duration::from_secs(6) + i.skew_time()
+    );
+}
+
+#[test]
+fn reload_that_changes_nothing_the_peer_sees_sends_nothing() {
+    let (mut i, at) = master(params(Version::V2, 150));
+    let mut p = params(Version::V2, 150);
+    p.preempt_delay = Duration::from_secs(3);
+    i.reconfigure(at, p).unwrap();
+    assert!(actions(&mut i).is_empty());
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn reload_with_new_tracker_weights_applies_them_to_the_current_tracker_state() {
+    let mut p = params(Version::V2, 150);
+    p.trackers = vec![TrackerParams {
+        name: "chk".into(),
+        weight: -20,
+        reverse: false,
+        initially_up: true,
+    }];
+    let (mut i, at) = master(p.clone());
+    i.handle(
+        at,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    actions(&mut i);
+    assert_eq!(i.effective_priority(), 130);
+    p.trackers[0].weight = -40;
+    i.reconfigure(at, p.clone()).unwrap();
+    assert_eq!(i.effective_priority(), 110, "the tracker is still down");
+    assert_eq!(actions(&mut i), [Action::SendAdvert { priority: 110 }]);
+    // Weight 0: a down tracker is a fault, as at start.
+    p.trackers[0].weight = 0;
+    i.reconfigure(at, p).unwrap();
+    assert_eq!(i.state(), State::Fault);
+}
+
+#[test]
+fn reload_that_changes_the_virtual_router_itself_is_refused() {
+    let (mut i, at) = master(params(Version::V2, 150));
+    let mut p = params(Version::V2, 150);
+    p.vrid = 52;
+    assert_eq!(
+        i.reconfigure(at, p),
+        Err(ReconfigureError::Identity("virtual_router_id"))
+    );
+    let mut p = params(Version::V3, 150);
+    p.advert_int = 100;
+    assert_eq!(
+        i.reconfigure(at, p),
+        Err(ReconfigureError::Identity("version"))
+    );
+    let mut p = params(Version::V2, 150);
+    p.trackers = vec![TrackerParams::fault_on_down("eth1")];
+    assert_eq!(i.reconfigure(at, p), Err(ReconfigureError::Trackers));
+    // Nothing changed.
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.params().vrid, 51);
+    assert!(actions(&mut i).is_empty());
+}
+
+#[test]
+fn reload_of_a_sync_group_member_keeps_the_group_and_a_new_fault_takes_it_along() {
+    let mut p = group_params();
+    p[1].trackers = vec![TrackerParams {
+        name: "chk".into(),
+        weight: -10,
+        reverse: false,
+        initially_up: true,
+    }];
+    let mut r = Router::new(p.clone(), vec![vec![0, 1]], t(0)).unwrap();
+    r.broadcast(t(0), Event::Startup);
+    while r.instances().iter().any(|i| i.state() != State::Master) {
+        let at = r.poll_timeout().unwrap();
+        r.handle_timeout(at);
+    }
+    let now = r.poll_timeout().unwrap();
+    r.handle(
+        now,
+        1,
+        Event::TrackerChanged {
+            tracker: 0,
+            up: false,
+        },
+    )
+    .unwrap();
+    drain_router(&mut r);
+    // A new priority for one member: advertised, nobody moves.
+    p[0].priority = 120;
+    r.reconfigure(now, 0, p[0].clone()).unwrap();
+    assert_eq!(
+        drain_router(&mut r),
+        [(0, Action::SendAdvert { priority: 120 })]
+    );
+    assert!(r.instances().iter().all(|i| i.state() == State::Master));
+    // The down tracker's weight turned to 0: that member faults, and the
+    // group with it.
+    p[1].trackers[0].weight = 0;
+    r.reconfigure(now, 1, p[1].clone()).unwrap();
+    assert_eq!(r.instance(0).unwrap().state(), State::Fault);
+    assert_eq!(r.instance(1).unwrap().state(), State::Fault);
 }

@@ -2754,3 +2754,94 @@ impl Builder {
         vs
     }
 }
+
+#[cfg(test)]
+mod smtp_alert_tests {
+    use std::path::Path;
+
+    fn load(text: &str) -> crate::config::Config {
+        let loaded = crate::config::load_str(
+            Path::new("test.conf"),
+            text.to_string(),
+            &crate::config::LoadOptions::default(),
+        );
+        match loaded.config {
+            Some(c) => c,
+            None => panic!("refused: {:?}", loaded.diagnostics),
+        }
+    }
+
+    const OBJECTS: &str = "\
+vrrp_sync_group G1 {
+    group {
+        VI_1
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.2/24
+    }
+}
+virtual_server 192.0.2.2 80 {
+    real_server 198.51.100.10 80 {
+    }
+}
+";
+
+    /// (group, instance, virtual server, real server)
+    fn alerts(global: &str, objects: &str) -> (bool, bool, bool, bool) {
+        let c = load(&format!("global_defs {{\n{global}}}\n{objects}"));
+        (
+            c.vrrp_sync_groups[0].smtp_alert,
+            c.vrrp_instances[0].smtp_alert,
+            c.virtual_servers[0].smtp_alert,
+            c.virtual_servers[0].real_servers[0].smtp_alert,
+        )
+    }
+
+    #[test]
+    fn nothing_set_mails_real_servers_only() {
+        assert_eq!(alerts("", OBJECTS), (false, false, false, true));
+    }
+
+    #[test]
+    fn the_global_switch_and_the_per_kind_switches() {
+        assert_eq!(alerts("smtp_alert\n", OBJECTS), (true, true, true, true));
+        assert_eq!(
+            alerts("smtp_alert no\n", OBJECTS),
+            (false, false, false, false)
+        );
+        assert_eq!(
+            alerts("smtp_alert\nsmtp_alert_vrrp no\n", OBJECTS),
+            (false, false, true, true)
+        );
+        assert_eq!(
+            alerts("smtp_alert_checker no\n", OBJECTS),
+            (false, false, false, false)
+        );
+        assert_eq!(
+            alerts("smtp_alert_vrrp\n", OBJECTS),
+            (true, true, false, true)
+        );
+    }
+
+    #[test]
+    fn an_object_s_own_switch_wins() {
+        let own = OBJECTS
+            .replace("    group {", "    smtp_alert\n    group {")
+            .replace(
+                "    interface eth0",
+                "    smtp_alert no\n    interface eth0",
+            )
+            .replace(
+                "    real_server 198.51.100.10 80 {\n",
+                "    smtp_alert\n    real_server 198.51.100.10 80 {\n        smtp_alert no\n",
+            );
+        assert_eq!(
+            alerts("smtp_alert_vrrp no\nsmtp_alert_checker\n", &own),
+            (true, false, true, false)
+        );
+    }
+}

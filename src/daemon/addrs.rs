@@ -136,6 +136,13 @@ impl VipSet {
         removed
     }
 
+    /// Take over `other`'s mastership: a reload that gives a running
+    /// master a new address list must still cancel, when it steps down,
+    /// the bursts started under the old list.
+    pub fn share_mastership(&mut self, other: &VipSet) {
+        self.mastership = other.mastership.clone();
+    }
+
     /// Cancel every announcement burst started so far for these addresses.
     /// Waits for a packet being sent right now, so none goes out afterwards.
     pub fn end_mastership(&self) {

@@ -71,6 +71,18 @@ pub struct LvsTask {
     pub reporting: LvsReporting,
 }
 
+/// Why the LVS task acts: a check verdict, the start of the daemon, or a
+/// reload (keepalived's quorum mails say "Starting with quorum up/down"
+/// for the last two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    Check,
+    Start,
+    Reload,
+    /// The daemon stops (`omega`): keepalived's "=> Shutting down <=".
+    Stop,
+}
+
 /// What the LVS task reports beyond logs and scripts: the virtual servers in
 /// the status snapshot, and e-mail alerts.
 #[derive(Debug, Default)]
@@ -213,7 +225,7 @@ impl LvsTask {
         };
         if omega {
             let actions = self.state.shutdown();
-            self.act(actions);
+            self.act_at(actions, Occasion::Stop);
         }
         self.state
     }
@@ -354,26 +366,16 @@ impl LvsTask {
     }
 
     /// The mail for one action, if its `smtp_alert` says so.
-    fn mail(&self, action: &Action) {
+    fn mail(&self, action: &Action, occasion: Occasion) {
         let Some(mailer) = &self.reporting.mailer else {
             return;
         };
         let vs_of = |vs: VsIndex| {
             let spec = self.state.spec(vs)?;
-            let name = match spec.services.first().map(|s| &s.key)? {
-                ServiceKey::Addr {
-                    protocol,
-                    addr,
-                    port,
-                } => ServiceName::addr(*addr, mail_protocol(*protocol), *port),
-                ServiceKey::Fwmark { fwmark, .. } => ServiceName::Fwmark(*fwmark),
-            };
+            let name = vs_mail_name(spec)?;
             Some((spec, name, self.reporting.servers.get(vs.0)))
         };
-        let rs_name = |vs: &ServiceName, rs: SocketAddr| match vs {
-            ServiceName::Addr { protocol, .. } => ServiceName::addr(rs.ip(), *protocol, rs.port()),
-            ServiceName::Fwmark(_) => ServiceName::addr(rs.ip(), ServiceProtocol::None, rs.port()),
-        };
+        let rs_name = rs_mail_name;
         let alert = match action {
             Action::RealServerUp {
                 vs, rs, checker, ..
@@ -388,6 +390,14 @@ impl LvsTask {
                     .and_then(|i| i.rs_smtp_alert.get(rs).copied())
                     .unwrap_or(false);
                 if !on {
+                    return;
+                }
+                if occasion == Occasion::Stop {
+                    let _ = mailer.send(&Alert::RealServerRemoved {
+                        real_server: rs_name(&name, *rs),
+                        virtual_server: name,
+                        shutting_down: true,
+                    });
                     return;
                 }
                 let (up, reason) = match action {
@@ -439,6 +449,13 @@ impl LvsTask {
                     return;
                 }
                 let up = matches!(action, Action::QuorumUp { .. });
+                if occasion == Occasion::Stop {
+                    let _ = mailer.send(&Alert::Other {
+                        subject: format!("Virtualserver {name} - DOWN"),
+                        body: "=> Shutting down <=".into(),
+                    });
+                    return;
+                }
                 let weight_sum: i64 = spec
                     .real_servers
                     .iter()
@@ -447,13 +464,17 @@ impl LvsTask {
                     .map(|(_, r)| i64::from(r.weight))
                     .sum();
                 let (q, h) = (i64::from(spec.quorum), i64::from(spec.hysteresis));
+                // keepalived's threshold is the one the state crossed: up
+                // from below needs quorum + hysteresis, down from above
+                // quorum - hysteresis; at start the state was down.
+                let from_below = up || occasion == Occasion::Start;
                 Alert::Quorum {
                     virtual_server: name,
                     up,
-                    initial: false,
+                    initial: occasion != Occasion::Check,
                     quorum: spec.quorum,
                     hysteresis: spec.hysteresis,
-                    threshold: if up { q + h } else { q - h },
+                    threshold: if from_below { q + h } else { q - h },
                     weight_sum,
                 }
             }
@@ -462,8 +483,14 @@ impl LvsTask {
     }
 
     fn act(&self, actions: Vec<Action>) {
+        self.act_at(actions, Occasion::Check);
+    }
+
+    /// Carry out `actions`; `occasion` words the quorum mails as
+    /// keepalived does ("Starting with quorum ..." at start and reload).
+    fn act_at(&self, actions: Vec<Action>, occasion: Occasion) {
         for action in actions {
-            self.mail(&action);
+            self.mail(&action, occasion);
             let name = |vs: crate::lvs::VsIndex| {
                 self.names
                     .get(vs.0)
@@ -490,11 +517,21 @@ impl LvsTask {
                     ("notify_down", notify)
                 }
                 Action::QuorumUp { vs, notify, sorry } => {
-                    tracing::info!(virtual_server = %name(*vs), sorry_server_removed = sorry, "quorum gained");
+                    let what = match occasion {
+                        Occasion::Check => "quorum gained",
+                        Occasion::Stop => "shutting down",
+                        _ => "starting with quorum up",
+                    };
+                    tracing::info!(virtual_server = %name(*vs), sorry_server_removed = sorry, "{what}");
                     ("quorum_up", notify)
                 }
                 Action::QuorumDown { vs, notify, sorry } => {
-                    tracing::warn!(virtual_server = %name(*vs), sorry_server_added = sorry, "quorum lost");
+                    let what = match occasion {
+                        Occasion::Check => "quorum lost",
+                        Occasion::Stop => "shutting down",
+                        _ => "starting with quorum down",
+                    };
+                    tracing::warn!(virtual_server = %name(*vs), sorry_server_added = sorry, "{what}");
                     ("quorum_down", notify)
                 }
                 Action::CheckerChanged {
@@ -518,6 +555,75 @@ impl LvsTask {
             }
         }
     }
+}
+
+/// A virtual server as its mails name it (`[192.0.2.2]:tcp:80`, or its
+/// fwmark).
+fn vs_mail_name(spec: &crate::lvs::VirtualServerSpec) -> Option<ServiceName> {
+    Some(match spec.services.first().map(|s| &s.key)? {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => ServiceName::addr(*addr, mail_protocol(*protocol), *port),
+        ServiceKey::Fwmark { fwmark, .. } => ServiceName::Fwmark(*fwmark),
+    })
+}
+
+/// A real server as its mails name it, in its virtual server's protocol.
+fn rs_mail_name(vs: &ServiceName, rs: SocketAddr) -> ServiceName {
+    match vs {
+        ServiceName::Addr { protocol, .. } => ServiceName::addr(rs.ip(), *protocol, rs.port()),
+        ServiceName::Fwmark(_) => ServiceName::addr(rs.ip(), ServiceProtocol::None, rs.port()),
+    }
+}
+
+/// keepalived's mails for the real servers a reload takes away: every
+/// real server alive in `old` that the new configuration no longer has
+/// (in a virtual server with the same services, or at all) gets
+/// "Realserver ... - DOWN", "=> Removing <=" when its `smtp_alert` was on
+/// (`old_alerts`, by virtual server, as `old` was built).
+fn removal_alerts(
+    old: &LvsState,
+    old_alerts: &[HashMap<SocketAddr, bool>],
+    new: &LvsState,
+) -> Vec<Alert> {
+    let keys =
+        |s: &crate::lvs::VirtualServerSpec| s.services.iter().map(|x| x.key).collect::<Vec<_>>();
+    let new_by_keys: Vec<(Vec<ServiceKey>, BTreeSet<SocketAddr>)> = (0..new.len())
+        .filter_map(|v| new.spec(VsIndex(v)))
+        .map(|s| (keys(s), s.real_servers.iter().map(|r| r.addr).collect()))
+        .collect();
+    let mut alerts = Vec::new();
+    for v in 0..old.len() {
+        let Some(spec) = old.spec(VsIndex(v)) else {
+            continue;
+        };
+        let Some(name) = vs_mail_name(spec) else {
+            continue;
+        };
+        let mine = keys(spec);
+        let kept = new_by_keys
+            .iter()
+            .find(|(k, _)| *k == mine)
+            .map(|(_, rs)| rs);
+        for (r, rs) in spec.real_servers.iter().enumerate() {
+            let gone = kept.is_none_or(|set| !set.contains(&rs.addr));
+            let alive = old.real_server_alive(VsIndex(v), r) == Some(true);
+            let on = old_alerts
+                .get(v)
+                .and_then(|m| m.get(&rs.addr).copied())
+                .unwrap_or(false);
+            if gone && alive && on {
+                alerts.push(Alert::RealServerRemoved {
+                    real_server: rs_mail_name(&name, rs.addr),
+                    virtual_server: name.clone(),
+                    shutting_down: false,
+                });
+            }
+        }
+    }
+    alerts
 }
 
 fn mail_protocol(p: Protocol) -> ServiceProtocol {
@@ -612,6 +718,9 @@ pub struct LvsService {
     checker_specs: Vec<Arc<crate::check::spec::CheckerSpec>>,
     status: Option<StatusHub>,
     mailer: Option<Mailer>,
+    /// Each virtual server's real servers' `smtp_alert`, for the mails of
+    /// the real servers a reload removes.
+    rs_alerts: Vec<HashMap<SocketAddr, bool>>,
 }
 
 /// The LVS side built from the configuration, before anything runs: a
@@ -665,13 +774,15 @@ impl PreparedLvs {
             self.stop_policy,
             Some(bus.clone()),
         ));
+        let initial = self.starting_quorum();
+        let rs_alerts = self.rs_alerts();
         let (checks, stop, task, checker_specs) = self.spawn(
             bus,
             table_tx.clone(),
             queue.clone(),
             status.clone(),
             mailer.clone(),
-            Vec::new(),
+            (initial, Occasion::Start),
         );
         LvsService {
             checks,
@@ -684,7 +795,34 @@ impl PreparedLvs {
             checker_specs,
             status,
             mailer,
+            rs_alerts,
         }
+    }
+
+    fn rs_alerts(&self) -> Vec<HashMap<SocketAddr, bool>> {
+        self.infos.iter().map(|i| i.rs_smtp_alert.clone()).collect()
+    }
+
+    /// keepalived at start: a virtual server with a sorry server that
+    /// starts without its quorum (its real servers start down under
+    /// `alpha`, or weigh too little) says so: `quorum_down` runs and the
+    /// "Starting with quorum down" mail goes out. One with its quorum, or
+    /// without a sorry server, starts silently.
+    fn starting_quorum(&self) -> Vec<Action> {
+        let state = &self.built.state;
+        (0..state.len())
+            .map(VsIndex)
+            .filter(|vs| state.quorum_up(*vs) == Some(false))
+            .filter_map(|vs| {
+                let spec = state.spec(vs)?;
+                spec.sorry_server.as_ref()?;
+                Some(Action::QuorumDown {
+                    vs,
+                    notify: spec.quorum_down.clone(),
+                    sorry: true,
+                })
+            })
+            .collect()
     }
 
     /// Reload: carry the verdict of every checker whose spec is unchanged
@@ -728,7 +866,7 @@ impl PreparedLvs {
         queue: ScriptQueue,
         status: Option<StatusHub>,
         mailer: Option<Mailer>,
-        initial: Vec<Action>,
+        (initial, occasion): (Vec<Action>, Occasion),
     ) -> (
         crate::check::runner::RunningChecks,
         tokio::sync::oneshot::Sender<bool>,
@@ -779,7 +917,7 @@ impl PreparedLvs {
                 ..LvsReporting::default()
             },
         };
-        task.act(initial);
+        task.act_at(initial, occasion);
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<bool>();
         let task = tokio::spawn(task.run(async {
             // A dropped sender is a stop.
@@ -825,13 +963,19 @@ impl LvsService {
             Some(old) => next.carry(&self.checker_specs, old),
             None => Vec::new(),
         };
+        if let (Some(old), Some(mailer)) = (&old, &self.mailer) {
+            for alert in removal_alerts(old, &self.rs_alerts, &next.built.state) {
+                let _ = mailer.send(&alert);
+            }
+        }
+        let rs_alerts = next.rs_alerts();
         let (checks, stop, task, checker_specs) = next.spawn(
             bus,
             self.table.clone(),
             self.queue.clone(),
             self.status.clone(),
             self.mailer.clone(),
-            initial,
+            (initial, Occasion::Reload),
         );
         LvsService {
             checks,
@@ -844,6 +988,7 @@ impl LvsService {
             checker_specs,
             status: self.status,
             mailer: self.mailer,
+            rs_alerts,
         }
     }
 }

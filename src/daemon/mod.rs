@@ -444,10 +444,13 @@ impl Running {
         }
     }
 
-    /// Apply a new plan: units whose name is in `dirty` or that are not in
-    /// the new plan stop; units of the new plan not running start; every
-    /// other unit runs on untouched. Sockets for the new units are opened
-    /// before anything stops, so a failure changes nothing.
+    /// Apply a new plan: units that are not in the new plan stop; units of
+    /// the new plan not running start; a unit whose name is in `dirty`
+    /// takes its new plan in place when [`in_place`] allows (its instances
+    /// keep their state, as keepalived keeps an instance that survives a
+    /// reload), and is rebuilt otherwise (said in the log); every other
+    /// unit runs on untouched. Sockets for the new units are opened before
+    /// anything stops, so a failure changes nothing.
     async fn apply(
         &mut self,
         plan: Plan,
@@ -458,28 +461,70 @@ impl Running {
     ) -> Result<Vec<String>, DaemonError> {
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
+        let mut rebuild = std::collections::BTreeSet::new();
+        let mut update = Vec::new();
+        let mut start = Vec::new();
+        for u in plan.units {
+            let n = u.name().to_string();
+            match self.units.iter().find(|h| h.name == n) {
+                None => start.push(u),
+                Some(_) if !dirty.contains(&n) => {}
+                Some(h) => match in_place(&h.plan, &u) {
+                    Ok(()) => update.push(u),
+                    Err(why) => {
+                        tracing::info!(unit = %n, "reload: {why}: the unit is rebuilt (a new election)");
+                        rebuild.insert(n);
+                        start.push(u);
+                    }
+                },
+            }
+        }
         let stop: Vec<String> = running
             .iter()
-            .filter(|n| dirty.contains(*n) || !new_names.contains(n))
+            .filter(|n| rebuild.contains(*n) || !new_names.contains(n))
             .cloned()
             .collect();
-        let start: Vec<plan::UnitPlan> = plan
-            .units
-            .into_iter()
-            .filter(|u| {
-                let n = u.name().to_string();
-                dirty.contains(&n) || !running.contains(&n)
-            })
-            .collect();
         let macs = link_macs(kernel);
-        let new_rx = self.pool.open(&start, &macs)?;
+        // The updated units need no new VRRP sockets (in_place), but a
+        // VIP on another interface needs its gratuitous ARP/NA sender.
+        let opened: Vec<plan::UnitPlan> = start.iter().chain(&update).cloned().collect();
+        let new_rx = self.pool.open(&opened, &macs)?;
         let mut done = Vec::new();
+        self.reporting = reporting;
+        for u in update {
+            let name = u.name().to_string();
+            let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
+                continue;
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
+                plan: u.clone(),
+                announcer: self.pool.announcer(),
+                reporting: self.reporting.clone(),
+                done: tx,
+            }));
+            if h.tx.send(msg).await.is_err() {
+                done.push(format!("{name}: not running"));
+                continue;
+            }
+            h.plan = u;
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(Ok(lines))) => done.extend(lines),
+                Ok(Ok(Err(why))) => {
+                    tracing::error!(unit = %name, "reload: {why}");
+                    done.push(format!("{name}: not updated ({why})"));
+                }
+                Ok(Err(_)) | Err(_) => {
+                    tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
+                    done.push(format!("{name}: update not confirmed"));
+                }
+            }
+        }
         if !stop.is_empty() {
             tracing::info!(units = ?stop, "reload: stopping units");
             self.stop_units(&stop, timeout).await;
             done.extend(stop.iter().map(|n| format!("{n}: stopped")));
         }
-        self.reporting = reporting;
         let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
         for u in &start {
             tracing::info!(unit = %u.name(), "reload: starting unit");
@@ -601,6 +646,9 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
+/// How long a stopping daemon waits for its last alerts to be sent.
+const MAIL_FLUSH_ON_STOP: Duration = Duration::from_secs(3);
+
 /// `tandem run`: start from a parsed keepalived.conf, then serve until
 /// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
 /// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
@@ -608,11 +656,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = lvs::PreparedLvs::new(&config)?;
-    let router_id = config
-        .global_defs
-        .router_id
-        .clone()
-        .unwrap_or_else(host_name);
+    let router_id = crate::notify::mail::router_id_or_host(config.global_defs.router_id.as_deref());
     if opts.reporting.status.is_none() {
         opts.reporting.status = Some(StatusHub::new(&router_id));
     }
@@ -734,7 +778,7 @@ async fn run_with_lvs(
         .reporting
         .status
         .clone()
-        .unwrap_or_else(|| StatusHub::new(&host_name()));
+        .unwrap_or_else(|| StatusHub::new(&crate::notify::mail::host_name()));
     let (reload_tx, mut reload_rx) = mpsc::channel(1);
     // A control socket that cannot be bound (another tandem answers there,
     // a read-only /run) costs the status, not the service: VRRP and the
@@ -831,6 +875,11 @@ async fn run_with_lvs(
     if let Some(lvs) = lvs {
         lvs.shutdown().await;
     }
+    if let Some(m) = &mailer {
+        // VRRP and the checks have stopped; a relay that never answers
+        // costs at most this.
+        m.flush(MAIL_FLUSH_ON_STOP).await;
+    }
     if let Some(c) = control {
         c.shutdown().await;
     }
@@ -839,15 +888,6 @@ async fn run_with_lvs(
         Some(name) => Err(DaemonError::UnitFailed(name)),
         None => Ok(()),
     }
-}
-
-/// This machine's host name (keepalived's default `router_id`).
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
 }
 
 fn log_outcome(outcome: &crate::control::server::ReloadOutcome) {
@@ -899,6 +939,57 @@ fn needs_restart(diff: &reload::Diff) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Whether a running unit can take a reload's new plan in place (its
+/// instances keep their state: no re-election, no VIP flap), or why it must
+/// be rebuilt. What names the virtual router or the sockets it runs on
+/// cannot change under a running instance: the members, their interface,
+/// source address, multicast group, unicast vs multicast, VRID, version and
+/// the tracked objects (a new tracker's state is not known). Priority,
+/// advert_int, preemption, authentication, VIPs, tracker weights, GARP
+/// settings, notify scripts and unicast peers can.
+fn in_place(old: &plan::UnitPlan, new: &plan::UnitPlan) -> Result<(), String> {
+    if old.group.is_some() != new.group.is_some() {
+        return Err("it became or stopped being a vrrp_sync_group".into());
+    }
+    let names = |u: &plan::UnitPlan| {
+        u.instances
+            .iter()
+            .map(|i| i.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if names(old) != names(new) {
+        return Err("its members changed".into());
+    }
+    for (o, n) in old.instances.iter().zip(&new.instances) {
+        let what = if o.ifindex != n.ifindex {
+            "interface"
+        } else if o.src != n.src {
+            "source address"
+        } else if o.group != n.group {
+            "multicast group"
+        } else if o.unicast_peers.is_empty() != n.unicast_peers.is_empty() {
+            "unicast vs multicast"
+        } else if o.params.vrid != n.params.vrid {
+            "virtual_router_id"
+        } else if o.params.version != n.params.version {
+            "version"
+        } else if o.track_links != n.track_links
+            || o.track_scripts != n.track_scripts
+            || o.params.trackers.iter().map(|t| &t.name).ne(n
+                .params
+                .trackers
+                .iter()
+                .map(|t| &t.name))
+        {
+            "tracked objects"
+        } else {
+            continue;
+        };
+        return Err(format!("vrrp_instance {}: {what} changed", n.name));
+    }
+    Ok(())
 }
 
 /// Whether the LVS side must be rebuilt: a virtual server or group
@@ -1022,7 +1113,8 @@ async fn reload_config(
             Ok(p) => p,
             Err(e) => break 'out refuse(vec![e.to_string()], diff.describe()),
         };
-        // A unit is rebuilt when its group or any member changed.
+        // A unit whose group or any member changed is updated in place, or
+        // rebuilt when it must be (`in_place`).
         let changed: std::collections::BTreeSet<String> =
             diff.items.iter().map(|(_, name, _)| name.clone()).collect();
         let mut dirty = std::collections::BTreeSet::new();
@@ -1190,5 +1282,74 @@ virtual_server 192.0.2.2 80 {
             why,
             ["global_defs: changed: applying this change needs a restart"]
         );
+    }
+
+    fn unit_of(text: &str) -> plan::UnitPlan {
+        let link = |index: u32, name: &str| crate::net::LinkInfo {
+            index,
+            name: name.into(),
+            running: true,
+            mac: Some([2, 0, 0, 0, 0, 1]),
+        };
+        let addr = |ifindex, a: [u8; 4]| crate::net::IfAddress {
+            prefix_len: 24,
+            ..crate::net::IfAddress::host(ifindex, IpAddr::from(a))
+        };
+        let kernel = Kernel {
+            links: vec![link(2, "eth0"), link(3, "eth1")],
+            addresses: vec![addr(2, [192, 0, 2, 1]), addr(3, [198, 51, 100, 1])],
+        };
+        match configure::plan(&parse(text), &kernel) {
+            Ok(mut p) if p.units.len() == 1 => p.units.remove(0),
+            other => panic!("not one unit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn how_an_instance_behaves_is_reloaded_in_place() {
+        let old = unit_of(BASE);
+        for new in [
+            BASE.replace("priority 150", "priority 90"),
+            BASE.replace("priority 150", "priority 90\n advert_int 2\n nopreempt"),
+            BASE.replace("192.0.2.2/24", "192.0.2.2/24\n 192.0.2.3/24"),
+            BASE.replace("priority 150", "priority 150\n garp_master_repeat 2"),
+        ] {
+            assert_eq!(in_place(&old, &unit_of(&new)), Ok(()), "{new}");
+        }
+    }
+
+    #[test]
+    fn what_names_the_virtual_router_rebuilds_it() {
+        let old = unit_of(BASE);
+        for (new, why) in [
+            (
+                BASE.replace("interface eth0", "interface eth1"),
+                "vrrp_instance VI_1: interface changed",
+            ),
+            (
+                BASE.replace("virtual_router_id 51", "virtual_router_id 52"),
+                "vrrp_instance VI_1: virtual_router_id changed",
+            ),
+            (
+                BASE.replace(
+                    "priority 150",
+                    "priority 150\n unicast_peer {\n 192.0.2.9\n }",
+                ),
+                "vrrp_instance VI_1: unicast vs multicast changed",
+            ),
+            (
+                BASE.replace(
+                    "priority 150",
+                    "priority 150\n track_interface {\n eth1\n }",
+                ),
+                "vrrp_instance VI_1: tracked objects changed",
+            ),
+        ] {
+            assert_eq!(
+                in_place(&old, &unit_of(&new)),
+                Err(why.to_string()),
+                "{new}"
+            );
+        }
     }
 }

@@ -28,7 +28,7 @@ use crate::notify::script::{NotifyState, ScriptQueue, ScriptQueueTask, Subject};
 use crate::vrrp::packet::{decode_ipv4, decode_ipv6};
 use crate::vrrp::{Action, Event, Reason, Router, State, Time};
 
-use super::addrs::{Announcer, Burst};
+use super::addrs::{Announcer, Burst, VipSet};
 use super::bus::{self, Bus, Role, RoleChange};
 use super::plan::{GroupPlan, InstancePlan, UnitPlan};
 use super::status::StatusHub;
@@ -64,6 +64,31 @@ pub enum UnitMsg {
     DumpStats,
     /// Leave: priority 0, VIPs released, notify_stop.
     Shutdown,
+    /// A reload changed this unit's configuration in a way it can take
+    /// while running (see [`Reconfigure`]).
+    Reconfigure(Box<Reconfigure>),
+}
+
+/// A reload's new plan for a running unit: same members, same interfaces,
+/// same VRIDs (`daemon::in_place` decided that); priorities, intervals,
+/// addresses, tracker weights, gratuitous ARP settings, notify scripts and
+/// mail switches may differ. Applied without a re-election, as keepalived
+/// keeps the state of an instance that survives a reload.
+pub struct Reconfigure {
+    pub plan: UnitPlan,
+    pub announcer: Announcer,
+    pub reporting: UnitReporting,
+    /// Told when the change is applied (and its adverts sent): what was
+    /// done, one line per instance, or why nothing was.
+    pub done: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
+}
+
+impl std::fmt::Debug for Reconfigure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconfigure")
+            .field("unit", &self.plan.name())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The I/O side of one instance.
@@ -250,14 +275,15 @@ fn role_state(r: Role) -> VrrpState {
     }
 }
 
-/// The mail for entering `s` (none for INIT: that is a stop, and a stopping
-/// daemon may not live long enough to deliver it).
+/// The mail for entering `s`: INIT is only ever entered on a stop, which
+/// keepalived mails as "Stopping" (the daemon flushes its mail queue,
+/// bounded, before it exits).
 fn mail_state(s: State) -> Option<VrrpMailState> {
     match s {
         State::Master => Some(VrrpMailState::Master),
         State::Backup => Some(VrrpMailState::Backup),
         State::Fault => Some(VrrpMailState::Fault),
-        State::Initialize => None,
+        State::Initialize => Some(VrrpMailState::Stop),
     }
 }
 
@@ -396,6 +422,15 @@ impl Unit {
                 _ = sleep_until_opt(gate) => self.release_vips(false),
                 msg = inbox.recv() => match msg {
                     None | Some(UnitMsg::Shutdown) => break,
+                    Some(UnitMsg::Reconfigure(r)) => {
+                        let r = *r;
+                        let done = r.done;
+                        let result = self.reconfigure(r.plan, r.announcer, r.reporting);
+                        // The new adverts go out before the reload answers.
+                        self.execute().await;
+                        let _ = done.send(result);
+                        continue;
+                    }
                     Some(m) => self.on_msg(m),
                 },
                 _ = sleep_until_opt(timer) => {
@@ -464,8 +499,107 @@ impl Unit {
                 }
             }
             UnitMsg::DumpStats => self.dump_stats(),
-            UnitMsg::Shutdown => {}
+            UnitMsg::Shutdown | UnitMsg::Reconfigure(_) => {}
         }
+    }
+
+    /// Apply a reload's plan to the running unit (see [`Reconfigure`]):
+    /// each instance takes its new parameters without leaving its state;
+    /// a master configures the addresses the reload added (announcing
+    /// them) and removes the ones it took away.
+    fn reconfigure(
+        &mut self,
+        plan: UnitPlan,
+        announcer: Announcer,
+        reporting: UnitReporting,
+    ) -> Result<Vec<String>, String> {
+        let names = |p: &mut dyn Iterator<Item = &str>| p.map(str::to_string).collect::<Vec<_>>();
+        if names(&mut plan.instances.iter().map(|i| i.name.as_str()))
+            != names(&mut self.io.iter().map(|io| io.plan.name.as_str()))
+        {
+            return Err(format!("{}: the members changed", self.name));
+        }
+        let now = self.now();
+        let mut done = Vec::new();
+        for (id, new) in plan.instances.iter().enumerate() {
+            if let Err(e) = self.router.reconfigure(now, id, new.params.clone()) {
+                // Checked before the reload was sent here: only a bug
+                // reaches this. The instance keeps its old parameters.
+                tracing::error!(instance = %new.name, error = %e, "reload: cannot update the instance in place");
+                done.push(format!("{}: not updated ({e})", new.name));
+                continue;
+            }
+            let Some(io) = self.io.get_mut(id) else {
+                continue;
+            };
+            let mut new = new.clone();
+            new.vips.share_mastership(&io.plan.vips);
+            if io.vips_held {
+                let old = &io.plan.vips;
+                // A set of its own: removing it must not cancel the
+                // announcements of the addresses that stay.
+                let mut gone = VipSet::default();
+                gone.addresses = old
+                    .addresses
+                    .iter()
+                    .filter(|a| !new.vips.addresses.contains(a))
+                    .cloned()
+                    .collect();
+                gone.routes = old
+                    .routes
+                    .iter()
+                    .filter(|r| !new.vips.routes.contains(r))
+                    .cloned()
+                    .collect();
+                gone.keep = old.keep.clone();
+                if !gone.addresses.is_empty() || !gone.routes.is_empty() {
+                    gone.remove(&mut self.rtnl, &new.name);
+                }
+                let mut added = new.vips.clone();
+                added.addresses.retain(|a| !old.addresses.contains(a));
+                added.routes.retain(|r| !old.routes.contains(r));
+                if !added.addresses.is_empty() || !added.routes.is_empty() {
+                    added.add(&mut self.rtnl, &new.name);
+                    io.announcer = announcer.clone();
+                    io.announcer.announce(
+                        &added,
+                        Burst {
+                            repeat: new.garp.master_repeat.max(1),
+                            garp_interval: new.garp.garp_interval,
+                            gna_interval: new.garp.gna_interval,
+                        },
+                        new.name.clone(),
+                    );
+                }
+            }
+            if io.plan.garp.refresh != new.garp.refresh {
+                io.refresh_at = match self.router.instance(id).map(|i| i.state()) {
+                    Some(State::Master) => new.garp.refresh.map(|d| Instant::now() + d),
+                    _ => None,
+                };
+            }
+            tracing::info!(
+                instance = %new.name, priority = new.params.priority,
+                "VRRP_Instance({}) reloaded in place (state kept)", new.name
+            );
+            done.push(format!("{}: updated in place", new.name));
+            io.plan = new;
+            io.announcer = announcer.clone();
+        }
+        self.script_trackers.clear();
+        for (i, inst) in plan.instances.iter().enumerate() {
+            for (name, t) in &inst.track_scripts {
+                self.script_trackers
+                    .entry(name.clone())
+                    .or_default()
+                    .push((i, *t));
+            }
+        }
+        self.group = plan.group;
+        self.mail_filter
+            .set_no_email_faults(reporting.no_email_faults);
+        self.reporting = reporting;
+        Ok(done)
     }
 
     fn on_advert(&mut self, now: Time, id: usize, advert: ReceivedAdvert) {
@@ -822,7 +956,7 @@ impl Unit {
             Role::Master => Some(VrrpMailState::Master),
             Role::Backup => Some(VrrpMailState::Backup),
             Role::Fault => Some(VrrpMailState::Fault),
-            Role::Stop => None,
+            Role::Stop => Some(VrrpMailState::Stop),
         };
         if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail) {
             let on = self.reporting.smtp_alert.contains(&name);

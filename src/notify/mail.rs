@@ -90,7 +90,7 @@ impl From<&crate::config::model::GlobalDefs> for MailSettings {
     /// defaults (keepalived has no such keywords).
     fn from(g: &crate::config::model::GlobalDefs) -> Self {
         MailSettings {
-            router_id: g.router_id.clone(),
+            router_id: Some(router_id_or_host(g.router_id.as_deref())),
             notification_email: g.notification_email.clone(),
             notification_email_from: g.notification_email_from.clone(),
             smtp_server: g
@@ -102,6 +102,22 @@ impl From<&crate::config::model::GlobalDefs> for MailSettings {
             ..MailSettings::default()
         }
     }
+}
+
+/// keepalived's `router_id`: the configured one, or this machine's host
+/// name when none is set (keepalived names every mail and its status this
+/// way; one function so the mails and tandem's status never disagree).
+pub fn router_id_or_host(configured: Option<&str>) -> String {
+    match configured {
+        Some(id) => id.to_string(),
+        None => host_name(),
+    }
+}
+
+/// This machine's host name (gethostname(2)), `localhost` if the kernel
+/// will not say.
+pub fn host_name() -> String {
+    local_hostname()
 }
 
 /// `smtp_server`: an address or a host name, and a port.
@@ -390,8 +406,13 @@ fn state_subject(state: VrrpMailState) -> &'static str {
 /// keepalived's rule for the `smtp_alert` switches: the object's own
 /// `smtp_alert` wins; else `smtp_alert_vrrp` (for VRRP instances and groups)
 /// or `smtp_alert_checker` (for virtual and real servers); else the global
-/// `smtp_alert`; else no mail. Note what follows for a configuration such as
-/// the seed's, which sets none of them: keepalived 2.x sends no mail at all.
+/// `smtp_alert`; else the object's default: off for VRRP instances, sync
+/// groups and virtual servers (quorum mails), **on for real servers**
+/// (keepalived's real servers alert unless told not to). So a
+/// configuration such as the seed's, which sets none of them but has an
+/// `smtp_server`, mails real-server up/down and nothing else. The config
+/// builder resolves the switches this way (`config::build`); this helper
+/// states the rule for an object whose default is off.
 pub fn smtp_alert_enabled(
     own: Option<bool>,
     kind_default: Option<bool>,
@@ -417,6 +438,11 @@ impl VrrpMailFilter {
             no_email_faults,
             last_mailed: Default::default(),
         }
+    }
+
+    /// A reload changed `no_email_faults`; what was mailed is remembered.
+    pub fn set_no_email_faults(&mut self, on: bool) {
+        self.no_email_faults = on;
     }
 
     /// The alert to send for `instance` entering `state`, if any.
@@ -646,6 +672,27 @@ impl Mailer {
                 tracing::warn!(subject = %out.subject, "mail sender stopped, alert dropped");
                 Err(SendError::Closed)
             }
+        }
+    }
+
+    /// On shutdown: wait until the queue is empty (every alert sent or
+    /// given up), at most `within`, so the last alerts (a stopping
+    /// instance's, `omega`'s "Shutting down") are not lost with the
+    /// process. Called after VRRP has stopped: nothing waits on it.
+    pub async fn flush(&self, within: Duration) {
+        if self.inner.is_none() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while self.counters.queued.load(Ordering::Relaxed) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    queued = self.counters.queued.load(Ordering::Relaxed),
+                    "stopping with alerts not yet sent"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -952,6 +999,29 @@ mod tests {
         );
         assert_eq!(m.smtp_server, Some(SmtpServer::new("192.0.2.25", 2525)));
         assert_eq!(m.smtp_connect_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn without_router_id_the_mails_are_named_by_the_host_name() {
+        let loaded = crate::config::load_str(
+            std::path::Path::new("keepalived.conf"),
+            "global_defs {\n smtp_server 192.0.2.25\n}\n".to_string(),
+            &crate::config::LoadOptions::default(),
+        );
+        let config = loaded.config.expect("valid configuration");
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+        let host = host.trim();
+        assert!(!host.is_empty());
+        let m = MailSettings::from(&config.global_defs);
+        assert_eq!(m.router_id.as_deref(), Some(host));
+        let alert = Alert::VrrpInstance {
+            name: "VI_1".into(),
+            state: VrrpMailState::Master,
+        };
+        assert_eq!(
+            alert.subject(m.router_id.as_deref()),
+            format!("[{host}] VRRP Instance VI_1 - Entering MASTER state")
+        );
     }
 
     #[test]

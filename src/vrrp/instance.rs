@@ -257,6 +257,22 @@ pub enum ParamsError {
     Weight(String),
 }
 
+/// Why [`Instance::reconfigure`] cannot apply new parameters to the
+/// running instance: the caller builds a new one instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconfigureError {
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// The VRID, the VRRP version or the address family changed: these say
+    /// *which* virtual router the instance is, not how it behaves.
+    #[error("{0} changed: a different virtual router, rebuilt")]
+    Identity(&'static str),
+    /// Trackers were added, removed or reordered (only their weights may
+    /// change in place: the state of a new tracker is not known here).
+    #[error("the tracked objects changed: rebuilt")]
+    Trackers,
+}
+
 /// An input to the state machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -575,6 +591,90 @@ impl Instance {
         };
         self.note_timer();
         result
+    }
+
+    /// Applies a reloaded configuration to the running instance without a
+    /// re-election, as keepalived does for an instance that survives a
+    /// reload (it keeps its state, its effective priority inputs and its
+    /// counters; only the difference is applied):
+    ///
+    /// - the state, the master followed, the counters and the trackers'
+    ///   current states stay;
+    /// - a master advertises the new priority, interval and address list at
+    ///   once (RFC 5798 §6.4.3 sends adverts every Advertisement_Interval;
+    ///   sending one now lets a backup that now outranks us preempt without
+    ///   waiting, and tells backups the new interval), and restarts its
+    ///   Adver_Timer with the new interval. A lower priority is not a
+    ///   reason to step down: a preempting peer takes over by its own
+    ///   adverts, as the protocol says;
+    /// - a backup keeps following its master; a priority now above the
+    ///   master's preempts through the usual path (the master's next advert
+    ///   is discarded and the Master_Down_Timer runs out);
+    /// - a tracker weight turned to 0 with the tracker down enters FAULT,
+    ///   as it would at start.
+    ///
+    /// Adding and removing the addresses themselves is the daemon's job:
+    /// it knows which are configured. The actions queued (adverts, timer)
+    /// are drained with [`Instance::poll_action`] as after any event.
+    pub fn reconfigure(&mut self, now: Time, params: Params) -> Result<(), ReconfigureError> {
+        params.validate()?;
+        let (params, _) = params.normalized();
+        if params.vrid != self.params.vrid {
+            return Err(ReconfigureError::Identity("virtual_router_id"));
+        }
+        if params.version != self.params.version {
+            return Err(ReconfigureError::Identity("version"));
+        }
+        if Family::of(&params.primary_addr) != Family::of(&self.params.primary_addr) {
+            return Err(ReconfigureError::Identity("address family"));
+        }
+        let names = |p: &Params| {
+            p.trackers
+                .iter()
+                .map(|t| t.name.clone())
+                .collect::<Vec<_>>()
+        };
+        if names(&params) != names(&self.params) {
+            return Err(ReconfigureError::Trackers);
+        }
+        let old = std::mem::replace(&mut self.params, params);
+        let old_priority = self.effective_priority;
+        self.effective_priority = self.compute_priority();
+        if !self.params.preempt || self.params.preempt_delay.is_zero() {
+            self.preempt_since = None;
+        }
+        if self.recheck_fault(now) {
+            self.note_timer();
+            return Ok(());
+        }
+        match self.state {
+            State::Master => {
+                self.master_adver_interval = self.params.advert_interval();
+                let advertised = self.effective_priority != old_priority
+                    || self.params.advert_int != old.advert_int
+                    || self.params.vips != old.vips
+                    || self.params.auth != old.auth;
+                if advertised {
+                    self.send_advert(self.effective_priority);
+                    self.adver_timer = Some(now + self.params.advert_interval());
+                }
+                if self.params.garp_master_delay.is_none() {
+                    self.garp_timer = None;
+                }
+            }
+            State::Backup => {
+                // v2 adverts carry our own interval (others are dropped);
+                // v3 keeps the interval learned from the master.
+                if self.params.version == Version::V2 || self.master_seen.is_none() {
+                    self.master_adver_interval = self.params.advert_interval();
+                }
+            }
+            State::Initialize | State::Fault => {
+                self.master_adver_interval = self.params.advert_interval();
+            }
+        }
+        self.note_timer();
+        Ok(())
     }
 
     // ----- inputs ---------------------------------------------------------

@@ -25,7 +25,7 @@ pub mod track;
 pub use counters::{InstanceCounters, NewMasterReason, RouterCounters, RxErrorCounters};
 pub use instance::{
     Action, Event, InitialState, Instance, InstanceStatus, Params, ParamsError, ParamsWarning,
-    Reason, State,
+    Reason, ReconfigureError, State,
 };
 pub use packet::{
     Auth, CodecOptions, Envelope, Family, Packet, Received, RxError, TxError, Version, VrrpRepr,

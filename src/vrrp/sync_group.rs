@@ -132,6 +132,26 @@ impl Router {
         result
     }
 
+    /// Applies new parameters to a running instance in place
+    /// ([`Instance::reconfigure`]), then lets its sync group follow (a
+    /// member entering FAULT takes the group along).
+    pub fn reconfigure(
+        &mut self,
+        now: Time,
+        id: InstanceId,
+        params: super::Params,
+    ) -> Result<(), super::instance::ReconfigureError> {
+        let Some(inst) = self.instances.get_mut(id) else {
+            return Ok(());
+        };
+        let before = inst.state();
+        let result = inst.reconfigure(now, params);
+        let after = inst.state();
+        self.drain(id);
+        self.follow(now, id, before, after);
+        result
+    }
+
     /// Feeds [`Event::Timer`] to every instance (each one re-checks its own
     /// deadlines, so instances with nothing due are unaffected).
     pub fn handle_timeout(&mut self, now: Time) {
