@@ -589,6 +589,11 @@ fn v3_zero_interval_is_refused() {
         rx(&mut i, t(1), HIGHER_IP, advert(Version::V3, 200, 0)),
         Err(RxError::AdvertInterval { received_cs: 0, .. })
     ));
+    // Dropped and counted: still backup, the down timer untouched.
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.counters().rx_errors.adv_interval_errors, 1);
+    assert_eq!(i.counters().adverts_received, 0);
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(3_609_375)));
 }
 
 #[test]
