@@ -21,6 +21,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# `v3_checksum_as_v2` (VRRPv3 over IPv4 checksummed without the pseudo-
+# header) arrived in keepalived 2.2.8; Debian's 2.2.7 rejects it as
+# "Unknown keyword". Probe with `keepalived -t` (in a throwaway network
+# namespace) and, where it is known, add an instance (VRID 55) that uses it,
+# so its adverts can replace the derived V3_V4_AS_V2 vector.
+cat > "$dir/probe.conf" <<'CONF'
+vrrp_instance P {
+    interface veth0
+    virtual_router_id 55
+    version 3
+    v3_checksum_as_v2
+    virtual_ipaddress {
+        192.0.2.105/24
+    }
+}
+CONF
+# (-t exits non-zero here anyway: veth0 does not exist in the probe's
+# namespace; only the keyword message matters.)
+probe_out="$(unshare -n keepalived -t -l -f "$dir/probe.conf" 2>&1 || true)"
+as_v2_known=yes
+case "$probe_out" in
+  *"Unknown keyword 'v3_checksum_as_v2'"*) as_v2_known=no ;;
+esac
+echo "keepalived $(keepalived --version 2>&1 | head -1): v3_checksum_as_v2 known: $as_v2_known" >&2
+
 cat > "$dir/ka.conf" <<'CONF'
 global_defs {
     router_id tdmcap
@@ -72,6 +97,21 @@ vrrp_instance V3V6 {
     }
 }
 CONF
+if [ "$as_v2_known" = yes ]; then
+  cat >> "$dir/ka.conf" <<'CONF'
+vrrp_instance V3V4AS2 {
+    interface veth0
+    virtual_router_id 55
+    priority 100
+    advert_int 1
+    version 3
+    v3_checksum_as_v2
+    virtual_ipaddress {
+        192.0.2.105/24
+    }
+}
+CONF
+fi
 
 ip netns add "$A"; ip netns add "$B"
 ip link add tdmcap0 netns "$A" type veth peer name tdmcap1 netns "$B"

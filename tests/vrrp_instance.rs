@@ -589,6 +589,11 @@ fn v3_zero_interval_is_refused() {
         rx(&mut i, t(1), HIGHER_IP, advert(Version::V3, 200, 0)),
         Err(RxError::AdvertInterval { received_cs: 0, .. })
     ));
+    // Dropped and counted: still backup, the down timer untouched.
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.counters().rx_errors.adv_interval_errors, 1);
+    assert_eq!(i.counters().adverts_received, 0);
+    assert_eq!(i.poll_timeout(), Some(Time::from_micros(3_609_375)));
 }
 
 #[test]
@@ -1156,4 +1161,316 @@ fn reload_of_a_sync_group_member_keeps_the_group_and_a_new_fault_takes_it_along(
     r.reconfigure(now, 1, p[1].clone()).unwrap();
     assert_eq!(r.instance(0).unwrap().state(), State::Fault);
     assert_eq!(r.instance(1).unwrap().state(), State::Fault);
+}
+
+// ----- counters ---------------------------------------------------------------
+
+/// One counter per [`RxError`] variant: recording a reason moves its own
+/// field and nothing else, in the instance's counters as a whole.
+#[test]
+fn every_drop_reason_moves_exactly_its_own_counter() {
+    use tandem::vrrp::RxErrorCounters as C;
+    let d = C::default();
+    let cases: Vec<(RxError, C)> = vec![
+        (
+            RxError::Truncated { len: 3, need: 20 },
+            C {
+                truncated_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Length {
+                len: 16,
+                count: 3,
+                expected: 28,
+            },
+            C {
+                length_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Ipv4Header("IHL below 5"),
+            C {
+                ipv4_header_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Ipv4Checksum,
+            C {
+                ipv4_checksum_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Protocol(6),
+            C {
+                protocol_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Ttl(64),
+            C {
+                ip_ttl_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Version(4),
+            C {
+                version_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Type(2),
+            C {
+                invalid_type_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Vrid(52),
+            C {
+                vrid_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Checksum {
+                carried: 1,
+                computed: 2,
+            },
+            C {
+                checksum_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::Authentication("password mismatch"),
+            C {
+                auth_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::AdvertInterval {
+                received_cs: 200,
+                configured_cs: 100,
+            },
+            C {
+                adv_interval_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::AddressFamily,
+            C {
+                address_family_errors: 1,
+                ..d
+            },
+        ),
+        (
+            RxError::AddressList,
+            C {
+                address_list_errors: 1,
+                ..d
+            },
+        ),
+    ];
+    // Every variant is listed once (the match keeps this list complete
+    // when a variant is added).
+    for (err, _) in &cases {
+        match err {
+            RxError::Truncated { .. }
+            | RxError::Length { .. }
+            | RxError::Ipv4Header(_)
+            | RxError::Ipv4Checksum
+            | RxError::Protocol(_)
+            | RxError::Ttl(_)
+            | RxError::Version(_)
+            | RxError::Type(_)
+            | RxError::Vrid(_)
+            | RxError::Checksum { .. }
+            | RxError::Authentication(_)
+            | RxError::AdvertInterval { .. }
+            | RxError::AddressFamily
+            | RxError::AddressList => {}
+        }
+    }
+    assert_eq!(cases.len(), 14);
+    for (err, expected) in cases {
+        let mut i = started(params(Version::V3, 100), t(0));
+        let before = i.counters().clone();
+        i.record_rx_error(&err);
+        let after = i.counters().clone();
+        assert_eq!(after.rx_errors, expected, "{err:?}");
+        // Nothing else in the row moved, and the state stays.
+        assert_eq!(
+            tandem::vrrp::InstanceCounters {
+                rx_errors: before.rx_errors,
+                ..after.clone()
+            },
+            before,
+            "{err:?}"
+        );
+        assert_eq!(i.state(), State::Backup);
+        // The sum counts drops; an address list mismatch is not one.
+        let drop = !matches!(err, RxError::AddressList);
+        assert_eq!(after.rx_errors.total(), u64::from(drop), "{err:?}");
+    }
+}
+
+/// The codec's own rejections, decoded from real bytes, land in distinct
+/// counters (these five used to share two), and the JSON keeps the RFC 6527
+/// sum `packet_length_errors` and the older `ip_header_errors`.
+#[test]
+fn codec_rejections_from_bytes_are_told_apart() {
+    use std::net::Ipv4Addr;
+    use tandem::vrrp::packet::{CodecOptions, MULTICAST_V4, decode_ipv4, encode_ipv4};
+    let opts = CodecOptions::default();
+    let good = encode_ipv4(
+        &advert(Version::V3, 200, 100),
+        Ipv4Addr::new(192, 0, 2, 20),
+        MULTICAST_V4,
+        1,
+        opts,
+    )
+    .unwrap();
+    decode_ipv4(&good, opts).unwrap();
+    let refresh_ip_checksum = |b: &mut Vec<u8>| {
+        b[10] = 0;
+        b[11] = 0;
+        let mut sum = 0u32;
+        for w in b[..20].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        b[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    };
+    let mut i = started(params(Version::V3, 100), t(0));
+    let mut feed = |bytes: &[u8]| {
+        let e = decode_ipv4(bytes, opts).unwrap_err();
+        i.record_rx_error(&e);
+        e
+    };
+    // Truncated: cut inside the VRRP header.
+    assert!(matches!(feed(&good[..24]), RxError::Truncated { .. }));
+    // Length: one address more claimed than carried.
+    let mut b = good.clone();
+    b[23] = 2;
+    assert!(matches!(feed(&b), RxError::Length { .. }));
+    // IPv4 header: IHL 4.
+    let mut b = good.clone();
+    b[0] = 0x44;
+    refresh_ip_checksum(&mut b);
+    assert!(matches!(feed(&b), RxError::Ipv4Header(_)));
+    // IPv4 header checksum.
+    let mut b = good.clone();
+    b[10] ^= 0xff;
+    assert_eq!(feed(&b), RxError::Ipv4Checksum);
+    // Protocol 6.
+    let mut b = good.clone();
+    b[9] = 6;
+    refresh_ip_checksum(&mut b);
+    assert_eq!(feed(&b), RxError::Protocol(6));
+    let c = i.counters().rx_errors;
+    assert_eq!(
+        (
+            c.truncated_errors,
+            c.length_errors,
+            c.ipv4_header_errors,
+            c.ipv4_checksum_errors,
+            c.protocol_errors,
+        ),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!((c.packet_length_errors(), c.ip_header_errors()), (2, 3));
+    assert_eq!(c.total(), 5);
+    let json = serde_json::to_value(i.counters()).unwrap();
+    let rx = &json["rx_errors"];
+    assert_eq!(rx["truncated_errors"], 1);
+    assert_eq!(rx["protocol_errors"], 1);
+    assert_eq!(rx["packet_length_errors"], 2);
+    assert_eq!(rx["ip_header_errors"], 3);
+    assert_eq!(rx.as_object().unwrap().len(), 16);
+}
+
+/// Adverts sent, priority 0 sent and received, master transitions and the
+/// time of the last transition, as the state machine moves.
+#[test]
+fn counters_follow_the_state_machine() {
+    let mut i = started(params(Version::V3, 100), t(0));
+    let c = i.counters().clone();
+    assert_eq!(
+        (c.adverts_sent, c.master_transitions, c.state_transitions),
+        (0, 0, 1)
+    );
+    assert_eq!(c.last_transition, Some(t(0)));
+    // A master advertises; receiving counts, and is no transition.
+    rx(&mut i, t(500), HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(i.counters().adverts_received, 1);
+    assert_eq!(i.counters().last_transition, Some(t(0)));
+    // It resigns (priority 0): received, and after Skew_Time we are master
+    // (one advert sent on the way in).
+    rx(&mut i, t(1000), HIGHER_IP, advert(Version::V3, 0, 100)).unwrap();
+    let at = Time::from_micros(1_000_000 + 609_375);
+    i.handle(at, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+    let c = i.counters().clone();
+    assert_eq!(
+        (
+            c.adverts_received,
+            c.priority_zero_received,
+            c.adverts_sent,
+            c.priority_zero_sent,
+            c.master_transitions,
+            c.state_transitions,
+        ),
+        (2, 1, 1, 0, 1, 2)
+    );
+    assert_eq!(c.last_transition, Some(at));
+    assert_eq!(c.new_master_reason, NewMasterReason::MasterNoResponse);
+    // Three Adver_Timer rounds: three more adverts, no transition.
+    let mut now = at;
+    for _ in 0..3 {
+        now = i.poll_timeout().unwrap();
+        i.handle(now, Event::Timer).unwrap();
+    }
+    assert_eq!(i.counters().adverts_sent, 4);
+    assert_eq!(i.counters().last_transition, Some(at));
+    // A higher master takes over: to BACKUP, nothing sent.
+    let back = now + Duration::from_millis(100);
+    rx(&mut i, back, HIGHER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    let c = i.counters().clone();
+    assert_eq!(
+        (c.adverts_sent, c.master_transitions, c.state_transitions),
+        (4, 1, 3)
+    );
+    assert_eq!(c.last_transition, Some(back));
+    // It goes silent: master again (second master transition), then a
+    // clean shutdown sends priority 0.
+    let down = i.poll_timeout().unwrap();
+    i.handle(down, Event::Timer).unwrap();
+    assert_eq!(i.state(), State::Master);
+    let off = down + Duration::from_millis(10);
+    i.handle(off, Event::Shutdown).unwrap();
+    let c = i.counters().clone();
+    assert_eq!(
+        (
+            c.adverts_sent,
+            c.priority_zero_sent,
+            c.master_transitions,
+            c.state_transitions,
+        ),
+        (6, 1, 2, 5)
+    );
+    assert_eq!(c.last_transition, Some(off));
+    assert_eq!(c.rx_errors.total(), 0);
 }

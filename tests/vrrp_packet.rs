@@ -34,13 +34,20 @@ const KA_V2_PASS_PRIO0: &str =
 const KA_V3_V4: &str = "45c0002000010000ff701899c0000201e0000012313478010032f1a0c0000266";
 const KA_V3_V4_PRIO0: &str = "45c00020000c0000ff70188ec0000201e000001231340001003269a1c0000266";
 /// keepalived 2.2.7, `version 3`, VRID 53, priority 100, advert_int 1,
-/// VIP 192.0.2.103, pseudo-header checksum 0x056d. (The capture config also
-/// set `v3_checksum_as_v2`, but 2.2.7 predates that keyword: it logged
-/// "Unknown keyword" and kept the pseudo-header.)
+/// VIP 192.0.2.103, pseudo-header checksum 0x056d.
 const KA_V3_V4_VRID53: &str = "45c0002000010000ff701899c0000201e0000012313564010064056dc0000267";
-/// The same advert with the checksum over the VRRP message alone, as
-/// keepalived >= 2.2.8 sends it under `v3_checksum_as_v2` (and Cisco does):
+/// NOT captured: no keepalived on this machine can send it. The
+/// `v3_checksum_as_v2` keyword (checksum over the VRRP message alone, no
+/// IPv4 pseudo-header; what Cisco sends) arrived in keepalived 2.2.8
+/// (2023-05-31 release notes); Debian's 2.2.7 rejects it as "Unknown
+/// keyword" both in `global_defs` and in a `vrrp_instance` (checked with
+/// `unshare -n keepalived -t -f <conf>`), so the capture script does not
+/// set it. The vector is [`KA_V3_V4_VRID53`] with its two checksum bytes
+/// (IPv4 offset 26..28) replaced by the RFC 1071 sum of the 12-byte VRRP
+/// message with the checksum field zeroed:
 /// 0x3135 + 0x6401 + 0x0064 + 0xc000 + 0x0267 = 0x15801 → 0x5802 → !0xa7fd.
+/// `v3_checksum_as_v2_vector_is_derived_from_the_capture` recomputes both
+/// checksums with pnet_packet's independent implementation.
 const V3_V4_AS_V2: &str = "45c0002000010000ff701899c0000201e0000012313564010064a7fdc0000267";
 /// keepalived 2.2.7, `version 3` over IPv6, VRID 54, priority 200,
 /// advert_int 1, VIPs 2001:db8::100 and ::101. The whole IPv6 packet as
@@ -685,4 +692,137 @@ fn keepalived_adverts_meet_the_instance_checks() {
     let (res, i) = feed(&other_vips);
     assert_eq!(res, Ok(()));
     assert_eq!(i.counters().rx_errors.address_list_errors, 1);
+}
+
+/// The hand-derived `v3_checksum_as_v2` vector, cross-checked: an
+/// independent checksum implementation (pnet_packet's) first reproduces the
+/// checksum keepalived put on the captured advert (with the pseudo-header),
+/// then, without the pseudo-header, gives exactly the bytes of the vector.
+#[test]
+fn v3_checksum_as_v2_vector_is_derived_from_the_capture() {
+    use pnet_packet::ip::IpNextHeaderProtocol;
+    use pnet_packet::util::{checksum, ipv4_checksum};
+    let ka = hex(KA_V3_V4_VRID53);
+    let vrrp = &ka[20..];
+    let carried = u16::from_be_bytes([vrrp[6], vrrp[7]]);
+    let with_pseudo = ipv4_checksum(
+        vrrp,
+        3,
+        &[],
+        &KA_SRC4,
+        &packet::MULTICAST_V4,
+        IpNextHeaderProtocol(packet::PROTOCOL),
+    );
+    assert_eq!(with_pseudo, carried, "pnet agrees with keepalived 2.2.7");
+    let message_only = checksum(vrrp, 3);
+    assert_eq!(message_only, 0xa7fd);
+    let mut derived = ka.clone();
+    derived[26..28].copy_from_slice(&message_only.to_be_bytes());
+    assert_eq!(derived, hex(V3_V4_AS_V2));
+    // And our encoder, asked for the layout, writes the same bytes.
+    let rx = decode_ipv4(&ka, CodecOptions::default()).unwrap();
+    let out = encode_ipv4(&rx.repr, KA_SRC4, packet::MULTICAST_V4, 1, AS_V2).unwrap();
+    assert_eq!(out, derived);
+}
+
+/// RFC 5798 §5.2.6: the 4 bits before Max Adver Int (Rsvd) "MUST be set to
+/// zero on transmission and ignored on reception". A captured keepalived
+/// advert with those bits set (and its checksum made right again) decodes
+/// to the same advert and interval, and a v3 instance takes it.
+#[test]
+fn v3_reserved_bits_before_max_adver_int_are_ignored() {
+    use pnet_packet::ip::IpNextHeaderProtocol;
+    use pnet_packet::util::{ipv4_checksum, ipv6_checksum};
+    use tandem::vrrp::{Event, Instance, Params, Time};
+
+    // IPv4, VRID 52, 50 cs.
+    let orig = hex(KA_V3_V4);
+    let want = decode_ipv4(&orig, CodecOptions::default()).unwrap().repr;
+    for rsvd in [0x10u8, 0x80, 0xf0] {
+        let mut b = orig.clone();
+        b[24] |= rsvd;
+        // Without fixing the checksum the change is caught as corruption.
+        assert!(matches!(
+            decode_ipv4(&b, CodecOptions::default()),
+            Err(RxError::Checksum { .. })
+        ));
+        let sum = ipv4_checksum(
+            &b[20..],
+            3,
+            &[],
+            &KA_SRC4,
+            &packet::MULTICAST_V4,
+            IpNextHeaderProtocol(packet::PROTOCOL),
+        );
+        b[26..28].copy_from_slice(&sum.to_be_bytes());
+        let rx = decode_ipv4(&b, CodecOptions::default()).unwrap();
+        assert_eq!(rx.repr, want, "rsvd {rsvd:#x}");
+        assert_eq!(rx.repr.max_adver_int, 50);
+        // Sent back out, the bits are zero again: the captured bytes.
+        let out = encode_ipv4(
+            &rx.repr,
+            KA_SRC4,
+            packet::MULTICAST_V4,
+            1,
+            CodecOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(out, orig);
+        // A v3 backup with the same interval accepts it and learns 0.5 s:
+        // its down timer is 3 × 0.5 s + (256 − 100) × 0.5 s / 256.
+        let mut p = Params::new("VI_52", 52, v4(192, 0, 2, 9));
+        p.version = Version::V3;
+        p.priority = 100;
+        p.advert_int = 50;
+        p.vips = vec![v4(192, 0, 2, 102)];
+        let mut i = Instance::new(p, Time::ZERO).unwrap();
+        i.handle(Time::ZERO, Event::Startup).unwrap();
+        i.handle(
+            Time::from_millis(100),
+            Event::AdvertReceived {
+                src: rx.envelope.src,
+                advert: rx.repr.clone(),
+            },
+        )
+        .unwrap();
+        assert_eq!(i.counters().adverts_received, 1);
+        assert_eq!(i.counters().rx_errors.total(), 0);
+        assert_eq!(
+            i.poll_timeout(),
+            Some(Time::from_micros(100_000 + 1_500_000 + 304_687))
+        );
+    }
+
+    // IPv6, VRID 54, 100 cs.
+    let pkt = hex(KA_V3_V6);
+    let mut payload = pkt[40..].to_vec();
+    let want = decode_ipv6(
+        KA_SRC6,
+        packet::MULTICAST_V6,
+        255,
+        &payload,
+        CodecOptions::default(),
+    )
+    .unwrap()
+    .repr;
+    payload[4] |= 0xf0;
+    let sum = ipv6_checksum(
+        &payload,
+        3,
+        &[],
+        &KA_SRC6,
+        &packet::MULTICAST_V6,
+        IpNextHeaderProtocol(packet::PROTOCOL),
+    );
+    payload[6..8].copy_from_slice(&sum.to_be_bytes());
+    let rx = decode_ipv6(
+        KA_SRC6,
+        packet::MULTICAST_V6,
+        255,
+        &payload,
+        CodecOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(rx.repr, want);
+    assert_eq!(rx.repr.max_adver_int, 100);
 }

@@ -17,9 +17,21 @@
 //!   Master_Down_Interval + one advert interval (+ network delay), and it
 //!   stays so (no flapping) while nothing else happens;
 //! - with preemption the live router with the highest priority is master;
-//!   with `nopreempt` a restarted router does not displace a live master;
+//! - when masters meet, the better one stays: the master standing at the
+//!   end ranks (priority, then primary address) at least as high as every
+//!   live router that was master since priorities last changed — so a tie
+//!   goes to the higher address;
+//! - with `nopreempt` a live master is not displaced: in phase 1 no router
+//!   changes state during the stable hold, in phase 2 (a backup crashes and
+//!   restarts) no master leaves MASTER at any moment, sync group or not;
+//!   the one exception is a master advertising so slowly that the restarted
+//!   router cannot hear it before its first Master_Down_Timer (see
+//!   `hears_before_timeout`);
 //! - members of a sync group are never split once stable: on every router
 //!   they are all in the same state.
+//!
+//! Each checker has a guard at the end of the file that plants the
+//! violation it looks for (`Sabotage`) and asserts it is reported.
 //!
 //! `cargo test --test vrrp_sim` runs `VRRP_SIM_SEEDS` seeds (default 2000)
 //! starting at `VRRP_SIM_FIRST` (default 0).
@@ -199,6 +211,16 @@ impl Scenario {
         }
     }
 
+    /// An address below (`low`) or above every router's own.
+    fn beyond(&self, low: bool) -> IpAddr {
+        match (self.ipv6, low) {
+            (true, true) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            (true, false) => IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0xff)),
+            (false, true) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            (false, false) => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 250)),
+        }
+    }
+
     fn vip(&self, vrid: usize) -> IpAddr {
         if self.ipv6 {
             IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 1, vrid as u16))
@@ -287,6 +309,30 @@ enum Ev {
     Heal,
 }
 
+/// A deliberate fault in the simulated routers or network, used only by the
+/// guards at the end of this file to prove that each invariant checker
+/// catches the violation it is written for (a checker that never fires
+/// proves nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sabotage {
+    None,
+    /// This router drops every advert it receives: after the heal it stays
+    /// master beside the real one.
+    Deaf(usize),
+    /// This router runs with `nopreempt` although the scenario preempts.
+    NoPreempt(usize),
+    /// This router preempts although the scenario does not, once it is
+    /// restarted (its first start is as configured).
+    PreemptsOnRestart(usize),
+    /// This router is built without the scenario's sync group, so its
+    /// instances move on their own.
+    NoSyncGroup(usize),
+    /// Every receiver is told the sender's address is on the other side of
+    /// its own, so two masters of equal priority resolve the tie in favour
+    /// of the lower address.
+    LowerAddressWinsTies,
+}
+
 struct Node {
     router: Option<Router>,
     link_up: bool,
@@ -307,8 +353,16 @@ struct Sim<'a> {
     trace: Option<String>,
     /// Every state change: (time, router, instance, from, to).
     transitions: Vec<(Time, usize, usize, State, State)>,
+    /// Every crash or clean stop: (time, router).
+    stops: Vec<(Time, usize)>,
+    /// Whether each router has been started at least once.
+    started: Vec<bool>,
     ip_id: u16,
     pub steps: u64,
+    /// VRIDs held to invariant 2 under nopreempt in phase 2 (reported, so a
+    /// change that makes the check vacuous shows).
+    nopreempt_checked: u64,
+    sabotage: Sabotage,
 }
 
 type Check = Result<(), String>;
@@ -335,8 +389,12 @@ impl<'a> Sim<'a> {
             healed: false,
             trace: trace.then(String::new),
             transitions: Vec::new(),
+            stops: Vec::new(),
+            started: vec![false; sc.routers],
             ip_id: 0,
             steps: 0,
+            nopreempt_checked: 0,
+            sabotage: Sabotage::None,
         }
     }
 
@@ -355,8 +413,21 @@ impl<'a> Sim<'a> {
     }
 
     fn start(&mut self, r: usize) -> Check {
-        let mut router = Router::new(self.sc.params(r), self.sc.groups(), self.now)
-            .map_err(|e| format!("router {r}: {e}"))?;
+        let mut params = self.sc.params(r);
+        let mut groups = self.sc.groups();
+        match self.sabotage {
+            Sabotage::NoPreempt(x) if x == r => {
+                params.iter_mut().for_each(|p| p.preempt = false);
+            }
+            Sabotage::PreemptsOnRestart(x) if x == r && self.started[r] => {
+                params.iter_mut().for_each(|p| p.preempt = true);
+            }
+            Sabotage::NoSyncGroup(x) if x == r => groups.clear(),
+            _ => {}
+        }
+        self.started[r] = true;
+        let mut router =
+            Router::new(params, groups, self.now).map_err(|e| format!("router {r}: {e}"))?;
         for k in 0..self.sc.vrids {
             for (t, up) in self.nodes[r].trackers_up[k].clone().into_iter().enumerate() {
                 if !up {
@@ -488,7 +559,10 @@ impl<'a> Sim<'a> {
             IpAddr::V4(_) => decode_ipv4(bytes, opts),
             IpAddr::V6(s) => decode_ipv6(s, packet::MULTICAST_V6, 255, bytes, opts),
         };
-        let rx = match decoded {
+        if self.sabotage == Sabotage::Deaf(to) {
+            return Ok(());
+        }
+        let mut rx = match decoded {
             Ok(rx) => {
                 if corrupted {
                     return Err(format!("r{to}: accepted a corrupted packet from r{from}"));
@@ -503,6 +577,9 @@ impl<'a> Sim<'a> {
                 return Ok(());
             }
         };
+        if self.sabotage == Sabotage::LowerAddressWinsTies {
+            rx.envelope.src = self.sc.beyond(from > to);
+        }
         let router = self.nodes[to].router.as_mut().expect("checked above");
         let family = Family::of(&rx.envelope.src);
         let Some(id) = router.find(rx.repr.vrid, family) else {
@@ -534,6 +611,7 @@ impl<'a> Sim<'a> {
             } => self.deliver(to, from, &bytes, corrupted)?,
             Ev::Crash(r) => {
                 if self.nodes[r].router.take().is_some() {
+                    self.stops.push((self.now, r));
                     // The machine is gone, and the VIPs with it.
                     self.nodes[r].vips_held.iter_mut().for_each(|v| *v = false);
                     self.log(|| format!("r{r} crash"));
@@ -551,6 +629,7 @@ impl<'a> Sim<'a> {
                         return Err(format!("r{r} VI_{k}: VIPs still held after shutdown"));
                     }
                     self.nodes[r].router = None;
+                    self.stops.push((self.now, r));
                 }
             }
             Ev::Restart(r) => {
@@ -726,8 +805,9 @@ impl<'a> Sim<'a> {
     }
 
     /// With preemption, the master has the highest priority of all live
-    /// routers.
-    fn check_highest(&self, masters: &[usize]) -> Check {
+    /// routers, and among routers of that priority it is the one with the
+    /// highest address that took part in the election (see [`check_ties`]).
+    fn check_highest(&self, masters: &[usize], since: Time) -> Check {
         for (k, &m) in masters.iter().enumerate() {
             let best = (0..self.sc.routers)
                 .filter_map(|r| self.effective_priority(r, k))
@@ -737,6 +817,67 @@ impl<'a> Sim<'a> {
                     "VRID {}: master r{m} has priority {:?}, highest live is {best:?}",
                     k + 1,
                     self.effective_priority(m, k)
+                ));
+            }
+        }
+        self.check_ties(masters, since)
+    }
+
+    /// Two masters that meet keep the better one: higher priority, then on
+    /// equal priority the higher primary address (RFC 5798 §6.4.3, RFC 3768
+    /// §6.4.3). So the master standing now must rank at least as high as
+    /// every live router that was master at any moment since `since`
+    /// (when priorities stopped changing). A backup of equal priority and
+    /// higher address that never was master is no violation: a backup
+    /// accepts an advert of equal priority whatever its source (§6.4.2),
+    /// with or without preemption, so it rightly stays backup.
+    fn check_ties(&self, masters: &[usize], since: Time) -> Check {
+        for (k, &m) in masters.iter().enumerate() {
+            let rank = |r: usize| (self.effective_priority(r, k), self.sc.addr(r));
+            let was_master = |r: usize| {
+                self.transitions.iter().any(|&(t, x, id, from, to)| {
+                    t >= since
+                        && x == r
+                        && id == k
+                        && (from == State::Master || to == State::Master)
+                })
+            };
+            let stopped = |r: usize| self.stops.iter().any(|&(t, x)| t >= since && x == r);
+            for r in 0..self.sc.routers {
+                if r == m || self.nodes[r].router.is_none() || stopped(r) || !was_master(r) {
+                    continue;
+                }
+                if rank(r) > rank(m) {
+                    let what = if rank(r).0 == rank(m).0 {
+                        "tie won by the lower address"
+                    } else {
+                        "a worse master won"
+                    };
+                    return Err(format!(
+                        "VRID {}: {what}: r{m} {:?} is master, r{r} {:?} was master too since {since}",
+                        k + 1,
+                        rank(m),
+                        rank(r)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// No router left MASTER for VRID `k` since `since`: the nopreempt
+    /// invariant, checked on every transition rather than on samples.
+    fn check_not_displaced(&self, masters: &[usize], since: Time, skip: &[usize]) -> Check {
+        for (k, &m) in masters.iter().enumerate() {
+            if skip.contains(&k) {
+                continue;
+            }
+            if let Some((t, ..)) = self.transitions.iter().find(|&&(t, x, id, from, _)| {
+                t >= since && x == m && id == k && from == State::Master
+            }) {
+                return Err(format!(
+                    "nopreempt: live master r{m} of VRID {} displaced at {t}",
+                    k + 1
                 ));
             }
         }
@@ -755,9 +896,15 @@ impl<'a> Sim<'a> {
         3 * i + skew_max + i + 2 * self.sc.max_delay + Duration::from_millis(10)
     }
 
-    /// Checks one master per VRID from `from` until `until`, every ~interval/4.
+    /// Checks one master per VRID from now until `until`, every
+    /// ~interval/4, and that no router changes state at all meanwhile
+    /// (nothing happens on the network, so a master that stepped down and
+    /// came back between two samples would be flapping; with `nopreempt`
+    /// this is also invariant 2 in its plainest form: a live master every
+    /// other router hears is not displaced).
     fn hold_one_master(&mut self, until: Time) -> Result<Vec<usize>, String> {
         let first = self.one_master_each()?;
+        let since = self.now;
         let step = self.sc.interval_min() / 4;
         while self.now < until {
             let next = (self.now + step).min(until);
@@ -768,6 +915,11 @@ impl<'a> Sim<'a> {
                     "master changed without cause: {first:?} -> {now:?}"
                 ));
             }
+            if let Some((t, r, k, from, to)) = self.transitions.iter().find(|&&(t, ..)| t > since) {
+                return Err(format!(
+                    "r{r} VI_{k} {from} -> {to} at {t} during a stable hold"
+                ));
+            }
         }
         Ok(first)
     }
@@ -775,6 +927,7 @@ impl<'a> Sim<'a> {
 
 struct Outcome {
     steps: u64,
+    nopreempt_checked: u64,
 }
 
 fn run(seed: u64, trace: bool) -> (Result<Outcome, String>, Scenario, Option<String>) {
@@ -783,7 +936,10 @@ fn run(seed: u64, trace: bool) -> (Result<Outcome, String>, Scenario, Option<Str
     let mut sim = Sim::new(&sc, Rng(rng.next()), trace);
     let result = drive(&mut sim);
     (
-        result.map(|_| Outcome { steps: sim.steps }),
+        result.map(|_| Outcome {
+            steps: sim.steps,
+            nopreempt_checked: sim.nopreempt_checked,
+        }),
         sc.clone(),
         sim.trace.take(),
     )
@@ -829,34 +985,61 @@ fn drive(sim: &mut Sim) -> Check {
     }
     sim.schedule(chaos_end, Ev::Heal);
     sim.run_until(chaos_end)?;
-    // Phase 1: after the heal, one master per VRID within the bound, stable.
+    // From here on nothing changes a priority: trackers are restored and
+    // links are up.
+    let healed_at = sim.now;
+    // Phase 1: after the heal, one master per VRID within the bound, then
+    // a stable hold in which no router changes state (with nopreempt this
+    // is invariant 2: the live master everyone hears stays master).
     let settle = sim.settle_time();
     sim.run_until(chaos_end + settle)?;
     let stable_until = sim.now + sc.interval() * 10;
     let masters = sim.hold_one_master(stable_until)?;
     if sc.preempt {
-        sim.check_highest(&masters)?;
+        sim.check_highest(&masters, healed_at)?;
+    } else {
+        sim.check_ties(&masters, healed_at)?;
     }
-    // Phase 2: restart one router (with nopreempt, not the master) and
-    // check who is master afterwards.
-    let candidates: Vec<usize> = (0..sc.routers)
-        .filter(|r| sc.preempt || !masters.contains(r))
-        .collect();
-    if let Some(&r) = candidates.get(sim.rng.range(0, candidates.len().max(1) as u64 - 1) as usize)
-    {
-        let now = sim.now;
-        sim.log(|| format!("phase 2: restart r{r}"));
-        sim.apply(Ev::Crash(r))?;
-        sim.schedule(now + sc.interval(), Ev::Restart(r));
-        sim.run_until(now + sc.interval() + settle)?;
-        let until = sim.now + sc.interval() * 10;
-        let after = sim.hold_one_master(until)?;
-        if sc.preempt {
-            sim.check_highest(&after)?;
-        } else if !sc.sync_group && after != masters && hears_before_timeout(sc, r, &masters) {
-            return Err(format!(
-                "nopreempt: live master displaced: {masters:?} -> {after:?}"
-            ));
+    // Phase 2: crash and restart one router, then check who is master.
+    // With nopreempt, preferably a router that is master of nothing; when
+    // every router is master of some VRID (no sync group, more VRIDs than
+    // routers), any router, and only the VRIDs it was not master of are
+    // held to invariant 2.
+    let idle: Vec<usize> = (0..sc.routers).filter(|r| !masters.contains(r)).collect();
+    let pool: Vec<usize> = if sc.preempt || idle.is_empty() {
+        (0..sc.routers).collect()
+    } else {
+        idle
+    };
+    let r = pool[sim.rng.range(0, pool.len() as u64 - 1) as usize];
+    let now = sim.now;
+    sim.log(|| format!("phase 2: restart r{r}"));
+    sim.apply(Ev::Crash(r))?;
+    sim.schedule(now + sc.interval(), Ev::Restart(r));
+    sim.run_until(now + sc.interval() + settle)?;
+    let until = sim.now + sc.interval() * 10;
+    let after = sim.hold_one_master(until)?;
+    if sc.preempt {
+        sim.check_highest(&after, now)?;
+    } else {
+        sim.check_ties(&after, now)?;
+        // Invariant 2 cannot apply to a VRID whose master was the router
+        // restarted (its VIPs move by design), nor to a master that
+        // advertises so much more slowly than `r` that `r` cannot hear it
+        // before its first Master_Down_Timer expires (see
+        // `hears_before_timeout`). Everywhere else the master must not
+        // leave MASTER at any moment, not only be master again at the end.
+        let skip: Vec<usize> = (0..sc.vrids)
+            .filter(|&k| masters[k] == r || !hears_before_timeout(sc, r, &[masters[k]]))
+            .collect();
+        sim.check_not_displaced(&masters, now, &skip)?;
+        sim.nopreempt_checked += (sc.vrids - skip.len()) as u64;
+        for k in (0..sc.vrids).filter(|k| !skip.contains(k)) {
+            if after[k] != masters[k] {
+                return Err(format!(
+                    "nopreempt: live master displaced: {masters:?} -> {after:?}"
+                ));
+            }
         }
     }
     Ok(())
@@ -907,13 +1090,24 @@ fn simulated_elections_hold_their_invariants() {
         .unwrap_or(0);
     let start = std::time::Instant::now();
     let mut steps = 0;
+    let mut nopreempt = 0;
     for seed in first..first + seeds {
         match run(seed, false) {
-            (Ok(o), _, _) => steps += o.steps,
+            (Ok(o), _, _) => {
+                steps += o.steps;
+                nopreempt += o.nopreempt_checked;
+            }
             (Err(e), _, _) => panic!("{}", report_failure(seed, &e)),
         }
     }
-    println!("{seeds} seeds, {steps} events in {:.2?}", start.elapsed());
+    println!(
+        "{seeds} seeds, {steps} events, {nopreempt} VRIDs held to nopreempt in phase 2, in {:.2?}",
+        start.elapsed()
+    );
+    assert!(
+        seeds < 100 || nopreempt > seeds / 10,
+        "the nopreempt invariant was hardly checked"
+    );
 }
 
 #[test]
@@ -926,6 +1120,112 @@ fn the_simulation_can_fail() {
     sim.nodes[0].vips_held[0] = true; // pretend r0 still holds VRID 1's VIPs
     let res = drive(&mut sim);
     assert!(res.is_err(), "a stray VIP must be reported");
+}
+
+/// Runs `sc` twice with the same seeds, after scheduling `pre`: once as it
+/// is, which must pass, and once with `sabotage`, which must fail with
+/// `expect` in the message. The clean run shows the failure comes from the
+/// sabotage and not from the scenario.
+fn assert_caught(sc: &Scenario, pre: &[(Time, Ev)], sabotage: Sabotage, expect: &str) {
+    for sab in [Sabotage::None, sabotage] {
+        let mut sim = Sim::new(sc, Rng(7), false);
+        sim.sabotage = sab;
+        for (t, ev) in pre {
+            sim.schedule(*t, ev.clone());
+        }
+        let res = drive(&mut sim);
+        match (sab, res) {
+            (Sabotage::None, Err(e)) => panic!("the clean run failed: {e}"),
+            (Sabotage::None, Ok(())) => {}
+            (_, Ok(())) => panic!("{sab:?} went unnoticed"),
+            (_, Err(e)) => assert!(e.contains(expect), "{sab:?} caught, but as: {e}"),
+        }
+    }
+}
+
+#[test]
+fn two_masters_after_the_heal_are_caught() {
+    // r1 hears nothing, so it stays master beside r0.
+    assert_caught(
+        &clean_pair(200, 100),
+        &[],
+        Sabotage::Deaf(1),
+        "VRID 1: masters [0, 1]",
+    );
+}
+
+#[test]
+fn a_lower_priority_master_under_preemption_is_caught() {
+    // r0 (200) is cut off while r1 (100) becomes master; after the heal a
+    // preempting r0 takes over, a non-preempting one stays backup.
+    let mut sc = clean_pair(200, 100);
+    sc.chaos = Duration::from_secs(10);
+    assert_caught(
+        &sc,
+        &[(Time::ZERO, Ev::LinkDown(0))],
+        Sabotage::NoPreempt(0),
+        "master r1 has priority Some(100), highest live is Some(200)",
+    );
+}
+
+#[test]
+fn a_split_sync_group_is_caught() {
+    // r0 outranks r1 in both VRIDs, but VRID 2's tracker (weight 0) is down
+    // until the heal. With the group r0 is FAULT as a whole; without it r0
+    // is MASTER of VRID 1 and FAULT in VRID 2.
+    let mut sc = clean_pair(200, 100);
+    sc.vrids = 2;
+    sc.sync_group = true;
+    sc.priority = vec![vec![200, 207], vec![100, 107]];
+    sc.trackers = vec![vec![vec![], vec![0]], vec![vec![], vec![]]];
+    sc.chaos = Duration::from_secs(10);
+    let down = Ev::Tracker {
+        router: 0,
+        vrid: 1,
+        tracker: 0,
+        up: false,
+    };
+    assert_caught(
+        &sc,
+        &[(Time::ZERO, down)],
+        Sabotage::NoSyncGroup(0),
+        "r0: sync group split",
+    );
+}
+
+#[test]
+fn a_displaced_master_under_nopreempt_is_caught_also_in_a_sync_group() {
+    // nopreempt, one sync group of two VRIDs. r1 (200/207) is cut off
+    // while r0 (100/107) becomes master and stays so after the heal. In
+    // phase 2 r1 is restarted: as configured it returns as backup; made to
+    // preempt, it displaces the live master.
+    let mut sc = clean_pair(100, 200);
+    sc.preempt = false;
+    sc.vrids = 2;
+    sc.sync_group = true;
+    sc.priority = vec![vec![100, 107], vec![200, 207]];
+    sc.trackers = vec![vec![vec![], vec![]], vec![vec![], vec![]]];
+    sc.chaos = Duration::from_secs(10);
+    assert_caught(
+        &sc,
+        &[(Time::ZERO, Ev::LinkDown(1))],
+        Sabotage::PreemptsOnRestart(1),
+        "nopreempt: live master r0 of VRID 1 displaced",
+    );
+}
+
+#[test]
+fn a_tie_won_by_the_lower_address_is_caught() {
+    // Equal priorities, partitioned apart: both become master. When the
+    // network heals, r1 (192.0.2.11) must stay master and r0 (.10) yield.
+    let mut sc = clean_pair(100, 100);
+    sc.chaos = Duration::from_secs(10);
+    assert_caught(
+        &sc,
+        &[(Time::ZERO, Ev::Partition(vec![0, 1]))],
+        Sabotage::LowerAddressWinsTies,
+        "VRID 1: tie won by the lower address",
+    );
 }
 
 // ----- timing on a clean network ---------------------------------------------

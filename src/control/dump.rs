@@ -71,6 +71,9 @@ pub fn render_dump(s: &StatusSnapshot) -> String {
         let _ = writeln!(o, "   Advertisements sent = {}", c.adverts_sent);
         let _ = writeln!(o, "   Advertisements received = {}", c.adverts_received);
         let _ = writeln!(o, "   Invalid packets dropped = {}", c.invalid_packets);
+        for (reason, n) in c.rx_errors.by_reason() {
+            let _ = writeln!(o, "     {reason} = {n}");
+        }
     }
     if !s.sync_groups.is_empty() {
         let _ = writeln!(o, "------< VRRP Sync groups >------");
@@ -216,6 +219,10 @@ mod tests {
         assert!(text.contains("------< VRRP Topology >------\n VRRP Instance = VI_OUTER\n"));
         assert!(text.contains("\n   State = MASTER\n"));
         assert!(text.contains(" VRRP Sync Group = VG_LB, MASTER\n"));
+        assert!(text.contains(
+            "   Invalid packets dropped = 3\n     truncated_errors = 1\n     length_errors = 0\n"
+        ));
+        assert!(text.contains("     checksum_errors = 2\n"));
         assert!(text.contains("   Real Server = 198.51.100.11:80\n     Alive = no\n"));
     }
 

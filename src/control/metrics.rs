@@ -146,6 +146,20 @@ pub fn render(s: &StatusSnapshot) -> String {
             m.sample(name, &[("instance", &i.name)], get(&i.counters));
         }
     }
+    m.family(
+        "tandem_vrrp_rx_errors_total",
+        "counter",
+        "VRRP packets rejected, by reason (address_list_errors: counted, still accepted).",
+    );
+    for i in &s.vrrp_instances {
+        for (reason, n) in i.counters.rx_errors.by_reason() {
+            m.sample(
+                "tandem_vrrp_rx_errors_total",
+                &[("instance", &i.name), ("reason", reason)],
+                n,
+            );
+        }
+    }
 
     m.family(
         "tandem_sync_group_state",
@@ -381,6 +395,13 @@ mod tests {
             "tandem_real_server_up{virtual_server=\"[192.0.2.2]:tcp:80\",real_server=\"198.51.100.11:80\"} 0\n"
         ));
         assert!(text.contains("tandem_mail_sent_total 3\n"));
+        assert!(text.contains(
+            "tandem_vrrp_rx_errors_total{instance=\"VI_OUTER\",reason=\"checksum_errors\"} 2\n"
+        ));
+        assert!(text.contains(
+            "tandem_vrrp_rx_errors_total{instance=\"VI_OUTER\",reason=\"length_errors\"} 0\n"
+        ));
+        assert!(text.contains("tandem_vrrp_invalid_packets_total{instance=\"VI_OUTER\"} 3\n"));
         // Every sample line belongs to a declared family.
         let mut declared = std::collections::HashSet::new();
         for line in text.lines() {

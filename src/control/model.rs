@@ -187,6 +187,11 @@ pub struct VrrpCounters {
     /// auth, VRID mismatch, ...).
     pub invalid_packets: u64,
     pub gratuitous_arps_sent: u64,
+    /// The packets the VRRP codec and state machine rejected, one counter
+    /// per reason (`invalid_packets` is their sum plus the adverts dropped
+    /// for coming from outside `unicast_peer`).
+    #[serde(default)]
+    pub rx_errors: crate::vrrp::RxErrorCounters,
 }
 
 /// One `vrrp_sync_group`.
@@ -303,6 +308,12 @@ pub fn example_snapshot() -> StatusSnapshot {
                 adverts_sent: 3700,
                 adverts_received: 3,
                 gratuitous_arps_sent: 5,
+                invalid_packets: 3,
+                rx_errors: crate::vrrp::RxErrorCounters {
+                    truncated_errors: 1,
+                    checksum_errors: 2,
+                    ..Default::default()
+                },
                 ..VrrpCounters::default()
             },
         },
@@ -399,6 +410,10 @@ mod tests {
         // The names a script would look for.
         assert!(text.contains("\"state\": \"MASTER\""));
         assert!(text.contains("\"effective_priority\": 150"));
+        // Drops per reason, and the RFC 6527 sum under its old name.
+        assert!(text.contains("\"truncated_errors\": 1"));
+        assert!(text.contains("\"checksum_errors\": 2"));
+        assert!(text.contains("\"packet_length_errors\": 1"));
         assert!(text.contains("\"name\": \"[192.0.2.2]:tcp:80\""));
     }
 }

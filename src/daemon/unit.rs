@@ -902,6 +902,7 @@ impl Unit {
                         priority_zero_received: c.priority_zero_received,
                         invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
                         gratuitous_arps_sent: 0,
+                        rx_errors: c.rx_errors,
                     },
                 })
             })

@@ -734,8 +734,18 @@ impl Instance {
                 }
             }
             Version::V3 => {
-                // A zero interval would make Master_Down_Interval all skew
-                // and have backups fire constantly: refuse it.
+                // RFC 5798 §5.2.7 gives Max Adver Int no minimum, and §7.1
+                // does not list it among the checks (v3 backups adopt the
+                // master's interval, §6.4.2). But learned, 0 makes
+                // Master_Down_Interval = 3 × 0 + Skew_Time, and Skew_Time
+                // scales with the interval in v3 (§6.1): 0. The backup
+                // would take over at once, every time, beside a live
+                // master. So we drop it and count it as an interval error.
+                // keepalived deviation, the other way round: keepalived
+                // 2.2.x does not check the received field (vrrp_check_packet
+                // takes `adver_int & 0x0FFF` as is), but its own parser
+                // refuses `advert_int` below 1 cs ("Must be > 0"), so no
+                // keepalived peer sends 0 and refusing it costs no interop.
                 if advert.max_adver_int == 0 {
                     return Err(RxError::AdvertInterval {
                         received_cs: 0,

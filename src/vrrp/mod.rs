@@ -22,7 +22,7 @@ pub mod sync_group;
 pub mod time;
 pub mod track;
 
-pub use counters::{InstanceCounters, NewMasterReason, RouterCounters, RxErrorCounters};
+pub use counters::{InstanceCounters, NewMasterReason, RxErrorCounters};
 pub use instance::{
     Action, Event, InitialState, Instance, InstanceStatus, Params, ParamsError, ParamsWarning,
     Reason, ReconfigureError, State,
