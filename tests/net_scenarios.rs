@@ -362,6 +362,14 @@ fn gratuitous_arp_rounds_follow_repeat_and_delay() {
         text.contains(&lb1.mac("eth0")),
         "sent from lb1's MAC: {text}"
     );
+    // The counter status and metrics report is what went on the wire.
+    assert!(
+        wait_until(3.0, || d1.counter("gratuitous_arps_sent") == Some(6)),
+        "gratuitous_arps_sent {:?}, tcpdump saw {}\n{}",
+        d1.counter("gratuitous_arps_sent"),
+        t.len(),
+        d1.log()
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -80,6 +81,10 @@ pub struct InstanceIo {
     garp_pending: Option<u32>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
+    /// Gratuitous ARP and unsolicited NA packets sent for this instance's
+    /// VIPs (every address of every round): the bursts run on tasks of
+    /// their own, which add to it as each packet leaves.
+    garp_sent: Arc<AtomicU64>,
     /// When a garp_master_refresh round is due.
     refresh_at: Option<Instant>,
     /// Drop logging, kept sparse so a flood cannot fill the log: each
@@ -114,6 +119,7 @@ impl InstanceIo {
             vips_pending: None,
             garp_pending: None,
             unicast_peer_drops: 0,
+            garp_sent: Arc::default(),
             refresh_at: None,
             drop_log: HashMap::new(),
             drop_window: None,
@@ -133,6 +139,7 @@ impl InstanceIo {
                 gna_interval: self.plan.garp.gna_interval,
             },
             name,
+            self.garp_sent.clone(),
         );
     }
 
@@ -767,7 +774,7 @@ impl Unit {
                         priority_zero_sent: c.priority_zero_sent,
                         priority_zero_received: c.priority_zero_received,
                         invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
-                        gratuitous_arps_sent: 0,
+                        gratuitous_arps_sent: io.garp_sent.load(Ordering::Relaxed),
                     },
                 })
             })
