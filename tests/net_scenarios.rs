@@ -372,6 +372,133 @@ fn gratuitous_arp_rounds_follow_repeat_and_delay() {
     );
 }
 
+/// tcpdump capturing ARP on the client's eth0 with link-level headers and
+/// timestamps; waits until it listens.
+fn arp_capture(client: &Netns, dir: &Scratch) -> (std::process::Child, std::path::PathBuf) {
+    let cap = dir.0.join("arp.txt");
+    let listening = dir.0.join("tcpdump.err");
+    let tcpdump = client
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-e", "-tt", "arp"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&listening)
+        .unwrap_or_default()
+        .contains("listening")));
+    (tcpdump, cap)
+}
+
+/// Timestamps of the gratuitous ARPs for `vip` sent from `mac`.
+fn garp_times(cap: &std::path::Path, vip: &str, mac: &str) -> Vec<f64> {
+    std::fs::read_to_string(cap)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip}")))
+        .filter(|l| l.split_whitespace().nth(1) == Some(mac))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn garp_master_refresh_repeats_while_master_and_stops_after() {
+    const VIP: &str = "203.0.113.75";
+    let lan = Lan::new("sc-refr", 3);
+    let (lb1, lb2, client) = (&lan.nodes[0], &lan.nodes[1], &lan.nodes[2]);
+    let dir = Scratch::new("sc-refr");
+    let (mut tcpdump, cap) = arp_capture(client, &dir);
+    // One announcement on becoming master (no delayed second round), then
+    // two every second while master.
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_F {{\n interface eth0\n virtual_router_id 96\n priority {prio}\n version 3\n advert_int 0.2\n garp_master_delay 0\n garp_master_repeat 1\n garp_master_refresh 1\n garp_master_refresh_repeat 2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    d1.wait_started();
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    let mac1 = lb1.mac("eth0");
+    let t1 = || garp_times(&cap, VIP, &mac1);
+    // The first announcement and three refresh rounds.
+    assert!(
+        wait_until(6.0, || t1().len() >= 7),
+        "{:?}\n{}",
+        t1(),
+        d1.log()
+    );
+    let t = t1();
+    let rounds: Vec<&[f64]> = {
+        // Split into rounds: a gap of more than 0.5 s starts a new one.
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 1..=t.len() {
+            if i == t.len() || t[i] - t[i - 1] > 0.5 {
+                out.push(&t[start..i]);
+                start = i;
+            }
+        }
+        out
+    };
+    assert_eq!(
+        rounds[0].len(),
+        1,
+        "garp_master_repeat 1 on becoming master: {t:?}"
+    );
+    for r in &rounds[1..rounds.len() - 1] {
+        assert_eq!(
+            r.len(),
+            2,
+            "garp_master_refresh_repeat 2 per refresh: {t:?}"
+        );
+    }
+    for w in rounds.windows(2) {
+        let gap = w[1][0] - w[0][0];
+        assert!(
+            (0.6..1.8).contains(&gap),
+            "refresh rounds {gap:.3}s apart, not ~1s: {t:?}"
+        );
+    }
+
+    // A higher-priority router takes over: lb1 steps down and its refresh stops.
+    let d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(200)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(
+        wait_until(5.0, || has(lb2, VIP) && !has(lb1, VIP)),
+        "{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(d1.log().contains("Entering BACKUP STATE"), "{}", d1.log());
+    // A burst already past its lock may still land just after the removal.
+    std::thread::sleep(Duration::from_millis(200));
+    let after_step_down = t1().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    assert_eq!(
+        t1().len(),
+        after_step_down,
+        "lb1 kept refreshing as backup: {:?}",
+        t1()
+    );
+    // The new master refreshes in its turn.
+    let t2 = garp_times(&cap, VIP, &lb2.mac("eth0"));
+    assert!(t2.len() >= 3, "lb2 did not refresh: {t2:?}");
+    assert_eq!(
+        d1.counter("gratuitous_arps_sent"),
+        Some(after_step_down as u64),
+        "lb1's counter against tcpdump"
+    );
+}
+
 #[test]
 fn mcast_src_ip_sets_the_advert_source_and_ttl_is_255() {
     let lan = Lan::new("sc-src", 2);
