@@ -560,8 +560,38 @@ fn virtual_routes_follow_the_master() {
             t100.contains("blackhole 198.51.100.128/25"),
         )
     };
+    // lb2 watches the adverts on the wire.
+    let cap = dir.0.join("vrrp.txt");
+    let err = dir.0.join("tcpdump.err");
+    let mut tcpdump = lb2
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-v", "ip proto 112"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&err).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("listening")));
     let (d1, mut d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // virtual_ipaddress_excluded is not carried in the adverts.
+    let adverts = || std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        wait_until(3.0, || adverts().contains(&format!("addrs: {VIP}"))),
+        "{}",
+        adverts()
+    );
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let seen = adverts();
+    assert!(
+        seen.lines()
+            .filter(|l| l.contains("addrs"))
+            .all(|l| l.trim_end().ends_with(&format!("addrs: {VIP}"))),
+        "an advert carried more than {VIP}:\n{seen}"
+    );
+    assert!(!seen.contains("198.51.100.90"), "{seen}");
     assert!(
         wait_until(2.0, || routes(lb1) == (true, true)),
         "{:?}\n{}",

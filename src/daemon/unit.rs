@@ -192,9 +192,6 @@ pub struct Unit {
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
     stopping: bool,
-    /// The event being handled is an advert: a gratuitous round it causes
-    /// is the answer to a lower-priority master (`garp_lower_prio_repeat`).
-    handling_advert: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
     /// The last transition of each instance, and of the group.
@@ -311,7 +308,6 @@ impl Unit {
             epoch,
             script_trackers,
             stopping: false,
-            handling_advert: false,
             reporting,
             mail_filter,
             transitions: vec![None; plan.instances.len()],
@@ -406,7 +402,6 @@ impl Unit {
                     Some(m) => self.on_msg(m),
                 },
                 _ = sleep_until_opt(timer) => {
-                    self.handling_advert = false;
                     let now = self.now();
                     self.router.handle_timeout(now);
                 }
@@ -419,7 +414,6 @@ impl Unit {
 
     fn on_msg(&mut self, msg: UnitMsg) {
         let now = self.now();
-        self.handling_advert = matches!(msg, UnitMsg::Advert { .. });
         match msg {
             UnitMsg::Advert { instance, advert } => self.on_advert(now, instance, advert),
             UnitMsg::Link { ifindex, running } => {
@@ -531,7 +525,6 @@ impl Unit {
     /// Carry out what the state machine asked for, in order.
     async fn execute(&mut self) {
         let mut changed = false;
-        let mut became_master = Vec::new();
         while let Some((id, action)) = self.router.poll_action() {
             let Some(io) = self.io.get_mut(id) else {
                 continue;
@@ -540,9 +533,6 @@ impl Unit {
             match action {
                 Action::StateChanged { from, to, reason } => {
                     changed = true;
-                    if to == State::Master {
-                        became_master.push(id);
-                    }
                     let priority = self
                         .router
                         .instance(id)
@@ -634,16 +624,20 @@ impl Unit {
                         io.vips_held = false;
                     }
                 }
-                Action::SendGratuitous => {
-                    // A master answering a lower-priority advert re-announces
-                    // with `garp_lower_prio_repeat` (0: not at all); on
-                    // becoming master and at garp_master_delay, with
-                    // `garp_master_repeat`.
-                    let repeat = if self.handling_advert && !became_master.contains(&id) {
+                Action::SendGratuitous | Action::SendLowerPrioGratuitous => {
+                    // On becoming master and at garp_master_delay:
+                    // `garp_master_repeat` rounds. A master answering a
+                    // lower-priority advert, and again at
+                    // garp_lower_prio_delay: `garp_lower_prio_repeat` (0:
+                    // not at all).
+                    let repeat = if action == Action::SendLowerPrioGratuitous {
                         io.plan.garp.lower_prio_repeat
                     } else {
                         io.plan.garp.master_repeat.max(1)
                     };
+                    if repeat == 0 {
+                        continue;
+                    }
                     if io.vips_pending.is_some() {
                         // Announced with the VIPs, not before them.
                         io.garp_pending = Some(repeat);
