@@ -838,12 +838,13 @@ impl Unit {
             Role::Fault => NotifyState::Fault,
             Role::Stop => NotifyState::Stop,
         };
-        // keepalived has no notify_stop for groups.
-        if role != Role::Stop {
-            for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
-                if let Some(q) = &self.scripts {
-                    q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
-                }
+        // keepalived (vrrp_notify.c) passes priority 0 for a group, and
+        // runs the group's notify_stop / `notify ... STOP` on shutdown after
+        // its members' (seen from keepalived 2.2.7 in the lab:
+        // `GROUP G STOP 0`).
+        for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
+            if let Some(q) = &self.scripts {
+                q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
             }
         }
         self.bus.publish(RoleChange {
