@@ -748,3 +748,56 @@ fn an_address_owner_never_removes_its_own_address() {
     assert!(!has(lb1, "203.0.113.77"), "the added VIP stays after stop");
     assert!(has(lb1, "192.0.2.1"), "the owner's own address was removed");
 }
+
+/// keepalived's answer to a lower-priority advert, through the daemon: a
+/// master that hears one sends `garp_lower_prio_repeat` gratuitous ARPs at
+/// once and the same again `garp_lower_prio_delay` later.
+#[test]
+fn a_lower_priority_advert_gets_garp_now_and_after_garp_lower_prio_delay() {
+    const VIP: &str = "203.0.113.10";
+    let lan = Lan::new("sc-lowp", 2);
+    let (lb1, other) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-lowp");
+    let (mut tcpdump, cap) = arp_capture(other, &dir);
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority 150\n advert_int 1\n garp_master_delay 0\n garp_master_repeat 1\n garp_lower_prio_repeat 2\n garp_lower_prio_delay 2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(wait_until(8.0, || has(lb1, VIP)), "{}", d1.log());
+    let mac = lb1.mac("eth0");
+    let times = || garp_times(&cap, VIP, &mac);
+    assert!(wait_until(3.0, || times().len() == 1), "{:?}", times());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(times().len(), 1, "only the announcement on becoming master");
+
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    inject_advert(other, 50, 255);
+    assert!(
+        wait_until(5.0, || times().len() >= 5),
+        "{:?}\n{}",
+        times(),
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = times();
+    assert_eq!(t.len(), 5, "1 + 2 now + 2 later: {t:?}");
+    assert!(
+        t[1] - t0 < 0.5,
+        "the first answer came {:.3}s late: {t:?}",
+        t[1] - t0
+    );
+    assert!(t[2] - t[1] < 0.3, "{t:?}");
+    let gap = t[3] - t[1];
+    assert!(
+        (1.7..2.8).contains(&gap),
+        "second lower-priority round {gap:.3}s after the first, not ~2s: {t:?}"
+    );
+    assert!(has(lb1, VIP), "{}", d1.log());
+    assert_eq!(d1.counter("gratuitous_arps_sent"), Some(5));
+}
