@@ -801,3 +801,60 @@ fn a_lower_priority_advert_gets_garp_now_and_after_garp_lower_prio_delay() {
     assert!(has(lb1, VIP), "{}", d1.log());
     assert_eq!(d1.counter("gratuitous_arps_sent"), Some(5));
 }
+
+/// In a sync group, a lower-priority advert heard by one member makes every
+/// member that holds its VIPs re-announce them (keepalived: the other
+/// router may have drawn the traffic of the whole group).
+#[test]
+fn a_lower_priority_advert_in_a_sync_group_reannounces_every_member() {
+    const VIP_A: &str = "203.0.113.10";
+    const VIP_B: &str = "203.0.113.11";
+    let lan = Lan::new("sc-lowg", 2);
+    let (lb1, other) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-lowg");
+    let (mut tcpdump, cap) = arp_capture(other, &dir);
+    let inst = |name: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n priority 150\n advert_int 1\n garp_master_delay 0\n garp_master_repeat 1\n garp_lower_prio_repeat 1\n garp_lower_prio_delay 0\n virtual_ipaddress {{\n  {vip}/24\n }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "vrrp_sync_group G {{\n group {{\n  VI_A\n  VI_B\n }}\n}}\n{}{}",
+        inst("VI_A", 51, VIP_A),
+        inst("VI_B", 52, VIP_B)
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(
+        wait_until(8.0, || has(lb1, VIP_A) && has(lb1, VIP_B)),
+        "{}",
+        d1.log()
+    );
+    let mac = lb1.mac("eth0");
+    let counts = || {
+        (
+            garp_times(&cap, VIP_A, &mac).len(),
+            garp_times(&cap, VIP_B, &mac).len(),
+        )
+    };
+    assert!(wait_until(3.0, || counts() == (1, 1)), "{:?}", counts());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        counts(),
+        (1, 1),
+        "only the announcements on becoming master"
+    );
+
+    // A lower-priority advert for VI_A's VRID only.
+    inject_advert(other, 50, 255);
+    assert!(
+        wait_until(3.0, || counts() == (2, 2)),
+        "{:?}\n{}",
+        counts(),
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    assert_eq!(counts(), (2, 2), "one round each, no more");
+}

@@ -525,6 +525,8 @@ impl Unit {
     /// Carry out what the state machine asked for, in order.
     async fn execute(&mut self) {
         let mut changed = false;
+        // Members whose lower-priority round their sync group shares.
+        let mut lower_prio_rounds = Vec::new();
         while let Some((id, action)) = self.router.poll_action() {
             let Some(io) = self.io.get_mut(id) else {
                 continue;
@@ -631,6 +633,7 @@ impl Unit {
                     // garp_lower_prio_delay: `garp_lower_prio_repeat` (0:
                     // not at all).
                     let repeat = if action == Action::SendLowerPrioGratuitous {
+                        lower_prio_rounds.push(id);
                         io.plan.garp.lower_prio_repeat
                     } else {
                         io.plan.garp.master_repeat.max(1)
@@ -665,10 +668,35 @@ impl Unit {
                 Action::SetTimer { .. } => {}
             }
         }
+        if self.group.is_some() {
+            self.group_lower_prio_rounds(&lower_prio_rounds);
+        }
         if changed {
             self.update_group_role();
         }
         self.report_status();
+    }
+
+    /// keepalived (vrrp.c, a master receiving a lower-priority advert): in
+    /// a sync group, the other members that hold their VIPs announce them
+    /// too, each with its own `garp_lower_prio_repeat` — the other router
+    /// may have drawn the traffic of every address of the group, not only
+    /// of the instance whose VRID it spoke on.
+    fn group_lower_prio_rounds(&self, ids: &[usize]) {
+        let mut done: Vec<usize> = ids.to_vec();
+        for &id in ids {
+            for (other, io) in self.io.iter().enumerate() {
+                if other == id || done.contains(&other) {
+                    continue;
+                }
+                done.push(other);
+                let repeat = io.plan.garp.lower_prio_repeat;
+                if repeat == 0 || !io.vips_held || io.vips_pending.is_some() {
+                    continue;
+                }
+                io.gratuitous(repeat, io.plan.name.clone());
+            }
+        }
     }
 
     /// Take the VIPs of every instance whose IPVS rules are now in the
