@@ -400,3 +400,61 @@ fn unicast_advert_from_an_address_not_in_unicast_peer_is_dropped() {
     control.extend_from_slice(&common);
     control_correct_advert_is_obeyed(&lab, &control);
 }
+
+/// Unicast adverts are not held to TTL 255 (docs/vrrp.md): keepalived
+/// 2.2.7 checks the TTL only when no `unicast_peer` is configured, so that
+/// `unicast_ttl` can carry adverts across routers, and tandem does the
+/// same — with unicast peers, the source list is the filter instead (the
+/// test above). A priority-255 advert with TTL 64 from lb2's address (a
+/// listed peer) is therefore obeyed by lb1, whichever daemon runs it: the
+/// same result with `TANDEM_LAB_DAEMON=keepalived` is what pins this to
+/// keepalived's behaviour. (RFC 5798 §7.1's TTL check is about multicast
+/// adverts, which stay checked: `hostile_*_multicast_*` above.)
+#[test]
+fn unicast_advert_with_ttl_64_from_a_peer_is_accepted_as_keepalived_does() {
+    let vrrp = Vrrp {
+        inner: false,
+        sync_group: false,
+        unicast: true,
+        ..Vrrp::default()
+    };
+    let mut lab = Lab::new("hostilet", vrrp);
+    lab.start_both();
+    lab.assert_master(Node::Lb1);
+    let mut args = vec![
+        "--kind",
+        "ttl64",
+        "--src",
+        Node::Lb2.outer_addr(),
+        "--dst",
+        Node::Lb1.outer_addr(),
+        "--dst-mac",
+        Node::Lb1.outer_mac(),
+        "--count",
+        "30",
+        "--interval",
+        "0.1",
+    ];
+    args.extend_from_slice(&[
+        "--version",
+        "2",
+        "--vrid",
+        "51",
+        "--prio",
+        "255",
+        "--vip",
+        VIP_OUT,
+        "--advert-int",
+        "1",
+        "--auth-pass",
+        AUTH_PASS,
+    ]);
+    control_correct_advert_is_obeyed(&lab, &args);
+    if lab.kind(Node::Lb1) == Kind::Tandem {
+        assert!(
+            !lab.log(Node::Lb1).contains("TTL"),
+            "tandem on lb1 complained about the TTL of a unicast advert\n{}",
+            lab.report()
+        );
+    }
+}

@@ -158,8 +158,21 @@ fn sigterm_of_the_master_hands_over_and_both_exit_cleanly() {
         "{}",
         d2.log()
     );
+    // SIGINT (Ctrl-C in a terminal) leaves as SIGTERM does: priority 0,
+    // notify STOP, and the VIP removed (after waiting in vain for a new
+    // master: lb1 is gone) before the exit.
+    assert!(lb2.has_addr("eth0", VIP), "{}", d2.log());
     d2.signal("-INT");
     assert_eq!(d2.wait(10.0), Some(0), "{}", d2.log());
+    let log = d2.log();
+    assert!(log.contains("SIGINT: stopping"), "{log}");
+    assert!(log.contains("sent priority 0 advert"), "{log}");
+    assert!(
+        !lb2.has_addr("eth0", VIP),
+        "lb2 left its VIP behind after SIGINT\n{log}"
+    );
+    let n2 = fs::read_to_string(dir.0.join("n2")).unwrap_or_default();
+    assert!(n2.contains("INSTANCE VI_1 STOP"), "{n2}");
 }
 
 #[test]

@@ -362,6 +362,141 @@ fn gratuitous_arp_rounds_follow_repeat_and_delay() {
         text.contains(&lb1.mac("eth0")),
         "sent from lb1's MAC: {text}"
     );
+    // The counter status and metrics report is what went on the wire.
+    assert!(
+        wait_until(3.0, || d1.counter("gratuitous_arps_sent") == Some(6)),
+        "gratuitous_arps_sent {:?}, tcpdump saw {}\n{}",
+        d1.counter("gratuitous_arps_sent"),
+        t.len(),
+        d1.log()
+    );
+}
+
+/// tcpdump capturing ARP on the client's eth0 with link-level headers and
+/// timestamps; waits until it listens.
+fn arp_capture(client: &Netns, dir: &Scratch) -> (std::process::Child, std::path::PathBuf) {
+    let cap = dir.0.join("arp.txt");
+    let listening = dir.0.join("tcpdump.err");
+    let tcpdump = client
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-e", "-tt", "arp"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&listening)
+        .unwrap_or_default()
+        .contains("listening")));
+    (tcpdump, cap)
+}
+
+/// Timestamps of the gratuitous ARPs for `vip` sent from `mac`.
+fn garp_times(cap: &std::path::Path, vip: &str, mac: &str) -> Vec<f64> {
+    std::fs::read_to_string(cap)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip}")))
+        .filter(|l| l.split_whitespace().nth(1) == Some(mac))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn garp_master_refresh_repeats_while_master_and_stops_after() {
+    const VIP: &str = "203.0.113.75";
+    let lan = Lan::new("sc-refr", 3);
+    let (lb1, lb2, client) = (&lan.nodes[0], &lan.nodes[1], &lan.nodes[2]);
+    let dir = Scratch::new("sc-refr");
+    let (mut tcpdump, cap) = arp_capture(client, &dir);
+    // One announcement on becoming master (no delayed second round), then
+    // two every second while master.
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_F {{\n interface eth0\n virtual_router_id 96\n priority {prio}\n version 3\n advert_int 0.2\n garp_master_delay 0\n garp_master_repeat 1\n garp_master_refresh 1\n garp_master_refresh_repeat 2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+        )
+    };
+    let d1 = Daemon::start(
+        lb1,
+        &dir.file("lb1.conf", &conf(150)),
+        dir.0.join("lb1.log"),
+    );
+    d1.wait_started();
+    assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    let mac1 = lb1.mac("eth0");
+    let t1 = || garp_times(&cap, VIP, &mac1);
+    // The first announcement and three refresh rounds.
+    assert!(
+        wait_until(6.0, || t1().len() >= 7),
+        "{:?}\n{}",
+        t1(),
+        d1.log()
+    );
+    let t = t1();
+    let rounds: Vec<&[f64]> = {
+        // Split into rounds: a gap of more than 0.5 s starts a new one.
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 1..=t.len() {
+            if i == t.len() || t[i] - t[i - 1] > 0.5 {
+                out.push(&t[start..i]);
+                start = i;
+            }
+        }
+        out
+    };
+    assert_eq!(
+        rounds[0].len(),
+        1,
+        "garp_master_repeat 1 on becoming master: {t:?}"
+    );
+    for r in &rounds[1..rounds.len() - 1] {
+        assert_eq!(
+            r.len(),
+            2,
+            "garp_master_refresh_repeat 2 per refresh: {t:?}"
+        );
+    }
+    for w in rounds.windows(2) {
+        let gap = w[1][0] - w[0][0];
+        assert!(
+            (0.6..1.8).contains(&gap),
+            "refresh rounds {gap:.3}s apart, not ~1s: {t:?}"
+        );
+    }
+
+    // A higher-priority router takes over: lb1 steps down and its refresh stops.
+    let d2 = Daemon::start(
+        lb2,
+        &dir.file("lb2.conf", &conf(200)),
+        dir.0.join("lb2.log"),
+    );
+    assert!(
+        wait_until(5.0, || has(lb2, VIP) && !has(lb1, VIP)),
+        "{}\n{}",
+        d1.log(),
+        d2.log()
+    );
+    assert!(d1.log().contains("Entering BACKUP STATE"), "{}", d1.log());
+    // A burst already past its lock may still land just after the removal.
+    std::thread::sleep(Duration::from_millis(200));
+    let after_step_down = t1().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    assert_eq!(
+        t1().len(),
+        after_step_down,
+        "lb1 kept refreshing as backup: {:?}",
+        t1()
+    );
+    // The new master refreshes in its turn.
+    let t2 = garp_times(&cap, VIP, &lb2.mac("eth0"));
+    assert!(t2.len() >= 3, "lb2 did not refresh: {t2:?}");
+    assert_eq!(
+        d1.counter("gratuitous_arps_sent"),
+        Some(after_step_down as u64),
+        "lb1's counter against tcpdump"
+    );
 }
 
 #[test]
@@ -425,8 +560,38 @@ fn virtual_routes_follow_the_master() {
             t100.contains("blackhole 198.51.100.128/25"),
         )
     };
+    // lb2 watches the adverts on the wire.
+    let cap = dir.0.join("vrrp.txt");
+    let err = dir.0.join("tcpdump.err");
+    let mut tcpdump = lb2
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-v", "ip proto 112"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&err).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&err)
+        .unwrap_or_default()
+        .contains("listening")));
     let (d1, mut d2) = start_pair(&dir, lb1, &conf(150), lb2, &conf(100));
     assert!(wait_until(5.0, || has(lb1, VIP)), "{}", d1.log());
+    // virtual_ipaddress_excluded is not carried in the adverts.
+    let adverts = || std::fs::read_to_string(&cap).unwrap_or_default();
+    assert!(
+        wait_until(3.0, || adverts().contains(&format!("addrs: {VIP}"))),
+        "{}",
+        adverts()
+    );
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let seen = adverts();
+    assert!(
+        seen.lines()
+            .filter(|l| l.contains("addrs"))
+            .all(|l| l.trim_end().ends_with(&format!("addrs: {VIP}"))),
+        "an advert carried more than {VIP}:\n{seen}"
+    );
+    assert!(!seen.contains("198.51.100.90"), "{seen}");
     assert!(
         wait_until(2.0, || routes(lb1) == (true, true)),
         "{:?}\n{}",
@@ -582,4 +747,114 @@ fn an_address_owner_never_removes_its_own_address() {
     assert_eq!(d1.wait(10.0), Some(0), "{}", d1.log());
     assert!(!has(lb1, "203.0.113.77"), "the added VIP stays after stop");
     assert!(has(lb1, "192.0.2.1"), "the owner's own address was removed");
+}
+
+/// keepalived's answer to a lower-priority advert, through the daemon: a
+/// master that hears one sends `garp_lower_prio_repeat` gratuitous ARPs at
+/// once and the same again `garp_lower_prio_delay` later.
+#[test]
+fn a_lower_priority_advert_gets_garp_now_and_after_garp_lower_prio_delay() {
+    const VIP: &str = "203.0.113.10";
+    let lan = Lan::new("sc-lowp", 2);
+    let (lb1, other) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-lowp");
+    let (mut tcpdump, cap) = arp_capture(other, &dir);
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority 150\n advert_int 1\n garp_master_delay 0\n garp_master_repeat 1\n garp_lower_prio_repeat 2\n garp_lower_prio_delay 2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(wait_until(8.0, || has(lb1, VIP)), "{}", d1.log());
+    let mac = lb1.mac("eth0");
+    let times = || garp_times(&cap, VIP, &mac);
+    assert!(wait_until(3.0, || times().len() == 1), "{:?}", times());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(times().len(), 1, "only the announcement on becoming master");
+
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    inject_advert(other, 50, 255);
+    assert!(
+        wait_until(5.0, || times().len() >= 5),
+        "{:?}\n{}",
+        times(),
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let t = times();
+    assert_eq!(t.len(), 5, "1 + 2 now + 2 later: {t:?}");
+    assert!(
+        t[1] - t0 < 0.5,
+        "the first answer came {:.3}s late: {t:?}",
+        t[1] - t0
+    );
+    assert!(t[2] - t[1] < 0.3, "{t:?}");
+    let gap = t[3] - t[1];
+    assert!(
+        (1.7..2.8).contains(&gap),
+        "second lower-priority round {gap:.3}s after the first, not ~2s: {t:?}"
+    );
+    assert!(has(lb1, VIP), "{}", d1.log());
+    assert_eq!(d1.counter("gratuitous_arps_sent"), Some(5));
+}
+
+/// In a sync group, a lower-priority advert heard by one member makes every
+/// member that holds its VIPs re-announce them (keepalived: the other
+/// router may have drawn the traffic of the whole group).
+#[test]
+fn a_lower_priority_advert_in_a_sync_group_reannounces_every_member() {
+    const VIP_A: &str = "203.0.113.10";
+    const VIP_B: &str = "203.0.113.11";
+    let lan = Lan::new("sc-lowg", 2);
+    let (lb1, other) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("sc-lowg");
+    let (mut tcpdump, cap) = arp_capture(other, &dir);
+    let inst = |name: &str, vrid: u8, vip: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n priority 150\n advert_int 1\n garp_master_delay 0\n garp_master_repeat 1\n garp_lower_prio_repeat 1\n garp_lower_prio_delay 0\n virtual_ipaddress {{\n  {vip}/24\n }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "vrrp_sync_group G {{\n group {{\n  VI_A\n  VI_B\n }}\n}}\n{}{}",
+        inst("VI_A", 51, VIP_A),
+        inst("VI_B", 52, VIP_B)
+    );
+    let d1 = Daemon::start(lb1, &dir.file("lb1.conf", &conf), dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(
+        wait_until(8.0, || has(lb1, VIP_A) && has(lb1, VIP_B)),
+        "{}",
+        d1.log()
+    );
+    let mac = lb1.mac("eth0");
+    let counts = || {
+        (
+            garp_times(&cap, VIP_A, &mac).len(),
+            garp_times(&cap, VIP_B, &mac).len(),
+        )
+    };
+    assert!(wait_until(3.0, || counts() == (1, 1)), "{:?}", counts());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        counts(),
+        (1, 1),
+        "only the announcements on becoming master"
+    );
+
+    // A lower-priority advert for VI_A's VRID only.
+    inject_advert(other, 50, 255);
+    assert!(
+        wait_until(3.0, || counts() == (2, 2)),
+        "{:?}\n{}",
+        counts(),
+        d1.log()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    assert_eq!(counts(), (2, 2), "one round each, no more");
 }

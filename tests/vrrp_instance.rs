@@ -269,8 +269,107 @@ fn master_answers_lower_priority_advert_at_once_with_garp() {
     assert_eq!(i.state(), State::Master);
     assert_eq!(
         actions(&mut i),
-        vec![Action::SendAdvert { priority: 150 }, Action::SendGratuitous]
+        vec![
+            Action::SendAdvert { priority: 150 },
+            Action::SendLowerPrioGratuitous
+        ]
     );
+}
+
+/// keepalived: after answering a lower-priority advert, a master sends a
+/// second gratuitous round `garp_lower_prio_delay` later, once however many
+/// lower-priority adverts came in meanwhile, and none once it left MASTER.
+#[test]
+fn second_lower_priority_round_after_garp_lower_prio_delay() {
+    let mut p = params(Version::V3, 150);
+    p.garp_lower_prio_delay = Some(Duration::from_secs(2));
+    let (mut i, at) = master(p);
+    let lower_garps = |i: &mut Instance| {
+        actions(i)
+            .iter()
+            .filter(|a| **a == Action::SendLowerPrioGratuitous)
+            .count()
+    };
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+    assert_eq!(lower_garps(&mut i), 1, "the immediate round");
+    // Another lower-priority advert half-way does not postpone the second round.
+    rx(
+        &mut i,
+        at + Duration::from_secs(1),
+        LOWER_IP,
+        advert(Version::V3, 100, 100),
+    )
+    .unwrap();
+    assert_eq!(lower_garps(&mut i), 1);
+    let mut at_times = Vec::new();
+    let mut now = at + Duration::from_secs(1);
+    while now < at + Duration::from_secs(6) {
+        now = i.poll_timeout().unwrap();
+        i.handle(now, Event::Timer).unwrap();
+        if lower_garps(&mut i) > 0 {
+            at_times.push(now);
+        }
+    }
+    assert_eq!(
+        at_times,
+        vec![at + Duration::from_secs(2)],
+        "one delayed round, garp_lower_prio_delay after the first advert"
+    );
+    assert_eq!(i.state(), State::Master);
+
+    // Pending when the master steps down: never sent.
+    rx(
+        &mut i,
+        now + Duration::from_millis(10),
+        LOWER_IP,
+        advert(Version::V3, 100, 100),
+    )
+    .unwrap();
+    assert_eq!(lower_garps(&mut i), 1);
+    rx(
+        &mut i,
+        now + Duration::from_millis(20),
+        HIGHER_IP,
+        advert(Version::V3, 200, 100),
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Backup);
+    actions(&mut i);
+    let end = now + Duration::from_secs(5);
+    while let Some(next) = i.poll_timeout().filter(|t| *t < end) {
+        i.handle(next, Event::Timer).unwrap();
+        let acts = actions(&mut i);
+        assert!(
+            !acts.contains(&Action::SendLowerPrioGratuitous),
+            "lower-priority round after stepping down: {acts:?}"
+        );
+        if i.state() != State::Backup {
+            break;
+        }
+    }
+}
+
+/// `garp_lower_prio_delay` unset: only the immediate round.
+#[test]
+fn no_second_lower_priority_round_without_a_delay() {
+    let mut p = params(Version::V3, 150);
+    p.garp_lower_prio_delay = None;
+    let (mut i, at) = master(p);
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+    let mut n = actions(&mut i)
+        .iter()
+        .filter(|a| **a == Action::SendLowerPrioGratuitous)
+        .count();
+    let mut now = at;
+    while now < at + Duration::from_secs(10) {
+        now = i.poll_timeout().unwrap();
+        i.handle(now, Event::Timer).unwrap();
+        n += actions(&mut i)
+            .iter()
+            .filter(|a| **a == Action::SendLowerPrioGratuitous)
+            .count();
+    }
+    assert_eq!(n, 1);
 }
 
 #[test]
@@ -938,7 +1037,7 @@ mod props {
                         Action::SendAdvert { priority } => {
                             prop_assert!(state == State::Master || priority == 0);
                         }
-                        Action::SendGratuitous => prop_assert!(vips),
+                        Action::SendGratuitous | Action::SendLowerPrioGratuitous => prop_assert!(vips),
                         _ => {}
                     }
                 }

@@ -472,7 +472,7 @@ impl<'a> Sim<'a> {
                     }
                     self.nodes[r].vips_held[id] = false;
                 }
-                Action::SendGratuitous => {
+                Action::SendGratuitous | Action::SendLowerPrioGratuitous => {
                     if !self.nodes[r].vips_held[id] || state != State::Master {
                         return Err(format!("r{r} VI_{id}: gratuitous ARP for VIPs not held"));
                     }

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -200,7 +201,9 @@ impl Announcer {
     /// Send `burst.repeat` rounds for every address, on a task of its own
     /// so that a spaced-out burst never delays an advert. The burst stops
     /// as soon as the addresses are removed (see [`VipSet::remove`]).
-    pub fn announce(&self, set: &VipSet, burst: Burst, instance: String) {
+    /// Every packet the kernel accepted is added to `sent` (the instance's
+    /// `gratuitous_arps_sent`, shown by status and metrics).
+    pub fn announce(&self, set: &VipSet, burst: Burst, instance: String, sent: Arc<AtomicU64>) {
         let me = self.clone();
         let addrs: Vec<(u32, IpAddr)> = set.addresses.iter().map(|a| (a.ifindex, a.addr)).collect();
         if addrs.is_empty() || burst.repeat == 0 {
@@ -209,15 +212,22 @@ impl Announcer {
         let set = set.clone();
         let generation = set.current_mastership();
         tokio::spawn(async move {
-            let send = |ifindex: u32, addr: IpAddr| match addr {
-                IpAddr::V4(a) => me
-                    .garp
-                    .get(&ifindex)
-                    .map(|g| g.send(a).map_err(|e| e.to_string())),
-                IpAddr::V6(a) => me
-                    .na
-                    .get(&ifindex)
-                    .map(|n| n.send(a, false).map_err(|e| e.to_string())),
+            let send = |ifindex: u32, addr: IpAddr| {
+                let result = match addr {
+                    IpAddr::V4(a) => me
+                        .garp
+                        .get(&ifindex)
+                        .map(|g| g.send(a).map_err(|e| e.to_string())),
+                    IpAddr::V6(a) => me
+                        .na
+                        .get(&ifindex)
+                        .map(|n| n.send(a, false).map_err(|e| e.to_string())),
+                };
+                // Counted only once the kernel took the packet.
+                if matches!(result, Some(Ok(()))) {
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                result
             };
             let pause = async |gap: Duration| tokio::time::sleep(gap).await;
             run_burst(&set, generation, &addrs, burst, &instance, send, pause).await;

@@ -327,6 +327,11 @@ fn plan_instance(
     };
     params.garp_master_delay =
         (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
+    // keepalived arms the lower-priority second round only when the first
+    // sends anything (garp_lower_prio_repeat > 0).
+    params.garp_lower_prio_delay = (!inst.garp_lower_prio_delay.is_zero()
+        && inst.garp_lower_prio_repeat > 0)
+        .then_some(inst.garp_lower_prio_delay);
 
     let mut track_links = Vec::new();
     for t in &inst.track_interface {
@@ -390,6 +395,8 @@ fn plan_instance(
 mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::path::Path;
+
+    use std::time::Duration;
 
     use super::*;
     use crate::net::LinkInfo;
@@ -514,6 +521,61 @@ mod tests {
         assert_eq!(i.dsts, peers);
         assert_eq!(i.unicast_peers, peers);
         assert_eq!(i.vips.addresses[0].prefix_len, 32);
+    }
+
+    #[test]
+    fn virtual_ipaddress_excluded_is_held_but_never_advertised() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n\
+             virtual_ipaddress {\n 203.0.113.10/24\n }\n\
+             virtual_ipaddress_excluded {\n 203.0.113.11/24\n 198.51.100.11/24 dev eth1\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = &p.units[0].instances[0];
+        let vip = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10));
+        // Configured on the interfaces while master...
+        let held: Vec<IpAddr> = i.vips.addresses.iter().map(|a| a.addr).collect();
+        assert_eq!(
+            held,
+            vec![
+                vip,
+                IpAddr::V4(Ipv4Addr::new(203, 0, 113, 11)),
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, 11)),
+            ]
+        );
+        // ...but the adverts carry only virtual_ipaddress.
+        assert_eq!(i.params.vips, vec![vip]);
+        let inst = crate::vrrp::Instance::new(i.params.clone(), crate::vrrp::Time::ZERO)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(inst.advert(100).addresses, vec![vip]);
+    }
+
+    #[test]
+    fn garp_lower_prio_delay_reaches_the_state_machine() {
+        let conf = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra}\
+                 virtual_ipaddress {{\n 203.0.113.10/24\n }}\n}}\n"
+            )
+        };
+        let delay = |extra: &str| {
+            plan_of(&conf(extra))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .units[0]
+                .instances[0]
+                .params
+                .garp_lower_prio_delay
+        };
+        assert_eq!(
+            delay(" garp_lower_prio_delay 3\n"),
+            Some(Duration::from_secs(3))
+        );
+        // keepalived's default: garp_master_delay.
+        assert_eq!(
+            delay(" garp_master_delay 7\n"),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(delay(" garp_lower_prio_delay 0\n"), None);
     }
 
     #[test]

@@ -36,7 +36,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::net::{
-    GarpSender, LinkMonitor, NaSender, Rtnl, RtnlError, SocketError, VrrpRecvSocket, VrrpSendSocket,
+    GarpSender, LinkEvent, LinkMonitor, NaSender, Rtnl, RtnlError, SocketError, VrrpRecvSocket,
+    VrrpSendSocket,
 };
 use crate::notify::script::{self, Outcome};
 use crate::vrrp::{Router, RouterError, ScriptState, Time};
@@ -62,8 +63,12 @@ pub enum DaemonError {
     Router(#[from] RouterError),
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
-    #[error("{0} stopped unexpectedly (a bug); the daemon stopped so that it can be restarted")]
-    UnitFailed(String),
+    /// A task the daemon cannot run without ended: a unit (a panic, a
+    /// bug) or the link monitor (the kernel's rtnetlink socket failed).
+    /// Going on would leave VRRP half-blind, so the daemon stops, exits
+    /// non-zero, and systemd (`Restart=on-failure`) starts it afresh.
+    #[error("{0}; the daemon stopped so that it can be restarted")]
+    TaskFailed(String),
     #[error("{0}")]
     Lvs(#[from] crate::lvs::BuildError),
     #[error("{0}")]
@@ -218,7 +223,8 @@ impl IoPool {
 pub struct Running {
     pub bus: Bus,
     units: Vec<UnitHandle>,
-    /// Names of units whose task ended before shutdown (a panic).
+    /// Tasks that ended before shutdown (a unit's panic, the link
+    /// monitor's error), described for the exit message.
     failed: mpsc::UnboundedReceiver<String>,
     failed_tx: mpsc::UnboundedSender<String>,
     rx_stats: Vec<(String, Arc<RxStats>)>,
@@ -282,9 +288,11 @@ fn start_plan(
     }
     running.spawn_receivers(new_rx, &macs);
     let inboxes = running.inboxes.clone();
-    running
-        .background
-        .push(tokio::spawn(watch_links(monitor, inboxes.clone())));
+    running.background.push(tokio::spawn(watch_links(
+        monitor,
+        inboxes.clone(),
+        running.failed_tx.clone(),
+    )));
     for s in plan.scripts {
         running.background.push(tokio::spawn(track_script(
             s,
@@ -383,7 +391,9 @@ impl Running {
         let handle = tokio::spawn(async move {
             if let Err(e) = task.await {
                 tracing::error!(unit = %unit_name, error = %e, "unit task failed");
-                let _ = failed_tx.send(unit_name);
+                let _ = failed_tx.send(format!(
+                    "VRRP unit {unit_name} stopped unexpectedly (a bug)"
+                ));
             }
         });
         if let Ok(mut list) = self.inboxes.write() {
@@ -550,14 +560,37 @@ impl Running {
     }
 }
 
+/// Where link events come from: the kernel's [`LinkMonitor`], or a
+/// scripted source in tests.
+trait LinkEvents {
+    fn next_events(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Vec<LinkEvent>, RtnlError>> + Send;
+}
+
+impl LinkEvents for LinkMonitor {
+    fn next_events(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Vec<LinkEvent>, RtnlError>> + Send {
+        self.next()
+    }
+}
+
 /// Forward link changes to every unit.
+///
+/// If the subscription fails for good, `track_interface` and every
+/// instance's own link state would silently stop following the links (an
+/// instance would stay MASTER on a dead interface): that is reported on
+/// `failed` like a unit's panic, so the daemon exits non-zero and is
+/// restarted with a fresh subscription.
 async fn watch_links(
-    mut monitor: LinkMonitor,
+    mut monitor: impl LinkEvents,
     inboxes: Arc<std::sync::RwLock<Vec<mpsc::Sender<UnitMsg>>>>,
+    failed: mpsc::UnboundedSender<String>,
 ) {
     let mut last: HashMap<u32, bool> = HashMap::new();
     loop {
-        match monitor.next().await {
+        match monitor.next_events().await {
             Ok(events) => {
                 for ev in events {
                     // The kernel repeats RTM_NEWLINK for changes we do not
@@ -577,7 +610,8 @@ async fn watch_links(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "link monitor failed; track_interface no longer follows link changes");
+                tracing::error!(error = %e, "link monitor failed; track_interface can no longer follow link changes: stopping");
+                let _ = failed.send(format!("the link monitor failed ({e})"));
                 return;
             }
         }
@@ -847,7 +881,11 @@ async fn run_with_lvs(
     let mut failure = None;
     loop {
         tokio::select! {
-            Some(name) = running.failed.recv() => { failure = Some(name); break; }
+            Some(what) = running.failed.recv() => {
+                tracing::error!("{what}: stopping");
+                failure = Some(what);
+                break;
+            }
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = usr1.recv() => running.dump_stats().await,
@@ -885,7 +923,7 @@ async fn run_with_lvs(
     }
     tracing::info!("tandem stopped");
     match failure {
-        Some(name) => Err(DaemonError::UnitFailed(name)),
+        Some(what) => Err(DaemonError::TaskFailed(what)),
         None => Ok(()),
     }
 }
@@ -1273,6 +1311,55 @@ virtual_server 192.0.2.2 80 {
         let (why, lvs) = verdict(&BASE.replace("192.0.2.2/24", "192.0.2.3/24"));
         assert!(why.is_empty(), "{why:?}");
         assert!(lvs);
+    }
+
+    /// A scripted link-event source: its batches, then an error.
+    struct Scripted(std::collections::VecDeque<Vec<LinkEvent>>);
+
+    impl LinkEvents for Scripted {
+        fn next_events(
+            &mut self,
+        ) -> impl std::future::Future<Output = Result<Vec<LinkEvent>, RtnlError>> + Send {
+            let next = self.0.pop_front();
+            async move {
+                next.ok_or_else(|| RtnlError::Io {
+                    op: "link events",
+                    source: std::io::Error::from_raw_os_error(libc::EBADF),
+                })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_link_monitor_stops_the_daemon_like_a_unit_panic() {
+        let (tx, mut inbox) = mpsc::channel(8);
+        let inboxes = Arc::new(std::sync::RwLock::new(vec![tx]));
+        let (failed_tx, mut failed) = mpsc::unbounded_channel();
+        let down = LinkEvent {
+            index: 3,
+            name: "eth1".into(),
+            running: false,
+            removed: false,
+        };
+        let source = Scripted(vec![vec![down]].into());
+        watch_links(source, inboxes, failed_tx).await;
+        // The events before the failure reached the units...
+        assert!(matches!(
+            inbox.try_recv(),
+            Ok(UnitMsg::Link {
+                ifindex: 3,
+                running: false
+            })
+        ));
+        // ...and the failure is reported as fatal, as `run` exits on.
+        let what = failed.try_recv().unwrap_or_default();
+        assert!(what.contains("link monitor failed"), "{what}");
+        let err = DaemonError::TaskFailed(what);
+        assert!(
+            err.to_string()
+                .contains("stopped so that it can be restarted"),
+            "{err}"
+        );
     }
 
     #[test]

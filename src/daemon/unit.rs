@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -105,6 +106,10 @@ pub struct InstanceIo {
     garp_pending: Option<u32>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
+    /// Gratuitous ARP and unsolicited NA packets sent for this instance's
+    /// VIPs (every address of every round): the bursts run on tasks of
+    /// their own, which add to it as each packet leaves.
+    garp_sent: Arc<AtomicU64>,
     /// When a garp_master_refresh round is due.
     refresh_at: Option<Instant>,
     /// Drop logging, kept sparse so a flood cannot fill the log: each
@@ -139,6 +144,7 @@ impl InstanceIo {
             vips_pending: None,
             garp_pending: None,
             unicast_peer_drops: 0,
+            garp_sent: Arc::default(),
             refresh_at: None,
             drop_log: HashMap::new(),
             drop_window: None,
@@ -158,6 +164,7 @@ impl InstanceIo {
                 gna_interval: self.plan.garp.gna_interval,
             },
             name,
+            self.garp_sent.clone(),
         );
     }
 
@@ -210,9 +217,6 @@ pub struct Unit {
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
     stopping: bool,
-    /// The event being handled is an advert: a gratuitous round it causes
-    /// is the answer to a lower-priority master (`garp_lower_prio_repeat`).
-    handling_advert: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
     /// The last transition of each instance, and of the group.
@@ -330,7 +334,6 @@ impl Unit {
             epoch,
             script_trackers,
             stopping: false,
-            handling_advert: false,
             reporting,
             mail_filter,
             transitions: vec![None; plan.instances.len()],
@@ -434,7 +437,6 @@ impl Unit {
                     Some(m) => self.on_msg(m),
                 },
                 _ = sleep_until_opt(timer) => {
-                    self.handling_advert = false;
                     let now = self.now();
                     self.router.handle_timeout(now);
                 }
@@ -447,7 +449,6 @@ impl Unit {
 
     fn on_msg(&mut self, msg: UnitMsg) {
         let now = self.now();
-        self.handling_advert = matches!(msg, UnitMsg::Advert { .. });
         match msg {
             UnitMsg::Advert { instance, advert } => self.on_advert(now, instance, advert),
             UnitMsg::Link { ifindex, running } => {
@@ -569,6 +570,7 @@ impl Unit {
                             gna_interval: new.garp.gna_interval,
                         },
                         new.name.clone(),
+                        io.garp_sent.clone(),
                     );
                 }
             }
@@ -658,7 +660,8 @@ impl Unit {
     /// Carry out what the state machine asked for, in order.
     async fn execute(&mut self) {
         let mut changed = false;
-        let mut became_master = Vec::new();
+        // Members whose lower-priority round their sync group shares.
+        let mut lower_prio_rounds = Vec::new();
         while let Some((id, action)) = self.router.poll_action() {
             let Some(io) = self.io.get_mut(id) else {
                 continue;
@@ -667,9 +670,6 @@ impl Unit {
             match action {
                 Action::StateChanged { from, to, reason } => {
                     changed = true;
-                    if to == State::Master {
-                        became_master.push(id);
-                    }
                     let priority = self
                         .router
                         .instance(id)
@@ -761,16 +761,21 @@ impl Unit {
                         io.vips_held = false;
                     }
                 }
-                Action::SendGratuitous => {
-                    // A master answering a lower-priority advert re-announces
-                    // with `garp_lower_prio_repeat` (0: not at all); on
-                    // becoming master and at garp_master_delay, with
-                    // `garp_master_repeat`.
-                    let repeat = if self.handling_advert && !became_master.contains(&id) {
+                Action::SendGratuitous | Action::SendLowerPrioGratuitous => {
+                    // On becoming master and at garp_master_delay:
+                    // `garp_master_repeat` rounds. A master answering a
+                    // lower-priority advert, and again at
+                    // garp_lower_prio_delay: `garp_lower_prio_repeat` (0:
+                    // not at all).
+                    let repeat = if action == Action::SendLowerPrioGratuitous {
+                        lower_prio_rounds.push(id);
                         io.plan.garp.lower_prio_repeat
                     } else {
                         io.plan.garp.master_repeat.max(1)
                     };
+                    if repeat == 0 {
+                        continue;
+                    }
                     if io.vips_pending.is_some() {
                         // Announced with the VIPs, not before them.
                         io.garp_pending = Some(repeat);
@@ -798,10 +803,35 @@ impl Unit {
                 Action::SetTimer { .. } => {}
             }
         }
+        if self.group.is_some() {
+            self.group_lower_prio_rounds(&lower_prio_rounds);
+        }
         if changed {
             self.update_group_role();
         }
         self.report_status();
+    }
+
+    /// keepalived (vrrp.c, a master receiving a lower-priority advert): in
+    /// a sync group, the other members that hold their VIPs announce them
+    /// too, each with its own `garp_lower_prio_repeat` — the other router
+    /// may have drawn the traffic of every address of the group, not only
+    /// of the instance whose VRID it spoke on.
+    fn group_lower_prio_rounds(&self, ids: &[usize]) {
+        let mut done: Vec<usize> = ids.to_vec();
+        for &id in ids {
+            for (other, io) in self.io.iter().enumerate() {
+                if other == id || done.contains(&other) {
+                    continue;
+                }
+                done.push(other);
+                let repeat = io.plan.garp.lower_prio_repeat;
+                if repeat == 0 || !io.vips_held || io.vips_pending.is_some() {
+                    continue;
+                }
+                io.gratuitous(repeat, io.plan.name.clone());
+            }
+        }
     }
 
     /// Take the VIPs of every instance whose IPVS rules are now in the
@@ -901,7 +931,7 @@ impl Unit {
                         priority_zero_sent: c.priority_zero_sent,
                         priority_zero_received: c.priority_zero_received,
                         invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
-                        gratuitous_arps_sent: 0,
+                        gratuitous_arps_sent: io.garp_sent.load(Ordering::Relaxed),
                         rx_errors: c.rx_errors,
                     },
                 })
@@ -972,12 +1002,13 @@ impl Unit {
             Role::Fault => NotifyState::Fault,
             Role::Stop => NotifyState::Stop,
         };
-        // keepalived has no notify_stop for groups.
-        if role != Role::Stop {
-            for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
-                if let Some(q) = &self.scripts {
-                    q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
-                }
+        // keepalived (vrrp_notify.c) passes priority 0 for a group, and
+        // runs the group's notify_stop / `notify ... STOP` on shutdown after
+        // its members' (seen from keepalived 2.2.7 in the lab:
+        // `GROUP G STOP 0`).
+        for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
+            if let Some(q) = &self.scripts {
+                q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
             }
         }
         self.bus.publish(RoleChange {

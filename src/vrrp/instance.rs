@@ -111,6 +111,13 @@ pub struct Params {
     /// NA this long after becoming master (keepalived default 5 s), for
     /// switches that missed the first. `None` disables it.
     pub garp_master_delay: Option<Duration>,
+    /// `garp_lower_prio_delay`: after a master answered a lower-priority
+    /// advert with gratuitous ARP / NA ([`Action::SendLowerPrioGratuitous`]),
+    /// a second round this long after (keepalived's default is the
+    /// `garp_master_delay`). `None` disables it; the daemon also leaves it
+    /// `None` when `garp_lower_prio_repeat` is 0, as keepalived sends
+    /// neither round then.
+    pub garp_lower_prio_delay: Option<Duration>,
 }
 
 impl Params {
@@ -136,6 +143,7 @@ impl Params {
             trackers: Vec::new(),
             codec: CodecOptions::default(),
             garp_master_delay: Some(Duration::from_secs(5)),
+            garp_lower_prio_delay: Some(Duration::from_secs(5)),
         }
     }
 
@@ -337,6 +345,11 @@ pub enum Action {
     /// Send gratuitous ARP (IPv4) / unsolicited neighbour advertisements
     /// (IPv6) for the virtual addresses.
     SendGratuitous,
+    /// The same for a master answering a lower-priority advert, and the
+    /// second round `garp_lower_prio_delay` after it: the other router may
+    /// have drawn traffic to itself. The daemon sends
+    /// `garp_lower_prio_repeat` rounds (keepalived; not in RFC 5798).
+    SendLowerPrioGratuitous,
     /// Run the notify scripts (`notify_master`, `notify_backup`,
     /// `notify_fault`, `notify_stop`, `notify`) for this state.
     Notify { state: State },
@@ -364,6 +377,8 @@ pub struct Instance {
     adver_timer: Option<Time>,
     master_down_timer: Option<Time>,
     garp_timer: Option<Time>,
+    /// The second lower-priority round is due (`garp_lower_prio_delay`).
+    lower_prio_garp_timer: Option<Time>,
     /// When a preempt_delay started running (first lower-priority advert).
     preempt_since: Option<Time>,
     /// The last accepted advert came from a lower-priority master, so
@@ -421,6 +436,7 @@ impl Instance {
             adver_timer: None,
             master_down_timer: None,
             garp_timer: None,
+            lower_prio_garp_timer: None,
             preempt_since: None,
             preempting: false,
             master_left: false,
@@ -545,10 +561,15 @@ impl Instance {
 
     /// When to pass [`Event::Timer`] next.
     pub fn poll_timeout(&self) -> Option<Time> {
-        [self.adver_timer, self.master_down_timer, self.garp_timer]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.adver_timer,
+            self.master_down_timer,
+            self.garp_timer,
+            self.lower_prio_garp_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Feeds one event. An advert that fails a configuration-dependent
@@ -819,9 +840,15 @@ impl Instance {
             // keepalived answers it at once with an advert (so the other
             // router steps down now, not at its next interval) and renews
             // gratuitous ARP (the other router may have drawn traffic).
-            // A peer may be keepalived, so we behave the same.
+            // A peer may be keepalived, so we behave the same, including
+            // its second round after garp_lower_prio_delay. A flood of
+            // lower-priority adverts does not push that round back: the
+            // first pending one stands.
             self.send_advert(self.effective_priority);
-            self.actions.push_back(Action::SendGratuitous);
+            self.actions.push_back(Action::SendLowerPrioGratuitous);
+            if self.lower_prio_garp_timer.is_none() {
+                self.lower_prio_garp_timer = self.params.garp_lower_prio_delay.map(|d| now + d);
+            }
             self.adver_timer = Some(now + self.params.advert_interval());
         }
     }
@@ -845,6 +872,10 @@ impl Instance {
                 if self.garp_timer.is_some_and(|t| t <= now) {
                     self.garp_timer = None;
                     self.actions.push_back(Action::SendGratuitous);
+                }
+                if self.lower_prio_garp_timer.is_some_and(|t| t <= now) {
+                    self.lower_prio_garp_timer = None;
+                    self.actions.push_back(Action::SendLowerPrioGratuitous);
                 }
             }
             State::Backup => {
@@ -978,6 +1009,7 @@ impl Instance {
         self.adver_timer = Some(now + self.params.advert_interval());
         self.master_down_timer = None;
         self.garp_timer = self.params.garp_master_delay.map(|d| now + d);
+        self.lower_prio_garp_timer = None;
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;
@@ -998,6 +1030,7 @@ impl Instance {
         }
         self.adver_timer = None;
         self.garp_timer = None;
+        self.lower_prio_garp_timer = None;
         self.master_down_timer = Some(now + self.master_down_interval());
         if matches!(from, State::Initialize | State::Fault) {
             if self.params.initial_state == InitialState::Master {
@@ -1052,6 +1085,7 @@ impl Instance {
         self.adver_timer = None;
         self.master_down_timer = None;
         self.garp_timer = None;
+        self.lower_prio_garp_timer = None;
         self.preempt_since = None;
         self.preempting = false;
         self.master_left = false;

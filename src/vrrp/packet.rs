@@ -588,10 +588,19 @@ pub struct Received {
     pub repr: VrrpRepr,
 }
 
-/// Multicast destinations must arrive with TTL 255 (RFC 5798 §7.1). For
-/// unicast adverts keepalived lets the operator raise `unicast_ttl` so
-/// adverts can cross routers, and does not insist on 255 on receive; we do
-/// the same.
+/// RFC 5798 §7.1 (RFC 3768 §7.1 for v2): a receiver MUST drop an advert
+/// whose TTL / hop limit is not 255, so that only a router on the link can
+/// take part. The RFCs define adverts to the multicast group only, and
+/// that check is enforced here for every multicast destination.
+///
+/// Unicast adverts (`unicast_peer`) are keepalived's extension beyond the
+/// RFC: its `unicast_ttl` lets the sender lower the TTL so adverts can
+/// cross routers, and keepalived 2.2.7 does not check the TTL on receive
+/// once unicast peers are configured. We do the same, or a keepalived peer
+/// with `unicast_ttl` set would be dropped; the on-link guarantee is
+/// replaced by the source filter (only addresses in `unicast_peer` are
+/// heard, see `daemon::unit`). Pinned by `tests/lab_hostile.rs`
+/// (`unicast_advert_with_ttl_64_from_a_peer_is_accepted_as_keepalived_does`).
 fn check_ttl(dst: IpAddr, ttl: u8) -> Result<(), RxError> {
     if dst.is_multicast() && ttl != TTL {
         return Err(RxError::Ttl(ttl));

@@ -258,7 +258,11 @@ impl Vrrp {
         }
         c.push_str("}\n\n");
         if self.inner && self.sync_group {
-            c.push_str("vrrp_sync_group G {\n  group {\n    VI_OUT\n    VI_IN\n  }\n}\n\n");
+            // The group reports through the same script: `GROUP G STATE 0`.
+            c.push_str(&format!(
+                "vrrp_sync_group G {{\n  group {{\n    VI_OUT\n    VI_IN\n  }}\n  notify {}\n}}\n\n",
+                notify.display()
+            ));
         }
         c.push_str(&self.instance(
             node,

@@ -49,6 +49,27 @@ impl Daemon {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `tandem status --json` over this daemon's control socket (`Null`
+    /// when it does not answer).
+    pub fn status(&self) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+            .args(["status", "--json", "--socket"])
+            .arg(self.log.with_extension("sock"))
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// A counter of the first VRRP instance in `status` (`None` when the
+    /// daemon does not answer).
+    pub fn counter(&self, name: &str) -> Option<u64> {
+        self.status()["vrrp_instances"][0]["counters"][name].as_u64()
+    }
+
     pub fn signal(&self, sig: &str) {
         if let Some(c) = &self.child {
             let _ = Command::new("kill")
