@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `tandem ipvs apply/dump/flush` (and `apply --then`) against a real IPVS
-# kernel, read back with ipvsadm. Runs inside the test VM (tests/suites/62-ipvs-kernel.sh), in a
-# network namespace of its own that it removes on exit.
+# kernel, read back with ipvsadm. Runs inside the test VM
+# (tests/suites/62-ipvs-kernel.sh), in a network namespace of its own that
+# it removes on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fx=tests/fixtures/ipvs
