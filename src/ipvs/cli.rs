@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -177,7 +178,7 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
                 return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
             }
         };
-        return apply_then(client, &a, a.lvs_flush || config_flush, &desired, &second);
+        return apply_then(client, &a, a.lvs_flush || config_flush, desired, second);
     }
     let mut reconciler = Reconciler::new(a.lvs_flush || config_flush);
     let started = Instant::now();
@@ -246,15 +247,17 @@ struct Step {
     micros: u128,
 }
 
-/// One reconciliation of `desired` with `reconciler`, measured.
+/// One reconciliation of `desired` with `reconciler`, measured. The table
+/// is shared with the reconciler's belief, as in the daemon
+/// (`daemon::lvs::program`), so no copy of it is timed.
 fn step(
     client: &mut IpvsClient,
     reconciler: &mut Reconciler,
-    desired: &Table,
+    desired: &Arc<Table>,
 ) -> Result<Step, IpvsError> {
     let before = client.counters();
     let started = Instant::now();
-    let (ops, report) = client.reconcile(reconciler, desired)?;
+    let (ops, report) = client.reconcile_shared(reconciler, desired)?;
     let micros = started.elapsed().as_micros();
     let after = client.counters();
     Ok(Step {
@@ -280,13 +283,15 @@ fn apply_then(
     client: &mut IpvsClient,
     a: &ApplyArgs,
     lvs_flush: bool,
-    first: &Table,
-    second: &Table,
+    first: Table,
+    second: Table,
 ) -> Result<ExitCode, IpvsError> {
     let mut reconciler = Reconciler::new(lvs_flush);
-    let one = step(client, &mut reconciler, first)?;
+    // Both tables live to the end: freeing one is not part of a step.
+    let (first, second) = (Arc::new(first), Arc::new(second));
+    let one = step(client, &mut reconciler, &first)?;
     let two = if one.refused.is_empty() {
-        Some(step(client, &mut reconciler, second)?)
+        Some(step(client, &mut reconciler, &second)?)
     } else {
         None
     };
