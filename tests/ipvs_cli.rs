@@ -49,7 +49,17 @@ fn without_ipvs_every_command_says_which_module_to_load() {
         &["ipvs", "dump"],
         &["ipvs", "dump", "--json"],
         &["ipvs", "flush"],
+        &["ipvs", "zero"],
+        &["ipvs", "zero", "TCP", "192.0.2.10:80"],
         &["ipvs", "info"],
+        &[
+            "ipvs",
+            "apply",
+            "-f",
+            "tests/fixtures/ipvs/web.conf",
+            "--then",
+            "tests/fixtures/ipvs/web.conf",
+        ],
     ] {
         let o = tandem(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -105,4 +115,47 @@ fn the_ipvs_command_is_hidden_from_help() {
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("check-config"), "{help}");
     assert!(!help.contains("ipvs"), "{help}");
+}
+
+#[test]
+fn zero_names_the_service_as_ipvsadm_lists_it() {
+    for args in [
+        &["ipvs", "zero", "TCP", "192.0.2.10"][..],
+        &["ipvs", "zero", "ICMP 192.0.2.10:80"],
+        &["ipvs", "zero", "FWM", "seven"],
+    ] {
+        let o = tandem(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.starts_with("tandem ipvs zero: \""), "{err}");
+        assert!(err.contains("e.g. \"TCP 192.0.2.10:80\""), "{err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn apply_then_reads_its_second_input_before_the_kernel_is_asked() {
+    let o = tandem(&[
+        "ipvs",
+        "apply",
+        "-f",
+        "tests/fixtures/ipvs/web.conf",
+        "--then",
+        "tests/fixtures/ipvs/no-such.conf",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("tandem ipvs apply --then: "), "{err}");
+    assert!(err.contains("no-such.conf"), "{err}");
+    // --then is a second reconciliation: a dry run cannot have one.
+    let o = tandem(&[
+        "ipvs",
+        "apply",
+        "--dry-run",
+        "-f",
+        "tests/fixtures/ipvs/web.conf",
+        "--then",
+        "tests/fixtures/ipvs/web.conf",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

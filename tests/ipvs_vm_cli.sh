@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `tandem ipvs apply/dump/flush` against a real IPVS kernel, read back with
-# ipvsadm. Runs inside the test VM (tests/suites/62-ipvs-kernel.sh), in a
-# network namespace of its own that it removes on exit.
+# `tandem ipvs apply/dump/flush` (and `apply --then`) against a real IPVS
+# kernel, read back with ipvsadm. Runs inside the test VM
+# (tests/suites/62-ipvs-kernel.sh), in a network namespace of its own that
+# it removes on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fx=tests/fixtures/ipvs
@@ -72,4 +73,19 @@ expect "refusal counted" "operations: 8 (1 refused)" "$(tail -n 1 <<<"$out")"
 grep -q 'refused: NEW_DEST FWM 7 IPv6 -> \[2001:db8:1::2\]:0 Route weight -1' /tmp/err || {
   cat /tmp/err >&2; fail "refusal message"; }
 [ "$(table | grep -c -- '->')" = 4 ] || fail "the other destinations were not applied"
+
+# The daemon's way: one client and one reconciler; the second step plans
+# from what the first left in the kernel, so the one change is one request
+# and no read (no dump).
+x tandem ipvs flush >/dev/null
+out=$(x tandem ipvs apply -f $fx/web.conf --then $fx/web-weight.conf)
+# The first step: resolve the family and dump the (empty) table, 2 reads; the
+# 8 changes in one batch: 3 sendmsg.
+grep -q '^first: 8 operations; changes 8, reads 2, sends 3, ' <<<"$out" || {
+  echo "$out" >&2; fail "apply --then: the first step"; }
+expect "apply --then: the second step is one SET_DEST, no read, one sendmsg" \
+  "$(printf 'SET_DEST TCP 192.0.2.10:443 -> 198.51.100.1:443 Masq weight 5\noperations: 1\nreads: 0\nsends: 1')" \
+  "$(sed -n '2,5p' <<<"$out")"
+grep -q '^time_us: [0-9][0-9]*$' <<<"$out" || { echo "$out" >&2; fail "apply --then prints no time"; }
+table | grep -q '198.51.100.1:443 Masq 5 ' || fail "apply --then: weight 5 not in ipvsadm -Ln"
 echo "ipvs_vm_cli: all ok"

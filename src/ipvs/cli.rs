@@ -5,15 +5,16 @@
 //! benchmark times it against `ipvsadm -R`. It acts on the IPVS table of
 //! the network namespace it runs in.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
 use super::client::{IpvsClient, IpvsError};
 use super::reconcile::{Op, Reconciler};
-use super::types::{DestEntry, Forward, ServiceEntry, ServiceFlags, SockAddr, Table};
+use super::types::{DestEntry, Forward, ServiceEntry, ServiceFlags, ServiceKey, SockAddr, Table};
 
 #[derive(Debug, Args)]
 pub struct IpvsArgs {
@@ -33,6 +34,10 @@ pub enum IpvsCommand {
     Dump(DumpArgs),
     /// Remove every virtual service (IPVS_CMD_FLUSH).
     Flush,
+    /// Reset the packet and byte counters (IPVS_CMD_ZERO) of one virtual
+    /// service, written as `ipvsadm -Ln` lists it ("TCP 192.0.2.10:80",
+    /// "FWM 7"), or of every service and the totals.
+    Zero(ZeroArgs),
     /// Print the IPVS version, connection table size and timeouts.
     Info,
 }
@@ -66,6 +71,20 @@ pub struct ApplyArgs {
     /// Requests per batch (sendmsg) at most.
     #[arg(long, default_value_t = 128)]
     pub window: usize,
+    /// Then reconcile to this second input (a configuration with -f, JSON
+    /// with --table), with the same client and reconciler, as the daemon
+    /// holds them across a reload: print that second step's operations,
+    /// its counters (changes, reads, sends) and its time.
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub then: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ZeroArgs {
+    /// The service, e.g. `TCP 192.0.2.10:80`, `UDP [2001:db8::10]:53`,
+    /// `FWM 7 IPv6` (one argument or several words); none: every service.
+    #[arg(value_name = "SERVICE", num_args = 0..)]
+    pub service: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +108,7 @@ pub fn run(args: IpvsArgs) -> ExitCode {
             println!("operations: 1");
             ExitCode::SUCCESS
         }),
+        IpvsCommand::Zero(a) => zero(&mut client, a),
         IpvsCommand::Info => info(&mut client),
     };
     match r {
@@ -115,16 +135,30 @@ pub enum InputError {
 
 fn desired_table(a: &ApplyArgs) -> Result<(Table, bool), InputError> {
     if let Some(path) = &a.table {
-        let text = std::fs::read_to_string(path).map_err(|e| InputError::Read(path.clone(), e))?;
-        let t: Table =
-            serde_json::from_str(&text).map_err(|e| InputError::Json(path.clone(), e))?;
-        return Ok((t, false));
+        return read_json_table(path).map(|t| (t, false));
     }
     match &a.file {
-        Some(path) => super::from_config::load(path, a.config_id.as_deref())
-            .map_err(|e| InputError::Config(e.to_string())),
+        Some(path) => read_config(path, a.config_id.as_deref()),
         None => Err(InputError::Nothing),
     }
+}
+
+/// The input of `--then`: of the same kind as the first one.
+fn then_table(a: &ApplyArgs, path: &Path) -> Result<Table, InputError> {
+    if a.table.is_some() {
+        read_json_table(path)
+    } else {
+        read_config(path, a.config_id.as_deref()).map(|(t, _)| t)
+    }
+}
+
+fn read_json_table(path: &Path) -> Result<Table, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::Read(path.into(), e))?;
+    serde_json::from_str(&text).map_err(|e| InputError::Json(path.into(), e))
+}
+
+fn read_config(path: &Path, config_id: Option<&str>) -> Result<(Table, bool), InputError> {
+    super::from_config::load(path, config_id).map_err(|e| InputError::Config(e.to_string()))
 }
 
 fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
@@ -136,6 +170,16 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
         }
     };
     client.set_window(a.window);
+    if let Some(then) = &a.then {
+        let second = match then_table(&a, then) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("tandem ipvs apply --then: {e}");
+                return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+            }
+        };
+        return apply_then(client, &a, a.lvs_flush || config_flush, desired, second);
+    }
     let mut reconciler = Reconciler::new(a.lvs_flush || config_flush);
     let started = Instant::now();
     let current = client.table()?;
@@ -187,6 +231,124 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What one step of `apply --then` did: its counters and its time.
+#[derive(Debug, serde::Serialize)]
+struct Step {
+    ops: Vec<Op>,
+    refused: Vec<String>,
+    /// Requests that changed the kernel (one per operation).
+    changes: u64,
+    /// Requests that only read (dumps, family resolution).
+    reads: u64,
+    /// `sendmsg` calls.
+    sends: u64,
+    micros: u128,
+}
+
+/// One reconciliation of `desired` with `reconciler`, measured. The table
+/// is shared with the reconciler's belief, as in the daemon
+/// (`daemon::lvs::program`), so no copy of it is timed.
+fn step(
+    client: &mut IpvsClient,
+    reconciler: &mut Reconciler,
+    desired: &Arc<Table>,
+) -> Result<Step, IpvsError> {
+    let before = client.counters();
+    let started = Instant::now();
+    let (ops, report) = client.reconcile_shared(reconciler, desired)?;
+    let micros = started.elapsed().as_micros();
+    let after = client.counters();
+    Ok(Step {
+        refused: report
+            .failed
+            .iter()
+            .map(|(i, e)| format!("{}: {e}", ops[*i]))
+            .collect(),
+        ops,
+        changes: after.changes - before.changes,
+        reads: after.reads - before.reads,
+        sends: after.sends - before.sends,
+        micros,
+    })
+}
+
+/// `apply -f A --then B`: the daemon's way of changing the table. The
+/// first step learns the kernel's table (a dump) and programs A; the
+/// reconciler then believes the kernel holds A, so the second step plans
+/// B against that belief and sends only the difference: a one-entry change
+/// is one request and no read, whatever the table's size.
+fn apply_then(
+    client: &mut IpvsClient,
+    a: &ApplyArgs,
+    lvs_flush: bool,
+    first: Table,
+    second: Table,
+) -> Result<ExitCode, IpvsError> {
+    let mut reconciler = Reconciler::new(lvs_flush);
+    // Both tables live to the end: freeing one is not part of a step.
+    let (first, second) = (Arc::new(first), Arc::new(second));
+    let one = step(client, &mut reconciler, &first)?;
+    let two = if one.refused.is_empty() {
+        Some(step(client, &mut reconciler, &second)?)
+    } else {
+        None
+    };
+    let ok = one.refused.is_empty() && two.as_ref().is_some_and(|t| t.refused.is_empty());
+    if a.json {
+        let out = serde_json::json!({ "first": one, "then": two });
+        println!("{out:#}");
+    } else {
+        let summary = |s: &Step| {
+            format!(
+                "changes {}, reads {}, sends {}, {} us",
+                s.changes, s.reads, s.sends, s.micros
+            )
+        };
+        println!("first: {} operations; {}", one.ops.len(), summary(&one));
+        for e in &one.refused {
+            eprintln!("tandem ipvs apply: refused: {e}");
+        }
+        if let Some(two) = &two {
+            for op in &two.ops {
+                println!("{op}");
+            }
+            for e in &two.refused {
+                eprintln!("tandem ipvs apply: refused: {e}");
+            }
+            println!("operations: {}", two.changes);
+            println!("reads: {}", two.reads);
+            println!("sends: {}", two.sends);
+            println!("time_us: {}", two.micros);
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn zero(client: &mut IpvsClient, a: ZeroArgs) -> Result<ExitCode, IpvsError> {
+    let key = if a.service.is_empty() {
+        None
+    } else {
+        match a.service.join(" ").parse::<ServiceKey>() {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("tandem ipvs zero: {e}");
+                return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+            }
+        }
+    };
+    client.zero(key.as_ref())?;
+    match key {
+        Some(k) => println!("ZERO {k}"),
+        None => println!("ZERO"),
+    }
+    println!("operations: 1");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn dump(client: &mut IpvsClient, a: DumpArgs) -> Result<ExitCode, IpvsError> {

@@ -250,18 +250,8 @@ impl IpvsClient {
 
     /// CTRL_CMD_GETFAMILY "IPVS" on the controller.
     fn resolve(&mut self, socket: &Socket) -> Result<u16, IpvsError> {
-        let mut genl = GenlMessage::from_payload(GenlCtrl {
-            cmd: GenlCtrlCmd::GetFamily,
-            nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
-        });
-        genl.finalize();
-        let mut msg = NetlinkMessage::from(genl);
         let seq = self.next_seq();
-        msg.header.flags = NLM_F_REQUEST;
-        msg.header.sequence_number = seq;
-        msg.finalize();
-        let mut out = vec![0; msg.buffer_len()];
-        msg.serialize(&mut out);
+        let out = encode_get_family(seq);
         self.counters.reads += 1;
         self.counters.sends += 1;
         send_all(socket, &out, self.timeout)?;
@@ -1016,6 +1006,24 @@ pub fn decode_datagram(family_id: u16, buf: &[u8]) -> Result<Vec<IpvsMessage>, I
     Ok(out)
 }
 
+/// CTRL_CMD_GETFAMILY for "IPVS" to the generic-netlink controller, as a
+/// complete netlink request with sequence `seq` (what the client sends to
+/// learn the family id the kernel gave IPVS).
+pub fn encode_get_family(seq: u32) -> Vec<u8> {
+    let mut genl = GenlMessage::from_payload(GenlCtrl {
+        cmd: GenlCtrlCmd::GetFamily,
+        nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
+    });
+    genl.finalize();
+    let mut msg = NetlinkMessage::from(genl);
+    msg.header.flags = NLM_F_REQUEST;
+    msg.header.sequence_number = seq;
+    msg.finalize();
+    let mut out = vec![0; msg.buffer_len()];
+    msg.serialize(&mut out);
+    out
+}
+
 /// Serialize `msg` as a complete netlink request, as the client sends it.
 pub fn encode_request(family_id: u16, msg: IpvsMessage, flags: u16, seq: u32) -> Vec<u8> {
     let mut out = Vec::new();
@@ -1057,7 +1065,7 @@ mod tests {
     }
 
     #[test]
-    fn a_receive_gives_up_after_the_timeout_and_drops_the_socket() {
+    fn a_receive_gives_up_after_the_timeout_and_the_next_request_opens_a_new_socket() {
         let mut c = client_on_nlctrl(Duration::from_millis(150));
         let started = Instant::now();
         // Nothing was sent, so nothing will come.
@@ -1069,6 +1077,52 @@ mod tests {
         );
         assert!(waited >= Duration::from_millis(100), "{waited:?}");
         assert!(c.conn.is_none(), "the socket is kept after a timeout");
+        assert_eq!(c.counters().sockets, 1);
+
+        // The next request starts on a new socket: it opens one and asks
+        // the controller for "IPVS" on it. (On a kernel without IPVS the
+        // family does not resolve: the new socket was opened all the same.)
+        let reads = c.counters().reads;
+        let r = c.info();
+        assert!(r.is_ok() || matches!(r, Err(IpvsError::NoIpvs)), "{r:?}");
+        assert_eq!(c.counters().sockets, 2, "no new socket after the timeout");
+        assert!(
+            c.counters().reads > reads,
+            "the family was not resolved again"
+        );
+    }
+
+    /// The value of a `struct timeval` socket option.
+    fn timeval_opt(socket: &Socket, opt: libc::c_int) -> Duration {
+        use std::os::fd::AsRawFd;
+        let mut tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+        // SAFETY: a valid fd, a timeval and its length.
+        let r = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&mut tv as *mut libc::timeval).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(r, 0, "getsockopt: {}", io::Error::last_os_error());
+        Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
+    }
+
+    #[test]
+    fn the_socket_gives_up_sending_and_receiving_after_the_timeout() {
+        // A blocking send to a kernel that stops reading (its receive
+        // queue full) would otherwise wait for ever.
+        for timeout in [Duration::from_millis(1500), Duration::from_secs(5)] {
+            let socket = open_socket(timeout).expect("a generic netlink socket");
+            assert_eq!(timeval_opt(&socket, libc::SO_SNDTIMEO), timeout);
+            assert_eq!(timeval_opt(&socket, libc::SO_RCVTIMEO), timeout);
+        }
     }
 
     #[test]

@@ -132,6 +132,51 @@ impl fmt::Display for ServiceKey {
     }
 }
 
+/// Why a service written on the command line could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{0}\" is not a virtual service: write it as ipvsadm -Ln lists it, \
+     e.g. \"TCP 192.0.2.10:80\", \"UDP [2001:db8::10]:53\", \"FWM 7\" or \"FWM 7 IPv6\""
+)]
+pub struct ServiceKeyError(pub String);
+
+impl FromStr for ServiceKey {
+    type Err = ServiceKeyError;
+
+    /// The notation [`ServiceKey`]'s `Display` writes (and `ipvsadm -Ln`
+    /// lists), protocol names in any case: `TCP 192.0.2.10:80`,
+    /// `SCTP [2001:db8::10]:80`, `FWM 7`, `FWM 7 IPv6`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ServiceKeyError(s.to_owned());
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let (kind, rest) = words.split_first().ok_or_else(bad)?;
+        let protocol = match kind.to_ascii_uppercase().as_str() {
+            "FWM" => {
+                let (fwmark, family) = match rest {
+                    [m] => (m, Family::Inet),
+                    [m, v6] if v6.eq_ignore_ascii_case("ipv6") => (m, Family::Inet6),
+                    _ => return Err(bad()),
+                };
+                let fwmark = fwmark.parse().map_err(|_| bad())?;
+                return Ok(ServiceKey::Fwmark { family, fwmark });
+            }
+            "TCP" => Protocol::Tcp,
+            "UDP" => Protocol::Udp,
+            "SCTP" => Protocol::Sctp,
+            _ => return Err(bad()),
+        };
+        let [sock] = rest else {
+            return Err(bad());
+        };
+        let sock: std::net::SocketAddr = sock.parse().map_err(|_| bad())?;
+        Ok(ServiceKey::Addr {
+            protocol,
+            addr: sock.ip(),
+            port: sock.port(),
+        })
+    }
+}
+
 /// `addr:port` with IPv6 in brackets, as ipvsadm prints it.
 pub struct SockAddr(pub IpAddr, pub u16);
 
@@ -317,9 +362,10 @@ impl Netmask {
     pub fn from_bytes(family: Family, b: [u8; 4]) -> Self {
         match family {
             Family::Inet => Netmask::V4(Ipv4Addr::from(b)),
-            // A prefix length never exceeds 128; clamp what a broken kernel
-            // might send rather than wrap it.
-            Family::Inet6 => Netmask::V6(u32::from_ne_bytes(b).min(255) as u8),
+            // An IPv6 prefix length never exceeds 128: a larger value (from
+            // a broken kernel) reads as 128, the whole address, rather
+            // than wrapping into the u8.
+            Family::Inet6 => Netmask::V6(u32::from_ne_bytes(b).min(128) as u8),
         }
     }
 }
@@ -739,5 +785,54 @@ impl Table {
             }
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_prefix_above_128_reads_as_128() {
+        let v6 = |n: u32| Netmask::from_bytes(Family::Inet6, n.to_ne_bytes());
+        assert_eq!(v6(64), Netmask::V6(64));
+        assert_eq!(v6(128), Netmask::V6(128));
+        assert_eq!(v6(129), Netmask::V6(128));
+        assert_eq!(v6(255), Netmask::V6(128));
+        assert_eq!(v6(0x1_0040), Netmask::V6(128), "not wrapped to 64");
+        assert_eq!(
+            Netmask::from_bytes(Family::Inet, [255, 255, 255, 0]),
+            Netmask::V4(Ipv4Addr::new(255, 255, 255, 0))
+        );
+    }
+
+    #[test]
+    fn a_service_key_reads_back_as_it_prints() {
+        for text in [
+            "TCP 192.0.2.10:80",
+            "UDP [2001:db8::10]:53",
+            "SCTP 198.51.100.1:9",
+            "FWM 7",
+            "FWM 4294967295 IPv6",
+        ] {
+            let key: ServiceKey = text.parse().unwrap();
+            assert_eq!(key.to_string(), text);
+        }
+        let key: ServiceKey = "tcp  192.0.2.10:80".parse().unwrap();
+        assert_eq!(key.to_string(), "TCP 192.0.2.10:80");
+        for bad in [
+            "",
+            "TCP",
+            "TCP 192.0.2.10",
+            "ICMP 192.0.2.10:80",
+            "TCP 192.0.2.10:80 x",
+            "FWM",
+            "FWM x",
+            "FWM 7 IPv4",
+            "TCP 2001:db8::1:80",
+        ] {
+            let e = bad.parse::<ServiceKey>().unwrap_err();
+            assert!(e.to_string().contains("e.g. \"TCP 192.0.2.10:80\""), "{e}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
-use super::client::{decode_datagram, encode_request, frames};
+use super::client::{decode_datagram, encode_get_family, encode_request, frames};
 use super::message::{CmdAttr, IpvsCmd, IpvsMessage};
 use super::reconcile::Op;
 use super::types::*;
@@ -74,6 +74,30 @@ fn new_service_ipv4_tcp_rr() {
     let want = format!(
         "{} 01 01 00 00  54 00 01 80 {WEB_KEY}
          07 00 06 00 72 72 00 00
+         0c 00 07 00 00 00 00 00 ff ff ff ff
+         08 00 08 00 00 00 00 00
+         08 00 09 00 ff ff ff ff",
+        nlhdr(104, REQ_ACK)
+    );
+    assert_eq!(req(IpvsMessage::new_service(&svc), REQ_ACK), hex(&want));
+}
+
+#[test]
+fn new_service_sctp_carries_protocol_132() {
+    // IPPROTO_SCTP is 132 (0x84), a u16 in host order like TCP's 6.
+    let key = ServiceKey::Addr {
+        protocol: Protocol::Sctp,
+        addr: ip("192.0.2.10"),
+        port: 3868,
+    };
+    let svc = Service::new(key, Scheduler::Wlc);
+    let want = format!(
+        "{} 01 01 00 00  54 00 01 80
+         06 00 01 00 02 00 00 00
+         06 00 02 00 84 00 00 00
+         14 00 03 00 c0 00 02 0a 00 00 00 00 00 00 00 00 00 00 00 00
+         06 00 04 00 0f 1c 00 00
+         08 00 06 00 77 6c 63 00
          0c 00 07 00 00 00 00 00 ff ff ff ff
          08 00 08 00 00 00 00 00
          08 00 09 00 ff ff ff ff",
@@ -302,6 +326,37 @@ fn daemons_new_del_get() {
         req(IpvsMessage::get_daemon(), dump),
         hex(&format!("{} 0b 01 00 00", nlhdr(20, dump)))
     );
+}
+
+#[test]
+fn new_daemon_with_an_ipv6_multicast_group() {
+    // IPVS_DAEMON_ATTR_MCAST_GROUP6 (6) carries the 16-byte in6_addr; the
+    // IPv4 attribute (5) is not sent. Port in network order, no maxlen/ttl.
+    let mut d = SyncDaemon::new(DaemonState::Backup, "eth1", 9);
+    d.mcast_group = Some(ip("ff02::51"));
+    d.mcast_port = Some(8848);
+    let want = format!(
+        "{} 09 01 00 00  3c 00 03 80
+         08 00 01 00 02 00 00 00
+         09 00 02 00 65 74 68 31 00 00 00 00
+         08 00 03 00 09 00 00 00
+         14 00 06 00 ff 02 00 00 00 00 00 00 00 00 00 00 00 00 00 51
+         06 00 07 00 22 90 00 00",
+        nlhdr(80, REQ_ACK)
+    );
+    assert_eq!(req(IpvsMessage::new_daemon(&d), REQ_ACK), hex(&want));
+}
+
+#[test]
+fn get_family_ipvs_request_to_the_controller() {
+    // nlmsghdr: length 32, type GENL_ID_CTRL (0x10), flags NLM_F_REQUEST
+    // only (one answer, no ack), the sequence number, port 0; genlmsghdr:
+    // CTRL_CMD_GETFAMILY (3), version 2; CTRL_ATTR_FAMILY_NAME (2) "IPVS\0"
+    // (length 9, padded to 12).
+    let want = "20 00 00 00  10 00 01 00  78 56 34 12  00 00 00 00
+                03 02 00 00
+                09 00 02 00 49 50 56 53 00 00 00 00";
+    assert_eq!(encode_get_family(0x1234_5678), hex(want));
 }
 
 #[test]
