@@ -298,14 +298,14 @@ fn a_virtual_server_needs_a_port_unless_persistent() {
 #[test]
 fn deprecated_aliases_warn_and_apply() {
     let l = check(
-        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.5 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n}\n",
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.5 80 {\n    HTTP_GET {\n      url { path / }\n      nb_get_retry 4\n    }\n  }\n}\n",
     );
     assert_eq!(
         messages(&l),
         [
-            "t.conf:2:3: warning: \"lb_algo\" is deprecated; use \"lvs_sched\"",
-            "t.conf:3:3: warning: \"lb_kind\" is deprecated; use \"lvs_method\"",
-            "t.conf:6:7: warning: \"nb_get_retry\" is deprecated; use \"retry\"",
+            "t.conf:3:3: warning: \"lb_algo\" is deprecated; use \"lvs_sched\"",
+            "t.conf:4:3: warning: \"lb_kind\" is deprecated; use \"lvs_method\"",
+            "t.conf:8:7: warning: \"nb_get_retry\" is deprecated; use \"retry\"",
         ]
     );
     let cfg = l.config.expect("warnings do not refuse");
@@ -641,6 +641,7 @@ fn tunnel_types_and_scheduler_flags() {
     use tandem::config::{LvsMethod, SchedFlags, Tunnel, TunnelChecksum, TunnelType};
     let l = check(
         "virtual_server 192.0.2.1 80 {
+  protocol TCP
   lvs_sched sh
   sh-port
   sh-fallback
@@ -691,7 +692,7 @@ fn tunnel_types_and_scheduler_flags() {
         e,
         ["t.conf:2:17: error: unexpected \"type\" after lvs_method DR"]
     );
-    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n}\n");
+    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n  protocol TCP\n}\n");
     assert_eq!(
         messages(&l),
         [
@@ -704,6 +705,7 @@ fn tunnel_types_and_scheduler_flags() {
 fn keepalived_corrections_are_warnings_and_applied() {
     let l = check(
         "virtual_server 192.0.2.1 80 {
+  protocol TCP
   quorum 5
   hysteresis 4
   lvs_method DR
@@ -729,8 +731,8 @@ virtual_server fwmark 9 {
         [
             "t.conf:1:1: warning: virtual_server 192.0.2.1:80: quorum 5 exceeds the total weight 3 of its real servers; quorum 3 is used",
             "t.conf:1:1: warning: virtual_server 192.0.2.1:80: hysteresis 4 is not below quorum 3; hysteresis 2 is used",
-            "t.conf:5:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
-            "t.conf:15:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
+            "t.conf:6:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
+            "t.conf:16:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
         ]
     );
     let cfg = l.config.unwrap();
@@ -760,7 +762,7 @@ fn includes_work_inside_blocks() {
     );
     let main = dir.write(
         "keepalived.conf",
-        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  include rs/*.conf\n}\n",
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lvs_sched rr\n  include rs/*.conf\n}\n",
     );
     let l = load(&main, &LoadOptions::with_config_id("main"));
     assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
@@ -845,4 +847,29 @@ fn no_email_faults_is_read_and_takes_no_value() {
         bad.iter().any(|e| e.starts_with("t.conf:2:")),
         "a value after no_email_faults is an error at its line: {bad:?}"
     );
+}
+
+#[test]
+fn a_virtual_server_without_protocol_is_udp_with_a_warning() {
+    // keepalived 2.2.7: "no protocol set - defaulting to UDP".
+    let l = check(
+        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server_group G {\n  192.0.2.2 80\n}\n\
+         virtual_server group G {\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server fwmark 7 {\n  persistence_timeout\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server 192.0.2.3 80 {\n  protocol TCP\n}\n",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80 has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+            "t.conf:9:1: warning: virtual_server group G has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+        ]
+    );
+    let cfg = l.config.expect("a warning does not refuse");
+    let p: Vec<_> = cfg.virtual_servers.iter().map(|v| v.protocol).collect();
+    use tandem::config::Protocol;
+    assert_eq!(p[0], Protocol::Udp);
+    assert_eq!(p[1], Protocol::Udp);
+    assert_eq!(p[3], Protocol::Tcp);
 }

@@ -1729,7 +1729,8 @@ impl Builder {
         let mut raw = RawVs {
             vs: VirtualServer {
                 key: VirtualServerKey::Fwmark { fwmark: 0 },
-                protocol: Protocol::Tcp,
+                // keepalived 2.2.7 defaults to UDP (see resolve_vs).
+                protocol: Protocol::Udp,
                 lvs_sched: LvsSched::default(),
                 lvs_method: LvsMethod::default(),
                 tunnel: Tunnel::default(),
@@ -2577,11 +2578,26 @@ impl Builder {
 
     fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
-        if let (VirtualServerKey::Fwmark { .. }, Some(pos)) = (&vs.key, rv.protocol_pos) {
-            self.warn(
+        match (&vs.key, rv.protocol_pos) {
+            (VirtualServerKey::Fwmark { .. }, Some(pos)) => self.warn(
                 pos,
                 "protocol is ignored for a fwmark service (the mark selects the packets)",
-            );
+            ),
+            // keepalived 2.2.7 takes a service without `protocol` as UDP
+            // ("no protocol set - defaulting to UDP"). tandem runs the same
+            // table, but a web site silently served as UDP is rarely what
+            // was meant: say so where the service is written.
+            (VirtualServerKey::Address { .. } | VirtualServerKey::Group { .. }, None) => {
+                let msg = format!(
+                    "virtual_server {} has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+                    vs.key
+                );
+                self.p
+                    .lexer
+                    .diagnostics
+                    .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            }
+            _ => {}
         }
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));

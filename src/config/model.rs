@@ -814,7 +814,8 @@ impl fmt::Display for VirtualServerKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VirtualServer {
     pub key: VirtualServerKey,
-    /// `protocol`, default TCP.
+    /// `protocol`; keepalived's default is UDP (with a warning). Not used
+    /// for a fwmark service.
     pub protocol: Protocol,
     /// `lvs_sched` / `lb_algo`, default wlc.
     pub lvs_sched: LvsSched,
