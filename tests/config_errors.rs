@@ -117,6 +117,14 @@ fn unsupported_keepalived_options_say_so() {
     // Never "unknown keyword" for a documented keepalived option.
     let e = errors("static_routes {\n 192.0.2.0/24 dev eth0\n}\n");
     assert!(e[0].contains("does not support yet"), "{e:?}");
+    // Nor silently ignored: ha_suspend would change when checks run.
+    let e = errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  ha_suspend\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:3: error: \"ha_suspend\" is a keepalived option that tandem does not support yet"
+        ]
+    );
 }
 
 #[test]

@@ -1749,7 +1749,6 @@ impl Builder {
                 sorry_server: None,
                 sorry_server_inhibit: false,
                 virtualhost: None,
-                ha_suspend: false,
                 ops: false,
                 smtp_alert: false,
                 real_servers: Vec::new(),
@@ -1970,10 +1969,6 @@ impl Builder {
                 }
             }
             "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(&st),
-            "ha_suspend" => {
-                self.bare(&st);
-                vs.ha_suspend = true;
-            }
             "ops" => {
                 self.bare(&st);
                 vs.ops = true;

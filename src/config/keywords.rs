@@ -164,7 +164,6 @@ impl Block {
                 "sorry_server_inhibit",
                 "sorry_server_lvs_method",
                 "virtualhost",
-                "ha_suspend",
                 "ops",
                 "smtp_alert",
                 "ip_family",
@@ -347,7 +346,9 @@ impl Block {
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
-            Block::VirtualServer => &["persistence_engine", "snmp_name"],
+            // ha_suspend: checks would have to follow the VIPs of the
+            // VRRP side; tandem's checks always run.
+            Block::VirtualServer => &["ha_suspend", "persistence_engine", "snmp_name"],
             Block::RealServer => &[
                 "SMTP_CHECK",
                 "DNS_CHECK",

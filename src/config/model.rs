@@ -858,8 +858,6 @@ pub struct VirtualServer {
     pub sorry_server_inhibit: bool,
     /// `virtualhost` (applied to the HTTP/SSL URLs that set none).
     pub virtualhost: Option<String>,
-    /// `ha_suspend`: suspend checks while the VIP is absent.
-    pub ha_suspend: bool,
     /// `ops`: one-packet scheduling (UDP).
     pub ops: bool,
     /// `smtp_alert`, resolved against the global `smtp_alert(_checker)`;
