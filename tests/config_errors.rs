@@ -881,3 +881,21 @@ fn a_virtual_server_without_protocol_is_udp_with_a_warning() {
     assert_eq!(p[1], Protocol::Udp);
     assert_eq!(p[3], Protocol::Tcp);
 }
+
+#[test]
+fn nb_get_retry_is_read_only_where_keepalived_reads_it() {
+    // keepalived 2.2.7 reads nb_get_retry in HTTP_GET and SSL_GET only;
+    // elsewhere it says "Unknown keyword 'nb_get_retry'".
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  nb_get_retry 3\n  real_server 192.0.2.5 80 {\n    nb_get_retry 3\n    TCP_CHECK {\n      nb_get_retry 3\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      nb_get_retry 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:3: error: \"nb_get_retry\" is not read in virtual_server (keepalived refuses it there too); use \"retry\"",
+            "t.conf:5:5: error: \"nb_get_retry\" is not read in real_server (keepalived refuses it there too); use \"retry\"",
+            "t.conf:7:7: error: \"nb_get_retry\" is not read in TCP_CHECK (keepalived refuses it there too); use \"retry\"",
+            "t.conf:11:7: error: \"nb_get_retry\" is not read in MISC_CHECK (keepalived refuses it there too); use \"retry\"",
+        ]
+    );
+}

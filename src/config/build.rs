@@ -432,7 +432,13 @@ impl Builder {
         let misplaced_top = block != Block::Top
             && !block.unsupported().contains(&kw)
             && (Block::Top.supported().contains(&kw) || Block::Top.unsupported().contains(&kw));
-        let msg = if misplaced_top {
+        let msg = if let Some(new) = keywords::deprecated_alias(kw) {
+            // keepalived 2.2.7 refuses it here too ("Unknown keyword").
+            format!(
+                "\"{kw}\" is not read in {} (keepalived refuses it there too); use \"{new}\"",
+                block.name()
+            )
+        } else if misplaced_top {
             format!(
                 "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
                 block.name()
@@ -453,16 +459,19 @@ impl Builder {
         self.skip(s);
     }
 
-    /// Warn about a deprecated alias and return the current keyword.
-    fn alias(&mut self, s: &Stmt) -> String {
+    /// Warn about a deprecated alias and return the current keyword. An
+    /// alias is read only in the blocks where keepalived reads it
+    /// (`nb_get_retry`: HTTP_GET and SSL_GET); elsewhere it is returned
+    /// as written, for [`Self::unknown`] to refuse.
+    fn alias(&mut self, s: &Stmt, block: Block) -> String {
         let kw = s.keyword.text.as_str();
         match keywords::deprecated_alias(kw) {
-            Some(new) => {
+            Some(new) if block.supported().contains(&kw) => {
                 let msg = format!("\"{kw}\" is deprecated; use \"{new}\"");
                 self.warn(s.keyword.pos, msg);
                 new.to_string()
             }
-            None => kw.to_string(),
+            _ => kw.to_string(),
         }
     }
 
@@ -1142,7 +1151,7 @@ impl Builder {
     }
 
     fn instance_stmt(&mut self, st: Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, Block::VrrpInstance);
         match kw.as_str() {
             "state" => {
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
@@ -1859,7 +1868,7 @@ impl Builder {
     }
 
     fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs, persistence_pos: &mut Option<Pos>) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, Block::VirtualServer);
         if self.inherit_stmt(&kw, &st, &mut raw.inh) {
             return;
         }
@@ -2137,7 +2146,7 @@ impl Builder {
     }
 
     fn rs_stmt(&mut self, st: Stmt, raw: &mut RawRs) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, Block::RealServer);
         if self.inherit_stmt(&kw, &st, &mut raw.inh) {
             return;
         }
@@ -2226,7 +2235,7 @@ impl Builder {
     }
 
     fn checker_stmt(&mut self, st: Stmt, block: Block, kind: &mut CheckerKind, c: &mut RawChecker) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, block);
         // inhibit_on_failure and smtp_alert belong to real servers; a
         // virtualhost only means something to the HTTP checkers.
         let not_here = matches!(kw.as_str(), "inhibit_on_failure" | "smtp_alert")
