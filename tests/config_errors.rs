@@ -899,3 +899,17 @@ fn nb_get_retry_is_read_only_where_keepalived_reads_it() {
         ]
     );
 }
+
+#[test]
+fn sync_group_members_outside_group_are_explained() {
+    // keepalived 1.x samples list members directly in the sync group.
+    let e = errors(&format!(
+        "{INSTANCE}vrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n  VI_2\n}}\n"
+    ));
+    assert_eq!(
+        e,
+        [
+            "t.conf:13:3: error: \"VI_2\" is not a vrrp_sync_group keyword; a sync group lists its vrrp_instances inside group { ... }"
+        ]
+    );
+}

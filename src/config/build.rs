@@ -438,6 +438,8 @@ impl Builder {
                 "\"{kw}\" is not read in {} (keepalived refuses it there too); use \"{new}\"",
                 block.name()
             )
+        } else if block == Block::MiscCheck && kw == "connect_timeout" {
+            "\"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"".to_string()
         } else if misplaced_top {
             format!(
                 "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
@@ -452,6 +454,13 @@ impl Builder {
                     "unknown keyword \"{kw}\" in {}; did you mean \"{m}\"?",
                     block.name()
                 ),
+                // keepalived 1.x samples list the members directly in
+                // the sync group; keepalived 2 wants them in group { }.
+                None if block == Block::VrrpSyncGroup && s.args.is_empty() && !s.block => {
+                    format!(
+                        "\"{kw}\" is not a vrrp_sync_group keyword; a sync group lists its vrrp_instances inside group {{ ... }}"
+                    )
+                }
                 None => format!("unknown keyword \"{kw}\" in {}", block.name()),
             }
         };
@@ -694,7 +703,8 @@ impl Builder {
     }
 
     fn global_stmt(&mut self, st: Stmt) {
-        match st.keyword.text.as_str() {
+        let kw = self.alias(&st, Block::GlobalDefs);
+        match kw.as_str() {
             "notification_email" => {
                 let list = self.word_list(&st);
                 self.global
@@ -2238,8 +2248,11 @@ impl Builder {
         let kw = self.alias(&st, block);
         // inhibit_on_failure and smtp_alert belong to real servers; a
         // virtualhost only means something to the HTTP checkers.
+        // keepalived 2.2.7 refuses connect_timeout in MISC_CHECK (its
+        // misc_timeout bounds the script).
         let not_here = matches!(kw.as_str(), "inhibit_on_failure" | "smtp_alert")
-            || (kw == "virtualhost" && matches!(block, Block::MiscCheck | Block::TcpCheck));
+            || (kw == "virtualhost" && matches!(block, Block::MiscCheck | Block::TcpCheck))
+            || (kw == "connect_timeout" && block == Block::MiscCheck);
         if !not_here && self.inherit_stmt(&kw, &st, &mut c.inh) {
             return;
         }
@@ -2273,6 +2286,14 @@ impl Builder {
                 h.fast_recovery = self.flag(&st)
             }
             ("enable_sni", CheckerKind::SslGet(h)) => h.enable_sni = self.flag(&st),
+            // keepalived reads it in HTTP_GET too, where there is no TLS.
+            ("enable_sni", CheckerKind::HttpGet(_)) => {
+                self.flag(&st);
+                self.warn(
+                    st.keyword.pos,
+                    "enable_sni has no effect in HTTP_GET (no TLS); it is for SSL_GET",
+                );
+            }
             ("misc_path", CheckerKind::MiscCheck(m)) => {
                 if let Some(v) = self.string(&st) {
                     m.misc_path = v;

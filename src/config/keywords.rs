@@ -84,6 +84,7 @@ impl Block {
                 "enable_script_security",
                 "lvs_flush",
                 "lvs_flush_on_stop",
+                "lvs_flush_onstop",
                 "no_email_faults",
                 "no_checker_emails",
             ],
@@ -206,6 +207,7 @@ impl Block {
                 "http_protocol",
                 "fast_recovery",
                 "virtualhost",
+                "enable_sni",
                 "connect_ip",
                 "connect_port",
                 "bindto",
@@ -263,7 +265,6 @@ impl Block {
                 "misc_dynamic",
                 "user",
                 "alpha",
-                "connect_timeout",
                 "retry",
                 "delay_before_retry",
                 "warmup",
@@ -297,6 +298,7 @@ impl Block {
                 "instance",
                 "use_pid_dir",
                 "linkbeat_use_polling",
+                "child_wait_time",
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
@@ -346,7 +348,9 @@ impl Block {
             Block::VirtualServerGroup => &[],
             // ha_suspend: checks would have to follow the VIPs of the
             // VRRP side; tandem's checks always run.
-            Block::VirtualServer => &["ha_suspend", "persistence_engine", "snmp_name"],
+            // weight: read by keepalived 2.2.7 in virtual_server too
+            // (undocumented).
+            Block::VirtualServer => &["ha_suspend", "persistence_engine", "snmp_name", "weight"],
             Block::RealServer => &[
                 "SMTP_CHECK",
                 "DNS_CHECK",
@@ -410,6 +414,13 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "vrrp_rlimit_rttime",
     "checker_rlimit_rttime",
     "bfd_rlimit_rttime",
+    // The older spellings keepalived 2.2.7 still reads.
+    "vrrp_rlimit_rtime",
+    "checker_rlimit_rtime",
+    "bfd_rlimit_rtime",
+    "enable_snmp_keepalived",
+    "lvs_process_name",
+    "vrrp_vmac_garp_intvl",
     "vrrp_cpu_affinity",
     "checker_cpu_affinity",
     "bfd_cpu_affinity",
@@ -498,6 +509,7 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "lb_kind" => Some("lvs_method"),
         "nb_get_retry" => Some("retry"),
         "mcast_src_ip" => Some("unicast_src_ip"),
+        "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
         _ => None,
     }
 }
