@@ -913,3 +913,129 @@ fn sync_group_members_outside_group_are_explained() {
         ]
     );
 }
+
+#[test]
+fn vrrp_version_2_cannot_carry_ipv6() {
+    let text = INSTANCE
+        .replace("priority 100", "version 2")
+        .replace("192.0.2.10/24", "2001:db8::10");
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:4:13: error: vrrp_instance VI_1: VRRP version 2 is IPv4 only (RFC 3768); IPv6 needs version 3"
+        ]
+    );
+}
+
+#[test]
+fn authentication_needs_version_2() {
+    let text = INSTANCE.replace(
+        "priority 100",
+        "version 3\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:5:5: error: vrrp_instance VI_1: authentication is not part of VRRP version 3 (RFC 5798)"
+        ]
+    );
+}
+
+#[test]
+fn unicast_peers_share_the_instances_family() {
+    let text = INSTANCE.replace("priority 100", "unicast_peer {\n        2001:db8::2\n    }");
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_sorry_server_shares_the_services_family() {
+    let e =
+        errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  sorry_server 2001:db8::9 80\n}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("virtual_server 192.0.2.1:80: sorry_server 2001:db8::9 is not IPv4"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn one_vrid_on_one_interface_for_ipv4_and_ipv6_is_accepted() {
+    // RFC 5798 §7.3: IPv4 and IPv6 virtual routers are separate even
+    // with the same VRID.
+    let v6 = INSTANCE
+        .replace("VI_1", "VI_6")
+        .replace("192.0.2.10/24", "2001:db8::10");
+    let l = check(&format!("{INSTANCE}{v6}"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    assert_eq!(cfg.vrrp_instances.len(), 2);
+    assert_eq!(cfg.vrrp_instances[1].virtual_router_id, 51);
+}
+
+#[test]
+fn ops_needs_udp() {
+    let e = errors("virtual_server 192.0.2.1 53 {\n  protocol TCP\n  ops\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:1:1: error: virtual_server 192.0.2.1:53: ops (one-packet scheduling) applies to UDP only"
+        ]
+    );
+    assert!(errors("virtual_server 192.0.2.1 53 {\n  protocol UDP\n  ops\n}\n").is_empty());
+}
+
+#[test]
+fn lthreshold_above_uthreshold_is_an_error() {
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.5 80 {\n    uthreshold 10\n    lthreshold 20\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        ["t.conf:3:3: error: real_server 192.0.2.5: lthreshold 20 is above uthreshold 10"]
+    );
+}
+
+#[test]
+fn a_virtual_server_defined_twice_is_an_error() {
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n}\n\
+         virtual_server 192.0.2.1 80 {\n  protocol TCP\n}\n\
+         virtual_server 192.0.2.1 80 {\n  protocol UDP\n}\n\
+         virtual_server fwmark 3 {\n  protocol TCP\n  persistence_timeout\n}\n\
+         virtual_server fwmark 3 {\n  protocol UDP\n  persistence_timeout\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:1: error: virtual_server 192.0.2.1:80 TCP is already defined at t.conf:1:1",
+            "t.conf:14:1: error: virtual_server fwmark 3 is already defined at t.conf:10:1",
+        ]
+    );
+}
+
+#[test]
+fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
+    for (v, msg) in [
+        (
+            "0",
+            "advert_int 0 is out of range for VRRP version 2 (1-255 seconds)",
+        ),
+        (
+            "256",
+            "advert_int 256 is out of range for VRRP version 2 (1-255 seconds)",
+        ),
+        (
+            "1.5",
+            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds",
+        ),
+    ] {
+        let text = INSTANCE.replace("priority 100", &format!("advert_int {v}"));
+        assert_eq!(errors(&text), [format!("t.conf:4:16: error: {msg}")]);
+    }
+    assert!(errors(&INSTANCE.replace("priority 100", "advert_int 255")).is_empty());
+}

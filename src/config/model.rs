@@ -726,6 +726,15 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The name as written in keepalived.conf (`TCP`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
     /// The IP protocol number (`IPPROTO_*`).
     pub fn ip_proto(self) -> u8 {
         match self {
