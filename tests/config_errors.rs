@@ -1039,3 +1039,126 @@ fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
     }
     assert!(errors(&INSTANCE.replace("priority 100", "advert_int 255")).is_empty());
 }
+
+#[test]
+fn global_defs_are_read() {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use tandem::config::LvsFlushOnStop;
+    // global_defs after the instances: keepalived applies its defaults
+    // wherever they are written.
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace("192.0.2.10/24", "192.0.2.11/24")
+        .replace(
+            "priority 100",
+            "garp_master_delay 2\n    garp_master_refresh_repeat 4",
+        );
+    let text = format!(
+        "{INSTANCE}{second}global_defs {{
+    vrrp_mcast_group4 239.0.0.18
+    vrrp_mcast_group6 ff02::1:12
+    vrrp_garp_master_delay 7
+    vrrp_garp_master_repeat 3
+    vrrp_garp_lower_prio_delay 9
+    vrrp_garp_lower_prio_repeat 2
+    vrrp_garp_master_refresh 60
+    vrrp_garp_master_refresh_repeat 6
+    vrrp_garp_interval 0.25
+    vrrp_gna_interval 0.5
+    smtp_helo_name lb1.example.org
+    lvs_flush
+    lvs_flush_on_stop VS
+}}
+"
+    );
+    let l = check(&text);
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let g = &cfg.global_defs;
+    assert_eq!(
+        g.vrrp_mcast_group4,
+        "239.0.0.18".parse::<Ipv4Addr>().unwrap()
+    );
+    assert_eq!(
+        g.vrrp_mcast_group6,
+        "ff02::1:12".parse::<Ipv6Addr>().unwrap()
+    );
+    assert_eq!(g.vrrp_garp_master_delay, Duration::from_secs(7));
+    assert_eq!(g.vrrp_garp_master_repeat, 3);
+    assert_eq!(g.vrrp_garp_lower_prio_delay, Duration::from_secs(9));
+    assert_eq!(g.vrrp_garp_lower_prio_repeat, 2);
+    assert_eq!(g.vrrp_garp_master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!(g.vrrp_garp_master_refresh_repeat, 6);
+    assert_eq!(g.vrrp_garp_interval, Duration::from_millis(250));
+    assert_eq!(g.vrrp_gna_interval, Duration::from_millis(500));
+    assert_eq!(g.smtp_helo_name.as_deref(), Some("lb1.example.org"));
+    assert!(g.lvs_flush);
+    assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::Vs);
+
+    // VI_1 inherits every garp setting; VI_2 overrides two of them.
+    let vi = &cfg.vrrp_instances[0];
+    assert_eq!(vi.garp_master_delay, Duration::from_secs(7));
+    assert_eq!(vi.garp_master_repeat, 3);
+    assert_eq!(vi.garp_lower_prio_delay, Duration::from_secs(9));
+    assert_eq!(vi.garp_lower_prio_repeat, 2);
+    assert_eq!(vi.garp_master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!(vi.garp_master_refresh_repeat, 6);
+    assert_eq!(vi.garp_interval, Duration::from_millis(250));
+    assert_eq!(vi.gna_interval, Duration::from_millis(500));
+    let vi2 = &cfg.vrrp_instances[1];
+    assert_eq!(vi2.garp_master_delay, Duration::from_secs(2));
+    assert_eq!(vi2.garp_master_refresh_repeat, 4);
+    assert_eq!(vi2.garp_master_repeat, 3);
+    assert_eq!(vi2.garp_master_refresh, Some(Duration::from_secs(60)));
+
+    // Without global_defs: keepalived's defaults, and lvs_flush_on_stop
+    // without a value flushes everything.
+    let l = check(&format!(
+        "{INSTANCE}global_defs {{\n    lvs_flush_on_stop\n}}\n"
+    ));
+    let cfg = l.config.unwrap();
+    let g = &cfg.global_defs;
+    assert_eq!(g.vrrp_mcast_group4, Ipv4Addr::new(224, 0, 0, 18));
+    assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::All);
+    assert!(!g.lvs_flush);
+    let vi = &cfg.vrrp_instances[0];
+    assert_eq!(vi.garp_master_delay, Duration::from_secs(5));
+    assert_eq!(vi.garp_master_repeat, 5);
+    assert_eq!(vi.garp_lower_prio_delay, Duration::from_secs(5));
+}
+
+#[test]
+fn virtual_server_settings_are_read() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  protocol TCP
+  persistence_timeout 600
+  persistence_granularity 255.255.255.0
+  sorry_server 192.0.2.99 8080
+  sorry_server_inhibit
+  real_server 192.0.2.5 80 {
+    uthreshold 100
+    lthreshold 10
+  }
+  real_server 192.0.2.6 80 {
+  }
+}
+",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(600)));
+    assert_eq!(vs.persistence_granularity, Some(24));
+    assert!(vs.sorry_server_inhibit);
+    let sorry = vs.sorry_server.as_ref().unwrap();
+    assert_eq!(
+        (sorry.address, sorry.port),
+        ("192.0.2.99".parse::<IpAddr>().unwrap(), 8080)
+    );
+    assert_eq!(vs.real_servers[0].uthreshold, Some(100));
+    assert_eq!(vs.real_servers[0].lthreshold, Some(10));
+    assert_eq!(vs.real_servers[1].uthreshold, None);
+    assert_eq!(vs.real_servers[1].lthreshold, None);
+}
