@@ -280,8 +280,13 @@ fn duplicate_vrid_on_one_interface() {
 #[test]
 fn address_families_must_agree() {
     let e = errors(&INSTANCE.replace("192.0.2.10/24", "192.0.2.10/24\n        2001:db8::1"));
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].contains("mixes IPv4 and IPv6"), "{e:?}");
+    // At the address of the other family, not at the instance.
+    assert_eq!(
+        e,
+        [
+            "t.conf:7:9: error: vrrp_instance VI_1: virtual_ipaddress mixes IPv4 and IPv6 addresses (2001:db8::1); put the other family in virtual_ipaddress_excluded or in its own instance"
+        ]
+    );
     let e = errors("virtual_server 192.0.2.1 80 {\n  real_server 2001:db8::5 80 {\n  }\n}\n");
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("t.conf:2:3: error: real_server 2001:db8::5 is IPv6 but virtual_server 192.0.2.1:80 is IPv4"), "{e:?}");
@@ -943,12 +948,17 @@ fn authentication_needs_version_2() {
 
 #[test]
 fn unicast_peers_share_the_instances_family() {
-    let text = INSTANCE.replace("priority 100", "unicast_peer {\n        2001:db8::2\n    }");
-    let e = errors(&text);
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert!(
-        e[0].contains("unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses"),
-        "{e:?}"
+    // Each error at the address written, not at the instance.
+    let text = INSTANCE.replace(
+        "priority 100",
+        "unicast_src_ip 2001:db8::1\n    unicast_peer {\n        192.0.2.2\n        2001:db8::2\n    }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses",
+            "t.conf:7:9: error: vrrp_instance VI_1: unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses",
+        ]
     );
 }
 
@@ -1161,4 +1171,26 @@ fn virtual_server_settings_are_read() {
     assert_eq!(vs.real_servers[0].lthreshold, Some(10));
     assert_eq!(vs.real_servers[1].uthreshold, None);
     assert_eq!(vs.real_servers[1].lthreshold, None);
+}
+
+#[test]
+fn diagnostics_are_in_file_order() {
+    // A cross-item problem (found after the whole file is read) early in
+    // the file comes before a per-keyword problem later in it.
+    let text = INSTANCE.replace("priority 100", "track_script {\n        nosuch\n    }")
+        + "vrrp_instance VI_2 {\n    priorty 10\n}\n";
+    let l = check(&text);
+    let pos: Vec<(u32, u32)> = l.diagnostics.iter().map(|d| (d.line, d.col)).collect();
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:5:9: error: vrrp_instance VI_1: track_script names no vrrp_script \"nosuch\"",
+            "t.conf:11:1: error: vrrp_instance VI_2 has no \"interface\"",
+            "t.conf:11:1: error: vrrp_instance VI_2 has no \"virtual_router_id\"",
+            "t.conf:12:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+        ]
+    );
+    let mut sorted = pos.clone();
+    sorted.sort();
+    assert_eq!(pos, sorted);
 }

@@ -111,6 +111,10 @@ struct RawInstance {
     auth_pos: Option<Pos>,
     /// Each address of the instance with where it was written.
     vip_pos: Vec<(IpAddr, Pos)>,
+    /// Each unicast peer with where it was written.
+    peer_pos: Vec<(IpAddr, Pos)>,
+    /// Where the unicast_src_ip address was written.
+    src_pos: Option<Pos>,
 }
 
 struct RawGroup {
@@ -143,7 +147,9 @@ pub(crate) struct Builder {
 
 /// Build the model from a statement stream. The model is always returned
 /// (possibly partial); the diagnostics say whether it can be used.
-pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
+/// The model, the diagnostics (not yet in file order) and the files read,
+/// in the order they were opened (for [`super::sort_diagnostics`]).
+pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
     let mut b = Builder {
         p,
         global: GlobalDefs::default(),
@@ -160,17 +166,9 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
     };
     b.top();
     let cfg = b.finish();
-    let mut diags = std::mem::take(&mut b.p.lexer.diagnostics);
-    // Keep file order: stable sort by (file index order of appearance, line, col).
-    let order: Vec<Arc<Path>> = b.p.lexer.files.clone();
-    diags.sort_by_key(|d| {
-        let fi = order
-            .iter()
-            .position(|f| f.as_ref() == d.file.as_path())
-            .unwrap_or(usize::MAX);
-        (fi, d.line, d.col)
-    });
-    (cfg, diags)
+    let diags = std::mem::take(&mut b.p.lexer.diagnostics);
+    let files = std::mem::take(&mut b.p.lexer.files);
+    (cfg, diags, files)
 }
 
 // ---------------------------------------------------------------------------
@@ -1147,8 +1145,13 @@ impl Builder {
             .find(|v| AddressFamily::of(&v.address) != fam)
             .map(|v| v.address);
         if let Some(a) = mixed {
+            let pos = r
+                .vip_pos
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map_or(s.keyword.pos, |p| p.1);
             self.err(
-                s.keyword.pos,
+                pos,
                 format!(
                     "vrrp_instance {}: virtual_ipaddress mixes {fam} and {} addresses ({a}); put the other family in virtual_ipaddress_excluded or in its own instance",
                     vi.name,
@@ -1252,7 +1255,10 @@ impl Builder {
                 let list = self.track_script(&st);
                 r.track_script.extend(list);
             }
-            "unicast_src_ip" => vi.unicast_src_ip = self.ip(&st),
+            "unicast_src_ip" => {
+                vi.unicast_src_ip = self.ip(&st);
+                r.src_pos = st.args.first().map(|w| w.pos);
+            }
             "unicast_peer" => {
                 if self.need_block(&st) {
                     let mut peers = Vec::new();
@@ -1269,10 +1275,11 @@ impl Builder {
                             b.err(extra.pos, msg);
                         }
                         if let Some(ip) = ip {
-                            peers.push(ip);
+                            peers.push((ip, p.keyword.pos));
                         }
                     });
-                    vi.unicast_peer.extend(peers);
+                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
+                    r.peer_pos.extend(peers);
                 }
             }
             "notify_master" => vi.notify_master = self.notify_script(&st),
@@ -2483,16 +2490,13 @@ impl Builder {
                     ),
                 ));
             }
-            for peer in &vi.unicast_peer {
+            for (peer, pos) in &ri.peer_pos {
                 if AddressFamily::of(peer) != family {
                     let msg = format!(
                         "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
                         vi.name
                     );
-                    self.p
-                        .lexer
-                        .diagnostics
-                        .push(Diagnostic::at(Severity::Error, &vi.origin, msg));
+                    self.err(*pos, msg);
                 }
             }
             if let Some(src) = vi.unicast_src_ip
@@ -2502,10 +2506,14 @@ impl Builder {
                     "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
                     vi.name
                 );
-                self.p
-                    .lexer
-                    .diagnostics
-                    .push(Diagnostic::at(Severity::Error, &vi.origin, msg));
+                match ri.src_pos {
+                    Some(pos) => self.err(pos, msg),
+                    None => self.p.lexer.diagnostics.push(Diagnostic::at(
+                        Severity::Error,
+                        &vi.origin,
+                        msg,
+                    )),
+                }
             }
             instances.push(vi);
         }
