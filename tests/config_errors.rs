@@ -47,7 +47,9 @@ fn messages(l: &Loaded) -> Vec<String> {
 
 fn errors(text: &str) -> Vec<String> {
     let l = check(text);
-    assert!(l.config.is_none() || !l.has_errors());
+    // A model exactly when there is no error: never a half-checked model,
+    // never a refusal without a reason.
+    assert_eq!(l.config.is_some(), !l.has_errors(), "{:?}", messages(&l));
     l.errors().map(|d| d.to_string()).collect()
 }
 

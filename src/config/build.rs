@@ -1788,10 +1788,7 @@ impl Builder {
             protocol_pos: None,
             rss: Vec::new(),
         };
-        let mut persistence_pos = None;
-        self.kw_block(s, &mut |b, st| {
-            b.vs_stmt(st, &mut raw, &mut persistence_pos)
-        });
+        self.kw_block(s, &mut |b, st| b.vs_stmt(st, &mut raw));
         let Some(key) = key else {
             return;
         };
@@ -1884,7 +1881,7 @@ impl Builder {
         true
     }
 
-    fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs, persistence_pos: &mut Option<Pos>) {
+    fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs) {
         let kw = self.alias(&st, Block::VirtualServer);
         if self.inherit_stmt(&kw, &st, &mut raw.inh) {
             return;
@@ -1946,7 +1943,6 @@ impl Builder {
             }
             "persistence_timeout" => {
                 self.no_block(&st);
-                *persistence_pos = Some(st.keyword.pos);
                 if let Some(args) = self.args_range(&st, 0, 1, "") {
                     match args.first() {
                         None => vs.persistence_timeout = Some(Duration::from_secs(360)),
