@@ -1196,3 +1196,19 @@ fn diagnostics_are_in_file_order() {
     sorted.sort();
     assert_eq!(pos, sorted);
 }
+
+#[test]
+fn checker_keywords_follow_keepalived() {
+    // keepalived 2.2.7 reads enable_sni in HTTP_GET (where it means
+    // nothing) and refuses connect_timeout in MISC_CHECK.
+    let l = check(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.5 80 {\n    HTTP_GET {\n      url { path / }\n      enable_sni\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      connect_timeout 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:6:7: warning: enable_sni has no effect in HTTP_GET (no TLS); it is for SSL_GET",
+            "t.conf:10:7: error: \"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"",
+        ]
+    );
+}
