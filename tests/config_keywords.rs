@@ -7,7 +7,8 @@
 //! string of the keepalived binary, each run through `keepalived -t` in
 //! that block (inside `unshare -n`), kept when keepalived did not answer
 //! "Unknown keyword". So they include undocumented spellings keepalived
-//! still reads (`enable_snmp_keepalived`, `vrrp_rlimit_rtime`, ...).
+//! still reads (`enable_snmp_keepalived`, `vrrp_rlimit_rtime`, `hashed`,
+//! ...). `include` is read everywhere and left out (the lexer handles it).
 
 use std::path::Path;
 
@@ -19,6 +20,8 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
     (
         Block::Top,
         &[
+            "interface_up_down_delays",
+            "vrrp_track_file",
             "SSL",
             "bfd_instance",
             "child_wait_time",
@@ -210,6 +213,7 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
     (
         Block::VrrpInstance,
         &[
+            "lvs_sync_daemon_interface",
             "accept",
             "advert_int",
             "authentication",
@@ -278,6 +282,7 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
     (
         Block::VirtualServer,
         &[
+            "hashed",
             "alpha",
             "connect_timeout",
             "delay_before_retry",

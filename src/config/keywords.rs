@@ -348,9 +348,15 @@ impl Block {
             Block::VirtualServerGroup => &[],
             // ha_suspend: checks would have to follow the VIPs of the
             // VRRP side; tandem's checks always run.
-            // weight: read by keepalived 2.2.7 in virtual_server too
-            // (undocumented).
-            Block::VirtualServer => &["ha_suspend", "persistence_engine", "snmp_name", "weight"],
+            // weight and hashed: read by keepalived 2.2.7 in
+            // virtual_server too (undocumented).
+            Block::VirtualServer => &[
+                "ha_suspend",
+                "persistence_engine",
+                "snmp_name",
+                "weight",
+                "hashed",
+            ],
             Block::RealServer => &[
                 "SMTP_CHECK",
                 "DNS_CHECK",
