@@ -110,3 +110,30 @@ fn config_id_selects_conditional_lines() {
         assert_eq!(v["vrrp_instances"][0]["priority"], prio, "config id {id}");
     }
 }
+
+/// Without `-i`, the config id is the host name up to its first dot (as
+/// keepalived does). Run in a UTS namespace of its own with the host
+/// name `lb7.example`, so the machine's host name is never touched.
+#[test]
+fn the_default_config_id_is_the_first_label_of_the_host_name() {
+    let f = TempFile::new(
+        "hostid",
+        "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 3\n@lb7 priority 250\n@^lb7 priority 50\n@lb7.example priority 10\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n",
+    );
+    let out = Command::new("unshare")
+        .args([
+            "--uts",
+            "sh",
+            "-c",
+            "hostname lb7.example && exec \"$0\" check-config -f \"$1\" --json",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tandem"))
+        .arg(f.path())
+        .output()
+        .expect("run unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["vrrp_instances"][0]["priority"], 250);
+}

@@ -47,7 +47,9 @@ fn messages(l: &Loaded) -> Vec<String> {
 
 fn errors(text: &str) -> Vec<String> {
     let l = check(text);
-    assert!(l.config.is_none() || !l.has_errors());
+    // A model exactly when there is no error: never a half-checked model,
+    // never a refusal without a reason.
+    assert_eq!(l.config.is_some(), !l.has_errors(), "{:?}", messages(&l));
     l.errors().map(|d| d.to_string()).collect()
 }
 
@@ -117,6 +119,14 @@ fn unsupported_keepalived_options_say_so() {
     // Never "unknown keyword" for a documented keepalived option.
     let e = errors("static_routes {\n 192.0.2.0/24 dev eth0\n}\n");
     assert!(e[0].contains("does not support yet"), "{e:?}");
+    // Nor silently ignored: ha_suspend would change when checks run.
+    let e = errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  ha_suspend\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:3: error: \"ha_suspend\" is a keepalived option that tandem does not support yet"
+        ]
+    );
 }
 
 #[test]
@@ -272,8 +282,13 @@ fn duplicate_vrid_on_one_interface() {
 #[test]
 fn address_families_must_agree() {
     let e = errors(&INSTANCE.replace("192.0.2.10/24", "192.0.2.10/24\n        2001:db8::1"));
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].contains("mixes IPv4 and IPv6"), "{e:?}");
+    // At the address of the other family, not at the instance.
+    assert_eq!(
+        e,
+        [
+            "t.conf:7:9: error: vrrp_instance VI_1: virtual_ipaddress mixes IPv4 and IPv6 addresses (2001:db8::1); put the other family in virtual_ipaddress_excluded or in its own instance"
+        ]
+    );
     let e = errors("virtual_server 192.0.2.1 80 {\n  real_server 2001:db8::5 80 {\n  }\n}\n");
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("t.conf:2:3: error: real_server 2001:db8::5 is IPv6 but virtual_server 192.0.2.1:80 is IPv4"), "{e:?}");
@@ -298,14 +313,14 @@ fn a_virtual_server_needs_a_port_unless_persistent() {
 #[test]
 fn deprecated_aliases_warn_and_apply() {
     let l = check(
-        "virtual_server 192.0.2.1 80 {\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.5 80 {\n    TCP_CHECK {\n      nb_get_retry 4\n    }\n  }\n}\n",
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lb_algo wrr\n  lb_kind DR\n  real_server 192.0.2.5 80 {\n    HTTP_GET {\n      url { path / }\n      nb_get_retry 4\n    }\n  }\n}\n",
     );
     assert_eq!(
         messages(&l),
         [
-            "t.conf:2:3: warning: \"lb_algo\" is deprecated; use \"lvs_sched\"",
-            "t.conf:3:3: warning: \"lb_kind\" is deprecated; use \"lvs_method\"",
-            "t.conf:6:7: warning: \"nb_get_retry\" is deprecated; use \"retry\"",
+            "t.conf:3:3: warning: \"lb_algo\" is deprecated; use \"lvs_sched\"",
+            "t.conf:4:3: warning: \"lb_kind\" is deprecated; use \"lvs_method\"",
+            "t.conf:8:7: warning: \"nb_get_retry\" is deprecated; use \"retry\"",
         ]
     );
     let cfg = l.config.expect("warnings do not refuse");
@@ -641,6 +656,7 @@ fn tunnel_types_and_scheduler_flags() {
     use tandem::config::{LvsMethod, SchedFlags, Tunnel, TunnelChecksum, TunnelType};
     let l = check(
         "virtual_server 192.0.2.1 80 {
+  protocol TCP
   lvs_sched sh
   sh-port
   sh-fallback
@@ -691,7 +707,7 @@ fn tunnel_types_and_scheduler_flags() {
         e,
         ["t.conf:2:17: error: unexpected \"type\" after lvs_method DR"]
     );
-    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n}\n");
+    let l = check("virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  mh-port\n  protocol TCP\n}\n");
     assert_eq!(
         messages(&l),
         [
@@ -704,6 +720,7 @@ fn tunnel_types_and_scheduler_flags() {
 fn keepalived_corrections_are_warnings_and_applied() {
     let l = check(
         "virtual_server 192.0.2.1 80 {
+  protocol TCP
   quorum 5
   hysteresis 4
   lvs_method DR
@@ -729,8 +746,8 @@ virtual_server fwmark 9 {
         [
             "t.conf:1:1: warning: virtual_server 192.0.2.1:80: quorum 5 exceeds the total weight 3 of its real servers; quorum 3 is used",
             "t.conf:1:1: warning: virtual_server 192.0.2.1:80: hysteresis 4 is not below quorum 3; hysteresis 2 is used",
-            "t.conf:5:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
-            "t.conf:15:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
+            "t.conf:6:3: warning: real_server 198.51.100.1 port 8080: with lvs_method DR IPVS does not translate ports; port 80 is used",
+            "t.conf:16:3: warning: protocol is ignored for a fwmark service (the mark selects the packets)",
         ]
     );
     let cfg = l.config.unwrap();
@@ -760,7 +777,7 @@ fn includes_work_inside_blocks() {
     );
     let main = dir.write(
         "keepalived.conf",
-        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  include rs/*.conf\n}\n",
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  lvs_sched rr\n  include rs/*.conf\n}\n",
     );
     let l = load(&main, &LoadOptions::with_config_id("main"));
     assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
@@ -844,5 +861,354 @@ fn no_email_faults_is_read_and_takes_no_value() {
     assert!(
         bad.iter().any(|e| e.starts_with("t.conf:2:")),
         "a value after no_email_faults is an error at its line: {bad:?}"
+    );
+}
+
+#[test]
+fn a_virtual_server_without_protocol_is_udp_with_a_warning() {
+    // keepalived 2.2.7: "no protocol set - defaulting to UDP".
+    let l = check(
+        "virtual_server 192.0.2.1 80 {\n  lvs_sched rr\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server_group G {\n  192.0.2.2 80\n}\n\
+         virtual_server group G {\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server fwmark 7 {\n  persistence_timeout\n  real_server 198.51.100.1 80 {\n  }\n}\n\
+         virtual_server 192.0.2.3 80 {\n  protocol TCP\n}\n",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:1:1: warning: virtual_server 192.0.2.1:80 has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+            "t.conf:9:1: warning: virtual_server group G has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+        ]
+    );
+    let cfg = l.config.expect("a warning does not refuse");
+    let p: Vec<_> = cfg.virtual_servers.iter().map(|v| v.protocol).collect();
+    use tandem::config::Protocol;
+    assert_eq!(p[0], Protocol::Udp);
+    assert_eq!(p[1], Protocol::Udp);
+    assert_eq!(p[3], Protocol::Tcp);
+}
+
+#[test]
+fn nb_get_retry_is_read_only_where_keepalived_reads_it() {
+    // keepalived 2.2.7 reads nb_get_retry in HTTP_GET and SSL_GET only;
+    // elsewhere it says "Unknown keyword 'nb_get_retry'".
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  nb_get_retry 3\n  real_server 192.0.2.5 80 {\n    nb_get_retry 3\n    TCP_CHECK {\n      nb_get_retry 3\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      nb_get_retry 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:3:3: error: \"nb_get_retry\" is not read in virtual_server (keepalived refuses it there too); use \"retry\"",
+            "t.conf:5:5: error: \"nb_get_retry\" is not read in real_server (keepalived refuses it there too); use \"retry\"",
+            "t.conf:7:7: error: \"nb_get_retry\" is not read in TCP_CHECK (keepalived refuses it there too); use \"retry\"",
+            "t.conf:11:7: error: \"nb_get_retry\" is not read in MISC_CHECK (keepalived refuses it there too); use \"retry\"",
+        ]
+    );
+}
+
+#[test]
+fn sync_group_members_outside_group_are_explained() {
+    // keepalived 1.x samples list members directly in the sync group.
+    let e = errors(&format!(
+        "{INSTANCE}vrrp_sync_group G {{\n  group {{\n    VI_1\n  }}\n  VI_2\n}}\n"
+    ));
+    assert_eq!(
+        e,
+        [
+            "t.conf:13:3: error: \"VI_2\" is not a vrrp_sync_group keyword; a sync group lists its vrrp_instances inside group { ... }"
+        ]
+    );
+}
+
+#[test]
+fn vrrp_version_2_cannot_carry_ipv6() {
+    let text = INSTANCE
+        .replace("priority 100", "version 2")
+        .replace("192.0.2.10/24", "2001:db8::10");
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:4:13: error: vrrp_instance VI_1: VRRP version 2 is IPv4 only (RFC 3768); IPv6 needs version 3"
+        ]
+    );
+}
+
+#[test]
+fn authentication_needs_version_2() {
+    let text = INSTANCE.replace(
+        "priority 100",
+        "version 3\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:5:5: error: vrrp_instance VI_1: authentication is not part of VRRP version 3 (RFC 5798)"
+        ]
+    );
+}
+
+#[test]
+fn unicast_peers_share_the_instances_family() {
+    // Each error at the address written, not at the instance.
+    let text = INSTANCE.replace(
+        "priority 100",
+        "unicast_src_ip 2001:db8::1\n    unicast_peer {\n        192.0.2.2\n        2001:db8::2\n    }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses",
+            "t.conf:7:9: error: vrrp_instance VI_1: unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses",
+        ]
+    );
+}
+
+#[test]
+fn a_sorry_server_shares_the_services_family() {
+    let e =
+        errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  sorry_server 2001:db8::9 80\n}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("virtual_server 192.0.2.1:80: sorry_server 2001:db8::9 is not IPv4"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn one_vrid_on_one_interface_for_ipv4_and_ipv6_is_accepted() {
+    // RFC 5798 §7.3: IPv4 and IPv6 virtual routers are separate even
+    // with the same VRID.
+    let v6 = INSTANCE
+        .replace("VI_1", "VI_6")
+        .replace("192.0.2.10/24", "2001:db8::10");
+    let l = check(&format!("{INSTANCE}{v6}"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    assert_eq!(cfg.vrrp_instances.len(), 2);
+    assert_eq!(cfg.vrrp_instances[1].virtual_router_id, 51);
+}
+
+#[test]
+fn ops_needs_udp() {
+    let e = errors("virtual_server 192.0.2.1 53 {\n  protocol TCP\n  ops\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:1:1: error: virtual_server 192.0.2.1:53: ops (one-packet scheduling) applies to UDP only"
+        ]
+    );
+    assert!(errors("virtual_server 192.0.2.1 53 {\n  protocol UDP\n  ops\n}\n").is_empty());
+}
+
+#[test]
+fn lthreshold_above_uthreshold_is_an_error() {
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.5 80 {\n    uthreshold 10\n    lthreshold 20\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        ["t.conf:3:3: error: real_server 192.0.2.5: lthreshold 20 is above uthreshold 10"]
+    );
+}
+
+#[test]
+fn a_virtual_server_defined_twice_is_an_error() {
+    let e = errors(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n}\n\
+         virtual_server 192.0.2.1 80 {\n  protocol TCP\n}\n\
+         virtual_server 192.0.2.1 80 {\n  protocol UDP\n}\n\
+         virtual_server fwmark 3 {\n  protocol TCP\n  persistence_timeout\n}\n\
+         virtual_server fwmark 3 {\n  protocol UDP\n  persistence_timeout\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:1: error: virtual_server 192.0.2.1:80 TCP is already defined at t.conf:1:1",
+            "t.conf:14:1: error: virtual_server fwmark 3 is already defined at t.conf:10:1",
+        ]
+    );
+}
+
+#[test]
+fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
+    for (v, msg) in [
+        (
+            "0",
+            "advert_int 0 is out of range for VRRP version 2 (1-255 seconds)",
+        ),
+        (
+            "256",
+            "advert_int 256 is out of range for VRRP version 2 (1-255 seconds)",
+        ),
+        (
+            "1.5",
+            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds",
+        ),
+    ] {
+        let text = INSTANCE.replace("priority 100", &format!("advert_int {v}"));
+        assert_eq!(errors(&text), [format!("t.conf:4:16: error: {msg}")]);
+    }
+    assert!(errors(&INSTANCE.replace("priority 100", "advert_int 255")).is_empty());
+}
+
+#[test]
+fn global_defs_are_read() {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use tandem::config::LvsFlushOnStop;
+    // global_defs after the instances: keepalived applies its defaults
+    // wherever they are written.
+    let second = INSTANCE
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace("192.0.2.10/24", "192.0.2.11/24")
+        .replace(
+            "priority 100",
+            "garp_master_delay 2\n    garp_master_refresh_repeat 4",
+        );
+    let text = format!(
+        "{INSTANCE}{second}global_defs {{
+    vrrp_mcast_group4 239.0.0.18
+    vrrp_mcast_group6 ff02::1:12
+    vrrp_garp_master_delay 7
+    vrrp_garp_master_repeat 3
+    vrrp_garp_lower_prio_delay 9
+    vrrp_garp_lower_prio_repeat 2
+    vrrp_garp_master_refresh 60
+    vrrp_garp_master_refresh_repeat 6
+    vrrp_garp_interval 0.25
+    vrrp_gna_interval 0.5
+    smtp_helo_name lb1.example.org
+    lvs_flush
+    lvs_flush_on_stop VS
+}}
+"
+    );
+    let l = check(&text);
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let g = &cfg.global_defs;
+    assert_eq!(
+        g.vrrp_mcast_group4,
+        "239.0.0.18".parse::<Ipv4Addr>().unwrap()
+    );
+    assert_eq!(
+        g.vrrp_mcast_group6,
+        "ff02::1:12".parse::<Ipv6Addr>().unwrap()
+    );
+    assert_eq!(g.vrrp_garp_master_delay, Duration::from_secs(7));
+    assert_eq!(g.vrrp_garp_master_repeat, 3);
+    assert_eq!(g.vrrp_garp_lower_prio_delay, Duration::from_secs(9));
+    assert_eq!(g.vrrp_garp_lower_prio_repeat, 2);
+    assert_eq!(g.vrrp_garp_master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!(g.vrrp_garp_master_refresh_repeat, 6);
+    assert_eq!(g.vrrp_garp_interval, Duration::from_millis(250));
+    assert_eq!(g.vrrp_gna_interval, Duration::from_millis(500));
+    assert_eq!(g.smtp_helo_name.as_deref(), Some("lb1.example.org"));
+    assert!(g.lvs_flush);
+    assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::Vs);
+
+    // VI_1 inherits every garp setting; VI_2 overrides two of them.
+    let vi = &cfg.vrrp_instances[0];
+    assert_eq!(vi.garp_master_delay, Duration::from_secs(7));
+    assert_eq!(vi.garp_master_repeat, 3);
+    assert_eq!(vi.garp_lower_prio_delay, Duration::from_secs(9));
+    assert_eq!(vi.garp_lower_prio_repeat, 2);
+    assert_eq!(vi.garp_master_refresh, Some(Duration::from_secs(60)));
+    assert_eq!(vi.garp_master_refresh_repeat, 6);
+    assert_eq!(vi.garp_interval, Duration::from_millis(250));
+    assert_eq!(vi.gna_interval, Duration::from_millis(500));
+    let vi2 = &cfg.vrrp_instances[1];
+    assert_eq!(vi2.garp_master_delay, Duration::from_secs(2));
+    assert_eq!(vi2.garp_master_refresh_repeat, 4);
+    assert_eq!(vi2.garp_master_repeat, 3);
+    assert_eq!(vi2.garp_master_refresh, Some(Duration::from_secs(60)));
+
+    // Without global_defs: keepalived's defaults, and lvs_flush_on_stop
+    // without a value flushes everything.
+    let l = check(&format!(
+        "{INSTANCE}global_defs {{\n    lvs_flush_on_stop\n}}\n"
+    ));
+    let cfg = l.config.unwrap();
+    let g = &cfg.global_defs;
+    assert_eq!(g.vrrp_mcast_group4, Ipv4Addr::new(224, 0, 0, 18));
+    assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::All);
+    assert!(!g.lvs_flush);
+    let vi = &cfg.vrrp_instances[0];
+    assert_eq!(vi.garp_master_delay, Duration::from_secs(5));
+    assert_eq!(vi.garp_master_repeat, 5);
+    assert_eq!(vi.garp_lower_prio_delay, Duration::from_secs(5));
+}
+
+#[test]
+fn virtual_server_settings_are_read() {
+    let l = check(
+        "virtual_server 192.0.2.1 80 {
+  protocol TCP
+  persistence_timeout 600
+  persistence_granularity 255.255.255.0
+  sorry_server 192.0.2.99 8080
+  sorry_server_inhibit
+  real_server 192.0.2.5 80 {
+    uthreshold 100
+    lthreshold 10
+  }
+  real_server 192.0.2.6 80 {
+  }
+}
+",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(600)));
+    assert_eq!(vs.persistence_granularity, Some(24));
+    assert!(vs.sorry_server_inhibit);
+    let sorry = vs.sorry_server.as_ref().unwrap();
+    assert_eq!(
+        (sorry.address, sorry.port),
+        ("192.0.2.99".parse::<IpAddr>().unwrap(), 8080)
+    );
+    assert_eq!(vs.real_servers[0].uthreshold, Some(100));
+    assert_eq!(vs.real_servers[0].lthreshold, Some(10));
+    assert_eq!(vs.real_servers[1].uthreshold, None);
+    assert_eq!(vs.real_servers[1].lthreshold, None);
+}
+
+#[test]
+fn diagnostics_are_in_file_order() {
+    // A cross-item problem (found after the whole file is read) early in
+    // the file comes before a per-keyword problem later in it.
+    let text = INSTANCE.replace("priority 100", "track_script {\n        nosuch\n    }")
+        + "vrrp_instance VI_2 {\n    priorty 10\n}\n";
+    let l = check(&text);
+    let pos: Vec<(u32, u32)> = l.diagnostics.iter().map(|d| (d.line, d.col)).collect();
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:5:9: error: vrrp_instance VI_1: track_script names no vrrp_script \"nosuch\"",
+            "t.conf:11:1: error: vrrp_instance VI_2 has no \"interface\"",
+            "t.conf:11:1: error: vrrp_instance VI_2 has no \"virtual_router_id\"",
+            "t.conf:12:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+        ]
+    );
+    let mut sorted = pos.clone();
+    sorted.sort();
+    assert_eq!(pos, sorted);
+}
+
+#[test]
+fn checker_keywords_follow_keepalived() {
+    // keepalived 2.2.7 reads enable_sni in HTTP_GET (where it means
+    // nothing) and refuses connect_timeout in MISC_CHECK.
+    let l = check(
+        "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.5 80 {\n    HTTP_GET {\n      url { path / }\n      enable_sni\n    }\n    MISC_CHECK {\n      misc_path /bin/true\n      connect_timeout 3\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:6:7: warning: enable_sni has no effect in HTTP_GET (no TLS); it is for SSL_GET",
+            "t.conf:10:7: error: \"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"",
+        ]
     );
 }

@@ -111,6 +111,10 @@ struct RawInstance {
     auth_pos: Option<Pos>,
     /// Each address of the instance with where it was written.
     vip_pos: Vec<(IpAddr, Pos)>,
+    /// Each unicast peer with where it was written.
+    peer_pos: Vec<(IpAddr, Pos)>,
+    /// Where the unicast_src_ip address was written.
+    src_pos: Option<Pos>,
 }
 
 struct RawGroup {
@@ -143,7 +147,9 @@ pub(crate) struct Builder {
 
 /// Build the model from a statement stream. The model is always returned
 /// (possibly partial); the diagnostics say whether it can be used.
-pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
+/// The model, the diagnostics (not yet in file order) and the files read,
+/// in the order they were opened (for [`super::sort_diagnostics`]).
+pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
     let mut b = Builder {
         p,
         global: GlobalDefs::default(),
@@ -160,17 +166,9 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>) {
     };
     b.top();
     let cfg = b.finish();
-    let mut diags = std::mem::take(&mut b.p.lexer.diagnostics);
-    // Keep file order: stable sort by (file index order of appearance, line, col).
-    let order: Vec<Arc<Path>> = b.p.lexer.files.clone();
-    diags.sort_by_key(|d| {
-        let fi = order
-            .iter()
-            .position(|f| f.as_ref() == d.file.as_path())
-            .unwrap_or(usize::MAX);
-        (fi, d.line, d.col)
-    });
-    (cfg, diags)
+    let diags = std::mem::take(&mut b.p.lexer.diagnostics);
+    let files = std::mem::take(&mut b.p.lexer.files);
+    (cfg, diags, files)
 }
 
 // ---------------------------------------------------------------------------
@@ -432,7 +430,15 @@ impl Builder {
         let misplaced_top = block != Block::Top
             && !block.unsupported().contains(&kw)
             && (Block::Top.supported().contains(&kw) || Block::Top.unsupported().contains(&kw));
-        let msg = if misplaced_top {
+        let msg = if let Some(new) = keywords::deprecated_alias(kw) {
+            // keepalived 2.2.7 refuses it here too ("Unknown keyword").
+            format!(
+                "\"{kw}\" is not read in {} (keepalived refuses it there too); use \"{new}\"",
+                block.name()
+            )
+        } else if block == Block::MiscCheck && kw == "connect_timeout" {
+            "\"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"".to_string()
+        } else if misplaced_top {
             format!(
                 "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
                 block.name()
@@ -446,6 +452,13 @@ impl Builder {
                     "unknown keyword \"{kw}\" in {}; did you mean \"{m}\"?",
                     block.name()
                 ),
+                // keepalived 1.x samples list the members directly in
+                // the sync group; keepalived 2 wants them in group { }.
+                None if block == Block::VrrpSyncGroup && s.args.is_empty() && !s.block => {
+                    format!(
+                        "\"{kw}\" is not a vrrp_sync_group keyword; a sync group lists its vrrp_instances inside group {{ ... }}"
+                    )
+                }
                 None => format!("unknown keyword \"{kw}\" in {}", block.name()),
             }
         };
@@ -453,16 +466,19 @@ impl Builder {
         self.skip(s);
     }
 
-    /// Warn about a deprecated alias and return the current keyword.
-    fn alias(&mut self, s: &Stmt) -> String {
+    /// Warn about a deprecated alias and return the current keyword. An
+    /// alias is read only in the blocks where keepalived reads it
+    /// (`nb_get_retry`: HTTP_GET and SSL_GET); elsewhere it is returned
+    /// as written, for [`Self::unknown`] to refuse.
+    fn alias(&mut self, s: &Stmt, block: Block) -> String {
         let kw = s.keyword.text.as_str();
         match keywords::deprecated_alias(kw) {
-            Some(new) => {
+            Some(new) if block.supported().contains(&kw) => {
                 let msg = format!("\"{kw}\" is deprecated; use \"{new}\"");
                 self.warn(s.keyword.pos, msg);
                 new.to_string()
             }
-            None => kw.to_string(),
+            _ => kw.to_string(),
         }
     }
 
@@ -692,7 +708,8 @@ impl Builder {
     }
 
     fn global_stmt(&mut self, st: Stmt) {
-        match st.keyword.text.as_str() {
+        let kw = self.alias(&st, Block::GlobalDefs);
+        match kw.as_str() {
             "notification_email" => {
                 let list = self.word_list(&st);
                 self.global
@@ -1135,8 +1152,13 @@ impl Builder {
             .find(|v| AddressFamily::of(&v.address) != fam)
             .map(|v| v.address);
         if let Some(a) = mixed {
+            let pos = r
+                .vip_pos
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map_or(s.keyword.pos, |p| p.1);
             self.err(
-                s.keyword.pos,
+                pos,
                 format!(
                     "vrrp_instance {}: virtual_ipaddress mixes {fam} and {} addresses ({a}); put the other family in virtual_ipaddress_excluded or in its own instance",
                     vi.name,
@@ -1149,7 +1171,7 @@ impl Builder {
     }
 
     fn instance_stmt(&mut self, st: Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, Block::VrrpInstance);
         match kw.as_str() {
             "state" => {
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
@@ -1240,7 +1262,10 @@ impl Builder {
                 let list = self.track_script(&st);
                 r.track_script.extend(list);
             }
-            "unicast_src_ip" => vi.unicast_src_ip = self.ip(&st),
+            "unicast_src_ip" => {
+                vi.unicast_src_ip = self.ip(&st);
+                r.src_pos = st.args.first().map(|w| w.pos);
+            }
             "unicast_peer" => {
                 if self.need_block(&st) {
                     let mut peers = Vec::new();
@@ -1257,10 +1282,11 @@ impl Builder {
                             b.err(extra.pos, msg);
                         }
                         if let Some(ip) = ip {
-                            peers.push(ip);
+                            peers.push((ip, p.keyword.pos));
                         }
                     });
-                    vi.unicast_peer.extend(peers);
+                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
+                    r.peer_pos.extend(peers);
                 }
             }
             "notify_master" => vi.notify_master = self.notify_script(&st),
@@ -1736,7 +1762,8 @@ impl Builder {
         let mut raw = RawVs {
             vs: VirtualServer {
                 key: VirtualServerKey::Fwmark { fwmark: 0 },
-                protocol: Protocol::Tcp,
+                // keepalived 2.2.7 defaults to UDP (see resolve_vs).
+                protocol: Protocol::Udp,
                 lvs_sched: LvsSched::default(),
                 lvs_method: LvsMethod::default(),
                 tunnel: Tunnel::default(),
@@ -1755,7 +1782,6 @@ impl Builder {
                 sorry_server: None,
                 sorry_server_inhibit: false,
                 virtualhost: None,
-                ha_suspend: false,
                 ops: false,
                 smtp_alert: false,
                 real_servers: Vec::new(),
@@ -1769,10 +1795,7 @@ impl Builder {
             protocol_pos: None,
             rss: Vec::new(),
         };
-        let mut persistence_pos = None;
-        self.kw_block(s, &mut |b, st| {
-            b.vs_stmt(st, &mut raw, &mut persistence_pos)
-        });
+        self.kw_block(s, &mut |b, st| b.vs_stmt(st, &mut raw));
         let Some(key) = key else {
             return;
         };
@@ -1865,8 +1888,8 @@ impl Builder {
         true
     }
 
-    fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs, persistence_pos: &mut Option<Pos>) {
-        let kw = self.alias(&st);
+    fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs) {
+        let kw = self.alias(&st, Block::VirtualServer);
         if self.inherit_stmt(&kw, &st, &mut raw.inh) {
             return;
         }
@@ -1927,7 +1950,6 @@ impl Builder {
             }
             "persistence_timeout" => {
                 self.no_block(&st);
-                *persistence_pos = Some(st.keyword.pos);
                 if let Some(args) = self.args_range(&st, 0, 1, "") {
                     match args.first() {
                         None => vs.persistence_timeout = Some(Duration::from_secs(360)),
@@ -1976,10 +1998,6 @@ impl Builder {
                 }
             }
             "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(&st),
-            "ha_suspend" => {
-                self.bare(&st);
-                vs.ha_suspend = true;
-            }
             "ops" => {
                 self.bare(&st);
                 vs.ops = true;
@@ -2148,7 +2166,7 @@ impl Builder {
     }
 
     fn rs_stmt(&mut self, st: Stmt, raw: &mut RawRs) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, Block::RealServer);
         if self.inherit_stmt(&kw, &st, &mut raw.inh) {
             return;
         }
@@ -2237,11 +2255,14 @@ impl Builder {
     }
 
     fn checker_stmt(&mut self, st: Stmt, block: Block, kind: &mut CheckerKind, c: &mut RawChecker) {
-        let kw = self.alias(&st);
+        let kw = self.alias(&st, block);
         // inhibit_on_failure and smtp_alert belong to real servers; a
         // virtualhost only means something to the HTTP checkers.
+        // keepalived 2.2.7 refuses connect_timeout in MISC_CHECK (its
+        // misc_timeout bounds the script).
         let not_here = matches!(kw.as_str(), "inhibit_on_failure" | "smtp_alert")
-            || (kw == "virtualhost" && matches!(block, Block::MiscCheck | Block::TcpCheck));
+            || (kw == "virtualhost" && matches!(block, Block::MiscCheck | Block::TcpCheck))
+            || (kw == "connect_timeout" && block == Block::MiscCheck);
         if !not_here && self.inherit_stmt(&kw, &st, &mut c.inh) {
             return;
         }
@@ -2275,6 +2296,14 @@ impl Builder {
                 h.fast_recovery = self.flag(&st)
             }
             ("enable_sni", CheckerKind::SslGet(h)) => h.enable_sni = self.flag(&st),
+            // keepalived reads it in HTTP_GET too, where there is no TLS.
+            ("enable_sni", CheckerKind::HttpGet(_)) => {
+                self.flag(&st);
+                self.warn(
+                    st.keyword.pos,
+                    "enable_sni has no effect in HTTP_GET (no TLS); it is for SSL_GET",
+                );
+            }
             ("misc_path", CheckerKind::MiscCheck(m)) => {
                 if let Some(v) = self.string(&st) {
                     m.misc_path = v;
@@ -2464,16 +2493,13 @@ impl Builder {
                     ),
                 ));
             }
-            for peer in &vi.unicast_peer {
+            for (peer, pos) in &ri.peer_pos {
                 if AddressFamily::of(peer) != family {
                     let msg = format!(
                         "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
                         vi.name
                     );
-                    self.p
-                        .lexer
-                        .diagnostics
-                        .push(Diagnostic::at(Severity::Error, &vi.origin, msg));
+                    self.err(*pos, msg);
                 }
             }
             if let Some(src) = vi.unicast_src_ip
@@ -2483,10 +2509,14 @@ impl Builder {
                     "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
                     vi.name
                 );
-                self.p
-                    .lexer
-                    .diagnostics
-                    .push(Diagnostic::at(Severity::Error, &vi.origin, msg));
+                match ri.src_pos {
+                    Some(pos) => self.err(pos, msg),
+                    None => self.p.lexer.diagnostics.push(Diagnostic::at(
+                        Severity::Error,
+                        &vi.origin,
+                        msg,
+                    )),
+                }
             }
             instances.push(vi);
         }
@@ -2584,11 +2614,26 @@ impl Builder {
 
     fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
-        if let (VirtualServerKey::Fwmark { .. }, Some(pos)) = (&vs.key, rv.protocol_pos) {
-            self.warn(
+        match (&vs.key, rv.protocol_pos) {
+            (VirtualServerKey::Fwmark { .. }, Some(pos)) => self.warn(
                 pos,
                 "protocol is ignored for a fwmark service (the mark selects the packets)",
-            );
+            ),
+            // keepalived 2.2.7 takes a service without `protocol` as UDP
+            // ("no protocol set - defaulting to UDP"). tandem runs the same
+            // table, but a web site silently served as UDP is rarely what
+            // was meant: say so where the service is written.
+            (VirtualServerKey::Address { .. } | VirtualServerKey::Group { .. }, None) => {
+                let msg = format!(
+                    "virtual_server {} has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+                    vs.key
+                );
+                self.p
+                    .lexer
+                    .diagnostics
+                    .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            }
+            _ => {}
         }
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));

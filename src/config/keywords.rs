@@ -84,6 +84,7 @@ impl Block {
                 "enable_script_security",
                 "lvs_flush",
                 "lvs_flush_on_stop",
+                "lvs_flush_onstop",
                 "no_email_faults",
                 "no_checker_emails",
             ],
@@ -164,7 +165,6 @@ impl Block {
                 "sorry_server_inhibit",
                 "sorry_server_lvs_method",
                 "virtualhost",
-                "ha_suspend",
                 "ops",
                 "smtp_alert",
                 "ip_family",
@@ -207,6 +207,7 @@ impl Block {
                 "http_protocol",
                 "fast_recovery",
                 "virtualhost",
+                "enable_sni",
                 "connect_ip",
                 "connect_port",
                 "bindto",
@@ -253,7 +254,6 @@ impl Block {
                 "alpha",
                 "connect_timeout",
                 "retry",
-                "nb_get_retry",
                 "delay_before_retry",
                 "warmup",
                 "delay_loop",
@@ -265,9 +265,7 @@ impl Block {
                 "misc_dynamic",
                 "user",
                 "alpha",
-                "connect_timeout",
                 "retry",
-                "nb_get_retry",
                 "delay_before_retry",
                 "warmup",
                 "delay_loop",
@@ -300,6 +298,7 @@ impl Block {
                 "instance",
                 "use_pid_dir",
                 "linkbeat_use_polling",
+                "child_wait_time",
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
@@ -347,7 +346,17 @@ impl Block {
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
-            Block::VirtualServer => &["persistence_engine", "snmp_name"],
+            // ha_suspend: checks would have to follow the VIPs of the
+            // VRRP side; tandem's checks always run.
+            // weight and hashed: read by keepalived 2.2.7 in
+            // virtual_server too (undocumented).
+            Block::VirtualServer => &[
+                "ha_suspend",
+                "persistence_engine",
+                "snmp_name",
+                "weight",
+                "hashed",
+            ],
             Block::RealServer => &[
                 "SMTP_CHECK",
                 "DNS_CHECK",
@@ -411,6 +420,13 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "vrrp_rlimit_rttime",
     "checker_rlimit_rttime",
     "bfd_rlimit_rttime",
+    // The older spellings keepalived 2.2.7 still reads.
+    "vrrp_rlimit_rtime",
+    "checker_rlimit_rtime",
+    "bfd_rlimit_rtime",
+    "enable_snmp_keepalived",
+    "lvs_process_name",
+    "vrrp_vmac_garp_intvl",
     "vrrp_cpu_affinity",
     "checker_cpu_affinity",
     "bfd_cpu_affinity",
@@ -499,6 +515,7 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "lb_kind" => Some("lvs_method"),
         "nb_get_retry" => Some("retry"),
         "mcast_src_ip" => Some("unicast_src_ip"),
+        "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
         _ => None,
     }
 }

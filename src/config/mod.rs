@@ -129,15 +129,30 @@ fn run(path: &Path, source: lexer::Source, opts: &LoadOptions) -> Loaded {
         None => default_config_id(),
     };
     let lexer = lexer::Lexer::new(path, source, &config_id);
-    let (config, mut diagnostics) = build::build(parser::Parser::new(lexer));
+    let (config, mut diagnostics, files) = build::build(parser::Parser::new(lexer));
     // Cross-item checks run even when items had errors, so one run reports
     // every problem.
     diagnostics.extend(validate::validate(&config));
+    sort_diagnostics(&mut diagnostics, &files);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Loaded {
         config: (!has_errors).then_some(config),
         diagnostics,
     }
+}
+
+/// Put diagnostics in the order of the files (in the order they were
+/// opened), then of lines and columns, so the operator reads them as the
+/// configuration reads. The sort is stable: problems at one position keep
+/// the order they were found in.
+fn sort_diagnostics(diagnostics: &mut [Diagnostic], files: &[std::sync::Arc<Path>]) {
+    diagnostics.sort_by_key(|d| {
+        let file = files
+            .iter()
+            .position(|f| f.as_ref() == d.file.as_path())
+            .unwrap_or(usize::MAX);
+        (file, d.line, d.col)
+    });
 }
 
 /// keepalived's default config id: the host name up to its first dot.

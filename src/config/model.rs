@@ -733,6 +733,15 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The name as written in keepalived.conf (`TCP`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
     /// The IP protocol number (`IPPROTO_*`).
     pub fn ip_proto(self) -> u8 {
         match self {
@@ -821,7 +830,8 @@ impl fmt::Display for VirtualServerKey {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VirtualServer {
     pub key: VirtualServerKey,
-    /// `protocol`, default TCP.
+    /// `protocol`; keepalived's default is UDP (with a warning). Not used
+    /// for a fwmark service.
     pub protocol: Protocol,
     /// `lvs_sched` / `lb_algo`, default wlc.
     pub lvs_sched: LvsSched,
@@ -864,8 +874,6 @@ pub struct VirtualServer {
     pub sorry_server_inhibit: bool,
     /// `virtualhost` (applied to the HTTP/SSL URLs that set none).
     pub virtualhost: Option<String>,
-    /// `ha_suspend`: suspend checks while the VIP is absent.
-    pub ha_suspend: bool,
     /// `ops`: one-packet scheduling (UDP).
     pub ops: bool,
     /// `smtp_alert`, resolved against the global `smtp_alert(_checker)`;

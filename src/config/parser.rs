@@ -4,6 +4,11 @@
 //! whose line ends in `{` (or is followed by a line starting with `{`) opens
 //! a block that runs to the matching `}`. This layer only finds statements
 //! and block boundaries; what a keyword means is the builder's business.
+//!
+//! Not written with nom, unlike the token grammar inside a line: the
+//! lexer hands out tokens a line at a time (a large file is never held
+//! whole) and nom 8 parses in-memory `&str`/`&[u8]`; this grammar has
+//! three cases and needs one token of look-ahead across a line end.
 
 use super::lexer::{Lexer, Pos, TokKind, Token};
 

@@ -210,17 +210,31 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<(&VirtualServerKey, Protocol), &Origin> = HashMap::new();
+    // A fwmark service has no protocol: the mark alone is its key.
+    let mut seen: HashMap<(&VirtualServerKey, Option<Protocol>), &Origin> = HashMap::new();
     for vs in &cfg.virtual_servers {
-        if let Some(first) = seen.insert((&vs.key, vs.protocol), &vs.origin) {
-            error(
-                out,
-                &vs.origin,
-                format!(
-                    "virtual_server {} {:?} is already defined at {first}",
-                    vs.key, vs.protocol
-                ),
-            );
+        let protocol = match vs.key {
+            VirtualServerKey::Fwmark { .. } => None,
+            _ => Some(vs.protocol),
+        };
+        match seen.entry((&vs.key, protocol)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let what = match protocol {
+                    Some(p) => format!("{} {}", vs.key, p.name()),
+                    None => vs.key.to_string(),
+                };
+                error(
+                    out,
+                    &vs.origin,
+                    format!(
+                        "virtual_server {what} is already defined at {}",
+                        first.get()
+                    ),
+                );
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(&vs.origin);
+            }
         }
         let persistent = vs.persistence_timeout.is_some();
         match &vs.key {

@@ -376,6 +376,7 @@ mod tests {
     fn nat_service_with_defaults() {
         let t = table(
             "virtual_server 192.0.2.10 80 {
+               protocol TCP
                lb_algo rr
                real_server 198.51.100.1 80 { weight 2 }
                real_server 198.51.100.2 8080 { }
@@ -521,6 +522,7 @@ mod tests {
                fwmark 9
              }
              virtual_server group web {
+               protocol TCP
                lb_algo rr
                real_server 198.51.100.1 80 { }
              }",
@@ -557,6 +559,7 @@ mod tests {
     #[test]
     fn refusals_name_the_place_and_the_reason() {
         let text = "virtual_server 192.0.2.10 80 {
+               protocol TCP
                real_server 198.51.100.1 80 { }
              }";
         let mut c = config(text);
