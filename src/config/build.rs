@@ -2177,8 +2177,8 @@ impl Builder {
                 }
             }
             "lvs_method" => raw.lvs_method = self.lvs_method(&st),
-            "notify_up" => raw.rs.notify_up = self.notify_script(&st),
-            "notify_down" => raw.rs.notify_down = self.notify_script(&st),
+            "notify_up" => raw.rs.notify_up = self.notify_script(&st).map(Box::new),
+            "notify_down" => raw.rs.notify_down = self.notify_script(&st).map(Box::new),
             "uthreshold" => raw.rs.uthreshold = self.u32_val(&st),
             "lthreshold" => raw.rs.lthreshold = self.u32_val(&st),
             "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" => {

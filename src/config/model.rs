@@ -912,8 +912,8 @@ pub struct RealServer {
     /// Resolved: the real server's, else the virtual server's. Failure sets
     /// the weight to 0 instead of removing the real server.
     pub inhibit_on_failure: bool,
-    pub notify_up: Option<NotifyScript>,
-    pub notify_down: Option<NotifyScript>,
+    pub notify_up: Option<Box<NotifyScript>>,
+    pub notify_down: Option<Box<NotifyScript>>,
     /// `uthreshold`: upper connection threshold (0 = none).
     pub uthreshold: Option<u32>,
     /// `lthreshold`: lower connection threshold.

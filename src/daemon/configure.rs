@@ -42,8 +42,9 @@ fn notify_scripts(
     stop: &Option<config::NotifyScript>,
     generic: &Option<config::NotifyScript>,
 ) -> Result<NotifyScripts, PlanError> {
-    let one =
-        |kw: &str, s: &Option<config::NotifyScript>| env.notify_opt(&format!("{owner} {kw}"), s);
+    let one = |kw: &str, s: &Option<config::NotifyScript>| {
+        env.notify_opt(&format!("{owner} {kw}"), s.as_ref())
+    };
     Ok(NotifyScripts {
         master: one("notify_master", master)?,
         backup: one("notify_backup", backup)?,

@@ -89,8 +89,8 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                     .map_or(ipvs_map::forward(rs.lvs_method), |d| d.forward),
                 u_threshold: dest.as_ref().map_or(0, |d| d.u_threshold),
                 l_threshold: dest.as_ref().map_or(0, |d| d.l_threshold),
-                notify_up: env.notify_opt("notify_up", &rs.notify_up)?,
-                notify_down: env.notify_opt("notify_down", &rs.notify_down)?,
+                notify_up: env.notify_opt("notify_up", rs.notify_up.as_deref())?,
+                notify_down: env.notify_opt("notify_down", rs.notify_down.as_deref())?,
                 checkers,
             });
         }
@@ -104,8 +104,8 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
             services,
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
-            quorum_up: env.notify_opt("quorum_up", &vs.quorum_up)?,
-            quorum_down: env.notify_opt("quorum_down", &vs.quorum_down)?,
+            quorum_up: env.notify_opt("quorum_up", vs.quorum_up.as_ref())?,
+            quorum_down: env.notify_opt("quorum_down", vs.quorum_down.as_ref())?,
             sorry_server: vs.sorry_server.map(|s| SorryServer {
                 addr: SocketAddr::new(s.address, s.port),
                 weight: 1,

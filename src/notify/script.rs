@@ -350,9 +350,9 @@ impl ScriptEnv {
     pub fn notify_opt(
         &self,
         what: &str,
-        n: &Option<NotifyScript>,
+        n: Option<&NotifyScript>,
     ) -> Result<Option<Script>, SetupError> {
-        n.as_ref().map(|n| self.notify(what, n)).transpose()
+        n.map(|n| self.notify(what, n)).transpose()
     }
 }
 
@@ -371,7 +371,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
     fn push<'a>(
         all: &mut Vec<(String, &'a str, Option<&'a ScriptUser>, &'a Origin)>,
         what: String,
-        n: &'a Option<NotifyScript>,
+        n: Option<&'a NotifyScript>,
     ) {
         if let Some(n) = n {
             all.push((what, &n.command, n.user.as_ref(), &n.origin));
@@ -385,7 +385,11 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_stop", &i.notify_stop),
             ("notify", &i.notify),
         ] {
-            push(&mut all, format!("vrrp_instance {} {kw}", i.name), n);
+            push(
+                &mut all,
+                format!("vrrp_instance {} {kw}", i.name),
+                n.as_ref(),
+            );
         }
     }
     for g in &config.vrrp_sync_groups {
@@ -396,7 +400,11 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_stop", &g.notify_stop),
             ("notify", &g.notify),
         ] {
-            push(&mut all, format!("vrrp_sync_group {} {kw}", g.name), n);
+            push(
+                &mut all,
+                format!("vrrp_sync_group {} {kw}", g.name),
+                n.as_ref(),
+            );
         }
     }
     for s in &config.vrrp_scripts {
@@ -408,11 +416,11 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
         ));
     }
     for vs in &config.virtual_servers {
-        push(&mut all, "quorum_up".into(), &vs.quorum_up);
-        push(&mut all, "quorum_down".into(), &vs.quorum_down);
+        push(&mut all, "quorum_up".into(), vs.quorum_up.as_ref());
+        push(&mut all, "quorum_down".into(), vs.quorum_down.as_ref());
         for rs in &vs.real_servers {
-            push(&mut all, "notify_up".into(), &rs.notify_up);
-            push(&mut all, "notify_down".into(), &rs.notify_down);
+            push(&mut all, "notify_up".into(), rs.notify_up.as_deref());
+            push(&mut all, "notify_down".into(), rs.notify_down.as_deref());
             for c in &rs.checkers {
                 if let crate::config::CheckerKind::MiscCheck(m) = &c.kind {
                     all.push((
