@@ -39,6 +39,11 @@ lab_init() { # TAG
   [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces): try sudo $0" >&2; exit 2; }
   LAB_PREFIX="tdm-$$-$1-"
   LAB_DIR=$(mktemp -d "/tmp/tdm-$$-$1.XXXXXX")
+  # Notify scripts run as keepalived runs them: as `keepalived_script`
+  # when the system has that user (the test VM does), so the lab's
+  # directories must let it in, and its node directories (sticky, like
+  # /tmp) let it write its log.
+  chmod 755 "$LAB_DIR"
   "$LAB_LIB_DIR/topology.sh" sweep
   trap lab_down EXIT
   trap 'exit 130' INT TERM
@@ -83,6 +88,7 @@ lab_conf() {
   local node=$1 version=$2 adv=$3 auth="" prio
   prio=$(lab_prio "$node")
   mkdir -p "$LAB_DIR/$node"
+  chmod 1777 "$LAB_DIR/$node"
   cat > "$LAB_DIR/$node/notify.sh" <<EOF
 #!/bin/sh
 # notify TYPE NAME STATE PRIORITY (keepalived's arguments)
