@@ -15,7 +15,8 @@ work=$(mktemp -d /tmp/tdm-chk.XXXXXX)
 # notify_up/down run as keepalived_script, which the VM has (keepalived's
 # rule, docs/operating.md): let it write the log.
 chmod 755 "$work"
-install -m 0666 /dev/null "$work/notify.log"
+: >"$work/notify.log"
+chmod 666 "$work/notify.log"
 pids=()
 fail() {
   echo "check_vm: FAIL: $*" >&2
