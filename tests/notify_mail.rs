@@ -1051,3 +1051,108 @@ fn removal_and_shutdown_mails_from_a_running_daemon() {
         "{vs:#?}"
     );
 }
+
+/// A reload that changes the mail keywords of `global_defs` (here the relay
+/// and `router_id`) applies them at once, as keepalived's reload does: the
+/// next alert goes to the new relay, named by the new router_id, and the
+/// status says the new router_id. Nothing else restarts.
+#[test]
+fn reloaded_mail_settings_take_effect_at_once() {
+    if !is_root() {
+        eprintln!("skipped: needs root (network namespaces)");
+        return;
+    }
+    let ns = Netns::new();
+    let work = TempDir::new("mailreload");
+    let (old_dir, new_dir) = (work.0.join("old"), work.0.join("new"));
+    let _old_relay = start_aiosmtpd(&ns, &old_dir, 2533);
+    let _new_relay = start_aiosmtpd(&ns, &new_dir, 2534);
+    let conf = work.0.join("keepalived.conf");
+    let text = |router_id: &str, port: u16| {
+        format!(
+            "global_defs {{\n  router_id {router_id}\n  notification_email {{\n    ops@example.org\n  }}\n  \
+             notification_email_from lb1@example.org\n  smtp_server 127.0.0.1 {port}\n  smtp_alert\n}}\n\
+             virtual_server 127.0.0.1 8080 {{\n  delay_loop 1\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  \
+             real_server 127.0.0.1 8081 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n"
+        )
+    };
+    fs::write(&conf, text("lb1", 2533)).expect("write config");
+    let rs = Listener::start(&ns, 8081, false);
+    let sock = work.0.join("tandem.sock");
+    let daemon = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_tandem"),
+            "run",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("--control-socket")
+        .arg(&sock)
+        .arg("--dump-file")
+        .arg(work.0.join("tandem.dump"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    let _daemon = ChildGuard(daemon);
+    let wait_for = |dir: &Path, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while mails_about(dir, "Realserver").len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        mails_about(dir, "Realserver")
+    };
+    let subject = |router_id: &str, state: &str| {
+        format!(
+            "[{router_id}] Realserver [127.0.0.1]:tcp:8081 of virtual server [127.0.0.1]:tcp:8080 - {state}"
+        )
+    };
+    // Before the reload: the real server fails, the old relay hears it.
+    std::thread::sleep(Duration::from_secs(2));
+    drop(rs);
+    let before = wait_for(&old_dir, 1);
+    assert_eq!(
+        before.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        [subject("lb1", "DOWN")],
+        "{before:#?}"
+    );
+    // The reload: a new relay and a new router_id.
+    fs::write(&conf, text("lb1-new", 2534)).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["reload", "--socket"])
+        .arg(&sock)
+        .output()
+        .expect("tandem reload");
+    assert!(
+        out.status.success(),
+        "reload refused: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // After it: the real server returns, the new relay hears it, by the new name.
+    let _rs = Listener::start(&ns, 8081, false);
+    let after = wait_for(&new_dir, 1);
+    assert_eq!(
+        after.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+        [subject("lb1-new", "UP")],
+        "{after:#?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        mails_about(&old_dir, "Realserver").len(),
+        1,
+        "the old relay got mail after the reload"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["status", "--json", "--socket"])
+        .arg(&sock)
+        .output()
+        .expect("tandem status");
+    let json: serde_json::Value =
+        serde_json::from_slice(&status.stdout).expect("status --json is JSON");
+    assert_eq!(json["router_id"], "lb1-new", "{json}");
+    assert_eq!(json["config"]["reloads"], 1, "{json}");
+}

@@ -6,7 +6,8 @@
 # "IPVS table reconciled operations=N commands=..." is logged for every
 # non-empty batch). Then related changes are applied live with the minimal
 # change: one real server's weight -> exactly one SET_DEST; one real server
-# added -> exactly one NEW_DEST; a changed global_defs is still refused; a
+# added -> exactly one NEW_DEST; a new router_id is applied live (zero IPVS
+# operations), another changed global_defs keyword is still refused; a
 # second virtual server added and then changed -> its operations only,
 # none on the first; VRRP-only changes (an instance added, its advert_int)
 # -> zero IPVS operations.
@@ -59,6 +60,7 @@ conf() { # $1: scheduler, $2: weight of .11 (2), $3: "extra" adds .12
   cat <<EOF
 global_defs {
     router_id ${ROUTER_ID:-lb}
+    ${GLOBAL_EXTRA:-}
 }
 virtual_server 192.0.2.2 80 {
     delay_loop 1
@@ -155,7 +157,7 @@ echo "ok: unchanged reload: zero IPVS operations, same table"
 # 2. a bad file: refused with its position, nothing touched
 conf rr | sed 's/lvs_sched rr/lvs_shed rr/' >"$work/lb.conf"
 if err=$(tandem reload --socket "$sock" 2>&1); then fail "bad file accepted"; fi
-echo "$err" | grep -q "lb.conf:6:5" || fail "no position in: $err"
+echo "$err" | grep -q "lb.conf:7:5" || fail "no position in: $err"
 sleep 2
 [ "$(ops)" = "$n" ] && [ "$(table)" = "$before" ] || fail "bad reload touched IPVS"
 echo "ok: bad file refused with its position, zero IPVS operations"
@@ -194,13 +196,21 @@ sleep 3
 [ "$(ops)" = "$n" ] && [ "$(table)" = "$before" ] || fail "unchanged reload touched IPVS"
 echo "ok: unchanged reload after live changes: zero IPVS operations"
 
-# 6. global_defs changed: still refused (needs a restart), nothing touched
+# 6. global_defs: a new router_id (one of the mail keywords, which a
+# reload applies live) touches nothing in IPVS; another global keyword
+# still needs a restart: refused, nothing touched.
 ROUTER_ID=lb9 conf rr 5 extra >"$work/lb.conf"
+tandem reload --socket "$sock" >/dev/null 2>&1 || fail "a new router_id was refused"
+sleep 2
+[ "$(ops)" = "$n" ] && [ "$(table)" = "$before" ] || fail "a new router_id touched IPVS"
+tandem status --json --socket "$sock" | grep -q '"router_id": *"lb9"' || fail "status still shows the old router_id"
+echo "ok: new router_id applied live, zero IPVS operations"
+ROUTER_ID=lb9 GLOBAL_EXTRA="vrrp_garp_master_repeat 2" conf rr 5 extra >"$work/lb.conf"
 if err=$(tandem reload --socket "$sock" 2>&1); then fail "changed global_defs applied"; fi
 echo "$err" | grep -q "global_defs: changed" || fail "change not named: $err"
 sleep 2
 [ "$(ops)" = "$n" ] && [ "$(table)" = "$before" ] || fail "refused reload touched IPVS"
-echo "ok: changed global_defs refused, zero IPVS operations"
+echo "ok: changed global_defs (vrrp_garp_master_repeat) refused, zero IPVS operations"
 
 # 7. check state survives: 198.51.100.10 fails and leaves the table; a
 # reload changing another real server's weight must not bring it back

@@ -39,6 +39,7 @@ use crate::net::{
     GarpSender, LinkEvent, LinkMonitor, NaSender, Rtnl, RtnlError, SocketError, VrrpRecvSocket,
     VrrpSendSocket,
 };
+use crate::notify::mail::MailSettings;
 use crate::notify::script::{self, Outcome};
 use crate::vrrp::{Router, RouterError, ScriptState, Time};
 
@@ -961,11 +962,19 @@ fn smtp_alert_names(config: &crate::config::Config) -> std::collections::BTreeSe
 /// cannot: `global_defs` (router_id, mail, lvs_flush, ... are read once at
 /// start) and `vrrp_script` (the trackers of running units share them).
 /// Virtual servers, groups and VRRP instances are applied live.
-fn needs_restart(diff: &reload::Diff) -> Vec<String> {
+fn needs_restart(
+    diff: &reload::Diff,
+    old: &crate::config::GlobalDefs,
+    new: &crate::config::GlobalDefs,
+) -> Vec<String> {
     use reload::Item;
     diff.items
         .iter()
-        .filter(|(item, _, _)| matches!(item, Item::GlobalDefs | Item::VrrpScript))
+        .filter(|(item, _, _)| match item {
+            Item::GlobalDefs => !mail_only(old, new),
+            Item::VrrpScript => true,
+            _ => false,
+        })
         .map(|(item, name, change)| {
             format!(
                 "{}: applying this change needs a restart",
@@ -977,6 +986,30 @@ fn needs_restart(diff: &reload::Diff) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Whether two `global_defs` differ only in what a reload applies live:
+/// the mail keywords (a new delivery task, [`Mailer::reconfigure`]),
+/// `router_id`, `no_email_faults`, and the `smtp_alert` defaults (already
+/// resolved into the instances and servers, whose own changes the reload
+/// applies). keepalived re-reads all of `global_defs` on reload; the rest
+/// (multicast groups, GARP defaults, script users, `lvs_flush`, ...) still
+/// needs a restart here.
+///
+/// [`Mailer::reconfigure`]: crate::notify::mail::Mailer::reconfigure
+fn mail_only(old: &crate::config::GlobalDefs, new: &crate::config::GlobalDefs) -> bool {
+    let mut masked = new.clone();
+    masked.notification_email = old.notification_email.clone();
+    masked.notification_email_from = old.notification_email_from.clone();
+    masked.smtp_server = old.smtp_server;
+    masked.smtp_helo_name = old.smtp_helo_name.clone();
+    masked.smtp_connect_timeout = old.smtp_connect_timeout;
+    masked.router_id = old.router_id.clone();
+    masked.no_email_faults = old.no_email_faults;
+    masked.smtp_alert = old.smtp_alert;
+    masked.smtp_alert_vrrp = old.smtp_alert_vrrp;
+    masked.smtp_alert_checker = old.smtp_alert_checker;
+    masked == *old
 }
 
 /// Whether a running unit can take a reload's new plan in place (its
@@ -1118,7 +1151,7 @@ async fn reload_config(
                 errors: Vec::new(),
             };
         }
-        let why = needs_restart(&diff);
+        let why = needs_restart(&diff, &old.config().global_defs, &new.global_defs);
         if !why.is_empty() {
             break 'out refuse(
                 why.into_iter()
@@ -1169,11 +1202,29 @@ async fn reload_config(
         let mut reporting = running.reporting.clone();
         reporting.smtp_alert = smtp_alert_names(&new);
         reporting.no_email_faults = new.global_defs.no_email_faults;
+        // New mail keywords: a new delivery task behind the same handle
+        // (so the units and the LVS task use it too); settings that do not
+        // check out refuse the reload before anything else changes.
+        let old_globals = &old.config().global_defs;
+        let mail_changed = MailSettings::from(old_globals) != MailSettings::from(&new.global_defs);
+        if mail_changed {
+            if let Some(m) = &running.reporting.mailer {
+                if let Err(e) = m.reconfigure(MailSettings::from(&new.global_defs)) {
+                    break 'out refuse(vec![format!("{file}: e-mail: {e}")], diff.describe());
+                }
+            }
+        }
         match running
             .apply(plan, &kernel, &dirty, reporting, opts.shutdown_timeout)
             .await
         {
             Ok(done) => {
+                if mail_changed {
+                    let router_id = crate::notify::mail::router_id_or_host(
+                        new.global_defs.router_id.as_deref(),
+                    );
+                    hub.modify(|s| s.router_id = router_id);
+                }
                 let (instances, groups) = running.unit_members();
                 hub.retain_units(&instances, &groups);
                 if lvs_touched {
@@ -1204,7 +1255,14 @@ async fn reload_config(
                     errors: Vec::new(),
                 }
             }
-            Err(e) => refuse(vec![e.to_string()], diff.describe()),
+            Err(e) => {
+                if mail_changed {
+                    if let Some(m) = &running.reporting.mailer {
+                        let _ = m.reconfigure(MailSettings::from(&old.config().global_defs));
+                    }
+                }
+                refuse(vec![e.to_string()], diff.describe())
+            }
         }
     };
     hub.modify(|s| {
@@ -1289,7 +1347,10 @@ virtual_server 192.0.2.2 80 {
     fn verdict(new: &str) -> (Vec<String>, bool) {
         let (old, new) = (parse(BASE), parse(new));
         let diff = reload::diff(&old, &new);
-        (needs_restart(&diff), lvs_touched(&old, &new, &diff))
+        (
+            needs_restart(&diff, &old.global_defs, &new.global_defs),
+            lvs_touched(&old, &new, &diff),
+        )
     }
 
     #[test]
@@ -1363,12 +1424,32 @@ virtual_server 192.0.2.2 80 {
     }
 
     #[test]
-    fn global_defs_still_need_a_restart() {
-        let (why, _) = verdict(&BASE.replace("router_id lb1", "router_id lb2"));
-        assert_eq!(
-            why,
-            ["global_defs: changed: applying this change needs a restart"]
-        );
+    fn mail_settings_and_router_id_are_reloaded_live() {
+        for changed in [
+            "router_id lb2",
+            "router_id lb1\n    smtp_server 192.0.2.25 2525\n    notification_email {\n        ops@example.com\n    }",
+            "router_id lb1\n    smtp_connect_timeout 5\n    smtp_helo_name lb1.example",
+            "router_id lb1\n    no_email_faults\n    smtp_alert",
+        ] {
+            let (why, _) = verdict(&BASE.replace("router_id lb1", changed));
+            assert!(why.is_empty(), "{changed}: {why:?}");
+        }
+    }
+
+    #[test]
+    fn other_global_defs_still_need_a_restart() {
+        for changed in [
+            "router_id lb1\n    vrrp_garp_master_repeat 2",
+            "router_id lb1\n    vrrp_mcast_group4 224.0.0.19",
+            "router_id lb2\n    lvs_flush",
+        ] {
+            let (why, _) = verdict(&BASE.replace("router_id lb1", changed));
+            assert_eq!(
+                why,
+                ["global_defs: changed: applying this change needs a restart"],
+                "{changed}"
+            );
+        }
     }
 
     fn unit_of(text: &str) -> plan::UnitPlan {

@@ -24,8 +24,8 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -535,11 +535,18 @@ struct Outgoing {
 }
 
 /// The handle the rest of the daemon holds. Cheap to clone; `send` never
-/// waits.
+/// waits. Every clone shares one slot, so a reload's new mail settings
+/// ([`Mailer::reconfigure`]) reach the VRRP units and the LVS task alike.
 #[derive(Clone)]
 pub struct Mailer {
-    inner: Option<Arc<Inner>>,
+    slot: Arc<RwLock<Slot>>,
     counters: Arc<Counters>,
+}
+
+/// What a reload swaps: the sender of the current delivery task (none when
+/// mail is off) and its queue's capacity.
+struct Slot {
+    inner: Option<Arc<Inner>>,
     capacity: usize,
 }
 
@@ -553,7 +560,7 @@ struct Inner {
 impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailer")
-            .field("enabled", &self.inner.is_some())
+            .field("enabled", &self.current().is_some())
             .field("status", &self.status())
             .finish()
     }
@@ -563,9 +570,11 @@ impl Mailer {
     /// A mailer that sends nothing (no `smtp_server` or no addresses).
     pub fn disabled() -> Self {
         Mailer {
-            inner: None,
+            slot: Arc::new(RwLock::new(Slot {
+                inner: None,
+                capacity: 0,
+            })),
             counters: Arc::default(),
-            capacity: 0,
         }
     }
 
@@ -573,11 +582,44 @@ impl Mailer {
     /// runtime. With no `smtp_server` or no `notification_email` the mailer
     /// is disabled, as keepalived's is.
     pub fn start(settings: MailSettings) -> Result<Self, MailError> {
+        let mailer = Self::disabled();
+        mailer.reconfigure(settings)?;
+        Ok(mailer)
+    }
+
+    /// New settings for every clone of this handle (a reload that changed
+    /// the mail keywords of `global_defs`): alerts from now on go through a
+    /// new delivery task; the old one still delivers what it had queued,
+    /// then ends. Settings that do not check out (a bad address) change
+    /// nothing and are returned as the error.
+    pub fn reconfigure(&self, settings: MailSettings) -> Result<(), MailError> {
+        let slot = Self::launch(settings, &self.counters)?;
+        match self.slot.write() {
+            Ok(mut s) => *s = slot,
+            Err(poisoned) => *poisoned.into_inner() = slot,
+        }
+        Ok(())
+    }
+
+    /// The current sender, if mail is on.
+    fn current(&self) -> Option<Arc<Inner>> {
+        match self.slot.read() {
+            Ok(s) => s.inner.clone(),
+            Err(poisoned) => poisoned.into_inner().inner.clone(),
+        }
+    }
+
+    /// The delivery task for `settings`, started on the current runtime.
+    fn launch(settings: MailSettings, counters: &Arc<Counters>) -> Result<Slot, MailError> {
+        let off = Slot {
+            inner: None,
+            capacity: 0,
+        };
         let Some(server) = settings.smtp_server.clone() else {
-            return Ok(Self::disabled());
+            return Ok(off);
         };
         if settings.notification_email.is_empty() {
-            return Ok(Self::disabled());
+            return Ok(off);
         }
         let from_text = settings
             .notification_email_from
@@ -614,7 +656,6 @@ impl Mailer {
 
         let capacity = settings.queue_capacity.max(1);
         let (tx, rx) = mpsc::channel(capacity);
-        let counters = Arc::new(Counters::default());
         let worker = Worker {
             rx,
             transport,
@@ -626,14 +667,13 @@ impl Mailer {
             max_backoff: settings.max_backoff,
         };
         tokio::spawn(worker.run());
-        Ok(Mailer {
+        Ok(Slot {
             inner: Some(Arc::new(Inner {
                 tx,
                 router_id: settings.router_id,
                 from,
                 to,
             })),
-            counters,
             capacity,
         })
     }
@@ -641,7 +681,7 @@ impl Mailer {
     /// Queue an alert for every `notification_email`. Never waits: when the
     /// queue is full the alert is dropped, counted and logged.
     pub fn send(&self, alert: &Alert) -> Result<(), SendError> {
-        let Some(inner) = &self.inner else {
+        let Some(inner) = self.current() else {
             return Err(SendError::Disabled);
         };
         let subject = alert.subject(inner.router_id.as_deref());
@@ -680,7 +720,7 @@ impl Mailer {
     /// instance's, `omega`'s "Shutting down") are not lost with the
     /// process. Called after VRRP has stopped: nothing waits on it.
     pub async fn flush(&self, within: Duration) {
-        if self.inner.is_none() {
+        if self.current().is_none() {
             return;
         }
         let deadline = tokio::time::Instant::now() + within;
@@ -700,10 +740,17 @@ impl Mailer {
     pub fn status(&self) -> MailQueueStatus {
         let c = &self.counters;
         let last = c.last_sent_unix_ms.load(Ordering::Relaxed);
+        let (enabled, capacity) = match self.slot.read() {
+            Ok(s) => (s.inner.is_some(), s.capacity),
+            Err(poisoned) => {
+                let s = poisoned.into_inner();
+                (s.inner.is_some(), s.capacity)
+            }
+        };
         MailQueueStatus {
-            enabled: self.inner.is_some(),
+            enabled,
             queued: c.queued.load(Ordering::Relaxed),
-            capacity: self.capacity as u64,
+            capacity: capacity as u64,
             sent: c.sent.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
