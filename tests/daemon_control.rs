@@ -920,3 +920,95 @@ virtual_server {VIP} 80 {{
         "the VIP waited for a programmer that could not confirm\n{log}"
     );
 }
+
+/// A reload that moves an address from one running instance to another
+/// (both masters, both updated in place) leaves it on the interface: the
+/// instance that gains it adds it while the one that loses it still holds
+/// it, and the loser's removal must not take it away from the gainer.
+#[test]
+fn a_vip_moved_between_instances_by_a_reload_stays() {
+    const MOVED: &str = "203.0.113.30";
+    let lan = Lan::new("dmove", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("dmove");
+    let text = |vi1_extra: &str, vi2_extra: &str| {
+        format!(
+            "global_defs {{\n    router_id lbm\n}}\n\
+             vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 71\n    priority 150\n    advert_int 1\n    \
+             virtual_ipaddress {{\n        {VIP}/24 dev eth0\n{vi1_extra}    }}\n}}\n\
+             vrrp_instance VI_2 {{\n    interface eth0\n    virtual_router_id 72\n    priority 150\n    advert_int 1\n    \
+             virtual_ipaddress {{\n        {VIP2}/24 dev eth0\n{vi2_extra}    }}\n}}\n"
+        )
+    };
+    let moved = format!("        {MOVED}/24 dev eth0\n");
+    let c = dir.file("lb.conf", &text("", &moved));
+    let d = Daemon::start(lb, &c, dir.0.join("lb.log"));
+    let sock = dir.0.join("lb.sock");
+    assert!(
+        wait_until(20.0, || lb.has_addr("eth0", VIP)
+            && lb.has_addr("eth0", VIP2)
+            && lb.has_addr("eth0", MOVED)),
+        "both instances never became master\n{}",
+        d.log()
+    );
+    fs::write(&c, text(&moved, "")).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", sock.to_str().unwrap_or("")]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("VI_1: updated in place"), "{said}");
+    assert!(said.contains("VI_2: updated in place"), "{said}");
+    // Give a late removal time to land, then look.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        lb.has_addr("eth0", MOVED),
+        "the moved address is gone from its new master\n{}",
+        d.log()
+    );
+    assert!(lb.has_addr("eth0", VIP) && lb.has_addr("eth0", VIP2));
+}
+
+/// An address owner (priority 255) keeps only the addresses its interface
+/// had before tandem started. A reload that updates it in place reads the
+/// kernel while it holds its VIPs; those must still go when it stops.
+#[test]
+fn an_owner_reloaded_in_place_still_releases_its_vips_on_stop() {
+    let lan = Lan::new("downer", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("downer");
+    let text = |advert_int: u8| {
+        format!(
+            "global_defs {{\n    router_id lbo\n}}\n\
+             vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 73\n    priority 255\n    \
+             advert_int {advert_int}\n    virtual_ipaddress {{\n        {VIP}/24 dev eth0\n    }}\n}}\n"
+        )
+    };
+    let c = dir.file("lb.conf", &text(1));
+    let mut d = Daemon::start(lb, &c, dir.0.join("lb.log"));
+    let sock = dir.0.join("lb.sock");
+    assert!(
+        wait_until(10.0, || lb.has_addr("eth0", VIP)),
+        "the owner never took its VIP\n{}",
+        d.log()
+    );
+    fs::write(&c, text(2)).unwrap_or_else(|e| panic!("{e}"));
+    let out = tandem(&["reload", "--socket", sock.to_str().unwrap_or("")]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("VI_1: updated in place"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Alone on the link, it serves its VIP until Master_Down_Interval +
+    // advert_int after its priority-0 advert (about 9 s at advert_int 2).
+    d.signal("-TERM");
+    assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
+    assert!(
+        !lb.has_addr("eth0", VIP),
+        "the owner kept, after a reload, a VIP it had added itself\n{}",
+        d.log()
+    );
+}

@@ -502,6 +502,7 @@ impl Running {
         let new_rx = self.pool.open(&opened, &macs)?;
         let mut done = Vec::new();
         self.reporting = reporting;
+        let updated: Vec<String> = update.iter().map(|u| u.name().to_string()).collect();
         for u in update {
             let name = u.name().to_string();
             let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
@@ -518,14 +519,19 @@ impl Running {
                 done.push(format!("{name}: not running"));
                 continue;
             }
-            h.plan = u;
             match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(Ok(lines))) => done.extend(lines),
+                Ok(Ok(Ok(lines))) => {
+                    h.plan = u;
+                    done.extend(lines);
+                }
                 Ok(Ok(Err(why))) => {
+                    // The unit runs its old plan still.
                     tracing::error!(unit = %name, "reload: {why}");
                     done.push(format!("{name}: not updated ({why})"));
                 }
                 Ok(Err(_)) | Err(_) => {
+                    // Delivered: the unit takes it when it gets to it.
+                    h.plan = u;
                     tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
                     done.push(format!("{name}: update not confirmed"));
                 }
@@ -544,6 +550,12 @@ impl Running {
             done.push(format!("{}: started", u.name()));
         }
         self.spawn_receivers(new_rx, &macs);
+        // An address that moved between instances was added by its new
+        // master before the old one removed it (updates run first, stops
+        // after): the updated masters add theirs again.
+        for h in self.units.iter().filter(|h| updated.contains(&h.name)) {
+            let _ = h.tx.send(UnitMsg::Reassert).await;
+        }
         Ok(done)
     }
 
@@ -959,9 +971,11 @@ fn smtp_alert_names(config: &crate::config::Config) -> std::collections::BTreeSe
 }
 
 /// Why a valid configuration cannot be applied without a restart, if it
-/// cannot: `global_defs` (router_id, mail, lvs_flush, ... are read once at
-/// start) and `vrrp_script` (the trackers of running units share them).
-/// Virtual servers, groups and VRRP instances are applied live.
+/// cannot: `global_defs` beyond its mail keywords and `router_id`
+/// ([`mail_only`]; multicast groups, GARP defaults, script users,
+/// `lvs_flush`, ... are read once at start) and `vrrp_script` (the
+/// trackers of running units share them). Virtual servers, groups and
+/// VRRP instances are applied live.
 fn needs_restart(
     diff: &reload::Diff,
     old: &crate::config::GlobalDefs,
@@ -1009,7 +1023,9 @@ fn mail_only(old: &crate::config::GlobalDefs, new: &crate::config::GlobalDefs) -
     masked.smtp_alert = old.smtp_alert;
     masked.smtp_alert_vrrp = old.smtp_alert_vrrp;
     masked.smtp_alert_checker = old.smtp_alert_checker;
-    masked == *old
+    // As the reload's diff compares: by what is written, not by where
+    // (positions kept for error messages are not part of the value).
+    serde_json::to_value(&masked).ok() == serde_json::to_value(old).ok()
 }
 
 /// Whether a running unit can take a reload's new plan in place (its
@@ -1198,6 +1214,11 @@ async fn reload_config(
             if changed.contains(u.name()) || u.instances.iter().any(|i| changed.contains(&i.name)) {
                 dirty.insert(u.name().to_string());
             }
+        }
+        // `no_email_faults` lives in each unit's mail filter: every unit
+        // takes it through an in-place update.
+        if old.config().global_defs.no_email_faults != new.global_defs.no_email_faults {
+            dirty.extend(running.units.iter().map(|u| u.plan.name().to_string()));
         }
         let mut reporting = running.reporting.clone();
         reporting.smtp_alert = smtp_alert_names(&new);
@@ -1434,6 +1455,23 @@ virtual_server 192.0.2.2 80 {
             let (why, _) = verdict(&BASE.replace("router_id lb1", changed));
             assert!(why.is_empty(), "{changed}: {why:?}");
         }
+    }
+
+    #[test]
+    fn a_mail_line_that_moves_another_keyword_is_still_mail_only() {
+        // script_user keeps its position for error messages; a line added
+        // above it moves that position, not its value.
+        let old = parse(&BASE.replace("router_id lb1", "router_id lb1\n    script_user nobody"));
+        let new = parse(&BASE.replace(
+            "router_id lb1",
+            "router_id lb1\n    smtp_server 192.0.2.25\n    script_user nobody",
+        ));
+        let diff = reload::diff(&old, &new);
+        assert!(
+            needs_restart(&diff, &old.global_defs, &new.global_defs).is_empty(),
+            "{:?}",
+            diff.describe()
+        );
     }
 
     #[test]

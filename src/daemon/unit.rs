@@ -68,6 +68,10 @@ pub enum UnitMsg {
     /// A reload changed this unit's configuration in a way it can take
     /// while running (see [`Reconfigure`]).
     Reconfigure(Box<Reconfigure>),
+    /// After a reload: a master adds its VIPs again. An address that moved
+    /// from another instance to this one was added here (already present)
+    /// and then removed by the instance that gave it up.
+    Reassert,
 }
 
 /// A reload's new plan for a running unit: same members, same interfaces,
@@ -500,6 +504,11 @@ impl Unit {
                 }
             }
             UnitMsg::DumpStats => self.dump_stats(),
+            UnitMsg::Reassert => {
+                for io in self.io.iter().filter(|io| io.vips_held) {
+                    io.plan.vips.add(&mut self.rtnl, &io.plan.name);
+                }
+            }
             UnitMsg::Shutdown | UnitMsg::Reconfigure(_) => {}
         }
     }
@@ -535,6 +544,17 @@ impl Unit {
             };
             let mut new = new.clone();
             new.vips.share_mastership(&io.plan.vips);
+            // An owner's own addresses are the ones the interface had
+            // before tandem started; the new plan read the kernel while
+            // this master held its VIPs, and would keep them all for ever.
+            new.vips.keep = io
+                .plan
+                .vips
+                .keep
+                .iter()
+                .filter(|k| new.vips.addresses.iter().any(|a| a.addr == **k))
+                .copied()
+                .collect();
             if io.vips_held {
                 let old = &io.plan.vips;
                 // A set of its own: removing it must not cancel the

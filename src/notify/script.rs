@@ -26,8 +26,9 @@
 //! 3. else the user `keepalived_script`, if the system has one;
 //! 4. else root.
 //!
-//! The group is the named one, else the user's primary group; the
-//! supplementary groups are dropped. A user or group that does not exist
+//! The group is the named one, else the user's primary group; when the
+//! script switches user, the supplementary groups are dropped (a script
+//! that runs as the daemon's own user keeps the daemon's). A user or group that does not exist
 //! is a configuration error naming where it was written.
 //!
 //! ## enable_script_security
@@ -171,16 +172,25 @@ pub fn lookup_user(name: &str) -> Option<RunAs> {
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0u8; 16 * 1024];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: getpwnam_r writes into `pwd` and `buf`, which outlive the
-    // call; `result` is NULL or points at `pwd`.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
+    let rc = loop {
+        // SAFETY: getpwnam_r writes into `pwd` and `buf`, which outlive
+        // the call; `result` is NULL or points at `pwd`.
+        let rc = unsafe {
+            libc::getpwnam_r(
+                name.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // A larger entry than the buffer (a directory service): retry
+        // with more room rather than call the user unknown.
+        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_MAX {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        break rc;
     };
     if rc != 0 || result.is_null() {
         return None;
@@ -191,21 +201,33 @@ pub fn lookup_user(name: &str) -> Option<RunAs> {
     })
 }
 
+/// The largest buffer a user or group lookup grows to (getpwnam_r and
+/// getgrnam_r answer ERANGE while the entry does not fit).
+const LOOKUP_BUFFER_MAX: usize = 4 * 1024 * 1024;
+
 /// Look a group up by name. `None`: no such group.
 pub fn lookup_group(name: &str) -> Option<u32> {
     let name = CString::new(name).ok()?;
     let mut grp: libc::group = unsafe { std::mem::zeroed() };
     let mut buf = vec![0u8; 64 * 1024];
     let mut result: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: as for getpwnam_r.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            name.as_ptr(),
-            &mut grp,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut result,
-        )
+    let rc = loop {
+        // SAFETY: as for getpwnam_r.
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        // A group with thousands of members outgrows the buffer.
+        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_MAX {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        break rc;
     };
     if rc != 0 || result.is_null() {
         return None;
@@ -470,9 +492,14 @@ fn locate(program: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(program));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    // exec skips entries that are not executable files; so does this.
     std::env::split_paths(&path)
         .map(|d| d.join(program))
-        .find(|p| p.metadata().map(|m| m.is_file()).unwrap_or(false))
+        .find(|p| {
+            p.metadata()
+                .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
 }
 
 /// keepalived's `check_script_secure`: a script that runs with root's
@@ -504,20 +531,30 @@ pub fn check_secure(program: &str, run_as: RunAs) -> Security {
             Err(e) => return Security::Unknown(format!("cannot resolve {}: {e}", path.display())),
         }
     };
-    let mut prefix = PathBuf::new();
-    for part in absolute.components() {
-        prefix.push(part);
-        let m = match std::fs::metadata(&prefix) {
-            Ok(m) => m,
-            Err(e) => {
-                return Security::Unknown(format!("cannot examine {}: {e}", prefix.display()));
-            }
-        };
-        if let Some(reason) = unsafe_reason(&m) {
-            return Security::Insecure {
-                path: prefix,
-                reason,
+    // The path as written (whoever can change a symbolic link on it can
+    // change what runs) and the real path behind every link (as keepalived
+    // resolves it with realpath): a link in a root-owned directory to a
+    // script in someone else's directory is not safe.
+    let real = match std::fs::canonicalize(&absolute) {
+        Ok(p) => p,
+        Err(e) => return Security::Unknown(format!("cannot resolve {}: {e}", path.display())),
+    };
+    for walked in [&absolute, &real] {
+        let mut prefix = PathBuf::new();
+        for part in walked.components() {
+            prefix.push(part);
+            let m = match std::fs::metadata(&prefix) {
+                Ok(m) => m,
+                Err(e) => {
+                    return Security::Unknown(format!("cannot examine {}: {e}", prefix.display()));
+                }
             };
+            if let Some(reason) = unsafe_reason(&m) {
+                return Security::Insecure {
+                    path: prefix,
+                    reason,
+                };
+            }
         }
     }
     Security::Safe
@@ -1122,6 +1159,15 @@ mod tests {
             check_secure(inside.to_str().unwrap(), RunAs::ROOT),
             Security::Safe
         );
+        // A link from a safe directory to a script in an open one: the
+        // open directory is found on the real path (keepalived's realpath).
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let link = d.0.join("link.sh");
+        std::os::unix::fs::symlink(&inside, &link).unwrap();
+        assert!(matches!(
+            check_secure(link.to_str().unwrap(), RunAs::ROOT),
+            Security::Insecure { path, .. } if path == sub
+        ));
         // Found on PATH; missing.
         assert_eq!(check_secure("sh", RunAs::ROOT), Security::Safe);
         assert!(matches!(
