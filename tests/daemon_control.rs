@@ -1012,3 +1012,49 @@ fn an_owner_reloaded_in_place_still_releases_its_vips_on_stop() {
         d.log()
     );
 }
+
+/// `--metrics-listen` (the unit's opt-in `TANDEM_OPTIONS`): a running
+/// daemon serves Prometheus text on that TCP address, `/metrics` only
+/// (never the JSON state, never reload).
+#[test]
+fn metrics_on_the_opt_in_listen_address() {
+    let lan = Lan::new("dmetr", 1);
+    let lb = &lan.nodes[0];
+    let dir = Scratch::new("dmetr");
+    let c = dir.file("lb.conf", &conf("lbm", 150, "", false));
+    let d = Daemon::start_with(
+        lb,
+        &c,
+        dir.0.join("lb.log"),
+        &["--metrics-listen", "127.0.0.1:9650"],
+    );
+    assert!(
+        wait_until(10.0, || lb.has_addr("eth0", VIP)),
+        "never master\n{}",
+        d.log()
+    );
+    let get = |path: &str| {
+        let out = lb.exec(&[
+            "curl",
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            &format!("http://127.0.0.1:9650{path}"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let metrics = get("/metrics");
+    assert!(
+        metrics.contains("tandem_vrrp_state{instance=\"VI_1\",state=\"MASTER\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.ends_with("\n200"), "{metrics}");
+    // "/" names the one path served; the control socket's paths are not.
+    assert!(get("/").contains("/metrics"));
+    for other in ["/status", "/reload"] {
+        let answer = get(other);
+        assert!(answer.ends_with("\n404"), "{other}: {answer}");
+    }
+}

@@ -14,11 +14,17 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(ns: &Netns, conf: &PathBuf, log: PathBuf) -> Daemon {
+        Daemon::start_with(ns, conf, log, &[])
+    }
+
+    /// [`Daemon::start`] with more `tandem run` options.
+    pub fn start_with(ns: &Netns, conf: &PathBuf, log: PathBuf, extra: &[&str]) -> Daemon {
         let err = fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         let child = ns
             .command(env!("CARGO_BIN_EXE_tandem"))
             .args(["run", "-f"])
             .arg(conf)
+            .args(extra)
             // Each daemon its own control socket and dump file: the file
             // system is shared by every namespace.
             .arg("--control-socket")
