@@ -151,6 +151,30 @@ fn start_aiosmtpd(ns: &Netns, dir: &Path, port: u16) -> ChildGuard {
     guard
 }
 
+/// `tandem run -f CONF` in the namespace, its control socket and dump in
+/// WORK (`tandem.sock`, `tandem.dump`); killed when the guard drops.
+fn run_daemon(ns: &Netns, conf: &Path, work: &Path) -> ChildGuard {
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_tandem"),
+            "run",
+            "-f",
+        ])
+        .arg(conf)
+        .arg("--control-socket")
+        .arg(work.join("tandem.sock"))
+        .arg("--dump-file")
+        .arg(work.join("tandem.dump"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tandem");
+    ChildGuard(child)
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     // Show the mailer's log lines in a failing test's output.
     let _ = tracing_subscriber::fmt()
@@ -722,25 +746,7 @@ fn real_server_mails_follow_no_checker_emails() {
         .expect("write config");
         let http = Listener::start(&ns, 8081, true);
         let tcp = Listener::start(&ns, 8082, false);
-        let daemon = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                env!("CARGO_BIN_EXE_tandem"),
-                "run",
-                "-f",
-            ])
-            .arg(&conf)
-            .arg("--control-socket")
-            .arg(work.0.join("tandem.sock"))
-            .arg("--dump-file")
-            .arg(work.0.join("tandem.dump"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tandem");
-        let _daemon = ChildGuard(daemon);
+        let _daemon = run_daemon(&ns, &conf, &work.0);
         let wait_for = |n: usize| {
             let deadline = Instant::now() + Duration::from_secs(20);
             while subjects_and_bodies_in_order(&maildir).len() < n && Instant::now() < deadline {
@@ -854,25 +860,7 @@ fn quorum_mails_from_a_running_daemon() {
          real_server 127.0.0.1 8081 {\n    weight 3\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }\n}\n",
     )
     .expect("write config");
-    let daemon = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_tandem"),
-            "run",
-            "-f",
-        ])
-        .arg(&conf)
-        .arg("--control-socket")
-        .arg(work.0.join("tandem.sock"))
-        .arg("--dump-file")
-        .arg(work.0.join("tandem.dump"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tandem");
-    let _daemon = ChildGuard(daemon);
+    let _daemon = run_daemon(&ns, &conf, &work.0);
     let wait_for = |n: usize| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while mails_about(&maildir, "Virtualserver").len() < n && Instant::now() < deadline {
@@ -957,26 +945,8 @@ fn removal_and_shutdown_mails_from_a_running_daemon() {
     let _a = Listener::start(&ns, 8081, false);
     let _b = Listener::start(&ns, 8083, false);
     let sock = work.0.join("tandem.sock");
-    let daemon = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_tandem"),
-            "run",
-            "-f",
-        ])
-        .arg(&conf)
-        .arg("--control-socket")
-        .arg(&sock)
-        .arg("--dump-file")
-        .arg(work.0.join("tandem.dump"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tandem");
-    let pid = daemon.id();
-    let mut daemon = ChildGuard(daemon);
+    let mut daemon = run_daemon(&ns, &conf, &work.0);
+    let pid = daemon.0.id();
     let wait_for = |what: &str, n: usize| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while mails_about(&maildir, what).len() < n && Instant::now() < deadline {
@@ -1079,25 +1049,7 @@ fn reloaded_mail_settings_take_effect_at_once() {
     fs::write(&conf, text("lb1", 2533)).expect("write config");
     let rs = Listener::start(&ns, 8081, false);
     let sock = work.0.join("tandem.sock");
-    let daemon = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_tandem"),
-            "run",
-            "-f",
-        ])
-        .arg(&conf)
-        .arg("--control-socket")
-        .arg(&sock)
-        .arg("--dump-file")
-        .arg(work.0.join("tandem.dump"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tandem");
-    let _daemon = ChildGuard(daemon);
+    let _daemon = run_daemon(&ns, &conf, &work.0);
     let wait_for = |dir: &Path, n: usize| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while mails_about(dir, "Realserver").len() < n && Instant::now() < deadline {

@@ -169,13 +169,13 @@ impl Script {
 /// Look a user up: its uid and primary gid. `None`: no such user.
 pub fn lookup_user(name: &str) -> Option<RunAs> {
     let name = CString::new(name).ok()?;
+    // SAFETY: an all-zero passwd is a valid value to be written over.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0u8; 16 * 1024];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let rc = loop {
+    let rc = with_growing_buffer(16 * 1024, |buf| {
         // SAFETY: getpwnam_r writes into `pwd` and `buf`, which outlive
         // the call; `result` is NULL or points at `pwd`.
-        let rc = unsafe {
+        unsafe {
             libc::getpwnam_r(
                 name.as_ptr(),
                 &mut pwd,
@@ -183,15 +183,8 @@ pub fn lookup_user(name: &str) -> Option<RunAs> {
                 buf.len(),
                 &mut result,
             )
-        };
-        // A larger entry than the buffer (a directory service): retry
-        // with more room rather than call the user unknown.
-        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_MAX {
-            buf.resize(buf.len() * 2, 0);
-            continue;
         }
-        break rc;
-    };
+    });
     if rc != 0 || result.is_null() {
         return None;
     }
@@ -201,19 +194,15 @@ pub fn lookup_user(name: &str) -> Option<RunAs> {
     })
 }
 
-/// The largest buffer a user or group lookup grows to (getpwnam_r and
-/// getgrnam_r answer ERANGE while the entry does not fit).
-const LOOKUP_BUFFER_MAX: usize = 4 * 1024 * 1024;
-
 /// Look a group up by name. `None`: no such group.
 pub fn lookup_group(name: &str) -> Option<u32> {
     let name = CString::new(name).ok()?;
+    // SAFETY: an all-zero group is a valid value to be written over.
     let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0u8; 64 * 1024];
     let mut result: *mut libc::group = std::ptr::null_mut();
-    let rc = loop {
+    let rc = with_growing_buffer(64 * 1024, |buf| {
         // SAFETY: as for getpwnam_r.
-        let rc = unsafe {
+        unsafe {
             libc::getgrnam_r(
                 name.as_ptr(),
                 &mut grp,
@@ -221,18 +210,32 @@ pub fn lookup_group(name: &str) -> Option<u32> {
                 buf.len(),
                 &mut result,
             )
-        };
-        // A group with thousands of members outgrows the buffer.
-        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_MAX {
-            buf.resize(buf.len() * 2, 0);
-            continue;
         }
-        break rc;
-    };
+    });
     if rc != 0 || result.is_null() {
         return None;
     }
     Some(grp.gr_gid)
+}
+
+/// The largest buffer a user or group lookup grows to.
+const LOOKUP_BUFFER_MAX: usize = 4 * 1024 * 1024;
+
+/// Run a `get*nam_r` lookup with a buffer that doubles while the answer is
+/// ERANGE (an entry larger than the buffer: a directory-service group with
+/// thousands of members), rather than calling the name unknown. The
+/// buffer lives until the end of this call; the caller reads only the
+/// fixed fields (uid, gid) of its record afterwards.
+fn with_growing_buffer(initial: usize, mut lookup: impl FnMut(&mut [u8]) -> i32) -> i32 {
+    let mut buf = vec![0u8; initial];
+    loop {
+        let rc = lookup(&mut buf);
+        if rc == libc::ERANGE && buf.len() < LOOKUP_BUFFER_MAX {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        return rc;
+    }
 }
 
 /// `USER [GROUP]` → uid and gid (the user's primary group unless a group
