@@ -834,6 +834,16 @@ fn mails_about(dir: &Path, what: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The mails about `what` in `dir` once there are `n` of them, or what
+/// there is after 20 s.
+fn wait_for_mails(dir: &Path, what: &str, n: usize) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mails_about(dir, what).len() < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    mails_about(dir, what)
+}
+
 /// A running daemon's quorum mails, keepalived's way: a virtual server with
 /// a sorry server that starts without its quorum (`alpha`: the real server
 /// starts down) says "Starting with quorum down"; the real server passing
@@ -861,12 +871,7 @@ fn quorum_mails_from_a_running_daemon() {
     )
     .expect("write config");
     let _daemon = run_daemon(&ns, &conf, &work.0);
-    let wait_for = |n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while mails_about(&maildir, "Virtualserver").len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
+    let wait_for = |n: usize| wait_for_mails(&maildir, "Virtualserver", n);
     wait_for(1);
     // The real server comes up: quorum gained; then it goes: quorum lost.
     let rs = Listener::start(&ns, 8081, false);
@@ -947,13 +952,7 @@ fn removal_and_shutdown_mails_from_a_running_daemon() {
     let sock = work.0.join("tandem.sock");
     let mut daemon = run_daemon(&ns, &conf, &work.0);
     let pid = daemon.0.id();
-    let wait_for = |what: &str, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while mails_about(&maildir, what).len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        mails_about(&maildir, what)
-    };
+    let wait_for = |what: &str, n: usize| wait_for_mails(&maildir, what, n);
     let master = wait_for("Entering MASTER state", 1);
     assert_eq!(master.len(), 1, "VI_1 never mailed MASTER");
     // Both real servers are up (no alpha); a reload drops 8083.
@@ -1050,13 +1049,7 @@ fn reloaded_mail_settings_take_effect_at_once() {
     let rs = Listener::start(&ns, 8081, false);
     let sock = work.0.join("tandem.sock");
     let _daemon = run_daemon(&ns, &conf, &work.0);
-    let wait_for = |dir: &Path, n: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while mails_about(dir, "Realserver").len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        mails_about(dir, "Realserver")
-    };
+    let wait_for = |dir: &Path, n: usize| wait_for_mails(dir, "Realserver", n);
     let subject = |router_id: &str, state: &str| {
         format!(
             "[{router_id}] Realserver [127.0.0.1]:tcp:8081 of virtual server [127.0.0.1]:tcp:8080 - {state}"
