@@ -30,4 +30,5 @@ pub mod ipvs;
 pub mod lvs;
 pub mod net;
 pub mod notify;
+pub mod process;
 pub mod vrrp;

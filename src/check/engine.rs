@@ -38,8 +38,8 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc;
 
+use super::event::{CheckEvent, CheckStats, CheckerId};
 use super::http::{self, Head, MAX_HEAD, RequestHead};
-use super::runner::{CheckEvent, CheckStats, CheckerId};
 use super::schedule::{CheckSchedule, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
 use super::{CheckError, Prepared};

@@ -23,8 +23,8 @@
 //!                 CheckEvent (Up / Down / Weight) ──► lvs::LvsState
 //! ```
 
-pub mod cli;
 pub mod engine;
+pub mod event;
 pub mod http;
 pub mod misc;
 pub mod runner;
@@ -34,7 +34,8 @@ pub mod spec;
 pub mod ssl;
 pub mod tcp;
 
-pub use runner::{CheckEvent, CheckRunner, CheckerId};
+pub use event::{CheckEvent, CheckerId};
+pub use runner::CheckRunner;
 pub use schedule::{CheckSchedule, Report, Step};
 pub use spec::{
     CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,

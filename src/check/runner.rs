@@ -21,13 +21,14 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use super::engine::{self, Engine, EngineHandle};
+pub use super::event::{CheckEvent, CheckStats, CheckerId};
 use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
 use super::{Pass, Prepared, probe_prepared};
@@ -48,26 +49,6 @@ use super::{Pass, Prepared, probe_prepared};
 /// Fewer hung servers than the bound never delay anyone else's check.
 /// MISC_CHECK programs are not counted.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 512;
-
-/// Index of a distinct checker in a [`CheckRunner`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CheckerId(pub usize);
-
-/// A change in one checker's verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckEvent {
-    pub checker: CheckerId,
-    pub report: Report,
-    /// Why the last probe failed, for the log line of a `Down`.
-    pub detail: Option<String>,
-}
-
-/// Counters over all checkers, for status output and the benchmark.
-#[derive(Debug, Default)]
-pub struct CheckStats {
-    pub probes: AtomicU64,
-    pub failures: AtomicU64,
-}
 
 /// The set of distinct checkers, deduplicated by their spec.
 #[derive(Debug, Default)]
@@ -205,7 +186,7 @@ impl CheckRunner {
                 events.clone(),
                 Arc::clone(&stats),
                 |i| ids.get(i).map_or(0.0, |id| spread(&seed, *id)),
-                super::cli::release_free_memory,
+                crate::process::release_free_memory,
             )?)
         };
         let tasks = if other.is_empty() {
@@ -258,7 +239,7 @@ fn spawn_tasks_thread(
         .spawn(move || {
             rt.block_on(async move {
                 let mut tasks = spawn_all(starts, events, stats, max_in_flight);
-                super::cli::release_free_memory();
+                crate::process::release_free_memory();
                 // A dropped sender (the handle dropped) is a stop too.
                 let _ = stop_rx.await;
                 tasks.shutdown().await;

@@ -10,7 +10,8 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 
-use super::model::{StatusSnapshot, unix_ms_now};
+use super::model::StatusSnapshot;
+use crate::process::unix_ms_now;
 
 /// How long a request may take before the client gives up (a wedged daemon
 /// must not hang the operator's shell).

@@ -13,11 +13,11 @@
 //! easy to use from any language and sorts as text.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::notify::mail::MailQueueStatus;
+use crate::process::unix_ms_now;
 
 /// Version of this JSON schema; bumped when a field changes meaning or goes
 /// away (adding fields does not bump it).
@@ -256,13 +256,6 @@ pub struct CheckResult {
     pub reason: String,
     pub at_unix_ms: u64,
     pub duration_ms: u64,
-}
-
-pub fn unix_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// A snapshot of the seed's layout, for tests and documentation examples.

@@ -24,11 +24,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 use super::bus::{Bus, Role, RoleChange, Subject};
 use super::status::StatusHub;
 use crate::check::{CheckEvent, CheckerId, Report};
-use crate::control::model::{CheckResult, RealServerStatus, VirtualServerStatus, unix_ms_now};
+use crate::control::model::{CheckResult, RealServerStatus, VirtualServerStatus};
 use crate::ipvs::types::{DestKey, Protocol, ServiceKey, Table};
 use crate::lvs::{Action, Governance, LvsState, VsIndex};
 use crate::notify::mail::{Alert, Mailer, ServiceName, ServiceProtocol};
 use crate::notify::script::ScriptQueue;
+use crate::process::unix_ms_now;
 
 /// The table this node should have, and the MASTER instances it was
 /// computed for: the programmer reports those back on the bus once the
@@ -763,7 +764,7 @@ impl PreparedLvs {
         status: Option<StatusHub>,
         mailer: Option<Mailer>,
     ) -> LvsService {
-        crate::check::cli::raise_nofile_limit();
+        crate::process::raise_nofile_limit();
         let (table_tx, table_rx) = LvsTask::table_channel();
         let (queue, scripts_task) =
             crate::notify::script::ScriptQueue::start("lvs".into(), script_timeout);
@@ -1084,7 +1085,7 @@ pub async fn program(
                     // A large table (the first one, with thousands of real
                     // servers) leaves megabytes of freed netlink messages
                     // and dumps behind: hand them back to the system.
-                    crate::check::cli::release_free_memory();
+                    crate::process::release_free_memory();
                 }
             }
             Err(e) => {

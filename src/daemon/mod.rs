@@ -726,7 +726,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.
     let config = reload::Held::new(config);
-    crate::check::cli::release_free_memory();
+    crate::process::release_free_memory();
     run_with_lvs(
         |kernel, config| match config {
             Some(config) => configure::plan(config, kernel),
@@ -879,7 +879,7 @@ async fn run_with_lvs(
             .as_ref()
             .map(|c| c.file.display().to_string())
             .unwrap_or_default();
-        s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+        s.config.applied_unix_ms = Some(crate::process::unix_ms_now());
     });
     tracing::info!(units, "tandem started");
     // Sockets open, VIPs of the initial state decided by the units, checks
@@ -1289,7 +1289,7 @@ async fn reload_config(
     hub.modify(|s| {
         if outcome.applied {
             s.config.reloads += 1;
-            s.config.applied_unix_ms = Some(crate::control::model::unix_ms_now());
+            s.config.applied_unix_ms = Some(crate::process::unix_ms_now());
             s.config.last_reload_errors.clear();
         } else {
             s.config.reload_failures += 1;
@@ -1301,7 +1301,7 @@ async fn reload_config(
     }
     // A reload held two configurations and two LVS builds for a moment;
     // hand what is freed back to the system.
-    crate::check::cli::release_free_memory();
+    crate::process::release_free_memory();
     let _ = notifier.ready("configuration reloaded");
     outcome
 }

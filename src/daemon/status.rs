@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use crate::control::model::{
     MailQueueStatus, StatusReceiver, StatusSender, StatusSnapshot, SyncGroupStatus,
-    VirtualServerStatus, VrrpInstanceStatus, status_channel, unix_ms_now,
+    VirtualServerStatus, VrrpInstanceStatus, status_channel,
 };
+use crate::process::unix_ms_now;
 
 /// A cheap, cloneable writer of the status snapshot.
 #[derive(Clone, Debug)]

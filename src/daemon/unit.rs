@@ -34,9 +34,10 @@ use super::bus::{self, Bus, Role, RoleChange};
 use super::plan::{GroupPlan, InstancePlan, UnitPlan};
 use super::status::StatusHub;
 use crate::control::model::{
-    SyncGroupStatus, Transition, VrrpCounters, VrrpInstanceStatus, VrrpState, unix_ms_now,
+    SyncGroupStatus, Transition, VrrpCounters, VrrpInstanceStatus, VrrpState,
 };
 use crate::notify::mail::{Mailer, VrrpMailFilter, VrrpMailState};
+use crate::process::unix_ms_now;
 
 /// Where a unit reports beyond the bus: the status snapshot and e-mail.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,6 @@
 //! | `from_config` | keepalived.conf virtual servers -> desired table              |
 //! | `cli`         | `tandem ipvs apply/dump/flush`, the developer entry point     |
 
-pub mod cli;
 pub mod client;
 pub mod from_config;
 pub mod message;

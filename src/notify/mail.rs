@@ -810,7 +810,7 @@ impl Worker {
                     self.counters.sent.fetch_add(1, Ordering::Relaxed);
                     self.counters
                         .last_sent_unix_ms
-                        .store(crate::control::model::unix_ms_now(), Ordering::Relaxed);
+                        .store(crate::process::unix_ms_now(), Ordering::Relaxed);
                     tracing::info!(server = %self.server, subject = %out.subject, "SMTP alert successfully sent");
                     return;
                 }

@@ -14,9 +14,10 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{CheckerId, Pass, Report, probe};
-use crate::cli::ConfigArgs;
+use super::ConfigArgs;
+use crate::check::{CheckerId, Pass, Report, probe};
 use crate::lvs::{VsIndex, build};
+use crate::process::{raise_nofile_limit, release_free_memory};
 
 #[derive(Debug, Args)]
 pub struct CheckOnceArgs {
@@ -68,34 +69,9 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
-/// Thousands of checks each hold a socket for a moment: lift the soft limit
-/// on open files to the hard one, as keepalived does.
-pub fn raise_nofile_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-/// Return freed heap pages to the kernel (glibc keeps them otherwise), so
-/// that what was only needed at start-up does not stay resident.
-pub fn release_free_memory() {
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// `tandem check-once`.
 pub fn run(args: CheckOnceArgs) -> ExitCode {
-    let Some(config) = crate::cli::load_config(&args.config, "configuration refused") else {
+    let Some(config) = super::load_config(&args.config, "configuration refused") else {
         return ExitCode::from(1);
     };
     let built = match build(&config) {
@@ -241,7 +217,7 @@ async fn watch(built: crate::lvs::Built, run_for: Duration, max_in_flight: usize
     let failures = running.stats.failures.load(Ordering::Relaxed);
     running.shutdown().await;
     let table = state.desired_table(|_| true);
-    print!("{}", crate::ipvs::cli::listing(&table_entries(&table)));
+    print!("{}", super::ipvs::listing(&table_entries(&table)));
     println!(
         "probes {probes} failures {failures} checkers {} seconds {:.3}",
         users.len(),
@@ -250,11 +226,11 @@ async fn watch(built: crate::lvs::Built, run_for: Duration, max_in_flight: usize
     ExitCode::SUCCESS
 }
 
-fn users_for_watch(runner: &super::CheckRunner) -> BTreeMap<CheckerId, String> {
+fn users_for_watch(runner: &crate::check::CheckRunner) -> BTreeMap<CheckerId, String> {
     runner.specs().map(|(id, s)| (id, s.to_string())).collect()
 }
 
-/// The desired table in the shape `ipvs::cli::listing` prints (ipvsadm -Ln).
+/// The desired table in the shape `cli::ipvs::listing` prints (ipvsadm -Ln).
 fn table_entries(table: &crate::ipvs::types::Table) -> Vec<crate::ipvs::types::ServiceEntry> {
     table
         .services
@@ -306,7 +282,7 @@ pub fn sink(args: HttpSinkArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             eprintln!("tandem http-sink: {e}");
-            return ExitCode::from(crate::cli::EXIT_USAGE);
+            return ExitCode::from(super::EXIT_USAGE);
         }
     };
     raise_nofile_limit();
@@ -317,7 +293,7 @@ pub fn sink(args: HttpSinkArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(super::sink::serve(
+    match rt.block_on(crate::check::sink::serve(
         ports,
         Duration::from_secs_f64(args.report.max(0.05)),
     )) {

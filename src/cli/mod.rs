@@ -9,6 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod check_once;
+pub mod ipvs;
+
 /// Exit status for a command-line usage error (clap uses the same).
 pub const EXIT_USAGE: u8 = 2;
 
@@ -31,13 +34,13 @@ pub enum Command {
     /// Ask the running daemon to reload its configuration (as SIGHUP does).
     Reload(ReloadArgs),
     /// Run the configured health checks once (or for a while) and print the results.
-    CheckOnce(crate::check::cli::CheckOnceArgs),
+    CheckOnce(check_once::CheckOnceArgs),
     /// Answer HTTP on many ports and count requests (benchmark tool).
     #[command(hide = true)]
-    HttpSink(crate::check::cli::HttpSinkArgs),
+    HttpSink(check_once::HttpSinkArgs),
     /// Program, dump or flush the kernel's IPVS table (developer and test tool).
     #[command(hide = true)]
-    Ipvs(crate::ipvs::cli::IpvsArgs),
+    Ipvs(ipvs::IpvsArgs),
     /// Write man pages or shell completions (used to build the package).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -151,9 +154,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Status(args) => status(&args),
         Command::Reload(args) => reload(&args),
-        Command::Ipvs(args) => crate::ipvs::cli::run(args),
-        Command::CheckOnce(args) => crate::check::cli::run(args),
-        Command::HttpSink(args) => crate::check::cli::sink(args),
+        Command::Ipvs(args) => ipvs::run(args),
+        Command::CheckOnce(args) => check_once::run(args),
+        Command::HttpSink(args) => check_once::sink(args),
         Command::Generate(args) => generate(&args),
     }
 }

@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::client::{IpvsClient, IpvsError};
-use super::reconcile::{Op, Reconciler};
-use super::types::{DestEntry, Forward, ServiceEntry, ServiceFlags, ServiceKey, SockAddr, Table};
+use crate::ipvs::client::{IpvsClient, IpvsError};
+use crate::ipvs::reconcile::{Op, Reconciler};
+use crate::ipvs::types::{
+    DestEntry, Forward, ServiceEntry, ServiceFlags, ServiceKey, SockAddr, Table,
+};
 
 #[derive(Debug, Args)]
 pub struct IpvsArgs {
@@ -158,7 +160,7 @@ fn read_json_table(path: &Path) -> Result<Table, InputError> {
 }
 
 fn read_config(path: &Path, config_id: Option<&str>) -> Result<(Table, bool), InputError> {
-    super::from_config::load(path, config_id).map_err(|e| InputError::Config(e.to_string()))
+    crate::ipvs::from_config::load(path, config_id).map_err(|e| InputError::Config(e.to_string()))
 }
 
 fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
@@ -166,7 +168,7 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
         Ok(t) => t,
         Err(e) => {
             eprintln!("tandem ipvs apply: {e}");
-            return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+            return Ok(ExitCode::from(super::EXIT_USAGE));
         }
     };
     client.set_window(a.window);
@@ -175,7 +177,7 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("tandem ipvs apply --then: {e}");
-                return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+                return Ok(ExitCode::from(super::EXIT_USAGE));
             }
         };
         return apply_then(client, &a, a.lvs_flush || config_flush, desired, second);
@@ -338,7 +340,7 @@ fn zero(client: &mut IpvsClient, a: ZeroArgs) -> Result<ExitCode, IpvsError> {
             Ok(k) => Some(k),
             Err(e) => {
                 eprintln!("tandem ipvs zero: {e}");
-                return Ok(ExitCode::from(crate::cli::EXIT_USAGE));
+                return Ok(ExitCode::from(super::EXIT_USAGE));
             }
         }
     };
@@ -433,7 +435,7 @@ pub fn listing(entries: &[ServiceEntry]) -> String {
 fn dest_line(d: &DestEntry) -> String {
     let mut fwd = d.dest.forward.ipvsadm_name().to_owned();
     if let Forward::Tunnel { tun_type, port, .. } = d.dest.forward {
-        if tun_type != super::types::TunnelType::Ipip {
+        if tun_type != crate::ipvs::types::TunnelType::Ipip {
             fwd = format!("{fwd}({tun_type:?}:{port})").to_lowercase();
         }
     }
