@@ -14,7 +14,7 @@ use clap::Args;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::ConfigArgs;
+use super::config_args::{ConfigArgs, EXIT_USAGE, load_config};
 use crate::check::{CheckerId, Pass, Report, probe};
 use crate::lvs::{VsIndex, build};
 use crate::process::{raise_nofile_limit, release_free_memory};
@@ -71,7 +71,7 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 
 /// `tandem check-once`.
 pub fn run(args: CheckOnceArgs) -> ExitCode {
-    let Some(config) = super::load_config(&args.config, "configuration refused") else {
+    let Some(config) = load_config(&args.config, "configuration refused") else {
         return ExitCode::from(1);
     };
     let built = match build(&config) {
@@ -282,7 +282,7 @@ pub fn sink(args: HttpSinkArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => {
             eprintln!("tandem http-sink: {e}");
-            return ExitCode::from(super::EXIT_USAGE);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     raise_nofile_limit();

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
+use super::config_args::EXIT_USAGE;
+
 use crate::ipvs::client::{IpvsClient, IpvsError};
 use crate::ipvs::reconcile::{Op, Reconciler};
 use crate::ipvs::types::{
@@ -168,7 +170,7 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
         Ok(t) => t,
         Err(e) => {
             eprintln!("tandem ipvs apply: {e}");
-            return Ok(ExitCode::from(super::EXIT_USAGE));
+            return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
     client.set_window(a.window);
@@ -177,7 +179,7 @@ fn apply(client: &mut IpvsClient, a: ApplyArgs) -> Result<ExitCode, IpvsError> {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("tandem ipvs apply --then: {e}");
-                return Ok(ExitCode::from(super::EXIT_USAGE));
+                return Ok(ExitCode::from(EXIT_USAGE));
             }
         };
         return apply_then(client, &a, a.lvs_flush || config_flush, desired, second);
@@ -340,7 +342,7 @@ fn zero(client: &mut IpvsClient, a: ZeroArgs) -> Result<ExitCode, IpvsError> {
             Ok(k) => Some(k),
             Err(e) => {
                 eprintln!("tandem ipvs zero: {e}");
-                return Ok(ExitCode::from(super::EXIT_USAGE));
+                return Ok(ExitCode::from(EXIT_USAGE));
             }
         }
     };

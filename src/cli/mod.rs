@@ -10,10 +10,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 pub mod check_once;
+mod config_args;
 pub mod ipvs;
 
-/// Exit status for a command-line usage error (clap uses the same).
-pub const EXIT_USAGE: u8 = 2;
+use config_args::load_config;
+pub use config_args::{ConfigArgs, EXIT_USAGE};
 
 /// Two Linux load balancers as one highly available service (VRRP + IPVS).
 #[derive(Debug, Parser)]
@@ -44,22 +45,6 @@ pub enum Command {
     /// Write man pages or shell completions (used to build the package).
     #[command(hide = true)]
     Generate(GenerateArgs),
-}
-
-/// Options shared by every command that reads a configuration.
-#[derive(Debug, Clone, Args)]
-pub struct ConfigArgs {
-    /// The configuration file (keepalived.conf syntax).
-    #[arg(
-        short = 'f',
-        long = "use-file",
-        value_name = "FILE",
-        default_value = "/etc/tandem/keepalived.conf"
-    )]
-    pub file: PathBuf,
-    /// The identity used by `@ID` conditional lines (default: the first label of the host name).
-    #[arg(short = 'i', long = "config-id", value_name = "ID")]
-    pub config_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -307,46 +292,6 @@ pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Resu
         }
     }
     Ok(written)
-}
-
-/// Load the configuration a command was given, printing every diagnostic
-/// (`FILE:LINE:COL: error|warning: ...`) on stderr. `None` when it has
-/// errors, after a summary line ending in `refusal` (what the command does
-/// about it).
-pub(crate) fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::config::Config> {
-    let opts = crate::config::LoadOptions {
-        config_id: args.config_id.clone(),
-    };
-    let loaded = crate::config::load(&args.file, &opts);
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    // The scripts as they will run: users that must exist, and
-    // enable_script_security's refusals (src/notify/script.rs).
-    let mut script_errors = 0;
-    if let Some(config) = &loaded.config {
-        let (errors, warnings) = crate::notify::script::check_config(config);
-        for w in &warnings {
-            match &w.origin {
-                Some(o) => eprintln!("{o}: warning: {}", w.message),
-                None => eprintln!("{}: warning: {}", args.file.display(), w.message),
-            }
-        }
-        for e in &errors {
-            eprintln!("{}: error: {}: {}", e.origin, e.what, e.problem);
-        }
-        script_errors = errors.len();
-    }
-    if loaded.config.is_none() || script_errors > 0 {
-        let n = loaded.errors().count() + script_errors;
-        eprintln!(
-            "{}: {n} error{}; {refusal}",
-            args.file.display(),
-            if n == 1 { "" } else { "s" }
-        );
-        return None;
-    }
-    loaded.config
 }
 
 /// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
