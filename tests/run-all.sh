@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test tandem has: formatting and lints, unit and simulation
 # tests, the network-namespace lab, and the IPVS tests inside the test VM.
-# Needs root (namespaces, raw sockets). Each suite is a script in
+# Needs root (namespaces, raw sockets): run as a user, it runs itself
+# through sudo. Each suite is a script in
 # tests/suites/, run in name order; the run ends with "N passed, N failed".
 set -uo pipefail
+# Root for namespaces: as root directly, else through sudo.
+. "$(dirname "$0")/../netns-lab/as-root.sh"
+as_root "$@"
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" != 0 ]; then
-  echo "run-all: needs root (network namespaces, raw sockets); try: sudo $0" >&2
-  exit 2
-fi
 bash .ci/setup || exit 1
 
 # Incremental compilation caches only help an edit-compile loop; here they

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Formatting and lints, as the project's style requires.
+# Formatting and lints, as the project's style requires; the root check
+# the README's two commands start with.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo fmt --all -- --check
@@ -9,3 +10,4 @@ cargo clippy --all-targets -- -D warnings
 # tandem cannot leave them broken unnoticed. Its own target dir under
 # target/, so the main build's artifacts are not disturbed.
 cargo check --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-check
+bash tests/as_root.sh
