@@ -6,20 +6,23 @@
 //! the backup is warm when it takes over. The configuration language is
 //! keepalived's, so an operator can bring the `keepalived.conf` they run.
 //!
-//! The crate is laid out by concern:
+//! The crate is laid out by concern, in layers: a module imports only from
+//! the layers below it (checked by `tests/architecture.rs`; the picture is
+//! docs/architecture.md).
 //!
-//! | module    | what it does                                                    |
-//! |-----------|-----------------------------------------------------------------|
-//! | `config`  | the keepalived.conf dialect: lexer/parser, typed model, checks  |
-//! | `vrrp`    | VRRP wire format and the sans-IO state machine                  |
-//! | `net`     | rtnetlink (addresses, links), raw VRRP sockets, GARP / NA       |
-//! | `ipvs`    | the IPVS generic-netlink client and the table reconciler        |
-//! | `check`   | health checkers (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK)      |
-//! | `lvs`     | keepalived's virtual-server logic: quorum, sorry server, weights|
-//! | `notify`  | notify scripts and e-mail alerts                                |
-//! | `control` | the status socket, metrics, state dumps                         |
-//! | `daemon`  | the tokio runtime that wires the pieces to real I/O             |
-//! | `cli`     | the `tandem` command line                                       |
+//! | layer | module    | what it does                                                    |
+//! |-------|-----------|-----------------------------------------------------------------|
+//! | 5     | `cli`     | the `tandem` command line and its subcommands' front ends       |
+//! | 4     | `daemon`  | the tokio runtime that wires the pieces to real I/O             |
+//! | 3     | `lvs`     | keepalived's virtual-server logic: quorum, sorry server, weights|
+//! | 3     | `control` | the status socket, metrics, state dumps                         |
+//! | 2     | `vrrp`    | VRRP wire format and the sans-IO state machine                  |
+//! | 2     | `ipvs`    | the IPVS generic-netlink client and the table reconciler        |
+//! | 2     | `check`   | health checkers (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK)      |
+//! | 2     | `notify`  | notify scripts and e-mail alerts                                |
+//! | 1     | `config`  | the keepalived.conf dialect: lexer/parser, typed model, checks  |
+//! | 1     | `net`     | rtnetlink (addresses, links), raw VRRP sockets, GARP / NA       |
+//! | 0     | `process` | process-wide helpers: open-files limit, allocator, wall clock   |
 
 pub mod check;
 pub mod cli;

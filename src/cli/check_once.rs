@@ -3,6 +3,9 @@
 //! configuration see my real servers as up?"), the demo and the benchmark.
 //!
 //! Also the hidden `tandem http-sink`, the benchmark's HTTP responder.
+//!
+//! Owns only the front end: the checks, their schedule and the table come
+//! from `crate::check` and `crate::lvs`, as in the daemon.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

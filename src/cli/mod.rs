@@ -3,6 +3,11 @@
 //! The definitions live in the library (not in `main.rs`) so that the man
 //! pages and shell completions in `packaging/` are generated from the same
 //! source the binary parses with.
+//!
+//! Owns: parsing arguments, printing for a human, exit statuses. The top
+//! layer: it may use every other module, and nothing may use it (a
+//! subcommand's front end is never a library for the daemon; what both
+//! need lives in the layer below, e.g. `crate::process`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
