@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Compatibility survey: every real keepalived.conf in a folder (by default
+# ../shared/fixtures/keepalived-real, files users posted with keepalived
+# bug reports; or /work/shared/...) through Debian's `keepalived -t` and `tandem check-config`,
+# side by side, and a table of what keeps tandem from running the configs
+# keepalived accepts.
+#
+#   tests/compat/real-configs.sh [DIR] [--out FILE.tsv] [--min-percent N]
+#
+# Each file is checked inside a throw-away network namespace holding an
+# (empty, down-less) bridge for every interface name the file uses, because
+# keepalived refuses a configuration whose interfaces do not exist; this
+# machine's kernel has no dummy module, and a bridge is a link of any name.
+# keepalived only ever runs with -t (it checks and exits) and only inside
+# that namespace. Prints per-file outcomes to FILE.tsv (default: a temp
+# file, whose name it prints), then the summary docs/config.md quotes.
+# With --min-percent N it exits 1 when tandem runs fewer than N % of the
+# configs keepalived accepts, so a suite can hold the line.
+# Needs root (namespaces). TANDEM=path/to/tandem skips the build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. netns-lab/as-root.sh
+as_root "$@"
+
+dir=
+for d in ../shared/fixtures/keepalived-real /work/shared/fixtures/keepalived-real; do
+  [ -d "$d" ] && { dir=$d; break; }
+done
+out=
+min_percent=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out=${2:?--out needs a file}; shift 2 ;;
+    --min-percent) min_percent=${2:?--min-percent needs a number}; shift 2 ;;
+    -*) echo "real-configs: unknown option $1" >&2; exit 2 ;;
+    *) dir=$1; shift ;;
+  esac
+done
+[ -n "$dir" ] && [ -d "$dir" ] || { echo "real-configs: no folder of configurations (${dir:-none given, none found})" >&2; exit 2; }
+dir=$(cd "$dir" && pwd)
+command -v keepalived >/dev/null || { echo "real-configs: keepalived is not installed (.ci/setup)" >&2; exit 2; }
+if [ -z "${TANDEM:-}" ]; then
+  cargo build --quiet --bin tandem
+  TANDEM=$PWD/target/debug/tandem
+fi
+
+work=$(mktemp -d /tmp/tdm-compat.XXXXXX)
+ns=tdm-compat-$$
+cleanup() {
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -n "$out" ] || out=$(mktemp /tmp/tdm-compat-results.XXXXXX.tsv)
+printf 'file\tkeepalived\ttandem\tblocked_by\n' > "$out"
+
+# Interface names a file uses: after `interface`, `dev`, `lvs_sync_daemon`
+# (and its old name), and inside `track_interface` / `linkbeat_interfaces`
+# blocks. A name keepalived creates itself (use_vmac NAME) is not listed.
+interfaces() {
+  /usr/bin/python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+text = re.sub(r"[#!].*", "", text)
+names = set()
+for m in re.finditer(r"\b(interface|dev|lvs_sync_daemon_interface|lvs_sync_daemon|vmac_xmit_base_interface)\s+(\S+)", text):
+    names.add(m.group(2))
+for block in re.finditer(r"\b(track_interface|linkbeat_interfaces)\s*\{([^}]*)\}", text):
+    for line in block.group(2).splitlines():
+        tok = line.split()
+        if tok:
+            names.add(tok[0])
+ok = [n for n in names if re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", n) and n not in ("lo", "{", "}")]
+print("\n".join(sorted(ok)))
+PY
+}
+
+# What stopped tandem: the keyword of each "not support" or "unknown"
+# error, else the first error's message without its position.
+blockers() {
+  sed -n 's/^[^ ]*: error: //p' "$1" | /usr/bin/python3 -c '
+import re, sys
+seen = []
+for line in sys.stdin:
+    line = line.strip()
+    m = re.match(r"\"([^\"]+)\" is a keepalived option that tandem does not support yet", line) \
+        or re.match(r"unknown keyword \"([^\"]+)\"", line) \
+        or re.match(r"\"([^\"]+)\" is not supported yet", line)
+    what = m.group(1) if m else re.sub(r"\d+", "N", line)[:70]
+    if what not in seen:
+        seen.append(what)
+print(";".join(seen))
+'
+}
+
+total=0
+for f in "$dir"/*; do
+  [ -f "$f" ] || continue
+  case "$f" in *.sh|*.txt|*.md|*/README*) continue ;; esac
+  total=$((total + 1))
+  name=$(basename "$f")
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  while read -r ifname; do
+    [ -n "$ifname" ] || continue
+    ip -n "$ns" link add "$ifname" type bridge 2>/dev/null && ip -n "$ns" link set "$ifname" up 2>/dev/null || true
+  done < <(interfaces "$f")
+  # keepalived -t reads included files relative to its working directory.
+  # Interfaces named through config variables ($IF) only keepalived can
+  # resolve: the names it reports missing are added, and it runs again.
+  for round in 1 2 3 4; do
+    krc=0
+    (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" keepalived -t -f "$f" \
+        -p "$work/k.pid" -r "$work/v.pid" -c "$work/c.pid") >"$work/k.out" 2>&1 || krc=$?
+    missing=$(sed -n "s/.*interface \([^ ]*\) .*doesn't exist.*/\1/p" "$work/k.out" | sort -u)
+    [ -n "$missing" ] && [ "$round" -lt 4 ] || break
+    added=0
+    for ifname in $missing; do
+      ip -n "$ns" link add "$ifname" type bridge 2>/dev/null && ip -n "$ns" link set "$ifname" up && added=1
+    done
+    [ "$added" = 1 ] || break
+  done
+  # keepalived -t exits 0 when it found nothing to say, 5 when it reported
+  # problems it runs despite (warnings, ignored lines), 6 when it would run
+  # with its scripts disabled (script security); 4 (a missing file or
+  # interface, a fatal error) or a crash is a refusal.
+  case "$krc" in
+    0) k=accepted ;;
+    5 | 6) k=accepted-with-warnings ;;
+    *) k=refused ;;
+  esac
+  grep -q "Non-existent interface" "$work/k.out" && k=refused
+  t=refused; blocked=
+  if (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" "$TANDEM" check-config -f "$f") \
+      >"$work/t.out" 2>&1; then
+    t=accepted
+  else
+    blocked=$(blockers "$work/t.out")
+  fi
+  ip netns del "$ns"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$k" "$t" "$blocked" >> "$out"
+done
+
+/usr/bin/python3 - "$out" "${min_percent:-}" <<'PY'
+import collections, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+k_ok = [r for r in rows if r[1].startswith("accepted")]
+k_clean = [r for r in rows if r[1] == "accepted"]
+both = [r for r in k_ok if r[2] == "accepted"]
+only_t = [r for r in rows if not r[1].startswith("accepted") and r[2] == "accepted"]
+pct = 100.0 * len(both) / len(k_ok) if k_ok else 0.0
+clean_both = [r for r in k_clean if r[2] == "accepted"]
+print(f"files: {len(rows)}; keepalived 2.2.7 runs {len(k_ok)} "
+      f"({len(k_clean)} without a word, {len(k_ok) - len(k_clean)} with warnings); "
+      f"tandem runs {len(both)} of those ({pct:.0f} %); "
+      f"tandem accepts {len(only_t)} that keepalived refuses")
+print(f"of the {len(k_clean)} keepalived runs without a word, tandem runs {len(clean_both)}")
+count = collections.Counter()
+sole = collections.Counter()
+for r in k_ok:
+    if r[2] == "accepted":
+        continue
+    reasons = [x for x in r[3].split(";") if x]
+    for x in reasons:
+        count[x] += 1
+    if len(reasons) == 1:
+        sole[reasons[0]] += 1
+print("what blocks tandem on the configs keepalived accepts (files; files where it is the only blocker):")
+for what, n in count.most_common(60):
+    print(f"  {n:4d} {sole[what]:4d}  {what}")
+print(f"per-file results: {sys.argv[1]}")
+if sys.argv[2] and pct < float(sys.argv[2]):
+    print(f"real-configs: tandem runs {pct:.0f} %, below the floor of {sys.argv[2]} %")
+    sys.exit(1)
+PY
