@@ -43,6 +43,7 @@ if [ -z "${TANDEM:-}" ]; then
   cargo build --quiet --bin tandem
   TANDEM=$PWD/target/debug/tandem
 fi
+TANDEM=$(readlink -f "$TANDEM")
 
 work=$(mktemp -d /tmp/tdm-compat.XXXXXX)
 ns=tdm-compat-$$
