@@ -925,6 +925,48 @@ fn requests_where_ipvsadm_sends_more_agree_attribute_by_attribute() {
     }
 }
 
+/// ipvsadm's NEW_DAEMON with every attribute set, captured in the test VM
+/// (tests/fixtures/ipvs/capture-daemon-requests.sh): the same attributes
+/// with the same bytes as tandem's (the port in host order: ipvsadm's
+/// libnl `NLA_PUT_U16`), the same length; ipvsadm puts the group last,
+/// tandem before the port, which the kernel's attribute table ignores.
+#[test]
+fn daemon_requests_agree_with_ipvsadms_attribute_by_attribute() {
+    const CAP: &str = include_str!("../../tests/fixtures/ipvs/ipvsadm-daemon-requests.txt");
+    let captured = |name: &str| {
+        let line = CAP
+            .lines()
+            .find(|l| l.split('|').next() == Some(name))
+            .unwrap_or_else(|| panic!("no capture {name}"));
+        hex(line.rsplit('|').next().unwrap())
+    };
+    let mut master = SyncDaemon::new(DaemonState::Master, "s0", 201);
+    master.sync_maxlen = Some(1400);
+    master.mcast_group = Some(ip("224.0.0.82"));
+    master.mcast_port = Some(4660);
+    master.mcast_ttl = Some(7);
+    let mut backup = SyncDaemon::new(DaemonState::Backup, "s1", 202);
+    backup.sync_maxlen = Some(1600);
+    backup.mcast_group = Some(ip("ff02::8848"));
+    backup.mcast_port = Some(4661);
+    backup.mcast_ttl = Some(9);
+    for (name, d) in [("daemon_master_v4", master), ("daemon_backup_v6", backup)] {
+        let theirs_bytes = captured(name);
+        let ours_bytes = encode_request(VM_FAM, IpvsMessage::new_daemon(&d), REQ_ACK, 1);
+        assert_eq!(ours_bytes.len(), theirs_bytes.len(), "{name}");
+        let theirs = &decode_datagram(VM_FAM, &theirs_bytes).unwrap()[0];
+        let ours = &decode_datagram(VM_FAM, &ours_bytes).unwrap()[0];
+        assert_eq!(theirs.cmd, IpvsCmd::NewDaemon, "{name}");
+        let (CmdAttr::Daemon(a), CmdAttr::Daemon(b)) = (&ours.attrs[0], &theirs.attrs[0]) else {
+            panic!("{name}: not daemon attributes")
+        };
+        assert_eq!(a.len(), b.len(), "{name}");
+        a.iter()
+            .for_each(|x| assert!(b.contains(x), "{name}: {x:?} not in ipvsadm's"));
+        assert_eq!(theirs.to_daemon().unwrap(), d, "{name}");
+    }
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
