@@ -210,7 +210,10 @@ pub enum DaemonOp {
 }
 
 /// The daemons that must run. `settings` `None` (no `lvs_sync_daemon`):
-/// none. `instance` is the named instance as the VRRP side sees it, `None`
+/// none. A caller plans with that only on the reload that removes the
+/// keyword (and at exit after running with it): like keepalived, tandem
+/// leaves alone the daemons of a namespace it was never configured to
+/// manage, which someone may have started with ipvsadm. `instance` is the named instance as the VRRP side sees it, `None`
 /// when the settings name none or the configuration lacks it (the latter
 /// is [`SettingsError::UnknownInstance`], as keepalived rejects it).
 pub fn desired(
