@@ -88,4 +88,69 @@ expect "apply --then: the second step is one SET_DEST, no read, one sendmsg" \
   "$(sed -n '2,5p' <<<"$out")"
 grep -q '^time_us: [0-9][0-9]*$' <<<"$out" || { echo "$out" >&2; fail "apply --then prints no time"; }
 table | grep -q '198.51.100.1:443 Masq 5 ' || fail "apply --then: weight 5 not in ipvsadm -Ln"
+
+# --- the connection sync daemons: `tandem ipvs daemon start|stop|list` ------
+# Every attribute set to a value other than the kernel's default, for both
+# daemons and both group families, read back by ipvsadm (which reads the
+# kernel's reply with libnl on its own) and by tandem; then stopped. The
+# groups are link-local in scope (224.0.0.0/24, ff02::/16) on a veth pair
+# inside this namespace.
+x ip link add s0 type veth peer name s1
+for i in s0 s1; do x ip link set "$i" up; done
+x ip addr add 192.0.2.201/24 dev s0
+x ip addr add 192.0.2.202/24 dev s1
+x ip -6 addr add 2001:db8:5::1/64 dev s0 nodad
+x ip -6 addr add 2001:db8:5::2/64 dev s1 nodad
+daemons() { x ipvsadm -L --daemon | sort; }
+tdaemons() { x tandem ipvs daemon list | sort; }
+for pass in 1 2; do
+  if [ "$pass" = 1 ]; then g_m=224.0.0.82 g_b=ff02::8848; else g_m=ff02::8849 g_b=224.0.0.83; fi
+  out=$(x tandem ipvs daemon start master --ifname s0 --syncid 201 --maxlen 1400 \
+    --port 4660 --ttl 7 --group $g_m)
+  expect "daemon start master prints what it sent ($pass)" \
+    "NEW_DAEMON master sync daemon (mcast=s0, syncid=201, maxlen=1400, group=$g_m, port=4660, ttl=7)" "$out"
+  # The backup's maxlen is at least 1024 in the kernel (start_sync_thread).
+  x tandem ipvs daemon start backup --ifname s1 --syncid 202 --maxlen 1600 \
+    --port 4661 --ttl 9 --group $g_b >/dev/null
+  want=$(printf '%s\n' \
+    "backup sync daemon (mcast=s1, syncid=202, maxlen=1600, group=$g_b, port=4661, ttl=9)" \
+    "master sync daemon (mcast=s0, syncid=201, maxlen=1400, group=$g_m, port=4660, ttl=7)")
+  expect "ipvsadm -L --daemon shows every attribute as set ($pass)" "$want" "$(daemons)"
+  expect "tandem ipvs daemon list reads back the same ($pass)" "$want" "$(tdaemons)"
+  json=$(x tandem ipvs daemon list --json)
+  grep -q '"mcast_port": 4661' <<<"$json" || { echo "$json" >&2; fail "daemon list --json: port"; }
+  # The port the backup's kernel socket is bound to (/proc/net/udp*: local
+  # port in hex): 4661 = 0x1235, not the byte-swapped 0x3512.
+  if [ "$pass" = 1 ]; then udp=/proc/net/udp6; else udp=/proc/net/udp; fi
+  x cat "$udp" | awk '{ print $2 }' | grep -q ':1235$' || {
+    x cat "$udp" >&2; fail "no socket bound to UDP port 4661 in $udp ($pass)"; }
+  rc=0; x tandem ipvs daemon start master --ifname s0 2>/tmp/err >/dev/null || rc=$?
+  expect "a second master is refused ($pass)" 1 "$rc"
+  grep -qi 'exists' /tmp/err || { cat /tmp/err >&2; fail "EEXIST not reported"; }
+  out=$(x tandem ipvs daemon stop master)
+  expect "daemon stop master ($pass)" "DEL_DAEMON master" "$out"
+  expect "only the backup is left ($pass)" "$(sed -n 1p <<<"$want")" "$(daemons)"
+  x tandem ipvs daemon stop backup >/dev/null
+  expect "stop removes both ($pass)" "" "$(daemons)"
+  expect "tandem lists none ($pass)" "" "$(tdaemons)"
+done
+rc=0; x tandem ipvs daemon stop backup 2>/tmp/err || rc=$?
+expect "stopping a daemon that does not run fails" 1 "$rc"
+rc=0; x tandem ipvs daemon start backup --ifname nosuch0 2>/tmp/err || rc=$?
+expect "an unknown interface is refused" 1 "$rc"
+grep -qi 'no such device' /tmp/err || { cat /tmp/err >&2; fail "ENODEV not reported"; }
+rc=0; x tandem ipvs daemon start master --ifname s0 --group 192.0.2.9 2>/tmp/err || rc=$?
+expect "a unicast group is a usage error" 2 "$rc"
+expect "nothing started by the refusals" "" "$(daemons)"
+# What ipvsadm starts, tandem reads as ipvsadm does (defaults filled in by
+# the kernel: the backup's maxlen from the MTU, group, port, ttl).
+x ipvsadm --start-daemon master --mcast-interface s0 --syncid 7 --sync-maxlen 1300 \
+  --mcast-group 224.0.0.84 --mcast-port 4662 --mcast-ttl 5
+x ipvsadm --start-daemon backup --mcast-interface s1 --syncid 8
+expect "a daemon ipvsadm started reads the same in tandem" "$(daemons)" "$(tdaemons)"
+grep -q '^backup sync daemon (mcast=s1, syncid=8, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)$' <<<"$(tdaemons)" ||
+  { tdaemons >&2; fail "the kernel's defaults"; }
+x tandem ipvs daemon stop master >/dev/null
+x tandem ipvs daemon stop backup >/dev/null
+expect "tandem stops what ipvsadm started" "" "$(daemons)"
 echo "ipvs_vm_cli: all ok"

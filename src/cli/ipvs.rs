@@ -4,7 +4,14 @@
 //! program tables with it and read them back with `ipvsadm`, and the
 //! benchmark times it against `ipvsadm -R`. It acts on the IPVS table of
 //! the network namespace it runs in.
+//!
+//! `tandem ipvs daemon start|stop|list` drives the kernel's connection
+//! synchronisation daemons by hand (what `ipvsadm --start-daemon`,
+//! `--stop-daemon` and `-L --daemon` do), so that every daemon attribute
+//! can be checked against the real kernel and the sync experiments of
+//! `netns-lab/sync-lab` can run without keepalived.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,7 +24,8 @@ use super::config_args::EXIT_USAGE;
 use crate::ipvs::client::{IpvsClient, IpvsError};
 use crate::ipvs::reconcile::{Op, Reconciler};
 use crate::ipvs::types::{
-    DestEntry, Forward, ServiceEntry, ServiceFlags, ServiceKey, SockAddr, Table,
+    DaemonState, DestEntry, Forward, ServiceEntry, ServiceFlags, ServiceKey, SockAddr, SyncDaemon,
+    Table,
 };
 
 #[derive(Debug, Args)]
@@ -44,6 +52,92 @@ pub enum IpvsCommand {
     Zero(ZeroArgs),
     /// Print the IPVS version, connection table size and timeouts.
     Info,
+    /// Start, stop or list the kernel's connection sync daemons.
+    #[command(subcommand)]
+    Daemon(DaemonCommand),
+}
+
+/// `tandem ipvs daemon ...`.
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Start the master or backup sync daemon (IPVS_CMD_NEW_DAEMON). An
+    /// attribute left out is left to the kernel's default (port 8848,
+    /// group 224.0.0.81, ttl 1, maxlen from the interface's MTU).
+    Start(DaemonStartArgs),
+    /// Stop the master or backup sync daemon (IPVS_CMD_DEL_DAEMON).
+    Stop(DaemonStopArgs),
+    /// The running sync daemons, one line each as `ipvsadm -L --daemon`
+    /// prints them, or JSON.
+    List(DaemonListArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DaemonRole {
+    Master,
+    Backup,
+}
+
+impl From<DaemonRole> for DaemonState {
+    fn from(r: DaemonRole) -> Self {
+        match r {
+            DaemonRole::Master => DaemonState::Master,
+            DaemonRole::Backup => DaemonState::Backup,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonStartArgs {
+    /// Which daemon: the master sends the connection table, the backup
+    /// receives it.
+    #[arg(value_enum)]
+    pub role: DaemonRole,
+    /// The interface the sync messages leave (master) or arrive on (backup).
+    #[arg(long, value_name = "IF")]
+    pub ifname: String,
+    /// The sync id (0-255): the backup takes only messages carrying it, or
+    /// every message with 0. The kernel puts it in an 8-bit header field.
+    #[arg(long, default_value_t = 0)]
+    pub syncid: u8,
+    /// Largest sync message payload in bytes (the kernel clamps it: the
+    /// backup's to at least 1024).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65507))]
+    pub maxlen: Option<u16>,
+    /// UDP port (the kernel's default 8848; the master with several
+    /// `sync_ports` threads uses PORT+id).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Multicast TTL (hop limit) of the master's messages.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: Option<u8>,
+    /// Multicast group, IPv4 or IPv6 (the kernel's default 224.0.0.81).
+    #[arg(long, value_name = "ADDR", value_parser = multicast_group)]
+    pub group: Option<IpAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonStopArgs {
+    #[arg(value_enum)]
+    pub role: DaemonRole,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonListArgs {
+    /// JSON: a list of daemons with every attribute the kernel reported.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A multicast address: the kernel refuses any other group with EINVAL
+/// (`ip_vs_genl_new_daemon`: `ipv4_is_multicast`, `IPV6_ADDR_MULTICAST`),
+/// which says less than this message.
+fn multicast_group(s: &str) -> Result<IpAddr, String> {
+    let a: IpAddr = s.parse().map_err(|e| format!("not an IP address: {e}"))?;
+    if a.is_multicast() {
+        Ok(a)
+    } else {
+        Err(format!("{a} is not a multicast address"))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +208,7 @@ pub fn run(args: IpvsArgs) -> ExitCode {
         }),
         IpvsCommand::Zero(a) => zero(&mut client, a),
         IpvsCommand::Info => info(&mut client),
+        IpvsCommand::Daemon(c) => daemon(&mut client, c),
     };
     match r {
         Ok(code) => code,
@@ -388,12 +483,74 @@ fn info(client: &mut IpvsClient) -> Result<ExitCode, IpvsError> {
         show(t.udp)
     );
     for d in client.daemons()? {
-        println!(
-            "{:?} sync daemon (mcast={}, syncid={})",
-            d.state, d.mcast_ifn, d.syncid
-        );
+        println!("{}", daemon_line(&d));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn daemon(client: &mut IpvsClient, c: DaemonCommand) -> Result<ExitCode, IpvsError> {
+    match c {
+        DaemonCommand::Start(a) => {
+            let mut d = SyncDaemon::new(a.role.into(), &a.ifname, u32::from(a.syncid));
+            d.sync_maxlen = a.maxlen;
+            d.mcast_port = a.port;
+            d.mcast_ttl = a.ttl;
+            d.mcast_group = a.group;
+            client.new_daemon(&d)?;
+            println!("NEW_DAEMON {}", daemon_line(&d));
+        }
+        DaemonCommand::Stop(a) => {
+            let state: DaemonState = a.role.into();
+            client.del_daemon(state)?;
+            println!("DEL_DAEMON {}", state_name(state));
+        }
+        DaemonCommand::List(a) => {
+            let daemons = client.daemons()?;
+            if a.json {
+                println!("{}", json_or_err(serde_json::to_string_pretty(&daemons)));
+            } else {
+                for d in &daemons {
+                    println!("{}", daemon_line(d));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state_name(s: DaemonState) -> &'static str {
+    match s {
+        DaemonState::Master => "master",
+        DaemonState::Backup => "backup",
+    }
+}
+
+/// One sync daemon in the words of `ipvsadm -L --daemon` (ipvsadm's
+/// `print_daemon`: the optional fields in the order maxlen, group, port,
+/// ttl, each only when set), so that a test can compare the two listings
+/// line for line.
+pub fn daemon_line(d: &SyncDaemon) -> String {
+    use std::fmt::Write;
+    let mut s = format!(
+        "{} sync daemon (mcast={}, syncid={}",
+        state_name(d.state),
+        d.mcast_ifn,
+        d.syncid
+    );
+    if let Some(m) = d.sync_maxlen.filter(|m| *m != 0) {
+        let _ = write!(s, ", maxlen={m}");
+    }
+    if let Some(g) = d.mcast_group {
+        let _ = write!(s, ", group={g}");
+    }
+    if let Some(p) = d.mcast_port.filter(|p| *p != 0) {
+        let _ = write!(s, ", port={p}");
+    }
+    if let Some(t) = d.mcast_ttl.filter(|t| *t != 0) {
+        let _ = write!(s, ", ttl={t}");
+    }
+    s.push(')');
+    s
 }
 
 /// The table in the layout of `ipvsadm -Ln`, so that a reader can put the
@@ -454,4 +611,34 @@ fn dest_line(d: &DestEntry) -> String {
 /// `Op` lines for a list of operations (what `apply` prints).
 pub fn op_lines(ops: &[Op]) -> String {
     ops.iter().map(|o| format!("{o}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_lines_are_ipvsadms() {
+        // ipvsadm 1.31 `print_daemon`, as `ipvsadm -L --daemon` printed it
+        // in the test VM (tests/ipvs_vm_cli.sh compares the two there).
+        let mut d = SyncDaemon::new(DaemonState::Backup, "s1", 202);
+        assert_eq!(daemon_line(&d), "backup sync daemon (mcast=s1, syncid=202)");
+        d.sync_maxlen = Some(1600);
+        d.mcast_group = "ff02::8848".parse().ok();
+        d.mcast_port = Some(4661);
+        d.mcast_ttl = Some(9);
+        assert_eq!(
+            daemon_line(&d),
+            "backup sync daemon (mcast=s1, syncid=202, maxlen=1600, group=ff02::8848, port=4661, ttl=9)"
+        );
+    }
+
+    #[test]
+    fn only_multicast_groups() {
+        assert!(multicast_group("224.0.0.81").is_ok());
+        assert!(multicast_group("ff02::12").is_ok());
+        assert!(multicast_group("192.0.2.1").is_err());
+        assert!(multicast_group("2001:db8::1").is_err());
+        assert!(multicast_group("eth0").is_err());
+    }
 }

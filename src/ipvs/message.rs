@@ -526,7 +526,7 @@ impl Nla for DaemonAttr {
             DaemonAttr::SyncMaxlen(v) => buffer[..2].copy_from_slice(&v.to_ne_bytes()),
             DaemonAttr::McastGroup(a) => buffer[..4].copy_from_slice(&a.octets()),
             DaemonAttr::McastGroup6(a) => buffer[..16].copy_from_slice(&a.octets()),
-            DaemonAttr::McastPort(v) => buffer[..2].copy_from_slice(&v.to_be_bytes()),
+            DaemonAttr::McastPort(v) => buffer[..2].copy_from_slice(&v.to_ne_bytes()),
             DaemonAttr::McastTtl(v) => buffer[0] = *v,
             DaemonAttr::Other(n) => n.emit_value(buffer),
         }
@@ -717,7 +717,7 @@ fn parse_daemon_attr(nla: &NlaBuffer<&[u8]>) -> Result<DaemonAttr, DecodeError> 
         daemon_attr::MCAST_GROUP6 => {
             DaemonAttr::McastGroup6(Ipv6Addr::from(fixed::<16>(nla, "DAEMON_MCAST_GROUP6")?))
         }
-        daemon_attr::MCAST_PORT => DaemonAttr::McastPort(be16_of(nla, "DAEMON_MCAST_PORT")?),
+        daemon_attr::MCAST_PORT => DaemonAttr::McastPort(u16_of(nla, "DAEMON_MCAST_PORT")?),
         daemon_attr::MCAST_TTL => DaemonAttr::McastTtl(u8_of(nla, "DAEMON_MCAST_TTL")?),
         _ => DaemonAttr::Other(other(nla)?),
     })

@@ -16,6 +16,7 @@ pub mod client;
 pub mod from_config;
 pub mod message;
 pub mod reconcile;
+pub mod sync;
 pub mod types;
 
 pub use client::{ApplyReport, Counters, IpvsClient, IpvsError};

@@ -3,7 +3,9 @@
 //! in `include/uapi/linux/ip_vs.h` and `linux/netlink.h` (nlmsghdr 16 bytes,
 //! genlmsghdr 4, attributes 4-byte header + value padded to 4), with the
 //! integer attributes in host order (these tests assume little-endian, as
-//! on x86-64 and arm64), ports and the IPv4 netmask in network order.
+//! on x86-64 and arm64), ports and the IPv4 netmask in network order, but
+//! for the sync daemon's multicast port, which the kernel reads and writes
+//! in host order (`nla_get_u16`/`nla_put_u16` in `ip_vs_ctl.c`).
 #![cfg(all(test, target_endian = "little"))]
 
 use std::net::IpAddr;
@@ -308,7 +310,7 @@ fn daemons_new_del_get() {
          08 00 03 00 05 00 00 00
          06 00 04 00 c0 05 00 00
          08 00 05 00 e0 00 00 51
-         06 00 07 00 22 90 00 00
+         06 00 07 00 90 22 00 00
          05 00 08 00 01 00 00 00",
         nlhdr(84, REQ_ACK)
     );
@@ -331,7 +333,8 @@ fn daemons_new_del_get() {
 #[test]
 fn new_daemon_with_an_ipv6_multicast_group() {
     // IPVS_DAEMON_ATTR_MCAST_GROUP6 (6) carries the 16-byte in6_addr; the
-    // IPv4 attribute (5) is not sent. Port in network order, no maxlen/ttl.
+    // IPv4 attribute (5) is not sent. The port in host order (see
+    // `daemon_attributes_in_the_kernels_byte_order`), no maxlen/ttl.
     let mut d = SyncDaemon::new(DaemonState::Backup, "eth1", 9);
     d.mcast_group = Some(ip("ff02::51"));
     d.mcast_port = Some(8848);
@@ -341,10 +344,87 @@ fn new_daemon_with_an_ipv6_multicast_group() {
          09 00 02 00 65 74 68 31 00 00 00 00
          08 00 03 00 09 00 00 00
          14 00 06 00 ff 02 00 00 00 00 00 00 00 00 00 00 00 00 00 51
-         06 00 07 00 22 90 00 00",
+         06 00 07 00 90 22 00 00",
         nlhdr(80, REQ_ACK)
     );
     assert_eq!(req(IpvsMessage::new_daemon(&d), REQ_ACK), hex(&want));
+}
+
+/// Every `IPVS_DAEMON_ATTR_*` in the byte order the kernel uses
+/// (`net/netfilter/ipvs/ip_vs_ctl.c`, Linux 6.1): `ip_vs_daemon_policy`
+/// types STATE and SYNC_ID `NLA_U32`, SYNC_MAXLEN and MCAST_PORT `NLA_U16`,
+/// MCAST_TTL `NLA_U8`, MCAST_IFN `NLA_NUL_STRING`, MCAST_GROUP `NLA_U32`
+/// holding a `__be32` (`nla_get_in_addr`), MCAST_GROUP6 16 bytes
+/// (`nla_get_in6_addr`). `ip_vs_genl_new_daemon` reads the port with
+/// `nla_get_u16`, host order, and `start_sync_thread` (`ip_vs_sync.c`)
+/// converts it only when it fills the socket address (`htons`);
+/// `ip_vs_genl_fill_daemon` writes it back with `nla_put_u16`. A port
+/// whose two bytes differ (4660 = 0x1234) tells the orders apart: 8848 in
+/// network order would be read by the kernel as 36898.
+#[test]
+fn daemon_attributes_in_the_kernels_byte_order() {
+    let mut d = SyncDaemon::new(DaemonState::Master, "sync0", 200);
+    d.sync_maxlen = Some(1400);
+    d.mcast_group = Some(ip("239.1.2.3"));
+    d.mcast_port = Some(4660);
+    d.mcast_ttl = Some(3);
+    let daemon = "
+         08 00 01 00 01 00 00 00
+         0a 00 02 00 73 79 6e 63 30 00 00 00
+         08 00 03 00 c8 00 00 00
+         06 00 04 00 78 05 00 00
+         08 00 05 00 ef 01 02 03
+         06 00 07 00 34 12 00 00
+         05 00 08 00 03 00 00 00";
+    let want = format!("{} 09 01 00 00  40 00 03 80 {daemon}", nlhdr(84, REQ_ACK));
+    assert_eq!(req(IpvsMessage::new_daemon(&d), REQ_ACK), hex(&want));
+
+    // A GET_DAEMON dump part as ip_vs_genl_fill_daemon writes it: the nest
+    // without NLA_F_NESTED (nla_nest_start_noflag), the attributes in the
+    // kernel's order (group last), every one present (the kernel fills in
+    // its defaults), here a backup with an IPv6 group.
+    let m = &decode_datagram(
+        FAM,
+        &reply(
+            9,
+            "4c 00 03 00
+               08 00 01 00 02 00 00 00
+               0a 00 02 00 73 79 6e 63 31 00 00 00
+               08 00 03 00 ff 00 00 00
+               06 00 04 00 dc 05 00 00
+               06 00 07 00 34 12 00 00
+               05 00 08 00 ff 00 00 00
+               14 00 06 00 ff 05 00 00 00 00 00 00 00 00 00 00 00 00 01 51",
+        ),
+    )
+    .unwrap()[0];
+    let got = m.to_daemon().unwrap();
+    let mut want = SyncDaemon::new(DaemonState::Backup, "sync1", 255);
+    want.sync_maxlen = Some(1500);
+    want.mcast_group = Some(ip("ff05::151"));
+    want.mcast_port = Some(4660);
+    want.mcast_ttl = Some(255);
+    assert_eq!(got, want);
+}
+
+/// Whatever tandem sends, it reads back the same: the request's own
+/// attributes decode to the daemon it was made from, for both states and
+/// both group families, with and without the optional attributes.
+#[test]
+fn new_daemon_requests_decode_back_to_the_same_daemon() {
+    let mut all = SyncDaemon::new(DaemonState::Backup, "eth0.100", 1);
+    all.sync_maxlen = Some(65507);
+    all.mcast_group = Some(ip("ff12::8848"));
+    all.mcast_port = Some(65535);
+    all.mcast_ttl = Some(1);
+    let mut v4 = SyncDaemon::new(DaemonState::Master, "bond0", 0);
+    v4.mcast_group = Some(ip("224.0.0.81"));
+    v4.mcast_port = Some(1);
+    for d in [SyncDaemon::new(DaemonState::Master, "d0", 5), all, v4] {
+        let bytes = req(IpvsMessage::new_daemon(&d), REQ_ACK);
+        let back = decode_datagram(FAM, &bytes).unwrap();
+        assert_eq!(back[0].to_daemon().unwrap(), d);
+    }
 }
 
 #[test]
@@ -625,7 +705,7 @@ fn info_config_and_daemon_replies() {
                08 00 01 00 02 00 00 00
                09 00 02 00 65 74 68 31 00 00 00 00
                08 00 03 00 09 00 00 00
-               06 00 07 00 22 90 00 00
+               06 00 07 00 90 22 00 00
                05 00 08 00 01 00 00 00",
         ),
     )
@@ -842,6 +922,48 @@ fn requests_where_ipvsadm_sends_more_agree_attribute_by_attribute() {
             let key = theirs.to_service().unwrap().service.key;
             assert_eq!(theirs.to_dest(key.family()).unwrap().dest, *d, "{name}");
         }
+    }
+}
+
+/// ipvsadm's NEW_DAEMON with every attribute set, captured in the test VM
+/// (tests/fixtures/ipvs/capture-daemon-requests.sh): the same attributes
+/// with the same bytes as tandem's (the port in host order: ipvsadm's
+/// libnl `NLA_PUT_U16`), the same length; ipvsadm puts the group last,
+/// tandem before the port, which the kernel's attribute table ignores.
+#[test]
+fn daemon_requests_agree_with_ipvsadms_attribute_by_attribute() {
+    const CAP: &str = include_str!("../../tests/fixtures/ipvs/ipvsadm-daemon-requests.txt");
+    let captured = |name: &str| {
+        let line = CAP
+            .lines()
+            .find(|l| l.split('|').next() == Some(name))
+            .unwrap_or_else(|| panic!("no capture {name}"));
+        hex(line.rsplit('|').next().unwrap())
+    };
+    let mut master = SyncDaemon::new(DaemonState::Master, "s0", 201);
+    master.sync_maxlen = Some(1400);
+    master.mcast_group = Some(ip("224.0.0.82"));
+    master.mcast_port = Some(4660);
+    master.mcast_ttl = Some(7);
+    let mut backup = SyncDaemon::new(DaemonState::Backup, "s1", 202);
+    backup.sync_maxlen = Some(1600);
+    backup.mcast_group = Some(ip("ff02::8848"));
+    backup.mcast_port = Some(4661);
+    backup.mcast_ttl = Some(9);
+    for (name, d) in [("daemon_master_v4", master), ("daemon_backup_v6", backup)] {
+        let theirs_bytes = captured(name);
+        let ours_bytes = encode_request(VM_FAM, IpvsMessage::new_daemon(&d), REQ_ACK, 1);
+        assert_eq!(ours_bytes.len(), theirs_bytes.len(), "{name}");
+        let theirs = &decode_datagram(VM_FAM, &theirs_bytes).unwrap()[0];
+        let ours = &decode_datagram(VM_FAM, &ours_bytes).unwrap()[0];
+        assert_eq!(theirs.cmd, IpvsCmd::NewDaemon, "{name}");
+        let (CmdAttr::Daemon(a), CmdAttr::Daemon(b)) = (&ours.attrs[0], &theirs.attrs[0]) else {
+            panic!("{name}: not daemon attributes")
+        };
+        assert_eq!(a.len(), b.len(), "{name}");
+        a.iter()
+            .for_each(|x| assert!(b.contains(x), "{name}: {x:?} not in ipvsadm's"));
+        assert_eq!(theirs.to_daemon().unwrap(), d, "{name}");
     }
 }
 
