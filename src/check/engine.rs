@@ -40,9 +40,10 @@ use tokio::sync::mpsc;
 
 use super::event::{CheckEvent, CheckStats, CheckerId};
 use super::http::{self, Head, MAX_HEAD, RequestHead};
+use super::outcome::CheckError;
+use super::probe::Prepared;
 use super::schedule::{CheckSchedule, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{CheckError, Prepared};
 
 /// The token of the [`Waker`] that interrupts the loop to stop it.
 const WAKER: Token = Token(usize::MAX);

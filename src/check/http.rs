@@ -26,7 +26,7 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use md5::{Digest, Md5};
 
-use super::CheckError;
+use super::outcome::CheckError;
 use super::spec::{CheckerSpec, HttpGet, HttpProtocol, UrlCheck};
 
 /// The User-Agent of every check request, so real servers can tell checks

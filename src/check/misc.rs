@@ -13,8 +13,8 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
+use super::outcome::{CheckError, Pass};
 use super::spec::{CheckerSpec, MiscCheck};
-use super::{CheckError, Pass};
 use crate::notify::script::{RunAs, command, kill_group, split_command};
 
 /// Map an exit status to a verdict, keepalived's way.

@@ -29,9 +29,10 @@ use tokio::task::JoinSet;
 
 use super::engine::{self, Engine, EngineHandle};
 pub use super::event::{CheckEvent, CheckStats, CheckerId};
+use super::outcome::Pass;
+use super::probe::{Prepared, probe_prepared};
 use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{Pass, Prepared, probe_prepared};
 
 /// How many network probes may run at once by default.
 ///

@@ -19,8 +19,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
-use super::CheckError;
 use super::http::Prepared;
+use super::outcome::CheckError;
 use super::spec::{CheckerSpec, HttpGet};
 
 /// Accepts any certificate chain but still checks the handshake signature,

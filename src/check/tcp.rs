@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpStream;
 
-use super::CheckError;
+use super::outcome::CheckError;
 use super::spec::CheckerSpec;
 
 /// Open a TCP connection to the checker's target with its source options.

@@ -10,9 +10,10 @@
 
 use std::net::SocketAddr;
 
+use super::governance::Governance;
 use super::governance::InstanceVips;
 use super::model::{RealServerSpec, SorryServer, VirtualServerSpec};
-use super::{Governance, LvsState};
+use super::state::LvsState;
 use crate::check::spec::{
     CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,
 };

@@ -22,7 +22,7 @@
 
 use std::net::IpAddr;
 
-use super::VsIndex;
+use super::state::VsIndex;
 
 /// A VRRP instance as far as the rule cares: its name and its VIPs.
 #[derive(Debug, Clone, PartialEq, Eq)]

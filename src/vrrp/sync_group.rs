@@ -139,7 +139,7 @@ impl Router {
         &mut self,
         now: Time,
         id: InstanceId,
-        params: super::Params,
+        params: Params,
     ) -> Result<(), super::instance::ReconfigureError> {
         let Some(inst) = self.instances.get_mut(id) else {
             return Ok(());
