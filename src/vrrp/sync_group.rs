@@ -18,8 +18,10 @@
 
 use std::collections::VecDeque;
 
-use super::instance::{Action, Event, Instance, Params, ParamsError, State};
+use super::event::{Action, Event, State};
+use super::instance::Instance;
 use super::packet::RxError;
+use super::params::{Params, ParamsError};
 use super::time::Time;
 
 /// Index of an instance in its [`Router`], in the order given to
