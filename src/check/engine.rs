@@ -25,6 +25,9 @@
 //! the rest of a body is read (for an orderly close) only while that time
 //! lasts; the status decides. Checks with a `digest`, `SSL_GET` and
 //! `MISC_CHECK` stay tokio tasks ([`super::runner`]).
+//!
+//! Owns the checker thread and its epoll loop; it shares only the event
+//! channel with tokio, and may not judge verdicts beyond [`CheckSchedule`].
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

@@ -14,6 +14,9 @@
 //! configured, the whole body. A status-only check reads the rest of the
 //! body (up to 1 MiB) only while that time lasts, so that the real server
 //! sees an orderly close; the verdict is the status line's.
+//!
+//! Owns the HTTP exchange of a probe; may not make its own sockets (tcp.rs
+//! does) nor turn results into verdicts (schedule.rs does).
 
 use std::future::Future;
 use std::pin::pin;

@@ -26,6 +26,11 @@
 //!                      ▼
 //!                 CheckEvent (Up / Down / Weight) ──► lvs::LvsState
 //! ```
+//!
+//! Owns the probes, their schedules and the tasks that run them. May not
+//! decide what a verdict means for the table (that is `lvs`'s) nor touch
+//! IPVS, VRRP or the configuration model; of tandem it uses only `process`
+//! and `notify::script`, to run MISC_CHECK as every script runs.
 
 pub mod engine;
 pub mod event;

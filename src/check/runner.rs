@@ -17,6 +17,9 @@
 //!
 //! Verdict changes leave as [`CheckEvent`]s on an mpsc channel; the owner of
 //! the virtual-server state (`lvs::LvsState`) is the only consumer.
+//!
+//! Owns the checkers' tokio tasks and the event channel; may not interpret a
+//! verdict (that is `lvs`'s).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};

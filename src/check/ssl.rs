@@ -9,6 +9,9 @@
 //! handshake are checked by rustls — so a server whose TLS stack is broken
 //! fails the check. With `enable_sni` the virtual host is sent as server
 //! name; otherwise no SNI is sent (rustls sends none for an IP address).
+//!
+//! Owns the TLS layer; the HTTP exchange is http.rs's, the connection
+//! tcp.rs's.
 
 use std::sync::{Arc, LazyLock};
 

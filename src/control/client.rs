@@ -1,4 +1,7 @@
 //! The client side of the control socket: `tandem status` and friends.
+//!
+//! Owns the client end of the socket and the table `tandem status` prints;
+//! reaches the daemon only through the socket.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};

@@ -12,6 +12,8 @@
 //!
 //! Files are written to a temporary name and renamed into place, so a
 //! script never reads half a dump.
+//!
+//! Owns the dump files; may not change the state it dumps.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};

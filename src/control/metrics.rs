@@ -5,6 +5,8 @@
 //! names follow Prometheus conventions (`_total` for counters, base units);
 //! label names follow keepalived.conf (`instance`, `virtual_server`,
 //! `real_server`).
+//!
+//! A pure function of the snapshot: no I/O, no state of its own.
 
 use std::fmt::Write;
 

@@ -11,6 +11,8 @@
 //!
 //! Times are milliseconds since the Unix epoch (`*_unix_ms`), so the JSON is
 //! easy to use from any language and sorts as text.
+//!
+//! Owns the status schema and its channel; no sockets, no files.
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -7,6 +7,9 @@
 //! destinations and their validation) is the reconciler's own
 //! [`crate::ipvs::from_config`]; what is added here is the checkers,
 //! deduplicated by [`CheckRunner::add`], and the mastership rule.
+//!
+//! Owns the start-up mapping; may not start the checkers or touch the kernel
+//! (the daemon starts the runner it fills).
 
 use std::net::SocketAddr;
 

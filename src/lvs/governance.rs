@@ -19,6 +19,8 @@
 //!    fwmark services) is always programmed, as keepalived does for every
 //!    virtual server; the start-up log warns about it, because on a pair
 //!    both nodes will then have it.
+//!
+//! Owns the mastership rule; plain values, no I/O.
 
 use std::net::IpAddr;
 

@@ -1,6 +1,6 @@
 //! keepalived's virtual-server logic: real-server state, quorum, sorry server.
 //!
-//! Sans-IO. [`LvsState`] takes checker verdicts ([`CheckEvent`]s) in and
+//! Sans-IO. [`LvsState`] takes checker verdicts ([`CheckEvent`](crate::check::CheckEvent)s) in and
 //! gives back [`Action`]s (notify scripts, log lines, alerts) and, on
 //! request, the IPVS table this node should have ([`LvsState::desired`]).
 //! It never touches the kernel: the daemon hands the table to the IPVS
@@ -27,6 +27,10 @@
 //! - `alpha` (start down) is a checker property: see
 //!   [`crate::check::CheckTiming::alpha`]; `omega` runs the down notifiers
 //!   at shutdown ([`LvsState::shutdown`]).
+//!
+//! Owns the virtual-server logic, its start-up build and the mastership
+//! rule. May not do I/O: no kernel, no sockets, no clock, no script run;
+//! checkers are built here but started by the daemon.
 
 pub mod build;
 pub mod governance;

@@ -4,6 +4,9 @@
 //! (up/down, carrier) and an `RTM_DELLINK` when it goes away. Reading the
 //! events, rather than polling, is what lets an instance go to FAULT the
 //! moment its interface loses carrier.
+//!
+//! Owns the link-event socket; may not decide what a change means (FAULT is
+//! the VRRP instance's).
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;

@@ -10,6 +10,10 @@
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
+//!
+//! Owns the node's kernel networking: addresses, routes, link events, the
+//! VRRP and announcement sockets. May not know VRRP states, IPVS or the
+//! configuration: it imports nothing else of tandem.
 
 pub mod garp;
 pub mod link;

@@ -20,6 +20,9 @@
 //! to be 20); IPv6 raw sockets get no header, so the hop limit comes from an
 //! `IPV6_HOPLIMIT` control message (`IPV6_RECVHOPLIMIT`) and the destination
 //! from `IPV6_PKTINFO`.
+//!
+//! Owns the protocol-112 sockets; may not parse or judge an advert (that is
+//! `vrrp::packet`'s).
 
 use std::io;
 use std::mem::{MaybeUninit, size_of, zeroed};

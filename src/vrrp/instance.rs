@@ -19,6 +19,9 @@
 //!                                    ▼                           │
 //!                                  Fault ────── fault cleared ───┘
 //! ```
+//!
+//! Owns one VRID's state machine; may not do I/O (sockets, timers and the
+//! clock are the daemon's).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

@@ -16,6 +16,11 @@
 //! [`packet::decode_ipv4`] / [`packet::decode_ipv6`], feeds [`Event`]s with
 //! the current [`Time`], and carries out the [`Action`]s. The same code runs
 //! under `tests/vrrp_sim.rs`, a simulated network with a virtual clock.
+//!
+//! Owns the protocol: wire format, the per-VRID state machine, sync groups,
+//! tracking and the RFC 6527 counters. May not do I/O: no sockets, no clock,
+//! no tokio, and no `crate::config` (the daemon maps the configuration onto
+//! [`Params`]).
 
 pub mod counters;
 pub mod event;

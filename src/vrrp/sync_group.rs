@@ -15,6 +15,8 @@
 //! and is what the daemon (and the simulation) drives: one `handle`, one
 //! queue of `(instance, action)`, one timer. Instances outside any group
 //! behave exactly as on their own.
+//!
+//! Owns the grouping rule and the [`Router`]; no I/O, no clock.
 
 use std::collections::VecDeque;
 

@@ -1,5 +1,7 @@
 //! What can go wrong talking to IPVS, and how a kernel refusal reads:
 //! the errno, the kernel's own text, and a hint for the common ones.
+//!
+//! Plain values; no I/O.
 
 use std::io;
 use std::time::Duration;

@@ -22,6 +22,9 @@
 //! | `error.rs`  | [`IpvsError`] and how a kernel refusal reads                 |
 //! | `frame.rs`  | netlink framing: requests as bytes, replies split and read   |
 //! | `socket.rs` | the socket: options, timeouts, send and receive              |
+//!
+//! Owns the only conversation with the kernel's IPVS; may not decide what
+//! the table should be (the reconciler plans, the client sends).
 
 mod error;
 mod frame;

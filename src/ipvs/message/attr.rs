@@ -302,7 +302,7 @@ pub enum SvcAttr {
         mask: u32,
     },
     Timeout(u32),
-    /// Raw bytes: see [`Netmask`] for their two meanings.
+    /// Raw bytes: see [`Netmask`](crate::ipvs::types::Netmask) for their two meanings.
     Netmask([u8; 4]),
     Stats(Vec<StatsAttr>),
     PeName(String),

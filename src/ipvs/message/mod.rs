@@ -18,6 +18,8 @@
 //! | `parse.rs`   | reading them back, strict about lengths                       |
 //! | `table.rs`   | table types to attributes and back                            |
 //! | `request.rs` | one constructor per request, one reader per reply             |
+//!
+//! Owns the encoding; may not open a socket (that is the client's).
 
 mod attr;
 mod parse;

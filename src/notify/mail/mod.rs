@@ -21,6 +21,10 @@
 //!
 //! The module takes a small [`MailSettings`] rather than the whole
 //! configuration model, so it can be built and tested on its own.
+//!
+//! Owns the words, the queue and the SMTP delivery. May not decide whether
+//! an event mails (callers apply the `smtp_alert` switches) nor make a caller
+//! wait.
 
 mod alert;
 mod delivery;

@@ -14,7 +14,6 @@
 //! more arguments: `INSTANCE|GROUP`, the name, the new state
 //! (`MASTER|BACKUP|FAULT|STOP`) and the priority.
 //!
-//!
 //! | file            | what it does                                                 |
 //! |-----------------|--------------------------------------------------------------|
 //! | `line.rs`       | a script line split into words, and who runs it              |
@@ -24,6 +23,9 @@
 //! | `spawn.rs`      | one run: user switch, process group, capabilities, timeout   |
 //! | `transition.rs` | the notify scripts of an instance or group, per transition   |
 //! | `queue.rs`      | the per-owner queue that runs scripts in order               |
+//!
+//! Owns starting every script tandem runs and as whom. May not decide when
+//! a script runs (VRRP, `lvs` and the daemon do) nor make a caller wait.
 
 mod line;
 mod queue;

@@ -1,6 +1,9 @@
 //! The per-owner script queue: scripts of one instance or sync group run
 //! one after another on their own task, so a caller never waits and a
 //! BACKUP script never overtakes the MASTER script queued before it.
+//!
+//! Owns the queue tasks; may not choose which scripts a transition runs
+//! (transition.rs does).
 
 use std::time::Duration;
 

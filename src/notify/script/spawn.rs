@@ -9,6 +9,8 @@
 //! them all; each child clears its ambient and inheritable sets before it
 //! executes the script. A script that runs as root still gets what root
 //! gets within the unit's bounding set.
+//!
+//! Owns one child process; may not queue or order runs (queue.rs does).
 
 use std::process::Stdio;
 use std::time::Duration;
