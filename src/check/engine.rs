@@ -25,6 +25,9 @@
 //! the rest of a body is read (for an orderly close) only while that time
 //! lasts; the status decides. Checks with a `digest`, `SSL_GET` and
 //! `MISC_CHECK` stay tokio tasks ([`super::runner`]).
+//!
+//! Owns the checker thread and its epoll loop; it shares only the event
+//! channel with tokio, and may not judge verdicts beyond [`CheckSchedule`].
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -40,9 +43,10 @@ use tokio::sync::mpsc;
 
 use super::event::{CheckEvent, CheckStats, CheckerId};
 use super::http::{self, Head, MAX_HEAD, RequestHead};
+use super::outcome::CheckError;
+use super::probe::Prepared;
 use super::schedule::{CheckSchedule, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{CheckError, Prepared};
 
 /// The token of the [`Waker`] that interrupts the loop to stop it.
 const WAKER: Token = Token(usize::MAX);

@@ -3,12 +3,14 @@
 //!
 //! Shared by the tokio runner and the checks' own event loop, so neither
 //! depends on the other for its vocabulary.
+//!
+//! Plain values; no I/O.
 
 use std::sync::atomic::AtomicU64;
 
 use super::schedule::Report;
 
-/// Index of a distinct checker in a [`CheckRunner`].
+/// Index of a distinct checker in a [`CheckRunner`](super::CheckRunner).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CheckerId(pub usize);
 

@@ -14,6 +14,9 @@
 //! configured, the whole body. A status-only check reads the rest of the
 //! body (up to 1 MiB) only while that time lasts, so that the real server
 //! sees an orderly close; the verdict is the status line's.
+//!
+//! Owns the HTTP exchange of a probe; may not make its own sockets (tcp.rs
+//! does) nor turn results into verdicts (schedule.rs does).
 
 use std::future::Future;
 use std::pin::pin;
@@ -26,7 +29,7 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use md5::{Digest, Md5};
 
-use super::CheckError;
+use super::outcome::CheckError;
 use super::spec::{CheckerSpec, HttpGet, HttpProtocol, UrlCheck};
 
 /// The User-Agent of every check request, so real servers can tell checks

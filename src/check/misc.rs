@@ -9,12 +9,15 @@
 //! No shell is involved: `misc_path` is split into words with single and
 //! double quotes and backslash escapes, as keepalived does (the same
 //! splitting as notify scripts, `notify::script::split_command`).
+//!
+//! Owns the verdict of an exit status; starting the program is
+//! `notify::script`'s, so MISC_CHECK runs as every script runs.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
+use super::outcome::{CheckError, Pass};
 use super::spec::{CheckerSpec, MiscCheck};
-use super::{CheckError, Pass};
 use crate::notify::script::{RunAs, command, kill_group, split_command};
 
 /// Map an exit status to a verdict, keepalived's way.

@@ -17,6 +17,9 @@
 //!
 //! Verdict changes leave as [`CheckEvent`]s on an mpsc channel; the owner of
 //! the virtual-server state (`lvs::LvsState`) is the only consumer.
+//!
+//! Owns the checkers' tokio tasks and the event channel; may not interpret a
+//! verdict (that is `lvs`'s).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -29,9 +32,10 @@ use tokio::task::JoinSet;
 
 use super::engine::{self, Engine, EngineHandle};
 pub use super::event::{CheckEvent, CheckStats, CheckerId};
+use super::outcome::Pass;
+use super::probe::{Prepared, probe_prepared};
 use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{Pass, Prepared, probe_prepared};
 
 /// How many network probes may run at once by default.
 ///

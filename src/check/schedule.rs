@@ -16,6 +16,8 @@
 //!   `delay_loop`;
 //! - with `alpha` the server starts down, otherwise up;
 //! - the first probe waits a random part of `warmup`.
+//!
+//! Owns the retry rules; may not probe, sleep or read a clock.
 
 use std::time::Duration;
 

@@ -7,6 +7,9 @@
 //! It runs inside the benchmark's own network namespace, listening on the
 //! wildcard address, so one listener per port answers for every address of
 //! the namespace.
+//!
+//! Owns a benchmark-only listener: only the benchmark's front end
+//! (`cli::check_once`) starts it, never the daemon.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -3,6 +3,9 @@
 //! A [`CheckerSpec`] is a plain value that derives `Hash` and `Eq`: two real
 //! servers (in two virtual servers) that name the same target and check it
 //! the same way produce equal specs, and the runner checks that target once.
+//!
+//! Plain values; may not read the configuration model (`lvs::build` maps
+//! it) nor do I/O.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

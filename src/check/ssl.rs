@@ -9,6 +9,9 @@
 //! handshake are checked by rustls — so a server whose TLS stack is broken
 //! fails the check. With `enable_sni` the virtual host is sent as server
 //! name; otherwise no SNI is sent (rustls sends none for an IP address).
+//!
+//! Owns the TLS layer; the HTTP exchange is http.rs's, the connection
+//! tcp.rs's.
 
 use std::sync::{Arc, LazyLock};
 
@@ -19,8 +22,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
-use super::CheckError;
 use super::http::Prepared;
+use super::outcome::CheckError;
 use super::spec::{CheckerSpec, HttpGet};
 
 /// Accepts any certificate chain but still checks the handshake signature,

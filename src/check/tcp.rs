@@ -3,13 +3,16 @@
 //! The socket is made by hand (not `TcpStream::connect`) so that `bindto`,
 //! `bind_port`, `bind_if` and `fwmark` apply to the check exactly as
 //! configured, for HTTP_GET and SSL_GET too.
+//!
+//! Owns every checker's outgoing TCP socket; may not speak a protocol over
+//! it (http.rs and ssl.rs do).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpStream;
 
-use super::CheckError;
+use super::outcome::CheckError;
 use super::spec::CheckerSpec;
 
 /// Open a TCP connection to the checker's target with its source options.

@@ -1,4 +1,7 @@
 //! The client side of the control socket: `tandem status` and friends.
+//!
+//! Owns the client end of the socket and the table `tandem status` prints;
+//! reaches the daemon only through the socket.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -137,6 +140,16 @@ pub fn render_table(s: &StatusSnapshot) -> String {
 /// [`render_table`] with "now" given, so tests get stable output.
 pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
     let mut out = String::new();
+    header(&mut out, s, now_ms);
+    vrrp_instances(&mut out, s, now_ms);
+    sync_groups(&mut out, s);
+    virtual_servers(&mut out, s, now_ms);
+    mail(&mut out, s);
+    out
+}
+
+/// The daemon and its configuration.
+fn header(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
     let applied = s
         .config
         .applied_unix_ms
@@ -158,7 +171,10 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
     for e in &s.config.last_reload_errors {
         let _ = writeln!(out, "  last refused reload: {e}");
     }
+}
 
+/// One row per VRRP instance: state, priorities, master, last change.
+fn vrrp_instances(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
     if !s.vrrp_instances.is_empty() {
         out.push('\n');
         let mut t = Table::new(&[
@@ -203,7 +219,10 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
         }
         out.push_str(&t.render());
     }
+}
 
+/// One row per sync group.
+fn sync_groups(out: &mut String, s: &StatusSnapshot) {
     if !s.sync_groups.is_empty() {
         out.push('\n');
         let mut t = Table::new(&["SYNC GROUP", "STATE", "INSTANCES"]);
@@ -216,7 +235,10 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
         }
         out.push_str(&t.render());
     }
+}
 
+/// Per virtual server: its quorum line, then its real servers.
+fn virtual_servers(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
     for v in &s.virtual_servers {
         out.push('\n');
         let sorry = match (v.sorry_server, v.sorry_active) {
@@ -281,7 +303,10 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
         }
         out.push_str(&t.render());
     }
+}
 
+/// The mail queue, or why mail is off.
+fn mail(out: &mut String, s: &StatusSnapshot) {
     out.push('\n');
     let m = &s.mail;
     if m.enabled {
@@ -293,7 +318,6 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
     } else {
         let _ = writeln!(out, "MAIL off (no smtp_server or notification_email)");
     }
-    out
 }
 
 /// `3d4h`, `2h5m`, `4m10s`, `12s`.

@@ -12,6 +12,8 @@
 //!
 //! Files are written to a temporary name and renamed into place, so a
 //! script never reads half a dump.
+//!
+//! Owns the dump files; may not change the state it dumps.
 
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
@@ -23,15 +25,29 @@ use super::model::{StatusReceiver, StatusSnapshot};
 /// Where SIGUSR1 writes unless told otherwise.
 pub const DEFAULT_DUMP_FILE: &str = "/run/tandem/tandem.data";
 
-/// keepalived-style text of the snapshot.
+/// keepalived-style text of the snapshot, one section after another.
 pub fn render_dump(s: &StatusSnapshot) -> String {
     let mut o = String::new();
+    global_definitions(&mut o, s);
+    vrrp_topology(&mut o, s);
+    sync_groups(&mut o, s);
+    lvs_topology(&mut o, s);
+    smtp_alerts(&mut o, s);
+    o
+}
+
+/// `Global definitions`: the daemon and its configuration.
+fn global_definitions(o: &mut String, s: &StatusSnapshot) {
     let _ = writeln!(o, "------< Global definitions >------");
     let _ = writeln!(o, " Router ID = {}", s.router_id);
     let _ = writeln!(o, " tandem version = {}", s.version);
     let _ = writeln!(o, " PID = {}", s.pid);
     let _ = writeln!(o, " Config file = {}", s.config.file);
     let _ = writeln!(o, " Snapshot time = {}", fmt_ms(s.generated_unix_ms));
+}
+
+/// `VRRP Topology`: every instance, with the key lines keepalived spells.
+fn vrrp_topology(o: &mut String, s: &StatusSnapshot) {
     let _ = writeln!(o, "------< VRRP Topology >------");
     for i in &s.vrrp_instances {
         let _ = writeln!(o, " VRRP Instance = {}", i.name);
@@ -75,6 +91,10 @@ pub fn render_dump(s: &StatusSnapshot) -> String {
             let _ = writeln!(o, "     {reason} = {n}");
         }
     }
+}
+
+/// `VRRP Sync groups`, when there are any.
+fn sync_groups(o: &mut String, s: &StatusSnapshot) {
     if !s.sync_groups.is_empty() {
         let _ = writeln!(o, "------< VRRP Sync groups >------");
         for g in &s.sync_groups {
@@ -84,6 +104,10 @@ pub fn render_dump(s: &StatusSnapshot) -> String {
             }
         }
     }
+}
+
+/// `LVS Topology`: virtual servers and their real servers, when there are any.
+fn lvs_topology(o: &mut String, s: &StatusSnapshot) {
     if !s.virtual_servers.is_empty() {
         let _ = writeln!(o, "------< LVS Topology >------");
         for v in &s.virtual_servers {
@@ -123,6 +147,10 @@ pub fn render_dump(s: &StatusSnapshot) -> String {
             }
         }
     }
+}
+
+/// `SMTP alerts`: the mail queue.
+fn smtp_alerts(o: &mut String, s: &StatusSnapshot) {
     let m = &s.mail;
     let _ = writeln!(o, "------< SMTP alerts >------");
     let _ = writeln!(o, " Enabled = {}", yes_no(m.enabled));
@@ -130,7 +158,6 @@ pub fn render_dump(s: &StatusSnapshot) -> String {
     let _ = writeln!(o, " Sent = {}", m.sent);
     let _ = writeln!(o, " Failed = {}", m.failed);
     let _ = writeln!(o, " Dropped = {}", m.dropped);
-    o
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -5,6 +5,8 @@
 //! names follow Prometheus conventions (`_total` for counters, base units);
 //! label names follow keepalived.conf (`instance`, `virtual_server`,
 //! `real_server`).
+//!
+//! A pure function of the snapshot: no I/O, no state of its own.
 
 use std::fmt::Write;
 
@@ -13,10 +15,21 @@ use super::model::{StatusSnapshot, VrrpState};
 /// The content type Prometheus expects for this format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Render every metric of the snapshot.
+/// Render every metric of the snapshot, one section after another.
 pub fn render(s: &StatusSnapshot) -> String {
     let mut m = Metrics::default();
+    daemon(&mut m, s);
+    vrrp_instances(&mut m, s);
+    vrrp_counters(&mut m, s);
+    sync_groups(&mut m, s);
+    virtual_servers(&mut m, s);
+    real_servers(&mut m, s);
+    mail(&mut m, s);
+    m.out
+}
 
+/// The daemon itself: version, start time, reloads.
+fn daemon(m: &mut Metrics, s: &StatusSnapshot) {
     m.family("tandem_build_info", "gauge", "tandem version (always 1).");
     m.sample(
         "tandem_build_info",
@@ -49,7 +62,10 @@ pub fn render(s: &StatusSnapshot) -> String {
         &[],
         s.config.reload_failures,
     );
+}
 
+/// Each VRRP instance's state and priorities.
+fn vrrp_instances(m: &mut Metrics, s: &StatusSnapshot) {
     m.family(
         "tandem_vrrp_state",
         "gauge",
@@ -98,6 +114,10 @@ pub fn render(s: &StatusSnapshot) -> String {
             );
         }
     }
+}
+
+/// The per-instance VRRP counters (RFC 6527's, keepalived's names).
+fn vrrp_counters(m: &mut Metrics, s: &StatusSnapshot) {
     let counters: [CounterFamily; 8] = [
         (
             "tandem_vrrp_became_master_total",
@@ -160,7 +180,10 @@ pub fn render(s: &StatusSnapshot) -> String {
             );
         }
     }
+}
 
+/// Each sync group's state.
+fn sync_groups(m: &mut Metrics, s: &StatusSnapshot) {
     m.family(
         "tandem_sync_group_state",
         "gauge",
@@ -175,7 +198,10 @@ pub fn render(s: &StatusSnapshot) -> String {
             );
         }
     }
+}
 
+/// Each virtual server's quorum, sorry server and presence in IPVS.
+fn virtual_servers(m: &mut Metrics, s: &StatusSnapshot) {
     m.family(
         "tandem_virtual_server_quorum_up",
         "gauge",
@@ -224,7 +250,10 @@ pub fn render(s: &StatusSnapshot) -> String {
             u64::from(v.installed),
         );
     }
+}
 
+/// Each real server's verdict, weight and checks.
+fn real_servers(m: &mut Metrics, s: &StatusSnapshot) {
     m.family(
         "tandem_real_server_up",
         "gauge",
@@ -276,7 +305,10 @@ pub fn render(s: &StatusSnapshot) -> String {
             }
         }
     }
+}
 
+/// The mail queue.
+fn mail(m: &mut Metrics, s: &StatusSnapshot) {
     let mail = &s.mail;
     for (name, kind, help, value) in [
         (
@@ -313,7 +345,6 @@ pub fn render(s: &StatusSnapshot) -> String {
         m.family(name, kind, help);
         m.sample(name, &[], value);
     }
-    m.out
 }
 
 /// A per-instance VRRP counter: name, help, and how to read it.

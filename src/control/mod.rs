@@ -20,6 +20,10 @@
 //! * [`metrics`] — Prometheus text rendering;
 //! * [`dump`] — the keepalived-style dump written on SIGUSR1;
 //! * [`sd_notify`] — READY/RELOADING/STOPPING/WATCHDOG for systemd.
+//!
+//! Owns the daemon's window for operators and systemd. May not change the
+//! daemon's state: it reads snapshots and forwards reload requests; it never
+//! acts on VRRP, IPVS or the kernel.
 
 //!
 //! How the daemon wires it (the `RunArgs::control` options of `tandem run`):

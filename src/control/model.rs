@@ -11,6 +11,8 @@
 //!
 //! Times are milliseconds since the Unix epoch (`*_unix_ms`), so the JSON is
 //! easy to use from any language and sorts as text.
+//!
+//! Owns the status schema and its channel; no sockets, no files.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -271,13 +273,36 @@ pub fn example_snapshot() -> StatusSnapshot {
         reload_failures: 0,
         last_reload_errors: Vec::new(),
     };
-    let transition = |from, to, reason: &str| Transition {
+    s.vrrp_instances = example_vrrp_instances(now);
+    s.sync_groups = example_sync_groups(now);
+    s.virtual_servers = example_virtual_servers(now);
+    s.mail = MailQueueStatus {
+        enabled: true,
+        queued: 0,
+        capacity: 64,
+        sent: 3,
+        failed: 0,
+        dropped: 0,
+        attempt_errors: 0,
+        last_sent_unix_ms: Some(now - 3_699_000),
+    };
+    s
+}
+
+/// A transition of the example, an hour ago.
+fn example_transition(now: u64, from: VrrpState, to: VrrpState, reason: &str) -> Transition {
+    Transition {
         from,
         to,
         at_unix_ms: now - 3_700_000,
         reason: reason.into(),
-    };
-    s.vrrp_instances = vec![
+    }
+}
+
+/// The example's two VRRP instances, both MASTER in one sync group.
+fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
+    let transition = |from, to, reason: &str| example_transition(now, from, to, reason);
+    vec![
         VrrpInstanceStatus {
             name: "VI_OUTER".into(),
             interface: "eth0".into(),
@@ -330,8 +355,13 @@ pub fn example_snapshot() -> StatusSnapshot {
             )),
             counters: VrrpCounters::default(),
         },
-    ];
-    s.sync_groups = vec![SyncGroupStatus {
+    ]
+}
+
+/// The example's sync group.
+fn example_sync_groups(now: u64) -> Vec<SyncGroupStatus> {
+    let transition = |from, to, reason: &str| example_transition(now, from, to, reason);
+    vec![SyncGroupStatus {
         name: "VG_LB".into(),
         state: VrrpState::Master,
         instances: vec!["VI_OUTER".into(), "VI_INNER".into()],
@@ -340,7 +370,11 @@ pub fn example_snapshot() -> StatusSnapshot {
             VrrpState::Master,
             "all instances MASTER",
         )),
-    }];
+    }]
+}
+
+/// The example's virtual server: one real server up, one down and inhibited.
+fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
     let rs = |last: u8, alive: bool| RealServerStatus {
         address: SocketAddr::from(([198, 51, 100, last], 80)),
         weight: 1,
@@ -361,7 +395,7 @@ pub fn example_snapshot() -> StatusSnapshot {
         checks_ok: 740,
         checks_failed: if alive { 0 } else { 4 },
     };
-    s.virtual_servers = vec![VirtualServerStatus {
+    vec![VirtualServerStatus {
         name: "[192.0.2.2]:tcp:80".into(),
         address: Some(SocketAddr::from(([192, 0, 2, 2], 80))),
         fwmark: None,
@@ -376,18 +410,7 @@ pub fn example_snapshot() -> StatusSnapshot {
         sorry_server: Some(SocketAddr::from(([198, 51, 100, 20], 80))),
         sorry_active: false,
         real_servers: vec![rs(10, true), rs(11, false)],
-    }];
-    s.mail = MailQueueStatus {
-        enabled: true,
-        queued: 0,
-        capacity: 64,
-        sent: 3,
-        failed: 0,
-        dropped: 0,
-        attempt_errors: 0,
-        last_sent_unix_ms: Some(now - 3_699_000),
-    };
-    s
+    }]
 }
 
 #[cfg(test)]

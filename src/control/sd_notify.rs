@@ -17,6 +17,9 @@
 //! Outside systemd (no `$NOTIFY_SOCKET`) every call is a no-op, so the
 //! daemon can call these unconditionally. The protocol is small enough to
 //! speak directly; no libsystemd.
+//!
+//! Owns the `$NOTIFY_SOCKET` datagrams; may not decide when the daemon is
+//! ready (the daemon calls it).
 
 use std::io;
 use std::os::unix::net::UnixDatagram;

@@ -19,6 +19,9 @@
 //! Every request is answered from the latest snapshot in the watch channel;
 //! nothing here takes a lock the daemon's tasks need. Connections are capped
 //! and slow clients timed out, so a stuck `curl` cannot pile up tasks.
+//!
+//! Owns the control socket and the metrics listener; may not change the
+//! daemon's state (a reload is only forwarded as a `ReloadRequest`).
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -27,6 +27,9 @@
 //! [`sorry_destination`] to build its table. [`table_all_up`] is the table
 //! with every real server up at its configured weight, which is what
 //! `tandem ipvs apply -f` programs.
+//!
+//! Owns the mapping only; may not judge real servers' health nor touch the
+//! kernel.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;

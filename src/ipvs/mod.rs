@@ -10,7 +10,12 @@
 //! | `client`      | the socket: family resolution, batches, acks, timeouts        |
 //! | `reconcile`   | desired table + kernel table -> minimal list of operations    |
 //! | `from_config` | keepalived.conf virtual servers -> desired table              |
-//! | `cli`         | `tandem ipvs apply/dump/flush`, the developer entry point     |
+//! | `sync`        | which connection-sync daemons run, from `lvs_sync_daemon` (sans-IO) |
+//!
+//! Owns the kernel's IPVS table: the generic-netlink protocol, the client,
+//! the reconciler and the mapping of keepalived.conf virtual servers. May not
+//! touch VRRP, health checks or addresses, nor decide which real servers are
+//! alive (that is `lvs`'s); of tandem it reads only `crate::config`.
 
 pub mod client;
 pub mod from_config;

@@ -17,6 +17,9 @@
 //!   services other tools put in the table are left alone otherwise;
 //! - so a table already right yields no operation (idempotence), and a
 //!   one-entry change yields exactly one.
+//!
+//! Owns the plan and the belief of the kernel's table; may not talk to the
+//! kernel or read a clock (the time of an apply is handed in).
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -5,6 +5,8 @@
 //! scheduler, forwarding method, thresholds) so that a reader can put this
 //! file beside the header. These types are plain data: the wire encoding is
 //! in [`super::message`], the diff in [`super::reconcile`].
+//!
+//! Owns the table vocabulary; no I/O.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -7,12 +7,16 @@
 //! destinations and their validation) is the reconciler's own
 //! [`crate::ipvs::from_config`]; what is added here is the checkers,
 //! deduplicated by [`CheckRunner::add`], and the mastership rule.
+//!
+//! Owns the start-up mapping; may not start the checkers or touch the kernel
+//! (the daemon starts the runner it fills).
 
 use std::net::SocketAddr;
 
+use super::governance::Governance;
 use super::governance::InstanceVips;
 use super::model::{RealServerSpec, SorryServer, VirtualServerSpec};
-use super::{Governance, LvsState};
+use super::state::LvsState;
 use crate::check::spec::{
     CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,
 };

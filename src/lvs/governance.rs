@@ -19,10 +19,12 @@
 //!    fwmark services) is always programmed, as keepalived does for every
 //!    virtual server; the start-up log warns about it, because on a pair
 //!    both nodes will then have it.
+//!
+//! Owns the mastership rule; plain values, no I/O.
 
 use std::net::IpAddr;
 
-use super::VsIndex;
+use super::state::VsIndex;
 
 /// A VRRP instance as far as the rule cares: its name and its VIPs.
 #[derive(Debug, Clone, PartialEq, Eq)]

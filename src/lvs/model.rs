@@ -1,7 +1,7 @@
 //! The virtual-server configuration the logic needs.
 //!
 //! Small, IO-free value types: the configuration model is mapped into them
-//! once at start-up ([`super::build`]). The IPVS parts (service settings,
+//! once at start-up ([`super::build`](mod@super::build)). The IPVS parts (service settings,
 //! forwarding method) are the reconciler's own types from
 //! [`crate::ipvs::types`], so the desired table needs no translation.
 

@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::*;
-use crate::check::{CheckSchedule, CheckTiming, Step};
-use crate::ipvs::types::{DestKey, Forward, Protocol, Scheduler, Service, ServiceKey};
+use crate::check::{CheckEvent, CheckSchedule, CheckTiming, CheckerId, Report, Step};
+use crate::ipvs::types::{
+    DestKey, Forward, Protocol, Scheduler, Service, ServiceKey, VirtualService,
+};
 
 /// The weight of destination `addr` in a service, if present.
 trait WeightOf {

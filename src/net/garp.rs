@@ -6,6 +6,9 @@
 //! announcement"), an unsolicited neighbour advertisement with the Override
 //! flag for IPv6 (RFC 4861 §7.2.6). Receivers update an existing cache entry
 //! from either.
+//!
+//! Owns the announcement sockets and frames; may not decide when to
+//! announce (the daemon does, on the instance's actions).
 
 use std::io;
 use std::mem::{size_of, zeroed};

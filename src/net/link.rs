@@ -4,12 +4,16 @@
 //! (up/down, carrier) and an `RTM_DELLINK` when it goes away. Reading the
 //! events, rather than polling, is what lets an instance go to FAULT the
 //! moment its interface loses carrier.
+//!
+//! Owns the link-event socket; may not decide what a change means (FAULT is
+//! the VRRP instance's).
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use tokio::io::unix::AsyncFd;
 
+use super::reactor::register;
 use super::rtnl::{LinkInfo, Rtnl, RtnlError};
 
 /// `RTMGRP_LINK`: the bit of the legacy group mask for `RTNLGRP_LINK` (= 1).
@@ -43,7 +47,7 @@ impl LinkMonitor {
         // Events lost to a full buffer are recovered by a full dump (below);
         // a bigger buffer makes that rare on a flapping link.
         let _ = socket.set_rx_buf_sz(1 << 20);
-        let fd = super::register(socket).map_err(RtnlError::Open)?;
+        let fd = register(socket).map_err(RtnlError::Open)?;
         Ok(LinkMonitor {
             fd,
             buf: Vec::with_capacity(64 * 1024),

@@ -4,6 +4,9 @@
 //! acknowledged by the kernel before the next: a request takes microseconds,
 //! and an explicit ack per address means a VIP reported as added really is
 //! on the interface (keepalived fires its requests and reads errors later).
+//!
+//! Owns the request/ack `NETLINK_ROUTE` socket; may not decide which
+//! addresses or routes a node should have.
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -20,6 +20,9 @@
 //! to be 20); IPv6 raw sockets get no header, so the hop limit comes from an
 //! `IPV6_HOPLIMIT` control message (`IPV6_RECVHOPLIMIT`) and the destination
 //! from `IPV6_PKTINFO`.
+//!
+//! Owns the protocol-112 sockets; may not parse or judge an advert (that is
+//! `vrrp::packet`'s).
 
 use std::io;
 use std::mem::{MaybeUninit, size_of, zeroed};
@@ -29,7 +32,17 @@ use std::os::fd::AsRawFd;
 use socket2::{Domain, Protocol, SockAddr, SockFilter, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
-use super::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6};
+use super::reactor::register;
+
+/// `IPPROTO_VRRP`: the IP protocol number assigned to VRRP (RFC 5798 §5.1.1.4).
+pub const IPPROTO_VRRP: i32 = 112;
+
+/// The IPv4 multicast group of VRRP (RFC 5798 §5.1.1.2).
+pub const VRRP_MCAST_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(224, 0, 0, 18);
+
+/// The IPv6 multicast group of VRRP (RFC 5798 §5.1.2.2).
+pub const VRRP_MCAST_V6: std::net::Ipv6Addr =
+    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 
 /// What can go wrong opening or using a VRRP socket.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +197,7 @@ impl VrrpRecvSocket {
                 .map_err(setup(ifname, "join the VRRP multicast group"))?;
             let _ = socket.set_multicast_all_v4(false);
         }
-        let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
+        let fd = register(socket).map_err(setup(ifname, "register with tokio"))?;
         Ok(VrrpRecvSocket {
             ifname: ifname.to_string(),
             ifindex,
@@ -423,7 +436,7 @@ impl VrrpSendSocket {
         socket
             .attach_filter(&[SockFilter::new(0x06, 0, 0, 0)])
             .map_err(setup(ifname, "attach a drop-all filter"))?;
-        let fd = super::register(socket).map_err(setup(ifname, "register with tokio"))?;
+        let fd = register(socket).map_err(setup(ifname, "register with tokio"))?;
         Ok(VrrpSendSocket {
             ifname: ifname.to_string(),
             ifindex,

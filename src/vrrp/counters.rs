@@ -5,6 +5,10 @@
 //! Every dropped packet lands in exactly one counter, so an operator can
 //! tell a misconfigured peer (interval, authentication, address list) from
 //! a noisy network (checksum, TTL) from the counters alone.
+//!
+//! Owns the counters only; no I/O, no clock (times come in as [`Time`]).
+//!
+//! [`Time`]: super::Time
 
 use serde::{Deserialize, Serialize, Serializer};
 

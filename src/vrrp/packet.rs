@@ -13,6 +13,9 @@
 //! Every failure is a distinct [`RxError`], so the daemon can count each drop
 //! reason the way RFC 6527's statistics table does. Nothing here panics on
 //! any input; `fuzz/fuzz_targets/vrrp_decode.rs` holds us to that.
+//!
+//! Owns the bytes of an advert; may not do I/O (sockets are `net`'s) nor
+//! judge what needs an instance's configuration.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

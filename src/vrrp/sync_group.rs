@@ -15,11 +15,15 @@
 //! and is what the daemon (and the simulation) drives: one `handle`, one
 //! queue of `(instance, action)`, one timer. Instances outside any group
 //! behave exactly as on their own.
+//!
+//! Owns the grouping rule and the [`Router`]; no I/O, no clock.
 
 use std::collections::VecDeque;
 
-use super::instance::{Action, Event, Instance, Params, ParamsError, State};
+use super::event::{Action, Event, State};
+use super::instance::Instance;
 use super::packet::RxError;
+use super::params::{Params, ParamsError};
 use super::time::Time;
 
 /// Index of an instance in its [`Router`], in the order given to
@@ -139,7 +143,7 @@ impl Router {
         &mut self,
         now: Time,
         id: InstanceId,
-        params: super::Params,
+        params: Params,
     ) -> Result<(), super::instance::ReconfigureError> {
         let Some(inst) = self.instances.get_mut(id) else {
             return Ok(());

@@ -18,6 +18,9 @@
 //! daemon keeps once per script and feeds with each run's result. When
 //! [`ScriptState::record`] reports a change, the daemon sends
 //! [`crate::vrrp::Event::TrackerChanged`] to each tracking instance.
+//!
+//! Owns the weights and rise/fall rules; no I/O: script results and link
+//! states come in from the daemon.
 
 use serde::Serialize;
 

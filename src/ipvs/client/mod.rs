@@ -15,107 +15,45 @@
 //! datagram in order, so the order of the operations is kept. Every
 //! request is counted ([`Counters`]), which is what lets a test say "that
 //! change took one netlink operation".
+//!
+//! | file        | what it does                                                 |
+//! |-------------|--------------------------------------------------------------|
+//! | `mod.rs`    | [`IpvsClient`]: batches, acks, queries, dumps, reconciliation |
+//! | `error.rs`  | [`IpvsError`] and how a kernel refusal reads                 |
+//! | `frame.rs`  | netlink framing: requests as bytes, replies split and read   |
+//! | `socket.rs` | the socket: options, timeouts, send and receive              |
+//!
+//! Owns the only conversation with the kernel's IPVS; may not decide what
+//! the table should be (the reconciler plans, the client sends).
 
-use std::io;
+mod error;
+mod frame;
+mod socket;
+
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
-    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer,
-    NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NlasIterator,
+    DecodeError, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ERROR, NlasIterator,
 };
-use netlink_packet_generic::GenlMessage;
-use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
-use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
+use netlink_sys::Socket;
 use serde::Serialize;
 
-use super::message::{IPVS_GENL_NAME, IpvsCmd, IpvsMessage};
+use super::message::{IpvsCmd, IpvsMessage};
 use super::reconcile::{Op, Reconciler};
 use super::types::{DestEntry, Info, ServiceEntry, ServiceKey, SyncDaemon, Table, Timeouts};
+use frame::{Reply, decode, encode_into, parse_error};
+use socket::{not_connected, open_socket, recv, send_all};
 
-/// `NLM_F_CAPPED` in an error: the request was not echoed back.
-const NLM_F_CAPPED: u16 = 0x100;
-/// `NLM_F_ACK_TLVS` in an error: extended-ack attributes follow.
-const NLM_F_ACK_TLVS: u16 = 0x200;
-/// `NLMSGERR_ATTR_MSG`: the kernel's error text.
-const NLMSGERR_ATTR_MSG: u16 = 1;
+pub use error::IpvsError;
+pub(crate) use frame::frames;
+pub use frame::{decode_datagram, encode_get_family, encode_request};
+
 /// `CTRL_ATTR_FAMILY_ID` in the controller's reply.
 const CTRL_ATTR_FAMILY_ID: u16 = 1;
 /// Receive buffer: the kernel caps one dump datagram at 32 KiB.
 const RECV_BUF: usize = 64 * 1024;
 /// Bytes packed into one `sendmsg` at most.
 const SEND_BUF: usize = 64 * 1024;
-
-/// What can go wrong talking to IPVS.
-#[derive(Debug, thiserror::Error)]
-pub enum IpvsError {
-    #[error(
-        "the kernel has no IPVS (generic netlink family \"IPVS\" not found): load the ip_vs module (modprobe ip_vs)"
-    )]
-    NoIpvs,
-    #[error("IPVS netlink socket: {0}")]
-    Socket(#[source] io::Error),
-    #[error("IPVS: no answer from the kernel within {0:?}")]
-    Timeout(Duration),
-    #[error(
-        "IPVS: the kernel dropped replies (receive buffer overrun); the table may be partly changed: dump and reconcile again"
-    )]
-    Overrun,
-    #[error("IPVS {cmd}: {}", kernel_text(*.errno, .message.as_deref()))]
-    Kernel {
-        cmd: &'static str,
-        /// The positive errno.
-        errno: i32,
-        /// The kernel's extended-ack text, when it gave one.
-        message: Option<String>,
-    },
-    #[error("IPVS: malformed reply from the kernel: {0}")]
-    Decode(String),
-}
-
-impl IpvsError {
-    /// The errno of a kernel refusal.
-    pub fn errno(&self) -> Option<i32> {
-        match self {
-            IpvsError::Kernel { errno, .. } => Some(*errno),
-            _ => None,
-        }
-    }
-}
-
-impl From<DecodeError> for IpvsError {
-    fn from(e: DecodeError) -> Self {
-        IpvsError::Decode(e.to_string())
-    }
-}
-
-/// The errno text, the kernel's own message, and a hint for the refusals
-/// people meet.
-fn kernel_text(errno: i32, message: Option<&str>) -> String {
-    let mut s = io::Error::from_raw_os_error(errno).to_string();
-    if let Some(m) = message {
-        s.push_str(": ");
-        s.push_str(m);
-    }
-    let hint = match errno {
-        libc::EPERM => Some("changing IPVS needs CAP_NET_ADMIN (run as root)"),
-        libc::ESRCH => Some("no such virtual service"),
-        libc::EEXIST => Some("it exists already"),
-        libc::ENOENT => Some("no such destination, or scheduler/persistence module not found"),
-        libc::EINVAL => Some(
-            "invalid request: destination address not unicast or not routable, or an option the kernel refuses",
-        ),
-        libc::ERANGE => Some("weight negative or lower threshold above upper threshold"),
-        libc::EAFNOSUPPORT => Some("the kernel's IPVS lacks this address family"),
-        _ => None,
-    };
-    if let Some(h) = hint {
-        s.push_str(" (");
-        s.push_str(h);
-        s.push(')');
-    }
-    s
-}
 
 /// How many netlink requests this client sent, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -168,20 +106,6 @@ impl Default for IpvsClient {
     fn default() -> Self {
         Self::new(Duration::from_secs(5))
     }
-}
-
-/// One message of a reply, with what matching needs.
-enum Reply {
-    Msg(IpvsMessage),
-    /// ACK (code 0) or NACK (negative errno) for a request.
-    Ack {
-        code: i32,
-        message: Option<String>,
-    },
-    Done {
-        code: i32,
-    },
-    Other,
 }
 
 impl IpvsClient {
@@ -814,237 +738,6 @@ impl IpvsClient {
     }
 }
 
-fn not_connected() -> IpvsError {
-    IpvsError::Socket(io::Error::from(io::ErrorKind::NotConnected))
-}
-
-fn open_socket(timeout: Duration) -> Result<Socket, IpvsError> {
-    let mut socket = Socket::new(NETLINK_GENERIC).map_err(IpvsError::Socket)?;
-    socket.bind_auto().map_err(IpvsError::Socket)?;
-    socket
-        .connect(&SocketAddr::new(0, 0))
-        .map_err(IpvsError::Socket)?;
-    // Errors carry the request header only, plus the kernel's text.
-    socket.set_cap_ack(true).map_err(IpvsError::Socket)?;
-    socket.set_ext_ack(true).map_err(IpvsError::Socket)?;
-    set_buffers(&socket);
-    set_timeout(&socket, libc::SO_RCVTIMEO, timeout)?;
-    set_timeout(&socket, libc::SO_SNDTIMEO, timeout)?;
-    Ok(socket)
-}
-
-/// Room for a full window of acknowledgements; FORCE needs CAP_NET_ADMIN,
-/// which changing IPVS needs anyway, and the plain option is the fallback.
-fn set_buffers(socket: &Socket) {
-    use std::os::fd::AsRawFd;
-    let size: libc::c_int = 4 << 20;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: a valid fd and a pointer to a c_int of the given length.
-        let r = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            break;
-        }
-    }
-}
-
-fn set_timeout(socket: &Socket, opt: libc::c_int, d: Duration) -> Result<(), IpvsError> {
-    use std::os::fd::AsRawFd;
-    let tv = libc::timeval {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_usec: d.subsec_micros() as libc::suseconds_t,
-    };
-    // SAFETY: a valid fd and a pointer to a timeval of the given length.
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            opt,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(IpvsError::Socket(io::Error::last_os_error()));
-    }
-    Ok(())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-fn send_all(socket: &Socket, buf: &[u8], timeout: Duration) -> Result<(), IpvsError> {
-    loop {
-        match socket.send(buf, 0) {
-            Ok(n) if n == buf.len() => return Ok(()),
-            Ok(n) => {
-                return Err(IpvsError::Socket(io::Error::other(format!(
-                    "short send: {n} of {} bytes",
-                    buf.len()
-                ))));
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => return Err(IpvsError::Timeout(timeout)),
-            Err(e) => return Err(IpvsError::Socket(e)),
-        }
-    }
-}
-
-fn recv(socket: &Socket, buf: &mut [u8], timeout: Duration) -> Result<usize, IpvsError> {
-    loop {
-        let mut slice = &mut *buf;
-        match socket.recv(&mut slice, libc::MSG_TRUNC) {
-            Ok(n) if n > buf.len() => {
-                return Err(IpvsError::Decode(format!(
-                    "a {n}-byte datagram does not fit the {}-byte buffer",
-                    buf.len()
-                )));
-            }
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => return Err(IpvsError::Timeout(timeout)),
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => return Err(IpvsError::Overrun),
-            Err(e) => return Err(IpvsError::Socket(e)),
-        }
-    }
-}
-
-/// Split a datagram into netlink messages: `(header, payload)`.
-pub(crate) fn frames(buf: &[u8]) -> Result<Vec<(NetlinkHeader, &[u8])>, IpvsError> {
-    let mut out = Vec::new();
-    let mut off = 0;
-    while off < buf.len() {
-        let nb = NetlinkBuffer::new_checked(&buf[off..])?;
-        let len = nb.length() as usize;
-        let mut hdr = NetlinkHeader::default();
-        hdr.length = nb.length();
-        hdr.message_type = nb.message_type();
-        hdr.flags = nb.flags();
-        hdr.sequence_number = nb.sequence_number();
-        hdr.port_number = nb.port_number();
-        let body = buf
-            .get(off + 16..off + len)
-            .ok_or_else(|| IpvsError::Decode("truncated netlink message".into()))?;
-        out.push((hdr, body));
-        off += (len + 3) & !3;
-    }
-    Ok(out)
-}
-
-/// An NLMSG_ERROR body: the code and, with extended acks, the kernel's text.
-fn parse_error(hdr: &NetlinkHeader, body: &[u8]) -> Result<(i32, Option<String>), IpvsError> {
-    let code_bytes: [u8; 4] = body
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| IpvsError::Decode("short NLMSG_ERROR".into()))?;
-    let code = i32::from_ne_bytes(code_bytes);
-    let mut message = None;
-    if hdr.flags & NLM_F_ACK_TLVS != 0 {
-        // After the code: the request's header (capped) or the whole request.
-        let orig = body.get(4..).unwrap_or_default();
-        let skip = if hdr.flags & NLM_F_CAPPED != 0 {
-            16
-        } else {
-            orig.get(..4)
-                .map(|l| u32::from_ne_bytes([l[0], l[1], l[2], l[3]]) as usize)
-                .unwrap_or(16)
-        };
-        if let Some(tlvs) = orig.get((skip + 3) & !3..) {
-            for nla in NlasIterator::new(tlvs).flatten() {
-                if nla.kind() == NLMSGERR_ATTR_MSG {
-                    let v = nla.value();
-                    let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
-                    message = Some(String::from_utf8_lossy(&v[..end]).into_owned());
-                }
-            }
-        }
-    }
-    Ok((code, message))
-}
-
-fn decode(family_id: u16, hdr: &NetlinkHeader, body: &[u8]) -> Result<Reply, IpvsError> {
-    match hdr.message_type {
-        NLMSG_ERROR => {
-            let (code, message) = parse_error(hdr, body)?;
-            Ok(Reply::Ack { code, message })
-        }
-        NLMSG_DONE => {
-            let code = body
-                .get(..4)
-                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .unwrap_or(0);
-            Ok(Reply::Done { code })
-        }
-        t if t == family_id => {
-            let genl = GenlMessage::<IpvsMessage>::deserialize(hdr, body)?;
-            Ok(Reply::Msg(genl.payload))
-        }
-        _ => Ok(Reply::Other),
-    }
-}
-
-/// Decode every IPVS message of a datagram (for tests and tools that
-/// captured replies): headers are checked, payloads parsed.
-pub fn decode_datagram(family_id: u16, buf: &[u8]) -> Result<Vec<IpvsMessage>, IpvsError> {
-    let mut out = Vec::new();
-    for (hdr, body) in frames(buf)? {
-        if let Reply::Msg(m) = decode(family_id, &hdr, body)? {
-            out.push(m);
-        }
-    }
-    Ok(out)
-}
-
-/// CTRL_CMD_GETFAMILY for "IPVS" to the generic-netlink controller, as a
-/// complete netlink request with sequence `seq` (what the client sends to
-/// learn the family id the kernel gave IPVS).
-pub fn encode_get_family(seq: u32) -> Vec<u8> {
-    let mut genl = GenlMessage::from_payload(GenlCtrl {
-        cmd: GenlCtrlCmd::GetFamily,
-        nlas: vec![GenlCtrlAttrs::FamilyName(IPVS_GENL_NAME.to_owned())],
-    });
-    genl.finalize();
-    let mut msg = NetlinkMessage::from(genl);
-    msg.header.flags = NLM_F_REQUEST;
-    msg.header.sequence_number = seq;
-    msg.finalize();
-    let mut out = vec![0; msg.buffer_len()];
-    msg.serialize(&mut out);
-    out
-}
-
-/// Serialize `msg` as a complete netlink request, as the client sends it.
-pub fn encode_request(family_id: u16, msg: IpvsMessage, flags: u16, seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_into(family_id, msg, flags, seq, &mut out);
-    out
-}
-
-/// Append `msg` as a netlink request with `flags` and sequence `seq`.
-fn encode_into(family_id: u16, msg: IpvsMessage, flags: u16, seq: u32, out: &mut Vec<u8>) {
-    let mut genl = GenlMessage::from_payload(msg);
-    genl.set_resolved_family_id(family_id);
-    genl.finalize();
-    let mut nl = NetlinkMessage::from(genl);
-    nl.header.flags = flags;
-    nl.header.sequence_number = seq;
-    nl.finalize();
-    let start = out.len();
-    out.resize(start + nl.buffer_len(), 0);
-    nl.serialize(&mut out[start..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1092,39 +785,6 @@ mod tests {
         );
     }
 
-    /// The value of a `struct timeval` socket option.
-    fn timeval_opt(socket: &Socket, opt: libc::c_int) -> Duration {
-        use std::os::fd::AsRawFd;
-        let mut tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        };
-        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-        // SAFETY: a valid fd, a timeval and its length.
-        let r = unsafe {
-            libc::getsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&mut tv as *mut libc::timeval).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(r, 0, "getsockopt: {}", io::Error::last_os_error());
-        Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
-    }
-
-    #[test]
-    fn the_socket_gives_up_sending_and_receiving_after_the_timeout() {
-        // A blocking send to a kernel that stops reading (its receive
-        // queue full) would otherwise wait for ever.
-        for timeout in [Duration::from_millis(1500), Duration::from_secs(5)] {
-            let socket = open_socket(timeout).expect("a generic netlink socket");
-            assert_eq!(timeval_opt(&socket, libc::SO_SNDTIMEO), timeout);
-            assert_eq!(timeval_opt(&socket, libc::SO_RCVTIMEO), timeout);
-        }
-    }
-
     #[test]
     fn a_request_the_family_does_not_know_makes_the_client_look_again() {
         // The controller does not know IPVS command 15: it answers with an
@@ -1140,48 +800,5 @@ mod tests {
         );
         assert!(c.conn.is_none(), "still on the wrong family");
         assert_eq!(c.counters().refused, 1);
-    }
-
-    #[test]
-    fn kernel_refusals_read_like_the_errno_with_a_hint() {
-        let e = IpvsError::Kernel {
-            cmd: "NEW_DEST",
-            errno: libc::ERANGE,
-            message: None,
-        };
-        assert_eq!(
-            e.to_string(),
-            "IPVS NEW_DEST: Numerical result out of range (os error 34) \
-             (weight negative or lower threshold above upper threshold)"
-        );
-        let e = IpvsError::Kernel {
-            cmd: "NEW_SERVICE",
-            errno: libc::EPERM,
-            message: Some("denied".into()),
-        };
-        assert!(
-            e.to_string()
-                .contains(": denied (changing IPVS needs CAP_NET_ADMIN")
-        );
-    }
-
-    #[test]
-    fn error_acks_with_extended_ack_text_are_read() {
-        // NLMSG_ERROR, flags CAPPED|ACK_TLVS, code -EINVAL, the request's
-        // header, then NLMSGERR_ATTR_MSG "bad thing".
-        let mut hdr = NetlinkHeader::default();
-        hdr.flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
-        let mut body = (-libc::EINVAL).to_ne_bytes().to_vec();
-        body.extend([0u8; 16]);
-        body.extend([14, 0, 1, 0]);
-        body.extend(b"bad thing\0\0\0");
-        let (code, msg) = parse_error(&hdr, &body).unwrap();
-        assert_eq!(code, -libc::EINVAL);
-        assert_eq!(msg.as_deref(), Some("bad thing"));
-        // A plain ack.
-        let (code, msg) = parse_error(&NetlinkHeader::default(), &[0; 20]).unwrap();
-        assert_eq!((code, msg), (0, None));
-        // Too short.
-        assert!(parse_error(&NetlinkHeader::default(), &[0; 3]).is_err());
     }
 }
