@@ -1,0 +1,73 @@
+//! `vrrp_sync_group NAME { group { ... } ... }`: instances that change
+//! state together.
+//!
+//! Owns: the meaning of each vrrp_sync_group keyword. May not: resolve
+//! its members (that is checked once every instance is read).
+
+use crate::config::keywords::Block;
+use crate::config::model::*;
+use crate::config::parser::{Stmt, Word};
+
+use super::builder::Builder;
+use super::raw::RawGroup;
+
+impl Builder {
+    pub(super) fn vrrp_sync_group(&mut self, s: &Stmt) {
+        let name = self.name_arg(s);
+        if !self.need_block(s) {
+            return;
+        }
+        let mut g = RawGroup {
+            group: VrrpSyncGroup {
+                name: name.clone().unwrap_or_default(),
+                group: Vec::new(),
+                track_interface: Vec::new(),
+                track_script: Vec::new(),
+                notify_master: None,
+                notify_backup: None,
+                notify_fault: None,
+                notify_stop: None,
+                notify: None,
+                smtp_alert: false,
+                origin: self.origin(s.keyword.pos),
+            },
+            smtp_alert: None,
+            track_script: Vec::new(),
+        };
+        let mut members: Vec<Word> = Vec::new();
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
+            "group" => members.extend(b.word_list(&st)),
+            "track_interface" => {
+                let list = b.track_interface(&st);
+                g.group.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = b.track_script(&st);
+                g.track_script.extend(list);
+            }
+            "notify_master" => g.group.notify_master = b.notify_script(&st),
+            "notify_backup" => g.group.notify_backup = b.notify_script(&st),
+            "notify_fault" => g.group.notify_fault = b.notify_script(&st),
+            "notify_stop" => g.group.notify_stop = b.notify_script(&st),
+            "notify" => g.group.notify = b.notify_script(&st),
+            "smtp_alert" => g.smtp_alert = Some(b.flag(&st)),
+            _ => b.unknown(Block::VrrpSyncGroup, &st),
+        });
+        if members.is_empty() {
+            self.err(
+                s.keyword.pos,
+                format!(
+                    "vrrp_sync_group {} has no members (group {{ ... }})",
+                    g.group.name
+                ),
+            );
+        }
+        // Member positions are kept for the reference check in validate.
+        g.group.group = members.iter().map(|w| w.text.clone()).collect();
+        self.group_members
+            .extend(members.into_iter().map(|w| (g.group.name.clone(), w)));
+        if name.is_some() {
+            self.groups.push(g);
+        }
+    }
+}
