@@ -148,113 +148,12 @@ impl Builder {
         let mut i = 0;
         let mut ok = true;
         while i < words.len() {
-            let w = words[i];
-            let opt = w.text.as_str();
-            let value = words.get(i + 1).copied();
-            let need = |b: &mut Self| -> Option<&Word> {
-                if value.is_none() {
-                    b.err(w.pos, format!("\"{opt}\" needs a value"));
+            match self.route_word(&mut r, &mut dest, words[i], words.get(i + 1).copied()) {
+                RouteStep::Next { words: n, ok: good } => {
+                    ok &= good;
+                    i += n;
                 }
-                value
-            };
-            match opt {
-                "src" | "via" | "gw" => {
-                    let Some(v) = need(self) else {
-                        ok = false;
-                        break;
-                    };
-                    let ip = self.ip_word(opt, v);
-                    if opt == "src" {
-                        r.src = ip;
-                    } else {
-                        r.via = ip;
-                    }
-                    ok &= ip.is_some();
-                    i += 2;
-                }
-                "dev" => {
-                    let Some(v) = need(self) else {
-                        ok = false;
-                        break;
-                    };
-                    r.dev = Some(v.text.clone());
-                    i += 2;
-                }
-                "scope" => {
-                    let Some(v) = need(self) else {
-                        ok = false;
-                        break;
-                    };
-                    match parse_scope(&v.text) {
-                        Some(sc) => r.scope = Some(sc),
-                        None => {
-                            self.err(v.pos, format!("unknown scope \"{}\"", v.text));
-                            ok = false;
-                        }
-                    }
-                    i += 2;
-                }
-                "table" | "metric" | "preference" | "priority" => {
-                    let Some(v) = need(self) else {
-                        ok = false;
-                        break;
-                    };
-                    match v.text.parse::<u32>() {
-                        Ok(n) if opt == "table" => r.table = Some(n),
-                        Ok(n) => r.metric = Some(n),
-                        Err(_) => {
-                            self.err(v.pos, format!("{opt} expects a number, not \"{}\"", v.text));
-                            ok = false;
-                        }
-                    }
-                    i += 2;
-                }
-                "to" => i += 1,
-                "no_track" => {
-                    r.no_track = true;
-                    i += 1;
-                }
-                "blackhole" | "unreachable" | "prohibit" | "throw" if dest.is_none() => {
-                    r.route_type = match opt {
-                        "blackhole" => RouteType::Blackhole,
-                        "unreachable" => RouteType::Unreachable,
-                        "prohibit" => RouteType::Prohibit,
-                        _ => RouteType::Throw,
-                    };
-                    i += 1;
-                }
-                "or" | "onlink" | "proto" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering"
-                | "window" | "cwnd" | "ssthresh" | "realms" | "initcwnd" | "initrwnd"
-                | "features" | "quickack" | "congctl" | "pref" | "fastopen_no_cookie" | "vrf"
-                | "nexthop" | "encap" | "expires" | "hoplimit" | "lock" | "track_group"
-                | "type" | "unicast" | "broadcast" | "local" | "nat" | "anycast" | "multicast" => {
-                    self.err(w.pos, keywords::unsupported_message(opt));
-                    ok = false;
-                    break;
-                }
-                _ if dest.is_none() => match parse_prefix(opt) {
-                    Some(p) => {
-                        dest = Some(p);
-                        i += 1;
-                    }
-                    None => {
-                        self.err(
-                            w.pos,
-                            format!("expected a destination (e.g. 192.0.2.0/24), not \"{opt}\""),
-                        );
-                        ok = false;
-                        break;
-                    }
-                },
-                _ => {
-                    let cands = [
-                        "src", "via", "gw", "dev", "scope", "table", "metric", "no_track",
-                    ];
-                    let msg = match keywords::suggest(opt, cands) {
-                        Some(m) => format!("unknown route option \"{opt}\"; did you mean \"{m}\"?"),
-                        None => format!("unknown route option \"{opt}\""),
-                    };
-                    self.err(w.pos, msg);
+                RouteStep::Stop => {
                     ok = false;
                     break;
                 }
@@ -279,4 +178,128 @@ impl Builder {
         }
         ok.then_some(r)
     }
+
+    /// One word of a route line (`w`, with the word after it), read into
+    /// `r`: an option, its value, the route type or the destination.
+    fn route_word(
+        &mut self,
+        r: &mut VirtualRoute,
+        dest: &mut Option<IpPrefix>,
+        w: &Word,
+        value: Option<&Word>,
+    ) -> RouteStep {
+        let opt = w.text.as_str();
+        match opt {
+            "src" | "via" | "gw" | "dev" | "scope" | "table" | "metric" | "preference"
+            | "priority" => {
+                let Some(v) = value else {
+                    self.err(w.pos, format!("\"{opt}\" needs a value"));
+                    return RouteStep::Stop;
+                };
+                RouteStep::Next {
+                    words: 2,
+                    ok: self.route_value(r, opt, v),
+                }
+            }
+            "to" => RouteStep::Next { words: 1, ok: true },
+            "no_track" => {
+                r.no_track = true;
+                RouteStep::Next { words: 1, ok: true }
+            }
+            "blackhole" | "unreachable" | "prohibit" | "throw" if dest.is_none() => {
+                r.route_type = match opt {
+                    "blackhole" => RouteType::Blackhole,
+                    "unreachable" => RouteType::Unreachable,
+                    "prohibit" => RouteType::Prohibit,
+                    _ => RouteType::Throw,
+                };
+                RouteStep::Next { words: 1, ok: true }
+            }
+            "or" | "onlink" | "proto" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering"
+            | "window" | "cwnd" | "ssthresh" | "realms" | "initcwnd" | "initrwnd" | "features"
+            | "quickack" | "congctl" | "pref" | "fastopen_no_cookie" | "vrf" | "nexthop"
+            | "encap" | "expires" | "hoplimit" | "lock" | "track_group" | "type" | "unicast"
+            | "broadcast" | "local" | "nat" | "anycast" | "multicast" => {
+                self.err(w.pos, keywords::unsupported_message(opt));
+                RouteStep::Stop
+            }
+            _ if dest.is_none() => match parse_prefix(opt) {
+                Some(p) => {
+                    *dest = Some(p);
+                    RouteStep::Next { words: 1, ok: true }
+                }
+                None => {
+                    self.err(
+                        w.pos,
+                        format!("expected a destination (e.g. 192.0.2.0/24), not \"{opt}\""),
+                    );
+                    RouteStep::Stop
+                }
+            },
+            _ => {
+                let cands = [
+                    "src", "via", "gw", "dev", "scope", "table", "metric", "no_track",
+                ];
+                let msg = match keywords::suggest(opt, cands) {
+                    Some(m) => format!("unknown route option \"{opt}\"; did you mean \"{m}\"?"),
+                    None => format!("unknown route option \"{opt}\""),
+                };
+                self.err(w.pos, msg);
+                RouteStep::Stop
+            }
+        }
+    }
+
+    /// The value `v` of route option `opt`; false if it is bad (reported).
+    fn route_value(&mut self, r: &mut VirtualRoute, opt: &str, v: &Word) -> bool {
+        match opt {
+            "src" | "via" | "gw" => {
+                let ip = self.ip_word(opt, v);
+                if opt == "src" {
+                    r.src = ip;
+                } else {
+                    r.via = ip;
+                }
+                ip.is_some()
+            }
+            "dev" => {
+                r.dev = Some(v.text.clone());
+                true
+            }
+            "scope" => match parse_scope(&v.text) {
+                Some(sc) => {
+                    r.scope = Some(sc);
+                    true
+                }
+                None => {
+                    self.err(v.pos, format!("unknown scope \"{}\"", v.text));
+                    false
+                }
+            },
+            // table, metric and its aliases preference and priority.
+            _ => match v.text.parse::<u32>() {
+                Ok(n) if opt == "table" => {
+                    r.table = Some(n);
+                    true
+                }
+                Ok(n) => {
+                    r.metric = Some(n);
+                    true
+                }
+                Err(_) => {
+                    self.err(v.pos, format!("{opt} expects a number, not \"{}\"", v.text));
+                    false
+                }
+            },
+        }
+    }
+}
+
+/// What one word of a route line did.
+enum RouteStep {
+    /// It took `words` words (1, or 2 with its value); `ok` is false if it
+    /// was bad but the rest of the line can still be read.
+    Next { words: usize, ok: bool },
+    /// It was refused: the rest of the line is not read.
+    Stop,
 }

@@ -212,3 +212,47 @@ impl Builder {
         Some(u)
     }
 }
+
+/// A checker with its defaults and what it inherits from its real server
+/// (and, through it, its virtual server): keepalived's defaults differ by
+/// kind of check.
+pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit) -> Checker {
+    let inh = rc.inh.over(rs_inh);
+    let delay_loop = inh.delay_loop.unwrap_or(Duration::from_secs(60));
+    let mut kind = rc.kind;
+    let (retry_default, dbr_default) = match &kind {
+        CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
+        CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
+        CheckerKind::TcpCheck => (1, Duration::from_secs(1)),
+    };
+    match &mut kind {
+        CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
+            for u in &mut h.url {
+                if u.virtualhost.is_none() {
+                    u.virtualhost = inh.virtualhost.clone();
+                }
+            }
+        }
+        CheckerKind::MiscCheck(m) => {
+            m.misc_timeout = rc.misc_timeout.unwrap_or(delay_loop);
+        }
+        CheckerKind::TcpCheck => {}
+    }
+    Checker {
+        kind,
+        connect_ip: rc.connect_ip.unwrap_or(rs.address),
+        connect_port: rc.connect_port.unwrap_or(rs.port),
+        bindto: rc.bindto,
+        bind_port: rc.bind_port,
+        bind_if: rc.bind_if,
+        fwmark: rc.fwmark,
+        connect_timeout: inh.connect_timeout.unwrap_or(Duration::from_secs(5)),
+        retry: inh.retry.unwrap_or(retry_default),
+        delay_before_retry: inh.delay_before_retry.unwrap_or(dbr_default),
+        warmup: inh.warmup.unwrap_or(delay_loop),
+        delay_loop,
+        alpha: inh.alpha.unwrap_or(false),
+        log_all_failures: rc.log_all_failures,
+        origin: rc.origin,
+    }
+}

@@ -33,11 +33,9 @@ mod vrrp_sync_group;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::diag::{Diagnostic, Severity};
-use crate::config::keywords::{self, Block};
-use crate::config::lexer::Pos;
+use crate::config::diag::Diagnostic;
+use crate::config::keywords::Block;
 use crate::config::model::*;
 use crate::config::parser::{Item, Parser};
 
@@ -88,223 +86,28 @@ impl Builder {
         }
     }
 
+    /// Resolve what was collected once the whole file is read:
+    /// global_defs first (everything inherits from it), then the VRRP
+    /// items, then the virtual servers' alerts.
     fn finish(&mut self) -> Config {
-        let mut g = std::mem::take(&mut self.global);
-        if !self.lower_prio_delay_set {
-            g.vrrp_garp_lower_prio_delay = g.vrrp_garp_master_delay;
-        }
-        if !self.lower_prio_repeat_set {
-            g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
-        }
+        let g = self.finish_global();
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
-
         let scripts: Vec<VrrpScript> = std::mem::take(&mut self.scripts)
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let resolve_tracks = |list: Vec<(TrackScript, Option<i32>, Option<bool>)>| {
-            list.into_iter()
-                .map(|(mut t, w, r)| {
-                    let script = scripts.iter().find(|s| s.name == t.name);
-                    t.weight = w.or(script.map(|s| s.weight)).unwrap_or(0);
-                    t.reverse = r.or(script.map(|s| s.weight_reverse)).unwrap_or(false);
-                    t
-                })
-                .collect::<Vec<_>>()
-        };
-
-        let mut groups = Vec::new();
-        for mut rg in std::mem::take(&mut self.groups) {
-            rg.group.smtp_alert = rg.smtp_alert.or(vrrp_alert_default).unwrap_or(false);
-            rg.group.track_script = resolve_tracks(std::mem::take(&mut rg.track_script));
-            groups.push(rg.group);
-        }
-
-        let mut instances = Vec::new();
-        for ri in std::mem::take(&mut self.instances) {
-            let mut vi = ri.inst;
-            vi.track_script = resolve_tracks(ri.track_script);
-            vi.smtp_alert = ri.smtp_alert.or(vrrp_alert_default).unwrap_or(false);
-            vi.skip_check_adv_addr = ri.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr);
-            vi.garp_master_delay = ri.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
-            vi.garp_master_repeat = ri.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
-            vi.garp_lower_prio_delay = ri
-                .garp_lower_prio_delay
-                .or(ri.garp_master_delay.filter(|_| !self.lower_prio_delay_set))
-                .unwrap_or(g.vrrp_garp_lower_prio_delay);
-            vi.garp_lower_prio_repeat = ri
-                .garp_lower_prio_repeat
-                .or(ri
-                    .garp_master_repeat
-                    .filter(|_| !self.lower_prio_repeat_set))
-                .unwrap_or(g.vrrp_garp_lower_prio_repeat);
-            vi.garp_master_refresh = ri.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh);
-            vi.garp_master_refresh_repeat = ri
-                .garp_master_refresh_repeat
-                .unwrap_or(g.vrrp_garp_master_refresh_repeat);
-            vi.garp_interval = g.vrrp_garp_interval;
-            vi.gna_interval = g.vrrp_gna_interval;
-
-            // Version: the instance's, else global; IPv6 is always v3.
-            let family = vi.family;
-            vi.version = match (ri.version, family) {
-                (Some((VrrpVersion::V2, pos)), AddressFamily::Inet6) => {
-                    self.err(
-                        pos,
-                        format!(
-                            "vrrp_instance {}: VRRP version 2 is IPv4 only (RFC 3768); IPv6 needs version 3",
-                            vi.name
-                        ),
-                    );
-                    VrrpVersion::V3
-                }
-                (Some((v, _)), _) => v,
-                (None, AddressFamily::Inet6) => VrrpVersion::V3,
-                (None, AddressFamily::Inet) => g.vrrp_version,
-            };
-            if let Some((adv, pos)) = ri.advert_int {
-                self.check_advert_int(&vi, adv, pos);
-                vi.advert_int = adv;
-            }
-            if vi.version == VrrpVersion::V3
-                && vi.authentication.is_some()
-                && let Some(pos) = ri.auth_pos
-            {
-                self.err(
-                    pos,
-                    format!(
-                        "vrrp_instance {}: authentication is not part of VRRP version 3 (RFC 5798)",
-                        vi.name
-                    ),
-                );
-            }
-            if vi.nopreempt && vi.state == InitialState::Master {
-                self.p.lexer.diagnostics.push(Diagnostic::at(
-                    Severity::Warning,
-                    &vi.origin,
-                    format!(
-                        "vrrp_instance {}: nopreempt has no effect with state MASTER; use state BACKUP",
-                        vi.name
-                    ),
-                ));
-            }
-            for (peer, pos) in &ri.peer_pos {
-                if AddressFamily::of(peer) != family {
-                    let msg = format!(
-                        "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
-                        vi.name
-                    );
-                    self.err(*pos, msg);
-                }
-            }
-            if let Some(src) = vi.unicast_src_ip
-                && AddressFamily::of(&src) != family
-            {
-                let msg = format!(
-                    "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
-                    vi.name
-                );
-                match ri.src_pos {
-                    Some(pos) => self.err(pos, msg),
-                    None => self.p.lexer.diagnostics.push(Diagnostic::at(
-                        Severity::Error,
-                        &vi.origin,
-                        msg,
-                    )),
-                }
-            }
-            instances.push(vi);
-        }
-
-        // Sync group members must be instances.
-        for (group, w) in std::mem::take(&mut self.group_members) {
-            if !instances.iter().any(|i| i.name == w.text) {
-                let cands = instances.iter().map(|i| i.name.as_str());
-                let msg = match keywords::suggest(&w.text, cands) {
-                    Some(m) => format!(
-                        "vrrp_sync_group {group}: no vrrp_instance named \"{}\"; did you mean \"{m}\"?",
-                        w.text
-                    ),
-                    None => format!(
-                        "vrrp_sync_group {group}: no vrrp_instance named \"{}\"",
-                        w.text
-                    ),
-                };
-                self.err(w.pos, msg);
-            }
-        }
-
-        let mut vss = std::mem::take(&mut self.vss);
-        // A group service's family is its group's (known only now, since
-        // the group may be defined after the service).
-        for vs in &mut vss {
-            if let VirtualServerKey::Group { name } = &vs.key
-                && let Some(g) = self.vsgs.iter().find(|g| &g.name == name)
-                && let Some(fam) = g.entries.iter().find_map(|e| match e {
-                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
-                    VsgEntry::Fwmark { family, .. } => *family,
-                })
-            {
-                vs.family = fam;
-            }
-        }
-        let mut rs_alert = self.rs_alert.iter();
-        for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
-            vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);
-            for rs in &mut vs.real_servers {
-                // keepalived: real servers alert by default.
-                let given = rs_alert.next().copied().flatten();
-                rs.smtp_alert = given.or(checker_alert_default).unwrap_or(true);
-            }
-        }
-
+        let groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
+        let instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
+        self.check_sync_group_members(&instances);
+        let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),
-            virtual_servers: vss,
-        }
-    }
-
-    /// RFC 3768 §5.3.7: whole seconds, 1–255 in an 8-bit field.
-    /// RFC 5798 §5.2.7: centiseconds in a 12-bit field, 1–4095.
-    fn check_advert_int(&mut self, vi: &VrrpInstance, adv: Duration, pos: Pos) {
-        let secs = adv.as_secs_f64();
-        match vi.version {
-            VrrpVersion::V2 => {
-                if adv.subsec_nanos() != 0 {
-                    self.err(
-                        pos,
-                        format!(
-                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
-                        ),
-                    );
-                } else if !(1..=255).contains(&adv.as_secs()) {
-                    self.err(
-                        pos,
-                        format!(
-                            "advert_int {secs} is out of range for VRRP version 2 (1-255 seconds)"
-                        ),
-                    );
-                }
-            }
-            VrrpVersion::V3 => {
-                let cs = adv.as_micros() as f64 / 10_000.0;
-                if !(1.0..=4095.0).contains(&cs) {
-                    self.err(
-                        pos,
-                        format!("advert_int {secs} is out of range for VRRP version 3 (0.01-40.95 seconds)"),
-                    );
-                } else if cs.fract() != 0.0 {
-                    self.err(
-                        pos,
-                        format!("advert_int {secs} is not a whole number of centiseconds (VRRP version 3 resolution)"),
-                    );
-                }
-            }
+            virtual_servers,
         }
     }
 }

@@ -12,6 +12,10 @@ use crate::config::lexer::Pos;
 use crate::config::model::*;
 use crate::config::parser::Word;
 
+/// A `track_script` entry as written: the weight and `reverse` it gives,
+/// if any, resolved against its vrrp_script at the end.
+pub(super) type TrackEntry = (TrackScript, Option<i32>, Option<bool>);
+
 /// Settings that flow virtual_server → real_server → checker.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Inherit {
@@ -100,7 +104,7 @@ pub(super) struct RawInstance {
     pub(super) garp_master_refresh: Option<Option<Duration>>,
     pub(super) garp_master_refresh_repeat: Option<u32>,
     /// track_script entries with their own weight / reverse, if given.
-    pub(super) track_script: Vec<(TrackScript, Option<i32>, Option<bool>)>,
+    pub(super) track_script: Vec<TrackEntry>,
     pub(super) auth_pos: Option<Pos>,
     /// Each address of the instance with where it was written.
     pub(super) vip_pos: Vec<(IpAddr, Pos)>,
@@ -113,5 +117,5 @@ pub(super) struct RawInstance {
 pub(super) struct RawGroup {
     pub(super) group: VrrpSyncGroup,
     pub(super) smtp_alert: Option<bool>,
-    pub(super) track_script: Vec<(TrackScript, Option<i32>, Option<bool>)>,
+    pub(super) track_script: Vec<TrackEntry>,
 }

@@ -5,11 +5,13 @@
 
 use std::net::IpAddr;
 
+use crate::config::diag::{Diagnostic, Severity};
 use crate::config::keywords::Block;
 use crate::config::model::*;
 use crate::config::parser::Stmt;
 
 use super::builder::Builder;
+use super::checkers::resolve_checker;
 use super::raw::{Inherit, RawRs};
 
 impl Builder {
@@ -84,6 +86,71 @@ impl Builder {
                 }
             }
             _ => self.unknown(Block::RealServer, &st),
+        }
+    }
+
+    /// A real server with what it inherits from its virtual server: the
+    /// port, the forwarding method, the inherited settings, its checkers.
+    pub(super) fn resolve_rs(
+        &mut self,
+        rr: RawRs,
+        vs: &VirtualServer,
+        vs_inh: &Inherit,
+        vs_port: u16,
+    ) -> RealServer {
+        let mut rs = rr.rs;
+        rs.port = rr.port.unwrap_or(vs_port);
+        (rs.lvs_method, rs.tunnel) = rr.lvs_method.unwrap_or((vs.lvs_method, vs.tunnel));
+        let rs_inh = rr.inh.over(vs_inh);
+        rs.inhibit_on_failure = rs_inh.inhibit_on_failure.unwrap_or(false);
+        rs.alpha = rs_inh.alpha.unwrap_or(false);
+        self.rs_alert.push(rr.inh.smtp_alert);
+        rs.checkers.reserve_exact(rr.checkers.len());
+        for rc in rr.checkers {
+            let checker = resolve_checker(rc, &rs, &rs_inh);
+            rs.checkers.push(checker);
+        }
+        if rr.port.is_some() {
+            self.correct_forwarded_port(&mut rs, &vs.key);
+        }
+        rs
+    }
+
+    /// IPVS forwards DR and TUN packets unchanged: the port is the
+    /// virtual server's (none for a fwmark service), as keepalived resets
+    /// it. The checkers keep the port as written.
+    fn correct_forwarded_port(&mut self, rs: &mut RealServer, key: &VirtualServerKey) {
+        if rs.lvs_method == LvsMethod::Nat {
+            return;
+        }
+        let effective = match key {
+            VirtualServerKey::Address { port, .. } => Some(*port),
+            VirtualServerKey::Fwmark { .. } => Some(0),
+            VirtualServerKey::Group { .. } => None,
+        };
+        if let Some(p) = effective
+            && rs.port != p
+        {
+            let method = if rs.lvs_method == LvsMethod::Dr {
+                "DR"
+            } else {
+                "TUN"
+            };
+            let msg = format!(
+                "real_server {} port {}: with lvs_method {method} IPVS does not translate ports; {}",
+                rs.address,
+                rs.port,
+                if p == 0 {
+                    "the port is ignored for a fwmark service".to_string()
+                } else {
+                    format!("port {p} is used")
+                }
+            );
+            self.p
+                .lexer
+                .diagnostics
+                .push(Diagnostic::at(Severity::Warning, &rs.origin, msg));
+            rs.port = p;
         }
     }
 }

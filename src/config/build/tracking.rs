@@ -8,13 +8,11 @@ use crate::config::model::*;
 use crate::config::parser::Stmt;
 
 use super::builder::Builder;
+use super::raw::TrackEntry;
 
 impl Builder {
     /// `track_script { NAME [weight W [reverse|noreverse]] ... }`.
-    pub(super) fn track_script(
-        &mut self,
-        s: &Stmt,
-    ) -> Vec<(TrackScript, Option<i32>, Option<bool>)> {
+    pub(super) fn track_script(&mut self, s: &Stmt) -> Vec<TrackEntry> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
@@ -77,4 +75,17 @@ impl Builder {
         });
         out
     }
+}
+
+/// The tracked scripts with their weight and direction resolved: the
+/// entry's, else its script's (an unknown script is reported by validate).
+pub(super) fn resolve_tracks(scripts: &[VrrpScript], list: Vec<TrackEntry>) -> Vec<TrackScript> {
+    list.into_iter()
+        .map(|(mut t, w, r)| {
+            let script = scripts.iter().find(|s| s.name == t.name);
+            t.weight = w.or(script.map(|s| s.weight)).unwrap_or(0);
+            t.reverse = r.or(script.map(|s| s.weight_reverse)).unwrap_or(false);
+            t
+        })
+        .collect::<Vec<_>>()
 }

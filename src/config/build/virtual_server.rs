@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use crate::config::diag::{Diagnostic, Severity};
 use crate::config::keywords::{self, Block};
+use crate::config::lexer::Pos;
 use crate::config::model::*;
-use crate::config::parser::Stmt;
+use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::{Inherit, RawVs};
@@ -120,120 +121,18 @@ impl Builder {
         }
     }
 
+    /// One virtual_server statement: the inherited keywords, scheduling,
+    /// quorum and sorry server each have a reader; the family and the
+    /// real servers are read here.
     fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs) {
         let kw = self.alias(&st, Block::VirtualServer);
-        if self.inherit_stmt(&kw, &st, &mut raw.inh) {
+        if self.inherit_stmt(&kw, &st, &mut raw.inh)
+            || self.vs_scheduling_stmt(&kw, &st, raw)
+            || self.vs_quorum_stmt(&kw, &st, raw)
+        {
             return;
         }
-        let vs = &mut raw.vs;
         match kw.as_str() {
-            "lvs_sched" => {
-                if let Some(w) = self.one(&st, "a scheduler (rr, wrr, lc, wlc, ...)") {
-                    let found = LvsSched::ALL.iter().find(|s| s.name() == w.text);
-                    match found {
-                        Some(s) => vs.lvs_sched = *s,
-                        None => {
-                            let cands = LvsSched::ALL.iter().map(|s| s.name());
-                            let msg = match keywords::suggest(&w.text, cands) {
-                                Some(m) => format!(
-                                    "unknown scheduler \"{}\"; did you mean \"{m}\"?",
-                                    w.text
-                                ),
-                                None => format!(
-                                    "unknown scheduler \"{}\" (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)",
-                                    w.text
-                                ),
-                            };
-                            self.err(w.pos, msg);
-                        }
-                    }
-                }
-            }
-            "lvs_method" => {
-                if let Some((m, t)) = self.lvs_method(&st) {
-                    vs.lvs_method = m;
-                    vs.tunnel = t;
-                }
-            }
-            "flag-1" | "flag-2" | "flag-3" | "sh-fallback" | "sh-port" | "mh-fallback"
-            | "mh-port" => {
-                self.bare(&st);
-                match kw.as_str() {
-                    "flag-1" | "sh-fallback" | "mh-fallback" => vs.sched_flags.flag_1 = true,
-                    "flag-2" | "sh-port" | "mh-port" => vs.sched_flags.flag_2 = true,
-                    _ => vs.sched_flags.flag_3 = true,
-                }
-                raw.sched_flag_words.push(st.keyword.clone());
-            }
-            "sorry_server_lvs_method" => raw.sorry_method = self.lvs_method(&st),
-            "protocol" => {
-                raw.protocol_pos = Some(st.keyword.pos);
-                if let Some(w) = self.one(&st, "TCP, UDP or SCTP") {
-                    match w.text.to_ascii_uppercase().as_str() {
-                        "TCP" => vs.protocol = Protocol::Tcp,
-                        "UDP" => vs.protocol = Protocol::Udp,
-                        "SCTP" => vs.protocol = Protocol::Sctp,
-                        _ => self.err(
-                            w.pos,
-                            format!("protocol expects TCP, UDP or SCTP, not \"{}\"", w.text),
-                        ),
-                    }
-                }
-            }
-            "persistence_timeout" => {
-                self.no_block(&st);
-                if let Some(args) = self.args_range(&st, 0, 1, "") {
-                    match args.first() {
-                        None => vs.persistence_timeout = Some(Duration::from_secs(360)),
-                        Some(w) => {
-                            if let Some(v) =
-                                self.int_word("persistence_timeout", w, 1, i64::from(u32::MAX))
-                            {
-                                vs.persistence_timeout = Some(Duration::from_secs(v as u64));
-                            }
-                        }
-                    }
-                }
-            }
-            "persistence_granularity" => {
-                if let Some(w) = self.one(&st, "a netmask") {
-                    match netmask_to_prefix(&w.text) {
-                        Some(p) => vs.persistence_granularity = Some(p),
-                        None => self.err(w.pos, format!("persistence_granularity expects a netmask (e.g. 255.255.255.0), not \"{}\"", w.text)),
-                    }
-                }
-            }
-            "quorum" => {
-                if let Some(v) = self.int_in(&st, 1, i64::from(u32::MAX)) {
-                    vs.quorum = v as u32;
-                }
-            }
-            "hysteresis" => {
-                if let Some(v) = self.u32_val(&st) {
-                    vs.hysteresis = v;
-                }
-            }
-            "quorum_up" => vs.quorum_up = self.notify_script(&st),
-            "quorum_down" => vs.quorum_down = self.notify_script(&st),
-            "omega" => vs.omega = self.flag(&st),
-            "sorry_server" => {
-                self.no_block(&st);
-                if let Some(args) = self.args_range(&st, 1, 2, "IP [PORT]") {
-                    let ip = self.ip_word("sorry_server", &args[0]);
-                    let port = match args.get(1) {
-                        Some(w) => self.port_word("sorry_server port", w).map(Some),
-                        None => Some(None),
-                    };
-                    if let (Some(ip), Some(port)) = (ip, port) {
-                        raw.sorry = Some((ip, port));
-                    }
-                }
-            }
-            "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(&st),
-            "ops" => {
-                self.bare(&st);
-                vs.ops = true;
-            }
             "ip_family" => {
                 if let Some(w) = self.one(&st, "inet or inet6") {
                     match w.text.as_str() {
@@ -255,54 +154,151 @@ impl Builder {
         }
     }
 
+    /// How IPVS schedules and forwards the service's connections
+    /// (scheduler and its flags, method, protocol, persistence); false if
+    /// `kw` is not one of those keywords.
+    fn vs_scheduling_stmt(&mut self, kw: &str, st: &Stmt, raw: &mut RawVs) -> bool {
+        let vs = &mut raw.vs;
+        match kw {
+            "lvs_sched" => {
+                if let Some(s) = self.lvs_sched(st) {
+                    vs.lvs_sched = s;
+                }
+            }
+            "lvs_method" => {
+                if let Some((m, t)) = self.lvs_method(st) {
+                    vs.lvs_method = m;
+                    vs.tunnel = t;
+                }
+            }
+            "flag-1" | "flag-2" | "flag-3" | "sh-fallback" | "sh-port" | "mh-fallback"
+            | "mh-port" => {
+                self.bare(st);
+                match kw {
+                    "flag-1" | "sh-fallback" | "mh-fallback" => vs.sched_flags.flag_1 = true,
+                    "flag-2" | "sh-port" | "mh-port" => vs.sched_flags.flag_2 = true,
+                    _ => vs.sched_flags.flag_3 = true,
+                }
+                raw.sched_flag_words.push(st.keyword.clone());
+            }
+            "protocol" => {
+                raw.protocol_pos = Some(st.keyword.pos);
+                if let Some(w) = self.one(st, "TCP, UDP or SCTP") {
+                    match w.text.to_ascii_uppercase().as_str() {
+                        "TCP" => vs.protocol = Protocol::Tcp,
+                        "UDP" => vs.protocol = Protocol::Udp,
+                        "SCTP" => vs.protocol = Protocol::Sctp,
+                        _ => self.err(
+                            w.pos,
+                            format!("protocol expects TCP, UDP or SCTP, not \"{}\"", w.text),
+                        ),
+                    }
+                }
+            }
+            "persistence_timeout" => self.persistence_timeout(st, vs),
+            "persistence_granularity" => {
+                if let Some(w) = self.one(st, "a netmask") {
+                    match netmask_to_prefix(&w.text) {
+                        Some(p) => vs.persistence_granularity = Some(p),
+                        None => self.err(w.pos, format!("persistence_granularity expects a netmask (e.g. 255.255.255.0), not \"{}\"", w.text)),
+                    }
+                }
+            }
+            "ops" => {
+                self.bare(st);
+                vs.ops = true;
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `lvs_sched NAME` (or `lb_algo`), a misspelt name with a suggestion.
+    fn lvs_sched(&mut self, st: &Stmt) -> Option<LvsSched> {
+        let w = self.one(st, "a scheduler (rr, wrr, lc, wlc, ...)")?;
+        let found = LvsSched::ALL.iter().find(|s| s.name() == w.text);
+        if found.is_none() {
+            let cands = LvsSched::ALL.iter().map(|s| s.name());
+            let msg = match keywords::suggest(&w.text, cands) {
+                Some(m) => format!("unknown scheduler \"{}\"; did you mean \"{m}\"?", w.text),
+                None => format!(
+                    "unknown scheduler \"{}\" (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)",
+                    w.text
+                ),
+            };
+            self.err(w.pos, msg);
+        }
+        found.copied()
+    }
+
+    /// `persistence_timeout [SECONDS]`: without a value, keepalived's 360.
+    fn persistence_timeout(&mut self, st: &Stmt, vs: &mut VirtualServer) {
+        self.no_block(st);
+        if let Some(args) = self.args_range(st, 0, 1, "") {
+            match args.first() {
+                None => vs.persistence_timeout = Some(Duration::from_secs(360)),
+                Some(w) => {
+                    if let Some(v) = self.int_word("persistence_timeout", w, 1, i64::from(u32::MAX))
+                    {
+                        vs.persistence_timeout = Some(Duration::from_secs(v as u64));
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the service counts as up (quorum, hysteresis), what runs when
+    /// that changes, and the sorry server used while it is down; false if
+    /// `kw` is not one of those keywords.
+    fn vs_quorum_stmt(&mut self, kw: &str, st: &Stmt, raw: &mut RawVs) -> bool {
+        let vs = &mut raw.vs;
+        match kw {
+            "quorum" => {
+                if let Some(v) = self.int_in(st, 1, i64::from(u32::MAX)) {
+                    vs.quorum = v as u32;
+                }
+            }
+            "hysteresis" => {
+                if let Some(v) = self.u32_val(st) {
+                    vs.hysteresis = v;
+                }
+            }
+            "quorum_up" => vs.quorum_up = self.notify_script(st),
+            "quorum_down" => vs.quorum_down = self.notify_script(st),
+            "omega" => vs.omega = self.flag(st),
+            "sorry_server" => {
+                self.no_block(st);
+                if let Some(args) = self.args_range(st, 1, 2, "IP [PORT]") {
+                    let ip = self.ip_word("sorry_server", &args[0]);
+                    let port = match args.get(1) {
+                        Some(w) => self.port_word("sorry_server port", w).map(Some),
+                        None => Some(None),
+                    };
+                    if let (Some(ip), Some(port)) = (ip, port) {
+                        raw.sorry = Some((ip, port));
+                    }
+                }
+            }
+            "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(st),
+            "sorry_server_lvs_method" => raw.sorry_method = self.lvs_method(st),
+            _ => return false,
+        }
+        true
+    }
+
+    /// A virtual server once its block ends (all its inheritance is
+    /// inside the block): defaults, the sorry server, the real servers,
+    /// and keepalived's corrections made visible.
     fn resolve_vs(&mut self, rv: RawVs) -> VirtualServer {
         let mut vs = rv.vs;
-        match (&vs.key, rv.protocol_pos) {
-            (VirtualServerKey::Fwmark { .. }, Some(pos)) => self.warn(
-                pos,
-                "protocol is ignored for a fwmark service (the mark selects the packets)",
-            ),
-            // keepalived 2.2.7 takes a service without `protocol` as UDP
-            // ("no protocol set - defaulting to UDP"). tandem runs the same
-            // table, but a web site silently served as UDP is rarely what
-            // was meant: say so where the service is written.
-            (VirtualServerKey::Address { .. } | VirtualServerKey::Group { .. }, None) => {
-                let msg = format!(
-                    "virtual_server {} has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
-                    vs.key
-                );
-                self.p
-                    .lexer
-                    .diagnostics
-                    .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
-            }
-            _ => {}
-        }
+        self.check_protocol(&vs, rv.protocol_pos);
         let vs_inh = rv.inh;
         vs.delay_loop = vs_inh.delay_loop.unwrap_or(Duration::from_secs(60));
         vs.alpha = vs_inh.alpha.unwrap_or(false);
         vs.inhibit_on_failure = vs_inh.inhibit_on_failure.unwrap_or(false);
         vs.virtualhost = vs_inh.virtualhost.clone();
         self.vs_alert.push(vs_inh.smtp_alert);
-        for w in &rv.sched_flag_words {
-            let needs = match w.text.as_str() {
-                "sh-port" | "sh-fallback" => Some(LvsSched::Sh),
-                "mh-port" | "mh-fallback" => Some(LvsSched::Mh),
-                _ => None,
-            };
-            if let Some(sched) = needs
-                && vs.lvs_sched != sched
-            {
-                let msg = format!(
-                    "\"{}\" applies to lvs_sched {}; with {} it sets scheduler flag {}",
-                    w.text,
-                    sched.name(),
-                    vs.lvs_sched.name(),
-                    if w.text.ends_with("port") { 2 } else { 1 }
-                );
-                self.warn(w.pos, msg);
-            }
-        }
+        self.check_sched_flags(&vs, &rv.sched_flag_words);
         vs.real_servers.reserve_exact(rv.rss.len());
         let vs_port = match &vs.key {
             VirtualServerKey::Address { port, .. } => *port,
@@ -325,94 +321,67 @@ impl Builder {
             });
         }
         for rr in rv.rss {
-            let mut rs = rr.rs;
-            rs.port = rr.port.unwrap_or(vs_port);
-            (rs.lvs_method, rs.tunnel) = rr.lvs_method.unwrap_or((vs.lvs_method, vs.tunnel));
-            let rs_inh = rr.inh.over(&vs_inh);
-            rs.inhibit_on_failure = rs_inh.inhibit_on_failure.unwrap_or(false);
-            rs.alpha = rs_inh.alpha.unwrap_or(false);
-            self.rs_alert.push(rr.inh.smtp_alert);
-            rs.checkers.reserve_exact(rr.checkers.len());
-            for rc in rr.checkers {
-                let inh = rc.inh.over(&rs_inh);
-                let delay_loop = inh.delay_loop.unwrap_or(Duration::from_secs(60));
-                let mut kind = rc.kind;
-                let (retry_default, dbr_default) = match &kind {
-                    CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
-                    CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
-                    CheckerKind::TcpCheck => (1, Duration::from_secs(1)),
-                };
-                match &mut kind {
-                    CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
-                        for u in &mut h.url {
-                            if u.virtualhost.is_none() {
-                                u.virtualhost = inh.virtualhost.clone();
-                            }
-                        }
-                    }
-                    CheckerKind::MiscCheck(m) => {
-                        m.misc_timeout = rc.misc_timeout.unwrap_or(delay_loop);
-                    }
-                    CheckerKind::TcpCheck => {}
-                }
-                rs.checkers.push(Checker {
-                    kind,
-                    connect_ip: rc.connect_ip.unwrap_or(rs.address),
-                    connect_port: rc.connect_port.unwrap_or(rs.port),
-                    bindto: rc.bindto,
-                    bind_port: rc.bind_port,
-                    bind_if: rc.bind_if,
-                    fwmark: rc.fwmark,
-                    connect_timeout: inh.connect_timeout.unwrap_or(Duration::from_secs(5)),
-                    retry: inh.retry.unwrap_or(retry_default),
-                    delay_before_retry: inh.delay_before_retry.unwrap_or(dbr_default),
-                    warmup: inh.warmup.unwrap_or(delay_loop),
-                    delay_loop,
-                    alpha: inh.alpha.unwrap_or(false),
-                    log_all_failures: rc.log_all_failures,
-                    origin: rc.origin,
-                });
-            }
-            // IPVS forwards DR and TUN packets unchanged: the port is the
-            // virtual server's (none for a fwmark service), as keepalived
-            // resets it. The checkers keep the port as written.
-            if rs.lvs_method != LvsMethod::Nat && rr.port.is_some() {
-                let effective = match &vs.key {
-                    VirtualServerKey::Address { port, .. } => Some(*port),
-                    VirtualServerKey::Fwmark { .. } => Some(0),
-                    VirtualServerKey::Group { .. } => None,
-                };
-                if let Some(p) = effective
-                    && rs.port != p
-                {
-                    let method = if rs.lvs_method == LvsMethod::Dr {
-                        "DR"
-                    } else {
-                        "TUN"
-                    };
-                    let msg = format!(
-                        "real_server {} port {}: with lvs_method {method} IPVS does not translate ports; {}",
-                        rs.address,
-                        rs.port,
-                        if p == 0 {
-                            "the port is ignored for a fwmark service".to_string()
-                        } else {
-                            format!("port {p} is used")
-                        }
-                    );
-                    self.p.lexer.diagnostics.push(Diagnostic::at(
-                        Severity::Warning,
-                        &rs.origin,
-                        msg,
-                    ));
-                    rs.port = p;
-                }
-            }
+            let rs = self.resolve_rs(rr, &vs, &vs_inh, vs_port);
             vs.real_servers.push(rs);
         }
-        // keepalived's corrections, made visible: a quorum above the total
-        // weight could never be reached, and a hysteresis not below the
-        // quorum could never be crossed.
+        self.correct_quorum(&mut vs);
+        vs
+    }
+
+    /// `protocol` means nothing to a fwmark service, and its absence
+    /// means UDP elsewhere: say so at the service.
+    fn check_protocol(&mut self, vs: &VirtualServer, protocol_pos: Option<Pos>) {
+        match (&vs.key, protocol_pos) {
+            (VirtualServerKey::Fwmark { .. }, Some(pos)) => self.warn(
+                pos,
+                "protocol is ignored for a fwmark service (the mark selects the packets)",
+            ),
+            // keepalived 2.2.7 takes a service without `protocol` as UDP
+            // ("no protocol set - defaulting to UDP"). tandem runs the same
+            // table, but a web site silently served as UDP is rarely what
+            // was meant: say so where the service is written.
+            (VirtualServerKey::Address { .. } | VirtualServerKey::Group { .. }, None) => {
+                let msg = format!(
+                    "virtual_server {} has no \"protocol\"; UDP is used, as keepalived does: write \"protocol UDP\" (or \"protocol TCP\") explicitly",
+                    vs.key
+                );
+                self.p
+                    .lexer
+                    .diagnostics
+                    .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
+            }
+            _ => {}
+        }
+    }
+
+    /// `sh-*` and `mh-*` name scheduler flags by their meaning for one
+    /// scheduler; with another they set a flag that means something else.
+    fn check_sched_flags(&mut self, vs: &VirtualServer, words: &[Word]) {
+        for w in words {
+            let needs = match w.text.as_str() {
+                "sh-port" | "sh-fallback" => Some(LvsSched::Sh),
+                "mh-port" | "mh-fallback" => Some(LvsSched::Mh),
+                _ => None,
+            };
+            if let Some(sched) = needs
+                && vs.lvs_sched != sched
+            {
+                let msg = format!(
+                    "\"{}\" applies to lvs_sched {}; with {} it sets scheduler flag {}",
+                    w.text,
+                    sched.name(),
+                    vs.lvs_sched.name(),
+                    if w.text.ends_with("port") { 2 } else { 1 }
+                );
+                self.warn(w.pos, msg);
+            }
+        }
+    }
+
+    /// keepalived's corrections, made visible: a quorum above the total
+    /// weight could never be reached, and a hysteresis not below the
+    /// quorum could never be crossed.
+    fn correct_quorum(&mut self, vs: &mut VirtualServer) {
         let weight_sum: u64 = vs.real_servers.iter().map(|r| u64::from(r.weight)).sum();
         if weight_sum > 0 && u64::from(vs.quorum) > weight_sum {
             let msg = format!(
@@ -439,6 +408,36 @@ impl Builder {
                 .push(Diagnostic::at(Severity::Warning, &vs.origin, msg));
             vs.hysteresis = vs.quorum - 1;
         }
-        vs
+    }
+
+    /// The virtual servers once the whole file is read: a group service's
+    /// family is its group's (the group may be defined after the service),
+    /// and the alerts resolve against global_defs.
+    pub(super) fn finish_virtual_servers(
+        &mut self,
+        checker_alert_default: Option<bool>,
+    ) -> Vec<VirtualServer> {
+        let mut vss = std::mem::take(&mut self.vss);
+        for vs in &mut vss {
+            if let VirtualServerKey::Group { name } = &vs.key
+                && let Some(g) = self.vsgs.iter().find(|g| &g.name == name)
+                && let Some(fam) = g.entries.iter().find_map(|e| match e {
+                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                    VsgEntry::Fwmark { family, .. } => *family,
+                })
+            {
+                vs.family = fam;
+            }
+        }
+        let mut rs_alert = self.rs_alert.iter();
+        for (vs, alert) in vss.iter_mut().zip(&self.vs_alert) {
+            vs.smtp_alert = alert.or(checker_alert_default).unwrap_or(false);
+            for rs in &mut vs.real_servers {
+                // keepalived: real servers alert by default.
+                let given = rs_alert.next().copied().flatten();
+                rs.smtp_alert = given.or(checker_alert_default).unwrap_or(true);
+            }
+        }
+        vss
     }
 }

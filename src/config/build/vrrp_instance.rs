@@ -6,8 +6,10 @@
 //! version). May not: read the address and route lists themselves
 //! (`addresses` does) or check across instances (validate does).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::config::diag::{Diagnostic, Severity};
 use crate::config::keywords::{self, Block};
 use crate::config::lexer::Pos;
 use crate::config::model::*;
@@ -15,6 +17,7 @@ use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawInstance;
+use super::tracking::resolve_tracks;
 
 impl Builder {
     pub(super) fn vrrp_instance(&mut self, s: &Stmt) {
@@ -77,8 +80,17 @@ impl Builder {
         self.instances.push(r);
     }
 
+    /// One vrrp_instance statement: the addresses, the tracking and
+    /// notification keywords and the GARP timers each have a reader; the
+    /// election settings are read here.
     fn instance_stmt(&mut self, st: Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
         let kw = self.alias(&st, Block::VrrpInstance);
+        if self.instance_address_stmt(&kw, &st, vi, r)
+            || self.instance_notify_stmt(&kw, &st, vi, r)
+            || self.instance_garp_stmt(&kw, &st, r)
+        {
+            return;
+        }
         match kw.as_str() {
             "state" => {
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
@@ -132,113 +144,164 @@ impl Builder {
                 vi.nopreempt = false;
             }
             "preempt_delay" => {
-                if let Some(w) = self.one(&st, "a time in seconds") {
-                    if let Some(v) = self.timer_word("preempt_delay", w) {
-                        if v > Duration::from_secs(1000) {
-                            self.err(
-                                w.pos,
-                                format!("preempt_delay {} is out of range (0-1000)", w.text),
-                            );
-                        } else {
-                            vi.preempt_delay = v;
-                        }
-                    }
+                if let Some(v) = self.preempt_delay(&st) {
+                    vi.preempt_delay = v;
                 }
             }
             "authentication" => {
                 r.auth_pos = Some(st.keyword.pos);
                 vi.authentication = self.authentication(&st);
             }
-            "virtual_ipaddress" => {
-                let list = self.vip_list(&st);
-                self.add_vips(vi, r, list, false);
-            }
-            "virtual_ipaddress_excluded" => {
-                let list = self.vip_list(&st);
-                self.add_vips(vi, r, list, true);
-            }
-            "virtual_routes" => {
-                let list = self.route_list(&st);
-                vi.virtual_routes.extend(list);
-            }
-            "track_interface" => {
-                let list = self.track_interface(&st);
-                vi.track_interface.extend(list);
-            }
-            "track_script" => {
-                let list = self.track_script(&st);
-                r.track_script.extend(list);
-            }
-            "unicast_src_ip" => {
-                vi.unicast_src_ip = self.ip(&st);
-                r.src_pos = st.args.first().map(|w| w.pos);
-            }
-            "unicast_peer" => {
-                if self.need_block(&st) {
-                    let mut peers = Vec::new();
-                    self.block(&st, &mut |b, p| {
-                        b.no_block(&p);
-                        let ip = b.ip_word("unicast_peer", &p.keyword);
-                        // min_ttl / max_ttl are not supported.
-                        if let Some(extra) = p.args.first() {
-                            let msg = if matches!(extra.text.as_str(), "min_ttl" | "max_ttl") {
-                                keywords::unsupported_message(&extra.text)
-                            } else {
-                                format!("unexpected \"{}\" after a unicast peer", extra.text)
-                            };
-                            b.err(extra.pos, msg);
-                        }
-                        if let Some(ip) = ip {
-                            peers.push((ip, p.keyword.pos));
-                        }
-                    });
-                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
-                    r.peer_pos.extend(peers);
-                }
-            }
-            "notify_master" => vi.notify_master = self.notify_script(&st),
-            "notify_backup" => vi.notify_backup = self.notify_script(&st),
-            "notify_fault" => vi.notify_fault = self.notify_script(&st),
-            "notify_stop" => vi.notify_stop = self.notify_script(&st),
-            "notify" => vi.notify = self.notify_script(&st),
-            "smtp_alert" => r.smtp_alert = Some(self.flag(&st)),
             "accept" => {
                 self.bare(&st);
                 vi.accept = true;
             }
             "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.flag(&st)),
+            _ => self.unknown(Block::VrrpInstance, &st),
+        }
+    }
+
+    /// `preempt_delay SECONDS`, at most 1000 (keepalived's limit).
+    fn preempt_delay(&mut self, st: &Stmt) -> Option<Duration> {
+        let w = self.one(st, "a time in seconds")?;
+        let v = self.timer_word("preempt_delay", w)?;
+        if v > Duration::from_secs(1000) {
+            self.err(
+                w.pos,
+                format!("preempt_delay {} is out of range (0-1000)", w.text),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    /// The addresses the instance holds, routes it adds and the unicast
+    /// addresses of its adverts; false if `kw` is not one of them.
+    fn instance_address_stmt(
+        &mut self,
+        kw: &str,
+        st: &Stmt,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+    ) -> bool {
+        match kw {
+            "virtual_ipaddress" => {
+                let list = self.vip_list(st);
+                self.add_vips(vi, r, list, false);
+            }
+            "virtual_ipaddress_excluded" => {
+                let list = self.vip_list(st);
+                self.add_vips(vi, r, list, true);
+            }
+            "virtual_routes" => {
+                let list = self.route_list(st);
+                vi.virtual_routes.extend(list);
+            }
+            "unicast_src_ip" => {
+                vi.unicast_src_ip = self.ip(st);
+                r.src_pos = st.args.first().map(|w| w.pos);
+            }
+            "unicast_peer" => {
+                if self.need_block(st) {
+                    let peers = self.unicast_peers(st);
+                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
+                    r.peer_pos.extend(peers);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The entries of `unicast_peer { IP ... }`, with where each was
+    /// written (for the family check once the instance is resolved).
+    fn unicast_peers(&mut self, st: &Stmt) -> Vec<(IpAddr, Pos)> {
+        let mut peers = Vec::new();
+        self.block(st, &mut |b, p| {
+            b.no_block(&p);
+            let ip = b.ip_word("unicast_peer", &p.keyword);
+            // min_ttl / max_ttl are not supported.
+            if let Some(extra) = p.args.first() {
+                let msg = if matches!(extra.text.as_str(), "min_ttl" | "max_ttl") {
+                    keywords::unsupported_message(&extra.text)
+                } else {
+                    format!("unexpected \"{}\" after a unicast peer", extra.text)
+                };
+                b.err(extra.pos, msg);
+            }
+            if let Some(ip) = ip {
+                peers.push((ip, p.keyword.pos));
+            }
+        });
+        peers
+    }
+
+    /// What the instance tracks and whom it tells of a state change;
+    /// false if `kw` is not one of those keywords.
+    fn instance_notify_stmt(
+        &mut self,
+        kw: &str,
+        st: &Stmt,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+    ) -> bool {
+        match kw {
+            "track_interface" => {
+                let list = self.track_interface(st);
+                vi.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = self.track_script(st);
+                r.track_script.extend(list);
+            }
+            "notify_master" => vi.notify_master = self.notify_script(st),
+            "notify_backup" => vi.notify_backup = self.notify_script(st),
+            "notify_fault" => vi.notify_fault = self.notify_script(st),
+            "notify_stop" => vi.notify_stop = self.notify_script(st),
+            "notify" => vi.notify = self.notify_script(st),
+            "smtp_alert" => r.smtp_alert = Some(self.flag(st)),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The instance's own GARP / NA timers (resolved against global_defs
+    /// at the end); false if `kw` is not one of them.
+    fn instance_garp_stmt(&mut self, kw: &str, st: &Stmt, r: &mut RawInstance) -> bool {
+        match kw {
             "garp_master_delay" => {
-                if let Some(v) = self.int_in(&st, 0, 1000) {
+                if let Some(v) = self.int_in(st, 0, 1000) {
                     r.garp_master_delay = Some(Duration::from_secs(v as u64));
                 }
             }
             "garp_master_repeat" => {
-                if let Some(v) = self.int_in(&st, 1, 1000) {
+                if let Some(v) = self.int_in(st, 1, 1000) {
                     r.garp_master_repeat = Some(v as u32);
                 }
             }
             "garp_lower_prio_delay" => {
-                if let Some(v) = self.int_in(&st, 0, 1000) {
+                if let Some(v) = self.int_in(st, 0, 1000) {
                     r.garp_lower_prio_delay = Some(Duration::from_secs(v as u64));
                 }
             }
             "garp_lower_prio_repeat" => {
-                if let Some(v) = self.int_in(&st, 1, 1000) {
+                if let Some(v) = self.int_in(st, 1, 1000) {
                     r.garp_lower_prio_repeat = Some(v as u32);
                 }
             }
             "garp_master_refresh" => {
-                if let Some(v) = self.int_in(&st, 0, 86400) {
+                if let Some(v) = self.int_in(st, 0, 86400) {
                     r.garp_master_refresh = Some((v > 0).then(|| Duration::from_secs(v as u64)));
                 }
             }
             "garp_master_refresh_repeat" => {
-                if let Some(v) = self.int_in(&st, 1, 1000) {
+                if let Some(v) = self.int_in(st, 1, 1000) {
                     r.garp_master_refresh_repeat = Some(v as u32);
                 }
             }
-            _ => self.unknown(Block::VrrpInstance, &st),
+            _ => return false,
         }
+        true
     }
 
     fn authentication(&mut self, s: &Stmt) -> Option<Authentication> {
@@ -312,6 +375,174 @@ impl Builder {
                 vi.virtual_ipaddress_excluded.push(v);
             } else {
                 vi.virtual_ipaddress.push(v);
+            }
+        }
+    }
+
+    /// The instances with what they inherit resolved and the checks that
+    /// need the resolved version made.
+    pub(super) fn finish_instances(
+        &mut self,
+        g: &GlobalDefs,
+        scripts: &[VrrpScript],
+        alert_default: Option<bool>,
+    ) -> Vec<VrrpInstance> {
+        let mut instances = Vec::new();
+        for mut ri in std::mem::take(&mut self.instances) {
+            let mut vi = std::mem::take(&mut ri.inst);
+            vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
+            vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
+            self.inherit_global_timers(&mut vi, &ri, g);
+            vi.version = self.resolve_version(&vi, &ri, g);
+            if let Some((adv, pos)) = ri.advert_int {
+                self.check_advert_int(&vi, adv, pos);
+                vi.advert_int = adv;
+            }
+            self.check_resolved_instance(&vi, &ri);
+            instances.push(vi);
+        }
+        instances
+    }
+
+    /// The GARP / NA timers and `skip_check_adv_addr`: the instance's,
+    /// else global_defs'. An instance's `garp_master_*` also stands for
+    /// its `garp_lower_prio_*` unless global_defs sets those.
+    fn inherit_global_timers(&self, vi: &mut VrrpInstance, ri: &RawInstance, g: &GlobalDefs) {
+        vi.skip_check_adv_addr = ri.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr);
+        vi.garp_master_delay = ri.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
+        vi.garp_master_repeat = ri.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
+        vi.garp_lower_prio_delay = ri
+            .garp_lower_prio_delay
+            .or(ri.garp_master_delay.filter(|_| !self.lower_prio_delay_set))
+            .unwrap_or(g.vrrp_garp_lower_prio_delay);
+        vi.garp_lower_prio_repeat = ri
+            .garp_lower_prio_repeat
+            .or(ri
+                .garp_master_repeat
+                .filter(|_| !self.lower_prio_repeat_set))
+            .unwrap_or(g.vrrp_garp_lower_prio_repeat);
+        vi.garp_master_refresh = ri.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh);
+        vi.garp_master_refresh_repeat = ri
+            .garp_master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat);
+        vi.garp_interval = g.vrrp_garp_interval;
+        vi.gna_interval = g.vrrp_gna_interval;
+    }
+
+    /// Version: the instance's, else global; IPv6 is always v3.
+    fn resolve_version(
+        &mut self,
+        vi: &VrrpInstance,
+        ri: &RawInstance,
+        g: &GlobalDefs,
+    ) -> VrrpVersion {
+        match (ri.version, vi.family) {
+            (Some((VrrpVersion::V2, pos)), AddressFamily::Inet6) => {
+                self.err(
+                    pos,
+                    format!(
+                        "vrrp_instance {}: VRRP version 2 is IPv4 only (RFC 3768); IPv6 needs version 3",
+                        vi.name
+                    ),
+                );
+                VrrpVersion::V3
+            }
+            (Some((v, _)), _) => v,
+            (None, AddressFamily::Inet6) => VrrpVersion::V3,
+            (None, AddressFamily::Inet) => g.vrrp_version,
+        }
+    }
+
+    /// What needs the resolved version and family: authentication is
+    /// VRRPv2 only, nopreempt needs state BACKUP, and the unicast
+    /// addresses must share the instance's family.
+    fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
+        let family = vi.family;
+        if vi.version == VrrpVersion::V3
+            && vi.authentication.is_some()
+            && let Some(pos) = ri.auth_pos
+        {
+            self.err(
+                pos,
+                format!(
+                    "vrrp_instance {}: authentication is not part of VRRP version 3 (RFC 5798)",
+                    vi.name
+                ),
+            );
+        }
+        if vi.nopreempt && vi.state == InitialState::Master {
+            self.p.lexer.diagnostics.push(Diagnostic::at(
+                Severity::Warning,
+                &vi.origin,
+                format!(
+                    "vrrp_instance {}: nopreempt has no effect with state MASTER; use state BACKUP",
+                    vi.name
+                ),
+            ));
+        }
+        for (peer, pos) in &ri.peer_pos {
+            if AddressFamily::of(peer) != family {
+                let msg = format!(
+                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
+                    vi.name
+                );
+                self.err(*pos, msg);
+            }
+        }
+        if let Some(src) = vi.unicast_src_ip
+            && AddressFamily::of(&src) != family
+        {
+            let msg = format!(
+                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
+                vi.name
+            );
+            match ri.src_pos {
+                Some(pos) => self.err(pos, msg),
+                None => {
+                    self.p
+                        .lexer
+                        .diagnostics
+                        .push(Diagnostic::at(Severity::Error, &vi.origin, msg))
+                }
+            }
+        }
+    }
+
+    /// RFC 3768 §5.3.7: whole seconds, 1–255 in an 8-bit field.
+    /// RFC 5798 §5.2.7: centiseconds in a 12-bit field, 1–4095.
+    fn check_advert_int(&mut self, vi: &VrrpInstance, adv: Duration, pos: Pos) {
+        let secs = adv.as_secs_f64();
+        match vi.version {
+            VrrpVersion::V2 => {
+                if adv.subsec_nanos() != 0 {
+                    self.err(
+                        pos,
+                        format!(
+                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+                        ),
+                    );
+                } else if !(1..=255).contains(&adv.as_secs()) {
+                    self.err(
+                        pos,
+                        format!(
+                            "advert_int {secs} is out of range for VRRP version 2 (1-255 seconds)"
+                        ),
+                    );
+                }
+            }
+            VrrpVersion::V3 => {
+                let cs = adv.as_micros() as f64 / 10_000.0;
+                if !(1.0..=4095.0).contains(&cs) {
+                    self.err(
+                        pos,
+                        format!("advert_int {secs} is out of range for VRRP version 3 (0.01-40.95 seconds)"),
+                    );
+                } else if cs.fract() != 0.0 {
+                    self.err(
+                        pos,
+                        format!("advert_int {secs} is not a whole number of centiseconds (VRRP version 3 resolution)"),
+                    );
+                }
             }
         }
     }

@@ -4,12 +4,13 @@
 //! Owns: the meaning of each vrrp_sync_group keyword. May not: resolve
 //! its members (that is checked once every instance is read).
 
-use crate::config::keywords::Block;
+use crate::config::keywords::{self, Block};
 use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawGroup;
+use super::tracking::resolve_tracks;
 
 impl Builder {
     pub(super) fn vrrp_sync_group(&mut self, s: &Stmt) {
@@ -68,6 +69,42 @@ impl Builder {
             .extend(members.into_iter().map(|w| (g.group.name.clone(), w)));
         if name.is_some() {
             self.groups.push(g);
+        }
+    }
+
+    /// The sync groups with their alerts and tracked scripts resolved.
+    pub(super) fn finish_sync_groups(
+        &mut self,
+        scripts: &[VrrpScript],
+        alert_default: Option<bool>,
+    ) -> Vec<VrrpSyncGroup> {
+        let mut groups = Vec::new();
+        for mut rg in std::mem::take(&mut self.groups) {
+            rg.group.smtp_alert = rg.smtp_alert.or(alert_default).unwrap_or(false);
+            rg.group.track_script = resolve_tracks(scripts, std::mem::take(&mut rg.track_script));
+            groups.push(rg.group);
+        }
+        groups
+    }
+
+    /// Sync group members must be instances (known only once every
+    /// instance is read).
+    pub(super) fn check_sync_group_members(&mut self, instances: &[VrrpInstance]) {
+        for (group, w) in std::mem::take(&mut self.group_members) {
+            if !instances.iter().any(|i| i.name == w.text) {
+                let cands = instances.iter().map(|i| i.name.as_str());
+                let msg = match keywords::suggest(&w.text, cands) {
+                    Some(m) => format!(
+                        "vrrp_sync_group {group}: no vrrp_instance named \"{}\"; did you mean \"{m}\"?",
+                        w.text
+                    ),
+                    None => format!(
+                        "vrrp_sync_group {group}: no vrrp_instance named \"{}\"",
+                        w.text
+                    ),
+                };
+                self.err(w.pos, msg);
+            }
         }
     }
 }
