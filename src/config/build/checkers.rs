@@ -2,8 +2,9 @@
 //! `MISC_CHECK`, with the `url { ... }` blocks of the HTTP ones.
 //!
 //! Owns: the meaning of each checker keyword (and which ones a kind of
-//! checker refuses). May not: run a check, or resolve what a checker
-//! inherits from its servers.
+//! checker refuses), and a checker's defaults by kind once what it
+//! inherits from its servers is known. May not: run a check, or open a
+//! connection.
 
 use std::time::Duration;
 

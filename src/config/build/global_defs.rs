@@ -1,8 +1,9 @@
 //! `global_defs { ... }`: mail settings, the VRRP defaults instances
 //! inherit, script security and the IPVS flush settings.
 //!
-//! Owns: the meaning of each global_defs keyword. May not: resolve the
-//! instances' inheritance (that happens once the whole file is read).
+//! Owns: the meaning of each global_defs keyword, and the defaults among
+//! them that follow others. May not: resolve what the instances and
+//! servers inherit from it (their own files do, once the file is read).
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -8,11 +8,13 @@
 //! file is read, because keepalived allows a default to be written after
 //! the blocks that inherit it.
 //!
-//! Owns: the entry point, the order of the top-level blocks, and the
-//! resolution once the whole file is read. Each block's keywords are read
-//! in the file named after it; the helpers they share are in `builder`,
-//! `args` and `values`. May not: open files or touch the network (the
-//! lexer reads the files), or check across items (validate does).
+//! Owns: the entry point, the dispatch of the top-level blocks, and the
+//! order in which what was read is resolved once the whole file is read.
+//! Each block's keywords are read, and its items resolved, in the file
+//! named after it; the helpers they share are in `builder`, `args`,
+//! `values`, `raw` and `inherited`. May not: open files or touch the
+//! network (the lexer reads the files), or check across items (validate
+//! does).
 
 mod addresses;
 mod args;

@@ -1,7 +1,9 @@
 //! `real_server IP [PORT] { ... }`: one server behind a virtual server.
 //!
-//! Owns: the meaning of each real_server keyword. May not: resolve what
-//! the server inherits (its virtual server does, once its block ends).
+//! Owns: the meaning of each real_server keyword, and resolving what the
+//! server inherits from its virtual server (called when the virtual
+//! server's block ends). May not: read the checkers' keywords (`checkers`
+//! does).
 
 use std::net::IpAddr;
 

@@ -1,9 +1,10 @@
 //! `virtual_server IP [PORT] | fwmark N | group NAME { ... }`: one IPVS
 //! service.
 //!
-//! Owns: the meaning of each virtual_server keyword, and resolving a
-//! service once its block ends (its family, its real servers, keepalived's
-//! corrections of quorum and hysteresis). May not: check across services
+//! Owns: the meaning of each virtual_server keyword, resolving a service
+//! once its block ends (its family, its real servers, keepalived's
+//! corrections of quorum and hysteresis), and at the end of the file its
+//! group's family and its alerts. May not: check across services
 //! (validate does).
 
 use std::time::Duration;

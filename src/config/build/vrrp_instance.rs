@@ -1,10 +1,11 @@
 //! `vrrp_instance NAME { ... }`: one virtual router (RFC 3768,
 //! RFC 5798 §6.1), with its `authentication` and `unicast_peer` blocks.
 //!
-//! Owns: the meaning of each vrrp_instance keyword, and the checks that
-//! need the whole instance (its family, its advert interval for the
-//! version). May not: read the address and route lists themselves
-//! (`addresses` does) or check across instances (validate does).
+//! Owns: the meaning of each vrrp_instance keyword, the checks that need
+//! the whole instance (its family, its advert interval for the version),
+//! and resolving what it inherits from global_defs once the file is read.
+//! May not: read the address and route entries themselves (`addresses`
+//! does) or check across instances (validate does).
 
 use std::net::IpAddr;
 use std::time::Duration;

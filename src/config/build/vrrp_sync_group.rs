@@ -1,8 +1,9 @@
 //! `vrrp_sync_group NAME { group { ... } ... }`: instances that change
 //! state together.
 //!
-//! Owns: the meaning of each vrrp_sync_group keyword. May not: resolve
-//! its members (that is checked once every instance is read).
+//! Owns: the meaning of each vrrp_sync_group keyword, and once every
+//! instance is read, resolving its alerts and tracked scripts and checking
+//! that its members exist. May not: change the instances it names.
 
 use crate::config::keywords::{self, Block};
 use crate::config::model::*;
