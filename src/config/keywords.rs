@@ -282,6 +282,8 @@ impl Block {
 
     /// keepalived keywords valid in this block that tandem does not
     /// implement yet (from keepalived.conf(5), version 2.2).
+    // flat table: one literal list per block, like `supported`; it grows
+    // by a line whenever keepalived adds an option tandem does not read.
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
             Block::Top => &[
