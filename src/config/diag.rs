@@ -1,4 +1,7 @@
 //! Diagnostics: every problem found in a configuration, with its position.
+//!
+//! Owns: [`Diagnostic`] and [`Severity`], and their `FILE:LINE:COL:` text.
+//! May not: decide what is a problem (the layers that find one do).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

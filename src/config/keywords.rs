@@ -6,6 +6,9 @@
 //! with exactly that message, never with "unknown keyword" and never
 //! silently ignored: an operator who relies on `vrrp_strict` must not get a
 //! daemon that quietly behaves differently.
+//!
+//! Owns: the keyword lists and the "did you mean" distance. May not: read
+//! statements or values (the builder does), or depend on the model.
 
 /// The blocks of keepalived.conf, as the builder walks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,8 @@ impl Block {
     }
 
     /// Keywords tandem reads in this block (deprecated aliases included).
+    // flat table: one literal list per block, so that a block's vocabulary
+    // reads in one place and a new keyword is one line.
     pub fn supported(self) -> &'static [&'static str] {
         match self {
             Block::Top => &[
@@ -277,6 +282,8 @@ impl Block {
 
     /// keepalived keywords valid in this block that tandem does not
     /// implement yet (from keepalived.conf(5), version 2.2).
+    // flat table: one literal list per block, like `supported`; it grows
+    // by a line whenever keepalived adds an option tandem does not read.
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
             Block::Top => &[

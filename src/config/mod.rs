@@ -3,10 +3,10 @@
 //! tandem reads the configuration language operators already run with
 //! keepalived. Reading a configuration goes through four layers:
 //!
-//! 1. [`lexer`]: files → tokens (comments, quotes, `include`, `@ID`
+//! 1. `lexer`: files → tokens (comments, quotes, `include`, `@ID`
 //!    conditional lines, `$NAME` parameters), each token keeping the file,
 //!    line and column the operator wrote;
-//! 2. [`parser`]: tokens → statements and blocks;
+//! 2. `parser`: tokens → statements and blocks;
 //! 3. `build`: statements → the typed [`model`], applying keepalived's
 //!    defaults and inheritance, with per-keyword checks (ranges, syntax,
 //!    unknown keywords with a suggestion, keepalived options tandem does not
@@ -30,6 +30,12 @@
 //!     }
 //! }
 //! ```
+//!
+//! Owns: the public face of `config` (its module list and re-exports) and
+//! the top-level [`load`] functions that run the four layers and put the
+//! diagnostics in file order. May not: be imported by the modules below
+//! it (they share nothing through this file), or use any module of the
+//! crate outside `config` (the configuration is the bottom layer).
 
 mod build;
 pub mod diag;

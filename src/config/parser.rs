@@ -9,6 +9,9 @@
 //! lexer hands out tokens a line at a time (a large file is never held
 //! whole) and nom 8 parses in-memory `&str`/`&[u8]`; this grammar has
 //! three cases and needs one token of look-ahead across a line end.
+//!
+//! Owns: [`Stmt`], [`Word`] and the block boundaries. May not: give any
+//! keyword a meaning, or read files (the lexer does).
 
 use super::lexer::{Lexer, Pos, TokKind, Token};
 

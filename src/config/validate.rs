@@ -5,6 +5,10 @@
 //!
 //! Per-value checks (ranges, syntax) are made by the builder where the
 //! value is written; this pass needs the whole configuration.
+//!
+//! Owns: the checks that compare items with one another. May not: change
+//! the model (it only reports), or see statements or positions other than
+//! each item's [`Origin`].
 
 use std::collections::HashMap;
 
@@ -210,75 +214,10 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
-    // A fwmark service has no protocol: the mark alone is its key.
-    let mut seen: HashMap<(&VirtualServerKey, Option<Protocol>), &Origin> = HashMap::new();
+    let mut seen = HashMap::new();
     for vs in &cfg.virtual_servers {
-        let protocol = match vs.key {
-            VirtualServerKey::Fwmark { .. } => None,
-            _ => Some(vs.protocol),
-        };
-        match seen.entry((&vs.key, protocol)) {
-            std::collections::hash_map::Entry::Occupied(first) => {
-                let what = match protocol {
-                    Some(p) => format!("{} {}", vs.key, p.name()),
-                    None => vs.key.to_string(),
-                };
-                error(
-                    out,
-                    &vs.origin,
-                    format!(
-                        "virtual_server {what} is already defined at {}",
-                        first.get()
-                    ),
-                );
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(&vs.origin);
-            }
-        }
-        let persistent = vs.persistence_timeout.is_some();
-        match &vs.key {
-            VirtualServerKey::Group { name } => match cfg.virtual_server_group(name) {
-                None => {
-                    let cands = cfg.virtual_server_groups.iter().map(|g| g.name.as_str());
-                    let msg = match suggest(name, cands) {
-                        Some(m) => format!(
-                            "virtual_server group {name}: no virtual_server_group named \"{name}\"; did you mean \"{m}\"?"
-                        ),
-                        None => format!(
-                            "virtual_server group {name}: no virtual_server_group named \"{name}\""
-                        ),
-                    };
-                    error(out, &vs.origin, msg);
-                }
-                Some(g) => {
-                    let portless = g
-                        .entries
-                        .iter()
-                        .any(|e| matches!(e, VsgEntry::Range { port: 0, .. }));
-                    if portless && !persistent {
-                        error(
-                            out,
-                            &vs.origin,
-                            format!(
-                                "virtual_server group {name}: group {name} has addresses without a port, which IPVS only allows for persistent services (set persistence_timeout)"
-                            ),
-                        );
-                    }
-                }
-            },
-            VirtualServerKey::Address { port: 0, .. } if !persistent => {
-                error(
-                    out,
-                    &vs.origin,
-                    format!(
-                        "virtual_server {}: a service without a port must be persistent (set persistence_timeout) or name its port",
-                        vs.key
-                    ),
-                );
-            }
-            _ => {}
-        }
+        duplicate_service(vs, &mut seen, out);
+        service_key(cfg, vs, out);
         if vs.protocol == Protocol::Tcp && vs.ops {
             error(
                 out,
@@ -289,67 +228,8 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
-        let group_family = match &vs.key {
-            VirtualServerKey::Group { name } => cfg.virtual_server_group(name).and_then(|g| {
-                g.entries.iter().find_map(|e| match e {
-                    VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
-                    VsgEntry::Fwmark { family, .. } => *family,
-                })
-            }),
-            _ => None,
-        };
-        let family = group_family.unwrap_or(vs.family);
-        let mut rs_seen: HashMap<(std::net::IpAddr, u16), &Origin> = HashMap::new();
-        for rs in &vs.real_servers {
-            if let Some(first) = rs_seen.insert((rs.address, rs.port), &rs.origin) {
-                error(
-                    out,
-                    &rs.origin,
-                    format!(
-                        "real_server {} port {} is already in this virtual_server at {first}",
-                        rs.address, rs.port
-                    ),
-                );
-            }
-            if rs.lvs_method != LvsMethod::Tun && AddressFamily::of(&rs.address) != family {
-                error(
-                    out,
-                    &rs.origin,
-                    format!(
-                        "real_server {} is {} but virtual_server {} is {family}; only TUN can cross families",
-                        rs.address,
-                        AddressFamily::of(&rs.address),
-                        vs.key
-                    ),
-                );
-            }
-            for c in &rs.checkers {
-                if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
-                    error(
-                        out,
-                        &c.origin,
-                        format!(
-                            "{} of real_server {} has no port to connect to; set connect_port (the real server has none)",
-                            c.kind.keyword(),
-                            rs.address
-                        ),
-                    );
-                }
-            }
-            if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold)
-                && hi != 0
-                && lo > hi
-            {
-                error(
-                    out,
-                    &rs.origin,
-                    format!(
-                        "real_server {}: lthreshold {lo} is above uthreshold {hi}",
-                        rs.address
-                    ),
-                );
-            }
-        }
+        let family = service_family(cfg, vs);
+        real_servers(vs, family, out);
         if let Some(s) = &vs.sorry_server
             && s.lvs_method != LvsMethod::Tun
             && AddressFamily::of(&s.address) != family
@@ -360,6 +240,159 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 format!(
                     "virtual_server {}: sorry_server {} is not {family}",
                     vs.key, s.address
+                ),
+            );
+        }
+    }
+}
+
+/// The services seen so far, by key and protocol.
+type Services<'a> = HashMap<(&'a VirtualServerKey, Option<Protocol>), &'a Origin>;
+
+/// A service defined twice: IPVS has one entry per key and protocol. A
+/// fwmark service has no protocol: the mark alone is its key.
+fn duplicate_service<'a>(
+    vs: &'a VirtualServer,
+    seen: &mut Services<'a>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let protocol = match vs.key {
+        VirtualServerKey::Fwmark { .. } => None,
+        _ => Some(vs.protocol),
+    };
+    match seen.entry((&vs.key, protocol)) {
+        std::collections::hash_map::Entry::Occupied(first) => {
+            let what = match protocol {
+                Some(p) => format!("{} {}", vs.key, p.name()),
+                None => vs.key.to_string(),
+            };
+            error(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {what} is already defined at {}",
+                    first.get()
+                ),
+            );
+        }
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(&vs.origin);
+        }
+    }
+}
+
+/// The group a service names must exist, and a service without a port
+/// (its own or its group's addresses') must be persistent, as IPVS wants.
+fn service_key(cfg: &Config, vs: &VirtualServer, out: &mut Vec<Diagnostic>) {
+    let persistent = vs.persistence_timeout.is_some();
+    match &vs.key {
+        VirtualServerKey::Group { name } => match cfg.virtual_server_group(name) {
+            None => {
+                let cands = cfg.virtual_server_groups.iter().map(|g| g.name.as_str());
+                let msg = match suggest(name, cands) {
+                    Some(m) => format!(
+                        "virtual_server group {name}: no virtual_server_group named \"{name}\"; did you mean \"{m}\"?"
+                    ),
+                    None => format!(
+                        "virtual_server group {name}: no virtual_server_group named \"{name}\""
+                    ),
+                };
+                error(out, &vs.origin, msg);
+            }
+            Some(g) => {
+                let portless = g
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, VsgEntry::Range { port: 0, .. }));
+                if portless && !persistent {
+                    error(
+                        out,
+                        &vs.origin,
+                        format!(
+                            "virtual_server group {name}: group {name} has addresses without a port, which IPVS only allows for persistent services (set persistence_timeout)"
+                        ),
+                    );
+                }
+            }
+        },
+        VirtualServerKey::Address { port: 0, .. } if !persistent => {
+            error(
+                out,
+                &vs.origin,
+                format!(
+                    "virtual_server {}: a service without a port must be persistent (set persistence_timeout) or name its port",
+                    vs.key
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// A service's family: its group's first entry that has one, else its own.
+fn service_family(cfg: &Config, vs: &VirtualServer) -> AddressFamily {
+    let group_family = match &vs.key {
+        VirtualServerKey::Group { name } => cfg.virtual_server_group(name).and_then(|g| {
+            g.entries.iter().find_map(|e| match e {
+                VsgEntry::Range { first, .. } => Some(AddressFamily::of(first)),
+                VsgEntry::Fwmark { family, .. } => *family,
+            })
+        }),
+        _ => None,
+    };
+    group_family.unwrap_or(vs.family)
+}
+
+/// Each real server once per service, of the service's family (only TUN
+/// crosses families), with a port for its checkers and sane thresholds.
+fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnostic>) {
+    let mut rs_seen: HashMap<(std::net::IpAddr, u16), &Origin> = HashMap::new();
+    for rs in &vs.real_servers {
+        if let Some(first) = rs_seen.insert((rs.address, rs.port), &rs.origin) {
+            error(
+                out,
+                &rs.origin,
+                format!(
+                    "real_server {} port {} is already in this virtual_server at {first}",
+                    rs.address, rs.port
+                ),
+            );
+        }
+        if rs.lvs_method != LvsMethod::Tun && AddressFamily::of(&rs.address) != family {
+            error(
+                out,
+                &rs.origin,
+                format!(
+                    "real_server {} is {} but virtual_server {} is {family}; only TUN can cross families",
+                    rs.address,
+                    AddressFamily::of(&rs.address),
+                    vs.key
+                ),
+            );
+        }
+        for c in &rs.checkers {
+            if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+                error(
+                    out,
+                    &c.origin,
+                    format!(
+                        "{} of real_server {} has no port to connect to; set connect_port (the real server has none)",
+                        c.kind.keyword(),
+                        rs.address
+                    ),
+                );
+            }
+        }
+        if let (Some(lo), Some(hi)) = (rs.lthreshold, rs.uthreshold)
+            && hi != 0
+            && lo > hi
+        {
+            error(
+                out,
+                &rs.origin,
+                format!(
+                    "real_server {}: lthreshold {lo} is above uthreshold {hi}",
+                    rs.address
                 ),
             );
         }

@@ -1,0 +1,305 @@
+//! `virtual_ipaddress`, `virtual_ipaddress_excluded` and `virtual_routes`
+//! entries: `IP[/LEN] [brd IP] [dev IF] ...` and
+//! `[src IP] [to] DEST [via|gw IP] [dev IF] ...`.
+//!
+//! Owns: reading one entry's options. May not: decide which instance
+//! holds an address (the vrrp_instance reader does).
+
+use std::net::IpAddr;
+
+use crate::config::keywords;
+use crate::config::lexer::Pos;
+use crate::config::model::*;
+use crate::config::parser::{Stmt, Word};
+
+use super::builder::Builder;
+use super::values::{parse_prefix, parse_scope};
+
+impl Builder {
+    /// `virtual_ipaddress { IP[/LEN] [brd IP] [dev IF] [scope S] [label L] ... }`.
+    pub(super) fn vip_list(&mut self, s: &Stmt) -> Vec<(VirtualIpAddress, Pos)> {
+        let mut out = Vec::new();
+        if !self.need_block(s) {
+            return out;
+        }
+        self.block(s, &mut |b, st| {
+            b.no_block(&st);
+            if let Some(v) = b.vip(&st) {
+                out.push((v, st.keyword.pos));
+            }
+        });
+        out
+    }
+
+    fn vip(&mut self, st: &Stmt) -> Option<VirtualIpAddress> {
+        let Some(prefix) = parse_prefix(&st.keyword.text) else {
+            let msg = format!(
+                "expected an IP address with an optional /prefix, not \"{}\"",
+                st.keyword.text
+            );
+            self.err(st.keyword.pos, msg);
+            return None;
+        };
+        let mut v = VirtualIpAddress {
+            address: prefix.address,
+            prefix_len: prefix.prefix_len,
+            brd: None,
+            dev: None,
+            scope: None,
+            label: None,
+            peer: None,
+            no_track: false,
+        };
+        let mut it = st.args.iter();
+        while let Some(w) = it.next() {
+            let opt = w.text.as_str();
+            match opt {
+                "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" => {
+                    let Some(val) = it.next() else {
+                        self.err(w.pos, format!("\"{opt}\" needs a value"));
+                        break;
+                    };
+                    match opt {
+                        "dev" => v.dev = Some(val.text.clone()),
+                        "label" => v.label = Some(val.text.clone()),
+                        "scope" => match parse_scope(&val.text) {
+                            Some(sc) => v.scope = Some(sc),
+                            None => self.err(
+                                val.pos,
+                                format!(
+                                    "scope expects global, site, link, host or nowhere, not \"{}\"",
+                                    val.text
+                                ),
+                            ),
+                        },
+                        _ => {
+                            if let Some(ip) = self.ip_word(opt, val) {
+                                if AddressFamily::of(&ip) != AddressFamily::of(&v.address) {
+                                    self.err(
+                                        val.pos,
+                                        format!("{opt} {ip} is not of the address's family"),
+                                    );
+                                } else if opt == "peer" {
+                                    v.peer = Some(ip);
+                                } else {
+                                    v.brd = Some(ip);
+                                }
+                            }
+                        }
+                    }
+                }
+                "no_track" => v.no_track = true,
+                "use_vmac" | "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute"
+                | "autojoin" | "preferred_lft" | "track_group" => {
+                    self.err(w.pos, keywords::unsupported_message(opt));
+                    if matches!(opt, "preferred_lft" | "track_group") {
+                        it.next();
+                    }
+                }
+                _ => {
+                    let cands = ["brd", "dev", "scope", "label", "peer", "no_track"];
+                    let msg = match keywords::suggest(opt, cands) {
+                        Some(m) => {
+                            format!("unknown address option \"{opt}\"; did you mean \"{m}\"?")
+                        }
+                        None => format!("unknown address option \"{opt}\""),
+                    };
+                    self.err(w.pos, msg);
+                    // What follows may be its value: one error is enough.
+                    break;
+                }
+            }
+        }
+        Some(v)
+    }
+
+    /// `virtual_routes { [src IP] [to] DEST [via|gw IP] [dev IF] ... }`.
+    pub(super) fn route_list(&mut self, s: &Stmt) -> Vec<VirtualRoute> {
+        let mut out = Vec::new();
+        if !self.need_block(s) {
+            return out;
+        }
+        self.block(s, &mut |b, st| {
+            b.no_block(&st);
+            if let Some(r) = b.route(&st) {
+                out.push(r);
+            }
+        });
+        out
+    }
+
+    fn route(&mut self, st: &Stmt) -> Option<VirtualRoute> {
+        let words: Vec<&Word> = std::iter::once(&st.keyword).chain(st.args.iter()).collect();
+        let mut r = VirtualRoute {
+            route_type: RouteType::Unicast,
+            destination: IpPrefix {
+                address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                prefix_len: 0,
+            },
+            src: None,
+            via: None,
+            dev: None,
+            scope: None,
+            table: None,
+            metric: None,
+            no_track: false,
+        };
+        let mut dest: Option<IpPrefix> = None;
+        let mut i = 0;
+        let mut ok = true;
+        while i < words.len() {
+            match self.route_word(&mut r, &mut dest, words[i], words.get(i + 1).copied()) {
+                RouteStep::Next { words: n, ok: good } => {
+                    ok &= good;
+                    i += n;
+                }
+                RouteStep::Stop => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        let Some(d) = dest else {
+            if ok {
+                self.err(st.keyword.pos, "virtual route without a destination");
+            }
+            return None;
+        };
+        r.destination = d;
+        let fam = AddressFamily::of(&d.address);
+        for a in [r.src, r.via].into_iter().flatten() {
+            if AddressFamily::of(&a) != fam {
+                self.err(
+                    st.keyword.pos,
+                    format!("route to {d}: {a} is not of the destination's family"),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(r)
+    }
+
+    /// One word of a route line (`w`, with the word after it), read into
+    /// `r`: an option, its value, the route type or the destination.
+    fn route_word(
+        &mut self,
+        r: &mut VirtualRoute,
+        dest: &mut Option<IpPrefix>,
+        w: &Word,
+        value: Option<&Word>,
+    ) -> RouteStep {
+        let opt = w.text.as_str();
+        match opt {
+            "src" | "via" | "gw" | "dev" | "scope" | "table" | "metric" | "preference"
+            | "priority" => {
+                let Some(v) = value else {
+                    self.err(w.pos, format!("\"{opt}\" needs a value"));
+                    return RouteStep::Stop;
+                };
+                RouteStep::Next {
+                    words: 2,
+                    ok: self.route_value(r, opt, v),
+                }
+            }
+            "to" => RouteStep::Next { words: 1, ok: true },
+            "no_track" => {
+                r.no_track = true;
+                RouteStep::Next { words: 1, ok: true }
+            }
+            "blackhole" | "unreachable" | "prohibit" | "throw" if dest.is_none() => {
+                r.route_type = match opt {
+                    "blackhole" => RouteType::Blackhole,
+                    "unreachable" => RouteType::Unreachable,
+                    "prohibit" => RouteType::Prohibit,
+                    _ => RouteType::Throw,
+                };
+                RouteStep::Next { words: 1, ok: true }
+            }
+            "or" | "onlink" | "proto" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering"
+            | "window" | "cwnd" | "ssthresh" | "realms" | "initcwnd" | "initrwnd" | "features"
+            | "quickack" | "congctl" | "pref" | "fastopen_no_cookie" | "vrf" | "nexthop"
+            | "encap" | "expires" | "hoplimit" | "lock" | "track_group" | "type" | "unicast"
+            | "broadcast" | "local" | "nat" | "anycast" | "multicast" => {
+                self.err(w.pos, keywords::unsupported_message(opt));
+                RouteStep::Stop
+            }
+            _ if dest.is_none() => match parse_prefix(opt) {
+                Some(p) => {
+                    *dest = Some(p);
+                    RouteStep::Next { words: 1, ok: true }
+                }
+                None => {
+                    self.err(
+                        w.pos,
+                        format!("expected a destination (e.g. 192.0.2.0/24), not \"{opt}\""),
+                    );
+                    RouteStep::Stop
+                }
+            },
+            _ => {
+                let cands = [
+                    "src", "via", "gw", "dev", "scope", "table", "metric", "no_track",
+                ];
+                let msg = match keywords::suggest(opt, cands) {
+                    Some(m) => format!("unknown route option \"{opt}\"; did you mean \"{m}\"?"),
+                    None => format!("unknown route option \"{opt}\""),
+                };
+                self.err(w.pos, msg);
+                RouteStep::Stop
+            }
+        }
+    }
+
+    /// The value `v` of route option `opt`; false if it is bad (reported).
+    fn route_value(&mut self, r: &mut VirtualRoute, opt: &str, v: &Word) -> bool {
+        match opt {
+            "src" | "via" | "gw" => {
+                let ip = self.ip_word(opt, v);
+                if opt == "src" {
+                    r.src = ip;
+                } else {
+                    r.via = ip;
+                }
+                ip.is_some()
+            }
+            "dev" => {
+                r.dev = Some(v.text.clone());
+                true
+            }
+            "scope" => match parse_scope(&v.text) {
+                Some(sc) => {
+                    r.scope = Some(sc);
+                    true
+                }
+                None => {
+                    self.err(v.pos, format!("unknown scope \"{}\"", v.text));
+                    false
+                }
+            },
+            // table, metric and its aliases preference and priority.
+            _ => match v.text.parse::<u32>() {
+                Ok(n) if opt == "table" => {
+                    r.table = Some(n);
+                    true
+                }
+                Ok(n) => {
+                    r.metric = Some(n);
+                    true
+                }
+                Err(_) => {
+                    self.err(v.pos, format!("{opt} expects a number, not \"{}\"", v.text));
+                    false
+                }
+            },
+        }
+    }
+}
+
+/// What one word of a route line did.
+enum RouteStep {
+    /// It took `words` words (1, or 2 with its value); `ok` is false if it
+    /// was bad but the rest of the line can still be read.
+    Next { words: usize, ok: bool },
+    /// It was refused: the rest of the line is not read.
+    Stop,
+}

@@ -1,0 +1,202 @@
+//! The builder's shared state and its walk over blocks.
+//!
+//! Owns: [`Builder`] (the statement stream, the items collected so far),
+//! reporting a problem at a position, walking a block's statements, and
+//! refusing a keyword a block does not read (unsupported, misplaced or
+//! unknown, with a suggestion). May not: know what any particular keyword
+//! means; the block readers beside it do.
+
+use crate::config::diag::Diagnostic;
+use crate::config::keywords::{self, Block};
+use crate::config::lexer::Pos;
+use crate::config::model::*;
+use crate::config::parser::{Item, Parser, Stmt, Word};
+
+use super::raw::{RawGroup, RawInstance};
+
+pub(super) struct Builder {
+    pub(super) p: Parser,
+    pub(super) global: GlobalDefs,
+    pub(super) lower_prio_delay_set: bool,
+    pub(super) lower_prio_repeat_set: bool,
+    pub(super) scripts: Vec<(VrrpScript, bool)>,
+    pub(super) groups: Vec<RawGroup>,
+    pub(super) instances: Vec<RawInstance>,
+    pub(super) vsgs: Vec<VirtualServerGroup>,
+    /// Virtual servers are resolved as soon as their block ends (all
+    /// their inheritance is inside the block), which keeps memory low on
+    /// large configurations.
+    pub(super) vss: Vec<VirtualServer>,
+    /// `smtp_alert` as written (None: not given) of each virtual server
+    /// and of each real server, in order: resolved against global_defs at
+    /// the end, since global_defs may come later in the file.
+    pub(super) vs_alert: Vec<Option<bool>>,
+    pub(super) rs_alert: Vec<Option<bool>>,
+    /// (sync group, member word) for the reference check at the end.
+    pub(super) group_members: Vec<(String, Word)>,
+}
+
+impl Builder {
+    pub(super) fn origin(&self, pos: Pos) -> Origin {
+        Origin {
+            file: self.p.lexer.file_of(pos).clone(),
+            line: pos.line,
+            col: pos.col,
+        }
+    }
+
+    pub(super) fn err(&mut self, pos: Pos, msg: impl Into<String>) {
+        let file = self.p.lexer.file_of(pos).clone();
+        self.p
+            .lexer
+            .diagnostics
+            .push(Diagnostic::error(&file, pos.line, pos.col, msg));
+    }
+
+    pub(super) fn warn(&mut self, pos: Pos, msg: impl Into<String>) {
+        let file = self.p.lexer.file_of(pos).clone();
+        self.p
+            .lexer
+            .diagnostics
+            .push(Diagnostic::warning(&file, pos.line, pos.col, msg));
+    }
+
+    /// Walk the content of the block `s` opened, calling `f` for each
+    /// statement, up to its `}`.
+    pub(super) fn block(&mut self, s: &Stmt, f: &mut dyn FnMut(&mut Self, Stmt)) {
+        loop {
+            match self.p.next_item() {
+                Item::Close(_) => return,
+                Item::Eof => {
+                    let kw = s.keyword.text.clone();
+                    self.err(
+                        s.open,
+                        format!(
+                            "missing \"}}\": the block of \"{kw}\" opened here is never closed"
+                        ),
+                    );
+                    return;
+                }
+                Item::Stmt(st) => f(self, st),
+            }
+        }
+    }
+
+    /// Like [`Self::block`] for blocks of keywords: a keyword given twice
+    /// (other than those that add to a list) gets a warning, since the
+    /// later value silently replacing the first is rarely what was meant.
+    pub(super) fn kw_block(&mut self, s: &Stmt, f: &mut dyn FnMut(&mut Self, Stmt)) {
+        let mut seen: Vec<(String, Pos)> = Vec::new();
+        self.block(s, &mut |b, st| {
+            let kw = st.keyword.text.as_str();
+            let name = keywords::deprecated_alias(kw).unwrap_or(kw);
+            if !keywords::REPEATABLE.contains(&name) {
+                if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
+                    let at = if first.file == st.keyword.pos.file {
+                        format!("line {}", first.line)
+                    } else {
+                        let o = b.origin(*first);
+                        o.to_string()
+                    };
+                    b.warn(
+                        st.keyword.pos,
+                        format!("\"{name}\" is given again; this replaces the value at {at}"),
+                    );
+                } else {
+                    seen.push((name.to_string(), st.keyword.pos));
+                }
+            }
+            f(b, st)
+        });
+    }
+
+    /// The statement must open a block; false (with an error) if not.
+    pub(super) fn need_block(&mut self, s: &Stmt) -> bool {
+        if !s.block {
+            let kw = s.keyword.text.clone();
+            self.err(
+                s.keyword.pos,
+                format!("\"{kw}\" needs a block: {kw} ... {{ ... }}"),
+            );
+        }
+        s.block
+    }
+
+    /// The statement must not open a block; a block is reported and skipped.
+    pub(super) fn no_block(&mut self, s: &Stmt) {
+        if s.block {
+            let kw = s.keyword.text.clone();
+            self.err(s.open, format!("\"{kw}\" does not take a block"));
+            self.skip(s);
+        }
+    }
+
+    pub(super) fn skip(&mut self, s: &Stmt) {
+        if s.block && !self.p.skip_block() {
+            let kw = s.keyword.text.clone();
+            self.err(
+                s.open,
+                format!("missing \"}}\": the block of \"{kw}\" opened here is never closed"),
+            );
+        }
+    }
+
+    /// A keyword that is not read in `block`: unsupported keepalived
+    /// option, or unknown (with a suggestion). Its block is skipped.
+    pub(super) fn unknown(&mut self, block: Block, s: &Stmt) {
+        let kw = s.keyword.text.as_str();
+        let misplaced_top = block != Block::Top
+            && !block.unsupported().contains(&kw)
+            && (Block::Top.supported().contains(&kw) || Block::Top.unsupported().contains(&kw));
+        let msg = if let Some(new) = keywords::deprecated_alias(kw) {
+            // keepalived 2.2.7 refuses it here too ("Unknown keyword").
+            format!(
+                "\"{kw}\" is not read in {} (keepalived refuses it there too); use \"{new}\"",
+                block.name()
+            )
+        } else if block == Block::MiscCheck && kw == "connect_timeout" {
+            "\"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"".to_string()
+        } else if misplaced_top {
+            format!(
+                "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
+                block.name()
+            )
+        } else if block.unsupported().contains(&kw) {
+            keywords::unsupported_message(kw)
+        } else {
+            let cands = block.supported().iter().chain(block.unsupported()).copied();
+            match keywords::suggest(kw, cands) {
+                Some(m) => format!(
+                    "unknown keyword \"{kw}\" in {}; did you mean \"{m}\"?",
+                    block.name()
+                ),
+                // keepalived 1.x samples list the members directly in
+                // the sync group; keepalived 2 wants them in group { }.
+                None if block == Block::VrrpSyncGroup && s.args.is_empty() && !s.block => {
+                    format!(
+                        "\"{kw}\" is not a vrrp_sync_group keyword; a sync group lists its vrrp_instances inside group {{ ... }}"
+                    )
+                }
+                None => format!("unknown keyword \"{kw}\" in {}", block.name()),
+            }
+        };
+        self.err(s.keyword.pos, msg);
+        self.skip(s);
+    }
+
+    /// Warn about a deprecated alias and return the current keyword. An
+    /// alias is read only in the blocks where keepalived reads it
+    /// (`nb_get_retry`: HTTP_GET and SSL_GET); elsewhere it is returned
+    /// as written, for [`Self::unknown`] to refuse.
+    pub(super) fn alias(&mut self, s: &Stmt, block: Block) -> String {
+        let kw = s.keyword.text.as_str();
+        match keywords::deprecated_alias(kw) {
+            Some(new) if block.supported().contains(&kw) => {
+                let msg = format!("\"{kw}\" is deprecated; use \"{new}\"");
+                self.warn(s.keyword.pos, msg);
+                new.to_string()
+            }
+            _ => kw.to_string(),
+        }
+    }
+}

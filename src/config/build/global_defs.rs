@@ -1,0 +1,249 @@
+//! `global_defs { ... }`: mail settings, the VRRP defaults instances
+//! inherit, script security and the IPVS flush settings.
+//!
+//! Owns: the meaning of each global_defs keyword, and the defaults among
+//! them that follow others. May not: resolve what the instances and
+//! servers inherit from it (their own files do, once the file is read).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::keywords::Block;
+use crate::config::model::*;
+use crate::config::parser::Stmt;
+
+use super::builder::Builder;
+use super::values::parse_ip;
+
+impl Builder {
+    pub(super) fn global_defs(&mut self, s: &Stmt) {
+        if !self.need_block(s) {
+            return;
+        }
+        self.args(s, 0, "");
+        self.kw_block(s, &mut |b, st| b.global_stmt(st));
+    }
+
+    /// One global_defs statement: the mail keywords, then the VRRP
+    /// defaults, then the rest (scripts, IPVS flushing).
+    fn global_stmt(&mut self, st: Stmt) {
+        let kw = self.alias(&st, Block::GlobalDefs);
+        if self.global_mail_stmt(&kw, &st) || self.global_vrrp_stmt(&kw, &st) {
+            return;
+        }
+        match kw.as_str() {
+            "router_id" => {
+                if let Some(v) = self.string(&st) {
+                    self.global.router_id = Some(v);
+                }
+            }
+            "script_user" => {
+                if let Some(u) = self.script_user(&st) {
+                    self.global.script_user = Some(u);
+                }
+            }
+            "enable_script_security" => {
+                self.bare(&st);
+                self.global.enable_script_security = true;
+            }
+            "lvs_flush" => {
+                self.bare(&st);
+                self.global.lvs_flush = true;
+            }
+            "lvs_flush_on_stop" => self.lvs_flush_on_stop(&st),
+            _ => self.unknown(Block::GlobalDefs, &st),
+        }
+    }
+
+    /// The keywords of e-mail alerts; false if `kw` is not one of them.
+    fn global_mail_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
+        match kw {
+            "notification_email" => {
+                let list = self.word_list(st);
+                self.global
+                    .notification_email
+                    .extend(list.into_iter().map(|w| w.text));
+            }
+            "notification_email_from" => {
+                if let Some(v) = self.string(st) {
+                    self.global.notification_email_from = Some(v);
+                }
+            }
+            "smtp_server" => self.smtp_server(st),
+            "smtp_helo_name" => {
+                if let Some(v) = self.string(st) {
+                    self.global.smtp_helo_name = Some(v);
+                }
+            }
+            "smtp_connect_timeout" => {
+                if let Some(v) = self.int_in(st, 1, 3600) {
+                    self.global.smtp_connect_timeout = Duration::from_secs(v as u64);
+                }
+            }
+            "smtp_alert" => self.global.smtp_alert = Some(self.flag(st)),
+            "smtp_alert_vrrp" => self.global.smtp_alert_vrrp = Some(self.flag(st)),
+            "smtp_alert_checker" => self.global.smtp_alert_checker = Some(self.flag(st)),
+            "no_email_faults" => {
+                self.bare(st);
+                self.global.no_email_faults = true;
+            }
+            "no_checker_emails" => {
+                self.global.no_checker_emails = self.flag(st);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `smtp_server IP [PORT]`; a host name is refused as not supported
+    /// yet rather than as a bad address, since keepalived takes one.
+    fn smtp_server(&mut self, st: &Stmt) {
+        self.no_block(st);
+        let Some(args) = self.args_range(st, 1, 2, "an IP address [PORT]") else {
+            return;
+        };
+        let addr = match parse_ip(&args[0].text) {
+            Some(ip) => Some(ip),
+            None => {
+                let msg = if args[0].text.chars().any(|c| c.is_ascii_alphabetic())
+                    && !args[0].text.contains(':')
+                {
+                    "smtp_server by host name is a keepalived option that tandem does not support yet; give an IP address".to_string()
+                } else {
+                    format!(
+                        "smtp_server expects an IP address, not \"{}\"",
+                        args[0].text
+                    )
+                };
+                self.err(args[0].pos, msg);
+                None
+            }
+        };
+        let port = match args.get(1) {
+            Some(w) => self.port_word("smtp_server port", w),
+            None => Some(25),
+        };
+        if let (Some(address), Some(port)) = (addr, port) {
+            self.global.smtp_server = Some(SmtpServer { address, port });
+        }
+    }
+
+    /// The defaults of every vrrp_instance (multicast groups, version,
+    /// gratuitous ARP / NA timing); false if `kw` is not one of them.
+    fn global_vrrp_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
+        match kw {
+            "vrrp_mcast_group4" => match self.ip(st) {
+                Some(IpAddr::V4(a)) if a.is_multicast() => self.global.vrrp_mcast_group4 = a,
+                Some(_) => self.err(
+                    st.args[0].pos,
+                    "vrrp_mcast_group4 expects an IPv4 multicast address",
+                ),
+                None => {}
+            },
+            "vrrp_mcast_group6" => match self.ip(st) {
+                Some(IpAddr::V6(a)) if a.is_multicast() => self.global.vrrp_mcast_group6 = a,
+                Some(_) => self.err(
+                    st.args[0].pos,
+                    "vrrp_mcast_group6 expects an IPv6 multicast address",
+                ),
+                None => {}
+            },
+            "vrrp_version" => {
+                if let Some(v) = self.int_in(st, 2, 3) {
+                    self.global.vrrp_version = if v == 2 {
+                        VrrpVersion::V2
+                    } else {
+                        VrrpVersion::V3
+                    };
+                }
+            }
+            "vrrp_skip_check_adv_addr" => self.global.vrrp_skip_check_adv_addr = self.flag(st),
+            _ => return self.global_garp_stmt(kw, st),
+        }
+        true
+    }
+
+    /// The gratuitous ARP / unsolicited NA defaults (`vrrp_garp_*`,
+    /// `vrrp_gna_interval`); false if `kw` is not one of them.
+    fn global_garp_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
+        match kw {
+            "vrrp_garp_master_delay" => {
+                if let Some(v) = self.int_in(st, 0, 1000) {
+                    self.global.vrrp_garp_master_delay = Duration::from_secs(v as u64);
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    self.global.vrrp_garp_master_repeat = v as u32;
+                }
+            }
+            "vrrp_garp_lower_prio_delay" => {
+                if let Some(v) = self.int_in(st, 0, 1000) {
+                    self.global.vrrp_garp_lower_prio_delay = Duration::from_secs(v as u64);
+                    self.lower_prio_delay_set = true;
+                }
+            }
+            "vrrp_garp_lower_prio_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    self.global.vrrp_garp_lower_prio_repeat = v as u32;
+                    self.lower_prio_repeat_set = true;
+                }
+            }
+            "vrrp_garp_master_refresh" => {
+                if let Some(v) = self.int_in(st, 0, 86400) {
+                    self.global.vrrp_garp_master_refresh =
+                        (v > 0).then(|| Duration::from_secs(v as u64));
+                }
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    self.global.vrrp_garp_master_refresh_repeat = v as u32;
+                }
+            }
+            "vrrp_garp_interval" => {
+                if let Some(v) = self.timer(st) {
+                    self.global.vrrp_garp_interval = v;
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(v) = self.timer(st) {
+                    self.global.vrrp_gna_interval = v;
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `lvs_flush_on_stop [VS]`.
+    fn lvs_flush_on_stop(&mut self, st: &Stmt) {
+        self.no_block(st);
+        if let Some(args) = self.args_range(st, 0, 1, "") {
+            self.global.lvs_flush_on_stop = match args.first() {
+                None => LvsFlushOnStop::All,
+                Some(w) if w.text.eq_ignore_ascii_case("VS") => LvsFlushOnStop::Vs,
+                Some(w) => {
+                    let msg = format!(
+                        "lvs_flush_on_stop expects nothing or \"VS\", not \"{}\"",
+                        w.text
+                    );
+                    self.err(w.pos, msg);
+                    LvsFlushOnStop::All
+                }
+            };
+        }
+    }
+
+    /// global_defs once the whole file is read: the lower-priority GARP
+    /// settings default to the master ones, wherever those were written.
+    pub(super) fn finish_global(&mut self) -> GlobalDefs {
+        let mut g = std::mem::take(&mut self.global);
+        if !self.lower_prio_delay_set {
+            g.vrrp_garp_lower_prio_delay = g.vrrp_garp_master_delay;
+        }
+        if !self.lower_prio_repeat_set {
+            g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
+        }
+        g
+    }
+}

@@ -1,0 +1,91 @@
+//! `track_script` and `track_interface` entries, shared by vrrp_instance
+//! and vrrp_sync_group: `NAME [weight W [reverse|noreverse]]`.
+//!
+//! Owns: reading the entries, and taking an entry's weight from its
+//! script when it gives none. May not: check that the names exist.
+
+use crate::config::model::*;
+use crate::config::parser::Stmt;
+
+use super::builder::Builder;
+use super::raw::TrackEntry;
+
+impl Builder {
+    /// `track_script { NAME [weight W [reverse|noreverse]] ... }`.
+    pub(super) fn track_script(&mut self, s: &Stmt) -> Vec<TrackEntry> {
+        let mut out = Vec::new();
+        if !self.need_block(s) {
+            return out;
+        }
+        self.block(s, &mut |b, st| {
+            b.no_block(&st);
+            let (weight, reverse) = b.track_weight(&st, -253, 253);
+            out.push((
+                TrackScript {
+                    name: st.keyword.text.clone(),
+                    weight: 0,
+                    reverse: false,
+                    origin: b.origin(st.keyword.pos),
+                },
+                weight,
+                reverse,
+            ));
+        });
+        out
+    }
+
+    /// `[weight W [reverse|noreverse|no_reverse]]` after a tracked name.
+    fn track_weight(&mut self, st: &Stmt, lo: i64, hi: i64) -> (Option<i32>, Option<bool>) {
+        let mut weight = None;
+        let mut reverse = None;
+        let mut it = st.args.iter();
+        while let Some(w) = it.next() {
+            match w.text.as_str() {
+                "weight" => match it.next() {
+                    Some(v) => weight = self.int_word("weight", v, lo, hi).map(|v| v as i32),
+                    None => self.err(w.pos, "\"weight\" needs a number"),
+                },
+                "reverse" => reverse = Some(true),
+                "noreverse" | "no_reverse" => reverse = Some(false),
+                other => {
+                    let msg = format!(
+                        "unexpected \"{other}\" after {}; expected \"weight N\"",
+                        st.keyword.text
+                    );
+                    self.err(w.pos, msg);
+                }
+            }
+        }
+        (weight, reverse)
+    }
+
+    pub(super) fn track_interface(&mut self, s: &Stmt) -> Vec<TrackInterface> {
+        let mut out = Vec::new();
+        if !self.need_block(s) {
+            return out;
+        }
+        self.block(s, &mut |b, st| {
+            b.no_block(&st);
+            let (weight, reverse) = b.track_weight(&st, -253, 253);
+            out.push(TrackInterface {
+                name: st.keyword.text.clone(),
+                weight: weight.unwrap_or(0),
+                reverse: reverse.unwrap_or(false),
+            });
+        });
+        out
+    }
+}
+
+/// The tracked scripts with their weight and direction resolved: the
+/// entry's, else its script's (an unknown script is reported by validate).
+pub(super) fn resolve_tracks(scripts: &[VrrpScript], list: Vec<TrackEntry>) -> Vec<TrackScript> {
+    list.into_iter()
+        .map(|(mut t, w, r)| {
+            let script = scripts.iter().find(|s| s.name == t.name);
+            t.weight = w.or(script.map(|s| s.weight)).unwrap_or(0);
+            t.reverse = r.or(script.map(|s| s.weight_reverse)).unwrap_or(false);
+            t
+        })
+        .collect::<Vec<_>>()
+}

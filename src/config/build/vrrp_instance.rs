@@ -1,0 +1,550 @@
+//! `vrrp_instance NAME { ... }`: one virtual router (RFC 3768,
+//! RFC 5798 §6.1), with its `authentication` and `unicast_peer` blocks.
+//!
+//! Owns: the meaning of each vrrp_instance keyword, the checks that need
+//! the whole instance (its family, its advert interval for the version),
+//! and resolving what it inherits from global_defs once the file is read.
+//! May not: read the address and route entries themselves (`addresses`
+//! does) or check across instances (validate does).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::diag::{Diagnostic, Severity};
+use crate::config::keywords::{self, Block};
+use crate::config::lexer::Pos;
+use crate::config::model::*;
+use crate::config::parser::{Stmt, Word};
+
+use super::builder::Builder;
+use super::raw::RawInstance;
+use super::tracking::resolve_tracks;
+
+impl Builder {
+    pub(super) fn vrrp_instance(&mut self, s: &Stmt) {
+        let name = self.name_arg(s);
+        if !self.need_block(s) {
+            return;
+        }
+        let mut r = RawInstance::default();
+        let mut vi = VrrpInstance {
+            name: name.clone().unwrap_or_default(),
+            origin: self.origin(s.keyword.pos),
+            ..VrrpInstance::default()
+        };
+        self.kw_block(s, &mut |b, st| b.instance_stmt(st, &mut vi, &mut r));
+        if name.is_none() {
+            return;
+        }
+        match r.interface.take() {
+            Some(i) => vi.interface = i,
+            None if r.interface_given => {}
+            None => self.err(
+                s.keyword.pos,
+                format!("vrrp_instance {} has no \"interface\"", vi.name),
+            ),
+        }
+        match r.vrid {
+            Some(v) => vi.virtual_router_id = v,
+            None if r.vrid_given => {}
+            None => self.err(
+                s.keyword.pos,
+                format!("vrrp_instance {} has no \"virtual_router_id\"", vi.name),
+            ),
+        }
+        // The family is the VIPs'; all of them must share it.
+        if let Some(first) = vi.virtual_ipaddress.first() {
+            vi.family = AddressFamily::of(&first.address);
+        }
+        let fam = vi.family;
+        let mixed = vi
+            .virtual_ipaddress
+            .iter()
+            .find(|v| AddressFamily::of(&v.address) != fam)
+            .map(|v| v.address);
+        if let Some(a) = mixed {
+            let pos = r
+                .vip_pos
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map_or(s.keyword.pos, |p| p.1);
+            self.err(
+                pos,
+                format!(
+                    "vrrp_instance {}: virtual_ipaddress mixes {fam} and {} addresses ({a}); put the other family in virtual_ipaddress_excluded or in its own instance",
+                    vi.name,
+                    AddressFamily::of(&a)
+                ),
+            );
+        }
+        r.inst = vi;
+        self.instances.push(r);
+    }
+
+    /// One vrrp_instance statement: the addresses, the tracking and
+    /// notification keywords and the GARP timers each have a reader; the
+    /// election settings are read here.
+    fn instance_stmt(&mut self, st: Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
+        let kw = self.alias(&st, Block::VrrpInstance);
+        if self.instance_address_stmt(&kw, &st, vi, r)
+            || self.instance_notify_stmt(&kw, &st, vi, r)
+            || self.instance_garp_stmt(&kw, &st, r)
+        {
+            return;
+        }
+        match kw.as_str() {
+            "state" => {
+                if let Some(w) = self.one(&st, "MASTER or BACKUP") {
+                    match w.text.to_ascii_uppercase().as_str() {
+                        "MASTER" => vi.state = InitialState::Master,
+                        "BACKUP" => vi.state = InitialState::Backup,
+                        _ => self.err(
+                            w.pos,
+                            format!("state expects MASTER or BACKUP, not \"{}\"", w.text),
+                        ),
+                    }
+                }
+            }
+            "interface" => {
+                r.interface_given = true;
+                r.interface = self.string(&st);
+            }
+            "virtual_router_id" => {
+                r.vrid_given = true;
+                if let Some(v) = self.int_in(&st, 1, 255) {
+                    r.vrid = Some(v as u8);
+                }
+            }
+            "priority" => {
+                if let Some(v) = self.int_in(&st, 1, 255) {
+                    vi.priority = v as u8;
+                }
+            }
+            "advert_int" => {
+                if let Some(w) = self.one(&st, "a time in seconds") {
+                    if let Some(v) = self.timer_word("advert_int", w) {
+                        r.advert_int = Some((v, w.pos));
+                    }
+                }
+            }
+            "version" => {
+                if let Some(w) = self.one(&st, "2 or 3") {
+                    match w.text.as_str() {
+                        "2" => r.version = Some((VrrpVersion::V2, w.pos)),
+                        "3" => r.version = Some((VrrpVersion::V3, w.pos)),
+                        _ => self.err(w.pos, format!("version expects 2 or 3, not \"{}\"", w.text)),
+                    }
+                }
+            }
+            "nopreempt" => {
+                self.bare(&st);
+                vi.nopreempt = true;
+            }
+            "preempt" => {
+                self.bare(&st);
+                vi.nopreempt = false;
+            }
+            "preempt_delay" => {
+                if let Some(v) = self.preempt_delay(&st) {
+                    vi.preempt_delay = v;
+                }
+            }
+            "authentication" => {
+                r.auth_pos = Some(st.keyword.pos);
+                vi.authentication = self.authentication(&st);
+            }
+            "accept" => {
+                self.bare(&st);
+                vi.accept = true;
+            }
+            "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.flag(&st)),
+            _ => self.unknown(Block::VrrpInstance, &st),
+        }
+    }
+
+    /// `preempt_delay SECONDS`, at most 1000 (keepalived's limit).
+    fn preempt_delay(&mut self, st: &Stmt) -> Option<Duration> {
+        let w = self.one(st, "a time in seconds")?;
+        let v = self.timer_word("preempt_delay", w)?;
+        if v > Duration::from_secs(1000) {
+            self.err(
+                w.pos,
+                format!("preempt_delay {} is out of range (0-1000)", w.text),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    /// The addresses the instance holds, routes it adds and the unicast
+    /// addresses of its adverts; false if `kw` is not one of them.
+    fn instance_address_stmt(
+        &mut self,
+        kw: &str,
+        st: &Stmt,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+    ) -> bool {
+        match kw {
+            "virtual_ipaddress" => {
+                let list = self.vip_list(st);
+                self.add_vips(vi, r, list, false);
+            }
+            "virtual_ipaddress_excluded" => {
+                let list = self.vip_list(st);
+                self.add_vips(vi, r, list, true);
+            }
+            "virtual_routes" => {
+                let list = self.route_list(st);
+                vi.virtual_routes.extend(list);
+            }
+            "unicast_src_ip" => {
+                vi.unicast_src_ip = self.ip(st);
+                r.src_pos = st.args.first().map(|w| w.pos);
+            }
+            "unicast_peer" => {
+                if self.need_block(st) {
+                    let peers = self.unicast_peers(st);
+                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
+                    r.peer_pos.extend(peers);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The entries of `unicast_peer { IP ... }`, with where each was
+    /// written (for the family check once the instance is resolved).
+    fn unicast_peers(&mut self, st: &Stmt) -> Vec<(IpAddr, Pos)> {
+        let mut peers = Vec::new();
+        self.block(st, &mut |b, p| {
+            b.no_block(&p);
+            let ip = b.ip_word("unicast_peer", &p.keyword);
+            // min_ttl / max_ttl are not supported.
+            if let Some(extra) = p.args.first() {
+                let msg = if matches!(extra.text.as_str(), "min_ttl" | "max_ttl") {
+                    keywords::unsupported_message(&extra.text)
+                } else {
+                    format!("unexpected \"{}\" after a unicast peer", extra.text)
+                };
+                b.err(extra.pos, msg);
+            }
+            if let Some(ip) = ip {
+                peers.push((ip, p.keyword.pos));
+            }
+        });
+        peers
+    }
+
+    /// What the instance tracks and whom it tells of a state change;
+    /// false if `kw` is not one of those keywords.
+    fn instance_notify_stmt(
+        &mut self,
+        kw: &str,
+        st: &Stmt,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+    ) -> bool {
+        match kw {
+            "track_interface" => {
+                let list = self.track_interface(st);
+                vi.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = self.track_script(st);
+                r.track_script.extend(list);
+            }
+            "notify_master" => vi.notify_master = self.notify_script(st),
+            "notify_backup" => vi.notify_backup = self.notify_script(st),
+            "notify_fault" => vi.notify_fault = self.notify_script(st),
+            "notify_stop" => vi.notify_stop = self.notify_script(st),
+            "notify" => vi.notify = self.notify_script(st),
+            "smtp_alert" => r.smtp_alert = Some(self.flag(st)),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The instance's own GARP / NA timers (resolved against global_defs
+    /// at the end); false if `kw` is not one of them.
+    fn instance_garp_stmt(&mut self, kw: &str, st: &Stmt, r: &mut RawInstance) -> bool {
+        match kw {
+            "garp_master_delay" => {
+                if let Some(v) = self.int_in(st, 0, 1000) {
+                    r.garp_master_delay = Some(Duration::from_secs(v as u64));
+                }
+            }
+            "garp_master_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    r.garp_master_repeat = Some(v as u32);
+                }
+            }
+            "garp_lower_prio_delay" => {
+                if let Some(v) = self.int_in(st, 0, 1000) {
+                    r.garp_lower_prio_delay = Some(Duration::from_secs(v as u64));
+                }
+            }
+            "garp_lower_prio_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    r.garp_lower_prio_repeat = Some(v as u32);
+                }
+            }
+            "garp_master_refresh" => {
+                if let Some(v) = self.int_in(st, 0, 86400) {
+                    r.garp_master_refresh = Some((v > 0).then(|| Duration::from_secs(v as u64)));
+                }
+            }
+            "garp_master_refresh_repeat" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    r.garp_master_refresh_repeat = Some(v as u32);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn authentication(&mut self, s: &Stmt) -> Option<Authentication> {
+        if !self.need_block(s) {
+            return None;
+        }
+        let mut auth_type: Option<Word> = None;
+        let mut pass: Option<Word> = None;
+        self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
+            "auth_type" => auth_type = b.one(&st, "PASS").cloned(),
+            "auth_pass" => pass = b.one(&st, "a password").cloned(),
+            _ => b.unknown(Block::Authentication, &st),
+        });
+        match auth_type {
+            Some(t) if t.text.eq_ignore_ascii_case("PASS") => {}
+            Some(t) if t.text.eq_ignore_ascii_case("AH") => {
+                self.err(
+                    t.pos,
+                    "\"auth_type AH\" is a keepalived option that tandem does not support yet",
+                );
+                return None;
+            }
+            Some(t) => {
+                self.err(t.pos, format!("auth_type expects PASS, not \"{}\"", t.text));
+                return None;
+            }
+            None => {
+                self.err(s.keyword.pos, "authentication needs \"auth_type PASS\"");
+                return None;
+            }
+        }
+        let Some(p) = pass else {
+            self.err(s.keyword.pos, "authentication needs \"auth_pass\"");
+            return None;
+        };
+        let mut auth_pass = p.text.clone();
+        if auth_pass.len() > 8 {
+            let mut cut = 8;
+            while !auth_pass.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            auth_pass.truncate(cut);
+            self.warn(
+                p.pos,
+                format!("auth_pass is longer than 8 bytes; only \"{auth_pass}\" is used"),
+            );
+        }
+        Some(Authentication { auth_pass })
+    }
+
+    /// Add addresses to an instance, once each: a repeated address (in
+    /// either list) is reported and ignored, so it is never added twice.
+    fn add_vips(
+        &mut self,
+        vi: &mut VrrpInstance,
+        r: &mut RawInstance,
+        list: Vec<(VirtualIpAddress, Pos)>,
+        excluded: bool,
+    ) {
+        for (v, pos) in list {
+            if let Some((_, first)) = r.vip_pos.iter().find(|(a, _)| *a == v.address) {
+                let msg = format!(
+                    "{} is already an address of vrrp_instance {} (line {}); this entry is ignored",
+                    v.address, vi.name, first.line
+                );
+                self.warn(pos, msg);
+                continue;
+            }
+            r.vip_pos.push((v.address, pos));
+            if excluded {
+                vi.virtual_ipaddress_excluded.push(v);
+            } else {
+                vi.virtual_ipaddress.push(v);
+            }
+        }
+    }
+
+    /// The instances with what they inherit resolved and the checks that
+    /// need the resolved version made.
+    pub(super) fn finish_instances(
+        &mut self,
+        g: &GlobalDefs,
+        scripts: &[VrrpScript],
+        alert_default: Option<bool>,
+    ) -> Vec<VrrpInstance> {
+        let mut instances = Vec::new();
+        for mut ri in std::mem::take(&mut self.instances) {
+            let mut vi = std::mem::take(&mut ri.inst);
+            vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
+            vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
+            self.inherit_global_timers(&mut vi, &ri, g);
+            vi.version = self.resolve_version(&vi, &ri, g);
+            if let Some((adv, pos)) = ri.advert_int {
+                self.check_advert_int(&vi, adv, pos);
+                vi.advert_int = adv;
+            }
+            self.check_resolved_instance(&vi, &ri);
+            instances.push(vi);
+        }
+        instances
+    }
+
+    /// The GARP / NA timers and `skip_check_adv_addr`: the instance's,
+    /// else global_defs'. An instance's `garp_master_*` also stands for
+    /// its `garp_lower_prio_*` unless global_defs sets those.
+    fn inherit_global_timers(&self, vi: &mut VrrpInstance, ri: &RawInstance, g: &GlobalDefs) {
+        vi.skip_check_adv_addr = ri.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr);
+        vi.garp_master_delay = ri.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
+        vi.garp_master_repeat = ri.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
+        vi.garp_lower_prio_delay = ri
+            .garp_lower_prio_delay
+            .or(ri.garp_master_delay.filter(|_| !self.lower_prio_delay_set))
+            .unwrap_or(g.vrrp_garp_lower_prio_delay);
+        vi.garp_lower_prio_repeat = ri
+            .garp_lower_prio_repeat
+            .or(ri
+                .garp_master_repeat
+                .filter(|_| !self.lower_prio_repeat_set))
+            .unwrap_or(g.vrrp_garp_lower_prio_repeat);
+        vi.garp_master_refresh = ri.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh);
+        vi.garp_master_refresh_repeat = ri
+            .garp_master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat);
+        vi.garp_interval = g.vrrp_garp_interval;
+        vi.gna_interval = g.vrrp_gna_interval;
+    }
+
+    /// Version: the instance's, else global; IPv6 is always v3.
+    fn resolve_version(
+        &mut self,
+        vi: &VrrpInstance,
+        ri: &RawInstance,
+        g: &GlobalDefs,
+    ) -> VrrpVersion {
+        match (ri.version, vi.family) {
+            (Some((VrrpVersion::V2, pos)), AddressFamily::Inet6) => {
+                self.err(
+                    pos,
+                    format!(
+                        "vrrp_instance {}: VRRP version 2 is IPv4 only (RFC 3768); IPv6 needs version 3",
+                        vi.name
+                    ),
+                );
+                VrrpVersion::V3
+            }
+            (Some((v, _)), _) => v,
+            (None, AddressFamily::Inet6) => VrrpVersion::V3,
+            (None, AddressFamily::Inet) => g.vrrp_version,
+        }
+    }
+
+    /// What needs the resolved version and family: authentication is
+    /// VRRPv2 only, nopreempt needs state BACKUP, and the unicast
+    /// addresses must share the instance's family.
+    fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
+        let family = vi.family;
+        if vi.version == VrrpVersion::V3
+            && vi.authentication.is_some()
+            && let Some(pos) = ri.auth_pos
+        {
+            self.err(
+                pos,
+                format!(
+                    "vrrp_instance {}: authentication is not part of VRRP version 3 (RFC 5798)",
+                    vi.name
+                ),
+            );
+        }
+        if vi.nopreempt && vi.state == InitialState::Master {
+            self.p.lexer.diagnostics.push(Diagnostic::at(
+                Severity::Warning,
+                &vi.origin,
+                format!(
+                    "vrrp_instance {}: nopreempt has no effect with state MASTER; use state BACKUP",
+                    vi.name
+                ),
+            ));
+        }
+        for (peer, pos) in &ri.peer_pos {
+            if AddressFamily::of(peer) != family {
+                let msg = format!(
+                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
+                    vi.name
+                );
+                self.err(*pos, msg);
+            }
+        }
+        if let Some(src) = vi.unicast_src_ip
+            && AddressFamily::of(&src) != family
+        {
+            let msg = format!(
+                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
+                vi.name
+            );
+            match ri.src_pos {
+                Some(pos) => self.err(pos, msg),
+                None => {
+                    self.p
+                        .lexer
+                        .diagnostics
+                        .push(Diagnostic::at(Severity::Error, &vi.origin, msg))
+                }
+            }
+        }
+    }
+
+    /// RFC 3768 §5.3.7: whole seconds, 1–255 in an 8-bit field.
+    /// RFC 5798 §5.2.7: centiseconds in a 12-bit field, 1–4095.
+    fn check_advert_int(&mut self, vi: &VrrpInstance, adv: Duration, pos: Pos) {
+        let secs = adv.as_secs_f64();
+        match vi.version {
+            VrrpVersion::V2 => {
+                if adv.subsec_nanos() != 0 {
+                    self.err(
+                        pos,
+                        format!(
+                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+                        ),
+                    );
+                } else if !(1..=255).contains(&adv.as_secs()) {
+                    self.err(
+                        pos,
+                        format!(
+                            "advert_int {secs} is out of range for VRRP version 2 (1-255 seconds)"
+                        ),
+                    );
+                }
+            }
+            VrrpVersion::V3 => {
+                let cs = adv.as_micros() as f64 / 10_000.0;
+                if !(1.0..=4095.0).contains(&cs) {
+                    self.err(
+                        pos,
+                        format!("advert_int {secs} is out of range for VRRP version 3 (0.01-40.95 seconds)"),
+                    );
+                } else if cs.fract() != 0.0 {
+                    self.err(
+                        pos,
+                        format!("advert_int {secs} is not a whole number of centiseconds (VRRP version 3 resolution)"),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
+//! `TCP_CHECK` and `MISC_CHECK`, with their `url` blocks.
+//!
+//! Owns: those types and the MD5 digest's text form. May not: depend on
+//! the virtual and real servers that hold the checks.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{Origin, ScriptUser};
+use super::secs;
+
+/// A health check of a real server, with its connection options resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checker {
+    #[serde(flatten)]
+    pub kind: CheckerKind,
+    /// `connect_ip`, default the real server's address.
+    pub connect_ip: IpAddr,
+    /// `connect_port`, default the real server's port.
+    pub connect_port: u16,
+    /// `bindto`: source address.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`: source port.
+    pub bind_port: Option<u16>,
+    /// `bind_if`: needed when `bindto` is IPv6 link-local.
+    pub bind_if: Option<String>,
+    /// `fwmark` set on the checker's packets.
+    pub fwmark: Option<u32>,
+    /// `connect_timeout`, default 5 s (checker ← real ← virtual server).
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    /// `retry` (formerly `nb_get_retry`): extra attempts before a server
+    /// that was up is declared down. Default 1, 0 for MISC_CHECK.
+    pub retry: u32,
+    /// `delay_before_retry`: default 3 s for HTTP_GET/SSL_GET, 1 s otherwise.
+    #[serde(with = "secs")]
+    pub delay_before_retry: Duration,
+    /// `warmup`: maximum random delay before the first check; default the
+    /// `delay_loop`, zero disables it.
+    #[serde(with = "secs")]
+    pub warmup: Duration,
+    /// `delay_loop`: interval between checks, default 60 s.
+    #[serde(with = "secs")]
+    pub delay_loop: Duration,
+    /// `alpha`: start in the failed state.
+    pub alpha: bool,
+    /// `log_all_failures`.
+    pub log_all_failures: bool,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The kind of check and its own options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum CheckerKind {
+    #[serde(rename = "HTTP_GET")]
+    HttpGet(HttpGet),
+    /// Like HTTP_GET over TLS.
+    #[serde(rename = "SSL_GET")]
+    SslGet(HttpGet),
+    /// A TCP connect.
+    #[serde(rename = "TCP_CHECK")]
+    TcpCheck,
+    #[serde(rename = "MISC_CHECK")]
+    MiscCheck(MiscCheck),
+}
+
+impl CheckerKind {
+    /// The keyword that introduces the checker.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            CheckerKind::HttpGet(_) => "HTTP_GET",
+            CheckerKind::SslGet(_) => "SSL_GET",
+            CheckerKind::TcpCheck => "TCP_CHECK",
+            CheckerKind::MiscCheck(_) => "MISC_CHECK",
+        }
+    }
+}
+
+/// Options of `HTTP_GET` and `SSL_GET`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpGet {
+    /// The URLs; each must pass for the check to pass.
+    pub url: Vec<Url>,
+    /// `http_protocol`, default 1.0.
+    pub http_protocol: HttpProtocol,
+    /// `fast_recovery`.
+    pub fast_recovery: bool,
+    /// `enable_sni` (SSL_GET): send the virtualhost as TLS SNI.
+    pub enable_sni: bool,
+}
+
+/// An `url { ... }` block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Url {
+    /// `path`, e.g. `/` or `/status?full`.
+    pub path: String,
+    /// `digest`: MD5 of the body (from genhash).
+    pub digest: Option<Md5Digest>,
+    /// `status_code`: accepted statuses; default 200–299.
+    pub status_code: Vec<StatusRange>,
+    /// Resolved: the url's `virtualhost`, else the checker's, real
+    /// server's or virtual server's. `None`: the Host header is the
+    /// connect address.
+    pub virtualhost: Option<String>,
+}
+
+/// An inclusive range of HTTP status codes (`200`, `200-299`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl StatusRange {
+    /// Whether `status` is in the range.
+    pub fn contains(&self, status: u16) -> bool {
+        (self.first..=self.last).contains(&status)
+    }
+}
+
+/// An MD5 digest, written as 32 hex digits in the file and in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl Md5Digest {
+    /// Parse 32 hex digits (either case).
+    pub fn from_hex(s: &str) -> Option<Self> {
+        if s.len() != 32 || !s.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Md5Digest(out))
+    }
+}
+
+impl fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Md5Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Md5Digest({self})")
+    }
+}
+
+impl Serialize for Md5Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Md5Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Md5Digest::from_hex(&s).ok_or_else(|| serde::de::Error::custom("expected 32 hex digits"))
+    }
+}
+
+/// `http_protocol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpProtocol {
+    /// HTTP/1.0 (the default).
+    #[default]
+    #[serde(rename = "1.0")]
+    Http10,
+    /// HTTP/1.0 with `Connection: close`.
+    #[serde(rename = "1.0C")]
+    Http10Close,
+    /// HTTP/1.1 (which sends `Connection: close`).
+    #[serde(rename = "1.1")]
+    Http11,
+}
+
+/// Options of `MISC_CHECK`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiscCheck {
+    /// `misc_path`: the command line (quotes removed).
+    pub misc_path: String,
+    /// `misc_timeout`: the script is killed and failed after this; default
+    /// the checker's `delay_loop`.
+    #[serde(with = "secs")]
+    pub misc_timeout: Duration,
+    /// `misc_dynamic`: exit status 2–255 sets the weight to status − 2.
+    pub misc_dynamic: bool,
+    /// `user USER [GROUP]`; `None`: the global `script_user`.
+    pub user: Option<ScriptUser>,
+}

@@ -1,0 +1,139 @@
+//! The model of `global_defs`: mail settings, the VRRP defaults that
+//! instances inherit, script security and the IPVS flush settings.
+//!
+//! Owns: [`GlobalDefs`] and the types only it uses. May not: depend on the
+//! VRRP or LVS parts of the model (they inherit from it, not the reverse).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::{ScriptUser, VrrpVersion};
+use super::{opt_secs, secs};
+
+/// `global_defs { ... }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalDefs {
+    /// Recipients of e-mail alerts (`notification_email { ... }`).
+    pub notification_email: Vec<String>,
+    /// Sender address. `None`: keepalived uses `keepalived@<host name>`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server IP [PORT]`; `None` means no e-mail is sent.
+    pub smtp_server: Option<SmtpServer>,
+    /// Name given in HELO/EHLO. `None`: the local host name.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout`, default 30 s.
+    #[serde(with = "secs")]
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_alert` (default for both VRRP and checker alerts), if given.
+    /// Already applied to the instances, sync groups, virtual and real servers.
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`, if given (already applied to instances and groups).
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`, if given (already applied to virtual/real servers).
+    pub smtp_alert_checker: Option<bool>,
+    /// `router_id`. `None`: the local host name.
+    pub router_id: Option<String>,
+    /// `vrrp_mcast_group4`, default 224.0.0.18 (RFC 5798 §5.1.1.2).
+    pub vrrp_mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6`, default ff02::12 (RFC 5798 §5.1.2.2).
+    pub vrrp_mcast_group6: Ipv6Addr,
+    /// `vrrp_version`, default 2 (IPv6 instances always use 3).
+    pub vrrp_version: VrrpVersion,
+    /// `vrrp_garp_master_delay`: delay of the second GARP burst after
+    /// becoming master; default 5 s, zero means no second burst.
+    #[serde(with = "secs")]
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat`: GARPs per burst, default 5.
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_lower_prio_delay`, default `vrrp_garp_master_delay`.
+    #[serde(with = "secs")]
+    pub vrrp_garp_lower_prio_delay: Duration,
+    /// `vrrp_garp_lower_prio_repeat`, default `vrrp_garp_master_repeat`.
+    pub vrrp_garp_lower_prio_repeat: u32,
+    /// `vrrp_garp_master_refresh`: periodic GARP while master; `None` (or 0
+    /// in the file) means no refresh, the default.
+    #[serde(with = "opt_secs")]
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat`, default 1.
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_interval`: gap between two GARPs on one interface, default 0.
+    #[serde(with = "secs")]
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_gna_interval`: gap between two unsolicited NAs, default 0.
+    #[serde(with = "secs")]
+    pub vrrp_gna_interval: Duration,
+    /// `vrrp_skip_check_adv_addr` (default for every instance's
+    /// `skip_check_adv_addr`).
+    pub vrrp_skip_check_adv_addr: bool,
+    /// `script_user USER [GROUP]`: who runs scripts that name no user.
+    pub script_user: Option<ScriptUser>,
+    /// `enable_script_security`: refuse root scripts writable by others.
+    pub enable_script_security: bool,
+    /// `lvs_flush`: flush the whole IPVS table at start-up.
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop [VS]`.
+    pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `no_email_faults`: no mail when an instance or group enters FAULT.
+    pub no_email_faults: bool,
+    /// `no_checker_emails [BOOL]`: mail when a real server changes state,
+    /// not also when one of its several checkers changes its verdict.
+    pub no_checker_emails: bool,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            router_id: None,
+            vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            vrrp_version: VrrpVersion::V2,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_lower_prio_delay: Duration::from_secs(5),
+            vrrp_garp_lower_prio_repeat: 5,
+            vrrp_garp_master_refresh: None,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_skip_check_adv_addr: false,
+            script_user: None,
+            enable_script_security: false,
+            lvs_flush: false,
+            lvs_flush_on_stop: LvsFlushOnStop::No,
+            no_email_faults: false,
+            no_checker_emails: false,
+        }
+    }
+}
+
+/// `smtp_server IP [PORT]` (port default 25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpServer {
+    pub address: IpAddr,
+    pub port: u16,
+}
+
+/// What `lvs_flush_on_stop` removes when the daemon stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LvsFlushOnStop {
+    /// Not given: leave the IPVS table as it is (keepalived removes only
+    /// what it added, as it goes).
+    #[default]
+    No,
+    /// `lvs_flush_on_stop`: flush the whole table.
+    All,
+    /// `lvs_flush_on_stop VS`: remove each managed virtual server (the kernel
+    /// drops its real servers with it).
+    Vs,
+}

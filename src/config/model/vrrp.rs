@@ -1,0 +1,233 @@
+//! The model of the VRRP blocks: `vrrp_script`, `vrrp_sync_group`,
+//! `vrrp_instance` with its `authentication` and tracked interfaces and
+//! scripts (RFC 3768, RFC 5798).
+//!
+//! Owns: those types and the instance's defaults. May not: depend on the
+//! LVS part of the model.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::addresses::{VirtualIpAddress, VirtualRoute};
+use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
+use super::global::GlobalDefs;
+use super::{opt_secs, secs};
+
+/// `vrrp_script NAME { ... }`: a command whose exit status is tracked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    pub name: String,
+    /// `script`: the command line (quotes removed).
+    pub script: String,
+    /// `interval`, default 1 s.
+    #[serde(with = "secs")]
+    pub interval: Duration,
+    /// `timeout`: a run longer than this counts as a failure; default:
+    /// the interval.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    /// `weight` (−253..253), default 0: 0 means a failed script puts the
+    /// tracking instances in FAULT; otherwise the priority is adjusted.
+    pub weight: i32,
+    /// `weight N reverse`: adjust in the opposite direction.
+    pub weight_reverse: bool,
+    /// `rise`: successes needed to count as up, default 1.
+    pub rise: u32,
+    /// `fall`: failures needed to count as down, default 1.
+    pub fall: u32,
+    /// `user USER [GROUP]`; `None`: the global `script_user`.
+    pub user: Option<ScriptUser>,
+    /// `init_fail`: the script starts in the failed state.
+    pub init_fail: bool,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// `vrrp_sync_group NAME { group { ... } ... }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpSyncGroup {
+    pub name: String,
+    /// Names of the member `vrrp_instance`s (checked to exist).
+    pub group: Vec<String>,
+    pub track_interface: Vec<TrackInterface>,
+    pub track_script: Vec<TrackScript>,
+    pub notify_master: Option<NotifyScript>,
+    pub notify_backup: Option<NotifyScript>,
+    pub notify_fault: Option<NotifyScript>,
+    pub notify_stop: Option<NotifyScript>,
+    pub notify: Option<NotifyScript>,
+    /// `smtp_alert`, resolved against the global `smtp_alert(_vrrp)`;
+    /// default no.
+    pub smtp_alert: bool,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The state a `vrrp_instance` starts in (`state MASTER|BACKUP`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InitialState {
+    /// keepalived's default.
+    #[default]
+    Backup,
+    Master,
+}
+
+/// `vrrp_instance NAME { ... }`: one virtual router (RFC 5798 §6.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    /// `state`, default BACKUP.
+    pub state: InitialState,
+    /// `interface`: where adverts are sent and VIPs added by default.
+    pub interface: String,
+    /// `virtual_router_id` (VRID), 1–255. Required.
+    pub virtual_router_id: u8,
+    /// `priority`, 1–255, default 100 (255: address owner).
+    pub priority: u8,
+    /// `advert_int`, default 1 s; fractional for VRRPv3 (10 ms resolution).
+    #[serde(with = "secs")]
+    pub advert_int: Duration,
+    /// `version`, resolved: the instance's, else the global `vrrp_version`;
+    /// IPv6 instances are always version 3.
+    pub version: VrrpVersion,
+    /// The address family of the instance, from its `virtual_ipaddress`
+    /// (all entries share it; IPv4 when the list is empty).
+    pub family: AddressFamily,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// `preempt_delay`, default 0, up to 1000 s.
+    #[serde(with = "secs")]
+    pub preempt_delay: Duration,
+    /// `authentication { auth_type PASS; auth_pass ... }` (VRRPv2 only,
+    /// RFC 2338 §5.3.6). Only the first 8 bytes of the password are used.
+    pub authentication: Option<Authentication>,
+    /// `virtual_ipaddress`: the VIPs advertised and held by the master.
+    pub virtual_ipaddress: Vec<VirtualIpAddress>,
+    /// `virtual_ipaddress_excluded`: held by the master but not advertised.
+    pub virtual_ipaddress_excluded: Vec<VirtualIpAddress>,
+    /// `virtual_routes`: routes added on MASTER, removed otherwise.
+    pub virtual_routes: Vec<VirtualRoute>,
+    pub track_interface: Vec<TrackInterface>,
+    /// `track_script`, each weight resolved (the entry's, else the script's).
+    pub track_script: Vec<TrackScript>,
+    /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
+    /// source address of adverts. `None`: the interface's primary address.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer { ... }`: when non-empty adverts go to these addresses
+    /// by unicast instead of the multicast group.
+    pub unicast_peer: Vec<IpAddr>,
+    pub notify_master: Option<NotifyScript>,
+    pub notify_backup: Option<NotifyScript>,
+    pub notify_fault: Option<NotifyScript>,
+    pub notify_stop: Option<NotifyScript>,
+    pub notify: Option<NotifyScript>,
+    /// `smtp_alert`, resolved against the global `smtp_alert(_vrrp)`;
+    /// default no.
+    pub smtp_alert: bool,
+    /// `accept` (the default) — `no_accept` is not supported yet.
+    pub accept: bool,
+    /// `skip_check_adv_addr`, default the global `vrrp_skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `garp_master_delay`, default the global `vrrp_garp_master_delay`.
+    #[serde(with = "secs")]
+    pub garp_master_delay: Duration,
+    /// `garp_master_repeat`, default the global value.
+    pub garp_master_repeat: u32,
+    /// `garp_lower_prio_delay`, default the global value.
+    #[serde(with = "secs")]
+    pub garp_lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat`, default the global value.
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_master_refresh`, default the global value (`None`: no refresh).
+    #[serde(with = "opt_secs")]
+    pub garp_master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`, default the global value.
+    pub garp_master_refresh_repeat: u32,
+    /// The global `vrrp_garp_interval`.
+    #[serde(with = "secs")]
+    pub garp_interval: Duration,
+    /// The global `vrrp_gna_interval`.
+    #[serde(with = "secs")]
+    pub gna_interval: Duration,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl Default for VrrpInstance {
+    /// keepalived's defaults; `interface` empty and `virtual_router_id` 0
+    /// stand for "not given" (both are required in a configuration).
+    fn default() -> Self {
+        let g = GlobalDefs::default();
+        VrrpInstance {
+            name: String::new(),
+            state: InitialState::Backup,
+            interface: String::new(),
+            virtual_router_id: 0,
+            priority: 100,
+            advert_int: Duration::from_secs(1),
+            version: g.vrrp_version,
+            family: AddressFamily::Inet,
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            authentication: None,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            track_interface: Vec::new(),
+            track_script: Vec::new(),
+            unicast_src_ip: None,
+            unicast_peer: Vec::new(),
+            notify_master: None,
+            notify_backup: None,
+            notify_fault: None,
+            notify_stop: None,
+            notify: None,
+            smtp_alert: false,
+            accept: true,
+            skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
+            garp_master_delay: g.vrrp_garp_master_delay,
+            garp_master_repeat: g.vrrp_garp_master_repeat,
+            garp_lower_prio_delay: g.vrrp_garp_lower_prio_delay,
+            garp_lower_prio_repeat: g.vrrp_garp_lower_prio_repeat,
+            garp_master_refresh: g.vrrp_garp_master_refresh,
+            garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+            garp_interval: g.vrrp_garp_interval,
+            gna_interval: g.vrrp_gna_interval,
+            origin: Origin::default(),
+        }
+    }
+}
+
+/// `authentication { auth_type PASS  auth_pass SECRET }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// The password, at most 8 bytes (longer ones are cut with a warning,
+    /// as keepalived does).
+    pub auth_pass: String,
+}
+
+/// A `track_interface` entry: `IFNAME [weight W [reverse]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInterface {
+    pub name: String,
+    /// −253..253; 0 (the default) means the instance goes to FAULT when the
+    /// interface is down.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// A `track_script` entry: `SCRIPT [weight W [reverse|noreverse]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackScript {
+    /// Name of a `vrrp_script` (checked to exist).
+    pub name: String,
+    /// Resolved: the entry's weight, else the script's.
+    pub weight: i32,
+    /// Resolved: the entry's `reverse`, else the script's.
+    pub reverse: bool,
+    #[serde(skip)]
+    pub origin: Origin,
+}
