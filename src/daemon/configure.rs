@@ -154,6 +154,23 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     Ok(Plan { units, scripts })
 }
 
+/// The resolved `smtp_alert` switches of a configuration's instances and groups.
+pub(super) fn smtp_alert_names(config: &Config) -> std::collections::BTreeSet<String> {
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.smtp_alert)
+        .map(|i| i.name.clone())
+        .chain(
+            config
+                .vrrp_sync_groups
+                .iter()
+                .filter(|g| g.smtp_alert)
+                .map(|g| g.name.clone()),
+        )
+        .collect()
+}
+
 fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
     TrackerParams {
         name: name.to_string(),
