@@ -1,17 +1,18 @@
 //! The tokio layer that connects the sans-IO logic to sockets, netlink and
-//! timers: `tandem run`. This file is only the façade; the tasks, channels
-//! and who owns which state are drawn in docs/architecture.md ("The
-//! running daemon").
+//! timers: `tandem run`. This file is only the façade and defines nothing;
+//! the tasks, channels and who owns which state are drawn in
+//! docs/architecture.md ("The running daemon").
 //!
 //! - start-up and main loop: `startup` ([`run`]) builds and starts
 //!   everything, `main_loop` waits for signals, reloads and failures, then
 //!   stops in order; `control_socket` serves the status; [`reload`] decides
 //!   and applies a reload; `options` and `error` are shared by all.
-//! - the VRRP side: `running` ([`Running`]) holds the units; [`unit`] is
-//!   one unit's task, the only owner of its protocol state; [`rx`] receives
-//!   adverts, `feeds` tracks links and `vrrp_script`s, `pool` holds the
-//!   shared sockets, [`addrs`] the VIPs; [`configure`] and [`plan`] resolve
-//!   keepalived.conf against the kernel before a socket is opened.
+//! - the VRRP side: `running` ([`Running`]) holds the units;
+//!   [`unit`](mod@unit) is one unit's task, the only owner of its protocol
+//!   state; [`rx`] receives adverts, `feeds` tracks links and
+//!   `vrrp_script`s, `pool` holds the shared sockets, [`addrs`] the VIPs;
+//!   [`configure`] and [`plan`] resolve keepalived.conf against the kernel
+//!   before a socket is opened.
 //! - the LVS side: [`lvs`] runs the checks' verdicts and the VRRP roles
 //!   into the IPVS table, notify scripts and mails.
 //! - shared by both: [`bus`] (role changes, the VIP gate) and [`status`]

@@ -6,6 +6,10 @@
 //! Everything that can make the daemon unable to run is found here, before
 //! a single socket is opened: a missing interface, an interface without an
 //! address to send adverts from, parameters the state machine refuses.
+//! Also `in_place`: whether a running unit can take a reload's new plan.
+//!
+//! Plain data and pure checks; the only kernel access is [`Kernel::read`],
+//! on an rtnetlink handle its caller opened.
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -66,7 +66,7 @@ pub struct VsInfo {
 
 impl VsInfo {
     /// One entry per `virtual_server`, in configuration order (the order
-    /// of [`crate::lvs::build`]).
+    /// of [`crate::lvs::build()`]).
     pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
         use crate::config::model::{LvsMethod, Protocol};
         config
