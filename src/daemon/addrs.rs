@@ -5,6 +5,10 @@
 //! (the excluded ones are just not carried in adverts); `virtual_routes`
 //! follow the addresses. Gratuitous ARP / unsolicited NA go out for every
 //! address, on the interface that carries it.
+//!
+//! Carries out, never decides: the unit task that owns an instance calls
+//! these when its state machine says so. Bursts run on tasks of their own
+//! and stop when their addresses are removed.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -7,6 +7,10 @@
 //! subscriber; a subscriber that falls behind learns how many events it
 //! missed (`RecvError::Lagged`) and can re-read the current roles from
 //! [`Bus::snapshot`].
+//!
+//! Owns the latest role of every instance and group, and the VIP gate's
+//! state ([`RulesState`]) between the IPVS programmer and the units. It
+//! knows nothing of what subscribers do with a change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,9 @@
 //! keepalived.conf → [`Plan`]: every `vrrp_instance` resolved against the
-//! kernel's links and addresses.
+//! kernel's links and addresses, and the `smtp_alert` switches the units
+//! mail by.
+//!
+//! Pure: it reads a parsed configuration and a [`Kernel`] snapshot taken by
+//! its caller, and opens no socket, reads no file and starts nothing.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -154,6 +158,23 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     Ok(Plan { units, scripts })
 }
 
+/// The resolved `smtp_alert` switches of a configuration's instances and groups.
+pub(super) fn smtp_alert_names(config: &Config) -> std::collections::BTreeSet<String> {
+    config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.smtp_alert)
+        .map(|i| i.name.clone())
+        .chain(
+            config
+                .vrrp_sync_groups
+                .iter()
+                .filter(|g| g.smtp_alert)
+                .map(|g| g.name.clone()),
+        )
+        .collect()
+}
+
 fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
     TrackerParams {
         name: name.to_string(),
@@ -173,6 +194,10 @@ fn script_tracker(config: &Config, name: &str, weight: i32, reverse: bool) -> Tr
     tracker(&format!("script {name}"), weight, reverse, !init_fail)
 }
 
+/// One `vrrp_instance` resolved against the kernel. Its checks run in a
+/// fixed order (the interface, the source address, the VIPs' devices, the
+/// parameters, the trackers, the notify scripts): the first problem found
+/// is the one reported.
 fn plan_instance(
     config: &Config,
     env: &ScriptEnv,
@@ -180,33 +205,96 @@ fn plan_instance(
     kernel: &Kernel,
 ) -> Result<InstancePlan, PlanError> {
     let origin = inst.origin.to_string();
-    let invalid = |what: String| PlanError::Invalid {
-        origin: origin.clone(),
-        instance: inst.name.clone(),
-        what,
-    };
     let link = kernel
         .link(&inst.interface)
-        .ok_or_else(|| PlanError::NoInterface {
-            origin: origin.clone(),
-            instance: inst.name.clone(),
-            ifname: inst.interface.clone(),
-        })?;
+        .ok_or_else(|| no_interface(inst, &origin, &inst.interface))?;
     let ifindex = link.index;
-    let v6 = inst.family == config::AddressFamily::Inet6;
+    let src = source_address(inst, kernel, ifindex, &origin)?;
+    let group = if inst.family == config::AddressFamily::Inet6 {
+        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
+    } else {
+        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
+    };
+    let dsts = if inst.unicast_peer.is_empty() {
+        vec![group]
+    } else {
+        inst.unicast_peer.clone()
+    };
+    let vips = vip_set(inst, kernel, ifindex, &origin)?;
+    let mut params = params(inst, src, &origin)?;
+    let Tracked {
+        track_links,
+        track_scripts,
+    } = trackers(config, inst, kernel, &origin, &mut params)?;
+    params
+        .validate()
+        .map_err(|e| invalid(inst, &origin, e.to_string()))?;
+    let notify = notify_scripts(
+        env,
+        &format!("vrrp_instance {}", inst.name),
+        &inst.notify_master,
+        &inst.notify_backup,
+        &inst.notify_fault,
+        &inst.notify_stop,
+        &inst.notify,
+    )?;
+    Ok(InstancePlan {
+        name: inst.name.clone(),
+        params,
+        ifname: inst.interface.clone(),
+        ifindex,
+        src,
+        group,
+        dsts,
+        unicast_peers: inst.unicast_peer.clone(),
+        vips,
+        track_links,
+        track_scripts,
+        notify,
+        garp: garp_plan(inst),
+        origin,
+    })
+}
 
-    // The addresses this instance will own: never its source address,
-    // unless it is the address owner, whose VIPs are its own addresses.
-    let owner = inst.priority == 255;
-    let vip_addrs: Vec<IpAddr> = inst
-        .virtual_ipaddress
+fn no_interface(inst: &VrrpInstance, origin: &str, ifname: &str) -> PlanError {
+    PlanError::NoInterface {
+        origin: origin.to_string(),
+        instance: inst.name.clone(),
+        ifname: ifname.to_string(),
+    }
+}
+
+fn invalid(inst: &VrrpInstance, origin: &str, what: String) -> PlanError {
+    PlanError::Invalid {
+        origin: origin.to_string(),
+        instance: inst.name.clone(),
+        what,
+    }
+}
+
+/// Every address the instance configures while master: `virtual_ipaddress`
+/// and `virtual_ipaddress_excluded`.
+fn vip_addrs(inst: &VrrpInstance) -> Vec<IpAddr> {
+    inst.virtual_ipaddress
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
         .map(|v| v.address)
-        .collect();
+        .collect()
+}
 
-    // RFC 5798 §5.1.1.1 / §5.1.2.1: the source is the primary IPv4 address
-    // of the interface, or its IPv6 link-local address.
+/// Where adverts come from: `unicast_src_ip`, or RFC 5798 §5.1.1.1 /
+/// §5.1.2.1: the primary IPv4 address of the interface, or its IPv6
+/// link-local address. Never one of the instance's VIPs, unless it is the
+/// address owner (priority 255), whose VIPs are its own addresses.
+fn source_address(
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+    ifindex: u32,
+    origin: &str,
+) -> Result<IpAddr, PlanError> {
+    let v6 = inst.family == config::AddressFamily::Inet6;
+    let owner = inst.priority == 255;
+    let vip_addrs = vip_addrs(inst);
     let src = match inst.unicast_src_ip {
         Some(a) => a,
         None => kernel
@@ -217,45 +305,52 @@ fn plan_instance(
             .find(|a| !v6 || is_link_local(&a.addr))
             .map(|a| a.addr)
             .ok_or_else(|| PlanError::NoSourceAddress {
-                origin: origin.clone(),
+                origin: origin.to_string(),
                 instance: inst.name.clone(),
                 ifname: inst.interface.clone(),
                 family: if v6 { "IPv6 link-local" } else { "IPv4" },
             })?,
     };
     if src.is_ipv6() != v6 {
-        return Err(invalid(format!(
-            "unicast_src_ip {src} is not of the instance's address family"
-        )));
+        return Err(invalid(
+            inst,
+            origin,
+            format!("unicast_src_ip {src} is not of the instance's address family"),
+        ));
     }
+    Ok(src)
+}
 
-    let group = if v6 {
-        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
-    } else {
-        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
-    };
-    let dsts = if inst.unicast_peer.is_empty() {
-        vec![group]
-    } else {
-        inst.unicast_peer.clone()
-    };
+/// The interface index of a VIP's or a route's `dev`: the instance's own
+/// interface when there is none.
+fn dev_index(
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+    ifindex: u32,
+    origin: &str,
+    dev: &Option<String>,
+) -> Result<u32, PlanError> {
+    match dev {
+        None => Ok(ifindex),
+        Some(d) => kernel
+            .link(d)
+            .map(|l| l.index)
+            .ok_or_else(|| no_interface(inst, origin, d)),
+    }
+}
 
-    let dev_index = |dev: &Option<String>| -> Result<u32, PlanError> {
-        match dev {
-            None => Ok(ifindex),
-            Some(d) => kernel
-                .link(d)
-                .map(|l| l.index)
-                .ok_or_else(|| PlanError::NoInterface {
-                    origin: origin.clone(),
-                    instance: inst.name.clone(),
-                    ifname: d.clone(),
-                }),
-        }
-    };
-
+/// The addresses and routes the instance owns while master; an address
+/// owner keeps those already on the interface when it stops.
+fn vip_set(
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+    ifindex: u32,
+    origin: &str,
+) -> Result<VipSet, PlanError> {
+    let dev_index = |dev: &Option<String>| dev_index(inst, kernel, ifindex, origin, dev);
     let mut vips = VipSet::default();
-    if owner {
+    if inst.priority == 255 {
+        let vip_addrs = vip_addrs(inst);
         vips.keep = kernel
             .addresses
             .iter()
@@ -306,15 +401,25 @@ fn plan_instance(
             },
         });
     }
+    Ok(vips)
+}
 
+/// The state machine's parameters (no trackers yet), keepalived's
+/// keywords mapped one by one.
+fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, PlanError> {
     let mut params = Params::new(inst.name.clone(), inst.virtual_router_id, src);
     params.version = match inst.version {
         config::VrrpVersion::V2 => Version::V2,
         config::VrrpVersion::V3 => Version::V3,
     };
     params.priority = inst.priority;
-    params.advert_int = u16::try_from(inst.advert_int.as_millis() / 10)
-        .map_err(|_| invalid(format!("advert_int {:?} too long", inst.advert_int)))?;
+    params.advert_int = u16::try_from(inst.advert_int.as_millis() / 10).map_err(|_| {
+        invalid(
+            inst,
+            origin,
+            format!("advert_int {:?} too long", inst.advert_int),
+        )
+    })?;
     params.preempt = !inst.nopreempt;
     params.preempt_delay = inst.preempt_delay;
     params.auth = match &inst.authentication {
@@ -333,15 +438,31 @@ fn plan_instance(
     params.garp_lower_prio_delay = (!inst.garp_lower_prio_delay.is_zero()
         && inst.garp_lower_prio_repeat > 0)
         .then_some(inst.garp_lower_prio_delay);
+    Ok(params)
+}
 
+/// An instance's own `track_interface` and `track_script`, as indexes
+/// into its `params.trackers`.
+struct Tracked {
+    /// (interface index, tracker index) per tracked interface.
+    track_links: Vec<(u32, usize)>,
+    /// (vrrp_script name, tracker index) per tracked script.
+    track_scripts: Vec<(String, usize)>,
+}
+
+/// Add the instance's own `track_interface` and `track_script` to
+/// `params.trackers`.
+fn trackers(
+    config: &Config,
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+    origin: &str,
+    params: &mut Params,
+) -> Result<Tracked, PlanError> {
     let mut track_links = Vec::new();
     for t in &inst.track_interface {
         let Some(l) = kernel.link(&t.name) else {
-            return Err(PlanError::NoInterface {
-                origin: origin.clone(),
-                instance: inst.name.clone(),
-                ifname: t.name.clone(),
-            });
+            return Err(no_interface(inst, origin, &t.name));
         };
         track_links.push((l.index, params.trackers.len()));
         params
@@ -355,41 +476,21 @@ fn plan_instance(
             .trackers
             .push(script_tracker(config, &t.name, t.weight, t.reverse));
     }
-    params.validate().map_err(|e| invalid(e.to_string()))?;
-
-    let notify = notify_scripts(
-        env,
-        &format!("vrrp_instance {}", inst.name),
-        &inst.notify_master,
-        &inst.notify_backup,
-        &inst.notify_fault,
-        &inst.notify_stop,
-        &inst.notify,
-    )?;
-
-    Ok(InstancePlan {
-        name: inst.name.clone(),
-        params,
-        ifname: inst.interface.clone(),
-        ifindex,
-        src,
-        group,
-        dsts,
-        unicast_peers: inst.unicast_peer.clone(),
-        vips,
+    Ok(Tracked {
         track_links,
         track_scripts,
-        notify,
-        garp: GarpPlan {
-            master_repeat: inst.garp_master_repeat,
-            lower_prio_repeat: inst.garp_lower_prio_repeat,
-            refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
-            refresh_repeat: inst.garp_master_refresh_repeat,
-            garp_interval: inst.garp_interval,
-            gna_interval: inst.gna_interval,
-        },
-        origin,
     })
+}
+
+fn garp_plan(inst: &VrrpInstance) -> GarpPlan {
+    GarpPlan {
+        master_repeat: inst.garp_master_repeat,
+        lower_prio_repeat: inst.garp_lower_prio_repeat,
+        refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
+        refresh_repeat: inst.garp_master_refresh_repeat,
+        garp_interval: inst.garp_interval,
+        gna_interval: inst.gna_interval,
+    }
 }
 
 #[cfg(test)]

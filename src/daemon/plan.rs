@@ -6,6 +6,10 @@
 //! Everything that can make the daemon unable to run is found here, before
 //! a single socket is opened: a missing interface, an interface without an
 //! address to send adverts from, parameters the state machine refuses.
+//! Also `in_place`: whether a running unit can take a reload's new plan.
+//!
+//! Plain data and pure checks; the only kernel access is [`Kernel::read`],
+//! on an rtnetlink handle its caller opened.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -149,5 +153,134 @@ impl Kernel {
 
     pub fn link(&self, name: &str) -> Option<&LinkInfo> {
         self.links.iter().find(|l| l.name == name)
+    }
+}
+
+/// Whether a running unit can take a reload's new plan in place (its
+/// instances keep their state: no re-election, no VIP flap), or why it must
+/// be rebuilt. What names the virtual router or the sockets it runs on
+/// cannot change under a running instance: the members, their interface,
+/// source address, multicast group, unicast vs multicast, VRID, version and
+/// the tracked objects (a new tracker's state is not known). Priority,
+/// advert_int, preemption, authentication, VIPs, tracker weights, GARP
+/// settings, notify scripts and unicast peers can.
+pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
+    if old.group.is_some() != new.group.is_some() {
+        return Err("it became or stopped being a vrrp_sync_group".into());
+    }
+    let names = |u: &UnitPlan| {
+        u.instances
+            .iter()
+            .map(|i| i.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if names(old) != names(new) {
+        return Err("its members changed".into());
+    }
+    for (o, n) in old.instances.iter().zip(&new.instances) {
+        let what = if o.ifindex != n.ifindex {
+            "interface"
+        } else if o.src != n.src {
+            "source address"
+        } else if o.group != n.group {
+            "multicast group"
+        } else if o.unicast_peers.is_empty() != n.unicast_peers.is_empty() {
+            "unicast vs multicast"
+        } else if o.params.vrid != n.params.vrid {
+            "virtual_router_id"
+        } else if o.params.version != n.params.version {
+            "version"
+        } else if o.track_links != n.track_links
+            || o.track_scripts != n.track_scripts
+            || o.params.trackers.iter().map(|t| &t.name).ne(n
+                .params
+                .trackers
+                .iter()
+                .map(|t| &t.name))
+        {
+            "tracked objects"
+        } else {
+            continue;
+        };
+        return Err(format!("vrrp_instance {}: {what} changed", n.name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::daemon::configure;
+    use crate::daemon::testing::{BASE, parse};
+
+    fn unit_of(text: &str) -> UnitPlan {
+        let link = |index: u32, name: &str| crate::net::LinkInfo {
+            index,
+            name: name.into(),
+            running: true,
+            mac: Some([2, 0, 0, 0, 0, 1]),
+        };
+        let addr = |ifindex, a: [u8; 4]| crate::net::IfAddress {
+            prefix_len: 24,
+            ..crate::net::IfAddress::host(ifindex, IpAddr::from(a))
+        };
+        let kernel = Kernel {
+            links: vec![link(2, "eth0"), link(3, "eth1")],
+            addresses: vec![addr(2, [192, 0, 2, 1]), addr(3, [198, 51, 100, 1])],
+        };
+        match configure::plan(&parse(text), &kernel) {
+            Ok(mut p) if p.units.len() == 1 => p.units.remove(0),
+            other => panic!("not one unit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn how_an_instance_behaves_is_reloaded_in_place() {
+        let old = unit_of(BASE);
+        for new in [
+            BASE.replace("priority 150", "priority 90"),
+            BASE.replace("priority 150", "priority 90\n advert_int 2\n nopreempt"),
+            BASE.replace("192.0.2.2/24", "192.0.2.2/24\n 192.0.2.3/24"),
+            BASE.replace("priority 150", "priority 150\n garp_master_repeat 2"),
+        ] {
+            assert_eq!(in_place(&old, &unit_of(&new)), Ok(()), "{new}");
+        }
+    }
+
+    #[test]
+    fn what_names_the_virtual_router_rebuilds_it() {
+        let old = unit_of(BASE);
+        for (new, why) in [
+            (
+                BASE.replace("interface eth0", "interface eth1"),
+                "vrrp_instance VI_1: interface changed",
+            ),
+            (
+                BASE.replace("virtual_router_id 51", "virtual_router_id 52"),
+                "vrrp_instance VI_1: virtual_router_id changed",
+            ),
+            (
+                BASE.replace(
+                    "priority 150",
+                    "priority 150\n unicast_peer {\n 192.0.2.9\n }",
+                ),
+                "vrrp_instance VI_1: unicast vs multicast changed",
+            ),
+            (
+                BASE.replace(
+                    "priority 150",
+                    "priority 150\n track_interface {\n eth1\n }",
+                ),
+                "vrrp_instance VI_1: tracked objects changed",
+            ),
+        ] {
+            assert_eq!(
+                in_place(&old, &unit_of(&new)),
+                Err(why.to_string()),
+                "{new}"
+            );
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! The VRID is read from the second byte of the VRRP header without any
 //! other check; validation is the codec's and the state machine's job in the
 //! unit task. Datagrams for a VRID nobody here runs are counted and dropped.
+//! A receive task never waits for a unit: a full inbox drops the advert
+//! (counted), and it never touches protocol state.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -8,7 +8,8 @@
 //! main loop copies the mail queue counters once a second. Writers hold the
 //! channel's lock only for the copy, and readers (the control socket, the
 //! metrics listener, the SIGUSR1 dump) only ever borrow the latest value,
-//! so a slow reader never delays VRRP or the checks.
+//! so a slow reader never delays VRRP or the checks. The hub holds no
+//! protocol state of its own: it only keeps what the owners wrote.
 
 use std::sync::Arc;
 

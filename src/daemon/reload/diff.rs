@@ -1,4 +1,4 @@
-//! Reload: what differs between the running configuration and a new one.
+//! What differs between the running configuration and a new one.
 //!
 //! A reload first loads and validates the new file completely; a file with
 //! errors is refused and the running configuration stays (the errors, with
@@ -14,8 +14,9 @@
 //! * an item present on one side only is *added* or *removed*, otherwise it
 //!   is *changed* when any field differs.
 //!
-//! Sans-IO: [`diff`] takes two models and says what differs; the daemon
-//! decides what to do with it ([`Diff::is_empty`]: nothing to do at all).
+//! Sans-IO: [`diff`] takes two models and says what differs; what to do
+//! with it ([`Diff::is_empty`]: nothing to do at all) is decided by the
+//! reload's policy and applied by its caller, never here.
 //!
 //! The daemon keeps the running configuration as a [`Held`]: the model
 //! without its virtual servers, and of each virtual server only a
@@ -245,7 +246,7 @@ fn diff_parts(old: &Config, old_vs: BTreeMap<String, Fingerprint>, new: &Config)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::tests::parse;
+    use crate::daemon::testing::parse;
 
     const BASE: &str = "\
 global_defs {

@@ -1,0 +1,174 @@
+//! What the LVS task reports beyond logs and scripts ([`LvsReporting`]):
+//! where the status and the mails go, the per-server facts they need
+//! ([`VsInfo`]), and the last verdict and verdict counts of every checker.
+//! Also [`Occasion`], why the task acts, which words its logs and mails.
+//!
+//! Data and bookkeeping owned by the LVS task; nothing here sends a mail,
+//! writes the snapshot or runs a script.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::check::{CheckEvent, CheckerId, Report};
+use crate::control::model::CheckResult;
+use crate::lvs::{LvsState, VsIndex};
+use crate::notify::mail::{Mailer, ServiceProtocol};
+use crate::process::unix_ms_now;
+
+use crate::daemon::status::StatusHub;
+
+/// Why the LVS task acts: a check verdict, the start of the daemon, or a
+/// reload (keepalived's quorum mails say "Starting with quorum up/down"
+/// for the last two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    Check,
+    Start,
+    Reload,
+    /// The daemon stops (`omega`): keepalived's "=> Shutting down <=".
+    Stop,
+}
+
+/// What the LVS task reports beyond logs and scripts: the virtual servers in
+/// the status snapshot, and e-mail alerts.
+#[derive(Debug, Default)]
+pub struct LvsReporting {
+    pub status: Option<StatusHub>,
+    pub mailer: Option<Mailer>,
+    /// Per virtual server, in configuration order.
+    pub servers: Vec<VsInfo>,
+    /// The checker keyword of every checker (`HTTP_GET`, ...).
+    pub checker_kinds: HashMap<CheckerId, &'static str>,
+    /// The last verdict of every checker.
+    pub(super) last: HashMap<CheckerId, CheckResult>,
+    /// Verdicts counted per (virtual server, real server): (up, down).
+    pub(super) verdicts: HashMap<(usize, SocketAddr), (u64, u64)>,
+    /// (checker, virtual server, real server): the pairs each checker
+    /// decides, sorted by checker. A flat list, not a map of lists: at
+    /// 10,000 real servers the map was 2 MB.
+    users: Vec<(CheckerId, usize, SocketAddr)>,
+}
+
+/// Facts about one `virtual_server` the status and the mails need.
+#[derive(Debug, Clone)]
+pub struct VsInfo {
+    pub protocol: String,
+    pub lvs_sched: String,
+    pub lvs_method: String,
+    /// Resolved `smtp_alert` of the virtual server (quorum mails).
+    pub smtp_alert: bool,
+    /// Resolved `smtp_alert` of each real server (up/down mails).
+    pub rs_smtp_alert: HashMap<SocketAddr, bool>,
+    /// Mail a checker's change that leaves its real server's state as it
+    /// is (not `no_checker_emails`).
+    pub checker_mails: bool,
+}
+
+impl VsInfo {
+    /// One entry per `virtual_server`, in configuration order (the order
+    /// of [`crate::lvs::build()`]).
+    pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
+        use crate::config::model::{LvsMethod, Protocol};
+        config
+            .virtual_servers
+            .iter()
+            .map(|vs| {
+                let protocol = match vs.protocol {
+                    Protocol::Tcp => ServiceProtocol::Tcp,
+                    Protocol::Udp => ServiceProtocol::Udp,
+                    Protocol::Sctp => ServiceProtocol::Sctp,
+                };
+                VsInfo {
+                    protocol: protocol.to_string(),
+                    lvs_sched: format!("{:?}", vs.lvs_sched).to_lowercase(),
+                    lvs_method: match vs.lvs_method {
+                        LvsMethod::Nat => "NAT",
+                        LvsMethod::Dr => "DR",
+                        LvsMethod::Tun => "TUN",
+                    }
+                    .to_string(),
+                    smtp_alert: vs.smtp_alert,
+                    rs_smtp_alert: vs
+                        .real_servers
+                        .iter()
+                        .map(|r| (SocketAddr::new(r.address, r.port), r.smtp_alert))
+                        .collect(),
+                    checker_mails: !config.global_defs.no_checker_emails,
+                }
+            })
+            .collect()
+    }
+}
+
+impl LvsReporting {
+    /// Reporting to `status` and `mailer`, with no verdict recorded yet.
+    pub(super) fn new(
+        status: Option<StatusHub>,
+        mailer: Option<Mailer>,
+        servers: Vec<VsInfo>,
+        checker_kinds: HashMap<CheckerId, &'static str>,
+    ) -> Self {
+        LvsReporting {
+            status,
+            mailer,
+            servers,
+            checker_kinds,
+            ..LvsReporting::default()
+        }
+    }
+
+    /// Remember which (virtual server, real server) pairs each checker
+    /// decides, for the verdict counters.
+    pub(super) fn index(&mut self, state: &LvsState) {
+        self.users.clear();
+        for v in 0..state.len() {
+            if let Some(spec) = state.spec(VsIndex(v)) {
+                for rs in &spec.real_servers {
+                    for c in &rs.checkers {
+                        self.users.push((*c, v, rs.addr));
+                    }
+                }
+            }
+        }
+        // Stable: a checker's pairs stay in configuration order.
+        self.users.sort_by_key(|u| u.0);
+        self.users.shrink_to_fit();
+    }
+
+    pub(super) fn record(&mut self, event: &CheckEvent) {
+        let ok = !matches!(event.report, Report::Down);
+        let reason = match (&event.report, &event.detail) {
+            (Report::Down, Some(d)) => d.clone(),
+            (Report::Down, None) => "failed".to_string(),
+            (Report::Weight(w), _) => format!("passed, weight {w}"),
+            (Report::Up, _) => "passed".to_string(),
+        };
+        self.last.insert(
+            event.checker,
+            CheckResult {
+                checker: self
+                    .checker_kinds
+                    .get(&event.checker)
+                    .copied()
+                    .unwrap_or("check")
+                    .to_string(),
+                ok,
+                reason,
+                at_unix_ms: unix_ms_now(),
+                duration_ms: 0,
+            },
+        );
+        let first = self.users.partition_point(|u| u.0 < event.checker);
+        for &(_, vs, rs) in self.users[first..]
+            .iter()
+            .take_while(|u| u.0 == event.checker)
+        {
+            let e = self.verdicts.entry((vs, rs)).or_default();
+            if ok {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The main loop of a started daemon ([`Daemon::serve`]): it waits for
+//! signals, reload requests from the control socket, the systemd watchdog
+//! and a task that must not end, and then stops everything in order.
+//!
+//! Owns what the start-up built ([`Daemon`]) and the running
+//! configuration between reloads. It never touches protocol state or the
+//! IPVS table itself: a reload goes through [`reload_config`], a stop
+//! through each side's own shutdown. A reload runs on this task: while it
+//! runs, signals wait (repeats coalesce) and a second request waits for
+//! room on the one-slot reload channel.
+
+use std::time::Duration;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::control::sd_notify::{Notifier, watchdog_interval};
+use crate::control::server::{ReloadOutcome, ReloadRequest};
+use crate::notify::mail::Mailer;
+
+use super::control_socket::ControlService;
+use super::error::DaemonError;
+use super::lvs::LvsService;
+use super::options::RunOptions;
+use super::reload::{Held, reload_config};
+use super::running::Running;
+use super::status::StatusHub;
+
+/// How long a stopping daemon waits for its last alerts to be sent.
+const MAIL_FLUSH_ON_STOP: Duration = Duration::from_secs(3);
+
+/// The signals the daemon acts on, installed before anything starts so
+/// that a signal during start-up still leads to a clean stop.
+pub(super) struct Signals {
+    term: Signal,
+    int: Signal,
+    usr1: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    pub(super) fn install() -> Result<Signals, DaemonError> {
+        let install = |kind| signal(kind).map_err(DaemonError::Signal);
+        Ok(Signals {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            usr1: install(SignalKind::user_defined1())?,
+            hup: install(SignalKind::hangup())?,
+        })
+    }
+}
+
+/// Everything a started daemon holds, owned by its main loop.
+pub(super) struct Daemon {
+    pub(super) opts: RunOptions,
+    /// The running configuration, for the next reload's comparison.
+    pub(super) config: Option<Held>,
+    pub(super) running: Running,
+    pub(super) lvs: Option<LvsService>,
+    pub(super) control: Option<ControlService>,
+    pub(super) hub: StatusHub,
+    pub(super) notifier: Notifier,
+    /// The units' and the LVS side's mailer (one handle; a reload gives it
+    /// new settings, never a new handle).
+    pub(super) mailer: Option<Mailer>,
+    pub(super) signals: Signals,
+    pub(super) reload_requests: mpsc::Receiver<ReloadRequest>,
+}
+
+impl Daemon {
+    /// Serve until SIGTERM or SIGINT, or until a task the daemon cannot run
+    /// without ends (then the error says which); stop in order either way.
+    pub(super) async fn serve(mut self) -> Result<(), DaemonError> {
+        let failure = self.main_loop().await;
+        self.stop().await;
+        match failure {
+            Some(what) => Err(DaemonError::TaskFailed(what)),
+            None => Ok(()),
+        }
+    }
+
+    /// Until a stop: `Some` names the task that failed.
+    async fn main_loop(&mut self) -> Option<String> {
+        let mut watchdog =
+            tokio::time::interval(watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+        watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watchdog_on = watchdog_interval().is_some();
+        let mut mail_tick = tokio::time::interval(Duration::from_secs(1));
+        mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                Some(what) = self.running.next_failure() => {
+                    tracing::error!("{what}: stopping");
+                    return Some(what);
+                }
+                _ = self.signals.term.recv() => { tracing::info!("SIGTERM: stopping"); return None; }
+                _ = self.signals.int.recv() => { tracing::info!("SIGINT: stopping"); return None; }
+                _ = self.signals.usr1.recv() => self.running.dump_stats().await,
+                _ = self.signals.hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    self.reload().await;
+                }
+                Some(req) = self.reload_requests.recv() => {
+                    tracing::info!("reload requested on the control socket");
+                    let outcome = self.reload().await;
+                    let _ = req.reply.send(outcome);
+                }
+                _ = watchdog.tick(), if watchdog_on => { let _ = self.notifier.watchdog(); }
+                _ = mail_tick.tick() => {
+                    if let Some(m) = &self.mailer {
+                        self.hub.set_mail(m.status());
+                    }
+                }
+            }
+        }
+    }
+
+    async fn reload(&mut self) -> ReloadOutcome {
+        let outcome = reload_config(
+            &self.opts,
+            &mut self.config,
+            &mut self.running,
+            &mut self.lvs,
+            &self.hub,
+            &self.notifier,
+        )
+        .await;
+        log_outcome(&outcome);
+        outcome
+    }
+
+    /// VRRP first (VIPs released, notify_stop), then the LVS side (the
+    /// IPVS table withdrawn after the VIPs), then the last mails, then the
+    /// control socket.
+    async fn stop(self) {
+        let _ = self.notifier.stopping();
+        self.running.shutdown(self.opts.shutdown_timeout).await;
+        if let Some(lvs) = self.lvs {
+            lvs.shutdown().await;
+        }
+        if let Some(m) = &self.mailer {
+            // VRRP and the checks have stopped; a relay that never answers
+            // costs at most this.
+            m.flush(MAIL_FLUSH_ON_STOP).await;
+        }
+        if let Some(c) = self.control {
+            c.shutdown().await;
+        }
+        tracing::info!("tandem stopped");
+    }
+}
+
+fn log_outcome(outcome: &ReloadOutcome) {
+    if outcome.applied && outcome.changes.is_empty() {
+        tracing::info!("reload done: no change");
+    } else if outcome.applied {
+        tracing::info!(changes = ?outcome.changes, "reload done");
+    } else {
+        for e in &outcome.errors {
+            tracing::error!("reload refused: {e}");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The sockets the VRRP units share: one send socket per (interface,
+//! source address), one receive socket per (interface, multicast group),
+//! one gratuitous ARP / NA sender per interface that carries a VIP.
+//!
+//! Owns the sockets and the VRID routes of each receive socket; opens what a
+//! plan needs, all or nothing. Starts no task and touches no unit: the
+//! caller ([`super::running`]) starts the receive tasks and routes VRIDs.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::net::{GarpSender, NaSender, VrrpRecvSocket, VrrpSendSocket};
+
+use super::addrs::Announcer;
+use super::error::DaemonError;
+use super::plan::{Kernel, UnitPlan};
+use super::rx;
+
+/// Receive sockets just opened, by (interface index, multicast group).
+pub(super) type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket)>;
+
+/// Each link's name and MAC address, by interface index.
+pub(super) type LinkMacs = HashMap<u32, (String, Option<[u8; 6]>)>;
+
+/// The sockets units share, kept so that a reload can start new units on
+/// them (and open what is missing) without disturbing the others.
+#[derive(Default)]
+pub(super) struct IoPool {
+    pub(super) send: HashMap<(u32, IpAddr), Arc<VrrpSendSocket>>,
+    pub(super) routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
+    garp: HashMap<u32, Arc<GarpSender>>,
+    na: HashMap<u32, Arc<NaSender>>,
+}
+
+impl IoPool {
+    /// Open every socket `units` need that is not open yet; the new receive
+    /// sockets are returned (their tasks are started by the caller once
+    /// nothing else can fail).
+    pub(super) fn open(
+        &mut self,
+        units: &[UnitPlan],
+        macs: &LinkMacs,
+    ) -> Result<NewReceivers, DaemonError> {
+        let mut new_rx = Vec::new();
+        let mut new_send = HashMap::new();
+        let mut new_garp = HashMap::new();
+        let mut new_na = HashMap::new();
+        for unit in units {
+            for inst in &unit.instances {
+                let key = (inst.ifindex, inst.src);
+                if !self.send.contains_key(&key) && !new_send.contains_key(&key) {
+                    new_send.insert(
+                        key,
+                        Arc::new(VrrpSendSocket::new(&inst.ifname, inst.ifindex, inst.src)?),
+                    );
+                }
+                let key = (inst.ifindex, inst.group);
+                if !self.routes.contains_key(&key) && !new_rx.iter().any(|(k, _)| *k == key) {
+                    new_rx.push((
+                        key,
+                        VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?,
+                    ));
+                }
+                for a in &inst.vips.addresses {
+                    let Some((ifname, mac)) = macs.get(&a.ifindex) else {
+                        continue;
+                    };
+                    let Some(mac) = *mac else {
+                        tracing::warn!(interface = %ifname, "interface has no MAC address; no gratuitous ARP/NA on it");
+                        continue;
+                    };
+                    if a.addr.is_ipv4()
+                        && !self.garp.contains_key(&a.ifindex)
+                        && !new_garp.contains_key(&a.ifindex)
+                    {
+                        new_garp.insert(
+                            a.ifindex,
+                            Arc::new(GarpSender::new(ifname, a.ifindex, mac)?),
+                        );
+                    }
+                    if a.addr.is_ipv6()
+                        && !self.na.contains_key(&a.ifindex)
+                        && !new_na.contains_key(&a.ifindex)
+                    {
+                        new_na.insert(a.ifindex, Arc::new(NaSender::new(ifname, a.ifindex, mac)?));
+                    }
+                }
+            }
+        }
+        // Everything opened: only now change the pool.
+        self.send.extend(new_send);
+        self.garp.extend(new_garp);
+        self.na.extend(new_na);
+        for (key, _) in &new_rx {
+            self.routes.insert(*key, rx::SharedRoutes::default());
+        }
+        Ok(new_rx)
+    }
+
+    pub(super) fn announcer(&self) -> Announcer {
+        Announcer {
+            garp: self.garp.clone(),
+            na: self.na.clone(),
+        }
+    }
+}
+
+pub(super) fn link_macs(kernel: &Kernel) -> LinkMacs {
+    kernel
+        .links
+        .iter()
+        .map(|l| (l.index, (l.name.clone(), l.mac)))
+        .collect()
+}

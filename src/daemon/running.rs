@@ -1,0 +1,428 @@
+//! The VRRP side of a running daemon ([`Running`]): one task per unit, one
+//! receive task per socket, the link monitor and the `vrrp_script`
+//! trackers, started from a [`Plan`] and changed by a reload's plan.
+//!
+//! Owns the units' handles, inboxes and shared sockets ([`IoPool`]), and
+//! the channel on which a task that must not end reports that it did. It
+//! never touches protocol state (only a unit's task does) and knows nothing
+//! of IPVS, the control socket or signals.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::net::{LinkMonitor, Rtnl, RtnlError};
+use crate::vrrp::{Router, Time};
+
+use super::bus::Bus;
+use super::error::DaemonError;
+use super::feeds::{self, Inboxes};
+use super::options::RunOptions;
+use super::plan::{self, Kernel, Plan, PlanError, UnitPlan};
+use super::pool::{IoPool, LinkMacs, NewReceivers, link_macs};
+use super::rx::{self, RxStats};
+use super::unit::{self, InstanceIo, Unit, UnitMsg, UnitReporting};
+
+/// One running unit: its name, inbox, task and the plan it runs.
+struct UnitHandle {
+    name: String,
+    plan: UnitPlan,
+    tx: mpsc::Sender<UnitMsg>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+/// A started daemon: its units' inboxes and tasks.
+pub struct Running {
+    pub bus: Bus,
+    units: Vec<UnitHandle>,
+    /// Tasks that ended before shutdown (a unit's panic, the link
+    /// monitor's error), described for the exit message.
+    failed: mpsc::UnboundedReceiver<String>,
+    failed_tx: mpsc::UnboundedSender<String>,
+    rx_stats: Vec<(String, Arc<RxStats>)>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    pool: IoPool,
+    /// Every unit's inbox, for the link monitor and the script trackers.
+    inboxes: Inboxes,
+    script_timeout: Duration,
+    reporting: UnitReporting,
+}
+
+/// Read the kernel's links and addresses, resolve the configuration
+/// against them with `make_plan`, open every socket and start every task.
+/// Must run inside a tokio runtime, in the network namespace to manage.
+pub fn start(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: &RunOptions,
+) -> Result<Running, DaemonError> {
+    // Subscribe to link events before reading link states, so that no
+    // change between the two is lost (a duplicate is harmless).
+    let monitor = LinkMonitor::new()?;
+    let mut rtnl = Rtnl::new()?;
+    let kernel = Kernel::read(&mut rtnl)?;
+    let plan = make_plan(&kernel)?;
+    start_plan(plan, &kernel, monitor, opts)
+}
+
+fn start_plan(
+    plan: Plan,
+    kernel: &Kernel,
+    monitor: LinkMonitor,
+    opts: &RunOptions,
+) -> Result<Running, DaemonError> {
+    let bus = opts.bus.clone().unwrap_or_default();
+    let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
+    let macs = link_macs(kernel);
+
+    // Open everything first: a socket that cannot be opened stops the
+    // start before any task runs or any address changes.
+    let mut pool = IoPool::default();
+    let new_rx = pool.open(&plan.units, &macs)?;
+    let (failed_tx, failed) = mpsc::unbounded_channel();
+    let mut running = Running {
+        bus,
+        units: Vec::new(),
+        failed,
+        failed_tx,
+        rx_stats: Vec::new(),
+        background: Vec::new(),
+        pool,
+        inboxes: Arc::default(),
+        script_timeout: opts.script_timeout,
+        reporting: opts.reporting.clone(),
+    };
+    let mut prepared = Vec::new();
+    for unit_plan in &plan.units {
+        prepared.push(running.prepare_unit(unit_plan)?);
+    }
+    for p in prepared {
+        running.spawn_unit(p, &links);
+    }
+    running.spawn_receivers(new_rx, &macs);
+    let inboxes = running.inboxes.clone();
+    running.background.push(tokio::spawn(feeds::watch_links(
+        monitor,
+        inboxes.clone(),
+        running.failed_tx.clone(),
+    )));
+    for s in plan.scripts {
+        running.background.push(tokio::spawn(feeds::track_script(
+            s,
+            inboxes.clone(),
+            opts.script_timeout,
+        )));
+    }
+    Ok(running)
+}
+
+/// A unit built but not yet running.
+struct PreparedUnit {
+    unit: Unit,
+    plan: UnitPlan,
+    tx: mpsc::Sender<UnitMsg>,
+    inbox: mpsc::Receiver<UnitMsg>,
+}
+
+impl Running {
+    /// Build a unit's state machine and I/O on the pool's sockets and route
+    /// its VRIDs to it. Nothing runs yet.
+    fn prepare_unit(&mut self, unit_plan: &UnitPlan) -> Result<PreparedUnit, DaemonError> {
+        let (tx, inbox) = mpsc::channel::<UnitMsg>(1024);
+        let params = unit_plan
+            .instances
+            .iter()
+            .map(|i| i.params.clone())
+            .collect();
+        let groups = match unit_plan.group {
+            Some(_) => vec![(0..unit_plan.instances.len()).collect()],
+            None => Vec::new(),
+        };
+        let router = Router::new(params, groups, Time::ZERO)?;
+        let announcer = self.pool.announcer();
+        let mut io = Vec::new();
+        for (idx, inst) in unit_plan.instances.iter().enumerate() {
+            let send = self
+                .pool
+                .send
+                .get(&(inst.ifindex, inst.src))
+                .cloned()
+                .ok_or_else(|| RtnlError::Decode {
+                    op: "sockets",
+                    reason: "send socket missing".into(),
+                })?;
+            if let Some(routes) = self.pool.routes.get(&(inst.ifindex, inst.group)) {
+                if let Ok(mut routes) = routes.write() {
+                    match routes.entry(inst.params.vrid) {
+                        std::collections::hash_map::Entry::Occupied(_) => tracing::warn!(
+                            instance = %inst.name, vrid = inst.params.vrid, interface = %inst.ifname,
+                            "two instances use VRID {} on {}; adverts go to the first", inst.params.vrid, inst.ifname
+                        ),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert((tx.clone(), idx));
+                        }
+                    }
+                }
+            }
+            io.push(InstanceIo::new(inst.clone(), send, announcer.clone()));
+        }
+        // Each unit its own clock: a unit started by a reload starts at
+        // zero like one started with the daemon.
+        let mut unit = Unit::new(
+            unit_plan,
+            router,
+            io,
+            self.bus.clone(),
+            Instant::now(),
+            self.script_timeout,
+            self.reporting.clone(),
+        )?;
+        unit.remove_stale_vips();
+        Ok(PreparedUnit {
+            unit,
+            plan: unit_plan.clone(),
+            tx,
+            inbox,
+        })
+    }
+
+    fn spawn_unit(&mut self, p: PreparedUnit, links: &HashMap<u32, bool>) {
+        let name = p.unit.name().to_string();
+        let task = tokio::spawn(p.unit.run(p.inbox, links.clone()));
+        let failed_tx = self.failed_tx.clone();
+        let unit_name = name.clone();
+        // A unit only ends on shutdown; a panic ends it early, and the
+        // daemon must not go on without it.
+        let handle = tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(unit = %unit_name, error = %e, "unit task failed");
+                let _ = failed_tx.send(format!(
+                    "VRRP unit {unit_name} stopped unexpectedly (a bug)"
+                ));
+            }
+        });
+        if let Ok(mut list) = self.inboxes.write() {
+            list.push(p.tx.clone());
+        }
+        self.units.push(UnitHandle {
+            name,
+            plan: p.plan,
+            tx: p.tx,
+            handle,
+        });
+    }
+
+    fn spawn_receivers(&mut self, sockets: NewReceivers, macs: &LinkMacs) {
+        for ((ifindex, group), socket) in sockets {
+            let Some(routes) = self.pool.routes.get(&(ifindex, group)).cloned() else {
+                continue;
+            };
+            let stats = Arc::new(RxStats::default());
+            let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
+            self.rx_stats
+                .push((format!("{name}/{group}"), stats.clone()));
+            self.background
+                .push(tokio::spawn(rx::receive(socket, routes, stats)));
+        }
+    }
+
+    /// Stop the named units (priority 0 if master, VIPs released,
+    /// notify_stop) and forget their routes.
+    async fn stop_units(&mut self, names: &[String], timeout: Duration) {
+        let (stop, keep): (Vec<UnitHandle>, Vec<UnitHandle>) = std::mem::take(&mut self.units)
+            .into_iter()
+            .partition(|u| names.contains(&u.name));
+        self.units = keep;
+        // Routes stay until the unit has stopped: a leaving master keeps
+        // its VIPs until it hears the new master's advert.
+        for u in &stop {
+            let _ = u.tx.send(UnitMsg::Shutdown).await;
+        }
+        let txs: Vec<mpsc::Sender<UnitMsg>> = stop.iter().map(|u| u.tx.clone()).collect();
+        let all = futures_join(stop.into_iter().map(|u| u.handle).collect());
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("stopping units took longer than {timeout:?}");
+        }
+        for tx in &txs {
+            for routes in self.pool.routes.values() {
+                if let Ok(mut r) = routes.write() {
+                    r.retain(|_, (t, _)| !t.same_channel(tx));
+                }
+            }
+            if let Ok(mut list) = self.inboxes.write() {
+                list.retain(|t| !t.same_channel(tx));
+            }
+        }
+    }
+
+    /// Apply a new plan: units that are not in the new plan stop; units of
+    /// the new plan not running start; a unit whose name is in `dirty`
+    /// takes its new plan in place when [`in_place`] allows (its instances
+    /// keep their state, as keepalived keeps an instance that survives a
+    /// reload), and is rebuilt otherwise (said in the log); every other
+    /// unit runs on untouched. Sockets for the new units are opened before
+    /// anything stops, so a failure changes nothing.
+    pub(super) async fn apply(
+        &mut self,
+        plan: Plan,
+        kernel: &Kernel,
+        dirty: &BTreeSet<String>,
+        reporting: UnitReporting,
+        timeout: Duration,
+    ) -> Result<Vec<String>, DaemonError> {
+        let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
+        let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
+        let mut rebuild = BTreeSet::new();
+        let mut update = Vec::new();
+        let mut start = Vec::new();
+        for u in plan.units {
+            let n = u.name().to_string();
+            match self.units.iter().find(|h| h.name == n) {
+                None => start.push(u),
+                Some(_) if !dirty.contains(&n) => {}
+                Some(h) => match plan::in_place(&h.plan, &u) {
+                    Ok(()) => update.push(u),
+                    Err(why) => {
+                        tracing::info!(unit = %n, "reload: {why}: the unit is rebuilt (a new election)");
+                        rebuild.insert(n);
+                        start.push(u);
+                    }
+                },
+            }
+        }
+        let stop: Vec<String> = running
+            .iter()
+            .filter(|n| rebuild.contains(*n) || !new_names.contains(n))
+            .cloned()
+            .collect();
+        let macs = link_macs(kernel);
+        // The updated units need no new VRRP sockets (in_place), but a
+        // VIP on another interface needs its gratuitous ARP/NA sender.
+        let opened: Vec<UnitPlan> = start.iter().chain(&update).cloned().collect();
+        let new_rx = self.pool.open(&opened, &macs)?;
+        let mut done = Vec::new();
+        self.reporting = reporting;
+        let updated: Vec<String> = update.iter().map(|u| u.name().to_string()).collect();
+        for u in update {
+            let name = u.name().to_string();
+            let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
+                continue;
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
+                plan: u.clone(),
+                announcer: self.pool.announcer(),
+                reporting: self.reporting.clone(),
+                done: tx,
+            }));
+            if h.tx.send(msg).await.is_err() {
+                done.push(format!("{name}: not running"));
+                continue;
+            }
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(Ok(lines))) => {
+                    h.plan = u;
+                    done.extend(lines);
+                }
+                Ok(Ok(Err(why))) => {
+                    // The unit runs its old plan still.
+                    tracing::error!(unit = %name, "reload: {why}");
+                    done.push(format!("{name}: not updated ({why})"));
+                }
+                Ok(Err(_)) | Err(_) => {
+                    // Delivered: the unit takes it when it gets to it.
+                    h.plan = u;
+                    tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
+                    done.push(format!("{name}: update not confirmed"));
+                }
+            }
+        }
+        if !stop.is_empty() {
+            tracing::info!(units = ?stop, "reload: stopping units");
+            self.stop_units(&stop, timeout).await;
+            done.extend(stop.iter().map(|n| format!("{n}: stopped")));
+        }
+        let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
+        for u in &start {
+            tracing::info!(unit = %u.name(), "reload: starting unit");
+            let p = self.prepare_unit(u)?;
+            self.spawn_unit(p, &links);
+            done.push(format!("{}: started", u.name()));
+        }
+        self.spawn_receivers(new_rx, &macs);
+        // An address that moved between instances was added by its new
+        // master before the old one removed it (updates run first, stops
+        // after): the updated masters add theirs again.
+        for h in self.units.iter().filter(|h| updated.contains(&h.name)) {
+            let _ = h.tx.send(UnitMsg::Reassert).await;
+        }
+        Ok(done)
+    }
+
+    /// Names of the running units' instances and groups.
+    pub(super) fn unit_members(&self) -> (Vec<String>, Vec<String>) {
+        let mut instances = Vec::new();
+        let mut groups = Vec::new();
+        for u in &self.units {
+            instances.extend(u.plan.instances.iter().map(|i| i.name.clone()));
+            if let Some(g) = &u.plan.group {
+                groups.push(g.name.clone());
+            }
+        }
+        (instances, groups)
+    }
+}
+
+impl Running {
+    /// The next task that ended before shutdown, described for the exit
+    /// message (cancel-safe: nothing is lost when another event wins).
+    pub(super) async fn next_failure(&mut self) -> Option<String> {
+        self.failed.recv().await
+    }
+
+    pub(super) fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// The plan every running unit runs.
+    pub(super) fn unit_plans(&self) -> impl Iterator<Item = &UnitPlan> {
+        self.units.iter().map(|u| &u.plan)
+    }
+
+    /// How the units report now (a reload's starting point).
+    pub(super) fn reporting(&self) -> &UnitReporting {
+        &self.reporting
+    }
+
+    /// Ask every unit to log its counters (and log the receive-path drops).
+    pub async fn dump_stats(&self) {
+        for (name, stats) in &self.rx_stats {
+            tracing::info!(socket = %name, stats = %stats.to_json(), "receive path stats");
+        }
+        for u in &self.units {
+            let _ = u.tx.send(UnitMsg::DumpStats).await;
+        }
+    }
+
+    /// Graceful stop: every unit leaves (priority 0, VIPs released,
+    /// notify_stop), bounded by `timeout`.
+    pub async fn shutdown(self, timeout: Duration) {
+        for u in &self.units {
+            let _ = u.tx.send(UnitMsg::Shutdown).await;
+        }
+        let all = futures_join(self.units.into_iter().map(|u| u.handle).collect());
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("shutdown took longer than {timeout:?}; exiting anyway");
+        }
+        for h in self.background {
+            h.abort();
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}

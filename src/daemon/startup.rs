@@ -1,0 +1,179 @@
+//! Starting the daemon: `tandem run`'s entry points ([`run`], [`run_with`]),
+//! the logging, and the start sequence that hands a [`Daemon`] to the main
+//! loop.
+//!
+//! The order is the point: the LVS side is built from the configuration
+//! and the signal handlers are installed before anything runs; the control
+//! socket is bound before the units; every VRRP socket is opened before the
+//! first unit starts ([`start`]); the LVS side starts on the units' bus;
+//! only then is systemd told the service is ready. Owns nothing once the
+//! daemon is started.
+
+use tokio::sync::mpsc;
+
+use crate::control::sd_notify::Notifier;
+use crate::notify::mail::{self, MailSettings, Mailer};
+
+use super::bus::Bus;
+use super::configure::{self, smtp_alert_names};
+use super::control_socket;
+use super::error::DaemonError;
+use super::lvs::PreparedLvs;
+use super::main_loop::{Daemon, Signals};
+use super::options::RunOptions;
+use super::plan::{Kernel, Plan, PlanError};
+use super::reload::Held;
+use super::running::{Running, start};
+use super::status::StatusHub;
+
+/// `tandem run`: start from a parsed keepalived.conf, then serve until
+/// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
+/// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
+pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
+    // Health checks and virtual servers (docs/checks.md), built before
+    // anything starts so that a configuration they cannot use stops here.
+    let lvs = PreparedLvs::new(&config)?;
+    let router_id = mail::router_id_or_host(config.global_defs.router_id.as_deref());
+    if opts.reporting.status.is_none() {
+        opts.reporting.status = Some(StatusHub::new(&router_id));
+    }
+    if opts.reporting.mailer.is_none() {
+        opts.reporting.mailer = Some(
+            match Mailer::start(MailSettings::from(&config.global_defs)) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, "e-mail alerts disabled");
+                    Mailer::disabled()
+                }
+            },
+        );
+    }
+    opts.reporting.smtp_alert = smtp_alert_names(&config);
+    opts.reporting.no_email_faults = config.global_defs.no_email_faults;
+    // Everything is built from the virtual servers now: keep them only as
+    // the reload's fingerprints, and hand their memory back before the
+    // checks and the first IPVS table need theirs.
+    let config = Held::new(config);
+    crate::process::release_free_memory();
+    run_with_lvs(
+        |kernel, config| match config {
+            Some(config) => configure::plan(config, kernel),
+            None => Ok(Plan::default()),
+        },
+        opts,
+        lvs,
+        Some(config),
+    )
+    .await
+}
+
+/// Start from a plan, then serve until SIGTERM or SIGINT.
+pub async fn run_with(
+    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    opts: RunOptions,
+) -> Result<(), DaemonError> {
+    run_with_lvs(|kernel, _| make_plan(kernel), opts, None, None).await
+}
+
+async fn run_with_lvs(
+    make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
+    opts: RunOptions,
+    lvs: Option<PreparedLvs>,
+    config: Option<Held>,
+) -> Result<(), DaemonError> {
+    let daemon = start_daemon(make_plan, opts, lvs, config).await?;
+    daemon.serve().await
+}
+
+/// Everything up to "ready": see the module comment for the order.
+async fn start_daemon(
+    make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
+    mut opts: RunOptions,
+    lvs: Option<PreparedLvs>,
+    config: Option<Held>,
+) -> Result<Daemon, DaemonError> {
+    let signals = Signals::install()?;
+    let hub = opts
+        .reporting
+        .status
+        .clone()
+        .unwrap_or_else(|| StatusHub::new(&mail::host_name()));
+    let (reload_tx, reload_requests) = mpsc::channel(1);
+    let control = control_socket::start_if_asked(opts.control.as_ref(), &hub, reload_tx).await;
+    let notifier = Notifier::from_env();
+    // The VIP gate knows which instances govern virtual servers before any
+    // unit runs: an address owner is MASTER at once.
+    if let Some(l) = &lvs {
+        opts.bus
+            .get_or_insert_with(Bus::new)
+            .set_governing(l.governing());
+    }
+    let running = match start(
+        |kernel| make_plan(kernel, config.as_ref().map(Held::config)),
+        &opts,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(c) = control {
+                c.shutdown().await;
+            }
+            return Err(e);
+        }
+    };
+    let mailer = opts.reporting.mailer.clone();
+    let lvs = lvs.map(|l| {
+        l.start(
+            &running.bus,
+            opts.script_timeout,
+            Some(hub.clone()),
+            mailer.clone(),
+        )
+    });
+    announce_started(&running, &hub, &opts, &notifier);
+    Ok(Daemon {
+        opts,
+        config,
+        running,
+        lvs,
+        control,
+        hub,
+        notifier,
+        mailer,
+        signals,
+        reload_requests,
+    })
+}
+
+/// Log the start, stamp the status snapshot, and tell systemd.
+fn announce_started(running: &Running, hub: &StatusHub, opts: &RunOptions, notifier: &Notifier) {
+    let units = running.unit_count();
+    if units == 0 {
+        tracing::info!("no vrrp_instance configured: nothing to elect");
+    }
+    hub.modify(|s| {
+        s.config.file = opts
+            .source
+            .as_ref()
+            .map(|c| c.file.display().to_string())
+            .unwrap_or_default();
+        s.config.applied_unix_ms = Some(crate::process::unix_ms_now());
+    });
+    tracing::info!(units, "tandem started");
+    // Sockets open, VIPs of the initial state decided by the units, checks
+    // running: systemd may now consider the service started.
+    let _ = notifier.ready(&format!("{units} VRRP unit(s) running"));
+}
+
+/// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.
+/// Plain text without colours, one line per event, so logs grep well and
+/// read well in journald.
+pub fn init_logging() {
+    let filter = std::env::var("TANDEM_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+}

@@ -1,0 +1,876 @@
+//! The task that owns the VRRP state of one unit: a `vrrp_sync_group` with
+//! its members, or one instance outside any group.
+//!
+//! ```text
+//!   receive task (per interface+family) ──Advert──┐
+//!   link monitor ─────────────────────────Link────┤
+//!   script trackers ─────────────────────Script───┼──► unit task ──► sockets, rtnetlink,
+//!   main loop (stop, SIGUSR1, reload) ──Shutdown, ┤     (Router)     GARP/NA, notify queue,
+//!                   DumpStats, Reconfigure, Reassert┘                mail, status, event bus
+//! ```
+//!
+//! Only this task touches the state machine ([`crate::vrrp::Router`]), so
+//! there is no lock around protocol state: everything else sends it
+//! messages ([`UnitMsg`]). Timers are the state machine's own deadlines
+//! ([`Router::poll_timeout`]), slept on here; a timer that fires late or
+//! for a state already left is harmless because the state machine
+//! re-checks every deadline against its current state. The unit never
+//! reads another unit's state or the IPVS table: it hears of the table
+//! only through the bus's VIP gate.
+
+mod instance_io;
+mod msg;
+mod report;
+mod states;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::control::model::{SyncGroupStatus, Transition};
+use crate::net::{ReceivedAdvert, Rtnl};
+use crate::notify::mail::VrrpMailFilter;
+use crate::notify::script::{ScriptQueue, ScriptQueueTask, Subject};
+use crate::process::unix_ms_now;
+use crate::vrrp::{Action, Event, Reason, Router, State, Time};
+
+use super::addrs::Announcer;
+use super::bus::{self, Bus, Role, RoleChange};
+use super::plan::{GroupPlan, InstancePlan, UnitPlan};
+
+pub use instance_io::InstanceIo;
+use instance_io::decode;
+pub use msg::{Reconfigure, UnitMsg, UnitReporting};
+use states::{
+    group_state, mail_state, notify_state, reason_text, role_mail_state, role_notify_state,
+    role_of, role_state, vrrp_state,
+};
+
+/// How long a new MASTER waits for the IPVS programmer to confirm its
+/// rules before it takes the VIPs anyway (a kernel that is slow or refuses
+/// must not keep the service address away for good). Programming the
+/// seed's table takes milliseconds natively and about half a second under
+/// the test VM's emulated CPU.
+pub const RULES_WAIT: Duration = Duration::from_secs(3);
+
+/// How often an instance in INIT tries its source address again.
+const UNBOUND_RETRY: Duration = Duration::from_millis(200);
+
+/// One unit's task state: the state machine of its instances, their I/O,
+/// and what it reports. Built by the daemon, then moved into [`Unit::run`].
+pub struct Unit {
+    name: String,
+    group: Option<GroupPlan>,
+    group_role: Option<Role>,
+    router: Router,
+    io: Vec<InstanceIo>,
+    rtnl: Rtnl,
+    bus: Bus,
+    scripts: Option<ScriptQueue>,
+    scripts_task: Option<ScriptQueueTask>,
+    epoch: Instant,
+    /// Script trackers: name → (instance, tracker index).
+    script_trackers: HashMap<String, Vec<(usize, usize)>>,
+    stopping: bool,
+    reporting: UnitReporting,
+    mail_filter: VrrpMailFilter,
+    /// The last transition of each instance, and of the group.
+    transitions: Vec<Option<Transition>>,
+    group_transition: Option<Transition>,
+    /// The VIP gate: whether the IPVS table of a new role is in the kernel.
+    rules: tokio::sync::watch::Receiver<bus::RulesState>,
+}
+
+/// Which trackers each `vrrp_script` moves: name → (instance, tracker index).
+fn script_trackers(plan: &UnitPlan) -> HashMap<String, Vec<(usize, usize)>> {
+    let mut trackers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    for (i, inst) in plan.instances.iter().enumerate() {
+        for (name, t) in &inst.track_scripts {
+            trackers.entry(name.clone()).or_default().push((i, *t));
+        }
+    }
+    trackers
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Unit {
+    pub fn new(
+        plan: &UnitPlan,
+        router: Router,
+        io: Vec<InstanceIo>,
+        bus: Bus,
+        epoch: Instant,
+        script_timeout: Duration,
+        reporting: UnitReporting,
+    ) -> Result<Unit, crate::net::RtnlError> {
+        let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
+        let rules = bus.rules();
+        let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
+        Ok(Unit {
+            rules,
+            name: plan.name().to_string(),
+            group: plan.group.clone(),
+            group_role: None,
+            router,
+            io,
+            rtnl: Rtnl::new()?,
+            bus,
+            scripts: Some(scripts),
+            scripts_task: Some(scripts_task),
+            epoch,
+            script_trackers: script_trackers(plan),
+            stopping: false,
+            reporting,
+            mail_filter,
+            transitions: vec![None; plan.instances.len()],
+            group_transition: None,
+        })
+    }
+
+    /// The group's name, or the lone instance's.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn now(&self) -> Time {
+        Time::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn instant_of(&self, t: Time) -> Instant {
+        self.epoch + Duration::from_micros(t.as_micros())
+    }
+
+    /// Remove VIPs left over from an earlier run (we are not master yet).
+    pub fn remove_stale_vips(&mut self) {
+        for io in &self.io {
+            io.plan.vips.remove_stale(&mut self.rtnl, &io.plan.name);
+        }
+    }
+
+    /// Run until shut down. `links` is the running state of every link at start.
+    pub async fn run(mut self, mut inbox: mpsc::Receiver<UnitMsg>, links: HashMap<u32, bool>) {
+        let now = self.now();
+        // Instances whose source address cannot be bound yet (an IPv6
+        // link-local address in duplicate address detection): they stay in
+        // INIT (RFC 5798 §6.4.1: only the Startup event leaves it, and it
+        // is given once adverts can be sent): a master that cannot send
+        // adverts would hold the VIPs beside the real master unheard.
+        let mut unbound: Vec<usize> = Vec::new();
+        for id in 0..self.io.len() {
+            // Tell the state machine about a down interface before it
+            // starts, so it comes up in FAULT rather than flapping through BACKUP.
+            if links.get(&self.io[id].plan.ifindex) == Some(&false) {
+                let _ = self.router.handle(now, id, Event::LinkDown);
+            }
+            if self.io[id].send.is_ready() {
+                let _ = self.router.handle(now, id, Event::Startup);
+            } else {
+                tracing::info!(
+                    instance = %self.io[id].plan.name,
+                    "VRRP_Instance({}) stays in INIT until its source address is usable",
+                    self.io[id].plan.name
+                );
+                unbound.push(id);
+            }
+        }
+        self.execute().await;
+
+        loop {
+            let timer = self.router.poll_timeout().map(|t| self.instant_of(t));
+            let refresh = self.io.iter().filter_map(|io| io.refresh_at).min();
+            let gate = self
+                .io
+                .iter()
+                .filter_map(|io| io.vips_pending)
+                .min()
+                .map(|t| t + RULES_WAIT);
+            // A clone, so that the select's future does not borrow `self`;
+            // `release_vips` marks the state seen on `self.rules`, which
+            // the next clone starts from.
+            let mut rules = self.rules.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(UNBOUND_RETRY), if !unbound.is_empty() => {
+                    let now = self.now();
+                    let mut still = Vec::new();
+                    for id in unbound.drain(..) {
+                        if self.io[id].send.try_ready() {
+                            let _ = self.router.handle(now, id, Event::Startup);
+                        } else {
+                            still.push(id);
+                        }
+                    }
+                    unbound = still;
+                }
+                changed = rules.changed(), if gate.is_some() => {
+                    if changed.is_err() {
+                        // No programmer any more: nothing will confirm.
+                        tracing::warn!("IPVS programmer gone: VIPs no longer wait for it");
+                    }
+                    self.release_vips(changed.is_err());
+                }
+                _ = sleep_until_opt(gate) => self.release_vips(false),
+                msg = inbox.recv() => match msg {
+                    None | Some(UnitMsg::Shutdown) => break,
+                    Some(UnitMsg::Reconfigure(r)) => {
+                        let r = *r;
+                        let done = r.done;
+                        let result = self.reconfigure(r.plan, r.announcer, r.reporting);
+                        // The new adverts go out before the reload answers.
+                        self.execute().await;
+                        let _ = done.send(result);
+                        continue;
+                    }
+                    Some(m) => self.on_msg(m),
+                },
+                _ = sleep_until_opt(timer) => {
+                    let now = self.now();
+                    self.router.handle_timeout(now);
+                }
+                _ = sleep_until_opt(refresh) => self.refresh_garp(),
+            }
+            self.execute().await;
+        }
+        self.shutdown(inbox).await;
+    }
+
+    fn on_msg(&mut self, msg: UnitMsg) {
+        let now = self.now();
+        match msg {
+            UnitMsg::Advert { instance, advert } => self.on_advert(now, instance, advert),
+            UnitMsg::Link { ifindex, running } => {
+                for id in 0..self.io.len() {
+                    if self.io[id].plan.ifindex == ifindex {
+                        tracing::info!(
+                            instance = %self.io[id].plan.name, interface = %self.io[id].plan.ifname, running,
+                            "VRRP_Instance({}) interface {} is {}", self.io[id].plan.name, self.io[id].plan.ifname,
+                            if running { "up" } else { "down" }
+                        );
+                        let ev = if running {
+                            Event::LinkUp
+                        } else {
+                            Event::LinkDown
+                        };
+                        let _ = self.router.handle(now, id, ev);
+                    }
+                    let trackers: Vec<usize> = self.io[id]
+                        .plan
+                        .track_links
+                        .iter()
+                        .filter(|(ix, _)| *ix == ifindex)
+                        .map(|(_, t)| *t)
+                        .collect();
+                    for tracker in trackers {
+                        tracing::info!(
+                            instance = %self.io[id].plan.name, ifindex, running,
+                            "VRRP_Instance({}) tracked interface {} is {}", self.io[id].plan.name,
+                            self.io[id].plan.params.trackers.get(tracker).map(|t| t.name.as_str()).unwrap_or("?"),
+                            if running { "up" } else { "down" }
+                        );
+                        let _ = self.router.handle(
+                            now,
+                            id,
+                            Event::TrackerChanged {
+                                tracker,
+                                up: running,
+                            },
+                        );
+                    }
+                }
+            }
+            UnitMsg::Script { name, up } => {
+                let targets = self.script_trackers.get(&name).cloned().unwrap_or_default();
+                for (id, tracker) in targets {
+                    let _ = self
+                        .router
+                        .handle(now, id, Event::TrackerChanged { tracker, up });
+                }
+            }
+            UnitMsg::DumpStats => self.dump_stats(),
+            UnitMsg::Reassert => {
+                for io in self.io.iter().filter(|io| io.vips_held) {
+                    io.plan.vips.add(&mut self.rtnl, &io.plan.name);
+                }
+            }
+            UnitMsg::Shutdown | UnitMsg::Reconfigure(_) => {}
+        }
+    }
+
+    /// Apply a reload's plan to the running unit (see [`Reconfigure`]):
+    /// each instance takes its new parameters without leaving its state;
+    /// a master configures the addresses the reload added (announcing
+    /// them) and removes the ones it took away.
+    fn reconfigure(
+        &mut self,
+        plan: UnitPlan,
+        announcer: Announcer,
+        reporting: UnitReporting,
+    ) -> Result<Vec<String>, String> {
+        let names = |p: &mut dyn Iterator<Item = &str>| p.map(str::to_string).collect::<Vec<_>>();
+        if names(&mut plan.instances.iter().map(|i| i.name.as_str()))
+            != names(&mut self.io.iter().map(|io| io.plan.name.as_str()))
+        {
+            return Err(format!("{}: the members changed", self.name));
+        }
+        let now = self.now();
+        let done = plan
+            .instances
+            .iter()
+            .enumerate()
+            .filter_map(|(id, new)| self.reconfigure_instance(now, id, new, &announcer))
+            .collect();
+        self.script_trackers = script_trackers(&plan);
+        self.group = plan.group;
+        self.mail_filter
+            .set_no_email_faults(reporting.no_email_faults);
+        self.reporting = reporting;
+        Ok(done)
+    }
+
+    /// One instance's part of [`Unit::reconfigure`]: what was done, in one
+    /// line (`None`: the unit has no instance `id`).
+    fn reconfigure_instance(
+        &mut self,
+        now: Time,
+        id: usize,
+        new: &InstancePlan,
+        announcer: &Announcer,
+    ) -> Option<String> {
+        if let Err(e) = self.router.reconfigure(now, id, new.params.clone()) {
+            // Checked before the reload was sent here: only a bug
+            // reaches this. The instance keeps its old parameters.
+            tracing::error!(instance = %new.name, error = %e, "reload: cannot update the instance in place");
+            return Some(format!("{}: not updated ({e})", new.name));
+        }
+        let io = self.io.get_mut(id)?;
+        let mut new = new.clone();
+        new.vips.share_mastership(&io.plan.vips);
+        // An owner's own addresses are the ones the interface had
+        // before tandem started; the new plan read the kernel while
+        // this master held its VIPs, and would keep them all for ever.
+        new.vips.keep = io
+            .plan
+            .vips
+            .keep
+            .iter()
+            .filter(|k| new.vips.addresses.iter().any(|a| a.addr == **k))
+            .copied()
+            .collect();
+        if io.vips_held {
+            io.change_held_vips(&mut self.rtnl, &new, announcer);
+        }
+        if io.plan.garp.refresh != new.garp.refresh {
+            io.refresh_at = match self.router.instance(id).map(|i| i.state()) {
+                Some(State::Master) => new.garp.refresh.map(|d| Instant::now() + d),
+                _ => None,
+            };
+        }
+        tracing::info!(
+            instance = %new.name, priority = new.params.priority,
+            "VRRP_Instance({}) reloaded in place (state kept)", new.name
+        );
+        let line = format!("{}: updated in place", new.name);
+        io.plan = new;
+        io.announcer = announcer.clone();
+        Some(line)
+    }
+
+    fn on_advert(&mut self, now: Time, id: usize, advert: ReceivedAdvert) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        // unicast_peer: only the listed peers may speak for this VRID. An
+        // advert from anyone else (however valid) is counted and dropped
+        // before the state machine sees it.
+        if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
+            io.unicast_peer_drops += 1;
+            io.log_drop(advert.src, "source not in unicast_peer");
+            return;
+        }
+        let result = match decode(&advert, io.plan.params.codec) {
+            Ok(rx) => self.router.handle(
+                now,
+                id,
+                Event::AdvertReceived {
+                    src: rx.envelope.src,
+                    advert: rx.repr,
+                },
+            ),
+            Err(e) => {
+                self.router.record_rx_error(id, &e);
+                Err(e)
+            }
+        };
+        if let Err(e) = result {
+            if let Some(io) = self.io.get_mut(id) {
+                io.log_drop(advert.src, &e.to_string());
+            }
+        }
+    }
+
+    fn refresh_garp(&mut self) {
+        let now = Instant::now();
+        for io in &mut self.io {
+            if io.refresh_at.is_some_and(|t| t <= now) {
+                io.refresh_at = io.plan.garp.refresh.map(|d| now + d);
+                if io.vips_held {
+                    io.gratuitous(io.plan.garp.refresh_repeat.max(1), io.plan.name.clone());
+                }
+            }
+        }
+    }
+
+    /// Carry out what the state machine asked for, in order.
+    async fn execute(&mut self) {
+        let mut changed = false;
+        // Members whose lower-priority round their sync group shares.
+        let mut lower_prio_rounds = Vec::new();
+        while let Some((id, action)) = self.router.poll_action() {
+            if self.io.get(id).is_none() {
+                continue;
+            }
+            match action {
+                Action::StateChanged { from, to, reason } => {
+                    changed = true;
+                    self.state_changed(id, from, to, reason);
+                }
+                Action::SendAdvert { priority } => self.send_advert(id, priority).await,
+                Action::AddVips => self.add_vips(id),
+                Action::RemoveVips => self.remove_vips(id),
+                Action::SendGratuitous => self.send_gratuitous(id, false),
+                Action::SendLowerPrioGratuitous => {
+                    lower_prio_rounds.push(id);
+                    self.send_gratuitous(id, true);
+                }
+                Action::Notify { state } => self.run_notify(id, state),
+                Action::SetTimer { .. } => {}
+            }
+        }
+        if self.group.is_some() {
+            self.group_lower_prio_rounds(&lower_prio_rounds);
+        }
+        if changed {
+            self.update_group_role();
+        }
+        self.report_status();
+    }
+
+    /// Log the transition, record it for the status, mail it if
+    /// `smtp_alert` says so, and publish the new role on the bus.
+    fn state_changed(&mut self, id: usize, from: State, to: State, reason: Reason) {
+        let priority = self
+            .router
+            .instance(id)
+            .map(|i| i.effective_priority())
+            .unwrap_or(0);
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        let name = io.plan.name.clone();
+        let why = reason_text(reason);
+        if to == State::Initialize {
+            tracing::info!(
+                instance = %name, from = %from, to = %to, reason = why, priority,
+                "VRRP_Instance({name}) Entering STOP STATE ({why})"
+            );
+        } else {
+            tracing::info!(
+                instance = %name, from = %from, to = %to, reason = why, priority,
+                "VRRP_Instance({name}) Entering {to} STATE ({why})"
+            );
+        }
+        io.refresh_at = match to {
+            State::Master => io.plan.garp.refresh.map(|d| Instant::now() + d),
+            _ => None,
+        };
+        if let Some(slot) = self.transitions.get_mut(id) {
+            *slot = Some(Transition {
+                from: vrrp_state(from, false),
+                to: vrrp_state(to, self.stopping),
+                at_unix_ms: unix_ms_now(),
+                reason: why.to_string(),
+            });
+        }
+        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail_state(to)) {
+            let on = self.reporting.smtp_alert.contains(&name);
+            if let Some(alert) = self.mail_filter.instance(&name, on, state) {
+                let _ = mailer.send(&alert);
+            }
+        }
+        self.bus.publish(RoleChange {
+            subject: bus::Subject::Instance,
+            name,
+            role: role_of(to),
+            priority,
+            reason: why.to_string(),
+        });
+    }
+
+    /// One advert with `priority`, to the multicast group or every
+    /// `unicast_peer`.
+    async fn send_advert(&self, id: usize, priority: u8) {
+        let (Some(io), Some(inst)) = (self.io.get(id), self.router.instance(id)) else {
+            return;
+        };
+        let name = &io.plan.name;
+        let repr = inst.advert(priority);
+        for &dst in &io.plan.dsts {
+            match repr.to_bytes(io.plan.src, dst, io.plan.params.codec) {
+                Ok(bytes) => {
+                    if let Err(e) = io.send.send_to(&bytes, dst).await {
+                        tracing::warn!(instance = %name, error = %e, "cannot send advert");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(instance = %name, error = %e, "cannot build advert")
+                }
+            }
+        }
+        if priority == 0 {
+            tracing::info!(instance = %name, "VRRP_Instance({name}) sent priority 0 advert");
+        }
+    }
+
+    fn add_vips(&mut self, id: usize) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        let name = io.plan.name.clone();
+        // The VIP gate: a master whose virtual servers are not yet in the
+        // kernel's IPVS table would answer for the VIP itself (or refuse):
+        // it takes the VIPs when the programmer confirms, or after
+        // RULES_WAIT.
+        if self.rules.borrow_and_update().must_wait(&name) {
+            tracing::info!(
+                instance = %name,
+                "VRRP_Instance({name}) waits for its IPVS rules before taking the VIPs"
+            );
+            io.vips_pending = Some(Instant::now());
+        } else {
+            io.plan.vips.add(&mut self.rtnl, &name);
+            io.vips_held = true;
+        }
+    }
+
+    fn remove_vips(&mut self, id: usize) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        // On shutdown the VIPs stay until a new master is heard (see
+        // `shutdown`): the leaving master keeps serving during the
+        // backup's Skew_Time.
+        io.vips_pending = None;
+        io.garp_pending = None;
+        if !self.stopping {
+            io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
+            io.vips_held = false;
+        }
+    }
+
+    /// On becoming master and at garp_master_delay: `garp_master_repeat`
+    /// rounds. A master answering a lower-priority advert (`lower_prio`),
+    /// and again at garp_lower_prio_delay: `garp_lower_prio_repeat` (0: not
+    /// at all).
+    fn send_gratuitous(&mut self, id: usize, lower_prio: bool) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        let repeat = if lower_prio {
+            io.plan.garp.lower_prio_repeat
+        } else {
+            io.plan.garp.master_repeat.max(1)
+        };
+        if repeat == 0 {
+            return;
+        }
+        if io.vips_pending.is_some() {
+            // Announced with the VIPs, not before them.
+            io.garp_pending = Some(repeat);
+            return;
+        }
+        io.gratuitous(repeat, io.plan.name.clone());
+    }
+
+    /// Queue the instance's notify scripts for entering `state`.
+    fn run_notify(&self, id: usize, state: State) {
+        let Some(io) = self.io.get(id) else {
+            return;
+        };
+        let name = &io.plan.name;
+        let priority = self
+            .router
+            .instance(id)
+            .map(|i| i.effective_priority())
+            .unwrap_or(0);
+        let ns = notify_state(state);
+        for argv in io
+            .plan
+            .notify
+            .commands(Subject::Instance, name, ns, priority)
+        {
+            if let Some(q) = &self.scripts {
+                q.push(&format!("notify {} for {name}", ns.as_str()), argv);
+            }
+        }
+    }
+
+    /// keepalived (vrrp.c, a master receiving a lower-priority advert): in
+    /// a sync group, the other members that hold their VIPs announce them
+    /// too, each with its own `garp_lower_prio_repeat` — the other router
+    /// may have drawn the traffic of every address of the group, not only
+    /// of the instance whose VRID it spoke on.
+    fn group_lower_prio_rounds(&self, ids: &[usize]) {
+        let mut done: Vec<usize> = ids.to_vec();
+        for &id in ids {
+            for (other, io) in self.io.iter().enumerate() {
+                if other == id || done.contains(&other) {
+                    continue;
+                }
+                done.push(other);
+                let repeat = io.plan.garp.lower_prio_repeat;
+                if repeat == 0 || !io.vips_held || io.vips_pending.is_some() {
+                    continue;
+                }
+                io.gratuitous(repeat, io.plan.name.clone());
+            }
+        }
+    }
+
+    /// Take the VIPs of every instance whose IPVS rules are now in the
+    /// kernel, or that waited RULES_WAIT (or all of them with `force`, when
+    /// nothing will ever confirm), and send the gratuitous burst held back
+    /// with them.
+    fn release_vips(&mut self, force: bool) {
+        let rules = self.rules.borrow_and_update().clone();
+        let at = Instant::now();
+        for io in &mut self.io {
+            let Some(since) = io.vips_pending else {
+                continue;
+            };
+            let name = io.plan.name.clone();
+            let waited = at.duration_since(since);
+            let waiting = rules.must_wait(&name);
+            if waiting && !force && waited < RULES_WAIT {
+                continue;
+            }
+            if waiting {
+                tracing::warn!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS rules not confirmed: taking the VIPs anyway"
+                );
+            } else if rules.unreachable {
+                tracing::warn!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS cannot be programmed: taking the VIPs without rules"
+                );
+            } else {
+                tracing::info!(
+                    instance = %name, waited_ms = waited.as_millis(),
+                    "VRRP_Instance({name}) IPVS rules in place: taking the VIPs"
+                );
+            }
+            io.vips_pending = None;
+            io.plan.vips.add(&mut self.rtnl, &name);
+            io.vips_held = true;
+            if let Some(repeat) = io.garp_pending.take() {
+                io.gratuitous(repeat, name);
+            }
+        }
+    }
+
+    /// Write this unit's instances (and group) into the status snapshot.
+    fn report_status(&self) {
+        let Some(hub) = &self.reporting.status else {
+            return;
+        };
+        let group = self.group.as_ref().map(|g| g.name.clone());
+        let instances = self
+            .io
+            .iter()
+            .enumerate()
+            .filter_map(|(id, io)| {
+                let inst = self.router.instance(id)?;
+                let last = self.transitions.get(id).cloned().flatten();
+                Some(report::instance_status(
+                    io,
+                    inst,
+                    group.clone(),
+                    last,
+                    self.stopping,
+                ))
+            })
+            .collect();
+        let group = self.group.as_ref().map(|g| SyncGroupStatus {
+            name: g.name.clone(),
+            state: group_state(self.group_role),
+            instances: self.io.iter().map(|io| io.plan.name.clone()).collect(),
+            last_transition: self.group_transition.clone(),
+        });
+        hub.set_unit(instances, group);
+    }
+
+    /// A sync group's role: MASTER when every member is, FAULT when any
+    /// member is, BACKUP otherwise (keepalived's group states).
+    fn update_group_role(&mut self) {
+        let Some(group) = &self.group else {
+            return;
+        };
+        let states: Vec<State> = self.router.instances().iter().map(|i| i.state()).collect();
+        let role = if states.iter().all(|s| *s == State::Initialize) {
+            Role::Stop
+        } else if states.contains(&State::Fault) {
+            Role::Fault
+        } else if states.iter().all(|s| *s == State::Master) {
+            Role::Master
+        } else if states.iter().all(|s| *s == State::Backup) {
+            Role::Backup
+        } else {
+            // Members still moving: wait for them to agree.
+            return;
+        };
+        if self.group_role == Some(role) {
+            return;
+        }
+        let from = self.group_role;
+        self.group_role = Some(role);
+        let name = group.name.clone();
+        self.group_transition = Some(Transition {
+            from: group_state(from),
+            to: role_state(role),
+            at_unix_ms: unix_ms_now(),
+            reason: "sync group members agree".into(),
+        });
+        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, role_mail_state(role)) {
+            let on = self.reporting.smtp_alert.contains(&name);
+            if let Some(alert) = self.mail_filter.group(&name, on, state) {
+                let _ = mailer.send(&alert);
+            }
+        }
+        tracing::info!(group = %name, role = %role, "VRRP_Group({name}) Syncing instances to {role} state");
+        let ns = role_notify_state(role);
+        // keepalived (vrrp_notify.c) passes priority 0 for a group, and
+        // runs the group's notify_stop / `notify ... STOP` on shutdown after
+        // its members' (seen from keepalived 2.2.7 in the lab:
+        // `GROUP G STOP 0`).
+        for argv in group.notify.commands(Subject::Group, &name, ns, 0) {
+            if let Some(q) = &self.scripts {
+                q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
+            }
+        }
+        self.bus.publish(RoleChange {
+            subject: bus::Subject::Group,
+            name,
+            role,
+            priority: 0,
+            reason: String::new(),
+        });
+    }
+
+    fn dump_stats(&self) {
+        for (id, io) in self.io.iter().enumerate() {
+            let Some(inst) = self.router.instance(id) else {
+                continue;
+            };
+            let counters = serde_json::to_string(inst.counters()).unwrap_or_default();
+            tracing::info!(
+                instance = %io.plan.name,
+                state = %inst.state(),
+                priority = inst.effective_priority(),
+                unicast_peer_drops = io.unicast_peer_drops,
+                counters = %counters,
+                "VRRP_Instance({}) stats", io.plan.name
+            );
+        }
+    }
+
+    /// Leave the protocol gracefully.
+    ///
+    /// RFC 5798 §6.4.3: a master that shuts down sends priority 0 so a
+    /// backup takes over after Skew_Time instead of Master_Down_Interval.
+    /// Beyond the RFC (keepalived drops its VIPs at once, leaving a gap of
+    /// about Skew_Time), we keep the VIPs until an advert from the new
+    /// master arrives — or one Master_Down_Interval passes — so clients see
+    /// (almost) no outage.
+    async fn shutdown(&mut self, mut inbox: mpsc::Receiver<UnitMsg>) {
+        self.stopping = true;
+        let now = self.now();
+        self.router.broadcast(now, Event::Shutdown);
+        self.execute().await;
+
+        let longest = (0..self.io.len())
+            .filter(|&id| self.io[id].vips_held)
+            .filter_map(|id| self.router.instance(id))
+            .map(|i| i.master_down_interval() + i.master_adver_interval())
+            .max();
+        if let Some(wait) = longest {
+            let deadline = Instant::now() + wait;
+            while self.io.iter().any(|io| io.vips_held) {
+                let msg = tokio::select! {
+                    m = inbox.recv() => m,
+                    _ = tokio::time::sleep_until(deadline.into()) => None,
+                };
+                let Some(msg) = msg else {
+                    break;
+                };
+                if let UnitMsg::Advert { instance, advert } = msg {
+                    self.release_if_new_master(instance, &advert);
+                }
+            }
+        }
+        for io in &mut self.io {
+            if io.vips_held {
+                io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
+                io.vips_held = false;
+            }
+            self.bus.publish(RoleChange {
+                subject: bus::Subject::Instance,
+                name: io.plan.name.clone(),
+                role: Role::Stop,
+                priority: 0,
+                reason: "shutdown".into(),
+            });
+        }
+        self.report_status();
+        drop(inbox);
+        // Let notify_stop run (each script is bounded by its timeout).
+        self.scripts = None;
+        if let Some(task) = self.scripts_task.take() {
+            task.drained().await;
+        }
+        tracing::info!(unit = %self.name, "stopped");
+    }
+
+    /// During shutdown: an advert with a non-zero priority from another
+    /// router for `id` means the VIPs have a new master.
+    fn release_if_new_master(&mut self, id: usize, advert: &ReceivedAdvert) {
+        let Some(io) = self.io.get_mut(id) else {
+            return;
+        };
+        if !io.vips_held || advert.src == io.plan.src {
+            return;
+        }
+        if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
+            return;
+        }
+        let Ok(rx) = decode(advert, io.plan.params.codec) else {
+            return;
+        };
+        let params = &io.plan.params;
+        let authentic = rx.repr.version == params.version
+            && (params.version == crate::vrrp::Version::V3 || rx.repr.auth == params.auth);
+        if authentic && rx.repr.vrid == params.vrid && rx.repr.priority > 0 {
+            tracing::info!(
+                instance = %io.plan.name, new_master = %advert.src,
+                "VRRP_Instance({}) new master {} heard; releasing VIPs", io.plan.name, advert.src
+            );
+            io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
+            io.vips_held = false;
+        }
+    }
+}

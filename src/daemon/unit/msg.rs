@@ -1,0 +1,70 @@
+//! What other tasks tell a unit ([`UnitMsg`], [`Reconfigure`]) and where a
+//! unit reports beyond the bus ([`UnitReporting`]).
+//!
+//! Plain data carried on the unit's inbox: nothing here runs, and nothing
+//! here touches a unit's state; the unit task alone acts on these.
+
+use crate::net::ReceivedAdvert;
+use crate::notify::mail::Mailer;
+
+use crate::daemon::addrs::Announcer;
+use crate::daemon::plan::UnitPlan;
+use crate::daemon::status::StatusHub;
+
+/// Where a unit reports beyond the bus: the status snapshot and e-mail.
+#[derive(Debug, Clone, Default)]
+pub struct UnitReporting {
+    pub status: Option<StatusHub>,
+    pub mailer: Option<Mailer>,
+    /// Instances and sync groups whose resolved `smtp_alert` is on.
+    pub smtp_alert: std::collections::BTreeSet<String>,
+    /// `no_email_faults`: entering FAULT sends no mail.
+    pub no_email_faults: bool,
+}
+
+/// What other tasks tell a unit.
+#[derive(Debug)]
+pub enum UnitMsg {
+    /// An advert arrived for instance `instance` (index in the unit).
+    Advert {
+        instance: usize,
+        advert: ReceivedAdvert,
+    },
+    /// A link changed (every unit gets every link event).
+    Link { ifindex: u32, running: bool },
+    /// A `vrrp_script` result changed after rise/fall.
+    Script { name: String, up: bool },
+    /// Log the counters of every instance.
+    DumpStats,
+    /// Leave: priority 0, VIPs released, notify_stop.
+    Shutdown,
+    /// A reload changed this unit's configuration in a way it can take
+    /// while running (see [`Reconfigure`]).
+    Reconfigure(Box<Reconfigure>),
+    /// After a reload: a master adds its VIPs again. An address that moved
+    /// from another instance to this one was added here (already present)
+    /// and then removed by the instance that gave it up.
+    Reassert,
+}
+
+/// A reload's new plan for a running unit: same members, same interfaces,
+/// same VRIDs (`daemon::plan::in_place` decided that); priorities,
+/// intervals, addresses, tracker weights, gratuitous ARP settings, notify
+/// scripts and mail switches may differ. Applied without a re-election, as
+/// keepalived keeps the state of an instance that survives a reload.
+pub struct Reconfigure {
+    pub plan: UnitPlan,
+    pub announcer: Announcer,
+    pub reporting: UnitReporting,
+    /// Told when the change is applied (and its adverts sent): what was
+    /// done, one line per instance, or why nothing was.
+    pub done: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
+}
+
+impl std::fmt::Debug for Reconfigure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconfigure")
+            .field("unit", &self.plan.name())
+            .finish_non_exhaustive()
+    }
+}

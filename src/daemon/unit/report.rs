@@ -1,0 +1,71 @@
+//! One instance as the status snapshot shows it ([`instance_status`]):
+//! its configuration, its state machine's view and its I/O counters.
+//!
+//! Reads only; the unit task calls it after each event and hands the
+//! result to the [`StatusHub`](crate::daemon::status::StatusHub). Nothing
+//! here changes an instance or sends anything.
+
+use std::sync::atomic::Ordering;
+
+use crate::control::model::{Transition, VrrpCounters, VrrpInstanceStatus};
+use crate::vrrp::{Instance, State};
+
+use super::instance_io::InstanceIo;
+use super::states::vrrp_state;
+
+/// The snapshot entry of one instance; `sync_group` names its group.
+pub(super) fn instance_status(
+    io: &InstanceIo,
+    inst: &Instance,
+    sync_group: Option<String>,
+    last_transition: Option<Transition>,
+    stopping: bool,
+) -> VrrpInstanceStatus {
+    let c = inst.counters();
+    let state = vrrp_state(inst.state(), stopping);
+    let (master_address, master_priority) = match inst.state() {
+        State::Master => (Some(io.plan.src), Some(inst.effective_priority())),
+        _ => match inst.master() {
+            Some((a, p)) => (Some(a), Some(p)),
+            None => (None, None),
+        },
+    };
+    VrrpInstanceStatus {
+        name: io.plan.name.clone(),
+        interface: io.plan.ifname.clone(),
+        virtual_router_id: io.plan.params.vrid,
+        version: match io.plan.params.version {
+            crate::vrrp::Version::V2 => 2,
+            crate::vrrp::Version::V3 => 3,
+        },
+        state,
+        priority: io.plan.params.priority,
+        effective_priority: inst.effective_priority(),
+        master_address,
+        master_priority,
+        advert_interval_ms: u64::try_from(io.plan.params.advert_interval().as_millis())
+            .unwrap_or(u64::MAX),
+        virtual_ipaddress: io
+            .plan
+            .vips
+            .addresses
+            .iter()
+            .map(|a| format!("{}/{} dev {}", a.addr, a.prefix_len, io.plan.ifname))
+            .collect(),
+        sync_group,
+        last_transition,
+        counters: VrrpCounters {
+            became_master: c.master_transitions,
+            released_master: c
+                .master_transitions
+                .saturating_sub(u64::from(inst.state() == State::Master)),
+            adverts_sent: c.adverts_sent,
+            adverts_received: c.adverts_received,
+            priority_zero_sent: c.priority_zero_sent,
+            priority_zero_received: c.priority_zero_received,
+            invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
+            gratuitous_arps_sent: io.garp_sent.load(Ordering::Relaxed),
+            rx_errors: c.rx_errors,
+        },
+    }
+}
