@@ -6,7 +6,8 @@
 //! - start-up and main loop: `startup` ([`run`]) builds and starts
 //!   everything, `main_loop` waits for signals, reloads and failures, then
 //!   stops in order; `control_socket` serves the status; [`reload`] decides
-//!   and applies a reload; `options` and `error` are shared by all.
+//!   and applies a reload; `options` and `error` are shared by all;
+//!   `logging` sets up the log (journald priorities under systemd).
 //! - the VRRP side: `running` ([`Running`]) holds the units;
 //!   [`unit`](mod@unit) is one unit's task, the only owner of its protocol
 //!   state; [`rx`] receives adverts, `feeds` tracks links and
@@ -28,6 +29,7 @@ pub mod configure;
 mod control_socket;
 mod error;
 mod feeds;
+mod logging;
 pub mod lvs;
 mod main_loop;
 mod options;
@@ -44,8 +46,9 @@ pub mod unit;
 
 pub use bus::{Bus, Role, RoleChange, Subject};
 pub use error::DaemonError;
+pub use logging::init_logging;
 pub use options::{ConfigSource, ControlOptions, RunOptions};
 pub use running::{Running, start};
-pub use startup::{init_logging, run, run_with};
+pub use startup::{run, run_with};
 pub use status::StatusHub;
 pub use unit::UnitReporting;

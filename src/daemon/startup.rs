@@ -163,17 +163,3 @@ fn announce_started(running: &Running, hub: &StatusHub, opts: &RunOptions, notif
     // running: systemd may now consider the service started.
     let _ = notifier.ready(&format!("{units} VRRP unit(s) running"));
 }
-
-/// Log to stderr: `RUST_LOG` (or `TANDEM_LOG`) filters, `info` by default.
-/// Plain text without colours, one line per event, so logs grep well and
-/// read well in journald.
-pub fn init_logging() {
-    let filter = std::env::var("TANDEM_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .try_init();
-}

@@ -503,13 +503,20 @@ impl Unit {
                 let _ = mailer.send(&alert);
             }
         }
-        self.bus.publish(RoleChange {
-            subject: bus::Subject::Instance,
-            name,
-            role: role_of(to),
-            priority,
-            reason: why.to_string(),
-        });
+        // A master stopping keeps its VIPs until the new master is heard
+        // (`shutdown`), and its IPVS rules with them: `shutdown` says STOP
+        // once the VIPs are released (measured in the systemd VMs: without
+        // this, `systemctl stop` on the master reset 4 in-flight requests).
+        let vips_held = io.vips_held;
+        if !(self.stopping && to == State::Initialize && vips_held) {
+            self.bus.publish(RoleChange {
+                subject: bus::Subject::Instance,
+                name,
+                role: role_of(to),
+                priority,
+                reason: why.to_string(),
+            });
+        }
     }
 
     /// One advert with `priority`, to the multicast group or every
