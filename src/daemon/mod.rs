@@ -1313,11 +1313,20 @@ pub fn init_logging() {
     let filter = std::env::var("TANDEM_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".to_string());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .try_init();
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter));
+    // Under systemd, journald stamps each line itself and takes its
+    // priority from a "<N>" prefix (`journalctl -p warning`).
+    let _ = if crate::process::stderr_is_journal() {
+        let format = tracing_subscriber::fmt::format().without_time();
+        builder
+            .event_format(crate::process::JournalPriority(format))
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 #[cfg(test)]
