@@ -726,13 +726,18 @@ impl Unit {
                             let _ = mailer.send(&alert);
                         }
                     }
-                    self.bus.publish(RoleChange {
-                        subject: bus::Subject::Instance,
-                        name,
-                        role: role_of(to),
-                        priority,
-                        reason: why.to_string(),
-                    });
+                    // A master stopping keeps its VIPs until the new master
+                    // is heard (`shutdown`), and its IPVS rules with them:
+                    // `shutdown` says STOP once the VIPs are released.
+                    if !(self.stopping && to == State::Initialize && io.vips_held) {
+                        self.bus.publish(RoleChange {
+                            subject: bus::Subject::Instance,
+                            name,
+                            role: role_of(to),
+                            priority,
+                            reason: why.to_string(),
+                        });
+                    }
                 }
                 Action::SendAdvert { priority } => {
                     let Some(inst) = self.router.instance(id) else {
