@@ -247,6 +247,7 @@ sysvm_down() {
     wait "${SYSVM_QPID[$node]}" 2>/dev/null || true
   done
   for p in "${SYSVM_BG[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+  for p in "${SYSVM_BG[@]}"; do { wait "$p"; } 2>/dev/null || true; done
   for ns in "${SYSVM_SITE[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   [ -z "${SYSVM_PREFIX:-}" ] || ip netns del "$(sysvm_wire)" 2>/dev/null || true
   if [ -n "${SYSVM_RUN:-}" ] && [ -d "$SYSVM_RUN" ]; then
