@@ -21,8 +21,11 @@ pair=$((SECONDS - start))
 vm_outage=$(sed -n 's/^systemd-pair: power-loss outage \([0-9.]*\) s$/\1/p' "$log")
 echo
 echo "--- the same failure in the namespace lab (benches/failover.sh, 1 round, tandem, v2 advert_int 1)"
-ns=$(ROUNDS=1 KINDS=tandem CASES=2:1 benches/failover.sh 2>&1 | tee /dev/stderr |
-  awk '$1 == "v2" && $3 == "1" && $4 == "death" && $5 == "client" { print $9 }' | head -n 1) || true
+bench=$(mktemp)
+trap 'rm -f "$log" "$bench"' EXIT
+ROUNDS=1 KINDS=tandem CASES=2:1 benches/failover.sh >"$bench" 2>&1 || true
+grep -a -E '^(case|v2 int)' "$bench" || tail -n 5 "$bench"
+ns=$(awk '$1 == "v2" && $4 == "death" && $5 == "client" { print $9 }' "$bench" | head -n 1)
 echo "power loss, client outage: two systemd VMs ${vm_outage:-?} s (HTTP every 100 ms); namespaces ${ns:-?} ms (TCP connect every 10 ms)"
 echo "70-systemd-vms: systemd-pair ${pair} s, suite $((SECONDS - start)) s"
 exit "$rc"
