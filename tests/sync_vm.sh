@@ -13,7 +13,8 @@
 #      runs the master daemon only within a few seconds;
 #   3. lb1 returns and preempts: lb2 starts its backup daemon at once and
 #      stops its master daemon FLUSH_DELAY (3 s) later;
-#   4. SIGTERM to both: their daemons are gone.
+#   4. a reload (SIGHUP) that changes the port restarts the daemon with it;
+#   5. SIGTERM to both: their daemons are gone.
 # Addresses: 192.0.2.0/24 (VRRP link), VIP 203.0.113.50, the group is
 # MCAST-TEST-NET (RFC 5771). Namespaces removed on exit.
 set -euo pipefail
@@ -141,7 +142,15 @@ pass "lb2 left MASTER: backup daemon at once, master daemon stopped $ms ms later
 wait_for 10 "$lb1" "$master" >/dev/null || fail "lb1 is not back to the master daemon only"
 pass "lb1 runs the master daemon only again"
 
-# 4. Both stop.
+# 4. A reload that changes the port restarts lb2's backup daemon with it
+# (the kernel cannot change a running daemon).
+sed -i 's/port 4660/port 4661/' "$work/lb2.conf"
+kill -HUP "${pid[lb2]}"
+ms=$(wait_for 10 "$lb2" "${backup_d/port=4660/port=4661}") ||
+  fail "a reload with port 4661 did not restart lb2's backup daemon"
+pass "reload: lb2's backup daemon restarted with port 4661 ($ms ms)"
+
+# 5. Both stop.
 for n in lb1 lb2; do
   kill -TERM "${pid[$n]}"
   wait "${pid[$n]}" || fail "$n's tandem exited with status $?"

@@ -292,7 +292,10 @@ fn step(
 ) -> Result<(), crate::ipvs::IpvsError> {
     if let Some(t) = timeouts {
         c.set_timeouts(t)?;
-        tracing::info!(tcp = ?t.tcp, tcpfin = ?t.tcp_fin, udp = ?t.udp, "lvs_timeouts set");
+        tracing::info!(
+            tcp = %shown(t.tcp), tcpfin = %shown(t.tcp_fin), udp = %shown(t.udp),
+            "lvs_timeouts set"
+        );
     }
     let Some(want) = want else {
         return Ok(());
@@ -318,8 +321,9 @@ fn apply(c: &mut IpvsClient, ops: &[DaemonOp]) -> Result<(), crate::ipvs::IpvsEr
                 c.new_daemon(d)?;
                 tracing::info!(
                     state = ?d.state, interface = %d.mcast_ifn, syncid = d.syncid,
-                    maxlen = ?d.sync_maxlen, group = ?d.mcast_group, port = ?d.mcast_port,
-                    ttl = ?d.mcast_ttl, "lvs_sync_daemon: sync daemon started"
+                    maxlen = %shown(d.sync_maxlen), group = %shown(d.mcast_group),
+                    port = %shown(d.mcast_port), ttl = %shown(d.mcast_ttl),
+                    "lvs_sync_daemon: sync daemon started"
                 );
             }
             DaemonOp::Stop(state) => {
@@ -329,6 +333,11 @@ fn apply(c: &mut IpvsClient, ops: &[DaemonOp]) -> Result<(), crate::ipvs::IpvsEr
         }
     }
     Ok(())
+}
+
+/// A value as logged: "kernel" when not sent (the kernel's own applies).
+fn shown<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "kernel".to_owned(), |v| v.to_string())
 }
 
 /// The interface's MTU, which decides the backup's default maxlen; `None`
