@@ -25,7 +25,42 @@ pub fn validate(cfg: &Config) -> Vec<Diagnostic> {
     vrids(cfg, &mut out);
     instances(cfg, &mut out);
     virtual_servers(cfg, &mut out);
+    lvs_sync_daemon(cfg, &mut out);
     out
+}
+
+/// The instance `lvs_sync_daemon` names must exist, and a configured group
+/// must be of its family (the sync messages go where its VIPs are).
+fn lvs_sync_daemon(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let Some(d) = &cfg.global_defs.lvs_sync_daemon else {
+        return;
+    };
+    let Some(name) = &d.instance else {
+        return;
+    };
+    let Some(vi) = cfg.vrrp_instances.iter().find(|v| &v.name == name) else {
+        let hint = suggest(name, cfg.vrrp_instances.iter().map(|v| v.name.as_str()))
+            .map(|s| format!(" (did you mean {s}?)"))
+            .unwrap_or_default();
+        error(
+            out,
+            &d.instance_origin,
+            format!("lvs_sync_daemon names vrrp_instance {name}, which is not defined{hint}"),
+        );
+        return;
+    };
+    if let Some(g) = d.group {
+        if AddressFamily::of(&g) != vi.family {
+            error(
+                out,
+                &d.group_origin,
+                format!(
+                    "lvs_sync_daemon group {g} is not of the family of vrrp_instance {name} ({})",
+                    vi.family
+                ),
+            );
+        }
+    }
 }
 
 fn error(out: &mut Vec<Diagnostic>, origin: &Origin, msg: String) {

@@ -25,6 +25,7 @@ use super::options::RunOptions;
 use super::reload::{Held, reload_config};
 use super::running::Running;
 use super::status::StatusHub;
+use super::sync::SyncService;
 
 /// How long a stopping daemon waits for its last alerts to be sent.
 const MAIL_FLUSH_ON_STOP: Duration = Duration::from_secs(3);
@@ -57,6 +58,8 @@ pub(super) struct Daemon {
     pub(super) config: Option<Held>,
     pub(super) running: Running,
     pub(super) lvs: Option<LvsService>,
+    /// The connection-sync daemons and IPVS timeouts.
+    pub(super) sync: SyncService,
     pub(super) control: Option<ControlService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
@@ -125,12 +128,17 @@ impl Daemon {
             &self.notifier,
         )
         .await;
+        if outcome.applied {
+            if let Some(held) = &self.config {
+                self.sync.reload(held.config());
+            }
+        }
         log_outcome(&outcome);
         outcome
     }
 
     /// VRRP first (VIPs released, notify_stop), then the LVS side (the
-    /// IPVS table withdrawn after the VIPs), then the last mails, then the
+    /// IPVS table withdrawn after the VIPs, then the sync daemons), then the last mails, then the
     /// control socket.
     async fn stop(self) {
         let _ = self.notifier.stopping();
@@ -138,6 +146,7 @@ impl Daemon {
         if let Some(lvs) = self.lvs {
             lvs.shutdown().await;
         }
+        self.sync.shutdown().await;
         if let Some(m) = &self.mailer {
             // VRRP and the checks have stopped; a relay that never answers
             // costs at most this.

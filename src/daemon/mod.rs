@@ -15,7 +15,8 @@
 //!   [`configure`] and [`plan`] resolve keepalived.conf against the kernel
 //!   before a socket is opened.
 //! - the LVS side: [`lvs`] runs the checks' verdicts and the VRRP roles
-//!   into the IPVS table, notify scripts and mails.
+//!   into the IPVS table, notify scripts and mails; [`sync`] runs the
+//!   kernel's connection-sync daemons (`lvs_sync_daemon`) after the role.
 //! - shared by both: [`bus`] (role changes, the VIP gate) and [`status`]
 //!   (the snapshot the control socket serves).
 //!
@@ -40,6 +41,7 @@ mod running;
 pub mod rx;
 mod startup;
 pub mod status;
+pub mod sync;
 #[cfg(test)]
 mod testing;
 pub mod unit;

@@ -129,12 +129,14 @@ async fn start_daemon(
             mailer.clone(),
         )
     });
+    let sync = super::sync::SyncService::start(config.as_ref().map(Held::config), &running.bus);
     announce_started(&running, &hub, &opts, &notifier);
     Ok(Daemon {
         opts,
         config,
         running,
         lvs,
+        sync,
         control,
         hub,
         notifier,

@@ -12,7 +12,8 @@
 //! the daemon's exit ([`shutdown`]). [`catch_up`] tells from the sync
 //! sysctls how long a returning backup needs before it has heard of every
 //! connection the master holds. The reasons and the measurements behind
-//! them are in `docs/ipvs-sync.md`.
+//! them are in `docs/ipvs.md`, "Connection synchronisation"; the task
+//! that carries them out is `daemon::sync`.
 //!
 //! keepalived's behaviour, read in its source (`global_parser.c`
 //! `lvs_syncd_handler`, `vrrp.c` `vrrp_state_become_master` /

@@ -16,7 +16,7 @@ cargo build -q --bin tandem
 
 run() {
   TANDEM_REQUIRE_IPVS=1 netns-lab/vm-run --timeout 600 --no-build -- \
-    bash -c '"$0" --test-threads=2 && bash tests/ipvs_vm_cli.sh &&
+    bash -c '"$0" --test-threads=2 && bash tests/ipvs_vm_cli.sh && bash tests/sync_vm.sh &&
       "$0" --ignored --exact a_reloaded_ip_vs_module_is_found_again' "$bin"
 }
 # vm-run exits 125 when the guest did not come up (a TCG boot can fail on a

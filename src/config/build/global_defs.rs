@@ -1,5 +1,6 @@
 //! `global_defs { ... }`: mail settings, the VRRP defaults instances
-//! inherit, script security and the IPVS flush settings.
+//! inherit, script security and the IPVS flush settings (the sync daemon
+//! and timeouts are read in `lvs_sync`).
 //!
 //! Owns: the meaning of each global_defs keyword, and the defaults among
 //! them that follow others. May not: resolve what the instances and
@@ -51,6 +52,8 @@ impl Builder {
                 self.global.lvs_flush = true;
             }
             "lvs_flush_on_stop" => self.lvs_flush_on_stop(&st),
+            "lvs_sync_daemon" => self.lvs_sync_daemon(&st),
+            "lvs_timeouts" => self.lvs_timeouts(&st),
             _ => self.unknown(Block::GlobalDefs, &st),
         }
     }

@@ -23,6 +23,7 @@ mod checkers;
 mod forwarding;
 mod global_defs;
 mod inherited;
+mod lvs_sync;
 mod raw;
 mod real_server;
 mod tracking;

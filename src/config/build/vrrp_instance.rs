@@ -93,6 +93,7 @@ impl Builder {
             return;
         }
         match kw.as_str() {
+            "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
             "state" => {
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
                     match w.text.to_ascii_uppercase().as_str() {

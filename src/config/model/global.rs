@@ -1,5 +1,6 @@
 //! The model of `global_defs`: mail settings, the VRRP defaults that
-//! instances inherit, script security and the IPVS flush settings.
+//! instances inherit, script security, the IPVS flush settings, the
+//! connection-sync daemon and the IPVS timeouts.
 //!
 //! Owns: [`GlobalDefs`] and the types only it uses. May not: depend on the
 //! VRRP or LVS parts of the model (they inherit from it, not the reverse).
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{ScriptUser, VrrpVersion};
+use super::common::{Origin, ScriptUser, VrrpVersion};
 use super::{opt_secs, secs};
 
 /// `global_defs { ... }`.
@@ -80,6 +81,15 @@ pub struct GlobalDefs {
     /// `no_checker_emails [BOOL]`: mail when a real server changes state,
     /// not also when one of its several checkers changes its verdict.
     pub no_checker_emails: bool,
+    /// `lvs_sync_daemon IFNAME ...` (or the older per-instance
+    /// `lvs_sync_daemon_interface IFNAME`); `None`: no sync daemon, and the
+    /// kernel's daemons are left alone.
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_timeouts [tcp N] [tcpfin N] [udp N]`, set in the kernel at start
+    /// and on reload; what is not given is left as the kernel has it.
+    #[serde(default)]
+    pub lvs_timeouts: LvsTimeouts,
 }
 
 impl Default for GlobalDefs {
@@ -112,6 +122,8 @@ impl Default for GlobalDefs {
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
             no_checker_emails: false,
+            lvs_sync_daemon: None,
+            lvs_timeouts: LvsTimeouts::default(),
         }
     }
 }
@@ -136,4 +148,54 @@ pub enum LvsFlushOnStop {
     /// `lvs_flush_on_stop VS`: remove each managed virtual server (the kernel
     /// drops its real servers with it).
     Vs,
+}
+
+/// `lvs_sync_daemon IFNAME [[inst] VRRP_INSTANCE] [id N] [maxlen N]
+/// [port N] [ttl N] [group ADDR]`: the kernel's connection-sync daemons
+/// (docs/ipvs.md, "Connection synchronisation"). `None` fields are not
+/// configured: the kernel's defaults (or, for `syncid`, the instance's
+/// `virtual_router_id`) apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    /// The interface sync messages go out of and come in on (at most 15
+    /// bytes, the kernel's limit).
+    pub ifname: String,
+    /// The vrrp_instance whose role picks the master or backup daemon;
+    /// `None`: both daemons always, syncid 0.
+    pub instance: Option<String>,
+    /// `id`, 0-255.
+    pub syncid: Option<u8>,
+    /// `maxlen`, 1-65507.
+    pub maxlen: Option<u16>,
+    /// `port`, 1-65535 (kernel default 8848).
+    pub port: Option<u16>,
+    /// `ttl`, 1-255 (kernel default 1).
+    pub ttl: Option<u8>,
+    /// `group`: a multicast address (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
+    /// Where the keyword is, for errors about it.
+    #[serde(skip)]
+    pub origin: Origin,
+    /// Where the instance is named.
+    #[serde(skip)]
+    pub instance_origin: Origin,
+    /// Where the group is written.
+    #[serde(skip)]
+    pub group_origin: Origin,
+}
+
+/// `lvs_timeouts`: IPVS's TCP, TCP FIN_WAIT and UDP timeouts in seconds
+/// (0-2678400, 31 days). `None`: not given, the kernel keeps its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsTimeouts {
+    pub tcp: Option<u32>,
+    pub tcpfin: Option<u32>,
+    pub udp: Option<u32>,
+}
+
+impl LvsTimeouts {
+    /// Whether any timeout is given.
+    pub fn is_set(&self) -> bool {
+        self.tcp.is_some() || self.tcpfin.is_some() || self.udp.is_some()
+    }
 }

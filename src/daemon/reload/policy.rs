@@ -38,7 +38,8 @@ pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> 
 
 /// Whether two `global_defs` differ only in what a reload applies live:
 /// the mail keywords (a new delivery task, [`Mailer::reconfigure`]),
-/// `router_id`, `no_email_faults`, and the `smtp_alert` defaults (already
+/// `router_id`, `no_email_faults`, `lvs_sync_daemon` and `lvs_timeouts`
+/// (the sync task re-plans, [`crate::daemon::sync`]), and the `smtp_alert` defaults (already
 /// resolved into the instances and servers, whose own changes the reload
 /// applies). keepalived re-reads all of `global_defs` on reload; the rest
 /// (multicast groups, GARP defaults, script users, `lvs_flush`, ...) still
@@ -57,6 +58,8 @@ fn mail_only(old: &GlobalDefs, new: &GlobalDefs) -> bool {
     masked.smtp_alert = old.smtp_alert;
     masked.smtp_alert_vrrp = old.smtp_alert_vrrp;
     masked.smtp_alert_checker = old.smtp_alert_checker;
+    masked.lvs_sync_daemon = old.lvs_sync_daemon.clone();
+    masked.lvs_timeouts = old.lvs_timeouts;
     // As the reload's diff compares: by what is written, not by where
     // (positions kept for error messages are not part of the value).
     serde_json::to_value(&masked).ok() == serde_json::to_value(old).ok()
