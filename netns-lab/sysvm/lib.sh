@@ -168,6 +168,7 @@ sysvm_wait_ready() {
   while [ ! -s "$ready" ]; do
     if ! kill -0 "${SYSVM_QPID[$node]}" 2>/dev/null; then
       echo "sysvm: $node's qemu exited during boot:" >&2
+      sed 's/^/  qemu: /' "$SYSVM_RUN/$node/qemu.log" >&2 2>/dev/null || true
       sysvm_console_tail "$node" >&2
       return 1
     fi
