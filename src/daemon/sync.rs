@@ -52,16 +52,7 @@ impl Wanted {
             return Wanted::default();
         };
         let g = &config.global_defs;
-        let settings = g.lvs_sync_daemon.as_ref().map(|d| {
-            let mut s = SyncSettings::new(&d.ifname);
-            s.instance = d.instance.clone();
-            s.syncid = d.syncid;
-            s.maxlen = d.maxlen;
-            s.port = d.port;
-            s.ttl = d.ttl;
-            s.group = d.group;
-            s
-        });
+        let settings = g.lvs_sync_daemon.as_ref().map(SyncSettings::from);
         let vrid = settings
             .as_ref()
             .and_then(|s| s.instance.as_ref())

@@ -95,6 +95,22 @@ pub enum SettingsError {
     UnknownInstance(String),
 }
 
+/// The kernel-facing settings of a configured `lvs_sync_daemon` line: the
+/// same fields, without the positions the configuration keeps for errors.
+impl From<&crate::config::model::LvsSyncDaemon> for SyncSettings {
+    fn from(d: &crate::config::model::LvsSyncDaemon) -> Self {
+        SyncSettings {
+            ifname: d.ifname.clone(),
+            instance: d.instance.clone(),
+            syncid: d.syncid,
+            maxlen: d.maxlen,
+            port: d.port,
+            ttl: d.ttl,
+            group: d.group,
+        }
+    }
+}
+
 impl SyncSettings {
     /// A daemon on `ifname` with every attribute at its default.
     pub fn new(ifname: &str) -> Self {
