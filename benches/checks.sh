@@ -94,6 +94,16 @@ measure() {
     for i in $(seq 1 250); do echo "addr add 203.0.113.$i/32 dev lo"; done
   } >"$work/addrs"
   ip -n "$ns" -batch "$work/addrs"
+  # Both builds of the daemon run from the same kind of filesystem, or
+  # their resident sets are not comparable: in the test VM, `tandem` lies
+  # in the initramfs (its mapped pages count as shared memory, all of
+  # them resident) and TANDEM_ALT_BIN on the 9p share (file pages, fewer
+  # resident), which once showed as a 2.7 MB "gap" with equal heaps.
+  local alt=${TANDEM_ALT_BIN:-}
+  if [ -n "$alt" ] && [ "$(stat -f -c %T "$tandem" 2>/dev/null)" != "$(stat -f -c %T "$alt" 2>/dev/null)" ]; then
+    cp "$alt" "$(dirname "$(command -v "$tandem")")/tandem-alt"
+    alt=$(dirname "$(command -v "$tandem")")/tandem-alt
+  fi
 
   ip netns exec "$ns" "$tandem" http-sink --ports 8000-8039 --report 0.5 >"$work/sink.log" 2>&1 &
   local sink=$!
@@ -186,7 +196,7 @@ measure() {
             # Another build of the daemon (TANDEM_ALT_BIN, e.g. under
             # target/, which the VM sees at the same path), for comparing
             # two versions in the same run.
-            ip netns exec "$ns" "${TANDEM_ALT_BIN:?tandem-alt needs TANDEM_ALT_BIN}" run -f "$conf" \
+            ip netns exec "$ns" "${alt:?tandem-alt needs TANDEM_ALT_BIN}" run -f "$conf" \
               --control-socket "$work/tandem-alt.sock" --dump-file "$work/tandem-alt.dump" \
               >"$work/tandem-alt.out" 2>&1 &
             main=$!
@@ -257,6 +267,10 @@ measure() {
         s1=$(cpu_ticks "$sink")
         hwm=$(mem_kb VmHWM "${procs[@]}")
         rss=$(mem_kb VmRSS "${procs[@]}")
+        # what the resident set is made of: the process's own memory (heap,
+        # stacks) and pages of mapped files (the binary, shared libraries)
+        anon=$(mem_kb RssAnon "${procs[@]}")
+        file=$(mem_kb RssFile "${procs[@]}")
         # Stop, and wait until every process of the tool is gone (keepalived's
         # checker removes its IPVS services on exit), so that it does not
         # eat into the next measurement.
@@ -273,12 +287,13 @@ measure() {
         rm -f "$work"/ka*.pid
         awk -v tool="$tool" -v n="$n" -v round="$round" -v c="$((c1 - c0))" -v u="$((u1 - u0))" -v hz="$hz" \
           -v r="$((r1 - r0))" -v dt="$((t1 - t0))" -v hwm="$hwm" -v rss="$rss" \
-          -v sc="$((s1 - s0))" -v load="$load" 'BEGIN {
+          -v anon="$anon" -v file="$file" -v sc="$((s1 - s0))" -v load="$load" 'BEGIN {
             cpu_ms = c * 1000 / hz; secs = dt / 100
             per1000 = (r > 0) ? cpu_ms * 1000 / r : 0
             user1000 = (r > 0) ? u * 1000 / hz * 1000 / r : 0
-            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f user_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
+            printf "RESULT %s %d %d checks_per_s=%.0f cpu_ms_per_1000=%.1f user_ms_per_1000=%.1f cpu_pct=%.1f rss_mb=%.1f rss_end_mb=%.1f anon_mb=%.1f file_mb=%.1f responder_cpu_pct=%.1f loadavg=%s\n",
               tool, n, round, r / secs, per1000, user1000, cpu_ms / 10 / secs, hwm / 1024, rss / 1024,
+              anon / 1024, file / 1024,
               sc * 1000 / hz / 10 / secs, load
           }'
         sleep 1
