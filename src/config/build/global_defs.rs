@@ -161,6 +161,13 @@ impl Builder {
                 }
             }
             "vrrp_skip_check_adv_addr" => self.global.vrrp_skip_check_adv_addr = self.flag(st),
+            "vrrp_lower_prio_no_advert" => self.global.vrrp_lower_prio_no_advert = self.flag(st),
+            "vrrp_higher_prio_send_advert" => {
+                self.global.vrrp_higher_prio_send_advert = self.flag(st)
+            }
+            // tandem always drops a unicast advert whose source is not one
+            // of the instance's unicast_peer: what this asks for.
+            "vrrp_check_unicast_src" => self.bare(st),
             _ => return self.global_garp_stmt(kw, st),
         }
         true

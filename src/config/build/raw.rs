@@ -97,6 +97,10 @@ pub(super) struct RawInstance {
     pub(super) advert_int: Option<(Duration, Pos)>,
     pub(super) smtp_alert: Option<bool>,
     pub(super) skip_check_adv_addr: Option<bool>,
+    pub(super) lower_prio_no_advert: Option<bool>,
+    pub(super) higher_prio_send_advert: Option<bool>,
+    /// Where `unicast_ttl` was written.
+    pub(super) unicast_ttl_pos: Option<Pos>,
     pub(super) garp_master_delay: Option<Duration>,
     pub(super) garp_master_repeat: Option<u32>,
     pub(super) garp_lower_prio_delay: Option<Duration>,

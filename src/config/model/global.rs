@@ -68,6 +68,12 @@ pub struct GlobalDefs {
     /// `vrrp_skip_check_adv_addr` (default for every instance's
     /// `skip_check_adv_addr`).
     pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_lower_prio_no_advert` (default of every instance's
+    /// `lower_prio_no_advert`).
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert` (default of every instance's
+    /// `higher_prio_send_advert`).
+    pub vrrp_higher_prio_send_advert: bool,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`: refuse root scripts writable by others.
@@ -116,6 +122,8 @@ impl Default for GlobalDefs {
             vrrp_garp_interval: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_skip_check_adv_addr: false,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
             script_user: None,
             enable_script_security: false,
             lvs_flush: false,
