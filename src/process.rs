@@ -40,3 +40,31 @@ pub fn unix_ms_now() -> u64 {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
+
+/// keepalived's `net_namespace NAME`: move this process into the network
+/// namespace `ip netns add NAME` made (`/run/netns/NAME`). Must run before
+/// any other thread starts: `setns` moves only the calling thread, and
+/// threads started later inherit its namespace.
+pub fn enter_net_namespace(name: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = std::path::Path::new("/run/netns").join(name);
+    let file = std::fs::File::open(&path).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "net_namespace {name}: cannot open {} ({e}; make it with `ip netns add {name}`)",
+                path.display()
+            ),
+        )
+    })?;
+    // SAFETY: a plain syscall on a descriptor we own for the call.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("net_namespace {name}: cannot enter it ({e})"),
+        ));
+    }
+    Ok(())
+}

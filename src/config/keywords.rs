@@ -57,6 +57,7 @@ impl Block {
         match self {
             Block::Top => &[
                 "global_defs",
+                "net_namespace",
                 "vrrp_script",
                 "vrrp_sync_group",
                 "vrrp_instance",
@@ -310,7 +311,6 @@ impl Block {
                 "bfd_instance",
                 "garp_group",
                 "SSL",
-                "net_namespace",
                 "net_namespace_ipvs",
                 "namespace_with_ipsets",
                 "instance",

@@ -257,3 +257,26 @@ impl Builder {
         g
     }
 }
+
+impl Builder {
+    /// Top-level `net_namespace NAME` (keepalived reads it outside
+    /// global_defs): a name `ip netns` could have made, once.
+    pub(super) fn net_namespace(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "a network namespace name") else {
+            return;
+        };
+        let name = w.text.clone();
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            self.err(
+                w.pos,
+                format!("net_namespace \"{name}\" is not a name under /run/netns"),
+            );
+        } else if let Some(old) = &self.global.net_namespace {
+            // keepalived keeps the first and reports the second.
+            let msg = format!("net_namespace given twice (first \"{old}\", now \"{name}\")");
+            self.err(w.pos, msg);
+        } else {
+            self.global.net_namespace = Some(name);
+        }
+    }
+}

@@ -83,6 +83,7 @@ impl Builder {
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
+                    "net_namespace" => self.net_namespace(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }

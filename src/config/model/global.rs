@@ -80,6 +80,10 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// `lvs_flush`: flush the whole IPVS table at start-up.
     pub lvs_flush: bool,
+    /// Top-level `net_namespace NAME`: the daemon runs inside the named
+    /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
+    /// Fixed for the daemon's life: a reload cannot change it.
+    pub net_namespace: Option<String>,
     /// `lvs_flush_on_stop [VS]`.
     pub lvs_flush_on_stop: LvsFlushOnStop,
     /// `no_email_faults`: no mail when an instance or group enters FAULT.
@@ -127,6 +131,7 @@ impl Default for GlobalDefs {
             script_user: None,
             enable_script_security: false,
             lvs_flush: false,
+            net_namespace: None,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
             no_checker_emails: false,
