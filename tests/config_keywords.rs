@@ -536,7 +536,7 @@ fn tandem_reads_no_keyword_where_keepalived_refuses_it() {
 
 #[test]
 fn undocumented_spellings_keepalived_reads_are_not_supported_yet() {
-    for kw in ["enable_snmp_keepalived", "vrrp_rlimit_rtime"] {
+    for kw in ["enable_snmp_keepalived"] {
         assert_eq!(
             messages(Block::GlobalDefs, kw),
             [format!(

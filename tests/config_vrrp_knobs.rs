@@ -156,3 +156,60 @@ fn unicast_ttl_without_peers_is_a_warning() {
     assert!(w[0].starts_with("t.conf:8:1:"), "{w:?}");
     assert!(w[0].contains("no effect without unicast_peer"), "{w:?}");
 }
+
+#[test]
+fn state_and_priority_are_derived_from_each_other_as_in_keepalived() {
+    let one = |body: &str| {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{body}\n virtual_ipaddress {{\n  192.0.2.10/24\n }}\n}}\n"
+        );
+        let l = check(&text);
+        let c = l.config.expect("accepted");
+        let i = &c.vrrp_instances[0];
+        (i.state, i.priority)
+    };
+    use tandem::config::InitialState::{Backup, Master};
+    assert_eq!(one(" state MASTER"), (Master, 255));
+    assert_eq!(one(" state MASTER\n priority 150"), (Master, 150));
+    assert_eq!(one(" priority 255"), (Master, 255));
+    assert_eq!(one(" state BACKUP\n priority 255"), (Backup, 255));
+    assert_eq!(one(""), (Backup, 100));
+}
+
+#[test]
+fn scheduling_knobs_are_read_with_keepalived_ranges() {
+    let text = "global_defs {\n vrrp_priority -5\n checker_priority 7\n vrrp_rt_priority 10\n checker_rlimit_rtime 5000\n vrrp_no_swap\n checker_cpu_affinity 0 1\n max_auto_priority\n min_auto_priority_delay 200000\n}\n";
+    let c = check(text).config.expect("accepted");
+    let g = &c.global_defs;
+    assert_eq!(g.vrrp_process.nice, Some(-5));
+    assert_eq!(g.vrrp_process.rt_priority, Some(10));
+    assert!(g.vrrp_process.no_swap && !g.checker_process.no_swap);
+    assert_eq!(g.checker_process.nice, Some(7));
+    assert_eq!(g.checker_process.rlimit_rttime, Some(5000));
+    assert_eq!(g.checker_process.cpu_affinity, vec![0, 1]);
+    assert_eq!(g.max_auto_priority, Some(99));
+    assert_eq!(
+        g.min_auto_priority_delay,
+        std::time::Duration::from_millis(200)
+    );
+    let c = check("global_defs {\n max_auto_priority -1\n}\n")
+        .config
+        .expect("accepted");
+    assert_eq!(c.global_defs.max_auto_priority, None);
+    for (line, col, what) in [
+        ("vrrp_priority 20", 16, "out of range"),
+        ("vrrp_rt_priority 0", 19, "out of range"),
+        ("max_auto_priority 100", 20, "out of range"),
+        ("min_auto_priority_delay 0", 26, "out of range"),
+        ("checker_cpu_affinity one", 23, "expects CPU numbers"),
+    ] {
+        let l = check(&format!("global_defs {{\n {line}\n}}\n"));
+        let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+        assert_eq!(e.len(), 1, "{line}: {e:?}");
+        assert!(
+            e[0].starts_with(&format!("t.conf:2:{col}:")),
+            "{line}: {e:?}"
+        );
+        assert!(e[0].contains(what), "{line}: {e:?}");
+    }
+}

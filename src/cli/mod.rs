@@ -344,8 +344,11 @@ fn run(args: &RunArgs) -> ExitCode {
             "running in network namespace {ns}"
         );
     }
+    crate::daemon::sched::prepare(&config.global_defs);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(crate::process::enter_vrrp_thread)
+        .on_thread_stop(crate::process::leave_vrrp_thread)
         .enable_all()
         .build()
     {

@@ -24,6 +24,7 @@ mod forwarding;
 mod global_defs;
 mod inherited;
 mod lvs_sync;
+mod process_knobs;
 mod raw;
 mod real_server;
 mod tracking;

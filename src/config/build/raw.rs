@@ -93,6 +93,8 @@ pub(super) struct RawInstance {
     /// The keyword was written (even with a bad value): no "missing" error.
     pub(super) interface_given: bool,
     pub(super) vrid_given: bool,
+    pub(super) state_given: bool,
+    pub(super) priority_given: bool,
     pub(super) version: Option<(VrrpVersion, Pos)>,
     pub(super) advert_int: Option<(Duration, Pos)>,
     pub(super) smtp_alert: Option<bool>,

@@ -94,6 +94,7 @@ impl Builder {
         match kw.as_str() {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
             "state" => {
+                r.state_given = true;
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
                     match w.text.to_ascii_uppercase().as_str() {
                         "MASTER" => vi.state = InitialState::Master,
@@ -116,6 +117,7 @@ impl Builder {
                 }
             }
             "priority" => {
+                r.priority_given = true;
                 if let Some(v) = self.int_in(&st, 1, 255) {
                     vi.priority = v as u8;
                 }
@@ -456,6 +458,7 @@ impl Builder {
             vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
+            state_and_priority(&mut vi, &ri);
             vi.version = self.resolve_version(&vi, &ri, g);
             if let Some((adv, pos)) = ri.advert_int {
                 self.check_advert_int(&vi, adv, pos);
@@ -627,5 +630,17 @@ impl Builder {
                 }
             }
         }
+    }
+}
+
+/// keepalived derives each of `state` and `priority` from the other when
+/// only one is written: `state MASTER` alone is the address owner (255),
+/// `priority 255` alone starts as MASTER.
+fn state_and_priority(vi: &mut VrrpInstance, ri: &RawInstance) {
+    if !ri.priority_given && vi.state == InitialState::Master {
+        vi.priority = 255;
+    }
+    if !ri.state_given && vi.priority == 255 {
+        vi.state = InitialState::Master;
     }
 }
