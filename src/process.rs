@@ -40,3 +40,259 @@ pub fn unix_ms_now() -> u64 {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
+
+/// keepalived's `net_namespace NAME`: move this process into the network
+/// namespace `ip netns add NAME` made (`/run/netns/NAME`). Must run before
+/// any other thread starts: `setns` moves only the calling thread, and
+/// threads started later inherit its namespace.
+pub fn enter_net_namespace(name: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let path = std::path::Path::new("/run/netns").join(name);
+    let file = std::fs::File::open(&path).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "net_namespace {name}: cannot open {} ({e}; make it with `ip netns add {name}`)",
+                path.display()
+            ),
+        )
+    })?;
+    // SAFETY: a plain syscall on a descriptor we own for the call.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("net_namespace {name}: cannot enter it ({e})"),
+        ));
+    }
+    Ok(())
+}
+
+/// How one side's threads are scheduled (keepalived's `vrrp_*` /
+/// `checker_*` knobs, which keepalived applies to a child process each;
+/// tandem has threads instead, and Linux schedules threads one by one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadSched {
+    /// The nice value (`*_priority`).
+    pub nice: Option<i32>,
+    /// SCHED_RR at this priority (`*_rt_priority`).
+    pub rt_priority: Option<i32>,
+    /// The CPUs the thread may run on (`*_cpu_affinity`); empty: any.
+    pub cpus: Vec<usize>,
+}
+
+static VRRP_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
+static CHECKER_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
+/// The VRRP side's threads as they start, for [`raise_vrrp_threads`].
+static VRRP_TIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+
+/// Set once at start-up, before the threads exist: how the VRRP side's
+/// threads (the daemon's runtime) and the checks' threads are scheduled.
+///
+/// Threads inherit their creator's nice value and CPU set, and the check
+/// threads are started from the VRRP side's: what `checker` leaves unset
+/// is the process's own at this moment, as a separate keepalived checker
+/// process would have it.
+pub fn set_thread_sched(vrrp: ThreadSched, mut checker: ThreadSched) {
+    if checker.nice.is_none() {
+        // SAFETY: a plain syscall; errno tells -1 apart from an error.
+        unsafe {
+            *libc::__errno_location() = 0;
+            let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+            if *libc::__errno_location() == 0 {
+                checker.nice = Some(nice);
+            }
+        }
+    }
+    if checker.cpus.is_empty() {
+        // SAFETY: cpu_set_t is plain data, filled by the kernel.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+                checker.cpus = (0..libc::CPU_SETSIZE as usize)
+                    .filter(|&c| libc::CPU_ISSET(c, &set))
+                    .collect();
+            }
+        }
+    }
+    let _ = VRRP_THREADS.set(vrrp);
+    let _ = CHECKER_THREADS.set(checker);
+}
+
+/// Called on each of the daemon runtime's threads as it starts.
+pub fn enter_vrrp_thread() {
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    if let Ok(mut v) = VRRP_TIDS.lock() {
+        v.push(tid);
+    }
+    if let Some(s) = VRRP_THREADS.get() {
+        apply_thread_sched(0, s, "VRRP");
+    }
+}
+
+/// Called on each of the daemon runtime's threads as it ends: its id may
+/// be reused by another process's thread, which must never be raised.
+pub fn leave_vrrp_thread() {
+    // SAFETY: gettid has no arguments and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    if let Ok(mut v) = VRRP_TIDS.lock() {
+        v.retain(|&t| t != tid);
+    }
+}
+
+/// Called on each health-check thread as it starts.
+pub fn enter_checker_thread() {
+    if let Some(s) = CHECKER_THREADS.get() {
+        apply_thread_sched(0, s, "checker");
+    }
+}
+
+/// Apply `s` to thread `tid` (0: the calling thread). Failures are
+/// logged, not fatal: keepalived runs on at normal priority too.
+fn apply_thread_sched(tid: libc::pid_t, s: &ThreadSched, side: &str) {
+    if let Some(nice) = s.nice {
+        // SAFETY: plain syscalls on integers.
+        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            tracing::warn!(side, nice, error = %e, "cannot set the {side} threads' priority");
+        }
+    }
+    if let Some(p) = s.rt_priority
+        && let Err(e) = set_round_robin(tid, p)
+    {
+        tracing::warn!(side, priority = p, error = %e, "cannot set real-time scheduling for the {side} threads");
+    }
+    if !s.cpus.is_empty() {
+        // SAFETY: cpu_set_t is plain data; CPU_SET stays within its size
+        // (the configuration refuses CPUs beyond CPU_SETSIZE).
+        let rc = unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &c in &s.cpus {
+                libc::CPU_SET(c, &mut set);
+            }
+            libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &set)
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            tracing::warn!(side, error = %e, "cannot set the {side} threads' CPU affinity");
+        }
+    }
+}
+
+/// SCHED_RR at `priority` for thread `tid` (0: the calling one); reset on
+/// fork, so that scripts the daemon starts run at normal priority.
+fn set_round_robin(tid: libc::pid_t, priority: i32) -> std::io::Result<()> {
+    let sp = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: `sp` outlives the call.
+    let rc =
+        unsafe { libc::sched_setscheduler(tid, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &sp) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Raise every VRRP-side thread to SCHED_RR at `priority` (the
+/// auto-priority step). Returns how many threads took it.
+pub fn raise_vrrp_threads(priority: i32) -> usize {
+    let tids = VRRP_TIDS.lock().map(|v| v.clone()).unwrap_or_default();
+    tids.into_iter()
+        .filter(|&t| set_round_robin(t, priority).is_ok())
+        .count()
+}
+
+/// `*_no_swap`: keep every page of the daemon in memory, present and
+/// future (faulted in as used), so a VRRP advert never waits for swap.
+pub fn lock_memory() -> std::io::Result<()> {
+    // SAFETY: a plain syscall with constant flags.
+    let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `*_rlimit_rttime`: the CPU time (µs) a real-time thread may use
+/// without blocking; the soft limit at half, as keepalived sets it.
+pub fn set_rlimit_rttime(usecs: u32) -> std::io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: libc::rlim_t::from(usecs / 2),
+        rlim_max: libc::rlim_t::from(usecs),
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        // The soft limit sends SIGXCPU: a warning, never the end.
+        libc::signal(libc::SIGXCPU, libc::SIG_IGN);
+        if libc::setrlimit(libc::RLIMIT_RTTIME, &lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// keepalived's `max_auto_priority`: an event loop that wakes up later
+/// than `min_delay` after its timer is not getting the CPU; the first time
+/// it goes real-time (SCHED_RR at the lowest priority), each later time one
+/// priority higher, up to `max`. Sans-IO: told each lateness, it says which
+/// priority to take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoPriority {
+    max: i32,
+    min_delay: std::time::Duration,
+    current: Option<i32>,
+}
+
+impl AutoPriority {
+    pub fn new(max: u8, min_delay: std::time::Duration) -> AutoPriority {
+        AutoPriority {
+            max: i32::from(max),
+            min_delay,
+            current: None,
+        }
+    }
+
+    /// A timer fired `late` after it was due: the priority to switch to,
+    /// if it must rise.
+    pub fn observe(&mut self, late: std::time::Duration) -> Option<i32> {
+        if late < self.min_delay {
+            return None;
+        }
+        let next = match self.current {
+            None => 1,
+            Some(p) if p < self.max => p + 1,
+            Some(_) => return None,
+        };
+        self.current = Some(next);
+        Some(next)
+    }
+
+    /// The real-time priority taken so far (`None`: not real-time).
+    pub fn current(&self) -> Option<i32> {
+        self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::AutoPriority;
+
+    #[test]
+    fn auto_priority_rises_one_step_per_late_wakeup_up_to_its_maximum() {
+        let mut a = AutoPriority::new(3, Duration::from_millis(500));
+        assert_eq!(a.observe(Duration::from_millis(499)), None);
+        assert_eq!(a.current(), None);
+        assert_eq!(a.observe(Duration::from_millis(500)), Some(1));
+        assert_eq!(a.observe(Duration::from_millis(10)), None);
+        assert_eq!(a.observe(Duration::from_secs(2)), Some(2));
+        assert_eq!(a.observe(Duration::from_secs(2)), Some(3));
+        assert_eq!(a.observe(Duration::from_secs(9)), None, "capped");
+        assert_eq!(a.current(), Some(3));
+    }
+}

@@ -47,6 +47,8 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 group,
                 dsts: vec![group],
                 unicast_peers: vec![],
+                unicast_peer_ttl: vec![],
+                unicast_ttl: 255,
                 vips: {
                     let mut vips = VipSet::default();
                     vips.addresses = vec![IfAddress::host(link.index, vip)];

@@ -546,7 +546,7 @@ fn virtual_routes_follow_the_master() {
     let dir = Scratch::new("sc-rt");
     let conf = |prio: u8| {
         format!(
-            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_ipaddress_excluded {{\n  198.51.100.90/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n }}\n}}\n"
+            "vrrp_instance VI_R {{\n interface eth0\n virtual_router_id 99\n priority {prio}\n version 3\n advert_int 0.2\n virtual_ipaddress {{\n  {VIP}/24\n }}\n virtual_ipaddress_excluded {{\n  198.51.100.90/24\n }}\n virtual_routes {{\n  198.51.100.0/24 via 203.0.113.254 dev eth0 metric 5\n  blackhole 198.51.100.128/25 table 100\n  default via 203.0.113.254 dev eth0 table 100\n }}\n}}\n"
         )
     };
     let routes = |ns: &Netns| {
@@ -558,6 +558,8 @@ fn virtual_routes_follow_the_master() {
         (
             main.contains("198.51.100.0/24 via 203.0.113.254 dev eth0"),
             t100.contains("blackhole 198.51.100.128/25"),
+            // keepalived's `default` destination
+            t100.contains("default via 203.0.113.254 dev eth0"),
         )
     };
     // lb2 watches the adverts on the wire.
@@ -593,30 +595,34 @@ fn virtual_routes_follow_the_master() {
     );
     assert!(!seen.contains("198.51.100.90"), "{seen}");
     assert!(
-        wait_until(2.0, || routes(lb1) == (true, true)),
+        wait_until(2.0, || routes(lb1) == (true, true, true)),
         "{:?}\n{}",
         routes(lb1),
         d1.log()
     );
-    assert_eq!(routes(lb2), (false, false));
+    assert_eq!(routes(lb2), (false, false, false));
     // virtual_ipaddress_excluded: held by the master, though not advertised.
     assert!(has(lb1, "198.51.100.90"));
     assert!(!has(lb2, "198.51.100.90"));
 
     d1.signal("-TERM");
     assert!(
-        wait_until(5.0, || routes(lb2) == (true, true)),
+        wait_until(5.0, || routes(lb2) == (true, true, true)),
         "{}",
         d2.log()
     );
     assert!(
-        wait_until(5.0, || routes(lb1) == (false, false)),
+        wait_until(5.0, || routes(lb1) == (false, false, false)),
         "{:?}",
         routes(lb1)
     );
     d2.signal("-TERM");
     assert_eq!(d2.wait(10.0), Some(0));
-    assert_eq!(routes(lb2), (false, false), "routes left behind after stop");
+    assert_eq!(
+        routes(lb2),
+        (false, false, false),
+        "routes left behind after stop"
+    );
 }
 
 /// Send one VRRPv2 advert for VRID 51 with `priority` from the namespace,

@@ -1318,6 +1318,17 @@ fn every_drop_reason_moves_exactly_its_own_counter() {
             },
         ),
         (
+            RxError::TtlRange {
+                ttl: 3,
+                min: 4,
+                max: 5,
+            },
+            C {
+                ip_ttl_errors: 1,
+                ..d
+            },
+        ),
+        (
             RxError::Version(4),
             C {
                 version_errors: 1,
@@ -1390,6 +1401,7 @@ fn every_drop_reason_moves_exactly_its_own_counter() {
             | RxError::Ipv4Checksum
             | RxError::Protocol(_)
             | RxError::Ttl(_)
+            | RxError::TtlRange { .. }
             | RxError::Version(_)
             | RxError::Type(_)
             | RxError::Vrid(_)
@@ -1400,7 +1412,7 @@ fn every_drop_reason_moves_exactly_its_own_counter() {
             | RxError::AddressList => {}
         }
     }
-    assert_eq!(cases.len(), 14);
+    assert_eq!(cases.len(), 15);
     for (err, expected) in cases {
         let mut i = started(params(Version::V3, 100), t(0));
         let before = i.counters().clone();
@@ -1572,4 +1584,68 @@ fn counters_follow_the_state_machine() {
     );
     assert_eq!(c.last_transition, Some(off));
     assert_eq!(c.rx_errors.total(), 0);
+}
+
+/// `lower_prio_no_advert`: the master only discards a lower-priority
+/// advert (RFC 5798 §6.4.3); its gratuitous ARP round still goes out, and
+/// its next advert comes at the interval, not at once.
+#[test]
+fn lower_prio_no_advert_discards_a_lower_priority_advert_without_answering() {
+    let mut p = params(Version::V3, 150);
+    p.lower_prio_no_advert = true;
+    let (mut i, at) = master(p);
+    let next = i.poll_timeout().unwrap();
+    rx(
+        &mut i,
+        at + Duration::from_millis(10),
+        LOWER_IP,
+        advert(Version::V3, 100, 100),
+    )
+    .unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(actions(&mut i), vec![Action::SendLowerPrioGratuitous]);
+    assert_eq!(
+        i.poll_timeout(),
+        Some(next),
+        "the Adver_Timer is not restarted"
+    );
+}
+
+/// `higher_prio_send_advert`: one advert of our own before stepping down,
+/// so that the winner sees us and renews its gratuitous ARP.
+#[test]
+fn higher_prio_send_advert_answers_once_before_stepping_down() {
+    let mut p = params(Version::V3, 150);
+    p.higher_prio_send_advert = true;
+    let (mut i, at) = master(p);
+    rx(&mut i, at, LOWER_IP, advert(Version::V3, 200, 100)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    let acts = actions(&mut i);
+    assert_eq!(acts.first(), Some(&Action::SendAdvert { priority: 150 }));
+    assert_eq!(
+        acts.iter()
+            .filter(|a| matches!(a, Action::SendAdvert { .. }))
+            .count(),
+        1
+    );
+    assert!(acts.contains(&Action::RemoveVips));
+}
+
+/// `dont_track_primary`: the instance's own link going down leaves it
+/// where it was (a master stays master and keeps its VIPs).
+#[test]
+fn dont_track_primary_ignores_the_own_link_going_down() {
+    let mut p = params(Version::V3, 150);
+    p.track_primary = false;
+    let (mut i, at) = master(p);
+    i.handle(at, Event::LinkDown).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert!(!actions(&mut i).contains(&Action::RemoveVips));
+    // and at startup too: a down link does not start it in FAULT
+    let mut p = params(Version::V2, 100);
+    p.track_primary = false;
+    let mut i = Instance::new(p, t(0)).unwrap();
+    i.handle(t(0), Event::LinkDown).unwrap();
+    i.handle(t(0), Event::Startup).unwrap();
+    assert_eq!(i.state(), State::Backup);
 }

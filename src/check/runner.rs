@@ -190,7 +190,10 @@ impl CheckRunner {
                 events.clone(),
                 Arc::clone(&stats),
                 |i| ids.get(i).map_or(0.0, |id| spread(&seed, *id)),
-                crate::process::release_free_memory,
+                || {
+                    crate::process::enter_checker_thread();
+                    crate::process::release_free_memory();
+                },
             )?)
         };
         let tasks = if other.is_empty() {
@@ -241,6 +244,7 @@ fn spawn_tasks_thread(
     std::thread::Builder::new()
         .name("tandem-chk-rt".into())
         .spawn(move || {
+            crate::process::enter_checker_thread();
             rt.block_on(async move {
                 let mut tasks = spawn_all(starts, events, stats, max_in_flight);
                 crate::process::release_free_memory();

@@ -326,8 +326,29 @@ fn run(args: &RunArgs) -> ExitCode {
     let Some(config) = load_config(&args.config, "not starting") else {
         return ExitCode::from(1);
     };
+    // Before the runtime's threads exist, so that they all start inside.
+    let (mut socket, mut dump_file) = (
+        args.control.control_socket.clone(),
+        args.control.dump_file.clone(),
+    );
+    if let Some(ns) = &config.global_defs.net_namespace {
+        if let Err(e) = crate::process::enter_net_namespace(ns) {
+            eprintln!("tandem run: {e}");
+            return ExitCode::from(1);
+        }
+        // One daemon per namespace on a host: the default paths get the
+        // namespace's name, as keepalived's pid files do.
+        (socket, dump_file) = per_namespace_paths(ns, socket, dump_file);
+        tracing::info!(
+            net_namespace = %ns, control_socket = %socket.display(),
+            "running in network namespace {ns}"
+        );
+    }
+    crate::daemon::sched::prepare(&config.global_defs);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(crate::process::enter_vrrp_thread)
+        .on_thread_stop(crate::process::leave_vrrp_thread)
         .enable_all()
         .build()
     {
@@ -339,9 +360,9 @@ fn run(args: &RunArgs) -> ExitCode {
     };
     let run_opts = crate::daemon::RunOptions {
         control: Some(crate::daemon::ControlOptions {
-            socket: args.control.control_socket.clone(),
+            socket,
             metrics_listen: args.control.metrics_listen.clone(),
-            dump_file: args.control.dump_file.clone(),
+            dump_file,
         }),
         source: Some(crate::daemon::ConfigSource {
             file: args.config.file.clone(),
@@ -357,5 +378,46 @@ fn run(args: &RunArgs) -> ExitCode {
             eprintln!("tandem run: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The control socket and dump file of a daemon in `net_namespace NS`:
+/// the defaults become `/run/tandem/tandem-NS.sock` and `…-NS.data`;
+/// paths given on the command line stay.
+fn per_namespace_paths(
+    ns: &str,
+    socket: std::path::PathBuf,
+    dump_file: std::path::PathBuf,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let renamed = |p: std::path::PathBuf, default: &str, ext: &str| {
+        if p == std::path::Path::new(default) {
+            p.with_file_name(format!("tandem-{ns}.{ext}"))
+        } else {
+            p
+        }
+    };
+    (
+        renamed(socket, crate::control::server::DEFAULT_SOCKET, "sock"),
+        renamed(dump_file, crate::control::dump::DEFAULT_DUMP_FILE, "data"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::per_namespace_paths;
+    use crate::control::{dump::DEFAULT_DUMP_FILE, server::DEFAULT_SOCKET};
+
+    #[test]
+    fn default_paths_get_the_namespace_and_given_ones_stay() {
+        let (s, d) = per_namespace_paths("blue", DEFAULT_SOCKET.into(), DEFAULT_DUMP_FILE.into());
+        assert_eq!(s, PathBuf::from("/run/tandem/tandem-blue.sock"));
+        assert_eq!(d, PathBuf::from("/run/tandem/tandem-blue.data"));
+        let (s, d) = per_namespace_paths("blue", "/tmp/a.sock".into(), "/tmp/a.data".into());
+        assert_eq!(
+            (s, d),
+            (PathBuf::from("/tmp/a.sock"), PathBuf::from("/tmp/a.data"))
+        );
     }
 }

@@ -247,6 +247,8 @@ fn plan_instance(
         group,
         dsts,
         unicast_peers: inst.unicast_peer.clone(),
+        unicast_peer_ttl: inst.unicast_peer_ttl.clone(),
+        unicast_ttl: inst.unicast_ttl.unwrap_or(crate::vrrp::packet::TTL),
         vips,
         track_links,
         track_scripts,
@@ -438,6 +440,9 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
     params.garp_lower_prio_delay = (!inst.garp_lower_prio_delay.is_zero()
         && inst.garp_lower_prio_repeat > 0)
         .then_some(inst.garp_lower_prio_delay);
+    params.lower_prio_no_advert = inst.lower_prio_no_advert;
+    params.higher_prio_send_advert = inst.higher_prio_send_advert;
+    params.track_primary = !inst.dont_track_primary;
     Ok(params)
 }
 

@@ -39,6 +39,7 @@ mod pool;
 pub mod reload;
 mod running;
 pub mod rx;
+pub mod sched;
 mod startup;
 pub mod status;
 pub mod sync;

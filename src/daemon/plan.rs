@@ -14,6 +14,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::config::model::UnicastPeerTtl;
 use crate::net::{IfAddress, LinkInfo};
 use crate::notify::script::{NotifyScripts, Script};
 use crate::vrrp::Params;
@@ -78,6 +79,11 @@ pub struct InstancePlan {
     pub dsts: Vec<IpAddr>,
     /// `unicast_peer`: when not empty, adverts from anyone else are dropped.
     pub unicast_peers: Vec<IpAddr>,
+    /// `unicast_peer ... min_ttl/max_ttl`: the peers whose adverts must
+    /// arrive with a TTL / hop limit in a range.
+    pub unicast_peer_ttl: Vec<UnicastPeerTtl>,
+    /// `unicast_ttl`: TTL / hop limit of unicast adverts (255 by default).
+    pub unicast_ttl: u8,
     pub vips: VipSet,
     /// (interface index, tracker index in `params.trackers`) for every
     /// tracked interface, the instance's own and its group's.
@@ -186,6 +192,8 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             "multicast group"
         } else if o.unicast_peers.is_empty() != n.unicast_peers.is_empty() {
             "unicast vs multicast"
+        } else if o.unicast_ttl != n.unicast_ttl {
+            "unicast_ttl"
         } else if o.params.vrid != n.params.vrid {
             "virtual_router_id"
         } else if o.params.version != n.params.version {

@@ -27,7 +27,8 @@ pub(super) type LinkMacs = HashMap<u32, (String, Option<[u8; 6]>)>;
 /// them (and open what is missing) without disturbing the others.
 #[derive(Default)]
 pub(super) struct IoPool {
-    pub(super) send: HashMap<(u32, IpAddr), Arc<VrrpSendSocket>>,
+    /// By (interface, source address, unicast TTL): the TTL is the socket's.
+    pub(super) send: HashMap<(u32, IpAddr, u8), Arc<VrrpSendSocket>>,
     pub(super) routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
     garp: HashMap<u32, Arc<GarpSender>>,
     na: HashMap<u32, Arc<NaSender>>,
@@ -48,11 +49,16 @@ impl IoPool {
         let mut new_na = HashMap::new();
         for unit in units {
             for inst in &unit.instances {
-                let key = (inst.ifindex, inst.src);
+                let key = (inst.ifindex, inst.src, inst.unicast_ttl);
                 if !self.send.contains_key(&key) && !new_send.contains_key(&key) {
                     new_send.insert(
                         key,
-                        Arc::new(VrrpSendSocket::new(&inst.ifname, inst.ifindex, inst.src)?),
+                        Arc::new(VrrpSendSocket::new(
+                            &inst.ifname,
+                            inst.ifindex,
+                            inst.src,
+                            inst.unicast_ttl,
+                        )?),
                     );
                 }
                 let key = (inst.ifindex, inst.group);

@@ -146,7 +146,7 @@ impl Running {
             let send = self
                 .pool
                 .send
-                .get(&(inst.ifindex, inst.src))
+                .get(&(inst.ifindex, inst.src, inst.unicast_ttl))
                 .cloned()
                 .ok_or_else(|| RtnlError::Decode {
                     op: "sockets",

@@ -33,6 +33,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = PreparedLvs::new(&config)?;
+    super::sched::spawn_auto_priority(&config.global_defs);
     let router_id = mail::router_id_or_host(config.global_defs.router_id.as_deref());
     if opts.reporting.status.is_none() {
         opts.reporting.status = Some(StatusHub::new(&router_id));

@@ -356,9 +356,17 @@ pub struct VrrpSendSocket {
 }
 
 impl VrrpSendSocket {
-    /// Open a socket that sends from `src` out of `ifname` with TTL / hop limit 255.
+    /// Open a socket that sends from `src` out of `ifname`: multicast with
+    /// TTL / hop limit 255 (RFC 5798 §5.1.1.3), unicast with `unicast_ttl`
+    /// (255 unless keepalived's `unicast_ttl` says otherwise, so adverts
+    /// can cross routers to a unicast peer).
     /// Must be called inside a tokio runtime.
-    pub fn new(ifname: &str, ifindex: u32, src: IpAddr) -> Result<VrrpSendSocket, SocketError> {
+    pub fn new(
+        ifname: &str,
+        ifindex: u32,
+        src: IpAddr,
+        unicast_ttl: u8,
+    ) -> Result<VrrpSendSocket, SocketError> {
         let v6 = src.is_ipv6();
         let socket = raw_socket(ifname, v6)?;
         let bind_to = match src {
@@ -367,8 +375,8 @@ impl VrrpSendSocket {
                     .set_multicast_ttl_v4(255)
                     .map_err(setup(ifname, "set the multicast TTL to 255"))?;
                 socket
-                    .set_ttl_v4(255)
-                    .map_err(setup(ifname, "set the TTL to 255"))?;
+                    .set_ttl_v4(u32::from(unicast_ttl))
+                    .map_err(setup(ifname, "set the unicast TTL"))?;
                 socket
                     .set_multicast_loop_v4(false)
                     .map_err(setup(ifname, "disable multicast loopback"))?;
@@ -404,8 +412,8 @@ impl VrrpSendSocket {
                     .set_multicast_hops_v6(255)
                     .map_err(setup(ifname, "set the multicast hop limit to 255"))?;
                 socket
-                    .set_unicast_hops_v6(255)
-                    .map_err(setup(ifname, "set the hop limit to 255"))?;
+                    .set_unicast_hops_v6(u32::from(unicast_ttl))
+                    .map_err(setup(ifname, "set the unicast hop limit"))?;
                 socket
                     .set_multicast_loop_v6(false)
                     .map_err(setup(ifname, "disable multicast loopback"))?;

@@ -72,7 +72,7 @@ impl RxErrorCounters {
             RxError::Ipv4Header(_) => &mut self.ipv4_header_errors,
             RxError::Ipv4Checksum => &mut self.ipv4_checksum_errors,
             RxError::Protocol(_) => &mut self.protocol_errors,
-            RxError::Ttl(_) => &mut self.ip_ttl_errors,
+            RxError::Ttl(_) | RxError::TtlRange { .. } => &mut self.ip_ttl_errors,
             RxError::Version(_) => &mut self.version_errors,
             RxError::Type(_) => &mut self.invalid_type_errors,
             RxError::Vrid(_) => &mut self.vrid_errors,

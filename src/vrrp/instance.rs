@@ -281,7 +281,8 @@ impl Instance {
                 Ok(())
             }
             Event::LinkDown => {
-                self.link_up = false;
+                // dont_track_primary: the interface's state is not ours to follow.
+                self.link_up = !self.params.track_primary;
                 self.recheck_fault(now);
                 Ok(())
             }
@@ -520,6 +521,9 @@ impl Instance {
             || (advert.priority == self.effective_priority
                 && ip_greater(src, self.params.primary_addr));
         if wins {
+            if self.params.higher_prio_send_advert {
+                self.send_advert(self.effective_priority);
+            }
             self.learn_interval(advert);
             self.become_backup(now, Reason::HigherPriorityAdvert);
         } else {
@@ -531,12 +535,16 @@ impl Instance {
             // its second round after garp_lower_prio_delay. A flood of
             // lower-priority adverts does not push that round back: the
             // first pending one stands.
-            self.send_advert(self.effective_priority);
+            // With lower_prio_no_advert (RFC behaviour), only the gratuitous
+            // ARP goes out and the Adver_Timer runs on undisturbed.
+            if !self.params.lower_prio_no_advert {
+                self.send_advert(self.effective_priority);
+                self.adver_timer = Some(now + self.params.advert_interval());
+            }
             self.actions.push_back(Action::SendLowerPrioGratuitous);
             if self.lower_prio_garp_timer.is_none() {
                 self.lower_prio_garp_timer = self.params.garp_lower_prio_delay.map(|d| now + d);
             }
-            self.adver_timer = Some(now + self.params.advert_interval());
         }
     }
 

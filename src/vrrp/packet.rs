@@ -151,6 +151,10 @@ pub enum RxError {
     /// the packet came from off-link.
     #[error("TTL/hop limit {0} is not 255")]
     Ttl(u8),
+    /// A unicast peer's advert arrived with a TTL / hop limit outside its
+    /// `min_ttl`..`max_ttl` (keepalived's unicast_peer options).
+    #[error("TTL/hop limit {ttl} is outside the peer's range {min}-{max}")]
+    TtlRange { ttl: u8, min: u8, max: u8 },
     /// Version field is neither 2 nor 3, v2 over IPv6, or a version other
     /// than the instance's.
     #[error("VRRP version {0} not accepted")]

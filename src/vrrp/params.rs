@@ -83,6 +83,21 @@ pub struct Params {
     ///
     /// [`SendLowerPrioGratuitous`]: super::Action::SendLowerPrioGratuitous
     pub garp_lower_prio_delay: Option<Duration>,
+    /// keepalived's `lower_prio_no_advert`: a master that hears a
+    /// lower-priority advert only discards it (RFC 5798 §6.4.3), instead of
+    /// answering at once with an advert of its own (keepalived's default).
+    /// The gratuitous ARP / NA of `garp_lower_prio_repeat` still goes out.
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master that hears a
+    /// higher-priority advert sends one advert of its own before it steps
+    /// down, so the winner (with `garp_lower_prio_repeat`) renews the
+    /// gratuitous ARP that ours may have overwritten.
+    pub higher_prio_send_advert: bool,
+    /// `false` for keepalived's `dont_track_primary`: the instance's own
+    /// interface going down ([`Event::LinkDown`]) does not put it in FAULT.
+    ///
+    /// [`Event::LinkDown`]: super::Event::LinkDown
+    pub track_primary: bool,
 }
 
 impl Params {
@@ -109,6 +124,9 @@ impl Params {
             codec: CodecOptions::default(),
             garp_master_delay: Some(Duration::from_secs(5)),
             garp_lower_prio_delay: Some(Duration::from_secs(5)),
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            track_primary: true,
         }
     }
 

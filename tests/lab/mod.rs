@@ -190,6 +190,12 @@ pub struct Vrrp {
     pub track_inner: bool,
     /// A third instance, `VI_OUT6`: VRRPv3 for the outer IPv6 VIP.
     pub ipv6: bool,
+    /// Extra lines in every IPv4 instance of lb1 (`[0]`) and lb2 (`[1]`),
+    /// e.g. `"dont_track_primary"` or `"unicast_ttl 5"`.
+    pub knobs: [&'static str; 2],
+    /// Written after the unicast peer's address on lb1 / lb2, e.g.
+    /// `"min_ttl 4 max_ttl 5"`.
+    pub peer_opts: [&'static str; 2],
 }
 
 impl Default for Vrrp {
@@ -204,6 +210,8 @@ impl Default for Vrrp {
             sync_group: true,
             track_inner: false,
             ipv6: false,
+            knobs: ["", ""],
+            peer_opts: ["", ""],
         }
     }
 }
@@ -337,9 +345,14 @@ impl Vrrp {
                 "  authentication {{\n    auth_type PASS\n    auth_pass {pass}\n  }}\n"
             ));
         }
+        let at = usize::from(node == Node::Lb2);
+        if !self.knobs[at].is_empty() {
+            c.push_str(&format!("  {}\n", self.knobs[at]));
+        }
         if self.unicast {
             c.push_str(&format!(
-                "  unicast_src_ip {src}\n  unicast_peer {{\n    {peer}\n  }}\n"
+                "  unicast_src_ip {src}\n  unicast_peer {{\n    {peer} {}\n  }}\n",
+                self.peer_opts[at]
             ));
         }
         if track_inner {

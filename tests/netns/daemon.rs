@@ -51,6 +51,11 @@ impl Daemon {
         assert!(ok, "daemon did not start:\n{}", self.log());
     }
 
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -14,6 +14,8 @@ netns-lab/vrrp-demo
 if [ "${TANDEM_LAB_REFERENCE:-1}" != 0 ]; then
   TANDEM_LAB_DAEMON=keepalived cargo test --test lab_failover --test lab_hostile -- --test-threads=2
   TANDEM_LAB_INTEROP_KINDS=keepalived cargo test --test lab_interop -- --test-threads=2
+  # dont_track_primary as keepalived does it (the TTL tests pair the two already).
+  TANDEM_LAB_DAEMON=keepalived cargo test --test lab_knobs dont_track_primary -- --test-threads=2
   # Every failover scenario with a mixed pair, both ways round.
   TANDEM_LAB_LB1=tandem TANDEM_LAB_LB2=keepalived cargo test --test lab_failover -- --test-threads=2
   TANDEM_LAB_LB1=keepalived TANDEM_LAB_LB2=tandem cargo test --test lab_failover -- --test-threads=2

@@ -129,7 +129,20 @@ impl Builder {
     }
 
     fn route(&mut self, st: &Stmt) -> Option<VirtualRoute> {
-        let words: Vec<&Word> = std::iter::once(&st.keyword).chain(st.args.iter()).collect();
+        // `inet` / `inet6` (anywhere, also `via inet6 ADDR` as ip-route
+        // writes it) only choose the family of a `default` destination.
+        let mut inet6 = false;
+        let words: Vec<&Word> = std::iter::once(&st.keyword)
+            .chain(st.args.iter())
+            .filter(|w| match w.text.as_str() {
+                "inet6" => {
+                    inet6 = true;
+                    false
+                }
+                "inet" => false,
+                _ => true,
+            })
+            .collect();
         let mut r = VirtualRoute {
             route_type: RouteType::Unicast,
             destination: IpPrefix {
@@ -159,12 +172,20 @@ impl Builder {
                 }
             }
         }
-        let Some(d) = dest else {
+        let Some(mut d) = dest else {
             if ok {
                 self.err(st.keyword.pos, "virtual route without a destination");
             }
             return None;
         };
+        // `default`: IPv4 unless the gateway, the source or `inet6` say
+        // IPv6 (keepalived's rule).
+        if d.prefix_len == 0 && d.address.is_unspecified() {
+            let v6 = inet6 || [r.via, r.src].into_iter().flatten().any(|a| a.is_ipv6());
+            if v6 {
+                d.address = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+            }
+        }
         r.destination = d;
         let fam = AddressFamily::of(&d.address);
         for a in [r.src, r.via].into_iter().flatten() {
@@ -222,6 +243,13 @@ impl Builder {
             | "broadcast" | "local" | "nat" | "anycast" | "multicast" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
                 RouteStep::Stop
+            }
+            "default" | "any" | "all" if dest.is_none() => {
+                *dest = Some(IpPrefix {
+                    address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    prefix_len: 0,
+                });
+                RouteStep::Next { words: 1, ok: true }
             }
             _ if dest.is_none() => match parse_prefix(opt) {
                 Some(p) => {

@@ -119,7 +119,7 @@ impl Builder {
                 Some(b) => b,
                 None => {
                     let msg = format!(
-                        "{} expects on|off|true|false|yes|no, not \"{}\"",
+                        "{} expects on|off|true|false|yes|no, not \"{}\" (keepalived 2.2.7 would report it too and ignore the line)",
                         s.keyword.text, w.text
                     );
                     self.err(w.pos, msg);

@@ -29,7 +29,10 @@ impl Builder {
     /// defaults, then the rest (scripts, IPVS flushing).
     fn global_stmt(&mut self, st: Stmt) {
         let kw = self.alias(&st, Block::GlobalDefs);
-        if self.global_mail_stmt(&kw, &st) || self.global_vrrp_stmt(&kw, &st) {
+        if self.global_mail_stmt(&kw, &st)
+            || self.global_vrrp_stmt(&kw, &st)
+            || self.global_process_stmt(&kw, &st)
+        {
             return;
         }
         match kw.as_str() {
@@ -161,6 +164,13 @@ impl Builder {
                 }
             }
             "vrrp_skip_check_adv_addr" => self.global.vrrp_skip_check_adv_addr = self.flag(st),
+            "vrrp_lower_prio_no_advert" => self.global.vrrp_lower_prio_no_advert = self.flag(st),
+            "vrrp_higher_prio_send_advert" => {
+                self.global.vrrp_higher_prio_send_advert = self.flag(st)
+            }
+            // tandem always drops a unicast advert whose source is not one
+            // of the instance's unicast_peer: what this asks for.
+            "vrrp_check_unicast_src" => self.bare(st),
             _ => return self.global_garp_stmt(kw, st),
         }
         true
@@ -248,5 +258,28 @@ impl Builder {
             g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
         }
         g
+    }
+}
+
+impl Builder {
+    /// Top-level `net_namespace NAME` (keepalived reads it outside
+    /// global_defs): a name `ip netns` could have made, once.
+    pub(super) fn net_namespace(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "a network namespace name") else {
+            return;
+        };
+        let name = w.text.clone();
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            self.err(
+                w.pos,
+                format!("net_namespace \"{name}\" is not a name under /run/netns"),
+            );
+        } else if let Some(old) = &self.global.net_namespace {
+            // keepalived keeps the first and reports the second.
+            let msg = format!("net_namespace given twice (first \"{old}\", now \"{name}\")");
+            self.err(w.pos, msg);
+        } else {
+            self.global.net_namespace = Some(name);
+        }
     }
 }

@@ -24,6 +24,7 @@ mod forwarding;
 mod global_defs;
 mod inherited;
 mod lvs_sync;
+mod process_knobs;
 mod raw;
 mod real_server;
 mod tracking;
@@ -83,6 +84,7 @@ impl Builder {
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
+                    "net_namespace" => self.net_namespace(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }

@@ -93,10 +93,16 @@ pub(super) struct RawInstance {
     /// The keyword was written (even with a bad value): no "missing" error.
     pub(super) interface_given: bool,
     pub(super) vrid_given: bool,
+    pub(super) state_given: bool,
+    pub(super) priority_given: bool,
     pub(super) version: Option<(VrrpVersion, Pos)>,
     pub(super) advert_int: Option<(Duration, Pos)>,
     pub(super) smtp_alert: Option<bool>,
     pub(super) skip_check_adv_addr: Option<bool>,
+    pub(super) lower_prio_no_advert: Option<bool>,
+    pub(super) higher_prio_send_advert: Option<bool>,
+    /// Where `unicast_ttl` was written.
+    pub(super) unicast_ttl_pos: Option<Pos>,
     pub(super) garp_master_delay: Option<Duration>,
     pub(super) garp_master_repeat: Option<u32>,
     pub(super) garp_lower_prio_delay: Option<Duration>,

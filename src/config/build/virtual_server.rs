@@ -127,6 +127,12 @@ impl Builder {
     /// real servers are read here.
     fn vs_stmt(&mut self, st: Stmt, raw: &mut RawVs) {
         let kw = self.alias(&st, Block::VirtualServer);
+        if kw == "alpha" {
+            // keepalived's virtual_server alpha takes no value (unlike the
+            // real server's): read as keepalived reads it.
+            raw.inh.alpha = Some(self.vs_switch(&st));
+            return;
+        }
         if self.inherit_stmt(&kw, &st, &mut raw.inh)
             || self.vs_scheduling_stmt(&kw, &st, raw)
             || self.vs_quorum_stmt(&kw, &st, raw)
@@ -266,7 +272,7 @@ impl Builder {
             }
             "quorum_up" => vs.quorum_up = self.notify_script(st),
             "quorum_down" => vs.quorum_down = self.notify_script(st),
-            "omega" => vs.omega = self.flag(st),
+            "omega" => vs.omega = self.vs_switch(st),
             "sorry_server" => {
                 self.no_block(st);
                 if let Some(args) = self.args_range(st, 1, 2, "IP [PORT]") {
@@ -440,5 +446,45 @@ impl Builder {
             }
         }
         vss
+    }
+}
+
+impl Builder {
+    /// virtual_server's `alpha` and `omega`: keepalived 2.2.7 turns them on
+    /// whatever follows (`alpha off` too). A true word or nothing is on;
+    /// another value (configs write `alpha 1`) is on with a warning; a
+    /// false word is refused, since keepalived would turn on what the
+    /// line asks to turn off.
+    fn vs_switch(&mut self, st: &Stmt) -> bool {
+        self.no_block(st);
+        let kw = st.keyword.text.clone();
+        let Some(w) = st.args.first() else {
+            return true;
+        };
+        if let Some(extra) = st.args.get(1) {
+            self.err(
+                extra.pos,
+                format!("unexpected \"{}\" after \"{kw}\"", extra.text),
+            );
+        }
+        match super::values::parse_bool_word(&w.text) {
+            Some(true) => {}
+            Some(false) => self.err(
+                w.pos,
+                format!(
+                    "{kw} takes no value in a virtual_server: keepalived 2.2.7 ignores \"{}\" and turns {kw} on; \
+                     leave the line out to have it off",
+                    w.text
+                ),
+            ),
+            None => self.warn(
+                w.pos,
+                format!(
+                    "{kw} takes no value in a virtual_server; \"{}\" is ignored (as keepalived 2.2.7 does) and {kw} is on",
+                    w.text
+                ),
+            ),
+        }
+        true
     }
 }

@@ -7,7 +7,6 @@
 //! May not: read the address and route entries themselves (`addresses`
 //! does) or check across instances (validate does).
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::diag::{Diagnostic, Severity};
@@ -95,6 +94,7 @@ impl Builder {
         match kw.as_str() {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
             "state" => {
+                r.state_given = true;
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
                     match w.text.to_ascii_uppercase().as_str() {
                         "MASTER" => vi.state = InitialState::Master,
@@ -117,6 +117,7 @@ impl Builder {
                 }
             }
             "priority" => {
+                r.priority_given = true;
                 if let Some(v) = self.int_in(&st, 1, 255) {
                     vi.priority = v as u8;
                 }
@@ -159,6 +160,12 @@ impl Builder {
                 vi.accept = true;
             }
             "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.flag(&st)),
+            "lower_prio_no_advert" => r.lower_prio_no_advert = Some(self.flag(&st)),
+            "higher_prio_send_advert" => r.higher_prio_send_advert = Some(self.flag(&st)),
+            "dont_track_primary" => {
+                self.bare(&st);
+                vi.dont_track_primary = true;
+            }
             _ => self.unknown(Block::VrrpInstance, &st),
         }
     }
@@ -206,33 +213,89 @@ impl Builder {
             "unicast_peer" => {
                 if self.need_block(st) {
                     let peers = self.unicast_peers(st);
-                    vi.unicast_peer.extend(peers.iter().map(|p| p.0));
-                    r.peer_pos.extend(peers);
+                    vi.unicast_peer.extend(peers.iter().map(|p| p.0.addr));
+                    vi.unicast_peer_ttl.extend(
+                        peers
+                            .iter()
+                            .filter(|p| (p.0.min_ttl, p.0.max_ttl) != (0, 255))
+                            .map(|p| p.0),
+                    );
+                    r.peer_pos
+                        .extend(peers.iter().map(|(p, pos)| (p.addr, *pos)));
                 }
             }
+            "unicast_ttl" => {
+                // keepalived takes 0 too; the kernel refuses a TTL of 0.
+                if let Some(v) = self.int_in(st, 1, 255) {
+                    vi.unicast_ttl = Some(v as u8);
+                    r.unicast_ttl_pos = Some(st.keyword.pos);
+                }
+            }
+            // tandem always drops a unicast advert whose source is not one
+            // of the instance's unicast_peer: what this asks for.
+            "check_unicast_src" => self.bare(st),
             _ => return false,
         }
         true
     }
 
-    /// The entries of `unicast_peer { IP ... }`, with where each was
-    /// written (for the family check once the instance is resolved).
-    fn unicast_peers(&mut self, st: &Stmt) -> Vec<(IpAddr, Pos)> {
+    /// The entries of `unicast_peer { IP [min_ttl N] [max_ttl N] ... }`,
+    /// with where each was written (for the family check once the
+    /// instance is resolved).
+    fn unicast_peers(&mut self, st: &Stmt) -> Vec<(UnicastPeerTtl, Pos)> {
         let mut peers = Vec::new();
         self.block(st, &mut |b, p| {
             b.no_block(&p);
             let ip = b.ip_word("unicast_peer", &p.keyword);
-            // min_ttl / max_ttl are not supported.
-            if let Some(extra) = p.args.first() {
-                let msg = if matches!(extra.text.as_str(), "min_ttl" | "max_ttl") {
-                    keywords::unsupported_message(&extra.text)
-                } else {
-                    format!("unexpected \"{}\" after a unicast peer", extra.text)
+            let (mut min_ttl, mut max_ttl) = (0u8, 255u8);
+            let mut rest = p.args.iter();
+            while let Some(opt) = rest.next() {
+                let slot = match opt.text.as_str() {
+                    "min_ttl" => &mut min_ttl,
+                    "max_ttl" => &mut max_ttl,
+                    _ => {
+                        let msg = match keywords::suggest(&opt.text, ["min_ttl", "max_ttl"]) {
+                            Some(s) => format!(
+                                "unexpected \"{}\" after a unicast peer (did you mean \"{s}\"?)",
+                                opt.text
+                            ),
+                            None => format!(
+                                "unexpected \"{}\" after a unicast peer (min_ttl or max_ttl may follow)",
+                                opt.text
+                            ),
+                        };
+                        b.err(opt.pos, msg);
+                        break;
+                    }
                 };
-                b.err(extra.pos, msg);
+                match rest.next().map(|v| (v, v.text.parse::<u8>())) {
+                    Some((_, Ok(v))) => *slot = v,
+                    Some((v, Err(_))) => {
+                        let msg = format!("{} expects 0-255, not \"{}\"", opt.text, v.text);
+                        b.err(v.pos, msg);
+                    }
+                    None => b.err(opt.pos, format!("{} is missing a value", opt.text)),
+                }
             }
-            if let Some(ip) = ip {
-                peers.push((ip, p.keyword.pos));
+            if min_ttl > max_ttl {
+                // keepalived warns and keeps the peer, whose adverts are then
+                // all discarded: an election that can never hear its peer.
+                b.err(
+                    p.keyword.pos,
+                    format!(
+                        "unicast_peer {}: min_ttl {min_ttl} > max_ttl {max_ttl} would discard every advert from it \
+                         (keepalived warns and runs so)",
+                        p.keyword.text
+                    ),
+                );
+            }
+            if let Some(addr) = ip {
+                let peer = UnicastPeerTtl {
+                    addr,
+                    min_ttl,
+                    max_ttl,
+                };
+                peers.push((peer, p.keyword.pos));
             }
         });
         peers
@@ -395,6 +458,7 @@ impl Builder {
             vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
+            state_and_priority(&mut vi, &ri);
             vi.version = self.resolve_version(&vi, &ri, g);
             if let Some((adv, pos)) = ri.advert_int {
                 self.check_advert_int(&vi, adv, pos);
@@ -411,6 +475,12 @@ impl Builder {
     /// its `garp_lower_prio_*` unless global_defs sets those.
     fn inherit_global_timers(&self, vi: &mut VrrpInstance, ri: &RawInstance, g: &GlobalDefs) {
         vi.skip_check_adv_addr = ri.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr);
+        vi.lower_prio_no_advert = ri
+            .lower_prio_no_advert
+            .unwrap_or(g.vrrp_lower_prio_no_advert);
+        vi.higher_prio_send_advert = ri
+            .higher_prio_send_advert
+            .unwrap_or(g.vrrp_higher_prio_send_advert);
         vi.garp_master_delay = ri.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
         vi.garp_master_repeat = ri.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
         vi.garp_lower_prio_delay = ri
@@ -482,6 +552,19 @@ impl Builder {
                 ),
             ));
         }
+        if vi.unicast_peer.is_empty()
+            && let Some(pos) = ri.unicast_ttl_pos
+        {
+            let file = self.origin(pos);
+            self.p.lexer.diagnostics.push(Diagnostic::at(
+                Severity::Warning,
+                &file,
+                format!(
+                    "vrrp_instance {}: unicast_ttl has no effect without unicast_peer (multicast adverts always carry TTL 255)",
+                    vi.name
+                ),
+            ));
+        }
         for (peer, pos) in &ri.peer_pos {
             if AddressFamily::of(peer) != family {
                 let msg = format!(
@@ -547,5 +630,17 @@ impl Builder {
                 }
             }
         }
+    }
+}
+
+/// keepalived derives each of `state` and `priority` from the other when
+/// only one is written: `state MASTER` alone is the address owner (255),
+/// `priority 255` alone starts as MASTER.
+fn state_and_priority(vi: &mut VrrpInstance, ri: &RawInstance) {
+    if !ri.priority_given && vi.state == InitialState::Master {
+        vi.priority = 255;
+    }
+    if !ri.state_given && vi.priority == 255 {
+        vi.state = InitialState::Master;
     }
 }

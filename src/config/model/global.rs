@@ -68,12 +68,36 @@ pub struct GlobalDefs {
     /// `vrrp_skip_check_adv_addr` (default for every instance's
     /// `skip_check_adv_addr`).
     pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_lower_prio_no_advert` (default of every instance's
+    /// `lower_prio_no_advert`).
+    pub vrrp_lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert` (default of every instance's
+    /// `higher_prio_send_advert`).
+    pub vrrp_higher_prio_send_advert: bool,
     /// `script_user USER [GROUP]`: who runs scripts that name no user.
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`: refuse root scripts writable by others.
     pub enable_script_security: bool,
     /// `lvs_flush`: flush the whole IPVS table at start-up.
     pub lvs_flush: bool,
+    /// Top-level `net_namespace NAME`: the daemon runs inside the named
+    /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
+    /// Fixed for the daemon's life: a reload cannot change it.
+    pub net_namespace: Option<String>,
+    /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_no_swap`,
+    /// `vrrp_rlimit_rttime`, `vrrp_cpu_affinity`: the threads that run
+    /// VRRP (and the rest of the daemon's event loop).
+    pub vrrp_process: ProcessSched,
+    /// The same `checker_*` keywords: the health-check threads.
+    pub checker_process: ProcessSched,
+    /// `max_auto_priority [N]`: when the event loop runs late by
+    /// `min_auto_priority_delay`, switch it to SCHED_RR and raise its
+    /// real-time priority one step at a time, up to N. `None`: never
+    /// (keepalived's default, also `-1`).
+    pub max_auto_priority: Option<u8>,
+    /// `min_auto_priority_delay USECS`, default 1 s.
+    #[serde(with = "secs")]
+    pub min_auto_priority_delay: Duration,
     /// `lvs_flush_on_stop [VS]`.
     pub lvs_flush_on_stop: LvsFlushOnStop,
     /// `no_email_faults`: no mail when an instance or group enters FAULT.
@@ -116,9 +140,16 @@ impl Default for GlobalDefs {
             vrrp_garp_interval: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_skip_check_adv_addr: false,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
             script_user: None,
             enable_script_security: false,
             lvs_flush: false,
+            net_namespace: None,
+            vrrp_process: ProcessSched::default(),
+            checker_process: ProcessSched::default(),
+            max_auto_priority: None,
+            min_auto_priority_delay: Duration::from_secs(1),
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
             no_checker_emails: false,
@@ -198,4 +229,20 @@ impl LvsTimeouts {
     pub fn is_set(&self) -> bool {
         self.tcp.is_some() || self.tcpfin.is_some() || self.udp.is_some()
     }
+}
+
+/// How the threads of one side of the daemon (VRRP, checks) are
+/// scheduled: keepalived's per-process knobs, applied per thread.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSched {
+    /// `*_priority -20..19`: the nice value.
+    pub nice: Option<i8>,
+    /// `*_rt_priority 1..99`: SCHED_RR at this priority.
+    pub rt_priority: Option<u8>,
+    /// `*_no_swap`: lock the daemon's memory (mlockall).
+    pub no_swap: bool,
+    /// `*_rlimit_rttime USECS`: RLIMIT_RTTIME while real-time.
+    pub rlimit_rttime: Option<u32>,
+    /// `*_cpu_affinity CPU...`: the CPUs the threads may run on.
+    pub cpu_affinity: Vec<u16>,
 }

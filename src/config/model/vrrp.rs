@@ -119,6 +119,24 @@ pub struct VrrpInstance {
     /// `unicast_peer { ... }`: when non-empty adverts go to these addresses
     /// by unicast instead of the multicast group.
     pub unicast_peer: Vec<IpAddr>,
+    /// `unicast_peer { IP min_ttl N max_ttl N }`: the peers whose adverts
+    /// must arrive with a TTL / hop limit in a range (the others have none).
+    pub unicast_peer_ttl: Vec<UnicastPeerTtl>,
+    /// `unicast_ttl`: TTL / hop limit of the unicast adverts sent
+    /// (default 255; only with `unicast_peer`).
+    pub unicast_ttl: Option<u8>,
+    /// `lower_prio_no_advert`, default the global
+    /// `vrrp_lower_prio_no_advert`: a master does not answer a
+    /// lower-priority advert with one of its own (RFC 5798 §6.4.3 only
+    /// discards it; keepalived answers by default).
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`, default the global
+    /// `vrrp_higher_prio_send_advert`: a master hearing a higher-priority
+    /// advert sends one more of its own before it steps down.
+    pub higher_prio_send_advert: bool,
+    /// `dont_track_primary`: the instance's own interface going down does
+    /// not put it in FAULT.
+    pub dont_track_primary: bool,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -180,6 +198,11 @@ impl Default for VrrpInstance {
             track_script: Vec::new(),
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
+            unicast_peer_ttl: Vec::new(),
+            unicast_ttl: None,
+            lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
+            higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
+            dont_track_primary: false,
             notify_master: None,
             notify_backup: None,
             notify_fault: None,
@@ -207,6 +230,16 @@ pub struct Authentication {
     /// The password, at most 8 bytes (longer ones are cut with a warning,
     /// as keepalived does).
     pub auth_pass: String,
+}
+
+/// A `unicast_peer` entry with `min_ttl` / `max_ttl` (keepalived's
+/// defaults 0 and 255 for the one not given): adverts from `addr` whose
+/// TTL / hop limit is outside the range are counted and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnicastPeerTtl {
+    pub addr: IpAddr,
+    pub min_ttl: u8,
+    pub max_ttl: u8,
 }
 
 /// A `track_interface` entry: `IFNAME [weight W [reverse]]`.

@@ -33,7 +33,7 @@ use crate::net::{ReceivedAdvert, Rtnl};
 use crate::notify::mail::VrrpMailFilter;
 use crate::notify::script::{ScriptQueue, ScriptQueueTask, Subject};
 use crate::process::unix_ms_now;
-use crate::vrrp::{Action, Event, Reason, Router, State, Time};
+use crate::vrrp::{Action, Event, Reason, Router, RxError, State, Time};
 
 use super::addrs::Announcer;
 use super::bus::{self, Bus, Role, RoleChange};
@@ -391,6 +391,26 @@ impl Unit {
         if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
             io.unicast_peer_drops += 1;
             io.log_drop(advert.src, "source not in unicast_peer");
+            return;
+        }
+        // unicast_peer ... min_ttl / max_ttl: a peer's adverts must arrive
+        // with a TTL / hop limit in its range (keepalived counts these as
+        // TTL errors).
+        if let Some(range) = io
+            .plan
+            .unicast_peer_ttl
+            .iter()
+            .find(|p| p.addr == advert.src)
+            && let Some(ttl) = advert.ttl
+            && !(range.min_ttl..=range.max_ttl).contains(&ttl)
+        {
+            let e = RxError::TtlRange {
+                ttl,
+                min: range.min_ttl,
+                max: range.max_ttl,
+            };
+            io.log_drop(advert.src, &e.to_string());
+            self.router.record_rx_error(id, &e);
             return;
         }
         let result = match decode(&advert, io.plan.params.codec) {
