@@ -4,7 +4,7 @@
 //!
 //! A keepalived keyword that tandem does not implement must be refused
 //! with exactly that message, never with "unknown keyword" and never
-//! silently ignored: an operator who relies on `vrrp_strict` must not get a
+//! silently ignored: an operator who relies on `use_vmac` must not get a
 //! daemon that quietly behaves differently.
 //!
 //! Owns: the keyword lists and the "did you mean" distance. May not: read
@@ -94,6 +94,12 @@ impl Block {
                 "lvs_timeouts",
                 "no_email_faults",
                 "no_checker_emails",
+                "vrrp_strict",
+                "vrrp_iptables",
+                "nftables",
+                "nftables_priority",
+                "nftables_counters",
+                "nftables_ifindex",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -143,6 +149,8 @@ impl Block {
                 "notify",
                 "smtp_alert",
                 "accept",
+                "no_accept",
+                "strict_mode",
                 "skip_check_adv_addr",
                 "garp_master_delay",
                 "garp_master_repeat",
@@ -344,8 +352,6 @@ impl Block {
                 "higher_prio_send_advert",
                 "virtual_rules",
                 "promote_secondaries",
-                "no_accept",
-                "strict_mode",
                 "debug",
                 "notify_master_rx_lower_pri",
                 "notify_priority_changes",
@@ -390,19 +396,13 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_strict",
     "vrrp_min_garp",
     "vrrp_garp_extra_if",
     "vrrp_lower_prio_no_advert",
     "vrrp_higher_prio_send_advert",
     "vrrp_check_unicast_src",
     "vrrp_down_timer_adverts",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_ifindex",
-    "nftables_counters",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",

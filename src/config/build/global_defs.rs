@@ -29,7 +29,10 @@ impl Builder {
     /// defaults, then the rest (scripts, IPVS flushing).
     fn global_stmt(&mut self, st: Stmt) {
         let kw = self.alias(&st, Block::GlobalDefs);
-        if self.global_mail_stmt(&kw, &st) || self.global_vrrp_stmt(&kw, &st) {
+        if self.global_mail_stmt(&kw, &st)
+            || self.global_vrrp_stmt(&kw, &st)
+            || self.global_firewall_stmt(&kw, &st)
+        {
             return;
         }
         match kw.as_str() {
