@@ -530,13 +530,17 @@ impl Instance {
             // A peer may be keepalived, so we behave the same, including
             // its second round after garp_lower_prio_delay. A flood of
             // lower-priority adverts does not push that round back: the
-            // first pending one stands.
-            self.send_advert(self.effective_priority);
+            // first pending one stands. With lower_prio_no_advert (strict
+            // mode) it only discards, as RFC 5798 §6.4.3 says, and its
+            // advert timer runs on undisturbed.
+            if !self.params.lower_prio_no_advert {
+                self.send_advert(self.effective_priority);
+                self.adver_timer = Some(now + self.params.advert_interval());
+            }
             self.actions.push_back(Action::SendLowerPrioGratuitous);
             if self.lower_prio_garp_timer.is_none() {
                 self.lower_prio_garp_timer = self.params.garp_lower_prio_delay.map(|d| now + d);
             }
-            self.adver_timer = Some(now + self.params.advert_interval());
         }
     }
 

@@ -83,6 +83,11 @@ pub struct Params {
     ///
     /// [`SendLowerPrioGratuitous`]: super::Action::SendLowerPrioGratuitous
     pub garp_lower_prio_delay: Option<Duration>,
+    /// A master that hears a lower-priority advert does not answer it
+    /// with an advert of its own (RFC 5798 §6.4.3 as written before
+    /// RFC 9568; keepalived's `lower_prio_no_advert`, implied by strict
+    /// mode). Off: it answers at once, as keepalived does by default.
+    pub lower_prio_no_advert: bool,
 }
 
 impl Params {
@@ -109,6 +114,7 @@ impl Params {
             codec: CodecOptions::default(),
             garp_master_delay: Some(Duration::from_secs(5)),
             garp_lower_prio_delay: Some(Duration::from_secs(5)),
+            lower_prio_no_advert: false,
         }
     }
 
