@@ -17,7 +17,8 @@
 #     answer and its table go; turning it off again brings both back;
 #   - after SIGKILL the table stays; a restarted tandem removes it at once
 #     (it is backup then), and installs it again when it preempts;
-#   - after SIGTERM the table is gone.
+#   - after SIGTERM the table is gone;
+#   - without a working nft, a no_accept configuration does not start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . netns-lab/lib.sh
@@ -214,4 +215,11 @@ lab_wait_exit lb1 30 || fail "tandem did not exit on SIGTERM"
 no_table "$ns1" || fail "table keepalived left after SIGTERM"
 lab_wait 15 master lb2 || fail "keepalived did not take over after SIGTERM"
 ok "after SIGTERM no table keepalived on lb1; keepalived is master"
+# --- without nft, a no_accept configuration does not start.
+if out=$(ip netns exec "$ns1" env TANDEM_NFT=/nonexistent/nft timeout 20 "$tandem" run -f "$LAB_DIR/lb1/keepalived.conf" 2>&1); then
+  fail "tandem ran no_accept without nft"
+fi
+grep -q "no_accept: cannot run nft" <<<"$out" || fail "no clear error without nft: $out"
+[ "$(lab_holders $VIP4)" = lb2 ] || fail "tandem without nft touched the VIPs"
+ok "without nft the no_accept configuration is refused at start: $(grep -o 'no_accept: cannot run nft[^"]*' <<<"$out" | head -1)"
 echo "strict_accept: all passed"

@@ -26,10 +26,11 @@
 //! states or the configuration; the daemon says which addresses to drop.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -228,14 +229,35 @@ fn run_nft(batch: &Value) -> Result<(), NftError> {
             .write_all(batch.to_string().as_bytes())
             .map_err(NftError::Spawn)?;
     }
-    let out = child.wait_with_output().map_err(NftError::Spawn)?;
-    if out.status.success() {
+    // nft answers in milliseconds; one that hangs must not hold a unit
+    // (and its VRRP adverts) for ever.
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(NftError::Spawn)? {
+            Some(status) => break status,
+            None if started.elapsed() > NFT_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(NftError::Refused(format!(
+                    "nft did not finish within {NFT_TIMEOUT:?}"
+                )));
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    };
+    if status.success() {
         return Ok(());
     }
-    let why = String::from_utf8_lossy(&out.stderr);
+    let mut why = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut why);
+    }
     let why = why.lines().next().unwrap_or("no reason given").to_string();
     Err(NftError::Refused(why))
 }
+
+/// The longest one nft transaction may take.
+const NFT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `nft`, from `TANDEM_NFT` when set (tests), else the usual places
 /// (a unit's PATH may lack /usr/sbin).
