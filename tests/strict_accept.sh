@@ -7,6 +7,7 @@
 # readers:
 #   - check-config prints the vrrp_iptables note at its file:line:col;
 #   - the two elect one master (tandem, priority 150) and keepalived backs up;
+#   - tandem's ip table has the chains and sets of keepalived's own;
 #   - the master's VIPs are in nftables table "keepalived" (ip and ip6,
 #     the link-local VIP keyed by interface index, with counters), and only
 #     while it is MASTER;
@@ -18,6 +19,7 @@
 #   - after SIGKILL the table stays; a restarted tandem removes it at once
 #     (it is backup then), and installs it again when it preempts;
 #   - after SIGTERM the table is gone;
+#   - `nftables NAME` and `nftables_priority` name the table and set its hooks;
 #   - without a working nft, a no_accept configuration does not start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -133,6 +135,22 @@ for o in json.load(sys.stdin)["nftables"]:
 print(n)
 ' "$2"
 }
+# shape NS FAMILY TABLE: the table's chains (name hook prio policy) and sets
+# (name type), sorted: what an operator's `nft list ruleset` shows of it.
+shape() {
+  ruleset "$1" | python3 -c '
+import json, sys
+fam, table = sys.argv[1], sys.argv[2]
+out = []
+for o in json.load(sys.stdin)["nftables"]:
+    c, s = o.get("chain"), o.get("set")
+    if c and c["table"] == table and c["family"] == fam:
+        out.append("chain %s %s %s %s" % (c["name"], c.get("hook"), c.get("prio"), c.get("policy")))
+    if s and s["table"] == table and s["family"] == fam:
+        out.append("set %s %s" % (s["name"], s["type"]))
+print("; ".join(sorted(out)))
+' "$2" "$3"
+}
 state() { lab_state "$1" "$2"; }
 master() { # NODE: alone holds both VIPs, MASTER for both
   [ "$(lab_holders $VIP4)" = "$1" ] && [ "$(lab_holders $VIP6)" = "$1" ] &&
@@ -144,7 +162,8 @@ answers_ping() { ip netns exec "$nsc" ping -c 1 -W 1 "$1" >/dev/null 2>&1; }
 lab_start lb2 keepalived
 lab_wait 15 master lb2 || fail "keepalived did not become master alone"
 table_has "$ns2" ip || fail "keepalived (strict) made no nftables table"
-ok "keepalived alone is master, with its own nftables table keepalived"
+keepalived_shape=$(shape "$ns2" ip keepalived)
+ok "keepalived alone is master, with its own nftables table keepalived: $keepalived_shape"
 
 # --- tandem with the higher priority: one master, tandem.
 lab_start lb1 tandem
@@ -162,7 +181,9 @@ ll=$(set_elems "$ns1" ip6 vips_link_local)
 # nft prints an interface index it can name by its name.
 [ "$ll" = "$VIP6LL . eth0" ] || [ "$ll" = "$VIP6LL . $ifindex" ] || fail "ip6 vips_link_local: $ll"
 ruleset "$ns1" | grep -q '"prio": -1' || fail "base chains not at priority -1"
-ok "master's table: ip vips {$VIP4}, ip6 vips {$VIP6}, vips_link_local {$ll}, priority -1"
+[ "$(shape "$ns1" ip keepalived)" = "$keepalived_shape" ] ||
+  fail "tandem's ip table ($(shape "$ns1" ip keepalived)) is not shaped like keepalived's ($keepalived_shape)"
+ok "master's table: ip vips {$VIP4}, ip6 vips {$VIP6}, vips_link_local {$ll}, priority -1; ip family shaped as keepalived's"
 
 # --- no answer to the VIPs; ARP / ND still answered; the real address is.
 [ "$(lab_http client 192.0.2.11)" = lb1 ] || fail "lb1's own address does not answer HTTP"
@@ -215,6 +236,23 @@ lab_wait_exit lb1 30 || fail "tandem did not exit on SIGTERM"
 no_table "$ns1" || fail "table keepalived left after SIGTERM"
 lab_wait 15 master lb2 || fail "keepalived did not take over after SIGTERM"
 ok "after SIGTERM no table keepalived on lb1; keepalived is master"
+# --- nftables NAME and nftables_priority: the table's name and hooks.
+conf lb1 150 "" "  nftables tandem_fw
+  nftables_priority -5"
+lab_start lb1 tandem
+lab_wait 15 master lb1 || fail "tandem (nftables tandem_fw) did not preempt"
+lab_wait 5 bash -c "ip netns exec $ns1 nft list table ip tandem_fw >/dev/null 2>&1" || fail "no table ip tandem_fw"
+sh=$(shape "$ns1" ip tandem_fw)
+grep -q "chain in input -5 accept" <<<"$sh" && grep -q "chain out output -5 accept" <<<"$sh" ||
+  fail "nftables_priority -5 not on the chains: $sh"
+table_has "$ns1" ip && fail "a table keepalived besides tandem_fw"
+lab_term lb1
+lab_wait_exit lb1 30 || fail "tandem did not exit on SIGTERM"
+ip netns exec "$ns1" nft list table ip tandem_fw >/dev/null 2>&1 && fail "table tandem_fw left after SIGTERM"
+lab_wait 15 master lb2 || fail "keepalived did not take over again"
+ok "nftables tandem_fw / nftables_priority -5: the table and its chains' priority, gone after SIGTERM"
+conf lb1 150 "" "$LB1_EXTRA"
+
 # --- without nft, a no_accept configuration does not start.
 if out=$(ip netns exec "$ns1" env TANDEM_NFT=/nonexistent/nft timeout 20 "$tandem" run -f "$LAB_DIR/lb1/keepalived.conf" 2>&1); then
   fail "tandem ran no_accept without nft"
