@@ -106,6 +106,15 @@ fn strict_mode_corrections_are_warnings_at_the_keyword() {
     ));
     assert_eq!(c.vrrp_instances[0].state, InitialState::Master);
     assert!(m[0].starts_with("t.conf:8:5: warning:"), "{m:?}");
+    // Not written: it follows the priority, without a word.
+    let (c, m) = config(&file(
+        "    vrrp_strict
+",
+        "    priority 255
+",
+    ));
+    assert_eq!(c.vrrp_instances[0].state, InitialState::Master);
+    assert!(m.is_empty(), "{m:?}");
 }
 
 #[test]

@@ -131,6 +131,14 @@ impl Builder {
                 ),
             );
         }
+        // Not written: the state follows the priority, as in keepalived.
+        if ri.state_pos.is_none() {
+            vi.state = if owner {
+                InitialState::Master
+            } else {
+                InitialState::Backup
+            };
+        }
         if (vi.state == InitialState::Master) != owner {
             let (now, why) = if owner {
                 (
