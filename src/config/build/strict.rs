@@ -131,35 +131,7 @@ impl Builder {
                 ),
             );
         }
-        // Not written: the state follows the priority, as in keepalived.
-        if ri.state_pos.is_none() {
-            vi.state = if owner {
-                InitialState::Master
-            } else {
-                InitialState::Backup
-            };
-        }
-        if (vi.state == InitialState::Master) != owner {
-            let (now, why) = if owner {
-                (
-                    InitialState::Master,
-                    "priority 255 (the address owner) starts as MASTER",
-                )
-            } else {
-                (
-                    InitialState::Backup,
-                    "only the address owner (priority 255) may start as MASTER",
-                )
-            };
-            self.warn(
-                ri.state_pos.unwrap_or(at),
-                format!(
-                    "vrrp_instance {name}: strict mode: {why}; the state is set to {}",
-                    if owner { "MASTER" } else { "BACKUP" }
-                ),
-            );
-            vi.state = now;
-        }
+        self.strict_state(vi, ri, owner, at);
         if vi.authentication.is_some() {
             self.warn(
                 ri.auth_pos.unwrap_or(at),
@@ -204,6 +176,42 @@ impl Builder {
             );
         }
         vi.lower_prio_no_advert = true;
+    }
+
+    /// Strict mode: only the address owner starts as MASTER. Not
+    /// written, the state follows the priority (as keepalived derives it);
+    /// written against it, it is corrected with a warning.
+    fn strict_state(&mut self, vi: &mut VrrpInstance, ri: &RawInstance, owner: bool, at: Pos) {
+        let name = vi.name.clone();
+        // Not written: the state follows the priority, as in keepalived.
+        if ri.state_pos.is_none() {
+            vi.state = if owner {
+                InitialState::Master
+            } else {
+                InitialState::Backup
+            };
+        }
+        if (vi.state == InitialState::Master) != owner {
+            let (now, why) = if owner {
+                (
+                    InitialState::Master,
+                    "priority 255 (the address owner) starts as MASTER",
+                )
+            } else {
+                (
+                    InitialState::Backup,
+                    "only the address owner (priority 255) may start as MASTER",
+                )
+            };
+            self.warn(
+                ri.state_pos.unwrap_or(at),
+                format!(
+                    "vrrp_instance {name}: strict mode: {why}; the state is set to {}",
+                    if owner { "MASTER" } else { "BACKUP" }
+                ),
+            );
+            vi.state = now;
+        }
     }
 
     /// Strict mode sends no lower-priority gratuitous ARP/NA: given
