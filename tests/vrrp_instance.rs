@@ -276,6 +276,26 @@ fn master_answers_lower_priority_advert_at_once_with_garp() {
     );
 }
 
+/// lower_prio_no_advert (implied by vrrp_strict): the master only discards
+/// a lower-priority advert (RFC 5798 §6.4.3), and its next advert comes at
+/// its own interval, not earlier.
+#[test]
+fn lower_prio_no_advert_master_keeps_quiet() {
+    let mut p = params(Version::V3, 150);
+    p.lower_prio_no_advert = true;
+    let (mut i, at) = master(p);
+    let then = at + Duration::from_millis(10);
+    rx(&mut i, then, LOWER_IP, advert(Version::V3, 100, 100)).unwrap();
+    assert_eq!(i.state(), State::Master);
+    let acts = actions(&mut i);
+    assert!(
+        !acts.iter().any(|a| matches!(a, Action::SendAdvert { .. })),
+        "{acts:?}"
+    );
+    // The advert timer was not restarted by the lower-priority advert.
+    assert_eq!(i.poll_timeout(), Some(at + Duration::from_secs(1)));
+}
+
 /// keepalived: after answering a lower-priority advert, a master sends a
 /// second gratuitous round `garp_lower_prio_delay` later, once however many
 /// lower-priority adverts came in meanwhile, and none once it left MASTER.

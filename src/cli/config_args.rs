@@ -28,7 +28,7 @@ pub struct ConfigArgs {
 }
 
 /// Load the configuration a command was given, printing every diagnostic
-/// (`FILE:LINE:COL: error|warning: ...`) on stderr. `None` when it has
+/// (`FILE:LINE:COL: error|warning|note: ...`) on stderr. `None` when it has
 /// errors, after a summary line ending in `refusal` (what the command does
 /// about it).
 pub fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::config::Config> {

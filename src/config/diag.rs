@@ -14,6 +14,10 @@ use super::model::Origin;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Something the operator should know, not a problem: what tandem does
+    /// instead of what the file names (e.g. `vrrp_iptables` chains, since
+    /// tandem enforces no_accept with its own nftables table).
+    Note,
     /// The configuration is still used (e.g. a deprecated keyword).
     Warning,
     /// The configuration is refused.
@@ -23,6 +27,7 @@ pub enum Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         })
@@ -61,6 +66,14 @@ impl Diagnostic {
     pub fn warning(file: &Path, line: u32, col: u32, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            ..Diagnostic::error(file, line, col, message)
+        }
+    }
+
+    /// A note at a position.
+    pub fn note(file: &Path, line: u32, col: u32, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
             ..Diagnostic::error(file, line, col, message)
         }
     }

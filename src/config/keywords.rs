@@ -4,7 +4,7 @@
 //!
 //! A keepalived keyword that tandem does not implement must be refused
 //! with exactly that message, never with "unknown keyword" and never
-//! silently ignored: an operator who relies on `vrrp_strict` must not get a
+//! silently ignored: an operator who relies on `use_vmac` must not get a
 //! daemon that quietly behaves differently.
 //!
 //! Owns: the keyword lists and the "did you mean" distance. May not: read
@@ -112,6 +112,12 @@ impl Block {
                 "lvs_timeouts",
                 "no_email_faults",
                 "no_checker_emails",
+                "vrrp_strict",
+                "vrrp_iptables",
+                "nftables",
+                "nftables_priority",
+                "nftables_counters",
+                "nftables_ifindex",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -161,6 +167,8 @@ impl Block {
                 "notify",
                 "smtp_alert",
                 "accept",
+                "no_accept",
+                "strict_mode",
                 "skip_check_adv_addr",
                 "lower_prio_no_advert",
                 "higher_prio_send_advert",
@@ -361,8 +369,6 @@ impl Block {
                 "down_timer_adverts",
                 "virtual_rules",
                 "promote_secondaries",
-                "no_accept",
-                "strict_mode",
                 "debug",
                 "notify_master_rx_lower_pri",
                 "notify_priority_changes",
@@ -407,16 +413,10 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_strict",
     "vrrp_min_garp",
     "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_ifindex",
-    "nftables_counters",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",

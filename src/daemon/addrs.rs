@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::net::{GarpSender, IfAddress, NaSender, Route, Rtnl};
+use crate::net::{
+    AcceptFilter, DropEntry, GarpSender, IfAddress, NaSender, NftSettings, Route, Rtnl,
+};
 
 /// The addresses and routes an instance owns while master.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +37,13 @@ pub struct VipSet {
     /// begins, no gratuitous ARP/NA for them can follow (a late one would
     /// pull clients back to a node that no longer answers).
     mastership: Arc<Mutex<u64>>,
+    /// Not in accept mode (RFC 5798 §6.1): the table to drop traffic to
+    /// these addresses in while they are held. `None`: accept mode.
+    pub no_accept: Option<NftSettings>,
+    /// The daemon's one nftables table (attached by `running` to every
+    /// instance, so that a reload that turns accept mode on can still
+    /// release what the old plan held).
+    pub filter: Option<Arc<AcceptFilter>>,
 }
 
 impl VipSet {
@@ -43,6 +52,11 @@ impl VipSet {
     /// Returns the number of failures.
     pub fn add(&self, rtnl: &mut Rtnl, instance: &str) -> usize {
         let mut failed = 0;
+        // The drop rules first: no packet to a VIP may be accepted in
+        // between.
+        if !self.hold_filter(instance) {
+            failed += 1;
+        }
         for a in &self.addresses {
             match rtnl.add_address(a) {
                 Ok(_) => {
@@ -92,7 +106,50 @@ impl VipSet {
             }
         }
         tracing::info!(instance, addresses = %self.list(), "VRRP_Instance({instance}) removing VIPs");
+        if !self.release_filter(instance) {
+            failed += 1;
+        }
         failed
+    }
+
+    fn drop_entries(&self) -> Vec<DropEntry> {
+        self.addresses
+            .iter()
+            .map(|a| DropEntry {
+                addr: a.addr,
+                ifindex: a.ifindex,
+            })
+            .collect()
+    }
+
+    /// In non-accept mode, drop traffic to these addresses (nftables).
+    /// False when the table could not be written (logged).
+    pub fn hold_filter(&self, instance: &str) -> bool {
+        let (Some(filter), Some(settings)) = (&self.filter, &self.no_accept) else {
+            return true;
+        };
+        match filter.hold(settings, instance, &self.drop_entries()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(instance, error = %e, "cannot install the no_accept drop rules");
+                false
+            }
+        }
+    }
+
+    /// Stop dropping traffic to these addresses (whatever the mode: a
+    /// reload may have turned accept mode on). False on failure (logged).
+    pub fn release_filter(&self, instance: &str) -> bool {
+        let Some(filter) = &self.filter else {
+            return true;
+        };
+        match filter.release(instance, &self.drop_entries()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(instance, error = %e, "cannot remove the no_accept drop rules");
+                false
+            }
+        }
     }
 
     /// At startup, remove the addresses this instance will own that are

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::config::{self, Config, VrrpInstance};
-use crate::net::{IfAddress, Route, RouteKind, Scope};
+use crate::net::{IfAddress, NftSettings, Route, RouteKind, Scope};
 use crate::notify::script::{NotifyScripts, ScriptEnv};
 use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 
@@ -220,7 +220,15 @@ fn plan_instance(
     } else {
         inst.unicast_peer.clone()
     };
-    let vips = vip_set(inst, kernel, ifindex, &origin)?;
+    let mut vips = vip_set(inst, kernel, ifindex, &origin)?;
+    // RFC 5798 §6.1: not in accept mode, a master (unless the address
+    // owner) drops traffic to its VIPs.
+    let nft = &config.global_defs.nftables;
+    vips.no_accept = (!inst.accept && inst.priority != 255).then(|| NftSettings {
+        table: nft.table.clone(),
+        priority: nft.priority,
+        counters: nft.counters,
+    });
     let mut params = params(inst, src, &origin)?;
     let Tracked {
         track_links,
@@ -437,10 +445,10 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
         (!inst.garp_master_delay.is_zero()).then_some(inst.garp_master_delay);
     // keepalived arms the lower-priority second round only when the first
     // sends anything (garp_lower_prio_repeat > 0).
+    params.lower_prio_no_advert = inst.lower_prio_no_advert;
     params.garp_lower_prio_delay = (!inst.garp_lower_prio_delay.is_zero()
         && inst.garp_lower_prio_repeat > 0)
         .then_some(inst.garp_lower_prio_delay);
-    params.lower_prio_no_advert = inst.lower_prio_no_advert;
     params.higher_prio_send_advert = inst.higher_prio_send_advert;
     params.track_primary = !inst.dont_track_primary;
     Ok(params)

@@ -31,4 +31,7 @@ pub enum DaemonError {
     Lvs(#[from] crate::lvs::BuildError),
     #[error("{0}")]
     Control(#[from] crate::control::server::ControlError),
+    /// A master not in accept mode needs the nftables table.
+    #[error("no_accept: {0}")]
+    Nft(#[from] crate::net::NftError),
 }

@@ -142,7 +142,9 @@ impl Daemon {
     /// control socket.
     async fn stop(self) {
         let _ = self.notifier.stopping();
+        let filter = self.running.accept_filter();
         self.running.shutdown(self.opts.shutdown_timeout).await;
+        super::firewall::clear_at_exit(self.config.as_ref().map(Held::config), &filter);
         if let Some(lvs) = self.lvs {
             lvs.shutdown().await;
         }

@@ -30,6 +30,7 @@ pub mod configure;
 mod control_socket;
 mod error;
 mod feeds;
+mod firewall;
 mod logging;
 pub mod lvs;
 mod main_loop;

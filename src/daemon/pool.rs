@@ -1,6 +1,7 @@
 //! The sockets the VRRP units share: one send socket per (interface,
 //! source address), one receive socket per (interface, multicast group),
-//! one gratuitous ARP / NA sender per interface that carries a VIP.
+//! one gratuitous ARP / NA sender per interface that carries a VIP, and
+//! accept mode's nftables table.
 //!
 //! Owns the sockets and the VRID routes of each receive socket; opens what a
 //! plan needs, all or nothing. Starts no task and touches no unit: the
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::net::{GarpSender, NaSender, VrrpRecvSocket, VrrpSendSocket};
+use crate::net::{AcceptFilter, GarpSender, NaSender, VrrpRecvSocket, VrrpSendSocket};
 
 use super::addrs::Announcer;
 use super::error::DaemonError;
@@ -32,6 +33,8 @@ pub(super) struct IoPool {
     pub(super) routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
     garp: HashMap<u32, Arc<GarpSender>>,
     na: HashMap<u32, Arc<NaSender>>,
+    /// Accept mode's nftables table, one for the daemon.
+    pub(super) accept_filter: Arc<AcceptFilter>,
 }
 
 impl IoPool {
@@ -102,6 +105,15 @@ impl IoPool {
             self.routes.insert(*key, rx::SharedRoutes::default());
         }
         Ok(new_rx)
+    }
+
+    /// Give every instance of `plan` the daemon's nftables table (used
+    /// only by those not in accept mode, and to release on a reload).
+    pub(super) fn attach_filter(&self, mut plan: UnitPlan) -> UnitPlan {
+        for inst in &mut plan.instances {
+            inst.vips.filter = Some(self.accept_filter.clone());
+        }
+        plan
     }
 
     pub(super) fn announcer(&self) -> Announcer {

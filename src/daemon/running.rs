@@ -165,7 +165,9 @@ impl Running {
                     }
                 }
             }
-            io.push(InstanceIo::new(inst.clone(), send, announcer.clone()));
+            let mut inst = inst.clone();
+            inst.vips.filter = Some(self.pool.accept_filter.clone());
+            io.push(InstanceIo::new(inst, send, announcer.clone()));
         }
         // Each unit its own clock: a unit started by a reload starts at
         // zero like one started with the daemon.
@@ -256,6 +258,11 @@ impl Running {
         }
     }
 
+    /// Accept mode's nftables table, shared by the units.
+    pub(super) fn accept_filter(&self) -> Arc<crate::net::AcceptFilter> {
+        self.pool.accept_filter.clone()
+    }
+
     /// Apply a new plan: units that are not in the new plan stop; units of
     /// the new plan not running start; a unit whose name is in `dirty`
     /// takes its new plan in place when [`in_place`] allows (its instances
@@ -311,7 +318,7 @@ impl Running {
             };
             let (tx, rx) = tokio::sync::oneshot::channel();
             let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
-                plan: u.clone(),
+                plan: self.pool.attach_filter(u.clone()),
                 announcer: self.pool.announcer(),
                 reporting: self.reporting.clone(),
                 done: tx,

@@ -54,6 +54,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // Everything is built from the virtual servers now: keep them only as
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.
+    super::firewall::clear_at_start(&config)?;
     let config = Held::new(config);
     crate::process::release_free_memory();
     run_with_lvs(

@@ -1,4 +1,5 @@
-//! Kernel network interfaces: rtnetlink addresses and links, raw VRRP sockets, GARP/NA.
+//! Kernel network interfaces: rtnetlink addresses and links, raw VRRP sockets, GARP/NA,
+//! and the nftables table of accept mode.
 //!
 //! Everything here talks to the kernel of the network namespace the process
 //! runs in. Nothing here knows about VRRP states: the daemon decides *what*
@@ -10,6 +11,7 @@
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
+//! | `nft.rs`        | accept mode's nftables table (drop traffic to VIPs), via `nft -j` |
 //!
 //! Owns the node's kernel networking: addresses, routes, link events, the
 //! VRRP and announcement sockets. May not know VRRP states, IPVS or the
@@ -17,12 +19,14 @@
 
 pub mod garp;
 pub mod link;
+pub mod nft;
 mod reactor;
 pub mod rtnl;
 pub mod socket;
 
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
+pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use rtnl::{IfAddress, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope};
 pub use socket::{
     IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6, VrrpRecvSocket,

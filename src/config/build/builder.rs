@@ -19,6 +19,8 @@ pub(super) struct Builder {
     pub(super) global: GlobalDefs,
     pub(super) lower_prio_delay_set: bool,
     pub(super) lower_prio_repeat_set: bool,
+    /// Where `vrrp_iptables` was written (for its note).
+    pub(super) vrrp_iptables_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
@@ -59,6 +61,14 @@ impl Builder {
             .lexer
             .diagnostics
             .push(Diagnostic::warning(&file, pos.line, pos.col, msg));
+    }
+
+    pub(super) fn note(&mut self, pos: Pos, msg: impl Into<String>) {
+        let file = self.p.lexer.file_of(pos).clone();
+        self.p
+            .lexer
+            .diagnostics
+            .push(Diagnostic::note(&file, pos.line, pos.col, msg));
     }
 
     /// Walk the content of the block `s` opened, calling `f` for each

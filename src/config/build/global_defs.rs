@@ -32,6 +32,7 @@ impl Builder {
         if self.global_mail_stmt(&kw, &st)
             || self.global_vrrp_stmt(&kw, &st)
             || self.global_process_stmt(&kw, &st)
+            || self.global_firewall_stmt(&kw, &st)
         {
             return;
         }

@@ -27,6 +27,7 @@ mod lvs_sync;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod strict;
 mod tracking;
 mod values;
 mod virtual_server;
@@ -63,6 +64,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         vs_alert: Vec::new(),
         rs_alert: Vec::new(),
         group_members: Vec::new(),
+        vrrp_iptables_pos: None,
     };
     b.top();
     let cfg = b.finish();
@@ -96,6 +98,7 @@ impl Builder {
     /// items, then the virtual servers' alerts.
     fn finish(&mut self) -> Config {
         let g = self.finish_global();
+        self.note_vrrp_iptables(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
         let scripts: Vec<VrrpScript> = std::mem::take(&mut self.scripts)

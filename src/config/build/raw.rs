@@ -118,6 +118,16 @@ pub(super) struct RawInstance {
     pub(super) peer_pos: Vec<(IpAddr, Pos)>,
     /// Where the unicast_src_ip address was written.
     pub(super) src_pos: Option<Pos>,
+    /// The `vrrp_instance` keyword: where instance-wide messages point.
+    pub(super) kw_pos: Pos,
+    /// `strict_mode [BOOL]`, if given (else the global `vrrp_strict`).
+    pub(super) strict_mode: Option<bool>,
+    /// `accept` (true) or `no_accept` (false), the last one written.
+    pub(super) accept: Option<(bool, Pos)>,
+    pub(super) state_pos: Option<Pos>,
+    pub(super) preempt_delay_pos: Option<Pos>,
+    /// The last garp_lower_prio_delay / _repeat keyword.
+    pub(super) garp_lower_prio_pos: Option<Pos>,
 }
 
 pub(super) struct RawGroup {

@@ -25,7 +25,10 @@ impl Builder {
         if !self.need_block(s) {
             return;
         }
-        let mut r = RawInstance::default();
+        let mut r = RawInstance {
+            kw_pos: s.keyword.pos,
+            ..RawInstance::default()
+        };
         let mut vi = VrrpInstance {
             name: name.clone().unwrap_or_default(),
             origin: self.origin(s.keyword.pos),
@@ -95,6 +98,7 @@ impl Builder {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
             "state" => {
                 r.state_given = true;
+                r.state_pos = Some(st.keyword.pos);
                 if let Some(w) = self.one(&st, "MASTER or BACKUP") {
                     match w.text.to_ascii_uppercase().as_str() {
                         "MASTER" => vi.state = InitialState::Master,
@@ -147,6 +151,7 @@ impl Builder {
                 vi.nopreempt = false;
             }
             "preempt_delay" => {
+                r.preempt_delay_pos = Some(st.keyword.pos);
                 if let Some(v) = self.preempt_delay(&st) {
                     vi.preempt_delay = v;
                 }
@@ -157,8 +162,13 @@ impl Builder {
             }
             "accept" => {
                 self.bare(&st);
-                vi.accept = true;
+                r.accept = Some((true, st.keyword.pos));
             }
+            "no_accept" => {
+                self.bare(&st);
+                r.accept = Some((false, st.keyword.pos));
+            }
+            "strict_mode" => r.strict_mode = Some(self.flag(&st)),
             "skip_check_adv_addr" => r.skip_check_adv_addr = Some(self.flag(&st)),
             "lower_prio_no_advert" => r.lower_prio_no_advert = Some(self.flag(&st)),
             "higher_prio_send_advert" => r.higher_prio_send_advert = Some(self.flag(&st)),
@@ -345,11 +355,13 @@ impl Builder {
                 }
             }
             "garp_lower_prio_delay" => {
+                r.garp_lower_prio_pos = Some(st.keyword.pos);
                 if let Some(v) = self.int_in(st, 0, 1000) {
                     r.garp_lower_prio_delay = Some(Duration::from_secs(v as u64));
                 }
             }
             "garp_lower_prio_repeat" => {
+                r.garp_lower_prio_pos = Some(st.keyword.pos);
                 if let Some(v) = self.int_in(st, 1, 1000) {
                     r.garp_lower_prio_repeat = Some(v as u32);
                 }
@@ -465,6 +477,7 @@ impl Builder {
                 vi.advert_int = adv;
             }
             self.check_resolved_instance(&vi, &ri);
+            self.apply_strict(&mut vi, &ri, g);
             instances.push(vi);
         }
         instances

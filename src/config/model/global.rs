@@ -114,6 +114,16 @@ pub struct GlobalDefs {
     /// and on reload; what is not given is left as the kernel has it.
     #[serde(default)]
     pub lvs_timeouts: LvsTimeouts,
+    /// `vrrp_strict`: the default of every instance's `strict_mode`
+    /// (RFC compliance: the rules are in `config::build::strict`).
+    #[serde(default)]
+    pub vrrp_strict: bool,
+    /// The nftables table that keeps a master in non-accept mode from
+    /// receiving traffic to its VIPs (`nftables`, `nftables_priority`,
+    /// `nftables_counters`, `nftables_ifindex`, and `vrrp_iptables`, which
+    /// uses it too).
+    #[serde(default)]
+    pub nftables: NftablesDefs,
 }
 
 impl Default for GlobalDefs {
@@ -155,6 +165,8 @@ impl Default for GlobalDefs {
             no_checker_emails: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
+            vrrp_strict: false,
+            nftables: NftablesDefs::default(),
         }
     }
 }
@@ -245,4 +257,38 @@ pub struct ProcessSched {
     pub rlimit_rttime: Option<u32>,
     /// `*_cpu_affinity CPU...`: the CPUs the threads may run on.
     pub cpu_affinity: Vec<u16>,
+}
+
+/// The firewall settings of global_defs. tandem always uses nftables
+/// (docs/config.md, "Accept mode"): `vrrp_iptables` names chains that are
+/// recorded here only so that check-config and the daemon can say they are
+/// not used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftablesDefs {
+    /// `nftables [TABLE]`: the table's name in families `ip` and `ip6`,
+    /// default `keepalived`.
+    pub table: String,
+    /// `nftables_priority N`: the base chains' hook priority, default -1
+    /// (just before the usual filter chains at 0).
+    pub priority: i32,
+    /// `nftables_counters`: a `counter` on every rule.
+    pub counters: bool,
+    /// `nftables_ifindex`: IPv6 link-local VIPs are matched by address and
+    /// interface index (tandem's only way; given or not).
+    pub ifindex: bool,
+    /// `vrrp_iptables [IN [OUT]]`, if given: the chains keepalived would
+    /// fill with iptables (empty: INPUT/OUTPUT). Not used.
+    pub vrrp_iptables: Option<Vec<String>>,
+}
+
+impl Default for NftablesDefs {
+    fn default() -> Self {
+        NftablesDefs {
+            table: "keepalived".to_string(),
+            priority: -1,
+            counters: false,
+            ifindex: false,
+            vrrp_iptables: None,
+        }
+    }
 }

@@ -145,8 +145,16 @@ pub struct VrrpInstance {
     /// `smtp_alert`, resolved against the global `smtp_alert(_vrrp)`;
     /// default no.
     pub smtp_alert: bool,
-    /// `accept` (the default) — `no_accept` is not supported yet.
+    /// Accept mode (RFC 5798 §6.1): `accept` / `no_accept`, resolved as
+    /// keepalived does: given, else on for the address owner (priority
+    /// 255), else off in strict mode and on otherwise. Off: while MASTER,
+    /// traffic to the VIPs is dropped (nftables) except ARP and neighbour
+    /// discovery; the owner (255) is never filtered.
     pub accept: bool,
+    /// `strict_mode [BOOL]`, else the global `vrrp_strict`: RFC
+    /// compliance (docs/config.md, "vrrp_strict").
+    #[serde(default)]
+    pub strict_mode: bool,
     /// `skip_check_adv_addr`, default the global `vrrp_skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
     /// `garp_master_delay`, default the global `vrrp_garp_master_delay`.
@@ -210,6 +218,7 @@ impl Default for VrrpInstance {
             notify: None,
             smtp_alert: false,
             accept: true,
+            strict_mode: false,
             skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
             garp_master_delay: g.vrrp_garp_master_delay,
             garp_master_repeat: g.vrrp_garp_master_repeat,

@@ -174,7 +174,10 @@ fn refused(errors: Vec<String>, changes: Vec<String>) -> ReloadOutcome {
 fn load(source: &ConfigSource) -> Result<Config, ReloadOutcome> {
     let loaded = crate::config::load(&source.file, &source.load);
     for d in loaded.diagnostics.iter().filter(|d| !d.is_error()) {
-        tracing::warn!("{d}");
+        match d.severity {
+            crate::config::Severity::Note => tracing::info!("{d}"),
+            _ => tracing::warn!("{d}"),
+        }
     }
     let Some(new) = loaded.config else {
         return Err(refused(

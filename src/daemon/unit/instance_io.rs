@@ -145,6 +145,7 @@ impl InstanceIo {
             .cloned()
             .collect();
         gone.keep = old.keep.clone();
+        gone.filter = old.filter.clone();
         if !gone.addresses.is_empty() || !gone.routes.is_empty() {
             gone.remove(rtnl, &new.name);
         }

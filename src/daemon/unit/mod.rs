@@ -363,7 +363,13 @@ impl Unit {
             .copied()
             .collect();
         if io.vips_held {
+            // Accept mode turned off: drop before anything else changes;
+            // turned on: release once the addresses are settled.
+            new.vips.hold_filter(&new.name);
             io.change_held_vips(&mut self.rtnl, &new, announcer);
+            if new.vips.no_accept.is_none() {
+                io.plan.vips.release_filter(&new.name);
+            }
         }
         if io.plan.garp.refresh != new.garp.refresh {
             io.refresh_at = match self.router.instance(id).map(|i| i.state()) {
