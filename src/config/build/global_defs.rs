@@ -161,6 +161,14 @@ impl Builder {
                 }
             }
             "vrrp_skip_check_adv_addr" => self.global.vrrp_skip_check_adv_addr = self.flag(st),
+            "vmac_prefix" => {
+                if let Some(w) = self.one(st, "a name prefix") {
+                    match super::vmac::bad_ifname(&w.text) {
+                        Some(why) => self.err(w.pos, format!("vmac_prefix \"{}\" {why}", w.text)),
+                        None => self.global.vmac_prefix = w.text.clone(),
+                    }
+                }
+            }
             _ => return self.global_garp_stmt(kw, st),
         }
         true

@@ -28,6 +28,7 @@ mod raw;
 mod real_server;
 mod tracking;
 mod values;
+mod vmac;
 mod virtual_server;
 mod virtual_server_group;
 mod vrrp_instance;

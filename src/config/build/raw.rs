@@ -112,6 +112,12 @@ pub(super) struct RawInstance {
     pub(super) peer_pos: Vec<(IpAddr, Pos)>,
     /// Where the unicast_src_ip address was written.
     pub(super) src_pos: Option<Pos>,
+    /// Where use_vmac / use_ipvlan was written.
+    pub(super) vmac_pos: Option<Pos>,
+    /// Where vmac_xmit_base was written.
+    pub(super) xmit_base: Option<Pos>,
+    /// use_vmac's MAC had five octets: the VRID is the sixth.
+    pub(super) vmac_mac_vrid: bool,
 }
 
 pub(super) struct RawGroup {

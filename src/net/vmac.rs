@@ -1,0 +1,255 @@
+//! Macvlan and ipvlan links over rtnetlink, and the per-link IPv4 settings
+//! (`net.ipv4.conf.IF.*`) they need: what `use_vmac` and `use_ipvlan`
+//! create, change and remove.
+//!
+//! The settings are written as keepalived writes them, with `RTM_SETLINK`
+//! and `IFLA_AF_SPEC` / `AF_INET` / `IFLA_INET_CONF` rather than through
+//! `/proc/sys`, which a hardened service (`ProtectKernelTunables=yes`)
+//! cannot write.
+//!
+//! Owns: those requests and reading a link's kind and settings from a
+//! dump. May not: decide which links an instance needs (the daemon does).
+
+use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{
+    AfSpecInet, AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoIpVlan, InfoKind,
+    InfoMacVlan, IpVlanFlags, IpVlanMode, LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo,
+    LinkMessage, MacVlanMode,
+};
+
+use super::rtnl::{InetConf, Rtnl, RtnlError, VlanInfo};
+
+/// `MACVLAN_MODE_PRIVATE` (linux/if_link.h).
+pub const MACVLAN_MODE_PRIVATE: u32 = 1;
+/// `IPVLAN_MODE_L2`.
+pub const IPVLAN_MODE_L2: u16 = 0;
+/// `IPVLAN_F_PRIVATE`, `IPVLAN_F_VEPA`.
+pub const IPVLAN_F_PRIVATE: u16 = 1;
+pub const IPVLAN_F_VEPA: u16 = 2;
+
+/// `IFLA_INET_CONF` inside `IFLA_AF_SPEC` / `AF_INET`.
+const IFLA_INET_CONF: u16 = 1;
+
+/// An IPv4 per-link setting, by its `IPV4_DEVCONF_*` number (linux/ip.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevConf {
+    RpFilter = 8,
+    ArpFilter = 13,
+    ArpIgnore = 19,
+    PromoteSecondaries = 20,
+    AcceptLocal = 23,
+}
+
+/// The link to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewVlan {
+    /// A private-mode macvlan with this MAC address.
+    Macvlan { mac: [u8; 6] },
+    /// An L2 ipvlan with these `IPVLAN_F_*` flags.
+    Ipvlan { flags: u16 },
+}
+
+/// The kind and mode of a link, from its `IFLA_LINKINFO`.
+pub(super) fn vlan_info(infos: &[NlLinkInfo]) -> Option<VlanInfo> {
+    let mut kind = None;
+    let mut data = None;
+    for i in infos {
+        match i {
+            NlLinkInfo::Kind(k) => kind = Some(k.clone()),
+            NlLinkInfo::Data(d) => data = Some(d),
+            _ => {}
+        }
+    }
+    match (kind?, data) {
+        (InfoKind::MacVlan, Some(InfoData::MacVlan(attrs))) => {
+            let mode = attrs.iter().find_map(|a| match a {
+                InfoMacVlan::Mode(m) => Some(u32::from(*m)),
+                _ => None,
+            });
+            Some(VlanInfo::Macvlan {
+                mode: mode.unwrap_or(0),
+            })
+        }
+        (InfoKind::MacVlan, _) => Some(VlanInfo::Macvlan { mode: 0 }),
+        (InfoKind::IpVlan, Some(InfoData::IpVlan(attrs))) => {
+            let mut mode = IPVLAN_MODE_L2;
+            let mut flags = 0;
+            for a in attrs {
+                match a {
+                    InfoIpVlan::Mode(m) => mode = u16::from(*m),
+                    InfoIpVlan::Flags(f) => flags = f.bits(),
+                    _ => {}
+                }
+            }
+            Some(VlanInfo::Ipvlan { mode, flags })
+        }
+        (InfoKind::IpVlan, _) => Some(VlanInfo::Ipvlan {
+            mode: IPVLAN_MODE_L2,
+            flags: 0,
+        }),
+        _ => None,
+    }
+}
+
+/// The settings a vmac changes, from a link's `IFLA_AF_SPEC`.
+pub(super) fn inet_conf(spec: &[AfSpecUnspec]) -> Option<InetConf> {
+    spec.iter().find_map(|s| match s {
+        AfSpecUnspec::Inet(inet) => inet.iter().find_map(|i| match i {
+            AfSpecInet::DevConf(c) => Some(InetConf {
+                arp_ignore: c.arp_ignore,
+                arp_filter: c.arpfilter,
+                rp_filter: c.rp_filter,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// `IFLA_INET_CONF` as the kernel takes it in a request: one 32-bit
+/// attribute per setting, typed by its `IPV4_DEVCONF_*` number. (The
+/// library's own request form leaves out zero values, and zero is what
+/// `rp_filter` must be set to.)
+fn inet_conf_request(settings: &[(DevConf, u32)]) -> AfSpecUnspec {
+    let mut value = Vec::with_capacity(settings.len() * 8);
+    for (which, v) in settings {
+        value.extend_from_slice(&8u16.to_ne_bytes());
+        value.extend_from_slice(&(*which as u16).to_ne_bytes());
+        value.extend_from_slice(&v.to_ne_bytes());
+    }
+    AfSpecUnspec::Inet(vec![AfSpecInet::Other(DefaultNla::new(
+        IFLA_INET_CONF | NLA_F_NESTED,
+        value,
+    ))])
+}
+
+impl Rtnl {
+    /// Create `name` on link `parent`, in `group` (keepalived puts a vmac
+    /// in its base's group, so that firewall rules by group still match).
+    /// Created down: the caller sets it up once configured. Returns its
+    /// index.
+    pub fn add_vlan(
+        &mut self,
+        name: &str,
+        parent: u32,
+        group: u32,
+        vlan: &NewVlan,
+    ) -> Result<u32, RtnlError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        msg.attributes.push(LinkAttribute::Link(parent));
+        msg.attributes.push(LinkAttribute::Group(group));
+        let (kind, data) = match vlan {
+            NewVlan::Macvlan { mac } => {
+                msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+                (
+                    InfoKind::MacVlan,
+                    InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Private)]),
+                )
+            }
+            NewVlan::Ipvlan { flags } => (
+                InfoKind::IpVlan,
+                InfoData::IpVlan(vec![
+                    InfoIpVlan::Mode(IpVlanMode::L2),
+                    InfoIpVlan::Flags(IpVlanFlags::from_bits_retain(*flags)),
+                ]),
+            ),
+        };
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            NlLinkInfo::Kind(kind),
+            NlLinkInfo::Data(data),
+        ]));
+        self.request(
+            "create link",
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )?;
+        self.links()?
+            .into_iter()
+            .find(|l| l.name == name)
+            .map(|l| l.index)
+            .ok_or(RtnlError::Decode {
+                op: "create link",
+                reason: format!("{name} is not listed after it was created"),
+            })
+    }
+
+    /// Remove a link. `Ok(false)` when it was already gone.
+    pub fn del_link(&mut self, index: u32) -> Result<bool, RtnlError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        match self.request("remove link", RouteNetlinkMessage::DelLink(msg), NLM_F_ACK) {
+            Ok(_) => Ok(true),
+            Err(RtnlError::Kernel { source, .. })
+                if source.raw_os_error() == Some(libc::ENODEV) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Set a link administratively up.
+    pub fn set_link_up(&mut self, index: u32) -> Result<(), RtnlError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.header.flags = LinkFlags::Up;
+        msg.header.change_mask = LinkFlags::Up;
+        self.request("set link up", RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
+            .map(|_| ())
+    }
+
+    /// No automatic IPv6 link-local address on the link (RFC 5798 §7.4:
+    /// one derived from the virtual MAC would be shared by every router).
+    /// Must come before the link is set up.
+    pub fn set_addr_gen_mode_none(&mut self, index: u32) -> Result<(), RtnlError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![
+                AfSpecInet6::AddrGenMode(In6AddrGenMode::None),
+            ])]));
+        self.request(
+            "set addr_gen_mode none",
+            RouteNetlinkMessage::SetLink(msg),
+            NLM_F_ACK,
+        )
+        .map(|_| ())
+    }
+
+    /// Write IPv4 settings of a link (`net.ipv4.conf.IF.*`).
+    pub fn set_inet_conf(&mut self, index: u32, settings: &[(DevConf, u32)]) -> Result<(), RtnlError> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        msg.attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![inet_conf_request(settings)]));
+        self.request("set IPv4 settings", RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::{Emitable, Nla};
+
+    #[test]
+    fn a_zero_setting_is_sent() {
+        let AfSpecUnspec::Inet(inet) = inet_conf_request(&[(DevConf::RpFilter, 0), (DevConf::ArpIgnore, 1)]) else {
+            panic!("not AF_INET");
+        };
+        let nla = &inet[0];
+        assert_eq!(nla.kind(), IFLA_INET_CONF | NLA_F_NESTED);
+        let mut buf = vec![0u8; nla.value_len()];
+        nla.emit_value(&mut buf);
+        let mut want = Vec::new();
+        for (t, v) in [(8u16, 0u32), (19, 1)] {
+            want.extend_from_slice(&8u16.to_ne_bytes());
+            want.extend_from_slice(&t.to_ne_bytes());
+            want.extend_from_slice(&v.to_ne_bytes());
+        }
+        assert_eq!(buf, want);
+        assert_eq!(inet.as_slice().buffer_len(), 4 + 16);
+    }
+}
