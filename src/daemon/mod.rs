@@ -45,6 +45,8 @@ pub mod sync;
 #[cfg(test)]
 mod testing;
 pub mod unit;
+mod vmac;
+mod vmac_set;
 
 pub use bus::{Bus, Role, RoleChange, Subject};
 pub use error::DaemonError;

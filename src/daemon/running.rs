@@ -20,10 +20,11 @@ use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
 use super::options::RunOptions;
-use super::plan::{self, Kernel, Plan, PlanError, UnitPlan};
+use super::plan::{self, Kernel, Plan, PlanError, UnitPlan, VmacPlan};
 use super::pool::{IoPool, LinkMacs, NewReceivers, link_macs};
 use super::rx::{self, RxStats};
 use super::unit::{self, InstanceIo, Unit, UnitMsg, UnitReporting};
+use super::vmac_set::VmacSet;
 
 /// One running unit: its name, inbox, task and the plan it runs.
 struct UnitHandle {
@@ -48,22 +49,70 @@ pub struct Running {
     inboxes: Inboxes,
     script_timeout: Duration,
     reporting: UnitReporting,
+    /// The vmacs the units run on (use_vmac, use_ipvlan).
+    vmacs: VmacSet,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
 /// against them with `make_plan`, open every socket and start every task.
 /// Must run inside a tokio runtime, in the network namespace to manage.
 pub fn start(
-    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
     // Subscribe to link events before reading link states, so that no
     // change between the two is lost (a duplicate is harmless).
     let monitor = LinkMonitor::new()?;
     let mut rtnl = Rtnl::new()?;
-    let kernel = Kernel::read(&mut rtnl)?;
+    let mut vmacs = VmacSet::default();
+    let (kernel, plan) = match resolve(&mut rtnl, &mut vmacs, make_plan) {
+        Ok(r) => r,
+        Err(e) => {
+            vmacs.remove_all(&mut rtnl);
+            return Err(e.into());
+        }
+    };
+    match start_plan(plan, &kernel, monitor, opts, vmacs) {
+        Ok(r) => Ok(r),
+        Err((e, mut vmacs)) => {
+            vmacs.remove_all(&mut rtnl);
+            Err(e)
+        }
+    }
+}
+
+/// Every vmac of a plan.
+fn vmacs_of(plan: &Plan) -> impl Iterator<Item = &VmacPlan> {
+    plan.units
+        .iter()
+        .flat_map(|u| &u.instances)
+        .filter_map(|i| i.vmac.as_ref())
+}
+
+/// Read the kernel and resolve the configuration against it. A plan whose
+/// vmacs (use_vmac, use_ipvlan) do not all exist yet has them created,
+/// and is resolved again on the links as they now are.
+pub(super) fn resolve(
+    rtnl: &mut Rtnl,
+    vmacs: &mut VmacSet,
+    make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
+) -> Result<(Kernel, Plan), PlanError> {
+    let kernel = Kernel::read(rtnl)?;
     let plan = make_plan(&kernel)?;
-    start_plan(plan, &kernel, monitor, opts)
+    if !vmacs.missing(vmacs_of(&plan)) {
+        return Ok((kernel, plan));
+    }
+    vmacs.ensure(rtnl, &kernel, vmacs_of(&plan))?;
+    let kernel = Kernel::read(rtnl)?;
+    let plan = make_plan(&kernel)?;
+    if let Some(v) = vmacs_of(&plan).find(|v| v.index.is_none()) {
+        return Err(PlanError::Invalid {
+            origin: v.base_ifname.clone(),
+            instance: v.name.clone(),
+            what: format!("the vmac {} is not there after it was created", v.name),
+        });
+    }
+    Ok((kernel, plan))
 }
 
 fn start_plan(
@@ -71,7 +120,8 @@ fn start_plan(
     kernel: &Kernel,
     monitor: LinkMonitor,
     opts: &RunOptions,
-) -> Result<Running, DaemonError> {
+    vmacs: VmacSet,
+) -> Result<Running, (DaemonError, VmacSet)> {
     let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
     let macs = link_macs(kernel);
@@ -79,7 +129,10 @@ fn start_plan(
     // Open everything first: a socket that cannot be opened stops the
     // start before any task runs or any address changes.
     let mut pool = IoPool::default();
-    let new_rx = pool.open(&plan.units, &macs)?;
+    let new_rx = match pool.open(&plan.units, &macs) {
+        Ok(n) => n,
+        Err(e) => return Err((e, vmacs)),
+    };
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut running = Running {
         bus,
@@ -92,10 +145,14 @@ fn start_plan(
         inboxes: Arc::default(),
         script_timeout: opts.script_timeout,
         reporting: opts.reporting.clone(),
+        vmacs,
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
-        prepared.push(running.prepare_unit(unit_plan)?);
+        match running.prepare_unit(unit_plan) {
+            Ok(p) => prepared.push(p),
+            Err(e) => return Err((e, std::mem::take(&mut running.vmacs))),
+        }
     }
     for p in prepared {
         running.spawn_unit(p, &links);
@@ -357,6 +414,8 @@ impl Running {
         for h in self.units.iter().filter(|h| updated.contains(&h.name)) {
             let _ = h.tx.send(UnitMsg::Reassert).await;
         }
+        // A stopped instance's vmac goes once its VIPs are gone.
+        self.drop_unused_vmacs();
         Ok(done)
     }
 
@@ -417,6 +476,36 @@ impl Running {
         }
         for h in self.background {
             h.abort();
+        }
+        let mut vmacs = self.vmacs;
+        match Rtnl::new() {
+            Ok(mut rtnl) => vmacs.remove_all(&mut rtnl),
+            Err(e) => tracing::warn!(error = %e, "cannot remove the vmacs"),
+        }
+    }
+
+    /// Resolve a reload's configuration as a start would, creating the
+    /// vmacs it needs (see [`resolve`]).
+    pub(super) fn resolve(
+        &mut self,
+        make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
+    ) -> Result<(Kernel, Plan), PlanError> {
+        let mut rtnl = Rtnl::new()?;
+        resolve(&mut rtnl, &mut self.vmacs, make_plan)
+    }
+
+    /// Remove the vmacs no running unit uses (an instance a reload
+    /// dropped, or one a refused reload created).
+    pub(super) fn drop_unused_vmacs(&mut self) {
+        let keep = self
+            .units
+            .iter()
+            .flat_map(|u| &u.plan.instances)
+            .filter_map(|i| i.vmac.as_ref().map(|v| v.name.clone()))
+            .collect();
+        match Rtnl::new() {
+            Ok(mut rtnl) => self.vmacs.retain(&mut rtnl, &keep),
+            Err(e) => tracing::warn!(error = %e, "cannot remove unused vmacs"),
         }
     }
 }

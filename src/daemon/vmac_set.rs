@@ -1,0 +1,238 @@
+//! The vmac links the daemon runs on (`use_vmac`, `use_ipvlan`): created
+//! (or adopted from an earlier run) before the units that use them start,
+//! configured as keepalived configures them, and removed when no instance
+//! uses them any more: at exit, and when a reload drops their instance.
+//!
+//! What keepalived sets, and so does this: on an IPv4 vmac `arp_ignore` 1
+//! (answer ARP only for its own addresses: the VIPs), `accept_local` 1,
+//! `rp_filter` 0 (adverts and ARP come in with the virtual MAC's own
+//! addresses) and `promote_secondaries` 1; on an IPv6 vmac `arp_ignore` 1;
+//! on the base of an IPv4 vmac `arp_ignore` 1 and `arp_filter` 1 (so the
+//! base does not answer for the VIPs with its own MAC), put back as they
+//! were when its last vmac goes. No automatic IPv6 link-local address on a
+//! macvlan (RFC 5798 §7.4): `addr_gen_mode` none, set before the link is up.
+//!
+//! Owns the set of links it made or adopted and the base settings it
+//! saved. Decisions are `vmac`'s; this only carries them out.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::net::vmac::{DevConf, NewVlan};
+use crate::net::{InetConf, Rtnl, RtnlError};
+
+use super::plan::{Kernel, PlanError, VmacPlan};
+use super::vmac::{Found, found};
+
+/// A vmac in use.
+#[derive(Debug, Clone)]
+struct Owned {
+    index: u32,
+    base: u32,
+    base_ifname: String,
+    link: NewVlan,
+    v6: bool,
+}
+
+/// A base interface whose settings an IPv4 vmac changed.
+#[derive(Debug, Clone)]
+struct Base {
+    saved: InetConf,
+    users: usize,
+    /// Whether anything was written (nothing is put back otherwise).
+    changed: bool,
+}
+
+/// The vmacs in use and what they changed on their bases.
+#[derive(Debug, Default)]
+pub(super) struct VmacSet {
+    owned: HashMap<String, Owned>,
+    bases: HashMap<u32, Base>,
+}
+
+impl VmacSet {
+    /// Whether `plans` need a link this set has not made yet.
+    pub(super) fn missing<'a>(&self, mut plans: impl Iterator<Item = &'a VmacPlan>) -> bool {
+        plans.any(|v| v.index.is_none() || !self.owned.contains_key(&v.name))
+    }
+
+    /// Make every planned vmac exist and be configured. All or nothing: on
+    /// an error, the links made by this call are removed again.
+    pub(super) fn ensure<'a>(
+        &mut self,
+        rtnl: &mut Rtnl,
+        kernel: &Kernel,
+        plans: impl Iterator<Item = &'a VmacPlan>,
+    ) -> Result<(), PlanError> {
+        let mut made = Vec::new();
+        for v in plans {
+            if let Err(e) = self.ensure_one(rtnl, kernel, v, &mut made) {
+                self.remove(rtnl, &made);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_one(
+        &mut self,
+        rtnl: &mut Rtnl,
+        kernel: &Kernel,
+        v: &VmacPlan,
+        made: &mut Vec<String>,
+    ) -> Result<(), PlanError> {
+        let invalid = |what: String| PlanError::Invalid {
+            origin: v.base_ifname.clone(),
+            instance: v.name.clone(),
+            what,
+        };
+        if let Some(o) = self.owned.get(&v.name) {
+            if o.base == v.base && o.link == v.link {
+                return Ok(());
+            }
+            return Err(invalid(format!(
+                "the vmac {} in use would change its interface, MAC or mode; restart to apply",
+                v.name
+            )));
+        }
+        let index = match found(v, kernel).map_err(invalid)? {
+            Found::Matching(i) => {
+                tracing::info!(vmac = %v.name, "reusing the vmac {} left on {}", v.name, v.base_ifname);
+                i
+            }
+            Found::Mismatched(i) => {
+                tracing::info!(vmac = %v.name, "removing {}: not the vmac this configuration needs", v.name);
+                rtnl.del_link(i)?;
+                self.create(rtnl, v)?
+            }
+            Found::Absent => self.create(rtnl, v)?,
+        };
+        made.push(v.name.clone());
+        self.owned.insert(
+            v.name.clone(),
+            Owned {
+                index,
+                base: v.base,
+                base_ifname: v.base_ifname.clone(),
+                link: v.link.clone(),
+                v6: v.v6,
+            },
+        );
+        if !v.v6 {
+            self.hold_base(rtnl, kernel, v)?;
+        }
+        self.configure(rtnl, v, index)?;
+        Ok(())
+    }
+
+    fn create(&mut self, rtnl: &mut Rtnl, v: &VmacPlan) -> Result<u32, PlanError> {
+        let index = rtnl.add_vlan(&v.name, v.base, v.group, &v.link)?;
+        tracing::info!(vmac = %v.name, index, "created {} on {} ({:?})", v.name, v.base_ifname, v.link);
+        Ok(index)
+    }
+
+    /// The vmac's own settings, its extra address, then up.
+    fn configure(&mut self, rtnl: &mut Rtnl, v: &VmacPlan, index: u32) -> Result<(), RtnlError> {
+        if matches!(v.link, NewVlan::Macvlan { .. }) {
+            rtnl.set_addr_gen_mode_none(index)?;
+        }
+        let conf: &[(DevConf, u32)] = if v.v6 {
+            &[(DevConf::ArpIgnore, 1)]
+        } else {
+            &[
+                (DevConf::ArpIgnore, 1),
+                (DevConf::AcceptLocal, 1),
+                (DevConf::RpFilter, 0),
+                (DevConf::PromoteSecondaries, 1),
+            ]
+        };
+        rtnl.set_inet_conf(index, conf)?;
+        rtnl.set_link_up(index)?;
+        if let Some(a) = &v.address {
+            let mut a = a.clone();
+            a.ifindex = index;
+            rtnl.add_address(&a)?;
+        }
+        Ok(())
+    }
+
+    /// An IPv4 vmac's base answers no ARP for the vmac's addresses.
+    fn hold_base(&mut self, rtnl: &mut Rtnl, kernel: &Kernel, v: &VmacPlan) -> Result<(), RtnlError> {
+        if let Some(b) = self.bases.get_mut(&v.base) {
+            b.users += 1;
+            return Ok(());
+        }
+        let saved = kernel
+            .links
+            .iter()
+            .find(|l| l.index == v.base)
+            .and_then(|l| l.inet_conf)
+            .unwrap_or_default();
+        let changed = saved.arp_ignore != 1 || saved.arp_filter != 1;
+        if changed {
+            rtnl.set_inet_conf(v.base, &[(DevConf::ArpIgnore, 1), (DevConf::ArpFilter, 1)])?;
+        }
+        self.bases.insert(
+            v.base,
+            Base {
+                saved,
+                users: 1,
+                changed,
+            },
+        );
+        Ok(())
+    }
+
+    /// Remove every vmac not in `keep`.
+    pub(super) fn retain(&mut self, rtnl: &mut Rtnl, keep: &HashSet<String>) {
+        let gone: Vec<String> = self
+            .owned
+            .keys()
+            .filter(|n| !keep.contains(*n))
+            .cloned()
+            .collect();
+        self.remove(rtnl, &gone);
+    }
+
+    /// Remove every vmac (at exit).
+    pub(super) fn remove_all(&mut self, rtnl: &mut Rtnl) {
+        self.retain(rtnl, &HashSet::new());
+    }
+
+    /// Remove the named vmacs; a base whose last IPv4 vmac goes gets its
+    /// settings back. Errors are logged: removal runs on the way out.
+    fn remove(&mut self, rtnl: &mut Rtnl, names: &[String]) {
+        for name in names {
+            let Some(o) = self.owned.remove(name) else {
+                continue;
+            };
+            match rtnl.del_link(o.index) {
+                Ok(_) => tracing::info!(vmac = %name, "removed {name} from {}", o.base_ifname),
+                Err(e) => tracing::warn!(vmac = %name, error = %e, "cannot remove {name}"),
+            }
+            if o.v6 {
+                continue;
+            }
+            let Some(b) = self.bases.get_mut(&o.base) else {
+                continue;
+            };
+            b.users -= 1;
+            if b.users > 0 {
+                continue;
+            }
+            let b = self.bases.remove(&o.base).unwrap_or(Base {
+                saved: InetConf::default(),
+                users: 0,
+                changed: false,
+            });
+            if b.changed {
+                let back = [
+                    (DevConf::ArpIgnore, b.saved.arp_ignore.max(0) as u32),
+                    (DevConf::ArpFilter, b.saved.arp_filter.max(0) as u32),
+                ];
+                if let Err(e) = rtnl.set_inet_conf(o.base, &back) {
+                    tracing::warn!(interface = %o.base_ifname, error = %e, "cannot put arp_ignore / arp_filter back");
+                }
+            }
+        }
+    }
+}
