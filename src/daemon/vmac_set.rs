@@ -117,7 +117,8 @@ impl VmacSet {
                 v6: v.v6,
             },
         );
-        if !v.v6 {
+        let macvlan = matches!(v.link, NewVlan::Macvlan { .. });
+        if macvlan && !v.v6 {
             self.hold_base(rtnl, kernel, v)?;
         }
         self.configure(rtnl, v, index)?;
@@ -130,11 +131,15 @@ impl VmacSet {
         Ok(index)
     }
 
-    /// The vmac's own settings, its extra address, then up.
+    /// The vmac's own settings, then up, then its extra address. An
+    /// ipvlan shares its base's MAC and gets neither the settings nor
+    /// addr_gen_mode (keepalived sets none on it either).
     fn configure(&mut self, rtnl: &mut Rtnl, v: &VmacPlan, index: u32) -> Result<(), RtnlError> {
-        if matches!(v.link, NewVlan::Macvlan { .. }) {
-            rtnl.set_addr_gen_mode_none(index)?;
+        if matches!(v.link, NewVlan::Ipvlan { .. }) {
+            rtnl.set_link_up(index)?;
+            return self.add_own_address(rtnl, v, index);
         }
+        rtnl.set_addr_gen_mode_none(index)?;
         let conf: &[(DevConf, u32)] = if v.v6 {
             &[(DevConf::ArpIgnore, 1)]
         } else {
@@ -147,6 +152,10 @@ impl VmacSet {
         };
         rtnl.set_inet_conf(index, conf)?;
         rtnl.set_link_up(index)?;
+        self.add_own_address(rtnl, v, index)
+    }
+
+    fn add_own_address(&self, rtnl: &mut Rtnl, v: &VmacPlan, index: u32) -> Result<(), RtnlError> {
         if let Some(a) = &v.address {
             let mut a = a.clone();
             a.ifindex = index;
@@ -209,7 +218,7 @@ impl VmacSet {
                 Ok(_) => tracing::info!(vmac = %name, "removed {name} from {}", o.base_ifname),
                 Err(e) => tracing::warn!(vmac = %name, error = %e, "cannot remove {name}"),
             }
-            if o.v6 {
+            if o.v6 || !matches!(o.link, NewVlan::Macvlan { .. }) {
                 continue;
             }
             let Some(b) = self.bases.get_mut(&o.base) else {
