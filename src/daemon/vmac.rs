@@ -204,6 +204,55 @@ pub fn own_address(vmac: &config::Vmac, plan: &VmacPlan, src: IpAddr) -> Option<
     }
 }
 
+/// What keepalived changes when the first IPv4 vmac comes and
+/// `net.ipv4.conf.all.rp_filter` is on: the kernel filters with the
+/// larger of `all` and a link's own value, so a vmac's 0 counts only with
+/// `all` at 0. `all` goes to 0 and every link, and `default` (for links
+/// made later), is raised to the old `all`, so no other link filters less
+/// than before. What was changed is put back at exit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RpFilterChange {
+    /// `all`'s value before (it is set to 0).
+    pub all: i32,
+    /// `default`'s value before, when it was raised.
+    pub default: Option<i32>,
+    /// (link index, its value before) for each link raised.
+    pub links: Vec<(u32, i32)>,
+}
+
+/// The change for `all` and `default` as they are and the links' values;
+/// `None` when `all` is 0 (nothing to do).
+pub fn rp_filter_change(all: i32, default: i32, links: &[(u32, i32)]) -> Option<RpFilterChange> {
+    if all <= 0 {
+        return None;
+    }
+    Some(RpFilterChange {
+        all,
+        default: (default < all).then_some(default),
+        links: links.iter().filter(|(_, v)| *v < all).copied().collect(),
+    })
+}
+
+/// What to write back at exit, given the values then: only what still
+/// holds what the change wrote (an operator's later change stays).
+/// (`all`, `default`, links), each `None` / left out when it stays.
+pub fn rp_filter_restore(
+    c: &RpFilterChange,
+    all_now: i32,
+    default_now: i32,
+    links_now: &[(u32, i32)],
+) -> (Option<i32>, Option<i32>, Vec<(u32, i32)>) {
+    let all = (all_now == 0).then_some(c.all);
+    let default = c.default.filter(|_| default_now == c.all);
+    let links = c
+        .links
+        .iter()
+        .filter(|(i, _)| links_now.iter().any(|(j, v)| j == i && *v == c.all))
+        .copied()
+        .collect();
+    (all, default, links)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +350,25 @@ mod tests {
             found(&plan, &kernel(vec![macvlan(9, "vrrp.51", 2, mac)])),
             Ok(Found::Mismatched(9))
         );
+    }
+
+    #[test]
+    fn rp_filter_all_is_cleared_as_keepalived_does() {
+        assert_eq!(rp_filter_change(0, 1, &[(2, 0)]), None);
+        let c = rp_filter_change(1, 0, &[(1, 0), (2, 1), (3, 2)]);
+        let want = RpFilterChange {
+            all: 1,
+            default: Some(0),
+            links: vec![(1, 0)],
+        };
+        assert_eq!(c.as_ref(), Some(&want));
+        // At exit: what still holds the written value goes back.
+        assert_eq!(
+            rp_filter_restore(&want, 0, 1, &[(1, 1), (2, 1)]),
+            (Some(1), Some(0), vec![(1, 0)])
+        );
+        // An operator changed all, default and link 1 since: they stay.
+        assert_eq!(rp_filter_restore(&want, 2, 0, &[(1, 2)]), (None, None, vec![]));
     }
 
     #[test]

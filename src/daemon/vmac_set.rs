@@ -17,11 +17,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::net::vmac::{DevConf, NewVlan};
+use crate::net::vmac::{ConfScope, DevConf, NewVlan, read_rp_filter, write_rp_filter};
 use crate::net::{InetConf, Rtnl, RtnlError};
 
 use super::plan::{Kernel, PlanError, VmacPlan};
-use super::vmac::{Found, found};
+use super::vmac::{Found, RpFilterChange, found, rp_filter_change, rp_filter_restore};
 
 /// A vmac in use.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ struct Base {
 pub(super) struct VmacSet {
     owned: HashMap<String, Owned>,
     bases: HashMap<u32, Base>,
+    /// What lowering `all.rp_filter` changed, while IPv4 vmacs exist.
+    rp_filter: Option<RpFilterChange>,
 }
 
 impl VmacSet {
@@ -119,6 +121,9 @@ impl VmacSet {
         );
         let macvlan = matches!(v.link, NewVlan::Macvlan { .. });
         if macvlan && !v.v6 {
+            if self.bases.is_empty() {
+                self.clear_rp_filter(rtnl, kernel);
+            }
             self.hold_base(rtnl, kernel, v)?;
         }
         self.configure(rtnl, v, index)?;
@@ -191,6 +196,78 @@ impl VmacSet {
         Ok(())
     }
 
+    /// The first IPv4 vmac: `all.rp_filter` to 0, the rest raised to its
+    /// old value (see [`RpFilterChange`]). A failure is logged: the vmac
+    /// works, but strict filtering drops the adverts that arrive on it.
+    fn clear_rp_filter(&mut self, rtnl: &mut Rtnl, kernel: &Kernel) {
+        let (all, default) = match (read_rp_filter(ConfScope::All), read_rp_filter(ConfScope::Default)) {
+            (Ok(a), Ok(d)) => (a, d),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot read net.ipv4.conf.all/default.rp_filter");
+                return;
+            }
+        };
+        let links: Vec<(u32, i32)> = kernel
+            .links
+            .iter()
+            .filter_map(|l| l.inet_conf.map(|c| (l.index, c.rp_filter)))
+            .collect();
+        let Some(change) = rp_filter_change(all, default, &links) else {
+            return;
+        };
+        let result = (|| -> Result<(), String> {
+            if change.default.is_some() {
+                write_rp_filter(ConfScope::Default, change.all).map_err(|e| e.to_string())?;
+            }
+            for (index, _) in &change.links {
+                rtnl.set_inet_conf(*index, &[(DevConf::RpFilter, change.all as u32)])
+                    .map_err(|e| e.to_string())?;
+            }
+            write_rp_filter(ConfScope::All, 0).map_err(|e| e.to_string())
+        })();
+        match result {
+            Ok(()) => tracing::info!(
+                "net.ipv4.conf.all.rp_filter {} -> 0 for the vmacs (default and {} link(s) raised to {}; put back at exit)",
+                change.all, change.links.len(), change.all
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot lower net.ipv4.conf.all.rp_filter from {}: adverts arriving on IPv4 vmacs are dropped by reverse path filtering; set it to 0 or 2",
+                change.all
+            ),
+        }
+        self.rp_filter = Some(change);
+    }
+
+    /// The last IPv4 vmac went: put back what [`Self::clear_rp_filter`]
+    /// changed and still holds its value.
+    fn restore_rp_filter(&mut self, rtnl: &mut Rtnl) {
+        let Some(change) = self.rp_filter.take() else {
+            return;
+        };
+        let links: Vec<(u32, i32)> = match rtnl.links() {
+            Ok(l) => l
+                .iter()
+                .filter_map(|l| l.inet_conf.map(|c| (l.index, c.rp_filter)))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let all_now = read_rp_filter(ConfScope::All).unwrap_or(-1);
+        let default_now = read_rp_filter(ConfScope::Default).unwrap_or(-1);
+        let (all, default, links) = rp_filter_restore(&change, all_now, default_now, &links);
+        if let Some(a) = all
+            && let Err(e) = write_rp_filter(ConfScope::All, a)
+        {
+            tracing::warn!(error = %e, "cannot put net.ipv4.conf.all.rp_filter back to {a}");
+        }
+        if let Some(d) = default {
+            let _ = write_rp_filter(ConfScope::Default, d);
+        }
+        for (index, v) in links {
+            let _ = rtnl.set_inet_conf(index, &[(DevConf::RpFilter, v.max(0) as u32)]);
+        }
+    }
+
     /// Remove every vmac not in `keep`.
     pub(super) fn retain(&mut self, rtnl: &mut Rtnl, keep: &HashSet<String>) {
         let gone: Vec<String> = self
@@ -242,6 +319,9 @@ impl VmacSet {
                     tracing::warn!(interface = %o.base_ifname, error = %e, "cannot put arp_ignore / arp_filter back");
                 }
             }
+        }
+        if self.bases.is_empty() {
+            self.restore_rp_filter(rtnl);
         }
     }
 }

@@ -41,6 +41,36 @@ pub enum DevConf {
     AcceptLocal = 23,
 }
 
+/// `net.ipv4.conf.{all,default}.rp_filter`, which no rtnetlink request
+/// reaches (links have `IFLA_INET_CONF`; these two are only in /proc/sys).
+pub fn read_rp_filter(which: ConfScope) -> Result<i32, std::io::Error> {
+    let text = std::fs::read_to_string(which.path())?;
+    text.trim()
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {text:?}", which.path())))
+}
+
+/// Write `net.ipv4.conf.{all,default}.rp_filter`.
+pub fn write_rp_filter(which: ConfScope, value: i32) -> Result<(), std::io::Error> {
+    std::fs::write(which.path(), format!("{value}\n"))
+}
+
+/// Which of the two namespace-wide IPv4 setting sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfScope {
+    All,
+    Default,
+}
+
+impl ConfScope {
+    fn path(self) -> &'static str {
+        match self {
+            ConfScope::All => "/proc/sys/net/ipv4/conf/all/rp_filter",
+            ConfScope::Default => "/proc/sys/net/ipv4/conf/default/rp_filter",
+        }
+    }
+}
+
 /// The link to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewVlan {

@@ -19,9 +19,10 @@
 # 2. keepalived joins with priority 100: one master (tandem, 150).
 # 3. tandem stops: keepalived takes the VIP; every vmac is gone and the
 #    base's arp_ignore / arp_filter are back.
-# 4. tandem again: it preempts, keepalived gives the VIP back; a reload
-#    that drops VI_2 removes vm52 and nothing else; the last stop removes
-#    the rest.
+# 4. tandem again with priority 50: it hears keepalived's adverts on its
+#    vmac (with all.rp_filter 1, lowered as keepalived lowers it) and stays
+#    backup; a reload to 150 preempts, and dropping VI_2 removes vm52 and
+#    nothing else; the last stop removes the rest.
 # shellcheck disable=SC2154 # ns_new names namespaces by printf -v
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -60,14 +61,15 @@ IP
 mac_a0=$(ip -n "$A" -br link show eth0 | awk '{print $3}')
 mac_a1=$(ip -n "$A" -br link show eth1 | awk '{print $3}')
 
+# conf_a PRIORITY [without-vi2]: tandem's file.
 conf_a() {
-  cat <<'EOF'
+  cat <<EOF
 vrrp_instance VI_1 {
     state BACKUP
     interface eth0
     use_vmac
     virtual_router_id 51
-    priority 150
+    priority $1
     advert_int 1
     virtual_ipaddress {
         192.0.2.10/24
@@ -92,7 +94,7 @@ vrrp_instance VI_6 {
     }
 }
 EOF
-  [ "${1:-}" = without-vi2 ] || cat <<'EOF'
+  [ "${2:-}" = without-vi2 ] || cat <<'EOF'
 vrrp_instance VI_2 {
     interface eth0
     use_vmac vm52
@@ -105,7 +107,10 @@ vrrp_instance VI_2 {
 }
 EOF
 }
-conf_a >"$SCRATCH/a.conf"
+conf_a 150 >"$SCRATCH/a.conf"
+# Strict reverse-path filtering, which a vmac's rp_filter 0 cannot lift
+# alone: tandem lowers all.rp_filter as keepalived does.
+ip netns exec "$A" sysctl -qw net.ipv4.conf.all.rp_filter=1
 cat >"$SCRATCH/b.conf" <<'EOF'
 vrrp_instance VI_1 {
     state BACKUP
@@ -190,7 +195,11 @@ done
 expect_conf "$A" vrrp.61 arp_ignore 1
 expect_conf "$A" eth0 arp_ignore 1
 expect_conf "$A" eth0 arp_filter 1
-note "links, addresses and sysctls as keepalived sets them"
+expect_conf "$A" all rp_filter 0
+expect_conf "$A" default rp_filter 1
+expect_conf "$A" eth0 rp_filter 1
+expect_conf "$A" eth1 rp_filter 1
+note "links, addresses and sysctls as keepalived sets them (all.rp_filter 1 -> 0, the others raised to 1)"
 
 # The client asks for the VIPs' MACs (ARP only: a ping's reply to a VIP
 # in the base's subnet may leave by the base, whose ARP request then names
@@ -208,7 +217,8 @@ done
 got=$(arp_reply "$C" c1 198.51.100.30)
 [ "$got" = "$mac_a1" ] || fail "ARP for 198.51.100.30 was answered by [$got], not eth1's MAC $mac_a1 (ipvlan)"
 ip netns exec "$C" ping -c 1 -W 3 192.0.2.10 >/dev/null || fail "the client cannot reach 192.0.2.10"
-ip netns exec "$C" ping -c 1 -W 3 198.51.100.30 >/dev/null || fail "the client cannot reach 198.51.100.30"
+# (No ping to the ipvlan's VIP: keepalived sets no rp_filter on an ipvlan,
+# and with the strict filtering above its replies' reverse path is eth1.)
 sleep 1.5
 kill -INT "$CAP1" "$CAP2"
 wait "$CAP1" "$CAP2" 2>/dev/null || true
@@ -261,19 +271,31 @@ for l in vrrp.51 vm52 ipv53 vrrp.61; do
 done
 expect_conf "$A" eth0 arp_ignore 0
 expect_conf "$A" eth0 arp_filter 0
-note "failover to keepalived; every vmac removed, eth0's arp_ignore/arp_filter back to 0"
+expect_conf "$A" all rp_filter 1
+expect_conf "$A" default rp_filter 0
+expect_conf "$A" eth0 rp_filter 0
+note "failover to keepalived; every vmac removed, eth0's arp_ignore/arp_filter and rp_filter back"
 
-# ---- 4. tandem again: it preempts; a reload drops VI_2 and its vmac ----------
+# ---- 4. tandem again, below keepalived: it hears keepalived's adverts on
+# its vmac and stays backup; a reload raises it above (it preempts, in
+# place) and drops VI_2 with its vmac.
+conf_a 50 >"$SCRATCH/a.conf"
 start_tandem
-until_ 30 "tandem holds every VIP again" all_vips_at_a
-until_ 10 "keepalived gives 192.0.2.10 back" no_addr "$B" vrrp.51 192.0.2.10
-note "tandem preempted keepalived"
-conf_a without-vi2 >"$SCRATCH/a.conf"
+others_at_a() {
+  has_addr "$A" vm52 192.0.2.20 && has_addr "$A" ipv53 198.51.100.30 && has_addr "$A" vrrp.61 2001:db8::61
+}
+until_ 30 "tandem holds VI_2, VI_3 and VI_6 again" others_at_a
+sleep 5
+no_addr "$A" vrrp.51 192.0.2.10 || fail "tandem (50) took 192.0.2.10 from keepalived (100): it did not hear its adverts on vrrp.51"
+has_addr "$B" vrrp.51 192.0.2.10 || fail "keepalived lost 192.0.2.10 to a lower priority"
+note "tandem (50) backup under keepalived (100): adverts received on vrrp.51"
+conf_a 150 without-vi2 >"$SCRATCH/a.conf"
 kill -HUP "$TANDEM"
 until_ 20 "the reload removes vm52" no_link "$A" vm52
-has_addr "$A" vrrp.51 192.0.2.10 || fail "the reload disturbed VI_1"
+until_ 20 "tandem (now 150) preempts keepalived" has_addr "$A" vrrp.51 192.0.2.10
+until_ 10 "keepalived gives 192.0.2.10 up" no_addr "$B" vrrp.51 192.0.2.10
 has_addr "$A" ipv53 198.51.100.30 || fail "the reload disturbed VI_3"
-note "reload without VI_2: vm52 removed, the others untouched"
+note "reload: priority 150 preempts in place; without VI_2, vm52 removed, the others untouched"
 stop_tandem
 until_ 10 "keepalived holds 192.0.2.10 again" has_addr "$B" vrrp.51 192.0.2.10
 for l in vrrp.51 ipv53 vrrp.61; do
