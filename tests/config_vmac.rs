@@ -58,7 +58,10 @@ fn macvlan(name: Option<&str>, mac: Option<[u8; 6]>, xmit_base: bool) -> Option<
 fn use_vmac_takes_a_name_and_a_mac_in_any_order() {
     let v4 = "192.0.2.10/24";
     assert_eq!(vmac_of(&instance("priority 100", v4)), None);
-    assert_eq!(vmac_of(&instance("use_vmac", v4)), macvlan(None, None, false));
+    assert_eq!(
+        vmac_of(&instance("use_vmac", v4)),
+        macvlan(None, None, false)
+    );
     assert_eq!(
         vmac_of(&instance("use_vmac vrrp.51", v4)),
         macvlan(Some("vrrp.51"), None, false)
@@ -123,14 +126,30 @@ fn use_ipvlan_takes_a_name_an_address_and_a_mode() {
     assert!(
         matches!(
             v,
-            Some(Vmac { name: None, kind: VmacKind::Ipvlan { mode: IpvlanMode::Bridge, address: Some((_, 32)) }, .. })
+            Some(Vmac {
+                name: None,
+                kind: VmacKind::Ipvlan {
+                    mode: IpvlanMode::Bridge,
+                    address: Some((_, 32))
+                },
+                ..
+            })
         ),
         "{v:?}"
     );
     // IPv6: the address may be left out.
     let v = vmac_of(&instance("use_ipvlan private", "2001:db8::10/64"));
     assert!(
-        matches!(v, Some(Vmac { kind: VmacKind::Ipvlan { mode: IpvlanMode::Private, address: None }, .. })),
+        matches!(
+            v,
+            Some(Vmac {
+                kind: VmacKind::Ipvlan {
+                    mode: IpvlanMode::Private,
+                    address: None
+                },
+                ..
+            })
+        ),
         "{v:?}"
     );
 }
@@ -217,6 +236,8 @@ fn two_instances_may_not_name_one_vmac() {
     );
     assert_eq!(
         errors(&text),
-        ["t.conf:12:5: error: vrrp_instance VI_2: vrrp_instance VI_1 already uses the interface name vm.51"]
+        [
+            "t.conf:12:5: error: vrrp_instance VI_2: vrrp_instance VI_1 already uses the interface name vm.51"
+        ]
     );
 }

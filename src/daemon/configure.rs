@@ -14,10 +14,10 @@ use crate::notify::script::{NotifyScripts, ScriptEnv};
 use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 
 use super::addrs::VipSet;
-use super::vmac;
 use super::plan::{
     GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
 };
+use super::vmac;
 
 fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {

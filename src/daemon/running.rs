@@ -72,9 +72,9 @@ pub fn start(
             return Err(e.into());
         }
     };
-    match start_plan(plan, &kernel, monitor, opts, vmacs) {
+    match start_plan(plan, &kernel, monitor, opts, &mut vmacs) {
         Ok(r) => Ok(r),
-        Err((e, mut vmacs)) => {
+        Err(e) => {
             vmacs.remove_all(&mut rtnl);
             Err(e)
         }
@@ -120,8 +120,8 @@ fn start_plan(
     kernel: &Kernel,
     monitor: LinkMonitor,
     opts: &RunOptions,
-    vmacs: VmacSet,
-) -> Result<Running, (DaemonError, VmacSet)> {
+    vmacs: &mut VmacSet,
+) -> Result<Running, DaemonError> {
     let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
     let macs = link_macs(kernel);
@@ -129,10 +129,7 @@ fn start_plan(
     // Open everything first: a socket that cannot be opened stops the
     // start before any task runs or any address changes.
     let mut pool = IoPool::default();
-    let new_rx = match pool.open(&plan.units, &macs) {
-        Ok(n) => n,
-        Err(e) => return Err((e, vmacs)),
-    };
+    let new_rx = pool.open(&plan.units, &macs)?;
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut running = Running {
         bus,
@@ -145,13 +142,16 @@ fn start_plan(
         inboxes: Arc::default(),
         script_timeout: opts.script_timeout,
         reporting: opts.reporting.clone(),
-        vmacs,
+        vmacs: std::mem::take(vmacs),
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
         match running.prepare_unit(unit_plan) {
             Ok(p) => prepared.push(p),
-            Err(e) => return Err((e, std::mem::take(&mut running.vmacs))),
+            Err(e) => {
+                *vmacs = std::mem::take(&mut running.vmacs);
+                return Err(e);
+            }
         }
     }
     for p in prepared {

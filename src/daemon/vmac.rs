@@ -16,7 +16,9 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::config::{self, IpvlanMode, VmacKind, VrrpInstance};
-use crate::net::vmac::{IPVLAN_F_PRIVATE, IPVLAN_F_VEPA, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE, NewVlan};
+use crate::net::vmac::{
+    IPVLAN_F_PRIVATE, IPVLAN_F_VEPA, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE, NewVlan,
+};
 use crate::net::{IfAddress, LinkInfo, Scope, VlanInfo};
 
 use super::plan::{Kernel, PlanError, VmacPlan};
@@ -127,7 +129,15 @@ pub fn plan_vmac(
     };
     let name = match &vmac.name {
         Some(n) => n.clone(),
-        None => choose_name(&config.global_defs.vmac_prefix, vrid, v6, base.index, &link, kernel, taken),
+        None => choose_name(
+            &config.global_defs.vmac_prefix,
+            vrid,
+            v6,
+            base.index,
+            &link,
+            kernel,
+            taken,
+        ),
     };
     taken.insert(name.clone());
     let mut plan = VmacPlan {
@@ -283,8 +293,14 @@ mod tests {
         assert_eq!(generated_name("vrrp", None, 51), "vrrp.51");
         assert_eq!(generated_name("vrrp", Some(6), 51), "vrrp6.51");
         // Cut to fit 15 characters.
-        assert_eq!(generated_name("averyverylongprefix", None, 255), "averyverylo.255");
-        assert_eq!(generated_name("averyverylongprefix", Some(1), 255), "averyveryl1.255");
+        assert_eq!(
+            generated_name("averyverylongprefix", None, 255),
+            "averyverylo.255"
+        );
+        assert_eq!(
+            generated_name("averyverylongprefix", Some(1), 255),
+            "averyveryl1.255"
+        );
         assert_eq!(suffixes(true).take(3).collect::<Vec<_>>(), vec![6, 1, 2]);
         assert_eq!(suffixes(false).take(2).collect::<Vec<_>>(), vec![1, 2]);
     }
@@ -299,13 +315,22 @@ mod tests {
         };
         let taken = HashSet::new();
         // vrrp.51 is a plain link: the next name.
-        assert_eq!(choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken), "vrrp1.51");
+        assert_eq!(
+            choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken),
+            "vrrp1.51"
+        );
         // A matching macvlan of an earlier run, whatever its name, is reused.
         kernel.links.push(macvlan(7, "old", 2, mac));
-        assert_eq!(choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken), "old");
+        assert_eq!(
+            choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken),
+            "old"
+        );
         // ... unless another instance names it.
         let taken: HashSet<String> = ["old".to_string()].into();
-        assert_eq!(choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken), "vrrp1.51");
+        assert_eq!(
+            choose_name("vrrp", 51, false, 2, &link_of, &kernel, &taken),
+            "vrrp1.51"
+        );
     }
 
     #[test]
@@ -326,14 +351,20 @@ mod tests {
             links: l,
             addresses: vec![],
         };
-        assert_eq!(found(&plan, &kernel(vec![link(2, "eth0")])), Ok(Found::Absent));
+        assert_eq!(
+            found(&plan, &kernel(vec![link(2, "eth0")])),
+            Ok(Found::Absent)
+        );
         assert_eq!(
             found(&plan, &kernel(vec![macvlan(9, "vrrp.51", 2, mac)])),
             Ok(Found::Matching(9))
         );
         // Another MAC, another base, another mode: replaced.
         assert_eq!(
-            found(&plan, &kernel(vec![macvlan(9, "vrrp.51", 2, virtual_mac(52, false))])),
+            found(
+                &plan,
+                &kernel(vec![macvlan(9, "vrrp.51", 2, virtual_mac(52, false))])
+            ),
             Ok(Found::Mismatched(9))
         );
         assert_eq!(
@@ -342,7 +373,10 @@ mod tests {
         );
         let mut bridge_mode = macvlan(9, "vrrp.51", 2, mac);
         bridge_mode.vlan = Some(VlanInfo::Macvlan { mode: 4 });
-        assert_eq!(found(&plan, &kernel(vec![bridge_mode])), Ok(Found::Mismatched(9)));
+        assert_eq!(
+            found(&plan, &kernel(vec![bridge_mode])),
+            Ok(Found::Mismatched(9))
+        );
         // A link that is no vlan is never removed.
         assert!(found(&plan, &kernel(vec![link(9, "vrrp.51")])).is_err());
         plan.link = NewVlan::Ipvlan { flags: 0 };
@@ -368,7 +402,10 @@ mod tests {
             (Some(1), Some(0), vec![(1, 0)])
         );
         // An operator changed all, default and link 1 since: they stay.
-        assert_eq!(rp_filter_restore(&want, 2, 0, &[(1, 2)]), (None, None, vec![]));
+        assert_eq!(
+            rp_filter_restore(&want, 2, 0, &[(1, 2)]),
+            (None, None, vec![])
+        );
     }
 
     #[test]

@@ -170,7 +170,12 @@ impl VmacSet {
     }
 
     /// An IPv4 vmac's base answers no ARP for the vmac's addresses.
-    fn hold_base(&mut self, rtnl: &mut Rtnl, kernel: &Kernel, v: &VmacPlan) -> Result<(), RtnlError> {
+    fn hold_base(
+        &mut self,
+        rtnl: &mut Rtnl,
+        kernel: &Kernel,
+        v: &VmacPlan,
+    ) -> Result<(), RtnlError> {
         if let Some(b) = self.bases.get_mut(&v.base) {
             b.users += 1;
             return Ok(());
@@ -200,7 +205,10 @@ impl VmacSet {
     /// old value (see [`RpFilterChange`]). A failure is logged: the vmac
     /// works, but strict filtering drops the adverts that arrive on it.
     fn clear_rp_filter(&mut self, rtnl: &mut Rtnl, kernel: &Kernel) {
-        let (all, default) = match (read_rp_filter(ConfScope::All), read_rp_filter(ConfScope::Default)) {
+        let (all, default) = match (
+            read_rp_filter(ConfScope::All),
+            read_rp_filter(ConfScope::Default),
+        ) {
             (Ok(a), Ok(d)) => (a, d),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "cannot read net.ipv4.conf.all/default.rp_filter");
@@ -228,7 +236,9 @@ impl VmacSet {
         match result {
             Ok(()) => tracing::info!(
                 "net.ipv4.conf.all.rp_filter {} -> 0 for the vmacs (default and {} link(s) raised to {}; put back at exit)",
-                change.all, change.links.len(), change.all
+                change.all,
+                change.links.len(),
+                change.all
             ),
             Err(e) => tracing::warn!(
                 error = %e,

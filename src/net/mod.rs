@@ -10,6 +10,7 @@
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
+//! | `vlan.rs`       | macvlan / ipvlan kinds and IPv4 settings as a link dump says   |
 //! | `vmac.rs`       | macvlan / ipvlan links and per-link IPv4 settings (use_vmac)   |
 //!
 //! Owns the node's kernel networking: addresses, routes, link events, the
@@ -21,11 +22,12 @@ pub mod link;
 mod reactor;
 pub mod rtnl;
 pub mod socket;
+mod vlan;
 pub mod vmac;
 
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
-pub use rtnl::{IfAddress, InetConf, LinkInfo, VlanInfo, Route, RouteKind, Rtnl, RtnlError, Scope};
+pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
 pub use socket::{
     IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6, VrrpRecvSocket,
     VrrpSendSocket,

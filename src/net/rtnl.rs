@@ -22,6 +22,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
+pub use super::vlan::{InetConf, VlanInfo};
+
 /// What can go wrong talking rtnetlink.
 #[derive(Debug, thiserror::Error)]
 pub enum RtnlError {
@@ -278,23 +280,6 @@ pub struct LinkInfo {
     pub inet_conf: Option<InetConf>,
 }
 
-/// A macvlan's or an ipvlan's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VlanInfo {
-    /// A macvlan in mode `MACVLAN_MODE_*` (private is 1).
-    Macvlan { mode: u32 },
-    /// An ipvlan in mode `IPVLAN_MODE_*` (L2 is 0) with `IPVLAN_F_*` flags.
-    Ipvlan { mode: u16, flags: u16 },
-}
-
-/// A few of a link's IPv4 settings (`net.ipv4.conf.IF.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct InetConf {
-    pub arp_ignore: i32,
-    pub arp_filter: i32,
-    pub rp_filter: i32,
-}
-
 impl LinkInfo {
     pub(crate) fn from_message(msg: &LinkMessage) -> LinkInfo {
         let flags = msg.header.flags;
@@ -313,8 +298,8 @@ impl LinkInfo {
                 }
                 LinkAttribute::Link(p) => info.parent = Some(*p),
                 LinkAttribute::Group(g) => info.group = *g,
-                LinkAttribute::LinkInfo(infos) => info.vlan = super::vmac::vlan_info(infos),
-                LinkAttribute::AfSpecUnspec(spec) => info.inet_conf = super::vmac::inet_conf(spec),
+                LinkAttribute::LinkInfo(infos) => info.vlan = super::vlan::vlan_info(infos),
+                LinkAttribute::AfSpecUnspec(spec) => info.inet_conf = super::vlan::inet_conf(spec),
                 _ => {}
             }
         }

@@ -18,15 +18,8 @@ use netlink_packet_route::link::{
     LinkMessage, MacVlanMode,
 };
 
-use super::rtnl::{InetConf, Rtnl, RtnlError, VlanInfo};
-
-/// `MACVLAN_MODE_PRIVATE` (linux/if_link.h).
-pub const MACVLAN_MODE_PRIVATE: u32 = 1;
-/// `IPVLAN_MODE_L2`.
-pub const IPVLAN_MODE_L2: u16 = 0;
-/// `IPVLAN_F_PRIVATE`, `IPVLAN_F_VEPA`.
-pub const IPVLAN_F_PRIVATE: u16 = 1;
-pub const IPVLAN_F_VEPA: u16 = 2;
+use super::rtnl::{Rtnl, RtnlError};
+pub use super::vlan::{IPVLAN_F_PRIVATE, IPVLAN_F_VEPA, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE};
 
 /// `IFLA_INET_CONF` inside `IFLA_AF_SPEC` / `AF_INET`.
 const IFLA_INET_CONF: u16 = 1;
@@ -45,9 +38,12 @@ pub enum DevConf {
 /// reaches (links have `IFLA_INET_CONF`; these two are only in /proc/sys).
 pub fn read_rp_filter(which: ConfScope) -> Result<i32, std::io::Error> {
     let text = std::fs::read_to_string(which.path())?;
-    text.trim()
-        .parse()
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {text:?}", which.path())))
+    text.trim().parse().map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {text:?}", which.path()),
+        )
+    })
 }
 
 /// Write `net.ipv4.conf.{all,default}.rp_filter`.
@@ -78,63 +74,6 @@ pub enum NewVlan {
     Macvlan { mac: [u8; 6] },
     /// An L2 ipvlan with these `IPVLAN_F_*` flags.
     Ipvlan { flags: u16 },
-}
-
-/// The kind and mode of a link, from its `IFLA_LINKINFO`.
-pub(super) fn vlan_info(infos: &[NlLinkInfo]) -> Option<VlanInfo> {
-    let mut kind = None;
-    let mut data = None;
-    for i in infos {
-        match i {
-            NlLinkInfo::Kind(k) => kind = Some(k.clone()),
-            NlLinkInfo::Data(d) => data = Some(d),
-            _ => {}
-        }
-    }
-    match (kind?, data) {
-        (InfoKind::MacVlan, Some(InfoData::MacVlan(attrs))) => {
-            let mode = attrs.iter().find_map(|a| match a {
-                InfoMacVlan::Mode(m) => Some(u32::from(*m)),
-                _ => None,
-            });
-            Some(VlanInfo::Macvlan {
-                mode: mode.unwrap_or(0),
-            })
-        }
-        (InfoKind::MacVlan, _) => Some(VlanInfo::Macvlan { mode: 0 }),
-        (InfoKind::IpVlan, Some(InfoData::IpVlan(attrs))) => {
-            let mut mode = IPVLAN_MODE_L2;
-            let mut flags = 0;
-            for a in attrs {
-                match a {
-                    InfoIpVlan::Mode(m) => mode = u16::from(*m),
-                    InfoIpVlan::Flags(f) => flags = f.bits(),
-                    _ => {}
-                }
-            }
-            Some(VlanInfo::Ipvlan { mode, flags })
-        }
-        (InfoKind::IpVlan, _) => Some(VlanInfo::Ipvlan {
-            mode: IPVLAN_MODE_L2,
-            flags: 0,
-        }),
-        _ => None,
-    }
-}
-
-/// The settings a vmac changes, from a link's `IFLA_AF_SPEC`.
-pub(super) fn inet_conf(spec: &[AfSpecUnspec]) -> Option<InetConf> {
-    spec.iter().find_map(|s| match s {
-        AfSpecUnspec::Inet(inet) => inet.iter().find_map(|i| match i {
-            AfSpecInet::DevConf(c) => Some(InetConf {
-                arp_ignore: c.arp_ignore,
-                arp_filter: c.arpfilter,
-                rp_filter: c.rp_filter,
-            }),
-            _ => None,
-        }),
-        _ => None,
-    })
 }
 
 /// `IFLA_INET_CONF` as the kernel takes it in a request: one 32-bit
@@ -237,9 +176,9 @@ impl Rtnl {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
         msg.attributes
-            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(vec![
-                AfSpecInet6::AddrGenMode(In6AddrGenMode::None),
-            ])]));
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            )]));
         self.request(
             "set addr_gen_mode none",
             RouteNetlinkMessage::SetLink(msg),
@@ -249,13 +188,23 @@ impl Rtnl {
     }
 
     /// Write IPv4 settings of a link (`net.ipv4.conf.IF.*`).
-    pub fn set_inet_conf(&mut self, index: u32, settings: &[(DevConf, u32)]) -> Result<(), RtnlError> {
+    pub fn set_inet_conf(
+        &mut self,
+        index: u32,
+        settings: &[(DevConf, u32)],
+    ) -> Result<(), RtnlError> {
         let mut msg = LinkMessage::default();
         msg.header.index = index;
         msg.attributes
-            .push(LinkAttribute::AfSpecUnspec(vec![inet_conf_request(settings)]));
-        self.request("set IPv4 settings", RouteNetlinkMessage::SetLink(msg), NLM_F_ACK)
-            .map(|_| ())
+            .push(LinkAttribute::AfSpecUnspec(vec![inet_conf_request(
+                settings,
+            )]));
+        self.request(
+            "set IPv4 settings",
+            RouteNetlinkMessage::SetLink(msg),
+            NLM_F_ACK,
+        )
+        .map(|_| ())
     }
 }
 
@@ -266,7 +215,9 @@ mod tests {
 
     #[test]
     fn a_zero_setting_is_sent() {
-        let AfSpecUnspec::Inet(inet) = inet_conf_request(&[(DevConf::RpFilter, 0), (DevConf::ArpIgnore, 1)]) else {
+        let AfSpecUnspec::Inet(inet) =
+            inet_conf_request(&[(DevConf::RpFilter, 0), (DevConf::ArpIgnore, 1)])
+        else {
             panic!("not AF_INET");
         };
         let nla = &inet[0];

@@ -207,7 +207,7 @@ note "links, addresses and sysctls as keepalived sets them (all.rp_filter 1 -> 0
 # arp_reply NS IFACE IP: the MAC in the first answer to an ARP request.
 arp_reply() {
   ip netns exec "$1" arping -f -c 2 -w 3 -I "$2" "$3" 2>/dev/null |
-    sed -n 's/.*reply from [0-9.]* \[\([0-9a-f:]*\)\].*/\1/p' | head -1
+    sed -n 's/.*reply from [0-9.]* \[\([0-9a-f:]*\)\].*/\1/p' | head -1 || true
 }
 for want in 192.0.2.10:00:00:5e:00:01:33 192.0.2.20:00:00:5e:00:01:34; do
   vip=${want%%:*}

@@ -273,7 +273,9 @@ impl Builder {
                 if let Some(p) = r.xmit_base {
                     self.err(
                         p,
-                        format!("vrrp_instance {name}: vmac_xmit_base needs use_vmac, not use_ipvlan"),
+                        format!(
+                            "vrrp_instance {name}: vmac_xmit_base needs use_vmac, not use_ipvlan"
+                        ),
                     );
                 }
                 match address {
@@ -330,9 +332,20 @@ mod tests {
             parse_mac("02:00:5e:00:04:07"),
             Some((vec![2, 0, 0x5e, 0, 4, 7], false))
         );
-        assert_eq!(parse_mac("02:00:5e:00:04:"), Some((vec![2, 0, 0x5e, 0, 4], true)));
-        assert_eq!(parse_mac("02:00:5e:00:04"), Some((vec![2, 0, 0x5e, 0, 4], true)));
-        for bad in ["02:00:5e", "02:00:5e:00:04:07:", "0g:00:5e:00:04:07", "002:0:5e:0:4:7"] {
+        assert_eq!(
+            parse_mac("02:00:5e:00:04:"),
+            Some((vec![2, 0, 0x5e, 0, 4], true))
+        );
+        assert_eq!(
+            parse_mac("02:00:5e:00:04"),
+            Some((vec![2, 0, 0x5e, 0, 4], true))
+        );
+        for bad in [
+            "02:00:5e",
+            "02:00:5e:00:04:07:",
+            "0g:00:5e:00:04:07",
+            "002:0:5e:0:4:7",
+        ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
     }

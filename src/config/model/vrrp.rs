@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::addresses::{VirtualIpAddress, VirtualRoute};
-use super::vmac::Vmac;
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
+use super::vmac::Vmac;
 use super::{opt_secs, secs};
 
 /// `vrrp_script NAME { ... }`: a command whose exit status is tracked.
