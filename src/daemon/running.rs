@@ -60,25 +60,22 @@ pub fn start(
     make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
-    // Subscribe to link events before reading link states, so that no
-    // change between the two is lost (a duplicate is harmless).
-    let monitor = LinkMonitor::new()?;
     let mut rtnl = Rtnl::new()?;
     let mut vmacs = VmacSet::default();
-    let (kernel, plan) = match resolve(&mut rtnl, &mut vmacs, make_plan) {
-        Ok(r) => r,
-        Err(e) => {
-            vmacs.remove_all(&mut rtnl);
-            return Err(e.into());
-        }
-    };
-    match start_plan(plan, &kernel, monitor, opts, &mut vmacs) {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            vmacs.remove_all(&mut rtnl);
-            Err(e)
-        }
+    let started = (|| {
+        // The vmacs first: the link events of their creation (down, then
+        // up) must not reach the units as a FAULT and a recovery.
+        make_vmacs(&mut rtnl, &mut vmacs, &make_plan)?;
+        // Subscribe to link events before reading link states, so that no
+        // change between the two is lost (a duplicate is harmless).
+        let monitor = LinkMonitor::new()?;
+        let (kernel, plan) = resolve(&mut rtnl, &make_plan)?;
+        start_plan(plan, &kernel, monitor, opts, &mut vmacs)
+    })();
+    if started.is_err() {
+        vmacs.remove_all(&mut rtnl);
     }
+    started
 }
 
 /// Every vmac of a plan.
@@ -89,20 +86,28 @@ fn vmacs_of(plan: &Plan) -> impl Iterator<Item = &VmacPlan> {
         .filter_map(|i| i.vmac.as_ref())
 }
 
-/// Read the kernel and resolve the configuration against it. A plan whose
-/// vmacs (use_vmac, use_ipvlan) do not all exist yet has them created,
-/// and is resolved again on the links as they now are.
-pub(super) fn resolve(
+/// Create (or adopt) the vmacs (use_vmac, use_ipvlan) the configuration
+/// needs and `vmacs` does not hold yet, resolving it on the links as they
+/// are.
+fn make_vmacs(
     rtnl: &mut Rtnl,
     vmacs: &mut VmacSet,
-    make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
-) -> Result<(Kernel, Plan), PlanError> {
+    make_plan: &impl Fn(&Kernel) -> Result<Plan, PlanError>,
+) -> Result<(), PlanError> {
     let kernel = Kernel::read(rtnl)?;
     let plan = make_plan(&kernel)?;
-    if !vmacs.missing(vmacs_of(&plan)) {
-        return Ok((kernel, plan));
+    if vmacs.missing(vmacs_of(&plan)) {
+        vmacs.ensure(rtnl, &kernel, vmacs_of(&plan))?;
     }
-    vmacs.ensure(rtnl, &kernel, vmacs_of(&plan))?;
+    Ok(())
+}
+
+/// Read the kernel and resolve the configuration against it; every vmac
+/// must exist by now ([`make_vmacs`]).
+fn resolve(
+    rtnl: &mut Rtnl,
+    make_plan: &impl Fn(&Kernel) -> Result<Plan, PlanError>,
+) -> Result<(Kernel, Plan), PlanError> {
     let kernel = Kernel::read(rtnl)?;
     let plan = make_plan(&kernel)?;
     if let Some(v) = vmacs_of(&plan).find(|v| v.index.is_none()) {
@@ -485,13 +490,14 @@ impl Running {
     }
 
     /// Resolve a reload's configuration as a start would, creating the
-    /// vmacs it needs (see [`resolve`]).
+    /// vmacs it needs first.
     pub(super) fn resolve(
         &mut self,
         make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     ) -> Result<(Kernel, Plan), PlanError> {
         let mut rtnl = Rtnl::new()?;
-        resolve(&mut rtnl, &mut self.vmacs, make_plan)
+        make_vmacs(&mut rtnl, &mut self.vmacs, &make_plan)?;
+        resolve(&mut rtnl, &make_plan)
     }
 
     /// Remove the vmacs no running unit uses (an instance a reload

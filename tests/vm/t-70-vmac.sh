@@ -170,6 +170,10 @@ sleep 1
 start_tandem
 until_ 30 "tandem holds every VIP on its vmac" all_vips_at_a
 note "tandem is master of VI_1, VI_2, VI_3, VI_6"
+# Creating a vmac (down, then up) is no link failure for its instance.
+if grep -E "is down|FAULT" "$SCRATCH/tandem.log"; then
+  fail "an instance saw its new vmac as a failed link"
+fi
 
 # What keepalived creates: a private macvlan with the RFC 5798 MAC (IPv4
 # 00:00:5e:00:01:VRID, IPv6 00:00:5e:00:02:VRID), an l2 ipvlan.
