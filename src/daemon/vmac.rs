@@ -408,6 +408,96 @@ mod tests {
         );
     }
 
+    /// The plan of `BASE` with `extra` in VI_1, on `links` (eth0 is 2,
+    /// with 192.0.2.1 and fe80::1) and `vip` as its address.
+    fn plan_of(extra: &str, vip: &str, links: Vec<LinkInfo>) -> super::super::plan::InstancePlan {
+        use crate::daemon::testing::{BASE, parse};
+        let text = BASE
+            .replace("priority 150", &format!("priority 150\n {extra}"))
+            .replace("192.0.2.2/24", vip);
+        let kernel = Kernel {
+            links,
+            addresses: vec![
+                IfAddress {
+                    prefix_len: 24,
+                    ..IfAddress::host(2, "192.0.2.1".parse().unwrap())
+                },
+                IfAddress {
+                    prefix_len: 64,
+                    ..IfAddress::host(2, "fe80::1".parse().unwrap())
+                },
+            ],
+        };
+        match crate::daemon::configure::plan(&parse(&text), &kernel) {
+            Ok(mut p) => p.units.remove(0).instances.remove(0),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn the_plan_puts_vips_and_adverts_on_the_vmac() {
+        let mac = virtual_mac(51, false);
+        // Not there yet: to be created; nothing can run on index 0.
+        let p = plan_of("use_vmac", "192.0.2.2/24", vec![link(2, "eth0")]);
+        let v = p.vmac.clone().unwrap();
+        assert_eq!((v.name.as_str(), v.base, v.index), ("vrrp.51", 2, None));
+        assert_eq!(v.link, NewVlan::Macvlan { mac });
+        // There: the VIPs and the adverts on it, from eth0's address.
+        let links = || vec![link(2, "eth0"), macvlan(9, "vrrp.51", 2, mac)];
+        let p = plan_of("use_vmac", "192.0.2.2/24", links());
+        assert_eq!((p.ifindex, p.ifname.as_str()), (9, "vrrp.51"));
+        assert_eq!(p.vips.addresses[0].ifindex, 9);
+        assert_eq!(p.src, "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert_eq!(p.vmac.unwrap().address, None);
+        // vmac_xmit_base: the adverts on eth0, the VIPs still on the vmac.
+        let p = plan_of("use_vmac\n vmac_xmit_base", "192.0.2.2/24", links());
+        assert_eq!((p.ifindex, p.ifname.as_str()), (2, "eth0"));
+        assert_eq!(p.vips.addresses[0].ifindex, 9);
+        // IPv6: the vmac carries the base's link-local, the adverts' source.
+        let mac6 = virtual_mac(51, true);
+        let p = plan_of(
+            "use_vmac",
+            "2001:db8::2/64",
+            vec![link(2, "eth0"), macvlan(9, "vrrp.51", 2, mac6)],
+        );
+        let fe80: IpAddr = "fe80::1".parse().unwrap();
+        assert_eq!(p.src, fe80);
+        let a = p.vmac.unwrap().address.unwrap();
+        assert_eq!(
+            (a.ifindex, a.addr, a.prefix_len, a.nodad),
+            (9, fe80, 64, true)
+        );
+        // An ipvlan's address is the adverts' source.
+        let p = plan_of(
+            "use_ipvlan ipv1 192.0.2.53/24",
+            "192.0.2.2/24",
+            vec![link(2, "eth0")],
+        );
+        assert_eq!(p.src, "192.0.2.53".parse::<IpAddr>().unwrap());
+        assert_eq!(p.vmac.unwrap().address.unwrap().prefix_len, 24);
+    }
+
+    #[test]
+    fn a_plain_link_with_the_vmacs_name_refuses_the_plan() {
+        use crate::daemon::testing::{BASE, parse};
+        let text = BASE.replace("priority 150", "priority 150\n use_vmac eth1");
+        let kernel = Kernel {
+            links: vec![link(2, "eth0"), link(3, "eth1")],
+            addresses: vec![IfAddress {
+                prefix_len: 24,
+                ..IfAddress::host(2, "192.0.2.1".parse().unwrap())
+            }],
+        };
+        let e = crate::daemon::configure::plan(&parse(&text), &kernel)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("interface eth1 exists and is not a macvlan or ipvlan"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_virtual_mac_is_rfc_5798s() {
         assert_eq!(virtual_mac(7, false), [0, 0, 0x5e, 0, 1, 7]);
