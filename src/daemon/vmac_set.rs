@@ -88,13 +88,19 @@ impl VmacSet {
             what,
         };
         if let Some(o) = self.owned.get(&v.name) {
-            if o.base == v.base && o.link == v.link {
+            if o.base != v.base || o.link != v.link {
+                return Err(invalid(format!(
+                    "the vmac {} in use would change its interface, MAC or mode; restart to apply",
+                    v.name
+                )));
+            }
+            if matches!(found(v, kernel), Ok(Found::Matching(i)) if i == o.index) {
                 return Ok(());
             }
-            return Err(invalid(format!(
-                "the vmac {} in use would change its interface, MAC or mode; restart to apply",
-                v.name
-            )));
+            // Deleted by hand since: made again (its instance is rebuilt
+            // on the new link).
+            tracing::warn!(vmac = %v.name, "{} disappeared; creating it again", v.name);
+            self.forget(&v.name);
         }
         let index = match found(v, kernel).map_err(invalid)? {
             Found::Matching(i) => {
@@ -275,6 +281,18 @@ impl VmacSet {
         }
         for (index, v) in links {
             let _ = rtnl.set_inet_conf(index, &[(DevConf::RpFilter, v.max(0) as u32)]);
+        }
+    }
+
+    /// Drop a vmac that is gone from the books, keeping its base's saved
+    /// settings (it is made again at once).
+    fn forget(&mut self, name: &str) {
+        if let Some(o) = self.owned.remove(name)
+            && let Some(b) = self.bases.get_mut(&o.base)
+            && !o.v6
+            && matches!(o.link, NewVlan::Macvlan { .. })
+        {
+            b.users = b.users.saturating_sub(1);
         }
     }
 
