@@ -21,8 +21,9 @@
 #    base's arp_ignore / arp_filter are back.
 # 4. tandem again with priority 50: it hears keepalived's adverts on its
 #    vmac (with all.rp_filter 1, lowered as keepalived lowers it) and stays
-#    backup; a reload to 150 preempts, and dropping VI_2 removes vm52 and
-#    nothing else; the last stop removes the rest.
+#    backup; a reload to 150 preempts, dropping VI_2 removes vm52 and
+#    nothing else, and a vmac deleted by hand is made again; the last stop
+#    removes the rest.
 # shellcheck disable=SC2154 # ns_new names namespaces by printf -v
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -293,13 +294,17 @@ sleep 5
 no_addr "$A" vrrp.51 192.0.2.10 || fail "tandem (50) took 192.0.2.10 from keepalived (100): it did not hear its adverts on vrrp.51"
 has_addr "$B" vrrp.51 192.0.2.10 || fail "keepalived lost 192.0.2.10 to a lower priority"
 note "tandem (50) backup under keepalived (100): adverts received on vrrp.51"
+# A vmac deleted by hand: its instance fails; the reload makes it again.
+ip -n "$A" link del vrrp.61
+until_ 10 "VI_6 enters FAULT" grep -q "VI_6) Entering FAULT" "$SCRATCH/tandem.log"
 conf_a 150 without-vi2 >"$SCRATCH/a.conf"
 kill -HUP "$TANDEM"
 until_ 20 "the reload removes vm52" no_link "$A" vm52
+until_ 20 "the reload makes vrrp.61 again, VI_6 master on it" has_addr "$A" vrrp.61 2001:db8::61
 until_ 20 "tandem (now 150) preempts keepalived" has_addr "$A" vrrp.51 192.0.2.10
 until_ 10 "keepalived gives 192.0.2.10 up" no_addr "$B" vrrp.51 192.0.2.10
 has_addr "$A" ipv53 198.51.100.30 || fail "the reload disturbed VI_3"
-note "reload: priority 150 preempts in place; without VI_2, vm52 removed, the others untouched"
+note "reload: priority 150 preempts in place; without VI_2, vm52 removed; vrrp.61, deleted by hand, made again"
 stop_tandem
 until_ 10 "keepalived holds 192.0.2.10 again" has_addr "$B" vrrp.51 192.0.2.10
 for l in vrrp.51 ipv53 vrrp.61; do

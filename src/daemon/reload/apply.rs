@@ -16,7 +16,7 @@ use crate::control::server::ReloadOutcome;
 use crate::daemon::configure::{self, smtp_alert_names};
 use crate::daemon::lvs::{LvsService, PreparedLvs};
 use crate::daemon::options::{ConfigSource, RunOptions};
-use crate::daemon::plan::Plan;
+use crate::daemon::plan::{Plan, UnitPlan};
 use crate::daemon::running::Running;
 use crate::daemon::status::StatusHub;
 use crate::notify::mail::MailSettings;
@@ -221,6 +221,21 @@ fn dirty_units(
     }
     if old.global_defs.no_email_faults != new.global_defs.no_email_faults {
         dirty.extend(running.unit_plans().map(|u| u.name().to_string()));
+    }
+    // The same configuration on other links: a vmac made again (deleted by
+    // hand), an interface re-created with another index.
+    let links = |u: &UnitPlan| {
+        u.instances
+            .iter()
+            .map(|i| (i.ifindex, i.vmac.as_ref().and_then(|v| v.index)))
+            .collect::<Vec<_>>()
+    };
+    for u in running.unit_plans() {
+        if let Some(n) = plan.units.iter().find(|n| n.name() == u.name())
+            && links(n) != links(u)
+        {
+            dirty.insert(u.name().to_string());
+        }
     }
     dirty
 }
