@@ -79,6 +79,9 @@ pub struct VmacPlan {
     pub v6: bool,
     /// `vmac_xmit_base`: adverts on the base, VIPs on the vmac.
     pub xmit_base: bool,
+    /// IPv6 off on the link (`disable_ipv6`): an IPv4 instance with no
+    /// IPv6 address among its VIPs, as keepalived does.
+    pub disable_ipv6: bool,
     /// The address the link carries besides the VIPs: the ipvlan's
     /// address, or an IPv6 macvlan's link-local source (RFC 5798 §5.1.2.1;
     /// not with `vmac_xmit_base`). Its `ifindex` is the vmac's.

@@ -148,6 +148,12 @@ pub fn plan_vmac(
         link,
         v6,
         xmit_base: vmac.xmit_base,
+        disable_ipv6: !v6
+            && !inst
+                .virtual_ipaddress
+                .iter()
+                .chain(&inst.virtual_ipaddress_excluded)
+                .any(|a| a.address.is_ipv6()),
         address: None,
         index: None,
     };
@@ -344,6 +350,7 @@ mod tests {
             link: NewVlan::Macvlan { mac },
             v6: false,
             xmit_base: false,
+            disable_ipv6: true,
             address: None,
             index: None,
         };
@@ -448,7 +455,15 @@ mod tests {
         assert_eq!((p.ifindex, p.ifname.as_str()), (9, "vrrp.51"));
         assert_eq!(p.vips.addresses[0].ifindex, 9);
         assert_eq!(p.src, "192.0.2.1".parse::<IpAddr>().unwrap());
-        assert_eq!(p.vmac.unwrap().address, None);
+        let v = p.vmac.unwrap();
+        assert_eq!((v.address, v.disable_ipv6), (None, true));
+        // An IPv6 excluded VIP keeps IPv6 on.
+        let p = plan_of(
+            "use_vmac\n virtual_ipaddress_excluded {\n 2001:db8::9\n }",
+            "192.0.2.2/24",
+            links(),
+        );
+        assert!(!p.vmac.unwrap().disable_ipv6);
         // vmac_xmit_base: the adverts on eth0, the VIPs still on the vmac.
         let p = plan_of("use_vmac\n vmac_xmit_base", "192.0.2.2/24", links());
         assert_eq!((p.ifindex, p.ifname.as_str()), (2, "eth0"));

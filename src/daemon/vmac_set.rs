@@ -10,14 +10,17 @@
 //! on the base of an IPv4 vmac `arp_ignore` 1 and `arp_filter` 1 (so the
 //! base does not answer for the VIPs with its own MAC), put back as they
 //! were when its last vmac goes. No automatic IPv6 link-local address on a
-//! macvlan (RFC 5798 §7.4): `addr_gen_mode` none, set before the link is up.
+//! macvlan (RFC 5798 §7.4): `addr_gen_mode` none, set before the link is up;
+//! `disable_ipv6` 1 on an IPv4 instance's link with no IPv6 VIP.
 //!
 //! Owns the set of links it made or adopted and the base settings it
 //! saved. Decisions are `vmac`'s; this only carries them out.
 
 use std::collections::{HashMap, HashSet};
 
-use crate::net::vmac::{ConfScope, DevConf, NewVlan, read_rp_filter, write_rp_filter};
+use crate::net::vmac::{
+    ConfScope, DevConf, NewVlan, read_rp_filter, write_disable_ipv6, write_rp_filter,
+};
 use crate::net::{InetConf, Rtnl, RtnlError};
 
 use super::plan::{Kernel, PlanError, VmacPlan};
@@ -146,6 +149,11 @@ impl VmacSet {
     /// ipvlan shares its base's MAC and gets neither the settings nor
     /// addr_gen_mode (keepalived sets none on it either).
     fn configure(&mut self, rtnl: &mut Rtnl, v: &VmacPlan, index: u32) -> Result<(), RtnlError> {
+        // IPv6 off on an IPv4 instance's link, on for an IPv6 one (only
+        // /proc/sys has it: a failure is logged, the link works anyway).
+        if let Err(e) = write_disable_ipv6(&v.name, v.disable_ipv6) {
+            tracing::warn!(vmac = %v.name, error = %e, "cannot set disable_ipv6 {} on {}", u8::from(v.disable_ipv6), v.name);
+        }
         if matches!(v.link, NewVlan::Ipvlan { .. }) {
             rtnl.set_link_up(index)?;
             return self.add_own_address(rtnl, v, index);

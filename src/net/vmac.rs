@@ -51,6 +51,18 @@ pub fn write_rp_filter(which: ConfScope, value: i32) -> Result<(), std::io::Erro
     std::fs::write(which.path(), format!("{value}\n"))
 }
 
+/// `net.ipv6.conf.IF.disable_ipv6`, which rtnetlink cannot set.
+pub fn write_disable_ipv6(ifname: &str, disable: bool) -> Result<(), std::io::Error> {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            ifname.to_string(),
+        ));
+    }
+    let path = format!("/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6");
+    std::fs::write(path, if disable { "1\n" } else { "0\n" })
+}
+
 /// Which of the two namespace-wide IPv4 setting sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfScope {

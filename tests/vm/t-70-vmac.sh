@@ -198,6 +198,11 @@ for s in arp_ignore:1 accept_local:1 rp_filter:0 promote_secondaries:1; do
   expect_conf "$A" vrrp.51 "${s%%:*}" "${s#*:}"
 done
 expect_conf "$A" vrrp.61 arp_ignore 1
+# IPv6 off on the IPv4 instances' links, on for the IPv6 one.
+for want in vrrp.51:1 vm52:1 ipv53:1 vrrp.61:0; do
+  got=$(ip netns exec "$A" cat "/proc/sys/net/ipv6/conf/${want%%:*}/disable_ipv6")
+  [ "$got" = "${want#*:}" ] || fail "${want%%:*}: disable_ipv6 is $got, not ${want#*:}"
+done
 expect_conf "$A" eth0 arp_ignore 1
 expect_conf "$A" eth0 arp_filter 1
 expect_conf "$A" all rp_filter 0
