@@ -111,10 +111,12 @@ fn unsupported_keepalived_options_say_so() {
             "t.conf:2:4: error: \"enable_dbus\" is a keepalived option that tandem does not support yet"
         ]
     );
-    let e = errors(&INSTANCE.replace("    priority 100", "    use_vmac vrrp.51"));
+    let e = errors(&INSTANCE.replace("    priority 100", "    use_vmac_addr"));
     assert_eq!(
         e,
-        ["t.conf:4:5: error: \"use_vmac\" is a keepalived option that tandem does not support yet"]
+        [
+            "t.conf:4:5: error: \"use_vmac_addr\" is a keepalived option that tandem does not support yet"
+        ]
     );
     // Never "unknown keyword" for a documented keepalived option.
     let e = errors("static_routes {\n 192.0.2.0/24 dev eth0\n}\n");

@@ -65,6 +65,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                     garp_interval: Duration::ZERO,
                     gna_interval: Duration::ZERO,
                 },
+                vmac: None,
                 origin: "test".into(),
             }],
         }],

@@ -5,7 +5,7 @@
 //! Pure: it reads a parsed configuration and a [`Kernel`] snapshot taken by
 //! its caller, and opens no socket, reads no file and starts nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::config::{self, Config, VrrpInstance};
@@ -17,6 +17,7 @@ use super::addrs::VipSet;
 use super::plan::{
     GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
 };
+use super::vmac;
 
 fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {
@@ -64,8 +65,9 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let env = ScriptEnv::new(global)?;
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
     let mut order = Vec::new();
+    let mut vmac_names = vmac::configured_names(config);
     for inst in &config.vrrp_instances {
-        let p = plan_instance(config, &env, inst, kernel)?;
+        let p = plan_instance(config, &env, inst, kernel, &mut vmac_names)?;
         order.push(inst.name.as_str());
         instances.insert(inst.name.as_str(), p);
     }
@@ -203,13 +205,39 @@ fn plan_instance(
     env: &ScriptEnv,
     inst: &VrrpInstance,
     kernel: &Kernel,
+    vmac_names: &mut HashSet<String>,
 ) -> Result<InstancePlan, PlanError> {
     let origin = inst.origin.to_string();
     let link = kernel
         .link(&inst.interface)
         .ok_or_else(|| no_interface(inst, &origin, &inst.interface))?;
-    let ifindex = link.index;
-    let src = source_address(inst, kernel, ifindex, &origin)?;
+    let base = link.index;
+    let mut vmac = match &inst.vmac {
+        Some(v) => Some(vmac::plan_vmac(config, inst, v, link, kernel, vmac_names)?),
+        None => None,
+    };
+    // keepalived: the VIPs go on the vmac; the adverts too, unless
+    // vmac_xmit_base. A vmac still to be created has index 0 here: such
+    // a plan is only read for its vmacs (running::start).
+    let vmac_index = vmac.as_ref().map(|v| v.index.unwrap_or(0));
+    let (ifindex, ifname) = match &vmac {
+        Some(v) if !v.xmit_base => (v.index.unwrap_or(0), v.name.clone()),
+        _ => (base, inst.interface.clone()),
+    };
+    let ipvlan_src = match inst.vmac.as_ref().map(|v| &v.kind) {
+        Some(config::VmacKind::Ipvlan {
+            address: Some((a, _)),
+            ..
+        }) => Some(*a),
+        _ => None,
+    };
+    let src = match (inst.unicast_src_ip, ipvlan_src) {
+        (None, Some(a)) => a,
+        _ => source_address(inst, kernel, base, &origin)?,
+    };
+    if let (Some(v), Some(cv)) = (vmac.as_mut(), inst.vmac.as_ref()) {
+        v.address = vmac::own_address(cv, v, src);
+    }
     let group = if inst.family == config::AddressFamily::Inet6 {
         IpAddr::V6(config.global_defs.vrrp_mcast_group6)
     } else {
@@ -220,7 +248,7 @@ fn plan_instance(
     } else {
         inst.unicast_peer.clone()
     };
-    let mut vips = vip_set(inst, kernel, ifindex, &origin)?;
+    let mut vips = vip_set(inst, kernel, vmac_index.unwrap_or(base), &origin)?;
     // RFC 5798 §6.1: not in accept mode, a master (unless the address
     // owner) drops traffic to its VIPs.
     let nft = &config.global_defs.nftables;
@@ -249,7 +277,7 @@ fn plan_instance(
     Ok(InstancePlan {
         name: inst.name.clone(),
         params,
-        ifname: inst.interface.clone(),
+        ifname,
         ifindex,
         src,
         group,
@@ -262,6 +290,7 @@ fn plan_instance(
         track_scripts,
         notify,
         garp: garp_plan(inst),
+        vmac,
         origin,
     })
 }
@@ -522,6 +551,7 @@ mod tests {
             name: name.into(),
             running,
             mac: Some([2, 0, 0, 0, 0, index as u8]),
+            ..LinkInfo::default()
         };
         let v4 = |ifindex, a: [u8; 4], len| IfAddress {
             prefix_len: len,

@@ -13,7 +13,8 @@
 //!   state; [`rx`] receives adverts, `feeds` tracks links and
 //!   `vrrp_script`s, `pool` holds the shared sockets, [`addrs`] the VIPs;
 //!   [`configure`] and [`plan`] resolve keepalived.conf against the kernel
-//!   before a socket is opened.
+//!   before a socket is opened; `vmac` names and checks the instances'
+//!   `use_vmac` / `use_ipvlan` links, `vmac_set` creates and removes them.
 //! - the LVS side: [`lvs`] runs the checks' verdicts and the VRRP roles
 //!   into the IPVS table, notify scripts and mails; [`sync`] runs the
 //!   kernel's connection-sync daemons (`lvs_sync_daemon`) after the role.
@@ -47,6 +48,8 @@ pub mod sync;
 #[cfg(test)]
 mod testing;
 pub mod unit;
+mod vmac;
+mod vmac_set;
 
 pub use bus::{Bus, Role, RoleChange, Subject};
 pub use error::DaemonError;

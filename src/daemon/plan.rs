@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::model::UnicastPeerTtl;
+use crate::net::vmac::NewVlan;
 use crate::net::{IfAddress, LinkInfo};
 use crate::notify::script::{NotifyScripts, Script};
 use crate::vrrp::Params;
@@ -64,6 +65,33 @@ pub struct GarpPlan {
     pub gna_interval: Duration,
 }
 
+/// An instance's `use_vmac` / `use_ipvlan` interface, resolved: its name
+/// chosen, its base found, and whether it exists as it should.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacPlan {
+    pub name: String,
+    /// The instance's `interface`: the link it is created on.
+    pub base: u32,
+    pub base_ifname: String,
+    /// The base's link group, which the vmac joins (as keepalived does).
+    pub group: u32,
+    pub link: NewVlan,
+    /// An IPv6 instance (only `arp_ignore` is set on its vmac).
+    pub v6: bool,
+    /// `vmac_xmit_base`: adverts on the base, VIPs on the vmac.
+    pub xmit_base: bool,
+    /// IPv6 off on the link (`disable_ipv6`): an IPv4 instance with no
+    /// IPv6 address among its VIPs, as keepalived does.
+    pub disable_ipv6: bool,
+    /// The address the link carries besides the VIPs: the ipvlan's
+    /// address, or an IPv6 macvlan's link-local source (RFC 5798 §5.1.2.1;
+    /// not with `vmac_xmit_base`). Its `ifindex` is the vmac's.
+    pub address: Option<IfAddress>,
+    /// The link's index when it exists as planned; `None`: it must be
+    /// created (or replaced) before the plan can run.
+    pub index: Option<u32>,
+}
+
 /// One `vrrp_instance`, resolved.
 #[derive(Debug, Clone)]
 pub struct InstancePlan {
@@ -92,6 +120,9 @@ pub struct InstancePlan {
     pub track_scripts: Vec<(String, usize)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
+    /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
+    /// `vmac_xmit_base`.
+    pub vmac: Option<VmacPlan>,
     /// Where the instance was configured, for messages.
     pub origin: String,
 }
@@ -186,6 +217,10 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
     for (o, n) in old.instances.iter().zip(&new.instances) {
         let what = if o.ifindex != n.ifindex {
             "interface"
+        } else if o.vmac.as_ref().map(|v| (&v.name, &v.link, v.xmit_base))
+            != n.vmac.as_ref().map(|v| (&v.name, &v.link, v.xmit_base))
+        {
+            "use_vmac / use_ipvlan"
         } else if o.src != n.src {
             "source address"
         } else if o.group != n.group {
@@ -229,6 +264,7 @@ mod tests {
             name: name.into(),
             running: true,
             mac: Some([2, 0, 0, 0, 0, 1]),
+            ..crate::net::LinkInfo::default()
         };
         let addr = |ifindex, a: [u8; 4]| crate::net::IfAddress {
             prefix_len: 24,

@@ -20,10 +20,11 @@ use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
 use super::options::RunOptions;
-use super::plan::{self, Kernel, Plan, PlanError, UnitPlan};
+use super::plan::{self, Kernel, Plan, PlanError, UnitPlan, VmacPlan};
 use super::pool::{IoPool, LinkMacs, NewReceivers, link_macs};
 use super::rx::{self, RxStats};
 use super::unit::{self, InstanceIo, Unit, UnitMsg, UnitReporting};
+use super::vmac_set::VmacSet;
 
 /// One running unit: its name, inbox, task and the plan it runs.
 struct UnitHandle {
@@ -48,22 +49,75 @@ pub struct Running {
     inboxes: Inboxes,
     script_timeout: Duration,
     reporting: UnitReporting,
+    /// The vmacs the units run on (use_vmac, use_ipvlan).
+    vmacs: VmacSet,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
 /// against them with `make_plan`, open every socket and start every task.
 /// Must run inside a tokio runtime, in the network namespace to manage.
 pub fn start(
-    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     opts: &RunOptions,
 ) -> Result<Running, DaemonError> {
-    // Subscribe to link events before reading link states, so that no
-    // change between the two is lost (a duplicate is harmless).
-    let monitor = LinkMonitor::new()?;
     let mut rtnl = Rtnl::new()?;
-    let kernel = Kernel::read(&mut rtnl)?;
+    let mut vmacs = VmacSet::default();
+    let started = (|| {
+        // The vmacs first: the link events of their creation (down, then
+        // up) must not reach the units as a FAULT and a recovery.
+        make_vmacs(&mut rtnl, &mut vmacs, &make_plan)?;
+        // Subscribe to link events before reading link states, so that no
+        // change between the two is lost (a duplicate is harmless).
+        let monitor = LinkMonitor::new()?;
+        let (kernel, plan) = resolve(&mut rtnl, &make_plan)?;
+        start_plan(plan, &kernel, monitor, opts, &mut vmacs)
+    })();
+    if started.is_err() {
+        vmacs.remove_all(&mut rtnl);
+    }
+    started
+}
+
+/// Every vmac of a plan.
+fn vmacs_of(plan: &Plan) -> impl Iterator<Item = &VmacPlan> {
+    plan.units
+        .iter()
+        .flat_map(|u| &u.instances)
+        .filter_map(|i| i.vmac.as_ref())
+}
+
+/// Create (or adopt) the vmacs (use_vmac, use_ipvlan) the configuration
+/// needs and `vmacs` does not hold yet, resolving it on the links as they
+/// are.
+fn make_vmacs(
+    rtnl: &mut Rtnl,
+    vmacs: &mut VmacSet,
+    make_plan: &impl Fn(&Kernel) -> Result<Plan, PlanError>,
+) -> Result<(), PlanError> {
+    let kernel = Kernel::read(rtnl)?;
     let plan = make_plan(&kernel)?;
-    start_plan(plan, &kernel, monitor, opts)
+    if vmacs.missing(vmacs_of(&plan)) {
+        vmacs.ensure(rtnl, &kernel, vmacs_of(&plan))?;
+    }
+    Ok(())
+}
+
+/// Read the kernel and resolve the configuration against it; every vmac
+/// must exist by now ([`make_vmacs`]).
+fn resolve(
+    rtnl: &mut Rtnl,
+    make_plan: &impl Fn(&Kernel) -> Result<Plan, PlanError>,
+) -> Result<(Kernel, Plan), PlanError> {
+    let kernel = Kernel::read(rtnl)?;
+    let plan = make_plan(&kernel)?;
+    if let Some(v) = vmacs_of(&plan).find(|v| v.index.is_none()) {
+        return Err(PlanError::Invalid {
+            origin: v.base_ifname.clone(),
+            instance: v.name.clone(),
+            what: format!("the vmac {} is not there after it was created", v.name),
+        });
+    }
+    Ok((kernel, plan))
 }
 
 fn start_plan(
@@ -71,6 +125,7 @@ fn start_plan(
     kernel: &Kernel,
     monitor: LinkMonitor,
     opts: &RunOptions,
+    vmacs: &mut VmacSet,
 ) -> Result<Running, DaemonError> {
     let bus = opts.bus.clone().unwrap_or_default();
     let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
@@ -92,10 +147,17 @@ fn start_plan(
         inboxes: Arc::default(),
         script_timeout: opts.script_timeout,
         reporting: opts.reporting.clone(),
+        vmacs: std::mem::take(vmacs),
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
-        prepared.push(running.prepare_unit(unit_plan)?);
+        match running.prepare_unit(unit_plan) {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                *vmacs = std::mem::take(&mut running.vmacs);
+                return Err(e);
+            }
+        }
     }
     for p in prepared {
         running.spawn_unit(p, &links);
@@ -364,6 +426,8 @@ impl Running {
         for h in self.units.iter().filter(|h| updated.contains(&h.name)) {
             let _ = h.tx.send(UnitMsg::Reassert).await;
         }
+        // A stopped instance's vmac goes once its VIPs are gone.
+        self.drop_unused_vmacs();
         Ok(done)
     }
 
@@ -424,6 +488,37 @@ impl Running {
         }
         for h in self.background {
             h.abort();
+        }
+        let mut vmacs = self.vmacs;
+        match Rtnl::new() {
+            Ok(mut rtnl) => vmacs.remove_all(&mut rtnl),
+            Err(e) => tracing::warn!(error = %e, "cannot remove the vmacs"),
+        }
+    }
+
+    /// Resolve a reload's configuration as a start would, creating the
+    /// vmacs it needs first.
+    pub(super) fn resolve(
+        &mut self,
+        make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
+    ) -> Result<(Kernel, Plan), PlanError> {
+        let mut rtnl = Rtnl::new()?;
+        make_vmacs(&mut rtnl, &mut self.vmacs, &make_plan)?;
+        resolve(&mut rtnl, &make_plan)
+    }
+
+    /// Remove the vmacs no running unit uses (an instance a reload
+    /// dropped, or one a refused reload created).
+    pub(super) fn drop_unused_vmacs(&mut self) {
+        let keep = self
+            .units
+            .iter()
+            .flat_map(|u| &u.plan.instances)
+            .filter_map(|i| i.vmac.as_ref().map(|v| v.name.clone()))
+            .collect();
+        match Rtnl::new() {
+            Ok(mut rtnl) => self.vmacs.retain(&mut rtnl, &keep),
+            Err(e) => tracing::warn!(error = %e, "cannot remove unused vmacs"),
         }
     }
 }

@@ -71,14 +71,14 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
 
 /// Start from a plan, then serve until SIGTERM or SIGINT.
 pub async fn run_with(
-    make_plan: impl FnOnce(&Kernel) -> Result<Plan, PlanError>,
+    make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
 ) -> Result<(), DaemonError> {
     run_with_lvs(|kernel, _| make_plan(kernel), opts, None, None).await
 }
 
 async fn run_with_lvs(
-    make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
+    make_plan: impl Fn(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
     opts: RunOptions,
     lvs: Option<PreparedLvs>,
     config: Option<Held>,
@@ -89,7 +89,7 @@ async fn run_with_lvs(
 
 /// Everything up to "ready": see the module comment for the order.
 async fn start_daemon(
-    make_plan: impl FnOnce(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
+    make_plan: impl Fn(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
     mut opts: RunOptions,
     lvs: Option<PreparedLvs>,
     config: Option<Held>,

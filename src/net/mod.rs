@@ -12,6 +12,8 @@
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
 //! | `nft.rs`        | accept mode's nftables table (drop traffic to VIPs), via `nft -j` |
+//! | `vlan.rs`       | macvlan / ipvlan kinds and IPv4 settings as a link dump says   |
+//! | `vmac.rs`       | macvlan / ipvlan links and per-link IPv4 settings (use_vmac)   |
 //!
 //! Owns the node's kernel networking: addresses, routes, link events, the
 //! VRRP and announcement sockets. May not know VRRP states, IPVS or the
@@ -23,11 +25,13 @@ pub mod nft;
 mod reactor;
 pub mod rtnl;
 pub mod socket;
+mod vlan;
+pub mod vmac;
 
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
-pub use rtnl::{IfAddress, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope};
+pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
 pub use socket::{
     IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6, VrrpRecvSocket,
     VrrpSendSocket,

@@ -22,6 +22,8 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
+pub use super::vlan::{InetConf, VlanInfo};
+
 /// What can go wrong talking rtnetlink.
 #[derive(Debug, thiserror::Error)]
 pub enum RtnlError {
@@ -259,7 +261,7 @@ impl Route {
 }
 
 /// A link as the kernel reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LinkInfo {
     pub index: u32,
     pub name: String,
@@ -267,30 +269,41 @@ pub struct LinkInfo {
     /// test keepalived uses for `track_interface`.
     pub running: bool,
     pub mac: Option<[u8; 6]>,
+    /// What the link is, when it is a macvlan or an ipvlan (how a vmac
+    /// left by an earlier run is recognised).
+    pub vlan: Option<VlanInfo>,
+    /// `IFLA_LINK`: the link it is stacked on (a macvlan's base).
+    pub parent: Option<u32>,
+    /// `IFLA_GROUP`.
+    pub group: u32,
+    /// The IPv4 settings a vmac changes on its base, as they are now.
+    pub inet_conf: Option<InetConf>,
 }
 
 impl LinkInfo {
     pub(crate) fn from_message(msg: &LinkMessage) -> LinkInfo {
-        let mut name = String::new();
-        let mut mac = None;
+        let flags = msg.header.flags;
+        let mut info = LinkInfo {
+            index: msg.header.index,
+            running: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
+            ..LinkInfo::default()
+        };
         for attr in &msg.attributes {
             match attr {
-                LinkAttribute::IfName(n) => name = n.clone(),
+                LinkAttribute::IfName(n) => info.name = n.clone(),
                 LinkAttribute::Address(a) => {
                     if let Ok(m) = <[u8; 6]>::try_from(a.as_slice()) {
-                        mac = Some(m);
+                        info.mac = Some(m);
                     }
                 }
+                LinkAttribute::Link(p) => info.parent = Some(*p),
+                LinkAttribute::Group(g) => info.group = *g,
+                LinkAttribute::LinkInfo(infos) => info.vlan = super::vlan::vlan_info(infos),
+                LinkAttribute::AfSpecUnspec(spec) => info.inet_conf = super::vlan::inet_conf(spec),
                 _ => {}
             }
         }
-        let flags = msg.header.flags;
-        LinkInfo {
-            index: msg.header.index,
-            name,
-            running: flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running),
-            mac,
-        }
+        info
     }
 }
 
@@ -347,7 +360,7 @@ impl Rtnl {
     }
 
     /// Send one request and collect the answers until the ack (or the end of a dump).
-    fn request(
+    pub(super) fn request(
         &mut self,
         op: &'static str,
         msg: RouteNetlinkMessage,

@@ -172,6 +172,14 @@ impl Builder {
             // tandem always drops a unicast advert whose source is not one
             // of the instance's unicast_peer: what this asks for.
             "vrrp_check_unicast_src" => self.bare(st),
+            "vmac_prefix" => {
+                if let Some(w) = self.one(st, "a name prefix") {
+                    match super::vmac::bad_ifname(&w.text) {
+                        Some(why) => self.err(w.pos, format!("vmac_prefix \"{}\" {why}", w.text)),
+                        None => self.global.vmac_prefix = w.text.clone(),
+                    }
+                }
+            }
             _ => return self.global_garp_stmt(kw, st),
         }
         true

@@ -32,6 +32,7 @@ mod tracking;
 mod values;
 mod virtual_server;
 mod virtual_server_group;
+mod vmac;
 mod vrrp_instance;
 mod vrrp_script;
 mod vrrp_sync_group;

@@ -128,6 +128,12 @@ pub(super) struct RawInstance {
     pub(super) preempt_delay_pos: Option<Pos>,
     /// The last garp_lower_prio_delay / _repeat keyword.
     pub(super) garp_lower_prio_pos: Option<Pos>,
+    /// Where use_vmac / use_ipvlan was written.
+    pub(super) vmac_pos: Option<Pos>,
+    /// Where vmac_xmit_base was written.
+    pub(super) xmit_base: Option<Pos>,
+    /// use_vmac's MAC had five octets: the VRID is the sixth.
+    pub(super) vmac_mac_vrid: bool,
 }
 
 pub(super) struct RawGroup {

@@ -18,6 +18,12 @@ use crate::config::parser::{Stmt, Word};
 use super::builder::Builder;
 use super::raw::RawInstance;
 use super::tracking::resolve_tracks;
+use super::vmac::duplicate_vmac_names;
+
+/// The vmac name an instance configures, if any.
+fn vmac_name(vi: &VrrpInstance) -> Option<String> {
+    vi.vmac.as_ref().and_then(|v| v.name.clone())
+}
 
 impl Builder {
     pub(super) fn vrrp_instance(&mut self, s: &Stmt) {
@@ -91,6 +97,7 @@ impl Builder {
         if self.instance_address_stmt(&kw, &st, vi, r)
             || self.instance_notify_stmt(&kw, &st, vi, r)
             || self.instance_garp_stmt(&kw, &st, r)
+            || self.instance_vmac_stmt(&kw, &st, vi, r)
         {
             return;
         }
@@ -465,6 +472,7 @@ impl Builder {
         alert_default: Option<bool>,
     ) -> Vec<VrrpInstance> {
         let mut instances = Vec::new();
+        let mut names = Vec::new();
         for mut ri in std::mem::take(&mut self.instances) {
             let mut vi = std::mem::take(&mut ri.inst);
             vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
@@ -478,7 +486,12 @@ impl Builder {
             }
             self.check_resolved_instance(&vi, &ri);
             self.apply_strict(&mut vi, &ri, g);
+            self.finish_vmac(&mut vi, &ri);
+            names.push((vi.name.clone(), ri.vmac_pos, vmac_name(&vi)));
             instances.push(vi);
+        }
+        for (pos, msg) in duplicate_vmac_names(&names) {
+            self.err(pos, msg);
         }
         instances
     }

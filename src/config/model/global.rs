@@ -40,6 +40,10 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group4: Ipv4Addr,
     /// `vrrp_mcast_group6`, default ff02::12 (RFC 5798 §5.1.2.2).
     pub vrrp_mcast_group6: Ipv6Addr,
+    /// `vmac_prefix`: the start of the names given to `use_vmac` and
+    /// `use_ipvlan` interfaces configured without one (PREFIX.VRID),
+    /// default "vrrp".
+    pub vmac_prefix: String,
     /// `vrrp_version`, default 2 (IPv6 instances always use 3).
     pub vrrp_version: VrrpVersion,
     /// `vrrp_garp_master_delay`: delay of the second GARP burst after
@@ -140,6 +144,7 @@ impl Default for GlobalDefs {
             router_id: None,
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            vmac_prefix: "vrrp".to_string(),
             vrrp_version: VrrpVersion::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,

@@ -31,6 +31,7 @@ mod global;
 mod lvs;
 mod opt_secs;
 mod secs;
+mod vmac;
 mod vrrp;
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,7 @@ pub use checkers::*;
 pub use common::*;
 pub use global::*;
 pub use lvs::*;
+pub use vmac::*;
 pub use vrrp::*;
 
 /// A whole configuration, in the order the items were written.

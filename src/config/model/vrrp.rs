@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::addresses::{VirtualIpAddress, VirtualRoute};
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
+use super::vmac::Vmac;
 use super::{opt_secs, secs};
 
 /// `vrrp_script NAME { ... }`: a command whose exit status is tracked.
@@ -83,6 +84,10 @@ pub struct VrrpInstance {
     pub state: InitialState,
     /// `interface`: where adverts are sent and VIPs added by default.
     pub interface: String,
+    /// `use_vmac` / `use_ipvlan`: the VIPs (and, unless `vmac_xmit_base`,
+    /// the adverts) go on an interface of the instance's own, created on
+    /// `interface`. `None`: everything is on `interface`.
+    pub vmac: Option<Vmac>,
     /// `virtual_router_id` (VRID), 1–255. Required.
     pub virtual_router_id: u8,
     /// `priority`, 1–255, default 100 (255: address owner).
@@ -191,6 +196,7 @@ impl Default for VrrpInstance {
             name: String::new(),
             state: InitialState::Backup,
             interface: String::new(),
+            vmac: None,
             virtual_router_id: 0,
             priority: 100,
             advert_int: Duration::from_secs(1),

@@ -16,10 +16,9 @@ use crate::control::server::ReloadOutcome;
 use crate::daemon::configure::{self, smtp_alert_names};
 use crate::daemon::lvs::{LvsService, PreparedLvs};
 use crate::daemon::options::{ConfigSource, RunOptions};
-use crate::daemon::plan::{Kernel, Plan, PlanError};
+use crate::daemon::plan::{Plan, UnitPlan};
 use crate::daemon::running::Running;
 use crate::daemon::status::StatusHub;
-use crate::net::Rtnl;
 use crate::notify::mail::MailSettings;
 use crate::notify::script;
 
@@ -111,7 +110,13 @@ async fn reload(
     } else {
         None
     };
-    let (kernel, plan) = resolve(&new).map_err(|e| refuse(vec![e.to_string()]))?;
+    let (kernel, plan) = match running.resolve(|k| configure::plan(&new, k)) {
+        Ok(r) => r,
+        Err(e) => {
+            running.drop_unused_vmacs();
+            return Err(refuse(vec![e.to_string()]));
+        }
+    };
     let dirty = dirty_units(running, &plan, &diff, old.config(), &new);
     let mut reporting = running.reporting().clone();
     reporting.smtp_alert = smtp_alert_names(&new);
@@ -134,6 +139,7 @@ async fn reload(
             if mail_changed && let Some(m) = &running.reporting().mailer {
                 let _ = m.reconfigure(MailSettings::from(old_globals));
             }
+            running.drop_unused_vmacs();
             return Err(refuse(vec![e.to_string()]));
         }
     };
@@ -198,16 +204,6 @@ fn load(source: &ConfigSource) -> Result<Config, ReloadOutcome> {
     Ok(new)
 }
 
-/// Resolve the new VRRP configuration against the kernel as a start
-/// would: an instance that cannot run here refuses the reload.
-fn resolve(new: &Config) -> Result<(Kernel, Plan), PlanError> {
-    let kernel = Rtnl::new()
-        .map_err(PlanError::from)
-        .and_then(|mut rtnl| Kernel::read(&mut rtnl))?;
-    let plan = configure::plan(new, &kernel)?;
-    Ok((kernel, plan))
-}
-
 /// The units a reload updates in place, or rebuilds when it must
 /// ([`in_place`](crate::daemon::plan::in_place)): those whose group or any
 /// member changed, running or planned; and every running unit when
@@ -228,6 +224,21 @@ fn dirty_units(
     }
     if old.global_defs.no_email_faults != new.global_defs.no_email_faults {
         dirty.extend(running.unit_plans().map(|u| u.name().to_string()));
+    }
+    // The same configuration on other links: a vmac made again (deleted by
+    // hand), an interface re-created with another index.
+    let links = |u: &UnitPlan| {
+        u.instances
+            .iter()
+            .map(|i| (i.ifindex, i.vmac.as_ref().and_then(|v| v.index)))
+            .collect::<Vec<_>>()
+    };
+    for u in running.unit_plans() {
+        if let Some(n) = plan.units.iter().find(|n| n.name() == u.name())
+            && links(n) != links(u)
+        {
+            dirty.insert(u.name().to_string());
+        }
     }
     dirty
 }
