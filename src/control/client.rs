@@ -218,6 +218,16 @@ fn vrrp_instances(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
             ]);
         }
         out.push_str(&t.render());
+        for i in &s.vrrp_instances {
+            if let Some(until) = i.preempt_held_until_unix_ms {
+                let left = until.saturating_sub(now_ms).div_ceil(1000);
+                let _ = writeln!(
+                    out,
+                    "  {}: preempt held: sync catching up, {left} s left",
+                    i.name
+                );
+            }
+        }
     }
 }
 
