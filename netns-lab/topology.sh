@@ -142,19 +142,16 @@ crash() {
   local p=$1 r=$2 pid
   case $r in lb1 | lb2) ;; *) die "crash: lb1 or lb2, not '$r'" ;; esac
   for pid in $(ip netns pids "$p$r" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-  ip -n "$p$r" link set eth0 down 2>/dev/null || true
-  ip -n "$p$r" link set eth1 down 2>/dev/null || true
+  # The cables pulled: deleting the switch's ends deletes the namespace's
+  # too, at once (a dying namespace frees its devices only when the
+  # kernel's clean-up gets to it, seconds later under an emulated CPU).
+  ip -n "${p}switch" link del "${r}o" 2>/dev/null || true
+  ip -n "${p}switch" link del "${r}i" 2>/dev/null || true
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     [ -z "$(ip netns pids "$p$r" 2>/dev/null)" ] && break
     sleep 0.1
   done
   ip netns del "$p$r"
-  # The switch ports go with the namespace's veth ends, asynchronously.
-  for _ in $(seq 1 100); do
-    ip -n "${p}switch" link show "${r}o" >/dev/null 2>&1 ||
-      ip -n "${p}switch" link show "${r}i" >/dev/null 2>&1 || break
-    sleep 0.05
-  done
 }
 boot() {
   local p=$1 r=$2 n
