@@ -419,6 +419,19 @@ mod tests {
     }
 
     #[test]
+    fn a_held_preemption_is_shown_with_the_seconds_left() {
+        let mut s = example_snapshot();
+        let now = s.generated_unix_ms;
+        assert!(!render_table_at(&s, now).contains("preempt held"));
+        s.vrrp_instances[0].preempt_held_until_unix_ms = Some(now + 7_400);
+        let name = s.vrrp_instances[0].name.clone();
+        assert!(
+            render_table_at(&s, now)
+                .contains(&format!("{name}: preempt held: sync catching up, 8 s left"))
+        );
+    }
+
+    #[test]
     fn ago_is_compact() {
         assert_eq!(ago(100_000, 88_000), "12s");
         assert_eq!(ago(1_000_000, 0), "16m40s");
