@@ -236,7 +236,7 @@ lab_holders() {
   for n in lb1 lb2; do
     # Read all of ip's output first: `ip ... | grep -q` under pipefail
     # fails whenever grep exits before ip has finished writing (SIGPIPE).
-    addrs=$(ip -n "$(lab_ns $n)" -o addr show up)
+    addrs=$(ip -n "$(lab_ns $n)" -o addr show up 2>/dev/null) || addrs=
     if grep -qw "inet6\? $vip/[0-9]*" <<<"$addrs"; then out+=("$n"); fi
   done
   [ ${#out[@]} -gt 0 ] && echo "${out[*]}" || echo none

@@ -20,6 +20,8 @@
 #
 # Usage:  topology.sh up PREFIX     build it (PREFIX like "tdm-1234-demo-")
 #         topology.sh down PREFIX   kill every process in those namespaces, delete them
+#         topology.sh crash PREFIX lb1|lb2   the balancer dies as a machine (namespace gone)
+#         topology.sh boot PREFIX lb1|lb2    and boots again (empty namespace, same cables)
 #         topology.sh sweep         remove tdm-<pid>-* namespaces whose <pid> is gone
 #         topology.sh leftovers     list those (exit 1 if there are any)
 # The prefix should start with "tdm-<pid>-" where <pid> is the owner's
@@ -131,7 +133,43 @@ up() {
   trap - ERR
 }
 
+# crash PREFIX lb1|lb2: the balancer dies as a machine: every process in
+# its namespace killed, its cables dead, the namespace deleted (addresses,
+# routes and the IPVS table, connection entries included, go with it).
+# boot PREFIX lb1|lb2: it boots again: a new namespace, the same cables and
+# addresses, nothing else.
+crash() {
+  local p=$1 r=$2 pid
+  case $r in lb1 | lb2) ;; *) die "crash: lb1 or lb2, not '$r'" ;; esac
+  for pid in $(ip netns pids "$p$r" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+  # The cables pulled: deleting the switch's ends deletes the namespace's
+  # too, at once (a dying namespace frees its devices only when the
+  # kernel's clean-up gets to it, seconds later under an emulated CPU).
+  ip -n "${p}switch" link del "${r}o" 2>/dev/null || true
+  ip -n "${p}switch" link del "${r}i" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    [ -z "$(ip netns pids "$p$r" 2>/dev/null)" ] && break
+    sleep 0.1
+  done
+  ip netns del "$p$r"
+}
+boot() {
+  local p=$1 r=$2 n
+  case $r in lb1) n=01 ;; lb2) n=02 ;; *) die "boot: lb1 or lb2, not '$r'" ;; esac
+  ip netns add "$p$r"
+  ip -n "$p$r" link set lo up
+  ip netns exec "$p$r" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  veth "$p" "$r" eth0 "${r}o" out "02:00:00:00:$n:01"
+  veth "$p" "$r" eth1 "${r}i" in "02:00:00:00:$n:02"
+  ip -n "$p$r" addr add "2001:db8:2::1${n#0}/64" dev eth0 nodad
+  ip -n "$p$r" addr add "192.0.2.1${n#0}/24" dev eth0
+  ip -n "$p$r" addr add "198.51.100.$((${n#0} + 1))/24" dev eth1
+  ip netns exec "$p$r" sysctl -qw net.ipv4.ip_forward=1
+}
+
 case "${1:-}" in
+  crash) [ $# -eq 3 ] || die "usage: $0 crash PREFIX lb1|lb2"; crash "$2" "$3" ;;
+  boot)  [ $# -eq 3 ] || die "usage: $0 boot PREFIX lb1|lb2"; boot "$2" "$3" ;;
   up)    [ $# -eq 2 ] || die "usage: $0 up PREFIX"; up "$2" ;;
   down)  [ $# -eq 2 ] || die "usage: $0 down PREFIX"; down "$2" ;;
   sweep) sweep ;;

@@ -11,10 +11,14 @@
 #      only; both have the timeouts (ipvsadm -L --timeout);
 #   2. SIGTERM to lb1's tandem: lb1's daemons are gone; lb2 takes over and
 #      runs the master daemon only within a few seconds;
-#   3. lb1 returns and preempts: lb2 starts its backup daemon at once and
-#      stops its master daemon FLUSH_DELAY (3 s) later;
+#   3. lb1 returns and preempts, but only once its backup daemon has caught
+#      up (the caught-up gate: its log says "preempt held"); lb2 starts its
+#      backup daemon at once and stops its master daemon FLUSH_DELAY (3 s)
+#      later; both namespaces have the sync sysctls tandem sets;
 #   4. a reload (SIGHUP) that changes the port restarts the daemon with it;
-#   5. SIGTERM to both: their daemons are gone.
+#   5. SIGTERM to both: the master keeps its master daemon for the drain
+#      and never starts a backup daemon on the way out; then their daemons
+#      are gone.
 # Addresses: 192.0.2.0/24 (VRRP link), VIP 203.0.113.50, the group is
 # MCAST-TEST-NET (RFC 5771). Namespaces removed on exit.
 set -euo pipefail
@@ -135,12 +139,23 @@ pass "lb2 took over and runs the master daemon only ($ms ms after lb1's exit)"
 # entries it still buffers reach lb1).
 start "$lb1" 150 lb1
 both=$(printf '%s\n%s' "$backup_d" "$master" | sort)
-wait_for 20 "$lb2" "$both" >/dev/null || fail "lb2 never ran both daemons after leaving MASTER"
+ms=$(wait_for 40 "$lb2" "$both") || fail "lb2 never ran both daemons after leaving MASTER"
+[ "$ms" -ge 8000 ] || fail "lb1 preempted $ms ms after its start: before its backup daemon caught up (8 s)"
+pass "lb1 preempted $ms ms after its start, once its backup daemon had caught up"
+grep -q "preempt held: sync catching up" "$work/lb1.log" || fail "lb1 did not log why it waited"
+pass "lb1's log says why it waited: $(grep -m 1 -o 'preempt held: sync catching up, [0-9]* s left' "$work/lb1.log")"
 ms=$(wait_for 10 "$lb2" "$backup_d") || fail "lb2's master daemon was never stopped"
 [ "$ms" -ge 1500 ] || fail "lb2's master daemon stopped only $ms ms after the backup's start"
 pass "lb2 left MASTER: backup daemon at once, master daemon stopped $ms ms later"
 wait_for 10 "$lb1" "$master" >/dev/null || fail "lb1 is not back to the master daemon only"
 pass "lb1 runs the master daemon only again"
+for n in "$lb1" "$lb2"; do
+  expect "tandem set the sync sysctls in $n" "3 0 5" \
+    "$(ip netns exec "$n" cat /proc/sys/net/ipv4/vs/sync_threshold /proc/sys/net/ipv4/vs/sync_refresh_period | tr -s ' \t\n' ' ' | sed 's/ $//')"
+done
+grep -q "set sync_threshold 3 50 -> 3 0 and sync_refresh_period 0 -> 5" "$work/lb1.log" ||
+  fail "lb1 did not log the sysctls it changed"
+pass "the change is logged"
 
 # 4. A reload that changes the port restarts lb2's backup daemon with it
 # (the kernel cannot change a running daemon).
@@ -150,8 +165,21 @@ ms=$(wait_for 10 "$lb2" "${backup_d/port=4660/port=4661}") ||
   fail "a reload with port 4661 did not restart lb2's backup daemon"
 pass "reload: lb2's backup daemon restarted with port 4661 ($ms ms)"
 
-# 5. Both stop.
-for n in lb1 lb2; do
+# 5. Both stop. lb1 (MASTER) drains: its master daemon stays for about
+# 3 s after SIGTERM, and no backup daemon starts on the way out.
+kill -TERM "${pid[lb1]}"
+t0=$(ms_now) last_master=0
+while kill -0 "${pid[lb1]}" 2>/dev/null; do
+  d=$(daemons "$lb1")
+  case $d in *backup*) fail "lb1 started a backup daemon while stopping: [$d]" ;; esac
+  case $d in *master*) last_master=$(($(ms_now) - t0)) ;; esac
+  sleep 0.1
+done
+[ "$last_master" -ge 2000 ] || fail "lb1's master daemon stopped $last_master ms after SIGTERM: no drain"
+pass "stopping, lb1 kept its master daemon $last_master ms (the drain) and started no backup daemon"
+wait "${pid[lb1]}" || fail "lb1's tandem exited with status $?"
+unset 'pid[lb1]'
+for n in lb2; do
   kill -TERM "${pid[$n]}"
   wait "${pid[$n]}" || fail "$n's tandem exited with status $?"
   unset "pid[$n]"

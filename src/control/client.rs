@@ -218,6 +218,16 @@ fn vrrp_instances(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
             ]);
         }
         out.push_str(&t.render());
+        for i in &s.vrrp_instances {
+            if let Some(until) = i.preempt_held_until_unix_ms {
+                let left = until.saturating_sub(now_ms).div_ceil(1000);
+                let _ = writeln!(
+                    out,
+                    "  {}: preempt held: sync catching up, {left} s left",
+                    i.name
+                );
+            }
+        }
     }
 }
 
@@ -406,6 +416,19 @@ mod tests {
         for l in lines.iter().filter(|l| l.starts_with("VI_")) {
             assert_eq!(&l[col..col + 6], "MASTER", "misaligned row: {l}");
         }
+    }
+
+    #[test]
+    fn a_held_preemption_is_shown_with_the_seconds_left() {
+        let mut s = example_snapshot();
+        let now = s.generated_unix_ms;
+        assert!(!render_table_at(&s, now).contains("preempt held"));
+        s.vrrp_instances[0].preempt_held_until_unix_ms = Some(now + 7_400);
+        let name = s.vrrp_instances[0].name.clone();
+        assert!(
+            render_table_at(&s, now)
+                .contains(&format!("{name}: preempt held: sync catching up, 8 s left"))
+        );
     }
 
     #[test]

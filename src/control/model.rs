@@ -161,6 +161,10 @@ pub struct VrrpInstanceStatus {
     /// The sync group this instance belongs to.
     pub sync_group: Option<String>,
     pub last_transition: Option<Transition>,
+    /// A BACKUP that outranks its master but waits for its connection-sync
+    /// daemon to catch up (`lvs_sync_daemon`): when the hold ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempt_held_until_unix_ms: Option<u64>,
     #[serde(default)]
     pub counters: VrrpCounters,
 }
@@ -321,6 +325,7 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
                 VrrpState::Master,
                 "master down timer expired",
             )),
+            preempt_held_until_unix_ms: None,
             counters: VrrpCounters {
                 became_master: 1,
                 adverts_sent: 3700,
@@ -353,6 +358,7 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
                 VrrpState::Master,
                 "sync group VG_LB",
             )),
+            preempt_held_until_unix_ms: None,
             counters: VrrpCounters::default(),
         },
     ]

@@ -91,12 +91,55 @@ impl RulesState {
     }
 }
 
+/// Which instances the caught-up gate of `lvs_sync_daemon` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GateScope {
+    /// No `lvs_sync_daemon`: nobody waits.
+    #[default]
+    None,
+    /// The instance `lvs_sync_daemon` names (its unit applies the hold to
+    /// every member of its sync group, which moves as one).
+    Instance(String),
+    /// `lvs_sync_daemon` names no instance: its backup daemon runs for
+    /// every instance, so every instance waits.
+    All,
+}
+
+/// The caught-up preemption gate: a node that would preempt a
+/// lower-priority master waits until its backup sync daemon has heard of
+/// the connections that master carries (docs/ipvs.md, "Connection
+/// synchronisation"). Written by the sync task, read by the units, which
+/// hand it to their state machines as `vrrp::Event::PreemptHold`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreemptGate {
+    pub scope: GateScope,
+    /// When the local backup daemon will have caught up; `None`: no hold
+    /// (no backup daemon, or sync settings with no time bound).
+    pub until: Option<std::time::Instant>,
+}
+
+impl PreemptGate {
+    /// The hold for a unit whose instances are `names`.
+    pub fn hold_for<'a>(
+        &self,
+        mut names: impl Iterator<Item = &'a str>,
+    ) -> Option<std::time::Instant> {
+        let applies = match &self.scope {
+            GateScope::None => false,
+            GateScope::All => true,
+            GateScope::Instance(n) => names.any(|x| x == n),
+        };
+        self.until.filter(|_| applies)
+    }
+}
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<RoleChange>,
     current: Arc<Mutex<BTreeMap<(Subject, String), Role>>>,
     rules: Arc<watch::Sender<RulesState>>,
+    gate: Arc<watch::Sender<PreemptGate>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -120,12 +163,27 @@ impl Bus {
             tx,
             current: Arc::new(Mutex::new(BTreeMap::new())),
             rules: Arc::new(watch::channel(RulesState::default()).0),
+            gate: Arc::new(watch::channel(PreemptGate::default()).0),
         }
     }
 
     /// Watch the VIP gate's state.
     pub fn rules(&self) -> watch::Receiver<RulesState> {
         self.rules.subscribe()
+    }
+
+    /// Watch the caught-up preemption gate.
+    pub fn preempt_gate(&self) -> watch::Receiver<PreemptGate> {
+        self.gate.subscribe()
+    }
+
+    /// A new gate (only a change wakes the units).
+    pub fn set_preempt_gate(&self, gate: PreemptGate) {
+        self.gate.send_if_modified(|g| {
+            let changed = *g != gate;
+            *g = gate;
+            changed
+        });
     }
 
     /// The instances that govern virtual servers (set before the units
@@ -199,6 +257,26 @@ mod tests {
         );
         bus.rules_unreachable();
         assert!(!rules.borrow().must_wait("VI_1"), "no IPVS: nobody waits");
+    }
+
+    #[test]
+    fn the_gate_holds_the_named_instances_unit_or_every_unit() {
+        let at = std::time::Instant::now();
+        let gate = |scope| PreemptGate {
+            scope,
+            until: Some(at),
+        };
+        let unit = ["VI_1", "VI_GW"];
+        assert_eq!(gate(GateScope::None).hold_for(unit.into_iter()), None);
+        assert_eq!(gate(GateScope::All).hold_for(unit.into_iter()), Some(at));
+        let named = gate(GateScope::Instance("VI_GW".into()));
+        assert_eq!(named.hold_for(unit.into_iter()), Some(at));
+        assert_eq!(named.hold_for(["VI_2"].into_iter()), None);
+        let open = PreemptGate {
+            scope: GateScope::All,
+            until: None,
+        };
+        assert_eq!(open.hold_for(unit.into_iter()), None);
     }
 
     #[tokio::test]

@@ -110,6 +110,13 @@ async fn start_daemon(
             .get_or_insert_with(Bus::new)
             .set_governing(l.governing());
     }
+    // The caught-up preemption gate too (lvs_sync_daemon): a node that
+    // starts and would preempt waits for its backup sync daemon.
+    opts.bus
+        .get_or_insert_with(Bus::new)
+        .set_preempt_gate(super::sync::provisional_gate(
+            config.as_ref().map(Held::config),
+        ));
     let running = match start(
         |kernel| make_plan(kernel, config.as_ref().map(Held::config)),
         &opts,

@@ -121,6 +121,7 @@ mod tests {
             virtual_ipaddress: vec![],
             sync_group: None,
             last_transition: None,
+            preempt_held_until_unix_ms: None,
             counters: VrrpCounters::default(),
         }
     }

@@ -10,11 +10,15 @@
 //! ```
 //!
 //! Owns the task and its IPVS client. The decisions are
-//! [`crate::ipvs::sync`]'s (`desired`, `plan`, `shutdown`); this file only
-//! feeds them the role and the kernel's state, applies what they return
-//! and holds back the master daemon's stop for [`FLUSH_DELAY`] after the
-//! instance leaves MASTER, so that the entries it still buffers reach the
-//! peer. It never touches the IPVS table (the programmer does) or the VIPs.
+//! [`crate::ipvs::sync`]'s (`desired`, `plan`, `shutdown`, `catch_up`);
+//! this file only feeds them the role and the kernel's state, applies what
+//! they return and holds back the master daemon's stop for [`FLUSH_DELAY`]
+//! after the instance leaves MASTER (and at exit), so that the entries it
+//! still buffers reach the peer. It sets the sync sysctls of its namespace
+//! when they are the kernel's defaults ([`SyncSysctls::tuned`]) and
+//! publishes the caught-up preemption gate on the bus: the moment the
+//! backup daemon has heard of every connection the master carries. It
+//! never touches the IPVS table (the programmer does) or the VIPs.
 
 use std::time::Duration;
 
@@ -23,10 +27,12 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::ipvs::IpvsClient;
-use crate::ipvs::sync::{self, DaemonOp, DaemonSet, FLUSH_DELAY, Instance, SyncSettings};
+use crate::ipvs::sync::{
+    self, CatchUp, DaemonOp, DaemonSet, FLUSH_DELAY, Instance, SyncSettings, SyncSysctls,
+};
 use crate::ipvs::types::{DaemonState, Timeouts};
 
-use super::bus::{Bus, Role, Subject};
+use super::bus::{Bus, GateScope, PreemptGate, Role, Subject};
 
 /// How long one IPVS netlink request may take.
 const IPVS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -70,6 +76,34 @@ impl Wanted {
             timeouts,
         }
     }
+}
+
+/// Which instances the caught-up gate holds, for these settings.
+fn scope_of(settings: Option<&SyncSettings>) -> GateScope {
+    match settings {
+        None => GateScope::None,
+        Some(s) => match &s.instance {
+            Some(name) => GateScope::Instance(name.clone()),
+            None => GateScope::All,
+        },
+    }
+}
+
+/// The gate before the sync task's first round, set before the VRRP units
+/// start so that a node that starts and would preempt already waits: the
+/// backup daemon starts within moments, and tandem tunes the sysctls
+/// ([`SyncSysctls::tuned`]) unless an operator set them; the first round
+/// replaces this with the real start time and sysctls.
+pub fn provisional_gate(config: Option<&Config>) -> PreemptGate {
+    let w = Wanted::from_config(config);
+    let scope = scope_of(w.settings.as_ref());
+    let tuned = SyncSysctls::default().tuned().unwrap_or_default();
+    let until = match (&scope, sync::catch_up(&tuned)) {
+        (GateScope::None, _) => None,
+        (_, CatchUp::Within(d)) => Some(std::time::Instant::now() + d),
+        _ => None,
+    };
+    PreemptGate { scope, until }
 }
 
 /// The running sync task.
@@ -125,6 +159,22 @@ struct SyncTask {
     was_master: bool,
     /// The next attempt after a failed round.
     retry_at: Option<Instant>,
+    /// Since when the backup daemon runs (as far as this task knows).
+    backup_since: Option<Instant>,
+    /// The sync sysctls in effect, once read (and tuned).
+    sysctls: Option<SyncSysctls>,
+    /// The "no time bound" warning was logged.
+    unbounded_warned: bool,
+}
+
+/// What one round found and did.
+struct Stepped {
+    /// The backup daemon runs after the round.
+    backup_running: bool,
+    /// The round started (or restarted) the backup daemon.
+    backup_started: bool,
+    /// The sysctls read this round, if asked for.
+    sysctls: Option<SyncSysctls>,
 }
 
 async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::Receiver<()>) {
@@ -136,6 +186,9 @@ async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::R
         hold_master: None,
         was_master: false,
         retry_at: None,
+        backup_since: None,
+        sysctls: None,
+        unbounded_warned: false,
     };
     let mut roles_open = true;
     loop {
@@ -146,9 +199,8 @@ async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::R
             .flatten()
             .min();
         tokio::select! {
-            _ = &mut stop => break,
-            changed = wanted.changed() => if changed.is_err() { break },
-            () = sleep_until(wake) => {}
+            // A role change first: the units' STOP comes before the stop.
+            biased;
             change = roles.recv(), if roles_open => {
                 // Any change plans again: `plan` is no operation when the
                 // named instance's role did not move.
@@ -156,6 +208,9 @@ async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::R
                     roles_open = false;
                 }
             }
+            _ = &mut stop => break,
+            changed = wanted.changed() => if changed.is_err() { break },
+            () = sleep_until(wake) => {}
         }
     }
     task.exit().await;
@@ -182,6 +237,16 @@ fn instance_of(w: &Wanted, bus: &Bus) -> Option<Instance> {
     Some(Instance { vrid, role })
 }
 
+/// Whether the named instance has stopped (the daemon is leaving): its
+/// daemons then stay as they are until [`SyncTask::exit`], so a master
+/// does not start a backup daemon for its last moment.
+fn stopped(w: &Wanted, bus: &Bus) -> bool {
+    let Some(name) = w.settings.as_ref().and_then(|s| s.instance.as_ref()) else {
+        return false;
+    };
+    bus.snapshot().get(&(Subject::Instance, name.clone())) == Some(&Role::Stop)
+}
+
 impl SyncTask {
     /// Bring the kernel to what `w` and the instance's role ask for.
     async fn round(&mut self, w: &Wanted, bus: &Bus) {
@@ -192,6 +257,12 @@ impl SyncTask {
         self.retry_at = None;
         if self.hold_master.is_some_and(|t| t <= now) {
             self.hold_master = None;
+        }
+        if stopped(w, bus) {
+            if std::mem::take(&mut self.was_master) {
+                self.hold_master = Some(now + FLUSH_DELAY);
+            }
+            return;
         }
         let instance = instance_of(w, bus);
         let want = match sync::desired(w.settings.as_ref(), instance) {
@@ -216,22 +287,103 @@ impl SyncTask {
         let timeouts = w.timeouts.filter(|t| self.timeouts_set != Some(*t));
         let hold = self.hold_master.is_some();
         let managed = self.managed;
-        let ok = self
-            .blocking(move |c| step(c, managed.then_some(&want), hold, timeouts.as_ref()))
+        let read_sysctls = w.settings.is_some() && self.sysctls.is_none();
+        let stepped = self
+            .blocking(move |c| {
+                step(
+                    c,
+                    managed.then_some(&want),
+                    hold,
+                    timeouts.as_ref(),
+                    read_sysctls,
+                )
+            })
             .await;
-        if ok {
-            if let Some(t) = timeouts {
-                self.timeouts_set = Some(t);
-            }
-        } else {
+        let Some(stepped) = stepped else {
             self.retry_at = Some(Instant::now() + RETRY);
+            self.backup_since = None;
+            self.publish_gate(w, bus);
+            return;
+        };
+        if let Some(t) = timeouts {
+            self.timeouts_set = Some(t);
         }
+        if stepped.sysctls.is_some() {
+            self.sysctls = stepped.sysctls;
+        }
+        self.backup_since = match (stepped.backup_running, stepped.backup_started) {
+            (false, _) => None,
+            (true, true) => Some(Instant::now()),
+            (true, false) => self.backup_since.or(Some(Instant::now())),
+        };
+        self.publish_gate(w, bus);
     }
 
-    /// At exit: stop every daemon, at once (keepalived does the same).
+    /// The caught-up gate: a preemption waits until the backup daemon has
+    /// run for [`sync::catch_up`] of the sysctls in effect. With sysctls
+    /// that give no time bound (an operator's own `sync_threshold` with a
+    /// period), nothing is held and the log says why.
+    fn publish_gate(&mut self, w: &Wanted, bus: &Bus) {
+        let scope = scope_of(w.settings.as_ref());
+        let bound = match self.sysctls.map(|s| sync::catch_up(&s)) {
+            Some(CatchUp::Within(d)) => Some(d),
+            Some(other) => {
+                if !std::mem::replace(&mut self.unbounded_warned, true) {
+                    tracing::warn!(
+                        catch_up = ?other,
+                        "lvs_sync_daemon: the sync sysctls (sync_threshold with a period, or no \
+                         sync_refresh_period) give the backup daemon no time to catch up in: \
+                         preemption is not held; set sync_threshold \"3 0\" and \
+                         sync_refresh_period, or preempt_delay"
+                    );
+                }
+                None
+            }
+            None => None,
+        };
+        let until = match (&scope, self.backup_since, bound) {
+            (GateScope::None, _, _) => None,
+            (_, Some(since), Some(d)) => Some((since + d).into_std()),
+            _ => None,
+        };
+        let gate = PreemptGate { scope, until };
+        if let (Some(since), Some(d)) = (self.backup_since, bound) {
+            if bus.preempt_gate().borrow().until != gate.until {
+                tracing::info!(
+                    seconds = d.as_secs(),
+                    "lvs_sync_daemon: a preemption waits until the backup daemon has caught up \
+                     ({} s after its start, {} s from now)",
+                    d.as_secs(),
+                    (since + d)
+                        .saturating_duration_since(Instant::now())
+                        .as_secs()
+                );
+            }
+        }
+        bus.set_preempt_gate(gate);
+    }
+
+    /// At exit: stop every daemon, once a master daemon has drained: it
+    /// keeps sending for [`FLUSH_DELAY`] after the VIPs went (keepalived
+    /// stops both at once, and the connections opened in the master's last
+    /// seconds, still in its buffer, are lost to the peer).
     async fn exit(mut self) {
         if !self.managed {
             return;
+        }
+        let master_runs = self
+            .blocking(|c| Ok(DaemonSet::from_daemons(c.daemons()?).master.is_some()))
+            .await
+            .unwrap_or(false);
+        if master_runs {
+            let until = self
+                .hold_master
+                .unwrap_or_else(|| Instant::now() + FLUSH_DELAY);
+            tracing::info!(
+                "lvs_sync_daemon: the master daemon drains its buffer before it stops ({} ms)",
+                until.saturating_duration_since(Instant::now()).as_millis()
+            );
+            tokio::time::sleep_until(until).await;
         }
         self.blocking(|c| {
             let running = DaemonSet::from_daemons(c.daemons()?);
@@ -240,12 +392,12 @@ impl SyncTask {
         .await;
     }
 
-    /// Run `f` with the client on the blocking pool; false (logged) if it
+    /// Run `f` with the client on the blocking pool; `None` (logged) if it
     /// failed.
-    async fn blocking(
+    async fn blocking<T: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&mut IpvsClient) -> Result<(), crate::ipvs::IpvsError> + Send + 'static,
-    ) -> bool {
+        f: impl FnOnce(&mut IpvsClient) -> Result<T, crate::ipvs::IpvsError> + Send + 'static,
+    ) -> Option<T> {
         let mut client = self
             .client
             .take()
@@ -258,29 +410,33 @@ impl SyncTask {
         match joined {
             Ok((client, r)) => {
                 self.client = Some(client);
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "lvs_sync_daemon: IPVS refused; retrying in 5 s");
-                    return false;
+                match r {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lvs_sync_daemon: IPVS refused; retrying in 5 s");
+                        None
+                    }
                 }
-                true
             }
             Err(e) => {
                 tracing::error!(error = %e, "lvs_sync_daemon: the IPVS round failed");
-                false
+                None
             }
         }
     }
 }
 
 /// One round on the blocking pool: the timeouts, then the daemons (`want`
-/// `None`: not managed). With `hold_master`, a planned stop of the master
-/// daemon waits for a later round.
+/// `None`: not managed), then, with `read_sysctls`, the sync sysctls
+/// (tuned if they are the kernel's defaults). With `hold_master`, a
+/// planned stop of the master daemon waits for a later round.
 fn step(
     c: &mut IpvsClient,
     want: Option<&DaemonSet>,
     hold_master: bool,
     timeouts: Option<&Timeouts>,
-) -> Result<(), crate::ipvs::IpvsError> {
+    read_sysctls: bool,
+) -> Result<Stepped, crate::ipvs::IpvsError> {
     if let Some(t) = timeouts {
         c.set_timeouts(t)?;
         tracing::info!(
@@ -289,9 +445,15 @@ fn step(
         );
     }
     let Some(want) = want else {
-        return Ok(());
+        return Ok(Stepped {
+            backup_running: false,
+            backup_started: false,
+            sysctls: None,
+        });
     };
     let running = DaemonSet::from_daemons(c.daemons()?);
+    // ip_vs is loaded now (the GET_DAEMON above), so its sysctls exist.
+    let sysctls = if read_sysctls { tune_sysctls() } else { None };
     let ifname = want
         .master
         .as_ref()
@@ -301,7 +463,61 @@ fn step(
     if hold_master {
         ops.retain(|op| *op != DaemonOp::Stop(DaemonState::Master));
     }
-    apply(c, &ops)
+    apply(c, &ops)?;
+    Ok(Stepped {
+        backup_running: want.backup.is_some(),
+        backup_started: ops
+            .iter()
+            .any(|op| matches!(op, DaemonOp::Start(d) if d.state == DaemonState::Backup)),
+        sysctls,
+    })
+}
+
+/// The sync sysctls of this namespace (`/proc/sys/net/ipv4/vs`).
+const VS_SYSCTLS: &str = "/proc/sys/net/ipv4/vs";
+
+/// Read the sync sysctls, and set them as [`SyncSysctls::tuned`] says when
+/// they are the kernel's defaults (logged, with the old values). `None`
+/// if they cannot be read. A refused write (a read-only `/proc/sys`, as
+/// systemd's `ProtectKernelTunables` makes it) is logged, and the values
+/// in effect returned.
+fn tune_sysctls() -> Option<SyncSysctls> {
+    let read = |name: &str| std::fs::read_to_string(format!("{VS_SYSCTLS}/{name}"));
+    let current = || -> Option<SyncSysctls> {
+        SyncSysctls::parse(
+            &read("sync_threshold").ok()?,
+            &read("sync_refresh_period").ok()?,
+        )
+    };
+    let Some(now) = current() else {
+        tracing::warn!("lvs_sync_daemon: cannot read the sync sysctls in {VS_SYSCTLS}");
+        return None;
+    };
+    let Some(tuned) = now.tuned() else {
+        tracing::info!(
+            sync_threshold = %now.threshold_text(), sync_refresh_period = now.refresh_period,
+            "lvs_sync_daemon: the sync sysctls are not the kernel's defaults: left as they are"
+        );
+        return Some(now);
+    };
+    let write = |name: &str, value: String| {
+        std::fs::write(format!("{VS_SYSCTLS}/{name}"), value)
+            .map_err(|e| tracing::warn!(sysctl = name, error = %e, "lvs_sync_daemon: cannot set"))
+            .is_ok()
+    };
+    if write("sync_refresh_period", tuned.refresh_period.to_string())
+        && write("sync_threshold", tuned.threshold_text())
+    {
+        tracing::info!(
+            "lvs_sync_daemon: set sync_threshold {} -> {} and sync_refresh_period {} -> {}, \
+             so that a backup daemon catches up in bounded time",
+            now.threshold_text(),
+            tuned.threshold_text(),
+            now.refresh_period,
+            tuned.refresh_period
+        );
+    }
+    current()
 }
 
 /// Start and stop as planned, in order; each logged.

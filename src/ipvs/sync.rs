@@ -372,7 +372,36 @@ impl Default for SyncSysctls {
     }
 }
 
+/// The `sync_refresh_period` tandem sets (seconds): see
+/// [`SyncSysctls::tuned`].
+pub const TUNED_REFRESH_PERIOD: u32 = 5;
+
 impl SyncSysctls {
+    /// What tandem writes in a namespace where `lvs_sync_daemon` is
+    /// configured and the sync sysctls are still the kernel's defaults:
+    /// `sync_threshold "3 0"` (no packet-count period) and
+    /// `sync_refresh_period` [`TUNED_REFRESH_PERIOD`]. Then every
+    /// connection with a client packet is sent again on its first packet
+    /// once 5 s have passed since its last sync, so a backup that just
+    /// started its daemon has heard of every live connection within
+    /// [`catch_up`] (8 s), where the defaults re-send only every 50th
+    /// packet (unbounded for a slow connection). For a busy connection it
+    /// is also less sync traffic: one entry per 5 s instead of one per 50
+    /// packets. `None`: the values are not the defaults, an operator's
+    /// choice, left alone.
+    pub fn tuned(&self) -> Option<SyncSysctls> {
+        (*self == SyncSysctls::default()).then_some(SyncSysctls {
+            threshold: self.threshold,
+            period: 0,
+            refresh_period: TUNED_REFRESH_PERIOD,
+        })
+    }
+
+    /// `sync_threshold` as `/proc` takes it.
+    pub fn threshold_text(&self) -> String {
+        format!("{} {}", self.threshold, self.period)
+    }
+
     /// From the texts of `sync_threshold` ("3\t50") and
     /// `sync_refresh_period` ("0"); `None` for anything else.
     pub fn parse(sync_threshold: &str, sync_refresh_period: &str) -> Option<Self> {
@@ -751,6 +780,17 @@ mod tests {
         assert_eq!(SyncSysctls::parse("3", "0"), None);
         assert_eq!(SyncSysctls::parse("3 50 1", "0"), None);
         assert_eq!(SyncSysctls::parse("3 50", "x"), None);
+    }
+
+    #[test]
+    fn only_the_kernels_defaults_are_tuned_and_the_tuned_values_bound_the_catch_up() {
+        let t = SyncSysctls::default().tuned().unwrap();
+        assert_eq!(t.threshold_text(), "3 0");
+        assert_eq!(t.refresh_period, 5);
+        assert_eq!(catch_up(&t), CatchUp::Within(Duration::from_secs(8)));
+        assert_eq!(t.tuned(), None, "already tuned: left alone");
+        let mine = SyncSysctls::parse("3 100", "0").unwrap();
+        assert_eq!(mine.tuned(), None, "an operator's values: left alone");
     }
 
     #[test]

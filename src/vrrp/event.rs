@@ -59,6 +59,14 @@ pub enum Event {
     /// Stop: a master sends priority 0 so a backup takes over after only
     /// Skew_Time (RFC 5798 §6.4.3), and gives up its addresses.
     Shutdown,
+    /// Until `until`, a preemption waits (`None`: no hold): the daemon's
+    /// caught-up gate for `lvs_sync_daemon`, the moment the local backup
+    /// sync daemon will have heard of every connection the master holds
+    /// (docs/ipvs.md, "Connection synchronisation"). It acts as
+    /// `preempt_delay` does, accepting a lower-priority master meanwhile
+    /// (the longer of the two wins), and never delays a takeover from a
+    /// master that went silent or sent priority 0.
+    PreemptHold { until: Option<Time> },
 }
 
 /// Why a state changed, for logs, notify scripts and counters.
@@ -113,6 +121,11 @@ pub enum Action {
         to: State,
         reason: Reason,
     },
+    /// A preemption is held back by [`Event::PreemptHold`] until `until`
+    /// (longer than any `preempt_delay`): the backup keeps following a
+    /// lower-priority master meanwhile. Reported once per hold, for the
+    /// log.
+    PreemptHeld { until: Time },
     /// The earliest deadline changed: arm the timer for `at` (`None`:
     /// disarm). The same as calling [`Instance::poll_timeout`](super::Instance::poll_timeout) after every
     /// event; use whichever suits.

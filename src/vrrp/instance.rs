@@ -71,6 +71,11 @@ pub struct Instance {
     /// The last accepted advert came from a lower-priority master, so
     /// becoming master now is a preemption (for the counters).
     preempting: bool,
+    /// [`Event::PreemptHold`]: no preemption before this time.
+    preempt_hold: Option<Time>,
+    /// The hold is keeping this backup on a lower-priority master now
+    /// (reported once with [`Action::PreemptHeld`]).
+    preempt_held: bool,
     /// Skew-only down timer after a priority-0 advert.
     master_left: bool,
     link_up: bool,
@@ -126,6 +131,8 @@ impl Instance {
             lower_prio_garp_timer: None,
             preempt_since: None,
             preempting: false,
+            preempt_hold: None,
+            preempt_held: false,
             master_left: false,
             link_up: true,
             trackers_up,
@@ -162,6 +169,16 @@ impl Instance {
 
     pub fn counters(&self) -> &InstanceCounters {
         &self.counters
+    }
+
+    /// When the sync gate's hold ends, while it keeps this backup on a
+    /// lower-priority master it would otherwise preempt (for the status:
+    /// "preempt held: sync catching up").
+    pub fn preempt_held_until(&self) -> Option<Time> {
+        match self.state {
+            State::Backup if self.preempt_held => self.preempt_hold,
+            _ => None,
+        }
     }
 
     /// The master this backup last accepted an advert from, with the
@@ -295,6 +312,13 @@ impl Instance {
             }
             Event::Shutdown => {
                 self.shutdown(now);
+                Ok(())
+            }
+            Event::PreemptHold { until } => {
+                if until != self.preempt_hold {
+                    self.preempt_held = false;
+                }
+                self.preempt_hold = until;
                 Ok(())
             }
         };
@@ -485,14 +509,28 @@ impl Instance {
         let lower = advert.priority < self.effective_priority;
         let accept = if !self.params.preempt || !lower {
             self.preempt_since = None;
+            self.preempt_held = false;
             true
-        } else if self.params.preempt_delay > Duration::ZERO {
+        } else {
             // keepalived's preempt_delay: keep accepting the lower-priority
             // master until the delay since first noticing it has run out.
-            let since = *self.preempt_since.get_or_insert(now);
-            now < since + self.params.preempt_delay
-        } else {
-            false
+            // The sync gate's hold works the same way; the later end wins.
+            let delay_end = (self.params.preempt_delay > Duration::ZERO)
+                .then(|| *self.preempt_since.get_or_insert(now) + self.params.preempt_delay);
+            let hold_end = self.preempt_hold.filter(|h| now < *h);
+            match (delay_end.filter(|d| now < *d), hold_end) {
+                (_, Some(h)) if delay_end.is_none_or(|d| h > d) => {
+                    if !std::mem::replace(&mut self.preempt_held, true) {
+                        self.actions.push_back(Action::PreemptHeld { until: h });
+                    }
+                    true
+                }
+                (Some(_), _) => true,
+                (None, _) => {
+                    self.preempt_held = false;
+                    false
+                }
+            }
         };
         if accept {
             self.master_seen = Some((src, advert.priority));
@@ -707,6 +745,7 @@ impl Instance {
         self.lower_prio_garp_timer = None;
         self.preempt_since = None;
         self.preempting = false;
+        self.preempt_held = false;
         self.master_left = false;
         self.want_master = None;
     }
@@ -783,6 +822,7 @@ impl Instance {
         self.lower_prio_garp_timer = None;
         self.preempt_since = None;
         self.preempting = false;
+        self.preempt_held = false;
         self.master_left = false;
         self.want_master = None;
     }

@@ -80,6 +80,8 @@ pub struct Unit {
     group_transition: Option<Transition>,
     /// The VIP gate: whether the IPVS table of a new role is in the kernel.
     rules: tokio::sync::watch::Receiver<bus::RulesState>,
+    /// The caught-up preemption gate of `lvs_sync_daemon`.
+    gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
 }
 
 /// Which trackers each `vrrp_script` moves: name → (instance, tracker index).
@@ -112,9 +114,11 @@ impl Unit {
     ) -> Result<Unit, crate::net::RtnlError> {
         let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
         let rules = bus.rules();
+        let gate = bus.preempt_gate();
         let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
         Ok(Unit {
             rules,
+            gate,
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -163,6 +167,9 @@ impl Unit {
         // is given once adverts can be sent): a master that cannot send
         // adverts would hold the VIPs beside the real master unheard.
         let mut unbound: Vec<usize> = Vec::new();
+        // The gate first: a node that starts and would preempt waits too.
+        self.apply_gate(now);
+        let mut gate_open = true;
         for id in 0..self.io.len() {
             // Tell the state machine about a down interface before it
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
@@ -195,7 +202,12 @@ impl Unit {
             // `release_vips` marks the state seen on `self.rules`, which
             // the next clone starts from.
             let mut rules = self.rules.clone();
+            let mut gate_rx = self.gate.clone();
             tokio::select! {
+                changed = gate_rx.changed(), if gate_open => match changed {
+                    Ok(()) => self.apply_gate(self.now()),
+                    Err(_) => gate_open = false,
+                },
                 _ = tokio::time::sleep(UNBOUND_RETRY), if !unbound.is_empty() => {
                     let now = self.now();
                     let mut still = Vec::new();
@@ -475,6 +487,7 @@ impl Unit {
                     self.send_gratuitous(id, true);
                 }
                 Action::Notify { state } => self.run_notify(id, state),
+                Action::PreemptHeld { until } => self.log_preempt_held(id, until),
                 Action::SetTimer { .. } => {}
             }
         }
@@ -485,6 +498,40 @@ impl Unit {
             self.update_group_role();
         }
         self.report_status();
+    }
+
+    /// Hand the caught-up gate (`lvs_sync_daemon`, `daemon::sync`) to the
+    /// state machine: every instance of the unit holds a preemption until
+    /// the local backup sync daemon has caught up.
+    fn apply_gate(&mut self, now: Time) {
+        let gate = self.gate.borrow_and_update().clone();
+        let until = gate
+            .hold_for(self.io.iter().map(|io| io.plan.name.as_str()))
+            .map(|at| self.time_of(at));
+        for id in 0..self.io.len() {
+            let _ = self.router.handle(now, id, Event::PreemptHold { until });
+        }
+    }
+
+    /// The state machine's time of a monotonic instant.
+    fn time_of(&self, at: Instant) -> Time {
+        let us = at.saturating_duration_since(self.epoch).as_micros();
+        Time::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    /// Why a backup that outranks its master does not take over yet.
+    fn log_preempt_held(&self, id: usize, until: Time) {
+        let Some(io) = self.io.get(id) else {
+            return;
+        };
+        let left = until
+            .saturating_duration_since(self.now())
+            .as_secs_f64()
+            .ceil();
+        tracing::info!(
+            instance = %io.plan.name, seconds_left = left,
+            "VRRP_Instance({}) preempt held: sync catching up, {left} s left", io.plan.name
+        );
     }
 
     /// Log the transition, record it for the status, mail it if
@@ -723,6 +770,7 @@ impl Unit {
             return;
         };
         let group = self.group.as_ref().map(|g| g.name.clone());
+        let now = self.now();
         let instances = self
             .io
             .iter()
@@ -736,6 +784,7 @@ impl Unit {
                     group.clone(),
                     last,
                     self.stopping,
+                    now,
                 ))
             })
             .collect();

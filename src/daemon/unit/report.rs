@@ -8,7 +8,8 @@
 use std::sync::atomic::Ordering;
 
 use crate::control::model::{Transition, VrrpCounters, VrrpInstanceStatus};
-use crate::vrrp::{Instance, State};
+use crate::process::unix_ms_now;
+use crate::vrrp::{Instance, State, Time};
 
 use super::instance_io::InstanceIo;
 use super::states::vrrp_state;
@@ -20,6 +21,7 @@ pub(super) fn instance_status(
     sync_group: Option<String>,
     last_transition: Option<Transition>,
     stopping: bool,
+    now: Time,
 ) -> VrrpInstanceStatus {
     let c = inst.counters();
     let state = vrrp_state(inst.state(), stopping);
@@ -54,6 +56,10 @@ pub(super) fn instance_status(
             .collect(),
         sync_group,
         last_transition,
+        preempt_held_until_unix_ms: inst.preempt_held_until().map(|t| {
+            let left = u64::try_from(t.saturating_duration_since(now).as_millis());
+            unix_ms_now().saturating_add(left.unwrap_or(u64::MAX))
+        }),
         counters: VrrpCounters {
             became_master: c.master_transitions,
             released_master: c
