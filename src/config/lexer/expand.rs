@@ -64,6 +64,15 @@ pub(super) struct Generated {
 }
 
 impl Pending {
+    /// Whether this source has no line left.
+    pub fn is_done(&self) -> bool {
+        match self {
+            Pending::Lines(lines) => lines.is_empty(),
+            Pending::Seq(seq) => seq.next.is_none(),
+            Pending::Lst(lst) => lst.sets.is_empty(),
+        }
+    }
+
     /// The next line, or `None` once this source is used up.
     pub fn next(&mut self) -> Option<Generated> {
         match self {
