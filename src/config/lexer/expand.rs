@@ -26,7 +26,7 @@
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 
-use super::Pos;
+use super::pos::Pos;
 
 /// How many lines one `~SEQ` may produce: keepalived has no bound, but a
 /// typo such as `~SEQ(i, 1, 100000000000)` must not run the daemon out of

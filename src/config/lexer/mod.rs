@@ -24,6 +24,7 @@
 //! block means (the parser and builder do).
 
 mod expand;
+mod pos;
 mod source;
 mod words;
 
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use super::diag::Diagnostic;
 use expand::{Def, Generated, Pending, SrcLine};
 
+pub(crate) use pos::Pos;
 pub(crate) use source::Source;
 pub(crate) use words::TokKind;
 use words::{LexError, RawToken, strip_comment, tokenize};
@@ -50,14 +52,6 @@ const MAX_RECHECKS: usize = 16;
 /// How many lines multi-line parameters and `~SEQ`/`~LST` may generate in
 /// all: stops a multi-line parameter that refers to itself.
 const MAX_GENERATED: u64 = 2_000_000;
-
-/// A position in the operator's files. `file` indexes [`Lexer::files`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Pos {
-    pub file: u32,
-    pub line: u32,
-    pub col: u32,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Token {

@@ -72,6 +72,10 @@ pub struct GlobalDefs {
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`: refuse root scripts writable by others.
     pub enable_script_security: bool,
+    /// `umask`: the file-mode creation mask the daemon sets at start-up
+    /// (so for the files it and its scripts create); `None`: the one it
+    /// was started with.
+    pub umask: Option<u32>,
     /// `lvs_flush`: flush the whole IPVS table at start-up.
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop [VS]`.
@@ -118,6 +122,7 @@ impl Default for GlobalDefs {
             vrrp_skip_check_adv_addr: false,
             script_user: None,
             enable_script_security: false,
+            umask: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
