@@ -18,7 +18,8 @@ use tandem::config::{LoadOptions, load_str};
 /// comment line ending it), nested `~SEQ`s, the four `~SEQ` forms with
 /// octal, hex and parameter numbers, `~LST` both ways, a parameter that
 /// holds a `~LST`, a reference that does not end its line, a commented-out
-/// `~SEQ`, `${_RANDOM MIN MAX}`.
+/// `~SEQ`, `${_RANDOM MIN MAX}`, a commented line ending in `\` (it
+/// continues the definition, in keepalived too).
 const LANGUAGE: &str = "$M= first_${n} \\
   second_${n}  \\
 ~SEQ(q, 2) seq_in_def_${n}_${q}
@@ -48,6 +49,12 @@ $E= \\
 single
 
 e2 $E
+$K= \\
+kw_k1 \\
+  # an_old_option \\
+kw_k2
+
+$K
 ";
 
 /// What keepalived 2.2.7 named for [`LANGUAGE`], in its order.
@@ -85,6 +92,8 @@ const LANGUAGE_KEEPALIVED: &[&str] = &[
     "v_q",
     "after_17_q",
     "e2",
+    "kw_k1",
+    "kw_k2",
 ];
 
 /// tandem's unknown keywords for `text`, each with its line and column.

@@ -250,17 +250,20 @@ impl Lexer {
     /// process skips a comment-only line, but its VRRP and checker
     /// processes, which run the configuration, read a copy in which that
     /// line is empty, and end there: tandem does what they do.)
+    ///
+    /// As in keepalived, a `\\` that ends the physical line continues it
+    /// even inside a comment (`# old_option \\` is skipped, not the end).
     fn continue_definition(&mut self, raw: &str, pos: Pos) {
         let text = strip_comment(raw).trim();
-        if text.is_empty() {
+        let (text, more) = match text.strip_suffix('\\') {
+            Some(t) => (t.trim_end(), true),
+            None => (text, raw.ends_with('\\')),
+        };
+        if text.is_empty() && !more {
             self.finish_definition();
             return;
         }
         let lead = raw.len() - raw.trim_start().len();
-        let (text, more) = match text.strip_suffix('\\') {
-            Some(t) => (t.trim_end(), true),
-            None => (text, false),
-        };
         if !text.is_empty()
             && let Some((_, lines)) = &mut self.collecting
         {
@@ -366,7 +369,11 @@ impl Lexer {
             if is_param_name(name) {
                 let after = &def[eq + 1..];
                 let value = strip_comment(after).trim();
-                let Some(first) = value.strip_suffix('\\') else {
+                // A `\\` ending the line continues it, even in a comment.
+                let first = value
+                    .strip_suffix('\\')
+                    .or_else(|| line.text.ends_with('\\').then_some(value));
+                let Some(first) = first else {
                     self.macros
                         .insert(name.to_string(), Def::Line(value.to_string()));
                     return true;
