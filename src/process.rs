@@ -1,5 +1,6 @@
-//! Process-wide helpers: the open-files limit, the allocator's free pages,
-//! the wall clock in the units the status reports use.
+//! Process-wide helpers: the open-files limit, the file-mode creation
+//! mask, the allocator's free pages, the wall clock in the units the status
+//! reports use.
 //!
 //! Owns nothing but these few calls. It sits below every other room (it
 //! imports nothing from the crate), so the daemon, the checks and the
@@ -21,6 +22,14 @@ pub fn raise_nofile_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// Set the file-mode creation mask (`global_defs { umask }`), which every
+/// file the daemon and its scripts create from now on gets; returns the
+/// previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: umask only swaps the process's mask; it cannot fail.
+    unsafe { libc::umask((mask & 0o777) as libc::mode_t) as u32 }
 }
 
 /// Return freed heap pages to the kernel (glibc keeps them otherwise), so

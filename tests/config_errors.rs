@@ -1214,3 +1214,27 @@ fn checker_keywords_follow_keepalived() {
         ]
     );
 }
+
+#[test]
+fn umask_as_keepalived_reads_it() {
+    let mask = |v: &str| {
+        let l = check(&format!("global_defs {{\n umask {v}\n}}\n{INSTANCE}"));
+        (
+            l.config.as_ref().and_then(|c| c.global_defs.umask),
+            l.errors().map(|d| d.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(mask("0027").0, Some(0o027));
+    assert_eq!(mask("0x1f").0, Some(0o037));
+    assert_eq!(mask("18").0, Some(0o022), "decimal, as strtol reads it");
+    assert_eq!(mask("0").0, Some(0));
+    assert_eq!(mask("IWGRP|IWOTH").0, Some(0o022));
+    assert_eq!(mask("IWGRP | IROTH|IWOTH").0, Some(0o026));
+    for bad in ["08", "01000", "IWGRP|", "IWGRP IWOTH", "IWRONG", "0022 1"] {
+        let (m, errs) = mask(bad);
+        assert!(
+            m.is_none() && errs.len() == 1 && errs[0].starts_with("t.conf:2:"),
+            "{bad}: {errs:?}"
+        );
+    }
+}

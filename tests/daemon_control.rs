@@ -1058,3 +1058,50 @@ fn metrics_on_the_opt_in_listen_address() {
         assert!(answer.ends_with("\n404"), "{other}: {answer}");
     }
 }
+
+/// `global_defs { umask }`: set at start-up, so the files the daemon
+/// creates (the SIGUSR1 dump, asked for 0644) and those its notify scripts
+/// create (`touch`: 0666) lose the masked bits. The test runs under a
+/// different mask (0022), so a daemon ignoring the keyword gives 0644.
+#[test]
+fn umask_applies_to_the_files_the_daemon_and_its_scripts_create() {
+    use std::os::unix::fs::PermissionsExt;
+    let lan = Lan::new("lgumask", 1);
+    let lb1 = &lan.nodes[0];
+    let dir = Scratch::new("lgumask");
+    let touched = dir.0.join("touched-by-notify");
+    let text = conf("lb1", 150, "    umask IWGRP | IROTH|IWOTH|IXOTH\n", false).replace(
+        "    smtp_alert no\n",
+        &format!(
+            "    smtp_alert no\n    notify_master \"/usr/bin/touch {}\"\n",
+            touched.display()
+        ),
+    );
+    let c1 = dir.file("lb1.conf", &text);
+    // The daemon inherits the test's mask: it must not already be 0027.
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    assert!(
+        !status.contains("Umask:\t0027"),
+        "run the test under another umask"
+    );
+    let d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    assert!(
+        wait_until(10.0, || touched.exists()),
+        "no notify_master\n{}",
+        d1.log()
+    );
+    d1.signal("-USR1");
+    let dump = dir.0.join("lb1.data");
+    assert!(
+        wait_until(5.0, || fs::read_to_string(&dump)
+            .is_ok_and(|d| d.contains("VI_1"))),
+        "no SIGUSR1 dump\n{}",
+        d1.log()
+    );
+    let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    // umask 0027: rw-r----- for both.
+    assert_eq!(mode(&dump), Some(0o640), "the dump file");
+    assert_eq!(mode(&touched), Some(0o640), "the notify script's file");
+    assert!(d1.log().contains("umask set to 0027"), "{}", d1.log());
+}

@@ -30,6 +30,12 @@ use super::status::StatusHub;
 /// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
 /// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
 pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
+    // keepalived sets its umask while reading the file, before it creates
+    // any: so does tandem (the dump file, notify scripts' files, ...).
+    if let Some(mask) = config.global_defs.umask {
+        let was = crate::process::set_umask(mask);
+        tracing::info!("umask set to 0{mask:03o} (was 0{was:03o})");
+    }
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = PreparedLvs::new(&config)?;

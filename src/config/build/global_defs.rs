@@ -56,6 +56,11 @@ impl Builder {
                 self.global.lvs_flush = true;
             }
             "lvs_flush_on_stop" => self.lvs_flush_on_stop(&st),
+            "umask" => {
+                if let Some(m) = self.umask(&st) {
+                    self.global.umask = Some(m);
+                }
+            }
             "lvs_sync_daemon" => self.lvs_sync_daemon(&st),
             "lvs_timeouts" => self.lvs_timeouts(&st),
             _ => self.unknown(Block::GlobalDefs, &st),
@@ -254,6 +259,69 @@ impl Builder {
                 }
             };
         }
+    }
+
+    /// `umask 0NNN` (a number as C reads it: `0` octal, `0x` hex) or
+    /// `umask IWGRP|IWOTH` (the `S_I*` bits without `S_`, joined by `|`,
+    /// in one word or several), as keepalived reads it.
+    fn umask(&mut self, st: &Stmt) -> Option<u32> {
+        let Some(first) = st.args.first() else {
+            self.err(
+                st.keyword.pos,
+                "umask needs a mask (e.g. 0077 or IWGRP|IWOTH)",
+            );
+            return None;
+        };
+        if first.text.starts_with(|c: char| c.is_ascii_digit()) {
+            if let Some(extra) = st.args.get(1) {
+                self.err(extra.pos, "umask takes one number");
+                return None;
+            }
+            let t = &first.text;
+            let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                u32::from_str_radix(h, 16).ok()
+            } else if t.len() > 1 && t.starts_with('0') {
+                u32::from_str_radix(&t[1..], 8).ok()
+            } else {
+                t.parse().ok()
+            };
+            return match v.filter(|m| *m <= 0o777) {
+                Some(m) => Some(m),
+                None => {
+                    self.err(
+                        first.pos,
+                        format!(
+                            "invalid umask {t}: a mode mask from 0 to 0777 (octal with a leading 0)"
+                        ),
+                    );
+                    None
+                }
+            };
+        }
+        let words: String = st.args.iter().map(|w| w.text.as_str()).collect();
+        let mut mask = 0;
+        for bit in words.split('|') {
+            let v = match bit {
+                "IRUSR" => 0o400,
+                "IWUSR" => 0o200,
+                "IXUSR" => 0o100,
+                "IRGRP" => 0o040,
+                "IWGRP" => 0o020,
+                "IXGRP" => 0o010,
+                "IROTH" => 0o004,
+                "IWOTH" => 0o002,
+                "IXOTH" => 0o001,
+                _ => {
+                    self.err(
+                        first.pos,
+                        format!("invalid umask \"{words}\": expected bits such as IWGRP|IWOTH (IRUSR, IWUSR, IXUSR, IRGRP, IWGRP, IXGRP, IROTH, IWOTH, IXOTH) or a number"),
+                    );
+                    return None;
+                }
+            };
+            mask |= v;
+        }
+        Some(mask)
     }
 
     /// global_defs once the whole file is read: the lower-priority GARP

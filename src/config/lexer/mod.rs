@@ -23,6 +23,8 @@
 //! `words`, reading lines in `source`. May not: know what a keyword or a
 //! block means (the parser and builder do).
 
+mod expand;
+mod pos;
 mod source;
 mod words;
 
@@ -32,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::diag::Diagnostic;
+use expand::{Def, Generated, Pending, SrcLine};
 
+pub(crate) use pos::Pos;
 pub(crate) use source::Source;
 pub(crate) use words::TokKind;
 use words::{LexError, RawToken, strip_comment, tokenize};
@@ -43,14 +47,11 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 /// grow: stops `$A=${A}` style loops.
 const MAX_EXPANSIONS: usize = 10_000;
 const MAX_EXPANDED_LINE: usize = 1 << 20;
-
-/// A position in the operator's files. `file` indexes [`Lexer::files`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Pos {
-    pub file: u32,
-    pub line: u32,
-    pub col: u32,
-}
+/// How many times one line is read again after substitution.
+const MAX_RECHECKS: usize = 16;
+/// How many lines multi-line parameters and `~SEQ`/`~LST` may generate in
+/// all: stops a multi-line parameter that refers to itself.
+const MAX_GENERATED: u64 = 2_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Token {
@@ -58,6 +59,15 @@ pub(crate) struct Token {
     /// The word with quotes removed and escapes applied (empty for others).
     pub text: String,
     pub pos: Pos,
+}
+
+/// A line being read: its text and where each byte was written.
+struct Line<'a> {
+    text: Cow<'a, str>,
+    /// The column of each byte (and one past the end), once substitution
+    /// has moved text; `None`: the text is as written from `pos.col`.
+    cols: Option<Vec<u32>>,
+    pos: Pos,
 }
 
 struct Frame {
@@ -74,7 +84,16 @@ pub(crate) struct Lexer {
     pub files: Vec<Arc<Path>>,
     stack: Vec<Frame>,
     queue: VecDeque<Token>,
-    macros: HashMap<String, String>,
+    macros: HashMap<String, Def>,
+    /// A multi-line definition being read: its name and lines so far.
+    collecting: Option<(String, Vec<SrcLine>)>,
+    /// Generated lines still to read, innermost last.
+    pending: Vec<Pending>,
+    /// How many lines have been generated (bounded by [`MAX_GENERATED`]).
+    generated: u64,
+    max_generated: u64,
+    /// State of the generator behind `${_RANDOM}`.
+    rng: u64,
     config_id: String,
     pub diagnostics: Vec<Diagnostic>,
     /// Line buffer reused for every line read from a file.
@@ -90,6 +109,11 @@ impl Lexer {
             stack: Vec::new(),
             queue: VecDeque::new(),
             macros: HashMap::new(),
+            collecting: None,
+            pending: Vec::new(),
+            generated: 0,
+            max_generated: MAX_GENERATED,
+            rng: expand::random_seed(),
             config_id: config_id.to_string(),
             diagnostics: Vec::new(),
             buf: Vec::new(),
@@ -150,9 +174,22 @@ impl Lexer {
         self.queue.front()
     }
 
-    /// Read one physical line and queue its tokens. False at end of input.
+    /// Read one line, generated (a multi-line parameter's next line, a
+    /// `~SEQ`/`~LST` repeat) or else physical, and queue its tokens.
+    /// False at end of input.
     fn lex_next_line(&mut self) -> bool {
+        if let Some(g) = self.next_generated() {
+            for (name, value) in g.sets {
+                self.macros.insert(name, Def::Line(value));
+            }
+            self.process_line(&g.line.text, g.line.pos);
+            return true;
+        }
         let Some(frame) = self.stack.last_mut() else {
+            if self.collecting.is_some() {
+                self.finish_definition();
+                return true;
+            }
             return false;
         };
         let pos = Pos {
@@ -173,36 +210,133 @@ impl Lexer {
             Some(Ok(l)) => l,
         };
         frame.line += 1;
-        self.process_line(&line_text, pos);
+        if self.collecting.is_some() {
+            self.continue_definition(&line_text, pos);
+        } else {
+            self.process_line(&line_text, pos);
+        }
         true
     }
 
-    /// One physical line: its `@ID` condition, a parameter definition or
-    /// an unsupported directive, parameter substitution, then its tokens.
-    fn process_line(&mut self, raw: &str, pos: Pos) {
-        let Some((start, text)) = self.condition(raw, pos) else {
-            return;
-        };
-        if self.directive(raw, start, text, pos) {
-            return;
+    /// The next generated line, from the innermost source that has one.
+    fn next_generated(&mut self) -> Option<Generated> {
+        while let Some(top) = self.pending.last_mut() {
+            if let Some(g) = top.next() {
+                // A used-up source goes at once, so that a parameter
+                // expanding itself does not pile sources up.
+                if top.is_done() {
+                    self.pending.pop();
+                }
+                self.generated += 1;
+                if self.generated > self.max_generated {
+                    let pos = g.line.pos;
+                    self.pending.clear();
+                    self.error(
+                        pos,
+                        format!("more than {} lines generated by multi-line parameters and ~SEQ/~LST (does a multi-line parameter refer to itself?)", self.max_generated),
+                    );
+                    return None;
+                }
+                return Some(g);
+            }
+            self.pending.pop();
         }
-        // From here on, work on the line after any `@ID` prefix; `pos.col`
-        // is where that text starts.
-        let pos = col_at(raw, start, pos);
-        let Some((line, cols)) = self.substitute(text, pos) else {
-            return;
-        };
-        self.queue_line(&line, &cols, pos);
+        None
     }
 
-    /// The line without its leading white space and `@ID` / `@^ID`
-    /// prefix, with the byte offset where that text starts; `None` if the
-    /// line is not for this config id (or the condition is malformed).
-    fn condition<'a>(&mut self, raw: &'a str, pos: Pos) -> Option<(usize, &'a str)> {
+    /// A line read while a multi-line definition is open: a line empty
+    /// after its comment ends it, a line ending in `\` adds a line and
+    /// continues, any other adds its last line. (keepalived's parent
+    /// process skips a comment-only line, but its VRRP and checker
+    /// processes, which run the configuration, read a copy in which that
+    /// line is empty, and end there: tandem does what they do.)
+    ///
+    /// As in keepalived, a `\\` that ends the physical line continues it
+    /// even inside a comment (`# old_option \\` is skipped, not the end).
+    fn continue_definition(&mut self, raw: &str, pos: Pos) {
+        let text = strip_comment(raw).trim();
+        let (text, more) = match text.strip_suffix('\\') {
+            Some(t) => (t.trim_end(), true),
+            None => (text, raw.ends_with('\\')),
+        };
+        if text.is_empty() && !more {
+            self.finish_definition();
+            return;
+        }
+        let lead = raw.len() - raw.trim_start().len();
+        if !text.is_empty()
+            && let Some((_, lines)) = &mut self.collecting
+        {
+            lines.push(SrcLine {
+                text: text.to_string(),
+                pos: col_at(raw, lead, pos),
+            });
+        }
+        if !more {
+            self.finish_definition();
+        }
+    }
+
+    fn finish_definition(&mut self) {
+        if let Some((name, lines)) = self.collecting.take() {
+            let def = if lines.is_empty() {
+                Def::Line(String::new())
+            } else {
+                Def::Lines(lines)
+            };
+            self.macros.insert(name, def);
+        }
+    }
+
+    /// One line: its `@ID` condition, a parameter definition or a
+    /// `~SEQ`/`~LST`, parameter substitution, then its tokens. As in
+    /// keepalived, a line that substitution leaves starting with `@` or
+    /// still holding a `$` is looked at again (so a parameter may expand
+    /// to a `~SEQ` line).
+    fn process_line(&mut self, raw: &str, pos: Pos) {
+        let mut line = Line {
+            text: Cow::Borrowed(raw),
+            cols: None,
+            pos,
+        };
+        for _ in 0..MAX_RECHECKS {
+            let Some(start) = self.condition(&line) else {
+                return;
+            };
+            if self.directive(&line, start) {
+                return;
+            }
+            let text = &line.text[start..];
+            let substituted = if text.starts_with('~') {
+                None
+            } else {
+                match self.substitute(&line, start) {
+                    Err(()) => return,
+                    Ok(s) => s,
+                }
+            };
+            match substituted {
+                Some(next) if next.text.starts_with('@') || next.text.contains('$') => line = next,
+                Some(next) => return self.queue_line(&next.text, &next.cols, next.pos),
+                None => {
+                    let cols = line.cols.as_ref().map(|c| c[start..].to_vec());
+                    let pos = self.pos_at(&line.text, start, &line.cols, line.pos);
+                    return self.queue_line(text, &cols, pos);
+                }
+            }
+        }
+        self.queue_line(&line.text, &line.cols, line.pos);
+    }
+
+    /// The byte offset where `line` starts after its leading white space
+    /// and `@ID` / `@^ID` prefix; `None` if the line is not for this
+    /// config id (or the condition is malformed).
+    fn condition(&mut self, line: &Line<'_>) -> Option<usize> {
+        let raw: &str = &line.text;
         let trimmed = raw.trim_start();
         let start = raw.len() - trimmed.len();
         let Some(cond) = trimmed.strip_prefix('@') else {
-            return Some((start, trimmed));
+            return Some(start);
         };
         let (negate, cond) = match cond.strip_prefix('^') {
             Some(c) => (true, c),
@@ -211,10 +345,8 @@ impl Lexer {
         let id_len = cond.find(char::is_whitespace).unwrap_or(cond.len());
         let id = &cond[..id_len];
         if id.is_empty() {
-            self.error(
-                col_at(raw, start, pos),
-                "\"@\" must be followed by a config id (e.g. \"@main\")",
-            );
+            let p = self.pos_at(raw, start, &line.cols, line.pos);
+            self.error(p, "\"@\" must be followed by a config id (e.g. \"@main\")");
             return None;
         }
         let matches = id == self.config_id;
@@ -222,83 +354,162 @@ impl Lexer {
             return None;
         }
         let after_trimmed = cond[id_len..].trim_start();
-        Some((raw.len() - after_trimmed.len(), after_trimmed))
+        Some(raw.len() - after_trimmed.len())
     }
 
     /// A line that is a directive rather than tokens: `$NAME=value` (a
-    /// parameter definition) or keepalived's `~SEQ` / `~LST`, which tandem
-    /// refuses. True if `text` (at byte `start` of `raw`) was one.
-    fn directive(&mut self, raw: &str, start: usize, text: &str, pos: Pos) -> bool {
+    /// parameter definition, perhaps the first of several lines) or
+    /// `~SEQ` / `~LST`. True if the text at byte `start` of `line` was one.
+    fn directive(&mut self, line: &Line<'_>, start: usize) -> bool {
+        let text = &line.text[start..];
         if let Some(def) = text.strip_prefix('$')
             && let Some(eq) = def.find('=')
         {
             let name = &def[..eq];
             if is_param_name(name) {
-                let value = strip_comment(&def[eq + 1..]).trim();
-                if value.ends_with('\\') {
-                    self.error(
-                        col_at(raw, start, pos),
-                        "multi-line parameter definitions are a keepalived feature that tandem does not support yet",
-                    );
+                let after = &def[eq + 1..];
+                let value = strip_comment(after).trim();
+                // A `\\` ending the line continues it, even in a comment.
+                let first = value
+                    .strip_suffix('\\')
+                    .or_else(|| line.text.ends_with('\\').then_some(value));
+                let Some(first) = first else {
+                    self.macros
+                        .insert(name.to_string(), Def::Line(value.to_string()));
                     return true;
-                }
-                self.macros.insert(name.to_string(), value.to_string());
+                };
+                let first = first.trim_end();
+                let at = start + 1 + eq + 1 + (after.len() - after.trim_start().len());
+                let lines = if first.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![SrcLine {
+                        text: first.to_string(),
+                        pos: self.pos_at(&line.text, at, &line.cols, line.pos),
+                    }]
+                };
+                self.collecting = Some((name.to_string(), lines));
                 return true;
             }
         }
-        if text.starts_with("~SEQ") || text.starts_with("~LST") {
-            self.error(
-                col_at(raw, start, pos),
-                format!(
-                    "\"{}\" is a keepalived option that tandem does not support yet",
-                    &text[..4]
-                ),
-            );
+        if text.starts_with("~SEQ") {
+            self.seq(line, start);
+            return true;
+        }
+        if text.starts_with("~LST") {
+            let text = strip_comment(text).trim_end();
+            match expand::lst(text, |o| {
+                self.pos_at(&line.text, start + o, &line.cols, line.pos)
+            }) {
+                Ok(l) => self.pending.push(Pending::Lst(l)),
+                Err(e) => {
+                    let p = self.pos_at(&line.text, start, &line.cols, line.pos);
+                    self.error(p, e);
+                }
+            }
             return true;
         }
         false
     }
 
-    /// `text` with its parameters replaced, and, when any was, a byte →
-    /// column map so that expanded text points at its `$` reference.
-    /// `None` (with an error) if substitution does not terminate.
-    fn substitute<'a>(
-        &mut self,
-        text: &'a str,
-        pos: Pos,
-    ) -> Option<(Cow<'a, str>, Option<Vec<u32>>)> {
-        if !(text.contains('$')
-            && (!self.macros.is_empty() || text.contains("$_") || text.contains("${_")))
-        {
-            return Some((Cow::Borrowed(text), None));
+    /// `~SEQ(...) TEXT` at byte `start` of `line`: its numbers may be
+    /// parameters (but not multi-line ones).
+    fn seq(&mut self, line: &Line<'_>, start: usize) {
+        let text = strip_comment(&line.text[start..]).trim_end();
+        let at = self.pos_at(&line.text, start, &line.cols, line.pos);
+        let head = match expand::seq_head(text) {
+            Ok(h) => h,
+            Err(e) => return self.error(at, e),
+        };
+        let arg_line = Line {
+            text: Cow::Borrowed(head.args),
+            cols: None,
+            pos: at,
+        };
+        let pending_before = self.pending.len();
+        let args = match self.substitute(&arg_line, 0) {
+            Err(()) => return,
+            Ok(s) => s.map(|l| l.text.into_owned()),
+        };
+        if self.pending.len() != pending_before {
+            self.pending.truncate(pending_before);
+            return self.error(at, "a ~SEQ number cannot be a multi-line parameter");
         }
-        let mut byte_cols = Vec::with_capacity(text.len() + 1);
-        let mut c = pos.col;
-        for ch in text.chars() {
-            byte_cols.extend(std::iter::repeat_n(c, ch.len_utf8()));
-            c += 1;
+        let text_pos = self.pos_at(
+            &line.text,
+            start + expand::seq_text_at(&head),
+            &line.cols,
+            line.pos,
+        );
+        match expand::seq(&head, args.as_deref().unwrap_or(head.args), text, text_pos) {
+            Ok(s) => self.pending.push(Pending::Seq(s)),
+            Err(e) => self.error(at, e),
         }
-        byte_cols.push(c);
+    }
+
+    /// The text of `line` from byte `start` with its parameters replaced,
+    /// and a byte → column map so that expanded text points at its `$`
+    /// reference; `Ok(None)` if nothing was replaced, `Err` (with an
+    /// error) if substitution does not terminate. A multi-line parameter
+    /// replaces its reference with its first line and queues the others.
+    fn substitute(&mut self, line: &Line<'_>, start: usize) -> Result<Option<Line<'static>>, ()> {
+        // As keepalived, never in a comment (a commented-out `~SEQ ...
+        // $PARAM` must not generate lines).
+        let text = strip_comment(&line.text[start..]);
+        if !text.contains('$') {
+            return Ok(None);
+        }
+        let mut byte_cols: Vec<u32> = match &line.cols {
+            Some(map) => map[start..].to_vec(),
+            None => {
+                let mut v = Vec::with_capacity(text.len() + 1);
+                let mut c = self.pos_at(&line.text, start, &None, line.pos).col;
+                for ch in text.chars() {
+                    v.extend(std::iter::repeat_n(c, ch.len_utf8()));
+                    c += 1;
+                }
+                v.push(c);
+                v
+            }
+        };
         let mut owned = text.to_string();
         let mut rounds = 0;
+        let mut replaced = false;
         // Text before the last replacement holds nothing replaceable,
         // so each search starts there (values are expanded in turn).
         let mut from = 0;
         while let Some((s, e, value)) = self.find_macro(&owned, from) {
             rounds += 1;
             if rounds > MAX_EXPANSIONS || owned.len() + value.len() > MAX_EXPANDED_LINE {
+                let p = Pos {
+                    col: byte_cols[0],
+                    ..line.pos
+                };
                 self.error(
-                    pos,
+                    p,
                     "parameter substitution does not terminate (a parameter refers to itself)",
                 );
-                return None;
+                return Err(());
             }
+            replaced = true;
             from = s;
             let at = byte_cols[s];
             owned.replace_range(s..e, &value);
             byte_cols.splice(s..e, std::iter::repeat_n(at, value.len()));
+            // keepalived stops at a value that starts with `~` (a `~SEQ`
+            // in a parameter), to read the line again.
+            if value.trim_start().starts_with('~') {
+                break;
+            }
         }
-        Some((Cow::Owned(owned), Some(byte_cols)))
+        if !replaced {
+            return Ok(None);
+        }
+        Ok(Some(Line {
+            text: Cow::Owned(owned),
+            cols: Some(byte_cols),
+            pos: line.pos,
+        }))
     }
 
     /// Tokenize a (substituted) line: an `include` splices files in after
@@ -354,29 +565,40 @@ impl Lexer {
         Pos { col, ..pos }
     }
 
-    /// The first replaceable `$NAME` / `${NAME}` in `s`: (start, end, value).
-    fn find_macro(&self, s: &str, from: usize) -> Option<(usize, usize, String)> {
+    /// The first replaceable `$NAME` / `${NAME}` in `s` from byte `from`:
+    /// (start, end, value). A bare `$NAME` must be followed by a blank, `,`,
+    /// `)` or the end, as keepalived requires. A multi-line parameter is
+    /// replaceable only where its reference ends the line; its lines after
+    /// the first are queued to follow.
+    fn find_macro(&mut self, s: &str, from: usize) -> Option<(usize, usize, String)> {
         let bytes = s.as_bytes();
         let mut i = from;
         while let Some(off) = s[i..].find('$') {
             let at = i + off;
-            if bytes.get(at + 1) == Some(&b'{') {
-                if let Some(close) = s[at + 2..].find('}') {
-                    let name = &s[at + 2..at + 2 + close];
-                    if let Some(v) = self.lookup(name) {
-                        return Some((at, at + 3 + close, v));
-                    }
-                }
+            let found = if bytes.get(at + 1) == Some(&b'{') {
+                s[at + 2..].find('}').and_then(|close| {
+                    let inner = &s[at + 2..at + 2 + close];
+                    let (name, params) = inner.split_at(inner.find(' ').unwrap_or(inner.len()));
+                    (is_param_name(name) && expand::valid_params(params)).then_some((
+                        name,
+                        params,
+                        at + 3 + close,
+                    ))
+                })
             } else {
                 let name_len = s[at + 1..]
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(s.len() - at - 1);
                 let end = at + 1 + name_len;
-                let followed_ok = s[end..].chars().next().is_none_or(char::is_whitespace);
-                if name_len > 0
-                    && followed_ok
-                    && let Some(v) = self.lookup(&s[at + 1..end])
-                {
+                let followed_ok = s[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| matches!(c, ' ' | '\t' | ',' | ')'));
+                (name_len > 0 && followed_ok).then_some((&s[at + 1..end], "", end))
+            };
+            if let Some((name, params, end)) = found {
+                let ends_line = strip_comment(&s[end..]).trim().is_empty();
+                if let Some(v) = self.lookup(name, params, ends_line) {
                     return Some((at, end, v));
                 }
             }
@@ -385,18 +607,38 @@ impl Lexer {
         None
     }
 
-    fn lookup(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.macros.get(name) {
-            return Some(v.clone());
+    /// A parameter's value; a multi-line one only when `ends_line` (its
+    /// lines after the first are then queued).
+    fn lookup(&mut self, name: &str, params: &str, ends_line: bool) -> Option<String> {
+        match self.macros.get(name) {
+            Some(Def::Line(v)) => return Some(v.clone()),
+            Some(Def::Lines(lines)) => {
+                if !ends_line {
+                    return None;
+                }
+                let (first, rest) = lines.split_first()?;
+                let first = first.text.clone();
+                if !rest.is_empty() {
+                    let rest = rest.iter().cloned().collect();
+                    self.pending.push(Pending::Lines(rest));
+                }
+                return Some(first);
+            }
+            None => {}
+        }
+        if !params.is_empty() && name != "_RANDOM" {
+            return None;
         }
         match name {
             "_HASH" => Some("#".into()),
             "_BANG" => Some("!".into()),
             "_INSTANCE" => Some(self.config_id.clone()),
+            "_RANDOM" => Some(expand::random(params, &mut self.rng)),
             "_PWD" => self
                 .stack
                 .last()
-                .map(|f| f.dir.to_string_lossy().into_owned()),
+                .map(|f| std::path::absolute(&f.dir).unwrap_or_else(|_| f.dir.clone()))
+                .map(|d| d.to_string_lossy().into_owned()),
             _ => None,
         }
     }
@@ -578,5 +820,30 @@ mod tests {
             }
         }
         assert_eq!(w, [("a".to_string(), 7), ("d".to_string(), 10)]);
+    }
+
+    #[test]
+    fn a_multi_line_parameter_expanding_itself_stops() {
+        let mut lx = Lexer::new(
+            Path::new("t.conf"),
+            text_source("$M= \\\n a \\\n $M\n\n$M\n"),
+            "main",
+        );
+        lx.max_generated = 1000;
+        let mut words = 0;
+        while let Some(t) = lx.next_token() {
+            words += usize::from(t.kind == TokKind::Word);
+        }
+        assert_eq!(words, 1001, "the first line, then one per generated line");
+        assert!(
+            lx.pending.len() <= 1,
+            "sources piled up: {}",
+            lx.pending.len()
+        );
+        let errs: Vec<_> = lx.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert!(
+            errs.len() == 1 && errs[0].contains("more than 1000 lines generated"),
+            "{errs:?}"
+        );
     }
 }

@@ -82,6 +82,10 @@ pub struct GlobalDefs {
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`: refuse root scripts writable by others.
     pub enable_script_security: bool,
+    /// `umask`: the file-mode creation mask the daemon sets at start-up
+    /// (so for the files it and its scripts create); `None`: the one it
+    /// was started with.
+    pub umask: Option<u32>,
     /// `lvs_flush`: flush the whole IPVS table at start-up.
     pub lvs_flush: bool,
     /// Top-level `net_namespace NAME`: the daemon runs inside the named
@@ -159,6 +163,7 @@ impl Default for GlobalDefs {
             vrrp_higher_prio_send_advert: false,
             script_user: None,
             enable_script_security: false,
+            umask: None,
             lvs_flush: false,
             net_namespace: None,
             vrrp_process: ProcessSched::default(),
