@@ -21,24 +21,10 @@ fn conf(ns: &str, priority: u8) -> String {
     )
 }
 
-/// The target namespace: `eth0` (a veth whose peer is up beside it, so
-/// it has a carrier) with an address in the documentation range.
-fn target() -> Netns {
-    let b = Netns::new("nsb");
-    b.ip(&[
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
-    ]);
-    b.ip(&["addr", "add", "192.0.2.1/24", "dev", "eth0"]);
-    b.ip(&["link", "set", "eth0p", "up"]);
-    b.ip(&["link", "set", "eth0", "up"]);
-    b.wait_oper_up("eth0");
-    b
-}
-
 #[test]
 fn the_daemon_runs_in_the_named_namespace_and_keeps_it_on_reload() {
     let a = Netns::new("nsa");
-    let b = target();
+    let b = Netns::with_eth0("nsb", "192.0.2.1/24");
     let dir = Scratch::new("netns");
     let path = dir.file("tandem.conf", &conf(&b.name, 255));
     let mut d = Daemon::start(&a, &path, dir.0.join("d.log"));

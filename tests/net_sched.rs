@@ -107,14 +107,7 @@ fn signal(pid: u32, sig: &str) {
 
 #[test]
 fn scheduling_knobs_reach_the_threads_and_a_starved_daemon_goes_real_time() {
-    let ns = Netns::new("sched");
-    ns.ip(&[
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
-    ]);
-    ns.ip(&["addr", "add", "192.0.2.1/24", "dev", "eth0"]);
-    ns.ip(&["link", "set", "eth0p", "up"]);
-    ns.ip(&["link", "set", "eth0", "up"]);
-    ns.wait_oper_up("eth0");
+    let ns = Netns::with_eth0("sched", "192.0.2.1/24");
     let dir = Scratch::new("sched");
     let d = Daemon::start(&ns, &dir.file("t.conf", CONF), dir.0.join("d.log"));
     assert!(

@@ -48,6 +48,20 @@ impl Netns {
         ns
     }
 
+    /// A namespace alone on a link of its own: `eth0` with `addr` (CIDR),
+    /// a veth whose peer is up beside it so that it has a carrier.
+    pub fn with_eth0(test: &str, addr: &str) -> Netns {
+        let ns = Netns::new(test);
+        ns.ip(&[
+            "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+        ]);
+        ns.ip(&["addr", "add", addr, "dev", "eth0"]);
+        ns.ip(&["link", "set", "eth0p", "up"]);
+        ns.ip(&["link", "set", "eth0", "up"]);
+        ns.wait_oper_up("eth0");
+        ns
+    }
+
     /// `ip -n NAME ARGS...`
     pub fn ip(&self, args: &[&str]) -> Output {
         let mut v = vec!["ip", "-n", &self.name];
