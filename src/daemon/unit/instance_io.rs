@@ -31,6 +31,9 @@ pub struct InstanceIo {
     pub(super) vips_pending: Option<Instant>,
     /// The gratuitous burst (its repeat) held back with the VIPs.
     pub(super) garp_pending: Option<u32>,
+    /// The first advert as master (its priority), held back with the VIPs
+    /// (`handover`).
+    pub(super) advert_pending: Option<u8>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
     /// Gratuitous ARP and unsolicited NA packets sent for this instance's
@@ -60,6 +63,7 @@ impl InstanceIo {
             vips_held: false,
             vips_pending: None,
             garp_pending: None,
+            advert_pending: None,
             unicast_peer_drops: 0,
             garp_sent: Arc::default(),
             refresh_at: None,

@@ -18,6 +18,7 @@
 //! reads another unit's state or the IPVS table: it hears of the table
 //! only through the bus's VIP gate.
 
+mod handover;
 mod instance_io;
 mod msg;
 mod report;
@@ -225,9 +226,9 @@ impl Unit {
                         // No programmer any more: nothing will confirm.
                         tracing::warn!("IPVS programmer gone: VIPs no longer wait for it");
                     }
-                    self.release_vips(changed.is_err());
+                    self.release_vips(changed.is_err()).await;
                 }
-                _ = sleep_until_opt(gate) => self.release_vips(false),
+                _ = sleep_until_opt(gate) => self.release_vips(false).await,
                 msg = inbox.recv() => match msg {
                     None | Some(UnitMsg::Shutdown) => break,
                     Some(UnitMsg::Reconfigure(r)) => {
@@ -478,7 +479,7 @@ impl Unit {
                     changed = true;
                     self.state_changed(id, from, to, reason);
                 }
-                Action::SendAdvert { priority } => self.send_advert(id, priority).await,
+                Action::SendAdvert { priority } => self.send_or_hold_advert(id, priority).await,
                 Action::AddVips => self.add_vips(id),
                 Action::RemoveVips => self.remove_vips(id),
                 Action::SendGratuitous => self.send_gratuitous(id, false),
@@ -617,27 +618,6 @@ impl Unit {
         }
     }
 
-    fn add_vips(&mut self, id: usize) {
-        let Some(io) = self.io.get_mut(id) else {
-            return;
-        };
-        let name = io.plan.name.clone();
-        // The VIP gate: a master whose virtual servers are not yet in the
-        // kernel's IPVS table would answer for the VIP itself (or refuse):
-        // it takes the VIPs when the programmer confirms, or after
-        // RULES_WAIT.
-        if self.rules.borrow_and_update().must_wait(&name) {
-            tracing::info!(
-                instance = %name,
-                "VRRP_Instance({name}) waits for its IPVS rules before taking the VIPs"
-            );
-            io.vips_pending = Some(Instant::now());
-        } else {
-            io.plan.vips.add(&mut self.rtnl, &name);
-            io.vips_held = true;
-        }
-    }
-
     fn remove_vips(&mut self, id: usize) {
         let Some(io) = self.io.get_mut(id) else {
             return;
@@ -647,6 +627,7 @@ impl Unit {
         // backup's Skew_Time.
         io.vips_pending = None;
         io.garp_pending = None;
+        io.advert_pending = None;
         if !self.stopping {
             io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
             io.vips_held = false;
@@ -718,48 +699,6 @@ impl Unit {
                     continue;
                 }
                 io.gratuitous(repeat, io.plan.name.clone());
-            }
-        }
-    }
-
-    /// Take the VIPs of every instance whose IPVS rules are now in the
-    /// kernel, or that waited RULES_WAIT (or all of them with `force`, when
-    /// nothing will ever confirm), and send the gratuitous burst held back
-    /// with them.
-    fn release_vips(&mut self, force: bool) {
-        let rules = self.rules.borrow_and_update().clone();
-        let at = Instant::now();
-        for io in &mut self.io {
-            let Some(since) = io.vips_pending else {
-                continue;
-            };
-            let name = io.plan.name.clone();
-            let waited = at.duration_since(since);
-            let waiting = rules.must_wait(&name);
-            if waiting && !force && waited < RULES_WAIT {
-                continue;
-            }
-            if waiting {
-                tracing::warn!(
-                    instance = %name, waited_ms = waited.as_millis(),
-                    "VRRP_Instance({name}) IPVS rules not confirmed: taking the VIPs anyway"
-                );
-            } else if rules.unreachable {
-                tracing::warn!(
-                    instance = %name, waited_ms = waited.as_millis(),
-                    "VRRP_Instance({name}) IPVS cannot be programmed: taking the VIPs without rules"
-                );
-            } else {
-                tracing::info!(
-                    instance = %name, waited_ms = waited.as_millis(),
-                    "VRRP_Instance({name}) IPVS rules in place: taking the VIPs"
-                );
-            }
-            io.vips_pending = None;
-            io.plan.vips.add(&mut self.rtnl, &name);
-            io.vips_held = true;
-            if let Some(repeat) = io.garp_pending.take() {
-                io.gratuitous(repeat, name);
             }
         }
     }
@@ -868,91 +807,6 @@ impl Unit {
                 counters = %counters,
                 "VRRP_Instance({}) stats", io.plan.name
             );
-        }
-    }
-
-    /// Leave the protocol gracefully.
-    ///
-    /// RFC 5798 §6.4.3: a master that shuts down sends priority 0 so a
-    /// backup takes over after Skew_Time instead of Master_Down_Interval.
-    /// Beyond the RFC (keepalived drops its VIPs at once, leaving a gap of
-    /// about Skew_Time), we keep the VIPs until an advert from the new
-    /// master arrives — or one Master_Down_Interval passes — so clients see
-    /// (almost) no outage.
-    async fn shutdown(&mut self, mut inbox: mpsc::Receiver<UnitMsg>) {
-        self.stopping = true;
-        let now = self.now();
-        self.router.broadcast(now, Event::Shutdown);
-        self.execute().await;
-
-        let longest = (0..self.io.len())
-            .filter(|&id| self.io[id].vips_held)
-            .filter_map(|id| self.router.instance(id))
-            .map(|i| i.master_down_interval() + i.master_adver_interval())
-            .max();
-        if let Some(wait) = longest {
-            let deadline = Instant::now() + wait;
-            while self.io.iter().any(|io| io.vips_held) {
-                let msg = tokio::select! {
-                    m = inbox.recv() => m,
-                    _ = tokio::time::sleep_until(deadline.into()) => None,
-                };
-                let Some(msg) = msg else {
-                    break;
-                };
-                if let UnitMsg::Advert { instance, advert } = msg {
-                    self.release_if_new_master(instance, &advert);
-                }
-            }
-        }
-        for io in &mut self.io {
-            if io.vips_held {
-                io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
-                io.vips_held = false;
-            }
-            self.bus.publish(RoleChange {
-                subject: bus::Subject::Instance,
-                name: io.plan.name.clone(),
-                role: Role::Stop,
-                priority: 0,
-                reason: "shutdown".into(),
-            });
-        }
-        self.report_status();
-        drop(inbox);
-        // Let notify_stop run (each script is bounded by its timeout).
-        self.scripts = None;
-        if let Some(task) = self.scripts_task.take() {
-            task.drained().await;
-        }
-        tracing::info!(unit = %self.name, "stopped");
-    }
-
-    /// During shutdown: an advert with a non-zero priority from another
-    /// router for `id` means the VIPs have a new master.
-    fn release_if_new_master(&mut self, id: usize, advert: &ReceivedAdvert) {
-        let Some(io) = self.io.get_mut(id) else {
-            return;
-        };
-        if !io.vips_held || advert.src == io.plan.src {
-            return;
-        }
-        if !io.plan.unicast_peers.is_empty() && !io.plan.unicast_peers.contains(&advert.src) {
-            return;
-        }
-        let Ok(rx) = decode(advert, io.plan.params.codec) else {
-            return;
-        };
-        let params = &io.plan.params;
-        let authentic = rx.repr.version == params.version
-            && (params.version == crate::vrrp::Version::V3 || rx.repr.auth == params.auth);
-        if authentic && rx.repr.vrid == params.vrid && rx.repr.priority > 0 {
-            tracing::info!(
-                instance = %io.plan.name, new_master = %advert.src,
-                "VRRP_Instance({}) new master {} heard; releasing VIPs", io.plan.name, advert.src
-            );
-            io.plan.vips.remove(&mut self.rtnl, &io.plan.name);
-            io.vips_held = false;
         }
     }
 }
