@@ -11,7 +11,7 @@
 //!   hearing that advert, so sending it before the VIPs are in place would
 //!   leave the addresses with nobody for the time the rules take (about
 //!   half a second under the test VM's emulated CPU). The hold lasts one
-//!   Adver_Timer at most: the next advert goes out whatever the gate says.
+//!   advert interval at most: then adverts go out whatever the gate says.
 //! - A master that stops keeps its VIPs until it hears the new master
 //!   (RFC 5798 §6.4.3 has it drop them at once; keepalived does, leaving a
 //!   gap of about Skew_Time).
@@ -69,12 +69,17 @@ impl Unit {
         }
     }
 
-    /// An advert, or, for the first advert of a master still behind the
-    /// VIP gate, held until the VIPs are in place (see the module's doc).
+    /// An advert, or, while a new master is still behind the VIP gate, held
+    /// until the VIPs are in place (see the module's doc): every advert of
+    /// that wait, the first and those a lower-priority master's adverts
+    /// call for, for one advert interval at most.
     pub(super) async fn send_or_hold_advert(&mut self, id: usize, priority: u8) {
         if let Some(io) = self.io.get_mut(id) {
-            if priority > 0 && io.vips_pending.is_some() && io.advert_pending.is_none() {
-                io.advert_pending = Some(priority);
+            let now = Instant::now();
+            let since = io.advert_pending.map_or(now, |(_, t)| t);
+            let within = now.duration_since(since) < io.plan.params.advert_interval();
+            if priority > 0 && io.vips_pending.is_some() && within {
+                io.advert_pending = Some((priority, since));
                 return;
             }
             io.advert_pending = None;
@@ -133,7 +138,7 @@ impl Unit {
             if let Some(repeat) = io.garp_pending.take() {
                 io.gratuitous(repeat, name);
             }
-            if let Some(priority) = io.advert_pending.take() {
+            if let Some((priority, _)) = io.advert_pending.take() {
                 adverts.push((id, priority));
             }
         }

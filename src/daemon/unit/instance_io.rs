@@ -31,9 +31,9 @@ pub struct InstanceIo {
     pub(super) vips_pending: Option<Instant>,
     /// The gratuitous burst (its repeat) held back with the VIPs.
     pub(super) garp_pending: Option<u32>,
-    /// The first advert as master (its priority), held back with the VIPs
-    /// (`handover`).
-    pub(super) advert_pending: Option<u8>,
+    /// The advert of a new master (its priority), held back with the VIPs
+    /// since this instant (`handover`).
+    pub(super) advert_pending: Option<(u8, Instant)>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
     /// Gratuitous ARP and unsolicited NA packets sent for this instance's
