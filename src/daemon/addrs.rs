@@ -263,81 +263,125 @@ impl Announcer {
     /// so that a spaced-out burst never delays an advert. The burst stops
     /// as soon as the addresses are removed (see [`VipSet::remove`]).
     /// Every packet the kernel accepted is added to `sent` (the instance's
-    /// `gratuitous_arps_sent`, shown by status and metrics).
-    pub fn announce(&self, set: &VipSet, burst: Burst, instance: String, sent: Arc<AtomicU64>) {
-        let me = self.clone();
+    /// `gratuitous_arps_sent`, shown by status and metrics). With
+    /// `first_now`, the first round is on the wire before this returns: a
+    /// new master that sends its advert next has announced its VIPs first,
+    /// so a leaving master that lets go of them on hearing the advert
+    /// leaves no moment in which the hosts' caches point at nobody.
+    pub fn announce(
+        &self,
+        set: &VipSet,
+        burst: Burst,
+        instance: String,
+        sent: Arc<AtomicU64>,
+        first_now: bool,
+    ) {
         let addrs: Vec<(u32, IpAddr)> = set.addresses.iter().map(|a| (a.ifindex, a.addr)).collect();
         if addrs.is_empty() || burst.repeat == 0 {
             return;
         }
         let set = set.clone();
         let generation = set.current_mastership();
-        tokio::spawn(async move {
-            let send = |ifindex: u32, addr: IpAddr| {
-                let result = match addr {
-                    IpAddr::V4(a) => me
-                        .garp
-                        .get(&ifindex)
-                        .map(|g| g.send(a).map_err(|e| e.to_string())),
-                    IpAddr::V6(a) => me
-                        .na
-                        .get(&ifindex)
-                        .map(|n| n.send(a, false).map_err(|e| e.to_string())),
-                };
-                // Counted only once the kernel took the packet.
-                if matches!(result, Some(Ok(()))) {
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-                result
+        let me = self.clone();
+        let mut send = move |ifindex: u32, addr: IpAddr| {
+            let result = match addr {
+                IpAddr::V4(a) => me
+                    .garp
+                    .get(&ifindex)
+                    .map(|g| g.send(a).map_err(|e| e.to_string())),
+                IpAddr::V6(a) => me
+                    .na
+                    .get(&ifindex)
+                    .map(|n| n.send(a, false).map_err(|e| e.to_string())),
             };
+            // Counted only once the kernel took the packet.
+            if matches!(result, Some(Ok(()))) {
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        };
+        let first = if first_now {
+            if !send_round(&set, generation, &addrs, 0, &instance, &mut send) {
+                return;
+            }
+            1
+        } else {
+            0
+        };
+        if first >= burst.repeat {
+            return;
+        }
+        tokio::spawn(async move {
             let pause = async |gap: Duration| tokio::time::sleep(gap).await;
-            run_burst(&set, generation, &addrs, burst, &instance, send, pause).await;
+            run_burst(
+                &set, generation, &addrs, burst, first, &instance, send, pause,
+            )
+            .await;
         });
     }
 }
 
-/// The rounds of one burst; `send` puts one announcement on the wire
-/// (`None`: no sender for that interface) and `pause` waits between
-/// rounds. Returns the rounds completed. Separate from the sockets and the
-/// clock so that the cancellation can be tested deterministically.
+/// The rounds `first..burst.repeat` of one burst; `send` puts one
+/// announcement on the wire (`None`: no sender for that interface) and
+/// `pause` waits between rounds (and before `first` when it is not 0).
+/// Returns the rounds completed. Separate from the sockets and the clock
+/// so that the cancellation can be tested deterministically.
+#[allow(clippy::too_many_arguments)]
 async fn run_burst(
     set: &VipSet,
     generation: u64,
     addrs: &[(u32, IpAddr)],
     burst: Burst,
+    first: u32,
     instance: &str,
     mut send: impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
     mut pause: impl AsyncFnMut(Duration),
 ) -> u32 {
-    for round in 0..burst.repeat {
+    for round in first..burst.repeat {
         if round > 0 {
             let gap = burst.garp_interval.max(burst.gna_interval);
             if !gap.is_zero() {
                 pause(gap).await;
             }
         }
-        for &(ifindex, addr) in addrs {
-            match set.while_master(generation, || send(ifindex, addr)) {
-                None => {
-                    tracing::debug!(
-                        instance,
-                        rounds_sent = round,
-                        "gratuitous ARP/NA burst cancelled: no longer master for these VIPs"
-                    );
-                    return round;
-                }
-                Some(Some(Err(e))) => {
-                    tracing::warn!(instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
-                }
-                Some(None) => {
-                    tracing::warn!(instance, address = %addr, "no announcer for the interface of this VIP")
-                }
-                Some(Some(Ok(()))) => {}
-            }
+        if !send_round(set, generation, addrs, round, instance, &mut send) {
+            return round;
         }
     }
     tracing::debug!(instance, rounds = burst.repeat, "gratuitous ARP/NA sent");
     burst.repeat
+}
+
+/// One round: an announcement for every address, while still master for
+/// them. `false` when the mastership ended (the burst is cancelled).
+fn send_round(
+    set: &VipSet,
+    generation: u64,
+    addrs: &[(u32, IpAddr)],
+    round: u32,
+    instance: &str,
+    send: &mut impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
+) -> bool {
+    for &(ifindex, addr) in addrs {
+        match set.while_master(generation, || send(ifindex, addr)) {
+            None => {
+                tracing::debug!(
+                    instance,
+                    rounds_sent = round,
+                    "gratuitous ARP/NA burst cancelled: no longer master for these VIPs"
+                );
+                return false;
+            }
+            Some(Some(Err(e))) => {
+                tracing::warn!(instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
+            }
+            Some(None) => {
+                tracing::warn!(instance, address = %addr, "no announcer for the interface of this VIP")
+            }
+            Some(Some(Ok(()))) => {}
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -383,12 +427,39 @@ mod tests {
             sent.push(a);
             Some(Ok(()))
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, async |_| {
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, async |_| {
             pauses += 1
         })
         .await;
         assert_eq!((rounds, pauses), (5, 4));
         assert_eq!(sent.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn a_burst_whose_first_round_went_out_at_once_sends_the_rest_after_a_pause() {
+        // `announce(.., first_now)`: round 0 is sent by the caller before
+        // its advert; the task then pauses and sends rounds 1..repeat.
+        let set = vips();
+        let g = set.current_mastership();
+        let mut first = 0;
+        assert!(send_round(&set, g, &addrs(&set), 0, "VI_1", &mut |_, _| {
+            first += 1;
+            Some(Ok(()))
+        }));
+        assert_eq!(first, 2, "one announcement per address before the advert");
+        let mut events = Vec::new();
+        let mut sent = 0;
+        let send = |_, _| {
+            sent += 1;
+            Some(Ok(()))
+        };
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, 1, "VI_1", send, async |_| {
+            events.push("pause")
+        })
+        .await;
+        assert_eq!(rounds, 5);
+        assert_eq!(sent, 8, "rounds 1-4 only: round 0 is not sent twice");
+        assert_eq!(events.len(), 4, "a pause before each of rounds 1-4");
     }
 
     #[tokio::test]
@@ -410,7 +481,7 @@ mod tests {
                 unit.end_mastership();
             }
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, pause).await;
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, pause).await;
         assert_eq!(
             rounds, 2,
             "the burst must stop at the round after the removal"
@@ -428,12 +499,12 @@ mod tests {
             sent += 1;
             Some(Ok(()))
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, "VI_1", send, async |_| {}).await;
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, async |_| {}).await;
         assert_eq!((rounds, sent), (0, 0));
         // A new mastership's burst is not affected by the old one's end.
         let g2 = set.current_mastership();
         let send = |_, _| Some(Ok(()));
-        let rounds = run_burst(&set, g2, &addrs(&set), BURST, "VI_1", send, async |_| {}).await;
+        let rounds = run_burst(&set, g2, &addrs(&set), BURST, 0, "VI_1", send, async |_| {}).await;
         assert_eq!(rounds, 5);
     }
 }

@@ -135,8 +135,10 @@ impl Unit {
             io.vips_pending = None;
             io.plan.vips.add(&mut self.rtnl, &name);
             io.vips_held = true;
+            // The first round of the burst goes out before the held
+            // advert: the router we displace lets go on hearing it.
             if let Some(repeat) = io.garp_pending.take() {
-                io.gratuitous(repeat, name);
+                io.gratuitous_first_now(repeat, name);
             }
             if let Some((priority, _)) = io.advert_pending.take() {
                 adverts.push((id, priority));

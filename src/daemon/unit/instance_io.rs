@@ -77,6 +77,16 @@ impl InstanceIo {
     /// Send a gratuitous ARP / unsolicited NA burst of `repeat` rounds for
     /// every VIP, spaced as `vrrp_garp_interval` / `vrrp_gna_interval` say.
     pub(super) fn gratuitous(&self, repeat: u32, name: String) {
+        self.announce(repeat, name, false);
+    }
+
+    /// As [`InstanceIo::gratuitous`], with the first round on the wire
+    /// before it returns (a new master about to send its first advert).
+    pub(super) fn gratuitous_first_now(&self, repeat: u32, name: String) {
+        self.announce(repeat, name, true);
+    }
+
+    fn announce(&self, repeat: u32, name: String, first_now: bool) {
         self.announcer.announce(
             &self.plan.vips,
             Burst {
@@ -86,6 +96,7 @@ impl InstanceIo {
             },
             name,
             self.garp_sent.clone(),
+            first_now,
         );
     }
 
@@ -168,6 +179,7 @@ impl InstanceIo {
                 },
                 new.name.clone(),
                 self.garp_sent.clone(),
+                false,
             );
         }
     }
