@@ -22,6 +22,11 @@ pub(super) struct Builder {
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
+    /// `track_file` blocks read so far (keepalived finds only those).
+    pub(super) track_files: Vec<TrackFile>,
+    /// Entries naming a track_file not defined before them, and who wrote
+    /// them: reported at the end (unknown, or defined too late).
+    pub(super) unresolved_track_files: Vec<(Word, String)>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
     pub(super) vsgs: Vec<VirtualServerGroup>,
@@ -61,6 +66,18 @@ impl Builder {
             .lexer
             .diagnostics
             .push(Diagnostic::warning(&file, pos.line, pos.col, msg));
+    }
+
+    /// An error at an item's recorded origin (for checks made once the
+    /// whole file is read).
+    pub(super) fn err_at(&mut self, o: &Origin, msg: impl Into<String>) {
+        let d = Diagnostic::error(&o.file, o.line, o.col, msg);
+        self.p.lexer.diagnostics.push(d);
+    }
+
+    pub(super) fn warn_at(&mut self, o: &Origin, msg: impl Into<String>) {
+        let d = Diagnostic::warning(&o.file, o.line, o.col, msg);
+        self.p.lexer.diagnostics.push(d);
     }
 
     pub(super) fn note(&mut self, pos: Pos, msg: impl Into<String>) {

@@ -28,6 +28,7 @@ mod process_knobs;
 mod raw;
 mod real_server;
 mod strict;
+mod track_file;
 mod tracking;
 mod values;
 mod virtual_server;
@@ -58,6 +59,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         lower_prio_delay_set: false,
         lower_prio_repeat_set: false,
         scripts: Vec::new(),
+        track_files: Vec::new(),
+        unresolved_track_files: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -83,6 +86,7 @@ impl Builder {
                 Item::Stmt(s) => match s.keyword.text.as_str() {
                     "global_defs" => self.global_defs(&s),
                     "vrrp_script" => self.vrrp_script(&s),
+                    "track_file" | "vrrp_track_file" => self.track_file_block(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -106,13 +110,16 @@ impl Builder {
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
-        let instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
+        let mut groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
+        let mut instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
         self.check_sync_group_members(&instances);
+        self.report_unresolved_track_files();
+        self.restrict_track_file_weights(&mut groups, &mut instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
+            track_files: std::mem::take(&mut self.track_files),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),
