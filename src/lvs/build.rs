@@ -96,6 +96,15 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                 notify_up: env.notify_opt("notify_up", rs.notify_up.as_deref())?,
                 notify_down: env.notify_opt("notify_down", rs.notify_down.as_deref())?,
                 checkers,
+                file_checks: rs
+                    .file_checks
+                    .iter()
+                    .map(|f| crate::lvs::model::FileCheckSpec {
+                        track_file: f.track_file.clone(),
+                        weight: f.weight,
+                        reverse: f.reverse,
+                    })
+                    .collect(),
             });
         }
         let mut sorry_forward = None;
