@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::config::{self, Config, VrrpInstance};
 use crate::net::{IfAddress, NftSettings, Route, RouteKind, Scope};
 use crate::notify::script::{NotifyScripts, ScriptEnv};
-use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
+use crate::vrrp::{self, Auth, Params, TrackFileParams, TrackerParams, Version};
 
 use super::addrs::VipSet;
 use super::plan::{
@@ -113,6 +113,9 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     .trackers
                     .push(script_tracker(config, &t.name, t.weight, t.reverse));
             }
+            for t in &g.track_file {
+                group_track_file(&mut p, t);
+            }
             grouped.insert(m.clone());
             members.push(p);
         }
@@ -183,6 +186,36 @@ fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
         weight: weight.clamp(-254, 254) as i16,
         reverse,
         initially_up: up,
+    }
+}
+
+/// A `track_file` entry as the state machine takes it; the value comes
+/// from the bus when the unit starts.
+fn file_tracker(t: &config::TrackFileEntry) -> TrackFileParams {
+    TrackFileParams {
+        name: t.name.clone(),
+        weight: t.weight.clamp(-254, 254),
+        reverse: t.reverse,
+        initial_value: 0,
+    }
+}
+
+/// A sync group's `track_file` entry on one member. keepalived tracks a
+/// file once per instance: one the member tracks itself takes the group's
+/// weight, unless the member's own weight is 0.
+fn group_track_file(p: &mut InstancePlan, t: &config::TrackFileEntry) {
+    match p.params.track_files.iter_mut().find(|f| f.name == t.name) {
+        Some(own) => {
+            if own.weight != 0 {
+                own.weight = t.weight.clamp(-254, 254);
+                own.reverse = t.reverse;
+            }
+        }
+        None => {
+            p.track_files
+                .push((t.name.clone(), p.params.track_files.len()));
+            p.params.track_files.push(file_tracker(t));
+        }
     }
 }
 
@@ -262,6 +295,11 @@ fn plan_instance(
         track_links,
         track_scripts,
     } = trackers(config, inst, kernel, &origin, &mut params)?;
+    let mut track_files = Vec::new();
+    for t in &inst.track_file {
+        track_files.push((t.name.clone(), params.track_files.len()));
+        params.track_files.push(file_tracker(t));
+    }
     params
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
@@ -288,6 +326,7 @@ fn plan_instance(
         vips,
         track_links,
         track_scripts,
+        track_files,
         notify,
         garp: garp_plan(inst),
         vmac,

@@ -36,6 +36,12 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
         let was = crate::process::set_umask(mask);
         tracing::info!("umask set to 0{mask:03o} (was 0{was:03o})");
     }
+    // The track files first (init_file, then their values on the bus):
+    // the units and the LVS side start from what the files hold.
+    let bus = opts.bus.get_or_insert_with(Bus::new).clone();
+    if let Some(files) = super::track_file::TrackFiles::prepare(&config, &bus)? {
+        tokio::spawn(files.run(bus));
+    }
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = PreparedLvs::new(&config)?;

@@ -82,13 +82,16 @@ impl PreparedLvs {
 
     /// Start checkers, the LVS task and the IPVS programmer.
     pub fn start(
-        self,
+        mut self,
         bus: &Bus,
         script_timeout: std::time::Duration,
         status: Option<StatusHub>,
         mailer: Option<Mailer>,
     ) -> LvsService {
         crate::process::raise_nofile_limit();
+        // FILE_CHECK: the files as they are now (a real server whose file
+        // fails starts down, silently, as in keepalived).
+        self.built.state.seed_track_files(&bus.track_values());
         let (table_tx, table_rx) = LvsTask::table_channel();
         let (queue, scripts_task) = ScriptQueue::start("lvs".into(), script_timeout);
         bus.set_governing(self.governing());
@@ -156,6 +159,7 @@ impl PreparedLvs {
         &mut self,
         old_specs: &[Arc<crate::check::spec::CheckerSpec>],
         old: &LvsState,
+        files: &std::collections::BTreeMap<String, i64>,
     ) -> Vec<Action> {
         let mut kept = 0usize;
         for (i, spec) in old_specs.iter().enumerate() {
@@ -172,6 +176,7 @@ impl PreparedLvs {
             .collect();
         let runner = &self.built.runner;
         let mut state = LvsState::new(specs, |c| runner.initial_up(c));
+        state.seed_track_files(files);
         let actions = state.carry_quorum(old);
         self.built.state = state;
         tracing::info!(
@@ -278,8 +283,11 @@ impl LvsService {
             }
         };
         let initial = match &old {
-            Some(old) => next.carry(&self.checker_specs, old),
-            None => Vec::new(),
+            Some(old) => next.carry(&self.checker_specs, old, &bus.track_values()),
+            None => {
+                next.built.state.seed_track_files(&bus.track_values());
+                Vec::new()
+            }
         };
         if let (Some(old), Some(mailer)) = (&old, &self.mailer) {
             for alert in removal_alerts(old, &self.rs_alerts, &next.built.state) {

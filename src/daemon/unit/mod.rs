@@ -22,6 +22,7 @@ mod instance_io;
 mod msg;
 mod report;
 mod states;
+mod track_files;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -72,6 +73,8 @@ pub struct Unit {
     epoch: Instant,
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
+    /// The `track_file` values and who tracks each file.
+    files: track_files::FileFeed,
     stopping: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
@@ -115,6 +118,7 @@ impl Unit {
         let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
         let rules = bus.rules();
         let gate = bus.preempt_gate();
+        let files = track_files::FileFeed::new(plan, &bus);
         let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
         Ok(Unit {
             rules,
@@ -130,6 +134,7 @@ impl Unit {
             scripts_task: Some(scripts_task),
             epoch,
             script_trackers: script_trackers(plan),
+            files,
             stopping: false,
             reporting,
             mail_filter,
@@ -170,6 +175,10 @@ impl Unit {
         // The gate first: a node that starts and would preempt waits too.
         self.apply_gate(now);
         let mut gate_open = true;
+        // The files' values too: an instance whose file means FAULT starts
+        // in FAULT rather than passing through BACKUP.
+        self.feed_files();
+        let mut files_open = true;
         for id in 0..self.io.len() {
             // Tell the state machine about a down interface before it
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
@@ -203,7 +212,12 @@ impl Unit {
             // the next clone starts from.
             let mut rules = self.rules.clone();
             let mut gate_rx = self.gate.clone();
+            let mut files_rx = self.files.rx.clone();
             tokio::select! {
+                changed = files_rx.changed(), if files_open => match changed {
+                    Ok(()) => self.feed_files(),
+                    Err(_) => files_open = false,
+                },
                 changed = gate_rx.changed(), if gate_open => match changed {
                     Ok(()) => self.apply_gate(self.now()),
                     Err(_) => gate_open = false,
@@ -338,6 +352,7 @@ impl Unit {
             .filter_map(|(id, new)| self.reconfigure_instance(now, id, new, &announcer))
             .collect();
         self.script_trackers = script_trackers(&plan);
+        self.files.replan(&plan);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);
