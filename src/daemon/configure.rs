@@ -92,30 +92,7 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     member: m.clone(),
                 });
             };
-            // keepalived applies a group's trackers to every member.
-            for t in &g.track_interface {
-                let Some(link) = kernel.link(&t.name) else {
-                    return Err(PlanError::NoInterface {
-                        origin: g.origin.to_string(),
-                        instance: g.name.clone(),
-                        ifname: t.name.clone(),
-                    });
-                };
-                p.track_links.push((link.index, p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
-            }
-            for t in &g.track_script {
-                p.track_scripts
-                    .push((t.name.clone(), p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(script_tracker(config, &t.name, t.weight, t.reverse));
-            }
-            for t in &g.track_file {
-                group_track_file(&mut p, t);
-            }
+            group_trackers(config, g, kernel, &mut p)?;
             grouped.insert(m.clone());
             members.push(p);
         }
@@ -187,6 +164,39 @@ fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
         reverse,
         initially_up: up,
     }
+}
+
+/// keepalived applies a group's trackers to every member.
+fn group_trackers(
+    config: &Config,
+    g: &config::VrrpSyncGroup,
+    kernel: &Kernel,
+    p: &mut InstancePlan,
+) -> Result<(), PlanError> {
+    for t in &g.track_interface {
+        let Some(link) = kernel.link(&t.name) else {
+            return Err(PlanError::NoInterface {
+                origin: g.origin.to_string(),
+                instance: g.name.clone(),
+                ifname: t.name.clone(),
+            });
+        };
+        p.track_links.push((link.index, p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(tracker(&t.name, t.weight, t.reverse, link.running));
+    }
+    for t in &g.track_script {
+        p.track_scripts
+            .push((t.name.clone(), p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(script_tracker(config, &t.name, t.weight, t.reverse));
+    }
+    for t in &g.track_file {
+        group_track_file(p, t);
+    }
+    Ok(())
 }
 
 /// A `track_file` entry as the state machine takes it; the value comes

@@ -175,8 +175,6 @@ impl Unit {
         // The gate first: a node that starts and would preempt waits too.
         self.apply_gate(now);
         let mut gate_open = true;
-        // The files' values too: an instance whose file means FAULT starts
-        // in FAULT rather than passing through BACKUP.
         self.feed_files();
         let mut files_open = true;
         for id in 0..self.io.len() {
@@ -264,6 +262,16 @@ impl Unit {
             self.execute().await;
         }
         self.shutdown(inbox).await;
+    }
+
+    /// Hand the instances the track files' current values: at start,
+    /// before they leave INIT (an instance whose file means FAULT starts
+    /// in FAULT rather than passing through BACKUP), and on every change.
+    fn feed_files(&mut self) {
+        let now = self.now();
+        for (id, ev) in self.files.events() {
+            let _ = self.router.handle(now, id, ev);
+        }
     }
 
     fn on_msg(&mut self, msg: UnitMsg) {

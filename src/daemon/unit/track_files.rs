@@ -15,8 +15,6 @@ use crate::daemon::bus::{Bus, TrackValues};
 use crate::daemon::plan::UnitPlan;
 use crate::vrrp::Event;
 
-use super::Unit;
-
 /// Which instances track which file, and the values' channel.
 pub(super) struct FileFeed {
     pub(super) rx: watch::Receiver<TrackValues>,
@@ -49,7 +47,7 @@ impl FileFeed {
 
     /// The current value of every tracked file, as events (an instance
     /// ignores a value it already has).
-    fn events(&mut self) -> Vec<(usize, Event)> {
+    pub(super) fn events(&mut self) -> Vec<(usize, Event)> {
         let values = self.rx.borrow_and_update().clone();
         let mut out = Vec::new();
         for (name, list) in &self.targets {
@@ -59,16 +57,5 @@ impl FileFeed {
             }
         }
         out
-    }
-}
-
-impl Unit {
-    /// Hand the instances the files' current values (at start, before
-    /// they leave INIT, and on every change).
-    pub(super) fn feed_files(&mut self) {
-        let now = self.now();
-        for (id, ev) in self.files.events() {
-            let _ = self.router.handle(now, id, ev);
-        }
     }
 }
