@@ -163,4 +163,19 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_track_file_block_needs_a_restart_but_its_trackers_do_not() {
+        let tf = |w: &str| format!("track_file tf {{\n  file /run/tf\n  weight {w}\n}}\n");
+        let old = parse(&format!("{}{BASE}", tf("2")));
+        let new = parse(&format!("{}{BASE}", tf("3")));
+        let d = diff(&old, &new);
+        assert_eq!(
+            needs_restart(&d, &old.global_defs, &new.global_defs),
+            ["track_file tf: changed: applying this change needs a restart"]
+        );
+        // Only moving the block is no change.
+        let moved = parse(&format!("{BASE}{}", tf("2")));
+        assert!(diff(&old, &moved).is_empty());
+    }
 }
