@@ -96,3 +96,22 @@ fn file_check_moves_the_weight_and_takes_a_real_server_down() {
     fs::write(dir.0.join("tf0"), "0").unwrap();
     expect(&d, &[(10, true), (5, true)]);
 }
+
+#[test]
+fn a_tracked_file_in_a_missing_directory_stops_the_start() {
+    let ns = Netns::new("s7track-fcdir");
+    let dir = Scratch::new("s7track-fcdir");
+    let text = conf(&dir.0.join("missing"));
+    let mut d = Daemon::start(&ns, &dir.file("t.conf", &text), dir.0.join("d.log"));
+    let code = d.wait(10.0);
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "exit {code:?}\n{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("t.conf:1:1: track_file tf: cannot watch"),
+        "{}",
+        d.log()
+    );
+}

@@ -665,6 +665,39 @@ mod tests {
     }
 
     #[test]
+    fn a_groups_track_files_reach_every_member_as_keepalived_merges_them() {
+        let p = plan_of(
+            "track_file ta {\n file /run/ta\n weight 3\n}\ntrack_file tb {\n file /run/tb\n}\n\
+             vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_file {\n ta weight 5\n tb\n }\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.10\n }\n track_file {\n ta weight 0 reverse\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n virtual_ipaddress {\n 192.0.2.11\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let files = |i: &InstancePlan| {
+            i.params
+                .track_files
+                .iter()
+                .map(|f| (f.name.clone(), f.weight, f.reverse))
+                .collect::<Vec<_>>()
+        };
+        let unit = &p.units[0];
+        // VI_1 tracks ta itself with weight 0: that stays (keepalived keeps
+        // an unweighted entry); tb comes from the group.
+        assert_eq!(
+            files(&unit.instances[0]),
+            [("ta".to_string(), 0, true), ("tb".to_string(), 1, false)]
+        );
+        assert_eq!(
+            unit.instances[0].track_files,
+            [("ta".to_string(), 0), ("tb".to_string(), 1)]
+        );
+        assert_eq!(
+            files(&unit.instances[1]),
+            [("ta".to_string(), 5, false), ("tb".to_string(), 1, false)]
+        );
+    }
+
+    #[test]
     fn an_address_owner_keeps_its_own_addresses() {
         let p = plan_of(
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 255\n\
