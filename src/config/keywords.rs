@@ -126,6 +126,12 @@ impl Block {
                 "nftables_priority",
                 "nftables_counters",
                 "nftables_ifindex",
+                "notify_fifo",
+                "notify_fifo_script",
+                "vrrp_notify_fifo",
+                "vrrp_notify_fifo_script",
+                "lvs_notify_fifo",
+                "lvs_notify_fifo_script",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -434,13 +440,7 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
     "vrrp_startup_delay",
-    "vrrp_notify_fifo",
-    "vrrp_notify_fifo_script",
     "vrrp_notify_priority_changes",
-    "notify_fifo",
-    "notify_fifo_script",
-    "lvs_notify_fifo",
-    "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
     "bfd_priority",
     "bfd_no_swap",
@@ -526,6 +526,17 @@ pub const REPEATABLE: &[&str] = &[
     "unicast_peer",
     "group",
     "notification_email",
+];
+
+/// Keywords given twice where keepalived keeps the *first* value: their
+/// readers refuse the second one themselves (so no "replaces" warning).
+pub const KEEP_FIRST: &[&str] = &[
+    "notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo",
+    "lvs_notify_fifo_script",
 ];
 
 /// A deprecated keyword and the keyword that replaces it.

@@ -38,4 +38,7 @@ pub enum DaemonError {
     /// inotify is refused).
     #[error("{0}")]
     TrackFile(String),
+    /// A notify FIFO cannot be created or opened, or its script started.
+    #[error("{0}")]
+    Fifo(String),
 }

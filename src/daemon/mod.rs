@@ -32,6 +32,7 @@ pub mod configure;
 mod control_socket;
 mod error;
 mod feeds;
+mod fifo;
 mod firewall;
 mod logging;
 pub mod lvs;

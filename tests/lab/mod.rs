@@ -200,6 +200,8 @@ pub struct Vrrp {
     /// (`[1]`), before the instances (e.g. a `track_file` block, which
     /// keepalived finds only when it comes first).
     pub top: [String; 2],
+    /// Lines added to global_defs on lb1 (`[0]`) and lb2 (`[1]`).
+    pub global: [String; 2],
 }
 
 impl Default for Vrrp {
@@ -217,6 +219,7 @@ impl Default for Vrrp {
             knobs: ["", ""],
             peer_opts: ["", ""],
             top: [String::new(), String::new()],
+            global: [String::new(), String::new()],
         }
     }
 }
@@ -269,6 +272,7 @@ impl Vrrp {
         if self.unicast && kind == Kind::Keepalived {
             c.push_str("  vrrp_check_unicast_src\n");
         }
+        c.push_str(&self.global[usize::from(node == Node::Lb2)]);
         c.push_str("}\n\n");
         c.push_str(&self.top[usize::from(node == Node::Lb2)]);
         if self.inner && self.sync_group {

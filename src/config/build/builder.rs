@@ -39,6 +39,8 @@ pub(super) struct Builder {
     /// the end, since global_defs may come later in the file.
     pub(super) vs_alert: Vec<Option<bool>>,
     pub(super) rs_alert: Vec<Option<bool>>,
+    /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` as written.
+    pub(super) fifos: super::notify_fifo::RawFifos,
     /// (sync group, member word) for the reference check at the end.
     pub(super) group_members: Vec<(String, Word)>,
 }
@@ -117,7 +119,7 @@ impl Builder {
         self.block(s, &mut |b, st| {
             let kw = st.keyword.text.as_str();
             let name = keywords::deprecated_alias(kw).unwrap_or(kw);
-            if !keywords::REPEATABLE.contains(&name) {
+            if !keywords::REPEATABLE.contains(&name) && !keywords::KEEP_FIRST.contains(&name) {
                 if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
                     let at = if first.file == st.keyword.pos.file {
                         format!("line {}", first.line)

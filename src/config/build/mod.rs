@@ -24,6 +24,7 @@ mod forwarding;
 mod global_defs;
 mod inherited;
 mod lvs_sync;
+mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
@@ -69,6 +70,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         rs_alert: Vec::new(),
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
+        fifos: Default::default(),
     };
     b.top();
     let cfg = b.finish();

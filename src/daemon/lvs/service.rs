@@ -43,6 +43,7 @@ pub struct LvsService {
     checker_specs: Vec<Arc<crate::check::spec::CheckerSpec>>,
     status: Option<StatusHub>,
     mailer: Option<Mailer>,
+    fifos: crate::notify::fifo::Fifos,
     /// Each virtual server's real servers' `smtp_alert`, for the mails of
     /// the real servers a reload removes.
     rs_alerts: Vec<HashMap<SocketAddr, bool>>,
@@ -86,7 +87,7 @@ impl PreparedLvs {
         bus: &Bus,
         script_timeout: std::time::Duration,
         status: Option<StatusHub>,
-        mailer: Option<Mailer>,
+        (mailer, fifos): (Option<Mailer>, crate::notify::fifo::Fifos),
     ) -> LvsService {
         crate::process::raise_nofile_limit();
         // FILE_CHECK: the files as they are now (a real server whose file
@@ -108,7 +109,7 @@ impl PreparedLvs {
             table_tx.clone(),
             queue.clone(),
             status.clone(),
-            mailer.clone(),
+            (mailer.clone(), fifos.clone()),
             (initial, Occasion::Start),
         );
         LvsService {
@@ -122,6 +123,7 @@ impl PreparedLvs {
             checker_specs,
             status,
             mailer,
+            fifos,
             rs_alerts,
         }
     }
@@ -194,7 +196,7 @@ impl PreparedLvs {
         table_tx: watch::Sender<DesiredTable>,
         queue: ScriptQueue,
         status: Option<StatusHub>,
-        mailer: Option<Mailer>,
+        mailer: (Option<Mailer>, crate::notify::fifo::Fifos),
         (initial, occasion): (Vec<Action>, Occasion),
     ) -> (
         crate::check::runner::RunningChecks,
@@ -300,7 +302,7 @@ impl LvsService {
             self.table.clone(),
             self.queue.clone(),
             self.status.clone(),
-            self.mailer.clone(),
+            (self.mailer.clone(), self.fifos.clone()),
             (initial, Occasion::Reload),
         );
         LvsService {
@@ -314,6 +316,7 @@ impl LvsService {
             checker_specs,
             status: self.status,
             mailer: self.mailer,
+            fifos: self.fifos,
             rs_alerts,
         }
     }

@@ -211,6 +211,7 @@ impl LvsTask {
     pub(super) fn act_at(&self, actions: Vec<Action>, occasion: Occasion) {
         for action in actions {
             self.mail(&action, occasion);
+            self.reporting.fifo(&action);
             let name = |vs: crate::lvs::VsIndex| {
                 self.names
                     .get(vs.0)

@@ -721,6 +721,7 @@ impl Unit {
                 q.push(&format!("notify {} for {name}", ns.as_str()), argv);
             }
         }
+        self.reporting.fifos.instance(name, ns.as_str(), priority);
     }
 
     /// keepalived (vrrp.c, a master receiving a lower-priority advert): in
@@ -868,6 +869,7 @@ impl Unit {
                 q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
             }
         }
+        self.reporting.fifos.group(&name, ns.as_str());
         self.bus.publish(RoleChange {
             subject: bus::Subject::Group,
             name,
