@@ -18,7 +18,7 @@
 //! descriptor and the files' paths; writes only the files `init_file`
 //! names.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -311,9 +311,8 @@ fn apply_events(
             latest.insert(i, value);
         }
     }
-    let by_index: HashMap<usize, &Watched> = files.iter().enumerate().collect();
     for (i, value) in latest {
-        let (Some(f), Some(value)) = (by_index.get(&i), value) else {
+        let (Some(f), Some(value)) = (files.get(i), value) else {
             continue;
         };
         let old = bus.track_values().get(&f.name).copied();
