@@ -124,6 +124,7 @@ fn real_server(addr: SocketAddr, checker: CheckerId, weight: u32) -> RealServerS
         notify_up: None,
         notify_down: None,
         checkers: vec![checker],
+        file_checks: Vec::new(),
     }
 }
 

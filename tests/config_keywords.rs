@@ -450,6 +450,8 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
             "virtualhost",
         ],
     ),
+    (Block::TrackFile, &["file", "init_file", "weight"]),
+    (Block::FileCheck, &["track_file", "weight"]),
 ];
 
 /// A configuration with `KW` standing for the keyword under test, inside
@@ -487,6 +489,10 @@ fn template(block: Block) -> &'static str {
         }
         Block::Url => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"
+        }
+        Block::TrackFile => "track_file T {\n  file /run/t\nKW\n}\n",
+        Block::FileCheck => {
+            "track_file T {\n  file /run/t\n}\nvirtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    FILE_CHECK {\n      track_file T\nKW\n    }\n  }\n}\n"
         }
     }
 }

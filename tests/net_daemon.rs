@@ -56,6 +56,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 },
                 track_links: vec![],
                 track_scripts: vec![],
+                track_files: vec![],
                 notify: NotifyScripts::default(),
                 garp: GarpPlan {
                     master_repeat: 1,

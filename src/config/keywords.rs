@@ -27,6 +27,8 @@ pub enum Block {
     TcpCheck,
     MiscCheck,
     Url,
+    TrackFile,
+    FileCheck,
 }
 
 impl Block {
@@ -47,6 +49,8 @@ impl Block {
             Block::TcpCheck => "TCP_CHECK",
             Block::MiscCheck => "MISC_CHECK",
             Block::Url => "url",
+            Block::TrackFile => "track_file",
+            Block::FileCheck => "FILE_CHECK",
         }
     }
 
@@ -59,6 +63,8 @@ impl Block {
                 "global_defs",
                 "net_namespace",
                 "vrrp_script",
+                "track_file",
+                "vrrp_track_file",
                 "vrrp_sync_group",
                 "vrrp_instance",
                 "virtual_server_group",
@@ -120,6 +126,12 @@ impl Block {
                 "nftables_priority",
                 "nftables_counters",
                 "nftables_ifindex",
+                "notify_fifo",
+                "notify_fifo_script",
+                "vrrp_notify_fifo",
+                "vrrp_notify_fifo_script",
+                "lvs_notify_fifo",
+                "lvs_notify_fifo_script",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -135,6 +147,7 @@ impl Block {
                 "group",
                 "track_interface",
                 "track_script",
+                "track_file",
                 "notify_master",
                 "notify_backup",
                 "notify_fault",
@@ -162,6 +175,7 @@ impl Block {
                 "virtual_routes",
                 "track_interface",
                 "track_script",
+                "track_file",
                 "unicast_src_ip",
                 "mcast_src_ip",
                 "unicast_peer",
@@ -245,6 +259,7 @@ impl Block {
                 "SSL_GET",
                 "TCP_CHECK",
                 "MISC_CHECK",
+                "FILE_CHECK",
             ],
             Block::HttpGet => &[
                 "url",
@@ -316,6 +331,8 @@ impl Block {
                 "log_all_failures",
             ],
             Block::Url => &["path", "digest", "status_code", "virtualhost"],
+            Block::TrackFile => &["file", "weight", "init_file"],
+            Block::FileCheck => &["track_file", "weight"],
         }
     }
 
@@ -332,8 +349,6 @@ impl Block {
                 "static_ipaddress",
                 "static_routes",
                 "static_rules",
-                "track_file",
-                "vrrp_track_file",
                 "vrrp_track_process",
                 "bfd_instance",
                 "garp_group",
@@ -348,7 +363,6 @@ impl Block {
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &[
-                "track_file",
                 "track_process",
                 "track_bfd",
                 "notify_deleted",
@@ -360,7 +374,6 @@ impl Block {
                 "vrf",
                 "use_vmac_addr",
                 "native_ipv6",
-                "track_file",
                 "track_process",
                 "track_bfd",
                 "mcast_dst_ip",
@@ -397,10 +410,14 @@ impl Block {
                 "BFD_CHECK",
                 "UDP_CHECK",
                 "PING_CHECK",
-                "FILE_CHECK",
                 "snmp_name",
             ],
-            Block::HttpGet | Block::SslGet | Block::TcpCheck | Block::MiscCheck => &[],
+            Block::HttpGet
+            | Block::SslGet
+            | Block::TcpCheck
+            | Block::MiscCheck
+            | Block::TrackFile
+            | Block::FileCheck => &[],
             Block::Url => &[
                 "regex",
                 "regex_no_match",
@@ -423,13 +440,7 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
     "vrrp_startup_delay",
-    "vrrp_notify_fifo",
-    "vrrp_notify_fifo_script",
     "vrrp_notify_priority_changes",
-    "notify_fifo",
-    "notify_fifo_script",
-    "lvs_notify_fifo",
-    "lvs_notify_fifo_script",
     "fifo_write_vrrp_states_on_reload",
     "bfd_priority",
     "bfd_no_swap",
@@ -510,9 +521,22 @@ pub const REPEATABLE: &[&str] = &[
     "virtual_routes",
     "track_interface",
     "track_script",
+    "track_file",
+    "FILE_CHECK",
     "unicast_peer",
     "group",
     "notification_email",
+];
+
+/// Keywords given twice where keepalived keeps the *first* value: their
+/// readers refuse the second one themselves (so no "replaces" warning).
+pub const KEEP_FIRST: &[&str] = &[
+    "notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo",
+    "lvs_notify_fifo_script",
 ];
 
 /// A deprecated keyword and the keyword that replaces it.

@@ -147,7 +147,7 @@ pub struct VrrpInstanceStatus {
     pub state: VrrpState,
     /// `priority` as configured.
     pub priority: u8,
-    /// The priority after track_script/track_interface weights.
+    /// The priority after track_script/track_interface/track_file weights.
     pub effective_priority: u8,
     /// Address of the current master (ourselves when MASTER), if known.
     pub master_address: Option<IpAddr>,

@@ -8,9 +8,11 @@
 //! missed (`RecvError::Lagged`) and can re-read the current roles from
 //! [`Bus::snapshot`].
 //!
-//! Owns the latest role of every instance and group, and the VIP gate's
-//! state ([`RulesState`]) between the IPVS programmer and the units. It
-//! knows nothing of what subscribers do with a change.
+//! Owns the latest role of every instance and group, the VIP gate's
+//! state ([`RulesState`]) between the IPVS programmer and the units, and
+//! the value of every `track_file` ([`TrackValues`], written by the
+//! track-file watcher, read by the units and the LVS task). It knows
+//! nothing of what subscribers do with a change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -133,6 +135,10 @@ impl PreemptGate {
     }
 }
 
+/// The value each `track_file` (by name) holds now; a file that is
+/// missing holds 0, as keepalived reads it.
+pub type TrackValues = Arc<BTreeMap<String, i64>>;
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -140,6 +146,7 @@ pub struct Bus {
     current: Arc<Mutex<BTreeMap<(Subject, String), Role>>>,
     rules: Arc<watch::Sender<RulesState>>,
     gate: Arc<watch::Sender<PreemptGate>>,
+    track: Arc<watch::Sender<TrackValues>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -164,7 +171,29 @@ impl Bus {
             current: Arc::new(Mutex::new(BTreeMap::new())),
             rules: Arc::new(watch::channel(RulesState::default()).0),
             gate: Arc::new(watch::channel(PreemptGate::default()).0),
+            track: Arc::new(watch::channel(TrackValues::default()).0),
         }
+    }
+
+    /// Watch the track files' values.
+    pub fn track_files(&self) -> watch::Receiver<TrackValues> {
+        self.track.subscribe()
+    }
+
+    /// The track files' values now.
+    pub fn track_values(&self) -> TrackValues {
+        self.track.borrow().clone()
+    }
+
+    /// Track file `name` now holds `value` (only a change wakes anyone).
+    pub fn set_track_value(&self, name: &str, value: i64) {
+        self.track.send_if_modified(|m| {
+            if m.get(name) == Some(&value) {
+                return false;
+            }
+            Arc::make_mut(m).insert(name.to_string(), value);
+            true
+        });
     }
 
     /// Watch the VIP gate's state.

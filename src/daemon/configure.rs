@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::config::{self, Config, VrrpInstance};
 use crate::net::{IfAddress, NftSettings, Route, RouteKind, Scope};
 use crate::notify::script::{NotifyScripts, ScriptEnv};
-use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
+use crate::vrrp::{self, Auth, Params, TrackFileParams, TrackerParams, Version};
 
 use super::addrs::VipSet;
 use super::plan::{
@@ -92,27 +92,7 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     member: m.clone(),
                 });
             };
-            // keepalived applies a group's trackers to every member.
-            for t in &g.track_interface {
-                let Some(link) = kernel.link(&t.name) else {
-                    return Err(PlanError::NoInterface {
-                        origin: g.origin.to_string(),
-                        instance: g.name.clone(),
-                        ifname: t.name.clone(),
-                    });
-                };
-                p.track_links.push((link.index, p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
-            }
-            for t in &g.track_script {
-                p.track_scripts
-                    .push((t.name.clone(), p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(script_tracker(config, &t.name, t.weight, t.reverse));
-            }
+            group_trackers(config, g, kernel, &mut p)?;
             grouped.insert(m.clone());
             members.push(p);
         }
@@ -183,6 +163,69 @@ fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
         weight: weight.clamp(-254, 254) as i16,
         reverse,
         initially_up: up,
+    }
+}
+
+/// keepalived applies a group's trackers to every member.
+fn group_trackers(
+    config: &Config,
+    g: &config::VrrpSyncGroup,
+    kernel: &Kernel,
+    p: &mut InstancePlan,
+) -> Result<(), PlanError> {
+    for t in &g.track_interface {
+        let Some(link) = kernel.link(&t.name) else {
+            return Err(PlanError::NoInterface {
+                origin: g.origin.to_string(),
+                instance: g.name.clone(),
+                ifname: t.name.clone(),
+            });
+        };
+        p.track_links.push((link.index, p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(tracker(&t.name, t.weight, t.reverse, link.running));
+    }
+    for t in &g.track_script {
+        p.track_scripts
+            .push((t.name.clone(), p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(script_tracker(config, &t.name, t.weight, t.reverse));
+    }
+    for t in &g.track_file {
+        group_track_file(p, t);
+    }
+    Ok(())
+}
+
+/// A `track_file` entry as the state machine takes it; the value comes
+/// from the bus when the unit starts.
+fn file_tracker(t: &config::TrackFileEntry) -> TrackFileParams {
+    TrackFileParams {
+        name: t.name.clone(),
+        weight: t.weight.clamp(-254, 254),
+        reverse: t.reverse,
+        initial_value: 0,
+    }
+}
+
+/// A sync group's `track_file` entry on one member. keepalived tracks a
+/// file once per instance: one the member tracks itself takes the group's
+/// weight, unless the member's own weight is 0.
+fn group_track_file(p: &mut InstancePlan, t: &config::TrackFileEntry) {
+    match p.params.track_files.iter_mut().find(|f| f.name == t.name) {
+        Some(own) => {
+            if own.weight != 0 {
+                own.weight = t.weight.clamp(-254, 254);
+                own.reverse = t.reverse;
+            }
+        }
+        None => {
+            p.track_files
+                .push((t.name.clone(), p.params.track_files.len()));
+            p.params.track_files.push(file_tracker(t));
+        }
     }
 }
 
@@ -262,6 +305,11 @@ fn plan_instance(
         track_links,
         track_scripts,
     } = trackers(config, inst, kernel, &origin, &mut params)?;
+    let mut track_files = Vec::new();
+    for t in &inst.track_file {
+        track_files.push((t.name.clone(), params.track_files.len()));
+        params.track_files.push(file_tracker(t));
+    }
     params
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
@@ -288,6 +336,7 @@ fn plan_instance(
         vips,
         track_links,
         track_scripts,
+        track_files,
         notify,
         garp: garp_plan(inst),
         vmac,
@@ -613,6 +662,39 @@ mod tests {
         assert_eq!(a[1].scope, Scope::Link);
         assert_eq!(i.params.priority, 150);
         assert_eq!(i.params.advert_int, 100);
+    }
+
+    #[test]
+    fn a_groups_track_files_reach_every_member_as_keepalived_merges_them() {
+        let p = plan_of(
+            "track_file ta {\n file /run/ta\n weight 3\n}\ntrack_file tb {\n file /run/tb\n}\n\
+             vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n track_file {\n ta weight 5\n tb\n }\n}\n\
+             vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.10\n }\n track_file {\n ta weight 0 reverse\n }\n}\n\
+             vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n virtual_ipaddress {\n 192.0.2.11\n }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let files = |i: &InstancePlan| {
+            i.params
+                .track_files
+                .iter()
+                .map(|f| (f.name.clone(), f.weight, f.reverse))
+                .collect::<Vec<_>>()
+        };
+        let unit = &p.units[0];
+        // VI_1 tracks ta itself with weight 0: that stays (keepalived keeps
+        // an unweighted entry); tb comes from the group.
+        assert_eq!(
+            files(&unit.instances[0]),
+            [("ta".to_string(), 0, true), ("tb".to_string(), 1, false)]
+        );
+        assert_eq!(
+            unit.instances[0].track_files,
+            [("ta".to_string(), 0), ("tb".to_string(), 1)]
+        );
+        assert_eq!(
+            files(&unit.instances[1]),
+            [("ta".to_string(), 5, false), ("tb".to_string(), 1, false)]
+        );
     }
 
     #[test]

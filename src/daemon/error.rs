@@ -34,4 +34,11 @@ pub enum DaemonError {
     /// A master not in accept mode needs the nftables table.
     #[error("no_accept: {0}")]
     Nft(#[from] crate::net::NftError),
+    /// A tracked `track_file` cannot be watched (its directory is missing,
+    /// inotify is refused).
+    #[error("{0}")]
+    TrackFile(String),
+    /// A notify FIFO cannot be created or opened, or its script started.
+    #[error("{0}")]
+    Fifo(String),
 }

@@ -68,6 +68,8 @@ pub(super) struct Daemon {
     pub(super) mailer: Option<Mailer>,
     pub(super) signals: Signals,
     pub(super) reload_requests: mpsc::Receiver<ReloadRequest>,
+    /// The notify FIFOs and their scripts, closed after the last line.
+    pub(super) fifo: Option<super::fifo::FifoService>,
 }
 
 impl Daemon {
@@ -138,7 +140,8 @@ impl Daemon {
     }
 
     /// VRRP first (VIPs released, notify_stop), then the LVS side (the
-    /// IPVS table withdrawn after the VIPs, then the sync daemons), then the last mails, then the
+    /// IPVS table withdrawn after the VIPs, then the sync daemons), then the
+    /// notify FIFOs (after their last lines), then the last mails, then the
     /// control socket.
     async fn stop(self) {
         let _ = self.notifier.stopping();
@@ -149,6 +152,9 @@ impl Daemon {
             lvs.shutdown().await;
         }
         self.sync.shutdown().await;
+        if let Some(f) = self.fifo {
+            f.stop().await;
+        }
         if let Some(m) = &self.mailer {
             // VRRP and the checks have stopped; a relay that never answers
             // costs at most this.

@@ -18,8 +18,9 @@
 //! - the LVS side: [`lvs`] runs the checks' verdicts and the VRRP roles
 //!   into the IPVS table, notify scripts and mails; [`sync`] runs the
 //!   kernel's connection-sync daemons (`lvs_sync_daemon`) after the role.
-//! - shared by both: [`bus`] (role changes, the VIP gate) and [`status`]
-//!   (the snapshot the control socket serves).
+//! - shared by both: [`bus`] (role changes, the VIP gate, the track files'
+//!   values), `track_file` (`init_file`, and the inotify watch that keeps
+//!   those values) and [`status`] (the snapshot the control socket serves).
 //!
 //! A configuration that cannot run fails at once with a message naming
 //! what is missing: everything is resolved against the kernel, and every
@@ -31,6 +32,7 @@ pub mod configure;
 mod control_socket;
 mod error;
 mod feeds;
+mod fifo;
 mod firewall;
 mod logging;
 pub mod lvs;
@@ -47,6 +49,7 @@ pub mod status;
 pub mod sync;
 #[cfg(test)]
 mod testing;
+mod track_file;
 pub mod unit;
 mod vmac;
 mod vmac_set;

@@ -118,6 +118,9 @@ pub struct InstancePlan {
     pub track_links: Vec<(u32, usize)>,
     /// (vrrp_script name, tracker index) for every tracked script.
     pub track_scripts: Vec<(String, usize)>,
+    /// (track_file name, index in `params.track_files`) for every tracked
+    /// file, the instance's own and its group's.
+    pub track_files: Vec<(String, usize)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
@@ -235,6 +238,7 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             "version"
         } else if o.track_links != n.track_links
             || o.track_scripts != n.track_scripts
+            || o.track_files != n.track_files
             || o.params.trackers.iter().map(|t| &t.name).ne(n
                 .params
                 .trackers

@@ -36,6 +36,15 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
         let was = crate::process::set_umask(mask);
         tracing::info!("umask set to 0{mask:03o} (was 0{was:03o})");
     }
+    // The track files first (init_file, then their values on the bus):
+    // the units and the LVS side start from what the files hold.
+    let bus = opts.bus.get_or_insert_with(Bus::new).clone();
+    if let Some(files) = super::track_file::TrackFiles::prepare(&config, &bus)? {
+        tokio::spawn(files.run(bus));
+    }
+    // The notify FIFOs before anything that writes to them.
+    let fifo = super::fifo::FifoService::start(&config)?;
+    opts.reporting.fifos = fifo.fifos.clone();
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = PreparedLvs::new(&config)?;
@@ -68,7 +77,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
             Some(config) => configure::plan(config, kernel),
             None => Ok(Plan::default()),
         },
-        opts,
+        (opts, Some(fifo)),
         lvs,
         Some(config),
     )
@@ -80,16 +89,17 @@ pub async fn run_with(
     make_plan: impl Fn(&Kernel) -> Result<Plan, PlanError>,
     opts: RunOptions,
 ) -> Result<(), DaemonError> {
-    run_with_lvs(|kernel, _| make_plan(kernel), opts, None, None).await
+    run_with_lvs(|kernel, _| make_plan(kernel), (opts, None), None, None).await
 }
 
 async fn run_with_lvs(
     make_plan: impl Fn(&Kernel, Option<&crate::config::Config>) -> Result<Plan, PlanError>,
-    opts: RunOptions,
+    (opts, fifo): (RunOptions, Option<super::fifo::FifoService>),
     lvs: Option<PreparedLvs>,
     config: Option<Held>,
 ) -> Result<(), DaemonError> {
-    let daemon = start_daemon(make_plan, opts, lvs, config).await?;
+    let mut daemon = start_daemon(make_plan, opts, lvs, config).await?;
+    daemon.fifo = fifo;
     daemon.serve().await
 }
 
@@ -141,7 +151,7 @@ async fn start_daemon(
             &running.bus,
             opts.script_timeout,
             Some(hub.clone()),
-            mailer.clone(),
+            (mailer.clone(), opts.reporting.fifos.clone()),
         )
     });
     let sync = super::sync::SyncService::start(config.as_ref().map(Held::config), &running.bus);
@@ -158,6 +168,7 @@ async fn start_daemon(
         mailer,
         signals,
         reload_requests,
+        fifo: None,
     })
 }
 

@@ -96,6 +96,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                 notify_up: env.notify_opt("notify_up", rs.notify_up.as_deref())?,
                 notify_down: env.notify_opt("notify_down", rs.notify_down.as_deref())?,
                 checkers,
+                file_checks: rs.file_checks.iter().map(file_check).collect(),
             });
         }
         let mut sorry_forward = None;
@@ -213,6 +214,15 @@ fn checker_spec(
             alpha: c.alpha || rs.alpha,
         },
     })
+}
+
+/// A `FILE_CHECK` as the real-server logic takes it.
+fn file_check(f: &m::FileCheck) -> crate::lvs::model::FileCheckSpec {
+    crate::lvs::model::FileCheckSpec {
+        track_file: f.track_file.clone(),
+        weight: f.weight,
+        reverse: f.reverse,
+    }
 }
 
 #[cfg(test)]

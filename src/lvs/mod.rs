@@ -24,6 +24,9 @@
 //!   server is removed (weight 0 with `sorry_server_inhibit`);
 //! - `quorum_up` / `quorum_down` run on those transitions, `notify_up` /
 //!   `notify_down` when a real server changes state;
+//! - a `FILE_CHECK` adds its file's value × weight to the real server's
+//!   weight (the IPVS weight stays within 0..2147483647) and fails as
+//!   keepalived's does ([`FileCheckSpec::effect`]);
 //! - `alpha` (start down) is a checker property: see
 //!   [`crate::check::CheckTiming::alpha`]; `omega` runs the down notifiers
 //!   at shutdown ([`LvsState::shutdown`]).
@@ -39,7 +42,7 @@ pub mod state;
 
 pub use build::{BuildError, Built, build};
 pub use governance::{Governance, Governor};
-pub use model::{RealServerSpec, SorryServer, VirtualServerSpec};
+pub use model::{FileCheckEffect, FileCheckSpec, RealServerSpec, SorryServer, VirtualServerSpec};
 pub use state::{Action, LvsState, VsIndex};
 
 #[cfg(test)]

@@ -50,6 +50,54 @@ pub struct RealServerSpec {
     pub notify_down: Option<Script>,
     /// The checkers (deduplicated ids from `check::CheckRunner`).
     pub checkers: Vec<CheckerId>,
+    /// `FILE_CHECK`: the real server follows these track files too.
+    pub file_checks: Vec<FileCheckSpec>,
+}
+
+/// One `FILE_CHECK` of a real server: a `track_file`'s value, times the
+/// weight, added to the real server's weight (keepalived 2.2.7,
+/// `check_file.c`, `track_file.c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheckSpec {
+    /// The `track_file` block's name.
+    pub track_file: String,
+    /// −2147483647..=2147483647; 0: a nonzero value puts the real server
+    /// down.
+    pub weight: i32,
+    /// Negate the product (weight 0: a zero value is the failure).
+    pub reverse: bool,
+}
+
+/// What a file's value does to the real server that checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileCheckEffect {
+    /// The checker fails: the real server is down.
+    Down,
+    /// The checker passes, adding this to the real server's weight.
+    Weight(i64),
+}
+
+impl FileCheckSpec {
+    /// keepalived: value × weight (negated with reverse), held in an
+    /// `int`; the smallest `int` (−2147483648) or less is the failure.
+    /// Weight 0: any nonzero value fails (with reverse, zero does).
+    pub fn effect(&self, value: i64) -> FileCheckEffect {
+        if self.weight == 0 {
+            return if (value != 0) != self.reverse {
+                FileCheckEffect::Down
+            } else {
+                FileCheckEffect::Weight(0)
+            };
+        }
+        let sign = if self.reverse { -1 } else { 1 };
+        let product = i128::from(value) * i128::from(self.weight) * sign;
+        if product <= i128::from(i32::MIN) {
+            FileCheckEffect::Down
+        } else {
+            // In i32 range after the check and the cap.
+            FileCheckEffect::Weight(product.min(i128::from(i32::MAX)) as i64)
+        }
+    }
 }
 
 /// `sorry_server`.

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 
-use super::model::VirtualServerSpec;
+use super::model::{FileCheckEffect, VirtualServerSpec};
 use crate::check::{CheckEvent, CheckerId, Report};
 use crate::ipvs::types::{Destination, Table, VirtualService};
 use crate::notify::script::Script;
@@ -75,6 +75,8 @@ struct RsState {
     failing: BTreeSet<CheckerId>,
     /// The weight a `misc_dynamic` checker asked for last.
     dynamic_weight: Option<u32>,
+    /// The value of each `FILE_CHECK`'s file (as the spec lists them).
+    file_values: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,13 +88,36 @@ struct VsState {
 
 impl VsState {
     fn alive(&self, i: usize) -> bool {
-        self.rs[i].failing.is_empty()
+        self.rs[i].failing.is_empty() && !self.file_down(i)
     }
 
+    /// Whether one of the real server's FILE_CHECKs fails.
+    fn file_down(&self, i: usize) -> bool {
+        self.file_effects(i).any(|e| e == FileCheckEffect::Down)
+    }
+
+    fn file_effects(&self, i: usize) -> impl Iterator<Item = FileCheckEffect> + '_ {
+        self.spec.real_servers[i]
+            .file_checks
+            .iter()
+            .zip(&self.rs[i].file_values)
+            .map(|(f, v)| f.effect(*v))
+    }
+
+    /// The IPVS weight: the configured one (or `misc_dynamic`'s), plus
+    /// what the FILE_CHECKs add, within 0..=i32::MAX as keepalived keeps it.
     fn weight(&self, i: usize) -> u32 {
-        self.rs[i]
+        let base = self.rs[i]
             .dynamic_weight
-            .unwrap_or(self.spec.real_servers[i].weight)
+            .unwrap_or(self.spec.real_servers[i].weight);
+        let files: i64 = self
+            .file_effects(i)
+            .map(|e| match e {
+                FileCheckEffect::Weight(w) => w,
+                FileCheckEffect::Down => 0,
+            })
+            .sum();
+        (i64::from(base) + files).clamp(0, i64::from(i32::MAX)) as u32
     }
 
     fn alive_weight(&self) -> u64 {
@@ -140,6 +165,7 @@ impl LvsState {
                                 .filter(|c| !initial_up(*c))
                                 .collect(),
                             dynamic_weight: None,
+                            file_values: vec![0; rs.file_checks.len()],
                         }
                     })
                     .collect();
@@ -255,6 +281,77 @@ impl LvsState {
             actions.extend(self.update_quorum(v));
         }
         actions
+    }
+
+    /// Set the value of every track file (`values`; a file not named
+    /// holds 0) without any action: the state at start, or after a reload,
+    /// is taken as it is, as keepalived starts a real server whose
+    /// FILE_CHECK fails as down without a notify. The quorum is judged
+    /// again from it, silently too.
+    pub fn seed_track_files(&mut self, values: &BTreeMap<String, i64>) {
+        for vs in &mut self.vs {
+            for (i, rs) in vs.rs.iter_mut().enumerate() {
+                let checks = &vs.spec.real_servers[i].file_checks;
+                for (slot, f) in rs.file_values.iter_mut().zip(checks) {
+                    *slot = values.get(&f.track_file).copied().unwrap_or(0);
+                }
+            }
+            vs.quorum_up = vs.alive_weight() >= u64::from(vs.spec.quorum);
+        }
+    }
+
+    /// The file of track_file `name` now holds `value`: the real servers
+    /// whose FILE_CHECK follows it change weight, go down or come up.
+    pub fn on_track_file(&mut self, name: &str, value: i64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for v in 0..self.vs.len() {
+            let mut touched = false;
+            for r in 0..self.vs[v].rs.len() {
+                let vs = &mut self.vs[v];
+                let checks = &vs.spec.real_servers[r].file_checks;
+                let slots: Vec<usize> = (0..checks.len())
+                    .filter(|&k| checks[k].track_file == name && vs.rs[r].file_values[k] != value)
+                    .collect();
+                if slots.is_empty() {
+                    continue;
+                }
+                touched = true;
+                let was_alive = vs.alive(r);
+                for k in slots {
+                    vs.rs[r].file_values[k] = value;
+                }
+                let alive = vs.alive(r);
+                let spec = &vs.spec.real_servers[r];
+                let reason = format!("FILE_CHECK: track_file {name} holds {value}");
+                if alive && !was_alive {
+                    actions.push(Action::RealServerUp {
+                        vs: VsIndex(v),
+                        rs: spec.addr,
+                        notify: spec.notify_up.clone(),
+                        checker: None,
+                    });
+                } else if !alive && was_alive {
+                    actions.push(Action::RealServerDown {
+                        vs: VsIndex(v),
+                        rs: spec.addr,
+                        notify: spec.notify_down.clone(),
+                        reason: Some(reason),
+                        checker: None,
+                    });
+                }
+            }
+            if touched {
+                actions.extend(self.update_quorum(v));
+            }
+        }
+        actions
+    }
+
+    /// The IPVS weight real server `rs` of `vs` has while alive (its
+    /// configured weight, moved by `misc_dynamic` and FILE_CHECKs).
+    pub fn real_server_weight(&self, vs: VsIndex, rs: usize) -> Option<u32> {
+        let v = self.vs.get(vs.0)?;
+        (rs < v.rs.len()).then(|| v.weight(rs))
     }
 
     /// Quorum with hysteresis (keepalived.conf(5) `quorum`, `hysteresis`).

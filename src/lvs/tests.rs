@@ -62,6 +62,7 @@ fn rs(a: &str, checkers: &[usize]) -> RealServerSpec {
         notify_up: Some(script(&format!("/bin/notify up {a}"))),
         notify_down: Some(script(&format!("/bin/notify down {a}"))),
         checkers: checkers.iter().map(|&c| CheckerId(c)).collect(),
+        file_checks: Vec::new(),
     }
 }
 
@@ -597,4 +598,123 @@ fn quorum_state_carries_over_for_the_same_services() {
     let mut fresh = LvsState::new(vec![other], |_| true);
     assert!(fresh.carry_quorum(&old).is_empty());
     assert_eq!(fresh.quorum_up(VsIndex(0)), Some(true));
+}
+
+fn file_rs(a: &str, weight: u32, file: &str, w: i32, reverse: bool) -> RealServerSpec {
+    let mut r = rs(a, &[]);
+    r.weight = weight;
+    r.file_checks = vec![crate::lvs::FileCheckSpec {
+        track_file: file.into(),
+        weight: w,
+        reverse,
+    }];
+    r
+}
+
+#[test]
+fn a_file_check_adds_value_times_weight_to_the_real_server_weight() {
+    let rs1 = addr("198.51.100.10:80");
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs("198.51.100.10:80", 10, "tf", 3, false)])],
+        |_| true,
+    );
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(10));
+    assert!(s.on_track_file("tf", 5).is_empty());
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(25));
+    // Another file changes nothing.
+    assert!(s.on_track_file("other", 99).is_empty());
+    assert_eq!(s.real_server_weight(VsIndex(0), 0), Some(25));
+    // Below zero the IPVS weight is 0: alive, no new connections, and the
+    // quorum (1) is lost.
+    let a = s.on_track_file("tf", -4);
+    assert!(matches!(a.as_slice(), [Action::QuorumDown { .. }]), "{a:?}");
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(0));
+    assert_eq!(s.real_server_alive(VsIndex(0), 0), Some(true));
+    // Reverse negates the product.
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs("198.51.100.10:80", 10, "tf", 3, true)])],
+        |_| true,
+    );
+    s.on_track_file("tf", -2);
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(16));
+}
+
+#[test]
+fn a_weight_0_file_check_takes_the_real_server_down_on_a_nonzero_value() {
+    let rs1 = addr("198.51.100.10:80");
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs("198.51.100.10:80", 2, "tf", 0, false)])],
+        |_| true,
+    );
+    let a = s.on_track_file("tf", 1);
+    assert!(
+        matches!(a.as_slice(), [Action::RealServerDown { checker: None, reason: Some(r), .. }, Action::QuorumDown { .. }] if r.contains("tf holds 1")),
+        "{a:?}"
+    );
+    assert!(s.desired(VsIndex(0))[0].destinations.is_empty());
+    let a = s.on_track_file("tf", 0);
+    assert!(
+        matches!(
+            a.as_slice(),
+            [Action::RealServerUp { .. }, Action::QuorumUp { .. }]
+        ),
+        "{a:?}"
+    );
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(2));
+    // With reverse, zero is the failure.
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs("198.51.100.10:80", 2, "tf", 0, true)])],
+        |_| true,
+    );
+    s.seed_track_files(&std::collections::BTreeMap::new());
+    assert_eq!(s.real_server_alive(VsIndex(0), 0), Some(false));
+    assert_eq!(s.quorum_up(VsIndex(0)), Some(false));
+}
+
+#[test]
+fn a_file_check_fails_at_the_smallest_int_as_keepalived() {
+    let f = crate::lvs::FileCheckSpec {
+        track_file: "tf".into(),
+        weight: 1,
+        reverse: false,
+    };
+    use crate::lvs::FileCheckEffect::{Down, Weight};
+    assert_eq!(
+        f.effect(i64::from(i32::MIN) + 1),
+        Weight(i64::from(i32::MIN) + 1)
+    );
+    assert_eq!(f.effect(i64::from(i32::MIN)), Down);
+    let big = crate::lvs::FileCheckSpec {
+        weight: 1000,
+        ..f.clone()
+    };
+    assert_eq!(big.effect(-3_000_000), Down);
+    assert_eq!(big.effect(3_000_000), Weight(i64::from(i32::MAX)));
+    // The IPVS weight stays within i32.
+    let rs1 = addr("198.51.100.10:80");
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs(
+            "198.51.100.10:80",
+            65535,
+            "tf",
+            1000,
+            false,
+        )])],
+        |_| true,
+    );
+    s.on_track_file("tf", 3_000_000);
+    assert_eq!(s.desired(VsIndex(0))[0].weight_of(rs1), Some(i32::MAX));
+}
+
+#[test]
+fn seeded_file_values_start_a_real_server_down_without_a_notify() {
+    let mut s = LvsState::new(
+        vec![vs(vec![file_rs("198.51.100.10:80", 1, "tf", 0, false)])],
+        |_| true,
+    );
+    s.seed_track_files(&[("tf".to_string(), 3)].into_iter().collect());
+    assert_eq!(s.real_server_alive(VsIndex(0), 0), Some(false));
+    assert_eq!(s.quorum_up(VsIndex(0)), Some(false));
+    // The same value again is no change.
+    assert!(s.on_track_file("tf", 3).is_empty());
 }

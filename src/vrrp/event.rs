@@ -56,6 +56,10 @@ pub enum Event {
     /// A tracked object (index into [`Params::trackers`](super::Params::trackers)) changed state.
     /// Script rise/fall is applied before this (see `track::ScriptState`).
     TrackerChanged { tracker: usize, up: bool },
+    /// The file of a `track_file` (index into
+    /// [`Params::track_files`](super::Params::track_files)) now holds
+    /// `value` (0 when it is missing or was deleted).
+    TrackFileChanged { file: usize, value: i64 },
     /// Stop: a master sends priority 0 so a backup takes over after only
     /// Skew_Time (RFC 5798 §6.4.3), and gives up its addresses.
     Shutdown,
@@ -84,7 +88,8 @@ pub enum Reason {
     HigherPriorityAdvert,
     /// The interface went down.
     LinkDown,
-    /// A weight-0 tracker went down.
+    /// A weight-0 tracker went down, or a tracked file's value means
+    /// FAULT.
     TrackerDown,
     /// All fault conditions cleared.
     FaultCleared,

@@ -80,6 +80,8 @@ pub struct Instance {
     master_left: bool,
     link_up: bool,
     trackers_up: Vec<bool>,
+    /// The value each `track_file` holds now (see [`Params::track_files`]).
+    file_values: Vec<i64>,
     /// Set by the sync group when another member is in FAULT.
     group_fault: bool,
     /// Member of a sync group with other members: an expired
@@ -120,6 +122,7 @@ impl Instance {
         params.validate()?;
         let (params, _) = params.normalized();
         let trackers_up = params.trackers.iter().map(|t| t.initially_up).collect();
+        let file_values = params.track_files.iter().map(|t| t.initial_value).collect();
         let mut inst = Instance {
             effective_priority: params.priority,
             master_adver_interval: params.advert_interval(),
@@ -136,6 +139,7 @@ impl Instance {
             master_left: false,
             link_up: true,
             trackers_up,
+            file_values,
             group_fault: false,
             in_sync_group: false,
             want_master: None,
@@ -310,6 +314,15 @@ impl Instance {
                 }
                 Ok(())
             }
+            Event::TrackFileChanged { file, value } => {
+                if let Some(slot) = self.file_values.get_mut(file) {
+                    if *slot != value {
+                        *slot = value;
+                        self.on_priority_inputs(now);
+                    }
+                }
+                Ok(())
+            }
             Event::Shutdown => {
                 self.shutdown(now);
                 Ok(())
@@ -362,10 +375,9 @@ impl Instance {
             return Err(ReconfigureError::Identity("address family"));
         }
         let names = |p: &Params| {
-            p.trackers
-                .iter()
-                .map(|t| t.name.clone())
-                .collect::<Vec<_>>()
+            let trackers = p.trackers.iter().map(|t| t.name.clone());
+            let files = p.track_files.iter().map(|t| format!("file {}", t.name));
+            trackers.chain(files).collect::<Vec<_>>()
         };
         if names(&params) != names(&self.params) {
             return Err(ReconfigureError::Trackers);
@@ -674,7 +686,13 @@ impl Instance {
             .iter()
             .zip(&self.trackers_up)
             .any(|(t, up)| t.faults(*up));
-        tracker_down.then_some(Reason::TrackerDown)
+        let file_fault = self
+            .params
+            .track_files
+            .iter()
+            .zip(&self.file_values)
+            .any(|(t, v)| t.faults(*v));
+        (tracker_down || file_fault).then_some(Reason::TrackerDown)
     }
 
     /// Whether the instance is in FAULT by its own link or trackers (not
@@ -842,7 +860,14 @@ impl Instance {
                 .trackers
                 .iter()
                 .zip(&self.trackers_up)
-                .map(|(t, up)| t.priority_delta(*up)),
+                .map(|(t, up)| t.priority_delta(*up))
+                .chain(
+                    self.params
+                        .track_files
+                        .iter()
+                        .zip(&self.file_values)
+                        .map(|(t, v)| t.priority_delta(*v)),
+                ),
         )
     }
 

@@ -8,7 +8,7 @@
 //! | `event.rs`      | events in, actions out, states and reasons                  |
 //! | `instance.rs`   | one VRID: Initialize / Backup / Master / Fault              |
 //! | `sync_group.rs` | `vrrp_sync_group` and [`Router`], all instances of a node  |
-//! | `track.rs`      | tracker weights, effective priority, script rise/fall       |
+//! | `track.rs`      | tracker weights, file values, effective priority, rise/fall |
 //! | `counters.rs`   | RFC 6527 statistics                                         |
 //! | `time.rs`       | the caller-owned clock                                      |
 //!
@@ -40,4 +40,4 @@ pub use packet::{
 pub use params::{InitialState, Params, ParamsError, ParamsWarning};
 pub use sync_group::{InstanceId, Router, RouterError};
 pub use time::Time;
-pub use track::{ScriptState, TrackerParams};
+pub use track::{FileEffect, ScriptState, TrackFileParams, TrackerParams};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::packet::{Auth, CodecOptions, Family, Version};
-use super::track::TrackerParams;
+use super::track::{TrackFileParams, TrackerParams};
 
 /// keepalived's `state MASTER|BACKUP`: the state an instance wants at
 /// startup.
@@ -67,6 +67,11 @@ pub struct Params {
     ///
     /// [`Event::TrackerChanged`]: super::Event::TrackerChanged
     pub trackers: Vec<TrackerParams>,
+    /// `track_file`: trackers that carry a value, indexed by position in
+    /// [`Event::TrackFileChanged`].
+    ///
+    /// [`Event::TrackFileChanged`]: super::Event::TrackFileChanged
+    pub track_files: Vec<TrackFileParams>,
     /// Codec options (`v3_checksum_as_v2`); kept here so the daemon has one
     /// struct per instance. The state machine itself does not use them.
     pub codec: CodecOptions,
@@ -121,6 +126,7 @@ impl Params {
             vips: Vec::new(),
             initial_state: InitialState::Backup,
             trackers: Vec::new(),
+            track_files: Vec::new(),
             codec: CodecOptions::default(),
             garp_master_delay: Some(Duration::from_secs(5)),
             garp_lower_prio_delay: Some(Duration::from_secs(5)),
@@ -204,6 +210,13 @@ impl Params {
         }
         if let Some(t) = self
             .trackers
+            .iter()
+            .find(|t| !(-254..=254).contains(&t.weight))
+        {
+            return Err(ParamsError::Weight(t.name.clone()));
+        }
+        if let Some(t) = self
+            .track_files
             .iter()
             .find(|t| !(-254..=254).contains(&t.weight))
         {

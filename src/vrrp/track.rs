@@ -19,8 +19,15 @@
 //! [`ScriptState::record`] reports a change, the daemon sends
 //! [`crate::vrrp::Event::TrackerChanged`] to each tracking instance.
 //!
-//! Owns the weights and rise/fall rules; no I/O: script results and link
-//! states come in from the daemon.
+//! A `track_file` is different: it carries a value, not a state. The
+//! file's integer times the weight is added to the priority (negated with
+//! `reverse`); at or below -254 the instance goes to FAULT; above 253 it
+//! counts as 253; with weight 0 any nonzero value is FAULT (with
+//! `reverse`, zero is). [`TrackFileParams::effect`] is that rule, as
+//! keepalived 2.2.7 applies it (`vrrp_track.c`, `track_file.c`).
+//!
+//! Owns the weights, the file-value rule and rise/fall; no I/O: script
+//! results, link states and file values come in from the daemon.
 
 use serde::Serialize;
 
@@ -63,6 +70,74 @@ impl TrackerParams {
             (false, false) => w,
             _ => 0,
         }
+    }
+}
+
+/// A `track_file` as one instance tracks it (the file's own block, or the
+/// instance's or sync group's `track_file { NAME weight W }` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackFileParams {
+    /// The `track_file` block's name, for logs and status output.
+    pub name: String,
+    /// The multiplier, -254..=254; 0: a nonzero value means FAULT.
+    pub weight: i32,
+    /// `weight W reverse`: the product is negated (weight 0: a zero value
+    /// means FAULT instead).
+    pub reverse: bool,
+    /// The value the file held when the instance was built (0 for a
+    /// missing file, as keepalived reads one).
+    pub initial_value: i64,
+}
+
+/// What a track file's value does to one tracking instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FileEffect {
+    /// The instance must be in FAULT.
+    Fault,
+    /// This is added to the base priority (-253..=253).
+    Delta(i32),
+}
+
+/// The lowest product that is still a priority change; keepalived's
+/// FAULT value is one below it (-254).
+const FILE_DELTA_MIN: i64 = -253;
+/// Products above this count as this (keepalived caps at 253, so that a
+/// priority of 1 plus the delta stays below the owner's 255).
+const FILE_DELTA_MAX: i64 = 253;
+
+impl TrackFileParams {
+    /// The effect of the file holding `value` (keepalived reads values from
+    /// -2147483648 to 2147483648).
+    pub fn effect(&self, value: i64) -> FileEffect {
+        if self.weight == 0 {
+            let fault = (value != 0) != self.reverse;
+            return if fault {
+                FileEffect::Fault
+            } else {
+                FileEffect::Delta(0)
+            };
+        }
+        let sign = if self.reverse { -1 } else { 1 };
+        let product = i128::from(value) * i128::from(self.weight) * sign;
+        if product < i128::from(FILE_DELTA_MIN) {
+            FileEffect::Fault
+        } else {
+            // In range after the check and the cap.
+            FileEffect::Delta(product.min(i128::from(FILE_DELTA_MAX)) as i32)
+        }
+    }
+
+    /// What the value adds to the priority (0 in FAULT).
+    pub fn priority_delta(&self, value: i64) -> i32 {
+        match self.effect(value) {
+            FileEffect::Fault => 0,
+            FileEffect::Delta(d) => d,
+        }
+    }
+
+    /// Whether the value puts the instance in FAULT.
+    pub fn faults(&self, value: i64) -> bool {
+        self.effect(value) == FileEffect::Fault
     }
 }
 
@@ -163,6 +238,47 @@ mod tests {
         assert!(!minus.faults(false));
         assert!(TrackerParams::fault_on_down("eth0").faults(false));
         assert!(!TrackerParams::fault_on_down("eth0").faults(true));
+    }
+
+    fn file(weight: i32, reverse: bool) -> TrackFileParams {
+        TrackFileParams {
+            name: "tf".into(),
+            weight,
+            reverse,
+            initial_value: 0,
+        }
+    }
+
+    #[test]
+    fn a_file_value_times_its_weight_moves_the_priority() {
+        assert_eq!(file(1, false).effect(20), FileEffect::Delta(20));
+        assert_eq!(file(10, false).effect(-3), FileEffect::Delta(-30));
+        assert_eq!(file(10, true).effect(-3), FileEffect::Delta(30));
+        assert_eq!(file(-10, false).effect(2), FileEffect::Delta(-20));
+        // Capped at 253 above; FAULT at -254 and below.
+        assert_eq!(file(1, false).effect(1000), FileEffect::Delta(253));
+        assert_eq!(file(1, false).effect(-253), FileEffect::Delta(-253));
+        assert_eq!(file(1, false).effect(-254), FileEffect::Fault);
+        assert_eq!(file(254, false).effect(-1), FileEffect::Fault);
+        assert_eq!(
+            file(254, false).effect(i64::from(i32::MIN)),
+            FileEffect::Fault
+        );
+        assert_eq!(
+            file(254, true).effect(i64::from(i32::MIN)),
+            FileEffect::Delta(253)
+        );
+        assert_eq!(file(3, false).priority_delta(-100), 0);
+        assert!(file(3, false).faults(-100));
+    }
+
+    #[test]
+    fn weight_0_file_faults_on_nonzero_or_with_reverse_on_zero() {
+        assert_eq!(file(0, false).effect(0), FileEffect::Delta(0));
+        assert_eq!(file(0, false).effect(5), FileEffect::Fault);
+        assert_eq!(file(0, false).effect(-5), FileEffect::Fault);
+        assert_eq!(file(0, true).effect(0), FileEffect::Fault);
+        assert_eq!(file(0, true).effect(7), FileEffect::Delta(0));
     }
 
     #[test]

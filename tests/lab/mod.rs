@@ -196,6 +196,12 @@ pub struct Vrrp {
     /// Written after the unicast peer's address on lb1 / lb2, e.g.
     /// `"min_ttl 4 max_ttl 5"`.
     pub peer_opts: [&'static str; 2],
+    /// Top-level text written after global_defs on lb1 (`[0]`) and lb2
+    /// (`[1]`), before the instances (e.g. a `track_file` block, which
+    /// keepalived finds only when it comes first).
+    pub top: [String; 2],
+    /// Lines added to global_defs on lb1 (`[0]`) and lb2 (`[1]`).
+    pub global: [String; 2],
 }
 
 impl Default for Vrrp {
@@ -212,6 +218,8 @@ impl Default for Vrrp {
             ipv6: false,
             knobs: ["", ""],
             peer_opts: ["", ""],
+            top: [String::new(), String::new()],
+            global: [String::new(), String::new()],
         }
     }
 }
@@ -264,7 +272,9 @@ impl Vrrp {
         if self.unicast && kind == Kind::Keepalived {
             c.push_str("  vrrp_check_unicast_src\n");
         }
+        c.push_str(&self.global[usize::from(node == Node::Lb2)]);
         c.push_str("}\n\n");
+        c.push_str(&self.top[usize::from(node == Node::Lb2)]);
         if self.inner && self.sync_group {
             // The group reports through the same script: `GROUP G STATE 0`.
             c.push_str(&format!(

@@ -22,6 +22,11 @@ pub(super) struct Builder {
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
+    /// `track_file` blocks read so far (keepalived finds only those).
+    pub(super) track_files: Vec<TrackFile>,
+    /// Entries naming a track_file not defined before them, and who wrote
+    /// them: reported at the end (unknown, or defined too late).
+    pub(super) unresolved_track_files: Vec<(Word, String)>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
     pub(super) vsgs: Vec<VirtualServerGroup>,
@@ -34,6 +39,8 @@ pub(super) struct Builder {
     /// the end, since global_defs may come later in the file.
     pub(super) vs_alert: Vec<Option<bool>>,
     pub(super) rs_alert: Vec<Option<bool>>,
+    /// `notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo` as written.
+    pub(super) fifos: super::notify_fifo::RawFifos,
     /// (sync group, member word) for the reference check at the end.
     pub(super) group_members: Vec<(String, Word)>,
 }
@@ -61,6 +68,18 @@ impl Builder {
             .lexer
             .diagnostics
             .push(Diagnostic::warning(&file, pos.line, pos.col, msg));
+    }
+
+    /// An error at an item's recorded origin (for checks made once the
+    /// whole file is read).
+    pub(super) fn err_at(&mut self, o: &Origin, msg: impl Into<String>) {
+        let d = Diagnostic::error(&o.file, o.line, o.col, msg);
+        self.p.lexer.diagnostics.push(d);
+    }
+
+    pub(super) fn warn_at(&mut self, o: &Origin, msg: impl Into<String>) {
+        let d = Diagnostic::warning(&o.file, o.line, o.col, msg);
+        self.p.lexer.diagnostics.push(d);
     }
 
     pub(super) fn note(&mut self, pos: Pos, msg: impl Into<String>) {
@@ -100,7 +119,7 @@ impl Builder {
         self.block(s, &mut |b, st| {
             let kw = st.keyword.text.as_str();
             let name = keywords::deprecated_alias(kw).unwrap_or(kw);
-            if !keywords::REPEATABLE.contains(&name) {
+            if !keywords::REPEATABLE.contains(&name) && !keywords::KEEP_FIRST.contains(&name) {
                 if let Some((_, first)) = seen.iter().find(|(k, _)| k == name) {
                     let at = if first.file == st.keyword.pos.file {
                         format!("line {}", first.line)

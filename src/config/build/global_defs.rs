@@ -33,6 +33,7 @@ impl Builder {
             || self.global_vrrp_stmt(&kw, &st)
             || self.global_process_stmt(&kw, &st)
             || self.global_firewall_stmt(&kw, &st)
+            || self.global_fifo_stmt(&kw, &st)
         {
             return;
         }
@@ -334,6 +335,7 @@ impl Builder {
         if !self.lower_prio_repeat_set {
             g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
         }
+        self.finish_fifos(&mut g);
         g
     }
 }

@@ -24,10 +24,12 @@ mod forwarding;
 mod global_defs;
 mod inherited;
 mod lvs_sync;
+mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
 mod strict;
+mod track_file;
 mod tracking;
 mod values;
 mod virtual_server;
@@ -58,6 +60,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         lower_prio_delay_set: false,
         lower_prio_repeat_set: false,
         scripts: Vec::new(),
+        track_files: Vec::new(),
+        unresolved_track_files: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -66,6 +70,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         rs_alert: Vec::new(),
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
+        fifos: Default::default(),
     };
     b.top();
     let cfg = b.finish();
@@ -83,6 +88,7 @@ impl Builder {
                 Item::Stmt(s) => match s.keyword.text.as_str() {
                     "global_defs" => self.global_defs(&s),
                     "vrrp_script" => self.vrrp_script(&s),
+                    "track_file" | "vrrp_track_file" => self.track_file_block(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -106,13 +112,16 @@ impl Builder {
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
-        let instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
+        let mut groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
+        let mut instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
         self.check_sync_group_members(&instances);
+        self.report_unresolved_track_files();
+        self.restrict_track_file_weights(&mut groups, &mut instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
+            track_files: std::mem::take(&mut self.track_files),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),

@@ -49,6 +49,7 @@ impl Builder {
                 smtp_alert: true,
                 alpha: false,
                 checkers: Vec::new(),
+                file_checks: Vec::new(),
                 origin: self.origin(s.keyword.pos),
             },
             port,
@@ -85,6 +86,11 @@ impl Builder {
             "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" => {
                 if let Some(c) = self.checker(&st) {
                     raw.checkers.push(c);
+                }
+            }
+            "FILE_CHECK" => {
+                if let Some(c) = self.file_check(&st) {
+                    raw.rs.file_checks.push(c);
                 }
             }
             _ => self.unknown(Block::RealServer, &st),

@@ -336,6 +336,10 @@ impl Builder {
                 let list = self.track_script(st);
                 r.track_script.extend(list);
             }
+            "track_file" => {
+                let who = format!("vrrp_instance {}", vi.name);
+                self.track_file_entries(st, &who, &mut vi.track_file);
+            }
             "notify_master" => vi.notify_master = self.notify_script(st),
             "notify_backup" => vi.notify_backup = self.notify_script(st),
             "notify_fault" => vi.notify_fault = self.notify_script(st),

@@ -25,6 +25,7 @@ impl Builder {
                 group: Vec::new(),
                 track_interface: Vec::new(),
                 track_script: Vec::new(),
+                track_file: Vec::new(),
                 notify_master: None,
                 notify_backup: None,
                 notify_fault: None,
@@ -46,6 +47,10 @@ impl Builder {
             "track_script" => {
                 let list = b.track_script(&st);
                 g.track_script.extend(list);
+            }
+            "track_file" => {
+                let who = format!("vrrp_sync_group {}", g.group.name);
+                b.track_file_entries(&st, &who, &mut g.group.track_file);
             }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),

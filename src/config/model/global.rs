@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{Origin, ScriptUser, VrrpVersion};
+use super::common::{NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::{opt_secs, secs};
 
 /// `global_defs { ... }`.
@@ -132,6 +132,32 @@ pub struct GlobalDefs {
     /// uses it too).
     #[serde(default)]
     pub nftables: NftablesDefs,
+    /// `notify_fifo NAME [USER [GROUP]]` (+ `notify_fifo_script`): every
+    /// VRRP and LVS state change, one line each.
+    #[serde(default)]
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo ...`: the VRRP lines only.
+    #[serde(default)]
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_notify_fifo ...`: the virtual and real server lines only.
+    #[serde(default)]
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+}
+
+/// A FIFO the daemon writes state changes to, keepalived's line format
+/// (`INSTANCE "VI_1" MASTER 100`, `GROUP "G" BACKUP 0`,
+/// `VS [192.0.2.1]:tcp:80 UP`, `RS [198.51.100.2]:tcp:80 [192.0.2.1]:tcp:80 DOWN`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    /// The FIFO's path; created (mode 0644) when missing, and then removed
+    /// at exit.
+    pub path: String,
+    /// `USER [GROUP]`: the owner of a FIFO the daemon creates; `None`: the
+    /// default script user.
+    pub user: Option<ScriptUser>,
+    /// `*_script SCRIPT [USER [GROUP]]`: started once at start with the
+    /// FIFO's path as its last argument, to read it.
+    pub script: Option<NotifyScript>,
 }
 
 impl Default for GlobalDefs {
@@ -177,6 +203,9 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_strict: false,
             nftables: NftablesDefs::default(),
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
         }
     }
 }

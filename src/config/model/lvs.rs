@@ -340,6 +340,8 @@ pub struct RealServer {
     pub alpha: bool,
     /// The health checks. With none, the real server is always up.
     pub checkers: Vec<Checker>,
+    /// `FILE_CHECK` blocks: the real server follows these files too.
+    pub file_checks: Vec<super::track_file::FileCheck>,
     #[serde(skip)]
     pub origin: Origin,
 }

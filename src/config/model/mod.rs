@@ -31,6 +31,7 @@ mod global;
 mod lvs;
 mod opt_secs;
 mod secs;
+mod track_file;
 mod vmac;
 mod vrrp;
 
@@ -41,6 +42,7 @@ pub use checkers::*;
 pub use common::*;
 pub use global::*;
 pub use lvs::*;
+pub use track_file::*;
 pub use vmac::*;
 pub use vrrp::*;
 
@@ -49,6 +51,8 @@ pub use vrrp::*;
 pub struct Config {
     pub global_defs: GlobalDefs,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `track_file` (and `vrrp_track_file`) blocks, in file order.
+    pub track_files: Vec<TrackFile>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -59,6 +63,10 @@ impl Config {
     /// The `vrrp_script` called `name`.
     pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
         self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+    /// The `track_file` called `name`.
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|s| s.name == name)
     }
     /// The `vrrp_instance` called `name`.
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {

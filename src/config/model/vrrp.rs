@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::addresses::{VirtualIpAddress, VirtualRoute};
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
+use super::track_file::TrackFileEntry;
 use super::vmac::Vmac;
 use super::{opt_secs, secs};
 
@@ -54,6 +55,8 @@ pub struct VrrpSyncGroup {
     pub group: Vec<String>,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    /// `track_file`: applied to every member.
+    pub track_file: Vec<TrackFileEntry>,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -118,6 +121,8 @@ pub struct VrrpInstance {
     pub track_interface: Vec<TrackInterface>,
     /// `track_script`, each weight resolved (the entry's, else the script's).
     pub track_script: Vec<TrackScript>,
+    /// `track_file`, each weight resolved (the entry's, else the file's).
+    pub track_file: Vec<TrackFileEntry>,
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
@@ -210,6 +215,7 @@ impl Default for VrrpInstance {
             virtual_routes: Vec::new(),
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),

@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 
 use crate::check::{CheckEvent, CheckerId, Report};
 use crate::control::model::CheckResult;
-use crate::lvs::{LvsState, VsIndex};
+use crate::lvs::{Action, LvsState, VsIndex};
+use crate::notify::fifo::{Fifos, trio};
 use crate::notify::mail::{Mailer, ServiceProtocol};
 use crate::process::unix_ms_now;
 
@@ -35,6 +36,8 @@ pub enum Occasion {
 pub struct LvsReporting {
     pub status: Option<StatusHub>,
     pub mailer: Option<Mailer>,
+    /// `notify_fifo` / `lvs_notify_fifo`: the VS and RS lines.
+    pub fifos: Fifos,
     /// Per virtual server, in configuration order.
     pub servers: Vec<VsInfo>,
     /// The checker keyword of every checker (`HTTP_GET`, ...).
@@ -62,13 +65,18 @@ pub struct VsInfo {
     /// Mail a checker's change that leaves its real server's state as it
     /// is (not `no_checker_emails`).
     pub checker_mails: bool,
+    /// The virtual server in keepalived's FIFO lines (`format_vs`):
+    /// `[192.0.2.1]:tcp:80`, `FWM 7`, `[GROUP]:0`.
+    pub fifo_name: String,
+    /// The protocol word of its real servers' FIFO lines (`tcp`, ...).
+    pub fifo_protocol: &'static str,
 }
 
 impl VsInfo {
     /// One entry per `virtual_server`, in configuration order (the order
     /// of [`crate::lvs::build()`]).
     pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
-        use crate::config::model::{LvsMethod, Protocol};
+        use crate::config::model::{LvsMethod, Protocol, VirtualServerKey};
         config
             .virtual_servers
             .iter()
@@ -78,7 +86,21 @@ impl VsInfo {
                     Protocol::Udp => ServiceProtocol::Udp,
                     Protocol::Sctp => ServiceProtocol::Sctp,
                 };
+                let fifo_protocol = match vs.protocol {
+                    Protocol::Tcp => "tcp",
+                    Protocol::Udp => "udp",
+                    Protocol::Sctp => "sctp",
+                };
+                let fifo_name = match &vs.key {
+                    VirtualServerKey::Address { address, port } => {
+                        trio(*address, fifo_protocol, *port)
+                    }
+                    VirtualServerKey::Fwmark { fwmark } => format!("FWM {fwmark}"),
+                    VirtualServerKey::Group { name } => format!("[{name}]:0"),
+                };
                 VsInfo {
+                    fifo_name,
+                    fifo_protocol,
                     protocol: protocol.to_string(),
                     lvs_sched: format!("{:?}", vs.lvs_sched).to_lowercase(),
                     lvs_method: match vs.lvs_method {
@@ -104,16 +126,39 @@ impl LvsReporting {
     /// Reporting to `status` and `mailer`, with no verdict recorded yet.
     pub(super) fn new(
         status: Option<StatusHub>,
-        mailer: Option<Mailer>,
+        (mailer, fifos): (Option<Mailer>, Fifos),
         servers: Vec<VsInfo>,
         checker_kinds: HashMap<CheckerId, &'static str>,
     ) -> Self {
         LvsReporting {
             status,
             mailer,
+            fifos,
             servers,
             checker_kinds,
             ..LvsReporting::default()
+        }
+    }
+
+    /// keepalived's FIFO line for an action (`ipwrapper.c`: written where
+    /// the notify_up/down and quorum_up/down scripts run).
+    pub(super) fn fifo(&self, action: &Action) {
+        let vs_of = |vs: &VsIndex| self.servers.get(vs.0);
+        match action {
+            Action::RealServerUp { vs, rs, .. } | Action::RealServerDown { vs, rs, .. } => {
+                if let Some(info) = vs_of(vs) {
+                    let up = matches!(action, Action::RealServerUp { .. });
+                    let rs = trio(rs.ip(), info.fifo_protocol, rs.port());
+                    self.fifos.real_server(&rs, &info.fifo_name, up);
+                }
+            }
+            Action::QuorumUp { vs, .. } | Action::QuorumDown { vs, .. } => {
+                if let Some(info) = vs_of(vs) {
+                    let up = matches!(action, Action::QuorumUp { .. });
+                    self.fifos.virtual_server(&info.fifo_name, up);
+                }
+            }
+            Action::CheckerChanged { .. } => {}
         }
     }
 

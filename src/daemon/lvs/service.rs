@@ -43,6 +43,7 @@ pub struct LvsService {
     checker_specs: Vec<Arc<crate::check::spec::CheckerSpec>>,
     status: Option<StatusHub>,
     mailer: Option<Mailer>,
+    fifos: crate::notify::fifo::Fifos,
     /// Each virtual server's real servers' `smtp_alert`, for the mails of
     /// the real servers a reload removes.
     rs_alerts: Vec<HashMap<SocketAddr, bool>>,
@@ -82,13 +83,16 @@ impl PreparedLvs {
 
     /// Start checkers, the LVS task and the IPVS programmer.
     pub fn start(
-        self,
+        mut self,
         bus: &Bus,
         script_timeout: std::time::Duration,
         status: Option<StatusHub>,
-        mailer: Option<Mailer>,
+        (mailer, fifos): (Option<Mailer>, crate::notify::fifo::Fifos),
     ) -> LvsService {
         crate::process::raise_nofile_limit();
+        // FILE_CHECK: the files as they are now (a real server whose file
+        // fails starts down, silently, as in keepalived).
+        self.built.state.seed_track_files(&bus.track_values());
         let (table_tx, table_rx) = LvsTask::table_channel();
         let (queue, scripts_task) = ScriptQueue::start("lvs".into(), script_timeout);
         bus.set_governing(self.governing());
@@ -105,7 +109,7 @@ impl PreparedLvs {
             table_tx.clone(),
             queue.clone(),
             status.clone(),
-            mailer.clone(),
+            (mailer.clone(), fifos.clone()),
             (initial, Occasion::Start),
         );
         LvsService {
@@ -119,6 +123,7 @@ impl PreparedLvs {
             checker_specs,
             status,
             mailer,
+            fifos,
             rs_alerts,
         }
     }
@@ -156,6 +161,7 @@ impl PreparedLvs {
         &mut self,
         old_specs: &[Arc<crate::check::spec::CheckerSpec>],
         old: &LvsState,
+        files: &std::collections::BTreeMap<String, i64>,
     ) -> Vec<Action> {
         let mut kept = 0usize;
         for (i, spec) in old_specs.iter().enumerate() {
@@ -172,6 +178,7 @@ impl PreparedLvs {
             .collect();
         let runner = &self.built.runner;
         let mut state = LvsState::new(specs, |c| runner.initial_up(c));
+        state.seed_track_files(files);
         let actions = state.carry_quorum(old);
         self.built.state = state;
         tracing::info!(
@@ -189,7 +196,7 @@ impl PreparedLvs {
         table_tx: watch::Sender<DesiredTable>,
         queue: ScriptQueue,
         status: Option<StatusHub>,
-        mailer: Option<Mailer>,
+        mailer: (Option<Mailer>, crate::notify::fifo::Fifos),
         (initial, occasion): (Vec<Action>, Occasion),
     ) -> (
         crate::check::runner::RunningChecks,
@@ -278,8 +285,11 @@ impl LvsService {
             }
         };
         let initial = match &old {
-            Some(old) => next.carry(&self.checker_specs, old),
-            None => Vec::new(),
+            Some(old) => next.carry(&self.checker_specs, old, &bus.track_values()),
+            None => {
+                next.built.state.seed_track_files(&bus.track_values());
+                Vec::new()
+            }
         };
         if let (Some(old), Some(mailer)) = (&old, &self.mailer) {
             for alert in removal_alerts(old, &self.rs_alerts, &next.built.state) {
@@ -292,7 +302,7 @@ impl LvsService {
             self.table.clone(),
             self.queue.clone(),
             self.status.clone(),
-            self.mailer.clone(),
+            (self.mailer.clone(), self.fifos.clone()),
             (initial, Occasion::Reload),
         );
         LvsService {
@@ -306,6 +316,7 @@ impl LvsService {
             checker_specs,
             status: self.status,
             mailer: self.mailer,
+            fifos: self.fifos,
             rs_alerts,
         }
     }

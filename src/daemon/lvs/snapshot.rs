@@ -95,7 +95,7 @@ fn real_servers(
         .map(|(r, rs)| {
             let alive = state.real_server_alive(vs, r).unwrap_or(false);
             if alive {
-                alive_weight += i64::from(rs.weight);
+                alive_weight += i64::from(state.real_server_weight(vs, r).unwrap_or(rs.weight));
             }
             let in_table = weight_in_table(rs.addr);
             let last_check = rs

@@ -5,6 +5,7 @@
 //!   check::CheckRunner tasks ──CheckEvent──┐
 //!                                          ▼
 //!   daemon::bus (RoleChange) ─────────► LvsTask ──watch<DesiredTable>──► IPVS programmer
+//!   daemon::bus (track files' values) ──►    │    (FILE_CHECK)
 //!                                          │
 //!                                          └──notify_up/down, quorum_up/down──► ScriptQueue
 //! ```
@@ -75,9 +76,17 @@ impl LvsTask {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut checks_open = true;
         let mut roles_open = true;
+        let mut files = self.bus.track_files();
+        let mut files_open = true;
+        // A value that changed since the state was seeded counts now.
+        self.on_track_files(&mut files, &masters, &claimed);
         let omega = loop {
             tokio::select! {
                 stop = &mut shutdown => break stop,
+                changed = files.changed(), if files_open => match changed {
+                    Ok(()) => self.on_track_files(&mut files, &masters, &claimed),
+                    Err(_) => files_open = false,
+                },
                 event = self.checks.recv(), if checks_open => {
                     let Some(event) = event else {
                         checks_open = false;
@@ -123,6 +132,23 @@ impl LvsTask {
             self.act_at(actions, Occasion::Stop);
         }
         self.state
+    }
+
+    /// FILE_CHECK: the track files' values now; the real servers that
+    /// follow a changed one change weight, go down or come up.
+    fn on_track_files(
+        &mut self,
+        files: &mut watch::Receiver<crate::daemon::bus::TrackValues>,
+        masters: &BTreeSet<String>,
+        claimed: &Arc<BTreeSet<ServiceKey>>,
+    ) {
+        let values = files.borrow_and_update().clone();
+        let mut actions = Vec::new();
+        for (name, value) in values.iter() {
+            actions.extend(self.state.on_track_file(name, *value));
+        }
+        self.act(actions);
+        self.publish_claimed(masters, claimed);
     }
 
     fn publish_claimed(&self, masters: &BTreeSet<String>, claimed: &Arc<BTreeSet<ServiceKey>>) {
@@ -185,6 +211,7 @@ impl LvsTask {
     pub(super) fn act_at(&self, actions: Vec<Action>, occasion: Occasion) {
         for action in actions {
             self.mail(&action, occasion);
+            self.reporting.fifo(&action);
             let name = |vs: crate::lvs::VsIndex| {
                 self.names
                     .get(vs.0)

@@ -263,7 +263,10 @@ async fn replace_lvs(
             &running.bus,
             opts.script_timeout,
             Some(hub.clone()),
-            running.reporting().mailer.clone(),
+            (
+                running.reporting().mailer.clone(),
+                running.reporting().fifos.clone(),
+            ),
         )),
         (None, None) => None,
     };

@@ -8,7 +8,8 @@
 //! * an item is *unchanged* when every field of it is equal, compared
 //!   through its JSON form, which leaves out where it was written: moving a
 //!   block, adding a comment or a blank line changes nothing;
-//! * `vrrp_instance`, `vrrp_sync_group` and `vrrp_script` are keyed by name,
+//! * `vrrp_instance`, `vrrp_sync_group`, `vrrp_script` and `track_file`
+//!   are keyed by name,
 //!   `virtual_server` by its address / fwmark / group, `virtual_server_group`
 //!   by name; `global_defs` is one item;
 //! * an item present on one side only is *added* or *removed*, otherwise it
@@ -35,6 +36,7 @@ use crate::config::Config;
 pub enum Item {
     GlobalDefs,
     VrrpScript,
+    TrackFile,
     VrrpSyncGroup,
     VrrpInstance,
     VirtualServerGroup,
@@ -46,6 +48,7 @@ impl Item {
         match self {
             Item::GlobalDefs => "global_defs",
             Item::VrrpScript => "vrrp_script",
+            Item::TrackFile => "track_file",
             Item::VrrpSyncGroup => "vrrp_sync_group",
             Item::VrrpInstance => "vrrp_instance",
             Item::VirtualServerGroup => "virtual_server_group",
@@ -215,6 +218,12 @@ fn diff_parts(old: &Config, old_vs: BTreeMap<String, Fingerprint>, new: &Config)
         Item::VrrpScript,
         keyed(&old.vrrp_scripts, |s| s.name.clone()),
         keyed(&new.vrrp_scripts, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::TrackFile,
+        keyed(&old.track_files, |s| s.name.clone()),
+        keyed(&new.track_files, |s| s.name.clone()),
     );
     compare(
         &mut items,

@@ -12,15 +12,17 @@ use super::diff::{Diff, Item};
 /// Why a valid configuration cannot be applied without a restart, if it
 /// cannot: `global_defs` beyond its mail keywords and `router_id`
 /// ([`mail_only`]; multicast groups, GARP defaults, script users,
-/// `lvs_flush`, ... are read once at start) and `vrrp_script` (the
-/// trackers of running units share them). Virtual servers, groups and
+/// `lvs_flush`, ... are read once at start), `vrrp_script` (the
+/// trackers of running units share them) and `track_file` (its watch is
+/// set up at start). Virtual servers, groups and
 /// VRRP instances are applied live.
 pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> Vec<String> {
     diff.items
         .iter()
         .filter(|(item, _, _)| match item {
             Item::GlobalDefs => !mail_only(old, new),
-            Item::VrrpScript => true,
+            // The watcher follows the files of the start.
+            Item::VrrpScript | Item::TrackFile => true,
             _ => false,
         })
         .map(|(item, name, change)| {
@@ -160,5 +162,20 @@ mod tests {
                 "{changed}"
             );
         }
+    }
+
+    #[test]
+    fn a_track_file_block_needs_a_restart_but_its_trackers_do_not() {
+        let tf = |w: &str| format!("track_file tf {{\n  file /run/tf\n  weight {w}\n}}\n");
+        let old = parse(&format!("{}{BASE}", tf("2")));
+        let new = parse(&format!("{}{BASE}", tf("3")));
+        let d = diff(&old, &new);
+        assert_eq!(
+            needs_restart(&d, &old.global_defs, &new.global_defs),
+            ["track_file tf: changed: applying this change needs a restart"]
+        );
+        // Only moving the block is no change.
+        let moved = parse(&format!("{BASE}{}", tf("2")));
+        assert!(diff(&old, &moved).is_empty());
     }
 }

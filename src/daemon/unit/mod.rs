@@ -23,6 +23,7 @@ mod instance_io;
 mod msg;
 mod report;
 mod states;
+mod track_files;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -73,6 +74,8 @@ pub struct Unit {
     epoch: Instant,
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
+    /// The `track_file` values and who tracks each file.
+    files: track_files::FileFeed,
     stopping: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
@@ -116,6 +119,7 @@ impl Unit {
         let (scripts, scripts_task) = ScriptQueue::start(plan.name().to_string(), script_timeout);
         let rules = bus.rules();
         let gate = bus.preempt_gate();
+        let files = track_files::FileFeed::new(plan, &bus);
         let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
         Ok(Unit {
             rules,
@@ -131,6 +135,7 @@ impl Unit {
             scripts_task: Some(scripts_task),
             epoch,
             script_trackers: script_trackers(plan),
+            files,
             stopping: false,
             reporting,
             mail_filter,
@@ -171,6 +176,8 @@ impl Unit {
         // The gate first: a node that starts and would preempt waits too.
         self.apply_gate(now);
         let mut gate_open = true;
+        self.feed_files();
+        let mut files_open = true;
         for id in 0..self.io.len() {
             // Tell the state machine about a down interface before it
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
@@ -204,7 +211,12 @@ impl Unit {
             // the next clone starts from.
             let mut rules = self.rules.clone();
             let mut gate_rx = self.gate.clone();
+            let mut files_rx = self.files.rx.clone();
             tokio::select! {
+                changed = files_rx.changed(), if files_open => match changed {
+                    Ok(()) => self.feed_files(),
+                    Err(_) => files_open = false,
+                },
                 changed = gate_rx.changed(), if gate_open => match changed {
                     Ok(()) => self.apply_gate(self.now()),
                     Err(_) => gate_open = false,
@@ -251,6 +263,16 @@ impl Unit {
             self.execute().await;
         }
         self.shutdown(inbox).await;
+    }
+
+    /// Hand the instances the track files' current values: at start,
+    /// before they leave INIT (an instance whose file means FAULT starts
+    /// in FAULT rather than passing through BACKUP), and on every change.
+    fn feed_files(&mut self) {
+        let now = self.now();
+        for (id, ev) in self.files.events() {
+            let _ = self.router.handle(now, id, ev);
+        }
     }
 
     fn on_msg(&mut self, msg: UnitMsg) {
@@ -339,6 +361,7 @@ impl Unit {
             .filter_map(|(id, new)| self.reconfigure_instance(now, id, new, &announcer))
             .collect();
         self.script_trackers = script_trackers(&plan);
+        self.files.replan(&plan);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);
@@ -679,6 +702,7 @@ impl Unit {
                 q.push(&format!("notify {} for {name}", ns.as_str()), argv);
             }
         }
+        self.reporting.fifos.instance(name, ns.as_str(), priority);
     }
 
     /// keepalived (vrrp.c, a master receiving a lower-priority advert): in
@@ -784,6 +808,7 @@ impl Unit {
                 q.push(&format!("notify {} for group {name}", ns.as_str()), argv);
             }
         }
+        self.reporting.fifos.group(&name, ns.as_str());
         self.bus.publish(RoleChange {
             subject: bus::Subject::Group,
             name,

@@ -20,6 +20,9 @@ pub struct UnitReporting {
     pub smtp_alert: std::collections::BTreeSet<String>,
     /// `no_email_faults`: entering FAULT sends no mail.
     pub no_email_faults: bool,
+    /// `notify_fifo` / `vrrp_notify_fifo` (and, for the LVS side,
+    /// `lvs_notify_fifo`): one line per state change.
+    pub fifos: crate::notify::fifo::Fifos,
 }
 
 /// What other tasks tell a unit.

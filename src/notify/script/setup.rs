@@ -223,6 +223,17 @@ impl ScriptEnv {
     }
 }
 
+/// The notify FIFOs configured, with their keywords.
+fn fifos(g: &GlobalDefs) -> impl Iterator<Item = (&'static str, &crate::config::NotifyFifo)> {
+    [
+        ("notify_fifo", &g.notify_fifo),
+        ("vrrp_notify_fifo", &g.vrrp_notify_fifo),
+        ("lvs_notify_fifo", &g.lvs_notify_fifo),
+    ]
+    .into_iter()
+    .filter_map(|(kw, f)| f.as_ref().map(|f| (kw, f)))
+}
+
 /// Every script of a configuration checked as the daemon will run it:
 /// the errors (unknown users, insecure paths under
 /// `enable_script_security`) and the warnings, each with file:line:col.
@@ -274,6 +285,9 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             );
         }
     }
+    for (kw, f) in fifos(&config.global_defs) {
+        push(&mut all, format!("{kw}_script"), f.script.as_ref());
+    }
     for s in &config.vrrp_scripts {
         all.push((
             format!("vrrp_script {}", s.name),
@@ -304,6 +318,12 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
         match env.prepare(what, command, *user, origin) {
             Ok(p) => warnings.extend(p.warning),
             Err(e) => errors.push(e),
+        }
+    }
+    // The owner of a notify FIFO tandem creates must exist too.
+    for (kw, f) in fifos(&config.global_defs) {
+        if let Some(Err(e)) = f.user.as_ref().map(|u| resolve_user(kw, u)) {
+            errors.push(e);
         }
     }
     let any = !all.is_empty();
