@@ -315,7 +315,18 @@ impl Block {
                 "delay_loop",
                 "log_all_failures",
             ],
-            Block::Url => &["path", "digest", "status_code", "virtualhost"],
+            Block::Url => &[
+                "path",
+                "digest",
+                "status_code",
+                "virtualhost",
+                "regex",
+                "regex_no_match",
+                "regex_options",
+                "regex_stack",
+                "regex_min_offset",
+                "regex_max_offset",
+            ],
         }
     }
 
@@ -401,14 +412,7 @@ impl Block {
                 "snmp_name",
             ],
             Block::HttpGet | Block::SslGet | Block::TcpCheck | Block::MiscCheck => &[],
-            Block::Url => &[
-                "regex",
-                "regex_no_match",
-                "regex_options",
-                "regex_stack",
-                "regex_min_offset",
-                "regex_max_offset",
-            ],
+            Block::Url => &[],
         }
     }
 }
@@ -513,6 +517,8 @@ pub const REPEATABLE: &[&str] = &[
     "unicast_peer",
     "group",
     "notification_email",
+    // keepalived adds each line's options to the others.
+    "regex_options",
 ];
 
 /// A deprecated keyword and the keyword that replaces it.

@@ -29,6 +29,7 @@ mod raw;
 mod real_server;
 mod strict;
 mod tracking;
+mod url_regex;
 mod values;
 mod virtual_server;
 mod virtual_server_group;
