@@ -62,7 +62,7 @@ fn notify_scripts(
 /// Resolve the configuration against the kernel's view.
 pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let global = &config.global_defs;
-    let env = ScriptEnv::new(global)?;
+    let env = ScriptEnv::new(global);
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
     let mut order = Vec::new();
     let mut vmac_names = vmac::configured_names(config);

@@ -87,7 +87,7 @@ pub struct Built {
 
 /// Build checkers, state and governance from a loaded configuration.
 pub fn build(config: &m::Config) -> Result<Built, BuildError> {
-    let env = ScriptEnv::new(&config.global_defs)?;
+    let env = ScriptEnv::new(&config.global_defs);
     let mut runner = CheckRunner::new();
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
