@@ -291,6 +291,11 @@ fn plan_instance(
         notify,
         garp: garp_plan(inst),
         vmac,
+        ah_pass: inst
+            .authentication
+            .as_ref()
+            .filter(|a| a.auth_type == config::AuthType::Ah)
+            .map(|a| a.auth_pass.clone()),
         origin,
     })
 }
@@ -462,6 +467,7 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
     params.preempt = !inst.nopreempt;
     params.preempt_delay = inst.preempt_delay;
     params.auth = match &inst.authentication {
+        Some(a) if a.auth_type == config::AuthType::Ah => Auth::Ah,
         Some(a) => Auth::pass(a.auth_pass.as_bytes()),
         None => Auth::None,
     };
