@@ -1,6 +1,7 @@
 //! Interoperability with Debian's keepalived (issue 4, item 7): tandem and
 //! keepalived as the two balancers, each in each role, with VRRPv2 + PASS
-//! authentication (advert_int 1) and VRRPv3 (advert_int 0.1), multicast and
+//! authentication (advert_int 1), VRRPv2 + keepalived's IPsec AH, and
+//! VRRPv3 (advert_int 0.1), multicast and
 //! unicast. At every stable point the elected master (what each daemon's
 //! notify script was told) and the namespace holding the VIPs agree, and the
 //! client is answered by that balancer:
