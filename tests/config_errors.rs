@@ -425,8 +425,34 @@ fn smtp_server_with_port() {
     let l = check("global_defs {\n smtp_server 192.0.2.25 2525\n}\n");
     let s = l.config.unwrap().global_defs.smtp_server.unwrap();
     assert_eq!(
-        (s.address, s.port),
-        ("192.0.2.25".parse::<IpAddr>().unwrap(), 2525)
+        (s.host, s.port),
+        (
+            tandem::config::SmtpHost::Address("192.0.2.25".parse::<IpAddr>().unwrap()),
+            2525
+        )
+    );
+}
+
+#[test]
+fn smtp_server_by_host_name_is_read_and_nonsense_is_refused() {
+    let l = check("global_defs {\n smtp_server mail.example.org\n}\n");
+    let s = l.config.unwrap().global_defs.smtp_server.unwrap();
+    assert_eq!(
+        (s.host, s.port),
+        (
+            tandem::config::SmtpHost::Name("mail.example.org".into()),
+            25
+        )
+    );
+    assert_eq!(
+        errors("global_defs {\n smtp_server mail_relay\n}\n"),
+        [
+            "t.conf:2:14: error: smtp_server expects an IP address or a host name, not \"mail_relay\""
+        ]
+    );
+    assert_eq!(
+        errors("global_defs {\n smtp_server 192.0.2\n}\n"),
+        ["t.conf:2:14: error: smtp_server expects an IP address or a host name, not \"192.0.2\""]
     );
 }
 

@@ -33,8 +33,11 @@ fn seed_config_model_field_by_field() {
         g.notification_email_from.as_deref(),
         Some("nomura@it-ishin.com")
     );
-    let smtp = g.smtp_server.expect("smtp_server is set");
-    assert_eq!(smtp.address, ip("157.7.156.150"));
+    let smtp = g.smtp_server.clone().expect("smtp_server is set");
+    assert_eq!(
+        smtp.host,
+        tandem::config::SmtpHost::Address(ip("157.7.156.150"))
+    );
     assert_eq!(smtp.port, 25, "keepalived's default SMTP port");
     assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
     assert_eq!(g.router_id.as_deref(), Some("LVS_DEVEL"));

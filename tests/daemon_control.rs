@@ -456,10 +456,15 @@ struct Smtpd(Child);
 
 impl Smtpd {
     fn start(ns: &Netns, dir: &Path, port: u16) -> Smtpd {
+        Smtpd::start_at(ns, dir, "127.0.0.1", port)
+    }
+
+    /// aiosmtpd listening on `host`:`port` (an address).
+    fn start_at(ns: &Netns, dir: &Path, host: &str, port: u16) -> Smtpd {
         let child = ns
             .command("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{host}:{port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(dir)
             .stdout(Stdio::null())
@@ -554,6 +559,57 @@ fn failover_mails_reach_a_real_smtp_server() {
         .unwrap_or(0)
         >= 2));
     assert_eq!(status_json(&sock)["mail"]["enabled"], true);
+    d1.signal("-TERM");
+    assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
+}
+
+/// `smtp_server` given as a host name: resolved through the system
+/// resolver when the daemon starts (here `localhost`, from /etc/hosts),
+/// and again at each reload; the mails reach the server it names.
+#[test]
+fn smtp_server_by_host_name_is_resolved_at_start_and_at_reload() {
+    use std::net::ToSocketAddrs;
+    let lan = Lan::new("s7misc-mailname", 1);
+    let lb1 = &lan.nodes[0];
+    let dir = Scratch::new("s7misc-mailname");
+    let maildir = dir.0.join("mail");
+    // Where the resolver sends "localhost" on this machine: the server
+    // listens there.
+    let first = ("localhost", 2526)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .expect("localhost resolves");
+    let _smtpd = Smtpd::start_at(lb1, &maildir, &first.ip().to_string(), 2526);
+    let mail = "    notification_email {\n        ops@example.org\n    }\n    notification_email_from lb1@example.org\n    smtp_server localhost 2526\n    smtp_connect_timeout 5\n";
+    let c1 = dir.file("lb1.conf", &conf("lb1", 100, mail, true));
+    let (code, err) = {
+        let o = tandem(&["check-config", "-f", c1.to_str().unwrap_or("")]);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{err}");
+    let mut d1 = Daemon::start(lb1, &c1, dir.0.join("lb1.log"));
+    d1.wait_started();
+    let resolved = format!("smtp_server localhost resolved to {}", first.ip());
+    assert!(d1.log().contains(&resolved), "{}", d1.log());
+    assert!(
+        wait_until(15.0, || subjects(&maildir)
+            .iter()
+            .any(|s| s == "[lb1] VRRP Instance VI_1 - Entering MASTER state")),
+        "no MASTER mail: {:?}\n{}",
+        subjects(&maildir),
+        d1.log()
+    );
+    // A reload resolves the name again.
+    d1.signal("-HUP");
+    assert!(
+        wait_until(10.0, || d1.log().matches(&resolved).count() >= 2),
+        "{}",
+        d1.log()
+    );
     d1.signal("-TERM");
     assert_eq!(d1.wait(15.0), Some(0), "{}", d1.log());
 }

@@ -1,6 +1,7 @@
 //! Interoperability with Debian's keepalived (issue 4, item 7): tandem and
 //! keepalived as the two balancers, each in each role, with VRRPv2 + PASS
-//! authentication (advert_int 1) and VRRPv3 (advert_int 0.1), multicast and
+//! authentication (advert_int 1), VRRPv2 + keepalived's IPsec AH, and
+//! VRRPv3 (advert_int 0.1), multicast and
 //! unicast. At every stable point the elected master (what each daemon's
 //! notify script was told) and the namespace holding the VIPs agree, and the
 //! client is answered by that balancer:
@@ -99,6 +100,14 @@ fn v2_pass() -> Vrrp {
     Vrrp::default()
 }
 
+/// keepalived's IPsec AH (HMAC-MD5-96 keyed by auth_pass), VRRPv2.
+fn v2_ah() -> Vrrp {
+    Vrrp {
+        auth_type: "AH",
+        ..Vrrp::default()
+    }
+}
+
 fn v3_fast() -> Vrrp {
     Vrrp::v3_fast()
 }
@@ -125,6 +134,26 @@ fn v2_pass_unicast_tandem_master_keepalived_backup() {
 #[test]
 fn v2_pass_unicast_keepalived_master_tandem_backup() {
     scenario("iv2uk", unicast(v2_pass()), Node::Lb2);
+}
+
+#[test]
+fn v2_ah_multicast_tandem_master_keepalived_backup() {
+    scenario("s7misc-ahmt", v2_ah(), Node::Lb1);
+}
+
+#[test]
+fn v2_ah_multicast_keepalived_master_tandem_backup() {
+    scenario("s7misc-ahmk", v2_ah(), Node::Lb2);
+}
+
+#[test]
+fn v2_ah_unicast_tandem_master_keepalived_backup() {
+    scenario("s7misc-ahut", unicast(v2_ah()), Node::Lb1);
+}
+
+#[test]
+fn v2_ah_unicast_keepalived_master_tandem_backup() {
+    scenario("s7misc-ahuk", unicast(v2_ah()), Node::Lb2);
 }
 
 #[test]

@@ -67,6 +67,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                     gna_interval: Duration::ZERO,
                 },
                 vmac: None,
+                ah_pass: None,
                 origin: "test".into(),
             }],
         }],

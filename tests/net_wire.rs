@@ -54,7 +54,7 @@ fn exchange(
             rt().block_on(async move {
                 let ifindex = if_index("veth0").unwrap_or(0);
                 for (src, dst) in send {
-                    let sock = VrrpSendSocket::new("veth0", ifindex, src, 255)
+                    let sock = VrrpSendSocket::new("veth0", ifindex, src, 255, false)
                         .unwrap_or_else(|e| panic!("{e}"));
                     let dst = dst.unwrap_or(sock.multicast_dst());
                     sock.send_to(&PAYLOAD, dst)

@@ -394,7 +394,7 @@ fn each_malformation_has_its_own_error() {
     ));
     assert_eq!(
         edit(&|d| {
-            d[24] = 2; // AH
+            d[24] = 3; // no such auth type (2 is keepalived's AH)
             fix_vrrp_checksum(d, 20, 44);
         }),
         Err(RxError::Authentication("unsupported auth type"))

@@ -29,6 +29,7 @@ use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
 use md5::{Digest, Md5};
 
+use super::body_regex::BodyMatcher;
 use super::outcome::CheckError;
 use super::spec::{CheckerSpec, HttpGet, HttpProtocol, UrlCheck};
 
@@ -284,7 +285,7 @@ impl RequestHead {
         // refuse is refused here too, with its message.
         let uri = Uri::try_from(url.path.as_str())?;
         let host = HeaderValue::try_from(host_header(spec, get, url, default_port))?;
-        if tls || url.digest.is_some() {
+        if tls || url.digest.is_some() || url.regex.is_some() {
             return Ok(Self::Hyper { uri, host });
         }
         let version = match get.protocol {
@@ -436,23 +437,8 @@ where
                 expected: url.status.clone(),
             });
         }
-        if let Some(expected) = &url.digest {
-            // Hash the body as it arrives; it is never held in memory.
-            let mut body = resp.into_body();
-            let mut md5 = Md5::new();
-            while let Some(frame) = body.frame().await {
-                if let Some(data) = frame?.data_ref() {
-                    md5.update(data);
-                }
-            }
-            let got = hex(&md5.finalize());
-            if !got.eq_ignore_ascii_case(expected) {
-                return Err(CheckError::Digest {
-                    path: url.path.clone(),
-                    got,
-                    expected: expected.clone(),
-                });
-            }
+        if url.digest.is_some() || url.regex.is_some() {
+            body_checks(url, resp.into_body()).await?;
         }
         Ok(())
     };
@@ -467,6 +453,52 @@ where
         r = &mut exchange => r,
         _ = &mut conn => exchange.await,
     }
+}
+
+/// A url's `digest` and `regex` over the body, read once as it arrives
+/// (never held whole): the digest is judged first, then the regex, as
+/// keepalived does.
+async fn body_checks(url: &UrlCheck, mut body: hyper::body::Incoming) -> Result<(), CheckError> {
+    let mut md5 = url.digest.as_ref().map(|_| Md5::new());
+    let mut regex = match &url.regex {
+        Some(r) => Some(
+            BodyMatcher::new(r)
+                .ok_or_else(|| CheckError::Response("no memory for the regex match".to_string()))?,
+        ),
+        None => None,
+    };
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame?.data_ref() {
+            if let Some(md5) = md5.as_mut() {
+                md5.update(data);
+            }
+            if let Some(m) = regex.as_mut() {
+                m.feed(data);
+            }
+        }
+    }
+    if let (Some(md5), Some(expected)) = (md5, &url.digest) {
+        let got = hex(&md5.finalize());
+        if !got.eq_ignore_ascii_case(expected) {
+            return Err(CheckError::Digest {
+                path: url.path.clone(),
+                got,
+                expected: expected.clone(),
+            });
+        }
+    }
+    if let (Some(mut m), Some(r)) = (regex, &url.regex) {
+        let matched = m.finish();
+        if matched == r.no_match {
+            return Err(CheckError::Regex {
+                path: url.path.clone(),
+                pattern: r.text.clone(),
+                matched,
+                failure: m.failure().map(str::to_string),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Plain-TCP transport whose `shutdown` does nothing: hyper shuts the

@@ -12,6 +12,7 @@
 //! | `outcome.rs`  | [`Pass`] / [`CheckError`]: what one probe comes to             |
 //! | `probe.rs`    | one probe of any kind: the dispatch by [`CheckKind`]           |
 //! | `http.rs`     | `HTTP_GET` (and the HTTP part of `SSL_GET`) on hyper 1         |
+//! | `body_regex.rs` | a url's `regex` over the body as it streams in (sans-IO)     |
 //! | `ssl.rs`      | `SSL_GET`: TLS via tokio-rustls                                |
 //! | `tcp.rs`      | `TCP_CHECK` and the socket set-up every network checker shares |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
@@ -29,9 +30,11 @@
 //!
 //! Owns the probes, their schedules and the tasks that run them. May not
 //! decide what a verdict means for the table (that is `lvs`'s) nor touch
-//! IPVS, VRRP or the configuration model; of tandem it uses only `process`
-//! and `notify::script`, to run MISC_CHECK as every script runs.
+//! IPVS, VRRP or the configuration model; of tandem it uses only `process`,
+//! `notify::script`, to run MISC_CHECK as every script runs, and
+//! `config::regex`, the PCRE2 patterns the configuration compiled.
 
+pub mod body_regex;
 pub mod engine;
 pub mod event;
 pub mod http;

@@ -43,6 +43,15 @@ pub enum CheckError {
         got: String,
         expected: String,
     },
+    /// keepalived's "Regex match failed": the body did not match (or,
+    /// with `regex_no_match`, did).
+    #[error("url {path}: body {} regex {pattern:?}{}", if *matched { "matches (regex_no_match)" } else { "does not match" }, failure.as_ref().map(|f| format!(" (a match attempt failed: {f})")).unwrap_or_default())]
+    Regex {
+        path: String,
+        pattern: String,
+        matched: bool,
+        failure: Option<String>,
+    },
     #[error("TLS: {0}")]
     Tls(std::io::Error),
     #[error("TLS server name {0:?} is not valid")]

@@ -125,6 +125,9 @@ pub struct UrlCheck {
     pub status: StatusCodes,
     /// `virtualhost` for this URL only.
     pub virtualhost: Option<String>,
+    /// `regex` and its settings: the body must match (or, with
+    /// `regex_no_match`, must not).
+    pub regex: Option<super::body_regex::UrlRegex>,
 }
 
 impl UrlCheck {
@@ -135,6 +138,7 @@ impl UrlCheck {
             digest: None,
             status: StatusCodes::default(),
             virtualhost: None,
+            regex: None,
         }
     }
 }

@@ -74,7 +74,7 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 
 /// `tandem check-once`.
 pub fn run(args: CheckOnceArgs) -> ExitCode {
-    let Some(config) = load_config(&args.config, "configuration refused") else {
+    let Some(config) = load_config(&args.config, "configuration refused", true) else {
         return ExitCode::from(1);
     };
     let built = match build(&config) {

@@ -30,8 +30,11 @@ pub struct ConfigArgs {
 /// Load the configuration a command was given, printing every diagnostic
 /// (`FILE:LINE:COL: error|warning|note: ...`) on stderr. `None` when it has
 /// errors, after a summary line ending in `refusal` (what the command does
-/// about it).
-pub fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::config::Config> {
+/// about it). `here`: the command runs the configuration on this machine
+/// (`run`, `check-once`), so a script user this machine lacks is an error;
+/// `check-config` checks it for the machine that will run it and only
+/// warns.
+pub fn load_config(args: &ConfigArgs, refusal: &str, here: bool) -> Option<crate::config::Config> {
     let opts = crate::config::LoadOptions {
         config_id: args.config_id.clone(),
     };
@@ -51,9 +54,16 @@ pub fn load_config(args: &ConfigArgs, refusal: &str) -> Option<crate::config::Co
             }
         }
         for e in &errors {
-            eprintln!("{}: error: {}: {}", e.origin, e.what, e.problem);
+            if here || !e.problem.is_of_this_machine() {
+                eprintln!("{}: error: {}: {}", e.origin, e.what, e.problem);
+                script_errors += 1;
+            } else {
+                eprintln!(
+                    "{}: warning: {}: {}; tandem run refuses to start on a machine without it",
+                    e.origin, e.what, e.problem
+                );
+            }
         }
-        script_errors = errors.len();
     }
     if loaded.config.is_none() || script_errors > 0 {
         let n = loaded.errors().count() + script_errors;

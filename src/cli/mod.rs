@@ -302,7 +302,7 @@ pub fn generate_into(what: GenerateWhat, dir: &std::path::Path) -> std::io::Resu
 /// `tandem check-config`: exit 0 when valid (warnings on stderr), 1 when
 /// not (every problem on stderr as `FILE:LINE:COL: error: MESSAGE`).
 fn check_config(args: &CheckConfigArgs) -> ExitCode {
-    let Some(config) = load_config(&args.config, "configuration refused") else {
+    let Some(config) = load_config(&args.config, "configuration refused", false) else {
         return ExitCode::from(1);
     };
     if args.json {
@@ -323,7 +323,7 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 /// opened).
 fn run(args: &RunArgs) -> ExitCode {
     crate::daemon::init_logging();
-    let Some(config) = load_config(&args.config, "not starting") else {
+    let Some(config) = load_config(&args.config, "not starting", true) else {
         return ExitCode::from(1);
     };
     // Before the runtime's threads exist, so that they all start inside.

@@ -330,7 +330,18 @@ impl Block {
                 "delay_loop",
                 "log_all_failures",
             ],
-            Block::Url => &["path", "digest", "status_code", "virtualhost"],
+            Block::Url => &[
+                "path",
+                "digest",
+                "status_code",
+                "virtualhost",
+                "regex",
+                "regex_no_match",
+                "regex_options",
+                "regex_stack",
+                "regex_min_offset",
+                "regex_max_offset",
+            ],
             Block::TrackFile => &["file", "weight", "init_file"],
             Block::FileCheck => &["track_file", "weight"],
         }
@@ -417,15 +428,8 @@ impl Block {
             | Block::TcpCheck
             | Block::MiscCheck
             | Block::TrackFile
-            | Block::FileCheck => &[],
-            Block::Url => &[
-                "regex",
-                "regex_no_match",
-                "regex_options",
-                "regex_stack",
-                "regex_min_offset",
-                "regex_max_offset",
-            ],
+            | Block::FileCheck
+            | Block::Url => &[],
         }
     }
 }
@@ -526,6 +530,8 @@ pub const REPEATABLE: &[&str] = &[
     "unicast_peer",
     "group",
     "notification_email",
+    // keepalived adds each line's options to the others.
+    "regex_options",
 ];
 
 /// Keywords given twice where keepalived keeps the *first* value: their

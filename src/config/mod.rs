@@ -43,6 +43,7 @@ pub mod keywords;
 pub(crate) mod lexer;
 pub mod model;
 pub(crate) mod parser;
+pub mod regex;
 pub mod validate;
 
 use std::path::Path;

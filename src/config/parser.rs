@@ -19,7 +19,16 @@ use super::lexer::{Lexer, Pos, TokKind, Token};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Word {
     pub text: String,
+    /// See [`Token::escaped`].
+    pub escaped: Option<Box<str>>,
     pub pos: Pos,
+}
+
+impl Word {
+    /// The word as keepalived reads it with escapes everywhere (`regex`).
+    pub fn escaped_text(&self) -> &str {
+        self.escaped.as_deref().unwrap_or(&self.text)
+    }
 }
 
 /// `keyword args... [{`.
@@ -89,6 +98,7 @@ impl Parser {
                     if let Some(t) = self.lexer.next_token() {
                         args.push(Word {
                             text: t.text,
+                            escaped: t.escaped,
                             pos: t.pos,
                         });
                     }
@@ -123,6 +133,7 @@ impl Parser {
         Stmt {
             keyword: Word {
                 text: keyword.text,
+                escaped: None,
                 pos: keyword.pos,
             },
             args,

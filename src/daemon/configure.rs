@@ -62,7 +62,7 @@ fn notify_scripts(
 /// Resolve the configuration against the kernel's view.
 pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let global = &config.global_defs;
-    let env = ScriptEnv::new(global)?;
+    let env = ScriptEnv::new(global);
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
     let mut order = Vec::new();
     let mut vmac_names = vmac::configured_names(config);
@@ -340,6 +340,11 @@ fn plan_instance(
         notify,
         garp: garp_plan(inst),
         vmac,
+        ah_pass: inst
+            .authentication
+            .as_ref()
+            .filter(|a| a.auth_type == config::AuthType::Ah)
+            .map(|a| a.auth_pass.clone()),
         origin,
     })
 }
@@ -511,6 +516,7 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
     params.preempt = !inst.nopreempt;
     params.preempt_delay = inst.preempt_delay;
     params.auth = match &inst.authentication {
+        Some(a) if a.auth_type == config::AuthType::Ah => Auth::Ah,
         Some(a) => Auth::pass(a.auth_pass.as_bytes()),
         None => Auth::None,
     };

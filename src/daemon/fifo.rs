@@ -36,7 +36,7 @@ impl FifoService {
     /// it and runs without the FIFO).
     pub fn start(config: &Config) -> Result<FifoService, DaemonError> {
         let g = &config.global_defs;
-        let env = ScriptEnv::new(g).map_err(|e| DaemonError::Fifo(e.to_string()))?;
+        let env = ScriptEnv::new(g);
         let mut scripts = Vec::new();
         let mut open =
             |kind: &str, conf: &Option<NotifyFifo>| -> Result<Option<Arc<Fifo>>, DaemonError> {

@@ -126,6 +126,10 @@ pub struct InstancePlan {
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
     /// `vmac_xmit_base`.
     pub vmac: Option<VmacPlan>,
+    /// `auth_type AH`: its `auth_pass`, the key of the IPsec AH ICV. The
+    /// adverts then go out whole (IP header included) on an `IP_HDRINCL`
+    /// socket and come in on a protocol-51 socket.
+    pub ah_pass: Option<String>,
     /// Where the instance was configured, for messages.
     pub origin: String,
 }
@@ -232,6 +236,9 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             "unicast vs multicast"
         } else if o.unicast_ttl != n.unicast_ttl {
             "unicast_ttl"
+        } else if o.ah_pass != n.ah_pass {
+            // A new key starts a new AH sequence; other sockets.
+            "auth_type AH / its auth_pass"
         } else if o.params.vrid != n.params.vrid {
             "virtual_router_id"
         } else if o.params.version != n.params.version {

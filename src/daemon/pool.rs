@@ -18,8 +18,23 @@ use super::error::DaemonError;
 use super::plan::{Kernel, UnitPlan};
 use super::rx;
 
-/// Receive sockets just opened, by (interface index, multicast group).
-pub(super) type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket)>;
+/// Receive sockets just opened, by (interface index, multicast group),
+/// and whether each is an AH (protocol 51) socket.
+pub(super) type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket, bool)>;
+
+/// A send socket's key: (interface index, source, unicast TTL, whole
+/// datagrams).
+pub(super) type SendKey = (u32, IpAddr, u8, bool);
+
+/// The send socket an instance uses.
+pub(super) fn send_key(inst: &super::plan::InstancePlan) -> SendKey {
+    (
+        inst.ifindex,
+        inst.src,
+        inst.unicast_ttl,
+        inst.ah_pass.is_some(),
+    )
+}
 
 /// Each link's name and MAC address, by interface index.
 pub(super) type LinkMacs = HashMap<u32, (String, Option<[u8; 6]>)>;
@@ -28,9 +43,13 @@ pub(super) type LinkMacs = HashMap<u32, (String, Option<[u8; 6]>)>;
 /// them (and open what is missing) without disturbing the others.
 #[derive(Default)]
 pub(super) struct IoPool {
-    /// By (interface, source address, unicast TTL): the TTL is the socket's.
-    pub(super) send: HashMap<(u32, IpAddr, u8), Arc<VrrpSendSocket>>,
+    /// By (interface, source address, unicast TTL, whole datagrams): the
+    /// TTL is the socket's; `auth_type AH` sends whole datagrams.
+    pub(super) send: HashMap<SendKey, Arc<VrrpSendSocket>>,
     pub(super) routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
+    /// The (interface, group) keys that also have a protocol-51 (AH)
+    /// receive socket, sharing the protocol-112 socket's routes.
+    ah_rx: std::collections::HashSet<(u32, IpAddr)>,
     garp: HashMap<u32, Arc<GarpSender>>,
     na: HashMap<u32, Arc<NaSender>>,
     /// Accept mode's nftables table, one for the daemon.
@@ -52,7 +71,7 @@ impl IoPool {
         let mut new_na = HashMap::new();
         for unit in units {
             for inst in &unit.instances {
-                let key = (inst.ifindex, inst.src, inst.unicast_ttl);
+                let key = send_key(inst);
                 if !self.send.contains_key(&key) && !new_send.contains_key(&key) {
                     new_send.insert(
                         key,
@@ -61,14 +80,31 @@ impl IoPool {
                             inst.ifindex,
                             inst.src,
                             inst.unicast_ttl,
+                            key.3,
                         )?),
                     );
                 }
                 let key = (inst.ifindex, inst.group);
-                if !self.routes.contains_key(&key) && !new_rx.iter().any(|(k, _)| *k == key) {
+                if !self.routes.contains_key(&key) && !new_rx.iter().any(|(k, _, _)| *k == key) {
                     new_rx.push((
                         key,
                         VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?,
+                        false,
+                    ));
+                }
+                if inst.ah_pass.is_some()
+                    && !self.ah_rx.contains(&key)
+                    && !new_rx.iter().any(|(k, _, ah)| *k == key && *ah)
+                {
+                    new_rx.push((
+                        key,
+                        VrrpRecvSocket::with_protocol(
+                            &inst.ifname,
+                            inst.ifindex,
+                            inst.group,
+                            crate::net::IPPROTO_AH,
+                        )?,
+                        true,
                     ));
                 }
                 for a in &inst.vips.addresses {
@@ -101,8 +137,13 @@ impl IoPool {
         self.send.extend(new_send);
         self.garp.extend(new_garp);
         self.na.extend(new_na);
-        for (key, _) in &new_rx {
-            self.routes.insert(*key, rx::SharedRoutes::default());
+        for (key, _, ah) in &new_rx {
+            // An AH socket opened beside a running protocol-112 socket
+            // shares its routes.
+            self.routes.entry(*key).or_default();
+            if *ah {
+                self.ah_rx.insert(*key);
+            }
         }
         Ok(new_rx)
     }

@@ -208,7 +208,7 @@ impl Running {
             let send = self
                 .pool
                 .send
-                .get(&(inst.ifindex, inst.src, inst.unicast_ttl))
+                .get(&super::pool::send_key(inst))
                 .cloned()
                 .ok_or_else(|| RtnlError::Decode {
                     op: "sockets",
@@ -278,14 +278,18 @@ impl Running {
     }
 
     fn spawn_receivers(&mut self, sockets: NewReceivers, macs: &LinkMacs) {
-        for ((ifindex, group), socket) in sockets {
+        for ((ifindex, group), socket, ah) in sockets {
             let Some(routes) = self.pool.routes.get(&(ifindex, group)).cloned() else {
                 continue;
             };
             let stats = Arc::new(RxStats::default());
             let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
-            self.rx_stats
-                .push((format!("{name}/{group}"), stats.clone()));
+            let label = if ah {
+                format!("{name}/{group}/AH")
+            } else {
+                format!("{name}/{group}")
+            };
+            self.rx_stats.push((label, stats.clone()));
             self.background
                 .push(tokio::spawn(rx::receive(socket, routes, stats)));
         }

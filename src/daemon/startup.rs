@@ -55,7 +55,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     }
     if opts.reporting.mailer.is_none() {
         opts.reporting.mailer = Some(
-            match Mailer::start(MailSettings::from(&config.global_defs)) {
+            match Mailer::start(MailSettings::from(&config.global_defs).resolved_or_off()) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %e, "e-mail alerts disabled");

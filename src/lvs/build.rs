@@ -17,6 +17,7 @@ use super::governance::Governance;
 use super::governance::InstanceVips;
 use super::model::{RealServerSpec, SorryServer, VirtualServerSpec};
 use super::state::LvsState;
+use crate::check::body_regex::UrlRegex;
 use crate::check::spec::{
     CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,
 };
@@ -35,6 +36,40 @@ pub enum BuildError {
     /// does not exist or whose path `enable_script_security` refuses.
     #[error("{0}")]
     Script(#[from] SetupError),
+    /// A url `regex` that does not compile (the configuration's own
+    /// check refuses it first; this is for a model built by hand).
+    #[error("invalid regex \"{pattern}\": {error}")]
+    Regex {
+        pattern: String,
+        error: crate::config::regex::CompileError,
+    },
+}
+
+/// A url's regex for its checker: compiled once here, shared by every probe.
+fn url_regex(r: &m::UrlRegex) -> Result<UrlRegex, BuildError> {
+    use crate::config::regex::{Pattern, option_bits};
+    let options =
+        option_bits(r.options.iter().map(String::as_str)).map_err(|w| BuildError::Regex {
+            pattern: r.pattern.clone(),
+            error: crate::config::regex::CompileError {
+                offset: 0,
+                message: format!("unknown option {w}"),
+            },
+        })?;
+    let pattern = Pattern::compile(&r.pattern, options).map_err(|error| BuildError::Regex {
+        pattern: r.pattern.clone(),
+        error,
+    })?;
+    let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    Ok(UrlRegex {
+        text: r.pattern.clone(),
+        options,
+        pattern: std::sync::Arc::new(pattern),
+        no_match: r.no_match,
+        min_offset: r.min_offset,
+        max_offset: r.max_offset,
+        stack: r.stack.map(|(a, b)| (size(a), size(b))),
+    })
 }
 
 /// The LVS side of a configuration, ready to run.
@@ -52,7 +87,7 @@ pub struct Built {
 
 /// Build checkers, state and governance from a loaded configuration.
 pub fn build(config: &m::Config) -> Result<Built, BuildError> {
-    let env = ScriptEnv::new(&config.global_defs)?;
+    let env = ScriptEnv::new(&config.global_defs);
     let mut runner = CheckRunner::new();
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
@@ -150,33 +185,39 @@ fn checker_spec(
     rs: &m::RealServer,
     c: &m::Checker,
 ) -> Result<CheckerSpec, BuildError> {
-    let http = |h: &m::HttpGet| HttpGet {
-        urls: h
+    let http = |h: &m::HttpGet| -> Result<HttpGet, BuildError> {
+        let urls = h
             .url
             .iter()
-            .map(|u| UrlCheck {
-                path: u.path.clone(),
-                digest: u.digest.map(|d| d.to_string()),
-                status: if u.status_code.is_empty() {
-                    StatusCodes::default()
-                } else {
-                    StatusCodes(u.status_code.iter().map(|r| (r.first, r.last)).collect())
-                },
-                virtualhost: u.virtualhost.clone(),
+            .map(|u| {
+                Ok(UrlCheck {
+                    path: u.path.clone(),
+                    digest: u.digest.map(|d| d.to_string()),
+                    status: if u.status_code.is_empty() {
+                        StatusCodes::default()
+                    } else {
+                        StatusCodes(u.status_code.iter().map(|r| (r.first, r.last)).collect())
+                    },
+                    virtualhost: u.virtualhost.clone(),
+                    regex: u.regex.as_ref().map(url_regex).transpose()?,
+                })
             })
-            .collect(),
-        protocol: match h.http_protocol {
-            m::HttpProtocol::Http10 => HttpProtocol::Http10,
-            m::HttpProtocol::Http10Close => HttpProtocol::Http10Close,
-            m::HttpProtocol::Http11 => HttpProtocol::Http11,
-        },
-        // The model resolves virtualhost onto each url already.
-        virtualhost: None,
-        enable_sni: h.enable_sni,
+            .collect::<Result<_, BuildError>>()?;
+        Ok(HttpGet {
+            urls,
+            protocol: match h.http_protocol {
+                m::HttpProtocol::Http10 => HttpProtocol::Http10,
+                m::HttpProtocol::Http10Close => HttpProtocol::Http10Close,
+                m::HttpProtocol::Http11 => HttpProtocol::Http11,
+            },
+            // The model resolves virtualhost onto each url already.
+            virtualhost: None,
+            enable_sni: h.enable_sni,
+        })
     };
     let kind = match &c.kind {
-        m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)),
-        m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)),
+        m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)?),
+        m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)?),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
         m::CheckerKind::MiscCheck(misc) => {
             // Split and checked here, so that a bad line or user refuses

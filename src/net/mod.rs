@@ -33,8 +33,8 @@ pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
 pub use socket::{
-    IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6, VrrpRecvSocket,
-    VrrpSendSocket,
+    IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
+    VrrpRecvSocket, VrrpSendSocket,
 };
 
 /// The interface index of `name`, or `None` when the namespace has no such link.

@@ -37,6 +37,14 @@ use super::reactor::register;
 /// `IPPROTO_VRRP`: the IP protocol number assigned to VRRP (RFC 5798 §5.1.1.4).
 pub const IPPROTO_VRRP: i32 = 112;
 
+/// `IPPROTO_AH`: IPsec's Authentication Header, which keepalived's
+/// `auth_type AH` wraps VRRPv2 adverts in.
+pub const IPPROTO_AH: i32 = 51;
+
+/// The AH header keepalived sends (12 bytes and a 96-bit ICV): where the
+/// VRRP message starts after it.
+const AH_LEN: usize = 24;
+
 /// The IPv4 multicast group of VRRP (RFC 5798 §5.1.1.2).
 pub const VRRP_MCAST_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(224, 0, 0, 18);
 
@@ -115,13 +123,12 @@ pub(super) fn setup<'a>(
     }
 }
 
-fn raw_socket(ifname: &str, v6: bool) -> Result<Socket, SocketError> {
+fn raw_socket(ifname: &str, v6: bool, protocol: i32) -> Result<Socket, SocketError> {
     let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-    let socket =
-        Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))).map_err(setup(
-            ifname,
-            "open a raw IP socket for protocol 112 (needs CAP_NET_RAW)",
-        ))?;
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol))).map_err(setup(
+        ifname,
+        "open a raw IP socket for VRRP (protocol 112, or 51 for auth_type AH; needs CAP_NET_RAW)",
+    ))?;
     socket.bind_device(Some(ifname.as_bytes())).map_err(setup(
         ifname,
         "bind a socket to the device (SO_BINDTODEVICE)",
@@ -178,8 +185,19 @@ impl VrrpRecvSocket {
         ifindex: u32,
         group: IpAddr,
     ) -> Result<VrrpRecvSocket, SocketError> {
+        Self::with_protocol(ifname, ifindex, group, IPPROTO_VRRP)
+    }
+
+    /// [`Self::with_group`] for IP protocol `protocol`: [`IPPROTO_AH`] for
+    /// the adverts of `auth_type AH` instances (IPv4 only).
+    pub fn with_protocol(
+        ifname: &str,
+        ifindex: u32,
+        group: IpAddr,
+        protocol: i32,
+    ) -> Result<VrrpRecvSocket, SocketError> {
         let v6 = group.is_ipv6();
-        let socket = raw_socket(ifname, v6)?;
+        let socket = raw_socket(ifname, v6, protocol)?;
         if let IpAddr::V6(group6) = group {
             socket
                 .join_multicast_v6(&group6, ifindex)
@@ -276,6 +294,12 @@ pub fn parse_ipv4(data: &[u8]) -> Result<ReceivedAdvert, RawDrop> {
     }
     let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
     let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+    // auth_type AH: the VRRP message follows the AH header.
+    let ihl = if data[9] == IPPROTO_AH as u8 && data.len() >= ihl + AH_LEN {
+        ihl + AH_LEN
+    } else {
+        ihl
+    };
     Ok(ReceivedAdvert {
         ifindex: 0,
         src: IpAddr::V4(src),
@@ -361,14 +385,21 @@ impl VrrpSendSocket {
     /// (255 unless keepalived's `unicast_ttl` says otherwise, so adverts
     /// can cross routers to a unicast peer).
     /// Must be called inside a tokio runtime.
+    /// `whole`: the caller sends whole IPv4 datagrams (`IP_HDRINCL`), as
+    /// `auth_type AH` must, since its ICV covers the IP header.
     pub fn new(
         ifname: &str,
         ifindex: u32,
         src: IpAddr,
         unicast_ttl: u8,
+        whole: bool,
     ) -> Result<VrrpSendSocket, SocketError> {
         let v6 = src.is_ipv6();
-        let socket = raw_socket(ifname, v6)?;
+        let socket = raw_socket(ifname, v6, IPPROTO_VRRP)?;
+        if whole && !v6 {
+            set_int_opt(&socket, libc::IPPROTO_IP, libc::IP_HDRINCL, 1)
+                .map_err(setup(ifname, "set IP_HDRINCL"))?;
+        }
         let bind_to = match src {
             IpAddr::V4(a) => {
                 socket
@@ -519,7 +550,8 @@ impl VrrpSendSocket {
         }
     }
 
-    /// Send one VRRP message (the kernel adds the IP header).
+    /// Send one VRRP message (the kernel adds the IP header), or, on a
+    /// socket opened `whole`, one IPv4 datagram.
     pub async fn send_to(&self, vrrp: &[u8], dst: IpAddr) -> Result<(), SocketError> {
         self.ensure_bound()?;
         let addr = match dst {

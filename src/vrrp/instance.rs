@@ -462,7 +462,8 @@ impl Instance {
             Version::V2 => {
                 // RFC 3768 §7.1: auth type and password must match ours.
                 match (&self.params.auth, &advert.auth) {
-                    (Auth::None, Auth::None) => {}
+                    // AH's own check (the ICV) is the unit's, before this.
+                    (Auth::None, Auth::None) | (Auth::Ah, Auth::Ah) => {}
                     (Auth::Pass(ours), Auth::Pass(theirs)) => {
                         if ours != theirs {
                             return Err(RxError::Authentication("password mismatch"));

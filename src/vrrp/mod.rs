@@ -22,6 +22,7 @@
 //! no tokio, and no `crate::config` (the daemon maps the configuration onto
 //! [`Params`]).
 
+pub mod ah;
 pub mod counters;
 pub mod event;
 pub mod instance;

@@ -33,6 +33,12 @@ pub const TTL: u8 = 255;
 pub const HEADER_LEN: usize = 8;
 /// Length of the v2 authentication data trailer (RFC 3768 §5.3.10).
 pub const AUTH_DATA_LEN: usize = 8;
+
+/// IP protocol number of the IPsec Authentication Header (keepalived's
+/// `auth_type AH`; [`super::ah`]).
+pub const IPPROTO_AH: u8 = 51;
+/// The AH header keepalived sends: 12 fixed bytes and a 12-byte ICV.
+pub const AH_LEN: usize = 24;
 /// The only VRRP message type (RFC 5798 §5.2.2).
 pub const TYPE_ADVERTISEMENT: u8 = 1;
 /// Largest v3 Max Adver Int: a 12-bit field of centiseconds (RFC 5798 §5.2.7).
@@ -102,14 +108,17 @@ impl Family {
 ///
 /// RFC 3768 removed authentication, but keepalived still offers
 /// `auth_type PASS`, so a pair mixing tandem and keepalived needs it.
-/// `auth_type AH` (type 2) changes the IP protocol to 51 and is not
-/// supported: such adverts never reach us as VRRP.
+/// `auth_type AH` (type 2) puts the advert inside an IPsec AH header
+/// (IP protocol 51; [`super::ah`] builds and checks it), and leaves the 8
+/// data bytes zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Auth {
     /// Auth Type 0; the 8 data bytes are sent as zero and ignored.
     None,
     /// Auth Type 1, simple text password: up to 8 bytes, zero padded.
     Pass([u8; AUTH_DATA_LEN]),
+    /// Auth Type 2, keepalived's IPsec AH; the data bytes are zero.
+    Ah,
 }
 
 impl Auth {
@@ -126,6 +135,7 @@ impl Auth {
         match self {
             Auth::None => 0,
             Auth::Pass(_) => 1,
+            Auth::Ah => 2,
         }
     }
 }
@@ -484,6 +494,7 @@ impl VrrpRepr {
                         data.copy_from_slice(&bytes[addr_end..addr_end + AUTH_DATA_LEN]);
                         Auth::Pass(data)
                     }
+                    2 => Auth::Ah,
                     _ => return Err(RxError::Authentication("unsupported auth type")),
                 };
                 (u16::from(packet.adver_int_v2()) * 100, auth)
@@ -653,10 +664,13 @@ pub fn decode_ipv4(datagram: &[u8], opts: CodecOptions) -> Result<Received, RxEr
     if fold(sum_words(0, &datagram[..ihl])) != 0 {
         return Err(RxError::Ipv4Checksum);
     }
-    let protocol = datagram[9];
-    if protocol != PROTOCOL {
-        return Err(RxError::Protocol(protocol));
-    }
+    // VRRP itself, or inside keepalived's IPsec AH (whose ICV the unit
+    // checked before this, with `super::ah`).
+    let start = match datagram[9] {
+        PROTOCOL => ihl,
+        IPPROTO_AH if total >= ihl + AH_LEN && datagram[ihl] == PROTOCOL => ihl + AH_LEN,
+        protocol => return Err(RxError::Protocol(protocol)),
+    };
     let ttl = datagram[8];
     let src = IpAddr::V4(Ipv4Addr::new(
         datagram[12],
@@ -671,7 +685,7 @@ pub fn decode_ipv4(datagram: &[u8], opts: CodecOptions) -> Result<Received, RxEr
         datagram[19],
     ));
     check_ttl(dst, ttl)?;
-    let packet = Packet::new_checked(&datagram[ihl..total])?;
+    let packet = Packet::new_checked(&datagram[start..total])?;
     let repr = VrrpRepr::parse(&packet, src, dst, opts)?;
     Ok(Received {
         envelope: Envelope { src, dst, ttl },

@@ -177,8 +177,10 @@ pub struct Vrrp {
     pub version: u8,
     /// `advert_int` as written in the configuration, in seconds ("1", "0.1").
     pub advert_int: &'static str,
-    /// PASS authentication (VRRPv2 only).
+    /// Authentication (VRRPv2 only), with `auth_type`'s value.
     pub auth_pass: Option<&'static str>,
+    /// `PASS`, or `AH` (keepalived's IPsec AH).
+    pub auth_type: &'static str,
     /// `unicast_src_ip` / `unicast_peer` instead of multicast.
     pub unicast: bool,
     pub nopreempt: bool,
@@ -210,6 +212,7 @@ impl Default for Vrrp {
             version: 2,
             advert_int: "1",
             auth_pass: Some(AUTH_PASS),
+            auth_type: "PASS",
             unicast: false,
             nopreempt: false,
             inner: true,
@@ -352,7 +355,8 @@ impl Vrrp {
         }
         if let (2, Some(pass)) = (self.version, self.auth_pass) {
             c.push_str(&format!(
-                "  authentication {{\n    auth_type PASS\n    auth_pass {pass}\n  }}\n"
+                "  authentication {{\n    auth_type {}\n    auth_pass {pass}\n  }}\n",
+                self.auth_type
             ));
         }
         let at = usize::from(node == Node::Lb2);

@@ -14,6 +14,7 @@ use crate::config::parser::Stmt;
 
 use super::builder::Builder;
 use super::raw::{Inherit, RawChecker};
+use super::url_regex::RawRegex;
 
 impl Builder {
     pub(super) fn checker(&mut self, s: &Stmt) -> Option<RawChecker> {
@@ -155,9 +156,12 @@ impl Builder {
             digest: None,
             status_code: Vec::new(),
             virtualhost: None,
+            regex: None,
         };
         let mut has_path = false;
+        let mut regex = RawRegex::default();
         self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
+            _ if b.url_regex_keyword(&st, &mut regex) => {}
             "path" => {
                 if let Some(p) = b.string(&st) {
                     u.path = p;
@@ -199,6 +203,7 @@ impl Builder {
             "virtualhost" => u.virtualhost = b.string(&st),
             _ => b.unknown(Block::Url, &st),
         });
+        u.regex = self.finish_url_regex(regex);
         if !has_path {
             self.err(s.keyword.pos, "url has no \"path\"");
             return None;

@@ -108,26 +108,21 @@ impl Builder {
         true
     }
 
-    /// `smtp_server IP [PORT]`; a host name is refused as not supported
-    /// yet rather than as a bad address, since keepalived takes one.
+    /// `smtp_server HOST [PORT]`: an address, or a host name (resolved by
+    /// the daemon, not here: the file is checked for the machine that
+    /// will run it). A word that is neither is an error.
     fn smtp_server(&mut self, st: &Stmt) {
         self.no_block(st);
-        let Some(args) = self.args_range(st, 1, 2, "an IP address [PORT]") else {
+        let Some(args) = self.args_range(st, 1, 2, "an IP address or host name [PORT]") else {
             return;
         };
-        let addr = match parse_ip(&args[0].text) {
-            Some(ip) => Some(ip),
+        let word = &args[0].text;
+        let host = match parse_ip(word) {
+            Some(ip) => Some(SmtpHost::Address(ip)),
+            None if is_host_name(word) => Some(SmtpHost::Name(word.clone())),
             None => {
-                let msg = if args[0].text.chars().any(|c| c.is_ascii_alphabetic())
-                    && !args[0].text.contains(':')
-                {
-                    "smtp_server by host name is a keepalived option that tandem does not support yet; give an IP address".to_string()
-                } else {
-                    format!(
-                        "smtp_server expects an IP address, not \"{}\"",
-                        args[0].text
-                    )
-                };
+                let msg =
+                    format!("smtp_server expects an IP address or a host name, not \"{word}\"");
                 self.err(args[0].pos, msg);
                 None
             }
@@ -136,8 +131,8 @@ impl Builder {
             Some(w) => self.port_word("smtp_server port", w),
             None => Some(25),
         };
-        if let (Some(address), Some(port)) = (addr, port) {
-            self.global.smtp_server = Some(SmtpServer { address, port });
+        if let (Some(host), Some(port)) = (host, port) {
+            self.global.smtp_server = Some(SmtpServer { host, port });
         }
     }
 
@@ -361,4 +356,21 @@ impl Builder {
             self.global.net_namespace = Some(name);
         }
     }
+}
+
+/// A DNS host name (RFC 1123): labels of letters, digits and hyphens, not
+/// starting or ending with a hyphen, at most 63 bytes each and 253 in all;
+/// not all digits and dots (that would be a mistyped address).
+fn is_host_name(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    !s.is_empty()
+        && s.len() <= 253
+        && !s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }

@@ -31,6 +31,7 @@ mod real_server;
 mod strict;
 mod track_file;
 mod tracking;
+mod url_regex;
 mod values;
 mod virtual_server;
 mod virtual_server_group;

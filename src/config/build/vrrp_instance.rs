@@ -399,28 +399,28 @@ impl Builder {
         let mut auth_type: Option<Word> = None;
         let mut pass: Option<Word> = None;
         self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
-            "auth_type" => auth_type = b.one(&st, "PASS").cloned(),
+            "auth_type" => auth_type = b.one(&st, "PASS or AH").cloned(),
             "auth_pass" => pass = b.one(&st, "a password").cloned(),
             _ => b.unknown(Block::Authentication, &st),
         });
-        match auth_type {
-            Some(t) if t.text.eq_ignore_ascii_case("PASS") => {}
-            Some(t) if t.text.eq_ignore_ascii_case("AH") => {
+        let auth_type = match auth_type {
+            Some(t) if t.text.eq_ignore_ascii_case("PASS") => AuthType::Pass,
+            Some(t) if t.text.eq_ignore_ascii_case("AH") => AuthType::Ah,
+            Some(t) => {
                 self.err(
                     t.pos,
-                    "\"auth_type AH\" is a keepalived option that tandem does not support yet",
+                    format!("auth_type expects PASS or AH, not \"{}\"", t.text),
                 );
                 return None;
             }
-            Some(t) => {
-                self.err(t.pos, format!("auth_type expects PASS, not \"{}\"", t.text));
-                return None;
-            }
             None => {
-                self.err(s.keyword.pos, "authentication needs \"auth_type PASS\"");
+                self.err(
+                    s.keyword.pos,
+                    "authentication needs \"auth_type PASS\" (or AH)",
+                );
                 return None;
             }
-        }
+        };
         let Some(p) = pass else {
             self.err(s.keyword.pos, "authentication needs \"auth_pass\"");
             return None;
@@ -437,7 +437,10 @@ impl Builder {
                 format!("auth_pass is longer than 8 bytes; only \"{auth_pass}\" is used"),
             );
         }
-        Some(Authentication { auth_pass })
+        Some(Authentication {
+            auth_type,
+            auth_pass,
+        })
     }
 
     /// Add addresses to an instance, once each: a repeated address (in

@@ -58,6 +58,10 @@ pub(crate) struct Token {
     pub kind: TokKind,
     /// The word with quotes removed and escapes applied (empty for others).
     pub text: String,
+    /// The word with escapes applied in its bare pieces too, when one has
+    /// a backslash (`None`: the same as `text`): how keepalived reads the
+    /// few keywords it re-reads with escapes everywhere (`regex`).
+    pub escaped: Option<Box<str>>,
     pub pos: Pos,
 }
 
@@ -544,12 +548,14 @@ impl Lexer {
             self.queue.push_back(Token {
                 kind: t.kind,
                 text: t.text,
+                escaped: t.escaped.map(String::into_boxed_str),
                 pos: p,
             });
         }
         self.queue.push_back(Token {
             kind: TokKind::Eol,
             text: String::new(),
+            escaped: None,
             pos: Pos {
                 col: last.col + 1,
                 ..last

@@ -54,6 +54,8 @@ pub(super) fn strip_comment(s: &str) -> &str {
 pub(super) struct RawToken {
     pub(super) kind: TokKind,
     pub(super) text: String,
+    /// See [`super::Token::escaped`].
+    pub(super) escaped: Option<String>,
     /// Byte offset in the line.
     pub(super) offset: usize,
 }
@@ -140,6 +142,33 @@ fn quoted_body(i: &str, q: char) -> Option<(&str, String)> {
     r.ok()
 }
 
+/// Add a bare piece to the escaped reading of a word (see
+/// [`super::Token::escaped`]): started, from the word so far (`text`), at
+/// the first bare piece with a backslash; escapes applied as in quotes. A
+/// backslash that ends the piece stays (keepalived refuses the line).
+fn push_bare(escaped: &mut Option<String>, text: &str, bare: &str) {
+    if escaped.is_none() && !bare.contains('\\') {
+        return;
+    }
+    let e = escaped.get_or_insert_with(|| text.to_string());
+    let mut i = bare;
+    while let Some(at) = i.find('\\') {
+        e.push_str(&i[..at]);
+        let after = &i[at + 1..];
+        match escape(after) {
+            Ok((rest, c)) => {
+                e.push(c);
+                i = rest;
+            }
+            Err(_) => {
+                e.push('\\');
+                i = after;
+            }
+        }
+    }
+    e.push_str(i);
+}
+
 fn piece(i: &str) -> Result<Option<(&str, Piece<'_>)>, ()> {
     if let Ok((rest, q)) = one_of::<_, _, nom::error::Error<&str>>("\"'").parse(i) {
         return match quoted_body(rest, q) {
@@ -199,6 +228,7 @@ pub(super) fn tokenize(line: &str) -> Result<Vec<RawToken>, LexError> {
                     TokKind::Close
                 },
                 text: String::new(),
+                escaped: None,
                 offset,
             });
             i = rest;
@@ -206,6 +236,9 @@ pub(super) fn tokenize(line: &str) -> Result<Vec<RawToken>, LexError> {
         }
         // A word: touching bare and quoted pieces.
         let mut text = String::new();
+        // The word as keepalived's escape-everywhere reading gives it, once
+        // a bare piece has a backslash.
+        let mut escaped: Option<String> = None;
         loop {
             let before = line.len() - i.len();
             match piece(i) {
@@ -217,24 +250,31 @@ pub(super) fn tokenize(line: &str) -> Result<Vec<RawToken>, LexError> {
                         && !stripped.contains('{')
                         && rest.chars().next().is_none_or(is_space)
                     {
+                        push_bare(&mut escaped, &text, stripped);
                         text.push_str(stripped);
                         out.push(RawToken {
                             kind: TokKind::Word,
                             text: std::mem::take(&mut text),
+                            escaped: escaped.take(),
                             offset,
                         });
                         out.push(RawToken {
                             kind: TokKind::Close,
                             text: String::new(),
+                            escaped: None,
                             offset: before + stripped.len(),
                         });
                         i = rest;
                         break;
                     }
+                    push_bare(&mut escaped, &text, b);
                     text.push_str(b);
                     i = rest;
                 }
                 Ok(Some((rest, Piece::Quoted(s)))) => {
+                    if let Some(e) = escaped.as_mut() {
+                        e.push_str(&s);
+                    }
                     text.push_str(&s);
                     i = rest;
                 }
@@ -242,6 +282,7 @@ pub(super) fn tokenize(line: &str) -> Result<Vec<RawToken>, LexError> {
                     out.push(RawToken {
                         kind: TokKind::Word,
                         text: std::mem::take(&mut text),
+                        escaped: escaped.take(),
                         offset,
                     });
                     break;
@@ -252,6 +293,7 @@ pub(super) fn tokenize(line: &str) -> Result<Vec<RawToken>, LexError> {
                 out.push(RawToken {
                     kind: TokKind::Word,
                     text: std::mem::take(&mut text),
+                    escaped: escaped.take(),
                     offset,
                 });
                 break;

@@ -108,6 +108,30 @@ pub struct Url {
     /// server's or virtual server's. `None`: the Host header is the
     /// connect address.
     pub virtualhost: Option<String>,
+    /// `regex` and its `regex_*` settings: the body must (or, with
+    /// `regex_no_match`, must not) match.
+    pub regex: Option<UrlRegex>,
+}
+
+/// A url's `regex PATTERN` with `regex_no_match`, `regex_options`,
+/// `regex_min_offset`, `regex_max_offset` and `regex_stack`. The pattern
+/// compiled when the configuration was read (`config::regex`), so a bad
+/// one is refused there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRegex {
+    /// PCRE2 syntax, as keepalived compiles it.
+    pub pattern: String,
+    /// `regex_options` words, in the order written (each known).
+    pub options: Vec<String>,
+    /// `regex_no_match`: a match fails the check.
+    pub no_match: bool,
+    /// `regex_min_offset`: a match must start at this body offset or later.
+    pub min_offset: u64,
+    /// `regex_max_offset`: a match must start at this body offset or
+    /// earlier.
+    pub max_offset: Option<u64>,
+    /// `regex_stack START MAX`: the JIT stack's sizes in bytes.
+    pub stack: Option<(u64, u64)>,
 }
 
 /// An inclusive range of HTTP status codes (`200`, `200-299`).

@@ -20,7 +20,7 @@ pub struct GlobalDefs {
     pub notification_email: Vec<String>,
     /// Sender address. `None`: keepalived uses `keepalived@<host name>`.
     pub notification_email_from: Option<String>,
-    /// `smtp_server IP [PORT]`; `None` means no e-mail is sent.
+    /// `smtp_server HOST [PORT]`; `None` means no e-mail is sent.
     pub smtp_server: Option<SmtpServer>,
     /// Name given in HELO/EHLO. `None`: the local host name.
     pub smtp_helo_name: Option<String>,
@@ -210,11 +210,21 @@ impl Default for GlobalDefs {
     }
 }
 
-/// `smtp_server IP [PORT]` (port default 25).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// `smtp_server HOST [PORT]` (port default 25).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmtpServer {
-    pub address: IpAddr,
+    pub host: SmtpHost,
     pub port: u16,
+}
+
+/// `smtp_server`'s host: an address, or a host name that the daemon
+/// resolves through the system resolver when it starts and at each
+/// reload, as keepalived resolves it each time it reads the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SmtpHost {
+    Address(IpAddr),
+    Name(String),
 }
 
 /// What `lvs_flush_on_stop` removes when the daemon stops.

@@ -245,12 +245,23 @@ impl Default for VrrpInstance {
     }
 }
 
-/// `authentication { auth_type PASS  auth_pass SECRET }`.
+/// `authentication { auth_type PASS|AH  auth_pass SECRET }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {
+    pub auth_type: AuthType,
     /// The password, at most 8 bytes (longer ones are cut with a warning,
     /// as keepalived does).
     pub auth_pass: String,
+}
+
+/// `auth_type`: the password in the advert (`PASS`), or keepalived's
+/// IPsec AH with an HMAC-MD5-96 keyed by it (`AH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthType {
+    #[serde(rename = "PASS")]
+    Pass,
+    #[serde(rename = "AH")]
+    Ah,
 }
 
 /// A `unicast_peer` entry with `min_ttl` / `max_ttl` (keepalived's

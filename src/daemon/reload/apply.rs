@@ -86,6 +86,14 @@ async fn reload(
     let new = load(source)?;
     let diff = diff_held(old, &new);
     if diff.is_empty() {
+        // An unchanged file still resolves an smtp_server host name
+        // again, as keepalived does each time it reads the file.
+        let mail = MailSettings::from(&new.global_defs);
+        if mail.names_a_host()
+            && let Some(m) = &running.reporting().mailer
+        {
+            let _ = m.reconfigure(mail.resolved_or_off());
+        }
         *current = Some(Held::new(new));
         return Ok(applied(Vec::new()));
     }
@@ -125,9 +133,11 @@ async fn reload(
     // the units and the LVS task use it too); settings that do not check
     // out refuse the reload before anything else changes.
     let old_globals = &old.config().global_defs;
-    let mail_changed = MailSettings::from(old_globals) != MailSettings::from(&new.global_defs);
+    // A host name is resolved again at every reload, as keepalived does.
+    let new_mail = MailSettings::from(&new.global_defs);
+    let mail_changed = MailSettings::from(old_globals) != new_mail || new_mail.names_a_host();
     if mail_changed && let Some(m) = &running.reporting().mailer {
-        m.reconfigure(MailSettings::from(&new.global_defs))
+        m.reconfigure(new_mail.resolved_or_off())
             .map_err(|e| refuse(vec![format!("{file}: e-mail: {e}")]))?;
     }
     let done = match running
@@ -137,7 +147,7 @@ async fn reload(
         Ok(done) => done,
         Err(e) => {
             if mail_changed && let Some(m) = &running.reporting().mailer {
-                let _ = m.reconfigure(MailSettings::from(old_globals));
+                let _ = m.reconfigure(MailSettings::from(old_globals).resolved_or_off());
             }
             running.drop_unused_vmacs();
             return Err(refuse(vec![e.to_string()]));

@@ -52,7 +52,7 @@ fn mail_only(old: &GlobalDefs, new: &GlobalDefs) -> bool {
     let mut masked = new.clone();
     masked.notification_email = old.notification_email.clone();
     masked.notification_email_from = old.notification_email_from.clone();
-    masked.smtp_server = old.smtp_server;
+    masked.smtp_server = old.smtp_server.clone();
     masked.smtp_helo_name = old.smtp_helo_name.clone();
     masked.smtp_connect_timeout = old.smtp_connect_timeout;
     masked.router_id = old.router_id.clone();

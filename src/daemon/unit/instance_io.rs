@@ -14,6 +14,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use crate::net::{ReceivedAdvert, Rtnl, VrrpSendSocket};
+use crate::vrrp::ah::IpsecAh;
 use crate::vrrp::packet::{CodecOptions, Received, RxError, decode_ipv4, decode_ipv6};
 
 use crate::daemon::addrs::{Announcer, Burst, VipSet};
@@ -36,6 +37,9 @@ pub struct InstanceIo {
     pub(super) advert_pending: Option<(u8, Instant)>,
     /// Adverts from a source not in `unicast_peer`.
     pub unicast_peer_drops: u64,
+    /// `auth_type AH`: the key and the sequence counter (keepalived's one
+    /// counter for what is sent and what is accepted).
+    pub(super) ah: Option<IpsecAh>,
     /// Gratuitous ARP and unsolicited NA packets sent for this instance's
     /// VIPs (every address of every round): the bursts run on tasks of
     /// their own, which add to it as each packet leaves.
@@ -57,7 +61,6 @@ const DROP_LOGS_PER_SECOND: u32 = 20;
 impl InstanceIo {
     pub fn new(plan: InstancePlan, send: Arc<VrrpSendSocket>, announcer: Announcer) -> InstanceIo {
         InstanceIo {
-            plan,
             send,
             announcer,
             vips_held: false,
@@ -65,12 +68,31 @@ impl InstanceIo {
             garp_pending: None,
             advert_pending: None,
             unicast_peer_drops: 0,
+            ah: plan.ah_pass.as_ref().map(|p| IpsecAh::new(p.as_bytes())),
             garp_sent: Arc::default(),
             refresh_at: None,
             drop_log: HashMap::new(),
             drop_window: None,
             drops_logged_in_window: 0,
             drops_not_logged: 0,
+            plan,
+        }
+    }
+
+    /// The bytes to send for the VRRP message `msg` to `dst`: the message
+    /// itself, or with `auth_type AH` the whole IPv4 datagram around it.
+    pub(super) fn wire(&mut self, msg: Vec<u8>, dst: IpAddr) -> Vec<u8> {
+        match (&mut self.ah, self.plan.src, dst) {
+            (Some(ah), IpAddr::V4(src), IpAddr::V4(d)) => {
+                let unicast = !d.is_multicast();
+                let ttl = if unicast {
+                    self.plan.unicast_ttl
+                } else {
+                    crate::vrrp::packet::TTL
+                };
+                ah.seal(&msg, src, d, ttl, unicast)
+            }
+            _ => msg,
         }
     }
 

@@ -455,6 +455,16 @@ impl Unit {
             self.router.record_rx_error(id, &e);
             return;
         }
+        // auth_type AH: the ICV, SPI and sequence number first, as
+        // keepalived checks them; the VRRP checks follow.
+        if let Some(ah) = io.ah.as_mut()
+            && advert.src.is_ipv4()
+            && let Err(e) = ah.open(&advert.packet, !advert.dst.is_multicast())
+        {
+            io.log_drop(advert.src, &e.to_string());
+            self.router.record_rx_error(id, &e);
+            return;
+        }
         let result = match decode(&advert, io.plan.params.codec) {
             Ok(rx) => self.router.handle(
                 now,
@@ -618,22 +628,25 @@ impl Unit {
 
     /// One advert with `priority`, to the multicast group or every
     /// `unicast_peer`.
-    async fn send_advert(&self, id: usize, priority: u8) {
-        let (Some(io), Some(inst)) = (self.io.get(id), self.router.instance(id)) else {
+    async fn send_advert(&mut self, id: usize, priority: u8) {
+        let (Some(io), Some(inst)) = (self.io.get_mut(id), self.router.instance(id)) else {
             return;
         };
-        let name = &io.plan.name;
+        let name = io.plan.name.clone();
         let repr = inst.advert(priority);
-        for &dst in &io.plan.dsts {
+        let mut out = Vec::with_capacity(io.plan.dsts.len());
+        for dst in io.plan.dsts.clone() {
             match repr.to_bytes(io.plan.src, dst, io.plan.params.codec) {
-                Ok(bytes) => {
-                    if let Err(e) = io.send.send_to(&bytes, dst).await {
-                        tracing::warn!(instance = %name, error = %e, "cannot send advert");
-                    }
-                }
+                Ok(bytes) => out.push((io.wire(bytes, dst), dst)),
                 Err(e) => {
                     tracing::error!(instance = %name, error = %e, "cannot build advert")
                 }
+            }
+        }
+        let send = io.send.clone();
+        for (bytes, dst) in out {
+            if let Err(e) = send.send_to(&bytes, dst).await {
+                tracing::warn!(instance = %name, error = %e, "cannot send advert");
             }
         }
         if priority == 0 {

@@ -4,8 +4,10 @@
 //! Plain values, checked when the mailer starts; sends nothing itself.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
+
+use crate::config::model::SmtpHost;
 
 /// keepalived's default `smtp_connect_timeout` (seconds).
 pub const DEFAULT_SMTP_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,14 +67,67 @@ impl From<&crate::config::model::GlobalDefs> for MailSettings {
             router_id: Some(router_id_or_host(g.router_id.as_deref())),
             notification_email: g.notification_email.clone(),
             notification_email_from: g.notification_email_from.clone(),
-            smtp_server: g
-                .smtp_server
-                .as_ref()
-                .map(|s| SmtpServer::new(s.address.to_string(), s.port)),
+            smtp_server: g.smtp_server.as_ref().map(|s| match &s.host {
+                SmtpHost::Address(ip) => SmtpServer::new(ip.to_string(), s.port),
+                SmtpHost::Name(name) => SmtpServer::new(name.clone(), s.port),
+            }),
             smtp_helo_name: g.smtp_helo_name.clone(),
             smtp_connect_timeout: g.smtp_connect_timeout,
             ..MailSettings::default()
         }
+    }
+}
+
+impl MailSettings {
+    /// The settings with `smtp_server`'s host name resolved to an address
+    /// through the system resolver (getaddrinfo: /etc/hosts, DNS, as
+    /// nsswitch.conf says), the first one it gives, as keepalived takes
+    /// it. Done when the daemon starts and at each reload, so the mails go
+    /// where the name pointed then; an address is kept as it is. Blocks
+    /// for as long as the resolver takes.
+    pub fn resolved(mut self) -> Result<MailSettings, MailError> {
+        let Some(server) = &mut self.smtp_server else {
+            return Ok(self);
+        };
+        if server.host.parse::<IpAddr>().is_ok() {
+            return Ok(self);
+        }
+        let name = server.host.clone();
+        let first = (name.as_str(), server.port)
+            .to_socket_addrs()
+            .map_err(|e| MailError::Resolve(name.clone(), e.to_string()))?
+            .next()
+            .ok_or_else(|| MailError::Resolve(name.clone(), "no address".into()))?;
+        tracing::info!(
+            smtp_server = %name, address = %first.ip(),
+            "smtp_server {name} resolved to {}", first.ip()
+        );
+        server.host = first.ip().to_string();
+        Ok(self)
+    }
+
+    /// [`Self::resolved`], or, when the name does not resolve, the
+    /// settings with mail off and the error logged (keepalived: "Invalid
+    /// smtp server", and no mail).
+    pub fn resolved_or_off(self) -> MailSettings {
+        let fallback = MailSettings {
+            smtp_server: None,
+            ..self.clone()
+        };
+        match self.resolved() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "e-mail alerts disabled");
+                fallback
+            }
+        }
+    }
+
+    /// Whether `smtp_server` is a host name (resolved anew at each reload).
+    pub fn names_a_host(&self) -> bool {
+        self.smtp_server
+            .as_ref()
+            .is_some_and(|s| s.host.parse::<IpAddr>().is_err())
     }
 }
 
@@ -140,6 +195,8 @@ pub enum MailError {
     BadRecipient(String, String),
     #[error("smtp_helo_name {0:?} is empty")]
     BadHeloName(String),
+    #[error("smtp_server {0}: cannot resolve the host name: {1}")]
+    Resolve(String, String),
 }
 
 #[cfg(test)]

@@ -16,8 +16,19 @@
 //!
 //! The group is the named one, else the user's primary group; when the
 //! script switches user, the supplementary groups are dropped (a script
-//! that runs as the daemon's own user keeps the daemon's). A user or group that does not exist
-//! is a configuration error naming where it was written.
+//! that runs as the daemon's own user keeps the daemon's).
+//!
+//! A user or group that does not exist on this machine is a
+//! [`Problem::is_of_this_machine`] problem: `check-config` warns about it
+//! (the configuration is checked for the machine that will run it), and
+//! the daemon, which runs here, refuses to start (or a reload refuses the
+//! file), naming where it was written. keepalived 2.2.7 logs "Script user
+//! ... does not exist" and then runs without every script that would run
+//! as that user (a vrrp_script is removed and its track_script ignored,
+//! a MISC_CHECK removed, a notify script never run), which silently
+//! changes failover and health decisions; tandem does not start instead.
+//! A `script_user` that no script uses is only a warning, and keepalived
+//! runs such a file too.
 //!
 //! Runs nothing: [`super::spawn`] does.
 
@@ -63,6 +74,14 @@ pub enum Problem {
     Unverifiable { program: String, reason: String },
 }
 
+impl Problem {
+    /// A problem of this machine rather than of the file: a user or group
+    /// it does not have (the machine that will run the file may).
+    pub fn is_of_this_machine(&self) -> bool {
+        matches!(self, Problem::UnknownUser(_) | Problem::UnknownGroup(_))
+    }
+}
+
 /// A script that will run but should not as it is, with where it was
 /// configured (`None`: about the configuration as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +121,9 @@ pub fn resolve_user(what: &str, user: &ScriptUser) -> Result<RunAs, SetupError> 
 /// check-config).
 #[derive(Debug, Clone)]
 pub struct ScriptEnv {
-    /// Who runs a script that names no user.
-    pub default_user: RunAs,
+    /// Who runs a script that names no user; the error of a `script_user`
+    /// this machine does not have, reported by each script that needs it.
+    pub default_user: Result<RunAs, SetupError>,
     /// How the default was chosen, for the log.
     pub default_from: DefaultFrom,
     pub security: bool,
@@ -127,27 +147,31 @@ pub struct Prepared {
 
 impl ScriptEnv {
     /// Resolve the default script user (`script_user`, else
-    /// `keepalived_script` when it exists, else root).
-    pub fn new(global: &GlobalDefs) -> Result<ScriptEnv, SetupError> {
+    /// `keepalived_script` when it exists, else root). A `script_user`
+    /// this machine lacks is an error only for the scripts that use it.
+    pub fn new(global: &GlobalDefs) -> ScriptEnv {
         let (default_user, default_from) = match &global.script_user {
-            Some(u) => (resolve_user("script_user", u)?, DefaultFrom::ScriptUser),
+            Some(u) => (resolve_user("script_user", u), DefaultFrom::ScriptUser),
             None => match lookup_user(DEFAULT_SCRIPT_USER) {
-                Some(r) => (r, DefaultFrom::KeepalivedScript),
-                None => (RunAs::ROOT, DefaultFrom::Root),
+                Some(r) => (Ok(r), DefaultFrom::KeepalivedScript),
+                None => (Ok(RunAs::ROOT), DefaultFrom::Root),
             },
         };
-        Ok(ScriptEnv {
+        ScriptEnv {
             default_user,
             default_from,
             security: global.enable_script_security,
-        })
+        }
     }
 
     /// Who runs a script configured with `user` (its own `USER [GROUP]`).
     pub fn run_as(&self, what: &str, user: Option<&ScriptUser>) -> Result<RunAs, SetupError> {
         match user {
             Some(u) => resolve_user(what, u),
-            None => Ok(self.default_user),
+            None => self.default_user.clone().map_err(|e| SetupError {
+                what: format!("{what}, which runs as script_user"),
+                ..e
+            }),
         }
     }
 
@@ -240,10 +264,7 @@ fn fifos(g: &GlobalDefs) -> impl Iterator<Item = (&'static str, &crate::config::
 pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let env = match ScriptEnv::new(&config.global_defs) {
-        Ok(env) => env,
-        Err(e) => return (vec![e], warnings),
-    };
+    let env = ScriptEnv::new(&config.global_defs);
     // (what, command line, user, where) of every script.
     let mut all: Vec<(String, &str, Option<&ScriptUser>, &Origin)> = Vec::new();
     fn push<'a>(
@@ -326,8 +347,14 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             errors.push(e);
         }
     }
-    let any = !all.is_empty();
-    if any && env.default_from == DefaultFrom::Root {
+    let default_used = all.iter().any(|(_, _, user, _)| user.is_none());
+    if let (Err(e), false) = (&env.default_user, default_used) {
+        warnings.push(SetupWarning {
+            origin: Some(e.origin.clone()),
+            message: format!("{}: {} (no script runs as it)", e.what, e.problem),
+        });
+    }
+    if default_used && env.default_from == DefaultFrom::Root {
         warnings.push(SetupWarning {
             origin: None,
             message: format!(
