@@ -281,16 +281,7 @@ fn plan_instance(
     if let (Some(v), Some(cv)) = (vmac.as_mut(), inst.vmac.as_ref()) {
         v.address = vmac::own_address(cv, v, src);
     }
-    let group = if inst.family == config::AddressFamily::Inet6 {
-        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
-    } else {
-        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
-    };
-    let dsts = if inst.unicast_peer.is_empty() {
-        vec![group]
-    } else {
-        inst.unicast_peer.clone()
-    };
+    let (group, dsts) = advert_destinations(config, inst);
     let mut vips = vip_set(inst, kernel, vmac_index.unwrap_or(base), &origin)?;
     // RFC 5798 §6.1: not in accept mode, a master (unless the address
     // owner) drops traffic to its VIPs.
@@ -347,6 +338,22 @@ fn plan_instance(
             .map(|a| a.auth_pass.clone()),
         origin,
     })
+}
+
+/// The instance's multicast group, and where its adverts go: the group,
+/// or every `unicast_peer`.
+fn advert_destinations(config: &Config, inst: &VrrpInstance) -> (IpAddr, Vec<IpAddr>) {
+    let group = if inst.family == config::AddressFamily::Inet6 {
+        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
+    } else {
+        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
+    };
+    let dsts = if inst.unicast_peer.is_empty() {
+        vec![group]
+    } else {
+        inst.unicast_peer.clone()
+    };
+    (group, dsts)
 }
 
 fn no_interface(inst: &VrrpInstance, origin: &str, ifname: &str) -> PlanError {

@@ -341,12 +341,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             Err(e) => errors.push(e),
         }
     }
-    // The owner of a notify FIFO tandem creates must exist too.
-    for (kw, f) in fifos(&config.global_defs) {
-        if let Some(Err(e)) = f.user.as_ref().map(|u| resolve_user(kw, u)) {
-            errors.push(e);
-        }
-    }
+    errors.extend(fifo_owner_errors(&config.global_defs));
     let default_used = all.iter().any(|(_, _, user, _)| user.is_none());
     if let (Err(e), false) = (&env.default_user, default_used) {
         warnings.push(SetupWarning {
@@ -363,6 +358,13 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
         });
     }
     (errors, warnings)
+}
+
+/// The owner of a notify FIFO tandem creates must exist too.
+fn fifo_owner_errors(global: &GlobalDefs) -> Vec<SetupError> {
+    fifos(global)
+        .filter_map(|(kw, f)| f.user.as_ref().and_then(|u| resolve_user(kw, u).err()))
+        .collect()
 }
 
 #[cfg(test)]
