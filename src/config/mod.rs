@@ -44,6 +44,7 @@ pub(crate) mod lexer;
 pub mod model;
 pub(crate) mod parser;
 pub mod regex;
+pub mod strtol;
 pub mod validate;
 
 use std::path::Path;

@@ -113,43 +113,8 @@ fn resolve(path: &Path) -> Result<PathBuf, String> {
 /// A number as C's `strtol(text, NULL, 0)` reads it; `None` when it
 /// overflows a `long` (keepalived then ignores the read).
 pub fn parse_value(text: &[u8]) -> Option<i64> {
-    let mut i = 0;
-    while i < text.len() && matches!(text[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        i += 1;
-    }
-    let negative = match text.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let hex_digit = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_hexdigit());
-    let radix = if text.get(i) == Some(&b'0')
-        && matches!(text.get(i + 1), Some(b'x' | b'X'))
-        && hex_digit(text.get(i + 2))
-    {
-        i += 2;
-        16
-    } else if text.get(i) == Some(&b'0') {
-        8
-    } else {
-        10
-    };
-    let mut value: i128 = 0;
-    while let Some(d) = text.get(i).and_then(|b| (*b as char).to_digit(radix)) {
-        value = value * i128::from(radix) + i128::from(d);
-        if value > i128::from(i64::MAX) + 1 {
-            return None;
-        }
-        i += 1;
-    }
-    let value = if negative { -value } else { value };
-    i64::try_from(value).ok()
+    let r = crate::config::strtol::strtol(text);
+    (!r.overflow).then_some(r.value)
 }
 
 /// What the file holds now: 0 when it cannot be opened or is empty;

@@ -139,51 +139,10 @@ impl Lst {
 }
 
 /// C's `strtol(s, &end, 0)`: the value and the bytes it took (0 when no
-/// digits, as `end` is then `s`). Out of range saturates, as strtol does.
+/// digits). Out of range saturates, as strtol does.
 fn strtol0(s: &str) -> (i64, usize) {
-    let b = s.as_bytes();
-    let mut i = b
-        .iter()
-        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-        .count();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let (radix, digits_at) = if b.get(i) == Some(&b'0')
-        && matches!(b.get(i + 1), Some(b'x' | b'X'))
-        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-    {
-        (16, i + 2)
-    } else if b.get(i) == Some(&b'0') {
-        (8, i)
-    } else {
-        (10, i)
-    };
-    let n = b[digits_at..]
-        .iter()
-        .take_while(|c| (**c as char).is_digit(radix))
-        .count();
-    if n == 0 {
-        return (0, 0);
-    }
-    let mut v: i128 = 0;
-    for c in &b[digits_at..digits_at + n] {
-        let d = (*c as char).to_digit(radix).unwrap_or(0);
-        v = (v * radix as i128 + d as i128).min(i64::MAX as i128 + 1);
-    }
-    let v = if neg { -v } else { v };
-    (
-        v.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
-        digits_at + n,
-    )
+    let r = crate::config::strtol::strtol(s.as_bytes());
+    (r.value, r.used)
 }
 
 fn skip_blanks(s: &str, i: usize) -> usize {
