@@ -27,6 +27,8 @@ mod lvs_sync;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod rules;
+mod statics;
 mod strict;
 mod tracking;
 mod values;
@@ -66,6 +68,10 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         rs_alert: Vec::new(),
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
+        next_rule_priority: [rules::RULE_START_PRIORITY; 2],
+        static_ipaddress: Vec::new(),
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     };
     b.top();
     let cfg = b.finish();
@@ -88,6 +94,7 @@ impl Builder {
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
+                    "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }
@@ -117,6 +124,9 @@ impl Builder {
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),
             virtual_servers,
+            static_ipaddress: std::mem::take(&mut self.static_ipaddress),
+            static_routes: std::mem::take(&mut self.static_routes),
+            static_rules: std::mem::take(&mut self.static_rules),
         }
     }
 }
