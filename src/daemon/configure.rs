@@ -9,25 +9,16 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::config::{self, Config, VrrpInstance};
-use crate::net::{IfAddress, NftSettings, Route, RouteKind, Scope};
+use crate::net::NftSettings;
 use crate::notify::script::{NotifyScripts, ScriptEnv};
 use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 
 use super::addrs::VipSet;
+use super::netconf;
 use super::plan::{
     GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
 };
 use super::vmac;
-
-fn scope_of(s: Option<config::Scope>) -> Scope {
-    match s {
-        None | Some(config::Scope::Global) => Scope::Global,
-        Some(config::Scope::Site) => Scope::Site,
-        Some(config::Scope::Link) => Scope::Link,
-        Some(config::Scope::Host) => Scope::Host,
-        Some(config::Scope::Nowhere) => Scope::Nowhere,
-    }
-}
 
 fn is_link_local(a: &IpAddr) -> bool {
     match a {
@@ -157,6 +148,7 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         });
     }
     let _ = global;
+    super::statics::check(config, kernel)?;
     Ok(Plan { units, scripts })
 }
 
@@ -402,44 +394,17 @@ fn vip_set(
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
     {
-        let broadcast = match v.brd {
-            Some(IpAddr::V4(b)) => Some(b),
-            _ => None,
-        };
-        vips.addresses.push(IfAddress {
-            ifindex: dev_index(&v.dev)?,
-            addr: v.address,
-            prefix_len: v.prefix_len,
-            broadcast,
-            label: v.label.clone(),
-            scope: scope_of(v.scope),
-            nodad: v.address.is_ipv6(),
-            peer: v.peer,
-        });
+        vips.addresses
+            .push(netconf::address_of(v, dev_index(&v.dev)?));
     }
     for r in &inst.virtual_routes {
         let oif = match &r.dev {
             None => None,
             Some(_) => Some(dev_index(&r.dev)?),
         };
-        vips.routes.push(Route {
-            dst: r.destination.address,
-            dst_len: r.destination.prefix_len,
-            gateway: r.via,
-            oif,
-            src: r.src,
-            metric: r.metric,
-            table: r.table,
-            scope: r.scope.map(|s| scope_of(Some(s))),
-            kind: match r.route_type {
-                config::RouteType::Unicast => RouteKind::Unicast,
-                config::RouteType::Blackhole => RouteKind::Blackhole,
-                config::RouteType::Unreachable => RouteKind::Unreachable,
-                config::RouteType::Prohibit => RouteKind::Prohibit,
-                config::RouteType::Throw => RouteKind::Throw,
-            },
-        });
+        vips.routes.push(netconf::route_of(r, oif));
     }
+    vips.rules = inst.virtual_rules.iter().map(netconf::rule_of).collect();
     Ok(vips)
 }
 

@@ -24,6 +24,7 @@ use super::lvs::LvsService;
 use super::options::RunOptions;
 use super::reload::{Held, reload_config};
 use super::running::Running;
+use super::statics::Statics;
 use super::status::StatusHub;
 use super::sync::SyncService;
 
@@ -60,6 +61,8 @@ pub(super) struct Daemon {
     pub(super) lvs: Option<LvsService>,
     /// The connection-sync daemons and IPVS timeouts.
     pub(super) sync: SyncService,
+    /// static_ipaddress, static_routes, static_rules, promote_secondaries.
+    pub(super) statics: Statics,
     pub(super) control: Option<ControlService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
@@ -131,6 +134,7 @@ impl Daemon {
         if outcome.applied {
             if let Some(held) = &self.config {
                 self.sync.reload(held.config());
+                self.statics.reload(held.config());
             }
         }
         log_outcome(&outcome);
@@ -144,6 +148,8 @@ impl Daemon {
         let _ = self.notifier.stopping();
         let filter = self.running.accept_filter();
         self.running.shutdown(self.opts.shutdown_timeout).await;
+        // As keepalived: the static entries go once the VIPs are released.
+        self.statics.stop();
         super::firewall::clear_at_exit(self.config.as_ref().map(Held::config), &filter);
         if let Some(lvs) = self.lvs {
             lvs.shutdown().await;

@@ -35,6 +35,7 @@ mod firewall;
 mod logging;
 pub mod lvs;
 mod main_loop;
+mod netconf;
 mod options;
 pub mod plan;
 mod pool;
@@ -43,6 +44,7 @@ mod running;
 pub mod rx;
 pub mod sched;
 mod startup;
+mod statics;
 pub mod status;
 pub mod sync;
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub enum PlanError {
         instance: String,
         what: String,
     },
+    /// A static address or route, or an instance's promote_secondaries,
+    /// names an interface the machine does not have.
+    #[error("{what}: interface {ifname} does not exist")]
+    NoLink { what: String, ifname: String },
     #[error("vrrp_sync_group {group}: member {member} is not a vrrp_instance")]
     UnknownMember { group: String, member: String },
     #[error("{0}")]

@@ -24,6 +24,7 @@ use super::options::RunOptions;
 use super::plan::{Kernel, Plan, PlanError};
 use super::reload::Held;
 use super::running::{Running, start};
+use super::statics::Statics;
 use super::status::StatusHub;
 
 /// `tandem run`: start from a parsed keepalived.conf, then serve until
@@ -135,6 +136,12 @@ async fn start_daemon(
             return Err(e);
         }
     };
+    // static_ipaddress, static_routes, static_rules: on every node, once
+    // the vmacs they may name exist.
+    let statics = match config.as_ref() {
+        Some(c) => Statics::start(c.config()),
+        None => Statics::default(),
+    };
     let mailer = opts.reporting.mailer.clone();
     let lvs = lvs.map(|l| {
         l.start(
@@ -152,6 +159,7 @@ async fn start_daemon(
         running,
         lvs,
         sync,
+        statics,
         control,
         hub,
         notifier,
