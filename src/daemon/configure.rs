@@ -508,7 +508,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::net::LinkInfo;
+    use crate::net::{IfAddress, LinkInfo, Scope};
 
     fn kernel() -> Kernel {
         let link = |index, name: &str, running| LinkInfo {

@@ -144,7 +144,7 @@ impl Builder {
             }
             "from" | "to" => {
                 let pfx = self.rule_prefix(opt, v)?;
-                if !(pfx.prefix_len == 0 && pfx.address.is_unspecified()) || !is_any(&v.text) {
+                if !is_any(&v.text) {
                     self.rule_family(p, AddressFamily::of(&pfx.address), v)?;
                 }
                 if opt == "from" {
@@ -199,6 +199,44 @@ impl Builder {
                 p.fwmark = Some(self.rule_fwmark(v)?);
                 Some(2)
             }
+            "realms"
+            | "suppress_prefixlength"
+            | "sup_pl"
+            | "suppress_ifgroup"
+            | "sup_group"
+            | "tunnel-id"
+            | "uidrange"
+            | "sport"
+            | "dport"
+            | "protocol"
+            | "ipproto" => {
+                self.rule_selector(p, opt, v)?;
+                Some(2)
+            }
+            "iif" | "dev" => {
+                p.iif = Some(v.text.clone());
+                Some(2)
+            }
+            "oif" => {
+                p.oif = Some(v.text.clone());
+                Some(2)
+            }
+            "l3mdev" => {
+                self.rule_action(p, RuleAction::L3mdev, kw)?;
+                Some(1)
+            }
+            "type" => {
+                let took = self.rule_type_action(p, &w[1..])?;
+                Some(took + 1)
+            }
+            _ => self.rule_type_action(p, w),
+        }
+    }
+
+    /// The selectors with a value that the kernel matches beyond
+    /// addresses, marks and interfaces.
+    fn rule_selector(&mut self, p: &mut Partial, opt: &str, v: &Word) -> Option<()> {
+        match opt {
             "realms" => {
                 let Some(r) = parse_realms(&v.text) else {
                     self.err(
@@ -212,27 +250,19 @@ impl Builder {
                 };
                 self.rule_family(p, AddressFamily::Inet, v)?;
                 p.realms = Some(r);
-                Some(2)
+                Some(())
             }
             "suppress_prefixlength" | "sup_pl" => {
                 p.suppress_prefixlength = Some(self.rule_num(opt, v, i32::MAX as u64)? as u32);
-                Some(2)
+                Some(())
             }
             "suppress_ifgroup" | "sup_group" => {
                 p.suppress_ifgroup = Some(self.rule_num(opt, v, u64::from(u32::MAX))? as u32);
-                Some(2)
-            }
-            "iif" | "dev" => {
-                p.iif = Some(v.text.clone());
-                Some(2)
-            }
-            "oif" => {
-                p.oif = Some(v.text.clone());
-                Some(2)
+                Some(())
             }
             "tunnel-id" => {
                 p.tunnel_id = Some(self.rule_num(opt, v, u64::MAX)?);
-                Some(2)
+                Some(())
             }
             "uidrange" => {
                 let r = parse_pair::<u32>(&v.text);
@@ -244,7 +274,7 @@ impl Builder {
                     return None;
                 };
                 p.uidrange = Some(r);
-                Some(2)
+                Some(())
             }
             "sport" | "dport" => {
                 // keepalived 2.2.7 refuses a single port ("invalid sport
@@ -258,11 +288,11 @@ impl Builder {
                 } else {
                     p.dport = Some(r);
                 }
-                Some(2)
+                Some(())
             }
             "protocol" => {
                 p.protocol = Some((self.rule_num(opt, v, 255)? as u8, v.clone()));
-                Some(2)
+                Some(())
             }
             "ipproto" => {
                 let Some(n) = ip_proto(&v.text) else {
@@ -270,17 +300,9 @@ impl Builder {
                     return None;
                 };
                 p.ipproto = Some(n);
-                Some(2)
+                Some(())
             }
-            "l3mdev" => {
-                self.rule_action(p, RuleAction::L3mdev, kw)?;
-                Some(1)
-            }
-            "type" => {
-                let took = self.rule_type_action(p, &w[1..])?;
-                Some(took + 1)
-            }
-            _ => self.rule_type_action(p, w),
+            _ => Some(()),
         }
     }
 
