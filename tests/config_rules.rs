@@ -2,8 +2,8 @@
 //! `brd +` / `brd -` and `promote_secondaries`: what the model holds for
 //! the spellings keepalived 2.2.7 reads, its defaults (rule preferences
 //! 16384 down per family, protocol 18 unless `no_track`, `eth0` for a
-//! static address without `dev`), and the error (file:line:col) for each
-//! value tandem refuses.
+//! static address without `dev`), `dynamic_interfaces [allow_if_changes]`,
+//! and the error (file:line:col) for each value tandem refuses.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -322,4 +322,29 @@ fn promote_secondaries_is_read_and_said_to_change_nothing_on_a_vmac() {
     );
     let e = errors(&inst("priority 100").replace("promote_secondaries", "promote_secondaries yes"));
     assert!(!e.is_empty());
+}
+
+#[test]
+fn dynamic_interfaces_takes_allow_if_changes_and_nothing_else() {
+    let g = |line: &str| config(&format!("global_defs {{\n  {line}\n}}\n")).global_defs;
+    assert_eq!(g("router_id x").dynamic_interfaces, None);
+    assert_eq!(
+        g("dynamic_interfaces")
+            .dynamic_interfaces
+            .map(|d| d.allow_if_changes),
+        Some(false)
+    );
+    assert_eq!(
+        g("dynamic_interfaces allow_if_changes")
+            .dynamic_interfaces
+            .map(|d| d.allow_if_changes),
+        Some(true)
+    );
+    let e = errors("global_defs {\n  dynamic_interfaces allow_if_change\n}\n");
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:22: error: unknown dynamic_interfaces option \"allow_if_change\" (allow_if_changes is the only one)"
+        ]
+    );
 }

@@ -16,7 +16,7 @@ use crate::vrrp::{self, Auth, Params, TrackerParams, Version};
 use super::addrs::VipSet;
 use super::netconf;
 use super::plan::{
-    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
 };
 use super::vmac;
 
@@ -50,70 +50,54 @@ fn notify_scripts(
     })
 }
 
-/// Resolve the configuration against the kernel's view.
+/// Resolve the configuration against the kernel's view. With
+/// `dynamic_interfaces`, an instance (or a sync group) one of whose links
+/// is missing is left out and listed in [`Plan::waiting`] instead of
+/// refusing the start.
 pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let global = &config.global_defs;
+    let dynamic = global.dynamic_interfaces.is_some();
     let env = ScriptEnv::new(global)?;
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
+    let mut waiting: Vec<Waiting> = Vec::new();
     let mut order = Vec::new();
     let mut vmac_names = vmac::configured_names(config);
     for inst in &config.vrrp_instances {
-        let p = plan_instance(config, &env, inst, kernel, &mut vmac_names)?;
         order.push(inst.name.as_str());
-        instances.insert(inst.name.as_str(), p);
+        match plan_instance(config, &env, inst, kernel, &mut vmac_names) {
+            Ok(p) => {
+                instances.insert(inst.name.as_str(), p);
+            }
+            // keepalived: FAULT until the link, and an address on it, exist.
+            Err(
+                PlanError::NoInterface { ifname, .. } | PlanError::NoSourceAddress { ifname, .. },
+            ) if dynamic => waiting.push(Waiting {
+                instance: inst.name.clone(),
+                group: None,
+                ifname,
+            }),
+            Err(e) => return Err(e),
+        }
     }
 
     let mut units = Vec::new();
     let mut grouped = std::collections::HashSet::new();
     for g in &config.vrrp_sync_groups {
-        let notify = notify_scripts(
-            &env,
-            &format!("vrrp_sync_group {}", g.name),
-            &g.notify_master,
-            &g.notify_backup,
-            &g.notify_fault,
-            &g.notify_stop,
-            &g.notify,
-        )?;
-        let mut members = Vec::new();
-        for m in &g.group {
-            let Some(mut p) = instances.get(m.as_str()).cloned() else {
-                return Err(PlanError::UnknownMember {
-                    group: g.name.clone(),
-                    member: m.clone(),
-                });
-            };
-            // keepalived applies a group's trackers to every member.
-            for t in &g.track_interface {
-                let Some(link) = kernel.link(&t.name) else {
-                    return Err(PlanError::NoInterface {
-                        origin: g.origin.to_string(),
-                        instance: g.name.clone(),
-                        ifname: t.name.clone(),
-                    });
-                };
-                p.track_links.push((link.index, p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
+        grouped.extend(g.group.iter().cloned());
+        match group_unit(config, &env, g, &instances, kernel) {
+            Ok(u) => units.push(u),
+            Err(PlanError::NoInterface { ifname, .. }) if dynamic => {
+                // A member that cannot run keeps the whole group out, as a
+                // member in FAULT puts its group in FAULT.
+                waiting.retain(|w| !g.group.contains(&w.instance));
+                waiting.extend(g.group.iter().map(|m| Waiting {
+                    instance: m.clone(),
+                    group: Some(g.name.clone()),
+                    ifname: ifname.clone(),
+                }));
             }
-            for t in &g.track_script {
-                p.track_scripts
-                    .push((t.name.clone(), p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(script_tracker(config, &t.name, t.weight, t.reverse));
-            }
-            grouped.insert(m.clone());
-            members.push(p);
+            Err(e) => return Err(e),
         }
-        units.push(UnitPlan {
-            group: Some(GroupPlan {
-                name: g.name.clone(),
-                notify,
-            }),
-            instances: members,
-        });
     }
     for name in order {
         if grouped.contains(name) {
@@ -147,9 +131,81 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
             init_fail: s.init_fail,
         });
     }
-    let _ = global;
-    super::statics::check(config, kernel)?;
-    Ok(Plan { units, scripts })
+    // With dynamic_interfaces a static entry on a missing link waits too.
+    if !dynamic {
+        super::statics::check(config, kernel)?;
+    }
+    Ok(Plan {
+        units,
+        scripts,
+        waiting,
+    })
+}
+
+/// A sync group's unit: its members' plans with the group's trackers.
+/// A member missing from `instances` is waiting for a link (`NoInterface`)
+/// or not an instance at all.
+fn group_unit(
+    config: &Config,
+    env: &ScriptEnv,
+    g: &config::VrrpSyncGroup,
+    instances: &HashMap<&str, InstancePlan>,
+    kernel: &Kernel,
+) -> Result<UnitPlan, PlanError> {
+    let notify = notify_scripts(
+        env,
+        &format!("vrrp_sync_group {}", g.name),
+        &g.notify_master,
+        &g.notify_backup,
+        &g.notify_fault,
+        &g.notify_stop,
+        &g.notify,
+    )?;
+    let mut members = Vec::new();
+    for m in &g.group {
+        let Some(mut p) = instances.get(m.as_str()).cloned() else {
+            let Some(inst) = config.vrrp_instance(m) else {
+                return Err(PlanError::UnknownMember {
+                    group: g.name.clone(),
+                    member: m.clone(),
+                });
+            };
+            return Err(no_interface(
+                inst,
+                &inst.origin.to_string(),
+                &inst.interface,
+            ));
+        };
+        // keepalived applies a group's trackers to every member.
+        for t in &g.track_interface {
+            let Some(link) = kernel.link(&t.name) else {
+                return Err(PlanError::NoInterface {
+                    origin: g.origin.to_string(),
+                    instance: g.name.clone(),
+                    ifname: t.name.clone(),
+                });
+            };
+            p.track_links.push((link.index, p.params.trackers.len()));
+            p.params
+                .trackers
+                .push(tracker(&t.name, t.weight, t.reverse, link.running));
+        }
+        for t in &g.track_script {
+            p.track_scripts
+                .push((t.name.clone(), p.params.trackers.len()));
+            p.params
+                .trackers
+                .push(script_tracker(config, &t.name, t.weight, t.reverse));
+        }
+        members.push(p);
+    }
+    Ok(UnitPlan {
+        group: Some(GroupPlan {
+            name: g.name.clone(),
+            notify,
+        }),
+        instances: members,
+    })
 }
 
 /// The resolved `smtp_alert` switches of a configuration's instances and groups.

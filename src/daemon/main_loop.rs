@@ -19,10 +19,11 @@ use crate::control::server::{ReloadOutcome, ReloadRequest};
 use crate::notify::mail::Mailer;
 
 use super::control_socket::ControlService;
+use super::dynamic::{LinkWatch, show_waiting};
 use super::error::DaemonError;
 use super::lvs::LvsService;
 use super::options::RunOptions;
-use super::reload::{Held, reload_config};
+use super::reload::{Held, reapply_links, reload_config};
 use super::running::Running;
 use super::statics::Statics;
 use super::status::StatusHub;
@@ -63,6 +64,8 @@ pub(super) struct Daemon {
     pub(super) sync: SyncService,
     /// static_ipaddress, static_routes, static_rules, promote_secondaries.
     pub(super) statics: Statics,
+    /// `dynamic_interfaces`: the link events that make it re-plan.
+    pub(super) links: Option<LinkWatch>,
     pub(super) control: Option<ControlService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
@@ -93,6 +96,8 @@ impl Daemon {
         let watchdog_on = watchdog_interval().is_some();
         let mut mail_tick = tokio::time::interval(Duration::from_secs(1));
         mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait_tick = tokio::time::interval(Duration::from_secs(1));
+        wait_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Some(what) = self.running.next_failure() => {
@@ -110,6 +115,12 @@ impl Daemon {
                     tracing::info!("reload requested on the control socket");
                     let outcome = self.reload().await;
                     let _ = req.reply.send(outcome);
+                }
+                _ = next_link_change(&mut self.links) => self.links_changed().await,
+                // An address on a new link comes without a link event:
+                // while an instance waits, look again every second.
+                _ = wait_tick.tick(), if self.links.is_some() && self.running.any_waiting() => {
+                    self.links_changed().await;
                 }
                 _ = watchdog.tick(), if watchdog_on => { let _ = self.notifier.watchdog(); }
                 _ = mail_tick.tick() => {
@@ -135,10 +146,37 @@ impl Daemon {
             if let Some(held) = &self.config {
                 self.sync.reload(held.config());
                 self.statics.reload(held.config());
+                show_waiting(&self.hub, held.config(), &self.running);
             }
         }
         log_outcome(&outcome);
         outcome
+    }
+
+    /// `dynamic_interfaces`: a link appeared; instances waiting for it
+    /// start, a unit whose link was made again is rebuilt on it, and the
+    /// static entries on it are added.
+    async fn links_changed(&mut self) {
+        let ignored = self
+            .links
+            .as_ref()
+            .map(|l| l.ignored().clone())
+            .unwrap_or_default();
+        let done = reapply_links(&self.opts, &self.config, &mut self.running, &ignored).await;
+        if !done.is_empty() {
+            tracing::info!(changes = ?done, "dynamic_interfaces: links changed");
+        }
+        if let Some(held) = &self.config {
+            self.statics.reload(held.config());
+            let (instances, groups) = self.running.unit_members();
+            let waiting: Vec<String> = self.running.waiting().map(|w| w.instance.clone()).collect();
+            let mut keep = instances;
+            keep.extend(waiting);
+            let mut keep_groups = groups;
+            keep_groups.extend(self.running.waiting().filter_map(|w| w.group.clone()));
+            self.hub.retain_units(&keep, &keep_groups);
+            show_waiting(&self.hub, held.config(), &self.running);
+        }
     }
 
     /// VRRP first (VIPs released, notify_stop), then the LVS side (the
@@ -164,6 +202,14 @@ impl Daemon {
             c.shutdown().await;
         }
         tracing::info!("tandem stopped");
+    }
+}
+
+/// The next link change, or never without `dynamic_interfaces`.
+async fn next_link_change(links: &mut Option<LinkWatch>) {
+    match links {
+        Some(l) => l.next_change().await,
+        None => std::future::pending().await,
     }
 }
 

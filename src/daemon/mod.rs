@@ -29,6 +29,7 @@ pub mod addrs;
 pub mod bus;
 pub mod configure;
 mod control_socket;
+mod dynamic;
 mod error;
 mod feeds;
 mod firewall;

@@ -17,6 +17,7 @@ use crate::notify::mail::{self, MailSettings, Mailer};
 use super::bus::Bus;
 use super::configure::{self, smtp_alert_names};
 use super::control_socket;
+use super::dynamic::{LinkWatch, show_waiting};
 use super::error::DaemonError;
 use super::lvs::PreparedLvs;
 use super::main_loop::{Daemon, Signals};
@@ -142,6 +143,12 @@ async fn start_daemon(
         Some(c) => Statics::start(c.config()),
         None => Statics::default(),
     };
+    // dynamic_interfaces: the instances waiting for a link, and the
+    // link events that will start them.
+    let links = config.as_ref().and_then(|c| {
+        show_waiting(&hub, c.config(), &running);
+        LinkWatch::start(c.config())
+    });
     let mailer = opts.reporting.mailer.clone();
     let lvs = lvs.map(|l| {
         l.start(
@@ -160,6 +167,7 @@ async fn start_daemon(
         lvs,
         sync,
         statics,
+        links,
         control,
         hub,
         notifier,

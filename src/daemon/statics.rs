@@ -310,7 +310,12 @@ fn read_desired(rtnl: &mut Rtnl, config: &Config) -> Option<Desired> {
     };
     let d = desired(config, &kernel, &HashSet::new());
     for e in &d.missing {
-        tracing::error!("{e}: left out");
+        // dynamic_interfaces: it is added when the link appears.
+        if config.global_defs.dynamic_interfaces.is_some() {
+            tracing::debug!("{e}: waits for it");
+        } else {
+            tracing::error!("{e}: left out");
+        }
     }
     Some(d)
 }
