@@ -423,6 +423,21 @@ fn virtual_rules_follow_the_master_and_static_rules_stay_on_both() {
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert!(!has_rule(lb2, 300) && !has_rule(lb2, 301), "{}", d2.log());
     assert!(has_rule(lb1, 200) && has_rule(lb1, 301));
+    // A reload that changes one virtual rule of the master: that one is
+    // replaced in place, the master stays master.
+    let changed = conf(150).replace(
+        "fwmark 3 table 101 preference 301",
+        "fwmark 4 table 101 preference 302",
+    );
+    std::fs::write(dir.0.join("lb1.conf"), changed).unwrap_or_else(|e| panic!("{e}"));
+    d1.signal("-HUP");
+    assert!(
+        wait_until(5.0, || has_rule(lb1, 302) && !has_rule(lb1, 301)),
+        "{}",
+        d1.log()
+    );
+    assert!(has_rule(lb1, 300));
+    assert_eq!(d1.status()["vrrp_instances"][0]["state"], "MASTER");
     // The master dies: the rules move with the VIP.
     drop(d1);
     assert!(
