@@ -372,6 +372,28 @@ fn a_reload_changes_only_the_difference_and_a_restart_after_kill_takes_over() {
     assert!(!s.routes.iter().any(|r| r.starts_with("blackhole")));
     assert_eq!(count_rule(&t, 200), 1);
 
+    // Deleted by hand: the tracked entries are put back (keepalived's
+    // "Restoring deleted static ..."); the no_track rule stays gone.
+    t.ip(&["addr", "del", "198.51.100.10/24", "dev", "eth1"]);
+    t.ip(&["route", "del", "203.0.113.0/24", "table", "100"]);
+    t.ip(&["rule", "del", "pref", "201"]);
+    t.ip(&["rule", "del", "pref", "207"]);
+    assert!(
+        wait_until(5.0, || {
+            let s = snapshot(&t);
+            s.addrs.iter().any(|a| a.starts_with("198.51.100.10/24"))
+                && s.routes
+                    .iter()
+                    .any(|r| r.starts_with("unicast 203.0.113.0/24"))
+                && has_rule(&t, 201)
+        }),
+        "{:?}\n{}",
+        snapshot(&t),
+        d.log()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!has_rule(&t, 207), "the no_track rule was put back");
+
     // kill -9: everything stays; a restart takes it over without doubles,
     // and its clean exit removes it all.
     d.signal("-KILL");

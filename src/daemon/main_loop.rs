@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::control::sd_notify::{Notifier, watchdog_interval};
 use crate::control::server::{ReloadOutcome, ReloadRequest};
+use crate::net::{RemovalMonitor, Removed};
 use crate::notify::mail::Mailer;
 
 use super::control_socket::ControlService;
@@ -66,6 +67,9 @@ pub(super) struct Daemon {
     pub(super) statics: Statics,
     /// `dynamic_interfaces`: the link events that make it re-plan.
     pub(super) links: Option<LinkWatch>,
+    /// Removals of addresses, routes and rules, while a static entry is
+    /// to be put back when deleted.
+    pub(super) removals: Option<RemovalMonitor>,
     pub(super) control: Option<ControlService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
@@ -117,6 +121,7 @@ impl Daemon {
                     let _ = req.reply.send(outcome);
                 }
                 _ = next_link_change(&mut self.links) => self.links_changed().await,
+                removed = next_removals(&mut self.removals) => self.statics.reinstate(&removed),
                 // An address on a new link comes without a link event:
                 // while an instance waits, look again every second.
                 _ = wait_tick.tick(), if self.links.is_some() && self.running.any_waiting() => {
@@ -148,6 +153,7 @@ impl Daemon {
                 self.statics.reload(held.config());
                 show_waiting(&self.hub, held.config(), &self.running);
             }
+            self.follow_removals();
         }
         log_outcome(&outcome);
         outcome
@@ -177,6 +183,22 @@ impl Daemon {
             self.hub.retain_units(&keep, &keep_groups);
             show_waiting(&self.hub, held.config(), &self.running);
         }
+        self.follow_removals();
+    }
+
+    /// Watch removals while a static entry is to be put back.
+    pub(super) fn follow_removals(&mut self) {
+        self.removals = match (self.statics.tracks_any(), self.removals.take()) {
+            (false, _) => None,
+            (true, Some(m)) => Some(m),
+            (true, None) => match RemovalMonitor::new() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::error!(error = %e, "static entries deleted by hand will not be put back");
+                    None
+                }
+            },
+        };
     }
 
     /// VRRP first (VIPs released, notify_stop), then the LVS side (the
@@ -202,6 +224,20 @@ impl Daemon {
             c.shutdown().await;
         }
         tracing::info!("tandem stopped");
+    }
+}
+
+/// The next removals, or never when nothing is to be put back.
+async fn next_removals(m: &mut Option<RemovalMonitor>) -> Vec<Removed> {
+    match m {
+        Some(mon) => match mon.next().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "removal events lost");
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -160,7 +160,7 @@ async fn start_daemon(
     });
     let sync = super::sync::SyncService::start(config.as_ref().map(Held::config), &running.bus);
     announce_started(&running, &hub, &opts, &notifier);
-    Ok(Daemon {
+    let mut daemon = Daemon {
         opts,
         config,
         running,
@@ -168,13 +168,16 @@ async fn start_daemon(
         sync,
         statics,
         links,
+        removals: None,
         control,
         hub,
         notifier,
         mailer,
         signals,
         reload_requests,
-    })
+    };
+    daemon.follow_removals();
+    Ok(daemon)
 }
 
 /// Log the start, stamp the status snapshot, and tell systemd.

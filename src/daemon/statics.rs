@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::config::Config;
 use crate::net::vmac::DevConf;
-use crate::net::{IfAddress, Route, Rtnl, Rule};
+use crate::net::{IfAddress, Removed, Route, Rtnl, Rule};
 
 use super::netconf;
 use super::plan::{Kernel, PlanError};
@@ -49,6 +49,31 @@ impl Entry {
         }
     }
 
+    /// Whether the kernel's removal `r` took this entry away.
+    fn removed_by(&self, r: &Removed) -> bool {
+        match (self, r) {
+            (_, Removed::Unknown) => true,
+            (Entry::Address(a), Removed::Address { ifindex, addr }) => {
+                a.ifindex == *ifindex && a.addr == *addr
+            }
+            (
+                Entry::Route(x),
+                Removed::Route {
+                    dst,
+                    dst_len,
+                    table,
+                },
+            ) => {
+                let t = x.table.unwrap_or(254);
+                (dst.is_none() || *dst == Some(x.dst)) && x.dst_len == *dst_len && t == *table
+            }
+            (Entry::Rule(x), Removed::Rule { v6, priority }) => {
+                x.v6 == *v6 && x.priority == *priority
+            }
+            _ => false,
+        }
+    }
+
     fn remove(&self, rtnl: &mut Rtnl) -> Result<bool, crate::net::RtnlError> {
         match self {
             Entry::Address(a) => rtnl.del_address(a),
@@ -72,7 +97,9 @@ fn no_link(what: String, ifname: &str) -> PlanError {
 /// out). `vmacs`: link names the daemon itself creates (an entry may name
 /// one before it exists; it is placed once the vmacs are made).
 struct Desired {
-    entries: Vec<Entry>,
+    /// Each entry and whether it is tracked (put back when someone
+    /// deletes it: not `no_track`).
+    entries: Vec<(Entry, bool)>,
     promote: BTreeMap<u32, String>,
     missing: Vec<PlanError>,
 }
@@ -96,7 +123,8 @@ fn desired(config: &Config, kernel: &Kernel, vmacs: &HashSet<String>) -> Desired
         let dev = v.dev.as_deref().unwrap_or("eth0");
         let what = format!("static_ipaddress {}/{}", v.address, v.prefix_len);
         if let Some(i) = index(dev, what) {
-            d.entries.push(Entry::Address(netconf::address_of(v, i)));
+            d.entries
+                .push((Entry::Address(netconf::address_of(v, i)), !v.no_track));
         }
     }
     for r in &config.static_routes {
@@ -107,13 +135,14 @@ fn desired(config: &Config, kernel: &Kernel, vmacs: &HashSet<String>) -> Desired
                 None => continue,
             },
         };
-        d.entries.push(Entry::Route(netconf::route_of(r, oif)));
+        d.entries
+            .push((Entry::Route(netconf::route_of(r, oif)), !r.no_track));
     }
     d.entries.extend(
         config
             .static_rules
             .iter()
-            .map(|r| Entry::Rule(netconf::rule_of(r))),
+            .map(|r| (Entry::Rule(netconf::rule_of(r)), !r.no_track)),
     );
     for inst in &config.vrrp_instances {
         if !inst.promote_secondaries || inst.vmac.is_some() {
@@ -141,7 +170,8 @@ pub(super) fn check(config: &Config, kernel: &Kernel) -> Result<(), PlanError> {
 /// What the daemon installed and holds until it stops.
 #[derive(Debug, Default)]
 pub(super) struct Statics {
-    held: Vec<Entry>,
+    /// What is installed, and whether it is put back when deleted.
+    held: Vec<(Entry, bool)>,
     /// Links whose promote_secondaries the daemon turned from 0 to 1.
     promoted: BTreeMap<u32, String>,
 }
@@ -163,7 +193,7 @@ impl Statics {
             return s;
         };
         // Rules left by an earlier run: removed, then added afresh.
-        for e in want.iter().filter(|e| matches!(e, Entry::Rule(_))) {
+        for (e, _) in want.iter().filter(|(e, _)| matches!(e, Entry::Rule(_))) {
             let _ = e.remove(&mut rtnl);
         }
         s.install(&mut rtnl, want);
@@ -184,7 +214,7 @@ impl Statics {
         else {
             return;
         };
-        let gone: Vec<Entry> = self
+        let gone: Vec<(Entry, bool)> = self
             .held
             .iter()
             .filter(|e| !want.contains(e))
@@ -192,7 +222,7 @@ impl Statics {
             .collect();
         remove_all(&mut rtnl, &gone);
         self.held.retain(|e| want.contains(e));
-        let new: Vec<Entry> = want
+        let new: Vec<(Entry, bool)> = want
             .into_iter()
             .filter(|e| !self.held.contains(e))
             .collect();
@@ -215,6 +245,39 @@ impl Statics {
         self.promote(&mut rtnl, fresh);
     }
 
+    /// Whether some installed entry is to be put back when deleted.
+    pub(super) fn tracks_any(&self) -> bool {
+        self.held.iter().any(|(_, track)| *track)
+    }
+
+    /// Someone deleted addresses, routes or rules: put back the tracked
+    /// static ones among them (keepalived: "Restoring deleted static ...").
+    /// Adding one that is still there changes nothing.
+    pub(super) fn reinstate(&self, removed: &[Removed]) {
+        let hit: Vec<&Entry> = self
+            .held
+            .iter()
+            .filter(|(e, track)| *track && removed.iter().any(|r| e.removed_by(r)))
+            .map(|(e, _)| e)
+            .collect();
+        if hit.is_empty() {
+            return;
+        }
+        let Some(mut rtnl) = open() else {
+            return;
+        };
+        // Addresses before the routes that may need them.
+        for e in hit {
+            match e.add(&mut rtnl) {
+                Ok(true) => tracing::warn!("static {} was deleted: put back", e.describe()),
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot put back static {}", e.describe())
+                }
+            }
+        }
+    }
+
     /// At exit: rules, routes, then addresses; promote_secondaries back.
     pub(super) fn stop(self) {
         if self.held.is_empty() && self.promoted.is_empty() {
@@ -229,13 +292,13 @@ impl Statics {
         }
     }
 
-    fn install(&mut self, rtnl: &mut Rtnl, entries: Vec<Entry>) {
-        for e in entries {
+    fn install(&mut self, rtnl: &mut Rtnl, entries: Vec<(Entry, bool)>) {
+        for (e, track) in entries {
             match e.add(rtnl) {
                 Ok(added) => {
                     let how = if added { "added" } else { "already there" };
                     tracing::info!("static {}: {how}", e.describe());
-                    self.held.push(e);
+                    self.held.push((e, track));
                 }
                 Err(err) => tracing::error!(error = %err, "cannot add static {}", e.describe()),
             }
@@ -274,13 +337,13 @@ fn reset_promote(rtnl: &mut Rtnl, index: u32, name: &str) {
 }
 
 /// Rules first, then routes, then addresses (each may need the next).
-fn remove_all(rtnl: &mut Rtnl, entries: &[Entry]) {
+fn remove_all(rtnl: &mut Rtnl, entries: &[(Entry, bool)]) {
     let rank = |e: &Entry| match e {
         Entry::Rule(_) => 0,
         Entry::Route(_) => 1,
         Entry::Address(_) => 2,
     };
-    let mut order: Vec<&Entry> = entries.iter().collect();
+    let mut order: Vec<&Entry> = entries.iter().map(|(e, _)| e).collect();
     order.sort_by_key(|e| rank(e));
     for e in order {
         match e.remove(rtnl) {

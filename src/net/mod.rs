@@ -9,6 +9,7 @@
 //! |-----------------|----------------------------------------------------------------|
 //! | `rtnl.rs`       | rtnetlink requests: addresses, routes, links (sync, one ack each) |
 //! | `rule.rs`       | ip rules (virtual_rules, static_rules) over rtnetlink          |
+//! | `removals.rs`   | address / route / rule removals (static entries put back)     |
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
@@ -24,6 +25,7 @@ pub mod garp;
 pub mod link;
 pub mod nft;
 mod reactor;
+pub mod removals;
 pub mod rtnl;
 pub mod rule;
 pub mod socket;
@@ -33,6 +35,7 @@ pub mod vmac;
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
+pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
 pub use rule::{Rule, RuleKind};
 pub use socket::{
