@@ -3,7 +3,8 @@
 //! keepalived semantics: `virtual_ipaddress` and `virtual_ipaddress_excluded`
 //! are both configured on the interface while master and removed otherwise
 //! (the excluded ones are just not carried in adverts); `virtual_routes`
-//! follow the addresses. Gratuitous ARP / unsolicited NA go out for every
+//! follow the addresses, and `virtual_rules` the routes (added last,
+//! removed first, as keepalived orders them). Gratuitous ARP / unsolicited NA go out for every
 //! address, on the interface that carries it.
 //!
 //! Carries out, never decides: the unit task that owns an instance calls
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::net::{
-    AcceptFilter, DropEntry, GarpSender, IfAddress, NaSender, NftSettings, Route, Rtnl,
+    AcceptFilter, DropEntry, GarpSender, IfAddress, NaSender, NftSettings, Route, Rtnl, Rule,
 };
 
 /// The addresses and routes an instance owns while master.
@@ -25,6 +26,8 @@ use crate::net::{
 pub struct VipSet {
     pub addresses: Vec<IfAddress>,
     pub routes: Vec<Route>,
+    /// `virtual_rules`.
+    pub rules: Vec<Rule>,
     /// Addresses that are the interface's own and never removed: an
     /// address owner's (priority 255) VIPs that were configured on the
     /// interface before tandem started (RFC 5798 §1: the owner's VIPs are
@@ -74,6 +77,12 @@ impl VipSet {
                 tracing::error!(instance, route = %format!("{}/{}", r.dst, r.dst_len), error = %e, "cannot add virtual route");
             }
         }
+        for r in &self.rules {
+            if let Err(e) = rtnl.add_rule(r) {
+                failed += 1;
+                tracing::error!(instance, rule = %r.describe(), error = %e, "cannot add virtual rule");
+            }
+        }
         if failed == 0 {
             tracing::info!(
                 instance,
@@ -89,6 +98,12 @@ impl VipSet {
     pub fn remove(&self, rtnl: &mut Rtnl, instance: &str) -> usize {
         self.end_mastership();
         let mut failed = 0;
+        for r in &self.rules {
+            if let Err(e) = rtnl.del_rule(r) {
+                failed += 1;
+                tracing::error!(instance, rule = %r.describe(), error = %e, "cannot remove virtual rule");
+            }
+        }
         for r in &self.routes {
             if let Err(e) = rtnl.del_route(r) {
                 failed += 1;
@@ -191,6 +206,11 @@ impl VipSet {
                     tracing::error!(instance, address = %a.addr, error = %e, "cannot remove stale VIP")
                 }
             }
+        }
+        // keepalived removes its rules left by an earlier run too: a rule
+        // added twice would be there twice.
+        for r in &self.rules {
+            let _ = rtnl.del_rule(r);
         }
         for r in &self.routes {
             let _ = rtnl.del_route(r);

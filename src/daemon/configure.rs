@@ -9,25 +9,16 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::config::{self, Config, VrrpInstance};
-use crate::net::{IfAddress, NftSettings, Route, RouteKind, Scope};
+use crate::net::NftSettings;
 use crate::notify::script::{NotifyScripts, ScriptEnv};
 use crate::vrrp::{self, Auth, Params, TrackFileParams, TrackerParams, Version};
 
 use super::addrs::VipSet;
+use super::netconf;
 use super::plan::{
-    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
 };
 use super::vmac;
-
-fn scope_of(s: Option<config::Scope>) -> Scope {
-    match s {
-        None | Some(config::Scope::Global) => Scope::Global,
-        Some(config::Scope::Site) => Scope::Site,
-        Some(config::Scope::Link) => Scope::Link,
-        Some(config::Scope::Host) => Scope::Host,
-        Some(config::Scope::Nowhere) => Scope::Nowhere,
-    }
-}
 
 fn is_link_local(a: &IpAddr) -> bool {
     match a {
@@ -59,50 +50,54 @@ fn notify_scripts(
     })
 }
 
-/// Resolve the configuration against the kernel's view.
+/// Resolve the configuration against the kernel's view. With
+/// `dynamic_interfaces`, an instance (or a sync group) one of whose links
+/// is missing is left out and listed in [`Plan::waiting`] instead of
+/// refusing the start.
 pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     let global = &config.global_defs;
+    let dynamic = global.dynamic_interfaces.is_some();
     let env = ScriptEnv::new(global);
     let mut instances: HashMap<&str, InstancePlan> = HashMap::new();
+    let mut waiting: Vec<Waiting> = Vec::new();
     let mut order = Vec::new();
     let mut vmac_names = vmac::configured_names(config);
     for inst in &config.vrrp_instances {
-        let p = plan_instance(config, &env, inst, kernel, &mut vmac_names)?;
         order.push(inst.name.as_str());
-        instances.insert(inst.name.as_str(), p);
+        match plan_instance(config, &env, inst, kernel, &mut vmac_names) {
+            Ok(p) => {
+                instances.insert(inst.name.as_str(), p);
+            }
+            // keepalived: FAULT until the link, and an address on it, exist.
+            Err(
+                PlanError::NoInterface { ifname, .. } | PlanError::NoSourceAddress { ifname, .. },
+            ) if dynamic => waiting.push(Waiting {
+                instance: inst.name.clone(),
+                group: None,
+                ifname,
+            }),
+            Err(e) => return Err(e),
+        }
     }
 
     let mut units = Vec::new();
     let mut grouped = std::collections::HashSet::new();
     for g in &config.vrrp_sync_groups {
-        let notify = notify_scripts(
-            &env,
-            &format!("vrrp_sync_group {}", g.name),
-            &g.notify_master,
-            &g.notify_backup,
-            &g.notify_fault,
-            &g.notify_stop,
-            &g.notify,
-        )?;
-        let mut members = Vec::new();
-        for m in &g.group {
-            let Some(mut p) = instances.get(m.as_str()).cloned() else {
-                return Err(PlanError::UnknownMember {
-                    group: g.name.clone(),
-                    member: m.clone(),
-                });
-            };
-            group_trackers(config, g, kernel, &mut p)?;
-            grouped.insert(m.clone());
-            members.push(p);
+        grouped.extend(g.group.iter().cloned());
+        match group_unit(config, &env, g, &instances, kernel) {
+            Ok(u) => units.push(u),
+            Err(PlanError::NoInterface { ifname, .. }) if dynamic => {
+                // A member that cannot run keeps the whole group out, as a
+                // member in FAULT puts its group in FAULT.
+                waiting.retain(|w| !g.group.contains(&w.instance));
+                waiting.extend(g.group.iter().map(|m| Waiting {
+                    instance: m.clone(),
+                    group: Some(g.name.clone()),
+                    ifname: ifname.clone(),
+                }));
+            }
+            Err(e) => return Err(e),
         }
-        units.push(UnitPlan {
-            group: Some(GroupPlan {
-                name: g.name.clone(),
-                notify,
-            }),
-            instances: members,
-        });
     }
     for name in order {
         if grouped.contains(name) {
@@ -136,8 +131,61 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
             init_fail: s.init_fail,
         });
     }
-    let _ = global;
-    Ok(Plan { units, scripts })
+    // With dynamic_interfaces a static entry on a missing link waits too.
+    if !dynamic {
+        super::statics::check(config, kernel)?;
+    }
+    Ok(Plan {
+        units,
+        scripts,
+        waiting,
+    })
+}
+
+/// A sync group's unit: its members' plans with the group's trackers.
+/// A member missing from `instances` is waiting for a link (`NoInterface`)
+/// or not an instance at all.
+fn group_unit(
+    config: &Config,
+    env: &ScriptEnv,
+    g: &config::VrrpSyncGroup,
+    instances: &HashMap<&str, InstancePlan>,
+    kernel: &Kernel,
+) -> Result<UnitPlan, PlanError> {
+    let notify = notify_scripts(
+        env,
+        &format!("vrrp_sync_group {}", g.name),
+        &g.notify_master,
+        &g.notify_backup,
+        &g.notify_fault,
+        &g.notify_stop,
+        &g.notify,
+    )?;
+    let mut members = Vec::new();
+    for m in &g.group {
+        let Some(mut p) = instances.get(m.as_str()).cloned() else {
+            let Some(inst) = config.vrrp_instance(m) else {
+                return Err(PlanError::UnknownMember {
+                    group: g.name.clone(),
+                    member: m.clone(),
+                });
+            };
+            return Err(no_interface(
+                inst,
+                &inst.origin.to_string(),
+                &inst.interface,
+            ));
+        };
+        group_trackers(config, g, kernel, &mut p)?;
+        members.push(p);
+    }
+    Ok(UnitPlan {
+        group: Some(GroupPlan {
+            name: g.name.clone(),
+            notify,
+        }),
+        instances: members,
+    })
 }
 
 /// The resolved `smtp_alert` switches of a configuration's instances and groups.
@@ -463,44 +511,17 @@ fn vip_set(
         .iter()
         .chain(&inst.virtual_ipaddress_excluded)
     {
-        let broadcast = match v.brd {
-            Some(IpAddr::V4(b)) => Some(b),
-            _ => None,
-        };
-        vips.addresses.push(IfAddress {
-            ifindex: dev_index(&v.dev)?,
-            addr: v.address,
-            prefix_len: v.prefix_len,
-            broadcast,
-            label: v.label.clone(),
-            scope: scope_of(v.scope),
-            nodad: v.address.is_ipv6(),
-            peer: v.peer,
-        });
+        vips.addresses
+            .push(netconf::address_of(v, dev_index(&v.dev)?));
     }
     for r in &inst.virtual_routes {
         let oif = match &r.dev {
             None => None,
             Some(_) => Some(dev_index(&r.dev)?),
         };
-        vips.routes.push(Route {
-            dst: r.destination.address,
-            dst_len: r.destination.prefix_len,
-            gateway: r.via,
-            oif,
-            src: r.src,
-            metric: r.metric,
-            table: r.table,
-            scope: r.scope.map(|s| scope_of(Some(s))),
-            kind: match r.route_type {
-                config::RouteType::Unicast => RouteKind::Unicast,
-                config::RouteType::Blackhole => RouteKind::Blackhole,
-                config::RouteType::Unreachable => RouteKind::Unreachable,
-                config::RouteType::Prohibit => RouteKind::Prohibit,
-                config::RouteType::Throw => RouteKind::Throw,
-            },
-        });
+        vips.routes.push(netconf::route_of(r, oif));
     }
+    vips.rules = inst.virtual_rules.iter().map(netconf::rule_of).collect();
     Ok(vips)
 }
 
@@ -605,7 +626,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::net::LinkInfo;
+    use crate::net::{IfAddress, LinkInfo, Scope};
 
     fn kernel() -> Kernel {
         let link = |index, name: &str, running| LinkInfo {

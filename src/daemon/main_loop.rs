@@ -16,14 +16,17 @@ use tokio::sync::mpsc;
 
 use crate::control::sd_notify::{Notifier, watchdog_interval};
 use crate::control::server::{ReloadOutcome, ReloadRequest};
+use crate::net::{RemovalMonitor, Removed};
 use crate::notify::mail::Mailer;
 
 use super::control_socket::ControlService;
+use super::dynamic::{LinkWatch, show_waiting};
 use super::error::DaemonError;
 use super::lvs::LvsService;
 use super::options::RunOptions;
-use super::reload::{Held, reload_config};
+use super::reload::{Held, reapply_links, reload_config};
 use super::running::Running;
+use super::statics::Statics;
 use super::status::StatusHub;
 use super::sync::SyncService;
 
@@ -60,6 +63,13 @@ pub(super) struct Daemon {
     pub(super) lvs: Option<LvsService>,
     /// The connection-sync daemons and IPVS timeouts.
     pub(super) sync: SyncService,
+    /// static_ipaddress, static_routes, static_rules, promote_secondaries.
+    pub(super) statics: Statics,
+    /// `dynamic_interfaces`: the link events that make it re-plan.
+    pub(super) links: Option<LinkWatch>,
+    /// Removals of addresses, routes and rules, while a static entry is
+    /// to be put back when deleted.
+    pub(super) removals: Option<RemovalMonitor>,
     pub(super) control: Option<ControlService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
@@ -92,6 +102,8 @@ impl Daemon {
         let watchdog_on = watchdog_interval().is_some();
         let mut mail_tick = tokio::time::interval(Duration::from_secs(1));
         mail_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut wait_tick = tokio::time::interval(Duration::from_secs(1));
+        wait_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 Some(what) = self.running.next_failure() => {
@@ -109,6 +121,13 @@ impl Daemon {
                     tracing::info!("reload requested on the control socket");
                     let outcome = self.reload().await;
                     let _ = req.reply.send(outcome);
+                }
+                _ = next_link_change(&mut self.links) => self.links_changed().await,
+                removed = next_removals(&mut self.removals) => self.statics.reinstate(&removed),
+                // An address on a new link comes without a link event:
+                // while an instance waits, look again every second.
+                _ = wait_tick.tick(), if self.links.is_some() && self.running.any_waiting() => {
+                    self.links_changed().await;
                 }
                 _ = watchdog.tick(), if watchdog_on => { let _ = self.notifier.watchdog(); }
                 _ = mail_tick.tick() => {
@@ -133,10 +152,55 @@ impl Daemon {
         if outcome.applied {
             if let Some(held) = &self.config {
                 self.sync.reload(held.config());
+                self.statics.reload(held.config());
+                show_waiting(&self.hub, held.config(), &self.running);
             }
+            self.follow_removals();
         }
         log_outcome(&outcome);
         outcome
+    }
+
+    /// `dynamic_interfaces`: a link appeared; instances waiting for it
+    /// start, a unit whose link was made again is rebuilt on it, and the
+    /// static entries on it are added.
+    async fn links_changed(&mut self) {
+        let ignored = self
+            .links
+            .as_ref()
+            .map(|l| l.ignored().clone())
+            .unwrap_or_default();
+        let done = reapply_links(&self.opts, &self.config, &mut self.running, &ignored).await;
+        if !done.is_empty() {
+            tracing::info!(changes = ?done, "dynamic_interfaces: links changed");
+        }
+        if let Some(held) = &self.config {
+            self.statics.reload(held.config());
+            let (instances, groups) = self.running.unit_members();
+            let waiting: Vec<String> = self.running.waiting().map(|w| w.instance.clone()).collect();
+            let mut keep = instances;
+            keep.extend(waiting);
+            let mut keep_groups = groups;
+            keep_groups.extend(self.running.waiting().filter_map(|w| w.group.clone()));
+            self.hub.retain_units(&keep, &keep_groups);
+            show_waiting(&self.hub, held.config(), &self.running);
+        }
+        self.follow_removals();
+    }
+
+    /// Watch removals while a static entry is to be put back.
+    pub(super) fn follow_removals(&mut self) {
+        self.removals = match (self.statics.tracks_any(), self.removals.take()) {
+            (false, _) => None,
+            (true, Some(m)) => Some(m),
+            (true, None) => match RemovalMonitor::new() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::error!(error = %e, "static entries deleted by hand will not be put back");
+                    None
+                }
+            },
+        };
     }
 
     /// VRRP first (VIPs released, notify_stop), then the LVS side (the
@@ -147,6 +211,8 @@ impl Daemon {
         let _ = self.notifier.stopping();
         let filter = self.running.accept_filter();
         self.running.shutdown(self.opts.shutdown_timeout).await;
+        // As keepalived: the static entries go once the VIPs are released.
+        self.statics.stop();
         super::firewall::clear_at_exit(self.config.as_ref().map(Held::config), &filter);
         if let Some(lvs) = self.lvs {
             lvs.shutdown().await;
@@ -164,6 +230,28 @@ impl Daemon {
             c.shutdown().await;
         }
         tracing::info!("tandem stopped");
+    }
+}
+
+/// The next removals, or never when nothing is to be put back.
+async fn next_removals(m: &mut Option<RemovalMonitor>) -> Vec<Removed> {
+    match m {
+        Some(mon) => match mon.next().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "removal events lost");
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// The next link change, or never without `dynamic_interfaces`.
+async fn next_link_change(links: &mut Option<LinkWatch>) {
+    match links {
+        Some(l) => l.next_change().await,
+        None => std::future::pending().await,
     }
 }
 

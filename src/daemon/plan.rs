@@ -46,6 +46,10 @@ pub enum PlanError {
         instance: String,
         what: String,
     },
+    /// A static address or route, or an instance's promote_secondaries,
+    /// names an interface the machine does not have.
+    #[error("{what}: interface {ifname} does not exist")]
+    NoLink { what: String, ifname: String },
     #[error("vrrp_sync_group {group}: member {member} is not a vrrp_instance")]
     UnknownMember { group: String, member: String },
     #[error("{0}")]
@@ -179,6 +183,19 @@ pub struct ScriptPlan {
 pub struct Plan {
     pub units: Vec<UnitPlan>,
     pub scripts: Vec<ScriptPlan>,
+    /// `dynamic_interfaces`: the instances left out because a link they
+    /// need does not exist (yet); they are FAULT until it appears.
+    pub waiting: Vec<Waiting>,
+}
+
+/// An instance that waits for a link (`dynamic_interfaces`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub instance: String,
+    /// Its sync group, which waits with it.
+    pub group: Option<String>,
+    /// The first missing link found.
+    pub ifname: String,
 }
 
 /// What the kernel says about links and addresses, read once.
@@ -197,6 +214,25 @@ impl Kernel {
 
     pub fn link(&self, name: &str) -> Option<&LinkInfo> {
         self.links.iter().find(|l| l.name == name)
+    }
+
+    /// The same view without the links named in `names` (and their
+    /// addresses): `dynamic_interfaces` ignores a link that came back as
+    /// another kind.
+    pub fn without(&self, names: &std::collections::BTreeSet<String>) -> Kernel {
+        let links: Vec<LinkInfo> = self
+            .links
+            .iter()
+            .filter(|l| !names.contains(&l.name))
+            .cloned()
+            .collect();
+        let addresses = self
+            .addresses
+            .iter()
+            .filter(|a| links.iter().any(|l| l.index == a.ifindex))
+            .cloned()
+            .collect();
+        Kernel { links, addresses }
     }
 }
 

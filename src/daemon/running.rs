@@ -20,7 +20,7 @@ use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
 use super::options::RunOptions;
-use super::plan::{self, Kernel, Plan, PlanError, UnitPlan, VmacPlan};
+use super::plan::{self, Kernel, Plan, PlanError, UnitPlan, VmacPlan, Waiting};
 use super::pool::{IoPool, LinkMacs, NewReceivers, link_macs};
 use super::rx::{self, RxStats};
 use super::unit::{self, InstanceIo, Unit, UnitMsg, UnitReporting};
@@ -51,6 +51,9 @@ pub struct Running {
     reporting: UnitReporting,
     /// The vmacs the units run on (use_vmac, use_ipvlan).
     vmacs: VmacSet,
+    /// `dynamic_interfaces`: the instances the last plan left out, waiting
+    /// for a link.
+    waiting: Vec<Waiting>,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -148,6 +151,7 @@ fn start_plan(
         script_timeout: opts.script_timeout,
         reporting: opts.reporting.clone(),
         vmacs: std::mem::take(vmacs),
+        waiting: plan.waiting.clone(),
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
@@ -344,6 +348,7 @@ impl Running {
         reporting: UnitReporting,
         timeout: Duration,
     ) -> Result<Vec<String>, DaemonError> {
+        let plan = self.keep_waiting(plan);
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
         let mut rebuild = BTreeSet::new();
@@ -433,6 +438,40 @@ impl Running {
         // A stopped instance's vmac goes once its VIPs are gone.
         self.drop_unused_vmacs();
         Ok(done)
+    }
+
+    /// `dynamic_interfaces`: a running unit whose link went away is left
+    /// out of a new plan (it waits for the link), but it keeps running,
+    /// in FAULT, as keepalived keeps it: it stays in the plan as it is.
+    fn keep_waiting(&mut self, mut plan: Plan) -> Plan {
+        let waits = |name: &str| plan.waiting.iter().any(|w| w.instance == name);
+        let kept: Vec<UnitPlan> = self
+            .units
+            .iter()
+            .filter(|h| !plan.units.iter().any(|u| u.name() == h.name))
+            .filter(|h| h.plan.instances.iter().all(|i| waits(&i.name)))
+            .map(|h| h.plan.clone())
+            .collect();
+        plan.units.extend(kept);
+        self.waiting = plan.waiting.clone();
+        plan
+    }
+
+    /// Whether the last plan left an instance out for a missing link (or
+    /// address), running or not.
+    pub(super) fn any_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// The instances waiting for a link and not running.
+    pub(super) fn waiting(&self) -> impl Iterator<Item = &Waiting> {
+        let (running, _) = self.unit_members();
+        let waiting: Vec<&Waiting> = self
+            .waiting
+            .iter()
+            .filter(|w| !running.contains(&w.instance))
+            .collect();
+        waiting.into_iter()
     }
 
     /// Names of the running units' instances and groups.

@@ -17,6 +17,7 @@ use crate::notify::mail::{self, MailSettings, Mailer};
 use super::bus::Bus;
 use super::configure::{self, smtp_alert_names};
 use super::control_socket;
+use super::dynamic::{LinkWatch, show_waiting};
 use super::error::DaemonError;
 use super::lvs::PreparedLvs;
 use super::main_loop::{Daemon, Signals};
@@ -24,6 +25,7 @@ use super::options::RunOptions;
 use super::plan::{Kernel, Plan, PlanError};
 use super::reload::Held;
 use super::running::{Running, start};
+use super::statics::Statics;
 use super::status::StatusHub;
 
 /// `tandem run`: start from a parsed keepalived.conf, then serve until
@@ -145,6 +147,18 @@ async fn start_daemon(
             return Err(e);
         }
     };
+    // static_ipaddress, static_routes, static_rules: on every node, once
+    // the vmacs they may name exist.
+    let statics = match config.as_ref() {
+        Some(c) => Statics::start(c.config()),
+        None => Statics::default(),
+    };
+    // dynamic_interfaces: the instances waiting for a link, and the
+    // link events that will start them.
+    let links = config.as_ref().and_then(|c| {
+        show_waiting(&hub, c.config(), &running);
+        LinkWatch::start(c.config())
+    });
     let mailer = opts.reporting.mailer.clone();
     let lvs = lvs.map(|l| {
         l.start(
@@ -156,12 +170,15 @@ async fn start_daemon(
     });
     let sync = super::sync::SyncService::start(config.as_ref().map(Held::config), &running.bus);
     announce_started(&running, &hub, &opts, &notifier);
-    Ok(Daemon {
+    let mut daemon = Daemon {
         opts,
         config,
         running,
         lvs,
         sync,
+        statics,
+        links,
+        removals: None,
         control,
         hub,
         notifier,
@@ -169,7 +186,9 @@ async fn start_daemon(
         signals,
         reload_requests,
         fifo: None,
-    })
+    };
+    daemon.follow_removals();
+    Ok(daemon)
 }
 
 /// Log the start, stamp the status snapshot, and tell systemd.

@@ -8,6 +8,8 @@
 //! | file            | what it does                                                   |
 //! |-----------------|----------------------------------------------------------------|
 //! | `rtnl.rs`       | rtnetlink requests: addresses, routes, links (sync, one ack each) |
+//! | `rule.rs`       | ip rules (virtual_rules, static_rules) over rtnetlink          |
+//! | `removals.rs`   | address / route / rule removals (static entries put back)     |
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
@@ -23,7 +25,9 @@ pub mod garp;
 pub mod link;
 pub mod nft;
 mod reactor;
+pub mod removals;
 pub mod rtnl;
+pub mod rule;
 pub mod socket;
 mod vlan;
 pub mod vmac;
@@ -31,7 +35,9 @@ pub mod vmac;
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
+pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
+pub use rule::{Rule, RuleKind};
 pub use socket::{
     IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
     VrrpRecvSocket, VrrpSendSocket,

@@ -32,6 +32,7 @@ pub struct InetConf {
     pub arp_ignore: i32,
     pub arp_filter: i32,
     pub rp_filter: i32,
+    pub promote_secondaries: i32,
 }
 
 /// The kind and mode of a link, from its `IFLA_LINKINFO`.
@@ -84,6 +85,7 @@ pub(super) fn inet_conf(spec: &[AfSpecUnspec]) -> Option<InetConf> {
                 arp_ignore: c.arp_ignore,
                 arp_filter: c.arpfilter,
                 rp_filter: c.rp_filter,
+                promote_secondaries: c.promote_secondaries,
             }),
             _ => None,
         }),

@@ -13,7 +13,7 @@ use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
-use super::values::{parse_prefix, parse_scope};
+use super::values::{parse_prefix, parse_scope, parse_table};
 
 impl Builder {
     /// `virtual_ipaddress { IP[/LEN] [brd IP] [dev IF] [scope S] [label L] ... }`.
@@ -50,6 +50,7 @@ impl Builder {
             peer: None,
             no_track: false,
         };
+        let mut brd_sign = None;
         let mut it = st.args.iter();
         while let Some(w) = it.next() {
             let opt = w.text.as_str();
@@ -72,6 +73,9 @@ impl Builder {
                                 ),
                             ),
                         },
+                        "brd" | "broadcast" if matches!(val.text.as_str(), "+" | "-") => {
+                            brd_sign = Some((val.text == "+", val.pos));
+                        }
                         _ => {
                             if let Some(ip) = self.ip_word(opt, val) {
                                 if AddressFamily::of(&ip) != AddressFamily::of(&v.address) {
@@ -110,7 +114,41 @@ impl Builder {
                 }
             }
         }
+        if let Some((plus, pos)) = brd_sign {
+            self.brd_from_prefix(&mut v, plus, pos);
+        }
         Some(v)
+    }
+
+    /// `brd +` / `brd -`: the subnet's last / first address, as keepalived
+    /// works it out (`ip addr add ... brd +` does the same).
+    fn brd_from_prefix(&mut self, v: &mut VirtualIpAddress, plus: bool, pos: Pos) {
+        let sign = if plus { '+' } else { '-' };
+        let std::net::IpAddr::V4(a) = v.address else {
+            self.err(pos, format!("brd {sign}: an IPv6 address has no broadcast"));
+            return;
+        };
+        if v.peer.is_some() {
+            self.err(
+                pos,
+                format!("brd {sign} with peer: a point-to-point address has no broadcast"),
+            );
+            return;
+        }
+        if v.prefix_len > 30 {
+            self.err(
+                pos,
+                format!(
+                    "brd {sign}: the prefix /{} is too long for a broadcast address (at most /30)",
+                    v.prefix_len
+                ),
+            );
+            return;
+        }
+        let host = u32::MAX.checked_shr(u32::from(v.prefix_len)).unwrap_or(0);
+        let bits = u32::from(a);
+        let b = if plus { bits | host } else { bits & !host };
+        v.brd = Some(std::net::IpAddr::V4(b.into()));
     }
 
     /// `virtual_routes { [src IP] [to] DEST [via|gw IP] [dev IF] ... }`.
@@ -304,12 +342,18 @@ impl Builder {
                     false
                 }
             },
-            // table, metric and its aliases preference and priority.
-            _ => match v.text.parse::<u32>() {
-                Ok(n) if opt == "table" => {
+            "table" => match parse_table(&v.text) {
+                Some(n) => {
                     r.table = Some(n);
                     true
                 }
+                None => {
+                    self.err(v.pos, format!("routing table \"{}\": expected a number or default, main or local (tandem does not read /etc/iproute2/rt_tables)", v.text));
+                    false
+                }
+            },
+            // metric and its aliases preference and priority.
+            _ => match v.text.parse::<u32>() {
                 Ok(n) => {
                     r.metric = Some(n);
                     true

@@ -43,6 +43,13 @@ pub(super) struct Builder {
     pub(super) fifos: super::notify_fifo::RawFifos,
     /// (sync group, member word) for the reference check at the end.
     pub(super) group_members: Vec<(String, Word)>,
+    /// The next default rule preference for IPv4 and IPv6 (keepalived's
+    /// counters: 16384 down, in the order rules are written).
+    pub(super) next_rule_priority: [u32; 2],
+    /// `static_ipaddress`, `static_routes`, `static_rules`, as read.
+    pub(super) static_ipaddress: Vec<VirtualIpAddress>,
+    pub(super) static_routes: Vec<VirtualRoute>,
+    pub(super) static_rules: Vec<IpRule>,
 }
 
 impl Builder {

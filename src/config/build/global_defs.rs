@@ -56,6 +56,7 @@ impl Builder {
                 self.bare(&st);
                 self.global.lvs_flush = true;
             }
+            "dynamic_interfaces" => self.dynamic_interfaces(&st),
             "lvs_flush_on_stop" => self.lvs_flush_on_stop(&st),
             "umask" => {
                 if let Some(m) = self.umask(&st) {
@@ -236,6 +237,24 @@ impl Builder {
             _ => return false,
         }
         true
+    }
+
+    /// `dynamic_interfaces [allow_if_changes]`.
+    fn dynamic_interfaces(&mut self, st: &Stmt) {
+        self.no_block(st);
+        let mut allow_if_changes = false;
+        for w in &st.args {
+            if w.text == "allow_if_changes" {
+                allow_if_changes = true;
+            } else {
+                let msg = format!(
+                    "unknown dynamic_interfaces option \"{}\" (allow_if_changes is the only one)",
+                    w.text
+                );
+                self.err(w.pos, msg);
+            }
+        }
+        self.global.dynamic_interfaces = Some(DynamicInterfaces { allow_if_changes });
     }
 
     /// `lvs_flush_on_stop [VS]`.

@@ -28,6 +28,8 @@ mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod rules;
+mod statics;
 mod strict;
 mod track_file;
 mod tracking;
@@ -72,6 +74,10 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
         fifos: Default::default(),
+        next_rule_priority: [rules::RULE_START_PRIORITY; 2],
+        static_ipaddress: Vec::new(),
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     };
     b.top();
     let cfg = b.finish();
@@ -95,6 +101,7 @@ impl Builder {
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
+                    "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }
@@ -127,6 +134,9 @@ impl Builder {
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),
             virtual_servers,
+            static_ipaddress: std::mem::take(&mut self.static_ipaddress),
+            static_routes: std::mem::take(&mut self.static_routes),
+            static_rules: std::mem::take(&mut self.static_rules),
         }
     }
 }

@@ -134,6 +134,8 @@ pub(super) struct RawInstance {
     pub(super) xmit_base: Option<Pos>,
     /// use_vmac's MAC had five octets: the VRID is the sixth.
     pub(super) vmac_mac_vrid: bool,
+    /// Where promote_secondaries was written.
+    pub(super) promote_secondaries_pos: Option<Pos>,
 }
 
 pub(super) struct RawGroup {

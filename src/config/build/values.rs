@@ -152,3 +152,31 @@ pub(super) fn ip_le(a: &IpAddr, b: &IpAddr) -> bool {
         _ => false,
     }
 }
+
+/// A whole word read as C's `strtoul(s, &end, 0)` reads a number: `0x`
+/// hexadecimal, a leading `0` octal, decimal otherwise.
+pub(super) fn parse_c_u64(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).ok();
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return u64::from_str_radix(&s[1..], 8).ok();
+    }
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A routing table: a number, or the names iproute2 always knows
+/// (`default` 253, `main` 254, `local` 255).
+pub(super) fn parse_table(s: &str) -> Option<u32> {
+    match s {
+        "default" => Some(253),
+        "main" => Some(254),
+        "local" => Some(255),
+        _ => parse_c_u64(s)
+            .filter(|n| *n <= u64::from(u32::MAX))
+            .map(|n| n as u32),
+    }
+}

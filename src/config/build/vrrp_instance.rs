@@ -223,6 +223,15 @@ impl Builder {
                 let list = self.route_list(st);
                 vi.virtual_routes.extend(list);
             }
+            "virtual_rules" => {
+                let list = self.rule_list(st);
+                vi.virtual_rules.extend(list);
+            }
+            "promote_secondaries" => {
+                self.bare(st);
+                vi.promote_secondaries = true;
+                r.promote_secondaries_pos = Some(st.keyword.pos);
+            }
             "unicast_src_ip" => {
                 vi.unicast_src_ip = self.ip(st);
                 r.src_pos = st.args.first().map(|w| w.pos);
@@ -563,6 +572,15 @@ impl Builder {
     /// addresses must share the instance's family.
     fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
         let family = vi.family;
+        if vi.vmac.is_some()
+            && let Some(pos) = ri.promote_secondaries_pos
+        {
+            let msg = format!(
+                "vrrp_instance {}: promote_secondaries changes nothing with use_vmac / use_ipvlan: the vmac has it already (keepalived ignores it there too)",
+                vi.name
+            );
+            self.warn(pos, msg);
+        }
         if vi.version == VrrpVersion::V3
             && vi.authentication.is_some()
             && let Some(pos) = ri.auth_pos

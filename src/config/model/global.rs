@@ -126,6 +126,12 @@ pub struct GlobalDefs {
     /// (RFC compliance: the rules are in `config::build::strict`).
     #[serde(default)]
     pub vrrp_strict: bool,
+    /// `dynamic_interfaces [allow_if_changes]`: an instance whose
+    /// interfaces do not all exist waits in FAULT until they do, and one
+    /// whose interface is deleted and made again runs on the new one.
+    /// `None`: every interface must exist at start.
+    #[serde(default)]
+    pub dynamic_interfaces: Option<DynamicInterfaces>,
     /// The nftables table that keeps a master in non-accept mode from
     /// receiving traffic to its VIPs (`nftables`, `nftables_priority`,
     /// `nftables_counters`, `nftables_ifindex`, and `vrrp_iptables`, which
@@ -202,6 +208,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_strict: false,
+            dynamic_interfaces: None,
             nftables: NftablesDefs::default(),
             notify_fifo: None,
             vrrp_notify_fifo: None,
@@ -340,4 +347,13 @@ impl Default for NftablesDefs {
             vrrp_iptables: None,
         }
     }
+}
+
+/// `dynamic_interfaces [allow_if_changes]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicInterfaces {
+    /// `allow_if_changes`: a link made again as another kind (a macvlan
+    /// where there was a plain link, or a macvlan on another base) is
+    /// used; without it, such a link is ignored, as keepalived ignores it.
+    pub allow_if_changes: bool,
 }

@@ -30,6 +30,7 @@ mod common;
 mod global;
 mod lvs;
 mod opt_secs;
+mod rules;
 mod secs;
 mod track_file;
 mod vmac;
@@ -42,6 +43,7 @@ pub use checkers::*;
 pub use common::*;
 pub use global::*;
 pub use lvs::*;
+pub use rules::*;
 pub use track_file::*;
 pub use vmac::*;
 pub use vrrp::*;
@@ -57,6 +59,16 @@ pub struct Config {
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     pub virtual_servers: Vec<VirtualServer>,
+    /// `static_ipaddress { ... }`: addresses every node holds whatever its
+    /// VRRP state, from start to exit (a `dev` is required).
+    #[serde(default)]
+    pub static_ipaddress: Vec<VirtualIpAddress>,
+    /// `static_routes { ... }`: routes held from start to exit.
+    #[serde(default)]
+    pub static_routes: Vec<VirtualRoute>,
+    /// `static_rules { ... }`: ip rules held from start to exit.
+    #[serde(default)]
+    pub static_rules: Vec<IpRule>,
 }
 
 impl Config {

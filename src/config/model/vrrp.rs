@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::addresses::{VirtualIpAddress, VirtualRoute};
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
+use super::rules::IpRule;
 use super::track_file::TrackFileEntry;
 use super::vmac::Vmac;
 use super::{opt_secs, secs};
@@ -118,6 +119,14 @@ pub struct VrrpInstance {
     pub virtual_ipaddress_excluded: Vec<VirtualIpAddress>,
     /// `virtual_routes`: routes added on MASTER, removed otherwise.
     pub virtual_routes: Vec<VirtualRoute>,
+    /// `virtual_rules`: ip rules added on MASTER (after the routes),
+    /// removed otherwise (before them).
+    pub virtual_rules: Vec<IpRule>,
+    /// `promote_secondaries`: the interface's
+    /// `net.ipv4.conf.IF.promote_secondaries` is 1 while the daemon runs,
+    /// so removing a VIP that is the primary address of its subnet
+    /// promotes the next one instead of removing them all.
+    pub promote_secondaries: bool,
     pub track_interface: Vec<TrackInterface>,
     /// `track_script`, each weight resolved (the entry's, else the script's).
     pub track_script: Vec<TrackScript>,
@@ -213,6 +222,8 @@ impl Default for VrrpInstance {
             virtual_ipaddress: Vec::new(),
             virtual_ipaddress_excluded: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            promote_secondaries: false,
             track_interface: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),

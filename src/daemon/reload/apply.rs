@@ -169,6 +169,42 @@ async fn reload(
     Ok(applied(changes))
 }
 
+/// `dynamic_interfaces`: a link appeared. The running configuration is
+/// resolved again on the links as they are now (without those in
+/// `ignored`): instances that waited for a link start, and a unit whose
+/// link was made again (another index) is rebuilt on it. Nothing else
+/// changes. Returns what was done, for the log.
+pub(crate) async fn reapply_links(
+    opts: &RunOptions,
+    current: &Option<Held>,
+    running: &mut Running,
+    ignored: &BTreeSet<String>,
+) -> Vec<String> {
+    let Some(held) = current else {
+        return Vec::new();
+    };
+    let config = held.config();
+    let (kernel, plan) = match running.resolve(|k| configure::plan(config, &k.without(ignored))) {
+        Ok(r) => r,
+        Err(e) => {
+            running.drop_unused_vmacs();
+            return vec![format!("links changed, not applied: {e}")];
+        }
+    };
+    let dirty = dirty_units(running, &plan, &Diff::default(), config, config);
+    let reporting = running.reporting().clone();
+    match running
+        .apply(plan, &kernel, &dirty, reporting, opts.shutdown_timeout)
+        .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            running.drop_unused_vmacs();
+            vec![format!("links changed, not applied: {e}")]
+        }
+    }
+}
+
 fn applied(changes: Vec<String>) -> ReloadOutcome {
     ReloadOutcome {
         applied: true,

@@ -13,5 +13,5 @@ mod apply;
 mod diff;
 mod policy;
 
-pub(super) use apply::reload_config;
+pub(super) use apply::{reapply_links, reload_config};
 pub use diff::{Change, Diff, Fingerprint, Held, Item, diff, diff_held};

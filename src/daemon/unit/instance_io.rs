@@ -156,8 +156,8 @@ impl InstanceIo {
         self.drops_not_logged = 0;
     }
 
-    /// A reload gave this master other VIPs (`new`): remove the addresses
-    /// and routes it took away, add and announce the ones it added. The
+    /// A reload gave this master other VIPs (`new`): remove the addresses,
+    /// routes and rules it took away, add and announce the ones it added. The
     /// addresses that stay are not touched (no flap, no new burst).
     pub(super) fn change_held_vips(
         &mut self,
@@ -181,15 +181,22 @@ impl InstanceIo {
             .filter(|r| !new.vips.routes.contains(r))
             .cloned()
             .collect();
+        gone.rules = old
+            .rules
+            .iter()
+            .filter(|r| !new.vips.rules.contains(r))
+            .cloned()
+            .collect();
         gone.keep = old.keep.clone();
         gone.filter = old.filter.clone();
-        if !gone.addresses.is_empty() || !gone.routes.is_empty() {
+        if !gone.addresses.is_empty() || !gone.routes.is_empty() || !gone.rules.is_empty() {
             gone.remove(rtnl, &new.name);
         }
         let mut added = new.vips.clone();
         added.addresses.retain(|a| !old.addresses.contains(a));
         added.routes.retain(|r| !old.routes.contains(r));
-        if !added.addresses.is_empty() || !added.routes.is_empty() {
+        added.rules.retain(|r| !old.rules.contains(r));
+        if !added.addresses.is_empty() || !added.routes.is_empty() || !added.rules.is_empty() {
             added.add(rtnl, &new.name);
             self.announcer = announcer.clone();
             self.announcer.announce(

@@ -1,0 +1,48 @@
+//! The top-level `static_ipaddress`, `static_routes` and `static_rules`
+//! blocks: addresses, routes and rules every node holds whatever its VRRP
+//! state. Their lines are read as `virtual_ipaddress`, `virtual_routes`
+//! and `virtual_rules` lines are.
+//!
+//! Owns: the blocks and keepalived's default interface of a static
+//! address. May not: hold anything (the daemon installs them).
+
+use crate::config::parser::Stmt;
+
+use super::builder::Builder;
+
+/// keepalived's default interface (`DFLT_INT`): where a static address
+/// written without `dev` goes (keepalived's `default_interface`, which
+/// would change it, is not read by tandem).
+pub(super) const DEFAULT_INTERFACE: &str = "eth0";
+
+impl Builder {
+    /// `static_ipaddress { ... }` and its siblings; a word after the
+    /// keyword (`static_ipaddress block1 {`) is ignored, as by keepalived.
+    pub(super) fn statics(&mut self, s: &Stmt) {
+        if let Some(w) = s.args.first() {
+            let msg = format!(
+                "\"{}\" after {} is ignored (keepalived ignores it too)",
+                w.text, s.keyword.text
+            );
+            self.warn(w.pos, msg);
+        }
+        match s.keyword.text.as_str() {
+            "static_ipaddress" => {
+                let list = self.vip_list(s);
+                self.static_ipaddress
+                    .extend(list.into_iter().map(|(mut v, _)| {
+                        v.dev.get_or_insert_with(|| DEFAULT_INTERFACE.to_string());
+                        v
+                    }));
+            }
+            "static_routes" => {
+                let list = self.route_list(s);
+                self.static_routes.extend(list);
+            }
+            _ => {
+                let list = self.rule_list(s);
+                self.static_rules.extend(list);
+            }
+        }
+    }
+}
