@@ -41,7 +41,9 @@ impl Pair {
     /// Run until `until`, delivering packets at once.
     fn run(&mut self, until: u64) {
         loop {
-            let next = (0..2).filter_map(|i| self.s[i].next_deadline(self.now)).min();
+            let next = (0..2)
+                .filter_map(|i| self.s[i].next_deadline(self.now))
+                .min();
             let Some(at) = next.filter(|&t| t <= until) else {
                 self.now = until;
                 return;
@@ -126,7 +128,10 @@ fn periodic_packets_are_jittered_within_75_to_100_percent() {
         .collect();
     assert!(times.len() > 100, "{}", times.len());
     let gaps: Vec<u64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().all(|&g| (7_500..=10_000).contains(&g)), "{gaps:?}");
+    assert!(
+        gaps.iter().all(|&g| (7_500..=10_000).contains(&g)),
+        "{gaps:?}"
+    );
     // Not all the same: the jitter is random.
     assert!(gaps.iter().any(|&g| g != gaps[0]));
 }
@@ -140,7 +145,10 @@ fn detect_mult_one_jitters_10_to_25_percent() {
         .filter(|w| w[0].0 > 500 * MS)
         .map(|w| w[1].0 - w[0].0)
         .collect();
-    assert!(gaps.iter().all(|&g| (7_500..=9_000).contains(&g)), "{gaps:?}");
+    assert!(
+        gaps.iter().all(|&g| (7_500..=9_000).contains(&g)),
+        "{gaps:?}"
+    );
 }
 
 #[test]
@@ -151,8 +159,17 @@ fn a_silent_neighbour_is_down_within_the_detection_time() {
     let cut = p.now;
     p.link[1] = false;
     p.run(cut + 100 * MS);
-    let (at, who, t) = p.log.iter().rev().find(|(_, i, _)| *i == 0).copied().unwrap();
-    assert_eq!((who, t.from, t.to, t.diag), (0, State::Up, State::Down, diag::EXPIRED));
+    let (at, who, t) = p
+        .log
+        .iter()
+        .rev()
+        .find(|(_, i, _)| *i == 0)
+        .copied()
+        .unwrap();
+    assert_eq!(
+        (who, t.from, t.to, t.diag),
+        (0, State::Up, State::Down, diag::EXPIRED)
+    );
     // Within Detection Time (30 ms) of the last packet heard.
     assert!(at - cut <= 30 * MS, "{}", at - cut);
     assert!(at - cut > 20 * MS, "{}", at - cut);

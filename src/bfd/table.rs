@@ -117,9 +117,9 @@ impl Sessions {
     /// the neighbour must be the source, and our `source_ip`, when set,
     /// the destination.
     fn by_address(&self, src: IpAddr, dst: Option<IpAddr>) -> Option<usize> {
-        self.configs.iter().position(|c| {
-            c.neighbor == src && c.source.is_none_or(|s| dst.is_none_or(|d| d == s))
-        })
+        self.configs
+            .iter()
+            .position(|c| c.neighbor == src && c.source.is_none_or(|s| dst.is_none_or(|d| d == s)))
     }
 
     /// A datagram from `src` to `dst` (when the socket told) with the
@@ -247,7 +247,9 @@ mod tests {
             ("192.0.2.2", None),
             ("2001:db8::1", None),
         ]);
-        let d: Vec<u32> = (0..3).map(|i| t.session(i).unwrap().local_discr()).collect();
+        let d: Vec<u32> = (0..3)
+            .map(|i| t.session(i).unwrap().local_discr())
+            .collect();
         assert!(d.iter().all(|&x| x != 0));
         assert!(d[0] != d[1] && d[1] != d[2] && d[0] != d[2]);
     }
@@ -264,12 +266,21 @@ mod tests {
             Err(Dropped::NoSession)
         );
         let (i, _) = t
-            .receive(0, &down_from(5, 0), src2, Some("192.0.2.9".parse().unwrap()), Some(255))
+            .receive(
+                0,
+                &down_from(5, 0),
+                src2,
+                Some("192.0.2.9".parse().unwrap()),
+                Some(255),
+            )
             .unwrap();
         assert_eq!(i, 1);
         // By our discriminator, from the right neighbour only.
         let mine = t.session(1).unwrap().local_discr();
-        assert!(t.receive(1, &down_from(5, mine), src2, None, Some(255)).is_ok());
+        assert!(
+            t.receive(1, &down_from(5, mine), src2, None, Some(255))
+                .is_ok()
+        );
         let other: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(
             t.receive(2, &down_from(5, mine), other, None, Some(255)),

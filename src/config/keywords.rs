@@ -27,6 +27,7 @@ pub enum Block {
     TcpCheck,
     MiscCheck,
     Url,
+    BfdInstance,
 }
 
 impl Block {
@@ -47,6 +48,7 @@ impl Block {
             Block::TcpCheck => "TCP_CHECK",
             Block::MiscCheck => "MISC_CHECK",
             Block::Url => "url",
+            Block::BfdInstance => "bfd_instance",
         }
     }
 
@@ -58,6 +60,7 @@ impl Block {
             Block::Top => &[
                 "global_defs",
                 "net_namespace",
+                "bfd_instance",
                 "vrrp_script",
                 "vrrp_sync_group",
                 "vrrp_instance",
@@ -135,6 +138,7 @@ impl Block {
                 "group",
                 "track_interface",
                 "track_script",
+                "track_bfd",
                 "notify_master",
                 "notify_backup",
                 "notify_fault",
@@ -162,6 +166,7 @@ impl Block {
                 "virtual_routes",
                 "track_interface",
                 "track_script",
+                "track_bfd",
                 "unicast_src_ip",
                 "mcast_src_ip",
                 "unicast_peer",
@@ -316,6 +321,22 @@ impl Block {
                 "log_all_failures",
             ],
             Block::Url => &["path", "digest", "status_code", "virtualhost"],
+            Block::BfdInstance => &[
+                "neighbor_ip",
+                "neighbour_ip",
+                "source_ip",
+                "min_rx",
+                "min_tx",
+                "idle_tx",
+                "multiplier",
+                "passive",
+                "ttl",
+                "hoplimit",
+                "max_hops",
+                "weight",
+                "vrrp",
+                "checker",
+            ],
         }
     }
 
@@ -335,7 +356,6 @@ impl Block {
                 "track_file",
                 "vrrp_track_file",
                 "vrrp_track_process",
-                "bfd_instance",
                 "garp_group",
                 "SSL",
                 "net_namespace_ipvs",
@@ -350,7 +370,6 @@ impl Block {
             Block::VrrpSyncGroup => &[
                 "track_file",
                 "track_process",
-                "track_bfd",
                 "notify_deleted",
                 "notify_priority_changes",
                 "global_tracking",
@@ -362,7 +381,6 @@ impl Block {
                 "native_ipv6",
                 "track_file",
                 "track_process",
-                "track_bfd",
                 "mcast_dst_ip",
                 "track_src_ip",
                 "unicast_fault_no_peer",
@@ -409,6 +427,8 @@ impl Block {
                 "regex_min_offset",
                 "regex_max_offset",
             ],
+            // multihop (RFC 5883): read by keepalived after 2.2.7.
+            Block::BfdInstance => &["multihop"],
         }
     }
 }
@@ -510,6 +530,7 @@ pub const REPEATABLE: &[&str] = &[
     "virtual_routes",
     "track_interface",
     "track_script",
+    "track_bfd",
     "unicast_peer",
     "group",
     "notification_email",

@@ -22,6 +22,7 @@ pub(super) struct Builder {
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
+    pub(super) bfds: Vec<BfdInstance>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
     pub(super) vsgs: Vec<VirtualServerGroup>,

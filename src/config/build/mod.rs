@@ -18,6 +18,7 @@
 
 mod addresses;
 mod args;
+mod bfd_instance;
 mod builder;
 mod checkers;
 mod forwarding;
@@ -58,6 +59,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         lower_prio_delay_set: false,
         lower_prio_repeat_set: false,
         scripts: Vec::new(),
+        bfds: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -83,6 +85,7 @@ impl Builder {
                 Item::Stmt(s) => match s.keyword.text.as_str() {
                     "global_defs" => self.global_defs(&s),
                     "vrrp_script" => self.vrrp_script(&s),
+                    "bfd_instance" => self.bfd_instance(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -106,13 +109,16 @@ impl Builder {
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
+        let bfds = std::mem::take(&mut self.bfds);
+        let groups = self.finish_sync_groups(&scripts, &bfds, vrrp_alert_default);
+        self.bfds = bfds;
         let instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
         self.check_sync_group_members(&instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
+            bfd_instances: std::mem::take(&mut self.bfds),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),

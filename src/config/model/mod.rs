@@ -25,6 +25,7 @@
 //! of it).
 
 mod addresses;
+mod bfd;
 mod checkers;
 mod common;
 mod global;
@@ -37,6 +38,7 @@ mod vrrp;
 use serde::{Deserialize, Serialize};
 
 pub use addresses::*;
+pub use bfd::*;
 pub use checkers::*;
 pub use common::*;
 pub use global::*;
@@ -49,6 +51,9 @@ pub use vrrp::*;
 pub struct Config {
     pub global_defs: GlobalDefs,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `bfd_instance` blocks.
+    #[serde(default)]
+    pub bfd_instances: Vec<BfdInstance>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -59,6 +64,10 @@ impl Config {
     /// The `vrrp_script` called `name`.
     pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
         self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+    /// The `bfd_instance` called `name`.
+    pub fn bfd_instance(&self, name: &str) -> Option<&BfdInstance> {
+        self.bfd_instances.iter().find(|s| s.name == name)
     }
     /// The `vrrp_instance` called `name`.
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::addresses::{VirtualIpAddress, VirtualRoute};
+use super::bfd::TrackBfd;
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
 use super::vmac::Vmac;
@@ -54,6 +55,9 @@ pub struct VrrpSyncGroup {
     pub group: Vec<String>,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    /// `track_bfd`, applied to every member.
+    #[serde(default)]
+    pub track_bfd: Vec<TrackBfd>,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -118,6 +122,10 @@ pub struct VrrpInstance {
     pub track_interface: Vec<TrackInterface>,
     /// `track_script`, each weight resolved (the entry's, else the script's).
     pub track_script: Vec<TrackScript>,
+    /// `track_bfd`, each weight resolved (the entry's, else the
+    /// bfd_instance's).
+    #[serde(default)]
+    pub track_bfd: Vec<TrackBfd>,
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
@@ -210,6 +218,7 @@ impl Default for VrrpInstance {
             virtual_routes: Vec::new(),
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_bfd: Vec::new(),
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),
