@@ -75,7 +75,7 @@ pub enum Refused {
 }
 
 /// Per-session counts, for `tandem status` and the logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SessionCounters {
     pub rx: u64,
     pub tx: u64,

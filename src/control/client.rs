@@ -143,6 +143,7 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
     header(&mut out, s, now_ms);
     vrrp_instances(&mut out, s, now_ms);
     sync_groups(&mut out, s);
+    bfd_sessions(&mut out, s, now_ms);
     virtual_servers(&mut out, s, now_ms);
     mail(&mut out, s);
     out
@@ -244,6 +245,55 @@ fn sync_groups(out: &mut String, s: &StatusSnapshot) {
             ]);
         }
         out.push_str(&t.render());
+    }
+}
+
+/// One row per BFD session (`bfd_instance`), then the packets none took.
+fn bfd_sessions(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
+    let b = &s.bfd;
+    if b.sessions.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let mut t = Table::new(&[
+        "BFD INSTANCE",
+        "NEIGHBOR",
+        "STATE",
+        "REMOTE",
+        "TX/DETECT",
+        "RX/TX",
+        "LAST TRANSITION",
+    ]);
+    for x in &b.sessions {
+        let last = x
+            .last_transition
+            .as_ref()
+            .map(|l| format!("{}->{} {} ago, {}", l.from, l.to, ago(now_ms, l.at_unix_ms), l.diag))
+            .unwrap_or_else(|| "-".into());
+        let ms = |us: u64| format!("{}", us as f64 / 1000.0);
+        t.row(vec![
+            x.name.clone(),
+            x.neighbor_ip.to_string(),
+            x.state.clone(),
+            x.remote_state.clone(),
+            format!("{}/{} ms", ms(u64::from(x.tx_interval_us)), ms(x.detect_time_us)),
+            format!("{}/{}", x.counters.rx, x.counters.tx),
+            last,
+        ]);
+    }
+    out.push_str(&t.render());
+    let malformed: u64 = b.malformed.values().sum();
+    let refused: u64 = b
+        .sessions
+        .iter()
+        .map(|x| x.counters.rx_ttl_dropped + x.counters.rx_auth_dropped)
+        .sum();
+    if malformed + refused + b.no_session > 0 {
+        let _ = writeln!(
+            out,
+            "  BFD packets dropped: {malformed} malformed, {} for no session, {refused} by TTL or authentication",
+            b.no_session
+        );
     }
 }
 

@@ -113,6 +113,12 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     .trackers
                     .push(script_tracker(config, &t.name, t.weight, t.reverse));
             }
+            for t in &g.track_bfd {
+                let (tracker, invert) = bfd_tracker(t);
+                p.track_bfds
+                    .push((t.name.clone(), p.params.trackers.len(), invert));
+                p.params.trackers.push(tracker);
+            }
             grouped.insert(m.clone());
             members.push(p);
         }
@@ -157,7 +163,12 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         });
     }
     let _ = global;
-    Ok(Plan { units, scripts })
+    let bfd = config.bfd_instances.iter().map(bfd_session).collect();
+    Ok(Plan {
+        units,
+        scripts,
+        bfd,
+    })
 }
 
 /// The resolved `smtp_alert` switches of a configuration's instances and groups.
@@ -183,6 +194,35 @@ fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
         weight: weight.clamp(-254, 254) as i16,
         reverse,
         initially_up: up,
+    }
+}
+
+/// A `track_bfd` entry as a tracker (keepalived's weights and
+/// `reverse`), and whether the session's state is fed inverted.
+fn bfd_tracker(t: &config::TrackBfd) -> (TrackerParams, bool) {
+    TrackerParams::for_bfd(
+        format!("bfd {}", t.name),
+        t.weight.clamp(-254, 254) as i16,
+        t.reverse,
+    )
+}
+
+/// A `bfd_instance` as the BFD task runs it (intervals in µs).
+fn bfd_session(b: &config::BfdInstance) -> crate::bfd::SessionConfig {
+    let us = |d: std::time::Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
+    crate::bfd::SessionConfig {
+        name: b.name.clone(),
+        neighbor: b.neighbor_ip,
+        source: b.source_ip,
+        params: crate::bfd::SessionParams {
+            desired_min_tx_us: us(b.min_tx),
+            required_min_rx_us: us(b.min_rx),
+            idle_tx_us: us(b.idle_tx),
+            detect_mult: b.multiplier,
+            passive: b.passive,
+            ttl: b.ttl,
+            max_hops: b.max_hops.unwrap_or(u8::MAX),
+        },
     }
 }
 
@@ -261,6 +301,7 @@ fn plan_instance(
     let Tracked {
         track_links,
         track_scripts,
+        track_bfds,
     } = trackers(config, inst, kernel, &origin, &mut params)?;
     params
         .validate()
@@ -288,6 +329,7 @@ fn plan_instance(
         vips,
         track_links,
         track_scripts,
+        track_bfds,
         notify,
         garp: garp_plan(inst),
         vmac,
@@ -483,13 +525,15 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
     Ok(params)
 }
 
-/// An instance's own `track_interface` and `track_script`, as indexes
+/// An instance's own `track_interface`, `track_script` and `track_bfd`, as indexes
 /// into its `params.trackers`.
 struct Tracked {
     /// (interface index, tracker index) per tracked interface.
     track_links: Vec<(u32, usize)>,
     /// (vrrp_script name, tracker index) per tracked script.
     track_scripts: Vec<(String, usize)>,
+    /// (bfd_instance name, tracker index, invert) per tracked session.
+    track_bfds: Vec<(String, usize, bool)>,
 }
 
 /// Add the instance's own `track_interface` and `track_script` to
@@ -518,9 +562,16 @@ fn trackers(
             .trackers
             .push(script_tracker(config, &t.name, t.weight, t.reverse));
     }
+    let mut track_bfds = Vec::new();
+    for t in &inst.track_bfd {
+        let (tracker, invert) = bfd_tracker(t);
+        track_bfds.push((t.name.clone(), params.trackers.len(), invert));
+        params.trackers.push(tracker);
+    }
     Ok(Tracked {
         track_links,
         track_scripts,
+        track_bfds,
     })
 }
 

@@ -118,6 +118,10 @@ pub struct InstancePlan {
     pub track_links: Vec<(u32, usize)>,
     /// (vrrp_script name, tracker index) for every tracked script.
     pub track_scripts: Vec<(String, usize)>,
+    /// (bfd_instance name, tracker index, invert) for every tracked BFD
+    /// session; `invert`: feed the tracker the opposite of "Up"
+    /// ([`crate::vrrp::TrackerParams::for_bfd`]).
+    pub track_bfds: Vec<(String, usize, bool)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
@@ -172,6 +176,8 @@ pub struct ScriptPlan {
 pub struct Plan {
     pub units: Vec<UnitPlan>,
     pub scripts: Vec<ScriptPlan>,
+    /// Every `bfd_instance`, as the BFD task runs it.
+    pub bfd: Vec<crate::bfd::SessionConfig>,
 }
 
 /// What the kernel says about links and addresses, read once.
@@ -235,6 +241,7 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             "version"
         } else if o.track_links != n.track_links
             || o.track_scripts != n.track_scripts
+            || o.track_bfds != n.track_bfds
             || o.params.trackers.iter().map(|t| &t.name).ne(n
                 .params
                 .trackers

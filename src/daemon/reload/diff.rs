@@ -35,6 +35,7 @@ use crate::config::Config;
 pub enum Item {
     GlobalDefs,
     VrrpScript,
+    BfdInstance,
     VrrpSyncGroup,
     VrrpInstance,
     VirtualServerGroup,
@@ -46,6 +47,7 @@ impl Item {
         match self {
             Item::GlobalDefs => "global_defs",
             Item::VrrpScript => "vrrp_script",
+            Item::BfdInstance => "bfd_instance",
             Item::VrrpSyncGroup => "vrrp_sync_group",
             Item::VrrpInstance => "vrrp_instance",
             Item::VirtualServerGroup => "virtual_server_group",
@@ -215,6 +217,12 @@ fn diff_parts(old: &Config, old_vs: BTreeMap<String, Fingerprint>, new: &Config)
         Item::VrrpScript,
         keyed(&old.vrrp_scripts, |s| s.name.clone()),
         keyed(&new.vrrp_scripts, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::BfdInstance,
+        keyed(&old.bfd_instances, |s| s.name.clone()),
+        keyed(&new.bfd_instances, |s| s.name.clone()),
     );
     compare(
         &mut items,

@@ -12,8 +12,9 @@ use super::diff::{Diff, Item};
 /// Why a valid configuration cannot be applied without a restart, if it
 /// cannot: `global_defs` beyond its mail keywords and `router_id`
 /// ([`mail_only`]; multicast groups, GARP defaults, script users,
-/// `lvs_flush`, ... are read once at start) and `vrrp_script` (the
-/// trackers of running units share them). Virtual servers, groups and
+/// `lvs_flush`, ... are read once at start), `vrrp_script` (the
+/// trackers of running units share them) and `bfd_instance` (the BFD
+/// task's sessions are made once). Virtual servers, groups and
 /// VRRP instances are applied live.
 pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> Vec<String> {
     diff.items
@@ -21,6 +22,9 @@ pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> 
         .filter(|(item, _, _)| match item {
             Item::GlobalDefs => !mail_only(old, new),
             Item::VrrpScript => true,
+            // The BFD task owns its sessions from the start; a changed
+            // session would lose its state and its discriminator.
+            Item::BfdInstance => true,
             _ => false,
         })
         .map(|(item, name, change)| {

@@ -18,6 +18,7 @@
 //! reads another unit's state or the IPVS table: it hears of the table
 //! only through the bus's VIP gate.
 
+mod bfd_track;
 mod instance_io;
 mod msg;
 mod report;
@@ -39,6 +40,8 @@ use super::addrs::Announcer;
 use super::bus::{self, Bus, Role, RoleChange};
 use super::plan::{GroupPlan, InstancePlan, UnitPlan};
 
+pub use bfd_track::BfdStates;
+use bfd_track::{BfdTracking, script_trackers};
 pub use instance_io::InstanceIo;
 use instance_io::decode;
 pub use msg::{Reconfigure, UnitMsg, UnitReporting};
@@ -72,6 +75,8 @@ pub struct Unit {
     epoch: Instant,
     /// Script trackers: name → (instance, tracker index).
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
+    /// BFD trackers and the sessions' reports.
+    bfd: BfdTracking,
     stopping: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
@@ -82,17 +87,6 @@ pub struct Unit {
     rules: tokio::sync::watch::Receiver<bus::RulesState>,
     /// The caught-up preemption gate of `lvs_sync_daemon`.
     gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
-}
-
-/// Which trackers each `vrrp_script` moves: name → (instance, tracker index).
-fn script_trackers(plan: &UnitPlan) -> HashMap<String, Vec<(usize, usize)>> {
-    let mut trackers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-    for (i, inst) in plan.instances.iter().enumerate() {
-        for (name, t) in &inst.track_scripts {
-            trackers.entry(name.clone()).or_default().push((i, *t));
-        }
-    }
-    trackers
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -130,12 +124,44 @@ impl Unit {
             scripts_task: Some(scripts_task),
             epoch,
             script_trackers: script_trackers(plan),
+            bfd: BfdTracking::new(plan),
             stopping: false,
             reporting,
             mail_filter,
             transitions: vec![None; plan.instances.len()],
             group_transition: None,
         })
+    }
+
+    /// Follow the BFD task's sessions (see `bfd_track`).
+    pub fn set_bfd_states(&mut self, states: BfdStates) {
+        self.bfd.set_states(states);
+    }
+
+    /// Feed the trackers what the BFD task says now.
+    fn apply_bfd_states(&mut self, now: Time) {
+        for (name, up, moves) in self.bfd.current() {
+            self.move_bfd_trackers(now, &name, up, moves);
+        }
+    }
+
+    fn move_bfd_trackers(
+        &mut self,
+        now: Time,
+        name: &str,
+        up: bool,
+        moves: Vec<(usize, usize, bool)>,
+    ) {
+        for (id, tracker, fed) in moves {
+            tracing::info!(
+                instance = %self.io[id].plan.name, bfd = %name, up,
+                "VRRP_Instance({}) Tracked BFD instance {} is {}", self.io[id].plan.name, name,
+                if up { "UP" } else { "DOWN" }
+            );
+            let _ = self
+                .router
+                .handle(now, id, Event::TrackerChanged { tracker, up: fed });
+        }
     }
 
     /// The group's name, or the lone instance's.
@@ -169,6 +195,9 @@ impl Unit {
         let mut unbound: Vec<usize> = Vec::new();
         // The gate first: a node that starts and would preempt waits too.
         self.apply_gate(now);
+        // BFD sessions already Up (a unit rebuilt by a reload) before the
+        // instances start, so they do not start in FAULT.
+        self.apply_bfd_states(now);
         let mut gate_open = true;
         for id in 0..self.io.len() {
             // Tell the state machine about a down interface before it
@@ -304,6 +333,10 @@ impl Unit {
                         .handle(now, id, Event::TrackerChanged { tracker, up });
                 }
             }
+            UnitMsg::Bfd { name, up, seq } => {
+                let moves = self.bfd.report(&name, up, seq);
+                self.move_bfd_trackers(now, &name, up, moves);
+            }
             UnitMsg::DumpStats => self.dump_stats(),
             UnitMsg::Reassert => {
                 for io in self.io.iter().filter(|io| io.vips_held) {
@@ -338,6 +371,8 @@ impl Unit {
             .filter_map(|(id, new)| self.reconfigure_instance(now, id, new, &announcer))
             .collect();
         self.script_trackers = script_trackers(&plan);
+        self.bfd.replan(&plan);
+        self.apply_bfd_states(now);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);
