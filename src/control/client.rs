@@ -268,7 +268,15 @@ fn bfd_sessions(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
         let last = x
             .last_transition
             .as_ref()
-            .map(|l| format!("{}->{} {} ago, {}", l.from, l.to, ago(now_ms, l.at_unix_ms), l.diag))
+            .map(|l| {
+                format!(
+                    "{}->{} {} ago, {}",
+                    l.from,
+                    l.to,
+                    ago(now_ms, l.at_unix_ms),
+                    l.diag
+                )
+            })
             .unwrap_or_else(|| "-".into());
         let ms = |us: u64| format!("{}", us as f64 / 1000.0);
         t.row(vec![
@@ -276,7 +284,11 @@ fn bfd_sessions(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
             x.neighbor_ip.to_string(),
             x.state.clone(),
             x.remote_state.clone(),
-            format!("{}/{} ms", ms(u64::from(x.tx_interval_us)), ms(x.detect_time_us)),
+            format!(
+                "{}/{} ms",
+                ms(u64::from(x.tx_interval_us)),
+                ms(x.detect_time_us)
+            ),
             format!("{}/{}", x.counters.rx, x.counters.tx),
             last,
         ]);

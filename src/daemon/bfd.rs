@@ -150,7 +150,11 @@ impl BfdTask {
         for (i, p) in self.sessions.poll_transmit(now) {
             let bytes = p.encode();
             let result = self.io.senders[i].send(&bytes);
-            let name = self.sessions.config(i).map(|c| c.name.as_str()).unwrap_or("");
+            let name = self
+                .sessions
+                .config(i)
+                .map(|c| c.name.as_str())
+                .unwrap_or("");
             match result {
                 Ok(()) => {
                     if std::mem::take(&mut self.send_failing[i]) {
