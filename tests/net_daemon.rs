@@ -56,6 +56,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 },
                 track_links: vec![],
                 track_scripts: vec![],
+                track_bfds: vec![],
                 notify: NotifyScripts::default(),
                 garp: GarpPlan {
                     master_repeat: 1,
@@ -70,6 +71,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
             }],
         }],
         scripts: vec![],
+        bfd: vec![],
     })
 }
 

@@ -7,6 +7,7 @@
 //! | `packet.rs`        | Control packet codec (§4.1) and the session-less checks of §6.8.6 |
 //! | `session.rs`       | one session: Down / Init / Up / AdminDown, timers, Poll / Final |
 //! | `table.rs`         | all sessions of a node, demultiplexing, discriminators, drop counts |
+//! | `session_tests.rs` | two sessions back to back on a virtual clock               |
 //!
 //! The daemon (`daemon::bfd`) owns the UDP sockets: it feeds
 //! [`Sessions::receive`] with each datagram, its addresses and its TTL,
@@ -19,6 +20,8 @@
 
 pub mod packet;
 pub mod session;
+#[cfg(test)]
+mod session_tests;
 pub mod table;
 
 pub use packet::{ControlPacket, Malformed, State};

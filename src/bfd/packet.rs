@@ -350,7 +350,8 @@ mod tests {
     #[test]
     fn each_malformed_field_is_its_own_reason() {
         let good = up().encode();
-        let cases: Vec<(Box<dyn Fn(&mut Vec<u8>)>, Malformed)> = vec![
+        type Mutation = Box<dyn Fn(&mut Vec<u8>)>;
+        let cases: Vec<(Mutation, Malformed)> = vec![
             (Box::new(|b| b.truncate(23)), Malformed::TooShort),
             (Box::new(|b| b[0] = 0x40), Malformed::Version),
             (Box::new(|b| b[3] = 23), Malformed::Length),

@@ -449,7 +449,3 @@ impl Session {
         })
     }
 }
-
-#[cfg(test)]
-#[path = "session_tests.rs"]
-mod tests;

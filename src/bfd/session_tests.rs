@@ -1,7 +1,8 @@
 //! Tests of the session state machine: two sessions wired back to back
 //! on a virtual clock (microseconds), with a link that can be cut.
 
-use super::*;
+use super::packet::{ControlPacket, State, diag};
+use super::session::*;
 
 const MS: u64 = 1000;
 

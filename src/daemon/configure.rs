@@ -92,33 +92,7 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
                     member: m.clone(),
                 });
             };
-            // keepalived applies a group's trackers to every member.
-            for t in &g.track_interface {
-                let Some(link) = kernel.link(&t.name) else {
-                    return Err(PlanError::NoInterface {
-                        origin: g.origin.to_string(),
-                        instance: g.name.clone(),
-                        ifname: t.name.clone(),
-                    });
-                };
-                p.track_links.push((link.index, p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(tracker(&t.name, t.weight, t.reverse, link.running));
-            }
-            for t in &g.track_script {
-                p.track_scripts
-                    .push((t.name.clone(), p.params.trackers.len()));
-                p.params
-                    .trackers
-                    .push(script_tracker(config, &t.name, t.weight, t.reverse));
-            }
-            for t in &g.track_bfd {
-                let (tracker, invert) = bfd_tracker(t);
-                p.track_bfds
-                    .push((t.name.clone(), p.params.trackers.len(), invert));
-                p.params.trackers.push(tracker);
-            }
+            group_trackers(config, kernel, g, &mut p)?;
             grouped.insert(m.clone());
             members.push(p);
         }
@@ -169,6 +143,43 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         scripts,
         bfd,
     })
+}
+
+/// keepalived applies a group's trackers to every member: add the
+/// group's `track_interface`, `track_script` and `track_bfd` to `p`.
+fn group_trackers(
+    config: &Config,
+    kernel: &Kernel,
+    g: &config::VrrpSyncGroup,
+    p: &mut InstancePlan,
+) -> Result<(), PlanError> {
+    for t in &g.track_interface {
+        let Some(link) = kernel.link(&t.name) else {
+            return Err(PlanError::NoInterface {
+                origin: g.origin.to_string(),
+                instance: g.name.clone(),
+                ifname: t.name.clone(),
+            });
+        };
+        p.track_links.push((link.index, p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(tracker(&t.name, t.weight, t.reverse, link.running));
+    }
+    for t in &g.track_script {
+        p.track_scripts
+            .push((t.name.clone(), p.params.trackers.len()));
+        p.params
+            .trackers
+            .push(script_tracker(config, &t.name, t.weight, t.reverse));
+    }
+    for t in &g.track_bfd {
+        let (tracker, invert) = bfd_tracker(t);
+        p.track_bfds
+            .push((t.name.clone(), p.params.trackers.len(), invert));
+        p.params.trackers.push(tracker);
+    }
+    Ok(())
 }
 
 /// The resolved `smtp_alert` switches of a configuration's instances and groups.
