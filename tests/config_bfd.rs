@@ -277,3 +277,31 @@ fn sync_groups_track_bfd_too() {
     let c = config(&text.replace("        nothing_like_it\n", ""));
     assert_eq!(c.vrrp_sync_groups[0].track_bfd[0].weight, 7);
 }
+
+#[test]
+fn a_weighted_track_bfd_in_a_sync_group_member_is_refused() {
+    let text = format!(
+        "bfd_instance B {{\n    neighbor_ip 192.0.2.2\n}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n}}\n{}",
+        INSTANCE.replace("TRACK", "track_bfd {\n        B weight 10\n    }")
+    );
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.conf:16:9: error: vrrp_instance VI_1: track_bfd B has weight 10 but the instance is in vrrp_sync_group G"),
+        "{errs:?}"
+    );
+    // Weight 0 there is fine, and so is a weighted one in the group itself.
+    config(&text.replace("B weight 10", "B"));
+    // An address owner: a warning, the priority stays 255.
+    let owner = with_track(
+        "bfd_instance B {\n    neighbor_ip 192.0.2.2\n}\n",
+        "priority 255\n    track_bfd {\n        B weight 10\n    }",
+    );
+    let l = check(&owner);
+    assert!(l.config.is_some());
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.to_string().contains("has no effect on an address owner"))
+    );
+}

@@ -227,6 +227,9 @@ fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
             ),
             Some(_) => {}
         }
+        if kind == "vrrp_instance" && t.weight != 0 {
+            weighted_track_bfd(cfg, owner, t, out);
+        }
         if seen.contains(&(owner.as_str(), t.name.as_str())) {
             error(
                 out,
@@ -235,6 +238,35 @@ fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
         seen.push((owner, &t.name));
+    }
+}
+
+/// keepalived drops a weighted `track_bfd` of an instance in a sync group
+/// (the group's state is all or nothing; `sync_group_tracking_weight` is
+/// not supported yet) or of an address owner (priority 255 never moves),
+/// with a configuration error. Refused in the first case, where tandem
+/// would otherwise move the priority; a warning in the second, where the
+/// priority stays 255 either way.
+fn weighted_track_bfd(cfg: &Config, owner: &str, t: &TrackBfd, out: &mut Vec<Diagnostic>) {
+    if let Some(g) = cfg.sync_group_of(owner) {
+        error(
+            out,
+            &t.origin,
+            format!(
+                "vrrp_instance {owner}: track_bfd {} has weight {} but the instance is in vrrp_sync_group {}, \
+                 where keepalived ignores weighted tracking; use weight 0, or track_bfd in the group",
+                t.name, t.weight, g.name
+            ),
+        );
+    } else if cfg.vrrp_instance(owner).is_some_and(|i| i.priority == 255) {
+        warning(
+            out,
+            &t.origin,
+            format!(
+                "vrrp_instance {owner}: the weight of track_bfd {} has no effect on an address owner (priority 255)",
+                t.name
+            ),
+        );
     }
 }
 
