@@ -71,16 +71,20 @@ impl BfdTracking {
         list.iter().map(|&(i, t, inv)| (i, t, up != inv)).collect()
     }
 
-    /// Every tracked session's current state, as reports (at start, and
-    /// after a reload changed the trackers).
+    /// Every tracked session's current state, as reports, for a unit
+    /// starting. A session that never changed (sequence 0) is down, as
+    /// the trackers start.
     pub(super) fn current(&mut self) -> Vec<(String, bool, Vec<TrackerUpdate>)> {
         let now: Vec<(String, (u64, bool))> = match self.states.read() {
-            Ok(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            Ok(m) => m
+                .iter()
+                .filter(|(_, (seq, _))| *seq > 0)
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             Err(_) => Vec::new(),
         };
         let mut out = Vec::new();
         for (name, (seq, up)) in now {
-            self.seen.remove(&name);
             let moves = self.report(&name, up, seq);
             if !moves.is_empty() {
                 out.push((name, up, moves));
@@ -99,4 +103,48 @@ pub(super) fn script_trackers(plan: &UnitPlan) -> HashMap<String, Vec<(usize, us
         }
     }
     trackers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracking() -> BfdTracking {
+        let mut t = BfdTracking {
+            trackers: HashMap::new(),
+            seen: HashMap::new(),
+            states: BfdStates::default(),
+        };
+        t.trackers
+            .insert("b".into(), vec![(0, 2, false), (1, 0, true)]);
+        t
+    }
+
+    #[test]
+    fn reports_move_trackers_once_and_in_order() {
+        let mut t = tracking();
+        // Inverted trackers are fed the opposite state.
+        assert_eq!(t.report("b", true, 1), vec![(0, 2, true), (1, 0, false)]);
+        // A late or repeated report is ignored.
+        assert!(t.report("b", false, 1).is_empty());
+        assert_eq!(t.report("b", false, 2).len(), 2);
+        assert!(t.report("other", true, 3).is_empty());
+    }
+
+    #[test]
+    fn a_starting_unit_reads_the_states_then_ignores_older_reports() {
+        let mut t = tracking();
+        if let Ok(mut m) = t.states.write() {
+            m.insert("b".into(), (4, true));
+            m.insert("never".into(), (0, false));
+        }
+        let now = t.current();
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].0, "b");
+        assert!(now[0].1);
+        // The report of change 4 (or an older one) arrives after the read.
+        assert!(t.report("b", true, 4).is_empty());
+        assert!(t.report("b", false, 3).is_empty());
+        assert_eq!(t.report("b", false, 5).len(), 2);
+    }
 }

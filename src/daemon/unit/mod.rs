@@ -371,8 +371,9 @@ impl Unit {
             .filter_map(|(id, new)| self.reconfigure_instance(now, id, new, &announcer))
             .collect();
         self.script_trackers = script_trackers(&plan);
+        // `plan::in_place` keeps the BFD trackers as they were (same
+        // sessions, same indexes), so their states stay too.
         self.bfd.replan(&plan);
-        self.apply_bfd_states(now);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);
