@@ -17,6 +17,7 @@
 //! | 3     | `lvs`     | keepalived's virtual-server logic: quorum, sorry server, weights|
 //! | 3     | `control` | the status socket, metrics, state dumps                         |
 //! | 2     | `vrrp`    | VRRP wire format and the sans-IO state machine                  |
+//! | 2     | `bfd`     | BFD (RFC 5880 / 5881) codec and sans-IO session state machine   |
 //! | 2     | `ipvs`    | the IPVS generic-netlink client and the table reconciler        |
 //! | 2     | `check`   | health checkers (HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK)      |
 //! | 2     | `notify`  | notify scripts and e-mail alerts                                |
@@ -24,6 +25,7 @@
 //! | 1     | `net`     | rtnetlink (addresses, links), raw VRRP sockets, GARP / NA       |
 //! | 0     | `process` | process-wide helpers: open-files limit, allocator, wall clock   |
 
+pub mod bfd;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -280,6 +280,25 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
     ),
     (Block::Authentication, &["auth_pass", "auth_type"]),
     (
+        Block::BfdInstance,
+        &[
+            "checker",
+            "hoplimit",
+            "idle_tx",
+            "max_hops",
+            "min_rx",
+            "min_tx",
+            "multiplier",
+            "neighbor_ip",
+            "neighbour_ip",
+            "passive",
+            "source_ip",
+            "ttl",
+            "vrrp",
+            "weight",
+        ],
+    ),
+    (
         Block::VirtualServer,
         &[
             "hashed",
@@ -471,6 +490,7 @@ fn template(block: Block) -> &'static str {
             "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  authentication {\nKW\n  }\n}\n"
         }
         Block::VirtualServerGroup => "virtual_server_group G {\nKW\n}\n",
+        Block::BfdInstance => "bfd_instance B {\n  neighbor_ip 192.0.2.9\nKW\n}\n",
         Block::VirtualServer => "virtual_server 192.0.2.1 80 {\n  protocol TCP\nKW\n}\n",
         Block::RealServer => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\nKW\n  }\n}\n"

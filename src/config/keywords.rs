@@ -29,6 +29,7 @@ pub enum Block {
     Url,
     TrackFile,
     FileCheck,
+    BfdInstance,
 }
 
 impl Block {
@@ -51,6 +52,7 @@ impl Block {
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
+            Block::BfdInstance => "bfd_instance",
         }
     }
 
@@ -62,6 +64,7 @@ impl Block {
             Block::Top => &[
                 "global_defs",
                 "net_namespace",
+                "bfd_instance",
                 "vrrp_script",
                 "track_file",
                 "vrrp_track_file",
@@ -152,6 +155,7 @@ impl Block {
                 "track_interface",
                 "track_script",
                 "track_file",
+                "track_bfd",
                 "notify_master",
                 "notify_backup",
                 "notify_fault",
@@ -182,6 +186,7 @@ impl Block {
                 "track_interface",
                 "track_script",
                 "track_file",
+                "track_bfd",
                 "unicast_src_ip",
                 "mcast_src_ip",
                 "unicast_peer",
@@ -350,6 +355,22 @@ impl Block {
             ],
             Block::TrackFile => &["file", "weight", "init_file"],
             Block::FileCheck => &["track_file", "weight"],
+            Block::BfdInstance => &[
+                "neighbor_ip",
+                "neighbour_ip",
+                "source_ip",
+                "min_rx",
+                "min_tx",
+                "idle_tx",
+                "multiplier",
+                "passive",
+                "ttl",
+                "hoplimit",
+                "max_hops",
+                "weight",
+                "vrrp",
+                "checker",
+            ],
         }
     }
 
@@ -364,7 +385,6 @@ impl Block {
                 "interface_up_down_delays",
                 "track_group",
                 "vrrp_track_process",
-                "bfd_instance",
                 "garp_group",
                 "SSL",
                 "net_namespace_ipvs",
@@ -378,7 +398,6 @@ impl Block {
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &[
                 "track_process",
-                "track_bfd",
                 "notify_deleted",
                 "notify_priority_changes",
                 "global_tracking",
@@ -389,7 +408,6 @@ impl Block {
                 "use_vmac_addr",
                 "native_ipv6",
                 "track_process",
-                "track_bfd",
                 "mcast_dst_ip",
                 "track_src_ip",
                 "unicast_fault_no_peer",
@@ -431,6 +449,8 @@ impl Block {
             | Block::TrackFile
             | Block::FileCheck
             | Block::Url => &[],
+            // multihop (RFC 5883): read by keepalived after 2.2.7.
+            Block::BfdInstance => &["multihop"],
         }
     }
 }
@@ -531,6 +551,7 @@ pub const REPEATABLE: &[&str] = &[
     "track_script",
     "track_file",
     "FILE_CHECK",
+    "track_bfd",
     "unicast_peer",
     "group",
     "notification_email",

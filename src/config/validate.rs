@@ -21,6 +21,8 @@ pub fn validate(cfg: &Config) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unique_names(cfg, &mut out);
     track_scripts(cfg, &mut out);
+    bfd_instances(cfg, &mut out);
+    track_bfds(cfg, &mut out);
     sync_groups(cfg, &mut out);
     vrids(cfg, &mut out);
     instances(cfg, &mut out);
@@ -150,6 +152,121 @@ fn track_scripts(cfg: &Config, out: &mut Vec<Diagnostic>) {
             };
             error(out, &t.origin, msg);
         }
+    }
+}
+
+/// Two sessions to one neighbour from one source cannot be told apart by
+/// a packet that carries no discriminator yet; keepalived ignores the
+/// second (tandem refuses it).
+fn bfd_instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    dup_check(
+        out,
+        "bfd_instance",
+        cfg.bfd_instances
+            .iter()
+            .map(|b| (b.name.as_str(), &b.origin)),
+    );
+    for (i, b) in cfg.bfd_instances.iter().enumerate() {
+        let clash = cfg.bfd_instances[..i].iter().find(|a| {
+            a.neighbor_ip == b.neighbor_ip
+                && (a.source_ip.is_none() || b.source_ip.is_none() || a.source_ip == b.source_ip)
+        });
+        if let Some(a) = clash {
+            error(
+                out,
+                &b.origin,
+                format!(
+                    "bfd_instance {}: neighbor_ip {} is already the neighbour of bfd_instance {} ({}) from the same source",
+                    b.name, b.neighbor_ip, a.name, a.origin
+                ),
+            );
+        }
+    }
+}
+
+/// `track_bfd` must name a bfd_instance that tells VRRP of its state
+/// (`vrrp`, or neither `vrrp` nor `checker`).
+fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let names = || cfg.bfd_instances.iter().map(|b| b.name.as_str());
+    let tracks = cfg
+        .vrrp_instances
+        .iter()
+        .flat_map(|i| {
+            i.track_bfd
+                .iter()
+                .map(move |t| ("vrrp_instance", &i.name, t))
+        })
+        .chain(cfg.vrrp_sync_groups.iter().flat_map(|g| {
+            g.track_bfd
+                .iter()
+                .map(move |t| ("vrrp_sync_group", &g.name, t))
+        }));
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for (kind, owner, t) in tracks {
+        match cfg.bfd_instance(&t.name) {
+            None => {
+                let msg = match suggest(&t.name, names()) {
+                    Some(m) => format!(
+                        "{kind} {owner}: track_bfd names no bfd_instance \"{}\"; did you mean \"{m}\"?",
+                        t.name
+                    ),
+                    None => format!(
+                        "{kind} {owner}: track_bfd names no bfd_instance \"{}\"",
+                        t.name
+                    ),
+                };
+                error(out, &t.origin, msg);
+            }
+            Some(b) if !b.vrrp => error(
+                out,
+                &t.origin,
+                format!(
+                    "{kind} {owner}: bfd_instance {} reports to the checker only (\"checker\" without \"vrrp\")",
+                    t.name
+                ),
+            ),
+            Some(_) => {}
+        }
+        if kind == "vrrp_instance" && t.weight != 0 {
+            weighted_track_bfd(cfg, owner, t, out);
+        }
+        if seen.contains(&(owner.as_str(), t.name.as_str())) {
+            error(
+                out,
+                &t.origin,
+                format!("{kind} {owner}: track_bfd {} is given twice", t.name),
+            );
+        }
+        seen.push((owner, &t.name));
+    }
+}
+
+/// keepalived drops a weighted `track_bfd` of an instance in a sync group
+/// (the group's state is all or nothing; `sync_group_tracking_weight` is
+/// not supported yet) or of an address owner (priority 255 never moves),
+/// with a configuration error. Refused in the first case, where tandem
+/// would otherwise move the priority; a warning in the second, where the
+/// priority stays 255 either way.
+fn weighted_track_bfd(cfg: &Config, owner: &str, t: &TrackBfd, out: &mut Vec<Diagnostic>) {
+    if let Some(g) = cfg.sync_group_of(owner) {
+        error(
+            out,
+            &t.origin,
+            format!(
+                "vrrp_instance {owner}: track_bfd {} has weight {} but the instance is in vrrp_sync_group {}, \
+                 where keepalived ignores weighted tracking; use weight 0, or track_bfd in the group",
+                t.name, t.weight, g.name
+            ),
+        );
+    } else if cfg.vrrp_instance(owner).is_some_and(|i| i.priority == 255) {
+        warning(
+            out,
+            &t.origin,
+            format!(
+                "vrrp_instance {owner}: the weight of track_bfd {} has no effect on an address owner (priority 255)",
+                t.name
+            ),
+        );
     }
 }
 

@@ -143,6 +143,7 @@ pub fn render_table_at(s: &StatusSnapshot, now_ms: u64) -> String {
     header(&mut out, s, now_ms);
     vrrp_instances(&mut out, s, now_ms);
     sync_groups(&mut out, s);
+    bfd_sessions(&mut out, s, now_ms);
     virtual_servers(&mut out, s, now_ms);
     mail(&mut out, s);
     out
@@ -244,6 +245,67 @@ fn sync_groups(out: &mut String, s: &StatusSnapshot) {
             ]);
         }
         out.push_str(&t.render());
+    }
+}
+
+/// One row per BFD session (`bfd_instance`), then the packets none took.
+fn bfd_sessions(out: &mut String, s: &StatusSnapshot, now_ms: u64) {
+    let b = &s.bfd;
+    if b.sessions.is_empty() {
+        return;
+    }
+    out.push('\n');
+    let mut t = Table::new(&[
+        "BFD INSTANCE",
+        "NEIGHBOR",
+        "STATE",
+        "REMOTE",
+        "TX/DETECT",
+        "RX/TX",
+        "LAST TRANSITION",
+    ]);
+    for x in &b.sessions {
+        let last = x
+            .last_transition
+            .as_ref()
+            .map(|l| {
+                format!(
+                    "{}->{} {} ago, {}",
+                    l.from,
+                    l.to,
+                    ago(now_ms, l.at_unix_ms),
+                    l.diag
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let ms = |us: u64| format!("{}", us as f64 / 1000.0);
+        t.row(vec![
+            x.name.clone(),
+            x.neighbor_ip.to_string(),
+            x.state.clone(),
+            x.remote_state.clone(),
+            format!(
+                "{}/{} ms",
+                ms(u64::from(x.tx_interval_us)),
+                ms(x.detect_time_us)
+            ),
+            format!("{}/{}", x.counters.rx, x.counters.tx),
+            last,
+        ]);
+    }
+    out.push_str(&t.render());
+    let malformed: u64 = b.malformed.values().sum();
+    let refused: u64 = b
+        .sessions
+        .iter()
+        .map(|x| x.counters.rx_ttl_dropped + x.counters.rx_auth_dropped)
+        .sum();
+    if malformed + refused + b.no_session > 0 {
+        let _ = writeln!(
+            out,
+            "  BFD packets dropped: {malformed} malformed, {} for no session, {refused} by TTL or authentication",
+            b.no_session
+        );
     }
 }
 
@@ -391,6 +453,70 @@ impl Table {
 mod tests {
     use super::*;
     use crate::control::model::example_snapshot;
+
+    #[test]
+    fn bfd_sessions_have_a_row_and_their_drops_a_line() {
+        use crate::control::model::{BfdSessionStatus, BfdTransition};
+        let mut s = example_snapshot();
+        assert!(!render_table_at(&s, s.generated_unix_ms).contains("BFD INSTANCE"));
+        s.bfd.sessions.push(BfdSessionStatus {
+            name: "to_lb2".into(),
+            neighbor_ip: "192.0.2.12".parse().unwrap(),
+            source_ip: None,
+            source_port: 49999,
+            state: "Up".into(),
+            remote_state: "Up".into(),
+            local_diag: "No Diagnostic".into(),
+            remote_diag: "No Diagnostic".into(),
+            local_discriminator: 1,
+            remote_discriminator: 2,
+            tx_interval_us: 20_000,
+            detect_time_us: 60_000,
+            remote_min_rx_us: 20_000,
+            remote_min_tx_us: 20_000,
+            remote_detect_mult: 3,
+            counters: crate::bfd::SessionCounters {
+                rx: 7,
+                tx: 9,
+                rx_ttl_dropped: 1,
+                ..Default::default()
+            },
+            last_transition: Some(BfdTransition {
+                from: "Down".into(),
+                to: "Up".into(),
+                at_unix_ms: s.generated_unix_ms - 5000,
+                diag: "No Diagnostic".into(),
+            }),
+        });
+        s.bfd.malformed.insert("version".into(), 2);
+        let text = render_table_at(&s, s.generated_unix_ms);
+        assert!(text.contains("BFD INSTANCE"), "{text}");
+        let row = text.lines().find(|l| l.starts_with("to_lb2")).unwrap_or("");
+        for cell in [
+            "192.0.2.12",
+            "Up",
+            "20/60 ms",
+            "7/9",
+            "Down->Up 5s ago, No Diagnostic",
+        ] {
+            assert!(row.contains(cell), "{cell}: {row}");
+        }
+        assert!(
+            text.contains(
+                "BFD packets dropped: 2 malformed, 0 for no session, 1 by TTL or authentication"
+            ),
+            "{text}"
+        );
+        let metrics = crate::control::metrics::render(&s);
+        assert!(
+            metrics.contains("tandem_bfd_up{bfd=\"to_lb2\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("tandem_bfd_malformed_total{reason=\"version\"} 2"),
+            "{metrics}"
+        );
+    }
 
     #[test]
     fn table_shows_states_weights_and_reasons() {

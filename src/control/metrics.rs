@@ -24,8 +24,56 @@ pub fn render(s: &StatusSnapshot) -> String {
     sync_groups(&mut m, s);
     virtual_servers(&mut m, s);
     real_servers(&mut m, s);
+    bfd(&mut m, s);
     mail(&mut m, s);
     m.out
+}
+
+/// The BFD sessions: Up or not, packets, and the drops by reason (only
+/// with `bfd_instance`s configured).
+fn bfd(m: &mut Metrics, s: &StatusSnapshot) {
+    let b = &s.bfd;
+    if b.sessions.is_empty() {
+        return;
+    }
+    m.family("tandem_bfd_up", "gauge", "1 while the BFD session is Up.");
+    for x in &b.sessions {
+        m.sample(
+            "tandem_bfd_up",
+            &[("bfd", &x.name)],
+            u64::from(x.state == "Up"),
+        );
+    }
+    for (name, help, get) in [
+        (
+            "tandem_bfd_packets_received_total",
+            "Control packets the session took.",
+            (|c: &crate::bfd::SessionCounters| c.rx) as fn(&crate::bfd::SessionCounters) -> u64,
+        ),
+        (
+            "tandem_bfd_packets_sent_total",
+            "Control packets sent.",
+            |c| c.tx,
+        ),
+        (
+            "tandem_bfd_ttl_dropped_total",
+            "Packets dropped by the TTL / hop limit check (RFC 5881 section 5).",
+            |c| c.rx_ttl_dropped,
+        ),
+    ] {
+        m.family(name, "counter", help);
+        for x in &b.sessions {
+            m.sample(name, &[("bfd", &x.name)], get(&x.counters));
+        }
+    }
+    m.family(
+        "tandem_bfd_malformed_total",
+        "counter",
+        "Malformed BFD packets dropped, by RFC 5880 section 6.8.6 check.",
+    );
+    for (reason, n) in &b.malformed {
+        m.sample("tandem_bfd_malformed_total", &[("reason", reason)], *n);
+    }
 }
 
 /// The daemon itself: version, start time, reloads.

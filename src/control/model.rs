@@ -36,6 +36,53 @@ pub fn status_channel(initial: StatusSnapshot) -> (StatusSender, StatusReceiver)
     tokio::sync::watch::channel(initial)
 }
 
+/// The BFD side: every session, and the datagrams that reached none
+/// (malformed, by RFC 5880 §6.8.6 check; or for no session).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdStatus {
+    pub sessions: Vec<BfdSessionStatus>,
+    #[serde(default)]
+    pub malformed: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub no_session: u64,
+}
+
+/// One `bfd_instance`, with RFC 5880's names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BfdSessionStatus {
+    pub name: String,
+    pub neighbor_ip: IpAddr,
+    pub source_ip: Option<IpAddr>,
+    /// The UDP source port chosen (49152–65535); 0 while no socket is open.
+    pub source_port: u16,
+    /// "AdminDown", "Down", "Init" or "Up".
+    pub state: String,
+    pub remote_state: String,
+    /// bfd.LocalDiag and the neighbour's, in RFC 5880's words.
+    pub local_diag: String,
+    pub remote_diag: String,
+    pub local_discriminator: u32,
+    pub remote_discriminator: u32,
+    /// The transmit interval in use and the detection time, µs.
+    pub tx_interval_us: u32,
+    pub detect_time_us: u64,
+    pub remote_min_rx_us: u32,
+    pub remote_min_tx_us: u32,
+    pub remote_detect_mult: u8,
+    pub counters: crate::bfd::SessionCounters,
+    pub last_transition: Option<BfdTransition>,
+}
+
+/// A session's last change of state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BfdTransition {
+    pub from: String,
+    pub to: String,
+    pub at_unix_ms: u64,
+    /// The diagnostic the change came with.
+    pub diag: String,
+}
+
 /// Everything the daemon reports about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusSnapshot {
@@ -58,6 +105,9 @@ pub struct StatusSnapshot {
     pub virtual_servers: Vec<VirtualServerStatus>,
     #[serde(default)]
     pub mail: MailQueueStatus,
+    /// The BFD sessions (`bfd_instance`) and the packets none took.
+    #[serde(default)]
+    pub bfd: BfdStatus,
 }
 
 impl StatusSnapshot {
@@ -76,6 +126,7 @@ impl StatusSnapshot {
             sync_groups: Vec::new(),
             virtual_servers: Vec::new(),
             mail: MailQueueStatus::default(),
+            bfd: BfdStatus::default(),
         }
     }
 }

@@ -135,10 +135,12 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     if !dynamic {
         super::statics::check(config, kernel)?;
     }
+    let bfd = config.bfd_instances.iter().map(bfd_session).collect();
     Ok(Plan {
         units,
         scripts,
         waiting,
+        bfd,
     })
 }
 
@@ -214,7 +216,9 @@ fn tracker(name: &str, weight: i32, reverse: bool, up: bool) -> TrackerParams {
     }
 }
 
-/// keepalived applies a group's trackers to every member.
+/// keepalived applies a group's trackers to every member: add the
+/// group's `track_interface`, `track_script`, `track_file` and `track_bfd`
+/// to `p`.
 fn group_trackers(
     config: &Config,
     g: &config::VrrpSyncGroup,
@@ -243,6 +247,12 @@ fn group_trackers(
     }
     for t in &g.track_file {
         group_track_file(p, t);
+    }
+    for t in &g.track_bfd {
+        let (tracker, invert) = bfd_tracker(t);
+        p.track_bfds
+            .push((t.name.clone(), p.params.trackers.len(), invert));
+        p.params.trackers.push(tracker);
     }
     Ok(())
 }
@@ -274,6 +284,35 @@ fn group_track_file(p: &mut InstancePlan, t: &config::TrackFileEntry) {
                 .push((t.name.clone(), p.params.track_files.len()));
             p.params.track_files.push(file_tracker(t));
         }
+    }
+}
+
+/// A `track_bfd` entry as a tracker (keepalived's weights and
+/// `reverse`), and whether the session's state is fed inverted.
+fn bfd_tracker(t: &config::TrackBfd) -> (TrackerParams, bool) {
+    TrackerParams::for_bfd(
+        format!("bfd {}", t.name),
+        t.weight.clamp(-254, 254) as i16,
+        t.reverse,
+    )
+}
+
+/// A `bfd_instance` as the BFD task runs it (intervals in µs).
+fn bfd_session(b: &config::BfdInstance) -> crate::bfd::SessionConfig {
+    let us = |d: std::time::Duration| u32::try_from(d.as_micros()).unwrap_or(u32::MAX);
+    crate::bfd::SessionConfig {
+        name: b.name.clone(),
+        neighbor: b.neighbor_ip,
+        source: b.source_ip,
+        params: crate::bfd::SessionParams {
+            desired_min_tx_us: us(b.min_tx),
+            required_min_rx_us: us(b.min_rx),
+            idle_tx_us: us(b.idle_tx),
+            detect_mult: b.multiplier,
+            passive: b.passive,
+            ttl: b.ttl,
+            max_hops: b.max_hops.unwrap_or(u8::MAX),
+        },
     }
 }
 
@@ -343,6 +382,7 @@ fn plan_instance(
     let Tracked {
         track_links,
         track_scripts,
+        track_bfds,
     } = trackers(config, inst, kernel, &origin, &mut params)?;
     let mut track_files = Vec::new();
     for t in &inst.track_file {
@@ -376,6 +416,7 @@ fn plan_instance(
         track_links,
         track_scripts,
         track_files,
+        track_bfds,
         notify,
         garp: garp_plan(inst),
         vmac,
@@ -566,13 +607,15 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
     Ok(params)
 }
 
-/// An instance's own `track_interface` and `track_script`, as indexes
+/// An instance's own `track_interface`, `track_script` and `track_bfd`, as indexes
 /// into its `params.trackers`.
 struct Tracked {
     /// (interface index, tracker index) per tracked interface.
     track_links: Vec<(u32, usize)>,
     /// (vrrp_script name, tracker index) per tracked script.
     track_scripts: Vec<(String, usize)>,
+    /// (bfd_instance name, tracker index, invert) per tracked session.
+    track_bfds: Vec<(String, usize, bool)>,
 }
 
 /// Add the instance's own `track_interface` and `track_script` to
@@ -601,9 +644,16 @@ fn trackers(
             .trackers
             .push(script_tracker(config, &t.name, t.weight, t.reverse));
     }
+    let mut track_bfds = Vec::new();
+    for t in &inst.track_bfd {
+        let (tracker, invert) = bfd_tracker(t);
+        track_bfds.push((t.name.clone(), params.trackers.len(), invert));
+        params.trackers.push(tracker);
+    }
     Ok(Tracked {
         track_links,
         track_scripts,
+        track_bfds,
     })
 }
 

@@ -16,6 +16,8 @@ pub enum DaemonError {
     #[error("{0}")]
     Socket(#[from] SocketError),
     #[error("{0}")]
+    Bfd(#[from] crate::net::BfdSocketError),
+    #[error("{0}")]
     Rtnl(#[from] RtnlError),
     #[error("{0}")]
     Router(#[from] RouterError),

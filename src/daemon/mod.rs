@@ -12,6 +12,7 @@
 //!   [`unit`](mod@unit) is one unit's task, the only owner of its protocol
 //!   state; [`rx`] receives adverts, `feeds` tracks links and
 //!   `vrrp_script`s, `pool` holds the shared sockets, [`addrs`] the VIPs;
+//!   `bfd` runs the `bfd_instance` sessions that `track_bfd` follows;
 //!   [`configure`] and [`plan`] resolve keepalived.conf against the kernel
 //!   before a socket is opened; `vmac` names and checks the instances'
 //!   `use_vmac` / `use_ipvlan` links, `vmac_set` creates and removes them.
@@ -27,6 +28,7 @@
 //! socket opened, before anything starts.
 
 pub mod addrs;
+mod bfd;
 pub mod bus;
 pub mod configure;
 mod control_socket;

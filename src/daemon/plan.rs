@@ -125,6 +125,10 @@ pub struct InstancePlan {
     /// (track_file name, index in `params.track_files`) for every tracked
     /// file, the instance's own and its group's.
     pub track_files: Vec<(String, usize)>,
+    /// (bfd_instance name, tracker index, invert) for every tracked BFD
+    /// session; `invert`: feed the tracker the opposite of "Up"
+    /// ([`crate::vrrp::TrackerParams::for_bfd`]).
+    pub track_bfds: Vec<(String, usize, bool)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
@@ -186,6 +190,8 @@ pub struct Plan {
     /// `dynamic_interfaces`: the instances left out because a link they
     /// need does not exist (yet); they are FAULT until it appears.
     pub waiting: Vec<Waiting>,
+    /// Every `bfd_instance`, as the BFD task runs it.
+    pub bfd: Vec<crate::bfd::SessionConfig>,
 }
 
 /// An instance that waits for a link (`dynamic_interfaces`).
@@ -282,6 +288,7 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
         } else if o.track_links != n.track_links
             || o.track_scripts != n.track_scripts
             || o.track_files != n.track_files
+            || o.track_bfds != n.track_bfds
             || o.params.trackers.iter().map(|t| &t.name).ne(n
                 .params
                 .trackers

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::net::{LinkMonitor, Rtnl, RtnlError};
 use crate::vrrp::{Router, Time};
 
+use super::bfd::{BfdIo, BfdTask};
 use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
@@ -23,7 +24,7 @@ use super::options::RunOptions;
 use super::plan::{self, Kernel, Plan, PlanError, UnitPlan, VmacPlan, Waiting};
 use super::pool::{IoPool, LinkMacs, NewReceivers, link_macs};
 use super::rx::{self, RxStats};
-use super::unit::{self, InstanceIo, Unit, UnitMsg, UnitReporting};
+use super::unit::{self, BfdStates, InstanceIo, Unit, UnitMsg, UnitReporting};
 use super::vmac_set::VmacSet;
 
 /// One running unit: its name, inbox, task and the plan it runs.
@@ -54,6 +55,8 @@ pub struct Running {
     /// `dynamic_interfaces`: the instances the last plan left out, waiting
     /// for a link.
     waiting: Vec<Waiting>,
+    /// The BFD sessions' states, which every unit reads when it starts.
+    bfd_states: BfdStates,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -138,6 +141,7 @@ fn start_plan(
     // start before any task runs or any address changes.
     let mut pool = IoPool::default();
     let new_rx = pool.open(&plan.units, &macs)?;
+    let bfd_io = BfdIo::open(&plan.bfd)?;
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut running = Running {
         bus,
@@ -152,6 +156,7 @@ fn start_plan(
         reporting: opts.reporting.clone(),
         vmacs: std::mem::take(vmacs),
         waiting: plan.waiting.clone(),
+        bfd_states: BfdStates::default(),
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
@@ -173,6 +178,16 @@ fn start_plan(
         inboxes.clone(),
         running.failed_tx.clone(),
     )));
+    if let Some(io) = bfd_io {
+        let task = BfdTask::new(
+            plan.bfd,
+            io,
+            running.bfd_states.clone(),
+            inboxes.clone(),
+            opts.reporting.status.clone(),
+        );
+        running.background.push(tokio::spawn(task.run()));
+    }
     for s in plan.scripts {
         running.background.push(tokio::spawn(feeds::track_script(
             s,
@@ -247,6 +262,7 @@ impl Running {
             self.reporting.clone(),
         )?;
         unit.remove_stale_vips();
+        unit.set_bfd_states(self.bfd_states.clone());
         Ok(PreparedUnit {
             unit,
             plan: unit_plan.clone(),

@@ -1,4 +1,5 @@
 //! Kernel network interfaces: rtnetlink addresses and links, raw VRRP sockets, GARP/NA,
+//! BFD's UDP sockets,
 //! and the nftables table of accept mode.
 //!
 //! Everything here talks to the kernel of the network namespace the process
@@ -13,6 +14,7 @@
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
+//! | `bfd.rs`        | BFD's UDP sockets: the port 3784 listener, one sender per session |
 //! | `nft.rs`        | accept mode's nftables table (drop traffic to VIPs), via `nft -j` |
 //! | `vlan.rs`       | macvlan / ipvlan kinds and IPv4 settings as a link dump says   |
 //! | `vmac.rs`       | macvlan / ipvlan links and per-link IPv4 settings (use_vmac)   |
@@ -21,6 +23,7 @@
 //! VRRP and announcement sockets. May not know VRRP states, IPVS or the
 //! configuration: it imports nothing else of tandem.
 
+pub mod bfd;
 pub mod garp;
 pub mod link;
 pub mod nft;
@@ -32,6 +35,7 @@ pub mod socket;
 mod vlan;
 pub mod vmac;
 
+pub use bfd::{BfdDatagram, BfdListener, BfdSender, BfdSocketError};
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};

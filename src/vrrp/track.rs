@@ -1,7 +1,7 @@
 //! Tracking: what moves an instance's priority or puts it in FAULT.
 //!
 //! keepalived's `track_interface`, `track_script` (over `vrrp_script`),
-//! `track_file` and friends all reduce to the same thing for the state
+//! `track_bfd` (over `bfd_instance`), `track_file` and friends all reduce to the same thing for the state
 //! machine: a tracked object that is up or down, with a weight.
 //!
 //! - weight 0: the object being down puts the instance in FAULT;
@@ -54,6 +54,31 @@ impl TrackerParams {
             reverse: false,
             initially_up: true,
         }
+    }
+
+    /// A `track_bfd` entry as keepalived 2.2.7 applies it, and whether the
+    /// session's state must be inverted before it is fed to the tracker.
+    ///
+    /// keepalived's `reverse` for BFD flips the sign of the weight, not
+    /// the state: `weight 10 reverse` is −10 while the session is Up and
+    /// 0 while it is down; `weight -10 reverse` is +10 while it is down;
+    /// `weight 0 reverse` is FAULT while it is Up. That is a tracker of
+    /// weight −W fed the opposite state. A session starts down (keepalived
+    /// assumes so until its BFD process reports), so the tracker starts in
+    /// the state a down session feeds it.
+    pub fn for_bfd(name: impl Into<String>, weight: i16, reverse: bool) -> (TrackerParams, bool) {
+        let (weight, invert) = if reverse {
+            (-weight, true)
+        } else {
+            (weight, false)
+        };
+        let p = TrackerParams {
+            name: name.into(),
+            weight,
+            reverse: false,
+            initially_up: invert,
+        };
+        (p, invert)
     }
 
     /// Whether this tracker, in state `up`, puts the instance in FAULT.
@@ -279,6 +304,36 @@ mod tests {
         assert_eq!(file(0, false).effect(-5), FileEffect::Fault);
         assert_eq!(file(0, true).effect(0), FileEffect::Fault);
         assert_eq!(file(0, true).effect(7), FileEffect::Delta(0));
+    }
+
+    /// keepalived's table for track_bfd (keepalived.conf(5), "weight"):
+    /// the priority change while the session is Up and while it is down.
+    #[test]
+    fn bfd_weights_follow_keepalived() {
+        let effect = |w: i16, rev: bool, session_up: bool| {
+            let (t, invert) = TrackerParams::for_bfd("b", w, rev);
+            let fed = session_up != invert;
+            (t.faults(fed), t.priority_delta(fed))
+        };
+        // weight  reverse  Up      down
+        assert_eq!(effect(10, false, true), (false, 10));
+        assert_eq!(effect(10, false, false), (false, 0));
+        assert_eq!(effect(-10, false, true), (false, 0));
+        assert_eq!(effect(-10, false, false), (false, -10));
+        assert_eq!(effect(10, true, true), (false, -10));
+        assert_eq!(effect(10, true, false), (false, 0));
+        assert_eq!(effect(-10, true, true), (false, 0));
+        assert_eq!(effect(-10, true, false), (false, 10));
+        // weight 0: FAULT while down; reversed, FAULT while Up.
+        assert_eq!(effect(0, false, false), (true, 0));
+        assert_eq!(effect(0, false, true), (false, 0));
+        assert_eq!(effect(0, true, true), (true, 0));
+        assert_eq!(effect(0, true, false), (false, 0));
+        // The tracker starts as a down session feeds it.
+        let (t, invert) = TrackerParams::for_bfd("b", 0, false);
+        assert_eq!(t.initially_up, invert);
+        let (t, invert) = TrackerParams::for_bfd("b", 0, true);
+        assert_eq!(t.initially_up, invert);
     }
 
     #[test]

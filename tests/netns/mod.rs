@@ -38,8 +38,14 @@ pub struct Netns {
 
 impl Netns {
     pub fn new(test: &str) -> Netns {
+        Netns::with_prefix(&format!("tdm-{test}"))
+    }
+
+    /// A namespace named `<prefix>-<pid>-<n>` (tests that must carry a
+    /// name of their own).
+    pub fn with_prefix(prefix: &str) -> Netns {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("tdm-{test}-{}-{n}", std::process::id());
+        let name = format!("{prefix}-{}-{n}", std::process::id());
         // A leftover from a crashed earlier run with the same pid: remove it.
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         run(&["ip", "netns", "add", &name]);
@@ -164,8 +170,13 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(test: &str) -> Pair {
-        let a = Netns::new(test);
-        let b = Netns::new(test);
+        Pair::with_prefix(&format!("tdm-{test}"))
+    }
+
+    /// [`Pair::new`] with namespaces named `<prefix>-<pid>-<n>`.
+    pub fn with_prefix(prefix: &str) -> Pair {
+        let a = Netns::with_prefix(prefix);
+        let b = Netns::with_prefix(prefix);
         // Create the pair inside `a` with a short temporary name, then move one end.
         a.ip(&[
             "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",

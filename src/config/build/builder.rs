@@ -27,6 +27,7 @@ pub(super) struct Builder {
     /// Entries naming a track_file not defined before them, and who wrote
     /// them: reported at the end (unknown, or defined too late).
     pub(super) unresolved_track_files: Vec<(Word, String)>,
+    pub(super) bfds: Vec<BfdInstance>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
     pub(super) vsgs: Vec<VirtualServerGroup>,

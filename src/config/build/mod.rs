@@ -18,6 +18,7 @@
 
 mod addresses;
 mod args;
+mod bfd_instance;
 mod builder;
 mod checkers;
 mod forwarding;
@@ -65,6 +66,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         scripts: Vec::new(),
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),
+        bfds: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -96,6 +98,7 @@ impl Builder {
                     "global_defs" => self.global_defs(&s),
                     "vrrp_script" => self.vrrp_script(&s),
                     "track_file" | "vrrp_track_file" => self.track_file_block(&s),
+                    "bfd_instance" => self.bfd_instance(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -120,7 +123,9 @@ impl Builder {
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let mut groups = self.finish_sync_groups(&scripts, vrrp_alert_default);
+        let bfds = std::mem::take(&mut self.bfds);
+        let mut groups = self.finish_sync_groups(&scripts, &bfds, vrrp_alert_default);
+        self.bfds = bfds;
         let mut instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
@@ -130,6 +135,7 @@ impl Builder {
             global_defs: g,
             vrrp_scripts: scripts,
             track_files: std::mem::take(&mut self.track_files),
+            bfd_instances: std::mem::take(&mut self.bfds),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),

@@ -16,6 +16,10 @@ use crate::config::parser::Word;
 /// if any, resolved against its vrrp_script at the end.
 pub(super) type TrackEntry = (TrackScript, Option<i32>, Option<bool>);
 
+/// A `track_bfd` entry as written, resolved against its bfd_instance at
+/// the end.
+pub(super) type TrackBfdEntry = (TrackBfd, Option<i32>, Option<bool>);
+
 /// Settings that flow virtual_server → real_server → checker.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Inherit {
@@ -111,6 +115,7 @@ pub(super) struct RawInstance {
     pub(super) garp_master_refresh_repeat: Option<u32>,
     /// track_script entries with their own weight / reverse, if given.
     pub(super) track_script: Vec<TrackEntry>,
+    pub(super) track_bfd: Vec<TrackBfdEntry>,
     pub(super) auth_pos: Option<Pos>,
     /// Each address of the instance with where it was written.
     pub(super) vip_pos: Vec<(IpAddr, Pos)>,
@@ -142,4 +147,5 @@ pub(super) struct RawGroup {
     pub(super) group: VrrpSyncGroup,
     pub(super) smtp_alert: Option<bool>,
     pub(super) track_script: Vec<TrackEntry>,
+    pub(super) track_bfd: Vec<TrackBfdEntry>,
 }

@@ -1,14 +1,15 @@
-//! `track_script` and `track_interface` entries, shared by vrrp_instance
-//! and vrrp_sync_group: `NAME [weight W [reverse|noreverse]]`.
+//! `track_script`, `track_interface` and `track_bfd` entries, shared by
+//! vrrp_instance and vrrp_sync_group: `NAME [weight W [reverse|noreverse]]`.
 //!
 //! Owns: reading the entries, and taking an entry's weight from its
-//! script when it gives none. May not: check that the names exist.
+//! script or bfd_instance when it gives none. May not: check that the
+//! names exist.
 
 use crate::config::model::*;
 use crate::config::parser::Stmt;
 
 use super::builder::Builder;
-use super::raw::TrackEntry;
+use super::raw::{TrackBfdEntry, TrackEntry};
 
 impl Builder {
     /// `track_script { NAME [weight W [reverse|noreverse]] ... }`.
@@ -22,6 +23,29 @@ impl Builder {
             let (weight, reverse) = b.track_weight(&st, -253, 253);
             out.push((
                 TrackScript {
+                    name: st.keyword.text.clone(),
+                    weight: 0,
+                    reverse: false,
+                    origin: b.origin(st.keyword.pos),
+                },
+                weight,
+                reverse,
+            ));
+        });
+        out
+    }
+
+    /// `track_bfd { NAME [weight W [reverse|noreverse]] ... }`.
+    pub(super) fn track_bfd(&mut self, s: &Stmt) -> Vec<TrackBfdEntry> {
+        let mut out = Vec::new();
+        if !self.need_block(s) {
+            return out;
+        }
+        self.block(s, &mut |b, st| {
+            b.no_block(&st);
+            let (weight, reverse) = b.track_weight(&st, -253, 253);
+            out.push((
+                TrackBfd {
                     name: st.keyword.text.clone(),
                     weight: 0,
                     reverse: false,
@@ -85,6 +109,20 @@ pub(super) fn resolve_tracks(scripts: &[VrrpScript], list: Vec<TrackEntry>) -> V
             let script = scripts.iter().find(|s| s.name == t.name);
             t.weight = w.or(script.map(|s| s.weight)).unwrap_or(0);
             t.reverse = r.or(script.map(|s| s.weight_reverse)).unwrap_or(false);
+            t
+        })
+        .collect::<Vec<_>>()
+}
+
+/// The tracked BFD sessions with their weight and direction resolved: the
+/// entry's, else its bfd_instance's (an unknown name is reported by
+/// validate).
+pub(super) fn resolve_bfd_tracks(bfds: &[BfdInstance], list: Vec<TrackBfdEntry>) -> Vec<TrackBfd> {
+    list.into_iter()
+        .map(|(mut t, w, r)| {
+            let bfd = bfds.iter().find(|b| b.name == t.name);
+            t.weight = w.or(bfd.map(|b| b.weight)).unwrap_or(0);
+            t.reverse = r.or(bfd.map(|b| b.weight_reverse)).unwrap_or(false);
             t
         })
         .collect::<Vec<_>>()

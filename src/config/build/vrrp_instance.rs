@@ -17,7 +17,7 @@ use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawInstance;
-use super::tracking::resolve_tracks;
+use super::tracking::{resolve_bfd_tracks, resolve_tracks};
 use super::vmac::duplicate_vmac_names;
 
 /// The vmac name an instance configures, if any.
@@ -349,6 +349,10 @@ impl Builder {
                 let who = format!("vrrp_instance {}", vi.name);
                 self.track_file_entries(st, &who, &mut vi.track_file);
             }
+            "track_bfd" => {
+                let list = self.track_bfd(st);
+                r.track_bfd.extend(list);
+            }
             "notify_master" => vi.notify_master = self.notify_script(st),
             "notify_backup" => vi.notify_backup = self.notify_script(st),
             "notify_fault" => vi.notify_fault = self.notify_script(st),
@@ -492,6 +496,7 @@ impl Builder {
         for mut ri in std::mem::take(&mut self.instances) {
             let mut vi = std::mem::take(&mut ri.inst);
             vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
+            vi.track_bfd = resolve_bfd_tracks(&self.bfds, std::mem::take(&mut ri.track_bfd));
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
             state_and_priority(&mut vi, &ri);

@@ -2,7 +2,7 @@
 //! state together.
 //!
 //! Owns: the meaning of each vrrp_sync_group keyword, and once every
-//! instance is read, resolving its alerts and tracked scripts and checking
+//! instance is read, resolving its alerts, tracked scripts and BFD sessions and checking
 //! that its members exist. May not: change the instances it names.
 
 use crate::config::keywords::{self, Block};
@@ -11,7 +11,7 @@ use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawGroup;
-use super::tracking::resolve_tracks;
+use super::tracking::{resolve_bfd_tracks, resolve_tracks};
 
 impl Builder {
     pub(super) fn vrrp_sync_group(&mut self, s: &Stmt) {
@@ -26,6 +26,7 @@ impl Builder {
                 track_interface: Vec::new(),
                 track_script: Vec::new(),
                 track_file: Vec::new(),
+                track_bfd: Vec::new(),
                 notify_master: None,
                 notify_backup: None,
                 notify_fault: None,
@@ -36,6 +37,7 @@ impl Builder {
             },
             smtp_alert: None,
             track_script: Vec::new(),
+            track_bfd: Vec::new(),
         };
         let mut members: Vec<Word> = Vec::new();
         self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
@@ -51,6 +53,10 @@ impl Builder {
             "track_file" => {
                 let who = format!("vrrp_sync_group {}", g.group.name);
                 b.track_file_entries(&st, &who, &mut g.group.track_file);
+            }
+            "track_bfd" => {
+                let list = b.track_bfd(&st);
+                g.track_bfd.extend(list);
             }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),
@@ -82,12 +88,14 @@ impl Builder {
     pub(super) fn finish_sync_groups(
         &mut self,
         scripts: &[VrrpScript],
+        bfds: &[BfdInstance],
         alert_default: Option<bool>,
     ) -> Vec<VrrpSyncGroup> {
         let mut groups = Vec::new();
         for mut rg in std::mem::take(&mut self.groups) {
             rg.group.smtp_alert = rg.smtp_alert.or(alert_default).unwrap_or(false);
             rg.group.track_script = resolve_tracks(scripts, std::mem::take(&mut rg.track_script));
+            rg.group.track_bfd = resolve_bfd_tracks(bfds, std::mem::take(&mut rg.track_bfd));
             groups.push(rg.group);
         }
         groups

@@ -25,6 +25,7 @@
 //! of it).
 
 mod addresses;
+mod bfd;
 mod checkers;
 mod common;
 mod global;
@@ -39,6 +40,7 @@ mod vrrp;
 use serde::{Deserialize, Serialize};
 
 pub use addresses::*;
+pub use bfd::*;
 pub use checkers::*;
 pub use common::*;
 pub use global::*;
@@ -55,6 +57,9 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `track_file` (and `vrrp_track_file`) blocks, in file order.
     pub track_files: Vec<TrackFile>,
+    /// `bfd_instance` blocks.
+    #[serde(default)]
+    pub bfd_instances: Vec<BfdInstance>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -79,6 +84,10 @@ impl Config {
     /// The `track_file` called `name`.
     pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
         self.track_files.iter().find(|s| s.name == name)
+    }
+    /// The `bfd_instance` called `name`.
+    pub fn bfd_instance(&self, name: &str) -> Option<&BfdInstance> {
+        self.bfd_instances.iter().find(|s| s.name == name)
     }
     /// The `vrrp_instance` called `name`.
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::addresses::{VirtualIpAddress, VirtualRoute};
+use super::bfd::TrackBfd;
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
 use super::global::GlobalDefs;
 use super::rules::IpRule;
@@ -58,6 +59,9 @@ pub struct VrrpSyncGroup {
     pub track_script: Vec<TrackScript>,
     /// `track_file`: applied to every member.
     pub track_file: Vec<TrackFileEntry>,
+    /// `track_bfd`, applied to every member.
+    #[serde(default)]
+    pub track_bfd: Vec<TrackBfd>,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -132,6 +136,10 @@ pub struct VrrpInstance {
     pub track_script: Vec<TrackScript>,
     /// `track_file`, each weight resolved (the entry's, else the file's).
     pub track_file: Vec<TrackFileEntry>,
+    /// `track_bfd`, each weight resolved (the entry's, else the
+    /// bfd_instance's).
+    #[serde(default)]
+    pub track_bfd: Vec<TrackBfd>,
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
@@ -227,6 +235,7 @@ impl Default for VrrpInstance {
             track_interface: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),
+            track_bfd: Vec::new(),
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),

@@ -13,8 +13,9 @@ use super::diff::{Diff, Item};
 /// cannot: `global_defs` beyond its mail keywords and `router_id`
 /// ([`mail_only`]; multicast groups, GARP defaults, script users,
 /// `lvs_flush`, ... are read once at start), `vrrp_script` (the
-/// trackers of running units share them) and `track_file` (its watch is
-/// set up at start). Virtual servers, groups and
+/// trackers of running units share them), `track_file` (its watch is
+/// set up at start) and `bfd_instance` (the BFD task's sessions are made
+/// once). Virtual servers, groups and
 /// VRRP instances are applied live.
 pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> Vec<String> {
     diff.items
@@ -23,6 +24,9 @@ pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> 
             Item::GlobalDefs => !mail_only(old, new),
             // The watcher follows the files of the start.
             Item::VrrpScript | Item::TrackFile => true,
+            // The BFD task owns its sessions from the start; a changed
+            // session would lose its state and its discriminator.
+            Item::BfdInstance => true,
             _ => false,
         })
         .map(|(item, name, change)| {

@@ -19,6 +19,7 @@
 //! only through the bus's VIP gate.
 
 mod handover;
+mod bfd_track;
 mod instance_io;
 mod msg;
 mod report;
@@ -41,6 +42,8 @@ use super::addrs::Announcer;
 use super::bus::{self, Bus, Role, RoleChange};
 use super::plan::{GroupPlan, InstancePlan, UnitPlan};
 
+pub use bfd_track::BfdStates;
+use bfd_track::{BfdTracking, script_trackers};
 pub use instance_io::InstanceIo;
 use instance_io::decode;
 pub use msg::{Reconfigure, UnitMsg, UnitReporting};
@@ -76,6 +79,8 @@ pub struct Unit {
     script_trackers: HashMap<String, Vec<(usize, usize)>>,
     /// The `track_file` values and who tracks each file.
     files: track_files::FileFeed,
+    /// BFD trackers and the sessions' reports.
+    bfd: BfdTracking,
     stopping: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
@@ -86,17 +91,6 @@ pub struct Unit {
     rules: tokio::sync::watch::Receiver<bus::RulesState>,
     /// The caught-up preemption gate of `lvs_sync_daemon`.
     gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
-}
-
-/// Which trackers each `vrrp_script` moves: name → (instance, tracker index).
-fn script_trackers(plan: &UnitPlan) -> HashMap<String, Vec<(usize, usize)>> {
-    let mut trackers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-    for (i, inst) in plan.instances.iter().enumerate() {
-        for (name, t) in &inst.track_scripts {
-            trackers.entry(name.clone()).or_default().push((i, *t));
-        }
-    }
-    trackers
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -136,12 +130,44 @@ impl Unit {
             epoch,
             script_trackers: script_trackers(plan),
             files,
+            bfd: BfdTracking::new(plan),
             stopping: false,
             reporting,
             mail_filter,
             transitions: vec![None; plan.instances.len()],
             group_transition: None,
         })
+    }
+
+    /// Follow the BFD task's sessions (see `bfd_track`).
+    pub fn set_bfd_states(&mut self, states: BfdStates) {
+        self.bfd.set_states(states);
+    }
+
+    /// Feed the trackers what the BFD task says now.
+    fn apply_bfd_states(&mut self, now: Time) {
+        for (name, up, moves) in self.bfd.current() {
+            self.move_bfd_trackers(now, &name, up, moves);
+        }
+    }
+
+    fn move_bfd_trackers(
+        &mut self,
+        now: Time,
+        name: &str,
+        up: bool,
+        moves: Vec<(usize, usize, bool)>,
+    ) {
+        for (id, tracker, fed) in moves {
+            tracing::info!(
+                instance = %self.io[id].plan.name, bfd = %name, up,
+                "VRRP_Instance({}) Tracked BFD instance {} is {}", self.io[id].plan.name, name,
+                if up { "UP" } else { "DOWN" }
+            );
+            let _ = self
+                .router
+                .handle(now, id, Event::TrackerChanged { tracker, up: fed });
+        }
     }
 
     /// The group's name, or the lone instance's.
@@ -175,6 +201,9 @@ impl Unit {
         let mut unbound: Vec<usize> = Vec::new();
         // The gate first: a node that starts and would preempt waits too.
         self.apply_gate(now);
+        // BFD sessions already Up (a unit rebuilt by a reload) before the
+        // instances start, so they do not start in FAULT.
+        self.apply_bfd_states(now);
         let mut gate_open = true;
         self.feed_files();
         let mut files_open = true;
@@ -327,6 +356,10 @@ impl Unit {
                         .handle(now, id, Event::TrackerChanged { tracker, up });
                 }
             }
+            UnitMsg::Bfd { name, up, seq } => {
+                let moves = self.bfd.report(&name, up, seq);
+                self.move_bfd_trackers(now, &name, up, moves);
+            }
             UnitMsg::DumpStats => self.dump_stats(),
             UnitMsg::Reassert => {
                 for io in self.io.iter().filter(|io| io.vips_held) {
@@ -362,6 +395,9 @@ impl Unit {
             .collect();
         self.script_trackers = script_trackers(&plan);
         self.files.replan(&plan);
+        // `plan::in_place` keeps the BFD trackers as they were (same
+        // sessions, same indexes), so their states stay too.
+        self.bfd.replan(&plan);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);

@@ -37,6 +37,9 @@ pub enum UnitMsg {
     Link { ifindex: u32, running: bool },
     /// A `vrrp_script` result changed after rise/fall.
     Script { name: String, up: bool },
+    /// A BFD session came Up (`up`) or left Up; `seq` orders the reports
+    /// of one session (see `bfd_track`).
+    Bfd { name: String, up: bool, seq: u64 },
     /// Log the counters of every instance.
     DumpStats,
     /// Leave: priority 0, VIPs released, notify_stop.

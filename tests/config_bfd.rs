@@ -1,0 +1,307 @@
+//! `bfd_instance` and `track_bfd`: every keyword with its default, range
+//! and unit as keepalived 2.2.7 reads it, and each bad value an error at
+//! its file:line:col.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tandem::config::{Config, LoadOptions, Loaded, load_str};
+
+fn check(text: &str) -> Loaded {
+    load_str(
+        Path::new("t.conf"),
+        text.to_string(),
+        &LoadOptions::with_config_id("main"),
+    )
+}
+
+fn config(text: &str) -> Config {
+    let l = check(text);
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    match l.config {
+        Some(c) => c,
+        None => panic!("refused: {msgs:?}"),
+    }
+}
+
+fn errors(text: &str) -> Vec<String> {
+    let l = check(text);
+    assert_eq!(l.config.is_some(), !l.has_errors());
+    l.errors().map(|d| d.to_string()).collect()
+}
+
+const INSTANCE: &str = "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.0.2.100
+    }
+    TRACK
+}
+";
+
+fn with_track(bfd: &str, track: &str) -> String {
+    format!("{bfd}{}", INSTANCE.replace("TRACK", track))
+}
+
+#[test]
+fn defaults_are_keepalived_s() {
+    let c = config("bfd_instance B {\n    neighbor_ip 192.0.2.2\n}\n");
+    let b = &c.bfd_instances[0];
+    assert_eq!(b.min_rx, Duration::from_millis(10));
+    assert_eq!(b.min_tx, Duration::from_millis(10));
+    assert_eq!(b.idle_tx, Duration::from_secs(1));
+    assert_eq!(b.multiplier, 5);
+    assert!(!b.passive);
+    assert_eq!(b.ttl, 255);
+    assert_eq!(b.max_hops, Some(0));
+    assert_eq!(b.source_ip, None);
+    assert!(b.vrrp && b.checker);
+    // IPv6: hop limit 64 by default, as keepalived.
+    let c6 = config("bfd_instance B {\n    neighbour_ip 2001:db8::2\n}\n");
+    assert_eq!(c6.bfd_instances[0].ttl, 64);
+}
+
+#[test]
+fn every_keyword_is_read() {
+    let c = config(
+        "bfd_instance B {
+    neighbor_ip 192.0.2.2
+    source_ip 192.0.2.1
+    min_rx 3.312
+    min_tx 100
+    idle_tx 2000
+    multiplier 3
+    passive
+    ttl 20
+    max_hops 2
+    weight -10 reverse
+    vrrp
+}
+",
+    );
+    let b = &c.bfd_instances[0];
+    assert_eq!(b.source_ip, Some("192.0.2.1".parse().unwrap()));
+    assert_eq!(b.min_rx, Duration::from_micros(3312));
+    assert_eq!(b.min_tx, Duration::from_millis(100));
+    assert_eq!(b.idle_tx, Duration::from_secs(2));
+    assert_eq!(b.multiplier, 3);
+    assert!(b.passive);
+    assert_eq!((b.ttl, b.max_hops), (20, Some(2)));
+    assert_eq!((b.weight, b.weight_reverse), (-10, true));
+    assert!(b.vrrp && !b.checker);
+    // max_hops -1 and 255 turn the TTL check off.
+    for off in ["-1", "255"] {
+        let c = config(&format!(
+            "bfd_instance B {{\n    neighbor_ip 192.0.2.2\n    max_hops {off}\n}}\n"
+        ));
+        assert_eq!(c.bfd_instances[0].max_hops, None, "{off}");
+    }
+}
+
+#[test]
+fn bad_values_are_errors_at_their_position() {
+    let cases = [
+        (
+            "min_rx 0",
+            "t.conf:3:12: error: min_rx 0 ms is out of range (1-4294967 ms)",
+        ),
+        (
+            "min_tx 1.2345",
+            "t.conf:3:12: error: min_tx expects milliseconds with at most three decimals",
+        ),
+        (
+            "idle_tx 999",
+            "t.conf:3:13: error: idle_tx 999 ms is out of range (1000-4294967 ms)",
+        ),
+        (
+            "multiplier 0",
+            "t.conf:3:16: error: multiplier 0 is out of range (1-255)",
+        ),
+        (
+            "multiplier 256",
+            "t.conf:3:16: error: multiplier 256 is out of range (1-255)",
+        ),
+        ("ttl 0", "t.conf:3:9: error: ttl 0 is out of range (1-255)"),
+        (
+            "hoplimit 300",
+            "t.conf:3:14: error: hoplimit 300 is out of range (1-255)",
+        ),
+        (
+            "max_hops -2",
+            "t.conf:3:14: error: max_hops -2 is out of range (-1-255)",
+        ),
+        (
+            "weight 254",
+            "t.conf:3:12: error: weight 254 is out of range (-253-253)",
+        ),
+        (
+            "weight 5 sideways",
+            "t.conf:3:14: error: expected \"reverse\", not \"sideways\"",
+        ),
+        (
+            "source_ip 2001:db8::1",
+            "t.conf:3:15: error: bfd_instance B: source_ip 2001:db8::1 and neighbor_ip 192.0.2.2 are not of the same family",
+        ),
+        (
+            "passive yes",
+            "t.conf:3:13: error: unexpected \"yes\" after \"passive\"",
+        ),
+        (
+            "multihop",
+            "t.conf:3:5: error: \"multihop\" is a keepalived option that tandem does not support yet",
+        ),
+        ("min_rxx 10", "did you mean \"min_rx\"?"),
+    ];
+    for (line, want) in cases {
+        let text = format!("bfd_instance B {{\n    neighbor_ip 192.0.2.2\n    {line}\n}}\n");
+        let errs = errors(&text);
+        assert!(errs.iter().any(|e| e.contains(want)), "{line}: {errs:?}");
+    }
+    // max_hops beyond the ttl: keepalived lowers it and reports it.
+    let errs =
+        errors("bfd_instance B {\n    neighbor_ip 192.0.2.2\n    ttl 10\n    max_hops 20\n}\n");
+    assert!(
+        errs[0].starts_with(
+            "t.conf:4:14: error: bfd_instance B: max_hops 20 exceeds the ttl/hoplimit 10"
+        ),
+        "{errs:?}"
+    );
+    // No neighbour at all.
+    let errs = errors("bfd_instance B {\n    min_rx 10\n}\n");
+    assert_eq!(
+        errs,
+        ["t.conf:1:1: error: bfd_instance B has no neighbor_ip"]
+    );
+    // A name keepalived cannot hold.
+    let long = "B".repeat(32);
+    let errs = errors(&format!(
+        "bfd_instance {long} {{\n    neighbor_ip 192.0.2.2\n}}\n"
+    ));
+    assert!(
+        errs[0].starts_with("t.conf:1:14: error: bfd_instance name"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn two_sessions_to_one_neighbour_are_refused() {
+    let errs = errors(
+        "bfd_instance A {\n    neighbor_ip 192.0.2.2\n}\nbfd_instance B {\n    neighbor_ip 192.0.2.2\n}\nbfd_instance A {\n    neighbor_ip 192.0.2.3\n}\n",
+    );
+    assert!(errs.iter().any(|e| e.starts_with("t.conf:4:1: error: bfd_instance B: neighbor_ip 192.0.2.2 is already the neighbour of bfd_instance A")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e
+                .starts_with("t.conf:7:1: error: bfd_instance A is already defined at t.conf:1:1")),
+        "{errs:?}"
+    );
+    // Different sources: two sessions.
+    config(
+        "bfd_instance A {\n    neighbor_ip 192.0.2.2\n    source_ip 192.0.2.1\n}\nbfd_instance B {\n    neighbor_ip 192.0.2.2\n    source_ip 192.0.2.5\n}\n",
+    );
+}
+
+#[test]
+fn track_bfd_weights_resolve_against_the_bfd_instance() {
+    let bfd = "bfd_instance B {\n    neighbor_ip 192.0.2.2\n    weight 10 reverse\n}\nbfd_instance C {\n    neighbor_ip 192.0.2.3\n}\n";
+    let c = config(&with_track(
+        bfd,
+        "track_bfd {\n        B\n        C weight -20\n    }",
+    ));
+    let t = &c.vrrp_instances[0].track_bfd;
+    assert_eq!(
+        (t[0].name.as_str(), t[0].weight, t[0].reverse),
+        ("B", 10, true)
+    );
+    assert_eq!(
+        (t[1].name.as_str(), t[1].weight, t[1].reverse),
+        ("C", -20, false)
+    );
+    // The entry's own weight and direction win.
+    let c = config(&with_track(
+        bfd,
+        "track_bfd {\n        B weight 5 noreverse\n    }",
+    ));
+    let t = &c.vrrp_instances[0].track_bfd[0];
+    assert_eq!((t.weight, t.reverse), (5, false));
+}
+
+#[test]
+fn track_bfd_must_name_a_bfd_instance_vrrp_hears_of() {
+    let bfd = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n}\n";
+    let errs = errors(&with_track(bfd, "track_bfd {\n        lanchc\n    }"));
+    assert_eq!(
+        errs,
+        [
+            "t.conf:11:9: error: vrrp_instance VI_1: track_bfd names no bfd_instance \"lanchc\"; did you mean \"lanchk\"?"
+        ]
+    );
+    let checker_only = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n    checker\n}\n";
+    let errs = errors(&with_track(
+        checker_only,
+        "track_bfd {\n        lanchk\n    }",
+    ));
+    assert!(errs[0].contains("reports to the checker only"), "{errs:?}");
+    let errs = errors(&with_track(
+        bfd,
+        "track_bfd {\n        lanchk\n        lanchk weight 2\n    }",
+    ));
+    assert!(
+        errs[0].contains("track_bfd lanchk is given twice"),
+        "{errs:?}"
+    );
+    let errs = errors(&with_track(
+        bfd,
+        "track_bfd {\n        lanchk weight 300\n    }",
+    ));
+    assert!(
+        errs[0].contains("weight 300 is out of range (-253-253)"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn sync_groups_track_bfd_too() {
+    let text = format!(
+        "bfd_instance B {{\n    neighbor_ip 192.0.2.2\n}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n    track_bfd {{\n        B weight 7\n        nothing_like_it\n    }}\n}}\n{}",
+        INSTANCE.replace("TRACK", "")
+    );
+    let errs = errors(&text);
+    assert_eq!(
+        errs,
+        [
+            "t.conf:10:9: error: vrrp_sync_group G: track_bfd names no bfd_instance \"nothing_like_it\""
+        ]
+    );
+    let c = config(&text.replace("        nothing_like_it\n", ""));
+    assert_eq!(c.vrrp_sync_groups[0].track_bfd[0].weight, 7);
+}
+
+#[test]
+fn a_weighted_track_bfd_in_a_sync_group_member_is_refused() {
+    let text = format!(
+        "bfd_instance B {{\n    neighbor_ip 192.0.2.2\n}}\nvrrp_sync_group G {{\n    group {{\n        VI_1\n    }}\n}}\n{}",
+        INSTANCE.replace("TRACK", "track_bfd {\n        B weight 10\n    }")
+    );
+    let errs = errors(&text);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.conf:16:9: error: vrrp_instance VI_1: track_bfd B has weight 10 but the instance is in vrrp_sync_group G"),
+        "{errs:?}"
+    );
+    // Weight 0 there is fine, and so is a weighted one in the group itself.
+    config(&text.replace("B weight 10", "B"));
+    // An address owner: a warning, the priority stays 255.
+    let owner = with_track(
+        "bfd_instance B {\n    neighbor_ip 192.0.2.2\n}\n",
+        "priority 255\n    track_bfd {\n        B weight 10\n    }",
+    );
+    let l = check(&owner);
+    assert!(l.config.is_some());
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.to_string().contains("has no effect on an address owner"))
+    );
+}
