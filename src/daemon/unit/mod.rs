@@ -18,8 +18,8 @@
 //! reads another unit's state or the IPVS table: it hears of the table
 //! only through the bus's VIP gate.
 
-mod handover;
 mod bfd_track;
+mod handover;
 mod instance_io;
 mod msg;
 mod report;
