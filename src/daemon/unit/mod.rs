@@ -192,38 +192,9 @@ impl Unit {
 
     /// Run until shut down. `links` is the running state of every link at start.
     pub async fn run(mut self, mut inbox: mpsc::Receiver<UnitMsg>, links: HashMap<u32, bool>) {
-        let now = self.now();
-        // Instances whose source address cannot be bound yet (an IPv6
-        // link-local address in duplicate address detection): they stay in
-        // INIT (RFC 5798 §6.4.1: only the Startup event leaves it, and it
-        // is given once adverts can be sent): a master that cannot send
-        // adverts would hold the VIPs beside the real master unheard.
-        let mut unbound: Vec<usize> = Vec::new();
-        // The gate first: a node that starts and would preempt waits too.
-        self.apply_gate(now);
-        // BFD sessions already Up (a unit rebuilt by a reload) before the
-        // instances start, so they do not start in FAULT.
-        self.apply_bfd_states(now);
+        let mut unbound = self.start_instances(&links);
         let mut gate_open = true;
-        self.feed_files();
         let mut files_open = true;
-        for id in 0..self.io.len() {
-            // Tell the state machine about a down interface before it
-            // starts, so it comes up in FAULT rather than flapping through BACKUP.
-            if links.get(&self.io[id].plan.ifindex) == Some(&false) {
-                let _ = self.router.handle(now, id, Event::LinkDown);
-            }
-            if self.io[id].send.is_ready() {
-                let _ = self.router.handle(now, id, Event::Startup);
-            } else {
-                tracing::info!(
-                    instance = %self.io[id].plan.name,
-                    "VRRP_Instance({}) stays in INIT until its source address is usable",
-                    self.io[id].plan.name
-                );
-                unbound.push(id);
-            }
-        }
         self.execute().await;
 
         loop {
@@ -251,16 +222,7 @@ impl Unit {
                     Err(_) => gate_open = false,
                 },
                 _ = tokio::time::sleep(UNBOUND_RETRY), if !unbound.is_empty() => {
-                    let now = self.now();
-                    let mut still = Vec::new();
-                    for id in unbound.drain(..) {
-                        if self.io[id].send.try_ready() {
-                            let _ = self.router.handle(now, id, Event::Startup);
-                        } else {
-                            still.push(id);
-                        }
-                    }
-                    unbound = still;
+                    self.start_unbound(&mut unbound);
                 }
                 changed = rules.changed(), if gate.is_some() => {
                     if changed.is_err() {
@@ -292,6 +254,55 @@ impl Unit {
             self.execute().await;
         }
         self.shutdown(inbox).await;
+    }
+
+    /// Start the instances. Returns those whose source address cannot be
+    /// bound yet (an IPv6 link-local address in duplicate address
+    /// detection): they stay in INIT (RFC 5798 §6.4.1: only the Startup
+    /// event leaves it, and it is given once adverts can be sent), since a
+    /// master that cannot send adverts would hold the VIPs beside the real
+    /// master unheard.
+    fn start_instances(&mut self, links: &HashMap<u32, bool>) -> Vec<usize> {
+        let now = self.now();
+        let mut unbound = Vec::new();
+        // The gate first: a node that starts and would preempt waits too.
+        self.apply_gate(now);
+        // BFD sessions already Up (a unit rebuilt by a reload) before the
+        // instances start, so they do not start in FAULT.
+        self.apply_bfd_states(now);
+        self.feed_files();
+        for id in 0..self.io.len() {
+            // Tell the state machine about a down interface before it
+            // starts, so it comes up in FAULT rather than flapping through BACKUP.
+            if links.get(&self.io[id].plan.ifindex) == Some(&false) {
+                let _ = self.router.handle(now, id, Event::LinkDown);
+            }
+            if self.io[id].send.is_ready() {
+                let _ = self.router.handle(now, id, Event::Startup);
+            } else {
+                tracing::info!(
+                    instance = %self.io[id].plan.name,
+                    "VRRP_Instance({}) stays in INIT until its source address is usable",
+                    self.io[id].plan.name
+                );
+                unbound.push(id);
+            }
+        }
+        unbound
+    }
+
+    /// Start the instances of `unbound` whose source address is usable now.
+    fn start_unbound(&mut self, unbound: &mut Vec<usize>) {
+        let now = self.now();
+        let mut still = Vec::new();
+        for id in unbound.drain(..) {
+            if self.io[id].send.try_ready() {
+                let _ = self.router.handle(now, id, Event::Startup);
+            } else {
+                still.push(id);
+            }
+        }
+        *unbound = still;
     }
 
     /// Hand the instances the track files' current values: at start,
