@@ -44,9 +44,12 @@ use words::{LexError, RawToken, strip_comment, tokenize};
 /// How deep includes may nest (a loop of includes stops here).
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// How many parameter replacements one line may take, and how long it may
-/// grow: stops `$A=${A}` style loops.
+/// grow: stops `$A=${A}` style loops. keepalived's own limit on a
+/// substituted line is its 1,024-byte line buffer; 64 KiB keeps every line
+/// it accepts while bounding the work a runaway definition costs (each
+/// round rewrites the line).
 const MAX_EXPANSIONS: usize = 10_000;
-const MAX_EXPANDED_LINE: usize = 1 << 20;
+const MAX_EXPANDED_LINE: usize = 1 << 16;
 /// How many times one line is read again after substitution.
 const MAX_RECHECKS: usize = 16;
 /// How many lines multi-line parameters and `~SEQ`/`~LST` may generate in
@@ -603,8 +606,7 @@ impl Lexer {
                 (name_len > 0 && followed_ok).then_some((&s[at + 1..end], "", end))
             };
             if let Some((name, params, end)) = found {
-                let ends_line = strip_comment(&s[end..]).trim().is_empty();
-                if let Some(v) = self.lookup(name, params, ends_line) {
+                if let Some(v) = self.lookup(name, params, &s[end..]) {
                     return Some((at, end, v));
                 }
             }
@@ -613,13 +615,14 @@ impl Lexer {
         None
     }
 
-    /// A parameter's value; a multi-line one only when `ends_line` (its
-    /// lines after the first are then queued).
-    fn lookup(&mut self, name: &str, params: &str, ends_line: bool) -> Option<String> {
+    /// A parameter's value; a multi-line one only when its reference ends
+    /// the line (nothing but a comment in `rest`; its lines after the first
+    /// are then queued).
+    fn lookup(&mut self, name: &str, params: &str, rest: &str) -> Option<String> {
         match self.macros.get(name) {
             Some(Def::Line(v)) => return Some(v.clone()),
             Some(Def::Lines(lines)) => {
-                if !ends_line {
+                if !strip_comment(rest).trim().is_empty() {
                     return None;
                 }
                 let (first, rest) = lines.split_first()?;
