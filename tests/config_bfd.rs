@@ -171,7 +171,9 @@ fn bad_values_are_errors_at_their_position() {
     let errs = errors("bfd_instance B {\n    min_rx 10\n}\n");
     assert_eq!(
         errs,
-        ["t.conf:1:1: error: bfd_instance B has no neighbor_ip"]
+        [
+            "t.conf:1:1: error: bfd_instance B has no neighbor_ip (keepalived drops such a block, and the track_bfd entries that name it)"
+        ]
     );
     // A name keepalived cannot hold.
     let long = "B".repeat(32);

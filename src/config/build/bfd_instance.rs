@@ -175,7 +175,9 @@ impl Builder {
             self.err(s.args[0].pos, msg);
         }
         let Some((neighbor, _)) = w.neighbor else {
-            let msg = format!("bfd_instance {name} has no neighbor_ip");
+            let msg = format!(
+                "bfd_instance {name} has no neighbor_ip (keepalived drops such a block, and the track_bfd entries that name it)"
+            );
             self.err(s.keyword.pos, msg);
             return;
         };

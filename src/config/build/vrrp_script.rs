@@ -90,7 +90,7 @@ impl Builder {
             self.err(
                 s.keyword.pos,
                 format!(
-                    "vrrp_script {} has no \"script\"",
+                    "vrrp_script {} has no \"script\" (keepalived drops such a block, and the track_script entries that name it)",
                     name.as_deref().unwrap_or("")
                 ),
             );
