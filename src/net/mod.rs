@@ -1,6 +1,6 @@
 //! Kernel network interfaces: rtnetlink addresses and links, raw VRRP sockets, GARP/NA,
 //! BFD's UDP sockets,
-//! and the nftables table of accept mode.
+//! and the nftables tables of accept mode and of the handover guard.
 //!
 //! Everything here talks to the kernel of the network namespace the process
 //! runs in. Nothing here knows about VRRP states: the daemon decides *what*
@@ -16,6 +16,7 @@
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
 //! | `bfd.rs`        | BFD's UDP sockets: the port 3784 listener, one sender per session |
 //! | `nft.rs`        | accept mode's nftables table (drop traffic to VIPs), via `nft -j` |
+//! | `guard.rs`      | the handover guard: unknown TCP segments dropped, not reset, for a few seconds after a takeover |
 //! | `vlan.rs`       | macvlan / ipvlan kinds and IPv4 settings as a link dump says   |
 //! | `vmac.rs`       | macvlan / ipvlan links and per-link IPv4 settings (use_vmac)   |
 //!
@@ -25,6 +26,7 @@
 
 pub mod bfd;
 pub mod garp;
+pub mod guard;
 pub mod link;
 pub mod nft;
 mod reactor;

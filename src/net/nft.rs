@@ -216,7 +216,7 @@ fn is_link_local(a: &IpAddr) -> bool {
 }
 
 /// Run one transaction through `nft -j -f -`.
-fn run_nft(batch: &Value) -> Result<(), NftError> {
+pub(super) fn run_nft(batch: &Value) -> Result<(), NftError> {
     let mut child = Command::new(nft_program())
         .args(["-j", "-f", "-"])
         .stdin(Stdio::piped())
@@ -254,6 +254,23 @@ fn run_nft(batch: &Value) -> Result<(), NftError> {
     }
     let why = why.lines().next().unwrap_or("no reason given").to_string();
     Err(NftError::Refused(why))
+}
+
+/// Run `nft -j ARGS` (a listing) and parse what it prints.
+pub(super) fn nft_json(args: &[&str]) -> Result<Value, NftError> {
+    let out = Command::new(nft_program())
+        .arg("-j")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(NftError::Spawn)?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(NftError::Refused(
+            why.lines().next().unwrap_or("no reason given").to_string(),
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| NftError::Refused(e.to_string()))
 }
 
 /// The longest one nft transaction may take.

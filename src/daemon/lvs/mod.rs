@@ -4,6 +4,8 @@
 //! - `task`: the LVS task ([`LvsTask`]), sole owner of the check state;
 //! - `programmer`: the IPVS programmer ([`program`]), sole writer of the
 //!   kernel's IPVS table;
+//! - `guard`: when the handover guard goes in and out (on a takeover,
+//!   with `lvs_sync_daemon`);
 //! - `service`: starting, reloading and stopping both with the checkers
 //!   ([`PreparedLvs`], [`LvsService`]);
 //! - `reporting`, `snapshot`, `mail`: what the task reports and how.
@@ -11,6 +13,7 @@
 //! It hears of VRRP only through the bus and tells it only that a table is
 //! in the kernel (the VIP gate); it never touches a unit.
 
+mod guard;
 mod mail;
 mod programmer;
 mod reporting;

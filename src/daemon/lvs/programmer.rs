@@ -19,6 +19,8 @@ use crate::ipvs::{ApplyReport, IpvsClient, IpvsError, Reconciler};
 
 use crate::daemon::bus::Bus;
 
+use super::guard::{GUARD_WINDOW, HandoverGuard};
+
 /// The table this node should have, and the MASTER instances it was
 /// computed for: the programmer reports those back on the bus once the
 /// kernel has the table, which opens the VIP gate ([`RulesState`](crate::daemon::bus::RulesState)).
@@ -59,15 +61,26 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// the services this daemon programmed, as keepalived does). Each table the
 /// kernel accepts is reported on `bus` (the VIP gate); so is a kernel that
 /// cannot be programmed at all.
+///
+/// With `handover_guard` (`lvs_sync_daemon` configured), a table that makes
+/// this node a new master puts the handover guard in before the bus hears
+/// of it (so before the VIPs move), and [`GUARD_WINDOW`](super::guard::GUARD_WINDOW)
+/// later takes it out ([`crate::net::guard`]).
 pub async fn program(
     mut table: watch::Receiver<DesiredTable>,
     lvs_flush: bool,
     stop: StopPolicy,
     bus: Option<Bus>,
+    handover_guard: bool,
 ) {
     let mut client = IpvsClient::new(IPVS_TIMEOUT);
     let mut reconciler = Reconciler::new(lvs_flush);
     let mut retry = Retry::default();
+    let mut guard = HandoverGuard::new(handover_guard);
+    if guard.enabled() {
+        // A killed earlier run may have left one in.
+        lift_guard(&mut guard, false).await;
+    }
     let mut open = true;
     loop {
         let desired: Option<DesiredTable> = open.then(|| Arc::clone(&table.borrow_and_update()));
@@ -77,10 +90,13 @@ pub async fn program(
         }
         let result;
         (client, reconciler, result) =
-            reconcile(client, reconciler, desired, stop, lvs_flush).await;
+            reconcile(client, reconciler, desired.clone(), stop, lvs_flush).await;
         match result {
             Ok((ops, report)) => {
                 retry.succeeded();
+                if let Some(d) = &desired {
+                    put_guard_in(&mut guard, d).await;
+                }
                 if let (Some(bus), Some(masters)) = (&bus, &masters) {
                     bus.rules_programmed(masters);
                 }
@@ -92,6 +108,7 @@ pub async fn program(
                     bus.rules_unreachable();
                 }
                 if !open {
+                    lift_guard(&mut guard, true).await;
                     return; // shutting down: nothing more we can do
                 }
                 tokio::select! {
@@ -102,9 +119,73 @@ pub async fn program(
             }
         }
         if !open {
+            lift_guard(&mut guard, true).await;
             return;
         }
-        open = table.changed().await.is_ok();
+        loop {
+            tokio::select! {
+                changed = table.changed() => {
+                    open = changed.is_ok();
+                    break;
+                }
+                () = sleep_until_opt(guard.deadline()) => lift_guard(&mut guard, true).await,
+            }
+        }
+    }
+}
+
+/// Sleep until `at`, or for ever without one.
+async fn sleep_until_opt(at: Option<std::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Put the handover guard in if `d` is a takeover. A guard that cannot go
+/// in (no `nft`) is said once and the takeover goes on without it.
+async fn put_guard_in(guard: &mut HandoverGuard, d: &Desired) {
+    let Some(entries) = guard.programmed(std::time::Instant::now(), &d.masters, &d.table) else {
+        return;
+    };
+    let (services, reals) = (entries.services.len(), entries.nat_reals.len());
+    let result = tokio::task::spawn_blocking(move || crate::net::guard::install(&entries)).await;
+    match result {
+        Ok(Ok(())) => tracing::info!(
+            services,
+            real_servers = reals,
+            "handover guard in: segments of connections the sync daemon has not sent yet are dropped, not reset, for {} s",
+            GUARD_WINDOW.as_secs()
+        ),
+        Ok(Err(e)) => {
+            guard.lifted();
+            tracing::warn!(error = %e, "no handover guard: a connection opened in the old master's last seconds may be reset");
+        }
+        Err(e) => {
+            guard.lifted();
+            tracing::warn!(error = %e, "no handover guard");
+        }
+    }
+}
+
+/// Take the handover guard out (at start: whatever an earlier run left,
+/// quietly; `report`: say how many segments it held back).
+async fn lift_guard(guard: &mut HandoverGuard, report: bool) {
+    if report && guard.deadline().is_none() {
+        return;
+    }
+    guard.lifted();
+    let result = tokio::task::spawn_blocking(crate::net::guard::lift).await;
+    match result {
+        Ok(Ok(dropped)) if report => tracing::info!(
+            dropped = dropped.unwrap_or(0),
+            "handover guard out: {} segments of unknown connections were held back",
+            dropped.map_or_else(|| "?".to_string(), |d| d.to_string())
+        ),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if report => tracing::warn!(error = %e, "cannot take the handover guard out"),
+        Ok(Err(e)) => tracing::debug!(error = %e, "no handover guard to clear"),
+        Err(e) => tracing::warn!(error = %e, "cannot take the handover guard out"),
     }
 }
 

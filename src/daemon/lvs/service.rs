@@ -57,6 +57,9 @@ pub struct PreparedLvs {
     infos: Vec<VsInfo>,
     lvs_flush: bool,
     stop_policy: crate::ipvs::reconcile::StopPolicy,
+    /// `lvs_sync_daemon` is configured: a takeover puts the handover
+    /// guard in ([`crate::net::guard`]).
+    handover_guard: bool,
 }
 
 impl PreparedLvs {
@@ -72,6 +75,7 @@ impl PreparedLvs {
             stop_policy: crate::ipvs::from_config::stop_policy(
                 config.global_defs.lvs_flush_on_stop,
             ),
+            handover_guard: config.global_defs.lvs_sync_daemon.is_some(),
         }))
     }
 
@@ -101,6 +105,7 @@ impl PreparedLvs {
             self.lvs_flush,
             self.stop_policy,
             Some(bus.clone()),
+            self.handover_guard,
         ));
         let initial = self.starting_quorum();
         let rs_alerts = self.rs_alerts();
