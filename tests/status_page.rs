@@ -482,7 +482,10 @@ fn the_page_in_chromium_shows_the_state_and_a_real_server_going_down() {
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
     assert!(went_down && failed_at > 0, "{}\n{}", d.status(), d.log());
-    assert!(live.shown_down_at_ms >= failed_at, "shown before it failed?");
+    assert!(
+        live.shown_down_at_ms >= failed_at,
+        "shown before it failed?"
+    );
     let shown_after = live.shown_down_at_ms - failed_at;
     eprintln!(
         "the page showed {RS_ADDR}:8082 down {shown_after} ms after its failed check ({} polls)",
