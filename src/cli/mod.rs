@@ -83,6 +83,15 @@ pub struct ControlArgs {
     /// e.g. 127.0.0.1:9650.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Serve a read-only status page at http://ADDR:PORT/ and the status
+    /// JSON at /status (off unless given), e.g. 127.0.0.1:8650. Loopback
+    /// only, unless --status-listen-allow-remote.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub status_listen: Option<String>,
+    /// Let --status-listen take an address that is not loopback. The page
+    /// has no authentication: only on a network you trust.
+    #[arg(long, requires = "status_listen")]
+    pub status_listen_allow_remote: bool,
     /// Where SIGUSR1 writes the state dump (and `<PATH>.json`).
     #[arg(
         long,
@@ -90,6 +99,19 @@ pub struct ControlArgs {
         default_value = crate::control::dump::DEFAULT_DUMP_FILE
     )]
     pub dump_file: PathBuf,
+}
+
+impl ControlArgs {
+    /// `--status-listen`, parsed and refused when it is not loopback and
+    /// `--status-listen-allow-remote` was not given.
+    pub fn status_listen(
+        &self,
+    ) -> Result<Option<std::net::SocketAddr>, crate::control::web::ListenAddressError> {
+        self.status_listen
+            .as_deref()
+            .map(|a| crate::control::web::check_listen_address(a, self.status_listen_allow_remote))
+            .transpose()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +345,15 @@ fn check_config(args: &CheckConfigArgs) -> ExitCode {
 /// opened).
 fn run(args: &RunArgs) -> ExitCode {
     crate::daemon::init_logging();
+    // Refused before anything starts: a page that would listen where it
+    // should not is a mistake to fix, not to run with.
+    let status_listen = match args.control.status_listen() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("tandem run: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let Some(config) = load_config(&args.config, "not starting", true) else {
         return ExitCode::from(1);
     };
@@ -362,6 +393,7 @@ fn run(args: &RunArgs) -> ExitCode {
         control: Some(crate::daemon::ControlOptions {
             socket,
             metrics_listen: args.control.metrics_listen.clone(),
+            status_listen,
             dump_file,
         }),
         source: Some(crate::daemon::ConfigSource {

@@ -3,13 +3,13 @@
 //! ```text
 //!   daemon tasks ──(publish)──► watch::Sender<StatusSnapshot>
 //!                                   │ borrow latest, never blocks the sender
-//!        ┌──────────────────────────┼──────────────────────────┐
-//!        ▼                          ▼                          ▼
-//!  server::serve_control     server::serve_metrics     dump::spawn_sigusr1_dump
-//!  /run/tandem/tandem.sock   opt-in TCP, /metrics      /run/tandem/tandem.data
-//!  GET /status, /metrics,                              (+ .json)
-//!  POST /reload ──► mpsc<ReloadRequest> ──► daemon
-//!        ▲
+//!        ┌─────────────────────┬────┴───────────────┬──────────────────────┐
+//!        ▼                     ▼                    ▼                      ▼
+//!  server::serve_control  server::serve_metrics  web::serve_status   dump::spawn_sigusr1_dump
+//!  /run/tandem/tandem.sock opt-in TCP, /metrics  opt-in TCP,         /run/tandem/tandem.data
+//!  GET /status, /metrics,                        loopback unless     (+ .json)
+//!  POST /reload ──► mpsc<ReloadRequest>          allowed: GET /
+//!        ▲              ──► daemon               (page), /status
 //!  client (tandem status [--json])
 //! ```
 //!
@@ -18,6 +18,8 @@
 //! * [`server`] — hyper on the unix socket and on the metrics listener;
 //! * [`client`] — what `tandem status` uses, and its table;
 //! * [`metrics`] — Prometheus text rendering;
+//! * [`web`] — the opt-in, read-only status listener (`--status-listen`):
+//!   `/status` JSON and the HTML [`page`] at `/`;
 //! * [`dump`] — the keepalived-style dump written on SIGUSR1;
 //! * [`sd_notify`] — READY/RELOADING/STOPPING/WATCHDOG for systemd.
 //!
@@ -39,7 +41,10 @@
 //!    its `reply` with a `ReloadOutcome`;
 //! 4. if `args.metrics_listen` is set, `server::bind_metrics` and spawn
 //!    `server::serve_metrics`;
-//! 5. `sd_notify::Notifier::from_env().ready(..)` once the configuration is
+//! 5. if `args.status_listen` is set (checked by
+//!    `web::check_listen_address`), `web::bind_status` and spawn
+//!    `web::serve_status`;
+//! 6. `sd_notify::Notifier::from_env().ready(..)` once the configuration is
 //!    applied, `.watchdog()` every `sd_notify::watchdog_interval()` from the
 //!    main loop, `.reloading()` / `.ready(..)` around a reload,
 //!    `.stopping()` on shutdown.
@@ -48,5 +53,7 @@ pub mod client;
 pub mod dump;
 pub mod metrics;
 pub mod model;
+pub mod page;
 pub mod sd_notify;
 pub mod server;
+pub mod web;

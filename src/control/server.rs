@@ -199,7 +199,7 @@ pub async fn serve_metrics(
 /// [`MAX_CONNECTIONS`] are served at once and the rest wait in the kernel's
 /// backlog rather than as tasks. A failed accept (EMFILE, say) is logged
 /// and retried after a pause instead of spinning or ending the listener.
-async fn accept_loop<S, A, AF, H, HF>(
+pub(super) async fn accept_loop<S, A, AF, H, HF>(
     what: &'static str,
     mut accept: A,
     handle: H,
@@ -239,7 +239,7 @@ async fn accept_loop<S, A, AF, H, HF>(
     }
 }
 
-async fn serve_connection<S, F, Fut>(stream: S, handler: F)
+pub(super) async fn serve_connection<S, F, Fut>(stream: S, handler: F)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>) -> Fut + Send + 'static,
@@ -255,7 +255,7 @@ where
     }
 }
 
-fn respond(
+pub(super) fn respond(
     status: StatusCode,
     content_type: &'static str,
     body: impl Into<Bytes>,
@@ -267,7 +267,11 @@ fn respond(
     r
 }
 
-fn json<T: Serialize>(status: StatusCode, value: &T, pretty: bool) -> Response<Full<Bytes>> {
+pub(super) fn json<T: Serialize>(
+    status: StatusCode,
+    value: &T,
+    pretty: bool,
+) -> Response<Full<Bytes>> {
     let body = if pretty {
         serde_json::to_vec_pretty(value)
     } else {
@@ -310,7 +314,7 @@ fn not_found() -> Response<Full<Bytes>> {
     )
 }
 
-fn method_not_allowed() -> Response<Full<Bytes>> {
+pub(super) fn method_not_allowed() -> Response<Full<Bytes>> {
     respond(
         StatusCode::METHOD_NOT_ALLOWED,
         "text/plain; charset=utf-8",

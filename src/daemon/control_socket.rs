@@ -1,5 +1,6 @@
 //! The control socket (`tandem status`, `tandem reload`), the Prometheus
-//! listener and the SIGUSR1 dump, as the daemon starts and stops them.
+//! listener, the status page listener and the SIGUSR1 dump, as the daemon
+//! starts and stops them.
 //!
 //! Owns the listeners and their tasks. The servers only read the status
 //! snapshot and forward reload requests to the main loop on a channel; they
@@ -9,6 +10,7 @@
 use tokio::sync::mpsc;
 
 use crate::control::server::{self, ReloadRequest};
+use crate::control::web;
 
 use super::error::DaemonError;
 use super::options::ControlOptions;
@@ -26,13 +28,13 @@ pub(super) async fn start_if_asked(
     match start_control(ctl?, hub, reload).await {
         Ok(c) => Some(c),
         Err(e) => {
-            tracing::error!(error = %e, "running without a control socket: tandem status, tandem reload and metrics are unavailable (SIGHUP still reloads)");
+            tracing::error!(error = %e, "running without a control socket: tandem status, tandem reload, metrics and the status page are unavailable (SIGHUP still reloads)");
             None
         }
     }
 }
 
-/// The control socket, metrics listener and SIGUSR1 dump, started before
+/// The control socket, metrics and status listeners and SIGUSR1 dump, started before
 /// the units: a socket that cannot be bound is known (and logged) before
 /// anything runs.
 pub(super) struct ControlService {
@@ -49,6 +51,10 @@ async fn start_control(
     let listener = server::bind_control_socket(&ctl.socket, server::DEFAULT_SOCKET_MODE).await?;
     let metrics = match &ctl.metrics_listen {
         Some(addr) => Some(server::bind_metrics(addr).await?),
+        None => None,
+    };
+    let status_page = match ctl.status_listen {
+        Some(addr) => Some(web::bind_status(addr).await?),
         None => None,
     };
     if let Err(e) = crate::control::dump::spawn_sigusr1_dump(ctl.dump_file.clone(), hub.subscribe())
@@ -71,6 +77,16 @@ async fn start_control(
     if let Some(listener) = metrics {
         tracing::info!(address = ?ctl.metrics_listen, "Prometheus metrics at /metrics");
         tasks.push(tokio::spawn(server::serve_metrics(
+            listener,
+            hub.subscribe(),
+            stopped(stop_rx.clone()),
+        )));
+    }
+    if let Some(listener) = status_page {
+        tracing::info!(address = ?ctl.status_listen, "status page at / and JSON at /status (read-only)");
+        // The page's server gets the status feed only, never the reload
+        // channel: nothing on that listener can change the daemon.
+        tasks.push(tokio::spawn(web::serve_status(
             listener,
             hub.subscribe(),
             stopped(stop_rx),

@@ -18,6 +18,10 @@ pub struct ControlOptions {
     pub socket: std::path::PathBuf,
     /// Prometheus listener (`--metrics-listen`), off when `None`.
     pub metrics_listen: Option<String>,
+    /// The read-only status page and `/status` JSON over TCP
+    /// (`--status-listen`, already checked to be loopback unless the
+    /// operator allowed otherwise), off when `None`.
+    pub status_listen: Option<std::net::SocketAddr>,
     /// Where SIGUSR1 writes the keepalived-style dump.
     pub dump_file: std::path::PathBuf,
 }
