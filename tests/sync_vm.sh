@@ -9,8 +9,10 @@
 #   1. lb1 (priority 150) is MASTER: its master daemon runs with every
 #      configured attribute, no backup daemon; lb2 runs the backup daemon
 #      only; both have the timeouts (ipvsadm -L --timeout);
-#   2. SIGTERM to lb1's tandem: lb1's daemons are gone; lb2 takes over and
-#      runs the master daemon only within a few seconds;
+#   2. SIGTERM to lb1's tandem: lb1's daemons are gone; lb2 takes over,
+#      starts its master daemon and keeps its backup daemon for
+#      TAKEOVER_LISTEN (4 s: lb1's last entries are still on their way),
+#      then runs the master daemon only;
 #   3. lb1 returns and preempts, but only once its backup daemon has caught
 #      up (the caught-up gate: its log says "preempt held"); lb2 starts its
 #      backup daemon at once and stops its master daemon FLUSH_DELAY (3 s)
@@ -131,14 +133,17 @@ kill -TERM "${pid[lb1]}"
 wait "${pid[lb1]}" || fail "lb1's tandem exited with status $?"
 unset 'pid[lb1]'
 expect "SIGTERM: lb1's daemons are gone" "" "$(daemons "$lb1")"
-ms=$(wait_for 10 "$lb2" "$master") || fail "lb2 never swapped to the master daemon"
-pass "lb2 took over and runs the master daemon only ($ms ms after lb1's exit)"
+both=$(printf '%s\n%s' "$backup_d" "$master" | sort)
+ms=$(wait_for 10 "$lb2" "$both") || fail "lb2 never started its master daemon beside its backup daemon"
+pass "lb2 took over: its master daemon started, its backup daemon still listening ($ms ms after lb1's exit)"
+ms=$(wait_for 10 "$lb2" "$master") || fail "lb2 never swapped to the master daemon only"
+[ "$ms" -ge 2500 ] || fail "lb2 stopped its backup daemon $ms ms after its master daemon started (it listens for 4 s)"
+pass "lb2 runs the master daemon only, $ms ms later (the old master's last entries heard)"
 
 # 3. lb1 comes back and preempts: lb2 leaves MASTER, starts its backup
 # daemon at once and stops its master daemon about 3 s later (so that the
 # entries it still buffers reach lb1).
 start "$lb1" 150 lb1
-both=$(printf '%s\n%s' "$backup_d" "$master" | sort)
 ms=$(wait_for 40 "$lb2" "$both") || fail "lb2 never ran both daemons after leaving MASTER"
 [ "$ms" -ge 8000 ] || fail "lb1 preempted $ms ms after its start: before its backup daemon caught up (8 s)"
 pass "lb1 preempted $ms ms after its start, once its backup daemon had caught up"

@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::ipvs::IpvsClient;
 use crate::ipvs::sync::{
     self, CatchUp, DaemonOp, DaemonSet, FLUSH_DELAY, Instance, SyncSettings, SyncSysctls,
+    TAKEOVER_LISTEN,
 };
 use crate::ipvs::types::{DaemonState, Timeouts};
 
@@ -155,6 +156,9 @@ struct SyncTask {
     timeouts_set: Option<Timeouts>,
     /// Until when the master daemon's stop is held back.
     hold_master: Option<Instant>,
+    /// Until when the backup daemon's stop is held back after becoming
+    /// MASTER ([`TAKEOVER_LISTEN`]).
+    hold_backup: Option<Instant>,
     /// Whether the named instance was MASTER at the last round.
     was_master: bool,
     /// The next attempt after a failed round.
@@ -184,6 +188,7 @@ async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::R
         managed: false,
         timeouts_set: None,
         hold_master: None,
+        hold_backup: None,
         was_master: false,
         retry_at: None,
         backup_since: None,
@@ -194,7 +199,7 @@ async fn run(mut wanted: watch::Receiver<Wanted>, bus: Bus, mut stop: oneshot::R
     loop {
         let w = wanted.borrow_and_update().clone();
         task.round(&w, &bus).await;
-        let wake = [task.hold_master, task.retry_at]
+        let wake = [task.hold_master, task.hold_backup, task.retry_at]
             .into_iter()
             .flatten()
             .min();
@@ -258,6 +263,9 @@ impl SyncTask {
         if self.hold_master.is_some_and(|t| t <= now) {
             self.hold_master = None;
         }
+        if self.hold_backup.is_some_and(|t| t <= now) {
+            self.hold_backup = None;
+        }
         if stopped(w, bus) {
             if std::mem::take(&mut self.was_master) {
                 self.hold_master = Some(now + FLUSH_DELAY);
@@ -279,13 +287,17 @@ impl SyncTask {
             // Leaving MASTER: its buffered entries still have to go out.
             self.hold_master = Some(now + FLUSH_DELAY);
         }
+        if !self.was_master && is_master && want.backup.is_none() {
+            // Becoming MASTER: the old master's last entries are on their way.
+            self.hold_backup = Some(now + TAKEOVER_LISTEN);
+        }
         self.was_master = is_master;
         self.managed |= w.settings.is_some();
         if !self.managed && w.timeouts.is_none() {
             return;
         }
         let timeouts = w.timeouts.filter(|t| self.timeouts_set != Some(*t));
-        let hold = self.hold_master.is_some();
+        let hold = (self.hold_master.is_some(), self.hold_backup.is_some());
         let managed = self.managed;
         let read_sysctls = w.settings.is_some() && self.sysctls.is_none();
         let stepped = self
@@ -433,7 +445,7 @@ impl SyncTask {
 fn step(
     c: &mut IpvsClient,
     want: Option<&DaemonSet>,
-    hold_master: bool,
+    (hold_master, hold_backup): (bool, bool),
     timeouts: Option<&Timeouts>,
     read_sysctls: bool,
 ) -> Result<Stepped, crate::ipvs::IpvsError> {
@@ -462,6 +474,9 @@ fn step(
     let mut ops = sync::plan(&running, want, ifname.and_then(mtu));
     if hold_master {
         ops.retain(|op| *op != DaemonOp::Stop(DaemonState::Master));
+    }
+    if hold_backup && want.backup.is_none() {
+        ops.retain(|op| *op != DaemonOp::Stop(DaemonState::Backup));
     }
     apply(c, &ops)?;
     Ok(Stepped {

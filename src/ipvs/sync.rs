@@ -425,6 +425,13 @@ impl SyncSysctls {
 /// noticed by a thread that wakes every `IPVS_SYNC_CHECK_PERIOD` (1 s).
 pub const FLUSH_DELAY: Duration = Duration::from_secs(3);
 
+/// How long a node that has just become MASTER keeps its backup daemon
+/// (beside its new master daemon): the old master sends what it still
+/// buffers for [`FLUSH_DELAY`] after it leaves MASTER, about when this node
+/// took over, and those connections are the ones the handover guard holds
+/// for. One second more for the two transitions' skew.
+pub const TAKEOVER_LISTEN: Duration = Duration::from_secs(FLUSH_DELAY.as_secs() + 1);
+
 /// How soon a backup that just started its daemon has heard of every
 /// connection the master holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

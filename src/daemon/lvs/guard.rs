@@ -16,11 +16,11 @@ use crate::ipvs::types::{Forward, Protocol, ServiceKey, Table};
 use crate::net::guard::GuardEntries;
 
 /// How long unknown connections' segments are dropped after a takeover:
-/// the kernel sends a sync buffer at the latest 2 s after its first entry
-/// (`IPVS_SYNC_FLUSH_TIME`), its master thread looks every second
-/// (`IPVS_SYNC_CHECK_PERIOD`), and the old master's daemon runs on for 3 s
-/// after it leaves MASTER (`daemon::sync`).
-pub const GUARD_WINDOW: std::time::Duration = std::time::Duration::from_secs(4);
+/// as long as this node's backup sync daemon keeps listening for the old
+/// master's last entries ([`crate::ipvs::sync::TAKEOVER_LISTEN`]: the old
+/// master's daemon sends for 3 s after it leaves MASTER, and the kernel
+/// sends a buffer at the latest 2 s after its first entry).
+pub const GUARD_WINDOW: std::time::Duration = crate::ipvs::sync::TAKEOVER_LISTEN;
 
 /// The guard's state: which masters the last table was for, and until when
 /// the guard holds.
