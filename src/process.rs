@@ -166,13 +166,13 @@ fn apply_thread_sched(tid: libc::pid_t, s: &ThreadSched, side: &str) {
         let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
         if rc != 0 {
             let e = std::io::Error::last_os_error();
-            tracing::warn!(side, nice, error = %e, "cannot set the {side} threads' priority");
+            tracing::warn!(side, nice, error = %e, "cannot set the {side} threads' priority{}", sandbox_hint());
         }
     }
     if let Some(p) = s.rt_priority
         && let Err(e) = set_round_robin(tid, p)
     {
-        tracing::warn!(side, priority = p, error = %e, "cannot set real-time scheduling for the {side} threads");
+        tracing::warn!(side, priority = p, error = %e, "cannot set real-time scheduling for the {side} threads{}", sandbox_hint());
     }
     if !s.cpus.is_empty() {
         // SAFETY: cpu_set_t is plain data; CPU_SET stays within its size
@@ -213,6 +213,24 @@ pub fn raise_vrrp_threads(priority: i32) -> usize {
     tids.into_iter()
         .filter(|&t| set_round_robin(t, priority).is_ok())
         .count()
+}
+
+/// What to add to a scheduling or memory-locking failure: under systemd
+/// (`$INVOCATION_ID` is set for a unit's processes) the packaged unit's
+/// sandbox is the likely cause, and the operator needs to hear where to
+/// lift it, not only the errno.
+pub fn sandbox_hint() -> &'static str {
+    sandbox_hint_for(std::env::var_os("INVOCATION_ID").is_some())
+}
+
+fn sandbox_hint_for(under_systemd: bool) -> &'static str {
+    if under_systemd {
+        " (tandem.service forbids it: RestrictRealtime=yes, SystemCallFilter=~@resources and no \
+         CAP_SYS_NICE / CAP_IPC_LOCK; docs/running.md, \"Real-time knobs under systemd\", has the \
+         drop-in that allows it)"
+    } else {
+        ""
+    }
 }
 
 /// `*_no_swap`: keep every page of the daemon in memory, present and
@@ -291,6 +309,14 @@ mod tests {
     use std::time::Duration;
 
     use super::AutoPriority;
+
+    #[test]
+    fn a_scheduling_failure_under_systemd_points_at_the_units_sandbox() {
+        assert_eq!(super::sandbox_hint_for(false), "");
+        let hint = super::sandbox_hint_for(true);
+        assert!(hint.contains("RestrictRealtime=yes"), "{hint}");
+        assert!(hint.contains("Real-time knobs under systemd"), "{hint}");
+    }
 
     #[test]
     fn auto_priority_rises_one_step_per_late_wakeup_up_to_its_maximum() {

@@ -34,7 +34,11 @@ pub fn prepare(g: &GlobalDefs) {
     if g.vrrp_process.no_swap || g.checker_process.no_swap {
         match process::lock_memory() {
             Ok(()) => tracing::info!("memory locked (no_swap)"),
-            Err(e) => tracing::warn!(error = %e, "cannot lock memory (no_swap)"),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "cannot lock memory (no_swap){}",
+                process::sandbox_hint()
+            ),
         }
     }
     // One limit per process: the VRRP side's if given, else the checks'.
@@ -44,7 +48,7 @@ pub fn prepare(g: &GlobalDefs) {
         .or(g.checker_process.rlimit_rttime)
         && let Err(e) = process::set_rlimit_rttime(us)
     {
-        tracing::warn!(error = %e, usecs = us, "cannot set RLIMIT_RTTIME");
+        tracing::warn!(error = %e, usecs = us, "cannot set RLIMIT_RTTIME{}", process::sandbox_hint());
     }
 }
 
