@@ -436,6 +436,26 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
         ],
     ),
     (
+        Block::DnsCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "name",
+            "retry",
+            "type",
+            "warmup",
+        ],
+    ),
+    (
         Block::Url,
         &[
             "digest",
@@ -486,6 +506,9 @@ fn template(block: Block) -> &'static str {
         }
         Block::MiscCheck => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    MISC_CHECK {\n      misc_path /bin/true\nKW\n    }\n  }\n}\n"
+        }
+        Block::DnsCheck => {
+            "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    DNS_CHECK {\nKW\n    }\n  }\n}\n"
         }
         Block::Url => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"

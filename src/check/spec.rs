@@ -64,6 +64,8 @@ impl CheckTiming {
             CheckKind::Http(_) | CheckKind::Ssl(_) => (1, Duration::from_secs(3)),
             CheckKind::Tcp => (1, Duration::from_secs(1)),
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
+            // check_dns.c: 3 retries, delay_before_retry = delay_loop.
+            CheckKind::Dns(_) => (3, delay_loop),
         };
         Self {
             delay_loop,
@@ -86,6 +88,8 @@ pub enum CheckKind {
     Tcp,
     /// `MISC_CHECK`: a program's exit status.
     Misc(MiscCheck),
+    /// `DNS_CHECK`: a DNS query over UDP answers NOERROR.
+    Dns(DnsCheck),
 }
 
 impl CheckKind {
@@ -96,6 +100,7 @@ impl CheckKind {
             CheckKind::Ssl(_) => "SSL_GET",
             CheckKind::Tcp => "TCP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
         }
     }
 }
@@ -186,6 +191,15 @@ impl fmt::Display for StatusCodes {
         }
         Ok(())
     }
+}
+
+/// The body of a `DNS_CHECK` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DnsCheck {
+    /// `type` as its RR type number (keepalived's default SOA, 6).
+    pub qtype: u16,
+    /// `name`, dotted, without empty labels; `""` (the default) is the root.
+    pub name: String,
 }
 
 /// The body of a `MISC_CHECK` block.

@@ -26,6 +26,7 @@ pub enum Block {
     SslGet,
     TcpCheck,
     MiscCheck,
+    DnsCheck,
     Url,
     TrackFile,
     FileCheck,
@@ -48,6 +49,7 @@ impl Block {
             Block::SslGet => "SSL_GET",
             Block::TcpCheck => "TCP_CHECK",
             Block::MiscCheck => "MISC_CHECK",
+            Block::DnsCheck => "DNS_CHECK",
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
@@ -265,6 +267,7 @@ impl Block {
                 "SSL_GET",
                 "TCP_CHECK",
                 "MISC_CHECK",
+                "DNS_CHECK",
                 "FILE_CHECK",
             ],
             Block::HttpGet => &[
@@ -330,6 +333,23 @@ impl Block {
                 "misc_dynamic",
                 "user",
                 "alpha",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::DnsCheck => &[
+                "type",
+                "name",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
                 "retry",
                 "delay_before_retry",
                 "warmup",
@@ -418,7 +438,6 @@ impl Block {
             ],
             Block::RealServer => &[
                 "SMTP_CHECK",
-                "DNS_CHECK",
                 "BFD_CHECK",
                 "UDP_CHECK",
                 "PING_CHECK",
@@ -428,6 +447,7 @@ impl Block {
             | Block::SslGet
             | Block::TcpCheck
             | Block::MiscCheck
+            | Block::DnsCheck
             | Block::TrackFile
             | Block::FileCheck
             | Block::Url => &[],

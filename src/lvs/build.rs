@@ -219,6 +219,10 @@ fn checker_spec(
         m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)?),
         m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)?),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
+        m::CheckerKind::DnsCheck(d) => CheckKind::Dns(crate::check::DnsCheck {
+            qtype: d.qtype.number(),
+            name: d.name.clone(),
+        }),
         m::CheckerKind::MiscCheck(misc) => {
             // Split and checked here, so that a bad line or user refuses
             // the configuration; the checker splits the same line again.

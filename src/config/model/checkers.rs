@@ -1,5 +1,5 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK` and `MISC_CHECK`, with their `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK` and `DNS_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -68,6 +68,9 @@ pub enum CheckerKind {
     TcpCheck,
     #[serde(rename = "MISC_CHECK")]
     MiscCheck(MiscCheck),
+    /// A DNS query over UDP.
+    #[serde(rename = "DNS_CHECK")]
+    DnsCheck(DnsCheck),
 }
 
 impl CheckerKind {
@@ -78,6 +81,7 @@ impl CheckerKind {
             CheckerKind::SslGet(_) => "SSL_GET",
             CheckerKind::TcpCheck => "TCP_CHECK",
             CheckerKind::MiscCheck(_) => "MISC_CHECK",
+            CheckerKind::DnsCheck(_) => "DNS_CHECK",
         }
     }
 }
@@ -222,4 +226,63 @@ pub struct MiscCheck {
     pub misc_dynamic: bool,
     /// `user USER [GROUP]`; `None`: the global `script_user`.
     pub user: Option<ScriptUser>,
+}
+
+/// Options of `DNS_CHECK`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsCheck {
+    /// `type`: the query's RR type, default SOA.
+    #[serde(rename = "type")]
+    pub qtype: DnsType,
+    /// `name`: the name queried, default `""` (the root, ".").
+    pub name: String,
+}
+
+/// The query types keepalived 2.2.7's `DNS_CHECK` knows (check_dns.c).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DnsType {
+    A,
+    Ns,
+    Cname,
+    /// keepalived's default.
+    #[default]
+    Soa,
+    Mx,
+    Txt,
+    Aaaa,
+    Rrsig,
+    Dnskey,
+}
+
+impl DnsType {
+    /// Every type with its keyword and RR type number (RFC 1035 §3.2.2,
+    /// RFC 3596, RFC 4034).
+    pub const ALL: [(DnsType, &'static str, u16); 9] = [
+        (DnsType::A, "A", 1),
+        (DnsType::Ns, "NS", 2),
+        (DnsType::Cname, "CNAME", 5),
+        (DnsType::Soa, "SOA", 6),
+        (DnsType::Mx, "MX", 15),
+        (DnsType::Txt, "TXT", 16),
+        (DnsType::Aaaa, "AAAA", 28),
+        (DnsType::Rrsig, "RRSIG", 46),
+        (DnsType::Dnskey, "DNSKEY", 48),
+    ];
+
+    /// The type named `word`, in any case, as keepalived compares it.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, name, _)| name.eq_ignore_ascii_case(word))
+            .map(|(t, ..)| *t)
+    }
+
+    /// The RR type number sent in the question.
+    pub fn number(self) -> u16 {
+        Self::ALL
+            .iter()
+            .find(|(t, ..)| *t == self)
+            .map_or(6, |(.., n)| *n)
+    }
 }
