@@ -1,4 +1,5 @@
-//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK and DNS_CHECK.
+//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK and
+//! SMTP_CHECK.
 //!
 //! The module is split the same way as the rest of tandem: what a check *is*
 //! and how its result turns into an up/down verdict is plain data and sans-IO
@@ -16,6 +17,7 @@
 //! | `ssl.rs`      | `SSL_GET`: TLS via tokio-rustls                                |
 //! | `tcp.rs`      | `TCP_CHECK` and the socket set-up every network checker shares |
 //! | `dns.rs`      | `DNS_CHECK`: the query/answer codec (sans-IO) and the UDP probe |
+//! | `smtp.rs`     | `SMTP_CHECK`: the greeting/HELO/QUIT dialogue (sans-IO) and its TCP I/O |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
 //! | `runner.rs`   | one tokio task per distinct checker, events out on a channel   |
 //! | `engine.rs`   | the checker thread's own epoll loop for TCP_CHECK and status-only HTTP_GET |
@@ -46,6 +48,7 @@ pub mod probe;
 pub mod runner;
 pub mod schedule;
 pub mod sink;
+pub mod smtp;
 pub mod spec;
 pub mod ssl;
 pub mod tcp;
@@ -56,6 +59,6 @@ pub use probe::{Prepared, probe, probe_prepared};
 pub use runner::CheckRunner;
 pub use schedule::{CheckSchedule, Report, Step};
 pub use spec::{
-    CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck, StatusCodes,
-    UrlCheck,
+    CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck, SmtpCheck,
+    StatusCodes, UrlCheck,
 };

@@ -62,7 +62,7 @@ impl CheckTiming {
     pub fn defaults(kind: &CheckKind, delay_loop: Duration) -> Self {
         let (retry, delay_before_retry) = match kind {
             CheckKind::Http(_) | CheckKind::Ssl(_) => (1, Duration::from_secs(3)),
-            CheckKind::Tcp => (1, Duration::from_secs(1)),
+            CheckKind::Tcp | CheckKind::Smtp(_) => (1, Duration::from_secs(1)),
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
             // check_dns.c: 3 retries, delay_before_retry = delay_loop.
             CheckKind::Dns(_) => (3, delay_loop),
@@ -90,6 +90,8 @@ pub enum CheckKind {
     Misc(MiscCheck),
     /// `DNS_CHECK`: a DNS query over UDP answers NOERROR.
     Dns(DnsCheck),
+    /// `SMTP_CHECK`: greeting 220, HELO 250, QUIT.
+    Smtp(SmtpCheck),
 }
 
 impl CheckKind {
@@ -101,6 +103,7 @@ impl CheckKind {
             CheckKind::Tcp => "TCP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
             CheckKind::Dns(_) => "DNS_CHECK",
+            CheckKind::Smtp(_) => "SMTP_CHECK",
         }
     }
 }
@@ -200,6 +203,16 @@ pub struct DnsCheck {
     pub qtype: u16,
     /// `name`, dotted, without empty labels; `""` (the default) is the root.
     pub name: String,
+}
+
+/// One connection of an `SMTP_CHECK` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SmtpCheck {
+    /// `helo_name`.
+    pub helo_name: String,
+    /// The real server's address and port, which keepalived names in its
+    /// "Network unreachable" line.
+    pub real_server: SocketAddr,
 }
 
 /// The body of a `MISC_CHECK` block.

@@ -27,6 +27,8 @@ pub enum Block {
     TcpCheck,
     MiscCheck,
     DnsCheck,
+    SmtpCheck,
+    SmtpHost,
     Url,
     TrackFile,
     FileCheck,
@@ -50,6 +52,8 @@ impl Block {
             Block::TcpCheck => "TCP_CHECK",
             Block::MiscCheck => "MISC_CHECK",
             Block::DnsCheck => "DNS_CHECK",
+            Block::SmtpCheck => "SMTP_CHECK",
+            Block::SmtpHost => "SMTP_CHECK host",
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
@@ -268,6 +272,7 @@ impl Block {
                 "TCP_CHECK",
                 "MISC_CHECK",
                 "DNS_CHECK",
+                "SMTP_CHECK",
                 "FILE_CHECK",
             ],
             Block::HttpGet => &[
@@ -342,6 +347,38 @@ impl Block {
             Block::DnsCheck => &[
                 "type",
                 "name",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::SmtpCheck => &[
+                "helo_name",
+                "host",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            Block::SmtpHost => &[
                 "connect_ip",
                 "connect_port",
                 "bindto",
@@ -436,18 +473,14 @@ impl Block {
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &[
-                "SMTP_CHECK",
-                "BFD_CHECK",
-                "UDP_CHECK",
-                "PING_CHECK",
-                "snmp_name",
-            ],
+            Block::RealServer => &["BFD_CHECK", "UDP_CHECK", "PING_CHECK", "snmp_name"],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck
             | Block::MiscCheck
             | Block::DnsCheck
+            | Block::SmtpCheck
+            | Block::SmtpHost
             | Block::TrackFile
             | Block::FileCheck
             | Block::Url => &[],
@@ -540,6 +573,10 @@ pub const REPEATABLE: &[&str] = &[
     "SSL_GET",
     "TCP_CHECK",
     "MISC_CHECK",
+    "DNS_CHECK",
+    "SMTP_CHECK",
+    // SMTP_CHECK's deprecated host blocks: one connection each.
+    "host",
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "virtual_routes",

@@ -219,6 +219,10 @@ fn checker_spec(
         m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)?),
         m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)?),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
+        m::CheckerKind::SmtpCheck(smtp) => CheckKind::Smtp(crate::check::SmtpCheck {
+            helo_name: smtp.helo_name.clone(),
+            real_server: SocketAddr::new(rs.address, rs.port),
+        }),
         m::CheckerKind::DnsCheck(d) => CheckKind::Dns(crate::check::DnsCheck {
             qtype: d.qtype.number(),
             name: d.name.clone(),

@@ -96,7 +96,13 @@ impl Builder {
         Some(c)
     }
 
-    fn checker_stmt(&mut self, st: Stmt, block: Block, kind: &mut CheckerKind, c: &mut RawChecker) {
+    pub(super) fn checker_stmt(
+        &mut self,
+        st: Stmt,
+        block: Block,
+        kind: &mut CheckerKind,
+        c: &mut RawChecker,
+    ) {
         let kw = self.alias(&st, block);
         // inhibit_on_failure and smtp_alert belong to real servers; a
         // virtualhost only means something to the HTTP checkers.
@@ -104,7 +110,14 @@ impl Builder {
         // misc_timeout bounds the script).
         let not_here = matches!(kw.as_str(), "inhibit_on_failure" | "smtp_alert")
             || (kw == "virtualhost"
-                && matches!(block, Block::MiscCheck | Block::TcpCheck | Block::DnsCheck))
+                && matches!(
+                    block,
+                    Block::MiscCheck
+                        | Block::TcpCheck
+                        | Block::DnsCheck
+                        | Block::SmtpCheck
+                        | Block::SmtpHost
+                ))
             || (kw == "connect_timeout" && block == Block::MiscCheck);
         if !not_here && self.inherit_stmt(&kw, &st, &mut c.inh) {
             return;
@@ -304,7 +317,7 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
     let (retry_default, dbr_default) = match &kind {
         CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
         CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
-        CheckerKind::TcpCheck => (1, Duration::from_secs(1)),
+        CheckerKind::TcpCheck | CheckerKind::SmtpCheck(_) => (1, Duration::from_secs(1)),
         // check_dns.c: 3 retries, and delay_before_retry defaults to the
         // delay_loop.
         CheckerKind::DnsCheck(_) => (3, delay_loop),
@@ -320,7 +333,7 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         CheckerKind::MiscCheck(m) => {
             m.misc_timeout = rc.misc_timeout.unwrap_or(delay_loop);
         }
-        CheckerKind::TcpCheck | CheckerKind::DnsCheck(_) => {}
+        CheckerKind::TcpCheck | CheckerKind::DnsCheck(_) | CheckerKind::SmtpCheck(_) => {}
     }
     Checker {
         kind,

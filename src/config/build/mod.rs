@@ -29,6 +29,7 @@ mod process_knobs;
 mod raw;
 mod real_server;
 mod rules;
+mod smtp_check;
 mod statics;
 mod strict;
 mod track_file;

@@ -50,6 +50,7 @@ impl Inherit {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct RawChecker {
     pub(super) kind: CheckerKind,
     pub(super) inh: Inherit,

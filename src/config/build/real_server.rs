@@ -88,6 +88,10 @@ impl Builder {
                     raw.checkers.push(c);
                 }
             }
+            "SMTP_CHECK" => {
+                let checkers = self.smtp_check(&st);
+                raw.checkers.extend(checkers);
+            }
             "FILE_CHECK" => {
                 if let Some(c) = self.file_check(&st) {
                     raw.rs.file_checks.push(c);

@@ -1,5 +1,5 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK`, `MISC_CHECK` and `DNS_CHECK`, with the `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK` and `SMTP_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -71,6 +71,9 @@ pub enum CheckerKind {
     /// A DNS query over UDP.
     #[serde(rename = "DNS_CHECK")]
     DnsCheck(DnsCheck),
+    /// An SMTP greeting, HELO and QUIT.
+    #[serde(rename = "SMTP_CHECK")]
+    SmtpCheck(SmtpCheck),
 }
 
 impl CheckerKind {
@@ -82,6 +85,7 @@ impl CheckerKind {
             CheckerKind::TcpCheck => "TCP_CHECK",
             CheckerKind::MiscCheck(_) => "MISC_CHECK",
             CheckerKind::DnsCheck(_) => "DNS_CHECK",
+            CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
         }
     }
 }
@@ -285,4 +289,12 @@ impl DnsType {
             .find(|(t, ..)| *t == self)
             .map_or(6, |(.., n)| *n)
     }
+}
+
+/// Options of `SMTP_CHECK` (one per connection: each deprecated `host { }`
+/// block is a checker of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpCheck {
+    /// `helo_name`, default `smtpchecker.keepalived.org`.
+    pub helo_name: String,
 }
