@@ -604,6 +604,8 @@ pub const KEEP_FIRST: &[&str] = &[
     "vrrp_notify_fifo_script",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
+    // DNS_CHECK's (the only block with a "name"): a second one is refused.
+    "name",
 ];
 
 /// A deprecated keyword and the keyword that replaces it.
