@@ -494,6 +494,28 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
         ],
     ),
     (
+        Block::UdpCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "max_reply_length",
+            "min_reply_length",
+            "payload",
+            "require_reply",
+            "retry",
+            "warmup",
+        ],
+    ),
+    (
         Block::Url,
         &[
             "digest",
@@ -553,6 +575,9 @@ fn template(block: Block) -> &'static str {
         }
         Block::SmtpHost => {
             "virtual_server 192.0.2.1 25 {\n  protocol TCP\n  real_server 192.0.2.10 25 {\n    SMTP_CHECK {\n      host {\nKW\n      }\n    }\n  }\n}\n"
+        }
+        Block::UdpCheck => {
+            "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    UDP_CHECK {\nKW\n    }\n  }\n}\n"
         }
         Block::Url => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"

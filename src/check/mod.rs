@@ -1,5 +1,5 @@
-//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK and
-//! SMTP_CHECK.
+//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK,
+//! SMTP_CHECK and UDP_CHECK.
 //!
 //! The module is split the same way as the rest of tandem: what a check *is*
 //! and how its result turns into an up/down verdict is plain data and sans-IO
@@ -18,6 +18,7 @@
 //! | `tcp.rs`      | `TCP_CHECK` and the socket set-up every network checker shares |
 //! | `dns.rs`      | `DNS_CHECK`: the query/answer codec (sans-IO) and the UDP probe |
 //! | `smtp.rs`     | `SMTP_CHECK`: the greeting/HELO/QUIT dialogue (sans-IO) and its TCP I/O |
+//! | `udp.rs`      | `UDP_CHECK`: a datagram, ICMP errors, the reply's verdict (sans-IO) |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
 //! | `runner.rs`   | one tokio task per distinct checker, events out on a channel   |
 //! | `engine.rs`   | the checker thread's own epoll loop for TCP_CHECK and status-only HTTP_GET |
@@ -52,6 +53,7 @@ pub mod smtp;
 pub mod spec;
 pub mod ssl;
 pub mod tcp;
+pub mod udp;
 
 pub use event::{CheckEvent, CheckerId};
 pub use outcome::{CheckError, Pass};
@@ -60,5 +62,5 @@ pub use runner::CheckRunner;
 pub use schedule::{CheckSchedule, Report, Step};
 pub use spec::{
     CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck, SmtpCheck,
-    StatusCodes, UrlCheck,
+    StatusCodes, UdpCheck, UrlCheck,
 };

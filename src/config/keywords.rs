@@ -29,6 +29,7 @@ pub enum Block {
     DnsCheck,
     SmtpCheck,
     SmtpHost,
+    UdpCheck,
     Url,
     TrackFile,
     FileCheck,
@@ -54,6 +55,7 @@ impl Block {
             Block::DnsCheck => "DNS_CHECK",
             Block::SmtpCheck => "SMTP_CHECK",
             Block::SmtpHost => "SMTP_CHECK host",
+            Block::UdpCheck => "UDP_CHECK",
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
@@ -273,6 +275,7 @@ impl Block {
                 "MISC_CHECK",
                 "DNS_CHECK",
                 "SMTP_CHECK",
+                "UDP_CHECK",
                 "FILE_CHECK",
             ],
             Block::HttpGet => &[
@@ -393,6 +396,25 @@ impl Block {
                 "delay_loop",
                 "log_all_failures",
             ],
+            Block::UdpCheck => &[
+                "payload",
+                "require_reply",
+                "min_reply_length",
+                "max_reply_length",
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
             Block::Url => &[
                 "path",
                 "digest",
@@ -473,7 +495,7 @@ impl Block {
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &["BFD_CHECK", "UDP_CHECK", "PING_CHECK", "snmp_name"],
+            Block::RealServer => &["BFD_CHECK", "PING_CHECK", "snmp_name"],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck
@@ -481,6 +503,7 @@ impl Block {
             | Block::DnsCheck
             | Block::SmtpCheck
             | Block::SmtpHost
+            | Block::UdpCheck
             | Block::TrackFile
             | Block::FileCheck
             | Block::Url => &[],
@@ -575,6 +598,7 @@ pub const REPEATABLE: &[&str] = &[
     "MISC_CHECK",
     "DNS_CHECK",
     "SMTP_CHECK",
+    "UDP_CHECK",
     // SMTP_CHECK's deprecated host blocks: one connection each.
     "host",
     "virtual_ipaddress",

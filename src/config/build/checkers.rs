@@ -25,27 +25,7 @@ impl Builder {
                 format!("unexpected \"{}\" after {kind_kw}", extra.text),
             );
         }
-        let (block, mut kind) = match kind_kw.as_str() {
-            "HTTP_GET" => (Block::HttpGet, CheckerKind::HttpGet(HttpGet::default())),
-            "SSL_GET" => (Block::SslGet, CheckerKind::SslGet(HttpGet::default())),
-            "TCP_CHECK" => (Block::TcpCheck, CheckerKind::TcpCheck),
-            "DNS_CHECK" => (
-                Block::DnsCheck,
-                CheckerKind::DnsCheck(DnsCheck {
-                    qtype: DnsType::default(),
-                    name: String::new(),
-                }),
-            ),
-            _ => (
-                Block::MiscCheck,
-                CheckerKind::MiscCheck(MiscCheck {
-                    misc_path: String::new(),
-                    misc_timeout: Duration::ZERO,
-                    misc_dynamic: false,
-                    user: None,
-                }),
-            ),
-        };
+        let (block, mut kind) = empty_checker(&kind_kw);
         let mut dns_name_seen = false;
         let mut c = RawChecker {
             kind: CheckerKind::TcpCheck,
@@ -75,6 +55,11 @@ impl Builder {
                     return;
                 }
             }
+            if let CheckerKind::UdpCheck(u) = &mut kind {
+                if b.udp_stmt(&st, u) {
+                    return;
+                }
+            }
             b.checker_stmt(st, block, &mut kind, &mut c)
         });
         match &kind {
@@ -86,6 +71,18 @@ impl Builder {
             }
             CheckerKind::MiscCheck(m) if m.misc_path.is_empty() => {
                 self.err(s.keyword.pos, "MISC_CHECK has no misc_path");
+            }
+            // keepalived warns the same and runs the check, which fails.
+            CheckerKind::UdpCheck(u)
+                if u.reply_data.is_some() && u.min_reply_length > u.max_reply_length =>
+            {
+                self.warn(
+                    s.keyword.pos,
+                    format!(
+                        "UDP_CHECK min_reply_length {} > max_reply_length {}: the check will always fail",
+                        u.min_reply_length, u.max_reply_length
+                    ),
+                );
             }
             _ => {}
         }
@@ -117,6 +114,7 @@ impl Builder {
                         | Block::DnsCheck
                         | Block::SmtpCheck
                         | Block::SmtpHost
+                        | Block::UdpCheck
                 ))
             || (kw == "connect_timeout" && block == Block::MiscCheck);
         if !not_here && self.inherit_stmt(&kw, &st, &mut c.inh) {
@@ -288,6 +286,43 @@ impl Builder {
     }
 }
 
+/// The block and the empty checker a checker keyword opens, with
+/// keepalived's defaults for its own options.
+fn empty_checker(keyword: &str) -> (Block, CheckerKind) {
+    match keyword {
+        "HTTP_GET" => (Block::HttpGet, CheckerKind::HttpGet(HttpGet::default())),
+        "SSL_GET" => (Block::SslGet, CheckerKind::SslGet(HttpGet::default())),
+        "TCP_CHECK" => (Block::TcpCheck, CheckerKind::TcpCheck),
+        "UDP_CHECK" => (
+            Block::UdpCheck,
+            CheckerKind::UdpCheck(UdpCheck {
+                payload: None,
+                require_reply: false,
+                reply_data: None,
+                reply_mask: None,
+                min_reply_length: 0,
+                max_reply_length: 255,
+            }),
+        ),
+        "DNS_CHECK" => (
+            Block::DnsCheck,
+            CheckerKind::DnsCheck(DnsCheck {
+                qtype: DnsType::default(),
+                name: String::new(),
+            }),
+        ),
+        _ => (
+            Block::MiscCheck,
+            CheckerKind::MiscCheck(MiscCheck {
+                misc_path: String::new(),
+                misc_timeout: Duration::ZERO,
+                misc_dynamic: false,
+                user: None,
+            }),
+        ),
+    }
+}
+
 /// Why `name` cannot be sent as a DNS question (RFC 1035 §2.3.4), if it
 /// cannot: keepalived refuses empty labels; a label over 63 octets or a
 /// name over 253 would not fit the wire format either.
@@ -317,7 +352,9 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
     let (retry_default, dbr_default) = match &kind {
         CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
         CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
-        CheckerKind::TcpCheck | CheckerKind::SmtpCheck(_) => (1, Duration::from_secs(1)),
+        CheckerKind::TcpCheck | CheckerKind::SmtpCheck(_) | CheckerKind::UdpCheck(_) => {
+            (1, Duration::from_secs(1))
+        }
         // check_dns.c: 3 retries, and delay_before_retry defaults to the
         // delay_loop.
         CheckerKind::DnsCheck(_) => (3, delay_loop),
@@ -333,7 +370,10 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         CheckerKind::MiscCheck(m) => {
             m.misc_timeout = rc.misc_timeout.unwrap_or(delay_loop);
         }
-        CheckerKind::TcpCheck | CheckerKind::DnsCheck(_) | CheckerKind::SmtpCheck(_) => {}
+        CheckerKind::TcpCheck
+        | CheckerKind::DnsCheck(_)
+        | CheckerKind::SmtpCheck(_)
+        | CheckerKind::UdpCheck(_) => {}
     }
     Checker {
         kind,

@@ -34,6 +34,7 @@ mod statics;
 mod strict;
 mod track_file;
 mod tracking;
+mod udp_check;
 mod url_regex;
 mod values;
 mod virtual_server;

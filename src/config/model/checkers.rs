@@ -1,5 +1,5 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK` and `SMTP_CHECK`, with the `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK` and `UDP_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -74,6 +74,9 @@ pub enum CheckerKind {
     /// An SMTP greeting, HELO and QUIT.
     #[serde(rename = "SMTP_CHECK")]
     SmtpCheck(SmtpCheck),
+    /// A UDP datagram, and maybe its reply.
+    #[serde(rename = "UDP_CHECK")]
+    UdpCheck(UdpCheck),
 }
 
 impl CheckerKind {
@@ -86,6 +89,7 @@ impl CheckerKind {
             CheckerKind::MiscCheck(_) => "MISC_CHECK",
             CheckerKind::DnsCheck(_) => "DNS_CHECK",
             CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
+            CheckerKind::UdpCheck(_) => "UDP_CHECK",
         }
     }
 }
@@ -297,4 +301,21 @@ impl DnsType {
 pub struct SmtpCheck {
     /// `helo_name`, default `smtpchecker.keepalived.org`.
     pub helo_name: String,
+}
+
+/// Options of `UDP_CHECK`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpCheck {
+    /// `payload`; `None`: keepalived's 32 bytes of "keepalived check - ".
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply`: no reply within connect_timeout fails.
+    pub require_reply: bool,
+    /// `require_reply HEX`: the reply's first octets.
+    pub reply_data: Option<Vec<u8>>,
+    /// Bits of `reply_data` that may differ (the `x` nibbles).
+    pub reply_mask: Option<Vec<u8>>,
+    /// `min_reply_length`, default 0 (with `reply_data` only).
+    pub min_reply_length: u16,
+    /// `max_reply_length`, default 255 (with `reply_data` only).
+    pub max_reply_length: u16,
 }
