@@ -455,6 +455,86 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
         ],
     ),
     (
+        Block::DnsCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "name",
+            "retry",
+            "type",
+            "warmup",
+        ],
+    ),
+    (
+        Block::SmtpCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "retry",
+            "warmup",
+            "helo_name",
+            "host",
+        ],
+    ),
+    (
+        Block::SmtpHost,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "retry",
+            "warmup",
+        ],
+    ),
+    (
+        Block::UdpCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "max_reply_length",
+            "min_reply_length",
+            "payload",
+            "require_reply",
+            "retry",
+            "warmup",
+        ],
+    ),
+    (
         Block::Url,
         &[
             "digest",
@@ -506,6 +586,18 @@ fn template(block: Block) -> &'static str {
         }
         Block::MiscCheck => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    MISC_CHECK {\n      misc_path /bin/true\nKW\n    }\n  }\n}\n"
+        }
+        Block::DnsCheck => {
+            "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    DNS_CHECK {\nKW\n    }\n  }\n}\n"
+        }
+        Block::SmtpCheck => {
+            "virtual_server 192.0.2.1 25 {\n  protocol TCP\n  real_server 192.0.2.10 25 {\n    SMTP_CHECK {\nKW\n    }\n  }\n}\n"
+        }
+        Block::SmtpHost => {
+            "virtual_server 192.0.2.1 25 {\n  protocol TCP\n  real_server 192.0.2.10 25 {\n    SMTP_CHECK {\n      host {\nKW\n      }\n    }\n  }\n}\n"
+        }
+        Block::UdpCheck => {
+            "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    UDP_CHECK {\nKW\n    }\n  }\n}\n"
         }
         Block::Url => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"

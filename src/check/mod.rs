@@ -1,4 +1,5 @@
-//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK and MISC_CHECK on tokio.
+//! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK,
+//! SMTP_CHECK and UDP_CHECK.
 //!
 //! The module is split the same way as the rest of tandem: what a check *is*
 //! and how its result turns into an up/down verdict is plain data and sans-IO
@@ -15,6 +16,9 @@
 //! | `body_regex.rs` | a url's `regex` over the body as it streams in (sans-IO)     |
 //! | `ssl.rs`      | `SSL_GET`: TLS via tokio-rustls                                |
 //! | `tcp.rs`      | `TCP_CHECK` and the socket set-up every network checker shares |
+//! | `dns.rs`      | `DNS_CHECK`: the query/answer codec (sans-IO) and the UDP probe |
+//! | `smtp.rs`     | `SMTP_CHECK`: the greeting/HELO/QUIT dialogue (sans-IO) and its TCP I/O |
+//! | `udp.rs`      | `UDP_CHECK`: a datagram, ICMP errors, the reply's verdict (sans-IO) |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
 //! | `runner.rs`   | one tokio task per distinct checker, events out on a channel   |
 //! | `engine.rs`   | the checker thread's own epoll loop for TCP_CHECK and status-only HTTP_GET |
@@ -35,6 +39,7 @@
 //! `config::regex`, the PCRE2 patterns the configuration compiled.
 
 pub mod body_regex;
+pub mod dns;
 pub mod engine;
 pub mod event;
 pub mod http;
@@ -44,9 +49,11 @@ pub mod probe;
 pub mod runner;
 pub mod schedule;
 pub mod sink;
+pub mod smtp;
 pub mod spec;
 pub mod ssl;
 pub mod tcp;
+pub mod udp;
 
 pub use event::{CheckEvent, CheckerId};
 pub use outcome::{CheckError, Pass};
@@ -54,5 +61,6 @@ pub use probe::{Prepared, probe, probe_prepared};
 pub use runner::CheckRunner;
 pub use schedule::{CheckSchedule, Report, Step};
 pub use spec::{
-    CheckKind, CheckTiming, CheckerSpec, HttpGet, HttpProtocol, MiscCheck, StatusCodes, UrlCheck,
+    CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck, SmtpCheck,
+    StatusCodes, UdpCheck, UrlCheck,
 };

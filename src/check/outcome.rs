@@ -67,6 +67,14 @@ pub enum CheckError {
     Exit { path: String, code: i32 },
     #[error("MISC_CHECK {path:?}: killed by signal {signal}")]
     Signal { path: String, signal: i32 },
+    /// A checker of keepalived's own failure words (DNS_CHECK...): the
+    /// text is what keepalived logs after "CHECKER ([ip]:proto:port)".
+    #[error("{what}")]
+    Failed { checker: &'static str, what: String },
+    /// A datagram checker's connect found no route (keepalived's
+    /// "network unreachable for [ip]:port").
+    #[error("network unreachable for {pair}")]
+    Unreachable { checker: &'static str, pair: String },
     #[error("MISC_CHECK {path:?}: still running after misc_timeout ({timeout:?}), killed")]
     MiscTimeout { path: String, timeout: Duration },
 }

@@ -6,7 +6,7 @@
 
 use super::outcome::{CheckError, Pass};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{http, misc, ssl, tcp};
+use super::{dns, http, misc, smtp, ssl, tcp, udp};
 
 /// What a checker builds once and reuses on every probe.
 #[derive(Debug)]
@@ -22,7 +22,11 @@ impl Prepared {
         match &spec.kind {
             CheckKind::Http(get) => Self::Http(http::Prepared::new(spec, get, 80, false)),
             CheckKind::Ssl(get) => Self::Http(http::Prepared::new(spec, get, 443, true)),
-            CheckKind::Tcp | CheckKind::Misc(_) => Self::Nothing,
+            CheckKind::Tcp
+            | CheckKind::Misc(_)
+            | CheckKind::Dns(_)
+            | CheckKind::Smtp(_)
+            | CheckKind::Udp(_) => Self::Nothing,
         }
     }
 }
@@ -53,5 +57,8 @@ pub async fn probe(spec: &CheckerSpec) -> Result<Pass, CheckError> {
         CheckKind::Http(get) => http::probe(spec, get).await.map(|()| Pass::Up),
         CheckKind::Ssl(get) => ssl::probe(spec, get).await.map(|()| Pass::Up),
         CheckKind::Misc(misc) => misc::probe(spec, misc).await,
+        CheckKind::Dns(dns) => dns::probe(spec, dns).await.map(|()| Pass::Up),
+        CheckKind::Smtp(smtp) => smtp::probe(spec, smtp).await.map(|()| Pass::Up),
+        CheckKind::Udp(udp) => udp::probe(spec, udp).await.map(|()| Pass::Up),
     }
 }

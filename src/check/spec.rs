@@ -62,8 +62,10 @@ impl CheckTiming {
     pub fn defaults(kind: &CheckKind, delay_loop: Duration) -> Self {
         let (retry, delay_before_retry) = match kind {
             CheckKind::Http(_) | CheckKind::Ssl(_) => (1, Duration::from_secs(3)),
-            CheckKind::Tcp => (1, Duration::from_secs(1)),
+            CheckKind::Tcp | CheckKind::Smtp(_) | CheckKind::Udp(_) => (1, Duration::from_secs(1)),
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
+            // check_dns.c: 3 retries, delay_before_retry = delay_loop.
+            CheckKind::Dns(_) => (3, delay_loop),
         };
         Self {
             delay_loop,
@@ -86,6 +88,12 @@ pub enum CheckKind {
     Tcp,
     /// `MISC_CHECK`: a program's exit status.
     Misc(MiscCheck),
+    /// `DNS_CHECK`: a DNS query over UDP answers NOERROR.
+    Dns(DnsCheck),
+    /// `SMTP_CHECK`: greeting 220, HELO 250, QUIT.
+    Smtp(SmtpCheck),
+    /// `UDP_CHECK`: a datagram, no ICMP unreachable, maybe a reply.
+    Udp(UdpCheck),
 }
 
 impl CheckKind {
@@ -96,6 +104,9 @@ impl CheckKind {
             CheckKind::Ssl(_) => "SSL_GET",
             CheckKind::Tcp => "TCP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
+            CheckKind::Smtp(_) => "SMTP_CHECK",
+            CheckKind::Udp(_) => "UDP_CHECK",
         }
     }
 }
@@ -186,6 +197,40 @@ impl fmt::Display for StatusCodes {
         }
         Ok(())
     }
+}
+
+/// The body of a `DNS_CHECK` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DnsCheck {
+    /// `type` as its RR type number (keepalived's default SOA, 6).
+    pub qtype: u16,
+    /// `name`, dotted, without empty labels; `""` (the default) is the root.
+    pub name: String,
+}
+
+/// One connection of an `SMTP_CHECK` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SmtpCheck {
+    /// `helo_name`.
+    pub helo_name: String,
+    /// The real server's address and port, which keepalived names in its
+    /// "Network unreachable" line.
+    pub real_server: SocketAddr,
+}
+
+/// The body of a `UDP_CHECK` block, its payload resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UdpCheck {
+    /// What is sent.
+    pub payload: Vec<u8>,
+    /// `require_reply`: silence fails.
+    pub require_reply: bool,
+    /// `require_reply HEX`.
+    pub reply_data: Option<Vec<u8>>,
+    /// Bits of `reply_data` that may differ.
+    pub reply_mask: Option<Vec<u8>>,
+    pub min_reply_length: u16,
+    pub max_reply_length: u16,
 }
 
 /// The body of a `MISC_CHECK` block.

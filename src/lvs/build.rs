@@ -219,6 +219,25 @@ fn checker_spec(
         m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)?),
         m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)?),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
+        m::CheckerKind::SmtpCheck(smtp) => CheckKind::Smtp(crate::check::SmtpCheck {
+            helo_name: smtp.helo_name.clone(),
+            real_server: SocketAddr::new(rs.address, rs.port),
+        }),
+        m::CheckerKind::UdpCheck(u) => CheckKind::Udp(crate::check::UdpCheck {
+            payload: u
+                .payload
+                .clone()
+                .unwrap_or_else(crate::check::udp::default_payload),
+            require_reply: u.require_reply,
+            reply_data: u.reply_data.clone(),
+            reply_mask: u.reply_mask.clone(),
+            min_reply_length: u.min_reply_length,
+            max_reply_length: u.max_reply_length,
+        }),
+        m::CheckerKind::DnsCheck(d) => CheckKind::Dns(crate::check::DnsCheck {
+            qtype: d.qtype.number(),
+            name: d.name.clone(),
+        }),
         m::CheckerKind::MiscCheck(misc) => {
             // Split and checked here, so that a bad line or user refuses
             // the configuration; the checker splits the same line again.

@@ -1,5 +1,5 @@
-//! A real server's health checks: `HTTP_GET`, `SSL_GET`, `TCP_CHECK` and
-//! `MISC_CHECK`, with the `url { ... }` blocks of the HTTP ones.
+//! A real server's health checks: `HTTP_GET`, `SSL_GET`, `TCP_CHECK`,
+//! `MISC_CHECK` and `DNS_CHECK`, with the `url { ... }` blocks of the HTTP ones.
 //!
 //! Owns: the meaning of each checker keyword (and which ones a kind of
 //! checker refuses), and a checker's defaults by kind once what it
@@ -25,20 +25,8 @@ impl Builder {
                 format!("unexpected \"{}\" after {kind_kw}", extra.text),
             );
         }
-        let (block, mut kind) = match kind_kw.as_str() {
-            "HTTP_GET" => (Block::HttpGet, CheckerKind::HttpGet(HttpGet::default())),
-            "SSL_GET" => (Block::SslGet, CheckerKind::SslGet(HttpGet::default())),
-            "TCP_CHECK" => (Block::TcpCheck, CheckerKind::TcpCheck),
-            _ => (
-                Block::MiscCheck,
-                CheckerKind::MiscCheck(MiscCheck {
-                    misc_path: String::new(),
-                    misc_timeout: Duration::ZERO,
-                    misc_dynamic: false,
-                    user: None,
-                }),
-            ),
-        };
+        let (block, mut kind) = empty_checker(&kind_kw);
+        let mut dns_name_seen = false;
         let mut c = RawChecker {
             kind: CheckerKind::TcpCheck,
             inh: Inherit::default(),
@@ -61,7 +49,19 @@ impl Builder {
             self.need_block(s);
             return None;
         }
-        self.kw_block(s, &mut |b, st| b.checker_stmt(st, block, &mut kind, &mut c));
+        self.kw_block(s, &mut |b, st| {
+            if let CheckerKind::DnsCheck(d) = &mut kind {
+                if b.dns_stmt(&st, d, &mut dns_name_seen) {
+                    return;
+                }
+            }
+            if let CheckerKind::UdpCheck(u) = &mut kind {
+                if b.udp_stmt(&st, u) {
+                    return;
+                }
+            }
+            b.checker_stmt(st, block, &mut kind, &mut c)
+        });
         match &kind {
             CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) if h.url.is_empty() => {
                 self.err(
@@ -72,6 +72,18 @@ impl Builder {
             CheckerKind::MiscCheck(m) if m.misc_path.is_empty() => {
                 self.err(s.keyword.pos, "MISC_CHECK has no misc_path");
             }
+            // keepalived warns the same and runs the check, which fails.
+            CheckerKind::UdpCheck(u)
+                if u.reply_data.is_some() && u.min_reply_length > u.max_reply_length =>
+            {
+                self.warn(
+                    s.keyword.pos,
+                    format!(
+                        "UDP_CHECK min_reply_length {} > max_reply_length {}: the check will always fail",
+                        u.min_reply_length, u.max_reply_length
+                    ),
+                );
+            }
             _ => {}
         }
         if let CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) = &mut kind {
@@ -81,14 +93,29 @@ impl Builder {
         Some(c)
     }
 
-    fn checker_stmt(&mut self, st: Stmt, block: Block, kind: &mut CheckerKind, c: &mut RawChecker) {
+    pub(super) fn checker_stmt(
+        &mut self,
+        st: Stmt,
+        block: Block,
+        kind: &mut CheckerKind,
+        c: &mut RawChecker,
+    ) {
         let kw = self.alias(&st, block);
         // inhibit_on_failure and smtp_alert belong to real servers; a
         // virtualhost only means something to the HTTP checkers.
         // keepalived 2.2.7 refuses connect_timeout in MISC_CHECK (its
         // misc_timeout bounds the script).
         let not_here = matches!(kw.as_str(), "inhibit_on_failure" | "smtp_alert")
-            || (kw == "virtualhost" && matches!(block, Block::MiscCheck | Block::TcpCheck))
+            || (kw == "virtualhost"
+                && matches!(
+                    block,
+                    Block::MiscCheck
+                        | Block::TcpCheck
+                        | Block::DnsCheck
+                        | Block::SmtpCheck
+                        | Block::SmtpHost
+                        | Block::UdpCheck
+                ))
             || (kw == "connect_timeout" && block == Block::MiscCheck);
         if !not_here && self.inherit_stmt(&kw, &st, &mut c.inh) {
             return;
@@ -145,6 +172,46 @@ impl Builder {
             ("user", CheckerKind::MiscCheck(m)) => m.user = self.script_user(&st),
             _ => self.unknown(block, &st),
         }
+    }
+
+    /// `type` and `name` of a `DNS_CHECK`; false for any other keyword.
+    fn dns_stmt(&mut self, st: &Stmt, d: &mut DnsCheck, name_seen: &mut bool) -> bool {
+        match st.keyword.text.as_str() {
+            "type" => {
+                if let Some(w) = self.one(st, "a DNS query type") {
+                    match DnsType::from_word(&w.text) {
+                        Some(t) => d.qtype = t,
+                        None => {
+                            let known: Vec<&str> =
+                                DnsType::ALL.iter().map(|(_, n, _)| *n).collect();
+                            self.err(
+                                w.pos,
+                                format!(
+                                    "unknown DNS_CHECK type \"{}\" (one of {})",
+                                    w.text,
+                                    known.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            "name" => {
+                let Some(w) = self.one(st, "a domain name") else {
+                    return true;
+                };
+                if *name_seen {
+                    self.err(st.keyword.pos, "DNS_CHECK name already specified");
+                } else if let Some(why) = dns_name_problem(&w.text) {
+                    self.err(w.pos, format!("DNS_CHECK name \"{}\" {why}", w.text));
+                } else {
+                    d.name = w.text.clone();
+                }
+                *name_seen = true;
+            }
+            _ => return false,
+        }
+        true
     }
 
     fn url(&mut self, s: &Stmt) -> Option<Url> {
@@ -219,6 +286,62 @@ impl Builder {
     }
 }
 
+/// The block and the empty checker a checker keyword opens, with
+/// keepalived's defaults for its own options.
+fn empty_checker(keyword: &str) -> (Block, CheckerKind) {
+    match keyword {
+        "HTTP_GET" => (Block::HttpGet, CheckerKind::HttpGet(HttpGet::default())),
+        "SSL_GET" => (Block::SslGet, CheckerKind::SslGet(HttpGet::default())),
+        "TCP_CHECK" => (Block::TcpCheck, CheckerKind::TcpCheck),
+        "UDP_CHECK" => (
+            Block::UdpCheck,
+            CheckerKind::UdpCheck(UdpCheck {
+                payload: None,
+                require_reply: false,
+                reply_data: None,
+                reply_mask: None,
+                min_reply_length: 0,
+                max_reply_length: 255,
+            }),
+        ),
+        "DNS_CHECK" => (
+            Block::DnsCheck,
+            CheckerKind::DnsCheck(DnsCheck {
+                qtype: DnsType::default(),
+                name: String::new(),
+            }),
+        ),
+        _ => (
+            Block::MiscCheck,
+            CheckerKind::MiscCheck(MiscCheck {
+                misc_path: String::new(),
+                misc_timeout: Duration::ZERO,
+                misc_dynamic: false,
+                user: None,
+            }),
+        ),
+    }
+}
+
+/// Why `name` cannot be sent as a DNS question (RFC 1035 §2.3.4), if it
+/// cannot: keepalived refuses empty labels; a label over 63 octets or a
+/// name over 253 would not fit the wire format either.
+fn dns_name_problem(name: &str) -> Option<&'static str> {
+    if name == "." || name.is_empty() {
+        return None;
+    }
+    let labels: Vec<&str> = name.strip_suffix('.').unwrap_or(name).split('.').collect();
+    if labels.iter().any(|l| l.is_empty()) {
+        Some("has an empty label")
+    } else if labels.iter().any(|l| l.len() > 63) {
+        Some("has a label longer than 63 characters")
+    } else if name.len() > 253 {
+        Some("is longer than 253 characters")
+    } else {
+        None
+    }
+}
+
 /// A checker with its defaults and what it inherits from its real server
 /// (and, through it, its virtual server): keepalived's defaults differ by
 /// kind of check.
@@ -229,7 +352,12 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
     let (retry_default, dbr_default) = match &kind {
         CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
         CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
-        CheckerKind::TcpCheck => (1, Duration::from_secs(1)),
+        CheckerKind::TcpCheck | CheckerKind::SmtpCheck(_) | CheckerKind::UdpCheck(_) => {
+            (1, Duration::from_secs(1))
+        }
+        // check_dns.c: 3 retries, and delay_before_retry defaults to the
+        // delay_loop.
+        CheckerKind::DnsCheck(_) => (3, delay_loop),
     };
     match &mut kind {
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
@@ -242,7 +370,10 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         CheckerKind::MiscCheck(m) => {
             m.misc_timeout = rc.misc_timeout.unwrap_or(delay_loop);
         }
-        CheckerKind::TcpCheck => {}
+        CheckerKind::TcpCheck
+        | CheckerKind::DnsCheck(_)
+        | CheckerKind::SmtpCheck(_)
+        | CheckerKind::UdpCheck(_) => {}
     }
     Checker {
         kind,

@@ -54,6 +54,7 @@ impl Inherit {
     }
 }
 
+#[derive(Clone)]
 pub(super) struct RawChecker {
     pub(super) kind: CheckerKind,
     pub(super) inh: Inherit,

@@ -1,5 +1,5 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK` and `MISC_CHECK`, with their `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK` and `UDP_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -68,6 +68,15 @@ pub enum CheckerKind {
     TcpCheck,
     #[serde(rename = "MISC_CHECK")]
     MiscCheck(MiscCheck),
+    /// A DNS query over UDP.
+    #[serde(rename = "DNS_CHECK")]
+    DnsCheck(DnsCheck),
+    /// An SMTP greeting, HELO and QUIT.
+    #[serde(rename = "SMTP_CHECK")]
+    SmtpCheck(SmtpCheck),
+    /// A UDP datagram, and maybe its reply.
+    #[serde(rename = "UDP_CHECK")]
+    UdpCheck(UdpCheck),
 }
 
 impl CheckerKind {
@@ -78,6 +87,9 @@ impl CheckerKind {
             CheckerKind::SslGet(_) => "SSL_GET",
             CheckerKind::TcpCheck => "TCP_CHECK",
             CheckerKind::MiscCheck(_) => "MISC_CHECK",
+            CheckerKind::DnsCheck(_) => "DNS_CHECK",
+            CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
+            CheckerKind::UdpCheck(_) => "UDP_CHECK",
         }
     }
 }
@@ -222,4 +234,88 @@ pub struct MiscCheck {
     pub misc_dynamic: bool,
     /// `user USER [GROUP]`; `None`: the global `script_user`.
     pub user: Option<ScriptUser>,
+}
+
+/// Options of `DNS_CHECK`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsCheck {
+    /// `type`: the query's RR type, default SOA.
+    #[serde(rename = "type")]
+    pub qtype: DnsType,
+    /// `name`: the name queried, default `""` (the root, ".").
+    pub name: String,
+}
+
+/// The query types keepalived 2.2.7's `DNS_CHECK` knows (check_dns.c).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DnsType {
+    A,
+    Ns,
+    Cname,
+    /// keepalived's default.
+    #[default]
+    Soa,
+    Mx,
+    Txt,
+    Aaaa,
+    Rrsig,
+    Dnskey,
+}
+
+impl DnsType {
+    /// Every type with its keyword and RR type number (RFC 1035 §3.2.2,
+    /// RFC 3596, RFC 4034).
+    pub const ALL: [(DnsType, &'static str, u16); 9] = [
+        (DnsType::A, "A", 1),
+        (DnsType::Ns, "NS", 2),
+        (DnsType::Cname, "CNAME", 5),
+        (DnsType::Soa, "SOA", 6),
+        (DnsType::Mx, "MX", 15),
+        (DnsType::Txt, "TXT", 16),
+        (DnsType::Aaaa, "AAAA", 28),
+        (DnsType::Rrsig, "RRSIG", 46),
+        (DnsType::Dnskey, "DNSKEY", 48),
+    ];
+
+    /// The type named `word`, in any case, as keepalived compares it.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, name, _)| name.eq_ignore_ascii_case(word))
+            .map(|(t, ..)| *t)
+    }
+
+    /// The RR type number sent in the question.
+    pub fn number(self) -> u16 {
+        Self::ALL
+            .iter()
+            .find(|(t, ..)| *t == self)
+            .map_or(6, |(.., n)| *n)
+    }
+}
+
+/// Options of `SMTP_CHECK` (one per connection: each deprecated `host { }`
+/// block is a checker of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpCheck {
+    /// `helo_name`, default `smtpchecker.keepalived.org`.
+    pub helo_name: String,
+}
+
+/// Options of `UDP_CHECK`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdpCheck {
+    /// `payload`; `None`: keepalived's 32 bytes of "keepalived check - ".
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply`: no reply within connect_timeout fails.
+    pub require_reply: bool,
+    /// `require_reply HEX`: the reply's first octets.
+    pub reply_data: Option<Vec<u8>>,
+    /// Bits of `reply_data` that may differ (the `x` nibbles).
+    pub reply_mask: Option<Vec<u8>>,
+    /// `min_reply_length`, default 0 (with `reply_data` only).
+    pub min_reply_length: u16,
+    /// `max_reply_length`, default 255 (with `reply_data` only).
+    pub max_reply_length: u16,
 }

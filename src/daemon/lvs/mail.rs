@@ -169,6 +169,10 @@ impl Mails<'_> {
         match checker.and_then(|c| self.reporting.checker_kinds.get(&c).copied()) {
             Some("TCP_CHECK") => (Some("TCP".into()), None),
             Some("MISC_CHECK") => (Some("MISC".into()), None),
+            // check_udp.c: "=> UDP CHECK failed on service <=".
+            Some("UDP_CHECK") => (Some("UDP".into()), None),
+            // check_dns.c: "=> DNS_CHECK: failed on service <=".
+            Some("DNS_CHECK") => (Some("DNS_CHECK:".into()), None),
             _ => (None, reason),
         }
     }

@@ -201,16 +201,19 @@ impl Alert {
                 reason,
                 ..
             } => {
+                // "TCP" -> "TCP CHECK"; a name ending in ':' is keepalived's
+                // whole word for it ("DNS_CHECK:", check_dns.c).
                 let check = match checker.as_deref() {
-                    Some(c) if !c.is_empty() => format!("{c} "),
-                    _ => String::new(),
+                    Some(c) if c.ends_with(':') => c.to_string(),
+                    Some(c) if !c.is_empty() => format!("{c} CHECK"),
+                    _ => "CHECK".to_string(),
                 };
                 match (up, reason) {
-                    (true, _) => format!("=> {check}CHECK succeed on service <="),
+                    (true, _) => format!("=> {check} succeed on service <="),
                     (false, Some(r)) if !r.is_empty() => {
-                        format!("=> {check}CHECK failed on service : {r} <=")
+                        format!("=> {check} failed on service : {r} <=")
                     }
-                    (false, _) => format!("=> {check}CHECK failed on service <="),
+                    (false, _) => format!("=> {check} failed on service <="),
                 }
             }
             Alert::RealServerRemoved { shutting_down, .. } => {
@@ -435,6 +438,16 @@ mod tests {
             "[LVS_DEVEL] Realserver [198.51.100.10]:tcp:80 of virtual server [192.0.2.2]:tcp:80 - DOWN"
         );
         assert_eq!(checker.body(), "=> TCP CHECK succeed on service <=");
+        // DNS_CHECK names itself with a colon (check_dns.c).
+        let dns = Alert::Checker {
+            real_server: rs(),
+            virtual_server: vs(),
+            alive: false,
+            passed: false,
+            checker: Some("DNS_CHECK:".into()),
+            reason: None,
+        };
+        assert_eq!(dns.body(), "=> DNS_CHECK: failed on service <=");
         let q = Alert::Quorum {
             virtual_server: vs(),
             up: false,
