@@ -27,6 +27,8 @@ fn address_with_prefix_broadcast_label_and_scope() {
                 scope: Scope::Link,
                 nodad: false,
                 peer: None,
+                flags: 0,
+                preferred_lft: None,
             };
             let first = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
             let second = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));

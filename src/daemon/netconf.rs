@@ -34,8 +34,10 @@ pub(super) fn address_of(v: &VirtualIpAddress, ifindex: u32) -> IfAddress {
         broadcast,
         label: v.label.clone(),
         scope: scope_of(v.scope),
-        nodad: v.address.is_ipv6(),
+        nodad: v.address.is_ipv6() && !v.dad,
         peer: v.peer,
+        flags: v.flags.bits(),
+        preferred_lft: v.preferred_lft,
     }
 }
 

@@ -14,7 +14,9 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -109,6 +111,12 @@ pub struct IfAddress {
     pub nodad: bool,
     /// The remote end of a point-to-point address (`peer`), IPv4 only.
     pub peer: Option<IpAddr>,
+    /// Other `IFA_F_*` bits to set (`home`, `mngtmpaddr`, `noprefixroute`),
+    /// sent in IFA_FLAGS: the header's flags byte cannot carry the last two.
+    pub flags: u32,
+    /// IPv6: the preferred lifetime in seconds (0: deprecated), sent in
+    /// IFA_CACHEINFO with an infinite valid lifetime; `None`: forever.
+    pub preferred_lft: Option<u32>,
 }
 
 impl IfAddress {
@@ -124,6 +132,8 @@ impl IfAddress {
             scope: Scope::Global,
             nodad: addr.is_ipv6(),
             peer: None,
+            flags: 0,
+            preferred_lft: None,
         }
     }
 
@@ -133,8 +143,22 @@ impl IfAddress {
         msg.header.prefix_len = self.prefix_len;
         msg.header.scope = AddressScope::from(self.scope.to_u8());
         msg.header.index = self.ifindex;
+        let mut flags = self.flags;
         if self.nodad && self.addr.is_ipv6() {
             msg.header.flags = netlink_packet_route::address::AddressHeaderFlags::Nodad;
+            flags |= IFA_F_NODAD;
+        }
+        if flags != 0 {
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::from_bits_retain(
+                    flags,
+                )));
+        }
+        if let (Some(lft), true) = (self.preferred_lft, self.addr.is_ipv6()) {
+            let mut ci = CacheInfo::default();
+            ci.ifa_preferred = lft;
+            ci.ifa_valid = u32::MAX;
+            msg.attributes.push(AddressAttribute::CacheInfo(ci));
         }
         // For IPv4, IFA_LOCAL is the address itself and IFA_ADDRESS the peer
         // (the same on a non point-to-point link); IPv6 only uses IFA_ADDRESS.
@@ -158,12 +182,14 @@ impl IfAddress {
         let mut local = None;
         let mut broadcast = None;
         let mut label = None;
+        let mut flags = u32::from(msg.header.flags.bits());
         for attr in &msg.attributes {
             match attr {
                 AddressAttribute::Address(a) => address = Some(*a),
                 AddressAttribute::Local(a) => local = Some(*a),
                 AddressAttribute::Broadcast(b) => broadcast = Some(*b),
                 AddressAttribute::Label(l) => label = Some(l.clone()),
+                AddressAttribute::Flags(f) => flags = f.bits(),
                 _ => {}
             }
         }
@@ -180,9 +206,17 @@ impl IfAddress {
                 (Some(l), Some(a)) if l != a => Some(a),
                 _ => None,
             },
+            flags: flags & SETTABLE_FLAGS,
+            preferred_lft: None,
         })
     }
 }
+
+/// IFA_F_NODAD (if_addr.h).
+const IFA_F_NODAD: u32 = 0x02;
+/// The `IfAddress::flags` bits read back from the kernel: home,
+/// mngtmpaddr, noprefixroute.
+const SETTABLE_FLAGS: u32 = 0x10 | 0x100 | 0x200;
 
 /// The kind of a `virtual_routes` entry (`ip route add TYPE ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

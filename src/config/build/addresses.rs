@@ -49,8 +49,12 @@ impl Builder {
             label: None,
             peer: None,
             no_track: false,
+            flags: AddressFlags::default(),
+            dad: false,
+            preferred_lft: None,
         };
         let mut brd_sign = None;
+        let mut lft_set = false;
         let mut it = st.args.iter();
         while let Some(w) = it.next() {
             let opt = w.text.as_str();
@@ -93,15 +97,64 @@ impl Builder {
                     }
                 }
                 "no_track" => v.no_track = true,
-                "use_vmac" | "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute"
-                | "autojoin" | "preferred_lft" | "track_group" => {
+                "home" => v.flags.home = true,
+                "mngtmpaddr" => v.flags.mngtmpaddr = true,
+                "noprefixroute" => v.flags.noprefixroute = true,
+                "-nodad" => v.dad = true,
+                // keepalived 2.2.7 knows only `-nodad`: it reports `nodad`
+                // as an unknown entry and goes on, and an IPv6 address
+                // gets IFA_F_NODAD anyway.
+                "nodad" => self.warn(
+                    w.pos,
+                    "\"nodad\" is not a keepalived address option and is ignored \
+                     (IPv6 addresses are added without duplicate address detection \
+                     anyway; \"-nodad\" asks for it)",
+                ),
+                "preferred_lft" => {
+                    let Some(val) = it.next() else {
+                        self.err(w.pos, "\"preferred_lft\" needs a value");
+                        break;
+                    };
+                    match preferred_lft(&val.text) {
+                        Some(l) => {
+                            v.preferred_lft = l;
+                            lft_set = true;
+                        }
+                        None => self.err(
+                            val.pos,
+                            format!(
+                                "preferred_lft expects a number of seconds or forever, not \"{}\"",
+                                val.text
+                            ),
+                        ),
+                    }
+                    if v.address.is_ipv4() {
+                        self.warn(
+                            w.pos,
+                            "preferred_lft has no effect on an IPv4 address (keepalived sends it for IPv6 only)",
+                        );
+                    }
+                }
+                "use_vmac" | "autojoin" | "track_group" => {
                     self.err(w.pos, keywords::unsupported_message(opt));
-                    if matches!(opt, "preferred_lft" | "track_group") {
+                    if opt == "track_group" {
                         it.next();
                     }
                 }
                 _ => {
-                    let cands = ["brd", "dev", "scope", "label", "peer", "no_track"];
+                    let cands = [
+                        "brd",
+                        "dev",
+                        "scope",
+                        "label",
+                        "peer",
+                        "no_track",
+                        "home",
+                        "-nodad",
+                        "mngtmpaddr",
+                        "noprefixroute",
+                        "preferred_lft",
+                    ];
                     let msg = match keywords::suggest(opt, cands) {
                         Some(m) => {
                             format!("unknown address option \"{opt}\"; did you mean \"{m}\"?")
@@ -116,6 +169,14 @@ impl Builder {
         }
         if let Some((plus, pos)) = brd_sign {
             self.brd_from_prefix(&mut v, plus, pos);
+        }
+        if v.address.is_ipv6() && !lft_set && v.prefix_len == 128 {
+            // keepalived's default: a /128 VIP is deprecated, so the
+            // node's own traffic (health checks) does not take it as source.
+            v.preferred_lft = Some(0);
+        }
+        if v.address.is_ipv4() {
+            v.preferred_lft = None;
         }
         Some(v)
     }
@@ -365,6 +426,16 @@ impl Builder {
             },
         }
     }
+}
+
+/// `preferred_lft`'s value: seconds, or `forever` (also 4294967295,
+/// the kernel's infinity) as `None`.
+fn preferred_lft(text: &str) -> Option<Option<u32>> {
+    if text == "forever" {
+        return Some(None);
+    }
+    let n: u32 = text.parse().ok()?;
+    Some((n != u32::MAX).then_some(n))
 }
 
 /// What one word of a route line did.

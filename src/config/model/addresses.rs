@@ -63,6 +63,47 @@ pub struct VirtualIpAddress {
     /// `no_track`: losing this address does not take the instance out of
     /// MASTER.
     pub no_track: bool,
+    /// The `IFA_F_*` flags written on the line (`home`, `mngtmpaddr`,
+    /// `noprefixroute`), given to the kernel as they are.
+    pub flags: AddressFlags,
+    /// `-nodad`: an IPv6 address goes through duplicate address detection.
+    /// Without it keepalived (and tandem) add every IPv6 address with
+    /// IFA_F_NODAD, so a VIP is usable at once.
+    pub dad: bool,
+    /// IPv6: the preferred lifetime in seconds, `None` for forever (no
+    /// IFA_CACHEINFO sent). keepalived's default: 0 (deprecated, so never
+    /// chosen as a source address) for a /128, forever otherwise.
+    pub preferred_lft: Option<u32>,
+}
+
+/// Address flags keepalived.conf can ask for (`ip address add` words).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressFlags {
+    /// `home`: IFA_F_HOMEADDRESS (Mobile IPv6 home address).
+    pub home: bool,
+    /// `mngtmpaddr`: IFA_F_MANAGETEMPADDR (the kernel makes temporary
+    /// privacy addresses from this /64).
+    pub mngtmpaddr: bool,
+    /// `noprefixroute`: IFA_F_NOPREFIXROUTE (no route for the prefix is
+    /// added with the address).
+    pub noprefixroute: bool,
+}
+
+impl AddressFlags {
+    /// The `IFA_F_*` bits (if_addr.h).
+    pub fn bits(self) -> u32 {
+        let mut b = 0;
+        if self.home {
+            b |= 0x10;
+        }
+        if self.mngtmpaddr {
+            b |= 0x100;
+        }
+        if self.noprefixroute {
+            b |= 0x200;
+        }
+        b
+    }
 }
 
 /// The kind of a `virtual_routes` entry.

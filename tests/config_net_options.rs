@@ -1,0 +1,93 @@
+//! Address and route options (`home`, `-nodad`, `mngtmpaddr`,
+//! `noprefixroute`, `preferred_lft`; the route options of
+//! keepalived.conf(5)): what the model holds for the spellings keepalived
+//! 2.2.7 reads, its defaults, and the message (file:line:col) for each
+//! value tandem refuses or warns about.
+
+use std::path::Path;
+
+use tandem::config::{Config, LoadOptions, Loaded, load_str};
+
+fn check(text: &str) -> Loaded {
+    load_str(
+        Path::new("t.conf"),
+        text.to_string(),
+        &LoadOptions::with_config_id("main"),
+    )
+}
+
+fn messages(l: &Loaded) -> Vec<String> {
+    l.diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+fn config(text: &str) -> Config {
+    let l = check(text);
+    match l.config {
+        Some(c) => c,
+        None => panic!("refused: {:?}", messages(&l)),
+    }
+}
+
+fn statics(addresses: &str) -> String {
+    format!("static_ipaddress {{\n{addresses}}}\n")
+}
+
+#[test]
+fn address_flags_reach_the_model() {
+    let c = config(&statics(
+        "  2001:db8::1/64 dev eth0 home mngtmpaddr noprefixroute -nodad\n  192.0.2.1/24 dev eth0\n",
+    ));
+    let a = &c.static_ipaddress[0];
+    assert!(a.flags.home && a.flags.mngtmpaddr && a.flags.noprefixroute && a.dad);
+    assert_eq!(a.flags.bits(), 0x10 | 0x100 | 0x200);
+    let b = &c.static_ipaddress[1];
+    assert_eq!(b.flags.bits(), 0);
+    assert!(!b.dad);
+}
+
+#[test]
+fn preferred_lft_and_its_defaults() {
+    let c = config(&statics(
+        "  2001:db8::1 dev eth0\n  2001:db8::2/64 dev eth0\n  2001:db8::3 dev eth0 preferred_lft forever\n  \
+         2001:db8::4/64 dev eth0 preferred_lft 30\n  2001:db8::5/64 dev eth0 preferred_lft 4294967295\n",
+    ));
+    let lft: Vec<Option<u32>> = c.static_ipaddress.iter().map(|a| a.preferred_lft).collect();
+    // keepalived: a /128 is deprecated (0) unless told otherwise.
+    assert_eq!(lft, [Some(0), None, None, Some(30), None]);
+}
+
+#[test]
+fn address_option_mistakes_are_reported_at_the_word() {
+    let l = check(&statics("  2001:db8::1/64 dev eth0 preferred_lft soon\n"));
+    assert_eq!(
+        messages(&l),
+        ["t.conf:2:41: error: preferred_lft expects a number of seconds or forever, not \"soon\""]
+    );
+    let l = check(&statics("  192.0.2.1/24 dev eth0 preferred_lft 5\n"));
+    assert!(l.config.is_some());
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:2:25: warning: preferred_lft has no effect on an IPv4 address (keepalived sends it for IPv6 only)"
+        ]
+    );
+    let l = check(&statics("  2001:db8::1/64 dev eth0 nodad\n"));
+    assert!(l.config.is_some());
+    assert!(
+        messages(&l)[0]
+            .starts_with("t.conf:2:27: warning: \"nodad\" is not a keepalived address option")
+    );
+    let l = check(&statics("  2001:db8::1/64 dev eth0 noprefixrout\n"));
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:2:27: error: unknown address option \"noprefixrout\"; did you mean \"noprefixroute\"?"
+        ]
+    );
+    let l = check(&statics("  2001:db8::1/64 dev eth0 autojoin\n"));
+    assert!(
+        messages(&l)[0].contains("does not support yet"),
+        "{:?}",
+        messages(&l)
+    );
+}
