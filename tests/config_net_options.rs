@@ -91,3 +91,85 @@ fn address_option_mistakes_are_reported_at_the_word() {
         messages(&l)
     );
 }
+
+fn routes(lines: &str) -> String {
+    format!("static_routes {{\n{lines}}}\n")
+}
+
+#[test]
+fn route_options_reach_the_model() {
+    use tandem::config::RouteMetric as M;
+    let c = config(&routes(
+        "  192.0.2.0/24 dev eth0 tos 0x10 onlink realms 3/4 mtu lock 1400 rtt 1.5s rttvar 1600 rto_min 300ms congctl lock reno features ecn hoplimit 64\n  \
+         default pref high expires 60 protocol boot no_track\n",
+    ));
+    let r = &c.static_routes[0];
+    assert_eq!(r.tos, Some(0x10));
+    assert!(r.onlink);
+    assert_eq!(r.realms, Some((3 << 16) | 4));
+    assert_eq!(
+        r.metrics,
+        [
+            M::Mtu(1400),
+            M::Rtt(1500 * 8),
+            M::Rttvar(1600),
+            M::RtoMin(300),
+            M::Congctl("reno".into()),
+            M::Features(1),
+            M::Hoplimit(64),
+        ]
+    );
+    assert_eq!(r.lock, (1 << 2) | (1 << 16));
+    // pref / expires make `default` IPv6, as in keepalived.
+    let d = &c.static_routes[1];
+    assert!(d.destination.address.is_ipv6());
+    assert_eq!(
+        (d.pref, d.expires, d.protocol),
+        (Some(1), Some(60), Some(3))
+    );
+}
+
+#[test]
+fn route_option_mistakes_are_reported_at_the_word() {
+    let msgs = |lines: &str| messages(&check(&routes(lines)));
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 protocol static\n"),
+        [
+            "t.conf:2:3: error: protocol 4: a tracked route is protocol 18 (keepalived); add no_track to install it with another"
+        ]
+    );
+    assert_eq!(
+        msgs("  2001:db8::/64 dev eth0 realms 3\n"),
+        ["t.conf:2:3: error: route to 2001:db8::/64: realms is not valid for an IPv6 route"]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 pref high\n"),
+        ["t.conf:2:3: error: route to 192.0.2.0/24: pref is not valid for an IPv4 route"]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 hoplimit 256\n"),
+        ["t.conf:2:34: error: hoplimit expects a number from 0 to 255, not \"256\""]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 features sack\n"),
+        ["t.conf:2:34: error: features: only \"ecn\" is known, not \"sack\""]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 rtt 10ms\n"),
+        [
+            "t.conf:2:29: warning: rtt 10ms: outside 200ms to 120s, 200ms used (as keepalived resets it)"
+        ]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 mtu lock\n"),
+        ["t.conf:2:25: error: \"mtu\" needs a value"]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 proto static\n"),
+        ["t.conf:2:25: error: unknown route option \"proto\"; did you mean \"protocol\"?"]
+    );
+    assert!(
+        msgs("  192.0.2.0/24 via 198.51.100.1 or 198.51.100.2\n")[0]
+            .contains("does not support yet")
+    );
+}

@@ -187,3 +187,167 @@ fn address_flags_and_lifetimes_are_what_keepalived_sets() {
     kd.stop();
     assert_eq!(tandem, keepalived, "tandem and keepalived differ");
 }
+
+/// Every route option keepalived reads that the kernel takes without a
+/// VRF or an encapsulation; one route with `protocol` and `no_track`.
+const ROUTES: &str = "\
+static_routes {
+  203.0.113.0/26 via 198.51.100.1 dev eth1 table 100 tos 0x10 mtu lock 1400 advmss 1360 hoplimit 32 initcwnd 10 initrwnd 20 features ecn quickack 1 congctl reno window 65535 rtt 300ms rttvar lock 100ms rto_min 250ms ssthresh 100 cwnd 30 reordering 5 realms 3/4 fastopen_no_cookie 1
+  203.0.113.64/26 via 203.0.113.1 dev eth1 onlink table 100
+  2001:db8:9::/64 via 2001:db8:1::1 dev eth1 table 100 pref high expires 3600 metric 5
+  203.0.113.128/26 dev eth1 table 100 protocol static no_track
+  198.51.100.128/25 dev eth1 table 100 scope link
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 62
+  priority 255
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+  virtual_routes {
+    203.0.113.192/26 via 198.51.100.1 dev eth1 table 100 mtu 1300 congctl lock reno
+    2001:db8:a::/64 dev eth1 table 100 pref low hoplimit 9
+  }
+}
+";
+
+/// Table 100 as `ip -j -d route` reads it (both families), one JSON
+/// object per route, each followed by the route's line of `ip -d route`
+/// (only the text shows `lock`); `expires` (it counts down) is replaced
+/// by whether it is there.
+fn table_100(ns: &Netns) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for fam in ["-4", "-6"] {
+        let text = ns.exec(&["ip", "-d", fam, "route", "show", "table", "100"]);
+        let lines: Vec<String> = String::from_utf8_lossy(&text.stdout)
+            .lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .map(|w| if w.ends_with("sec") { "N" } else { w })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        for r in items(&json(ns, &["-d", fam, "route", "show", "table", "100"])) {
+            let mut r = r.clone();
+            if let Some(o) = r.as_object_mut() {
+                if o.remove("expires").is_some() {
+                    o.insert("expires".into(), serde_json::Value::Bool(true));
+                }
+            }
+            let dst = r["dst"].as_str().unwrap_or("-").to_string();
+            let line = lines
+                .iter()
+                .find(|l| l.split_whitespace().any(|w| w == dst))
+                .cloned()
+                .unwrap_or_default();
+            out.insert(format!("{fam} {r} | {line}"));
+        }
+    }
+    out
+}
+
+fn route_node(test: &str) -> Netns {
+    let ns = node(test);
+    ns.ip(&["addr", "add", "198.51.100.2/24", "dev", "eth1"]);
+    ns.ip(&["addr", "add", "2001:db8:1::2/64", "dev", "eth1", "nodad"]);
+    ns
+}
+
+fn routes_installed(ns: &Netns) -> bool {
+    wait_until(15.0, || {
+        let t = table_100(ns);
+        t.iter().any(|r| r.contains("203.0.113.192"))
+            && t.iter().any(|r| r.contains("2001:db8:a::"))
+    })
+}
+
+#[test]
+fn route_options_are_what_keepalived_installs() {
+    let t = route_node("s8net-rt");
+    let dir = Scratch::new("s8net-route");
+    let path = dir.file("keepalived.conf", ROUTES);
+    let mut d = Daemon::start(&t, &path, dir.0.join("t.log"));
+    assert!(routes_installed(&t), "{:#?}\n{}", table_100(&t), d.log());
+    let tandem = table_100(&t);
+    d.signal("-TERM");
+    assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
+    assert!(
+        table_100(&t).is_empty(),
+        "left behind: {:#?}",
+        table_100(&t)
+    );
+
+    let route = |dst: &str| {
+        tandem
+            .iter()
+            .find(|r| r.contains(&format!("\"dst\":\"{dst}\"")))
+            .cloned()
+            .unwrap_or_default()
+    };
+    for (dst, want) in [
+        (
+            "203.0.113.0/26",
+            &[
+                "\"tos\":\"0x10\"",
+                "\"protocol\":\"keepalived\"",
+                "\"mtu\":1400",
+                "\"advmss\":1360",
+                "\"hoplimit\":32",
+                "\"initcwnd\":10",
+                "\"initrwnd\":20",
+                "\"ecn\":null",
+                "\"quickack\":1",
+                "\"congestion\":\"reno\"",
+                "\"window\":65535",
+                "\"rtt\":300",
+                // 100ms is below the kernel's 200ms: keepalived resets it.
+                "\"rttvar\":200",
+                "\"rto_min\":250",
+                "\"ssthresh\":100",
+                "\"cwnd\":30",
+                "\"reordering\":5",
+                "\"flow\":{\"from\":\"3\",\"to\":\"4\"}",
+                "\"fastopen_no_cookie\":1",
+                "mtu lock 1400",
+                "rttvar lock",
+            ][..],
+        ),
+        ("203.0.113.64/26", &["\"flags\":[\"onlink\"]"]),
+        (
+            "2001:db8:9::/64",
+            &["\"pref\":\"high\"", "\"expires\":true", "\"metric\":5"],
+        ),
+        ("203.0.113.128/26", &["\"protocol\":\"static\""]),
+        ("198.51.100.128/25", &["\"scope\":\"link\""]),
+        ("203.0.113.192/26", &["\"mtu\":1300", "congctl lock reno"]),
+        ("2001:db8:a::/64", &["\"pref\":\"low\"", "\"hoplimit\":9"]),
+    ] {
+        let got = route(dst);
+        for w in want {
+            assert!(got.contains(w), "route {dst}: {w} not in {got:?}");
+        }
+    }
+
+    if !require_keepalived() {
+        return;
+    }
+    let k = route_node("s8net-rk");
+    let mut kd = Keepalived::start(&k, &path, &dir.0);
+    assert!(
+        routes_installed(&k),
+        "keepalived never installed the routes:\n{:#?}\n{}",
+        table_100(&k),
+        std::fs::read_to_string(dir.0.join("keepalived.log")).unwrap_or_default()
+    );
+    let keepalived = table_100(&k);
+    kd.stop();
+    assert_eq!(tandem, keepalived, "tandem and keepalived differ");
+    assert!(
+        table_100(&k).is_empty(),
+        "keepalived left: {:#?}",
+        table_100(&k)
+    );
+}

@@ -165,6 +165,7 @@ fn via_route(ifindex: u32) -> Route {
         table: None,
         scope: None,
         kind: RouteKind::Unicast,
+        options: Default::default(),
     }
 }
 
@@ -180,6 +181,7 @@ fn blackhole_route() -> Route {
         table: Some(100),
         scope: None,
         kind: RouteKind::Blackhole,
+        options: Default::default(),
     }
 }
 

@@ -19,7 +19,8 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
+    RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -242,6 +243,74 @@ pub struct Route {
     pub table: Option<u32>,
     pub scope: Option<Scope>,
     pub kind: RouteKind,
+    /// What keepalived.conf's route options add.
+    pub options: RouteOptions,
+}
+
+/// A route's less common attributes (keepalived.conf's route options).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteOptions {
+    /// `rtm_tos`.
+    pub tos: u8,
+    /// `rtm_protocol`; `None`: `static`.
+    pub protocol: Option<u8>,
+    /// RTNH_F_ONLINK in `rtm_flags`.
+    pub onlink: bool,
+    /// RTA_FLOW: `SRC << 16 | DST`.
+    pub realms: Option<u32>,
+    /// RTA_PREF (IPv6 router preference bits).
+    pub pref: Option<u8>,
+    /// RTA_EXPIRES, seconds (IPv6).
+    pub expires: Option<u32>,
+    /// RTA_METRICS: (RTAX_* number, value).
+    pub metrics: Vec<(u16, u32)>,
+    /// RTAX_CC_ALGO.
+    pub congctl: Option<String>,
+    /// RTAX_LOCK: `1 << RTAX_*` bits.
+    pub lock: u32,
+}
+
+impl RouteOptions {
+    /// The RTA_METRICS attribute, if any metric is set.
+    fn metrics_attribute(&self) -> Option<RouteAttribute> {
+        let mut m: Vec<RouteMetric> = self
+            .metrics
+            .iter()
+            .filter_map(|&(rtax, v)| metric(rtax, v))
+            .collect();
+        if let Some(cc) = &self.congctl {
+            m.push(RouteMetric::CcAlgo(cc.clone()));
+        }
+        if m.is_empty() {
+            return None;
+        }
+        if self.lock != 0 {
+            m.push(RouteMetric::Lock(self.lock));
+        }
+        Some(RouteAttribute::Metrics(m))
+    }
+}
+
+/// One RTAX_* value as the netlink crate names it.
+fn metric(rtax: u16, v: u32) -> Option<RouteMetric> {
+    Some(match rtax {
+        2 => RouteMetric::Mtu(v),
+        3 => RouteMetric::Window(v),
+        4 => RouteMetric::Rtt(v),
+        5 => RouteMetric::RttVar(v),
+        6 => RouteMetric::SsThresh(v),
+        7 => RouteMetric::Cwnd(v),
+        8 => RouteMetric::Advmss(v),
+        9 => RouteMetric::Reordering(v),
+        10 => RouteMetric::Hoplimit(v),
+        11 => RouteMetric::InitCwnd(v),
+        12 => RouteMetric::Features(v),
+        13 => RouteMetric::RtoMin(v),
+        14 => RouteMetric::InitRwnd(v),
+        15 => RouteMetric::QuickAck(v),
+        17 => RouteMetric::FastopenNoCookie(v),
+        _ => return None,
+    })
 }
 
 impl Route {
@@ -251,7 +320,14 @@ impl Route {
         msg.header.destination_prefix_length = self.dst_len;
         let table = self.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
         msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
-        msg.header.protocol = RouteProtocol::Static;
+        msg.header.protocol = match self.options.protocol {
+            Some(p) => RouteProtocol::from(p),
+            None => RouteProtocol::Static,
+        };
+        msg.header.tos = self.options.tos;
+        if self.options.onlink {
+            msg.header.flags = RouteFlags::Onlink;
+        }
         msg.header.kind = match self.kind {
             RouteKind::Unicast => RouteType::Unicast,
             RouteKind::Blackhole => RouteType::BlackHole,
@@ -290,6 +366,21 @@ impl Route {
         if table > 255 {
             msg.attributes.push(RouteAttribute::Table(table));
         }
+        let o = &self.options;
+        if let Some(r) = o.realms {
+            msg.attributes.push(RouteAttribute::Realm(RouteRealm {
+                source: (r >> 16) as u16,
+                destination: (r & 0xffff) as u16,
+            }));
+        }
+        if let Some(p) = o.pref {
+            msg.attributes
+                .push(RouteAttribute::Preference(RoutePreference::from(p)));
+        }
+        if let Some(e) = o.expires {
+            msg.attributes.push(RouteAttribute::Expires(e));
+        }
+        msg.attributes.extend(o.metrics_attribute());
         msg
     }
 }

@@ -28,6 +28,7 @@ mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod route_options;
 mod rules;
 mod statics;
 mod strict;
