@@ -173,3 +173,30 @@ fn route_option_mistakes_are_reported_at_the_word() {
             .contains("does not support yet")
     );
 }
+
+#[test]
+fn native_ipv6_makes_the_instance_ipv6_and_vrrpv3() {
+    use tandem::config::{AddressFamily, VrrpVersion};
+    let inst = |body: &str| {
+        format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{body}}}\n")
+    };
+    let c = config(&inst(
+        " version 2\n native_ipv6\n virtual_ipaddress {\n  2001:db8::1\n }\n",
+    ));
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(
+        (vi.family, vi.version),
+        (AddressFamily::Inet6, VrrpVersion::V3)
+    );
+    // No virtual address: IPv6 all the same.
+    let c = config(&inst(" native_ipv6\n"));
+    assert_eq!(c.vrrp_instances[0].family, AddressFamily::Inet6);
+    assert_eq!(
+        messages(&check(&inst(
+            " native_ipv6\n virtual_ipaddress {\n  192.0.2.1\n }\n"
+        ))),
+        [
+            "t.conf:4:2: error: vrrp_instance VI_1: native_ipv6 with IPv4 virtual addresses (keepalived refuses it too)"
+        ]
+    );
+}

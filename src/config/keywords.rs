@@ -171,6 +171,7 @@ impl Block {
                 "advert_int",
                 "version",
                 "nopreempt",
+                "native_ipv6",
                 "preempt",
                 "preempt_delay",
                 "authentication",
@@ -387,7 +388,6 @@ impl Block {
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
-                "native_ipv6",
                 "track_process",
                 "track_bfd",
                 "mcast_dst_ip",

@@ -96,6 +96,8 @@ pub(super) struct RawInstance {
     pub(super) state_given: bool,
     pub(super) priority_given: bool,
     pub(super) version: Option<(VrrpVersion, Pos)>,
+    /// Where `native_ipv6` was written.
+    pub(super) native_ipv6: Option<Pos>,
     pub(super) advert_int: Option<(Duration, Pos)>,
     pub(super) smtp_alert: Option<bool>,
     pub(super) skip_check_adv_addr: Option<bool>,

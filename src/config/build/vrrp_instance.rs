@@ -64,6 +64,19 @@ impl Builder {
         if let Some(first) = vi.virtual_ipaddress.first() {
             vi.family = AddressFamily::of(&first.address);
         }
+        if let Some(pos) = r.native_ipv6 {
+            if vi.virtual_ipaddress.is_empty() {
+                vi.family = AddressFamily::Inet6;
+            } else if vi.family == AddressFamily::Inet {
+                self.err(
+                    pos,
+                    format!(
+                        "vrrp_instance {}: native_ipv6 with IPv4 virtual addresses (keepalived refuses it too)",
+                        vi.name
+                    ),
+                );
+            }
+        }
         let fam = vi.family;
         let mixed = vi
             .virtual_ipaddress
@@ -149,6 +162,7 @@ impl Builder {
                     }
                 }
             }
+            "native_ipv6" => self.native_ipv6(&st, r),
             "nopreempt" => {
                 self.bare(&st);
                 vi.nopreempt = true;
@@ -541,6 +555,15 @@ impl Builder {
             .unwrap_or(g.vrrp_garp_master_refresh_repeat);
         vi.garp_interval = g.vrrp_garp_interval;
         vi.gna_interval = g.vrrp_gna_interval;
+    }
+
+    /// `native_ipv6`: as keepalived, the instance is IPv6 and VRRP version
+    /// 3 (a `version` written later still counts); the family is settled
+    /// when the instance ends.
+    fn native_ipv6(&mut self, st: &Stmt, r: &mut RawInstance) {
+        self.bare(st);
+        r.native_ipv6 = Some(st.keyword.pos);
+        r.version = Some((VrrpVersion::V3, st.keyword.pos));
     }
 
     /// Version: the instance's, else global; IPv6 is always v3.
