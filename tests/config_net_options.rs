@@ -200,3 +200,33 @@ fn native_ipv6_makes_the_instance_ipv6_and_vrrpv3() {
         ]
     );
 }
+
+#[test]
+fn mcast_dst_ip_is_a_multicast_group_of_the_instances_family() {
+    let inst = |body: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{body} virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+        )
+    };
+    let c = config(&inst(" mcast_dst_ip 233.252.0.18\n"));
+    assert_eq!(
+        c.vrrp_instances[0].mcast_dst_ip,
+        Some("233.252.0.18".parse().unwrap())
+    );
+    assert_eq!(
+        messages(&check(&inst(" mcast_dst_ip 192.0.2.9\n"))),
+        ["t.conf:4:15: error: mcast_dst_ip 192.0.2.9 is not an IPv4 multicast address"]
+    );
+    assert_eq!(
+        messages(&check(&inst(" mcast_dst_ip ff05::12\n"))),
+        [
+            "t.conf:4:15: error: mcast_dst_ip ff05::12 is not an IPv6 link-local multicast address (ff02::/16)"
+        ]
+    );
+    assert_eq!(
+        messages(&check(&inst(" mcast_dst_ip ff02::db8:0:12\n"))),
+        [
+            "t.conf:4:15: error: vrrp_instance VI_1: mcast_dst_ip ff02::db8:0:12 is not IPv4 like the instance's virtual addresses"
+        ]
+    );
+}

@@ -435,3 +435,83 @@ fn native_ipv6_instances_speak_vrrpv3_over_ipv6_with_keepalived() {
         assert!(log.contains("VI_6"), "{log}");
     }
 }
+
+/// `mcast_dst_ip`: a group from MCAST-TEST-NET (RFC 5771), not 224.0.0.18.
+fn mcast_dst(prio: u8) -> String {
+    format!(
+        "vrrp_instance VI_M {{\n  interface eth0\n  virtual_router_id 65\n  priority {prio}\n  \
+         advert_int 1\n  mcast_dst_ip 233.252.0.18\n  virtual_ipaddress {{\n    192.0.2.200/24\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn mcast_dst_ip_sends_to_and_listens_on_that_group_with_keepalived() {
+    let lan = netns::Lan::new("s8net-mc", 3);
+    let (lb1, lb2, watcher) = (&lan.nodes[0], &lan.nodes[1], &lan.nodes[2]);
+    let dir = Scratch::new("s8net-mcast");
+    let cap = dir.0.join("vrrp.txt");
+    let listening = dir.0.join("tcpdump.err");
+    let mut tcpdump = watcher
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "-v", "ip proto 112"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    assert!(wait_until(5.0, || std::fs::read_to_string(&listening)
+        .unwrap_or_default()
+        .contains("listening")));
+    let t1 = dir.file("lb1.conf", &mcast_dst(150));
+    let d = Daemon::start(lb1, &t1, dir.0.join("t.log"));
+    assert!(
+        wait_until(10.0, || lb1.has_addr("eth0", "192.0.2.200")),
+        "{}",
+        d.log()
+    );
+    // The receive socket joined the group.
+    let maddr = String::from_utf8_lossy(&lb1.exec(&["ip", "maddr", "show", "dev", "eth0"]).stdout)
+        .to_string();
+    assert!(maddr.contains("233.252.0.18"), "{maddr}");
+    let with_peer = require_keepalived();
+    let mut kd =
+        with_peer.then(|| Keepalived::start(lb2, &dir.file("lb2.conf", &mcast_dst(100)), &dir.0));
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let mark = std::fs::read_to_string(&cap).unwrap_or_default().len();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    let window = &text[mark.min(text.len())..];
+    let n = window
+        .lines()
+        .filter(|l| l.contains("192.0.2.1 > 233.252.0.18") && l.contains("vrid 65, prio 150"))
+        .count();
+    assert!(n >= 2, "{n} adverts to 233.252.0.18 in 3 s:\n{text}");
+    assert!(!text.contains("224.0.0.18"), "{text}");
+    let Some(kd) = kd.as_mut() else {
+        return;
+    };
+    // keepalived hears tandem on the group: it stays BACKUP.
+    assert!(!window.contains("prio 100"), "keepalived spoke:\n{window}");
+    assert!(!lb2.has_addr("eth0", "192.0.2.200"));
+    drop(d);
+    assert!(
+        wait_until(10.0, || lb2.has_addr("eth0", "192.0.2.200")),
+        "keepalived did not take over:\n{}",
+        std::fs::read_to_string(dir.0.join("keepalived.log")).unwrap_or_default()
+    );
+    // And tandem hears keepalived on the group: with a lower priority it
+    // stays BACKUP.
+    let t2 = dir.file("lb1b.conf", &mcast_dst(50));
+    let d = Daemon::start(lb1, &t2, dir.0.join("t2.log"));
+    d.wait_started();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!lb1.has_addr("eth0", "192.0.2.200"), "{}", d.log());
+    assert_eq!(
+        d.status()["vrrp_instances"][0]["state"],
+        "BACKUP",
+        "{}",
+        d.log()
+    );
+    kd.stop();
+}

@@ -118,6 +118,8 @@ pub(super) struct RawInstance {
     pub(super) vip_pos: Vec<(IpAddr, Pos)>,
     /// Each unicast peer with where it was written.
     pub(super) peer_pos: Vec<(IpAddr, Pos)>,
+    /// Where the mcast_dst_ip address was written.
+    pub(super) mcast_pos: Option<Pos>,
     /// Where the unicast_src_ip address was written.
     pub(super) src_pos: Option<Pos>,
     /// The `vrrp_instance` keyword: where instance-wide messages point.
