@@ -230,3 +230,37 @@ fn mcast_dst_ip_is_a_multicast_group_of_the_instances_family() {
         ]
     );
 }
+
+#[test]
+fn vrrp_min_garp_is_one_gratuitous_arp_without_a_second_round() {
+    use std::time::Duration;
+    let text = |globals: &str| {
+        format!(
+            "global_defs {{\n{globals}}}\nvrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+        )
+    };
+    let garp = |globals: &str| {
+        let c = config(&text(globals));
+        let vi = &c.vrrp_instances[0];
+        (
+            vi.garp_master_repeat,
+            vi.garp_master_delay,
+            vi.garp_master_refresh_repeat,
+            vi.garp_lower_prio_repeat,
+        )
+    };
+    assert_eq!(garp(" vrrp_min_garp\n"), (1, Duration::ZERO, 0, 1));
+    assert_eq!(
+        garp(" vrrp_min_garp false\n"),
+        (5, Duration::from_secs(5), 1, 5)
+    );
+    // A value already changed stays; one written later wins.
+    assert_eq!(
+        garp(" vrrp_garp_master_repeat 3\n vrrp_min_garp\n"),
+        (3, Duration::ZERO, 0, 3)
+    );
+    assert_eq!(
+        garp(" vrrp_min_garp\n vrrp_garp_master_delay 2\n"),
+        (1, Duration::from_secs(2), 0, 1)
+    );
+}

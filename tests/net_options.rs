@@ -515,3 +515,71 @@ fn mcast_dst_ip_sends_to_and_listens_on_that_group_with_keepalived() {
     );
     kd.stop();
 }
+
+/// Gratuitous ARPs for `vip` seen by `watcher` while `run` runs a master
+/// for 7 s (past keepalived's default second round at 5 s).
+fn garps_in_7s(watcher: &Netns, dir: &Scratch, vip: &str, run: impl FnOnce()) -> (usize, String) {
+    let cap = dir.0.join("arp.txt");
+    let listening = dir.0.join("arp.err");
+    let mut tcpdump = watcher
+        .command("tcpdump")
+        .args(["-i", "eth0", "-n", "-l", "arp"])
+        .stdout(std::fs::File::create(&cap).unwrap_or_else(|e| panic!("{e}")))
+        .stderr(std::fs::File::create(&listening).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("tcpdump: {e}"));
+    let ok = wait_until(5.0, || {
+        std::fs::read_to_string(&listening)
+            .unwrap_or_default()
+            .contains("listening")
+    });
+    if ok {
+        run();
+    }
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    assert!(ok, "tcpdump did not start");
+    let text = std::fs::read_to_string(&cap).unwrap_or_default();
+    let n = text
+        .lines()
+        .filter(|l| l.contains(&format!("who-has {vip} ")) && l.contains(&format!("tell {vip},")))
+        .count();
+    (n, text)
+}
+
+#[test]
+fn vrrp_min_garp_sends_one_gratuitous_arp_as_keepalived() {
+    let lan = netns::Lan::new("s8net-mg", 2);
+    let (lb1, watcher) = (&lan.nodes[0], &lan.nodes[1]);
+    let dir = Scratch::new("s8net-mingarp");
+    let conf = "global_defs {\n  vrrp_min_garp\n}\nvrrp_instance VI_G {\n  interface eth0\n  \
+                virtual_router_id 66\n  priority 255\n  advert_int 1\n  virtual_ipaddress {\n    \
+                192.0.2.210/24\n  }\n}\n";
+    let path = dir.file("keepalived.conf", conf);
+    let tandem = garps_in_7s(watcher, &dir, "192.0.2.210", || {
+        let mut d = Daemon::start(lb1, &path, dir.0.join("t.log"));
+        assert!(
+            wait_until(5.0, || lb1.has_addr("eth0", "192.0.2.210")),
+            "{}",
+            d.log()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(7));
+        d.signal("-TERM");
+        assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
+    });
+    assert_eq!(tandem.0, 1, "tandem's gratuitous ARPs:\n{}", tandem.1);
+    if !require_keepalived() {
+        return;
+    }
+    let keepalived = garps_in_7s(watcher, &dir, "192.0.2.210", || {
+        let mut kd = Keepalived::start(lb1, &path, &dir.0);
+        assert!(wait_until(10.0, || lb1.has_addr("eth0", "192.0.2.210")));
+        std::thread::sleep(std::time::Duration::from_secs(7));
+        kd.stop();
+    });
+    assert_eq!(
+        keepalived.0, tandem.0,
+        "keepalived's gratuitous ARPs:\n{}",
+        keepalived.1
+    );
+}

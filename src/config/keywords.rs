@@ -94,6 +94,7 @@ impl Block {
                 "vrrp_garp_master_refresh",
                 "vrrp_garp_master_refresh_repeat",
                 "vrrp_garp_interval",
+                "vrrp_min_garp",
                 "vrrp_gna_interval",
                 "vrrp_skip_check_adv_addr",
                 "vrrp_lower_prio_no_advert",
@@ -437,7 +438,6 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_min_garp",
     "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
     "vrrp_ipsets",
