@@ -27,6 +27,8 @@ fn address_with_prefix_broadcast_label_and_scope() {
                 scope: Scope::Link,
                 nodad: false,
                 peer: None,
+                flags: 0,
+                preferred_lft: None,
             };
             let first = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
             let second = rtnl.add_address(&vip).unwrap_or_else(|e| panic!("{e}"));
@@ -163,6 +165,7 @@ fn via_route(ifindex: u32) -> Route {
         table: None,
         scope: None,
         kind: RouteKind::Unicast,
+        options: Default::default(),
     }
 }
 
@@ -178,6 +181,7 @@ fn blackhole_route() -> Route {
         table: Some(100),
         scope: None,
         kind: RouteKind::Blackhole,
+        options: Default::default(),
     }
 }
 

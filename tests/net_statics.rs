@@ -11,11 +11,9 @@ mod netns;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use netns::daemon::{Daemon, Scratch, start_pair};
+use netns::keepalived::{Keepalived, have_keepalived};
 use netns::{Lan, Netns, wait_until};
 
 /// Every rule option keepalived reads that the kernel takes without a
@@ -136,61 +134,6 @@ fn snapshot(ns: &Netns) -> Snapshot {
         routes,
         promote,
     }
-}
-
-/// Debian's keepalived in a namespace, in its own process group (killed
-/// with it when dropped).
-struct Keepalived {
-    child: Option<Child>,
-}
-
-impl Keepalived {
-    fn start(ns: &Netns, conf: &Path, dir: &Path) -> Keepalived {
-        let log = fs::File::create(dir.join("keepalived.log")).unwrap_or_else(|e| panic!("{e}"));
-        let child = ns
-            .command("keepalived")
-            .args(["-n", "-l", "-D", "-G", "-P", "-f"])
-            .arg(conf)
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap_or_else(|e| panic!("{e}")))
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start keepalived: {e}"));
-        Keepalived { child: Some(child) }
-    }
-
-    /// SIGTERM and wait for the whole process group.
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let ok = wait_until(20.0, || matches!(c.try_wait(), Ok(Some(_))));
-            assert!(ok, "keepalived did not stop");
-        }
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", c.id())])
-                .status();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn have_keepalived() -> bool {
-    Command::new("keepalived").arg("--version").output().is_ok()
 }
 
 fn has_rule(ns: &Netns, pref: u64) -> bool {

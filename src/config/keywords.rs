@@ -105,6 +105,7 @@ impl Block {
                 "vrrp_garp_master_refresh",
                 "vrrp_garp_master_refresh_repeat",
                 "vrrp_garp_interval",
+                "vrrp_min_garp",
                 "vrrp_gna_interval",
                 "vrrp_skip_check_adv_addr",
                 "vrrp_lower_prio_no_advert",
@@ -183,6 +184,8 @@ impl Block {
                 "advert_int",
                 "version",
                 "nopreempt",
+                "native_ipv6",
+                "mcast_dst_ip",
                 "preempt",
                 "preempt_delay",
                 "authentication",
@@ -485,9 +488,7 @@ impl Block {
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
-                "native_ipv6",
                 "track_process",
-                "mcast_dst_ip",
                 "track_src_ip",
                 "unicast_fault_no_peer",
                 "old_unicast_checksum",
@@ -533,7 +534,6 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_min_garp",
     "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
     "vrrp_ipsets",

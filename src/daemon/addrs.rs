@@ -422,6 +422,8 @@ mod tests {
                 scope: Scope::Global,
                 nodad: false,
                 peer: None,
+                flags: 0,
+                preferred_lft: None,
             });
         }
         set

@@ -432,10 +432,12 @@ fn plan_instance(
 /// The instance's multicast group, and where its adverts go: the group,
 /// or every `unicast_peer`.
 fn advert_destinations(config: &Config, inst: &VrrpInstance) -> (IpAddr, Vec<IpAddr>) {
-    let group = if inst.family == config::AddressFamily::Inet6 {
-        IpAddr::V6(config.global_defs.vrrp_mcast_group6)
-    } else {
-        IpAddr::V4(config.global_defs.vrrp_mcast_group4)
+    let group = match inst.mcast_dst_ip {
+        Some(g) => g,
+        None if inst.family == config::AddressFamily::Inet6 => {
+            IpAddr::V6(config.global_defs.vrrp_mcast_group6)
+        }
+        None => IpAddr::V4(config.global_defs.vrrp_mcast_group4),
     };
     let dsts = if inst.unicast_peer.is_empty() {
         vec![group]

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use crate::config::{self, IpRule, VirtualIpAddress, VirtualRoute};
-use crate::net::{IfAddress, Route, RouteKind, Rule, RuleKind, Scope};
+use crate::net::{IfAddress, Route, RouteKind, RouteOptions, Rule, RuleKind, Scope};
 
 pub(super) fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {
@@ -34,8 +34,10 @@ pub(super) fn address_of(v: &VirtualIpAddress, ifindex: u32) -> IfAddress {
         broadcast,
         label: v.label.clone(),
         scope: scope_of(v.scope),
-        nodad: v.address.is_ipv6(),
+        nodad: v.address.is_ipv6() && !v.dad,
         peer: v.peer,
+        flags: v.flags.bits(),
+        preferred_lft: v.preferred_lft,
     }
 }
 
@@ -49,7 +51,9 @@ pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>) -> Route {
         src: r.src,
         metric: r.metric,
         table: r.table,
-        scope: r.scope.map(|s| scope_of(Some(s))),
+        // keepalived: universe unless the line says (not `ip route`'s
+        // link scope for a route without a gateway).
+        scope: Some(scope_of(r.scope)),
         kind: match r.route_type {
             config::RouteType::Unicast => RouteKind::Unicast,
             config::RouteType::Blackhole => RouteKind::Blackhole,
@@ -57,8 +61,54 @@ pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>) -> Route {
             config::RouteType::Prohibit => RouteKind::Prohibit,
             config::RouteType::Throw => RouteKind::Throw,
         },
+        options: route_options(r),
     }
 }
+
+/// The route options; the protocol is keepalived's 18 unless a
+/// `no_track` route names another (the reader refuses it otherwise).
+fn route_options(r: &VirtualRoute) -> RouteOptions {
+    let mut metrics = Vec::new();
+    let mut congctl = None;
+    for m in &r.metrics {
+        let v = match m {
+            config::RouteMetric::Congctl(name) => {
+                congctl = Some(name.clone());
+                continue;
+            }
+            config::RouteMetric::Mtu(v)
+            | config::RouteMetric::Window(v)
+            | config::RouteMetric::Rtt(v)
+            | config::RouteMetric::Rttvar(v)
+            | config::RouteMetric::Ssthresh(v)
+            | config::RouteMetric::Cwnd(v)
+            | config::RouteMetric::Advmss(v)
+            | config::RouteMetric::Reordering(v)
+            | config::RouteMetric::Hoplimit(v)
+            | config::RouteMetric::Initcwnd(v)
+            | config::RouteMetric::Features(v)
+            | config::RouteMetric::RtoMin(v)
+            | config::RouteMetric::Initrwnd(v)
+            | config::RouteMetric::Quickack(v)
+            | config::RouteMetric::FastopenNoCookie(v) => *v,
+        };
+        metrics.push((m.rtax(), v));
+    }
+    RouteOptions {
+        tos: r.tos.unwrap_or(0),
+        protocol: Some(r.protocol.unwrap_or(RTPROT_KEEPALIVED)),
+        onlink: r.onlink,
+        realms: r.realms,
+        pref: r.pref,
+        expires: r.expires,
+        metrics,
+        congctl,
+        lock: r.lock,
+    }
+}
+
+/// `RTPROT_KEEPALIVED`: the protocol keepalived gives its routes.
+const RTPROT_KEEPALIVED: u8 = 18;
 
 /// A `virtual_rules` / `static_rules` line.
 pub(super) fn rule_of(r: &IpRule) -> Rule {

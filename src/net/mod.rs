@@ -42,7 +42,9 @@ pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use removals::{RemovalMonitor, Removed};
-pub use rtnl::{IfAddress, InetConf, LinkInfo, Route, RouteKind, Rtnl, RtnlError, Scope, VlanInfo};
+pub use rtnl::{
+    IfAddress, InetConf, LinkInfo, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope, VlanInfo,
+};
 pub use rule::{Rule, RuleKind};
 pub use socket::{
     IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,

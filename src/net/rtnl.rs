@@ -14,10 +14,13 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
     NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
+    RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -109,6 +112,12 @@ pub struct IfAddress {
     pub nodad: bool,
     /// The remote end of a point-to-point address (`peer`), IPv4 only.
     pub peer: Option<IpAddr>,
+    /// Other `IFA_F_*` bits to set (`home`, `mngtmpaddr`, `noprefixroute`),
+    /// sent in IFA_FLAGS: the header's flags byte cannot carry the last two.
+    pub flags: u32,
+    /// IPv6: the preferred lifetime in seconds (0: deprecated), sent in
+    /// IFA_CACHEINFO with an infinite valid lifetime; `None`: forever.
+    pub preferred_lft: Option<u32>,
 }
 
 impl IfAddress {
@@ -124,6 +133,8 @@ impl IfAddress {
             scope: Scope::Global,
             nodad: addr.is_ipv6(),
             peer: None,
+            flags: 0,
+            preferred_lft: None,
         }
     }
 
@@ -133,8 +144,22 @@ impl IfAddress {
         msg.header.prefix_len = self.prefix_len;
         msg.header.scope = AddressScope::from(self.scope.to_u8());
         msg.header.index = self.ifindex;
+        let mut flags = self.flags;
         if self.nodad && self.addr.is_ipv6() {
             msg.header.flags = netlink_packet_route::address::AddressHeaderFlags::Nodad;
+            flags |= IFA_F_NODAD;
+        }
+        if flags != 0 {
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::from_bits_retain(
+                    flags,
+                )));
+        }
+        if let (Some(lft), true) = (self.preferred_lft, self.addr.is_ipv6()) {
+            let mut ci = CacheInfo::default();
+            ci.ifa_preferred = lft;
+            ci.ifa_valid = u32::MAX;
+            msg.attributes.push(AddressAttribute::CacheInfo(ci));
         }
         // For IPv4, IFA_LOCAL is the address itself and IFA_ADDRESS the peer
         // (the same on a non point-to-point link); IPv6 only uses IFA_ADDRESS.
@@ -158,12 +183,14 @@ impl IfAddress {
         let mut local = None;
         let mut broadcast = None;
         let mut label = None;
+        let mut flags = u32::from(msg.header.flags.bits());
         for attr in &msg.attributes {
             match attr {
                 AddressAttribute::Address(a) => address = Some(*a),
                 AddressAttribute::Local(a) => local = Some(*a),
                 AddressAttribute::Broadcast(b) => broadcast = Some(*b),
                 AddressAttribute::Label(l) => label = Some(l.clone()),
+                AddressAttribute::Flags(f) => flags = f.bits(),
                 _ => {}
             }
         }
@@ -180,9 +207,17 @@ impl IfAddress {
                 (Some(l), Some(a)) if l != a => Some(a),
                 _ => None,
             },
+            flags: flags & SETTABLE_FLAGS,
+            preferred_lft: None,
         })
     }
 }
+
+/// IFA_F_NODAD (if_addr.h).
+const IFA_F_NODAD: u32 = 0x02;
+/// The `IfAddress::flags` bits read back from the kernel: home,
+/// mngtmpaddr, noprefixroute.
+const SETTABLE_FLAGS: u32 = 0x10 | 0x100 | 0x200;
 
 /// The kind of a `virtual_routes` entry (`ip route add TYPE ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -208,6 +243,74 @@ pub struct Route {
     pub table: Option<u32>,
     pub scope: Option<Scope>,
     pub kind: RouteKind,
+    /// What keepalived.conf's route options add.
+    pub options: RouteOptions,
+}
+
+/// A route's less common attributes (keepalived.conf's route options).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteOptions {
+    /// `rtm_tos`.
+    pub tos: u8,
+    /// `rtm_protocol`; `None`: `static`.
+    pub protocol: Option<u8>,
+    /// RTNH_F_ONLINK in `rtm_flags`.
+    pub onlink: bool,
+    /// RTA_FLOW: `SRC << 16 | DST`.
+    pub realms: Option<u32>,
+    /// RTA_PREF (IPv6 router preference bits).
+    pub pref: Option<u8>,
+    /// RTA_EXPIRES, seconds (IPv6).
+    pub expires: Option<u32>,
+    /// RTA_METRICS: (RTAX_* number, value).
+    pub metrics: Vec<(u16, u32)>,
+    /// RTAX_CC_ALGO.
+    pub congctl: Option<String>,
+    /// RTAX_LOCK: `1 << RTAX_*` bits.
+    pub lock: u32,
+}
+
+impl RouteOptions {
+    /// The RTA_METRICS attribute, if any metric is set.
+    fn metrics_attribute(&self) -> Option<RouteAttribute> {
+        let mut m: Vec<RouteMetric> = self
+            .metrics
+            .iter()
+            .filter_map(|&(rtax, v)| metric(rtax, v))
+            .collect();
+        if let Some(cc) = &self.congctl {
+            m.push(RouteMetric::CcAlgo(cc.clone()));
+        }
+        if m.is_empty() {
+            return None;
+        }
+        if self.lock != 0 {
+            m.push(RouteMetric::Lock(self.lock));
+        }
+        Some(RouteAttribute::Metrics(m))
+    }
+}
+
+/// One RTAX_* value as the netlink crate names it.
+fn metric(rtax: u16, v: u32) -> Option<RouteMetric> {
+    Some(match rtax {
+        2 => RouteMetric::Mtu(v),
+        3 => RouteMetric::Window(v),
+        4 => RouteMetric::Rtt(v),
+        5 => RouteMetric::RttVar(v),
+        6 => RouteMetric::SsThresh(v),
+        7 => RouteMetric::Cwnd(v),
+        8 => RouteMetric::Advmss(v),
+        9 => RouteMetric::Reordering(v),
+        10 => RouteMetric::Hoplimit(v),
+        11 => RouteMetric::InitCwnd(v),
+        12 => RouteMetric::Features(v),
+        13 => RouteMetric::RtoMin(v),
+        14 => RouteMetric::InitRwnd(v),
+        15 => RouteMetric::QuickAck(v),
+        17 => RouteMetric::FastopenNoCookie(v),
+        _ => return None,
+    })
 }
 
 impl Route {
@@ -217,7 +320,14 @@ impl Route {
         msg.header.destination_prefix_length = self.dst_len;
         let table = self.table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
         msg.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
-        msg.header.protocol = RouteProtocol::Static;
+        msg.header.protocol = match self.options.protocol {
+            Some(p) => RouteProtocol::from(p),
+            None => RouteProtocol::Static,
+        };
+        msg.header.tos = self.options.tos;
+        if self.options.onlink {
+            msg.header.flags = RouteFlags::Onlink;
+        }
         msg.header.kind = match self.kind {
             RouteKind::Unicast => RouteType::Unicast,
             RouteKind::Blackhole => RouteType::BlackHole,
@@ -256,6 +366,21 @@ impl Route {
         if table > 255 {
             msg.attributes.push(RouteAttribute::Table(table));
         }
+        let o = &self.options;
+        if let Some(r) = o.realms {
+            msg.attributes.push(RouteAttribute::Realm(RouteRealm {
+                source: (r >> 16) as u16,
+                destination: (r & 0xffff) as u16,
+            }));
+        }
+        if let Some(p) = o.pref {
+            msg.attributes
+                .push(RouteAttribute::Preference(RoutePreference::from(p)));
+        }
+        if let Some(e) = o.expires {
+            msg.attributes.push(RouteAttribute::Expires(e));
+        }
+        msg.attributes.extend(o.metrics_attribute());
         msg
     }
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod keepalived;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

@@ -13,6 +13,8 @@ use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
+use super::route_options::ROUTE_OPTIONS;
+use super::rules::RTPROT_KEEPALIVED;
 use super::values::{parse_prefix, parse_scope, parse_table};
 
 impl Builder {
@@ -49,8 +51,12 @@ impl Builder {
             label: None,
             peer: None,
             no_track: false,
+            flags: AddressFlags::default(),
+            dad: false,
+            preferred_lft: None,
         };
         let mut brd_sign = None;
+        let mut lft_set = false;
         let mut it = st.args.iter();
         while let Some(w) = it.next() {
             let opt = w.text.as_str();
@@ -93,31 +99,94 @@ impl Builder {
                     }
                 }
                 "no_track" => v.no_track = true,
-                "use_vmac" | "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute"
-                | "autojoin" | "preferred_lft" | "track_group" => {
-                    self.err(w.pos, keywords::unsupported_message(opt));
-                    if matches!(opt, "preferred_lft" | "track_group") {
-                        it.next();
-                    }
-                }
-                _ => {
-                    let cands = ["brd", "dev", "scope", "label", "peer", "no_track"];
-                    let msg = match keywords::suggest(opt, cands) {
-                        Some(m) => {
-                            format!("unknown address option \"{opt}\"; did you mean \"{m}\"?")
-                        }
-                        None => format!("unknown address option \"{opt}\""),
-                    };
-                    self.err(w.pos, msg);
-                    // What follows may be its value: one error is enough.
-                    break;
-                }
+                _ => match self.vip_flag(&mut v, w, &mut it) {
+                    Some(true) => {}
+                    Some(false) => lft_set = true,
+                    None => break,
+                },
             }
         }
         if let Some((plus, pos)) = brd_sign {
             self.brd_from_prefix(&mut v, plus, pos);
         }
+        if v.address.is_ipv6() && !lft_set && v.prefix_len == 128 {
+            // keepalived's default: a /128 VIP is deprecated, so the
+            // node's own traffic (health checks) does not take it as source.
+            v.preferred_lft = Some(0);
+        }
+        if v.address.is_ipv4() {
+            v.preferred_lft = None;
+        }
         Some(v)
+    }
+
+    /// The address flags, `preferred_lft` and the refused or unknown
+    /// options at `w` (a value taken from `it`): `Some(true)` read,
+    /// `Some(false)` a preferred_lft read, `None` the rest of the line is
+    /// not read.
+    fn vip_flag(
+        &mut self,
+        v: &mut VirtualIpAddress,
+        w: &Word,
+        it: &mut std::slice::Iter<'_, Word>,
+    ) -> Option<bool> {
+        let opt = w.text.as_str();
+        match opt {
+            "home" => v.flags.home = true,
+            "mngtmpaddr" => v.flags.mngtmpaddr = true,
+            "noprefixroute" => v.flags.noprefixroute = true,
+            "-nodad" => v.dad = true,
+            // keepalived 2.2.7 knows only `-nodad`: it reports `nodad`
+            // as an unknown entry and goes on, and an IPv6 address
+            // gets IFA_F_NODAD anyway.
+            "nodad" => self.warn(
+                w.pos,
+                "\"nodad\" is not a keepalived address option and is ignored \
+                 (IPv6 addresses are added without duplicate address detection \
+                 anyway; \"-nodad\" asks for it)",
+            ),
+            "preferred_lft" => {
+                let Some(val) = it.next() else {
+                    self.err(w.pos, "\"preferred_lft\" needs a value");
+                    return None;
+                };
+                if v.address.is_ipv4() {
+                    self.warn(
+                        w.pos,
+                        "preferred_lft has no effect on an IPv4 address (keepalived sends it for IPv6 only)",
+                    );
+                }
+                match preferred_lft(&val.text) {
+                    Some(l) => {
+                        v.preferred_lft = l;
+                        return Some(false);
+                    }
+                    None => self.err(
+                        val.pos,
+                        format!(
+                            "preferred_lft expects a number of seconds or forever, not \"{}\"",
+                            val.text
+                        ),
+                    ),
+                }
+            }
+            "use_vmac" | "autojoin" | "track_group" => {
+                self.err(w.pos, keywords::unsupported_message(opt));
+                if opt == "track_group" {
+                    it.next();
+                }
+            }
+            _ => {
+                let msg = match keywords::suggest(opt, ADDRESS_OPTIONS) {
+                    Some(m) => format!("unknown address option \"{opt}\"; did you mean \"{m}\"?"),
+                    None => format!("unknown address option \"{opt}\""),
+                };
+                self.err(w.pos, msg);
+                // What follows may be its value: one error is enough.
+                return None;
+            }
+        }
+        Some(true)
     }
 
     /// `brd +` / `brd -`: the subnet's last / first address, as keepalived
@@ -194,11 +263,29 @@ impl Builder {
             table: None,
             metric: None,
             no_track: false,
+            tos: None,
+            protocol: None,
+            onlink: false,
+            realms: None,
+            pref: None,
+            expires: None,
+            metrics: Vec::new(),
+            lock: 0,
         };
         let mut dest: Option<IpPrefix> = None;
         let mut i = 0;
         let mut ok = true;
         while i < words.len() {
+            if ROUTE_OPTIONS.contains(&words[i].text.as_str()) {
+                match self.route_option(&mut r, &words[i..]) {
+                    Some(n) => i += n,
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+                continue;
+            }
             match self.route_word(&mut r, &mut dest, words[i], words.get(i + 1).copied()) {
                 RouteStep::Next { words: n, ok: good } => {
                     ok &= good;
@@ -219,7 +306,10 @@ impl Builder {
         // `default`: IPv4 unless the gateway, the source or `inet6` say
         // IPv6 (keepalived's rule).
         if d.prefix_len == 0 && d.address.is_unspecified() {
-            let v6 = inet6 || [r.via, r.src].into_iter().flatten().any(|a| a.is_ipv6());
+            let v6 = inet6
+                || r.pref.is_some()
+                || r.expires.is_some()
+                || [r.via, r.src].into_iter().flatten().any(|a| a.is_ipv6());
             if v6 {
                 d.address = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
             }
@@ -235,7 +325,51 @@ impl Builder {
                 ok = false;
             }
         }
+        ok &= self.route_family_options(&r, d, st.keyword.pos);
+        ok &= self.route_protocol(&mut r, st.keyword.pos);
         ok.then_some(r)
+    }
+
+    /// The options of one family only: `realms` and `tos` are IPv4's,
+    /// `pref` and `expires` IPv6's (keepalived refuses the mix; the kernel
+    /// refuses a TOS on an IPv6 route).
+    fn route_family_options(&mut self, r: &VirtualRoute, d: IpPrefix, pos: Pos) -> bool {
+        let v6 = d.address.is_ipv6();
+        let wrong: Vec<&str> = [
+            ("realms", r.realms.is_some() && v6),
+            ("tos", r.tos.is_some() && v6),
+            ("pref", r.pref.is_some() && !v6),
+            ("expires", r.expires.is_some() && !v6),
+        ]
+        .into_iter()
+        .filter_map(|(o, bad)| bad.then_some(o))
+        .collect();
+        for o in &wrong {
+            let fam = if v6 { "an IPv6" } else { "an IPv4" };
+            self.err(
+                pos,
+                format!("route to {d}: {o} is not valid for {fam} route"),
+            );
+        }
+        wrong.is_empty()
+    }
+
+    /// keepalived installs every route with protocol 18 (keepalived), and
+    /// `protocol N` only with `no_track` (it resets a tracked route's, with
+    /// an error): tandem refuses the reset.
+    fn route_protocol(&mut self, r: &mut VirtualRoute, pos: Pos) -> bool {
+        match r.protocol {
+            Some(p) if p != RTPROT_KEEPALIVED && !r.no_track => {
+                self.err(
+                    pos,
+                    format!(
+                        "protocol {p}: a tracked route is protocol {RTPROT_KEEPALIVED} (keepalived); add no_track to install it with another"
+                    ),
+                );
+                false
+            }
+            _ => true,
+        }
     }
 
     /// One word of a route line (`w`, with the word after it), read into
@@ -274,11 +408,9 @@ impl Builder {
                 };
                 RouteStep::Next { words: 1, ok: true }
             }
-            "or" | "onlink" | "proto" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering"
-            | "window" | "cwnd" | "ssthresh" | "realms" | "initcwnd" | "initrwnd" | "features"
-            | "quickack" | "congctl" | "pref" | "fastopen_no_cookie" | "vrf" | "nexthop"
-            | "encap" | "expires" | "hoplimit" | "lock" | "track_group" | "type" | "unicast"
-            | "broadcast" | "local" | "nat" | "anycast" | "multicast" => {
+            "or" | "vrf" | "nexthop" | "encap" | "ttl-propagate" | "as" | "from" | "add"
+            | "prepend" | "append" | "track_group" | "type" | "unicast" | "broadcast" | "local"
+            | "nat" | "anycast" | "multicast" | "xresolve" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
                 RouteStep::Stop
             }
@@ -305,8 +437,16 @@ impl Builder {
             _ => {
                 let cands = [
                     "src", "via", "gw", "dev", "scope", "table", "metric", "no_track",
-                ];
-                let msg = match keywords::suggest(opt, cands) {
+                ]
+                .into_iter()
+                .chain(ROUTE_OPTIONS);
+                // ip-route's abbreviation of keepalived's word.
+                let hint = if opt == "proto" {
+                    Some("protocol")
+                } else {
+                    keywords::suggest(opt, cands)
+                };
+                let msg = match hint {
                     Some(m) => format!("unknown route option \"{opt}\"; did you mean \"{m}\"?"),
                     None => format!("unknown route option \"{opt}\""),
                 };
@@ -365,6 +505,31 @@ impl Builder {
             },
         }
     }
+}
+
+/// The options of an address line (for suggestions).
+const ADDRESS_OPTIONS: [&str; 11] = [
+    "brd",
+    "dev",
+    "scope",
+    "label",
+    "peer",
+    "no_track",
+    "home",
+    "-nodad",
+    "mngtmpaddr",
+    "noprefixroute",
+    "preferred_lft",
+];
+
+/// `preferred_lft`'s value: seconds, or `forever` (also 4294967295,
+/// the kernel's infinity) as `None`.
+fn preferred_lft(text: &str) -> Option<Option<u32>> {
+    if text == "forever" {
+        return Some(None);
+    }
+    let n: u32 = text.parse().ok()?;
+    Some((n != u32::MAX).then_some(n))
 }
 
 /// What one word of a route line did.

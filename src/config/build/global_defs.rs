@@ -224,6 +224,24 @@ impl Builder {
                     self.global.vrrp_garp_master_refresh_repeat = v as u32;
                 }
             }
+            // keepalived: one gratuitous ARP / NA, no second round, no
+            // refresh; each setting only while it still has its default
+            // (one written earlier with another value stays, and one
+            // written later wins).
+            "vrrp_min_garp" => {
+                if self.flag(st) {
+                    let g = &mut self.global;
+                    if g.vrrp_garp_master_repeat == 5 {
+                        g.vrrp_garp_master_repeat = 1;
+                    }
+                    if g.vrrp_garp_master_delay == Duration::from_secs(5) {
+                        g.vrrp_garp_master_delay = Duration::ZERO;
+                    }
+                    if g.vrrp_garp_master_refresh_repeat == 1 {
+                        g.vrrp_garp_master_refresh_repeat = 0;
+                    }
+                }
+            }
             "vrrp_garp_interval" => {
                 if let Some(v) = self.timer(st) {
                     self.global.vrrp_garp_interval = v;

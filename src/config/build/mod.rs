@@ -29,6 +29,7 @@ mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod route_options;
 mod rules;
 mod smtp_check;
 mod statics;

@@ -101,6 +101,8 @@ pub(super) struct RawInstance {
     pub(super) state_given: bool,
     pub(super) priority_given: bool,
     pub(super) version: Option<(VrrpVersion, Pos)>,
+    /// Where `native_ipv6` was written.
+    pub(super) native_ipv6: Option<Pos>,
     pub(super) advert_int: Option<(Duration, Pos)>,
     pub(super) smtp_alert: Option<bool>,
     pub(super) skip_check_adv_addr: Option<bool>,
@@ -122,6 +124,8 @@ pub(super) struct RawInstance {
     pub(super) vip_pos: Vec<(IpAddr, Pos)>,
     /// Each unicast peer with where it was written.
     pub(super) peer_pos: Vec<(IpAddr, Pos)>,
+    /// Where the mcast_dst_ip address was written.
+    pub(super) mcast_pos: Option<Pos>,
     /// Where the unicast_src_ip address was written.
     pub(super) src_pos: Option<Pos>,
     /// The `vrrp_instance` keyword: where instance-wide messages point.

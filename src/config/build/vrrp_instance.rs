@@ -64,6 +64,19 @@ impl Builder {
         if let Some(first) = vi.virtual_ipaddress.first() {
             vi.family = AddressFamily::of(&first.address);
         }
+        if let Some(pos) = r.native_ipv6 {
+            if vi.virtual_ipaddress.is_empty() {
+                vi.family = AddressFamily::Inet6;
+            } else if vi.family == AddressFamily::Inet {
+                self.err(
+                    pos,
+                    format!(
+                        "vrrp_instance {}: native_ipv6 with IPv4 virtual addresses (keepalived refuses it too)",
+                        vi.name
+                    ),
+                );
+            }
+        }
         let fam = vi.family;
         let mixed = vi
             .virtual_ipaddress
@@ -149,6 +162,7 @@ impl Builder {
                     }
                 }
             }
+            "native_ipv6" => self.native_ipv6(&st, r),
             "nopreempt" => {
                 self.bare(&st);
                 vi.nopreempt = true;
@@ -236,6 +250,7 @@ impl Builder {
                 vi.unicast_src_ip = self.ip(st);
                 r.src_pos = st.args.first().map(|w| w.pos);
             }
+            "mcast_dst_ip" => self.mcast_dst_ip(st, vi, r),
             "unicast_peer" => {
                 if self.need_block(st) {
                     let peers = self.unicast_peers(st);
@@ -548,6 +563,37 @@ impl Builder {
         vi.gna_interval = g.vrrp_gna_interval;
     }
 
+    /// `mcast_dst_ip`: an IPv4 multicast or an IPv6 link-local multicast
+    /// address (keepalived's rule; it skips anything else).
+    fn mcast_dst_ip(&mut self, st: &Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
+        let Some(ip) = self.ip(st) else { return };
+        let pos = st.args.first().map_or(st.keyword.pos, |w| w.pos);
+        let ok = match ip {
+            std::net::IpAddr::V4(a) => a.is_multicast(),
+            std::net::IpAddr::V6(a) => a.octets()[0] == 0xff && a.octets()[1] & 0x0f == 2,
+        };
+        if !ok {
+            let what = if ip.is_ipv6() {
+                "an IPv6 link-local multicast address (ff02::/16)"
+            } else {
+                "an IPv4 multicast address"
+            };
+            self.err(pos, format!("mcast_dst_ip {ip} is not {what}"));
+            return;
+        }
+        vi.mcast_dst_ip = Some(ip);
+        r.mcast_pos = Some(pos);
+    }
+
+    /// `native_ipv6`: as keepalived, the instance is IPv6 and VRRP version
+    /// 3 (a `version` written later still counts); the family is settled
+    /// when the instance ends.
+    fn native_ipv6(&mut self, st: &Stmt, r: &mut RawInstance) {
+        self.bare(st);
+        r.native_ipv6 = Some(st.keyword.pos);
+        r.version = Some((VrrpVersion::V3, st.keyword.pos));
+    }
+
     /// Version: the instance's, else global; IPv6 is always v3.
     fn resolve_version(
         &mut self,
@@ -620,6 +666,21 @@ impl Builder {
                     vi.name
                 ),
             ));
+        }
+        if let (Some(g), Some(pos)) = (vi.mcast_dst_ip, ri.mcast_pos) {
+            if AddressFamily::of(&g) != family {
+                let msg = format!(
+                    "vrrp_instance {}: mcast_dst_ip {g} is not {family} like the instance's virtual addresses",
+                    vi.name
+                );
+                self.err(pos, msg);
+            } else if !vi.unicast_peer.is_empty() {
+                let msg = format!(
+                    "vrrp_instance {}: mcast_dst_ip has no effect with unicast_peer (adverts go to the peers)",
+                    vi.name
+                );
+                self.warn(pos, msg);
+            }
         }
         for (peer, pos) in &ri.peer_pos {
             if AddressFamily::of(peer) != family {

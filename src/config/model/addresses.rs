@@ -63,6 +63,47 @@ pub struct VirtualIpAddress {
     /// `no_track`: losing this address does not take the instance out of
     /// MASTER.
     pub no_track: bool,
+    /// The `IFA_F_*` flags written on the line (`home`, `mngtmpaddr`,
+    /// `noprefixroute`), given to the kernel as they are.
+    pub flags: AddressFlags,
+    /// `-nodad`: an IPv6 address goes through duplicate address detection.
+    /// Without it keepalived (and tandem) add every IPv6 address with
+    /// IFA_F_NODAD, so a VIP is usable at once.
+    pub dad: bool,
+    /// IPv6: the preferred lifetime in seconds, `None` for forever (no
+    /// IFA_CACHEINFO sent). keepalived's default: 0 (deprecated, so never
+    /// chosen as a source address) for a /128, forever otherwise.
+    pub preferred_lft: Option<u32>,
+}
+
+/// Address flags keepalived.conf can ask for (`ip address add` words).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressFlags {
+    /// `home`: IFA_F_HOMEADDRESS (Mobile IPv6 home address).
+    pub home: bool,
+    /// `mngtmpaddr`: IFA_F_MANAGETEMPADDR (the kernel makes temporary
+    /// privacy addresses from this /64).
+    pub mngtmpaddr: bool,
+    /// `noprefixroute`: IFA_F_NOPREFIXROUTE (no route for the prefix is
+    /// added with the address).
+    pub noprefixroute: bool,
+}
+
+impl AddressFlags {
+    /// The `IFA_F_*` bits (if_addr.h).
+    pub fn bits(self) -> u32 {
+        let mut b = 0;
+        if self.home {
+            b |= 0x10;
+        }
+        if self.mngtmpaddr {
+            b |= 0x100;
+        }
+        if self.noprefixroute {
+            b |= 0x200;
+        }
+        b
+    }
 }
 
 /// The kind of a `virtual_routes` entry.
@@ -91,4 +132,73 @@ pub struct VirtualRoute {
     pub table: Option<u32>,
     pub metric: Option<u32>,
     pub no_track: bool,
+    /// `tos` / `dsfield N` (the header's TOS byte; IPv4).
+    pub tos: Option<u8>,
+    /// `protocol N`: only with `no_track`; `None` is keepalived's own,
+    /// 18 (`proto keepalived`), which every route gets otherwise.
+    pub protocol: Option<u8>,
+    /// `onlink`: RTNH_F_ONLINK (the gateway is on the link even if no
+    /// address says so).
+    pub onlink: bool,
+    /// `realms [SRC/]DST` (RTA_FLOW; IPv4): `SRC << 16 | DST`.
+    pub realms: Option<u32>,
+    /// `pref low|medium|high|N` (RTA_PREF; IPv6): the ICMPv6 router
+    /// preference bits.
+    pub pref: Option<u8>,
+    /// `expires N` (RTA_EXPIRES, seconds; IPv6).
+    pub expires: Option<u32>,
+    /// The RTA_METRICS values (`mtu`, `advmss`, `rtt`, ...), as written.
+    pub metrics: Vec<RouteMetric>,
+    /// `lock` before a metric's value: `1 << RTAX_*` bits (RTAX_LOCK).
+    pub lock: u32,
+}
+
+/// One metric of a route (`ip route add ... mtu N` and the like); the
+/// values are the kernel's units (rtt in 1/8 ms, rttvar in 1/4 ms, rto_min
+/// in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteMetric {
+    Mtu(u32),
+    Window(u32),
+    Rtt(u32),
+    Rttvar(u32),
+    Ssthresh(u32),
+    Cwnd(u32),
+    Advmss(u32),
+    Reordering(u32),
+    Hoplimit(u32),
+    Initcwnd(u32),
+    /// `features ecn`: RTAX_FEATURE_ECN.
+    Features(u32),
+    RtoMin(u32),
+    Initrwnd(u32),
+    Quickack(u32),
+    /// `congctl NAME`: the TCP congestion control algorithm.
+    Congctl(String),
+    FastopenNoCookie(u32),
+}
+
+impl RouteMetric {
+    /// The RTAX_* number (rtnetlink.h), also its bit in `lock`.
+    pub fn rtax(&self) -> u16 {
+        match self {
+            RouteMetric::Mtu(_) => 2,
+            RouteMetric::Window(_) => 3,
+            RouteMetric::Rtt(_) => 4,
+            RouteMetric::Rttvar(_) => 5,
+            RouteMetric::Ssthresh(_) => 6,
+            RouteMetric::Cwnd(_) => 7,
+            RouteMetric::Advmss(_) => 8,
+            RouteMetric::Reordering(_) => 9,
+            RouteMetric::Hoplimit(_) => 10,
+            RouteMetric::Initcwnd(_) => 11,
+            RouteMetric::Features(_) => 12,
+            RouteMetric::RtoMin(_) => 13,
+            RouteMetric::Initrwnd(_) => 14,
+            RouteMetric::Quickack(_) => 15,
+            RouteMetric::Congctl(_) => 16,
+            RouteMetric::FastopenNoCookie(_) => 17,
+        }
+    }
 }

@@ -143,6 +143,10 @@ pub struct VrrpInstance {
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip`: the multicast group the adverts go to (and the
+    /// receive socket joins) instead of the global `vrrp_mcast_group4` /
+    /// `vrrp_mcast_group6`.
+    pub mcast_dst_ip: Option<IpAddr>,
     /// `unicast_peer { ... }`: when non-empty adverts go to these addresses
     /// by unicast instead of the multicast group.
     pub unicast_peer: Vec<IpAddr>,
@@ -237,6 +241,7 @@ impl Default for VrrpInstance {
             track_file: Vec::new(),
             track_bfd: Vec::new(),
             unicast_src_ip: None,
+            mcast_dst_ip: None,
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),
             unicast_ttl: None,

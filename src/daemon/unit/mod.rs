@@ -538,8 +538,9 @@ impl Unit {
         for io in &mut self.io {
             if io.refresh_at.is_some_and(|t| t <= now) {
                 io.refresh_at = io.plan.garp.refresh.map(|d| now + d);
-                if io.vips_held {
-                    io.gratuitous(io.plan.garp.refresh_repeat.max(1), io.plan.name.clone());
+                // A repeat of 0 (vrrp_min_garp) sends nothing, as in keepalived.
+                if io.vips_held && io.plan.garp.refresh_repeat > 0 {
+                    io.gratuitous(io.plan.garp.refresh_repeat, io.plan.name.clone());
                 }
             }
         }

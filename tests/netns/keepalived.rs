@@ -1,0 +1,78 @@
+//! Debian's keepalived 2.2.7 as a child in a namespace, to compare what
+//! it installs with what tandem installs from the same file.
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use super::{Netns, wait_until};
+
+/// Debian's keepalived in a namespace, in its own process group (killed
+/// with it when dropped).
+pub struct Keepalived {
+    child: Option<Child>,
+}
+
+impl Keepalived {
+    pub fn start(ns: &Netns, conf: &Path, dir: &Path) -> Keepalived {
+        let log = fs::File::create(dir.join("keepalived.log")).unwrap_or_else(|e| panic!("{e}"));
+        let child = ns
+            .command("keepalived")
+            .args(["-n", "-l", "-D", "-G", "-P", "-f"])
+            .arg(conf)
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap_or_else(|e| panic!("{e}")))
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start keepalived: {e}"));
+        Keepalived { child: Some(child) }
+    }
+
+    /// SIGTERM and wait for the whole process group.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let ok = wait_until(20.0, || matches!(c.try_wait(), Ok(Some(_))));
+            assert!(ok, "keepalived did not stop");
+        }
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", c.id())])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn have_keepalived() -> bool {
+    Command::new("keepalived").arg("--version").output().is_ok()
+}
+
+/// keepalived is missing: a failure under CI (where it is installed by
+/// `.ci/setup`), else a note and `false` (the comparison is skipped).
+pub fn require_keepalived() -> bool {
+    if have_keepalived() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "keepalived is not installed (CI=true: the comparison must run)"
+    );
+    eprintln!("keepalived is not installed: comparison skipped");
+    false
+}
