@@ -57,6 +57,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 track_links: vec![],
                 track_scripts: vec![],
                 track_files: vec![],
+                track_processes: vec![],
                 notify: NotifyScripts::default(),
                 garp: GarpPlan {
                     master_repeat: 1,

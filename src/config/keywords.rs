@@ -29,6 +29,7 @@ pub enum Block {
     Url,
     TrackFile,
     FileCheck,
+    TrackProcess,
 }
 
 impl Block {
@@ -51,6 +52,7 @@ impl Block {
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
+            Block::TrackProcess => "vrrp_track_process",
         }
     }
 
@@ -65,6 +67,7 @@ impl Block {
                 "vrrp_script",
                 "track_file",
                 "vrrp_track_file",
+                "vrrp_track_process",
                 "vrrp_sync_group",
                 "vrrp_instance",
                 "virtual_server_group",
@@ -152,6 +155,7 @@ impl Block {
                 "track_interface",
                 "track_script",
                 "track_file",
+                "track_process",
                 "notify_master",
                 "notify_backup",
                 "notify_fault",
@@ -182,6 +186,7 @@ impl Block {
                 "track_interface",
                 "track_script",
                 "track_file",
+                "track_process",
                 "unicast_src_ip",
                 "mcast_src_ip",
                 "unicast_peer",
@@ -350,6 +355,17 @@ impl Block {
             ],
             Block::TrackFile => &["file", "weight", "init_file"],
             Block::FileCheck => &["track_file", "weight"],
+            Block::TrackProcess => &[
+                "process",
+                "param_match",
+                "weight",
+                "quorum",
+                "quorum_max",
+                "delay",
+                "terminate_delay",
+                "fork_delay",
+                "full_command",
+            ],
         }
     }
 
@@ -363,7 +379,6 @@ impl Block {
                 "linkbeat_interfaces",
                 "interface_up_down_delays",
                 "track_group",
-                "vrrp_track_process",
                 "bfd_instance",
                 "garp_group",
                 "SSL",
@@ -377,7 +392,6 @@ impl Block {
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &[
-                "track_process",
                 "track_bfd",
                 "notify_deleted",
                 "notify_priority_changes",
@@ -388,7 +402,6 @@ impl Block {
                 "vrf",
                 "use_vmac_addr",
                 "native_ipv6",
-                "track_process",
                 "track_bfd",
                 "mcast_dst_ip",
                 "track_src_ip",
@@ -430,6 +443,7 @@ impl Block {
             | Block::MiscCheck
             | Block::TrackFile
             | Block::FileCheck
+            | Block::TrackProcess
             | Block::Url => &[],
         }
     }

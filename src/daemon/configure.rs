@@ -244,7 +244,62 @@ fn group_trackers(
     for t in &g.track_file {
         group_track_file(p, t);
     }
+    for t in &g.track_process {
+        group_track_process(p, t);
+    }
     Ok(())
+}
+
+/// The instance's own `track_file` and `track_process` entries, into
+/// `params`; (name, index) of each for the unit's feeds.
+type Named = Vec<(String, usize)>;
+fn value_trackers(inst: &config::VrrpInstance, params: &mut Params) -> (Named, Named) {
+    let mut track_files = Vec::new();
+    for t in &inst.track_file {
+        track_files.push((t.name.clone(), params.track_files.len()));
+        params.track_files.push(file_tracker(t));
+    }
+    let mut track_processes = Vec::new();
+    for t in &inst.track_process {
+        track_processes.push((t.name.clone(), params.track_processes.len()));
+        params.track_processes.push(process_tracker(t));
+    }
+    (track_files, track_processes)
+}
+
+/// A `track_process` entry as the state machine takes it; the quorum
+/// comes from the bus when the unit starts.
+fn process_tracker(t: &config::TrackProcessEntry) -> vrrp::TrackProcessParams {
+    vrrp::TrackProcessParams {
+        name: t.name.clone(),
+        weight: t.weight.clamp(-254, 254),
+        reverse: t.reverse,
+        initially_up: false,
+    }
+}
+
+/// A sync group's `track_process` entry on one member. As keepalived
+/// does (`add_vrrp_to_track_process`): a process the member tracks itself
+/// takes the group's weight unless the member's own weight is 0, and
+/// keeps the member's direction.
+fn group_track_process(p: &mut InstancePlan, t: &config::TrackProcessEntry) {
+    match p
+        .params
+        .track_processes
+        .iter_mut()
+        .find(|f| f.name == t.name)
+    {
+        Some(own) => {
+            if own.weight != 0 {
+                own.weight = t.weight.clamp(-254, 254);
+            }
+        }
+        None => {
+            p.track_processes
+                .push((t.name.clone(), p.params.track_processes.len()));
+            p.params.track_processes.push(process_tracker(t));
+        }
+    }
 }
 
 /// A `track_file` entry as the state machine takes it; the value comes
@@ -344,11 +399,7 @@ fn plan_instance(
         track_links,
         track_scripts,
     } = trackers(config, inst, kernel, &origin, &mut params)?;
-    let mut track_files = Vec::new();
-    for t in &inst.track_file {
-        track_files.push((t.name.clone(), params.track_files.len()));
-        params.track_files.push(file_tracker(t));
-    }
+    let (track_files, track_processes) = value_trackers(inst, &mut params);
     params
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
@@ -376,6 +427,7 @@ fn plan_instance(
         track_links,
         track_scripts,
         track_files,
+        track_processes,
         notify,
         garp: garp_plan(inst),
         vmac,

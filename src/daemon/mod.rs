@@ -53,6 +53,7 @@ pub mod sync;
 #[cfg(test)]
 mod testing;
 mod track_file;
+mod track_process;
 pub mod unit;
 mod vmac;
 mod vmac_set;

@@ -125,6 +125,9 @@ pub struct InstancePlan {
     /// (track_file name, index in `params.track_files`) for every tracked
     /// file, the instance's own and its group's.
     pub track_files: Vec<(String, usize)>,
+    /// (vrrp_track_process name, index in `params.track_processes`), the
+    /// instance's own and its group's.
+    pub track_processes: Vec<(String, usize)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
@@ -282,6 +285,7 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
         } else if o.track_links != n.track_links
             || o.track_scripts != n.track_scripts
             || o.track_files != n.track_files
+            || o.track_processes != n.track_processes
             || o.params.trackers.iter().map(|t| &t.name).ne(n
                 .params
                 .trackers

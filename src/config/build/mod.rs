@@ -32,6 +32,7 @@ mod rules;
 mod statics;
 mod strict;
 mod track_file;
+mod track_process;
 mod tracking;
 mod url_regex;
 mod values;
@@ -65,6 +66,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         scripts: Vec::new(),
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),
+        track_processes: Vec::new(),
+        unresolved_track_processes: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -96,6 +99,7 @@ impl Builder {
                     "global_defs" => self.global_defs(&s),
                     "vrrp_script" => self.vrrp_script(&s),
                     "track_file" | "vrrp_track_file" => self.track_file_block(&s),
+                    "vrrp_track_process" => self.track_process_block(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -125,11 +129,14 @@ impl Builder {
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
         self.restrict_track_file_weights(&mut groups, &mut instances);
+        self.report_unresolved_track_processes();
+        self.restrict_track_process_weights(&mut groups, &instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
             track_files: std::mem::take(&mut self.track_files),
+            track_processes: std::mem::take(&mut self.track_processes),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),

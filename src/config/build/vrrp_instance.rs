@@ -349,6 +349,10 @@ impl Builder {
                 let who = format!("vrrp_instance {}", vi.name);
                 self.track_file_entries(st, &who, &mut vi.track_file);
             }
+            "track_process" => {
+                let who = format!("vrrp_instance {}", vi.name);
+                self.track_process_entries(st, &who, &mut vi.track_process);
+            }
             "notify_master" => vi.notify_master = self.notify_script(st),
             "notify_backup" => vi.notify_backup = self.notify_script(st),
             "notify_fault" => vi.notify_fault = self.notify_script(st),

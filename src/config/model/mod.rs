@@ -33,6 +33,7 @@ mod opt_secs;
 mod rules;
 mod secs;
 mod track_file;
+mod track_process;
 mod vmac;
 mod vrrp;
 
@@ -45,6 +46,7 @@ pub use global::*;
 pub use lvs::*;
 pub use rules::*;
 pub use track_file::*;
+pub use track_process::*;
 pub use vmac::*;
 pub use vrrp::*;
 
@@ -55,6 +57,9 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `track_file` (and `vrrp_track_file`) blocks, in file order.
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks, in file order.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcess>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -79,6 +84,10 @@ impl Config {
     /// The `track_file` called `name`.
     pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
         self.track_files.iter().find(|s| s.name == name)
+    }
+    /// The `vrrp_track_process` called `name`.
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|s| s.name == name)
     }
     /// The `vrrp_instance` called `name`.
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {

@@ -15,6 +15,7 @@ use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion
 use super::global::GlobalDefs;
 use super::rules::IpRule;
 use super::track_file::TrackFileEntry;
+use super::track_process::TrackProcessEntry;
 use super::vmac::Vmac;
 use super::{opt_secs, secs};
 
@@ -58,6 +59,9 @@ pub struct VrrpSyncGroup {
     pub track_script: Vec<TrackScript>,
     /// `track_file`: applied to every member.
     pub track_file: Vec<TrackFileEntry>,
+    /// `track_process`: applied to every member.
+    #[serde(default)]
+    pub track_process: Vec<TrackProcessEntry>,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -132,6 +136,9 @@ pub struct VrrpInstance {
     pub track_script: Vec<TrackScript>,
     /// `track_file`, each weight resolved (the entry's, else the file's).
     pub track_file: Vec<TrackFileEntry>,
+    /// `track_process`, each weight resolved (the entry's, else the block's).
+    #[serde(default)]
+    pub track_process: Vec<TrackProcessEntry>,
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
@@ -227,6 +234,7 @@ impl Default for VrrpInstance {
             track_interface: Vec::new(),
             track_script: Vec::new(),
             track_file: Vec::new(),
+            track_process: Vec::new(),
             unicast_src_ip: None,
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),

@@ -37,6 +37,7 @@ pub enum Item {
     GlobalDefs,
     VrrpScript,
     TrackFile,
+    TrackProcess,
     VrrpSyncGroup,
     VrrpInstance,
     VirtualServerGroup,
@@ -49,6 +50,7 @@ impl Item {
             Item::GlobalDefs => "global_defs",
             Item::VrrpScript => "vrrp_script",
             Item::TrackFile => "track_file",
+            Item::TrackProcess => "vrrp_track_process",
             Item::VrrpSyncGroup => "vrrp_sync_group",
             Item::VrrpInstance => "vrrp_instance",
             Item::VirtualServerGroup => "virtual_server_group",
@@ -224,6 +226,12 @@ fn diff_parts(old: &Config, old_vs: BTreeMap<String, Fingerprint>, new: &Config)
         Item::TrackFile,
         keyed(&old.track_files, |s| s.name.clone()),
         keyed(&new.track_files, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::TrackProcess,
+        keyed(&old.track_processes, |s| s.name.clone()),
+        keyed(&new.track_processes, |s| s.name.clone()),
     );
     compare(
         &mut items,

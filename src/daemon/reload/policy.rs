@@ -13,8 +13,9 @@ use super::diff::{Diff, Item};
 /// cannot: `global_defs` beyond its mail keywords and `router_id`
 /// ([`mail_only`]; multicast groups, GARP defaults, script users,
 /// `lvs_flush`, ... are read once at start), `vrrp_script` (the
-/// trackers of running units share them) and `track_file` (its watch is
-/// set up at start). Virtual servers, groups and
+/// trackers of running units share them), `track_file` (its watch is
+/// set up at start) and `vrrp_track_process` (the process monitor counts
+/// by the blocks of the start). Virtual servers, groups and
 /// VRRP instances are applied live.
 pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> Vec<String> {
     diff.items
@@ -22,7 +23,8 @@ pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> 
         .filter(|(item, _, _)| match item {
             Item::GlobalDefs => !mail_only(old, new),
             // The watcher follows the files of the start.
-            Item::VrrpScript | Item::TrackFile => true,
+            // The monitor counts by the blocks of the start.
+            Item::VrrpScript | Item::TrackFile | Item::TrackProcess => true,
             _ => false,
         })
         .map(|(item, name, change)| {
@@ -177,5 +179,17 @@ mod tests {
         // Only moving the block is no change.
         let moved = parse(&format!("{BASE}{}", tf("2")));
         assert!(diff(&old, &moved).is_empty());
+    }
+
+    #[test]
+    fn a_track_process_block_needs_a_restart() {
+        let tp = |q: &str| format!("vrrp_track_process tp {{\n  process sleep\n  quorum {q}\n}}\n");
+        let old = parse(&format!("{}{BASE}", tp("1")));
+        let new = parse(&format!("{}{BASE}", tp("2")));
+        let d = diff(&old, &new);
+        assert_eq!(
+            needs_restart(&d, &old.global_defs, &new.global_defs),
+            ["vrrp_track_process tp: changed: applying this change needs a restart"]
+        );
     }
 }
