@@ -6,9 +6,11 @@
 //! opened in another one is refused when it subscribes. keepalived 2.2.7
 //! then has no process events at all (its trackers never see a process);
 //! tandem opens the socket from a short-lived thread that enters the
-//! initial namespace (`/proc/1/ns/net`) for the `socket(2)` call only. The
-//! socket receives process events and nothing else; the daemon stays in
-//! its own namespace.
+//! initial namespace for the `socket(2)` call only: that of pid 1, or,
+//! where pid 1's cannot be opened (a container), the first of its
+//! ancestors' namespaces where the subscription is accepted. The socket
+//! receives process events and nothing else; the daemon stays in its own
+//! namespace.
 //!
 //! Owns the socket and the wire layout. What an event means is the
 //! table's business.
@@ -137,15 +139,60 @@ fn open_here() -> io::Result<Socket> {
     Ok(sock)
 }
 
-/// A socket opened in the initial network namespace (see the module
-/// comment): a thread of its own enters it, so no other thread moves.
-fn open_in_initial_namespace() -> io::Result<Socket> {
-    std::thread::spawn(|| {
-        crate::process::enter_netns_path(std::path::Path::new("/proc/1/ns/net"))?;
-        open_here()
-    })
-    .join()
-    .map_err(|_| io::Error::other("namespace thread panicked"))?
+/// The parent of `pid`, from `/proc/PID/stat` (the field after the
+/// state, itself after the parenthesised comm).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Where the initial network namespace may be: pid 1's, then this
+/// process's ancestors' (nearest first), each differing from our own.
+fn candidates() -> Vec<std::path::PathBuf> {
+    let own = std::fs::read_link("/proc/self/ns/net").ok();
+    let mut pids = vec![1];
+    let mut pid = std::process::id();
+    while let Some(parent) = parent_of(pid).filter(|&p| p > 1 && p != pid) {
+        pids.push(parent);
+        pid = parent;
+    }
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for p in pids {
+        let path = std::path::PathBuf::from(format!("/proc/{p}/ns/net"));
+        let Ok(ns) = std::fs::read_link(&path) else {
+            continue;
+        };
+        if Some(&ns) != own.as_ref() && !seen.contains(&ns) {
+            seen.push(ns);
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A subscribed socket opened in the initial network namespace (see the
+/// module comment): a thread of its own enters it, so no other thread
+/// moves.
+fn open_in_initial_namespace(request: &[u8]) -> io::Result<Socket> {
+    let mut last = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+    for path in candidates() {
+        let req = request.to_vec();
+        let opened = std::thread::spawn(move || {
+            crate::process::enter_netns_path(&path)?;
+            let s = open_here()?;
+            s.send(&req, 0)?;
+            Ok::<_, io::Error>(s)
+        })
+        .join()
+        .map_err(|_| io::Error::other("namespace thread panicked"))?;
+        match opened {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 impl Connector {
@@ -160,9 +207,7 @@ impl Connector {
                     "track_process: no process events connector in this network namespace; \
                      subscribing from the initial one"
                 );
-                let s = open_in_initial_namespace()?;
-                s.send(&request, 0)?;
-                s
+                open_in_initial_namespace(&request)?
             }
             Err(e) => return Err(e),
         };
