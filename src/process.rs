@@ -78,6 +78,20 @@ pub fn enter_net_namespace(name: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Move the calling thread into the network namespace of `path` (a
+/// `/proc/PID/ns/net` or `/run/netns/NAME`): for a thread of its own that
+/// opens one socket there and ends.
+pub fn enter_netns_path(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path)?;
+    // SAFETY: a plain syscall on a descriptor we own for the call.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// How one side's threads are scheduled (keepalived's `vrrp_*` /
 /// `checker_*` knobs, which keepalived applies to a child process each;
 /// tandem has threads instead, and Linux schedules threads one by one).

@@ -551,6 +551,20 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
     ),
     (Block::TrackFile, &["file", "init_file", "weight"]),
     (Block::FileCheck, &["track_file", "weight"]),
+    (
+        Block::TrackProcess,
+        &[
+            "delay",
+            "fork_delay",
+            "full_command",
+            "param_match",
+            "process",
+            "quorum",
+            "quorum_max",
+            "terminate_delay",
+            "weight",
+        ],
+    ),
 ];
 
 /// A configuration with `KW` standing for the keyword under test, inside
@@ -603,6 +617,7 @@ fn template(block: Block) -> &'static str {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"
         }
         Block::TrackFile => "track_file T {\n  file /run/t\nKW\n}\n",
+        Block::TrackProcess => "vrrp_track_process P {\n  process sleep\nKW\n}\n",
         Block::FileCheck => {
             "track_file T {\n  file /run/t\n}\nvirtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    FILE_CHECK {\n      track_file T\nKW\n    }\n  }\n}\n"
         }

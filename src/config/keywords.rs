@@ -34,6 +34,7 @@ pub enum Block {
     TrackFile,
     FileCheck,
     BfdInstance,
+    TrackProcess,
 }
 
 impl Block {
@@ -61,6 +62,7 @@ impl Block {
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
             Block::BfdInstance => "bfd_instance",
+            Block::TrackProcess => "vrrp_track_process",
         }
     }
 
@@ -76,6 +78,7 @@ impl Block {
                 "vrrp_script",
                 "track_file",
                 "vrrp_track_file",
+                "vrrp_track_process",
                 "vrrp_sync_group",
                 "vrrp_instance",
                 "virtual_server_group",
@@ -165,6 +168,7 @@ impl Block {
                 "track_script",
                 "track_file",
                 "track_bfd",
+                "track_process",
                 "notify_master",
                 "notify_backup",
                 "notify_fault",
@@ -198,6 +202,7 @@ impl Block {
                 "track_script",
                 "track_file",
                 "track_bfd",
+                "track_process",
                 "unicast_src_ip",
                 "mcast_src_ip",
                 "unicast_peer",
@@ -453,6 +458,17 @@ impl Block {
                 "vrrp",
                 "checker",
             ],
+            Block::TrackProcess => &[
+                "process",
+                "param_match",
+                "weight",
+                "quorum",
+                "quorum_max",
+                "delay",
+                "terminate_delay",
+                "fork_delay",
+                "full_command",
+            ],
         }
     }
 
@@ -466,7 +482,6 @@ impl Block {
                 "linkbeat_interfaces",
                 "interface_up_down_delays",
                 "track_group",
-                "vrrp_track_process",
                 "garp_group",
                 "SSL",
                 "net_namespace_ipvs",
@@ -479,7 +494,6 @@ impl Block {
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &[
-                "track_process",
                 "notify_deleted",
                 "notify_priority_changes",
                 "global_tracking",
@@ -488,7 +502,6 @@ impl Block {
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
-                "track_process",
                 "track_src_ip",
                 "unicast_fault_no_peer",
                 "old_unicast_checksum",
@@ -525,6 +538,7 @@ impl Block {
             | Block::UdpCheck
             | Block::TrackFile
             | Block::FileCheck
+            | Block::TrackProcess
             | Block::Url => &[],
             // multihop (RFC 5883): read by keepalived after 2.2.7.
             Block::BfdInstance => &["multihop"],

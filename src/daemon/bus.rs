@@ -11,7 +11,8 @@
 //! Owns the latest role of every instance and group, the VIP gate's
 //! state ([`RulesState`]) between the IPVS programmer and the units, and
 //! the value of every `track_file` ([`TrackValues`], written by the
-//! track-file watcher, read by the units and the LVS task). It knows
+//! track-file watcher, read by the units and the LVS task) and the
+//! quorum of every `vrrp_track_process` ([`ProcessQuorums`]). It knows
 //! nothing of what subscribers do with a change.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,6 +140,10 @@ impl PreemptGate {
 /// missing holds 0, as keepalived reads it.
 pub type TrackValues = Arc<BTreeMap<String, i64>>;
 
+/// Whether each `vrrp_track_process` (by name) has its quorum now,
+/// written by the process monitor.
+pub type ProcessQuorums = Arc<BTreeMap<String, bool>>;
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -147,6 +152,7 @@ pub struct Bus {
     rules: Arc<watch::Sender<RulesState>>,
     gate: Arc<watch::Sender<PreemptGate>>,
     track: Arc<watch::Sender<TrackValues>>,
+    procs: Arc<watch::Sender<ProcessQuorums>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -172,6 +178,7 @@ impl Bus {
             rules: Arc::new(watch::channel(RulesState::default()).0),
             gate: Arc::new(watch::channel(PreemptGate::default()).0),
             track: Arc::new(watch::channel(TrackValues::default()).0),
+            procs: Arc::new(watch::channel(ProcessQuorums::default()).0),
         }
     }
 
@@ -192,6 +199,23 @@ impl Bus {
                 return false;
             }
             Arc::make_mut(m).insert(name.to_string(), value);
+            true
+        });
+    }
+
+    /// Watch the tracked processes' quorums.
+    pub fn process_quorums(&self) -> watch::Receiver<ProcessQuorums> {
+        self.procs.subscribe()
+    }
+
+    /// The tracked processes' quorums are now `q` (only a change wakes
+    /// anyone).
+    pub fn set_process_quorums(&self, q: BTreeMap<String, bool>) {
+        self.procs.send_if_modified(|m| {
+            if **m == q {
+                return false;
+            }
+            *m = Arc::new(q);
             true
         });
     }

@@ -40,6 +40,10 @@ pub enum DaemonError {
     /// inotify is refused).
     #[error("{0}")]
     TrackFile(String),
+    /// The process events connector of `vrrp_track_process` cannot be
+    /// opened (no CONFIG_PROC_EVENTS, or no CAP_NET_ADMIN).
+    #[error("{0}")]
+    TrackProcess(String),
     /// A notify FIFO cannot be created or opened, or its script started.
     #[error("{0}")]
     Fifo(String),

@@ -14,7 +14,7 @@
 //!   `vrrp_script`s, `pool` holds the shared sockets, [`addrs`] the VIPs;
 //!   `bfd` runs the `bfd_instance` sessions that `track_bfd` follows;
 //!   [`configure`] and [`plan`] resolve keepalived.conf against the kernel
-//!   before a socket is opened; `vmac` names and checks the instances'
+//!   before a socket is opened (`plan_trackers` the instances' trackers); `vmac` names and checks the instances'
 //!   `use_vmac` / `use_ipvlan` links, `vmac_set` creates and removes them.
 //! - the LVS side: [`lvs`] runs the checks' verdicts and the VRRP roles
 //!   into the IPVS table, notify scripts and mails; [`sync`] runs the
@@ -43,6 +43,7 @@ mod main_loop;
 mod netconf;
 mod options;
 pub mod plan;
+mod plan_trackers;
 mod pool;
 pub mod reload;
 mod running;
@@ -55,6 +56,7 @@ pub mod sync;
 #[cfg(test)]
 mod testing;
 mod track_file;
+mod track_process;
 pub mod unit;
 mod vmac;
 mod vmac_set;

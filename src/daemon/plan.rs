@@ -129,6 +129,9 @@ pub struct InstancePlan {
     /// session; `invert`: feed the tracker the opposite of "Up"
     /// ([`crate::vrrp::TrackerParams::for_bfd`]).
     pub track_bfds: Vec<(String, usize, bool)>,
+    /// (vrrp_track_process name, index in `params.track_processes`), the
+    /// instance's own and its group's.
+    pub track_processes: Vec<(String, usize)>,
     pub notify: NotifyScripts,
     pub garp: GarpPlan,
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
@@ -289,6 +292,7 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             || o.track_scripts != n.track_scripts
             || o.track_files != n.track_files
             || o.track_bfds != n.track_bfds
+            || o.track_processes != n.track_processes
             || o.params.trackers.iter().map(|t| &t.name).ne(n
                 .params
                 .trackers

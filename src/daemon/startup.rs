@@ -42,7 +42,11 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     // the units and the LVS side start from what the files hold.
     let bus = opts.bus.get_or_insert_with(Bus::new).clone();
     if let Some(files) = super::track_file::TrackFiles::prepare(&config, &bus)? {
-        tokio::spawn(files.run(bus));
+        tokio::spawn(files.run(bus.clone()));
+    }
+    // The processes' quorums too, before the units read them.
+    if let Some(procs) = super::track_process::ProcessMonitor::prepare(&config, &bus)? {
+        tokio::spawn(procs.run(bus.clone()));
     }
     // The notify FIFOs before anything that writes to them.
     let fifo = super::fifo::FifoService::start(&config)?;

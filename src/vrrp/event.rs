@@ -60,6 +60,10 @@ pub enum Event {
     /// [`Params::track_files`](super::Params::track_files)) now holds
     /// `value` (0 when it is missing or was deleted).
     TrackFileChanged { file: usize, value: i64 },
+    /// The process of a `track_process` (index into
+    /// [`Params::track_processes`](super::Params::track_processes)) gained
+    /// (`up`) or lost its quorum.
+    TrackProcessChanged { process: usize, up: bool },
     /// Stop: a master sends priority 0 so a backup takes over after only
     /// Skew_Time (RFC 5798 §6.4.3), and gives up its addresses.
     Shutdown,

@@ -82,6 +82,8 @@ pub struct Instance {
     trackers_up: Vec<bool>,
     /// The value each `track_file` holds now (see [`Params::track_files`]).
     file_values: Vec<i64>,
+    /// Whether each `track_process` has its quorum now.
+    processes_up: Vec<bool>,
     /// Set by the sync group when another member is in FAULT.
     group_fault: bool,
     /// Member of a sync group with other members: an expired
@@ -123,6 +125,11 @@ impl Instance {
         let (params, _) = params.normalized();
         let trackers_up = params.trackers.iter().map(|t| t.initially_up).collect();
         let file_values = params.track_files.iter().map(|t| t.initial_value).collect();
+        let processes_up = params
+            .track_processes
+            .iter()
+            .map(|t| t.initially_up)
+            .collect();
         let mut inst = Instance {
             effective_priority: params.priority,
             master_adver_interval: params.advert_interval(),
@@ -140,6 +147,7 @@ impl Instance {
             link_up: true,
             trackers_up,
             file_values,
+            processes_up,
             group_fault: false,
             in_sync_group: false,
             want_master: None,
@@ -323,6 +331,15 @@ impl Instance {
                 }
                 Ok(())
             }
+            Event::TrackProcessChanged { process, up } => {
+                if let Some(slot) = self.processes_up.get_mut(process) {
+                    if *slot != up {
+                        *slot = up;
+                        self.on_priority_inputs(now);
+                    }
+                }
+                Ok(())
+            }
             Event::Shutdown => {
                 self.shutdown(now);
                 Ok(())
@@ -377,7 +394,11 @@ impl Instance {
         let names = |p: &Params| {
             let trackers = p.trackers.iter().map(|t| t.name.clone());
             let files = p.track_files.iter().map(|t| format!("file {}", t.name));
-            trackers.chain(files).collect::<Vec<_>>()
+            let procs = p
+                .track_processes
+                .iter()
+                .map(|t| format!("process {}", t.name));
+            trackers.chain(files).chain(procs).collect::<Vec<_>>()
         };
         if names(&params) != names(&self.params) {
             return Err(ReconfigureError::Trackers);
@@ -693,7 +714,13 @@ impl Instance {
             .iter()
             .zip(&self.file_values)
             .any(|(t, v)| t.faults(*v));
-        (tracker_down || file_fault).then_some(Reason::TrackerDown)
+        let process_fault = self
+            .params
+            .track_processes
+            .iter()
+            .zip(&self.processes_up)
+            .any(|(t, up)| t.faults(*up));
+        (tracker_down || file_fault || process_fault).then_some(Reason::TrackerDown)
     }
 
     /// Whether the instance is in FAULT by its own link or trackers (not
@@ -868,6 +895,13 @@ impl Instance {
                         .iter()
                         .zip(&self.file_values)
                         .map(|(t, v)| t.priority_delta(*v)),
+                )
+                .chain(
+                    self.params
+                        .track_processes
+                        .iter()
+                        .zip(&self.processes_up)
+                        .map(|(t, up)| t.priority_delta(*up)),
                 ),
         )
     }

@@ -41,4 +41,4 @@ pub use packet::{
 pub use params::{InitialState, Params, ParamsError, ParamsWarning};
 pub use sync_group::{InstanceId, Router, RouterError};
 pub use time::Time;
-pub use track::{FileEffect, ScriptState, TrackFileParams, TrackerParams};
+pub use track::{FileEffect, ScriptState, TrackFileParams, TrackProcessParams, TrackerParams};

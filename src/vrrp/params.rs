@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::packet::{Auth, CodecOptions, Family, Version};
-use super::track::{TrackFileParams, TrackerParams};
+use super::track::{TrackFileParams, TrackProcessParams, TrackerParams};
 
 /// keepalived's `state MASTER|BACKUP`: the state an instance wants at
 /// startup.
@@ -72,6 +72,11 @@ pub struct Params {
     ///
     /// [`Event::TrackFileChanged`]: super::Event::TrackFileChanged
     pub track_files: Vec<TrackFileParams>,
+    /// `track_process`: trackers that follow a process's quorum, indexed
+    /// by position in [`Event::TrackProcessChanged`].
+    ///
+    /// [`Event::TrackProcessChanged`]: super::Event::TrackProcessChanged
+    pub track_processes: Vec<TrackProcessParams>,
     /// Codec options (`v3_checksum_as_v2`); kept here so the daemon has one
     /// struct per instance. The state machine itself does not use them.
     pub codec: CodecOptions,
@@ -127,6 +132,7 @@ impl Params {
             initial_state: InitialState::Backup,
             trackers: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             codec: CodecOptions::default(),
             garp_master_delay: Some(Duration::from_secs(5)),
             garp_lower_prio_delay: Some(Duration::from_secs(5)),
@@ -217,6 +223,13 @@ impl Params {
         }
         if let Some(t) = self
             .track_files
+            .iter()
+            .find(|t| !(-254..=254).contains(&t.weight))
+        {
+            return Err(ParamsError::Weight(t.name.clone()));
+        }
+        if let Some(t) = self
+            .track_processes
             .iter()
             .find(|t| !(-254..=254).contains(&t.weight))
         {

@@ -166,6 +166,46 @@ impl TrackFileParams {
     }
 }
 
+/// A `vrrp_track_process` as one instance tracks it. The process
+/// tracker's quorum (its count of processes within `quorum..=quorum_max`)
+/// is worked out by the daemon; here it is only up or down, weighed as
+/// keepalived 2.2.7 weighs it (`vrrp_track.c`,
+/// `process_update_track_process_status`): `reverse` negates the weight
+/// (and, with weight 0, makes quorum the FAULT condition); a positive
+/// weight is added while there is quorum, a negative one while there is
+/// not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackProcessParams {
+    /// The `vrrp_track_process` block's name.
+    pub name: String,
+    /// -254..=254; 0: no quorum (with `reverse`: quorum) means FAULT.
+    pub weight: i32,
+    pub reverse: bool,
+    /// Quorum as the daemon saw it when the instance was built.
+    pub initially_up: bool,
+}
+
+impl TrackProcessParams {
+    /// Whether quorum `up` puts the instance in FAULT.
+    pub fn faults(&self, up: bool) -> bool {
+        self.weight == 0 && up == self.reverse
+    }
+
+    /// What quorum `up` adds to the priority.
+    pub fn priority_delta(&self, up: bool) -> i32 {
+        let signed = if self.reverse {
+            -self.weight
+        } else {
+            self.weight
+        };
+        if self.weight != 0 && up == (self.weight > 0) {
+            signed
+        } else {
+            0
+        }
+    }
+}
+
 /// The priority an instance advertises: base plus tracker weights, clamped
 /// to 1..=254, except that an owner (255) stays 255.
 pub fn effective_priority(base: u8, deltas: impl IntoIterator<Item = i32>) -> u8 {
@@ -334,6 +374,35 @@ mod tests {
         assert_eq!(t.initially_up, invert);
         let (t, invert) = TrackerParams::for_bfd("b", 0, true);
         assert_eq!(t.initially_up, invert);
+    }
+
+    fn process(weight: i32, reverse: bool) -> TrackProcessParams {
+        TrackProcessParams {
+            name: "tp".into(),
+            weight,
+            reverse,
+            initially_up: false,
+        }
+    }
+
+    #[test]
+    fn a_process_weighs_as_keepalived_weighs_it() {
+        // weight 0: FAULT without quorum; reversed, FAULT with it.
+        assert!(process(0, false).faults(false));
+        assert!(!process(0, false).faults(true));
+        assert!(process(0, true).faults(true));
+        assert!(!process(0, true).faults(false));
+        assert!(!process(10, false).faults(false));
+        // A positive weight counts with quorum, a negative one without;
+        // reverse negates the weight, not the condition.
+        assert_eq!(process(10, false).priority_delta(true), 10);
+        assert_eq!(process(10, false).priority_delta(false), 0);
+        assert_eq!(process(-10, false).priority_delta(false), -10);
+        assert_eq!(process(-10, false).priority_delta(true), 0);
+        assert_eq!(process(10, true).priority_delta(true), -10);
+        assert_eq!(process(10, true).priority_delta(false), 0);
+        assert_eq!(process(-10, true).priority_delta(false), 10);
+        assert_eq!(process(0, false).priority_delta(false), 0);
     }
 
     #[test]

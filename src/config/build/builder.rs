@@ -28,6 +28,10 @@ pub(super) struct Builder {
     /// them: reported at the end (unknown, or defined too late).
     pub(super) unresolved_track_files: Vec<(Word, String)>,
     pub(super) bfds: Vec<BfdInstance>,
+    /// `vrrp_track_process` blocks read so far, and the entries naming
+    /// one not defined before them (as for track files).
+    pub(super) track_processes: Vec<TrackProcess>,
+    pub(super) unresolved_track_processes: Vec<(Word, String)>,
     pub(super) groups: Vec<RawGroup>,
     pub(super) instances: Vec<RawInstance>,
     pub(super) vsgs: Vec<VirtualServerGroup>,

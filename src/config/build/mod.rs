@@ -35,6 +35,7 @@ mod smtp_check;
 mod statics;
 mod strict;
 mod track_file;
+mod track_process;
 mod tracking;
 mod udp_check;
 mod url_regex;
@@ -70,6 +71,8 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),
         bfds: Vec::new(),
+        track_processes: Vec::new(),
+        unresolved_track_processes: Vec::new(),
         groups: Vec::new(),
         instances: Vec::new(),
         vsgs: Vec::new(),
@@ -102,6 +105,7 @@ impl Builder {
                     "vrrp_script" => self.vrrp_script(&s),
                     "track_file" | "vrrp_track_file" => self.track_file_block(&s),
                     "bfd_instance" => self.bfd_instance(&s),
+                    "vrrp_track_process" => self.track_process_block(&s),
                     "vrrp_sync_group" => self.vrrp_sync_group(&s),
                     "vrrp_instance" => self.vrrp_instance(&s),
                     "virtual_server_group" => self.virtual_server_group(&s),
@@ -133,12 +137,15 @@ impl Builder {
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
         self.restrict_track_file_weights(&mut groups, &mut instances);
+        self.report_unresolved_track_processes();
+        self.restrict_track_process_weights(&mut groups, &instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
             track_files: std::mem::take(&mut self.track_files),
             bfd_instances: std::mem::take(&mut self.bfds),
+            track_processes: std::mem::take(&mut self.track_processes),
             vrrp_sync_groups: groups,
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),

@@ -93,7 +93,7 @@ impl Builder {
     }
 
     /// A second `file` or `weight`: keepalived keeps the first one.
-    fn already(&mut self, st: &Stmt, kw: &str, first: Pos) {
+    pub(super) fn already(&mut self, st: &Stmt, kw: &str, first: Pos) {
         let msg = format!(
             "\"{kw}\" is already set at line {}; keepalived keeps the first and ignores this one",
             first.line
@@ -205,7 +205,11 @@ impl Builder {
     /// `[weight W [reverse|noreverse]]` after a tracked file's name, as
     /// keepalived reads it (`weight` first, then the direction). `None`
     /// when the words are wrong (reported).
-    fn entry_weight(&mut self, st: &Stmt, bound: i64) -> Option<(Option<i32>, Option<bool>)> {
+    pub(super) fn entry_weight(
+        &mut self,
+        st: &Stmt,
+        bound: i64,
+    ) -> Option<(Option<i32>, Option<bool>)> {
         let args = &st.args;
         let Some(first) = args.first() else {
             return Some((None, None));

@@ -368,6 +368,10 @@ impl Builder {
                 let list = self.track_bfd(st);
                 r.track_bfd.extend(list);
             }
+            "track_process" => {
+                let who = format!("vrrp_instance {}", vi.name);
+                self.track_process_entries(st, &who, &mut vi.track_process);
+            }
             "notify_master" => vi.notify_master = self.notify_script(st),
             "notify_backup" => vi.notify_backup = self.notify_script(st),
             "notify_fault" => vi.notify_fault = self.notify_script(st),

@@ -27,6 +27,7 @@ impl Builder {
                 track_script: Vec::new(),
                 track_file: Vec::new(),
                 track_bfd: Vec::new(),
+                track_process: Vec::new(),
                 notify_master: None,
                 notify_backup: None,
                 notify_fault: None,
@@ -57,6 +58,10 @@ impl Builder {
             "track_bfd" => {
                 let list = b.track_bfd(&st);
                 g.track_bfd.extend(list);
+            }
+            "track_process" => {
+                let who = format!("vrrp_sync_group {}", g.group.name);
+                b.track_process_entries(&st, &who, &mut g.group.track_process);
             }
             "notify_master" => g.group.notify_master = b.notify_script(&st),
             "notify_backup" => g.group.notify_backup = b.notify_script(&st),

@@ -34,6 +34,7 @@ mod opt_secs;
 mod rules;
 mod secs;
 mod track_file;
+mod track_process;
 mod vmac;
 mod vrrp;
 
@@ -47,6 +48,7 @@ pub use global::*;
 pub use lvs::*;
 pub use rules::*;
 pub use track_file::*;
+pub use track_process::*;
 pub use vmac::*;
 pub use vrrp::*;
 
@@ -60,6 +62,9 @@ pub struct Config {
     /// `bfd_instance` blocks.
     #[serde(default)]
     pub bfd_instances: Vec<BfdInstance>,
+    /// `vrrp_track_process` blocks, in file order.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcess>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -88,6 +93,10 @@ impl Config {
     /// The `bfd_instance` called `name`.
     pub fn bfd_instance(&self, name: &str) -> Option<&BfdInstance> {
         self.bfd_instances.iter().find(|s| s.name == name)
+    }
+    /// The `vrrp_track_process` called `name`.
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|s| s.name == name)
     }
     /// The `vrrp_instance` called `name`.
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {

@@ -16,6 +16,7 @@ use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion
 use super::global::GlobalDefs;
 use super::rules::IpRule;
 use super::track_file::TrackFileEntry;
+use super::track_process::TrackProcessEntry;
 use super::vmac::Vmac;
 use super::{opt_secs, secs};
 
@@ -62,6 +63,9 @@ pub struct VrrpSyncGroup {
     /// `track_bfd`, applied to every member.
     #[serde(default)]
     pub track_bfd: Vec<TrackBfd>,
+    /// `track_process`: applied to every member.
+    #[serde(default)]
+    pub track_process: Vec<TrackProcessEntry>,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -140,6 +144,9 @@ pub struct VrrpInstance {
     /// bfd_instance's).
     #[serde(default)]
     pub track_bfd: Vec<TrackBfd>,
+    /// `track_process`, each weight resolved (the entry's, else the block's).
+    #[serde(default)]
+    pub track_process: Vec<TrackProcessEntry>,
     /// `unicast_src_ip` (or `mcast_src_ip`, which keepalived treats the same):
     /// source address of adverts. `None`: the interface's primary address.
     pub unicast_src_ip: Option<IpAddr>,
@@ -240,6 +247,7 @@ impl Default for VrrpInstance {
             track_script: Vec::new(),
             track_file: Vec::new(),
             track_bfd: Vec::new(),
+            track_process: Vec::new(),
             unicast_src_ip: None,
             mcast_dst_ip: None,
             unicast_peer: Vec::new(),

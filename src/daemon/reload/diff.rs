@@ -38,6 +38,7 @@ pub enum Item {
     VrrpScript,
     TrackFile,
     BfdInstance,
+    TrackProcess,
     VrrpSyncGroup,
     VrrpInstance,
     VirtualServerGroup,
@@ -51,6 +52,7 @@ impl Item {
             Item::VrrpScript => "vrrp_script",
             Item::TrackFile => "track_file",
             Item::BfdInstance => "bfd_instance",
+            Item::TrackProcess => "vrrp_track_process",
             Item::VrrpSyncGroup => "vrrp_sync_group",
             Item::VrrpInstance => "vrrp_instance",
             Item::VirtualServerGroup => "virtual_server_group",
@@ -232,6 +234,12 @@ fn diff_parts(old: &Config, old_vs: BTreeMap<String, Fingerprint>, new: &Config)
         Item::BfdInstance,
         keyed(&old.bfd_instances, |s| s.name.clone()),
         keyed(&new.bfd_instances, |s| s.name.clone()),
+    );
+    compare(
+        &mut items,
+        Item::TrackProcess,
+        keyed(&old.track_processes, |s| s.name.clone()),
+        keyed(&new.track_processes, |s| s.name.clone()),
     );
     compare(
         &mut items,

@@ -14,8 +14,9 @@ use super::diff::{Diff, Item};
 /// ([`mail_only`]; multicast groups, GARP defaults, script users,
 /// `lvs_flush`, ... are read once at start), `vrrp_script` (the
 /// trackers of running units share them), `track_file` (its watch is
-/// set up at start) and `bfd_instance` (the BFD task's sessions are made
-/// once). Virtual servers, groups and
+/// set up at start), `bfd_instance` (the BFD task's sessions are made
+/// once) and `vrrp_track_process` (the process monitor counts by the
+/// blocks of the start). Virtual servers, groups and
 /// VRRP instances are applied live.
 pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> Vec<String> {
     diff.items
@@ -23,7 +24,8 @@ pub(super) fn needs_restart(diff: &Diff, old: &GlobalDefs, new: &GlobalDefs) -> 
         .filter(|(item, _, _)| match item {
             Item::GlobalDefs => !mail_only(old, new),
             // The watcher follows the files of the start.
-            Item::VrrpScript | Item::TrackFile => true,
+            // The watcher and the process monitor follow the blocks of the start.
+            Item::VrrpScript | Item::TrackFile | Item::TrackProcess => true,
             // The BFD task owns its sessions from the start; a changed
             // session would lose its state and its discriminator.
             Item::BfdInstance => true,
@@ -181,5 +183,17 @@ mod tests {
         // Only moving the block is no change.
         let moved = parse(&format!("{BASE}{}", tf("2")));
         assert!(diff(&old, &moved).is_empty());
+    }
+
+    #[test]
+    fn a_track_process_block_needs_a_restart() {
+        let tp = |q: &str| format!("vrrp_track_process tp {{\n  process sleep\n  quorum {q}\n}}\n");
+        let old = parse(&format!("{}{BASE}", tp("1")));
+        let new = parse(&format!("{}{BASE}", tp("2")));
+        let d = diff(&old, &new);
+        assert_eq!(
+            needs_restart(&d, &old.global_defs, &new.global_defs),
+            ["vrrp_track_process tp: changed: applying this change needs a restart"]
+        );
     }
 }

@@ -81,6 +81,8 @@ pub struct Unit {
     files: track_files::FileFeed,
     /// BFD trackers and the sessions' reports.
     bfd: BfdTracking,
+    /// The `track_process` quorums and who tracks each process.
+    procs: track_files::ProcessFeed,
     stopping: bool,
     reporting: UnitReporting,
     mail_filter: VrrpMailFilter,
@@ -114,6 +116,7 @@ impl Unit {
         let rules = bus.rules();
         let gate = bus.preempt_gate();
         let files = track_files::FileFeed::new(plan, &bus);
+        let procs = track_files::ProcessFeed::new(plan, &bus);
         let mail_filter = VrrpMailFilter::new(reporting.no_email_faults);
         Ok(Unit {
             rules,
@@ -131,6 +134,7 @@ impl Unit {
             script_trackers: script_trackers(plan),
             files,
             bfd: BfdTracking::new(plan),
+            procs,
             stopping: false,
             reporting,
             mail_filter,
@@ -212,8 +216,9 @@ impl Unit {
             let mut rules = self.rules.clone();
             let mut gate_rx = self.gate.clone();
             let mut files_rx = self.files.rx.clone();
+            let mut procs_rx = self.procs.rx.clone();
             tokio::select! {
-                changed = files_rx.changed(), if files_open => match changed {
+                changed = track_files::either_changed(&mut files_rx, &mut procs_rx), if files_open => match changed {
                     Ok(()) => self.feed_files(),
                     Err(_) => files_open = false,
                 },
@@ -305,12 +310,14 @@ impl Unit {
         *unbound = still;
     }
 
-    /// Hand the instances the track files' current values: at start,
+    /// Hand the instances the track files' current values and the
+    /// tracked processes' quorums: at start,
     /// before they leave INIT (an instance whose file means FAULT starts
     /// in FAULT rather than passing through BACKUP), and on every change.
     fn feed_files(&mut self) {
         let now = self.now();
-        for (id, ev) in self.files.events() {
+        let procs = self.procs.events();
+        for (id, ev) in self.files.events().into_iter().chain(procs) {
             let _ = self.router.handle(now, id, ev);
         }
     }
@@ -409,6 +416,7 @@ impl Unit {
         // `plan::in_place` keeps the BFD trackers as they were (same
         // sessions, same indexes), so their states stay too.
         self.bfd.replan(&plan);
+        self.procs.replan(&plan);
         self.group = plan.group;
         self.mail_filter
             .set_no_email_faults(reporting.no_email_faults);
