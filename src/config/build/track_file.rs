@@ -297,24 +297,12 @@ impl Builder {
     /// no block defined before them.
     pub(super) fn report_unresolved_track_files(&mut self) {
         for (w, who) in std::mem::take(&mut self.unresolved_track_files) {
-            let later = self.track_files.iter().find(|t| t.name == w.text);
-            let msg = match later {
-                Some(t) => format!(
-                    "{who}: track_file {} is defined only later, at {}; keepalived finds a track_file \
-                     only when its block comes first (it would ignore this entry): move the block up",
-                    w.text, t.origin
-                ),
-                None => {
-                    let cands = self.track_files.iter().map(|t| t.name.as_str());
-                    match keywords::suggest(&w.text, cands) {
-                        Some(m) => format!(
-                            "{who}: no track_file named \"{}\"; did you mean \"{m}\"?",
-                            w.text
-                        ),
-                        None => format!("{who}: no track_file named \"{}\"", w.text),
-                    }
-                }
-            };
+            let defined: Vec<(&str, &Origin)> = self
+                .track_files
+                .iter()
+                .map(|t| (t.name.as_str(), &t.origin))
+                .collect();
+            let msg = unresolved_block(&who, "track_file", &w.text, &defined);
             self.err(w.pos, msg);
         }
     }
@@ -377,5 +365,27 @@ impl Builder {
                 e.weight = 0;
             }
         }
+    }
+}
+
+/// The error for an entry naming a block (`track_file`,
+/// `vrrp_track_process`) that no block defined before it: keepalived
+/// resolves names as it reads, so a block defined later is missed too.
+/// `defined`: every block of that kind, (name, where).
+pub(super) fn unresolved_block(
+    who: &str,
+    kind: &str,
+    name: &str,
+    defined: &[(&str, &Origin)],
+) -> String {
+    if let Some((_, origin)) = defined.iter().find(|(n, _)| *n == name) {
+        return format!(
+            "{who}: {kind} {name} is defined only later, at {origin}; keepalived finds a {kind} \
+             only when its block comes first (it would ignore this entry): move the block up"
+        );
+    }
+    match keywords::suggest(name, defined.iter().map(|(n, _)| *n)) {
+        Some(m) => format!("{who}: no {kind} named \"{name}\"; did you mean \"{m}\"?"),
+        None => format!("{who}: no {kind} named \"{name}\""),
     }
 }

@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use crate::config::keywords::{self, Block};
+use crate::config::keywords::Block;
 use crate::config::lexer::Pos;
 use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
@@ -270,25 +270,13 @@ impl Builder {
     /// vrrp_track_process no block defined before them.
     pub(super) fn report_unresolved_track_processes(&mut self) {
         for (w, who) in std::mem::take(&mut self.unresolved_track_processes) {
-            let later = self.track_processes.iter().find(|t| t.name == w.text);
-            let msg = match later {
-                Some(t) => format!(
-                    "{who}: vrrp_track_process {} is defined only later, at {}; keepalived finds \
-                     it only when its block comes first (it would ignore this entry): move the \
-                     block up",
-                    w.text, t.origin
-                ),
-                None => {
-                    let cands = self.track_processes.iter().map(|t| t.name.as_str());
-                    match keywords::suggest(&w.text, cands) {
-                        Some(m) => format!(
-                            "{who}: no vrrp_track_process named \"{}\"; did you mean \"{m}\"?",
-                            w.text
-                        ),
-                        None => format!("{who}: no vrrp_track_process named \"{}\"", w.text),
-                    }
-                }
-            };
+            let defined: Vec<(&str, &Origin)> = self
+                .track_processes
+                .iter()
+                .map(|t| (t.name.as_str(), &t.origin))
+                .collect();
+            let msg =
+                super::track_file::unresolved_block(&who, "vrrp_track_process", &w.text, &defined);
             self.err(w.pos, msg);
         }
     }
