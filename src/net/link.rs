@@ -8,13 +8,10 @@
 //! Owns the link-event socket; may not decide what a change means (FAULT is
 //! the VRRP instance's).
 
+use super::events::{Batch, RtnlEvents};
+use super::rtnl::{LinkInfo, Rtnl, RtnlError};
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
-use tokio::io::unix::AsyncFd;
-
-use super::reactor::register;
-use super::rtnl::{LinkInfo, Rtnl, RtnlError};
 
 /// `RTMGRP_LINK`: the bit of the legacy group mask for `RTNLGRP_LINK` (= 1).
 const RTMGRP_LINK: u32 = 1;
@@ -32,25 +29,14 @@ pub struct LinkEvent {
 
 /// A subscription to link events of the namespace.
 pub struct LinkMonitor {
-    fd: AsyncFd<Socket>,
-    buf: Vec<u8>,
+    events: RtnlEvents,
 }
 
 impl LinkMonitor {
     /// Subscribe. Must be called inside a tokio runtime.
     pub fn new() -> Result<LinkMonitor, RtnlError> {
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(RtnlError::Open)?;
-        socket
-            .bind(&SocketAddr::new(0, RTMGRP_LINK))
-            .map_err(RtnlError::Open)?;
-        socket.set_non_blocking(true).map_err(RtnlError::Open)?;
-        // Events lost to a full buffer are recovered by a full dump (below);
-        // a bigger buffer makes that rare on a flapping link.
-        let _ = socket.set_rx_buf_sz(1 << 20);
-        let fd = register(socket).map_err(RtnlError::Open)?;
         Ok(LinkMonitor {
-            fd,
-            buf: Vec::with_capacity(64 * 1024),
+            events: RtnlEvents::subscribe(RTMGRP_LINK, &[], "link events")?,
         })
     }
 
@@ -60,31 +46,15 @@ impl LinkMonitor {
     /// state is returned instead, so no change is ever missed for good.
     pub async fn next(&mut self) -> Result<Vec<LinkEvent>, RtnlError> {
         loop {
-            let mut guard = self.fd.readable().await.map_err(|source| RtnlError::Io {
-                op: "link events",
-                source,
-            })?;
-            self.buf.clear();
-            let buf = &mut self.buf;
-            match guard.try_io(|s| s.get_ref().recv(buf, 0)) {
-                Err(_would_block) => continue,
-                Ok(Ok(n)) => {
-                    let n = n.min(self.buf.len());
-                    let events = parse_events(&self.buf[..n]);
-                    if !events.is_empty() {
-                        return Ok(events);
-                    }
-                }
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+            let events = match self.events.next().await? {
+                Batch::Messages(b) => parse_events(b),
+                Batch::Lost => {
                     tracing::warn!("link events overran the socket buffer; re-reading every link");
                     return resync();
                 }
-                Ok(Err(source)) => {
-                    return Err(RtnlError::Io {
-                        op: "link events",
-                        source,
-                    });
-                }
+            };
+            if !events.is_empty() {
+                return Ok(events);
             }
         }
     }

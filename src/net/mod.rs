@@ -11,6 +11,7 @@
 //! | `rtnl.rs`       | rtnetlink requests: addresses, routes, links (sync, one ack each) |
 //! | `rule.rs`       | ip rules (virtual_rules, static_rules) over rtnetlink          |
 //! | `removals.rs`   | address / route / rule removals (static entries put back)     |
+//! | `events.rs`     | an rtnetlink multicast subscription on tokio (lost events said) |
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
@@ -25,6 +26,7 @@
 //! configuration: it imports nothing else of tandem.
 
 pub mod bfd;
+mod events;
 pub mod garp;
 pub mod guard;
 pub mod link;

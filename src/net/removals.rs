@@ -7,16 +7,13 @@
 
 use std::net::IpAddr;
 
+use super::events::{Batch, RtnlEvents};
+use super::rtnl::RtnlError;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute};
 use netlink_packet_route::rule::RuleAttribute;
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
-use tokio::io::unix::AsyncFd;
-
-use super::reactor::register;
-use super::rtnl::RtnlError;
 
 /// The legacy group bits: IPv4 / IPv6 addresses, routes and IPv4 rules.
 const GROUPS: u32 = 0x10 | 0x100 | 0x40 | 0x400 | 0x80;
@@ -45,56 +42,26 @@ pub enum Removed {
 
 /// A subscription to removals in the namespace.
 pub struct RemovalMonitor {
-    fd: AsyncFd<Socket>,
-    buf: Vec<u8>,
+    events: RtnlEvents,
 }
 
 impl RemovalMonitor {
     /// Subscribe. Must be called inside a tokio runtime.
     pub fn new() -> Result<RemovalMonitor, RtnlError> {
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(RtnlError::Open)?;
-        socket
-            .bind(&SocketAddr::new(0, GROUPS))
-            .map_err(RtnlError::Open)?;
-        socket
-            .add_membership(RTNLGRP_IPV6_RULE)
-            .map_err(RtnlError::Open)?;
-        socket.set_non_blocking(true).map_err(RtnlError::Open)?;
-        let _ = socket.set_rx_buf_sz(1 << 20);
-        let fd = register(socket).map_err(RtnlError::Open)?;
         Ok(RemovalMonitor {
-            fd,
-            buf: Vec::with_capacity(64 * 1024),
+            events: RtnlEvents::subscribe(GROUPS, &[RTNLGRP_IPV6_RULE], "removal events")?,
         })
     }
 
     /// The next batch of removals (additions are skipped). Cancel-safe.
     pub async fn next(&mut self) -> Result<Vec<Removed>, RtnlError> {
         loop {
-            let mut guard = self.fd.readable().await.map_err(|source| RtnlError::Io {
-                op: "removal events",
-                source,
-            })?;
-            self.buf.clear();
-            let buf = &mut self.buf;
-            match guard.try_io(|s| s.get_ref().recv(buf, 0)) {
-                Err(_would_block) => continue,
-                Ok(Ok(n)) => {
-                    let n = n.min(self.buf.len());
-                    let removed = parse(&self.buf[..n]);
-                    if !removed.is_empty() {
-                        return Ok(removed);
-                    }
-                }
-                Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    return Ok(vec![Removed::Unknown]);
-                }
-                Ok(Err(source)) => {
-                    return Err(RtnlError::Io {
-                        op: "removal events",
-                        source,
-                    });
-                }
+            let removed = match self.events.next().await? {
+                Batch::Messages(b) => parse(b),
+                Batch::Lost => return Ok(vec![Removed::Unknown]),
+            };
+            if !removed.is_empty() {
+                return Ok(removed);
             }
         }
     }
