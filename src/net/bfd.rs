@@ -14,7 +14,7 @@
 //! Owns these sockets; may not parse or judge a packet (`bfd` does).
 
 use std::io;
-use std::mem::{size_of, zeroed};
+use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 
@@ -154,79 +154,18 @@ fn unmap(a: Ipv6Addr) -> IpAddr {
 }
 
 fn recvmsg(socket: &Socket, buf: &mut [u8]) -> io::Result<BfdDatagram> {
-    // SAFETY: plain C structs, all-zero is a valid value.
-    let mut from: libc::sockaddr_storage = unsafe { zeroed() };
-    let mut control = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: as above.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len();
-    // SAFETY: every pointer in `msg` points to live buffers of the stated sizes.
-    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = (n as usize).min(buf.len());
-    let mut ttl = None;
-    let mut dst = None;
-    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
-    // bounded by `msg_controllen`; each payload is read unaligned.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let c = &*cmsg;
-            let data = libc::CMSG_DATA(cmsg);
-            match (c.cmsg_level, c.cmsg_type) {
-                (libc::IPPROTO_IP, libc::IP_TTL) | (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                    let v: i32 = std::ptr::read_unaligned(data.cast());
-                    ttl = u8::try_from(v).ok();
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                    let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
-                    dst = Some(unmap(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
-                }
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
-                    let info: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
-                    dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                        info.ipi_addr.s_addr,
-                    ))));
-                }
-                _ => {}
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    let src = match i32::from(from.ss_family) {
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6,
-            // which fits in it.
-            let a: libc::sockaddr_in6 = unsafe {
-                std::ptr::read_unaligned((&from as *const libc::sockaddr_storage).cast())
-            };
-            unmap(Ipv6Addr::from(a.sin6_addr.s6_addr))
-        }
-        libc::AF_INET => {
-            // SAFETY: as above, a sockaddr_in.
-            let a: libc::sockaddr_in = unsafe {
-                std::ptr::read_unaligned((&from as *const libc::sockaddr_storage).cast())
-            };
-            IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)))
-        }
-        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    let r = super::ancillary::recv(socket, buf)?;
+    let unmap_ip = |a: IpAddr| match a {
+        IpAddr::V6(v6) => unmap(v6),
+        v4 => v4,
     };
     Ok(BfdDatagram {
-        data: buf[..n].to_vec(),
-        src,
-        dst,
-        ttl,
+        data: buf[..r.len].to_vec(),
+        src: r
+            .source()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), unmap_ip),
+        dst: r.dst.map(unmap_ip),
+        ttl: r.ttl,
     })
 }
 

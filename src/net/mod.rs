@@ -13,6 +13,7 @@
 //! | `removals.rs`   | address / route / rule removals (static entries put back)     |
 //! | `events.rs`     | an rtnetlink multicast subscription on tokio (lost events said) |
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
+//! | `ancillary.rs`  | recvmsg with the TTL / hop limit and destination control messages |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
 //! | `bfd.rs`        | BFD's UDP sockets: the port 3784 listener, one sender per session |
@@ -25,6 +26,7 @@
 //! VRRP and announcement sockets. May not know VRRP states, IPVS or the
 //! configuration: it imports nothing else of tandem.
 
+mod ancillary;
 pub mod bfd;
 mod events;
 pub mod garp;

@@ -25,7 +25,7 @@
 //! `vrrp::packet`'s).
 
 use std::io;
-use std::mem::{MaybeUninit, size_of, zeroed};
+use std::mem::{MaybeUninit, size_of};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
@@ -312,53 +312,13 @@ pub fn parse_ipv4(data: &[u8]) -> Result<ReceivedAdvert, RawDrop> {
 
 /// IPv6: the payload only; hop limit and destination from control messages.
 fn recv_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Result<ReceivedAdvert, RawDrop>> {
-    // SAFETY: plain C structs, all-zero is a valid value.
-    let mut from: libc::sockaddr_in6 = unsafe { zeroed() };
-    let mut control = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: as above.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control.len();
-    // SAFETY: every pointer in `msg` points to live buffers of the stated sizes.
-    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = (n as usize).min(buf.len());
-    let mut ttl = None;
-    let mut dst = Ipv6Addr::UNSPECIFIED;
-    // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
-    // bounded by `msg_controllen`.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let c = &*cmsg;
-            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_HOPLIMIT {
-                let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                ttl = u8::try_from(v).ok();
-            } else if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
-                let info: libc::in6_pktinfo =
-                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
+    let r = super::ancillary::recv(socket, buf)?;
     Ok(Ok(ReceivedAdvert {
         ifindex: 0,
-        src: IpAddr::V6(src),
-        dst: IpAddr::V6(dst),
-        ttl,
-        packet: buf[..n].to_vec(),
+        src: r.source().unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        dst: r.dst.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        ttl: r.ttl,
+        packet: buf[..r.len].to_vec(),
         vrrp_offset: 0,
     }))
 }
