@@ -1,7 +1,9 @@
 //! Spellings real keepalived.conf files use that keepalived 2.2.7 reads in
 //! its own way: virtual_server `alpha 1` / `omega 1` (keepalived ignores
 //! the value and turns them on), a real server's `alpha 1` (keepalived
-//! reports it and ignores the line), and routes to `default`.
+//! reports it and ignores the line), routes to `default`, a `/prefix`
+//! after a source or server address (keepalived drops it), and the lines
+//! keepalived reports as invalid and then drops.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -90,4 +92,90 @@ fn default_routes_take_their_family_from_the_gateway_or_inet6() {
     assert_eq!(r.destination.address, "::".parse::<IpAddr>().unwrap());
     let r = route_of("any dev eth0");
     assert_eq!(r.destination.address, "0.0.0.0".parse::<IpAddr>().unwrap());
+}
+
+fn instance(extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n{extra}\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn a_prefix_after_a_source_address_is_dropped_as_keepalived_drops_it_with_a_warning() {
+    let (c, msgs) = loaded(&instance("  unicast_src_ip 192.0.2.1/24"));
+    assert_eq!(
+        c.vrrp_instances[0].unicast_src_ip,
+        Some("192.0.2.1".parse::<IpAddr>().unwrap())
+    );
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].starts_with("t.conf:5:18: warning"), "{msgs:?}");
+    assert!(
+        msgs[0].contains(
+            "the \"/24\" after the address is ignored (keepalived ignores it too); write 192.0.2.1"
+        ),
+        "{msgs:?}"
+    );
+    // A real server written with a range keeps its first address, as in
+    // keepalived, and says so.
+    let text = "virtual_server 192.0.2.10 80 {\n  lvs_sched rr\n  protocol TCP\n  real_server 198.51.100.1-3 80 {\n  }\n}\n";
+    let (c, msgs) = loaded(text);
+    assert_eq!(
+        c.virtual_servers[0].real_servers[0].address,
+        "198.51.100.1".parse::<IpAddr>().unwrap()
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("the \"-3\" after the address is ignored")),
+        "{msgs:?}"
+    );
+    // A virtual address keeps its prefix: there it means something.
+    let (c, msgs) = loaded(&instance(""));
+    assert!(msgs.is_empty(), "{msgs:?}");
+    assert_eq!(c.vrrp_instances[0].virtual_ipaddress[0].prefix_len, 24);
+    // Garbage stays an error.
+    let l = check(&instance("  unicast_src_ip 192.0.2/24"));
+    assert_eq!(l.errors().count(), 1);
+}
+
+#[test]
+fn persistence_timeout_0_is_refused_saying_what_keepalived_would_do() {
+    let l = check(&vs("  persistence_timeout 0", ""));
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("t.conf:4:23:"), "{e:?}");
+    assert!(
+        e[0].contains("run the virtual server without persistence: delete the line"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_dr_real_server_twice_under_two_ports_is_refused_saying_why() {
+    let text = "virtual_server 192.0.2.10 80 {\n  lvs_sched rr\n  lvs_method DR\n  protocol TCP\n  real_server 198.51.100.1 79 {\n  }\n  real_server 198.51.100.1 80 {\n  }\n}\n";
+    let l = check(text);
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("t.conf:7:3:"), "{e:?}");
+    assert!(
+        e[0].contains("a DR or TUN real server takes the virtual server's port"),
+        "{e:?}"
+    );
+    assert!(
+        e[0].contains("keepalived 2.2.7 would report it and drop this one"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn an_unknown_keyword_says_keepalived_would_skip_it_and_its_block() {
+    let l =
+        check("global_defs {\n  enable_filesystem\n  filesystem_owner root {\n    x 1\n  }\n}\n");
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:3: error: unknown keyword \"enable_filesystem\" in global_defs (keepalived 2.2.7 would log it and skip the line)",
+            "t.conf:3:3: error: unknown keyword \"filesystem_owner\" in global_defs (keepalived 2.2.7 would log it and skip the line and its block)",
+        ]
+    );
 }

@@ -148,7 +148,7 @@ fn mistakes_in_a_file_check() {
         [
             "t.conf:7:5: error: FILE_CHECK has no \"track_file\" (keepalived ignores such a checker)",
             "t.conf:11:18: error: FILE_CHECK: no track_file named \"tg\"; did you mean \"tf\"?",
-            "t.conf:12:7: error: unknown keyword \"dynamic\" in FILE_CHECK",
+            "t.conf:12:7: error: unknown keyword \"dynamic\" in FILE_CHECK (keepalived 2.2.7 would log it and skip the line)",
             "t.conf:13:14: error: weight 2147483648 is out of range (-2147483647-2147483647)",
         ]
     );

@@ -505,8 +505,14 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
                 out,
                 &rs.origin,
                 format!(
-                    "real_server {} port {} is already in this virtual_server at {first}",
-                    rs.address, rs.port
+                    "real_server {} port {} is already in this virtual_server at {first}{} (keepalived 2.2.7 would report it and drop this one)",
+                    rs.address,
+                    rs.port,
+                    match rs.lvs_method {
+                        LvsMethod::Dr | LvsMethod::Tun =>
+                            "; a DR or TUN real server takes the virtual server's port",
+                        _ => "",
+                    }
                 ),
             );
         }

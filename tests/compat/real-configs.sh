@@ -14,8 +14,10 @@
 # keepalived only ever runs with -t (it checks and exits) and only inside
 # that namespace. Prints per-file outcomes to FILE.tsv (default: a temp
 # file, whose name it prints), then the summary docs/config.md quotes.
-# With --min-percent N it exits 1 when tandem runs fewer than N % of the
-# configs keepalived accepts, so a suite can hold the line.
+# A file with `@ID` lines is checked once per id it names (`-i ID`, as the
+# operator runs it on each balancer); a file counts as run when it runs
+# under every one of them. With --min-percent N it exits 1 when tandem runs
+# fewer than N % of the files keepalived runs, so a suite can hold the line.
 # Needs root (namespaces). TANDEM=path/to/tandem skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 [ -n "$out" ] || out=$(mktemp /tmp/tdm-compat-results.XXXXXX.tsv)
-printf 'file\tkeepalived\ttandem\tblocked_by\n' > "$out"
+printf 'file\tconfig_id\tkeepalived\ttandem\tblocked_by\n' > "$out"
 
 # Interface names a file uses: after `interface`, `dev`, `lvs_sync_daemon`
 # (and its old name), and inside `track_interface` / `linkbeat_interfaces`
@@ -94,24 +96,33 @@ print(";".join(seen))
 '
 }
 
-total=0
-for f in "$dir"/*; do
-  [ -f "$f" ] || continue
-  case "$f" in *.sh|*.txt|*.md|*/README*) continue ;; esac
-  total=$((total + 1))
-  name=$(basename "$f")
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  while read -r ifname; do
-    [ -n "$ifname" ] || continue
-    ip -n "$ns" link add "$ifname" type bridge 2>/dev/null && ip -n "$ns" link set "$ifname" up 2>/dev/null || true
-  done < <(interfaces "$f")
+# The config ids a file's `@ID` / `@^ID` lines name. An operator runs such
+# a file with `-i ID` on each node (`@low` on one balancer, `@high` on the
+# other), so each id is one configuration to check; a file without them is
+# checked once, with the default id (the host name, for both programs).
+config_ids() {
+  /usr/bin/python3 - "$1" <<'PY'
+import re, sys
+ids = []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"\s*@\^?([A-Za-z0-9_.-]+)", line)
+    if m and m.group(1) not in ids:
+        ids.append(m.group(1))
+print("\n".join(ids))
+PY
+}
+
+# One configuration (a file, under one config id or none) through both
+# programs; appends its row to $out. Needs the namespace $ns.
+check_one() {
+  local f=$1 id=$2 idarg=() krc k t blocked missing added
+  [ -n "$id" ] && idarg=(-i "$id")
   # keepalived -t reads included files relative to its working directory.
   # Interfaces named through config variables ($IF) only keepalived can
   # resolve: the names it reports missing are added, and it runs again.
   for round in 1 2 3 4; do
     krc=0
-    (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" keepalived -t -f "$f" \
+    (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" keepalived -t -f "$f" "${idarg[@]}" \
         -p "$work/k.pid" -r "$work/v.pid" -c "$work/c.pid") >"$work/k.out" 2>&1 || krc=$?
     missing=$(sed -n "s/.*interface \([^ ]*\) .*doesn't exist.*/\1/p" "$work/k.out" | sort -u)
     [ -n "$missing" ] && [ "$round" -lt 4 ] || break
@@ -132,45 +143,81 @@ for f in "$dir"/*; do
   esac
   grep -q "Non-existent interface" "$work/k.out" && k=refused
   t=refused; blocked=
-  if (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" "$TANDEM" check-config -f "$f") \
+  if (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" "$TANDEM" check-config -f "$f" "${idarg[@]}") \
       >"$work/t.out" 2>&1; then
     t=accepted
   else
     blocked=$(blockers "$work/t.out")
   fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$f")" "${id:--}" "$k" "$t" "$blocked" >> "$out"
+}
+
+for f in "$dir"/*; do
+  [ -f "$f" ] || continue
+  case "$f" in *.sh|*.txt|*.md|*/README*) continue ;; esac
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  while read -r ifname; do
+    [ -n "$ifname" ] || continue
+    ip -n "$ns" link add "$ifname" type bridge 2>/dev/null && ip -n "$ns" link set "$ifname" up 2>/dev/null || true
+  done < <(interfaces "$f")
+  ids=$(config_ids "$f")
+  if [ -z "$ids" ]; then
+    check_one "$f" ""
+  else
+    for id in $ids; do check_one "$f" "$id"; done
+  fi
   ip netns del "$ns"
-  printf '%s\t%s\t%s\t%s\n' "$name" "$k" "$t" "$blocked" >> "$out"
 done
 
 /usr/bin/python3 - "$out" "${min_percent:-}" <<'PY'
 import collections, sys
+# A row is one configuration: a file under one config id ("-" for none).
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
-k_ok = [r for r in rows if r[1].startswith("accepted")]
-k_clean = [r for r in rows if r[1] == "accepted"]
-both = [r for r in k_ok if r[2] == "accepted"]
-only_t = [r for r in rows if not r[1].startswith("accepted") and r[2] == "accepted"]
+def runs(r): return r[2].startswith("accepted")
+k_ok = [r for r in rows if runs(r)]
+k_clean = [r for r in rows if r[2] == "accepted"]
+both = [r for r in k_ok if r[3] == "accepted"]
+clean_both = [r for r in k_clean if r[3] == "accepted"]
+only_t = [r for r in rows if not runs(r) and r[3] == "accepted"]
 pct = 100.0 * len(both) / len(k_ok) if k_ok else 0.0
-clean_both = [r for r in k_clean if r[2] == "accepted"]
-print(f"files: {len(rows)}; keepalived 2.2.7 runs {len(k_ok)} "
-      f"({len(k_clean)} without a word, {len(k_ok) - len(k_clean)} with warnings); "
-      f"tandem runs {len(both)} of those ({pct:.0f} %); "
+# By file: keepalived runs a file when it runs it under every id the file
+# names (both balancers of a pair); tandem runs it when it does the same.
+files = collections.defaultdict(list)
+for r in rows:
+    files[r[0]].append(r)
+f_ok = [v for v in files.values() if all(runs(r) for r in v)]
+f_clean = [v for v in f_ok if all(r[2] == "accepted" for r in v)]
+f_both = [v for v in f_ok if all(r[3] == "accepted" for r in v)]
+f_clean_both = [v for v in f_clean if all(r[3] == "accepted" for r in v)]
+with_ids = sum(1 for v in files.values() if v[0][1] != "-")
+print(f"files: {len(files)} ({with_ids} with @ID lines, checked once per id); "
+      f"configurations: {len(rows)}")
+print(f"configurations: keepalived 2.2.7 runs {len(k_ok)} "
+      f"({len(k_clean)} without a word); tandem runs {len(both)} of those ({pct:.0f} %), "
+      f"{len(clean_both)} of the {len(k_clean)} without a word; "
       f"tandem accepts {len(only_t)} that keepalived refuses")
-print(f"of the {len(k_clean)} keepalived runs without a word, tandem runs {len(clean_both)}")
+fpct = 100.0 * len(f_both) / len(f_ok) if f_ok else 0.0
+print(f"files (every id): keepalived runs {len(f_ok)} ({len(f_clean)} without a word); "
+      f"tandem runs {len(f_both)} of those ({fpct:.0f} %), "
+      f"{len(f_clean_both)} of the {len(f_clean)} without a word")
 count = collections.Counter()
 sole = collections.Counter()
-for r in k_ok:
-    if r[2] == "accepted":
-        continue
-    reasons = [x for x in r[3].split(";") if x]
+for v in f_ok:
+    reasons = []
+    for r in v:
+        if r[3] == "accepted":
+            continue
+        reasons += [x for x in r[4].split(";") if x and x not in reasons]
     for x in reasons:
         count[x] += 1
     if len(reasons) == 1:
         sole[reasons[0]] += 1
-print("what blocks tandem on the configs keepalived accepts (files; files where it is the only blocker):")
+print("what blocks tandem on the files keepalived runs (files; files where it is the only blocker):")
 for what, n in count.most_common(60):
     print(f"  {n:4d} {sole[what]:4d}  {what}")
-print(f"per-file results: {sys.argv[1]}")
-if sys.argv[2] and pct < float(sys.argv[2]):
-    print(f"real-configs: tandem runs {pct:.0f} %, below the floor of {sys.argv[2]} %")
+print(f"per-configuration results: {sys.argv[1]}")
+if sys.argv[2] and fpct < float(sys.argv[2]):
+    print(f"real-configs: tandem runs {fpct:.0f} % of the files (under every id), below the floor of {sys.argv[2]} %")
     sys.exit(1)
 PY

@@ -135,6 +135,29 @@ impl Builder {
         self.args(s, 0, "");
     }
 
+    /// A socket-address word (a source, peer, server, group or checker
+    /// address). keepalived reads those through one function that drops a
+    /// `/prefix` or `-range` tail before parsing (`mcast_src_ip
+    /// 192.0.2.1/24` is its 192.0.2.1), so tandem reads the same address;
+    /// unlike keepalived, it says the tail was dropped. Addresses and
+    /// routes (`ip_word`) keep their prefixes meaningful and strict.
+    pub(super) fn sock_ip_word(&mut self, kw: &str, w: &Word) -> Option<IpAddr> {
+        if let Some(cut) = w.text.find(['/', '-']).filter(|&i| i > 0) {
+            let (addr, tail) = w.text.split_at(cut);
+            if let Some(ip) = parse_ip(addr) {
+                self.warn(
+                    w.pos,
+                    format!(
+                        "{kw} {}: the \"{tail}\" after the address is ignored (keepalived ignores it too); write {addr}",
+                        w.text
+                    ),
+                );
+                return Some(ip);
+            }
+        }
+        self.ip_word(kw, w)
+    }
+
     pub(super) fn ip_word(&mut self, kw: &str, w: &Word) -> Option<IpAddr> {
         let ip = parse_ip(&w.text);
         if ip.is_none() {
@@ -148,7 +171,7 @@ impl Builder {
 
     pub(super) fn ip(&mut self, s: &Stmt) -> Option<IpAddr> {
         let w = self.one(s, "an IP address")?;
-        self.ip_word(&s.keyword.text, w)
+        self.sock_ip_word(&s.keyword.text, w)
     }
 
     pub(super) fn port_word(&mut self, kw: &str, w: &Word) -> Option<u16> {

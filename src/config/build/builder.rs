@@ -221,6 +221,20 @@ impl Builder {
                 None => format!("unknown keyword \"{kw}\" in {}", block.name()),
             }
         };
+        // keepalived logs an unknown keyword and goes on without the line
+        // (and a block after it), so a file it "runs" may lose a setting
+        // silently; tandem refuses, and says how little the fix costs (a
+        // misspelling's suggestion says enough).
+        let msg = if msg.starts_with("unknown keyword") && !msg.ends_with('?') {
+            let what = if s.block {
+                "line and its block"
+            } else {
+                "line"
+            };
+            format!("{msg} (keepalived 2.2.7 would log it and skip the {what})")
+        } else {
+            msg
+        };
         self.err(s.keyword.pos, msg);
         self.skip(s);
     }

@@ -84,7 +84,7 @@ impl Builder {
             "port" => d.port = self.int_word(&kw, v, 1, 65535).map(|n| n as u16),
             "ttl" => d.ttl = self.int_word(&kw, v, 1, 255).map(|n| n as u8),
             _ => {
-                let Some(ip) = self.ip_word(&kw, v) else {
+                let Some(ip) = self.sock_ip_word(&kw, v) else {
                     return;
                 };
                 if ip.is_multicast() {

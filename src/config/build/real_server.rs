@@ -23,7 +23,7 @@ impl Builder {
             self.skip(s);
             return None;
         };
-        let address = self.ip_word("real_server", first);
+        let address = self.sock_ip_word("real_server", first);
         let port = match s.args.get(1) {
             Some(w) => self.port_word("real_server port", w),
             None => None,

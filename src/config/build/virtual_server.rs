@@ -244,6 +244,13 @@ impl Builder {
         if let Some(args) = self.args_range(st, 0, 1, "") {
             match args.first() {
                 None => vs.persistence_timeout = Some(Duration::from_secs(360)),
+                // `0` reads as "no persistence", but keepalived calls it
+                // invalid and runs the service without persistence; say
+                // that, so the operator deletes the line.
+                Some(w) if w.text == "0" => self.err(
+                    w.pos,
+                    "persistence_timeout 0 is out of range (1-4294967295); keepalived 2.2.7 would report it and run the virtual server without persistence: delete the line for that",
+                ),
                 Some(w) => {
                     if let Some(v) = self.int_word("persistence_timeout", w, 1, i64::from(u32::MAX))
                     {
@@ -276,7 +283,7 @@ impl Builder {
             "sorry_server" => {
                 self.no_block(st);
                 if let Some(args) = self.args_range(st, 1, 2, "IP [PORT]") {
-                    let ip = self.ip_word("sorry_server", &args[0]);
+                    let ip = self.sock_ip_word("sorry_server", &args[0]);
                     let port = match args.get(1) {
                         Some(w) => self.port_word("sorry_server port", w).map(Some),
                         None => Some(None),

@@ -287,7 +287,7 @@ impl Builder {
         let mut peers = Vec::new();
         self.block(st, &mut |b, p| {
             b.no_block(&p);
-            let ip = b.ip_word("unicast_peer", &p.keyword);
+            let ip = b.sock_ip_word("unicast_peer", &p.keyword);
             let (mut min_ttl, mut max_ttl) = (0u8, 255u8);
             let mut rest = p.args.iter();
             while let Some(opt) = rest.next() {
