@@ -563,7 +563,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "bfd_rlimit_rttime",
     // The older spellings keepalived 2.2.7 still reads.
     "bfd_rlimit_rtime",
-    "enable_snmp_keepalived",
     "lvs_process_name",
     "vrrp_vmac_garp_intvl",
     "bfd_cpu_affinity",
@@ -663,6 +662,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "vrrp_notify_fifo_script",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
+    "snmp_socket",
     // DNS_CHECK's (the only block with a "name"): a second one is refused.
     "name",
 ];
@@ -675,6 +675,8 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "nb_get_retry" => Some("retry"),
         "mcast_src_ip" => Some("unicast_src_ip"),
         "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
+        // keepalived 2.0's name.
+        "enable_snmp_keepalived" => Some("enable_snmp_vrrp"),
         _ => None,
     }
 }

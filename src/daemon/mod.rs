@@ -47,6 +47,7 @@ mod plan_trackers;
 mod pool;
 pub mod reload;
 mod running;
+mod snmp;
 pub mod rx;
 pub mod sched;
 mod startup;

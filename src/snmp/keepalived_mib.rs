@@ -116,6 +116,7 @@ fn add_instances(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
         view.insert(col(2), Value::text(&inst.name));
         view.insert(col(3), Value::Gauge32(u32::from(inst.virtual_router_id)));
         view.insert(col(4), Value::Integer(state_value(inst.state)));
+        view.insert(col(5), Value::Integer(state_value(inst.initial_state)));
         view.insert(col(7), Value::Integer(i32::from(inst.priority)));
         view.insert(col(8), Value::Integer(i32::from(inst.effective_priority)));
         view.insert(col(10), Value::text(&inst.interface));
@@ -125,7 +126,10 @@ fn add_instances(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
         } else {
             inst.advert_interval_ms / 10
         };
-        view.insert(col(12), Value::Gauge32(u32::try_from(advert).unwrap_or(u32::MAX)));
+        view.insert(
+            col(12),
+            Value::Gauge32(u32::try_from(advert).unwrap_or(u32::MAX)),
+        );
         if let Some(g) = &inst.sync_group {
             view.insert(col(18), Value::text(g));
         }
@@ -207,7 +211,6 @@ pub fn instance_state_change(
     uptime_cs: u32,
     router_id: &str,
     inst: &VrrpInstanceStatus,
-    initial_state: VrrpState,
 ) -> Vec<VarBind> {
     let col = |c: u32| vrrp().child(&[3, 1, c]);
     notification(
@@ -224,7 +227,7 @@ pub fn instance_state_change(
             },
             VarBind {
                 name: col(5),
-                value: Value::Integer(state_value(initial_state)),
+                value: Value::Integer(state_value(inst.initial_state)),
             },
             VarBind {
                 name: router_id_oid(),
@@ -261,6 +264,38 @@ pub fn sync_group_state_change(
     )
 }
 
+/// The notifications from one snapshot to the next: an instance or sync
+/// group whose state changed (or that appeared in a state other than
+/// INIT, as keepalived sends its first BACKUP), each as its varbinds.
+pub fn state_change_traps(
+    before: &StatusSnapshot,
+    after: &StatusSnapshot,
+    enabled: Enabled,
+    uptime_cs: u32,
+) -> Vec<Vec<VarBind>> {
+    let mut out = Vec::new();
+    if !enabled.vrrp {
+        return out;
+    }
+    let changed = |old: Option<VrrpState>, new: VrrpState| match old {
+        Some(o) => o != new,
+        None => new != VrrpState::Initialize,
+    };
+    for g in &after.sync_groups {
+        let old = before.sync_groups.iter().find(|o| o.name == g.name);
+        if changed(old.map(|o| o.state), g.state) {
+            out.push(sync_group_state_change(uptime_cs, &after.router_id, g));
+        }
+    }
+    for i in &after.vrrp_instances {
+        let old = before.vrrp_instances.iter().find(|o| o.name == i.name);
+        if changed(old.map(|o| o.state), i.state) {
+            out.push(instance_state_change(uptime_cs, &after.router_id, i));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +314,7 @@ mod tests {
         assert_eq!(at(&v, &[2, 3, 1, 2, 1]), Some(Value::text("VI_OUTER")));
         assert_eq!(at(&v, &[2, 3, 1, 3, 1]), Some(Value::Gauge32(51)));
         assert_eq!(at(&v, &[2, 3, 1, 4, 1]), Some(Value::Integer(2)));
+        assert_eq!(at(&v, &[2, 3, 1, 5, 1]), Some(Value::Integer(1)));
         assert_eq!(at(&v, &[2, 3, 1, 7, 1]), Some(Value::Integer(150)));
         assert_eq!(at(&v, &[2, 3, 1, 8, 1]), Some(Value::Integer(150)));
         assert_eq!(at(&v, &[2, 3, 1, 10, 1]), Some(Value::text("eth0")));
@@ -301,7 +337,7 @@ mod tests {
     #[test]
     fn a_state_change_trap_names_the_trap_and_the_new_state() {
         let s = example_snapshot();
-        let vbs = instance_state_change(5, "lb1", &s.vrrp_instances[0], VrrpState::Backup);
+        let vbs = instance_state_change(5, "lb1", &s.vrrp_instances[0]);
         assert_eq!(vbs[0].value, Value::TimeTicks(5));
         assert_eq!(
             vbs[1].value,
@@ -311,5 +347,22 @@ mod tests {
         assert_eq!(vbs[4].value, Value::Integer(1));
         let g = sync_group_state_change(5, "lb1", &s.sync_groups[0]);
         assert_eq!(g[3].value, Value::Integer(2));
+    }
+
+    #[test]
+    fn traps_follow_the_changes_between_snapshots() {
+        let on = Enabled { vrrp: true };
+        let before = example_snapshot();
+        assert!(state_change_traps(&before, &before, on, 0).is_empty());
+        let mut after = before.clone();
+        after.vrrp_instances[1].state = VrrpState::Backup;
+        let traps = state_change_traps(&before, &after, on, 0);
+        assert_eq!(traps.len(), 1);
+        assert_eq!(traps[0][2].value, Value::text("VI_INNER"));
+        assert_eq!(traps[0][3].value, Value::Integer(1));
+        // From nothing: every instance and group not in INIT.
+        let empty = StatusSnapshot::new("lb1");
+        assert_eq!(state_change_traps(&empty, &before, on, 0).len(), 3);
+        assert!(state_change_traps(&before, &after, Enabled::default(), 0).is_empty());
     }
 }

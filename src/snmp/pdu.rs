@@ -441,7 +441,10 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&[u8], PduError> {
         let end = self.pos.checked_add(n).ok_or(PduError::Truncated(what))?;
-        let s = self.buf.get(self.pos..end).ok_or(PduError::Truncated(what))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(PduError::Truncated(what))?;
         self.pos = end;
         Ok(s)
     }
@@ -459,13 +462,27 @@ impl Reader<'_> {
     }
 
     fn u16(&mut self) -> Result<u16, PduError> {
-        let b: [u8; 2] = self.take(2, "u16")?.try_into().map_err(|_| PduError::Truncated("u16"))?;
-        Ok(if self.big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+        let b: [u8; 2] = self
+            .take(2, "u16")?
+            .try_into()
+            .map_err(|_| PduError::Truncated("u16"))?;
+        Ok(if self.big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
     }
 
     fn u32(&mut self) -> Result<u32, PduError> {
-        let b: [u8; 4] = self.take(4, "u32")?.try_into().map_err(|_| PduError::Truncated("u32"))?;
-        Ok(if self.big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        let b: [u8; 4] = self
+            .take(4, "u32")?
+            .try_into()
+            .map_err(|_| PduError::Truncated("u32"))?;
+        Ok(if self.big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     }
 
     fn u64(&mut self) -> Result<u64, PduError> {
@@ -473,7 +490,11 @@ impl Reader<'_> {
         let lo = u64::from(self.u32()?);
         // Counter64 is two 32-bit words, most significant first in
         // network order, least significant first otherwise.
-        Ok(if self.big { hi << 32 | lo } else { lo << 32 | hi })
+        Ok(if self.big {
+            hi << 32 | lo
+        } else {
+            lo << 32 | hi
+        })
     }
 
     /// An OID and its `include` byte (RFC 2741 §5.1).

@@ -34,10 +34,14 @@ fn open_is_written_as_rfc_2741_6_2_1_lays_it_out() {
             descr: b"tandem".to_vec(),
         },
     };
-    let mut want = vec![1, 1, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 36];
+    let mut want = vec![
+        1, 1, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 36,
+    ];
     want.extend_from_slice(&[5, 0, 0, 0]); // o.timeout, reserved
     // o.id: n_subid 4, prefix 4 (1.3.6.1.4), include 0, then 1.9586.100.5
-    want.extend_from_slice(&[4, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0x25, 0x72, 0, 0, 0, 100, 0, 0, 0, 5]);
+    want.extend_from_slice(&[
+        4, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0x25, 0x72, 0, 0, 0, 100, 0, 0, 0, 5,
+    ]);
     // o.descr: length 6, "tandem", two bytes of padding
     want.extend_from_slice(&[0, 0, 0, 6, b't', b'a', b'n', b'd', b'e', b'm', 0, 0]);
     assert_eq!(pdu.encode(), want);
@@ -153,7 +157,10 @@ fn varbind_layout_is_the_rfc_5_4_one() {
     let vb = &b[HEADER_LEN + 8..];
     // type 70, reserved, OID with prefix 2 and 4 sub-ids, 8-byte value.
     assert_eq!(&vb[..8], &[0, 70, 0, 0, 4, 2, 0, 0]);
-    assert_eq!(&vb[8..24], &[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0]);
+    assert_eq!(
+        &vb[8..24],
+        &[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 0]
+    );
     assert_eq!(&vb[24..], &[0, 0, 0, 0, 0, 0, 0, 5]);
 }
 
@@ -179,7 +186,10 @@ fn damage_is_an_error_never_a_panic() {
     let mut t = good.clone();
     t[1] = 99;
     assert_eq!(Pdu::decode(&t), Err(PduError::UnknownType(99)));
-    assert_eq!(frame_len(&header(5, 0x10, u32::MAX)), Err(PduError::TooLarge(u32::MAX as usize)));
+    assert_eq!(
+        frame_len(&header(5, 0x10, u32::MAX)),
+        Err(PduError::TooLarge(u32::MAX as usize))
+    );
     assert!(frame_len(&header(5, 0x10, 3)).is_err());
     // An OID claiming 200 sub-identifiers, an octet string longer than
     // the payload, an unknown value type.

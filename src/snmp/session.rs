@@ -218,7 +218,9 @@ impl Session {
         }
         match body {
             Body::Get(ranges) => answer(0, 0, ranges.iter().map(|r| view.get(r)).collect()),
-            Body::GetNext(ranges) => answer(0, 0, ranges.iter().map(|r| view.get_next(r)).collect()),
+            Body::GetNext(ranges) => {
+                answer(0, 0, ranges.iter().map(|r| view.get_next(r)).collect())
+            }
             Body::GetBulk {
                 non_repeaters,
                 max_repetitions,
@@ -316,32 +318,46 @@ mod tests {
             }]),
         };
         let out = s.receive(get, &view, 77);
-        let [Pdu {
-            header,
-            body: Body::Response {
-                sys_uptime,
-                varbinds,
+        let [
+            Pdu {
+                header,
+                body:
+                    Body::Response {
+                        sys_uptime,
+                        varbinds,
+                        ..
+                    },
                 ..
             },
-            ..
-        }] = &out.send[..]
+        ] = &out.send[..]
         else {
             panic!("a Response expected: {:?}", out.send)
         };
-        assert_eq!((header.transaction_id, header.packet_id, *sys_uptime), (5, 6, 77));
+        assert_eq!(
+            (header.transaction_id, header.packet_id, *sys_uptime),
+            (5, 6, 77)
+        );
         assert_eq!(varbinds[0].value, Value::text("tandem"));
     }
 
     #[test]
     fn a_refused_open_or_register_is_reported() {
         let (mut s, open) = Session::start(vec![subagent_id()]);
-        let out = s.receive(response(0, open.header.packet_id, 256), &MibView::default(), 0);
+        let out = s.receive(
+            response(0, open.header.packet_id, 256),
+            &MibView::default(),
+            0,
+        );
         assert_eq!(out.events, [Event::OpenFailed { error: 256 }]);
         assert_eq!(s.phase(), Phase::Closed);
         assert!(s.notify(Vec::new()).is_none());
 
         let (mut s, open) = Session::start(vec![subagent_id()]);
-        let out = s.receive(response(9, open.header.packet_id, 0), &MibView::default(), 0);
+        let out = s.receive(
+            response(9, open.header.packet_id, 0),
+            &MibView::default(),
+            0,
+        );
         let id = out.send[0].header.packet_id;
         let out = s.receive(response(9, id, 263), &MibView::default(), 0);
         assert_eq!(
@@ -356,7 +372,11 @@ mod tests {
     #[test]
     fn sets_are_refused_and_close_ends_the_session() {
         let (mut s, open) = Session::start(Vec::new());
-        s.receive(response(3, open.header.packet_id, 0), &MibView::default(), 0);
+        s.receive(
+            response(3, open.header.packet_id, 0),
+            &MibView::default(),
+            0,
+        );
         let test_set = Pdu {
             header: Header::default(),
             context: None,

@@ -151,23 +151,38 @@ mod tests {
     #[test]
     fn get_finds_the_exact_name_or_says_why_not() {
         let v = view();
-        assert_eq!(v.get(&range(&[1, 2, 2], false, &[])).value, Value::Integer(2));
-        assert_eq!(v.get(&range(&[1, 2, 9], false, &[])).value, Value::NoSuchInstance);
-        assert_eq!(v.get(&range(&[1, 9], false, &[])).value, Value::NoSuchObject);
+        assert_eq!(
+            v.get(&range(&[1, 2, 2], false, &[])).value,
+            Value::Integer(2)
+        );
+        assert_eq!(
+            v.get(&range(&[1, 2, 9], false, &[])).value,
+            Value::NoSuchInstance
+        );
+        assert_eq!(
+            v.get(&range(&[1, 9], false, &[])).value,
+            Value::NoSuchObject
+        );
     }
 
     #[test]
     fn get_next_honours_include_and_end() {
         let v = view();
         let vb = v.get_next(&range(&[1, 2], false, &[]));
-        assert_eq!((vb.name, vb.value), (Oid::new(&[1, 2, 1]), Value::Integer(1)));
+        assert_eq!(
+            (vb.name, vb.value),
+            (Oid::new(&[1, 2, 1]), Value::Integer(1))
+        );
         let vb = v.get_next(&range(&[1, 2, 1], true, &[]));
         assert_eq!(vb.name, Oid::new(&[1, 2, 1]));
         let vb = v.get_next(&range(&[1, 2, 1], false, &[]));
         assert_eq!(vb.name, Oid::new(&[1, 2, 2]));
         // The range ends before 1.3: nothing there.
         let vb = v.get_next(&range(&[1, 2, 2], false, &[1, 3]));
-        assert_eq!((vb.name, vb.value), (Oid::new(&[1, 2, 2]), Value::EndOfMibView));
+        assert_eq!(
+            (vb.name, vb.value),
+            (Oid::new(&[1, 2, 2]), Value::EndOfMibView)
+        );
         let vb = v.get_next(&range(&[1, 3, 1], false, &[]));
         assert_eq!(vb.value, Value::EndOfMibView);
     }
@@ -175,7 +190,11 @@ mod tests {
     #[test]
     fn get_bulk_walks_row_by_row_and_stops_at_the_end() {
         let v = view();
-        let got = v.get_bulk(1, 10, &[range(&[1], false, &[]), range(&[1, 2, 1], false, &[])]);
+        let got = v.get_bulk(
+            1,
+            10,
+            &[range(&[1], false, &[]), range(&[1, 2, 1], false, &[])],
+        );
         let names: Vec<String> = got.iter().map(|vb| vb.name.to_string()).collect();
         // The non-repeater once, then the repeater until the end of the view.
         assert_eq!(names, [".1.2.1", ".1.2.2", ".1.3.1", ".1.3.1"]);
