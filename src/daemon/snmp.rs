@@ -208,7 +208,9 @@ impl Agent {
         view: &MibView,
         stream: &mut Box<dyn Stream>,
     ) -> Result<(), String> {
-        while let Some(len) = frame_len(buf).map_err(|e| format!("unreadable AgentX stream: {e}"))? {
+        while let Some(len) =
+            frame_len(buf).map_err(|e| format!("unreadable AgentX stream: {e}"))?
+        {
             if buf.len() < len {
                 break;
             }

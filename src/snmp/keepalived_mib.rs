@@ -119,6 +119,13 @@ fn add_instances(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
         view.insert(col(5), Value::Integer(state_value(inst.initial_state)));
         view.insert(col(7), Value::Integer(i32::from(inst.priority)));
         view.insert(col(8), Value::Integer(i32::from(inst.effective_priority)));
+        // vrrpInstanceVipsStatus: allSet(1) while MASTER holds them.
+        let vips = if inst.state == VrrpState::Master {
+            1
+        } else {
+            2
+        };
+        view.insert(col(9), Value::Integer(vips));
         view.insert(col(10), Value::text(&inst.interface));
         // Seconds for VRRPv2, centiseconds for v3, as the adverts carry it.
         let advert = if inst.version == 2 {
