@@ -2,7 +2,8 @@
 //! of a master agent such as net-snmp's snmpd, exposing KEEPALIVED-MIB
 //! from the status model and sending its notifications.
 //!
-//! Owns the protocol, sans-IO: [`pdu`] (the wire format), [`view`] (the
+//! Owns the protocol, sans-IO: [`pdu`] (the wire format; its tests against
+//! hand-built bytes are `pdu_tests.rs`), [`view`] (the
 //! sorted OID table and Get/GetNext/GetBulk over it), [`session`] (Open,
 //! Register, answers, Notify) and [`keepalived_mib`] (status snapshot to
 //! OIDs). The socket, the reconnects and the clock are the daemon's
@@ -11,6 +12,8 @@
 
 pub mod keepalived_mib;
 pub mod pdu;
+#[cfg(test)]
+mod pdu_tests;
 pub mod session;
 pub mod view;
 

@@ -646,7 +646,3 @@ impl Writer {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "pdu_tests.rs"]
-mod tests;

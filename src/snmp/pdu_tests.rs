@@ -1,7 +1,9 @@
 //! The AgentX codec against byte strings written out by hand from RFC
 //! 2741's layouts (§5 and §6), in both byte orders, and against damage.
 
-use super::*;
+use std::net::Ipv4Addr;
+
+use super::pdu::*;
 
 fn keepalived_oid() -> Oid {
     Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5])
