@@ -33,9 +33,15 @@ fn the_supported_keywords_fill_the_model() {
         msgs.iter().any(|m| m.contains("use \"enable_snmp_vrrp\"")),
         "{msgs:?}"
     );
-    // Nothing enabled: no subagent.
+    // Nothing enabled: no subagent; traps alone say that they send nothing.
     let (snmp, _) = load("  router_id x");
     assert!(snmp.is_some_and(|s| !s.enabled()));
+    let (snmp, msgs) = load("  enable_traps");
+    assert!(snmp.is_some_and(|s| !s.enabled()));
+    assert_eq!(
+        msgs[0],
+        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp"
+    );
 }
 
 #[test]

@@ -73,6 +73,7 @@ impl Builder {
             "enable_traps" => {
                 self.bare(&st);
                 self.global.snmp.traps = true;
+                self.enable_traps_pos = Some(st.keyword.pos);
             }
             _ => self.unknown(Block::GlobalDefs, &st),
         }
@@ -377,6 +378,10 @@ impl Builder {
             g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
         }
         self.finish_fifos(&mut g);
+        if let (Some(pos), false) = (self.enable_traps_pos, g.snmp.enabled()) {
+            // As in keepalived: each trap belongs to an enabled MIB.
+            self.warn(pos, "enable_traps sends nothing without enable_snmp_vrrp");
+        }
         g
     }
 }
