@@ -36,4 +36,5 @@ pub mod lvs;
 pub mod net;
 pub mod notify;
 pub mod process;
+pub mod snmp;
 pub mod vrrp;

@@ -834,7 +834,7 @@ fn the_top_level_layers_point_down() {
         "process" => 0,
         "config" | "net" => 1,
         "vrrp" | "ipvs" | "notify" | "check" | "bfd" => 2,
-        "lvs" | "control" => 3,
+        "lvs" | "control" | "snmp" => 3,
         "daemon" => 4,
         "cli" => 5,
         _ => 6,

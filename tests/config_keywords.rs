@@ -7,7 +7,7 @@
 //! string of the keepalived binary, each run through `keepalived -t` in
 //! that block (inside `unshare -n`), kept when keepalived did not answer
 //! "Unknown keyword". So they include undocumented spellings keepalived
-//! still reads (`enable_snmp_keepalived`, `vrrp_rlimit_rtime`, `hashed`,
+//! still reads (`bfd_rlimit_rtime`, `vrrp_rlimit_rtime`, `hashed`,
 //! ...). `include` is read everywhere and left out (the lexer handles it).
 
 use std::path::Path;
@@ -669,7 +669,7 @@ fn tandem_reads_no_keyword_where_keepalived_refuses_it() {
 
 #[test]
 fn undocumented_spellings_keepalived_reads_are_not_supported_yet() {
-    let kw = "enable_snmp_keepalived";
+    let kw = "bfd_rlimit_rtime";
     assert_eq!(
         messages(Block::GlobalDefs, kw),
         [format!(
@@ -677,6 +677,13 @@ fn undocumented_spellings_keepalived_reads_are_not_supported_yet() {
         )]
     );
     // The older spelling of a supported keyword is read as the new one.
+    assert!(
+        messages(Block::GlobalDefs, "enable_snmp_keepalived").contains(
+            &"t.conf:2:1: warning: \"enable_snmp_keepalived\" is deprecated; use \"enable_snmp_vrrp\"".to_string()
+        ),
+        "{:?}",
+        messages(Block::GlobalDefs, "enable_snmp_keepalived")
+    );
     assert!(
         messages(Block::GlobalDefs, "vrrp_rlimit_rtime")
             .iter()

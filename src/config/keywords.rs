@@ -151,6 +151,10 @@ impl Block {
                 "vrrp_notify_fifo_script",
                 "lvs_notify_fifo",
                 "lvs_notify_fifo_script",
+                "snmp_socket",
+                "enable_snmp_vrrp",
+                "enable_snmp_keepalived",
+                "enable_traps",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -563,7 +567,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "bfd_rlimit_rttime",
     // The older spellings keepalived 2.2.7 still reads.
     "bfd_rlimit_rtime",
-    "enable_snmp_keepalived",
     "lvs_process_name",
     "vrrp_vmac_garp_intvl",
     "bfd_cpu_affinity",
@@ -572,13 +575,10 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "bfd_process_name",
     "process_names",
     "process_name",
-    "snmp_socket",
-    "enable_snmp_vrrp",
     "enable_snmp_checker",
     "enable_snmp_rfc",
     "enable_snmp_rfcv2",
     "enable_snmp_rfcv3",
-    "enable_traps",
     "enable_dbus",
     "dbus_service_name",
     "net_namespace",
@@ -663,6 +663,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "vrrp_notify_fifo_script",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
+    "snmp_socket",
     // DNS_CHECK's (the only block with a "name"): a second one is refused.
     "name",
 ];
@@ -675,6 +676,8 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "nb_get_retry" => Some("retry"),
         "mcast_src_ip" => Some("unicast_src_ip"),
         "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
+        // keepalived 2.0's name.
+        "enable_snmp_keepalived" => Some("enable_snmp_vrrp"),
         _ => None,
     }
 }

@@ -196,6 +196,10 @@ pub struct VrrpInstanceStatus {
     /// VRRP version in use (2 or 3).
     pub version: u8,
     pub state: VrrpState,
+    /// The `state` the configuration starts it in (MASTER or BACKUP), as
+    /// KEEPALIVED-MIB's vrrpInstanceInitialState.
+    #[serde(default = "initial_backup")]
+    pub initial_state: VrrpState,
     /// `priority` as configured.
     pub priority: u8,
     /// The priority after track_script/track_interface/track_file weights.
@@ -218,6 +222,11 @@ pub struct VrrpInstanceStatus {
     pub preempt_held_until_unix_ms: Option<u64>,
     #[serde(default)]
     pub counters: VrrpCounters,
+}
+
+/// An instance configured without `state` starts as BACKUP.
+fn initial_backup() -> VrrpState {
+    VrrpState::Backup
 }
 
 /// A state change and why it happened.
@@ -364,6 +373,7 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
             virtual_router_id: 51,
             version: 2,
             state: VrrpState::Master,
+            initial_state: VrrpState::Backup,
             priority: 150,
             effective_priority: 150,
             master_address: Some("192.0.2.11".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
@@ -397,6 +407,7 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
             virtual_router_id: 52,
             version: 2,
             state: VrrpState::Master,
+            initial_state: VrrpState::Backup,
             priority: 150,
             effective_priority: 150,
             master_address: Some("198.51.100.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),

@@ -190,6 +190,10 @@ pub(super) fn show_waiting(hub: &StatusHub, config: &Config, running: &Running) 
                 VrrpVersion::V3 => 3,
             },
             state: VrrpState::Fault,
+            initial_state: match inst.state {
+                crate::config::model::InitialState::Master => VrrpState::Master,
+                crate::config::model::InitialState::Backup => VrrpState::Backup,
+            },
             priority: inst.priority,
             effective_priority: inst.priority,
             master_address: None,

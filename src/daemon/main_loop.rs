@@ -71,6 +71,8 @@ pub(super) struct Daemon {
     /// to be put back when deleted.
     pub(super) removals: Option<RemovalMonitor>,
     pub(super) control: Option<ControlService>,
+    /// The AgentX subagent (`enable_snmp_vrrp`), if enabled.
+    pub(super) snmp: Option<super::snmp::SnmpService>,
     pub(super) hub: StatusHub,
     pub(super) notifier: Notifier,
     /// The units' and the LVS side's mailer (one handle; a reload gives it
@@ -225,6 +227,11 @@ impl Daemon {
             // VRRP and the checks have stopped; a relay that never answers
             // costs at most this.
             m.flush(MAIL_FLUSH_ON_STOP).await;
+        }
+        // The master agent hears the Close after the last state change
+        // (and its trap) went out.
+        if let Some(s) = self.snmp {
+            s.shutdown().await;
         }
         if let Some(c) = self.control {
             c.shutdown().await;

@@ -173,6 +173,9 @@ async fn start_daemon(
         )
     });
     let sync = super::sync::SyncService::start(config.as_ref().map(Held::config), &running.bus);
+    let snmp = config.as_ref().and_then(|c| {
+        super::snmp::SnmpService::start_if_enabled(&c.config().global_defs.snmp, &hub)
+    });
     announce_started(&running, &hub, &opts, &notifier);
     let mut daemon = Daemon {
         opts,
@@ -184,6 +187,7 @@ async fn start_daemon(
         links,
         removals: None,
         control,
+        snmp,
         hub,
         notifier,
         mailer,

@@ -113,6 +113,7 @@ mod tests {
             virtual_router_id: 1,
             version: 2,
             state,
+            initial_state: VrrpState::Backup,
             priority: 100,
             effective_priority: 100,
             master_address: None,

@@ -21,6 +21,8 @@ pub(super) struct Builder {
     pub(super) lower_prio_repeat_set: bool,
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
+    /// Where `enable_traps` was written (for its note when no MIB is on).
+    pub(super) enable_traps_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
     /// `track_file` blocks read so far (keepalived finds only those).
     pub(super) track_files: Vec<TrackFile>,

@@ -65,6 +65,16 @@ impl Builder {
             }
             "lvs_sync_daemon" => self.lvs_sync_daemon(&st),
             "lvs_timeouts" => self.lvs_timeouts(&st),
+            "snmp_socket" => self.snmp_socket(&st),
+            "enable_snmp_vrrp" => {
+                self.bare(&st);
+                self.global.snmp.vrrp = true;
+            }
+            "enable_traps" => {
+                self.bare(&st);
+                self.global.snmp.traps = true;
+                self.enable_traps_pos = Some(st.keyword.pos);
+            }
             _ => self.unknown(Block::GlobalDefs, &st),
         }
     }
@@ -368,7 +378,30 @@ impl Builder {
             g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
         }
         self.finish_fifos(&mut g);
+        if let (Some(pos), false) = (self.enable_traps_pos, g.snmp.enabled()) {
+            // As in keepalived: each trap belongs to an enabled MIB.
+            self.warn(pos, "enable_traps sends nothing without enable_snmp_vrrp");
+        }
         g
+    }
+}
+
+impl Builder {
+    /// `snmp_socket ADDRESS`: one value, the first kept (as keepalived);
+    /// the forms the daemon can connect to.
+    fn snmp_socket(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "the master agent's AgentX address") else {
+            return;
+        };
+        if let Some(first) = &self.global.snmp.socket {
+            let msg = format!("snmp_socket is already set to {first}; keepalived keeps the first");
+            self.err(st.keyword.pos, msg);
+            return;
+        }
+        match crate::config::model::AgentxAddress::parse(&w.text) {
+            Ok(_) => self.global.snmp.socket = Some(w.text.clone()),
+            Err(why) => self.err(w.pos, format!("snmp_socket \"{}\": {why}", w.text)),
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         global: GlobalDefs::default(),
         lower_prio_delay_set: false,
         lower_prio_repeat_set: false,
+        enable_traps_pos: None,
         scripts: Vec::new(),
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),

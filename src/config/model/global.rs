@@ -148,6 +148,32 @@ pub struct GlobalDefs {
     /// `lvs_notify_fifo ...`: the virtual and real server lines only.
     #[serde(default)]
     pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `snmp_socket`, `enable_snmp_vrrp` (`enable_snmp_keepalived`),
+    /// `enable_traps`: the AgentX subagent.
+    #[serde(default)]
+    pub snmp: SnmpDefs,
+}
+
+/// The AgentX subagent (keepalived's `--snmp` part of global_defs). It
+/// runs when some MIB is enabled; `enable_traps` alone sends nothing, as
+/// in keepalived, whose traps each belong to an enabled MIB.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnmpDefs {
+    /// `snmp_socket ADDRESS`: the master agent, as net-snmp writes it
+    /// (`unix:/path`, `/path`, `tcp:host:port`); `None`: net-snmp's
+    /// default, `/var/agentx/master`.
+    pub socket: Option<String>,
+    /// `enable_snmp_vrrp`: KEEPALIVED-MIB's global and VRRP groups.
+    pub vrrp: bool,
+    /// `enable_traps`: send the enabled MIBs' notifications.
+    pub traps: bool,
+}
+
+impl SnmpDefs {
+    /// Whether the subagent runs at all.
+    pub fn enabled(&self) -> bool {
+        self.vrrp
+    }
 }
 
 /// A FIFO the daemon writes state changes to, keepalived's line format
@@ -213,6 +239,7 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
+            snmp: SnmpDefs::default(),
         }
     }
 }
@@ -356,4 +383,70 @@ pub struct DynamicInterfaces {
     /// where there was a plain link, or a macvlan on another base) is
     /// used; without it, such a link is ignored, as keepalived ignores it.
     pub allow_if_changes: bool,
+}
+
+/// Where the AgentX master listens (`snmp_socket`), in net-snmp's
+/// transport syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentxAddress {
+    /// `unix:/var/agentx/master`, or a plain path.
+    Unix(std::path::PathBuf),
+    /// `tcp:HOST:PORT` (`tcp:[2001:db8::1]:705` for IPv6), or `HOST:PORT`.
+    Tcp { host: String, port: u16 },
+}
+
+/// net-snmp's other transport names: an AgentX address with one of them
+/// is refused rather than read as a host name.
+const OTHER_TRANSPORTS: &[&str] = &[
+    "udp", "udp6", "udpv6", "tcpv6", "ipx", "dtlsudp", "tlstcp", "ssh", "callback", "alias",
+];
+
+/// net-snmp's default master socket, keepalived's when `snmp_socket` is
+/// not given.
+pub const DEFAULT_AGENTX_SOCKET: &str = "/var/agentx/master";
+
+impl AgentxAddress {
+    /// Read an `snmp_socket` value; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<AgentxAddress, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Self::parse_path(path);
+        }
+        if text.starts_with('/') {
+            return Self::parse_path(text);
+        }
+        let rest = match text.split_once(':') {
+            Some((d, rest)) if d.eq_ignore_ascii_case("tcp") || d.eq_ignore_ascii_case("tcp6") => {
+                rest
+            }
+            Some((d, _)) if OTHER_TRANSPORTS.iter().any(|t| d.eq_ignore_ascii_case(t)) => {
+                return Err(format!(
+                    "transport \"{d}\" is not supported (unix: or tcp:)"
+                ));
+            }
+            _ => text,
+        };
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| "expected unix:PATH, /PATH or tcp:HOST:PORT".to_string())?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("\"{port}\" is not a port"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err("the host is missing".into());
+        }
+        Ok(AgentxAddress::Tcp {
+            host: host.to_string(),
+            port,
+        })
+    }
+
+    fn parse_path(path: &str) -> Result<AgentxAddress, String> {
+        if !path.starts_with('/') {
+            return Err("a unix socket path must be absolute".into());
+        }
+        Ok(AgentxAddress::Unix(path.into()))
+    }
 }

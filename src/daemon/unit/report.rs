@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::control::model::{Transition, VrrpCounters, VrrpInstanceStatus};
+use crate::control::model::{Transition, VrrpCounters, VrrpInstanceStatus, VrrpState};
 use crate::process::unix_ms_now;
 use crate::vrrp::{Instance, State, Time};
 
@@ -41,6 +41,10 @@ pub(super) fn instance_status(
             crate::vrrp::Version::V3 => 3,
         },
         state,
+        initial_state: match io.plan.params.initial_state {
+            crate::vrrp::InitialState::Master => VrrpState::Master,
+            crate::vrrp::InitialState::Backup => VrrpState::Backup,
+        },
         priority: io.plan.params.priority,
         effective_priority: inst.effective_priority(),
         master_address,

@@ -1,0 +1,114 @@
+//! The SNMP keywords of global_defs as tandem reads them: `enable_snmp_vrrp`
+//! (and keepalived 2.0's `enable_snmp_keepalived`), `enable_traps`,
+//! `snmp_socket` with net-snmp's address forms, and the SNMP options still
+//! refused.
+
+use std::path::Path;
+
+use tandem::config::model::AgentxAddress;
+use tandem::config::{LoadOptions, load_str};
+
+fn load(global: &str) -> (Option<tandem::config::model::SnmpDefs>, Vec<String>) {
+    let text = format!(
+        "global_defs {{\n{global}\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 1\n  priority 100\n}}\n"
+    );
+    let l = load_str(
+        Path::new("t.conf"),
+        text,
+        &LoadOptions::with_config_id("main"),
+    );
+    let msgs = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    (l.config.map(|c| c.global_defs.snmp), msgs)
+}
+
+#[test]
+fn the_supported_keywords_fill_the_model() {
+    let (snmp, msgs) = load("  enable_snmp_vrrp\n  enable_traps\n  snmp_socket tcp:localhost:705");
+    let snmp = snmp.unwrap_or_else(|| panic!("{msgs:?}"));
+    assert!(snmp.vrrp && snmp.traps && snmp.enabled());
+    assert_eq!(snmp.socket.as_deref(), Some("tcp:localhost:705"));
+    let (snmp, msgs) = load("  enable_snmp_keepalived");
+    assert!(snmp.is_some_and(|s| s.vrrp), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("use \"enable_snmp_vrrp\"")),
+        "{msgs:?}"
+    );
+    // Nothing enabled: no subagent; traps alone say that they send nothing.
+    let (snmp, _) = load("  router_id x");
+    assert!(snmp.is_some_and(|s| !s.enabled()));
+    let (snmp, msgs) = load("  enable_traps");
+    assert!(snmp.is_some_and(|s| !s.enabled()));
+    assert_eq!(
+        msgs[0],
+        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp"
+    );
+}
+
+#[test]
+fn a_bad_or_second_snmp_socket_is_an_error_with_its_position() {
+    let (_, msgs) = load("  enable_snmp_vrrp\n  snmp_socket udp:127.0.0.1:705");
+    assert!(
+        msgs.iter().any(|m| m.starts_with(
+            "t.conf:3:15: error: snmp_socket \"udp:127.0.0.1:705\": transport \"udp\""
+        )),
+        "{msgs:?}"
+    );
+    let (_, msgs) = load("  snmp_socket /a\n  snmp_socket /b");
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("t.conf:3:3: error: snmp_socket is already set")),
+        "{msgs:?}"
+    );
+    let (_, msgs) = load("  snmp_socket unix:relative");
+    assert!(
+        msgs.iter().any(|m| m.contains("must be absolute")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn the_unfinished_snmp_options_stay_refused() {
+    for kw in [
+        "enable_snmp_checker",
+        "enable_snmp_rfc",
+        "enable_snmp_rfcv2",
+        "enable_snmp_rfcv3",
+    ] {
+        let (_, msgs) = load(&format!("  {kw}"));
+        assert!(
+            msgs.iter().any(|m| m.contains("does not support yet")),
+            "{kw}: {msgs:?}"
+        );
+    }
+}
+
+#[test]
+fn agentx_addresses_read_as_net_snmp_writes_them() {
+    let unix = |p: &str| Ok(AgentxAddress::Unix(p.into()));
+    let tcp = |h: &str, port| {
+        Ok(AgentxAddress::Tcp {
+            host: h.into(),
+            port,
+        })
+    };
+    assert_eq!(
+        AgentxAddress::parse("/var/agentx/master"),
+        unix("/var/agentx/master")
+    );
+    assert_eq!(
+        AgentxAddress::parse("unix:/run/agentx"),
+        unix("/run/agentx")
+    );
+    assert_eq!(
+        AgentxAddress::parse("tcp:localhost:705"),
+        tcp("localhost", 705)
+    );
+    assert_eq!(AgentxAddress::parse("127.0.0.1:705"), tcp("127.0.0.1", 705));
+    assert_eq!(
+        AgentxAddress::parse("tcp:[2001:db8::1]:705"),
+        tcp("2001:db8::1", 705)
+    );
+    assert!(AgentxAddress::parse("tcp:localhost").is_err());
+    assert!(AgentxAddress::parse("tcp:localhost:0").is_err());
+    assert!(AgentxAddress::parse("udp:localhost:705").is_err());
+}

@@ -1,0 +1,418 @@
+//! SNMP through a real master agent: Debian's snmpd in a namespace, with
+//! tandem as its AgentX subagent (`enable_snmp_vrrp`, `snmp_socket`,
+//! `enable_traps`), read with `snmpwalk` and heard with `snmptrapd`.
+//!
+//! - A pair: the walk of KEEPALIVED-MIB shows what `tandem status --json`
+//!   shows (name, vrid, state, base and effective priority), follows a
+//!   failover (a track_file lowers lb1 below lb2), a state-change trap
+//!   reaches snmptrapd, and the subagent comes back after snmpd restarts.
+//! - Debian's keepalived with the same file against the same snmpd: every
+//!   object tandem exposes, keepalived exposes with the same value.
+//!
+//! Numeric OIDs throughout: the standard MIBs are not packaged.
+
+mod netns;
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use netns::daemon::{Daemon, Scratch};
+use netns::keepalived::{Keepalived, require_keepalived};
+use netns::{Netns, Pair, wait_until};
+
+const KEEPALIVED_MIB: &str = ".1.3.6.1.4.1.9586.100.5";
+
+/// snmpd, snmpwalk and snmptrapd are there; under CI=true they must be.
+fn require_snmp() -> bool {
+    // Looked up on PATH, not run: `snmpd -V` would start a daemon.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |p: &str| std::env::split_paths(&path).any(|d| d.join(p).is_file());
+    let have = ["snmpd", "snmpwalk", "snmptrapd"].iter().all(|p| found(p));
+    if !have {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "snmpd/snmp/snmptrapd are not installed (CI=true: this test must run)"
+        );
+        eprintln!("snmpd, snmpwalk or snmptrapd missing: skipped");
+    }
+    have
+}
+
+/// A child in its own process group, killed with the group when dropped.
+struct Proc(Option<Child>);
+
+impl Proc {
+    fn spawn(cmd: &mut Command) -> Proc {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        Proc(Some(child))
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            // The group by kill(2) itself: procps-ng 4.0.2's `kill -KILL
+            // -PID` signals the group of PID's first digit only (-1: all).
+            if let Ok(pgid) = i32::try_from(c.id()) {
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// snmpd as AgentX master on `socket`, answering v2c `public` on
+/// 127.0.0.1 inside `ns`, sending its traps to snmptrapd there.
+fn start_snmpd(ns: &Netns, dir: &Path, socket: &Path) -> Proc {
+    let conf = dir.join("snmpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "master agentx\nagentXSocket {}\nagentaddress udp:127.0.0.1:161\n\
+             rocommunity public 127.0.0.1\ntrap2sink 127.0.0.1:162 public\n",
+            socket.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = Proc::spawn(
+        ns.command("snmpd")
+            .args(["-f", "-C", "-Lf"])
+            .arg(dir.join("snmpd.log"))
+            .arg("-c")
+            .arg(&conf)
+            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+            .env("MIBS", ""),
+    );
+    let up = wait_until(10.0, || socket.exists());
+    assert!(up, "snmpd did not open {}", socket.display());
+    p
+}
+
+/// snmptrapd on 127.0.0.1:162 in `ns`, logging numeric OIDs to `log`.
+fn start_snmptrapd(ns: &Netns, dir: &Path, log: &Path) -> Proc {
+    let conf = dir.join("snmptrapd.conf");
+    std::fs::write(&conf, "authCommunity log public\n").unwrap_or_else(|e| panic!("{e}"));
+    Proc::spawn(
+        ns.command("snmptrapd")
+            .args(["-f", "-On", "-C", "-c"])
+            .arg(&conf)
+            .arg("-Lf")
+            .arg(log)
+            .arg("udp:127.0.0.1:162")
+            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+            .env("MIBS", ""),
+    )
+}
+
+/// `snmpwalk` of KEEPALIVED-MIB: numeric OID (without the MIB's prefix)
+/// to the value as snmpwalk prints it (`INTEGER: 2`).
+fn walk(ns: &Netns, dir: &Path) -> BTreeMap<String, String> {
+    let out = ns
+        .command("snmpwalk")
+        .args([
+            "-v2c",
+            "-c",
+            "public",
+            "-On",
+            "-t",
+            "2",
+            "-r",
+            "1",
+            "127.0.0.1",
+        ])
+        .arg(KEEPALIVED_MIB)
+        .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+        .env("MIBS", "")
+        .output()
+        .unwrap_or_else(|e| panic!("snmpwalk: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        // Only objects below the MIB's root: an empty walk prints the root
+        // itself with "No more variables left in this MIB View".
+        .filter_map(|(oid, v)| Some((oid.strip_prefix(KEEPALIVED_MIB)?.to_string(), v.to_string())))
+        .filter(|(oid, _)| oid.starts_with('.'))
+        .collect()
+}
+
+/// The VrrpState number of a state as `tandem status --json` writes it.
+fn state_number(s: &str) -> u32 {
+    match s {
+        "INIT" | "INITIALIZE" => 0,
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 4,
+    }
+}
+
+/// The instance row of the walk agrees with the status JSON: name, vrid,
+/// state, base and effective priority. The error says what differs.
+fn row_matches(w: &BTreeMap<String, String>, d: &Daemon) -> Result<(), String> {
+    let s = d.status();
+    let i = &s["vrrp_instances"][0];
+    let want = [
+        (
+            ".2.3.1.2.1",
+            format!("STRING: \"{}\"", i["name"].as_str().unwrap_or("?")),
+        ),
+        (".2.3.1.3.1", format!("Gauge32: {}", i["virtual_router_id"])),
+        (
+            ".2.3.1.4.1",
+            format!(
+                "INTEGER: {}",
+                state_number(i["state"].as_str().unwrap_or("?"))
+            ),
+        ),
+        (".2.3.1.7.1", format!("INTEGER: {}", i["priority"])),
+        (
+            ".2.3.1.8.1",
+            format!("INTEGER: {}", i["effective_priority"]),
+        ),
+        (
+            ".1.2.0",
+            format!("STRING: \"{}\"", s["router_id"].as_str().unwrap_or("?")),
+        ),
+    ];
+    for (oid, value) in want {
+        if w.get(oid) != Some(&value) {
+            return Err(format!("{oid}: walk {:?}, status {value}", w.get(oid)));
+        }
+    }
+    Ok(())
+}
+
+fn pair_conf(dev: &str, prio: u32, snmp: Option<&Path>, track: Option<&Path>) -> String {
+    let global = match snmp {
+        Some(sock) => format!(
+            "global_defs {{\n  router_id lb-snmp\n  enable_snmp_vrrp\n  enable_traps\n  snmp_socket {}\n}}\n",
+            sock.display()
+        ),
+        None => String::new(),
+    };
+    let (track_def, track_use) = match track {
+        Some(f) => (
+            format!(
+                "vrrp_track_file down {{\n  file {}\n  weight -1\n}}\n",
+                f.display()
+            ),
+            "  track_file {\n    down\n  }\n",
+        ),
+        None => (String::new(), ""),
+    };
+    format!(
+        "{global}{track_def}vrrp_instance VI_1 {{
+  state BACKUP
+  interface {dev}
+  virtual_router_id 61
+  priority {prio}
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.100/24
+  }}
+{track_use}}}
+"
+    )
+}
+
+/// Whether a vrrpInstanceStateChange with state `state` for VI_1 is in
+/// snmptrapd's log.
+fn trap_seen(log: &Path, state: u32) -> bool {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().any(|l| {
+        l.contains(".1.3.6.1.6.3.1.1.4.1.0 = OID: .1.3.6.1.4.1.9586.100.5.2.10.0.2")
+            && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.2 = STRING: \"VI_1\"")
+            && l.contains(&format!(
+                ".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: {state}"
+            ))
+    })
+}
+
+#[test]
+fn the_walk_matches_the_status_follows_a_failover_and_survives_an_snmpd_restart() {
+    if !require_snmp() {
+        return;
+    }
+    let pair = Pair::with_prefix("s9snmp-p");
+    let dir = Scratch::new("s9snmp-p");
+    let sock = dir.0.join("agentx.sock");
+    let traps = dir.0.join("traps.log");
+    let track = dir.file("down", "0\n");
+    let _trapd = start_snmptrapd(&pair.a, &dir.0, &traps);
+    let mut snmpd = start_snmpd(&pair.a, &dir.0, &sock);
+    let lb1 = Daemon::start(
+        &pair.a,
+        &dir.file(
+            "lb1.conf",
+            &pair_conf("veth0", 150, Some(&sock), Some(&track)),
+        ),
+        dir.0.join("lb1.log"),
+    );
+    lb1.wait_started();
+    let _lb2 = Daemon::start(
+        &pair.b,
+        &dir.file("lb2.conf", &pair_conf("veth1", 100, None, None)),
+        dir.0.join("lb2.log"),
+    );
+
+    let master = |d: &Daemon| d.status()["vrrp_instances"][0]["state"] == "MASTER";
+    assert!(wait_until(15.0, || master(&lb1)), "{}", lb1.log());
+    let ok = wait_until(10.0, || row_matches(&walk(&pair.a, &dir.0), &lb1).is_ok());
+    assert!(
+        ok,
+        "{:?}\n{}",
+        row_matches(&walk(&pair.a, &dir.0), &lb1),
+        lb1.log()
+    );
+    let w = walk(&pair.a, &dir.0);
+    assert_eq!(w.get(".2.3.1.4.1").map(String::as_str), Some("INTEGER: 2"));
+    assert_eq!(
+        w.get(".2.3.1.8.1").map(String::as_str),
+        Some("INTEGER: 150")
+    );
+    assert!(
+        wait_until(10.0, || trap_seen(&traps, 2)),
+        "no MASTER trap:\n{}",
+        std::fs::read_to_string(&traps).unwrap_or_default()
+    );
+
+    // The tracked file takes 100 off lb1: lb2 (100) preempts, lb1 is
+    // BACKUP at 50, and both the walk and a trap say so.
+    std::fs::write(&track, "100\n").unwrap_or_else(|e| panic!("{e}"));
+    let backup = |d: &Daemon| d.status()["vrrp_instances"][0]["state"] == "BACKUP";
+    assert!(wait_until(15.0, || backup(&lb1)), "{}", lb1.log());
+    let ok = wait_until(10.0, || {
+        let w = walk(&pair.a, &dir.0);
+        w.get(".2.3.1.4.1").map(String::as_str) == Some("INTEGER: 1")
+            && w.get(".2.3.1.8.1").map(String::as_str) == Some("INTEGER: 50")
+            && w.get(".2.3.1.7.1").map(String::as_str) == Some("INTEGER: 150")
+            && row_matches(&w, &lb1).is_ok()
+    });
+    assert!(ok, "{:?}\n{}", walk(&pair.a, &dir.0), lb1.log());
+    assert!(
+        wait_until(10.0, || trap_seen(&traps, 1)),
+        "no BACKUP trap:\n{}",
+        std::fs::read_to_string(&traps).unwrap_or_default()
+    );
+
+    // snmpd goes away and comes back: the subagent reconnects on its own
+    // (backoff from 1 s), and says it lost the master once.
+    snmpd.stop();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(walk(&pair.a, &dir.0).is_empty());
+    let _ = std::fs::remove_file(&sock);
+    let _snmpd = start_snmpd(&pair.a, &dir.0, &sock);
+    let ok = wait_until(20.0, || row_matches(&walk(&pair.a, &dir.0), &lb1).is_ok());
+    assert!(ok, "no walk after the restart\n{}", lb1.log());
+    let lost = lb1.log().matches("SNMP master agent unavailable").count();
+    assert_eq!(lost, 1, "{}", lb1.log());
+}
+
+/// One node with a sync group of two instances: the same objects keepalived
+/// exposes from the same file.
+fn single_conf(sock: &Path) -> String {
+    format!(
+        "global_defs {{
+  router_id lb-cmp
+  enable_snmp_vrrp
+  snmp_socket {}
+}}
+vrrp_sync_group G1 {{
+  group {{
+    VI_1
+    VI_2
+  }}
+}}
+vrrp_instance VI_1 {{
+  state MASTER
+  interface eth0
+  virtual_router_id 71
+  priority 200
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.100/24
+  }}
+}}
+vrrp_instance VI_2 {{
+  state BACKUP
+  interface eth0
+  virtual_router_id 72
+  priority 120
+  advert_int 2
+  virtual_ipaddress {{
+    192.0.2.101/24
+    192.0.2.102/32
+  }}
+}}
+",
+        sock.display()
+    )
+}
+
+#[test]
+fn keepalived_exposes_every_object_tandem_does_with_the_same_value() {
+    if !require_snmp() || !require_keepalived() {
+        return;
+    }
+    let ns = Netns::with_eth0("s9snmp-k", "192.0.2.1/24");
+    let dir = Scratch::new("s9snmp-k");
+    let sock = dir.0.join("agentx.sock");
+    let _snmpd = start_snmpd(&ns, &dir.0, &sock);
+    let conf = dir.file("k.conf", &single_conf(&sock));
+    let both_master = |w: &BTreeMap<String, String>| {
+        w.get(".2.3.1.4.1").map(String::as_str) == Some("INTEGER: 2")
+            && w.get(".2.3.1.4.2").map(String::as_str) == Some("INTEGER: 2")
+            && w.get(".2.1.1.3.1").map(String::as_str) == Some("INTEGER: 2")
+    };
+    let mut d = Daemon::start(&ns, &conf, dir.0.join("tandem.log"));
+    assert!(
+        wait_until(20.0, || both_master(&walk(&ns, &dir.0))),
+        "{:?}\n{}",
+        walk(&ns, &dir.0),
+        d.log()
+    );
+    let ours = walk(&ns, &dir.0);
+    d.signal("-TERM");
+    d.wait(20.0);
+    // snmpd drops the subtree once the session closes.
+    assert!(wait_until(10.0, || walk(&ns, &dir.0).is_empty()));
+
+    let mut k = Keepalived::start(&ns, &conf, &dir.0);
+    let ok = wait_until(20.0, || both_master(&walk(&ns, &dir.0)));
+    let theirs = walk(&ns, &dir.0);
+    k.stop();
+    assert!(ok, "keepalived never showed both MASTER: {theirs:?}");
+
+    let mut differ = Vec::new();
+    for (oid, v) in &ours {
+        // The version string names the daemon.
+        if oid == ".1.1.0" {
+            continue;
+        }
+        if theirs.get(oid) != Some(v) {
+            differ.push(format!(
+                "{oid}: tandem {v}, keepalived {:?}",
+                theirs.get(oid)
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}\nkeepalived: {theirs:#?}");
+    assert!(ours.len() >= 30, "too few objects compared: {ours:#?}");
+    let only_theirs = theirs.keys().filter(|k| !ours.contains_key(*k)).count();
+    eprintln!(
+        "{} objects equal; {only_theirs} only keepalived exposes",
+        ours.len() - 1
+    );
+}
