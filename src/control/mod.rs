@@ -21,6 +21,8 @@
 //! * [`web`] — the opt-in, read-only status listener (`--status-listen`):
 //!   `/status` JSON and the HTML [`page`] at `/`;
 //! * [`dump`] — the keepalived-style dump written on SIGUSR1;
+//! * [`dbus`] — keepalived's D-Bus paths, state numbers and stats file
+//!   (`enable_dbus`; the bus connection is `daemon::dbus`);
 //! * [`sd_notify`] — READY/RELOADING/STOPPING/WATCHDOG for systemd.
 //!
 //! Owns the daemon's window for operators and systemd. May not change the
@@ -50,6 +52,7 @@
 //!    `.stopping()` on shutdown.
 
 pub mod client;
+pub mod dbus;
 pub mod dump;
 pub mod metrics;
 pub mod model;

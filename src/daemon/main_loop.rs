@@ -80,6 +80,9 @@ pub(super) struct Daemon {
     pub(super) mailer: Option<Mailer>,
     pub(super) signals: Signals,
     pub(super) reload_requests: mpsc::Receiver<ReloadRequest>,
+    /// `enable_dbus`: the bus service, and its `SendGarp` requests.
+    pub(super) dbus: Option<super::dbus::DbusService>,
+    pub(super) garp_requests: mpsc::Receiver<super::dbus::GarpRequest>,
     /// The notify FIFOs and their scripts, closed after the last line.
     pub(super) fifo: Option<super::fifo::FifoService>,
 }
@@ -124,6 +127,7 @@ impl Daemon {
                     let outcome = self.reload().await;
                     let _ = req.reply.send(outcome);
                 }
+                Some(req) = self.garp_requests.recv() => self.running.send_garp(&req.0).await,
                 _ = next_link_change(&mut self.links) => self.links_changed().await,
                 removed = next_removals(&mut self.removals) => self.statics.reinstate(&removed),
                 // An address on a new link comes without a link event:
@@ -156,6 +160,9 @@ impl Daemon {
                 self.sync.reload(held.config());
                 self.statics.reload(held.config());
                 show_waiting(&self.hub, held.config(), &self.running);
+                if let Some(d) = &mut self.dbus {
+                    d.reloaded(held.config()).await;
+                }
             }
             self.follow_removals();
         }
@@ -213,6 +220,9 @@ impl Daemon {
         let _ = self.notifier.stopping();
         let filter = self.running.accept_filter();
         self.running.shutdown(self.opts.shutdown_timeout).await;
+        if let Some(d) = self.dbus {
+            d.shutdown().await;
+        }
         // As keepalived: the static entries go once the VIPs are released.
         self.statics.stop();
         super::firewall::clear_at_exit(self.config.as_ref().map(Held::config), &filter);

@@ -32,6 +32,7 @@ mod bfd;
 pub mod bus;
 pub mod configure;
 mod control_socket;
+mod dbus;
 mod dynamic;
 mod error;
 mod feeds;

@@ -160,6 +160,11 @@ pub struct UnitPlan {
 }
 
 impl UnitPlan {
+    /// Whether vrrp_instance `name` is one of this unit's.
+    pub fn has_instance(&self, name: &str) -> bool {
+        self.instances.iter().any(|i| i.name == name)
+    }
+
     /// The name for logs: the group's, or the instance's.
     pub fn name(&self) -> &str {
         match &self.group {

@@ -525,6 +525,13 @@ impl Running {
         &self.reporting
     }
 
+    /// D-Bus `SendGarp`: to the unit that runs `instance`.
+    pub async fn send_garp(&self, instance: &str) {
+        for u in self.units.iter().filter(|u| u.plan.has_instance(instance)) {
+            let _ = u.tx.send(UnitMsg::SendGarp(instance.to_string())).await;
+        }
+    }
+
     /// Ask every unit to log its counters (and log the receive-path drops).
     pub async fn dump_stats(&self) {
         for (name, stats) in &self.rx_stats {

@@ -123,6 +123,7 @@ async fn start_daemon(
         .clone()
         .unwrap_or_else(|| StatusHub::new(&mail::host_name()));
     let (reload_tx, reload_requests) = mpsc::channel(1);
+    let dbus_reload = reload_tx.clone();
     let control = control_socket::start_if_asked(opts.control.as_ref(), &hub, reload_tx).await;
     let notifier = Notifier::from_env();
     // The VIP gate knows which instances govern virtual servers before any
@@ -177,6 +178,9 @@ async fn start_daemon(
         super::snmp::SnmpService::start_if_enabled(&c.config().global_defs.snmp, &hub)
     });
     announce_started(&running, &hub, &opts, &notifier);
+    // D-Bus after the units: the first VrrpStatusChange signals carry the
+    // states they start in.
+    let (dbus, garp_requests) = start_dbus(&opts, config.as_ref(), &hub, dbus_reload).await;
     let mut daemon = Daemon {
         opts,
         config,
@@ -193,10 +197,37 @@ async fn start_daemon(
         mailer,
         signals,
         reload_requests,
+        dbus,
+        garp_requests,
         fifo: None,
     };
     daemon.follow_removals();
     Ok(daemon)
+}
+
+/// `enable_dbus`: the bus service (or none), and the inbox of its
+/// `SendGarp` requests.
+async fn start_dbus(
+    opts: &RunOptions,
+    config: Option<&Held>,
+    hub: &StatusHub,
+    reload: mpsc::Sender<crate::control::server::ReloadRequest>,
+) -> (
+    Option<super::dbus::DbusService>,
+    mpsc::Receiver<super::dbus::GarpRequest>,
+) {
+    let (garp_tx, garp_requests) = mpsc::channel(16);
+    let requests = super::dbus::DbusRequests {
+        reload,
+        garp: garp_tx,
+        dump_file: opts
+            .control
+            .as_ref()
+            .map(|c| c.dump_file.clone())
+            .unwrap_or_else(|| crate::control::dump::DEFAULT_DUMP_FILE.into()),
+    };
+    let dbus = super::dbus::start_if_enabled(config.map(Held::config), hub, requests).await;
+    (dbus, garp_requests)
 }
 
 /// Log the start, stamp the status snapshot, and tell systemd.

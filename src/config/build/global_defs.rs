@@ -56,6 +56,11 @@ impl Builder {
                 self.bare(&st);
                 self.global.lvs_flush = true;
             }
+            "enable_dbus" => {
+                self.bare(&st);
+                self.global.enable_dbus = true;
+            }
+            "dbus_service_name" => self.dbus_service_name(&st),
             "dynamic_interfaces" => self.dynamic_interfaces(&st),
             "lvs_flush_on_stop" => self.lvs_flush_on_stop(&st),
             "umask" => {
@@ -406,6 +411,34 @@ impl Builder {
 }
 
 impl Builder {
+    /// `dbus_service_name NAME`: a well-known bus name (dot-separated
+    /// elements of letters, digits, `_` and `-`, none starting with a
+    /// digit), which the bus would refuse otherwise; better said here than
+    /// logged at start-up.
+    fn dbus_service_name(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "a D-Bus name") else {
+            return;
+        };
+        let name = w.text.clone();
+        let element_ok = |e: &str| {
+            !e.is_empty()
+                && !e.starts_with(|c: char| c.is_ascii_digit())
+                && e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        let elements: Vec<&str> = name.split('.').collect();
+        if name.len() > 255 || elements.len() < 2 || !elements.iter().all(|e| element_ok(e)) {
+            self.err(
+                w.pos,
+                format!(
+                    "dbus_service_name \"{name}\" is not a D-Bus bus name (like org.keepalived.Vrrp1: two or more dot-separated parts of letters, digits, _ and -, none starting with a digit)"
+                ),
+            );
+            return;
+        }
+        self.global.dbus_service_name = Some(name);
+    }
+
     /// Top-level `net_namespace NAME` (keepalived reads it outside
     /// global_defs): a name `ip netns` could have made, once.
     pub(super) fn net_namespace(&mut self, st: &Stmt) {

@@ -92,6 +92,12 @@ pub struct GlobalDefs {
     /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
     /// Fixed for the daemon's life: a reload cannot change it.
     pub net_namespace: Option<String>,
+    /// `enable_dbus`: serve keepalived's `org.keepalived.Vrrp1` interface
+    /// on the system bus (instance state, reload, dumps).
+    pub enable_dbus: bool,
+    /// `dbus_service_name`: the bus name to own instead of
+    /// `org.keepalived.Vrrp1` (two daemons on one bus).
+    pub dbus_service_name: Option<String>,
     /// `vrrp_priority`, `vrrp_rt_priority`, `vrrp_no_swap`,
     /// `vrrp_rlimit_rttime`, `vrrp_cpu_affinity`: the threads that run
     /// VRRP (and the rest of the daemon's event loop).
@@ -224,6 +230,8 @@ impl Default for GlobalDefs {
             umask: None,
             lvs_flush: false,
             net_namespace: None,
+            enable_dbus: false,
+            dbus_service_name: None,
             vrrp_process: ProcessSched::default(),
             checker_process: ProcessSched::default(),
             max_auto_priority: None,

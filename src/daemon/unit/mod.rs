@@ -379,6 +379,16 @@ impl Unit {
                 self.move_bfd_trackers(now, &name, up, moves);
             }
             UnitMsg::DumpStats => self.dump_stats(),
+            UnitMsg::SendGarp(name) => {
+                for io in self.io.iter().filter(|io| io.plan.name == name) {
+                    if io.vips_held {
+                        tracing::info!(instance = %name, "sending gratuitous ARPs on D-Bus request");
+                        io.gratuitous(1, name.clone());
+                    } else {
+                        tracing::info!(instance = %name, "D-Bus SendGarp: not master, no addresses to announce");
+                    }
+                }
+            }
             UnitMsg::Reassert => {
                 for io in self.io.iter().filter(|io| io.vips_held) {
                     io.plan.vips.add(&mut self.rtnl, &io.plan.name);

@@ -42,6 +42,9 @@ pub enum UnitMsg {
     Bfd { name: String, up: bool, seq: u64 },
     /// Log the counters of every instance.
     DumpStats,
+    /// D-Bus `SendGarp`: one gratuitous ARP / NA round for this instance's
+    /// addresses, if it holds them (a backup has none to announce).
+    SendGarp(String),
     /// Leave: priority 0, VIPs released, notify_stop.
     Shutdown,
     /// A reload changed this unit's configuration in a way it can take
