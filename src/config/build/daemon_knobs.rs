@@ -1,0 +1,66 @@
+//! The global_defs knobs of the daemon's own life rather than of one
+//! VRRP instance or virtual server: `rs_init_notifies`,
+//! `vrrp_startup_delay`, and `child_wait_time` (moot in tandem: a note).
+//!
+//! Owns: reading them with keepalived's ranges. May not: apply them (the
+//! daemon does).
+
+use std::time::Duration;
+
+use crate::config::parser::Stmt;
+
+use super::builder::Builder;
+use super::values::parse_timer;
+
+/// keepalived's read_timer bounds for `vrrp_startup_delay`: 1 ms up to
+/// UINT_MAX microseconds.
+const STARTUP_DELAY_MIN: Duration = Duration::from_millis(1);
+const STARTUP_DELAY_MAX: Duration = Duration::from_micros(u32::MAX as u64);
+
+impl Builder {
+    /// One of the knobs; false if `kw` is not one of them.
+    pub(super) fn global_daemon_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
+        match kw {
+            "rs_init_notifies" => self.global.rs_init_notifies = self.flag(st),
+            "vrrp_startup_delay" => self.vrrp_startup_delay(st),
+            "child_wait_time" => self.child_wait_time(st),
+            _ => return false,
+        }
+        true
+    }
+
+    /// `vrrp_startup_delay SECS` (fractions allowed). keepalived keeps the
+    /// longer of two given; so does tandem.
+    fn vrrp_startup_delay(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "a time in seconds") else {
+            return;
+        };
+        let range = STARTUP_DELAY_MIN..=STARTUP_DELAY_MAX;
+        match parse_timer(&w.text) {
+            Some(d) if range.contains(&d) => {
+                let g = &mut self.global;
+                g.vrrp_startup_delay = g.vrrp_startup_delay.max(d);
+            }
+            _ => {
+                let msg = format!(
+                    "vrrp_startup_delay expects a time in seconds from 0.001 to 4294.967295, not \"{}\" (keepalived 2.2.7 would report it too and ignore the line)",
+                    w.text
+                );
+                self.err(w.pos, msg);
+            }
+        }
+    }
+
+    /// `child_wait_time SECS` (top level or global_defs): how long
+    /// keepalived's parent process lets its VRRP and checker children exit
+    /// before killing them. tandem runs both sides in one process, so
+    /// there is no child to wait for: read, range-checked, and said so.
+    pub(super) fn child_wait_time(&mut self, st: &Stmt) {
+        if self.int_in(st, 0, i64::from(u32::MAX)).is_some() {
+            self.note(
+                st.keyword.pos,
+                "child_wait_time: tandem's VRRP and checker sides run in one process, not as child processes to wait for; its stop waits for the VRRP instances and the checkers itself",
+            );
+        }
+    }
+}

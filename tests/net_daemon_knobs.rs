@@ -1,0 +1,144 @@
+//! global_defs knobs of the daemon's life, in a running daemon in a
+//! namespace of its own: `rs_init_notifies` (the real servers alive at
+//! start run `notify_up` and write their `RS ... UP` FIFO line; one that
+//! starts down does not; without the knob nothing runs) and
+//! `vrrp_startup_delay` (no advert on the wire, and no MASTER, before the
+//! delay; keepalived with the same file for comparison).
+
+mod netns;
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use netns::daemon::{Daemon, Scratch};
+use netns::{Netns, wait_until};
+
+fn rs_conf(dir: &Path, init: bool) -> String {
+    format!(
+        "global_defs {{
+  {init}
+  lvs_notify_fifo {d}/lvs.fifo
+}}
+track_file tf {{
+  file {d}/tf
+  weight 0
+}}
+virtual_server 192.0.2.100 80 {{
+  protocol TCP
+  real_server 192.0.2.5 80 {{
+    notify_up \"{d}/up.sh rs5\"
+  }}
+  real_server 192.0.2.6 80 {{
+    notify_up \"{d}/up.sh rs6\"
+    FILE_CHECK {{
+      track_file tf
+    }}
+  }}
+  real_server 192.0.2.7 80 {{
+    notify_up \"{d}/up.sh rs7\"
+    FILE_CHECK {{
+      track_file tf
+    }}
+  }}
+}}
+",
+        init = if init { "rs_init_notifies" } else { "" },
+        d = dir.display()
+    )
+}
+
+/// The scratch directory with `up.sh` (appends its argument to `up.log`)
+/// and the track file holding 1 (its real servers start down).
+fn rs_dir(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
+    let script = dir.file(
+        "up.sh",
+        &format!("#!/bin/sh\necho \"$1\" >> {}/up.log\n", dir.0.display()),
+    );
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(dir.0.join("tf"), "1\n").unwrap();
+    dir
+}
+
+/// Everything the FIFO holds now (tandem opens it read-write, so lines
+/// written before this reader wait in the pipe).
+fn fifo_lines(path: &Path) -> Vec<String> {
+    assert!(wait_until(10.0, || path.exists()), "{} not made", path.display());
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = f.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    text.lines().map(str::to_owned).collect()
+}
+
+fn up_log(dir: &Scratch) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_to_string(dir.0.join("up.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
+    let ns = Netns::new("s9knobs-rsi");
+    let dir = rs_dir("s9knobs-rsi");
+    let d = Daemon::start(&ns, &dir.file("t.conf", &rs_conf(&dir.0, true)), dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs5"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+    assert_eq!(
+        fifo_lines(&dir.0.join("lvs.fifo")),
+        ["RS [192.0.2.5]:tcp:80 [192.0.2.100]:tcp:80 UP"],
+        "{}",
+        d.log()
+    );
+    // A real server coming up later runs its notify_up as always.
+    fs::write(dir.0.join("tf"), "0").unwrap();
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs5", "rs6", "rs7"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+}
+
+#[test]
+fn without_rs_init_notifies_a_real_server_alive_at_start_is_silent() {
+    let ns = Netns::new("s9knobs-rsn");
+    let dir = rs_dir("s9knobs-rsn");
+    let d = Daemon::start(&ns, &dir.file("t.conf", &rs_conf(&dir.0, false)), dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || d.log().contains("tandem started")),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(up_log(&dir).is_empty(), "{:?}", up_log(&dir));
+    assert!(fifo_lines(&dir.0.join("lvs.fifo")).is_empty());
+    // The same script does run on a real transition (the script is fine).
+    fs::write(dir.0.join("tf"), "0").unwrap();
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs6", "rs7"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+}
