@@ -1,9 +1,10 @@
 //! global_defs knobs of the daemon's life, in a running daemon in a
 //! namespace of its own: `rs_init_notifies` (the real servers alive at
 //! start run `notify_up` and write their `RS ... UP` FIFO line; one that
-//! starts down does not; without the knob nothing runs) and
-//! `vrrp_startup_delay` (no advert on the wire, and no MASTER, before the
-//! delay; keepalived with the same file for comparison).
+//! starts down does not; without the knob nothing runs), the
+//! `child_wait_time` note at start, and `vrrp_startup_delay` (BACKUP
+//! during the delay, the VIP only a Master_Down_Interval after it, as
+//! keepalived with the same file).
 
 mod netns;
 
@@ -14,11 +15,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netns::daemon::{Daemon, Scratch};
+use netns::keepalived::{Keepalived, require_keepalived};
 use netns::{Netns, wait_until};
 
 fn rs_conf(dir: &Path, init: bool) -> String {
     format!(
-        "global_defs {{
+        "child_wait_time 3
+global_defs {{
   {init}
   lvs_notify_fifo {d}/lvs.fifo
 }}
@@ -66,7 +69,11 @@ fn rs_dir(name: &str) -> Scratch {
 /// Everything the FIFO holds now (tandem opens it read-write, so lines
 /// written before this reader wait in the pipe).
 fn fifo_lines(path: &Path) -> Vec<String> {
-    assert!(wait_until(10.0, || path.exists()), "{} not made", path.display());
+    assert!(
+        wait_until(10.0, || path.exists()),
+        "{} not made",
+        path.display()
+    );
     let mut f = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -97,7 +104,11 @@ fn up_log(dir: &Scratch) -> Vec<String> {
 fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
     let ns = Netns::new("s9knobs-rsi");
     let dir = rs_dir("s9knobs-rsi");
-    let d = Daemon::start(&ns, &dir.file("t.conf", &rs_conf(&dir.0, true)), dir.0.join("d.log"));
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &rs_conf(&dir.0, true)),
+        dir.0.join("d.log"),
+    );
     assert!(
         wait_until(10.0, || up_log(&dir) == ["rs5"]),
         "{:?}\n{}",
@@ -107,6 +118,12 @@ fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
     assert_eq!(
         fifo_lines(&dir.0.join("lvs.fifo")),
         ["RS [192.0.2.5]:tcp:80 [192.0.2.100]:tcp:80 UP"],
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("note: child_wait_time: tandem's VRRP and checker sides run in one process"),
         "{}",
         d.log()
     );
@@ -124,7 +141,11 @@ fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
 fn without_rs_init_notifies_a_real_server_alive_at_start_is_silent() {
     let ns = Netns::new("s9knobs-rsn");
     let dir = rs_dir("s9knobs-rsn");
-    let d = Daemon::start(&ns, &dir.file("t.conf", &rs_conf(&dir.0, false)), dir.0.join("d.log"));
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &rs_conf(&dir.0, false)),
+        dir.0.join("d.log"),
+    );
     assert!(
         wait_until(10.0, || d.log().contains("tandem started")),
         "{}",
@@ -141,4 +162,94 @@ fn without_rs_init_notifies_a_real_server_alive_at_start_is_silent() {
         up_log(&dir),
         d.log()
     );
+}
+
+fn vrrp_conf(delay: &str) -> String {
+    format!(
+        "global_defs {{
+  {delay}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.100/32
+  }}
+}}
+"
+    )
+}
+
+/// Seconds from `start` until the VIP is on eth0 (`None`: not in 15 s).
+fn vip_after(ns: &Netns, start: Instant) -> Option<f64> {
+    wait_until(15.0, || ns.has_addr("eth0", "192.0.2.100")).then(|| start.elapsed().as_secs_f64())
+}
+
+/// Alone on its link, an instance of priority 100 takes over after its
+/// Master_Down_Interval (3.61 s): with `vrrp_startup_delay 3` only after
+/// 3 + 3.61 s, BACKUP meanwhile; keepalived with the same file too.
+#[test]
+fn vrrp_startup_delay_holds_the_takeover_as_keepalived_does() {
+    let dir = Scratch::new("s9knobs-dly");
+    let ns = Netns::with_eth0("s9knobs-dly", "192.0.2.1/24");
+    let start = Instant::now();
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &vrrp_conf("vrrp_startup_delay 3")),
+        dir.0.join("d.log"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        d.status()["vrrp_instances"][0]["state"].as_str(),
+        Some("BACKUP"),
+        "{}",
+        d.log()
+    );
+    let tandem = vip_after(&ns, start);
+    assert!(
+        tandem.is_some_and(|s| (6.6..8.5).contains(&s)),
+        "tandem took the VIP after {tandem:?} s\n{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("Delaying startup for 3 seconds"),
+        "{}",
+        d.log()
+    );
+    drop(d);
+
+    // Without the delay: the Master_Down_Interval alone.
+    let ns = Netns::with_eth0("s9knobs-dl0", "192.0.2.1/24");
+    let start = Instant::now();
+    let d = Daemon::start(
+        &ns,
+        &dir.file("n.conf", &vrrp_conf("")),
+        dir.0.join("n.log"),
+    );
+    let plain = vip_after(&ns, start);
+    assert!(
+        plain.is_some_and(|s| (3.5..5.5).contains(&s)),
+        "tandem without the delay: {plain:?} s\n{}",
+        d.log()
+    );
+    drop(d);
+
+    if !require_keepalived() {
+        return;
+    }
+    let ns = Netns::with_eth0("s9knobs-dlk", "192.0.2.1/24");
+    let kdir = Scratch::new("s9knobs-dlk");
+    let conf = kdir.file("k.conf", &vrrp_conf("vrrp_startup_delay 3"));
+    let start = Instant::now();
+    let mut k = Keepalived::start(&ns, &conf, &kdir.0);
+    let keepalived = vip_after(&ns, start);
+    k.stop();
+    assert!(
+        keepalived.is_some_and(|s| (6.6..8.5).contains(&s)),
+        "keepalived took the VIP after {keepalived:?} s\n{}",
+        fs::read_to_string(kdir.0.join("keepalived.log")).unwrap_or_default()
+    );
+    eprintln!("VIP after: tandem {tandem:?} s, keepalived {keepalived:?} s, no delay {plain:?} s");
 }

@@ -154,7 +154,6 @@ impl Block {
                 "lvs_notify_fifo_script",
                 "rs_init_notifies",
                 "vrrp_startup_delay",
-                "child_wait_time",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -607,6 +606,8 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "checker_log_all_failures",
     "log_unknown_vrids",
     "startup_script",
+    // keepalived 2.2.7 reads it at the top level only (tandem too).
+    "child_wait_time",
     "startup_script_timeout",
     "shutdown_script",
     "shutdown_script_timeout",

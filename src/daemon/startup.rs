@@ -72,6 +72,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     }
     opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
+    opts.vrrp_startup_delay = config.global_defs.vrrp_startup_delay;
     // Everything is built from the virtual servers now: keep them only as
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.

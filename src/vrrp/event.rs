@@ -75,6 +75,11 @@ pub enum Event {
     /// (the longer of the two wins), and never delays a takeover from a
     /// master that went silent or sent priority 0.
     PreemptHold { until: Option<Time> },
+    /// `vrrp_startup_delay`, given before [`Event::Startup`]: the instance
+    /// starts in Backup (the owner too) and every Master_Down_Timer runs
+    /// from `until` while it is ahead, so no Master before it; adverts
+    /// heard meanwhile count as usual (keepalived's delayed start).
+    StartupHold { until: Time },
 }
 
 /// Why a state changed, for logs, notify scripts and counters.

@@ -1,6 +1,7 @@
 //! The global_defs knobs of the daemon's own life rather than of one
 //! VRRP instance or virtual server: `rs_init_notifies`,
-//! `vrrp_startup_delay`, and `child_wait_time` (moot in tandem: a note).
+//! `vrrp_startup_delay`, and the top-level `child_wait_time` (moot in
+//! tandem: a note).
 //!
 //! Owns: reading them with keepalived's ranges. May not: apply them (the
 //! daemon does).
@@ -23,7 +24,6 @@ impl Builder {
         match kw {
             "rs_init_notifies" => self.global.rs_init_notifies = self.flag(st),
             "vrrp_startup_delay" => self.vrrp_startup_delay(st),
-            "child_wait_time" => self.child_wait_time(st),
             _ => return false,
         }
         true
@@ -51,7 +51,7 @@ impl Builder {
         }
     }
 
-    /// `child_wait_time SECS` (top level or global_defs): how long
+    /// Top-level `child_wait_time SECS`: how long
     /// keepalived's parent process lets its VRRP and checker children exit
     /// before killing them. tandem runs both sides in one process, so
     /// there is no child to wait for: read, range-checked, and said so.

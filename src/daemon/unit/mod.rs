@@ -93,6 +93,8 @@ pub struct Unit {
     rules: tokio::sync::watch::Receiver<bus::RulesState>,
     /// The caught-up preemption gate of `lvs_sync_daemon`.
     gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
+    /// The end of `vrrp_startup_delay`, on this unit's clock.
+    start_hold: Option<Time>,
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -121,6 +123,7 @@ impl Unit {
         Ok(Unit {
             rules,
             gate,
+            start_hold: None,
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -146,6 +149,15 @@ impl Unit {
     /// Follow the BFD task's sessions (see `bfd_track`).
     pub fn set_bfd_states(&mut self, states: BfdStates) {
         self.bfd.set_states(states);
+    }
+
+    /// `vrrp_startup_delay`: the instances start in BACKUP and stay out
+    /// of MASTER until `at` ([`Event::StartupHold`]).
+    pub fn set_start_hold(&mut self, at: Option<Instant>) {
+        self.start_hold = at.filter(|at| *at > self.epoch).map(|at| {
+            let us = at.saturating_duration_since(self.epoch).as_micros();
+            Time::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+        });
     }
 
     /// Feed the trackers what the BFD task says now.
@@ -281,6 +293,9 @@ impl Unit {
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
             if links.get(&self.io[id].plan.ifindex) == Some(&false) {
                 let _ = self.router.handle(now, id, Event::LinkDown);
+            }
+            if let Some(until) = self.start_hold {
+                let _ = self.router.handle(now, id, Event::StartupHold { until });
             }
             if self.io[id].send.is_ready() {
                 let _ = self.router.handle(now, id, Event::Startup);
