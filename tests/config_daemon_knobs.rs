@@ -68,3 +68,28 @@ fn child_wait_time_is_a_note_at_the_top_level() {
     assert!(errors("", "    child_wait_time 3\n")[0].contains("does not support"));
     assert_eq!(errors("child_wait_time -1\n", "").len(), 1);
 }
+
+#[test]
+fn startup_and_shutdown_scripts_with_keepalived_s_timeouts() {
+    let (g, _) = global("", "");
+    assert!(g.startup_script.is_none() && g.shutdown_script.is_none());
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(10));
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(10));
+    let (g, _) = global(
+        "",
+        "    startup_script \"/bin/true up\" nobody\n    shutdown_script /bin/true\n    startup_script_timeout 3\n    shutdown_script_timeout 1000\n",
+    );
+    let up = g.startup_script.unwrap();
+    assert_eq!(up.command, "/bin/true up");
+    assert_eq!(up.user.unwrap().user, "nobody");
+    assert_eq!(g.shutdown_script.unwrap().command, "/bin/true");
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(3));
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(1000));
+    assert_eq!(errors("", "    startup_script_timeout 0\n").len(), 1);
+    assert_eq!(errors("", "    shutdown_script_timeout 1001\n").len(), 1);
+    assert_eq!(errors("", "    startup_script\n").len(), 1);
+    assert_eq!(
+        errors("", "    startup_script /bin/true\n    startup_script /bin/false\n"),
+        ["t.conf:3:5: error: startup_script given twice: the first one is kept (keepalived 2.2.7 reports it too)"]
+    );
+}

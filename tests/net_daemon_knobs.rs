@@ -253,3 +253,128 @@ fn vrrp_startup_delay_holds_the_takeover_as_keepalived_does() {
     );
     eprintln!("VIP after: tandem {tandem:?} s, keepalived {keepalived:?} s, no delay {plain:?} s");
 }
+
+fn script_conf(dir: &Path, globals: &str) -> String {
+    format!(
+        "global_defs {{
+{globals}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 52
+  priority 255
+  advert_int 1
+  notify_master \"{d}/s.sh master\"
+  virtual_ipaddress {{
+    192.0.2.101/32
+  }}
+}}
+",
+        d = dir.display()
+    )
+}
+
+/// `s.sh WHAT [SLEEP]`: appends "WHAT <VIPs on eth0>" to `order`, then
+/// sleeps.
+fn script_dir(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
+    let s = dir.file(
+        "s.sh",
+        &format!(
+            "#!/bin/sh\necho \"$1 $(ip -4 addr show dev eth0 | grep -c 192.0.2.101)\" >> {}/order\nsleep ${{2:-0}}\n",
+            dir.0.display()
+        ),
+    );
+    fs::set_permissions(&s, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn order(dir: &Scratch) -> Vec<String> {
+    fs::read_to_string(dir.0.join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The startup script runs to its end before VRRP starts (the owner's
+/// VIP comes only after its 2 s), the shutdown script after the VIP is
+/// released; a reload runs neither.
+#[test]
+fn startup_and_shutdown_scripts_run_before_and_after_everything() {
+    let dir = script_dir("s9knobs-ss");
+    let ns = Netns::with_eth0("s9knobs-ss", "192.0.2.1/24");
+    let d = dir.0.display();
+    let globals = format!(
+        "  startup_script \"{d}/s.sh startup 2\"\n  shutdown_script \"{d}/s.sh shutdown\"\n  shutdown_script_timeout 5\n"
+    );
+    let start = Instant::now();
+    let mut dm = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &script_conf(&dir.0, &globals)),
+        dir.0.join("d.log"),
+    );
+    let vip = vip_at(&ns, "192.0.2.101");
+    assert!(
+        vip.is_some_and(|_| start.elapsed() >= Duration::from_secs(2)),
+        "VIP after {:?}\n{}",
+        start.elapsed(),
+        dm.log()
+    );
+    assert!(
+        wait_until(5.0, || order(&dir) == ["startup 0", "master 1"]),
+        "{:?}",
+        order(&dir)
+    );
+    dm.signal("-HUP");
+    assert!(
+        wait_until(10.0, || dm.log().contains("reload")),
+        "{}",
+        dm.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    dm.signal("-TERM");
+    assert_eq!(dm.wait(20.0), Some(0), "{}", dm.log());
+    assert_eq!(
+        order(&dir),
+        ["startup 0", "master 1", "shutdown 0"],
+        "{}",
+        dm.log()
+    );
+    assert!(
+        dm.log().contains("shutdown script succeeded"),
+        "{}",
+        dm.log()
+    );
+}
+
+/// A startup script that hangs is killed at its timeout and the daemon
+/// starts anyway, as keepalived.
+#[test]
+fn a_hanging_startup_script_is_killed_at_its_timeout() {
+    let dir = script_dir("s9knobs-st");
+    let ns = Netns::with_eth0("s9knobs-st", "192.0.2.1/24");
+    let globals = format!(
+        "  startup_script \"{}/s.sh startup 30\"\n  startup_script_timeout 1\n",
+        dir.0.display()
+    );
+    let start = Instant::now();
+    let dm = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &script_conf(&dir.0, &globals)),
+        dir.0.join("d.log"),
+    );
+    assert!(vip_at(&ns, "192.0.2.101").is_some(), "{}", dm.log());
+    let took = start.elapsed();
+    assert!(
+        (Duration::from_secs(1)..Duration::from_secs(6)).contains(&took),
+        "VIP after {took:?}\n{}",
+        dm.log()
+    );
+    assert!(dm.log().contains("timed out after 1 s"), "{}", dm.log());
+}
+
+/// Waits up to 15 s for `addr` on eth0.
+fn vip_at(ns: &Netns, addr: &str) -> Option<()> {
+    wait_until(15.0, || ns.has_addr("eth0", addr)).then_some(())
+}

@@ -154,6 +154,10 @@ impl Block {
                 "lvs_notify_fifo_script",
                 "rs_init_notifies",
                 "vrrp_startup_delay",
+                "startup_script",
+                "startup_script_timeout",
+                "shutdown_script",
+                "shutdown_script_timeout",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -605,12 +609,8 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "process_monitor_rcv_bufs_force",
     "checker_log_all_failures",
     "log_unknown_vrids",
-    "startup_script",
     // keepalived 2.2.7 reads it at the top level only (tandem too).
     "child_wait_time",
-    "startup_script_timeout",
-    "shutdown_script",
-    "shutdown_script_timeout",
     "config_save_dir",
     "data_use_instance",
     "tmp_config_directory",
@@ -664,6 +664,8 @@ pub const KEEP_FIRST: &[&str] = &[
     "vrrp_notify_fifo_script",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
+    "startup_script",
+    "shutdown_script",
     // DNS_CHECK's (the only block with a "name"): a second one is refused.
     "name",
 ];

@@ -49,6 +49,7 @@ pub mod reload;
 mod running;
 pub mod rx;
 pub mod sched;
+mod start_stop;
 mod startup;
 mod statics;
 pub mod status;

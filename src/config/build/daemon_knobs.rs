@@ -1,7 +1,7 @@
 //! The global_defs knobs of the daemon's own life rather than of one
 //! VRRP instance or virtual server: `rs_init_notifies`,
-//! `vrrp_startup_delay`, and the top-level `child_wait_time` (moot in
-//! tandem: a note).
+//! `vrrp_startup_delay`, `startup_script` / `shutdown_script` and their
+//! timeouts, and the top-level `child_wait_time` (moot in tandem: a note).
 //!
 //! Owns: reading them with keepalived's ranges. May not: apply them (the
 //! daemon does).
@@ -24,6 +24,17 @@ impl Builder {
         match kw {
             "rs_init_notifies" => self.global.rs_init_notifies = self.flag(st),
             "vrrp_startup_delay" => self.vrrp_startup_delay(st),
+            "startup_script" | "shutdown_script" => self.start_stop_script(kw, st),
+            "startup_script_timeout" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    self.global.startup_script_timeout = Duration::from_secs(v as u64);
+                }
+            }
+            "shutdown_script_timeout" => {
+                if let Some(v) = self.int_in(st, 1, 1000) {
+                    self.global.shutdown_script_timeout = Duration::from_secs(v as u64);
+                }
+            }
             _ => return false,
         }
         true
@@ -48,6 +59,27 @@ impl Builder {
                 );
                 self.err(w.pos, msg);
             }
+        }
+    }
+
+    /// `startup_script SCRIPT [USER [GROUP]]` or `shutdown_script ...`:
+    /// one of each, as keepalived, which keeps the first and reports the
+    /// second.
+    fn start_stop_script(&mut self, kw: &str, st: &Stmt) {
+        let Some(script) = self.notify_script(st) else {
+            return;
+        };
+        let slot = match kw {
+            "startup_script" => &mut self.global.startup_script,
+            _ => &mut self.global.shutdown_script,
+        };
+        if slot.is_some() {
+            let msg = format!(
+                "{kw} given twice: the first one is kept (keepalived 2.2.7 reports it too)"
+            );
+            self.err(st.keyword.pos, msg);
+        } else {
+            *slot = Some(script);
         }
     }
 

@@ -309,6 +309,13 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
     for (kw, f) in fifos(&config.global_defs) {
         push(&mut all, format!("{kw}_script"), f.script.as_ref());
     }
+    let g = &config.global_defs;
+    push(&mut all, "startup_script".into(), g.startup_script.as_ref());
+    push(
+        &mut all,
+        "shutdown_script".into(),
+        g.shutdown_script.as_ref(),
+    );
     for s in &config.vrrp_scripts {
         all.push((
             format!("vrrp_script {}", s.name),
