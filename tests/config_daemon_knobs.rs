@@ -89,7 +89,12 @@ fn startup_and_shutdown_scripts_with_keepalived_s_timeouts() {
     assert_eq!(errors("", "    shutdown_script_timeout 1001\n").len(), 1);
     assert_eq!(errors("", "    startup_script\n").len(), 1);
     assert_eq!(
-        errors("", "    startup_script /bin/true\n    startup_script /bin/false\n"),
-        ["t.conf:3:5: error: startup_script given twice: the first one is kept (keepalived 2.2.7 reports it too)"]
+        errors(
+            "",
+            "    startup_script /bin/true\n    startup_script /bin/false\n"
+        ),
+        [
+            "t.conf:3:5: error: startup_script given twice: the first one is kept (keepalived 2.2.7 reports it too)"
+        ]
     );
 }

@@ -218,6 +218,7 @@ impl Block {
                 "notify_fault",
                 "notify_stop",
                 "notify",
+                "notify_master_rx_lower_pri",
                 "smtp_alert",
                 "accept",
                 "no_accept",
@@ -514,7 +515,6 @@ impl Block {
                 "garp_extra_if",
                 "down_timer_adverts",
                 "debug",
-                "notify_master_rx_lower_pri",
                 "notify_priority_changes",
                 "notify_deleted",
                 "kernel_rx_buf_size",
@@ -666,6 +666,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "lvs_notify_fifo_script",
     "startup_script",
     "shutdown_script",
+    "notify_master_rx_lower_pri",
     // DNS_CHECK's (the only block with a "name"): a second one is refused.
     "name",
 ];

@@ -50,6 +50,7 @@ fn notify_scripts(
         fault: one("notify_fault", fault)?,
         stop: one("notify_stop", stop)?,
         generic: one("notify", generic)?,
+        master_rx_lower_pri: None,
     })
 }
 
@@ -281,6 +282,13 @@ fn plan_instance(
         &inst.notify_stop,
         &inst.notify,
     )?;
+    let notify = NotifyScripts {
+        master_rx_lower_pri: env.notify_opt(
+            &format!("vrrp_instance {} notify_master_rx_lower_pri", inst.name),
+            inst.notify_master_rx_lower_pri.as_ref(),
+        )?,
+        ..notify
+    };
     Ok(InstancePlan {
         name: inst.name.clone(),
         params,

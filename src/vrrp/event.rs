@@ -140,6 +140,9 @@ pub enum Action {
     /// lower-priority master meanwhile. Reported once per hold, for the
     /// log.
     PreemptHeld { until: Time },
+    /// As master, an advert of lower priority arrived (answered already):
+    /// keepalived's `notify_master_rx_lower_pri` and its FIFO line.
+    MasterRxLowerPri,
     /// The earliest deadline changed: arm the timer for `at` (`None`:
     /// disarm). The same as calling [`Instance::poll_timeout`](super::Instance::poll_timeout) after every
     /// event; use whichever suits.

@@ -628,6 +628,7 @@ impl Instance {
                 self.adver_timer = Some(now + self.params.advert_interval());
             }
             self.actions.push_back(Action::SendLowerPrioGratuitous);
+            self.actions.push_back(Action::MasterRxLowerPri);
             if self.lower_prio_garp_timer.is_none() {
                 self.lower_prio_garp_timer = self.params.garp_lower_prio_delay.map(|d| now + d);
             }

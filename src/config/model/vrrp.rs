@@ -180,6 +180,11 @@ pub struct VrrpInstance {
     pub notify_fault: Option<NotifyScript>,
     pub notify_stop: Option<NotifyScript>,
     pub notify: Option<NotifyScript>,
+    /// `notify_master_rx_lower_pri SCRIPT [USER [GROUP]]`: run (with no
+    /// added arguments) each time this instance, as master, hears an
+    /// advert of lower priority (keepalived's `send_event_notify`).
+    #[serde(default)]
+    pub notify_master_rx_lower_pri: Option<NotifyScript>,
     /// `smtp_alert`, resolved against the global `smtp_alert(_vrrp)`;
     /// default no.
     pub smtp_alert: bool,
@@ -261,6 +266,7 @@ impl Default for VrrpInstance {
             notify_fault: None,
             notify_stop: None,
             notify: None,
+            notify_master_rx_lower_pri: None,
             smtp_alert: false,
             accept: true,
             strict_mode: false,

@@ -154,10 +154,7 @@ impl Unit {
     /// `vrrp_startup_delay`: the instances start in BACKUP and stay out
     /// of MASTER until `at` ([`Event::StartupHold`]).
     pub fn set_start_hold(&mut self, at: Option<Instant>) {
-        self.start_hold = at.filter(|at| *at > self.epoch).map(|at| {
-            let us = at.saturating_duration_since(self.epoch).as_micros();
-            Time::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
-        });
+        self.start_hold = at.map(|at| self.time_of(at));
     }
 
     /// Feed the trackers what the BFD task says now.
@@ -593,6 +590,7 @@ impl Unit {
                 }
                 Action::Notify { state } => self.run_notify(id, state),
                 Action::PreemptHeld { until } => self.log_preempt_held(id, until),
+                Action::MasterRxLowerPri => self.run_rx_lower_pri(id),
                 Action::SetTimer { .. } => {}
             }
         }
@@ -787,6 +785,27 @@ impl Unit {
             }
         }
         self.reporting.fifos.instance(name, ns.as_str(), priority);
+    }
+
+    /// keepalived (vrrp.c, `send_event_notify`): a master that heard a
+    /// lower-priority advert runs `notify_master_rx_lower_pri` as written
+    /// and writes `INSTANCE "NAME" MASTER_RX_LOWER_PRI PRIO` to the FIFOs
+    /// (with or without the script).
+    fn run_rx_lower_pri(&self, id: usize) {
+        let Some(io) = self.io.get(id) else {
+            return;
+        };
+        let name = &io.plan.name;
+        if let (Some(q), Some(s)) = (&self.scripts, &io.plan.notify.master_rx_lower_pri) {
+            q.push(&format!("notify_master_rx_lower_pri for {name}"), s.clone());
+        }
+        let priority = self
+            .router
+            .instance(id)
+            .map_or(0, |i| i.effective_priority());
+        self.reporting
+            .fifos
+            .instance(name, "MASTER_RX_LOWER_PRI", priority);
     }
 
     /// keepalived (vrrp.c, a master receiving a lower-priority advert): in

@@ -283,6 +283,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_fault", &i.notify_fault),
             ("notify_stop", &i.notify_stop),
             ("notify", &i.notify),
+            ("notify_master_rx_lower_pri", &i.notify_master_rx_lower_pri),
         ] {
             push(
                 &mut all,

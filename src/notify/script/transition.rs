@@ -32,6 +32,9 @@ pub struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
+    /// `notify_master_rx_lower_pri` (instances only): run as written, with
+    /// no state arguments.
+    pub master_rx_lower_pri: Option<Script>,
 }
 
 /// The state names the scripts receive, as keepalived spells them.
