@@ -35,11 +35,7 @@ fn is_link_local(a: &IpAddr) -> bool {
 fn notify_scripts(
     env: &ScriptEnv,
     owner: &str,
-    master: &Option<config::NotifyScript>,
-    backup: &Option<config::NotifyScript>,
-    fault: &Option<config::NotifyScript>,
-    stop: &Option<config::NotifyScript>,
-    generic: &Option<config::NotifyScript>,
+    [master, backup, fault, stop, generic, master_rx_lower_pri]: [&Option<config::NotifyScript>; 6],
 ) -> Result<NotifyScripts, PlanError> {
     let one = |kw: &str, s: &Option<config::NotifyScript>| {
         env.notify_opt(&format!("{owner} {kw}"), s.as_ref())
@@ -50,7 +46,7 @@ fn notify_scripts(
         fault: one("notify_fault", fault)?,
         stop: one("notify_stop", stop)?,
         generic: one("notify", generic)?,
-        master_rx_lower_pri: None,
+        master_rx_lower_pri: one("notify_master_rx_lower_pri", master_rx_lower_pri)?,
     })
 }
 
@@ -161,11 +157,14 @@ fn group_unit(
     let notify = notify_scripts(
         env,
         &format!("vrrp_sync_group {}", g.name),
-        &g.notify_master,
-        &g.notify_backup,
-        &g.notify_fault,
-        &g.notify_stop,
-        &g.notify,
+        [
+            &g.notify_master,
+            &g.notify_backup,
+            &g.notify_fault,
+            &g.notify_stop,
+            &g.notify,
+            &None,
+        ],
     )?;
     let mut members = Vec::new();
     for m in &g.group {
@@ -276,19 +275,15 @@ fn plan_instance(
     let notify = notify_scripts(
         env,
         &format!("vrrp_instance {}", inst.name),
-        &inst.notify_master,
-        &inst.notify_backup,
-        &inst.notify_fault,
-        &inst.notify_stop,
-        &inst.notify,
+        [
+            &inst.notify_master,
+            &inst.notify_backup,
+            &inst.notify_fault,
+            &inst.notify_stop,
+            &inst.notify,
+            &inst.notify_master_rx_lower_pri,
+        ],
     )?;
-    let notify = NotifyScripts {
-        master_rx_lower_pri: env.notify_opt(
-            &format!("vrrp_instance {} notify_master_rx_lower_pri", inst.name),
-            inst.notify_master_rx_lower_pri.as_ref(),
-        )?,
-        ..notify
-    };
     Ok(InstancePlan {
         name: inst.name.clone(),
         params,
