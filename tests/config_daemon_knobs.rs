@@ -98,3 +98,36 @@ fn startup_and_shutdown_scripts_with_keepalived_s_timeouts() {
         ]
     );
 }
+
+#[test]
+fn notify_priority_changes_global_group_and_instance() {
+    let text = "global_defs {
+    vrrp_notify_priority_changes
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    notify_priority_changes off
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    notify_priority_changes
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+";
+    let l = check(text);
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let c = l.config.unwrap_or_else(|| panic!("{msgs:?}"));
+    assert!(c.global_defs.vrrp_notify_priority_changes);
+    assert_eq!(c.vrrp_sync_groups[0].notify_priority_changes, Some(false));
+    assert_eq!(c.vrrp_instances[0].notify_priority_changes, Some(true));
+    assert_eq!(
+        errors("", "    vrrp_notify_priority_changes sometimes\n").len(),
+        1
+    );
+}

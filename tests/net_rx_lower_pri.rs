@@ -4,7 +4,9 @@
 //! hears. The master runs its script (with no arguments, as keepalived)
 //! and writes `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 200` to its FIFO, for
 //! each advert; Debian's keepalived as the master does the same with the
-//! same file.
+//! same file. And `notify_priority_changes`: a master whose track file
+//! moves its priority writes `MASTER_PRIORITY` lines, the same as
+//! keepalived's; an instance's `off` wins over the global setting.
 
 mod netns;
 
@@ -189,4 +191,96 @@ fn a_master_hearing_lower_priority_adverts_runs_its_script_and_writes_the_fifo()
         tandem, keepalived,
         "the distinct FIFO lines of tandem and keepalived"
     );
+}
+
+fn prio_conf(dir: &Path, instance_knob: &str) -> String {
+    format!(
+        "global_defs {{
+  vrrp_notify_fifo {d}/vrrp.fifo
+  vrrp_notify_priority_changes
+}}
+vrrp_track_file tf {{
+  file {d}/tf
+  weight 2
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 54
+  priority 100
+  advert_int 1
+  {instance_knob}
+  track_file {{
+    tf
+  }}
+  virtual_ipaddress {{
+    192.0.2.103/32
+  }}
+}}
+",
+        d = dir.display()
+    )
+}
+
+/// Master alone, then its track file moves the priority twice.
+fn priority_lines(
+    start: impl FnOnce(&Netns, &Path) -> Box<dyn FnOnce()>,
+    knob: &str,
+) -> Vec<String> {
+    let ns = Netns::with_eth0("s9knobs-pr", "192.0.2.1/24");
+    let dir = Scratch::new("s9knobs-pr");
+    fs::write(dir.0.join("tf"), "0\n").unwrap();
+    fs::set_permissions(&dir.0, fs::Permissions::from_mode(0o777)).unwrap();
+    let mut fifo = Fifo::make(&dir.0.join("vrrp.fifo"));
+    dir.file("t.conf", &prio_conf(&dir.0, knob));
+    let stop = start(&ns, &dir.0);
+    assert!(
+        wait_until(15.0, || ns.has_addr("eth0", "192.0.2.103")),
+        "no master"
+    );
+    fs::write(dir.0.join("tf"), "5\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    fs::write(dir.0.join("tf"), "-3\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let lines = fifo.lines();
+    stop();
+    lines
+}
+
+#[test]
+fn notify_priority_changes_writes_keepalived_s_fifo_lines() {
+    let tandem = priority_lines(
+        |ns, dir| {
+            let d = Daemon::start(ns, &dir.join("t.conf"), dir.join("d.log"));
+            Box::new(move || drop(d))
+        },
+        "",
+    );
+    let want = [
+        "INSTANCE \"VI_1\" BACKUP 100",
+        "INSTANCE \"VI_1\" MASTER 100",
+        "INSTANCE \"VI_1\" MASTER_PRIORITY 110",
+        "INSTANCE \"VI_1\" MASTER_PRIORITY 94",
+    ];
+    assert_eq!(tandem, want);
+    // The instance's own setting wins over the global one.
+    let off = priority_lines(
+        |ns, dir| {
+            let d = Daemon::start(ns, &dir.join("t.conf"), dir.join("d.log"));
+            Box::new(move || drop(d))
+        },
+        "notify_priority_changes off",
+    );
+    assert_eq!(off, want[..2]);
+
+    if !require_keepalived() {
+        return;
+    }
+    let keepalived = priority_lines(
+        |ns, dir| {
+            let mut k = Keepalived::start(ns, &dir.join("t.conf"), dir);
+            Box::new(move || k.stop())
+        },
+        "",
+    );
+    assert_eq!(keepalived, want, "keepalived with the same file");
 }

@@ -47,7 +47,20 @@ fn notify_scripts(
         stop: one("notify_stop", stop)?,
         generic: one("notify", generic)?,
         master_rx_lower_pri: one("notify_master_rx_lower_pri", master_rx_lower_pri)?,
+        priority_changes: false,
     })
+}
+
+/// `notify_priority_changes`: the instance's, else its sync group's, else
+/// the global `vrrp_notify_priority_changes` (keepalived's order).
+fn priority_changes(config: &Config, inst: &VrrpInstance) -> bool {
+    let group = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name));
+    inst.notify_priority_changes
+        .or(group.and_then(|g| g.notify_priority_changes))
+        .unwrap_or(config.global_defs.vrrp_notify_priority_changes)
 }
 
 /// Resolve the configuration against the kernel's view. With
@@ -65,7 +78,8 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     for inst in &config.vrrp_instances {
         order.push(inst.name.as_str());
         match plan_instance(config, &env, inst, kernel, &mut vmac_names) {
-            Ok(p) => {
+            Ok(mut p) => {
+                p.notify.priority_changes = priority_changes(config, inst);
                 instances.insert(inst.name.as_str(), p);
             }
             // keepalived: FAULT until the link, and an address on it, exist.

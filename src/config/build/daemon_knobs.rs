@@ -23,6 +23,9 @@ impl Builder {
     pub(super) fn global_daemon_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
         match kw {
             "rs_init_notifies" => self.global.rs_init_notifies = self.flag(st),
+            "vrrp_notify_priority_changes" => {
+                self.global.vrrp_notify_priority_changes = self.flag(st)
+            }
             "vrrp_startup_delay" => self.vrrp_startup_delay(st),
             "startup_script" | "shutdown_script" => self.start_stop_script(kw, st),
             "startup_script_timeout" => {

@@ -388,6 +388,7 @@ impl Builder {
                 }
             }
             "smtp_alert" => r.smtp_alert = Some(self.flag(st)),
+            "notify_priority_changes" => vi.notify_priority_changes = Some(self.flag(st)),
             _ => return false,
         }
         true

@@ -153,6 +153,10 @@ pub struct GlobalDefs {
     /// line to the LVS FIFOs, as if it had just come up.
     #[serde(default)]
     pub rs_init_notifies: bool,
+    /// `vrrp_notify_priority_changes [BOOL]`: the instances' default of
+    /// `notify_priority_changes`.
+    #[serde(default)]
+    pub vrrp_notify_priority_changes: bool,
     /// `vrrp_startup_delay SECS` (also `vrrp_delay_after_boot`'s role in
     /// keepalived): the VRRP instances start this long after the daemon
     /// does; zero, the default, means at once.
@@ -243,6 +247,7 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
             rs_init_notifies: false,
+            vrrp_notify_priority_changes: false,
             vrrp_startup_delay: Duration::ZERO,
             startup_script: None,
             startup_script_timeout: ten_secs(),

@@ -95,6 +95,9 @@ pub struct Unit {
     gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
     /// The end of `vrrp_startup_delay`, on this unit's clock.
     start_hold: Option<Time>,
+    /// Each instance's effective priority when last looked at
+    /// (`notify_priority_changes`).
+    priorities: Vec<Option<u8>>,
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -124,6 +127,7 @@ impl Unit {
             rules,
             gate,
             start_hold: None,
+            priorities: Vec::new(),
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -600,7 +604,30 @@ impl Unit {
         if changed {
             self.update_group_role();
         }
+        self.priority_notifies();
         self.report_status();
+    }
+
+    /// keepalived's `notify_priority_changes`: when a tracker (or a
+    /// reload) moved an instance's effective priority, the FIFO line
+    /// `INSTANCE "NAME" MASTER_PRIORITY PRIO` (BACKUP_PRIORITY in any other
+    /// state). The priorities at start are only recorded.
+    fn priority_notifies(&mut self) {
+        self.priorities.resize(self.io.len(), None);
+        for (id, io) in self.io.iter().enumerate() {
+            let Some(inst) = self.router.instance(id) else {
+                continue;
+            };
+            let now = inst.effective_priority();
+            let before = self.priorities[id].replace(now);
+            if before.is_some_and(|p| p != now) && io.plan.notify.priority_changes {
+                let state = match inst.state() {
+                    State::Master => "MASTER_PRIORITY",
+                    _ => "BACKUP_PRIORITY",
+                };
+                self.reporting.fifos.instance(&io.plan.name, state, now);
+            }
+        }
     }
 
     /// Hand the caught-up gate (`lvs_sync_daemon`, `daemon::sync`) to the
