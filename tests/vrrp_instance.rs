@@ -271,7 +271,9 @@ fn master_answers_lower_priority_advert_at_once_with_garp() {
         actions(&mut i),
         vec![
             Action::SendAdvert { priority: 150 },
-            Action::SendLowerPrioGratuitous
+            Action::SendLowerPrioGratuitous,
+            // keepalived's notify_master_rx_lower_pri and FIFO line.
+            Action::MasterRxLowerPri
         ]
     );
 }
@@ -1623,7 +1625,10 @@ fn lower_prio_no_advert_discards_a_lower_priority_advert_without_answering() {
     )
     .unwrap();
     assert_eq!(i.state(), State::Master);
-    assert_eq!(actions(&mut i), vec![Action::SendLowerPrioGratuitous]);
+    assert_eq!(
+        actions(&mut i),
+        vec![Action::SendLowerPrioGratuitous, Action::MasterRxLowerPri]
+    );
     assert_eq!(
         i.poll_timeout(),
         Some(next),

@@ -481,7 +481,10 @@ impl<'a> Sim<'a> {
                     self.transitions.push((self.now, r, id, from, to));
                     self.log(|| format!("r{r} VI_{id} {from} -> {to} ({reason:?})"));
                 }
-                Action::Notify { .. } | Action::SetTimer { .. } | Action::PreemptHeld { .. } => {}
+                Action::Notify { .. }
+                | Action::SetTimer { .. }
+                | Action::PreemptHeld { .. }
+                | Action::MasterRxLowerPri => {}
             }
         }
         let router = self.nodes[r].router.as_ref().expect("checked above");

@@ -35,11 +35,7 @@ fn is_link_local(a: &IpAddr) -> bool {
 fn notify_scripts(
     env: &ScriptEnv,
     owner: &str,
-    master: &Option<config::NotifyScript>,
-    backup: &Option<config::NotifyScript>,
-    fault: &Option<config::NotifyScript>,
-    stop: &Option<config::NotifyScript>,
-    generic: &Option<config::NotifyScript>,
+    [master, backup, fault, stop, generic, master_rx_lower_pri]: [&Option<config::NotifyScript>; 6],
 ) -> Result<NotifyScripts, PlanError> {
     let one = |kw: &str, s: &Option<config::NotifyScript>| {
         env.notify_opt(&format!("{owner} {kw}"), s.as_ref())
@@ -50,7 +46,21 @@ fn notify_scripts(
         fault: one("notify_fault", fault)?,
         stop: one("notify_stop", stop)?,
         generic: one("notify", generic)?,
+        master_rx_lower_pri: one("notify_master_rx_lower_pri", master_rx_lower_pri)?,
+        priority_changes: false,
     })
+}
+
+/// `notify_priority_changes`: the instance's, else its sync group's, else
+/// the global `vrrp_notify_priority_changes` (keepalived's order).
+fn priority_changes(config: &Config, inst: &VrrpInstance) -> bool {
+    let group = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name));
+    inst.notify_priority_changes
+        .or(group.and_then(|g| g.notify_priority_changes))
+        .unwrap_or(config.global_defs.vrrp_notify_priority_changes)
 }
 
 /// Resolve the configuration against the kernel's view. With
@@ -68,7 +78,8 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
     for inst in &config.vrrp_instances {
         order.push(inst.name.as_str());
         match plan_instance(config, &env, inst, kernel, &mut vmac_names) {
-            Ok(p) => {
+            Ok(mut p) => {
+                p.notify.priority_changes = priority_changes(config, inst);
                 instances.insert(inst.name.as_str(), p);
             }
             // keepalived: FAULT until the link, and an address on it, exist.
@@ -160,11 +171,14 @@ fn group_unit(
     let notify = notify_scripts(
         env,
         &format!("vrrp_sync_group {}", g.name),
-        &g.notify_master,
-        &g.notify_backup,
-        &g.notify_fault,
-        &g.notify_stop,
-        &g.notify,
+        [
+            &g.notify_master,
+            &g.notify_backup,
+            &g.notify_fault,
+            &g.notify_stop,
+            &g.notify,
+            &None,
+        ],
     )?;
     let mut members = Vec::new();
     for m in &g.group {
@@ -275,11 +289,14 @@ fn plan_instance(
     let notify = notify_scripts(
         env,
         &format!("vrrp_instance {}", inst.name),
-        &inst.notify_master,
-        &inst.notify_backup,
-        &inst.notify_fault,
-        &inst.notify_stop,
-        &inst.notify,
+        [
+            &inst.notify_master,
+            &inst.notify_backup,
+            &inst.notify_fault,
+            &inst.notify_stop,
+            &inst.notify,
+            &inst.notify_master_rx_lower_pri,
+        ],
     )?;
     Ok(InstancePlan {
         name: inst.name.clone(),

@@ -47,4 +47,7 @@ pub enum DaemonError {
     /// A notify FIFO cannot be created or opened, or its script started.
     #[error("{0}")]
     Fifo(String),
+    /// `startup_script` / `shutdown_script` cannot be run as configured.
+    #[error("{0}")]
+    Script(String),
 }

@@ -51,6 +51,7 @@ mod running;
 pub mod rx;
 pub mod sched;
 mod snmp;
+mod start_stop;
 mod startup;
 mod statics;
 pub mod status;

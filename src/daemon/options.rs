@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub control: Option<ControlOptions>,
     /// Where the configuration came from, for reload and the status.
     pub source: Option<ConfigSource>,
+    /// `vrrp_startup_delay`: no VRRP instance may become master before
+    /// this long after the start (zero: no delay).
+    pub vrrp_startup_delay: Duration,
 }
 
 impl Default for RunOptions {
@@ -61,6 +64,7 @@ impl Default for RunOptions {
             reporting: UnitReporting::default(),
             control: None,
             source: None,
+            vrrp_startup_delay: Duration::ZERO,
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct Running {
     waiting: Vec<Waiting>,
     /// The BFD sessions' states, which every unit reads when it starts.
     bfd_states: BfdStates,
+    /// `vrrp_startup_delay`: the end of the daemon's delayed start; a unit
+    /// started before it (a reload during the delay too) waits for it.
+    start_hold: Option<Instant>,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -157,6 +160,7 @@ fn start_plan(
         vmacs: std::mem::take(vmacs),
         waiting: plan.waiting.clone(),
         bfd_states: BfdStates::default(),
+        start_hold: startup_hold(opts.vrrp_startup_delay),
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
@@ -196,6 +200,18 @@ fn start_plan(
         )));
     }
     Ok(running)
+}
+
+/// The end of `vrrp_startup_delay` from now, logged as keepalived logs it.
+fn startup_hold(delay: Duration) -> Option<Instant> {
+    if delay.is_zero() {
+        return None;
+    }
+    tracing::info!(
+        "Delaying startup for {} seconds (vrrp_startup_delay)",
+        delay.as_secs_f64()
+    );
+    Some(Instant::now() + delay)
 }
 
 /// A unit built but not yet running.
@@ -263,6 +279,7 @@ impl Running {
         )?;
         unit.remove_stale_vips();
         unit.set_bfd_states(self.bfd_states.clone());
+        unit.set_start_hold(self.start_hold);
         Ok(PreparedUnit {
             unit,
             plan: unit_plan.clone(),

@@ -31,13 +31,27 @@ use super::status::StatusHub;
 /// `tandem run`: start from a parsed keepalived.conf, then serve until
 /// SIGTERM or SIGINT. The configuration is taken, not borrowed: the daemon
 /// keeps it for reloads, and one copy of 10,000 real servers is megabytes.
-pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<(), DaemonError> {
+pub async fn run(config: crate::config::Config, opts: RunOptions) -> Result<(), DaemonError> {
     // keepalived sets its umask while reading the file, before it creates
     // any: so does tandem (the dump file, notify scripts' files, ...).
     if let Some(mask) = config.global_defs.umask {
         let was = crate::process::set_umask(mask);
         tracing::info!("umask set to 0{mask:03o} (was 0{was:03o})");
     }
+    // startup_script before anything starts, shutdown_script after
+    // everything has stopped (a start that failed too), as keepalived.
+    let scripts = super::start_stop::StartStop::prepare(&config.global_defs)?;
+    scripts.startup().await;
+    let result = run_config(config, opts).await;
+    scripts.shutdown().await;
+    result
+}
+
+/// [`run`] from the track files on.
+async fn run_config(
+    config: crate::config::Config,
+    mut opts: RunOptions,
+) -> Result<(), DaemonError> {
     // The track files first (init_file, then their values on the bus):
     // the units and the LVS side start from what the files hold.
     let bus = opts.bus.get_or_insert_with(Bus::new).clone();
@@ -72,6 +86,7 @@ pub async fn run(config: crate::config::Config, mut opts: RunOptions) -> Result<
     }
     opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
+    opts.vrrp_startup_delay = config.global_defs.vrrp_startup_delay;
     // Everything is built from the virtual servers now: keep them only as
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.

@@ -227,6 +227,27 @@ impl LvsState {
         actions
     }
 
+    /// `rs_init_notifies` at start: every real server alive as the daemon
+    /// starts (no failing checker, no failing FILE_CHECK) reported as come
+    /// up, so its `notify_up` runs and its FIFO line is written, in the
+    /// order of the file (keepalived's `init_service_rs`).
+    pub fn initial_up(&self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for (v, vs) in self.vs.iter().enumerate() {
+            for (r, spec) in vs.spec.real_servers.iter().enumerate() {
+                if vs.alive(r) {
+                    actions.push(Action::RealServerUp {
+                        vs: VsIndex(v),
+                        rs: spec.addr,
+                        notify: spec.notify_up.clone(),
+                        checker: None,
+                    });
+                }
+            }
+        }
+        actions
+    }
+
     /// Apply one checker verdict change.
     pub fn on_check(&mut self, event: &CheckEvent) -> Vec<Action> {
         let mut actions = Vec::new();

@@ -75,6 +75,11 @@ pub enum Event {
     /// (the longer of the two wins), and never delays a takeover from a
     /// master that went silent or sent priority 0.
     PreemptHold { until: Option<Time> },
+    /// `vrrp_startup_delay`, given before [`Event::Startup`]: the instance
+    /// starts in Backup (the owner too) and every Master_Down_Timer runs
+    /// from `until` while it is ahead, so no Master before it; adverts
+    /// heard meanwhile count as usual (keepalived's delayed start).
+    StartupHold { until: Time },
 }
 
 /// Why a state changed, for logs, notify scripts and counters.
@@ -135,6 +140,9 @@ pub enum Action {
     /// lower-priority master meanwhile. Reported once per hold, for the
     /// log.
     PreemptHeld { until: Time },
+    /// As master, an advert of lower priority arrived (answered already):
+    /// keepalived's `notify_master_rx_lower_pri` and its FIFO line.
+    MasterRxLowerPri,
     /// The earliest deadline changed: arm the timer for `at` (`None`:
     /// disarm). The same as calling [`Instance::poll_timeout`](super::Instance::poll_timeout) after every
     /// event; use whichever suits.

@@ -78,6 +78,8 @@ pub struct Instance {
     preempt_held: bool,
     /// Skew-only down timer after a priority-0 advert.
     master_left: bool,
+    /// [`Event::StartupHold`].
+    startup_hold: Option<Time>,
     link_up: bool,
     trackers_up: Vec<bool>,
     /// The value each `track_file` holds now (see [`Params::track_files`]).
@@ -144,6 +146,7 @@ impl Instance {
             preempt_hold: None,
             preempt_held: false,
             master_left: false,
+            startup_hold: None,
             link_up: true,
             trackers_up,
             file_values,
@@ -163,6 +166,13 @@ impl Instance {
 
     pub fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// A Master_Down_Timer of `d`: from now, or from the end of the
+    /// startup hold while it lasts.
+    fn down_timer(&self, now: Time, d: Duration) -> Option<Time> {
+        let from = self.startup_hold.filter(|h| *h > now).unwrap_or(now);
+        Some(from + d)
     }
 
     pub fn state(&self) -> State {
@@ -342,6 +352,10 @@ impl Instance {
             }
             Event::Shutdown => {
                 self.shutdown(now);
+                Ok(())
+            }
+            Event::StartupHold { until } => {
+                self.startup_hold = Some(until);
                 Ok(())
             }
             Event::PreemptHold { until } => {
@@ -536,7 +550,7 @@ impl Instance {
         if advert.priority == 0 {
             self.master_seen = None;
             // The master is leaving: take over after Skew_Time only.
-            self.master_down_timer = Some(now + self.skew_time());
+            self.master_down_timer = self.down_timer(now, self.skew_time());
             self.master_left = true;
             return;
         }
@@ -570,7 +584,7 @@ impl Instance {
             self.master_seen = Some((src, advert.priority));
             self.want_master = None;
             self.learn_interval(advert);
-            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_down_timer = self.down_timer(now, self.master_down_interval());
             self.master_left = false;
             self.preempting = false;
         } else {
@@ -614,6 +628,7 @@ impl Instance {
                 self.adver_timer = Some(now + self.params.advert_interval());
             }
             self.actions.push_back(Action::SendLowerPrioGratuitous);
+            self.actions.push_back(Action::MasterRxLowerPri);
             if self.lower_prio_garp_timer.is_none() {
                 self.lower_prio_garp_timer = self.params.garp_lower_prio_delay.map(|d| now + d);
             }
@@ -659,7 +674,7 @@ impl Instance {
                         // avoid thrashing"): wait until every member of the
                         // group wants master; re-arm meanwhile.
                         self.want_master = Some(reason);
-                        self.master_down_timer = Some(now + self.master_down_interval());
+                        self.master_down_timer = self.down_timer(now, self.master_down_interval());
                     } else {
                         self.become_master(now, reason);
                     }
@@ -691,7 +706,15 @@ impl Instance {
             let reason = self.own_fault().unwrap_or(Reason::SyncGroup);
             self.become_fault(now, reason);
         } else if self.params.priority == 255 {
-            self.become_master(now, Reason::Startup);
+            match self.startup_hold.filter(|h| *h > now) {
+                // keepalived: the owner too enters BACKUP and times out
+                // at once, once the delay is over.
+                Some(hold) => {
+                    self.become_backup(now, Reason::Startup);
+                    self.master_down_timer = Some(hold);
+                }
+                None => self.become_master(now, Reason::Startup),
+            }
         } else {
             self.become_backup(now, Reason::Startup);
         }
@@ -811,12 +834,13 @@ impl Instance {
         self.adver_timer = None;
         self.garp_timer = None;
         self.lower_prio_garp_timer = None;
-        self.master_down_timer = Some(now + self.master_down_interval());
+        self.master_down_timer = self.down_timer(now, self.master_down_interval());
         if matches!(from, State::Initialize | State::Fault) {
             if self.params.initial_state == InitialState::Master {
                 // keepalived: `state MASTER` shortens the first wait to one
                 // interval plus the smallest skew.
-                self.master_down_timer = Some(now + self.master_adver_interval + self.skew_min());
+                self.master_down_timer =
+                    self.down_timer(now, self.master_adver_interval + self.skew_min());
             }
             // keepalived: preempt_delay also runs from startup and from
             // leaving FAULT, so a router that just came up does not

@@ -34,6 +34,7 @@ impl Builder {
             || self.global_process_stmt(&kw, &st)
             || self.global_firewall_stmt(&kw, &st)
             || self.global_fifo_stmt(&kw, &st)
+            || self.global_daemon_stmt(&kw, &st)
         {
             return;
         }

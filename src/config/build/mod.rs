@@ -21,6 +21,7 @@ mod args;
 mod bfd_instance;
 mod builder;
 mod checkers;
+mod daemon_knobs;
 mod forwarding;
 mod global_defs;
 mod inherited;
@@ -112,6 +113,7 @@ impl Builder {
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
+                    "child_wait_time" => self.child_wait_time(&s),
                     "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
                     _ => self.unknown(Block::Top, &s),
                 },

@@ -377,7 +377,18 @@ impl Builder {
             "notify_fault" => vi.notify_fault = self.notify_script(st),
             "notify_stop" => vi.notify_stop = self.notify_script(st),
             "notify" => vi.notify = self.notify_script(st),
+            "notify_master_rx_lower_pri" => {
+                let s = self.notify_script(st);
+                if vi.notify_master_rx_lower_pri.is_some() {
+                    // keepalived keeps the first one and reports the second.
+                    let msg = "notify_master_rx_lower_pri given twice: the first one is kept (keepalived 2.2.7 reports it too)";
+                    self.err(st.keyword.pos, msg);
+                } else {
+                    vi.notify_master_rx_lower_pri = s;
+                }
+            }
             "smtp_alert" => r.smtp_alert = Some(self.flag(st)),
+            "notify_priority_changes" => vi.notify_priority_changes = Some(self.flag(st)),
             _ => return false,
         }
         true

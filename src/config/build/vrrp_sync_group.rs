@@ -23,6 +23,7 @@ impl Builder {
             group: VrrpSyncGroup {
                 name: name.clone().unwrap_or_default(),
                 group: Vec::new(),
+                notify_priority_changes: None,
                 track_interface: Vec::new(),
                 track_script: Vec::new(),
                 track_file: Vec::new(),
@@ -69,6 +70,7 @@ impl Builder {
             "notify_stop" => g.group.notify_stop = b.notify_script(&st),
             "notify" => g.group.notify = b.notify_script(&st),
             "smtp_alert" => g.smtp_alert = Some(b.flag(&st)),
+            "notify_priority_changes" => g.group.notify_priority_changes = Some(b.flag(&st)),
             _ => b.unknown(Block::VrrpSyncGroup, &st),
         });
         if members.is_empty() {

@@ -158,6 +158,39 @@ pub struct GlobalDefs {
     /// `enable_traps`: the AgentX subagent.
     #[serde(default)]
     pub snmp: SnmpDefs,
+    /// `rs_init_notifies`: at start (not at a reload), every real server
+    /// that starts alive runs its `notify_up` and writes its `RS ... UP`
+    /// line to the LVS FIFOs, as if it had just come up.
+    #[serde(default)]
+    pub rs_init_notifies: bool,
+    /// `vrrp_notify_priority_changes [BOOL]`: the instances' default of
+    /// `notify_priority_changes`.
+    #[serde(default)]
+    pub vrrp_notify_priority_changes: bool,
+    /// `vrrp_startup_delay SECS` (also `vrrp_delay_after_boot`'s role in
+    /// keepalived): the VRRP instances start this long after the daemon
+    /// does; zero, the default, means at once.
+    #[serde(default, with = "secs")]
+    pub vrrp_startup_delay: Duration,
+    /// `startup_script SCRIPT [USER [GROUP]]`: run when the daemon starts,
+    /// before the VRRP instances and checkers, bounded by
+    /// `startup_script_timeout`.
+    #[serde(default)]
+    pub startup_script: Option<NotifyScript>,
+    /// `startup_script_timeout SECS` (1..=1000), default 10 s.
+    #[serde(default = "ten_secs", with = "secs")]
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script SCRIPT [USER [GROUP]]`: run when the daemon stops,
+    /// after the VRRP instances and the LVS side have stopped.
+    #[serde(default)]
+    pub shutdown_script: Option<NotifyScript>,
+    /// `shutdown_script_timeout SECS` (1..=1000), default 10 s.
+    #[serde(default = "ten_secs", with = "secs")]
+    pub shutdown_script_timeout: Duration,
+}
+
+fn ten_secs() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// The AgentX subagent (keepalived's `--snmp` part of global_defs). It
@@ -248,6 +281,13 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
             snmp: SnmpDefs::default(),
+            rs_init_notifies: false,
+            vrrp_notify_priority_changes: false,
+            vrrp_startup_delay: Duration::ZERO,
+            startup_script: None,
+            startup_script_timeout: ten_secs(),
+            shutdown_script: None,
+            shutdown_script_timeout: ten_secs(),
         }
     }
 }

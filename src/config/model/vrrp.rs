@@ -56,6 +56,10 @@ pub struct VrrpSyncGroup {
     pub name: String,
     /// Names of the member `vrrp_instance`s (checked to exist).
     pub group: Vec<String>,
+    /// `notify_priority_changes [BOOL]`: the members' default (before the
+    /// global `vrrp_notify_priority_changes`).
+    #[serde(default)]
+    pub notify_priority_changes: Option<bool>,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
     /// `track_file`: applied to every member.
@@ -180,6 +184,16 @@ pub struct VrrpInstance {
     pub notify_fault: Option<NotifyScript>,
     pub notify_stop: Option<NotifyScript>,
     pub notify: Option<NotifyScript>,
+    /// `notify_master_rx_lower_pri SCRIPT [USER [GROUP]]`: run (with no
+    /// added arguments) each time this instance, as master, hears an
+    /// advert of lower priority (keepalived's `send_event_notify`).
+    #[serde(default)]
+    pub notify_master_rx_lower_pri: Option<NotifyScript>,
+    /// `notify_priority_changes [BOOL]`, if given: a FIFO line each time a
+    /// tracker moves the effective priority (else the sync group's, else
+    /// the global `vrrp_notify_priority_changes`).
+    #[serde(default)]
+    pub notify_priority_changes: Option<bool>,
     /// `smtp_alert`, resolved against the global `smtp_alert(_vrrp)`;
     /// default no.
     pub smtp_alert: bool,
@@ -261,6 +275,8 @@ impl Default for VrrpInstance {
             notify_fault: None,
             notify_stop: None,
             notify: None,
+            notify_master_rx_lower_pri: None,
+            notify_priority_changes: None,
             smtp_alert: false,
             accept: true,
             strict_mode: false,

@@ -60,6 +60,8 @@ pub struct PreparedLvs {
     /// `lvs_sync_daemon` is configured: a takeover puts the handover
     /// guard in ([`crate::net::guard`]).
     handover_guard: bool,
+    /// `rs_init_notifies`: the real servers alive at start say so.
+    rs_init_notifies: bool,
 }
 
 impl PreparedLvs {
@@ -76,6 +78,7 @@ impl PreparedLvs {
                 config.global_defs.lvs_flush_on_stop,
             ),
             handover_guard: config.global_defs.lvs_sync_daemon.is_some(),
+            rs_init_notifies: config.global_defs.rs_init_notifies,
         }))
     }
 
@@ -107,7 +110,11 @@ impl PreparedLvs {
             Some(bus.clone()),
             self.handover_guard,
         ));
-        let initial = self.starting_quorum();
+        let mut initial = Vec::new();
+        if self.rs_init_notifies {
+            initial = self.built.state.initial_up();
+        }
+        initial.extend(self.starting_quorum());
         let rs_alerts = self.rs_alerts();
         let (checks, stop, task, checker_specs) = self.spawn(
             bus,

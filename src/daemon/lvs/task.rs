@@ -193,6 +193,11 @@ impl LvsTask {
         let Some(mailer) = &self.reporting.mailer else {
             return;
         };
+        // rs_init_notifies: scripts and FIFO lines only; keepalived's
+        // checkers send the mails, and a server that starts up is no news.
+        if occasion == Occasion::Start && matches!(action, Action::RealServerUp { .. }) {
+            return;
+        }
         let mails = Mails {
             state: &self.state,
             reporting: &self.reporting,

@@ -93,6 +93,11 @@ pub struct Unit {
     rules: tokio::sync::watch::Receiver<bus::RulesState>,
     /// The caught-up preemption gate of `lvs_sync_daemon`.
     gate: tokio::sync::watch::Receiver<bus::PreemptGate>,
+    /// The end of `vrrp_startup_delay`, on this unit's clock.
+    start_hold: Option<Time>,
+    /// Each instance's effective priority when last looked at
+    /// (`notify_priority_changes`).
+    priorities: Vec<Option<u8>>,
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -121,6 +126,8 @@ impl Unit {
         Ok(Unit {
             rules,
             gate,
+            start_hold: None,
+            priorities: Vec::new(),
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -146,6 +153,12 @@ impl Unit {
     /// Follow the BFD task's sessions (see `bfd_track`).
     pub fn set_bfd_states(&mut self, states: BfdStates) {
         self.bfd.set_states(states);
+    }
+
+    /// `vrrp_startup_delay`: the instances start in BACKUP and stay out
+    /// of MASTER until `at` ([`Event::StartupHold`]).
+    pub fn set_start_hold(&mut self, at: Option<Instant>) {
+        self.start_hold = at.map(|at| self.time_of(at));
     }
 
     /// Feed the trackers what the BFD task says now.
@@ -281,6 +294,9 @@ impl Unit {
             // starts, so it comes up in FAULT rather than flapping through BACKUP.
             if links.get(&self.io[id].plan.ifindex) == Some(&false) {
                 let _ = self.router.handle(now, id, Event::LinkDown);
+            }
+            if let Some(until) = self.start_hold {
+                let _ = self.router.handle(now, id, Event::StartupHold { until });
             }
             if self.io[id].send.is_ready() {
                 let _ = self.router.handle(now, id, Event::Startup);
@@ -588,6 +604,7 @@ impl Unit {
                 }
                 Action::Notify { state } => self.run_notify(id, state),
                 Action::PreemptHeld { until } => self.log_preempt_held(id, until),
+                Action::MasterRxLowerPri => self.run_rx_lower_pri(id),
                 Action::SetTimer { .. } => {}
             }
         }
@@ -597,7 +614,30 @@ impl Unit {
         if changed {
             self.update_group_role();
         }
+        self.priority_notifies();
         self.report_status();
+    }
+
+    /// keepalived's `notify_priority_changes`: when a tracker (or a
+    /// reload) moved an instance's effective priority, the FIFO line
+    /// `INSTANCE "NAME" MASTER_PRIORITY PRIO` (BACKUP_PRIORITY in any other
+    /// state). The priorities at start are only recorded.
+    fn priority_notifies(&mut self) {
+        self.priorities.resize(self.io.len(), None);
+        for (id, io) in self.io.iter().enumerate() {
+            let Some(inst) = self.router.instance(id) else {
+                continue;
+            };
+            let now = inst.effective_priority();
+            let before = self.priorities[id].replace(now);
+            if before.is_some_and(|p| p != now) && io.plan.notify.priority_changes {
+                let state = match inst.state() {
+                    State::Master => "MASTER_PRIORITY",
+                    _ => "BACKUP_PRIORITY",
+                };
+                self.reporting.fifos.instance(&io.plan.name, state, now);
+            }
+        }
     }
 
     /// Hand the caught-up gate (`lvs_sync_daemon`, `daemon::sync`) to the
@@ -782,6 +822,27 @@ impl Unit {
             }
         }
         self.reporting.fifos.instance(name, ns.as_str(), priority);
+    }
+
+    /// keepalived (vrrp.c, `send_event_notify`): a master that heard a
+    /// lower-priority advert runs `notify_master_rx_lower_pri` as written
+    /// and writes `INSTANCE "NAME" MASTER_RX_LOWER_PRI PRIO` to the FIFOs
+    /// (with or without the script).
+    fn run_rx_lower_pri(&self, id: usize) {
+        let Some(io) = self.io.get(id) else {
+            return;
+        };
+        let name = &io.plan.name;
+        if let (Some(q), Some(s)) = (&self.scripts, &io.plan.notify.master_rx_lower_pri) {
+            q.push(&format!("notify_master_rx_lower_pri for {name}"), s.clone());
+        }
+        let priority = self
+            .router
+            .instance(id)
+            .map_or(0, |i| i.effective_priority());
+        self.reporting
+            .fifos
+            .instance(name, "MASTER_RX_LOWER_PRI", priority);
     }
 
     /// keepalived (vrrp.c, a master receiving a lower-priority advert): in

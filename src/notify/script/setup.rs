@@ -258,6 +258,25 @@ fn fifos(g: &GlobalDefs) -> impl Iterator<Item = (&'static str, &crate::config::
     .filter_map(|(kw, f)| f.as_ref().map(|f| (kw, f)))
 }
 
+/// One configured script: (what, command line, user, where).
+type ScriptRef<'a> = (String, &'a str, Option<&'a ScriptUser>, &'a Origin);
+
+fn push<'a>(all: &mut Vec<ScriptRef<'a>>, what: String, n: Option<&'a NotifyScript>) {
+    if let Some(n) = n {
+        all.push((what, &n.command, n.user.as_ref(), &n.origin));
+    }
+}
+
+/// The scripts of global_defs: the FIFOs' readers, `startup_script` and
+/// `shutdown_script`.
+fn global_scripts<'a>(g: &'a GlobalDefs, all: &mut Vec<ScriptRef<'a>>) {
+    for (kw, f) in fifos(g) {
+        push(all, format!("{kw}_script"), f.script.as_ref());
+    }
+    push(all, "startup_script".into(), g.startup_script.as_ref());
+    push(all, "shutdown_script".into(), g.shutdown_script.as_ref());
+}
+
 /// Every script of a configuration checked as the daemon will run it:
 /// the errors (unknown users, insecure paths under
 /// `enable_script_security`) and the warnings, each with file:line:col.
@@ -266,16 +285,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
     let mut warnings = Vec::new();
     let env = ScriptEnv::new(&config.global_defs);
     // (what, command line, user, where) of every script.
-    let mut all: Vec<(String, &str, Option<&ScriptUser>, &Origin)> = Vec::new();
-    fn push<'a>(
-        all: &mut Vec<(String, &'a str, Option<&'a ScriptUser>, &'a Origin)>,
-        what: String,
-        n: Option<&'a NotifyScript>,
-    ) {
-        if let Some(n) = n {
-            all.push((what, &n.command, n.user.as_ref(), &n.origin));
-        }
-    }
+    let mut all: Vec<ScriptRef> = Vec::new();
     for i in &config.vrrp_instances {
         for (kw, n) in [
             ("notify_master", &i.notify_master),
@@ -283,6 +293,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             ("notify_fault", &i.notify_fault),
             ("notify_stop", &i.notify_stop),
             ("notify", &i.notify),
+            ("notify_master_rx_lower_pri", &i.notify_master_rx_lower_pri),
         ] {
             push(
                 &mut all,
@@ -306,9 +317,7 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
             );
         }
     }
-    for (kw, f) in fifos(&config.global_defs) {
-        push(&mut all, format!("{kw}_script"), f.script.as_ref());
-    }
+    global_scripts(&config.global_defs, &mut all);
     for s in &config.vrrp_scripts {
         all.push((
             format!("vrrp_script {}", s.name),

@@ -32,6 +32,14 @@ pub struct NotifyScripts {
     pub fault: Option<Script>,
     pub stop: Option<Script>,
     pub generic: Option<Script>,
+    /// `notify_master_rx_lower_pri` (instances only): run as written, with
+    /// no state arguments.
+    pub master_rx_lower_pri: Option<Script>,
+    /// `notify_priority_changes` (resolved: the instance's, else its sync
+    /// group's, else `vrrp_notify_priority_changes`): a FIFO line
+    /// `INSTANCE "NAME" MASTER_PRIORITY|BACKUP_PRIORITY PRIO` each time
+    /// the effective priority moves.
+    pub priority_changes: bool,
 }
 
 /// The state names the scripts receive, as keepalived spells them.

@@ -1,0 +1,133 @@
+//! The global knobs of the daemon's life: `rs_init_notifies`,
+//! `vrrp_startup_delay`, `child_wait_time` (a note). What the model holds,
+//! keepalived's ranges, and the message (file:line:col) for a bad value.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tandem::config::{GlobalDefs, LoadOptions, Loaded, load_str};
+
+fn check(text: &str) -> Loaded {
+    load_str(
+        Path::new("t.conf"),
+        text.to_string(),
+        &LoadOptions::with_config_id("main"),
+    )
+}
+
+fn conf(top: &str, global: &str) -> String {
+    format!("{top}global_defs {{\n{global}}}\n")
+}
+
+fn global(top: &str, global: &str) -> (GlobalDefs, Vec<String>) {
+    let l = check(&conf(top, global));
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let cfg = l.config.unwrap_or_else(|| panic!("refused: {msgs:?}"));
+    (cfg.global_defs, msgs)
+}
+
+fn errors(top: &str, g: &str) -> Vec<String> {
+    check(&conf(top, g))
+        .errors()
+        .map(|d| d.to_string())
+        .collect()
+}
+
+#[test]
+fn rs_init_notifies_is_a_flag() {
+    assert!(!global("", "").0.rs_init_notifies);
+    assert!(global("", "    rs_init_notifies\n").0.rs_init_notifies);
+    assert!(!global("", "    rs_init_notifies off\n").0.rs_init_notifies);
+    assert_eq!(errors("", "    rs_init_notifies maybe\n").len(), 1);
+}
+
+#[test]
+fn vrrp_startup_delay_in_keepalived_s_range_the_longer_kept() {
+    assert_eq!(global("", "").0.vrrp_startup_delay, Duration::ZERO);
+    let (g, m) = global("", "    vrrp_startup_delay 5.5\n");
+    assert_eq!(g.vrrp_startup_delay, Duration::from_millis(5500));
+    assert!(m.is_empty(), "{m:?}");
+    let g = global("", "    vrrp_startup_delay 7\n    vrrp_startup_delay 2\n").0;
+    assert_eq!(g.vrrp_startup_delay, Duration::from_secs(7));
+    assert_eq!(
+        errors("", "    vrrp_startup_delay 0\n"),
+        [
+            "t.conf:2:24: error: vrrp_startup_delay expects a time in seconds from 0.001 to 4294.967295, not \"0\" (keepalived 2.2.7 would report it too and ignore the line)"
+        ]
+    );
+    assert_eq!(errors("", "    vrrp_startup_delay 5000\n").len(), 1);
+    assert_eq!(errors("", "    vrrp_startup_delay x\n").len(), 1);
+}
+
+#[test]
+fn child_wait_time_is_a_note_at_the_top_level() {
+    let note = "note: child_wait_time: tandem's VRRP and checker sides run in one process, not as child processes to wait for; its stop waits for the VRRP instances and the checkers itself";
+    let (_, m) = global("child_wait_time 20\n", "");
+    assert_eq!(m, [format!("t.conf:1:1: {note}")]);
+    // keepalived 2.2.7 does not read it in global_defs.
+    assert!(errors("", "    child_wait_time 3\n")[0].contains("does not support"));
+    assert_eq!(errors("child_wait_time -1\n", "").len(), 1);
+}
+
+#[test]
+fn startup_and_shutdown_scripts_with_keepalived_s_timeouts() {
+    let (g, _) = global("", "");
+    assert!(g.startup_script.is_none() && g.shutdown_script.is_none());
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(10));
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(10));
+    let (g, _) = global(
+        "",
+        "    startup_script \"/bin/true up\" nobody\n    shutdown_script /bin/true\n    startup_script_timeout 3\n    shutdown_script_timeout 1000\n",
+    );
+    let up = g.startup_script.unwrap();
+    assert_eq!(up.command, "/bin/true up");
+    assert_eq!(up.user.unwrap().user, "nobody");
+    assert_eq!(g.shutdown_script.unwrap().command, "/bin/true");
+    assert_eq!(g.startup_script_timeout, Duration::from_secs(3));
+    assert_eq!(g.shutdown_script_timeout, Duration::from_secs(1000));
+    assert_eq!(errors("", "    startup_script_timeout 0\n").len(), 1);
+    assert_eq!(errors("", "    shutdown_script_timeout 1001\n").len(), 1);
+    assert_eq!(errors("", "    startup_script\n").len(), 1);
+    assert_eq!(
+        errors(
+            "",
+            "    startup_script /bin/true\n    startup_script /bin/false\n"
+        ),
+        [
+            "t.conf:3:5: error: startup_script given twice: the first one is kept (keepalived 2.2.7 reports it too)"
+        ]
+    );
+}
+
+#[test]
+fn notify_priority_changes_global_group_and_instance() {
+    let text = "global_defs {
+    vrrp_notify_priority_changes
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    notify_priority_changes off
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    notify_priority_changes
+    virtual_ipaddress {
+        192.0.2.10/24
+    }
+}
+";
+    let l = check(text);
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let c = l.config.unwrap_or_else(|| panic!("{msgs:?}"));
+    assert!(c.global_defs.vrrp_notify_priority_changes);
+    assert_eq!(c.vrrp_sync_groups[0].notify_priority_changes, Some(false));
+    assert_eq!(c.vrrp_instances[0].notify_priority_changes, Some(true));
+    assert_eq!(
+        errors("", "    vrrp_notify_priority_changes sometimes\n").len(),
+        1
+    );
+}

@@ -1,0 +1,380 @@
+//! global_defs knobs of the daemon's life, in a running daemon in a
+//! namespace of its own: `rs_init_notifies` (the real servers alive at
+//! start run `notify_up` and write their `RS ... UP` FIFO line; one that
+//! starts down does not; without the knob nothing runs), the
+//! `child_wait_time` note at start, and `vrrp_startup_delay` (BACKUP
+//! during the delay, the VIP only a Master_Down_Interval after it, as
+//! keepalived with the same file).
+
+mod netns;
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use netns::daemon::{Daemon, Scratch};
+use netns::keepalived::{Keepalived, require_keepalived};
+use netns::{Netns, wait_until};
+
+fn rs_conf(dir: &Path, init: bool) -> String {
+    format!(
+        "child_wait_time 3
+global_defs {{
+  {init}
+  lvs_notify_fifo {d}/lvs.fifo
+}}
+track_file tf {{
+  file {d}/tf
+  weight 0
+}}
+virtual_server 192.0.2.100 80 {{
+  protocol TCP
+  real_server 192.0.2.5 80 {{
+    notify_up \"{d}/up.sh rs5\"
+  }}
+  real_server 192.0.2.6 80 {{
+    notify_up \"{d}/up.sh rs6\"
+    FILE_CHECK {{
+      track_file tf
+    }}
+  }}
+  real_server 192.0.2.7 80 {{
+    notify_up \"{d}/up.sh rs7\"
+    FILE_CHECK {{
+      track_file tf
+    }}
+  }}
+}}
+",
+        init = if init { "rs_init_notifies" } else { "" },
+        d = dir.display()
+    )
+}
+
+/// The scratch directory with `up.sh` (appends its argument to `up.log`)
+/// and the track file holding 1 (its real servers start down).
+fn rs_dir(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
+    let script = dir.file(
+        "up.sh",
+        &format!("#!/bin/sh\necho \"$1\" >> {}/up.log\n", dir.0.display()),
+    );
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(dir.0.join("tf"), "1\n").unwrap();
+    dir
+}
+
+/// Everything the FIFO holds now (tandem opens it read-write, so lines
+/// written before this reader wait in the pipe).
+fn fifo_lines(path: &Path) -> Vec<String> {
+    assert!(
+        wait_until(10.0, || path.exists()),
+        "{} not made",
+        path.display()
+    );
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = f.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    text.lines().map(str::to_owned).collect()
+}
+
+fn up_log(dir: &Scratch) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_to_string(dir.0.join("up.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
+    let ns = Netns::new("s9knobs-rsi");
+    let dir = rs_dir("s9knobs-rsi");
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &rs_conf(&dir.0, true)),
+        dir.0.join("d.log"),
+    );
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs5"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+    assert_eq!(
+        fifo_lines(&dir.0.join("lvs.fifo")),
+        ["RS [192.0.2.5]:tcp:80 [192.0.2.100]:tcp:80 UP"],
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("note: child_wait_time: tandem's VRRP and checker sides run in one process"),
+        "{}",
+        d.log()
+    );
+    // A real server coming up later runs its notify_up as always.
+    fs::write(dir.0.join("tf"), "0").unwrap();
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs5", "rs6", "rs7"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+}
+
+#[test]
+fn without_rs_init_notifies_a_real_server_alive_at_start_is_silent() {
+    let ns = Netns::new("s9knobs-rsn");
+    let dir = rs_dir("s9knobs-rsn");
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &rs_conf(&dir.0, false)),
+        dir.0.join("d.log"),
+    );
+    assert!(
+        wait_until(10.0, || d.log().contains("tandem started")),
+        "{}",
+        d.log()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(up_log(&dir).is_empty(), "{:?}", up_log(&dir));
+    assert!(fifo_lines(&dir.0.join("lvs.fifo")).is_empty());
+    // The same script does run on a real transition (the script is fine).
+    fs::write(dir.0.join("tf"), "0").unwrap();
+    assert!(
+        wait_until(10.0, || up_log(&dir) == ["rs6", "rs7"]),
+        "{:?}\n{}",
+        up_log(&dir),
+        d.log()
+    );
+}
+
+fn vrrp_conf(delay: &str) -> String {
+    format!(
+        "global_defs {{
+  {delay}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.100/32
+  }}
+}}
+"
+    )
+}
+
+/// Seconds from `start` until the VIP is on eth0 (`None`: not in 15 s).
+fn vip_after(ns: &Netns, start: Instant) -> Option<f64> {
+    wait_until(15.0, || ns.has_addr("eth0", "192.0.2.100")).then(|| start.elapsed().as_secs_f64())
+}
+
+/// Alone on its link, an instance of priority 100 takes over after its
+/// Master_Down_Interval (3.61 s): with `vrrp_startup_delay 3` only after
+/// 3 + 3.61 s, BACKUP meanwhile; keepalived with the same file too.
+#[test]
+fn vrrp_startup_delay_holds_the_takeover_as_keepalived_does() {
+    let dir = Scratch::new("s9knobs-dly");
+    let ns = Netns::with_eth0("s9knobs-dly", "192.0.2.1/24");
+    let start = Instant::now();
+    let d = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &vrrp_conf("vrrp_startup_delay 3")),
+        dir.0.join("d.log"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        d.status()["vrrp_instances"][0]["state"].as_str(),
+        Some("BACKUP"),
+        "{}",
+        d.log()
+    );
+    let tandem = vip_after(&ns, start);
+    assert!(
+        tandem.is_some_and(|s| (6.6..8.5).contains(&s)),
+        "tandem took the VIP after {tandem:?} s\n{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("Delaying startup for 3 seconds"),
+        "{}",
+        d.log()
+    );
+    drop(d);
+
+    // Without the delay: the Master_Down_Interval alone.
+    let ns = Netns::with_eth0("s9knobs-dl0", "192.0.2.1/24");
+    let start = Instant::now();
+    let d = Daemon::start(
+        &ns,
+        &dir.file("n.conf", &vrrp_conf("")),
+        dir.0.join("n.log"),
+    );
+    let plain = vip_after(&ns, start);
+    assert!(
+        plain.is_some_and(|s| (3.5..5.5).contains(&s)),
+        "tandem without the delay: {plain:?} s\n{}",
+        d.log()
+    );
+    drop(d);
+
+    if !require_keepalived() {
+        return;
+    }
+    let ns = Netns::with_eth0("s9knobs-dlk", "192.0.2.1/24");
+    let kdir = Scratch::new("s9knobs-dlk");
+    let conf = kdir.file("k.conf", &vrrp_conf("vrrp_startup_delay 3"));
+    let start = Instant::now();
+    let mut k = Keepalived::start(&ns, &conf, &kdir.0);
+    let keepalived = vip_after(&ns, start);
+    k.stop();
+    assert!(
+        keepalived.is_some_and(|s| (6.6..8.5).contains(&s)),
+        "keepalived took the VIP after {keepalived:?} s\n{}",
+        fs::read_to_string(kdir.0.join("keepalived.log")).unwrap_or_default()
+    );
+    eprintln!("VIP after: tandem {tandem:?} s, keepalived {keepalived:?} s, no delay {plain:?} s");
+}
+
+fn script_conf(dir: &Path, globals: &str) -> String {
+    format!(
+        "global_defs {{
+{globals}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 52
+  priority 255
+  advert_int 1
+  notify_master \"{d}/s.sh master\"
+  virtual_ipaddress {{
+    192.0.2.101/32
+  }}
+}}
+",
+        d = dir.display()
+    )
+}
+
+/// `s.sh WHAT [SLEEP]`: appends "WHAT <VIPs on eth0>" to `order`, then
+/// sleeps.
+fn script_dir(name: &str) -> Scratch {
+    let dir = Scratch::new(name);
+    let s = dir.file(
+        "s.sh",
+        &format!(
+            "#!/bin/sh\necho \"$1 $(ip -4 addr show dev eth0 | grep -c 192.0.2.101)\" >> {}/order\nsleep ${{2:-0}}\n",
+            dir.0.display()
+        ),
+    );
+    fs::set_permissions(&s, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn order(dir: &Scratch) -> Vec<String> {
+    fs::read_to_string(dir.0.join("order"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The startup script runs to its end before VRRP starts (the owner's
+/// VIP comes only after its 2 s), the shutdown script after the VIP is
+/// released; a reload runs neither.
+#[test]
+fn startup_and_shutdown_scripts_run_before_and_after_everything() {
+    let dir = script_dir("s9knobs-ss");
+    let ns = Netns::with_eth0("s9knobs-ss", "192.0.2.1/24");
+    let d = dir.0.display();
+    let globals = format!(
+        "  startup_script \"{d}/s.sh startup 2\"\n  shutdown_script \"{d}/s.sh shutdown\"\n  shutdown_script_timeout 5\n"
+    );
+    let start = Instant::now();
+    let mut dm = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &script_conf(&dir.0, &globals)),
+        dir.0.join("d.log"),
+    );
+    let vip = vip_at(&ns, "192.0.2.101");
+    assert!(
+        vip.is_some_and(|_| start.elapsed() >= Duration::from_secs(2)),
+        "VIP after {:?}\n{}",
+        start.elapsed(),
+        dm.log()
+    );
+    assert!(
+        wait_until(5.0, || order(&dir) == ["startup 0", "master 1"]),
+        "{:?}",
+        order(&dir)
+    );
+    dm.signal("-HUP");
+    assert!(
+        wait_until(10.0, || dm.log().contains("reload")),
+        "{}",
+        dm.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    dm.signal("-TERM");
+    assert_eq!(dm.wait(20.0), Some(0), "{}", dm.log());
+    assert_eq!(
+        order(&dir),
+        ["startup 0", "master 1", "shutdown 0"],
+        "{}",
+        dm.log()
+    );
+    assert!(
+        dm.log().contains("shutdown script succeeded"),
+        "{}",
+        dm.log()
+    );
+}
+
+/// A startup script that hangs is killed at its timeout and the daemon
+/// starts anyway, as keepalived.
+#[test]
+fn a_hanging_startup_script_is_killed_at_its_timeout() {
+    let dir = script_dir("s9knobs-st");
+    let ns = Netns::with_eth0("s9knobs-st", "192.0.2.1/24");
+    let globals = format!(
+        "  startup_script \"{}/s.sh startup 30\"\n  startup_script_timeout 1\n",
+        dir.0.display()
+    );
+    let start = Instant::now();
+    let dm = Daemon::start(
+        &ns,
+        &dir.file("t.conf", &script_conf(&dir.0, &globals)),
+        dir.0.join("d.log"),
+    );
+    assert!(vip_at(&ns, "192.0.2.101").is_some(), "{}", dm.log());
+    let took = start.elapsed();
+    assert!(
+        (Duration::from_secs(1)..Duration::from_secs(6)).contains(&took),
+        "VIP after {took:?}\n{}",
+        dm.log()
+    );
+    assert!(dm.log().contains("timed out after 1 s"), "{}", dm.log());
+}
+
+/// Waits up to 15 s for `addr` on eth0.
+fn vip_at(ns: &Netns, addr: &str) -> Option<()> {
+    wait_until(15.0, || ns.has_addr("eth0", addr)).then_some(())
+}
