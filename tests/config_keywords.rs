@@ -512,6 +512,8 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
             "warmup",
         ],
     ),
+    // check_bfd.c installs these two only.
+    (Block::BfdCheck, &["alpha", "name"]),
     (
         Block::UdpCheck,
         &[
@@ -612,6 +614,9 @@ fn template(block: Block) -> &'static str {
         }
         Block::UdpCheck => {
             "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    UDP_CHECK {\nKW\n    }\n  }\n}\n"
+        }
+        Block::BfdCheck => {
+            "bfd_instance B {\n  neighbor_ip 192.0.2.9\n}\nvirtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    BFD_CHECK {\n      name B\nKW\n    }\n  }\n}\n"
         }
         Block::Url => {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    HTTP_GET {\n      url {\n        path /\nKW\n      }\n    }\n  }\n}\n"

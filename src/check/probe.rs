@@ -26,7 +26,8 @@ impl Prepared {
             | CheckKind::Misc(_)
             | CheckKind::Dns(_)
             | CheckKind::Smtp(_)
-            | CheckKind::Udp(_) => Self::Nothing,
+            | CheckKind::Udp(_)
+            | CheckKind::Bfd(_) => Self::Nothing,
         }
     }
 }
@@ -60,5 +61,14 @@ pub async fn probe(spec: &CheckerSpec) -> Result<Pass, CheckError> {
         CheckKind::Dns(dns) => dns::probe(spec, dns).await.map(|()| Pass::Up),
         CheckKind::Smtp(smtp) => smtp::probe(spec, smtp).await.map(|()| Pass::Up),
         CheckKind::Udp(udp) => udp::probe(spec, udp).await.map(|()| Pass::Up),
+        // Nothing to probe: the verdict is the session's state, which
+        // only the BFD task knows (`check::bfd` follows it).
+        CheckKind::Bfd(b) => Err(CheckError::Failed {
+            checker: "BFD_CHECK",
+            what: format!(
+                "BFD_CHECK has no probe of its own; it follows bfd_instance {}",
+                b.name
+            ),
+        }),
     }
 }

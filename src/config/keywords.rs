@@ -30,6 +30,7 @@ pub enum Block {
     SmtpCheck,
     SmtpHost,
     UdpCheck,
+    BfdCheck,
     Url,
     TrackFile,
     FileCheck,
@@ -58,6 +59,7 @@ impl Block {
             Block::SmtpCheck => "SMTP_CHECK",
             Block::SmtpHost => "SMTP_CHECK host",
             Block::UdpCheck => "UDP_CHECK",
+            Block::BfdCheck => "BFD_CHECK",
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
@@ -139,6 +141,7 @@ impl Block {
                 "lvs_timeouts",
                 "no_email_faults",
                 "no_checker_emails",
+                "checker_log_all_failures",
                 "vrrp_strict",
                 "vrrp_iptables",
                 "nftables",
@@ -289,6 +292,7 @@ impl Block {
                 "DNS_CHECK",
                 "SMTP_CHECK",
                 "UDP_CHECK",
+                "BFD_CHECK",
                 "FILE_CHECK",
             ],
             Block::HttpGet => &[
@@ -428,6 +432,8 @@ impl Block {
                 "delay_loop",
                 "log_all_failures",
             ],
+            // check_bfd.c reads only these two.
+            Block::BfdCheck => &["name", "alpha"],
             Block::Url => &[
                 "path",
                 "digest",
@@ -527,7 +533,7 @@ impl Block {
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &["BFD_CHECK", "PING_CHECK", "snmp_name"],
+            Block::RealServer => &["PING_CHECK", "snmp_name"],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck
@@ -536,6 +542,7 @@ impl Block {
             | Block::SmtpCheck
             | Block::SmtpHost
             | Block::UdpCheck
+            | Block::BfdCheck
             | Block::TrackFile
             | Block::FileCheck
             | Block::TrackProcess
@@ -603,7 +610,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "process_monitor_rcv_bufs",
     "process_monitor_rcv_bufs_force",
     "rs_init_notifies",
-    "checker_log_all_failures",
     "log_unknown_vrids",
     "startup_script",
     "startup_script_timeout",
@@ -633,6 +639,7 @@ pub const REPEATABLE: &[&str] = &[
     "DNS_CHECK",
     "SMTP_CHECK",
     "UDP_CHECK",
+    "BFD_CHECK",
     // SMTP_CHECK's deprecated host blocks: one connection each.
     "host",
     "virtual_ipaddress",
@@ -663,7 +670,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "vrrp_notify_fifo_script",
     "lvs_notify_fifo",
     "lvs_notify_fifo_script",
-    // DNS_CHECK's (the only block with a "name"): a second one is refused.
+    // DNS_CHECK's and BFD_CHECK's: a second one is refused.
     "name",
 ];
 

@@ -6,7 +6,8 @@
 //! what they ask for on each session's own socket, and when a session
 //! comes Up or leaves Up it writes the new state (with a growing sequence
 //! number) to [`BfdStates`] and tells every unit ([`UnitMsg::Bfd`]); the
-//! units move their `track_bfd` trackers. The status snapshot's `bfd`
+//! units move their `track_bfd` trackers; the same state goes on the
+//! [`Bus`] for the `BFD_CHECK`s (`check::bfd`). The status snapshot's `bfd`
 //! part is written on every change and once a second (counters).
 //!
 //! Never blocks on a unit: the reports are sent from a task of their own,
@@ -21,6 +22,7 @@ use crate::control::model::{BfdSessionStatus, BfdStatus, BfdTransition};
 use crate::net::{BfdListener, BfdSender, BfdSocketError};
 use crate::process::unix_ms_now;
 
+use super::bus::Bus;
 use super::feeds::Inboxes;
 use super::status::StatusHub;
 use super::unit::{BfdStates, UnitMsg};
@@ -62,6 +64,8 @@ pub(super) struct BfdTask {
     states: BfdStates,
     inboxes: Inboxes,
     status: Option<StatusHub>,
+    /// Where the `BFD_CHECK`s read the sessions' states.
+    bus: Bus,
     last: Vec<Option<BfdTransition>>,
     /// Whether the last send of each session failed (logged once).
     send_failing: Vec<bool>,
@@ -75,12 +79,18 @@ impl BfdTask {
         states: BfdStates,
         inboxes: Inboxes,
         status: Option<StatusHub>,
+        bus: Bus,
     ) -> BfdTask {
         let n = configs.len();
         if let Ok(mut m) = states.write() {
             for c in &configs {
                 m.insert(c.name.clone(), (0, false));
             }
+        }
+        // Every session starts Down, and the checkers hear so at once, as
+        // keepalived's BFD process tells its checker process at start.
+        for c in &configs {
+            bus.set_bfd_state(&c.name, false);
         }
         BfdTask {
             sessions: Sessions::new(configs, 0, random()),
@@ -89,6 +99,7 @@ impl BfdTask {
             states,
             inboxes,
             status,
+            bus,
             last: vec![None; n],
             send_failing: vec![false; n],
             seq: 0,
@@ -202,6 +213,7 @@ impl BfdTask {
             if let Ok(mut m) = self.states.write() {
                 m.insert(name.clone(), (self.seq, up));
             }
+            self.bus.set_bfd_state(&name, up);
             let units = self.inboxes.read().map(|l| l.clone()).unwrap_or_default();
             let seq = self.seq;
             tokio::spawn(async move {

@@ -185,6 +185,7 @@ fn start_plan(
             running.bfd_states.clone(),
             inboxes.clone(),
             opts.reporting.status.clone(),
+            running.bus.clone(),
         );
         running.background.push(tokio::spawn(task.run()));
     }

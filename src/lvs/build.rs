@@ -116,7 +116,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
             }
             let mut checkers = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
-                let id: CheckerId = runner.add(checker_spec(&env, rs, c)?);
+                let id: CheckerId = runner.add(checker_spec(&env, config.global_defs.checker_log_all_failures, vs, rs, c)?);
                 checkers.push(id);
             }
             real_servers.push(RealServerSpec {
@@ -182,6 +182,8 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
 
 fn checker_spec(
     env: &ScriptEnv,
+    log_all_failures: bool,
+    vs: &m::VirtualServer,
     rs: &m::RealServer,
     c: &m::Checker,
 ) -> Result<CheckerSpec, BuildError> {
@@ -234,6 +236,16 @@ fn checker_spec(
             min_reply_length: u.min_reply_length,
             max_reply_length: u.max_reply_length,
         }),
+        m::CheckerKind::BfdCheck(b) => CheckKind::Bfd(crate::check::BfdCheck {
+            name: b.name.clone(),
+            // keepalived's "[address]:protocol:port".
+            real_server: format!(
+                "[{}]:{}:{}",
+                rs.address,
+                vs.protocol.name().to_ascii_lowercase(),
+                rs.port
+            ),
+        }),
         m::CheckerKind::DnsCheck(d) => CheckKind::Dns(crate::check::DnsCheck {
             qtype: d.qtype.number(),
             name: d.name.clone(),
@@ -272,6 +284,7 @@ fn checker_spec(
             delay_before_retry: c.delay_before_retry,
             warmup: c.warmup,
             alpha: c.alpha || rs.alpha,
+            log_all_failures: c.log_all_failures || log_all_failures,
         },
     })
 }

@@ -358,6 +358,8 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         // check_dns.c: 3 retries, and delay_before_retry defaults to the
         // delay_loop.
         CheckerKind::DnsCheck(_) => (3, delay_loop),
+        // Not used: the session's timers decide.
+        CheckerKind::BfdCheck(_) => (0, Duration::ZERO),
     };
     match &mut kind {
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
@@ -373,7 +375,8 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         CheckerKind::TcpCheck
         | CheckerKind::DnsCheck(_)
         | CheckerKind::SmtpCheck(_)
-        | CheckerKind::UdpCheck(_) => {}
+        | CheckerKind::UdpCheck(_)
+        | CheckerKind::BfdCheck(_) => {}
     }
     Checker {
         kind,

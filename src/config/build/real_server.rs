@@ -88,6 +88,11 @@ impl Builder {
                     raw.checkers.push(c);
                 }
             }
+            "BFD_CHECK" => {
+                if let Some(c) = self.bfd_check(&st) {
+                    raw.checkers.push(c);
+                }
+            }
             "SMTP_CHECK" => {
                 let checkers = self.smtp_check(&st);
                 raw.checkers.extend(checkers);

@@ -113,6 +113,9 @@ pub struct GlobalDefs {
     /// `no_checker_emails [BOOL]`: mail when a real server changes state,
     /// not also when one of its several checkers changes its verdict.
     pub no_checker_emails: bool,
+    /// `checker_log_all_failures [BOOL]`: every checker logs each failed
+    /// probe while it is up, as with its own `log_all_failures`.
+    pub checker_log_all_failures: bool,
     /// `lvs_sync_daemon IFNAME ...` (or the older per-instance
     /// `lvs_sync_daemon_interface IFNAME`); `None`: no sync daemon, and the
     /// kernel's daemons are left alone.
@@ -205,6 +208,7 @@ impl Default for GlobalDefs {
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
             no_checker_emails: false,
+            checker_log_all_failures: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_strict: false,
