@@ -439,6 +439,25 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
             "warmup",
         ],
     ),
+    // check_ping.c: the common checker keywords.
+    (
+        Block::PingCheck,
+        &[
+            "alpha",
+            "bind_if",
+            "bind_port",
+            "bindto",
+            "connect_ip",
+            "connect_port",
+            "connect_timeout",
+            "delay_before_retry",
+            "delay_loop",
+            "fwmark",
+            "log_all_failures",
+            "retry",
+            "warmup",
+        ],
+    ),
     (
         Block::MiscCheck,
         &[
@@ -614,6 +633,9 @@ fn template(block: Block) -> &'static str {
         }
         Block::UdpCheck => {
             "virtual_server 192.0.2.1 53 {\n  protocol UDP\n  real_server 192.0.2.10 53 {\n    UDP_CHECK {\nKW\n    }\n  }\n}\n"
+        }
+        Block::PingCheck => {
+            "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    PING_CHECK {\nKW\n    }\n  }\n}\n"
         }
         Block::BfdCheck => {
             "bfd_instance B {\n  neighbor_ip 192.0.2.9\n}\nvirtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    BFD_CHECK {\n      name B\nKW\n    }\n  }\n}\n"

@@ -185,7 +185,11 @@ fn real_servers_follow_the_bfd_session_to_keepalived() {
     // No peer yet: the session is Down, so are both real servers; the
     // inhibited one stays in the table with weight 0.
     expect(&d, &[(0, false, false), (0, false, true)], None);
-    assert!(wait_until(5.0, || count(&d.log(), DOWN_2) == 1), "{}", d.log());
+    assert!(
+        wait_until(5.0, || count(&d.log(), DOWN_2) == 1),
+        "{}",
+        d.log()
+    );
     assert_eq!(count(&d.log(), DOWN_1), 1, "{}", d.log());
     assert_eq!(
         d.status()["virtual_servers"][0]["real_servers"][0]["last_check"]["checker"],

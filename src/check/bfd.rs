@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].event.checker, CheckerId(0));
         assert_eq!(out[0].event.report, Report::Down);
-        assert_eq!(out[0].log, "BFD check of [a] RS([192.0.2.2]:tcp:80) is DOWN");
+        assert_eq!(
+            out[0].log,
+            "BFD check of [a] RS([192.0.2.2]:tcp:80) is DOWN"
+        );
         assert!(f.on_states(&states(&[("a", false)])).is_empty());
         let out = f.on_states(&states(&[("a", true), ("b", true)]));
         assert_eq!(out.len(), 2);

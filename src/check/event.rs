@@ -42,3 +42,24 @@ pub fn log_failure(spec: &CheckerSpec, up: bool, error: &CheckError) {
         tracing::info!(checker = %spec, error = %error, "{spec} failed: {error}");
     }
 }
+
+/// The verdict lines keepalived's PING_CHECK prints (check_ping.c), for a
+/// PING_CHECK's verdict change; other checkers' changes are logged by the
+/// virtual-server side ("real server UP" / "DOWN").
+pub fn log_verdict(spec: &CheckerSpec, report: &Report) {
+    if !matches!(spec.kind, super::spec::CheckKind::Ping) {
+        return;
+    }
+    let ip = spec.target.ip();
+    match report {
+        Report::Down if spec.timing.retry > 0 => tracing::warn!(
+            checker = %spec,
+            "ICMP CHECK on service [{ip}] failed after {} retries.",
+            spec.timing.retry
+        ),
+        Report::Down => tracing::warn!(checker = %spec, "ICMP CHECK on service [{ip}] failed."),
+        Report::Up | Report::Weight(_) => {
+            tracing::info!(checker = %spec, "ICMP connection to [{ip}] success.")
+        }
+    }
+}

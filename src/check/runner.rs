@@ -421,6 +421,9 @@ async fn run_checker(
                 (schedule.on_fail(), Some(e.to_string()))
             }
         };
+        for report in &step.reports {
+            super::event::log_verdict(&spec, report);
+        }
         // Boxed: verdicts change rarely, and the sending state would
         // otherwise make every sleeping checker's task larger.
         if !step.reports.is_empty()

@@ -66,7 +66,9 @@ impl CheckTiming {
     pub fn defaults(kind: &CheckKind, delay_loop: Duration) -> Self {
         let (retry, delay_before_retry) = match kind {
             CheckKind::Http(_) | CheckKind::Ssl(_) => (1, Duration::from_secs(3)),
-            CheckKind::Tcp | CheckKind::Smtp(_) | CheckKind::Udp(_) => (1, Duration::from_secs(1)),
+            CheckKind::Tcp | CheckKind::Smtp(_) | CheckKind::Udp(_) | CheckKind::Ping => {
+                (1, Duration::from_secs(1))
+            }
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
             // check_dns.c: 3 retries, delay_before_retry = delay_loop.
             CheckKind::Dns(_) => (3, delay_loop),
@@ -101,6 +103,8 @@ pub enum CheckKind {
     Smtp(SmtpCheck),
     /// `UDP_CHECK`: a datagram, no ICMP unreachable, maybe a reply.
     Udp(UdpCheck),
+    /// `PING_CHECK`: an ICMP / ICMPv6 echo is answered.
+    Ping,
     /// `BFD_CHECK`: no probe; up while a BFD session is Up ([`super::bfd`]).
     Bfd(BfdCheck),
 }
@@ -117,6 +121,7 @@ impl CheckKind {
             CheckKind::Smtp(_) => "SMTP_CHECK",
             CheckKind::Udp(_) => "UDP_CHECK",
             CheckKind::Bfd(_) => "BFD_CHECK",
+            CheckKind::Ping => "PING_CHECK",
         }
     }
 }
@@ -273,6 +278,7 @@ impl fmt::Display for CheckerSpec {
         match &self.kind {
             CheckKind::Misc(m) => write!(f, "MISC_CHECK {:?} for {}", m.path, self.target),
             CheckKind::Bfd(b) => write!(f, "BFD_CHECK {} for {}", b.name, b.real_server),
+            CheckKind::Ping => write!(f, "PING_CHECK {}", self.target.ip()),
             kind => write!(f, "{} {}", kind.keyword(), self.target),
         }
     }

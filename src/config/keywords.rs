@@ -25,6 +25,7 @@ pub enum Block {
     HttpGet,
     SslGet,
     TcpCheck,
+    PingCheck,
     MiscCheck,
     DnsCheck,
     SmtpCheck,
@@ -54,6 +55,7 @@ impl Block {
             Block::HttpGet => "HTTP_GET",
             Block::SslGet => "SSL_GET",
             Block::TcpCheck => "TCP_CHECK",
+            Block::PingCheck => "PING_CHECK",
             Block::MiscCheck => "MISC_CHECK",
             Block::DnsCheck => "DNS_CHECK",
             Block::SmtpCheck => "SMTP_CHECK",
@@ -292,6 +294,7 @@ impl Block {
                 "DNS_CHECK",
                 "SMTP_CHECK",
                 "UDP_CHECK",
+                "PING_CHECK",
                 "BFD_CHECK",
                 "FILE_CHECK",
             ],
@@ -338,6 +341,22 @@ impl Block {
                 "log_all_failures",
             ],
             Block::TcpCheck => &[
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            // check_ping.c: the common keywords, connection ones included.
+            Block::PingCheck => &[
                 "connect_ip",
                 "connect_port",
                 "bindto",
@@ -533,10 +552,11 @@ impl Block {
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &["PING_CHECK", "snmp_name"],
+            Block::RealServer => &["snmp_name"],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck
+            | Block::PingCheck
             | Block::MiscCheck
             | Block::DnsCheck
             | Block::SmtpCheck
@@ -640,6 +660,7 @@ pub const REPEATABLE: &[&str] = &[
     "SMTP_CHECK",
     "UDP_CHECK",
     "BFD_CHECK",
+    "PING_CHECK",
     // SMTP_CHECK's deprecated host blocks: one connection each.
     "host",
     "virtual_ipaddress",

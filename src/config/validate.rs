@@ -225,7 +225,10 @@ fn bfd_checks(cfg: &Config, out: &mut Vec<Diagnostic>) {
                     error(
                         out,
                         &c.origin,
-                        format!("{who}: the real server follows bfd_instance {} already", b.name),
+                        format!(
+                            "{who}: the real server follows bfd_instance {} already",
+                            b.name
+                        ),
                     );
                 }
                 seen.push(&b.name);
@@ -573,7 +576,12 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
             );
         }
         for c in &rs.checkers {
-            if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+            // MISC_CHECK runs a program; ICMP and BFD have no ports.
+            let portless = matches!(
+                c.kind,
+                CheckerKind::MiscCheck(_) | CheckerKind::PingCheck | CheckerKind::BfdCheck(_)
+            );
+            if c.connect_port == 0 && !portless {
                 error(
                     out,
                     &c.origin,

@@ -1,6 +1,6 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK`, `UDP_CHECK` and
-//! `BFD_CHECK`, with the `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK`, `UDP_CHECK`,
+//! `PING_CHECK` and `BFD_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -78,6 +78,9 @@ pub enum CheckerKind {
     /// A UDP datagram, and maybe its reply.
     #[serde(rename = "UDP_CHECK")]
     UdpCheck(UdpCheck),
+    /// An ICMP / ICMPv6 echo answered.
+    #[serde(rename = "PING_CHECK")]
+    PingCheck,
     /// The state of a `bfd_instance`: up while the session is Up.
     #[serde(rename = "BFD_CHECK")]
     BfdCheck(BfdCheck),
@@ -95,6 +98,7 @@ impl CheckerKind {
             CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
             CheckerKind::UdpCheck(_) => "UDP_CHECK",
             CheckerKind::BfdCheck(_) => "BFD_CHECK",
+            CheckerKind::PingCheck => "PING_CHECK",
         }
     }
 }
