@@ -185,7 +185,7 @@ async fn exchange(spec: &CheckerSpec) -> Result<(), CheckError> {
     let mut buf = [0u8; 1500];
     loop {
         let mut guard = fd.readable().await.map_err(io)?;
-        let n = match guard.try_io(|s| (&mut &*s.get_ref()).read(&mut buf)) {
+        let n = match guard.try_io(|s| (&mut s.get_ref()).read(&mut buf)) {
             Ok(Ok(n)) => n,
             // An ICMP error for our request (host unreachable, ...).
             Ok(Err(e)) if e.kind() != ErrorKind::WouldBlock => return Err(io(e)),

@@ -27,6 +27,57 @@ use super::feeds::Inboxes;
 use super::status::StatusHub;
 use super::unit::{BfdStates, UnitMsg};
 
+/// The BFD thread ("tandem-bfd"): a single-threaded tokio runtime of its
+/// own, so that the `bfd_*` scheduling knobs (`bfd_priority`,
+/// `bfd_rt_priority`, `bfd_cpu_affinity`) apply to BFD's I/O and timers
+/// alone, as keepalived applies them to its BFD child process, and a
+/// 10 ms session never waits behind VRRP or a reload on the daemon's
+/// runtime. The sockets are opened in its context ([`BfdRuntime::enter`])
+/// so they are registered with its reactor; the task is spawned on it.
+/// Dropping the value stops the thread (and the task with it).
+pub(super) struct BfdRuntime {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl BfdRuntime {
+    pub(super) fn start() -> std::io::Result<BfdRuntime> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("tandem-bfd".into())
+            .spawn(move || {
+                crate::process::enter_bfd_thread();
+                // A dropped sender is a stop too.
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(BfdRuntime {
+            handle,
+            _stop: stop,
+        })
+    }
+
+    /// Run `f` in the runtime's context (sockets opened there register
+    /// with its reactor).
+    pub(super) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.handle.enter();
+        f()
+    }
+
+    /// Spawn `task` on the BFD thread; the handle aborts it from anywhere.
+    pub(super) fn spawn(
+        &self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.handle.spawn(task)
+    }
+}
+
 /// The sockets of the BFD task, opened before anything starts.
 pub(super) struct BfdIo {
     listener: BfdListener,

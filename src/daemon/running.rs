@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::net::{LinkMonitor, Rtnl, RtnlError};
 use crate::vrrp::{Router, Time};
 
-use super::bfd::{BfdIo, BfdTask};
+use super::bfd::{BfdIo, BfdRuntime, BfdTask};
 use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
@@ -57,6 +57,8 @@ pub struct Running {
     waiting: Vec<Waiting>,
     /// The BFD sessions' states, which every unit reads when it starts.
     bfd_states: BfdStates,
+    /// The BFD thread, while there are sessions.
+    bfd_runtime: Option<BfdRuntime>,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -141,7 +143,21 @@ fn start_plan(
     // start before any task runs or any address changes.
     let mut pool = IoPool::default();
     let new_rx = pool.open(&plan.units, &macs)?;
-    let bfd_io = BfdIo::open(&plan.bfd)?;
+    // BFD on a thread of its own (its scheduling knobs), started only
+    // with sessions to run; its sockets are opened there, before anything
+    // runs, as every socket is.
+    let bfd_rt =
+        if plan.bfd.is_empty() {
+            None
+        } else {
+            Some(BfdRuntime::start().map_err(|e| {
+                DaemonError::TaskFailed(format!("cannot start the BFD thread: {e}"))
+            })?)
+        };
+    let bfd_io = match &bfd_rt {
+        Some(rt) => rt.enter(|| BfdIo::open(&plan.bfd))?,
+        None => None,
+    };
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut running = Running {
         bus,
@@ -157,6 +173,7 @@ fn start_plan(
         vmacs: std::mem::take(vmacs),
         waiting: plan.waiting.clone(),
         bfd_states: BfdStates::default(),
+        bfd_runtime: None,
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
@@ -187,8 +204,11 @@ fn start_plan(
             opts.reporting.status.clone(),
             running.bus.clone(),
         );
-        running.background.push(tokio::spawn(task.run()));
+        if let Some(rt) = &bfd_rt {
+            running.background.push(rt.spawn(task.run()));
+        }
     }
+    running.bfd_runtime = bfd_rt;
     for s in plan.scripts {
         running.background.push(tokio::spawn(feeds::track_script(
             s,

@@ -98,6 +98,8 @@ pub struct GlobalDefs {
     pub vrrp_process: ProcessSched,
     /// The same `checker_*` keywords: the health-check threads.
     pub checker_process: ProcessSched,
+    /// The same `bfd_*` keywords: the BFD thread.
+    pub bfd_process: ProcessSched,
     /// `max_auto_priority [N]`: when the event loop runs late by
     /// `min_auto_priority_delay`, switch it to SCHED_RR and raise its
     /// real-time priority one step at a time, up to N. `None`: never
@@ -203,6 +205,7 @@ impl Default for GlobalDefs {
             net_namespace: None,
             vrrp_process: ProcessSched::default(),
             checker_process: ProcessSched::default(),
+            bfd_process: ProcessSched::default(),
             max_auto_priority: None,
             min_auto_priority_delay: Duration::from_secs(1),
             lvs_flush_on_stop: LvsFlushOnStop::No,
