@@ -107,17 +107,26 @@ pub struct ThreadSched {
 
 static VRRP_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
 static CHECKER_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
+static BFD_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
 /// The VRRP side's threads as they start, for [`raise_vrrp_threads`].
 static VRRP_TIDS: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
 
 /// Set once at start-up, before the threads exist: how the VRRP side's
-/// threads (the daemon's runtime) and the checks' threads are scheduled.
+/// threads (the daemon's runtime), the checks' threads and the BFD
+/// thread are scheduled.
 ///
 /// Threads inherit their creator's nice value and CPU set, and the check
 /// threads are started from the VRRP side's: what `checker` leaves unset
 /// is the process's own at this moment, as a separate keepalived checker
 /// process would have it.
-pub fn set_thread_sched(vrrp: ThreadSched, mut checker: ThreadSched) {
+pub fn set_thread_sched(vrrp: ThreadSched, checker: ThreadSched, bfd: ThreadSched) {
+    let _ = VRRP_THREADS.set(vrrp);
+    let _ = CHECKER_THREADS.set(own_or_current(checker));
+    let _ = BFD_THREADS.set(own_or_current(bfd));
+}
+
+/// `s` with what it leaves unset filled in from the calling thread now.
+fn own_or_current(mut checker: ThreadSched) -> ThreadSched {
     if checker.nice.is_none() {
         // SAFETY: a plain syscall; errno tells -1 apart from an error.
         unsafe {
@@ -139,8 +148,7 @@ pub fn set_thread_sched(vrrp: ThreadSched, mut checker: ThreadSched) {
             }
         }
     }
-    let _ = VRRP_THREADS.set(vrrp);
-    let _ = CHECKER_THREADS.set(checker);
+    checker
 }
 
 /// Called on each of the daemon runtime's threads as it starts.
@@ -162,6 +170,13 @@ pub fn leave_vrrp_thread() {
     let tid = unsafe { libc::gettid() };
     if let Ok(mut v) = VRRP_TIDS.lock() {
         v.retain(|&t| t != tid);
+    }
+}
+
+/// Called on the BFD thread as it starts.
+pub fn enter_bfd_thread() {
+    if let Some(s) = BFD_THREADS.get() {
+        apply_thread_sched(0, s, "BFD");
     }
 }
 

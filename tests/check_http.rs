@@ -612,6 +612,7 @@ fn fast(mut s: CheckerSpec, retry: u32) -> CheckerSpec {
         delay_before_retry: Duration::from_millis(50),
         warmup: Duration::ZERO,
         alpha: false,
+        log_all_failures: false,
     };
     s
 }

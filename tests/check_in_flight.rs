@@ -72,6 +72,7 @@ fn check(target: SocketAddr) -> CheckerSpec {
             delay_before_retry: Duration::from_millis(100),
             warmup: Duration::ZERO,
             alpha: false,
+            log_all_failures: false,
         },
     }
 }

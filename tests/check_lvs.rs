@@ -68,6 +68,7 @@ fn check(target: SocketAddr) -> CheckerSpec {
             delay_before_retry: Duration::from_millis(50),
             warmup: Duration::ZERO,
             alpha: false,
+            log_all_failures: false,
         },
     }
 }

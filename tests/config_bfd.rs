@@ -307,3 +307,80 @@ fn a_weighted_track_bfd_in_a_sync_group_member_is_refused() {
             .any(|d| d.to_string().contains("has no effect on an address owner"))
     );
 }
+
+fn with_bfd_check(bfd: &str, check: &str) -> String {
+    format!(
+        "{bfd}virtual_server 192.0.2.100 80 {{\n    protocol TCP\n    real_server 192.0.2.2 80 {{\n{check}    }}\n}}\n"
+    )
+}
+
+#[test]
+fn bfd_check_reads_name_and_alpha() {
+    let bfd = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n}\n";
+    let c = config(&with_bfd_check(
+        bfd,
+        "        BFD_CHECK {\n            name lanchk\n            alpha\n        }\n",
+    ));
+    let ch = &c.virtual_servers[0].real_servers[0].checkers[0];
+    match &ch.kind {
+        tandem::config::model::CheckerKind::BfdCheck(b) => assert_eq!(b.name, "lanchk"),
+        k => panic!("{k:?}"),
+    }
+    assert!(ch.alpha);
+    // The connection and timing options are not BFD_CHECK's.
+    let errs = errors(&with_bfd_check(
+        bfd,
+        "        BFD_CHECK {\n            name lanchk\n            delay_loop 3\n        }\n",
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0],
+        "t.conf:9:13: error: unknown keyword \"delay_loop\" in BFD_CHECK (keepalived 2.2.7 would log it and skip the line)"
+    );
+    // No name, or two.
+    let errs = errors(&with_bfd_check(bfd, "        BFD_CHECK {\n        }\n"));
+    assert_eq!(
+        errs,
+        ["t.conf:7:9: error: BFD_CHECK has no name (of a bfd_instance)"]
+    );
+    let errs = errors(&with_bfd_check(
+        "bfd_instance a {\n    neighbor_ip 192.0.2.2\n}\nbfd_instance b {\n    neighbor_ip 192.0.2.3\n}\n",
+        "        BFD_CHECK {\n            name a\n            name b\n        }\n",
+    ));
+    assert!(errs[0].contains("already"), "{errs:?}");
+}
+
+#[test]
+fn bfd_check_must_name_a_bfd_instance_the_checker_hears_of() {
+    let bfd = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n}\n";
+    let errs = errors(&with_bfd_check(
+        bfd,
+        "        BFD_CHECK {\n            name lanchc\n        }\n",
+    ));
+    assert_eq!(
+        errs,
+        [
+            "t.conf:7:9: error: real_server 192.0.2.2 80: BFD_CHECK names no bfd_instance \"lanchc\"; did you mean \"lanchk\"?"
+        ]
+    );
+    let vrrp_only = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n    vrrp\n}\n";
+    let errs = errors(&with_bfd_check(
+        vrrp_only,
+        "        BFD_CHECK {\n            name lanchk\n        }\n",
+    ));
+    assert!(errs[0].contains("reports to VRRP only"), "{errs:?}");
+    let errs = errors(&with_bfd_check(
+        bfd,
+        "        BFD_CHECK {\n            name lanchk\n        }\n        BFD_CHECK {\n            name lanchk\n        }\n",
+    ));
+    assert!(
+        errs[0].contains("follows bfd_instance lanchk already"),
+        "{errs:?}"
+    );
+    // A checker-only session is fine for BFD_CHECK.
+    let checker_only = "bfd_instance lanchk {\n    neighbor_ip 192.0.2.2\n    checker\n}\n";
+    config(&with_bfd_check(
+        checker_only,
+        "        BFD_CHECK {\n            name lanchk\n        }\n",
+    ));
+}

@@ -305,6 +305,7 @@ impl Engine {
                 Err(e) => {
                     stats.failures.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(checker = %c.spec, error = %e, "check failed");
+                    super::event::log_failure(&c.spec, c.schedule.is_up(), &e);
                     (c.schedule.on_fail(), Some(e.to_string()))
                 }
             };

@@ -1,5 +1,5 @@
 //! Health checkers: HTTP_GET, SSL_GET, TCP_CHECK, MISC_CHECK, DNS_CHECK,
-//! SMTP_CHECK and UDP_CHECK.
+//! SMTP_CHECK, UDP_CHECK, PING_CHECK and BFD_CHECK.
 //!
 //! The module is split the same way as the rest of tandem: what a check *is*
 //! and how its result turns into an up/down verdict is plain data and sans-IO
@@ -20,6 +20,8 @@
 //! | `smtp.rs`     | `SMTP_CHECK`: the greeting/HELO/QUIT dialogue (sans-IO) and its TCP I/O |
 //! | `udp.rs`      | `UDP_CHECK`: a datagram, ICMP errors, the reply's verdict (sans-IO) |
 //! | `misc.rs`     | `MISC_CHECK`: run a program, read its exit status              |
+//! | `ping.rs`     | `PING_CHECK`: ICMP / ICMPv6 echo (ping socket, else raw)        |
+//! | `bfd.rs`      | `BFD_CHECK`: follow the BFD sessions' Up/Down, no probe        |
 //! | `runner.rs`   | one tokio task per distinct checker, events out on a channel   |
 //! | `engine.rs`   | the checker thread's own epoll loop for TCP_CHECK and status-only HTTP_GET |
 //! | `sink.rs`     | a minimal HTTP responder for the checker benchmark             |
@@ -38,6 +40,7 @@
 //! `notify::script`, to run MISC_CHECK as every script runs, and
 //! `config::regex`, the PCRE2 patterns the configuration compiled.
 
+pub mod bfd;
 pub mod body_regex;
 pub mod dns;
 pub mod engine;
@@ -45,6 +48,7 @@ pub mod event;
 pub mod http;
 pub mod misc;
 pub mod outcome;
+pub mod ping;
 pub mod probe;
 pub mod runner;
 pub mod schedule;
@@ -61,6 +65,6 @@ pub use probe::{Prepared, probe, probe_prepared};
 pub use runner::CheckRunner;
 pub use schedule::{CheckSchedule, Report, Step};
 pub use spec::{
-    CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck, SmtpCheck,
-    StatusCodes, UdpCheck, UrlCheck,
+    BfdCheck, CheckKind, CheckTiming, CheckerSpec, DnsCheck, HttpGet, HttpProtocol, MiscCheck,
+    SmtpCheck, StatusCodes, UdpCheck, UrlCheck,
 };

@@ -6,7 +6,7 @@
 
 use super::outcome::{CheckError, Pass};
 use super::spec::{CheckKind, CheckerSpec};
-use super::{dns, http, misc, smtp, ssl, tcp, udp};
+use super::{dns, http, misc, ping, smtp, ssl, tcp, udp};
 
 /// What a checker builds once and reuses on every probe.
 #[derive(Debug)]
@@ -26,7 +26,9 @@ impl Prepared {
             | CheckKind::Misc(_)
             | CheckKind::Dns(_)
             | CheckKind::Smtp(_)
-            | CheckKind::Udp(_) => Self::Nothing,
+            | CheckKind::Udp(_)
+            | CheckKind::Ping
+            | CheckKind::Bfd(_) => Self::Nothing,
         }
     }
 }
@@ -60,5 +62,15 @@ pub async fn probe(spec: &CheckerSpec) -> Result<Pass, CheckError> {
         CheckKind::Dns(dns) => dns::probe(spec, dns).await.map(|()| Pass::Up),
         CheckKind::Smtp(smtp) => smtp::probe(spec, smtp).await.map(|()| Pass::Up),
         CheckKind::Udp(udp) => udp::probe(spec, udp).await.map(|()| Pass::Up),
+        CheckKind::Ping => ping::probe(spec).await.map(|()| Pass::Up),
+        // Nothing to probe: the verdict is the session's state, which
+        // only the BFD task knows (`check::bfd` follows it).
+        CheckKind::Bfd(b) => Err(CheckError::Failed {
+            checker: "BFD_CHECK",
+            what: format!(
+                "BFD_CHECK has no probe of its own; it follows bfd_instance {}",
+                b.name
+            ),
+        }),
     }
 }

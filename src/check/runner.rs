@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use super::bfd::BfdFollow;
 use super::engine::{self, Engine, EngineHandle};
 pub use super::event::{CheckEvent, CheckStats, CheckerId};
 use super::outcome::Pass;
@@ -145,6 +146,7 @@ impl CheckRunner {
         RunningChecks {
             place: Place::Tasks(tasks),
             stats,
+            bfd: None,
         }
     }
 
@@ -209,14 +211,30 @@ impl CheckRunner {
         Ok(RunningChecks {
             place: Place::Threads { engine, tasks },
             stats,
+            bfd: None,
         })
     }
 
-    /// What each checker task starts from: id, verdict, spec.
+    /// The `BFD_CHECK`s: they have no task of their own; the daemon feeds
+    /// them the BFD sessions' states ([`super::bfd::follow`]).
+    pub fn bfd_follow(&self) -> BfdFollow {
+        BfdFollow::new(
+            self.specs()
+                .filter_map(|(id, spec)| match &spec.kind {
+                    CheckKind::Bfd(b) => Some((id, b.clone(), self.seeded.get(&id).copied())),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// What each checker task starts from: id, verdict, spec (every
+    /// checker but the `BFD_CHECK`s, which probe nothing).
     fn starts(&self) -> Vec<(CheckerId, bool, Arc<CheckerSpec>)> {
         self.specs
             .iter()
             .enumerate()
+            .filter(|(_, spec)| !matches!(spec.kind, CheckKind::Bfd(_)))
             .map(|(i, spec)| {
                 (
                     CheckerId(i),
@@ -297,6 +315,8 @@ fn spawn_all(
 pub struct RunningChecks {
     place: Place,
     pub stats: Arc<CheckStats>,
+    /// The task that feeds the `BFD_CHECK`s ([`RunningChecks::follow_bfd`]).
+    bfd: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Where the checker tasks run.
@@ -319,8 +339,26 @@ struct TasksThread {
 }
 
 impl RunningChecks {
+    /// Feed `follow` (the runner's [`CheckRunner::bfd_follow`]) the BFD
+    /// sessions' `states`, on the current runtime, until
+    /// [`RunningChecks::shutdown`]. Nothing runs without a `BFD_CHECK`.
+    pub fn follow_bfd(
+        &mut self,
+        follow: BfdFollow,
+        states: tokio::sync::watch::Receiver<super::bfd::BfdUp>,
+        events: mpsc::Sender<CheckEvent>,
+    ) {
+        if !follow.is_empty() {
+            self.bfd = Some(tokio::spawn(super::bfd::follow(follow, states, events)));
+        }
+    }
+
     /// Stop every checker and wait until they are gone.
     pub async fn shutdown(self) {
+        if let Some(bfd) = self.bfd {
+            bfd.abort();
+            let _ = bfd.await;
+        }
         match self.place {
             Place::Tasks(mut tasks) => tasks.shutdown().await,
             Place::Threads { engine, tasks } => {
@@ -379,9 +417,13 @@ async fn run_checker(
             Err(e) => {
                 stats.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(checker = %spec, error = %e, "check failed");
+                super::event::log_failure(&spec, schedule.is_up(), &e);
                 (schedule.on_fail(), Some(e.to_string()))
             }
         };
+        for report in &step.reports {
+            super::event::log_verdict(&spec, report);
+        }
         // Boxed: verdicts change rarely, and the sending state would
         // otherwise make every sleeping checker's task larger.
         if !step.reports.is_empty()

@@ -175,6 +175,7 @@ mod tests {
             delay_before_retry: Duration::from_secs(3),
             warmup: Duration::from_secs(5),
             alpha,
+            log_all_failures: false,
         }
     }
 

@@ -52,6 +52,10 @@ pub struct CheckTiming {
     pub warmup: Duration,
     /// `alpha`: the server starts down and must pass a check to come up.
     pub alpha: bool,
+    /// `log_all_failures` (or the global `checker_log_all_failures`): log
+    /// every failed probe of a checker that is up, the retries before it
+    /// is declared down included, not only its verdict changes.
+    pub log_all_failures: bool,
 }
 
 impl CheckTiming {
@@ -62,10 +66,14 @@ impl CheckTiming {
     pub fn defaults(kind: &CheckKind, delay_loop: Duration) -> Self {
         let (retry, delay_before_retry) = match kind {
             CheckKind::Http(_) | CheckKind::Ssl(_) => (1, Duration::from_secs(3)),
-            CheckKind::Tcp | CheckKind::Smtp(_) | CheckKind::Udp(_) => (1, Duration::from_secs(1)),
+            CheckKind::Tcp | CheckKind::Smtp(_) | CheckKind::Udp(_) | CheckKind::Ping => {
+                (1, Duration::from_secs(1))
+            }
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
             // check_dns.c: 3 retries, delay_before_retry = delay_loop.
             CheckKind::Dns(_) => (3, delay_loop),
+            // No probes: the BFD session's own timers decide.
+            CheckKind::Bfd(_) => (0, Duration::ZERO),
         };
         Self {
             delay_loop,
@@ -73,6 +81,7 @@ impl CheckTiming {
             delay_before_retry,
             warmup: delay_loop,
             alpha: false,
+            log_all_failures: false,
         }
     }
 }
@@ -94,6 +103,10 @@ pub enum CheckKind {
     Smtp(SmtpCheck),
     /// `UDP_CHECK`: a datagram, no ICMP unreachable, maybe a reply.
     Udp(UdpCheck),
+    /// `PING_CHECK`: an ICMP / ICMPv6 echo is answered.
+    Ping,
+    /// `BFD_CHECK`: no probe; up while a BFD session is Up ([`super::bfd`]).
+    Bfd(BfdCheck),
 }
 
 impl CheckKind {
@@ -107,6 +120,8 @@ impl CheckKind {
             CheckKind::Dns(_) => "DNS_CHECK",
             CheckKind::Smtp(_) => "SMTP_CHECK",
             CheckKind::Udp(_) => "UDP_CHECK",
+            CheckKind::Bfd(_) => "BFD_CHECK",
+            CheckKind::Ping => "PING_CHECK",
         }
     }
 }
@@ -233,6 +248,16 @@ pub struct UdpCheck {
     pub max_reply_length: u16,
 }
 
+/// The body of a `BFD_CHECK` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BfdCheck {
+    /// The `bfd_instance` followed.
+    pub name: String,
+    /// The real server as keepalived names it in the check's log line
+    /// (`[192.0.2.2]:tcp:80`).
+    pub real_server: String,
+}
+
 /// The body of a `MISC_CHECK` block.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MiscCheck {
@@ -252,6 +277,8 @@ impl fmt::Display for CheckerSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             CheckKind::Misc(m) => write!(f, "MISC_CHECK {:?} for {}", m.path, self.target),
+            CheckKind::Bfd(b) => write!(f, "BFD_CHECK {} for {}", b.name, b.real_server),
+            CheckKind::Ping => write!(f, "PING_CHECK {}", self.target.ip()),
             kind => write!(f, "{} {}", kind.keyword(), self.target),
         }
     }

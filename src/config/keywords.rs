@@ -25,11 +25,13 @@ pub enum Block {
     HttpGet,
     SslGet,
     TcpCheck,
+    PingCheck,
     MiscCheck,
     DnsCheck,
     SmtpCheck,
     SmtpHost,
     UdpCheck,
+    BfdCheck,
     Url,
     TrackFile,
     FileCheck,
@@ -53,11 +55,13 @@ impl Block {
             Block::HttpGet => "HTTP_GET",
             Block::SslGet => "SSL_GET",
             Block::TcpCheck => "TCP_CHECK",
+            Block::PingCheck => "PING_CHECK",
             Block::MiscCheck => "MISC_CHECK",
             Block::DnsCheck => "DNS_CHECK",
             Block::SmtpCheck => "SMTP_CHECK",
             Block::SmtpHost => "SMTP_CHECK host",
             Block::UdpCheck => "UDP_CHECK",
+            Block::BfdCheck => "BFD_CHECK",
             Block::Url => "url",
             Block::TrackFile => "track_file",
             Block::FileCheck => "FILE_CHECK",
@@ -127,6 +131,12 @@ impl Block {
                 "checker_rlimit_rtime",
                 "vrrp_cpu_affinity",
                 "checker_cpu_affinity",
+                "bfd_priority",
+                "bfd_rt_priority",
+                "bfd_no_swap",
+                "bfd_rlimit_rttime",
+                "bfd_rlimit_rtime",
+                "bfd_cpu_affinity",
                 "max_auto_priority",
                 "min_auto_priority_delay",
                 "script_user",
@@ -142,6 +152,7 @@ impl Block {
                 "lvs_timeouts",
                 "no_email_faults",
                 "no_checker_emails",
+                "checker_log_all_failures",
                 "vrrp_strict",
                 "vrrp_iptables",
                 "nftables",
@@ -306,6 +317,8 @@ impl Block {
                 "DNS_CHECK",
                 "SMTP_CHECK",
                 "UDP_CHECK",
+                "PING_CHECK",
+                "BFD_CHECK",
                 "FILE_CHECK",
             ],
             Block::HttpGet => &[
@@ -351,6 +364,22 @@ impl Block {
                 "log_all_failures",
             ],
             Block::TcpCheck => &[
+                "connect_ip",
+                "connect_port",
+                "bindto",
+                "bind_port",
+                "bind_if",
+                "fwmark",
+                "alpha",
+                "connect_timeout",
+                "retry",
+                "delay_before_retry",
+                "warmup",
+                "delay_loop",
+                "log_all_failures",
+            ],
+            // check_ping.c: the common keywords, connection ones included.
+            Block::PingCheck => &[
                 "connect_ip",
                 "connect_port",
                 "bindto",
@@ -445,6 +474,8 @@ impl Block {
                 "delay_loop",
                 "log_all_failures",
             ],
+            // check_bfd.c reads only these two.
+            Block::BfdCheck => &["name", "alpha"],
             Block::Url => &[
                 "path",
                 "digest",
@@ -540,15 +571,17 @@ impl Block {
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &["BFD_CHECK", "PING_CHECK", "snmp_name"],
+            Block::RealServer => &["snmp_name"],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck
+            | Block::PingCheck
             | Block::MiscCheck
             | Block::DnsCheck
             | Block::SmtpCheck
             | Block::SmtpHost
             | Block::UdpCheck
+            | Block::BfdCheck
             | Block::TrackFile
             | Block::FileCheck
             | Block::TrackProcess
@@ -568,15 +601,8 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
     "fifo_write_vrrp_states_on_reload",
-    "bfd_priority",
-    "bfd_no_swap",
-    "bfd_rt_priority",
-    "bfd_rlimit_rttime",
-    // The older spellings keepalived 2.2.7 still reads.
-    "bfd_rlimit_rtime",
     "lvs_process_name",
     "vrrp_vmac_garp_intvl",
-    "bfd_cpu_affinity",
     "vrrp_process_name",
     "checker_process_name",
     "bfd_process_name",
@@ -607,7 +633,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "lvs_netlink_monitor_rcv_bufs_force",
     "process_monitor_rcv_bufs",
     "process_monitor_rcv_bufs_force",
-    "checker_log_all_failures",
     "log_unknown_vrids",
     // keepalived 2.2.7 reads it at the top level only (tandem too).
     "child_wait_time",
@@ -634,6 +659,8 @@ pub const REPEATABLE: &[&str] = &[
     "DNS_CHECK",
     "SMTP_CHECK",
     "UDP_CHECK",
+    "BFD_CHECK",
+    "PING_CHECK",
     // SMTP_CHECK's deprecated host blocks: one connection each.
     "host",
     "virtual_ipaddress",
@@ -668,7 +695,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "startup_script",
     "shutdown_script",
     "notify_master_rx_lower_pri",
-    // DNS_CHECK's (the only block with a "name"): a second one is refused.
+    // DNS_CHECK's and BFD_CHECK's: a second one is refused.
     "name",
 ];
 

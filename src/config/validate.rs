@@ -23,6 +23,7 @@ pub fn validate(cfg: &Config) -> Vec<Diagnostic> {
     track_scripts(cfg, &mut out);
     bfd_instances(cfg, &mut out);
     track_bfds(cfg, &mut out);
+    bfd_checks(cfg, &mut out);
     sync_groups(cfg, &mut out);
     vrids(cfg, &mut out);
     instances(cfg, &mut out);
@@ -180,6 +181,58 @@ fn bfd_instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
                     b.name, b.neighbor_ip, a.name, a.origin
                 ),
             );
+        }
+    }
+}
+
+/// `BFD_CHECK` must name a bfd_instance that tells the checker of its
+/// state (`checker`, or neither `vrrp` nor `checker`), once per real
+/// server. keepalived reports the same problems as configuration errors
+/// and drops the checker, which leaves the real server up for ever: a
+/// refusal is the safer answer.
+fn bfd_checks(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let names = || cfg.bfd_instances.iter().map(|b| b.name.as_str());
+    for vs in &cfg.virtual_servers {
+        for rs in &vs.real_servers {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &rs.checkers {
+                let CheckerKind::BfdCheck(b) = &c.kind else {
+                    continue;
+                };
+                let who = format!("real_server {} {}: BFD_CHECK", rs.address, rs.port);
+                match cfg.bfd_instance(&b.name) {
+                    None => {
+                        let msg = match suggest(&b.name, names()) {
+                            Some(m) => format!(
+                                "{who} names no bfd_instance \"{}\"; did you mean \"{m}\"?",
+                                b.name
+                            ),
+                            None => format!("{who} names no bfd_instance \"{}\"", b.name),
+                        };
+                        error(out, &c.origin, msg);
+                    }
+                    Some(i) if !i.checker => error(
+                        out,
+                        &c.origin,
+                        format!(
+                            "{who}: bfd_instance {} reports to VRRP only (\"vrrp\" without \"checker\")",
+                            b.name
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+                if seen.contains(&b.name.as_str()) {
+                    error(
+                        out,
+                        &c.origin,
+                        format!(
+                            "{who}: the real server follows bfd_instance {} already",
+                            b.name
+                        ),
+                    );
+                }
+                seen.push(&b.name);
+            }
         }
     }
 }
@@ -529,7 +582,12 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
             );
         }
         for c in &rs.checkers {
-            if c.connect_port == 0 && !matches!(c.kind, CheckerKind::MiscCheck(_)) {
+            // MISC_CHECK runs a program; ICMP and BFD have no ports.
+            let portless = matches!(
+                c.kind,
+                CheckerKind::MiscCheck(_) | CheckerKind::PingCheck | CheckerKind::BfdCheck(_)
+            );
+            if c.connect_port == 0 && !portless {
                 error(
                     out,
                     &c.origin,

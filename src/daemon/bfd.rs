@@ -6,7 +6,8 @@
 //! what they ask for on each session's own socket, and when a session
 //! comes Up or leaves Up it writes the new state (with a growing sequence
 //! number) to [`BfdStates`] and tells every unit ([`UnitMsg::Bfd`]); the
-//! units move their `track_bfd` trackers. The status snapshot's `bfd`
+//! units move their `track_bfd` trackers; the same state goes on the
+//! [`Bus`] for the `BFD_CHECK`s (`check::bfd`). The status snapshot's `bfd`
 //! part is written on every change and once a second (counters).
 //!
 //! Never blocks on a unit: the reports are sent from a task of their own,
@@ -21,9 +22,61 @@ use crate::control::model::{BfdSessionStatus, BfdStatus, BfdTransition};
 use crate::net::{BfdListener, BfdSender, BfdSocketError};
 use crate::process::unix_ms_now;
 
+use super::bus::Bus;
 use super::feeds::Inboxes;
 use super::status::StatusHub;
 use super::unit::{BfdStates, UnitMsg};
+
+/// The BFD thread ("tandem-bfd"): a single-threaded tokio runtime of its
+/// own, so that the `bfd_*` scheduling knobs (`bfd_priority`,
+/// `bfd_rt_priority`, `bfd_cpu_affinity`) apply to BFD's I/O and timers
+/// alone, as keepalived applies them to its BFD child process, and a
+/// 10 ms session never waits behind VRRP or a reload on the daemon's
+/// runtime. The sockets are opened in its context ([`BfdRuntime::enter`])
+/// so they are registered with its reactor; the task is spawned on it.
+/// Dropping the value stops the thread (and the task with it).
+pub(super) struct BfdRuntime {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl BfdRuntime {
+    pub(super) fn start() -> std::io::Result<BfdRuntime> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("tandem-bfd".into())
+            .spawn(move || {
+                crate::process::enter_bfd_thread();
+                // A dropped sender is a stop too.
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(BfdRuntime {
+            handle,
+            _stop: stop,
+        })
+    }
+
+    /// Run `f` in the runtime's context (sockets opened there register
+    /// with its reactor).
+    pub(super) fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _guard = self.handle.enter();
+        f()
+    }
+
+    /// Spawn `task` on the BFD thread; the handle aborts it from anywhere.
+    pub(super) fn spawn(
+        &self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.handle.spawn(task)
+    }
+}
 
 /// The sockets of the BFD task, opened before anything starts.
 pub(super) struct BfdIo {
@@ -62,6 +115,8 @@ pub(super) struct BfdTask {
     states: BfdStates,
     inboxes: Inboxes,
     status: Option<StatusHub>,
+    /// Where the `BFD_CHECK`s read the sessions' states.
+    bus: Bus,
     last: Vec<Option<BfdTransition>>,
     /// Whether the last send of each session failed (logged once).
     send_failing: Vec<bool>,
@@ -75,12 +130,18 @@ impl BfdTask {
         states: BfdStates,
         inboxes: Inboxes,
         status: Option<StatusHub>,
+        bus: Bus,
     ) -> BfdTask {
         let n = configs.len();
         if let Ok(mut m) = states.write() {
             for c in &configs {
                 m.insert(c.name.clone(), (0, false));
             }
+        }
+        // Every session starts Down, and the checkers hear so at once, as
+        // keepalived's BFD process tells its checker process at start.
+        for c in &configs {
+            bus.set_bfd_state(&c.name, false);
         }
         BfdTask {
             sessions: Sessions::new(configs, 0, random()),
@@ -89,6 +150,7 @@ impl BfdTask {
             states,
             inboxes,
             status,
+            bus,
             last: vec![None; n],
             send_failing: vec![false; n],
             seq: 0,
@@ -202,6 +264,7 @@ impl BfdTask {
             if let Ok(mut m) = self.states.write() {
                 m.insert(name.clone(), (self.seq, up));
             }
+            self.bus.set_bfd_state(&name, up);
             let units = self.inboxes.read().map(|l| l.clone()).unwrap_or_default();
             let seq = self.seq;
             tokio::spawn(async move {

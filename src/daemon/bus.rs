@@ -12,13 +12,17 @@
 //! state ([`RulesState`]) between the IPVS programmer and the units, and
 //! the value of every `track_file` ([`TrackValues`], written by the
 //! track-file watcher, read by the units and the LVS task) and the
-//! quorum of every `vrrp_track_process` ([`ProcessQuorums`]). It knows
+//! quorum of every `vrrp_track_process` ([`ProcessQuorums`]) and whether
+//! each BFD session is Up ([`BfdUp`], written by the BFD task, read by
+//! the `BFD_CHECK`s). It knows
 //! nothing of what subscribers do with a change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
+
+use crate::check::bfd::BfdUp;
 
 /// Whether an event is about a `vrrp_instance` or a `vrrp_sync_group`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -153,6 +157,7 @@ pub struct Bus {
     gate: Arc<watch::Sender<PreemptGate>>,
     track: Arc<watch::Sender<TrackValues>>,
     procs: Arc<watch::Sender<ProcessQuorums>>,
+    bfd: Arc<watch::Sender<BfdUp>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -179,6 +184,7 @@ impl Bus {
             gate: Arc::new(watch::channel(PreemptGate::default()).0),
             track: Arc::new(watch::channel(TrackValues::default()).0),
             procs: Arc::new(watch::channel(ProcessQuorums::default()).0),
+            bfd: Arc::new(watch::channel(BfdUp::default()).0),
         }
     }
 
@@ -199,6 +205,22 @@ impl Bus {
                 return false;
             }
             Arc::make_mut(m).insert(name.to_string(), value);
+            true
+        });
+    }
+
+    /// Watch the BFD sessions' states (for `BFD_CHECK`).
+    pub fn bfd_states(&self) -> watch::Receiver<BfdUp> {
+        self.bfd.subscribe()
+    }
+
+    /// BFD session `name` is now Up or not (only a change wakes anyone).
+    pub fn set_bfd_state(&self, name: &str, up: bool) {
+        self.bfd.send_if_modified(|m| {
+            if m.get(name) == Some(&up) {
+                return false;
+            }
+            m.insert(name.to_string(), up);
             true
         });
     }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use crate::net::{LinkMonitor, Rtnl, RtnlError};
 use crate::vrrp::{Router, Time};
 
-use super::bfd::{BfdIo, BfdTask};
+use super::bfd::{BfdIo, BfdRuntime, BfdTask};
 use super::bus::Bus;
 use super::error::DaemonError;
 use super::feeds::{self, Inboxes};
@@ -60,6 +60,8 @@ pub struct Running {
     /// `vrrp_startup_delay`: the end of the daemon's delayed start; a unit
     /// started before it (a reload during the delay too) waits for it.
     start_hold: Option<Instant>,
+    /// The BFD thread, while there are sessions.
+    bfd_runtime: Option<BfdRuntime>,
 }
 
 /// Read the kernel's links and addresses, resolve the configuration
@@ -144,7 +146,21 @@ fn start_plan(
     // start before any task runs or any address changes.
     let mut pool = IoPool::default();
     let new_rx = pool.open(&plan.units, &macs)?;
-    let bfd_io = BfdIo::open(&plan.bfd)?;
+    // BFD on a thread of its own (its scheduling knobs), started only
+    // with sessions to run; its sockets are opened there, before anything
+    // runs, as every socket is.
+    let bfd_rt =
+        if plan.bfd.is_empty() {
+            None
+        } else {
+            Some(BfdRuntime::start().map_err(|e| {
+                DaemonError::TaskFailed(format!("cannot start the BFD thread: {e}"))
+            })?)
+        };
+    let bfd_io = match &bfd_rt {
+        Some(rt) => rt.enter(|| BfdIo::open(&plan.bfd))?,
+        None => None,
+    };
     let (failed_tx, failed) = mpsc::unbounded_channel();
     let mut running = Running {
         bus,
@@ -161,6 +177,7 @@ fn start_plan(
         waiting: plan.waiting.clone(),
         bfd_states: BfdStates::default(),
         start_hold: startup_hold(opts.vrrp_startup_delay),
+        bfd_runtime: None,
     };
     let mut prepared = Vec::new();
     for unit_plan in &plan.units {
@@ -189,9 +206,13 @@ fn start_plan(
             running.bfd_states.clone(),
             inboxes.clone(),
             opts.reporting.status.clone(),
+            running.bus.clone(),
         );
-        running.background.push(tokio::spawn(task.run()));
+        if let Some(rt) = &bfd_rt {
+            running.background.push(rt.spawn(task.run()));
+        }
     }
+    running.bfd_runtime = bfd_rt;
     for s in plan.scripts {
         running.background.push(tokio::spawn(feeds::track_script(
             s,

@@ -1,6 +1,6 @@
 //! keepalived's scheduling knobs, applied to tandem's threads: the daemon
 //! runtime's threads take the `vrrp_*` settings, the health-check threads
-//! the `checker_*` ones, and `max_auto_priority` watches the runtime for
+//! the `checker_*` ones, the BFD thread (`daemon::bfd`) the `bfd_*` ones, and `max_auto_priority` watches the runtime for
 //! late wake-ups.
 //!
 //! Owns: mapping global_defs onto `crate::process` calls at start-up, and
@@ -28,10 +28,11 @@ pub fn prepare(g: &GlobalDefs) {
     process::set_thread_sched(
         thread_sched(&g.vrrp_process),
         thread_sched(&g.checker_process),
+        thread_sched(&g.bfd_process),
     );
     process::enter_vrrp_thread();
-    // One process: either side's no_swap locks all of it.
-    if g.vrrp_process.no_swap || g.checker_process.no_swap {
+    // One process: any side's no_swap locks all of it.
+    if g.vrrp_process.no_swap || g.checker_process.no_swap || g.bfd_process.no_swap {
         match process::lock_memory() {
             Ok(()) => tracing::info!("memory locked (no_swap)"),
             Err(e) => tracing::warn!(
@@ -41,11 +42,13 @@ pub fn prepare(g: &GlobalDefs) {
             ),
         }
     }
-    // One limit per process: the VRRP side's if given, else the checks'.
+    // One limit per process: the VRRP side's if given, else the checks',
+    // else BFD's.
     if let Some(us) = g
         .vrrp_process
         .rlimit_rttime
         .or(g.checker_process.rlimit_rttime)
+        .or(g.bfd_process.rlimit_rttime)
         && let Err(e) = process::set_rlimit_rttime(us)
     {
         tracing::warn!(error = %e, usecs = us, "cannot set RLIMIT_RTTIME{}", process::sandbox_hint());

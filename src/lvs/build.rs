@@ -116,7 +116,13 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
             }
             let mut checkers = Vec::with_capacity(rs.checkers.len());
             for c in &rs.checkers {
-                let id: CheckerId = runner.add(checker_spec(&env, rs, c)?);
+                let id: CheckerId = runner.add(checker_spec(
+                    &env,
+                    config.global_defs.checker_log_all_failures,
+                    vs,
+                    rs,
+                    c,
+                )?);
                 checkers.push(id);
             }
             real_servers.push(RealServerSpec {
@@ -180,45 +186,50 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
     })
 }
 
+/// An HTTP_GET / SSL_GET as the checker takes it.
+fn http(h: &m::HttpGet) -> Result<HttpGet, BuildError> {
+    let urls = h
+        .url
+        .iter()
+        .map(|u| {
+            Ok(UrlCheck {
+                path: u.path.clone(),
+                digest: u.digest.map(|d| d.to_string()),
+                status: if u.status_code.is_empty() {
+                    StatusCodes::default()
+                } else {
+                    StatusCodes(u.status_code.iter().map(|r| (r.first, r.last)).collect())
+                },
+                virtualhost: u.virtualhost.clone(),
+                regex: u.regex.as_ref().map(url_regex).transpose()?,
+            })
+        })
+        .collect::<Result<_, BuildError>>()?;
+    Ok(HttpGet {
+        urls,
+        protocol: match h.http_protocol {
+            m::HttpProtocol::Http10 => HttpProtocol::Http10,
+            m::HttpProtocol::Http10Close => HttpProtocol::Http10Close,
+            m::HttpProtocol::Http11 => HttpProtocol::Http11,
+        },
+        // The model resolves virtualhost onto each url already.
+        virtualhost: None,
+        enable_sni: h.enable_sni,
+    })
+}
+
 fn checker_spec(
     env: &ScriptEnv,
+    log_all_failures: bool,
+    vs: &m::VirtualServer,
     rs: &m::RealServer,
     c: &m::Checker,
 ) -> Result<CheckerSpec, BuildError> {
-    let http = |h: &m::HttpGet| -> Result<HttpGet, BuildError> {
-        let urls = h
-            .url
-            .iter()
-            .map(|u| {
-                Ok(UrlCheck {
-                    path: u.path.clone(),
-                    digest: u.digest.map(|d| d.to_string()),
-                    status: if u.status_code.is_empty() {
-                        StatusCodes::default()
-                    } else {
-                        StatusCodes(u.status_code.iter().map(|r| (r.first, r.last)).collect())
-                    },
-                    virtualhost: u.virtualhost.clone(),
-                    regex: u.regex.as_ref().map(url_regex).transpose()?,
-                })
-            })
-            .collect::<Result<_, BuildError>>()?;
-        Ok(HttpGet {
-            urls,
-            protocol: match h.http_protocol {
-                m::HttpProtocol::Http10 => HttpProtocol::Http10,
-                m::HttpProtocol::Http10Close => HttpProtocol::Http10Close,
-                m::HttpProtocol::Http11 => HttpProtocol::Http11,
-            },
-            // The model resolves virtualhost onto each url already.
-            virtualhost: None,
-            enable_sni: h.enable_sni,
-        })
-    };
     let kind = match &c.kind {
         m::CheckerKind::HttpGet(h) => CheckKind::Http(http(h)?),
         m::CheckerKind::SslGet(h) => CheckKind::Ssl(http(h)?),
         m::CheckerKind::TcpCheck => CheckKind::Tcp,
+        m::CheckerKind::PingCheck => CheckKind::Ping,
         m::CheckerKind::SmtpCheck(smtp) => CheckKind::Smtp(crate::check::SmtpCheck {
             helo_name: smtp.helo_name.clone(),
             real_server: SocketAddr::new(rs.address, rs.port),
@@ -233,6 +244,16 @@ fn checker_spec(
             reply_mask: u.reply_mask.clone(),
             min_reply_length: u.min_reply_length,
             max_reply_length: u.max_reply_length,
+        }),
+        m::CheckerKind::BfdCheck(b) => CheckKind::Bfd(crate::check::BfdCheck {
+            name: b.name.clone(),
+            // keepalived's "[address]:protocol:port".
+            real_server: format!(
+                "[{}]:{}:{}",
+                rs.address,
+                vs.protocol.name().to_ascii_lowercase(),
+                rs.port
+            ),
         }),
         m::CheckerKind::DnsCheck(d) => CheckKind::Dns(crate::check::DnsCheck {
             qtype: d.qtype.number(),
@@ -272,6 +293,7 @@ fn checker_spec(
             delay_before_retry: c.delay_before_retry,
             warmup: c.warmup,
             alpha: c.alpha || rs.alpha,
+            log_all_failures: c.log_all_failures || log_all_failures,
         },
     })
 }

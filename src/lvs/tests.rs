@@ -105,6 +105,7 @@ fn seed_timing() -> CheckTiming {
         delay_before_retry: Duration::from_secs(3),
         warmup: Duration::ZERO,
         alpha: false,
+        log_all_failures: false,
     }
 }
 

@@ -41,8 +41,8 @@ impl Builder {
             origin: self.origin(s.keyword.pos),
         };
         if !s.block {
-            if matches!(kind, CheckerKind::TcpCheck) {
-                // `TCP_CHECK` alone: all defaults.
+            if matches!(kind, CheckerKind::TcpCheck | CheckerKind::PingCheck) {
+                // `TCP_CHECK` or `PING_CHECK` alone: all defaults.
                 c.kind = kind;
                 return Some(c);
             }
@@ -111,6 +111,7 @@ impl Builder {
                     block,
                     Block::MiscCheck
                         | Block::TcpCheck
+                        | Block::PingCheck
                         | Block::DnsCheck
                         | Block::SmtpCheck
                         | Block::SmtpHost
@@ -293,6 +294,7 @@ fn empty_checker(keyword: &str) -> (Block, CheckerKind) {
         "HTTP_GET" => (Block::HttpGet, CheckerKind::HttpGet(HttpGet::default())),
         "SSL_GET" => (Block::SslGet, CheckerKind::SslGet(HttpGet::default())),
         "TCP_CHECK" => (Block::TcpCheck, CheckerKind::TcpCheck),
+        "PING_CHECK" => (Block::PingCheck, CheckerKind::PingCheck),
         "UDP_CHECK" => (
             Block::UdpCheck,
             CheckerKind::UdpCheck(UdpCheck {
@@ -352,12 +354,15 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
     let (retry_default, dbr_default) = match &kind {
         CheckerKind::HttpGet(_) | CheckerKind::SslGet(_) => (1, Duration::from_secs(3)),
         CheckerKind::MiscCheck(_) => (0, Duration::from_secs(1)),
-        CheckerKind::TcpCheck | CheckerKind::SmtpCheck(_) | CheckerKind::UdpCheck(_) => {
-            (1, Duration::from_secs(1))
-        }
+        CheckerKind::TcpCheck
+        | CheckerKind::SmtpCheck(_)
+        | CheckerKind::UdpCheck(_)
+        | CheckerKind::PingCheck => (1, Duration::from_secs(1)),
         // check_dns.c: 3 retries, and delay_before_retry defaults to the
         // delay_loop.
         CheckerKind::DnsCheck(_) => (3, delay_loop),
+        // Not used: the session's timers decide.
+        CheckerKind::BfdCheck(_) => (0, Duration::ZERO),
     };
     match &mut kind {
         CheckerKind::HttpGet(h) | CheckerKind::SslGet(h) => {
@@ -373,7 +378,9 @@ pub(super) fn resolve_checker(rc: RawChecker, rs: &RealServer, rs_inh: &Inherit)
         CheckerKind::TcpCheck
         | CheckerKind::DnsCheck(_)
         | CheckerKind::SmtpCheck(_)
-        | CheckerKind::UdpCheck(_) => {}
+        | CheckerKind::UdpCheck(_)
+        | CheckerKind::PingCheck
+        | CheckerKind::BfdCheck(_) => {}
     }
     Checker {
         kind,

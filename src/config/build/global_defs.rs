@@ -120,6 +120,9 @@ impl Builder {
             "no_checker_emails" => {
                 self.global.no_checker_emails = self.flag(st);
             }
+            "checker_log_all_failures" => {
+                self.global.checker_log_all_failures = self.flag(st);
+            }
             _ => return false,
         }
         true

@@ -18,6 +18,7 @@
 
 mod addresses;
 mod args;
+mod bfd_check;
 mod bfd_instance;
 mod builder;
 mod checkers;

@@ -1,5 +1,5 @@
 //! The global_defs knobs of how the daemon's threads are scheduled:
-//! `vrrp_*` / `checker_*` `priority`, `rt_priority`, `no_swap`,
+//! `vrrp_*` / `checker_*` / `bfd_*` `priority`, `rt_priority`, `no_swap`,
 //! `rlimit_rttime` (and the older `rlimit_rtime`), `cpu_affinity`, and
 //! `max_auto_priority` / `min_auto_priority_delay`.
 //!
@@ -19,11 +19,12 @@ impl Builder {
         let Some((side, knob)) = kw.split_once('_') else {
             return false;
         };
-        if !matches!(side, "vrrp" | "checker") {
+        if !matches!(side, "vrrp" | "checker" | "bfd") {
             return self.auto_priority_stmt(kw, st);
         }
         let mut sched = match side {
             "vrrp" => std::mem::take(&mut self.global.vrrp_process),
+            "bfd" => std::mem::take(&mut self.global.bfd_process),
             _ => std::mem::take(&mut self.global.checker_process),
         };
         let known = match knob {
@@ -53,6 +54,7 @@ impl Builder {
         };
         match side {
             "vrrp" => self.global.vrrp_process = sched,
+            "bfd" => self.global.bfd_process = sched,
             _ => self.global.checker_process = sched,
         }
         known

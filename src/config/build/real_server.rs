@@ -83,8 +83,14 @@ impl Builder {
             "notify_down" => raw.rs.notify_down = self.notify_script(&st).map(Box::new),
             "uthreshold" => raw.rs.uthreshold = self.u32_val(&st),
             "lthreshold" => raw.rs.lthreshold = self.u32_val(&st),
-            "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "DNS_CHECK" | "UDP_CHECK" => {
+            "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "DNS_CHECK" | "UDP_CHECK"
+            | "PING_CHECK" => {
                 if let Some(c) = self.checker(&st) {
+                    raw.checkers.push(c);
+                }
+            }
+            "BFD_CHECK" => {
+                if let Some(c) = self.bfd_check(&st) {
                     raw.checkers.push(c);
                 }
             }

@@ -1,5 +1,6 @@
 //! The model of a real server's health checks: `HTTP_GET`, `SSL_GET`,
-//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK` and `UDP_CHECK`, with the `url` blocks.
+//! `TCP_CHECK`, `MISC_CHECK`, `DNS_CHECK`, `SMTP_CHECK`, `UDP_CHECK`,
+//! `PING_CHECK` and `BFD_CHECK`, with the `url` blocks.
 //!
 //! Owns: those types and the MD5 digest's text form. May not: depend on
 //! the virtual and real servers that hold the checks.
@@ -77,6 +78,12 @@ pub enum CheckerKind {
     /// A UDP datagram, and maybe its reply.
     #[serde(rename = "UDP_CHECK")]
     UdpCheck(UdpCheck),
+    /// An ICMP / ICMPv6 echo answered.
+    #[serde(rename = "PING_CHECK")]
+    PingCheck,
+    /// The state of a `bfd_instance`: up while the session is Up.
+    #[serde(rename = "BFD_CHECK")]
+    BfdCheck(BfdCheck),
 }
 
 impl CheckerKind {
@@ -90,6 +97,8 @@ impl CheckerKind {
             CheckerKind::DnsCheck(_) => "DNS_CHECK",
             CheckerKind::SmtpCheck(_) => "SMTP_CHECK",
             CheckerKind::UdpCheck(_) => "UDP_CHECK",
+            CheckerKind::BfdCheck(_) => "BFD_CHECK",
+            CheckerKind::PingCheck => "PING_CHECK",
         }
     }
 }
@@ -301,6 +310,15 @@ impl DnsType {
 pub struct SmtpCheck {
     /// `helo_name`, default `smtpchecker.keepalived.org`.
     pub helo_name: String,
+}
+
+/// Options of `BFD_CHECK`: keepalived reads only `name` and `alpha` (none
+/// of the connection or timing options; the session's own timers decide).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BfdCheck {
+    /// `name`: the `bfd_instance` followed (one that reports to the
+    /// checker: `checker`, or neither `vrrp` nor `checker`).
+    pub name: String,
 }
 
 /// Options of `UDP_CHECK`.

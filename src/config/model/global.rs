@@ -104,6 +104,8 @@ pub struct GlobalDefs {
     pub vrrp_process: ProcessSched,
     /// The same `checker_*` keywords: the health-check threads.
     pub checker_process: ProcessSched,
+    /// The same `bfd_*` keywords: the BFD thread.
+    pub bfd_process: ProcessSched,
     /// `max_auto_priority [N]`: when the event loop runs late by
     /// `min_auto_priority_delay`, switch it to SCHED_RR and raise its
     /// real-time priority one step at a time, up to N. `None`: never
@@ -119,6 +121,9 @@ pub struct GlobalDefs {
     /// `no_checker_emails [BOOL]`: mail when a real server changes state,
     /// not also when one of its several checkers changes its verdict.
     pub no_checker_emails: bool,
+    /// `checker_log_all_failures [BOOL]`: every checker logs each failed
+    /// probe while it is up, as with its own `log_all_failures`.
+    pub checker_log_all_failures: bool,
     /// `lvs_sync_daemon IFNAME ...` (or the older per-instance
     /// `lvs_sync_daemon_interface IFNAME`); `None`: no sync daemon, and the
     /// kernel's daemons are left alone.
@@ -267,11 +272,13 @@ impl Default for GlobalDefs {
             dbus_service_name: None,
             vrrp_process: ProcessSched::default(),
             checker_process: ProcessSched::default(),
+            bfd_process: ProcessSched::default(),
             max_auto_priority: None,
             min_auto_priority_delay: Duration::from_secs(1),
             lvs_flush_on_stop: LvsFlushOnStop::No,
             no_email_faults: false,
             no_checker_emails: false,
+            checker_log_all_failures: false,
             lvs_sync_daemon: None,
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_strict: false,

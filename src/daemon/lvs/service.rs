@@ -234,16 +234,19 @@ impl PreparedLvs {
         // worker with them); on the daemon's runtime only if no thread can
         // be started.
         let max_in_flight = crate::check::runner::DEFAULT_MAX_IN_FLIGHT;
-        let checks = match built
+        let mut checks = match built
             .runner
             .spawn_on_thread(checks_tx.clone(), max_in_flight)
         {
             Ok(checks) => checks,
             Err(e) => {
                 tracing::warn!(error = %e, "no thread for the health checks; they share the daemon's");
-                built.runner.spawn_bounded(checks_tx, max_in_flight)
+                built.runner.spawn_bounded(checks_tx.clone(), max_in_flight)
             }
         };
+        // BFD_CHECK: the BFD task's session states, on the daemon's runtime
+        // (one small task; it wakes only when a session changes).
+        checks.follow_bfd(built.runner.bfd_follow(), bus.bfd_states(), checks_tx);
         let task = LvsTask {
             state: built.state,
             governance: built.governance,
