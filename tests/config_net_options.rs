@@ -101,8 +101,10 @@ fn route_options_reach_the_model() {
     use tandem::config::RouteMetric as M;
     let c = config(&routes(
         "  192.0.2.0/24 dev eth0 tos 0x10 onlink realms 3/4 mtu lock 1400 rtt 1.5s rttvar 1600 rto_min 300ms congctl lock reno features ecn hoplimit 64\n  \
-         default pref high expires 60 protocol boot no_track\n",
+         default pref high expires 60 protocol boot no_track\n  \
+         198.51.100.0/24 dev eth0 realms 0x14/cosmos\n",
     ));
+    assert_eq!(c.static_routes[2].realms, Some(20 << 16));
     let r = &c.static_routes[0];
     assert_eq!(r.tos, Some(0x10));
     assert!(r.onlink);
@@ -141,6 +143,17 @@ fn route_option_mistakes_are_reported_at_the_word() {
     assert_eq!(
         msgs("  2001:db8::/64 dev eth0 realms 3\n"),
         ["t.conf:2:3: error: route to 2001:db8::/64: realms is not valid for an IPv6 route"]
+    );
+    // Names come from iproute2's rt_realms (Debian ships `0 cosmos`).
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 realms s9-no-such-realm/cosmos\n"),
+        [
+            "t.conf:2:32: error: realms s9-no-such-realm/cosmos: realm \"s9-no-such-realm\" is not a number nor a name in /etc/iproute2/rt_realms"
+        ]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 realms 256\n"),
+        ["t.conf:2:32: error: realms 256: realm 256 is above 255"]
     );
     assert_eq!(
         msgs("  192.0.2.0/24 dev eth0 pref high\n"),

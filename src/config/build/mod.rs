@@ -13,7 +13,7 @@
 //! Each block's keywords are read, and its items resolved, in the file
 //! named after it; the helpers they share are in `builder`, `args`,
 //! `values`, `raw` and `inherited`. May not: open files or touch the
-//! network (the lexer reads the files), or check across items (validate
+//! network (the lexer reads the files, `rt_realms` the realm names), or check across items (validate
 //! does).
 
 mod addresses;
@@ -56,6 +56,8 @@ use crate::config::model::*;
 use crate::config::parser::{Item, Parser};
 
 use builder::Builder;
+
+pub(crate) use values::parse_c_u64;
 
 /// Build the model from a statement stream. The model is always returned
 /// (possibly partial); the diagnostics say whether it can be used.
