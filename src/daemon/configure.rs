@@ -443,7 +443,14 @@ fn vip_set(
             None => None,
             Some(_) => Some(dev_index(&r.dev)?),
         };
-        vips.routes.push(netconf::route_of(r, oif));
+        let mut hop_oifs = Vec::new();
+        for h in &r.nexthops {
+            hop_oifs.push(match &h.dev {
+                None => 0,
+                Some(_) => dev_index(&h.dev)?,
+            });
+        }
+        vips.routes.push(netconf::route_of(r, oif, &hop_oifs));
     }
     vips.rules = inst.virtual_rules.iter().map(netconf::rule_of).collect();
     Ok(vips)

@@ -47,7 +47,8 @@ pub use link::{LinkEvent, LinkMonitor};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{
-    IfAddress, InetConf, LinkInfo, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope, VlanInfo,
+    IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope,
+    VlanInfo,
 };
 pub use rule::{Rule, RuleKind};
 pub use socket::{

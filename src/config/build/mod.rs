@@ -25,6 +25,7 @@ mod forwarding;
 mod global_defs;
 mod inherited;
 mod lvs_sync;
+mod nexthops;
 mod notify_fifo;
 mod process_knobs;
 mod raw;
