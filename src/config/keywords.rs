@@ -86,6 +86,8 @@ impl Block {
                 "static_ipaddress",
                 "static_routes",
                 "static_rules",
+                "linkbeat_interfaces",
+                "linkbeat_use_polling",
             ],
             Block::GlobalDefs => &[
                 "notification_email",
@@ -219,6 +221,7 @@ impl Block {
                 "lower_prio_no_advert",
                 "higher_prio_send_advert",
                 "dont_track_primary",
+                "linkbeat_use_polling",
                 "check_unicast_src",
                 "unicast_ttl",
                 "garp_master_delay",
@@ -479,7 +482,6 @@ impl Block {
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
             Block::Top => &[
-                "linkbeat_interfaces",
                 "interface_up_down_delays",
                 "track_group",
                 "garp_group",
@@ -488,7 +490,6 @@ impl Block {
                 "namespace_with_ipsets",
                 "instance",
                 "use_pid_dir",
-                "linkbeat_use_polling",
                 "child_wait_time",
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
@@ -512,7 +513,6 @@ impl Block {
                 "notify_priority_changes",
                 "notify_deleted",
                 "kernel_rx_buf_size",
-                "linkbeat_use_polling",
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
@@ -586,7 +586,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "namespace_with_ipsets",
     "instance",
     "use_pid_dir",
-    "linkbeat_use_polling",
     "default_interface",
     "disable_local_igmp",
     "vmac_addr_prefix",

@@ -144,7 +144,25 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         scripts,
         waiting,
         bfd,
+        linkbeat: linkbeat_plan(config),
     })
+}
+
+/// The polled interfaces (`linkbeat_interfaces`, `linkbeat_use_polling`).
+fn linkbeat_plan(config: &Config) -> Vec<(String, Option<crate::net::LinkbeatWay>)> {
+    use crate::config::LinkbeatKind as K;
+    use crate::net::LinkbeatWay as W;
+    let way = |k: K| match k {
+        K::Mii => W::Mii,
+        K::Ethtool => W::Ethtool,
+        K::Ioctl => W::Ioctl,
+    };
+    config
+        .global_defs
+        .linkbeat_interfaces
+        .iter()
+        .map(|l| (l.name.clone(), l.kind.map(way)))
+        .collect()
 }
 
 /// A sync group's unit: its members' plans with the group's trackers.

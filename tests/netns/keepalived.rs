@@ -51,9 +51,12 @@ impl Keepalived {
 impl Drop for Keepalived {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", c.id())])
-                .status();
+            // kill(2) on the group, not `kill -KILL -PID`: procps-ng
+            // 4.0.2's kill sends that to the group of PID's first digit
+            // (`-1xxxx` is kill(-1): every process on the machine).
+            if let Ok(pgid) = i32::try_from(c.id()) {
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
             let _ = c.wait();
         }
     }

@@ -24,6 +24,7 @@ mod checkers;
 mod forwarding;
 mod global_defs;
 mod inherited;
+mod linkbeat;
 mod lvs_sync;
 mod nexthops;
 mod notify_fifo;
@@ -89,6 +90,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
         static_rules: Vec::new(),
+        linkbeat_of_instances: Vec::new(),
     };
     b.top();
     let cfg = b.finish();
@@ -114,6 +116,11 @@ impl Builder {
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
+                    "linkbeat_interfaces" => self.linkbeat_interfaces(&s),
+                    "linkbeat_use_polling" => {
+                        self.bare(&s);
+                        self.global.linkbeat_use_polling = true;
+                    }
                     "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
@@ -125,7 +132,7 @@ impl Builder {
     /// global_defs first (everything inherits from it), then the VRRP
     /// items, then the virtual servers' alerts.
     fn finish(&mut self) -> Config {
-        let g = self.finish_global();
+        let mut g = self.finish_global();
         self.note_vrrp_iptables(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
@@ -137,6 +144,7 @@ impl Builder {
         let mut groups = self.finish_sync_groups(&scripts, &bfds, vrrp_alert_default);
         self.bfds = bfds;
         let mut instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
+        self.finish_linkbeat(&mut g);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
         self.restrict_track_file_weights(&mut groups, &mut instances);
