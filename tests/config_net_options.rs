@@ -101,8 +101,10 @@ fn route_options_reach_the_model() {
     use tandem::config::RouteMetric as M;
     let c = config(&routes(
         "  192.0.2.0/24 dev eth0 tos 0x10 onlink realms 3/4 mtu lock 1400 rtt 1.5s rttvar 1600 rto_min 300ms congctl lock reno features ecn hoplimit 64\n  \
-         default pref high expires 60 protocol boot no_track\n",
+         default pref high expires 60 protocol boot no_track\n  \
+         198.51.100.0/24 dev eth0 realms 0x14/cosmos\n",
     ));
+    assert_eq!(c.static_routes[2].realms, Some(20 << 16));
     let r = &c.static_routes[0];
     assert_eq!(r.tos, Some(0x10));
     assert!(r.onlink);
@@ -142,6 +144,17 @@ fn route_option_mistakes_are_reported_at_the_word() {
         msgs("  2001:db8::/64 dev eth0 realms 3\n"),
         ["t.conf:2:3: error: route to 2001:db8::/64: realms is not valid for an IPv6 route"]
     );
+    // Names come from iproute2's rt_realms (Debian ships `0 cosmos`).
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 realms s9-no-such-realm/cosmos\n"),
+        [
+            "t.conf:2:32: error: realms s9-no-such-realm/cosmos: realm \"s9-no-such-realm\" is not a number nor a name in /etc/iproute2/rt_realms"
+        ]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 realms 256\n"),
+        ["t.conf:2:32: error: realms 256: realm 256 is above 255"]
+    );
     assert_eq!(
         msgs("  192.0.2.0/24 dev eth0 pref high\n"),
         ["t.conf:2:3: error: route to 192.0.2.0/24: pref is not valid for an IPv4 route"]
@@ -168,10 +181,7 @@ fn route_option_mistakes_are_reported_at_the_word() {
         msgs("  192.0.2.0/24 dev eth0 proto static\n"),
         ["t.conf:2:25: error: unknown route option \"proto\"; did you mean \"protocol\"?"]
     );
-    assert!(
-        msgs("  192.0.2.0/24 via 198.51.100.1 or 198.51.100.2\n")[0]
-            .contains("does not support yet")
-    );
+    assert!(msgs("  192.0.2.0/24 dev eth0 encap mpls 100\n")[0].contains("does not support yet"));
 }
 
 #[test]
@@ -262,5 +272,81 @@ fn vrrp_min_garp_is_one_gratuitous_arp_without_a_second_round() {
     assert_eq!(
         garp(" vrrp_min_garp\n vrrp_garp_master_delay 2\n"),
         (1, Duration::from_secs(2), 0, 1)
+    );
+}
+
+#[test]
+fn multipath_routes_reach_the_model() {
+    let c = config(&routes(
+        "  192.0.2.0/24 table 5 nexthop via 198.51.100.1 dev eth0 weight 256 nexthop dev eth1 onlink realms 3/4\n  \
+         default nexthop via 2001:db8::1 dev eth0 nexthop via 2001:db8::2\n",
+    ));
+    let r = &c.static_routes[0];
+    assert_eq!(r.via, None);
+    assert_eq!(r.nexthops.len(), 2);
+    assert_eq!(
+        (
+            r.nexthops[0].via,
+            r.nexthops[0].dev.as_deref(),
+            r.nexthops[0].weight
+        ),
+        ("198.51.100.1".parse().ok(), Some("eth0"), Some(256))
+    );
+    assert_eq!(
+        (
+            r.nexthops[1].via,
+            r.nexthops[1].onlink,
+            r.nexthops[1].realms
+        ),
+        (None, true, Some((3 << 16) | 4))
+    );
+    // The hops' gateways make `default` IPv6, as in keepalived.
+    assert!(c.static_routes[1].destination.address.is_ipv6());
+    // `via A or B`: two hops, with keepalived's deprecation message.
+    let l = check(&routes("  192.0.2.0/24 via 198.51.100.1 or 198.51.100.2\n"));
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:2:33: warning: \"or\" for routes is deprecated (keepalived says so too): write nexthop via A nexthop via B"
+        ]
+    );
+    let r = &l.config.as_ref().map(|c| c.static_routes[0].clone());
+    let hops: Vec<_> = r
+        .iter()
+        .flat_map(|r| r.nexthops.iter().map(|h| h.via))
+        .collect();
+    assert_eq!(
+        hops,
+        ["198.51.100.1".parse().ok(), "198.51.100.2".parse().ok()]
+    );
+}
+
+#[test]
+fn multipath_mistakes_are_reported_at_the_word() {
+    let msgs = |lines: &str| messages(&check(&routes(lines)));
+    assert_eq!(
+        msgs("  192.0.2.0/24 nexthop via 198.51.100.1 weight 0\n"),
+        ["t.conf:2:48: error: nexthop weight expects 1 to 256, not \"0\""]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 nexthop via 198.51.100.1 table 5\n"),
+        ["t.conf:2:41: error: \"table\" after the route's next hops (only nexthop may follow one)"]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 nexthop weight 2\n"),
+        ["t.conf:2:16: error: nexthop needs a via or a dev"]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 nexthop via 2001:db8::1\n"),
+        [
+            "t.conf:2:3: error: route to 192.0.2.0/24: 2001:db8::1 is not of the destination's family"
+        ]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 or 198.51.100.2\n"),
+        [
+            "t.conf:2:16: warning: \"or\" for routes is deprecated (keepalived says so too): write nexthop via A nexthop via B",
+            "t.conf:2:16: error: \"or\" needs a via before it"
+        ]
     );
 }

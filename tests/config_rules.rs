@@ -208,7 +208,7 @@ fn bad_rules_are_refused_at_the_word() {
         ),
         (
             "  fwmark 1 realms 70000 table 5\n",
-            "t.conf:2:19: error: realms expects [SRC/]DST",
+            "t.conf:2:19: error: realms 70000: realm 70000 is above 65535",
         ),
         (
             "  fwmark 1 realms 2 nop priority 4\n",

@@ -213,3 +213,60 @@ fn scheduling_knobs_are_read_with_keepalived_ranges() {
         assert!(e[0].contains(what), "{line}: {e:?}");
     }
 }
+
+/// The polled interfaces a file's linkbeat options come to.
+fn linkbeat(text: &str) -> Vec<(String, Option<tandem::config::LinkbeatKind>)> {
+    let l = check(text);
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let cfg = l.config.unwrap_or_else(|| panic!("refused: {msgs:?}"));
+    cfg.global_defs
+        .linkbeat_interfaces
+        .iter()
+        .map(|l| (l.name.clone(), l.kind))
+        .collect()
+}
+
+#[test]
+fn linkbeat_options_come_to_one_list_of_polled_interfaces() {
+    use tandem::config::LinkbeatKind as K;
+    assert!(linkbeat(&conf("", "")).is_empty());
+    let block = "linkbeat_interfaces {\n  eth2\n  eth3 ETHTOOL\n  eth4 MII\n  eth5 IOCTL\n}\n";
+    assert_eq!(
+        linkbeat(&format!("{block}{}", conf("", ""))),
+        [
+            ("eth2".to_string(), None),
+            ("eth3".to_string(), Some(K::Ethtool)),
+            ("eth4".to_string(), Some(K::Mii)),
+            ("eth5".to_string(), Some(K::Ioctl)),
+        ]
+    );
+    // At the top level (keepalived 2.2.7 reads it there only): each
+    // instance's own interface; in the instance (deprecated, with a
+    // warning): its own.
+    assert_eq!(
+        linkbeat(&format!("linkbeat_use_polling\n{}", conf("", ""))),
+        [("eth0".to_string(), None)]
+    );
+    assert_eq!(
+        linkbeat(&conf("", "linkbeat_use_polling")),
+        [("eth0".to_string(), None)]
+    );
+    assert_eq!(
+        warnings("", "linkbeat_use_polling"),
+        [
+            "t.conf:8:1: warning: (VI_1) linkbeat_use_polling in a vrrp_instance is deprecated (as keepalived says): use a linkbeat_interfaces block"
+        ]
+    );
+    let bad = |b: &str| -> Vec<String> {
+        let l = check(&format!("linkbeat_interfaces {{\n{b}\n}}\n"));
+        l.errors().map(|d| d.to_string()).collect()
+    };
+    assert_eq!(
+        bad("  eth2 FAST"),
+        ["t.conf:2:8: error: linkbeat interface eth2: \"FAST\" is not MII, ETHTOOL or IOCTL"]
+    );
+    assert_eq!(
+        bad("  eth2 MII x"),
+        ["t.conf:2:12: error: linkbeat interface eth2: \"x\" after its type"]
+    );
+}

@@ -76,6 +76,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
         scripts: vec![],
         waiting: vec![],
         bfd: vec![],
+        linkbeat: vec![],
     })
 }
 

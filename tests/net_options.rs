@@ -583,3 +583,161 @@ fn vrrp_min_garp_sends_one_gratuitous_arp_as_keepalived() {
         keepalived.1
     );
 }
+
+/// Multipath routes (`nexthop` and the older `or`) and realms by name,
+/// with the names from a realms file of the namespace's own
+/// (`/etc/netns/NS/iproute2`, which `ip netns exec` mounts over
+/// /etc/iproute2 for tandem, keepalived and `ip` alike).
+const MULTIPATH: &str = "\
+static_routes {
+  203.0.113.0/26 table 100 nexthop via 198.51.100.1 dev eth1 weight 1 nexthop via 198.51.100.3 dev eth1 onlink weight 3 realms s9src/s9dst
+  203.0.113.64/26 via 198.51.100.1 or 198.51.100.4 table 100
+  203.0.113.128/26 dev eth1 table 100 realms s9src/s9dst
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 64
+  priority 255
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+  virtual_routes {
+    203.0.113.192/26 table 100 nexthop via 198.51.100.5 dev eth1 nexthop dev eth1 weight 2
+    2001:db8:a::/64 table 100 nexthop via 2001:db8:1::1 dev eth1 nexthop via 2001:db8:1::3 dev eth1 weight 4
+  }
+}
+";
+
+/// `/etc/netns/NS/iproute2`: a copy of the machine's with the test's
+/// realm names added; removed when dropped.
+struct RealmNames(std::path::PathBuf);
+
+impl RealmNames {
+    fn new(ns: &Netns) -> RealmNames {
+        let dir = std::path::PathBuf::from(format!("/etc/netns/{}", ns.name));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
+        let out = std::process::Command::new("cp")
+            .args(["-a", "/etc/iproute2"])
+            .arg(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cp: {e}"));
+        assert!(out.status.success(), "cp /etc/iproute2: {out:?}");
+        let file = dir.join("iproute2/rt_realms");
+        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        text.push_str("7\ts9src\n9 s9dst\n");
+        std::fs::write(&file, text).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        RealmNames(dir)
+    }
+}
+
+impl Drop for RealmNames {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn multipath_installed(ns: &Netns) -> bool {
+    wait_until(15.0, || {
+        let t = table_100(ns);
+        ["203.0.113.0/26", "203.0.113.192/26", "2001:db8:a::"]
+            .iter()
+            .all(|d| t.iter().any(|r| r.contains(d)))
+    })
+}
+
+/// `ip -d route show table 100` in the namespace's network but the
+/// machine's /etc (nsenter mounts no /etc/netns), so realms show as
+/// numbers.
+fn table_100_text(ns: &Netns, fam: &str) -> String {
+    let net = format!("--net=/run/netns/{}", ns.name);
+    let out = netns::run(&[
+        "nsenter", &net, "ip", "-d", fam, "route", "show", "table", "100",
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn multipath_routes_and_realm_names_are_what_keepalived_installs() {
+    let t = route_node("s9net-mp");
+    t.ip(&["addr", "add", "198.51.100.1/32", "dev", "eth1"]);
+    let _names = RealmNames::new(&t);
+    let dir = Scratch::new("s9net-multipath");
+    let path = dir.file("keepalived.conf", MULTIPATH);
+    let mut d = Daemon::start(&t, &path, dir.0.join("t.log"));
+    assert!(multipath_installed(&t), "{:#?}\n{}", table_100(&t), d.log());
+    let tandem = table_100(&t);
+    let v4 = table_100_text(&t, "-4");
+    let v6 = table_100_text(&t, "-6");
+    d.signal("-TERM");
+    assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
+    assert!(
+        table_100(&t).is_empty(),
+        "left behind: {:#?}",
+        table_100(&t)
+    );
+    assert!(
+        d.log().contains("\"or\" for routes is deprecated"),
+        "{}",
+        d.log()
+    );
+
+    // The kernel's own words for what was installed.
+    let line = |text: &str, dst: &str| -> String {
+        let mut it = text.lines().skip_while(|l| !l.contains(dst));
+        let mut out = it.next().unwrap_or_default().to_string();
+        for l in it.take_while(|l| l.starts_with(char::is_whitespace)) {
+            out.push_str(" |");
+            out.push_str(l.trim());
+        }
+        out
+    };
+    let mp = line(&v4, "203.0.113.0/26");
+    for want in [
+        "nexthop via 198.51.100.1 dev eth1 weight 1",
+        "nexthop via 198.51.100.3 realms 7/9 dev eth1 weight 3 onlink",
+    ] {
+        assert!(mp.contains(want), "{want} not in {mp:?}\n{v4}");
+    }
+    let or = line(&v4, "203.0.113.64/26");
+    for want in [
+        "nexthop via 198.51.100.1 dev eth1 weight 1",
+        "nexthop via 198.51.100.4 dev eth1 weight 1",
+    ] {
+        assert!(or.contains(want), "{want} not in {or:?}\n{v4}");
+    }
+    let named = line(&v4, "203.0.113.128/26");
+    assert!(named.contains("realms 7/9"), "{named:?}\n{v4}");
+    let vr = line(&v4, "203.0.113.192/26");
+    for want in [
+        "nexthop via 198.51.100.5 dev eth1 weight 1",
+        "nexthop dev eth1 weight 2",
+    ] {
+        assert!(vr.contains(want), "{want} not in {vr:?}\n{v4}");
+    }
+    let six = line(&v6, "2001:db8:a::/64");
+    for want in [
+        "nexthop via 2001:db8:1::1 dev eth1 weight 1",
+        "nexthop via 2001:db8:1::3 dev eth1 weight 4",
+    ] {
+        assert!(six.contains(want), "{want} not in {six:?}\n{v6}");
+    }
+
+    if !require_keepalived() {
+        return;
+    }
+    let k = route_node("s9net-mk");
+    k.ip(&["addr", "add", "198.51.100.1/32", "dev", "eth1"]);
+    let _knames = RealmNames::new(&k);
+    let mut kd = Keepalived::start(&k, &path, &dir.0);
+    assert!(
+        multipath_installed(&k),
+        "keepalived never installed the routes:\n{:#?}\n{}",
+        table_100(&k),
+        std::fs::read_to_string(dir.0.join("keepalived.log")).unwrap_or_default()
+    );
+    let keepalived = table_100(&k);
+    kd.stop();
+    assert_eq!(tandem, keepalived, "tandem and keepalived differ");
+}

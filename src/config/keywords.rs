@@ -91,6 +91,8 @@ impl Block {
                 "static_routes",
                 "static_rules",
                 "child_wait_time",
+                "linkbeat_interfaces",
+                "linkbeat_use_polling",
             ],
             Block::GlobalDefs => &[
                 "notification_email",
@@ -247,6 +249,7 @@ impl Block {
                 "lower_prio_no_advert",
                 "higher_prio_send_advert",
                 "dont_track_primary",
+                "linkbeat_use_polling",
                 "check_unicast_src",
                 "unicast_ttl",
                 "garp_master_delay",
@@ -527,7 +530,6 @@ impl Block {
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
             Block::Top => &[
-                "linkbeat_interfaces",
                 "interface_up_down_delays",
                 "track_group",
                 "garp_group",
@@ -536,7 +538,6 @@ impl Block {
                 "namespace_with_ipsets",
                 "instance",
                 "use_pid_dir",
-                "linkbeat_use_polling",
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
@@ -556,7 +557,6 @@ impl Block {
                 "debug",
                 "notify_deleted",
                 "kernel_rx_buf_size",
-                "linkbeat_use_polling",
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
@@ -617,7 +617,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "namespace_with_ipsets",
     "instance",
     "use_pid_dir",
-    "linkbeat_use_polling",
     "default_interface",
     "disable_local_igmp",
     "vmac_addr_prefix",

@@ -44,6 +44,7 @@ pub(crate) mod lexer;
 pub mod model;
 pub(crate) mod parser;
 pub mod regex;
+pub mod rt_realms;
 pub mod strtol;
 pub mod validate;
 

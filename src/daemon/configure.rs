@@ -155,7 +155,25 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         scripts,
         waiting,
         bfd,
+        linkbeat: linkbeat_plan(config),
     })
+}
+
+/// The polled interfaces (`linkbeat_interfaces`, `linkbeat_use_polling`).
+fn linkbeat_plan(config: &Config) -> Vec<(String, Option<crate::net::LinkbeatWay>)> {
+    use crate::config::LinkbeatKind as K;
+    use crate::net::LinkbeatWay as W;
+    let way = |k: K| match k {
+        K::Mii => W::Mii,
+        K::Ethtool => W::Ethtool,
+        K::Ioctl => W::Ioctl,
+    };
+    config
+        .global_defs
+        .linkbeat_interfaces
+        .iter()
+        .map(|l| (l.name.clone(), l.kind.map(way)))
+        .collect()
 }
 
 /// A sync group's unit: its members' plans with the group's trackers.
@@ -460,7 +478,14 @@ fn vip_set(
             None => None,
             Some(_) => Some(dev_index(&r.dev)?),
         };
-        vips.routes.push(netconf::route_of(r, oif));
+        let mut hop_oifs = Vec::new();
+        for h in &r.nexthops {
+            hop_oifs.push(match &h.dev {
+                None => 0,
+                Some(_) => dev_index(&h.dev)?,
+            });
+        }
+        vips.routes.push(netconf::route_of(r, oif, &hop_oifs));
     }
     vips.rules = inst.virtual_rules.iter().map(netconf::rule_of).collect();
     Ok(vips)

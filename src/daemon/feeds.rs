@@ -7,13 +7,13 @@
 //! script (bounded by the script's timeout), and both wait while a unit's
 //! inbox is full: neither is ever on a unit's own path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::net::{LinkEvent, LinkMonitor, RtnlError};
+use crate::net::{LinkEvent, LinkMonitor, Linkbeat, LinkbeatWay, RtnlError};
 use crate::notify::script::{self, Outcome};
 use crate::vrrp::ScriptState;
 
@@ -47,30 +47,26 @@ impl LinkEvents for LinkMonitor {
 /// instance would stay MASTER on a dead interface): that is reported on
 /// `failed` like a unit's panic, so the daemon exits non-zero and is
 /// restarted with a fresh subscription.
+///
+/// The links in `polled` are linkbeat's (their state comes from
+/// [`linkbeat`]): their events are ignored, as keepalived ignores them.
 pub(super) async fn watch_links(
     mut monitor: impl LinkEvents,
     inboxes: Inboxes,
     failed: mpsc::UnboundedSender<String>,
+    polled: HashSet<String>,
 ) {
     let mut last: HashMap<u32, bool> = HashMap::new();
     loop {
         match monitor.next_events().await {
             Ok(events) => {
-                for ev in events {
+                for ev in events.into_iter().filter(|e| !polled.contains(&e.name)) {
                     // The kernel repeats RTM_NEWLINK for changes we do not
                     // track (MTU, stats); pass only changes of "running".
                     if last.insert(ev.index, ev.running) == Some(ev.running) {
                         continue;
                     }
-                    let units = inboxes.read().map(|l| l.clone()).unwrap_or_default();
-                    for tx in &units {
-                        let _ = tx
-                            .send(UnitMsg::Link {
-                                ifindex: ev.index,
-                                running: ev.running,
-                            })
-                            .await;
-                    }
+                    send_link(&inboxes, ev.index, ev.running).await;
                 }
             }
             Err(e) => {
@@ -78,6 +74,61 @@ pub(super) async fn watch_links(
                 let _ = failed.send(format!("the link monitor failed ({e})"));
                 return;
             }
+        }
+    }
+}
+
+/// Tell every unit that link `ifindex` is (not) running.
+async fn send_link(inboxes: &Inboxes, ifindex: u32, running: bool) {
+    let units = inboxes.read().map(|l| l.clone()).unwrap_or_default();
+    for tx in &units {
+        let _ = tx.send(UnitMsg::Link { ifindex, running }).await;
+    }
+}
+
+/// keepalived's linkbeat period (POLLING_DELAY: one second).
+const LINKBEAT_PERIOD: Duration = Duration::from_secs(1);
+
+/// Poll each linkbeat interface's carrier every second and report its
+/// changes to the units as link events (the first poll reports every
+/// interface, so the units start from the polled state, not
+/// rtnetlink's). An interface that does not exist is down; one that
+/// appears is found by name at the next poll.
+pub(super) async fn linkbeat(list: Vec<(String, Option<LinkbeatWay>)>, inboxes: Inboxes) {
+    let probe = match Linkbeat::new() {
+        Ok(p) => p,
+        Err(e) => {
+            // keepalived logs and goes on without polling: so does tandem,
+            // but louder, since the links then follow nothing.
+            tracing::error!(error = %e, "linkbeat: cannot open the ioctl socket; polled interfaces are not followed");
+            return;
+        }
+    };
+    let mut last: HashMap<String, (u32, bool)> = HashMap::new();
+    let mut tick = tokio::time::interval(LINKBEAT_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (name, prefer) in &list {
+            let index = crate::net::if_index(name);
+            let (up, way) = match index {
+                Some(_) => probe.poll(name, *prefer),
+                None => (false, prefer.unwrap_or(LinkbeatWay::Ioctl)),
+            };
+            let index = index.or(last.get(name).map(|l| l.0));
+            let Some(index) = index else {
+                continue;
+            };
+            let before = last.insert(name.clone(), (index, up));
+            if before.map(|b| b.1) == Some(up) {
+                continue;
+            }
+            if before.is_some() {
+                tracing::info!(interface = %name, ?way, up, "Linkbeat reports {} {}", name, if up { "up" } else { "down" });
+            } else {
+                tracing::info!(interface = %name, ?way, up, "linkbeat: polling {} ({:?}), {}", name, way, if up { "up" } else { "down" });
+            }
+            send_link(&inboxes, index, up).await;
         }
     }
 }
@@ -141,7 +192,7 @@ mod tests {
             removed: false,
         };
         let source = Scripted(vec![vec![down]].into());
-        watch_links(source, inboxes, failed_tx).await;
+        watch_links(source, inboxes, failed_tx, HashSet::new()).await;
         // The events before the failure reached the units...
         assert!(matches!(
             inbox.try_recv(),
@@ -159,5 +210,30 @@ mod tests {
                 .contains("stopped so that it can be restarted"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_link_events_of_a_polled_link_are_ignored() {
+        let (tx, mut inbox) = mpsc::channel(8);
+        let inboxes = Arc::new(std::sync::RwLock::new(vec![tx]));
+        let (failed_tx, _failed) = mpsc::unbounded_channel();
+        let ev = |index: u32, name: &str| LinkEvent {
+            index,
+            name: name.into(),
+            running: false,
+            removed: false,
+        };
+        let source = Scripted(vec![vec![ev(3, "eth1"), ev(4, "eth2")]].into());
+        let polled = HashSet::from(["eth1".to_string()]);
+        watch_links(source, inboxes, failed_tx, polled).await;
+        // eth1 is linkbeat's: only eth2's event reaches the unit.
+        assert!(matches!(
+            inbox.try_recv(),
+            Ok(UnitMsg::Link {
+                ifindex: 4,
+                running: false
+            })
+        ));
+        assert!(inbox.try_recv().is_err());
     }
 }

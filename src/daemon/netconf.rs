@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use crate::config::{self, IpRule, VirtualIpAddress, VirtualRoute};
-use crate::net::{IfAddress, Route, RouteKind, RouteOptions, Rule, RuleKind, Scope};
+use crate::net::{IfAddress, NextHop, Route, RouteKind, RouteOptions, Rule, RuleKind, Scope};
 
 pub(super) fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {
@@ -41,8 +41,10 @@ pub(super) fn address_of(v: &VirtualIpAddress, ifindex: u32) -> IfAddress {
     }
 }
 
-/// A `virtual_routes` / `static_routes` line; `oif` its `dev`'s index.
-pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>) -> Route {
+/// A `virtual_routes` / `static_routes` line; `oif` its `dev`'s index,
+/// `hop_oifs` those of its next hops' (0 for a hop without a `dev`), in
+/// the order of `r.nexthops`.
+pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>, hop_oifs: &[u32]) -> Route {
     Route {
         dst: r.destination.address,
         dst_len: r.destination.prefix_len,
@@ -61,7 +63,21 @@ pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>) -> Route {
             config::RouteType::Prohibit => RouteKind::Prohibit,
             config::RouteType::Throw => RouteKind::Throw,
         },
-        options: route_options(r),
+        options: RouteOptions {
+            nexthops: r
+                .nexthops
+                .iter()
+                .zip(hop_oifs.iter().copied().chain(std::iter::repeat(0)))
+                .map(|(h, oif)| NextHop {
+                    gateway: h.via,
+                    oif,
+                    hops: h.weight.map_or(0, |w| w.saturating_sub(1) as u8),
+                    onlink: h.onlink,
+                    realms: h.realms,
+                })
+                .collect(),
+            ..route_options(r)
+        },
     }
 }
 
@@ -104,6 +120,7 @@ fn route_options(r: &VirtualRoute) -> RouteOptions {
         metrics,
         congctl,
         lock: r.lock,
+        nexthops: Vec::new(),
     }
 }
 

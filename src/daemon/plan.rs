@@ -200,6 +200,9 @@ pub struct Plan {
     pub waiting: Vec<Waiting>,
     /// Every `bfd_instance`, as the BFD task runs it.
     pub bfd: Vec<crate::bfd::SessionConfig>,
+    /// The interfaces whose carrier is polled (linkbeat), and the way
+    /// each prefers; rtnetlink's word on them is ignored.
+    pub linkbeat: Vec<(String, Option<crate::net::LinkbeatWay>)>,
 }
 
 /// An instance that waits for a link (`dynamic_interfaces`).

@@ -194,11 +194,19 @@ fn start_plan(
     }
     running.spawn_receivers(new_rx, &macs);
     let inboxes = running.inboxes.clone();
+    let polled = plan.linkbeat.iter().map(|(n, _)| n.clone()).collect();
     running.background.push(tokio::spawn(feeds::watch_links(
         monitor,
         inboxes.clone(),
         running.failed_tx.clone(),
+        polled,
     )));
+    if !plan.linkbeat.is_empty() {
+        let list = plan.linkbeat.clone();
+        running
+            .background
+            .push(tokio::spawn(feeds::linkbeat(list, inboxes.clone())));
+    }
     if let Some(io) = bfd_io {
         let task = BfdTask::new(
             plan.bfd,

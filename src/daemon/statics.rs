@@ -135,8 +135,22 @@ fn desired(config: &Config, kernel: &Kernel, vmacs: &HashSet<String>) -> Desired
                 None => continue,
             },
         };
-        d.entries
-            .push((Entry::Route(netconf::route_of(r, oif)), !r.no_track));
+        let what = || format!("static_routes {}", r.destination);
+        let hop_oifs: Option<Vec<u32>> = r
+            .nexthops
+            .iter()
+            .map(|h| match &h.dev {
+                None => Some(0),
+                Some(dev) => index(dev, what()),
+            })
+            .collect();
+        let Some(hop_oifs) = hop_oifs else {
+            continue;
+        };
+        d.entries.push((
+            Entry::Route(netconf::route_of(r, oif, &hop_oifs)),
+            !r.no_track,
+        ));
     }
     d.entries.extend(
         config

@@ -32,6 +32,7 @@ mod events;
 pub mod garp;
 pub mod guard;
 pub mod link;
+pub mod linkbeat;
 pub mod nft;
 mod reactor;
 pub mod removals;
@@ -44,10 +45,12 @@ pub mod vmac;
 pub use bfd::{BfdDatagram, BfdListener, BfdSender, BfdSocketError};
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
+pub use linkbeat::{Linkbeat, LinkbeatWay};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{
-    IfAddress, InetConf, LinkInfo, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope, VlanInfo,
+    IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope,
+    VlanInfo,
 };
 pub use rule::{Rule, RuleKind};
 pub use socket::{

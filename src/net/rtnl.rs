@@ -19,8 +19,8 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
-    RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
+    RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -268,6 +268,51 @@ pub struct RouteOptions {
     pub congctl: Option<String>,
     /// RTAX_LOCK: `1 << RTAX_*` bits.
     pub lock: u32,
+    /// RTA_MULTIPATH: the paths of a multipath route (empty: one path,
+    /// the route's own gateway and oif).
+    pub nexthops: Vec<NextHop>,
+}
+
+/// One path of a multipath route (a `struct rtnexthop` and its
+/// attributes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NextHop {
+    pub gateway: Option<IpAddr>,
+    /// `rtnh_ifindex`; 0: any (the kernel finds it from the gateway).
+    pub oif: u32,
+    /// `rtnh_hops`: the weight minus one.
+    pub hops: u8,
+    /// RTNH_F_ONLINK.
+    pub onlink: bool,
+    /// RTA_FLOW: `SRC << 16 | DST`.
+    pub realms: Option<u32>,
+}
+
+impl NextHop {
+    fn to_attribute(&self) -> RouteNextHop {
+        let mut nh = RouteNextHop::default();
+        nh.hops = self.hops;
+        nh.interface_index = self.oif;
+        if self.onlink {
+            nh.flags = RouteNextHopFlags::Onlink;
+        }
+        if let Some(gw) = self.gateway {
+            nh.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+        }
+        if let Some(r) = self.realms {
+            nh.attributes.push(RouteAttribute::Realm(realm(r)));
+        }
+        nh
+    }
+}
+
+/// RTA_FLOW's value as the netlink crate holds it.
+fn realm(r: u32) -> RouteRealm {
+    RouteRealm {
+        source: (r >> 16) as u16,
+        destination: (r & 0xffff) as u16,
+    }
 }
 
 impl RouteOptions {
@@ -368,10 +413,11 @@ impl Route {
         }
         let o = &self.options;
         if let Some(r) = o.realms {
-            msg.attributes.push(RouteAttribute::Realm(RouteRealm {
-                source: (r >> 16) as u16,
-                destination: (r & 0xffff) as u16,
-            }));
+            msg.attributes.push(RouteAttribute::Realm(realm(r)));
+        }
+        if !o.nexthops.is_empty() {
+            let hops = o.nexthops.iter().map(NextHop::to_attribute).collect();
+            msg.attributes.push(RouteAttribute::MultiPath(hops));
         }
         if let Some(p) = o.pref {
             msg.attributes

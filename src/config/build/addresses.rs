@@ -250,32 +250,15 @@ impl Builder {
                 _ => true,
             })
             .collect();
-        let mut r = VirtualRoute {
-            route_type: RouteType::Unicast,
-            destination: IpPrefix {
-                address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                prefix_len: 0,
-            },
-            src: None,
-            via: None,
-            dev: None,
-            scope: None,
-            table: None,
-            metric: None,
-            no_track: false,
-            tos: None,
-            protocol: None,
-            onlink: false,
-            realms: None,
-            pref: None,
-            expires: None,
-            metrics: Vec::new(),
-            lock: 0,
-        };
+        let mut r = empty_route();
         let mut dest: Option<IpPrefix> = None;
         let mut i = 0;
         let mut ok = true;
         while i < words.len() {
+            if words[i].text == "nexthop" {
+                ok &= self.route_nexthops(&mut r, &words[i..]);
+                break;
+            }
             if ROUTE_OPTIONS.contains(&words[i].text.as_str()) {
                 match self.route_option(&mut r, &words[i..]) {
                     Some(n) => i += n,
@@ -309,14 +292,19 @@ impl Builder {
             let v6 = inet6
                 || r.pref.is_some()
                 || r.expires.is_some()
-                || [r.via, r.src].into_iter().flatten().any(|a| a.is_ipv6());
+                || [r.via, r.src]
+                    .into_iter()
+                    .chain(r.nexthops.iter().map(|h| h.via))
+                    .flatten()
+                    .any(|a| a.is_ipv6());
             if v6 {
                 d.address = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
             }
         }
         r.destination = d;
         let fam = AddressFamily::of(&d.address);
-        for a in [r.src, r.via].into_iter().flatten() {
+        let hops = r.nexthops.iter().map(|h| h.via);
+        for a in [r.src, r.via].into_iter().chain(hops).flatten() {
             if AddressFamily::of(&a) != fam {
                 self.err(
                     st.keyword.pos,
@@ -336,7 +324,10 @@ impl Builder {
     fn route_family_options(&mut self, r: &VirtualRoute, d: IpPrefix, pos: Pos) -> bool {
         let v6 = d.address.is_ipv6();
         let wrong: Vec<&str> = [
-            ("realms", r.realms.is_some() && v6),
+            (
+                "realms",
+                (r.realms.is_some() || r.nexthops.iter().any(|h| h.realms.is_some())) && v6,
+            ),
             ("tos", r.tos.is_some() && v6),
             ("pref", r.pref.is_some() && !v6),
             ("expires", r.expires.is_some() && !v6),
@@ -408,9 +399,19 @@ impl Builder {
                 };
                 RouteStep::Next { words: 1, ok: true }
             }
-            "or" | "vrf" | "nexthop" | "encap" | "ttl-propagate" | "as" | "from" | "add"
-            | "prepend" | "append" | "track_group" | "type" | "unicast" | "broadcast" | "local"
-            | "nat" | "anycast" | "multicast" | "xresolve" => {
+            "or" => {
+                let Some(v) = value else {
+                    self.err(w.pos, "\"or\" needs a value");
+                    return RouteStep::Stop;
+                };
+                RouteStep::Next {
+                    words: 2,
+                    ok: self.route_or(r, w, v),
+                }
+            }
+            "vrf" | "encap" | "ttl-propagate" | "as" | "from" | "add" | "prepend" | "append"
+            | "track_group" | "type" | "unicast" | "broadcast" | "local" | "nat" | "anycast"
+            | "multicast" | "xresolve" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
                 RouteStep::Stop
             }
@@ -539,4 +540,31 @@ enum RouteStep {
     Next { words: usize, ok: bool },
     /// It was refused: the rest of the line is not read.
     Stop,
+}
+
+/// A route line before its words are read.
+fn empty_route() -> VirtualRoute {
+    VirtualRoute {
+        route_type: RouteType::Unicast,
+        destination: IpPrefix {
+            address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            prefix_len: 0,
+        },
+        src: None,
+        via: None,
+        dev: None,
+        scope: None,
+        table: None,
+        metric: None,
+        no_track: false,
+        tos: None,
+        protocol: None,
+        onlink: false,
+        realms: None,
+        pref: None,
+        expires: None,
+        metrics: Vec::new(),
+        lock: 0,
+        nexthops: Vec::new(),
+    }
 }

@@ -57,6 +57,9 @@ pub(super) struct Builder {
     pub(super) static_ipaddress: Vec<VirtualIpAddress>,
     pub(super) static_routes: Vec<VirtualRoute>,
     pub(super) static_rules: Vec<IpRule>,
+    /// The interfaces of the instances that poll theirs
+    /// (`linkbeat_use_polling`), added to the linkbeat list at the end.
+    pub(super) linkbeat_of_instances: Vec<String>,
 }
 
 impl Builder {

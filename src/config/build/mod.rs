@@ -13,7 +13,7 @@
 //! Each block's keywords are read, and its items resolved, in the file
 //! named after it; the helpers they share are in `builder`, `args`,
 //! `values`, `raw` and `inherited`. May not: open files or touch the
-//! network (the lexer reads the files), or check across items (validate
+//! network (the lexer reads the files, `rt_realms` the realm names), or check across items (validate
 //! does).
 
 mod addresses;
@@ -26,7 +26,9 @@ mod daemon_knobs;
 mod forwarding;
 mod global_defs;
 mod inherited;
+mod linkbeat;
 mod lvs_sync;
+mod nexthops;
 mod notify_fifo;
 mod process_knobs;
 mod raw;
@@ -59,6 +61,8 @@ use crate::config::parser::{Item, Parser};
 
 use builder::Builder;
 
+pub(crate) use values::parse_c_u64;
+
 /// Build the model from a statement stream. The model is always returned
 /// (possibly partial); the diagnostics say whether it can be used.
 /// The model, the diagnostics (not yet in file order) and the files read,
@@ -89,6 +93,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
         static_rules: Vec::new(),
+        linkbeat_of_instances: Vec::new(),
     };
     b.top();
     let cfg = b.finish();
@@ -115,6 +120,11 @@ impl Builder {
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
                     "child_wait_time" => self.child_wait_time(&s),
+                    "linkbeat_interfaces" => self.linkbeat_interfaces(&s),
+                    "linkbeat_use_polling" => {
+                        self.bare(&s);
+                        self.global.linkbeat_use_polling = true;
+                    }
                     "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
@@ -126,7 +136,7 @@ impl Builder {
     /// global_defs first (everything inherits from it), then the VRRP
     /// items, then the virtual servers' alerts.
     fn finish(&mut self) -> Config {
-        let g = self.finish_global();
+        let mut g = self.finish_global();
         self.note_vrrp_iptables(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
@@ -138,6 +148,7 @@ impl Builder {
         let mut groups = self.finish_sync_groups(&scripts, &bfds, vrrp_alert_default);
         self.bfds = bfds;
         let mut instances = self.finish_instances(&g, &scripts, vrrp_alert_default);
+        self.finish_linkbeat(&mut g);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
         self.restrict_track_file_weights(&mut groups, &mut instances);

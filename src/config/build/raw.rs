@@ -93,6 +93,8 @@ pub(super) struct RawVs {
 #[derive(Default)]
 pub(super) struct RawInstance {
     pub(super) inst: VrrpInstance,
+    /// `linkbeat_use_polling` (deprecated here): poll the interface.
+    pub(super) linkbeat_use_polling: bool,
     pub(super) interface: Option<String>,
     pub(super) vrid: Option<u8>,
     /// The keyword was written (even with a bad value): no "missing" error.

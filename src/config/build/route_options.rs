@@ -9,6 +9,7 @@
 
 use crate::config::model::*;
 use crate::config::parser::Word;
+use crate::config::rt_realms;
 
 use super::builder::Builder;
 use super::values::parse_c_u64;
@@ -94,12 +95,12 @@ impl Builder {
                     return None;
                 }
             },
-            "realms" => match realms(t) {
-                Some(n) => r.realms = Some(n),
-                None => {
+            "realms" => match rt_realms::realms(t, 255) {
+                Ok(n) => r.realms = Some(n),
+                Err((word, e)) => {
                     self.err(
                         v.pos,
-                        format!("realms expects [SRC/]DST (numbers up to 255), not \"{t}\""),
+                        format!("realms {t}: {}", rt_realms::message(&word, &e, 255)),
                     );
                     return None;
                 }
@@ -287,15 +288,6 @@ fn protocol(s: &str) -> Option<u8> {
         "babel" => 42,
         _ => return None,
     })
-}
-
-/// `[SRC/]DST`, each at most 255 (keepalived's limit): (SRC << 16) | DST.
-fn realms(s: &str) -> Option<u32> {
-    let num = |t: &str| parse_c_u64(t).filter(|v| *v <= 255).map(|v| v as u32);
-    match s.split_once('/') {
-        Some((src, dst)) => Some((num(src)? << 16) | num(dst)?),
-        None => num(s),
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use crate::config::keywords;
 use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
+use crate::config::rt_realms;
 
 use super::builder::Builder;
 use super::values::{parse_c_u64, parse_prefix, parse_table};
@@ -238,15 +239,13 @@ impl Builder {
     fn rule_selector(&mut self, p: &mut Partial, opt: &str, v: &Word) -> Option<()> {
         match opt {
             "realms" => {
-                let Some(r) = parse_realms(&v.text) else {
-                    self.err(
-                        v.pos,
-                        format!(
-                            "realms expects [SRC/]DST (numbers up to 65535), not \"{}\"",
-                            v.text
-                        ),
-                    );
-                    return None;
+                let r = match rt_realms::realms(&v.text, 0xffff) {
+                    Ok(r) => r,
+                    Err((word, e)) => {
+                        let m = rt_realms::message(&word, &e, 0xffff);
+                        self.err(v.pos, format!("realms {}: {m}", v.text));
+                        return None;
+                    }
                 };
                 self.rule_family(p, AddressFamily::Inet, v)?;
                 p.realms = Some(r);
@@ -521,15 +520,6 @@ pub(super) const RTPROT_KEEPALIVED: u8 = 18;
 /// `default`, `any`, `all`: every address (of the rule's family).
 fn is_any(s: &str) -> bool {
     matches!(s, "default" | "any" | "all")
-}
-
-/// `[SRC/]DST`, each at most 65535: (SRC << 16) | DST.
-fn parse_realms(s: &str) -> Option<u32> {
-    let num = |t: &str| parse_c_u64(t).filter(|v| *v <= 0xffff).map(|v| v as u32);
-    match s.split_once('/') {
-        Some((src, dst)) => Some((num(src)? << 16) | num(dst)?),
-        None => num(s),
-    }
 }
 
 /// `A-B`.

@@ -155,7 +155,7 @@ pub(super) fn ip_le(a: &IpAddr, b: &IpAddr) -> bool {
 
 /// A whole word read as C's `strtoul(s, &end, 0)` reads a number: `0x`
 /// hexadecimal, a leading `0` octal, decimal otherwise.
-pub(super) fn parse_c_u64(s: &str) -> Option<u64> {
+pub(crate) fn parse_c_u64(s: &str) -> Option<u64> {
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         return u64::from_str_radix(h, 16).ok();
     }

@@ -197,6 +197,9 @@ impl Builder {
                 self.bare(&st);
                 vi.dont_track_primary = true;
             }
+            "linkbeat_use_polling" => {
+                r.linkbeat_use_polling = self.instance_linkbeat(&st, &vi.name)
+            }
             _ => self.unknown(Block::VrrpInstance, &st),
         }
     }
@@ -538,6 +541,9 @@ impl Builder {
             self.check_resolved_instance(&vi, &ri);
             self.apply_strict(&mut vi, &ri, g);
             self.finish_vmac(&mut vi, &ri);
+            if (ri.linkbeat_use_polling || g.linkbeat_use_polling) && vi.vmac.is_none() {
+                self.linkbeat_of_instances.push(vi.interface.clone());
+            }
             names.push((vi.name.clone(), ri.vmac_pos, vmac_name(&vi)));
             instances.push(vi);
         }

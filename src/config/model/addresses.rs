@@ -151,6 +151,25 @@ pub struct VirtualRoute {
     pub metrics: Vec<RouteMetric>,
     /// `lock` before a metric's value: `1 << RTAX_*` bits (RTAX_LOCK).
     pub lock: u32,
+    /// `nexthop ...` (several), or `via A or B`: a multipath route
+    /// (RTA_MULTIPATH); empty for a route with one path.
+    #[serde(default)]
+    pub nexthops: Vec<Nexthop>,
+}
+
+/// One `nexthop [via IP] [dev IF] [weight N] [onlink] [realms R]` of a
+/// multipath route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nexthop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// `weight 1..256` as written; the kernel gets `weight - 1`
+    /// (rtnh_hops); `None`: the kernel's 1.
+    pub weight: Option<u16>,
+    /// RTNH_F_ONLINK on this hop.
+    pub onlink: bool,
+    /// RTA_FLOW of this hop: `SRC << 16 | DST` (IPv4).
+    pub realms: Option<u32>,
 }
 
 /// One metric of a route (`ip route add ... mtu N` and the like); the

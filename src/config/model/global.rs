@@ -143,6 +143,17 @@ pub struct GlobalDefs {
     /// `None`: every interface must exist at start.
     #[serde(default)]
     pub dynamic_interfaces: Option<DynamicInterfaces>,
+    /// The interfaces whose carrier is polled (MII, ethtool or the
+    /// interface flags, every second) instead of read from rtnetlink
+    /// link events: those of `linkbeat_interfaces { ... }`, and the own
+    /// interface of each instance (not on a vmac) when
+    /// `linkbeat_use_polling` is set globally or in the instance.
+    #[serde(default)]
+    pub linkbeat_interfaces: Vec<LinkbeatInterface>,
+    /// `linkbeat_use_polling` (top level; keepalived keeps it with its
+    /// global settings).
+    #[serde(default)]
+    pub linkbeat_use_polling: bool,
     /// The nftables table that keeps a master in non-accept mode from
     /// receiving traffic to its VIPs (`nftables`, `nftables_priority`,
     /// `nftables_counters`, `nftables_ifindex`, and `vrrp_iptables`, which
@@ -283,6 +294,8 @@ impl Default for GlobalDefs {
             lvs_timeouts: LvsTimeouts::default(),
             vrrp_strict: false,
             dynamic_interfaces: None,
+            linkbeat_interfaces: Vec::new(),
+            linkbeat_use_polling: false,
             nftables: NftablesDefs::default(),
             notify_fifo: None,
             vrrp_notify_fifo: None,
@@ -504,4 +517,25 @@ impl AgentxAddress {
         }
         Ok(AgentxAddress::Unix(path.into()))
     }
+}
+
+/// One polled interface (`linkbeat_interfaces`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkbeatInterface {
+    pub name: String,
+    /// The preferred way to read the carrier; `None`: MII, else ethtool,
+    /// else the flags (keepalived's order). A way the driver does not
+    /// answer falls back to the next, as in keepalived.
+    pub kind: Option<LinkbeatKind>,
+}
+
+/// How a linkbeat interface's carrier is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkbeatKind {
+    /// SIOCGMIIPHY / SIOCGMIIREG: the PHY's BMSR link bit.
+    Mii,
+    /// SIOCETHTOOL ETHTOOL_GLINK.
+    Ethtool,
+    /// SIOCGIFFLAGS: IFF_UP and IFF_RUNNING only.
+    Ioctl,
 }
