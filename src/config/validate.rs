@@ -563,7 +563,7 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
                     rs.port,
                     match rs.lvs_method {
                         LvsMethod::Dr | LvsMethod::Tun =>
-                            "; a DR or TUN real server takes the virtual server's port",
+                            ", as a DR or TUN real server takes the virtual server's port",
                         _ => "",
                     }
                 ),

@@ -249,7 +249,7 @@ impl Builder {
                 // that, so the operator deletes the line.
                 Some(w) if w.text == "0" => self.err(
                     w.pos,
-                    "persistence_timeout 0 is out of range (1-4294967295); keepalived 2.2.7 would report it and run the virtual server without persistence: delete the line for that",
+                    "persistence_timeout 0 is out of range (1-4294967295), and keepalived 2.2.7 would report it and run the virtual server without persistence: delete the line for that",
                 ),
                 Some(w) => {
                     if let Some(v) = self.int_word("persistence_timeout", w, 1, i64::from(u32::MAX))
