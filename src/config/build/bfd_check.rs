@@ -49,18 +49,11 @@ impl Builder {
             self.err(s.keyword.pos, "BFD_CHECK has no name (of a bfd_instance)");
             return None;
         };
-        Some(RawChecker {
-            kind: CheckerKind::BfdCheck(BfdCheck { name }),
-            inh,
-            connect_ip: None,
-            connect_port: None,
-            bindto: None,
-            bind_port: None,
-            bind_if: None,
-            fwmark: None,
-            log_all_failures: false,
-            misc_timeout: None,
-            origin: self.origin(s.keyword.pos),
-        })
+        let mut c = RawChecker::new(
+            CheckerKind::BfdCheck(BfdCheck { name }),
+            self.origin(s.keyword.pos),
+        );
+        c.inh = inh;
+        Some(c)
     }
 }

@@ -27,19 +27,7 @@ impl Builder {
         }
         let (block, mut kind) = empty_checker(&kind_kw);
         let mut dns_name_seen = false;
-        let mut c = RawChecker {
-            kind: CheckerKind::TcpCheck,
-            inh: Inherit::default(),
-            connect_ip: None,
-            connect_port: None,
-            bindto: None,
-            bind_port: None,
-            bind_if: None,
-            fwmark: None,
-            log_all_failures: false,
-            misc_timeout: None,
-            origin: self.origin(s.keyword.pos),
-        };
+        let mut c = RawChecker::new(CheckerKind::TcpCheck, self.origin(s.keyword.pos));
         if !s.block {
             if matches!(kind, CheckerKind::TcpCheck | CheckerKind::PingCheck) {
                 // `TCP_CHECK` or `PING_CHECK` alone: all defaults.

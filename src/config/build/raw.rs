@@ -69,6 +69,26 @@ pub(super) struct RawChecker {
     pub(super) origin: Origin,
 }
 
+impl RawChecker {
+    /// A checker of `kind` written at `origin`, with nothing of its own
+    /// set yet: its connection and timing come from the real server.
+    pub(super) fn new(kind: CheckerKind, origin: Origin) -> RawChecker {
+        RawChecker {
+            kind,
+            inh: Inherit::default(),
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            log_all_failures: false,
+            misc_timeout: None,
+            origin,
+        }
+    }
+}
+
 pub(super) struct RawRs {
     pub(super) rs: RealServer,
     pub(super) port: Option<u16>,

@@ -18,7 +18,7 @@ use crate::config::model::*;
 use crate::config::parser::Stmt;
 
 use super::builder::Builder;
-use super::raw::{Inherit, RawChecker};
+use super::raw::RawChecker;
 
 /// keepalived's `helo_name` default (SMTP_DEFAULT_HELO).
 pub const DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
@@ -49,19 +49,7 @@ impl Builder {
         let mut kind = CheckerKind::SmtpCheck(SmtpCheck {
             helo_name: DEFAULT_HELO.to_string(),
         });
-        let mut c = RawChecker {
-            kind: kind.clone(),
-            inh: Inherit::default(),
-            connect_ip: None,
-            connect_port: None,
-            bindto: None,
-            bind_port: None,
-            bind_if: None,
-            fwmark: None,
-            log_all_failures: false,
-            misc_timeout: None,
-            origin: self.origin(s.keyword.pos),
-        };
+        let mut c = RawChecker::new(kind.clone(), self.origin(s.keyword.pos));
         let mut own_connection = false;
         let mut hosts: Vec<RawChecker> = Vec::new();
         self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
