@@ -222,6 +222,28 @@ pub struct VrrpInstanceStatus {
     pub preempt_held_until_unix_ms: Option<u64>,
     #[serde(default)]
     pub counters: VrrpCounters,
+    /// What the VRRP MIBs (RFC 2787, RFC 6527) index and show.
+    #[serde(default)]
+    pub router: VirtualRouterStatus,
+}
+
+/// The parts of an instance the VRRP MIBs (RFC 2787, RFC 6527) need
+/// beside the above: their tables are indexed by ifIndex and VRID.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualRouterStatus {
+    /// The interface's ifIndex; for a `use_vmac` instance its base's, as
+    /// keepalived indexes the tables. 0: not known (older JSON).
+    pub ifindex: u32,
+    /// The interface's primary address, the adverts' source.
+    pub primary_address: Option<IpAddr>,
+    /// `auth_type`: `PASS`, `AH`, or empty for none.
+    pub auth_type: String,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// When the instance started running (left INIT for the first time),
+    /// vrrpOperVirtualRouterUpTime's origin.
+    pub up_since_unix_ms: Option<u64>,
 }
 
 /// An instance configured without `state` starts as BACKUP.
@@ -387,6 +409,13 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
                 "master down timer expired",
             )),
             preempt_held_until_unix_ms: None,
+            router: VirtualRouterStatus {
+                ifindex: 2,
+                primary_address: Some(IpAddr::from([192, 0, 2, 11])),
+                auth_type: "PASS".into(),
+                nopreempt: false,
+                up_since_unix_ms: Some(now - 3_710_000),
+            },
             counters: VrrpCounters {
                 became_master: 1,
                 adverts_sent: 3700,
@@ -422,6 +451,11 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
             )),
             preempt_held_until_unix_ms: None,
             counters: VrrpCounters::default(),
+            router: VirtualRouterStatus {
+                ifindex: 3,
+                primary_address: Some(IpAddr::from([198, 51, 100, 2])),
+                ..VirtualRouterStatus::default()
+            },
         },
     ]
 }
