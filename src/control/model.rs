@@ -241,6 +241,10 @@ pub struct VirtualRouterStatus {
     pub auth_type: String,
     /// `nopreempt`.
     pub nopreempt: bool,
+    /// Accept mode (RFC 5798 §6.1): whether the VIPs take packets
+    /// addressed to them while MASTER (`accept`, or the address owner);
+    /// false when `no_accept` drops them.
+    pub accept: bool,
     /// When the instance started running (left INIT for the first time),
     /// vrrpOperVirtualRouterUpTime's origin.
     pub up_since_unix_ms: Option<u64>,
@@ -414,6 +418,7 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
                 primary_address: Some(IpAddr::from([192, 0, 2, 11])),
                 auth_type: "PASS".into(),
                 nopreempt: false,
+                accept: true,
                 up_since_unix_ms: Some(now - 3_710_000),
             },
             counters: VrrpCounters {
@@ -533,5 +538,21 @@ mod tests {
         assert!(text.contains("\"checksum_errors\": 2"));
         assert!(text.contains("\"packet_length_errors\": 1"));
         assert!(text.contains("\"name\": \"[192.0.2.2]:tcp:80\""));
+        assert!(text.contains("\"ifindex\": 2"));
+    }
+
+    #[test]
+    fn json_without_the_router_part_still_reads() {
+        let mut v = serde_json::to_value(example_snapshot()).expect("serialize");
+        if let Some(list) = v["vrrp_instances"].as_array_mut() {
+            for i in list {
+                i.as_object_mut().map(|o| o.remove("router"));
+            }
+        }
+        let back: StatusSnapshot = serde_json::from_value(v).expect("parse");
+        assert_eq!(
+            back.vrrp_instances[0].router,
+            VirtualRouterStatus::default()
+        );
     }
 }

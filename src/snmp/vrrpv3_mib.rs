@@ -10,8 +10,9 @@
 //! an associated address follows as its bare octets, without the length
 //! sub-identifier, as keepalived writes it. Columns tandem has no
 //! truthful value for are left out rather than filled with a constant:
-//! vrrpv3OperationsVirtualMacAddr, vrrpv3OperationsAcceptMode,
-//! vrrpv3StatisticsNewMasterReason, vrrpv3StatisticsProtoErrReason and
+//! vrrpv3OperationsVirtualMacAddr, vrrpv3StatisticsNewMasterReason (its
+//! value is in the vrrpv3NewMaster notification; the status model does not
+//! keep it once the instance leaves MASTER), vrrpv3StatisticsProtoErrReason and
 //! the discontinuity times.
 
 use std::net::IpAddr;
@@ -99,6 +100,7 @@ fn add_oper(view: &mut MibView, inst: &VrrpInstanceStatus, idx: [u32; 3], clock:
     let cs = i32::try_from(inst.advert_interval_ms / 10).unwrap_or(i32::MAX);
     view.insert(col(9), Value::Integer(cs));
     view.insert(col(10), truth(!r.nopreempt));
+    view.insert(col(11), truth(r.accept));
     // vrrpv3OperationsUpTime: how long the router has been out of INIT.
     let up = match (inst.state, r.up_since_unix_ms) {
         (VrrpState::Backup | VrrpState::Master, Some(t)) => centis(t, clock.now_unix_ms),
@@ -134,12 +136,14 @@ fn add_stats(view: &mut MibView, inst: &VrrpInstanceStatus, idx: [u32; 3]) {
     view.insert(col(13), Value::Gauge32(ms));
 }
 
-/// vrrpv3StatisticsNewMasterReason of a transition to MASTER: priority(1)
-/// (the owner at startup), preempted(2), masterNoResponse(3), from the
-/// transition's reason as the status model words it.
+/// vrrpv3StatisticsNewMasterReason of a transition to MASTER, from the
+/// transition's reason as the status model words it, as keepalived
+/// counts them: priority(1) after the old master sent priority 0,
+/// preempted(2) after preempting a lower-priority master,
+/// masterNoResponse(3) otherwise (the master down timer, startup).
 fn master_reason(inst: &VrrpInstanceStatus) -> i32 {
     match inst.last_transition.as_ref().map(|t| t.reason.as_str()) {
-        Some("startup") => 1,
+        Some("master sent priority 0") => 1,
         Some(r) if r.starts_with("preempting") => 2,
         _ => 3,
     }
@@ -190,6 +194,7 @@ mod tests {
         add(&mut v, &s, clock);
         // VI_OUTER: ifIndex 2, VRID 51, ipv4(1); MASTER.
         let row = |c: u32| at(&v, &[1, 1, 1, 1, c, 2, 51, 1]);
+        let inner = |c: u32| at(&v, &[1, 1, 1, 1, c, 3, 52, 1]);
         let own = Value::OctetString(vec![192, 0, 2, 11]);
         assert_eq!(row(3), Some(own.clone()));
         assert_eq!(row(4), Some(own));
@@ -198,6 +203,8 @@ mod tests {
         assert_eq!(row(8), Some(Value::Integer(1)));
         assert_eq!(row(9), Some(Value::Integer(100)));
         assert_eq!(row(10), Some(Value::Integer(1)));
+        assert_eq!(row(11), Some(Value::Integer(1)));
+        assert_eq!(inner(11), Some(Value::Integer(2)));
         assert_eq!(row(12), Some(Value::TimeTicks(456)));
         assert_eq!(row(5), None);
         assert_eq!(
@@ -205,7 +212,6 @@ mod tests {
             Some(Value::Integer(1))
         );
         // VI_INNER, BACKUP: the master it hears, backup(2).
-        let inner = |c: u32| at(&v, &[1, 1, 1, 1, c, 3, 52, 1]);
         assert_eq!(inner(3), Some(Value::OctetString(vec![198, 51, 100, 2])));
         assert_eq!(inner(6), Some(Value::Integer(2)));
         // Statistics.

@@ -88,6 +88,7 @@ pub(super) fn instance_status(
                 Auth::Ah => "AH".into(),
             },
             nopreempt: !io.plan.params.preempt,
+            accept: io.plan.vips.no_accept.is_none(),
             up_since_unix_ms: Some(io.started_unix_ms),
         },
     }
