@@ -14,6 +14,8 @@ use std::net::IpAddr;
 
 use crate::control::model::{StatusSnapshot, SyncGroupStatus, VrrpInstanceStatus, VrrpState};
 
+pub use super::common::Clock;
+use super::common::{notification, parse_vip};
 use super::pdu::{Oid, Value, VarBind};
 use super::view::MibView;
 use super::{vrrp_mib, vrrpv3_mib};
@@ -79,14 +81,6 @@ impl Enabled {
         }
         v
     }
-}
-
-/// The times the up-time columns are counted from: now, and when the
-/// subagent started (sysUpTime's origin), both Unix ms.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Clock {
-    pub now_unix_ms: u64,
-    pub agent_start_unix_ms: u64,
 }
 
 /// Every object of the enabled MIBs, as the snapshot has them.
@@ -172,18 +166,6 @@ fn add_instances(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
     }
 }
 
-/// One `virtual_ipaddress` entry as the status model writes it
-/// (`192.0.2.2/24 dev eth0`, the `dev` part optional).
-pub(super) fn parse_vip(text: &str) -> Option<(IpAddr, u8, Option<&str>)> {
-    let mut words = text.split_whitespace();
-    let (addr, len) = words.next()?.split_once('/')?;
-    let dev = match (words.next(), words.next()) {
-        (Some("dev"), Some(d)) => Some(d),
-        _ => None,
-    };
-    Some((addr.parse().ok()?, len.parse().ok()?, dev))
-}
-
 /// vrrpAddressTable (vrrp.6): each instance's virtual addresses, set
 /// while it is MASTER.
 fn add_addresses(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
@@ -204,31 +186,6 @@ fn add_addresses(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
             view.insert(col(10), Value::Integer(if set { 1 } else { 2 }));
         }
     }
-}
-
-/// snmpTrapOID.0 (SNMPv2-MIB).
-fn snmp_trap_oid() -> Oid {
-    Oid::new(&[1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0])
-}
-
-/// sysUpTime.0 (SNMPv2-MIB), the first varbind of every notification.
-fn sys_uptime_oid() -> Oid {
-    Oid::new(&[1, 3, 6, 1, 2, 1, 1, 3, 0])
-}
-
-pub(super) fn notification(uptime_cs: u32, trap: Oid, objects: Vec<VarBind>) -> Vec<VarBind> {
-    let mut v = vec![
-        VarBind {
-            name: sys_uptime_oid(),
-            value: Value::TimeTicks(uptime_cs),
-        },
-        VarBind {
-            name: snmp_trap_oid(),
-            value: Value::ObjectIdentifier(trap),
-        },
-    ];
-    v.extend(objects);
-    v
 }
 
 /// The trap state: as the tables, but STOP is shutdown(5), as keepalived

@@ -11,6 +11,7 @@
 //! (`daemon::snmp`). It sits beside `control` (layer 3) because the MIB is
 //! a view of `control::model`'s snapshot.
 
+mod common;
 pub mod keepalived_mib;
 pub mod pdu;
 #[cfg(test)]

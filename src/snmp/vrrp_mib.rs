@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::control::model::{StatusSnapshot, VrrpInstanceStatus, VrrpState};
 
-use super::keepalived_mib::{Clock, notification, parse_vip};
+use super::common::{Clock, notification, parse_vip};
 use super::pdu::{Oid, Value, VarBind};
 use super::view::MibView;
 

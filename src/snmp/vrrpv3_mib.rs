@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use crate::control::model::{StatusSnapshot, VrrpInstanceStatus, VrrpState};
 
-use super::keepalived_mib::{Clock, notification};
+use super::common::{Clock, notification};
 use super::pdu::{Oid, Value, VarBind};
 use super::view::MibView;
 use super::vrrp_mib::{centis, rfc_state, truth, vips};
