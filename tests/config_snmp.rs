@@ -1,6 +1,7 @@
 //! The SNMP keywords of global_defs as tandem reads them: `enable_snmp_vrrp`
 //! (and keepalived 2.0's `enable_snmp_keepalived`), `enable_traps`,
-//! `snmp_socket` with net-snmp's address forms, and the SNMP options still
+//! `enable_snmp_rfc`, `enable_snmp_rfcv2`, `enable_snmp_rfcv3`, `snmp_socket`
+//! with net-snmp's address forms, and the SNMP options still
 //! refused.
 
 use std::path::Path;
@@ -40,7 +41,7 @@ fn the_supported_keywords_fill_the_model() {
     assert!(snmp.is_some_and(|s| !s.enabled()));
     assert_eq!(
         msgs[0],
-        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp"
+        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp or enable_snmp_rfc"
     );
 }
 
@@ -67,19 +68,30 @@ fn a_bad_or_second_snmp_socket_is_an_error_with_its_position() {
 }
 
 #[test]
-fn the_unfinished_snmp_options_stay_refused() {
-    for kw in [
-        "enable_snmp_checker",
-        "enable_snmp_rfc",
-        "enable_snmp_rfcv2",
-        "enable_snmp_rfcv3",
+fn the_rfc_mibs_are_enabled_one_by_one_or_together() {
+    for (kw, v2, v3) in [
+        ("enable_snmp_rfcv2", true, false),
+        ("enable_snmp_rfcv3", false, true),
+        ("enable_snmp_rfc", true, true),
     ] {
-        let (_, msgs) = load(&format!("  {kw}"));
-        assert!(
-            msgs.iter().any(|m| m.contains("does not support yet")),
-            "{kw}: {msgs:?}"
-        );
+        let (snmp, msgs) = load(&format!("  {kw}\n  enable_traps"));
+        let snmp = snmp.unwrap_or_else(|| panic!("{kw}: {msgs:?}"));
+        assert_eq!((snmp.rfcv2, snmp.rfcv3, snmp.vrrp), (v2, v3, false), "{kw}");
+        // The subagent runs for them alone, and the traps are theirs.
+        assert!(snmp.enabled(), "{kw}");
+        assert!(!msgs.iter().any(|m| m.contains("snmp")), "{kw}: {msgs:?}");
     }
+    let (_, msgs) = load("  enable_snmp_rfc extra");
+    assert!(!msgs.is_empty());
+}
+
+#[test]
+fn the_unfinished_snmp_options_stay_refused() {
+    let (_, msgs) = load("  enable_snmp_checker");
+    assert!(
+        msgs.iter().any(|m| m.contains("does not support yet")),
+        "{msgs:?}"
+    );
 }
 
 #[test]

@@ -222,6 +222,32 @@ pub struct VrrpInstanceStatus {
     pub preempt_held_until_unix_ms: Option<u64>,
     #[serde(default)]
     pub counters: VrrpCounters,
+    /// What the VRRP MIBs (RFC 2787, RFC 6527) index and show.
+    #[serde(default)]
+    pub router: VirtualRouterStatus,
+}
+
+/// The parts of an instance the VRRP MIBs (RFC 2787, RFC 6527) need
+/// beside the above: their tables are indexed by ifIndex and VRID.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VirtualRouterStatus {
+    /// The interface's ifIndex; for a `use_vmac` instance its base's, as
+    /// keepalived indexes the tables. 0: not known (older JSON).
+    pub ifindex: u32,
+    /// The interface's primary address, the adverts' source.
+    pub primary_address: Option<IpAddr>,
+    /// `auth_type`: `PASS`, `AH`, or empty for none.
+    pub auth_type: String,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// Accept mode (RFC 5798 §6.1): whether the VIPs take packets
+    /// addressed to them while MASTER (`accept`, or the address owner);
+    /// false when `no_accept` drops them.
+    pub accept: bool,
+    /// When the instance started running (left INIT for the first time),
+    /// vrrpOperVirtualRouterUpTime's origin.
+    pub up_since_unix_ms: Option<u64>,
 }
 
 /// An instance configured without `state` starts as BACKUP.
@@ -387,6 +413,14 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
                 "master down timer expired",
             )),
             preempt_held_until_unix_ms: None,
+            router: VirtualRouterStatus {
+                ifindex: 2,
+                primary_address: Some(IpAddr::from([192, 0, 2, 11])),
+                auth_type: "PASS".into(),
+                nopreempt: false,
+                accept: true,
+                up_since_unix_ms: Some(now - 3_710_000),
+            },
             counters: VrrpCounters {
                 became_master: 1,
                 adverts_sent: 3700,
@@ -422,6 +456,11 @@ fn example_vrrp_instances(now: u64) -> Vec<VrrpInstanceStatus> {
             )),
             preempt_held_until_unix_ms: None,
             counters: VrrpCounters::default(),
+            router: VirtualRouterStatus {
+                ifindex: 3,
+                primary_address: Some(IpAddr::from([198, 51, 100, 2])),
+                ..VirtualRouterStatus::default()
+            },
         },
     ]
 }
@@ -499,5 +538,21 @@ mod tests {
         assert!(text.contains("\"checksum_errors\": 2"));
         assert!(text.contains("\"packet_length_errors\": 1"));
         assert!(text.contains("\"name\": \"[192.0.2.2]:tcp:80\""));
+        assert!(text.contains("\"ifindex\": 2"));
+    }
+
+    #[test]
+    fn json_without_the_router_part_still_reads() {
+        let mut v = serde_json::to_value(example_snapshot()).expect("serialize");
+        if let Some(list) = v["vrrp_instances"].as_array_mut() {
+            for i in list {
+                i.as_object_mut().map(|o| o.remove("router"));
+            }
+        }
+        let back: StatusSnapshot = serde_json::from_value(v).expect("parse");
+        assert_eq!(
+            back.vrrp_instances[0].router,
+            VirtualRouterStatus::default()
+        );
     }
 }

@@ -213,6 +213,7 @@ pub(super) fn show_waiting(hub: &StatusHub, config: &Config, running: &Running) 
             }),
             preempt_held_until_unix_ms: None,
             counters: Default::default(),
+            router: Default::default(),
         });
     }
     if entries.is_empty() {

@@ -1,5 +1,5 @@
-//! The AgentX subagent task (`enable_snmp_vrrp`, `snmp_socket`,
-//! `enable_traps`): connects to the master agent, runs the sans-IO
+//! The AgentX subagent task (`enable_snmp_vrrp`, `enable_snmp_rfc*`,
+//! `snmp_socket`, `enable_traps`): connects to the master agent, runs the sans-IO
 //! [`Session`], answers from the latest status snapshot, sends traps when
 //! a state changes, and reconnects with backoff when the master goes.
 //!
@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::config::model::{AgentxAddress, DEFAULT_AGENTX_SOCKET, SnmpDefs};
 use crate::control::model::{StatusReceiver, StatusSnapshot};
-use crate::snmp::keepalived_mib::{self, Enabled};
+use crate::snmp::keepalived_mib::{self, Clock, Enabled};
 use crate::snmp::pdu::{Pdu, frame_len};
 use crate::snmp::session::{Event, Phase, Session};
 use crate::snmp::view::MibView;
@@ -55,9 +55,15 @@ impl SnmpService {
         let agent = Agent {
             address,
             label: text.to_string(),
-            enabled: Enabled { vrrp: defs.vrrp },
+            enabled: Enabled {
+                vrrp: defs.vrrp,
+                rfcv2: defs.rfcv2,
+                rfcv3: defs.rfcv3,
+                traps: defs.traps,
+            },
             traps: defs.traps,
             started: Instant::now(),
+            started_unix_ms: crate::process::unix_ms_now(),
             failing: AtomicBool::new(false),
         };
         let (stop, stop_rx) = watch::channel(false);
@@ -78,6 +84,8 @@ struct Agent {
     enabled: Enabled,
     traps: bool,
     started: Instant,
+    /// The same instant as Unix ms: the origin of the RFC MIBs' up times.
+    started_unix_ms: u64,
     /// Whether the last connection attempt or session failed (so the
     /// next failure is not logged again).
     failing: AtomicBool,
@@ -138,6 +146,15 @@ impl Agent {
             .unwrap_or_else(|_| Err(std::io::Error::other("timed out")))
     }
 
+    /// The view of `s` now (the up-time columns count to this moment).
+    fn view(&self, s: &StatusSnapshot) -> MibView {
+        let clock = Clock {
+            now_unix_ms: crate::process::unix_ms_now(),
+            agent_start_unix_ms: self.started_unix_ms,
+        };
+        keepalived_mib::build_view(s, self.enabled, clock)
+    }
+
     fn uptime_cs(&self) -> u32 {
         u32::try_from(self.started.elapsed().as_millis() / 10).unwrap_or(u32::MAX)
     }
@@ -155,7 +172,6 @@ impl Agent {
             return Ended::Lost(e);
         }
         let mut before: StatusSnapshot = status.borrow_and_update().clone();
-        let mut view = keepalived_mib::build_view(&before, self.enabled);
         let mut buf: Vec<u8> = Vec::with_capacity(4096);
         loop {
             tokio::select! {
@@ -171,6 +187,7 @@ impl Agent {
                         Ok(_) => {}
                         Err(e) => return Ended::Lost(e.to_string()),
                     }
+                    let view = self.view(&before);
                     if let Err(why) = self.handle_frames(&mut buf, &mut session, &view, &mut stream).await {
                         return Ended::Lost(why);
                     }
@@ -180,7 +197,6 @@ impl Agent {
                         return Ended::Stopped;
                     }
                     let after = status.borrow_and_update().clone();
-                    view = keepalived_mib::build_view(&after, self.enabled);
                     if self.traps {
                         let traps = keepalived_mib::state_change_traps(&before, &after, self.enabled, self.uptime_cs());
                         for varbinds in traps {

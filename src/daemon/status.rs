@@ -124,6 +124,7 @@ mod tests {
             last_transition: None,
             preempt_held_until_unix_ms: None,
             counters: VrrpCounters::default(),
+            router: Default::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! KEEPALIVED-MIB (enterprise 1.3.6.1.4.1.9586.100.5) built from a status
-//! snapshot: the global group (version, routerId), vrrpSyncGroupTable,
+//! snapshot, and the view and notifications of every enabled MIB (the RFC
+//! ones are `vrrp_mib` and `vrrpv3_mib`): the global group (version, routerId), vrrpSyncGroupTable,
 //! vrrpSyncGroupMemberTable, vrrpInstanceTable and vrrpAddressTable, and
 //! the vrrpInstanceStateChange / vrrpSyncGroupStateChange notifications.
 //!
@@ -13,8 +14,11 @@ use std::net::IpAddr;
 
 use crate::control::model::{StatusSnapshot, SyncGroupStatus, VrrpInstanceStatus, VrrpState};
 
+pub use super::common::Clock;
+use super::common::{notification, parse_vip};
 use super::pdu::{Oid, Value, VarBind};
 use super::view::MibView;
+use super::{vrrp_mib, vrrpv3_mib};
 
 /// 1.3.6.1.4.1.9586.100.5: KEEPALIVED-MIB's root.
 pub fn keepalived() -> Oid {
@@ -48,11 +52,17 @@ fn state_value(s: VrrpState) -> i32 {
     }
 }
 
-/// Which parts of the MIB the configuration enables.
+/// Which MIBs the configuration enables.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Enabled {
     /// `enable_snmp_vrrp` (or its old name `enable_snmp_keepalived`).
     pub vrrp: bool,
+    /// `enable_snmp_rfcv2`: RFC 2787's VRRP-MIB.
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3`: RFC 6527's VRRPv3-MIB.
+    pub rfcv3: bool,
+    /// `enable_traps`: what vrrpNotificationCntl says.
+    pub traps: bool,
 }
 
 impl Enabled {
@@ -63,18 +73,30 @@ impl Enabled {
             v.push(global());
             v.push(vrrp());
         }
+        if self.rfcv2 {
+            v.push(vrrp_mib::vrrp_mib());
+        }
+        if self.rfcv3 {
+            v.push(vrrpv3_mib::vrrpv3_mib());
+        }
         v
     }
 }
 
-/// Every object of the enabled parts, as the snapshot has them.
-pub fn build_view(s: &StatusSnapshot, enabled: Enabled) -> MibView {
+/// Every object of the enabled MIBs, as the snapshot has them.
+pub fn build_view(s: &StatusSnapshot, enabled: Enabled, clock: Clock) -> MibView {
     let mut view = MibView::default();
     if enabled.vrrp {
         add_global(&mut view, s);
         add_sync_groups(&mut view, s);
         add_instances(&mut view, &s.vrrp_instances);
         add_addresses(&mut view, &s.vrrp_instances);
+    }
+    if enabled.rfcv2 {
+        vrrp_mib::add(&mut view, s, enabled.traps, clock);
+    }
+    if enabled.rfcv3 {
+        vrrpv3_mib::add(&mut view, s, clock);
     }
     view
 }
@@ -144,18 +166,6 @@ fn add_instances(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
     }
 }
 
-/// One `virtual_ipaddress` entry as the status model writes it
-/// (`192.0.2.2/24 dev eth0`, the `dev` part optional).
-fn parse_vip(text: &str) -> Option<(IpAddr, u8, Option<&str>)> {
-    let mut words = text.split_whitespace();
-    let (addr, len) = words.next()?.split_once('/')?;
-    let dev = match (words.next(), words.next()) {
-        (Some("dev"), Some(d)) => Some(d),
-        _ => None,
-    };
-    Some((addr.parse().ok()?, len.parse().ok()?, dev))
-}
-
 /// vrrpAddressTable (vrrp.6): each instance's virtual addresses, set
 /// while it is MASTER.
 fn add_addresses(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
@@ -176,31 +186,6 @@ fn add_addresses(view: &mut MibView, instances: &[VrrpInstanceStatus]) {
             view.insert(col(10), Value::Integer(if set { 1 } else { 2 }));
         }
     }
-}
-
-/// snmpTrapOID.0 (SNMPv2-MIB).
-fn snmp_trap_oid() -> Oid {
-    Oid::new(&[1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0])
-}
-
-/// sysUpTime.0 (SNMPv2-MIB), the first varbind of every notification.
-fn sys_uptime_oid() -> Oid {
-    Oid::new(&[1, 3, 6, 1, 2, 1, 1, 3, 0])
-}
-
-fn notification(uptime_cs: u32, trap: Oid, objects: Vec<VarBind>) -> Vec<VarBind> {
-    let mut v = vec![
-        VarBind {
-            name: sys_uptime_oid(),
-            value: Value::TimeTicks(uptime_cs),
-        },
-        VarBind {
-            name: snmp_trap_oid(),
-            value: Value::ObjectIdentifier(trap),
-        },
-    ];
-    v.extend(objects);
-    v
 }
 
 /// The trap state: as the tables, but STOP is shutdown(5), as keepalived
@@ -281,23 +266,34 @@ pub fn state_change_traps(
     uptime_cs: u32,
 ) -> Vec<Vec<VarBind>> {
     let mut out = Vec::new();
-    if !enabled.vrrp {
-        return out;
-    }
     let changed = |old: Option<VrrpState>, new: VrrpState| match old {
         Some(o) => o != new,
         None => new != VrrpState::Initialize,
     };
-    for g in &after.sync_groups {
-        let old = before.sync_groups.iter().find(|o| o.name == g.name);
-        if changed(old.map(|o| o.state), g.state) {
-            out.push(sync_group_state_change(uptime_cs, &after.router_id, g));
+    if enabled.vrrp {
+        for g in &after.sync_groups {
+            let old = before.sync_groups.iter().find(|o| o.name == g.name);
+            if changed(old.map(|o| o.state), g.state) {
+                out.push(sync_group_state_change(uptime_cs, &after.router_id, g));
+            }
         }
     }
     for i in &after.vrrp_instances {
         let old = before.vrrp_instances.iter().find(|o| o.name == i.name);
-        if changed(old.map(|o| o.state), i.state) {
+        if !changed(old.map(|o| o.state), i.state) {
+            continue;
+        }
+        if enabled.vrrp {
             out.push(instance_state_change(uptime_cs, &after.router_id, i));
+        }
+        // The RFC MIBs' one state notification: a new master.
+        if i.state == VrrpState::Master {
+            if enabled.rfcv2 {
+                out.extend(vrrp_mib::new_master(uptime_cs, i));
+            }
+            if enabled.rfcv3 {
+                out.extend(vrrpv3_mib::new_master(uptime_cs, i));
+            }
         }
     }
     out
@@ -312,10 +308,17 @@ mod tests {
         view.value(&keepalived().child(tail)).cloned()
     }
 
+    fn on() -> Enabled {
+        Enabled {
+            vrrp: true,
+            ..Enabled::default()
+        }
+    }
+
     #[test]
     fn the_example_maps_column_by_column() {
         let s = example_snapshot();
-        let v = build_view(&s, Enabled { vrrp: true });
+        let v = build_view(&s, on(), Clock::default());
         assert_eq!(at(&v, &[1, 2, 0]), Some(Value::text("lb1")));
         // vrrpInstanceTable row 1 is VI_OUTER: vrid 51, MASTER, 150/150, eth0.
         assert_eq!(at(&v, &[2, 3, 1, 2, 1]), Some(Value::text("VI_OUTER")));
@@ -338,7 +341,7 @@ mod tests {
         assert_eq!(at(&v, &[2, 6, 1, 5, 1, 1]), Some(Value::Gauge32(24)));
         assert_eq!(at(&v, &[2, 6, 1, 10, 1, 1]), Some(Value::Integer(1)));
         // Nothing at all unless enabled.
-        assert!(build_view(&s, Enabled::default()).is_empty());
+        assert!(build_view(&s, Enabled::default(), Clock::default()).is_empty());
     }
 
     #[test]
@@ -358,7 +361,7 @@ mod tests {
 
     #[test]
     fn traps_follow_the_changes_between_snapshots() {
-        let on = Enabled { vrrp: true };
+        let on = on();
         let before = example_snapshot();
         assert!(state_change_traps(&before, &before, on, 0).is_empty());
         let mut after = before.clone();
@@ -371,5 +374,33 @@ mod tests {
         let empty = StatusSnapshot::new("lb1");
         assert_eq!(state_change_traps(&empty, &before, on, 0).len(), 3);
         assert!(state_change_traps(&before, &after, Enabled::default(), 0).is_empty());
+    }
+
+    #[test]
+    fn the_rfc_mibs_send_a_new_master_trap_only() {
+        let rfc = Enabled {
+            rfcv2: true,
+            rfcv3: true,
+            ..Enabled::default()
+        };
+        let before = example_snapshot();
+        let mut after = before.clone();
+        after.vrrp_instances[1].state = VrrpState::Backup;
+        assert!(state_change_traps(&before, &after, rfc, 0).is_empty());
+        let traps = state_change_traps(&after, &before, rfc, 0);
+        let oids: Vec<Value> = traps.iter().map(|t| t[1].value.clone()).collect();
+        let trap = |tail: &[u32]| Value::ObjectIdentifier(Oid::new(tail));
+        assert_eq!(
+            oids,
+            [
+                trap(&[1, 3, 6, 1, 2, 1, 68, 0, 1]),
+                trap(&[1, 3, 6, 1, 2, 1, 207, 0, 1])
+            ]
+        );
+        let subtrees = rfc.subtrees();
+        assert_eq!(subtrees.len(), 2);
+        let view = build_view(&before, rfc, Clock::default());
+        assert!(view.value(&keepalived().child(&[1, 2, 0])).is_none());
+        assert!(!view.is_empty());
     }
 }

@@ -6,15 +6,19 @@
 //! hand-built bytes are `pdu_tests.rs`), [`view`] (the
 //! sorted OID table and Get/GetNext/GetBulk over it), [`session`] (Open,
 //! Register, answers, Notify) and [`keepalived_mib`] (status snapshot to
-//! OIDs). The socket, the reconnects and the clock are the daemon's
+//! OIDs; with it [`vrrp_mib`], RFC 2787's VRRP-MIB, and [`vrrpv3_mib`],
+//! RFC 6527's VRRPv3-MIB). The socket, the reconnects and the clock are the daemon's
 //! (`daemon::snmp`). It sits beside `control` (layer 3) because the MIB is
 //! a view of `control::model`'s snapshot.
 
+mod common;
 pub mod keepalived_mib;
 pub mod pdu;
 #[cfg(test)]
 mod pdu_tests;
 pub mod session;
 pub mod view;
+pub mod vrrp_mib;
+pub mod vrrpv3_mib;
 
 pub use pdu::{Oid, Pdu, PduError, Value, VarBind};

@@ -9,6 +9,7 @@
 
 pub mod daemon;
 pub mod keepalived;
+pub mod snmp;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

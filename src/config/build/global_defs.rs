@@ -76,6 +76,12 @@ impl Builder {
                 self.bare(&st);
                 self.global.snmp.vrrp = true;
             }
+            "enable_snmp_rfcv2" | "enable_snmp_rfcv3" | "enable_snmp_rfc" => {
+                self.bare(&st);
+                let kw = st.keyword.text.as_str();
+                self.global.snmp.rfcv2 |= kw != "enable_snmp_rfcv3";
+                self.global.snmp.rfcv3 |= kw != "enable_snmp_rfcv2";
+            }
             "enable_traps" => {
                 self.bare(&st);
                 self.global.snmp.traps = true;
@@ -389,7 +395,10 @@ impl Builder {
         self.finish_fifos(&mut g);
         if let (Some(pos), false) = (self.enable_traps_pos, g.snmp.enabled()) {
             // As in keepalived: each trap belongs to an enabled MIB.
-            self.warn(pos, "enable_traps sends nothing without enable_snmp_vrrp");
+            self.warn(
+                pos,
+                "enable_traps sends nothing without enable_snmp_vrrp or enable_snmp_rfc",
+            );
         }
         g
     }

@@ -220,6 +220,14 @@ pub struct SnmpDefs {
     pub socket: Option<String>,
     /// `enable_snmp_vrrp`: KEEPALIVED-MIB's global and VRRP groups.
     pub vrrp: bool,
+    /// `enable_snmp_rfcv2` (or `enable_snmp_rfc`): RFC 2787's VRRP-MIB
+    /// (mib-2.68), the VRRPv2 IPv4 instances.
+    #[serde(default)]
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3` (or `enable_snmp_rfc`): RFC 6527's VRRPv3-MIB
+    /// (mib-2.207).
+    #[serde(default)]
+    pub rfcv3: bool,
     /// `enable_traps`: send the enabled MIBs' notifications.
     pub traps: bool,
 }
@@ -227,7 +235,7 @@ pub struct SnmpDefs {
 impl SnmpDefs {
     /// Whether the subagent runs at all.
     pub fn enabled(&self) -> bool {
-        self.vrrp
+        self.vrrp || self.rfcv2 || self.rfcv3
     }
 }
 

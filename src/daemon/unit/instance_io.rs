@@ -53,6 +53,9 @@ pub struct InstanceIo {
     drop_window: Option<Instant>,
     drops_logged_in_window: u32,
     drops_not_logged: u64,
+    /// When this instance started running (Unix ms): the origin of the
+    /// VRRP MIBs' up time.
+    pub(super) started_unix_ms: u64,
 }
 
 /// The most drop lines one instance logs per second.
@@ -75,6 +78,7 @@ impl InstanceIo {
             drop_window: None,
             drops_logged_in_window: 0,
             drops_not_logged: 0,
+            started_unix_ms: crate::process::unix_ms_now(),
             plan,
         }
     }

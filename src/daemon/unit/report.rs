@@ -7,9 +7,11 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::control::model::{Transition, VrrpCounters, VrrpInstanceStatus, VrrpState};
+use crate::control::model::{
+    Transition, VirtualRouterStatus, VrrpCounters, VrrpInstanceStatus, VrrpState,
+};
 use crate::process::unix_ms_now;
-use crate::vrrp::{Instance, State, Time};
+use crate::vrrp::{Auth, Instance, State, Time};
 
 use super::instance_io::InstanceIo;
 use super::states::vrrp_state;
@@ -76,6 +78,18 @@ pub(super) fn instance_status(
             invalid_packets: c.rx_errors.total() + io.unicast_peer_drops,
             gratuitous_arps_sent: io.garp_sent.load(Ordering::Relaxed),
             rx_errors: c.rx_errors,
+        },
+        router: VirtualRouterStatus {
+            ifindex: io.plan.vmac.as_ref().map_or(io.plan.ifindex, |v| v.base),
+            primary_address: Some(io.plan.src),
+            auth_type: match io.plan.params.auth {
+                Auth::None => String::new(),
+                Auth::Pass(_) => "PASS".into(),
+                Auth::Ah => "AH".into(),
+            },
+            nopreempt: !io.plan.params.preempt,
+            accept: io.plan.vips.no_accept.is_none(),
+            up_since_unix_ms: Some(io.started_unix_ms),
         },
     }
 }

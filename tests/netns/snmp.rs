@@ -1,0 +1,134 @@
+//! SNMP fixtures: Debian's snmpd as AgentX master and snmptrapd, each in
+//! a test's namespace and its own process group, and `snmpwalk` with
+//! numeric OIDs (the standard MIBs are not packaged).
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use super::{Netns, wait_until};
+
+/// snmpd, snmpwalk and snmptrapd are there; under CI=true they must be.
+pub fn require_snmp() -> bool {
+    // Looked up on PATH, not run: `snmpd -V` would start a daemon.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |p: &str| std::env::split_paths(&path).any(|d| d.join(p).is_file());
+    let have = ["snmpd", "snmpwalk", "snmptrapd"].iter().all(|p| found(p));
+    if !have {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "snmpd/snmp/snmptrapd are not installed (CI=true: this test must run)"
+        );
+        eprintln!("snmpd, snmpwalk or snmptrapd missing: skipped");
+    }
+    have
+}
+
+/// A child in its own process group, killed with the group when dropped.
+pub struct Proc(Option<Child>);
+
+impl Proc {
+    pub fn spawn(cmd: &mut Command) -> Proc {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        Proc(Some(child))
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            // The group by kill(2) itself: procps-ng 4.0.2's `kill -KILL
+            // -PID` signals the group of PID's first digit only (-1: all).
+            if let Ok(pgid) = i32::try_from(c.id()) {
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// snmpd as AgentX master on `socket`, answering v2c `public` on
+/// 127.0.0.1 inside `ns`, sending its traps to snmptrapd there.
+pub fn start_snmpd(ns: &Netns, dir: &Path, socket: &Path) -> Proc {
+    let conf = dir.join("snmpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "master agentx\nagentXSocket {}\nagentaddress udp:127.0.0.1:161\n\
+             rocommunity public 127.0.0.1\ntrap2sink 127.0.0.1:162 public\n",
+            socket.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = Proc::spawn(
+        ns.command("snmpd")
+            .args(["-f", "-C", "-Lf"])
+            .arg(dir.join("snmpd.log"))
+            .arg("-c")
+            .arg(&conf)
+            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+            .env("MIBS", ""),
+    );
+    let up = wait_until(10.0, || socket.exists());
+    assert!(up, "snmpd did not open {}", socket.display());
+    p
+}
+
+/// snmptrapd on 127.0.0.1:162 in `ns`, logging numeric OIDs to `log`.
+pub fn start_snmptrapd(ns: &Netns, dir: &Path, log: &Path) -> Proc {
+    let conf = dir.join("snmptrapd.conf");
+    std::fs::write(&conf, "authCommunity log public\n").unwrap_or_else(|e| panic!("{e}"));
+    Proc::spawn(
+        ns.command("snmptrapd")
+            .args(["-f", "-On", "-C", "-c"])
+            .arg(&conf)
+            .arg("-Lf")
+            .arg(log)
+            .arg("udp:127.0.0.1:162")
+            .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+            .env("MIBS", ""),
+    )
+}
+
+/// `snmpwalk` of the subtree `root` (numeric, `.1.3.6...`): numeric OID
+/// without `root`'s prefix to the value as snmpwalk prints it
+/// (`INTEGER: 2`).
+pub fn walk_under(ns: &Netns, dir: &Path, root: &str) -> BTreeMap<String, String> {
+    let out = ns
+        .command("snmpwalk")
+        .args([
+            "-v2c",
+            "-c",
+            "public",
+            "-On",
+            "-t",
+            "2",
+            "-r",
+            "1",
+            "127.0.0.1",
+        ])
+        .arg(root)
+        .env("SNMP_PERSISTENT_DIR", dir.join("persist"))
+        .env("MIBS", "")
+        .output()
+        .unwrap_or_else(|e| panic!("snmpwalk: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(" = "))
+        // Only objects below the MIB's root: an empty walk prints the root
+        // itself with "No more variables left in this MIB View".
+        .filter_map(|(oid, v)| Some((oid.strip_prefix(root)?.to_string(), v.to_string())))
+        .filter(|(oid, _)| oid.starts_with('.'))
+        .collect()
+}
