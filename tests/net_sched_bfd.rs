@@ -12,6 +12,7 @@ mod netns;
 use std::fs;
 
 use netns::daemon::{Daemon, Scratch};
+use netns::threads::{Thread, threads};
 use netns::{Netns, wait_until};
 
 fn conf(knobs: &str) -> String {
@@ -26,35 +27,8 @@ bfd_instance b {{
     )
 }
 
-/// (comm, nice, rt priority, policy, allowed CPUs) of each thread.
-fn threads(pid: u32) -> Vec<(String, i64, i64, i64, String)> {
-    let mut out = Vec::new();
-    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for t in dir.flatten() {
-        let p = t.path();
-        let comm = fs::read_to_string(p.join("comm")).unwrap_or_default();
-        let stat = fs::read_to_string(p.join("stat")).unwrap_or_default();
-        let status = fs::read_to_string(p.join("status")).unwrap_or_default();
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let num = |n: usize| f.get(n - 3).and_then(|v| v.parse().ok()).unwrap_or(-99);
-        let cpus = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        out.push((comm.trim().to_string(), num(19), num(40), num(41), cpus));
-    }
-    out
-}
-
-fn bfd_thread(pid: u32) -> Option<(String, i64, i64, i64, String)> {
-    threads(pid).into_iter().find(|t| t.0 == "tandem-bfd")
+fn bfd_thread(pid: u32) -> Option<Thread> {
+    threads(pid).into_iter().find(|t| t.comm == "tandem-bfd")
 }
 
 fn start(name: &str, knobs: &str) -> (Netns, Scratch, Daemon, u32) {
@@ -83,14 +57,14 @@ fn bfd_knobs_reach_the_bfd_thread_only() {
         "  bfd_priority 9\n  bfd_cpu_affinity 0\n  bfd_no_swap\n  bfd_rlimit_rttime 200000\n",
     );
     let t = bfd_thread(pid).unwrap_or_default();
-    assert_eq!((t.1, t.3, t.4.as_str()), (9, 0, "0"), "{t:?}");
+    assert_eq!((t.nice, t.policy, t.cpus.as_str()), (9, 0, "0"), "{t:?}");
     // The daemon runtime's threads are not the BFD side's.
     let workers: Vec<_> = threads(pid)
         .into_iter()
-        .filter(|t| t.0 == "tokio-rt-worker")
+        .filter(|t| t.comm == "tokio-rt-worker")
         .collect();
     assert!(!workers.is_empty());
-    assert!(workers.iter().all(|w| w.1 == 0), "{workers:?}");
+    assert!(workers.iter().all(|w| w.nice == 0), "{workers:?}");
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let locked: u64 = status
         .lines()
@@ -121,12 +95,12 @@ fn bfd_rt_priority_makes_the_bfd_thread_round_robin() {
     let (_ns, _dir, d, pid) = start("s9schedbfd-r", "  bfd_rt_priority 3\n");
     let t = bfd_thread(pid).unwrap_or_default();
     // SCHED_RR is policy 2.
-    assert_eq!((t.2, t.3), (3, 2), "{t:?}\n{}", d.log());
+    assert_eq!((t.rt_priority, t.policy), (3, 2), "{t:?}\n{}", d.log());
     assert!(
         threads(pid)
             .iter()
-            .filter(|t| t.0 == "tokio-rt-worker")
-            .all(|w| w.3 == 0),
+            .filter(|t| t.comm == "tokio-rt-worker")
+            .all(|w| w.policy == 0),
         "{:?}",
         threads(pid)
     );

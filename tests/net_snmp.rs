@@ -76,36 +76,7 @@ fn row_matches(w: &BTreeMap<String, String>, d: &Daemon) -> Result<(), String> {
 }
 
 fn pair_conf(dev: &str, prio: u32, snmp: Option<&Path>, track: Option<&Path>) -> String {
-    let global = match snmp {
-        Some(sock) => format!(
-            "global_defs {{\n  router_id lb-snmp\n  enable_snmp_vrrp\n  enable_traps\n  snmp_socket {}\n}}\n",
-            sock.display()
-        ),
-        None => String::new(),
-    };
-    let (track_def, track_use) = match track {
-        Some(f) => (
-            format!(
-                "vrrp_track_file down {{\n  file {}\n  weight -1\n}}\n",
-                f.display()
-            ),
-            "  track_file {\n    down\n  }\n",
-        ),
-        None => (String::new(), ""),
-    };
-    format!(
-        "{global}{track_def}vrrp_instance VI_1 {{
-  state BACKUP
-  interface {dev}
-  virtual_router_id 61
-  priority {prio}
-  advert_int 1
-  virtual_ipaddress {{
-    192.0.2.100/24
-  }}
-{track_use}}}
-"
-    )
+    netns::snmp::pair_conf(("lb-snmp", "enable_snmp_vrrp", 61), dev, prio, snmp, track)
 }
 
 /// Whether a vrrpInstanceStateChange with state `state` for VI_1 is in

@@ -204,36 +204,7 @@ fn keepalived_exposes_every_rfc_object_tandem_does_with_the_same_value() {
 }
 
 fn pair_conf(dev: &str, prio: u32, snmp: Option<&Path>, track: Option<&Path>) -> String {
-    let global = match snmp {
-        Some(sock) => format!(
-            "global_defs {{\n  router_id lb-rfc\n  enable_snmp_rfc\n  enable_traps\n  snmp_socket {}\n}}\n",
-            sock.display()
-        ),
-        None => String::new(),
-    };
-    let (track_def, track_use) = match track {
-        Some(f) => (
-            format!(
-                "vrrp_track_file down {{\n  file {}\n  weight -1\n}}\n",
-                f.display()
-            ),
-            "  track_file {\n    down\n  }\n",
-        ),
-        None => (String::new(), ""),
-    };
-    format!(
-        "{global}{track_def}vrrp_instance VI_1 {{
-  state BACKUP
-  interface {dev}
-  virtual_router_id 62
-  priority {prio}
-  advert_int 1
-  virtual_ipaddress {{
-    192.0.2.100/24
-  }}
-{track_use}}}
-"
-    )
+    netns::snmp::pair_conf(("lb-rfc", "enable_snmp_rfc", 62), dev, prio, snmp, track)
 }
 
 /// Whether snmptrapd logged the notification `trap` with `object`.

@@ -10,6 +10,7 @@
 pub mod daemon;
 pub mod keepalived;
 pub mod snmp;
+pub mod threads;
 
 use std::fs::File;
 use std::os::fd::AsRawFd;

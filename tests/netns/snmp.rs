@@ -132,3 +132,45 @@ pub fn walk_under(ns: &Netns, dir: &Path, root: &str) -> BTreeMap<String, String
         .filter(|(oid, _)| oid.starts_with('.'))
         .collect()
 }
+
+/// One balancer's file in the SNMP pair tests: `enable` (the MIB keyword)
+/// with traps and the test's `snmp_socket` when `snmp` is given, and a
+/// `track_file` of weight -1 when `track` is.
+pub fn pair_conf(
+    (router_id, enable, vrid): (&str, &str, u8),
+    dev: &str,
+    prio: u32,
+    snmp: Option<&Path>,
+    track: Option<&Path>,
+) -> String {
+    let global = match snmp {
+        Some(sock) => format!(
+            "global_defs {{\n  router_id {router_id}\n  {enable}\n  enable_traps\n  snmp_socket {}\n}}\n",
+            sock.display()
+        ),
+        None => String::new(),
+    };
+    let (track_def, track_use) = match track {
+        Some(f) => (
+            format!(
+                "vrrp_track_file down {{\n  file {}\n  weight -1\n}}\n",
+                f.display()
+            ),
+            "  track_file {\n    down\n  }\n",
+        ),
+        None => (String::new(), ""),
+    };
+    format!(
+        "{global}{track_def}vrrp_instance VI_1 {{
+  state BACKUP
+  interface {dev}
+  virtual_router_id {vrid}
+  priority {prio}
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.100/24
+  }}
+{track_use}}}
+"
+    )
+}
