@@ -66,7 +66,8 @@ for f in /usr/sbin/tandem "$unit" \
          /usr/share/fish/vendor_completions.d/tandem.fish \
          /usr/share/doc/tandem/examples/lb1.conf /usr/share/doc/tandem/examples/lb2.conf \
          /usr/share/doc/tandem/operating.md /usr/share/doc/tandem/copyright \
-         /usr/lib/modules-load.d/tandem.conf /usr/lib/sysusers.d/tandem.conf /etc/default/tandem; do
+         /usr/lib/modules-load.d/tandem.conf /usr/lib/sysusers.d/tandem.conf /etc/default/tandem \
+         /usr/share/dbus-1/system.d/tandem.conf; do
   [ -e "$f" ] || fail "missing after install: $f"
 done
 getent passwd tandem >/dev/null || fail "the tandem system user was not created"
