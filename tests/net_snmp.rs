@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use netns::daemon::{Daemon, Scratch};
-use netns::keepalived::{Keepalived, require_keepalived};
-use netns::snmp::{require_snmp, start_snmpd, start_snmptrapd, walk_under};
+use netns::keepalived::require_keepalived;
+use netns::snmp::{require_snmp, start_snmpd, start_snmptrapd, walk_under, walks_of_both};
 use netns::{Netns, Pair, wait_until};
 
 const KEEPALIVED_MIB: &str = ".1.3.6.1.4.1.9586.100.5";
@@ -228,24 +228,7 @@ fn keepalived_exposes_every_object_tandem_does_with_the_same_value() {
             && w.get(".2.3.1.4.2").map(String::as_str) == Some("INTEGER: 2")
             && w.get(".2.1.1.3.1").map(String::as_str) == Some("INTEGER: 2")
     };
-    let mut d = Daemon::start(&ns, &conf, dir.0.join("tandem.log"));
-    assert!(
-        wait_until(20.0, || both_master(&walk(&ns, &dir.0))),
-        "{:?}\n{}",
-        walk(&ns, &dir.0),
-        d.log()
-    );
-    let ours = walk(&ns, &dir.0);
-    d.signal("-TERM");
-    d.wait(20.0);
-    // snmpd drops the subtree once the session closes.
-    assert!(wait_until(10.0, || walk(&ns, &dir.0).is_empty()));
-
-    let mut k = Keepalived::start(&ns, &conf, &dir.0);
-    let ok = wait_until(20.0, || both_master(&walk(&ns, &dir.0)));
-    let theirs = walk(&ns, &dir.0);
-    k.stop();
-    assert!(ok, "keepalived never showed both MASTER: {theirs:?}");
+    let (ours, theirs) = walks_of_both(&ns, &dir.0, &conf, || walk(&ns, &dir.0), both_master);
 
     let mut differ = Vec::new();
     for (oid, v) in &ours {

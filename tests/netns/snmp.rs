@@ -174,3 +174,34 @@ pub fn pair_conf(
 "
     )
 }
+
+/// The same file served by tandem, then by Debian's keepalived, on one
+/// snmpd: each one's `walk` once `ready` holds (tandem must get there;
+/// keepalived's failure to is asserted after it is stopped, so nothing is
+/// left running). tandem's subtree must be gone before keepalived starts.
+pub fn walks_of_both(
+    ns: &Netns,
+    dir: &Path,
+    conf: &Path,
+    walk: impl Fn() -> BTreeMap<String, String>,
+    ready: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut d = super::daemon::Daemon::start(ns, &conf.to_path_buf(), dir.join("tandem.log"));
+    assert!(
+        wait_until(20.0, || ready(&walk())),
+        "{:#?}\n{}",
+        walk(),
+        d.log()
+    );
+    let ours = walk();
+    d.signal("-TERM");
+    d.wait(20.0);
+    // snmpd drops the subtree once the session closes.
+    assert!(wait_until(10.0, || walk().is_empty()));
+    let mut k = super::keepalived::Keepalived::start(ns, conf, dir);
+    let ok = wait_until(20.0, || ready(&walk()));
+    let theirs = walk();
+    k.stop();
+    assert!(ok, "keepalived never got there: {theirs:#?}");
+    (ours, theirs)
+}
