@@ -18,8 +18,8 @@ use std::path::Path;
 
 use netns::daemon::{Daemon, Scratch};
 use netns::keepalived::require_keepalived;
-use netns::snmp::{require_snmp, start_snmpd, start_snmptrapd, walk_under, walks_of_both};
-use netns::{Netns, Pair, wait_until};
+use netns::snmp::{SnmpPair, require_snmp, start_snmpd, walk_under, walks_of_both};
+use netns::{Netns, wait_until};
 
 const KEEPALIVED_MIB: &str = ".1.3.6.1.4.1.9586.100.5";
 
@@ -75,10 +75,6 @@ fn row_matches(w: &BTreeMap<String, String>, d: &Daemon) -> Result<(), String> {
     Ok(())
 }
 
-fn pair_conf(dev: &str, prio: u32, snmp: Option<&Path>, track: Option<&Path>) -> String {
-    netns::snmp::pair_conf(("lb-snmp", "enable_snmp_vrrp", 61), dev, prio, snmp, track)
-}
-
 /// Whether a vrrpInstanceStateChange with state `state` for VI_1 is in
 /// snmptrapd's log.
 fn trap_seen(log: &Path, state: u32) -> bool {
@@ -97,79 +93,63 @@ fn the_walk_matches_the_status_follows_a_failover_and_survives_an_snmpd_restart(
     if !require_snmp() {
         return;
     }
-    let pair = Pair::with_prefix("s9snmp-p");
-    let dir = Scratch::new("s9snmp-p");
-    let sock = dir.0.join("agentx.sock");
-    let traps = dir.0.join("traps.log");
-    let track = dir.file("down", "0\n");
-    let _trapd = start_snmptrapd(&pair.a, &dir.0, &traps);
-    let mut snmpd = start_snmpd(&pair.a, &dir.0, &sock);
-    let lb1 = Daemon::start(
-        &pair.a,
-        &dir.file(
-            "lb1.conf",
-            &pair_conf("veth0", 150, Some(&sock), Some(&track)),
-        ),
-        dir.0.join("lb1.log"),
-    );
-    lb1.wait_started();
-    let _lb2 = Daemon::start(
-        &pair.b,
-        &dir.file("lb2.conf", &pair_conf("veth1", 100, None, None)),
-        dir.0.join("lb2.log"),
-    );
+    let mut p = SnmpPair::start("s9snmp-p", ("lb-snmp", "enable_snmp_vrrp", 61));
 
     let master = |d: &Daemon| d.status()["vrrp_instances"][0]["state"] == "MASTER";
-    assert!(wait_until(15.0, || master(&lb1)), "{}", lb1.log());
-    let ok = wait_until(10.0, || row_matches(&walk(&pair.a, &dir.0), &lb1).is_ok());
+    assert!(wait_until(15.0, || master(&p.lb1)), "{}", p.lb1.log());
+    let ok = wait_until(10.0, || {
+        row_matches(&walk(&p.pair.a, &p.dir.0), &p.lb1).is_ok()
+    });
     assert!(
         ok,
         "{:?}\n{}",
-        row_matches(&walk(&pair.a, &dir.0), &lb1),
-        lb1.log()
+        row_matches(&walk(&p.pair.a, &p.dir.0), &p.lb1),
+        p.lb1.log()
     );
-    let w = walk(&pair.a, &dir.0);
+    let w = walk(&p.pair.a, &p.dir.0);
     assert_eq!(w.get(".2.3.1.4.1").map(String::as_str), Some("INTEGER: 2"));
     assert_eq!(
         w.get(".2.3.1.8.1").map(String::as_str),
         Some("INTEGER: 150")
     );
     assert!(
-        wait_until(10.0, || trap_seen(&traps, 2)),
+        wait_until(10.0, || trap_seen(&p.traps, 2)),
         "no MASTER trap:\n{}",
-        std::fs::read_to_string(&traps).unwrap_or_default()
+        std::fs::read_to_string(&p.traps).unwrap_or_default()
     );
 
-    // The tracked file takes 100 off lb1: lb2 (100) preempts, lb1 is
+    // The tracked file takes 100 off p.lb1: lb2 (100) preempts, p.lb1 is
     // BACKUP at 50, and both the walk and a trap say so.
-    std::fs::write(&track, "100\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&p.track, "100\n").unwrap_or_else(|e| panic!("{e}"));
     let backup = |d: &Daemon| d.status()["vrrp_instances"][0]["state"] == "BACKUP";
-    assert!(wait_until(15.0, || backup(&lb1)), "{}", lb1.log());
+    assert!(wait_until(15.0, || backup(&p.lb1)), "{}", p.lb1.log());
     let ok = wait_until(10.0, || {
-        let w = walk(&pair.a, &dir.0);
+        let w = walk(&p.pair.a, &p.dir.0);
         w.get(".2.3.1.4.1").map(String::as_str) == Some("INTEGER: 1")
             && w.get(".2.3.1.8.1").map(String::as_str) == Some("INTEGER: 50")
             && w.get(".2.3.1.7.1").map(String::as_str) == Some("INTEGER: 150")
-            && row_matches(&w, &lb1).is_ok()
+            && row_matches(&w, &p.lb1).is_ok()
     });
-    assert!(ok, "{:?}\n{}", walk(&pair.a, &dir.0), lb1.log());
+    assert!(ok, "{:?}\n{}", walk(&p.pair.a, &p.dir.0), p.lb1.log());
     assert!(
-        wait_until(10.0, || trap_seen(&traps, 1)),
+        wait_until(10.0, || trap_seen(&p.traps, 1)),
         "no BACKUP trap:\n{}",
-        std::fs::read_to_string(&traps).unwrap_or_default()
+        std::fs::read_to_string(&p.traps).unwrap_or_default()
     );
 
     // snmpd goes away and comes back: the subagent reconnects on its own
     // (backoff from 1 s), and says it lost the master once.
-    snmpd.stop();
+    p.snmpd.stop();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    assert!(walk(&pair.a, &dir.0).is_empty());
-    let _ = std::fs::remove_file(&sock);
-    let _snmpd = start_snmpd(&pair.a, &dir.0, &sock);
-    let ok = wait_until(20.0, || row_matches(&walk(&pair.a, &dir.0), &lb1).is_ok());
-    assert!(ok, "no walk after the restart\n{}", lb1.log());
-    let lost = lb1.log().matches("SNMP master agent unavailable").count();
-    assert_eq!(lost, 1, "{}", lb1.log());
+    assert!(walk(&p.pair.a, &p.dir.0).is_empty());
+    let _ = std::fs::remove_file(&p.sock);
+    p.snmpd = start_snmpd(&p.pair.a, &p.dir.0, &p.sock);
+    let ok = wait_until(20.0, || {
+        row_matches(&walk(&p.pair.a, &p.dir.0), &p.lb1).is_ok()
+    });
+    assert!(ok, "no walk after the restart\n{}", p.lb1.log());
+    let lost = p.lb1.log().matches("SNMP master agent unavailable").count();
+    assert_eq!(lost, 1, "{}", p.lb1.log());
 }
 
 /// One node with a sync group of two instances: the same objects keepalived

@@ -17,10 +17,10 @@ mod netns;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use netns::daemon::{Daemon, Scratch};
+use netns::daemon::Scratch;
 use netns::keepalived::require_keepalived;
-use netns::snmp::{require_snmp, start_snmpd, start_snmptrapd, walk_under, walks_of_both};
-use netns::{Netns, Pair, wait_until};
+use netns::snmp::{SnmpPair, require_snmp, start_snmpd, walk_under, walks_of_both};
+use netns::{Netns, wait_until};
 
 const VRRP_MIB: &str = ".1.3.6.1.2.1.68";
 const VRRPV3_MIB: &str = ".1.3.6.1.2.1.207";
@@ -187,10 +187,6 @@ fn keepalived_exposes_every_rfc_object_tandem_does_with_the_same_value() {
     );
 }
 
-fn pair_conf(dev: &str, prio: u32, snmp: Option<&Path>, track: Option<&Path>) -> String {
-    netns::snmp::pair_conf(("lb-rfc", "enable_snmp_rfc", 62), dev, prio, snmp, track)
-}
-
 /// Whether snmptrapd logged the notification `trap` with `object`.
 fn trap_seen(log: &Path, trap: &str, object: &str) -> bool {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -203,28 +199,8 @@ fn a_failover_changes_state_and_master_and_the_new_master_traps_arrive() {
     if !require_snmp() {
         return;
     }
-    let pair = Pair::with_prefix("s9snmp2-p");
-    let dir = Scratch::new("s9snmp2-p");
-    let sock = dir.0.join("agentx.sock");
-    let traps = dir.0.join("traps.log");
-    let track = dir.file("down", "0\n");
-    let _trapd = start_snmptrapd(&pair.a, &dir.0, &traps);
-    let _snmpd = start_snmpd(&pair.a, &dir.0, &sock);
-    let lb1 = Daemon::start(
-        &pair.a,
-        &dir.file(
-            "lb1.conf",
-            &pair_conf("veth0", 150, Some(&sock), Some(&track)),
-        ),
-        dir.0.join("lb1.log"),
-    );
-    lb1.wait_started();
-    let _lb2 = Daemon::start(
-        &pair.b,
-        &dir.file("lb2.conf", &pair_conf("veth1", 100, None, None)),
-        dir.0.join("lb2.log"),
-    );
-    let ix = ifindex(&pair.a, "veth0");
+    let p = SnmpPair::start("s9snmp2-p", ("lb-rfc", "enable_snmp_rfc", 62));
+    let ix = ifindex(&p.pair.a, "veth0");
     let v2 = |c: u32| format!("68.1.3.1.{c}.{ix}.62");
     let v3 = |c: u32| format!("207.1.1.1.1.{c}.{ix}.62.1");
     let master = |w: &BTreeMap<String, String>| {
@@ -234,19 +210,19 @@ fn a_failover_changes_state_and_master_and_the_new_master_traps_arrive() {
             && get(w, &v3(3)) == Some("Hex-STRING: C0 00 02 01 ")
     };
     assert!(
-        wait_until(20.0, || master(&walk(&pair.a, &dir.0))),
+        wait_until(20.0, || master(&walk(&p.pair.a, &p.dir.0))),
         "{:#?}\n{}",
-        walk(&pair.a, &dir.0),
-        lb1.log()
+        walk(&p.pair.a, &p.dir.0),
+        p.lb1.log()
     );
-    assert_eq!(lb1.status()["vrrp_instances"][0]["router"]["ifindex"], ix);
+    assert_eq!(p.lb1.status()["vrrp_instances"][0]["router"]["ifindex"], ix);
     let ok = wait_until(10.0, || {
         trap_seen(
-            &traps,
+            &p.traps,
             ".1.3.6.1.2.1.68.0.1",
             &format!(".1.3.6.1.2.1.68.1.3.1.7.{ix}.62 = IpAddress: 192.0.2.1"),
         ) && trap_seen(
-            &traps,
+            &p.traps,
             ".1.3.6.1.2.1.207.0.1",
             &format!(".1.3.6.1.2.1.207.1.2.5.1.2.{ix}.62.1 = INTEGER: 3"),
         )
@@ -254,11 +230,11 @@ fn a_failover_changes_state_and_master_and_the_new_master_traps_arrive() {
     assert!(
         ok,
         "no new-master traps:\n{}",
-        std::fs::read_to_string(&traps).unwrap_or_default()
+        std::fs::read_to_string(&p.traps).unwrap_or_default()
     );
 
-    // lb1 drops to 50: lb2 preempts; both MIBs say BACKUP and name lb2.
-    std::fs::write(&track, "100\n").unwrap_or_else(|e| panic!("{e}"));
+    // p.lb1 drops to 50: lb2 preempts; both MIBs say BACKUP and name lb2.
+    std::fs::write(&p.track, "100\n").unwrap_or_else(|e| panic!("{e}"));
     let backup = |w: &BTreeMap<String, String>| {
         get(w, &v2(3)) == Some("INTEGER: 2")
             && get(w, &v2(7)) == Some("IpAddress: 192.0.2.2")
@@ -267,12 +243,12 @@ fn a_failover_changes_state_and_master_and_the_new_master_traps_arrive() {
             && get(w, &format!("68.2.4.1.1.{ix}.62")) == Some("Counter32: 1")
     };
     assert!(
-        wait_until(20.0, || backup(&walk(&pair.a, &dir.0))),
+        wait_until(20.0, || backup(&walk(&p.pair.a, &p.dir.0))),
         "{:#?}\n{}",
-        walk(&pair.a, &dir.0),
-        lb1.log()
+        walk(&p.pair.a, &p.dir.0),
+        p.lb1.log()
     );
-    let w = walk(&pair.a, &dir.0);
+    let w = walk(&p.pair.a, &p.dir.0);
     let rcvd = get(&w, &format!("207.1.2.5.1.3.{ix}.62.1")).unwrap_or("");
     assert!(
         rcvd.starts_with("Counter64: ") && rcvd != "Counter64: 0",

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::{Netns, wait_until};
@@ -204,4 +204,56 @@ pub fn walks_of_both(
     k.stop();
     assert!(ok, "keepalived never got there: {theirs:#?}");
     (ours, theirs)
+}
+
+/// The pair both SNMP pair tests run: snmpd and snmptrapd beside lb1
+/// (`pair.a`), lb1 (priority 150) the subagent with `mib`'s keyword and a
+/// `track_file` (`track`, weight -1) to make it step down, lb2 (100) without
+/// SNMP. Fields drop in order: the daemons, the agents, then the files and
+/// the namespaces.
+pub struct SnmpPair {
+    pub lb1: super::daemon::Daemon,
+    pub lb2: super::daemon::Daemon,
+    pub snmpd: Proc,
+    pub trapd: Proc,
+    pub sock: PathBuf,
+    pub traps: PathBuf,
+    pub track: PathBuf,
+    pub dir: super::daemon::Scratch,
+    pub pair: super::Pair,
+}
+
+impl SnmpPair {
+    pub fn start(prefix: &str, mib: (&str, &str, u8)) -> SnmpPair {
+        let pair = super::Pair::with_prefix(prefix);
+        let dir = super::daemon::Scratch::new(prefix);
+        let sock = dir.0.join("agentx.sock");
+        let traps = dir.0.join("traps.log");
+        let track = dir.file("down", "0\n");
+        let trapd = start_snmptrapd(&pair.a, &dir.0, &traps);
+        let snmpd = start_snmpd(&pair.a, &dir.0, &sock);
+        let lb1_conf = pair_conf(mib, "veth0", 150, Some(&sock), Some(&track));
+        let lb1 = super::daemon::Daemon::start(
+            &pair.a,
+            &dir.file("lb1.conf", &lb1_conf),
+            dir.0.join("lb1.log"),
+        );
+        lb1.wait_started();
+        let lb2 = super::daemon::Daemon::start(
+            &pair.b,
+            &dir.file("lb2.conf", &pair_conf(mib, "veth1", 100, None, None)),
+            dir.0.join("lb2.log"),
+        );
+        SnmpPair {
+            lb1,
+            lb2,
+            snmpd,
+            trapd,
+            sock,
+            traps,
+            track,
+            dir,
+            pair,
+        }
+    }
 }
