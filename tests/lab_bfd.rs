@@ -19,11 +19,12 @@
 
 mod netns;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use netns::daemon::{Daemon, Scratch};
+use netns::keepalived::Keepalived;
 use netns::{Netns, Pair, wait_until};
 
 fn root() -> bool {
@@ -42,66 +43,24 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// keepalived in a namespace, with its BFD child; stopped when dropped.
-struct Keepalived {
-    child: Option<Child>,
-    log: PathBuf,
-}
+/// Debian's keepalived as the BFD peer; its log is read lower-cased
+/// (keepalived writes "entering FAULT state" at start and "Entering FAULT
+/// STATE" later).
+struct Peer(Keepalived);
 
-impl Keepalived {
-    fn start(ns: &Netns, dir: &Scratch, conf: &str) -> Keepalived {
+impl Peer {
+    fn start(ns: &Netns, dir: &Scratch, conf: &str) -> Peer {
         let path = dir.file("keepalived.conf", conf);
-        let log = dir.0.join("keepalived.log");
-        let err = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let pid = |n: &str| dir.0.join(n);
-        let child = ns
-            .command("/usr/sbin/keepalived")
-            .args(["-n", "-l", "-D", "-G", "-f"])
-            .arg(&path)
-            .arg("-p")
-            .arg(pid("k.pid"))
-            .arg("-r")
-            .arg(pid("kv.pid"))
-            .arg("-c")
-            .arg(pid("kc.pid"))
-            .arg("-b")
-            .arg(pid("kb.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start keepalived: {e}"));
-        Keepalived {
-            child: Some(child),
-            log,
-        }
+        Peer(Keepalived::start_bfd(ns, &path, &dir.0, "keepalived"))
     }
 
-    /// The log, lower-cased (keepalived writes "entering FAULT state" at
-    /// start and "Entering FAULT STATE" later).
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .to_lowercase()
+        self.0.log().to_lowercase()
     }
 
     /// SIGTERM, and wait for it (and its children) to end.
     fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            if !wait_until(5.0, || matches!(c.try_wait(), Ok(Some(_)))) {
-                let _ = c.kill();
-            }
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }
 
@@ -204,7 +163,7 @@ fn tandem_tracks_keepalived_s_session() {
     }
     let pair = Pair::with_prefix("s7bfd");
     let dir = Scratch::new("s7bfd-tracks");
-    let mut ka = Keepalived::start(&pair.b, &dir, KA_SESSION_V4);
+    let mut ka = Peer::start(&pair.b, &dir, KA_SESSION_V4);
     let d = Daemon::start(
         &pair.a,
         &dir.file("tandem.conf", TANDEM_TRACKS),
@@ -412,7 +371,7 @@ fn keepalived_tracks_tandem_s_session() {
     }
     let pair = Pair::with_prefix("s7bfd");
     let dir = Scratch::new("s7bfd-reverse");
-    let ka = Keepalived::start(&pair.b, &dir, KA_TRACKS_V4);
+    let ka = Peer::start(&pair.b, &dir, KA_TRACKS_V4);
     // keepalived starts its instance in FAULT: the session is down.
     assert!(
         wait_until(10.0, || ka.log().contains("(vi_k) entering fault state")),
@@ -507,7 +466,7 @@ bfd_instance to_ka4 {
     source_ip 192.0.2.1
 }
 ";
-    let _ka = Keepalived::start(&pair.b, &dir, ka_conf);
+    let _ka = Peer::start(&pair.b, &dir, ka_conf);
     let d = Daemon::start(
         &pair.a,
         &dir.file("tandem.conf", td_conf),

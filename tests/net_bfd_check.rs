@@ -17,11 +17,10 @@
 
 mod netns;
 
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 
 use netns::daemon::{Daemon, Scratch};
+use netns::keepalived::Keepalived;
 use netns::{Netns, Pair, wait_until};
 
 fn root() -> bool {
@@ -37,65 +36,10 @@ fn root() -> bool {
     euid == 0 && ka
 }
 
-/// keepalived with its BFD child, in its own process group; killed
-/// (the whole group) when dropped.
-struct Keepalived {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Keepalived {
-    fn start(ns: &Netns, dir: &Scratch, n: u32, conf: &str) -> Keepalived {
-        let path = dir.file(&format!("keepalived{n}.conf"), conf);
-        let log = dir.0.join(format!("keepalived{n}.log"));
-        let err = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let pid = |p: &str| dir.0.join(format!("{p}{n}.pid"));
-        let child = ns
-            .command("/usr/sbin/keepalived")
-            .args(["-n", "-l", "-D", "-G", "-f"])
-            .arg(&path)
-            .arg("-p")
-            .arg(pid("k"))
-            .arg("-r")
-            .arg(pid("kv"))
-            .arg("-c")
-            .arg(pid("kc"))
-            .arg("-b")
-            .arg(pid("kb"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start keepalived: {e}"));
-        Keepalived {
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL to the whole group (keepalived and its BFD child): the
-    /// peer dies without saying goodbye.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            if let Ok(pgid) = i32::try_from(c.id()) {
-                // SAFETY: kill has no memory preconditions; the group is
-                // the one this test started (process_group(0)).
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            }
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// Debian's keepalived as the BFD peer, its files numbered `n`.
+fn keepalived(ns: &Netns, dir: &Scratch, n: u32, conf: &str) -> Keepalived {
+    let path = dir.file(&format!("keepalived{n}.conf"), conf);
+    Keepalived::start_bfd(ns, &path, &dir.0, &format!("keepalived{n}"))
 }
 
 const KA_PEER: &str = "bfd_instance to_tandem {
@@ -197,7 +141,7 @@ fn real_servers_follow_the_bfd_session_to_keepalived() {
     );
 
     // keepalived answers: Up, both back at their weights.
-    let mut ka = Keepalived::start(&pair.b, &dir, 1, KA_PEER);
+    let mut ka = keepalived(&pair.b, &dir, 1, KA_PEER);
     expect(&d, &[(7, true, false), (5, true, false)], Some(&ka));
     assert_eq!(count(&d.log(), UP_1), 1, "{}", d.log());
     assert_eq!(count(&d.log(), UP_2), 1, "{}", d.log());
@@ -209,7 +153,7 @@ fn real_servers_follow_the_bfd_session_to_keepalived() {
     assert_eq!(count(&d.log(), DOWN_2), 2, "{}", d.log());
 
     // A new peer: back again.
-    let ka = Keepalived::start(&pair.b, &dir, 2, KA_PEER);
+    let ka = keepalived(&pair.b, &dir, 2, KA_PEER);
     expect(&d, &[(7, true, false), (5, true, false)], Some(&ka));
     assert_eq!(count(&d.log(), UP_1), 2, "{}", d.log());
     assert_eq!(count(&d.log(), UP_2), 2, "{}", d.log());

@@ -12,28 +12,59 @@ use super::{Netns, wait_until};
 /// with it when dropped).
 pub struct Keepalived {
     child: Option<Child>,
+    log: std::path::PathBuf,
 }
 
 impl Keepalived {
+    /// keepalived's VRRP process only (`-P`), logging to
+    /// `dir/keepalived.log`.
     pub fn start(ns: &Netns, conf: &Path, dir: &Path) -> Keepalived {
-        let log = fs::File::create(dir.join("keepalived.log")).unwrap_or_else(|e| panic!("{e}"));
+        Keepalived::spawn(ns, conf, dir, "keepalived", &["-P"])
+    }
+
+    /// keepalived with its VRRP and BFD processes, as a BFD peer: files
+    /// `dir/NAME.log` and `dir/NAME.*.pid`, so several run side by side.
+    pub fn start_bfd(ns: &Netns, conf: &Path, dir: &Path, name: &str) -> Keepalived {
+        Keepalived::spawn(ns, conf, dir, name, &[])
+    }
+
+    fn spawn(ns: &Netns, conf: &Path, dir: &Path, name: &str, only: &[&str]) -> Keepalived {
+        let log_path = dir.join(format!("{name}.log"));
+        let log = fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e}"));
+        // `start`'s pid files keep their old names.
+        let pid = |p: &str| match name {
+            "keepalived" => dir.join(format!("{p}.pid")),
+            _ => dir.join(format!("{name}.{p}.pid")),
+        };
         let child = ns
             .command("keepalived")
-            .args(["-n", "-l", "-D", "-G", "-P", "-f"])
+            .args(["-n", "-l", "-D", "-G"])
+            .args(only)
+            .arg("-f")
             .arg(conf)
             .arg("-p")
-            .arg(dir.join("k.pid"))
+            .arg(pid("k"))
             .arg("-r")
-            .arg(dir.join("v.pid"))
+            .arg(pid("v"))
             .arg("-c")
-            .arg(dir.join("c.pid"))
+            .arg(pid("c"))
+            .arg("-b")
+            .arg(pid("b"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap_or_else(|e| panic!("{e}")))
             .stderr(log)
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start keepalived: {e}"));
-        Keepalived { child: Some(child) }
+        Keepalived {
+            child: Some(child),
+            log: log_path,
+        }
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGTERM and wait for the whole process group.
@@ -48,8 +79,10 @@ impl Keepalived {
     }
 }
 
-impl Drop for Keepalived {
-    fn drop(&mut self) {
+impl Keepalived {
+    /// SIGKILL to the whole group (keepalived and its children): a peer
+    /// that dies without a goodbye.
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             // kill(2) on the group, not `kill -KILL -PID`: procps-ng
             // 4.0.2's kill sends that to the group of PID's first digit
@@ -59,6 +92,12 @@ impl Drop for Keepalived {
             }
             let _ = c.wait();
         }
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
