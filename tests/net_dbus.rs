@@ -81,7 +81,7 @@ fn bus_config(socket: &Path) -> String {
             ));
         } else if t == "</busconfig>" {
             out.push_str(&format!(
-                "  <include>{}</include>\n</busconfig>\n",
+                "  <policy user=\"root\"><allow own=\"org.example.Lb2\"/><allow send_destination=\"org.example.Lb2\"/></policy>\n  <include>{}</include>\n</busconfig>\n",
                 policy.display()
             ));
         } else if !dropped {
@@ -394,6 +394,36 @@ fn keepalived_s_dbus_interface_served_read_only_except_for_root() {
         signals(&sig_log)
     );
     assert!(tree(&bus.addr).is_empty(), "{:?}", tree(&bus.addr));
+
+    // dbus_service_name: the same objects under another bus name (two
+    // daemons on one bus; this bus lets root own that name), and nothing
+    // under keepalived's.
+    let named = conf(150).replacen(
+        "  enable_dbus\n",
+        "  enable_dbus\n  dbus_service_name org.example.Lb2\n",
+        1,
+    );
+    let mut d2 = Daemon::start(&ns, &dir.file("named.conf", &named), dir.0.join("d2.log"));
+    let named_state = || {
+        let o = busctl(
+            &bus.addr,
+            &[
+                "get-property",
+                "org.example.Lb2",
+                INSTANCE_PATH,
+                "org.keepalived.Vrrp1.Instance",
+                "State",
+            ],
+        );
+        text(&o).trim().to_string()
+    };
+    let served = wait_until(15.0, || named_state() == "(us) 2 \"Master\"");
+    let default_name_free = tree(&bus.addr).is_empty();
+    let last_state = named_state();
+    d2.signal("-TERM");
+    assert_eq!(d2.wait(15.0), Some(0), "{}", d2.log());
+    assert!(served, "{last_state}\n{}", d2.log());
+    assert!(default_name_free, "org.keepalived.Vrrp1 served too");
 
     // keepalived on the same bus and file: the same objects, the same State.
     if !require_keepalived() {
