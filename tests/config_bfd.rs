@@ -167,14 +167,6 @@ fn bad_values_are_errors_at_their_position() {
         ),
         "{errs:?}"
     );
-    // No neighbour at all.
-    let errs = errors("bfd_instance B {\n    min_rx 10\n}\n");
-    assert_eq!(
-        errs,
-        [
-            "t.conf:1:1: error: bfd_instance B has no neighbor_ip (keepalived drops such a block, and the track_bfd entries that name it)"
-        ]
-    );
     // A name keepalived cannot hold.
     let long = "B".repeat(32);
     let errs = errors(&format!(
@@ -184,6 +176,57 @@ fn bad_values_are_errors_at_their_position() {
         errs[0].starts_with("t.conf:1:14: error: bfd_instance name"),
         "{errs:?}"
     );
+}
+
+/// One file for every node, where `@id neighbor_ip ...` leaves BFD out of
+/// one of them: keepalived drops a neighbour-less bfd_instance and the
+/// track_bfd entries naming it, and that node runs VRRP alone.
+#[test]
+fn a_bfd_instance_without_a_neighbour_is_dropped_with_its_tracks() {
+    let text = "bfd_instance B {\n@lb1    neighbor_ip 192.0.2.2\n    min_rx 10\n}\n\
+                vrrp_sync_group G {\n  group {\n    VI_1\n  }\n  track_bfd {\n    B\n  }\n}\n\
+                vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  track_bfd {\n    B weight 0\n  }\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n";
+    let load = |id: &str| {
+        load_str(
+            Path::new("t.conf"),
+            text.to_string(),
+            &LoadOptions::with_config_id(id),
+        )
+    };
+    // Where the neighbour is given, everything stays.
+    let lb1 = load("lb1").config.expect("lb1 runs");
+    assert_eq!(lb1.bfd_instances.len(), 1);
+    assert_eq!(lb1.vrrp_instances[0].track_bfd.len(), 1);
+    assert_eq!(lb1.vrrp_sync_groups[0].track_bfd.len(), 1);
+    // Where it is not, the session and both tracks go, each with a warning.
+    let l = load("lb2");
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let lb2 = l.config.unwrap_or_else(|| panic!("refused: {msgs:?}"));
+    assert!(lb2.bfd_instances.is_empty());
+    assert!(lb2.vrrp_instances[0].track_bfd.is_empty());
+    assert!(lb2.vrrp_sync_groups[0].track_bfd.is_empty());
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:1:1: warning: bfd_instance B has no neighbor_ip, so it is dropped, and the track_bfd entries that name it, as keepalived 2.2.7 drops them",
+            "t.conf:10:5: warning: track_bfd B: that bfd_instance was dropped (it has no neighbor_ip), so this entry is dropped too",
+            "t.conf:18:5: warning: track_bfd B: that bfd_instance was dropped (it has no neighbor_ip), so this entry is dropped too",
+        ]
+    );
+    // A name that never was a bfd_instance is still refused.
+    let typo = text.replace(
+        "  track_bfd {\n    B weight 0",
+        "  track_bfd {\n    C weight 0",
+    );
+    let l = load_str(
+        Path::new("t.conf"),
+        typo,
+        &LoadOptions::with_config_id("lb2"),
+    );
+    assert!(l.errors().any(|e| {
+        e.to_string()
+            .contains("track_bfd names no bfd_instance \"C\"")
+    }));
 }
 
 #[test]

@@ -1053,9 +1053,49 @@ fn a_virtual_server_defined_twice_is_an_error() {
         e,
         [
             "t.conf:4:1: error: virtual_server 192.0.2.1:80 TCP is already defined at t.conf:1:1",
-            "t.conf:14:1: error: virtual_server fwmark 3 is already defined at t.conf:10:1",
+            "t.conf:14:1: error: virtual_server fwmark 3 (IPv4) is already defined at t.conf:10:1",
         ]
     );
+}
+
+#[test]
+fn one_fwmark_for_ipv4_and_for_ipv6_is_two_ipvs_services() {
+    // IPVS keys a fwmark service by family and mark; keepalived runs both.
+    let text = "virtual_server fwmark 80 {\n  lvs_method NAT\n  persistence_timeout\n  real_server 192.0.2.5 80 {\n  }\n}\n\
+                virtual_server fwmark 80 {\n  lvs_method NAT\n  persistence_timeout\n  real_server 2001:db8::5 80 {\n  }\n}\n";
+    let l = load_str(
+        Path::new("t.conf"),
+        text.to_string(),
+        &LoadOptions::default(),
+    );
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    let cfg = l.config.unwrap_or_else(|| panic!("refused: {msgs:?}"));
+    let table = tandem::ipvs::from_config::table_all_up(&cfg).expect("an IPVS table");
+    let mut keys: Vec<String> = table.services.keys().map(|k| format!("{k:?}")).collect();
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys[0].contains("Inet,") && keys[1].contains("Inet6"),
+        "{keys:?}"
+    );
+
+    // Tunnelled servers may cross families; keepalived then takes their
+    // one family, and IPv4 when they mix.
+    let tun = |servers: &str| {
+        let text = format!(
+            "virtual_server fwmark 83 {{\n  lvs_method TUN\n  persistence_timeout\n  sorry_server 2001:db8::43 80\n{servers}}}\n"
+        );
+        let l = load_str(Path::new("t.conf"), text, &LoadOptions::default());
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        let cfg = l.config.unwrap_or_else(|| panic!("refused: {msgs:?}"));
+        cfg.virtual_servers[0].family.to_string()
+    };
+    let rs = |a: &str| format!("  real_server {a} 80 {{\n  }}\n");
+    assert_eq!(tun(&(rs("2001:db8::40") + &rs("2001:db8::41"))), "IPv6");
+    assert_eq!(tun(&(rs("2001:db8::40") + &rs("192.0.2.41"))), "IPv4");
+    // A server that is not tunnelled decides.
+    let nat = "  real_server 2001:db8::44 80 {\n    lvs_method NAT\n  }\n";
+    assert_eq!(tun(&(rs("192.0.2.41") + nat)), "IPv6");
 }
 
 #[test]

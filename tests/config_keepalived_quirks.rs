@@ -3,7 +3,8 @@
 //! the value and turns them on), a real server's `alpha 1` (keepalived
 //! reports it and ignores the line), routes to `default`, a `/prefix`
 //! after a source or server address (keepalived drops it), and the lines
-//! keepalived reports as invalid and then drops.
+//! keepalived reports as invalid and then drops (persistence_timeout 0, a
+//! real server given twice), which tandem drops the same way, saying so.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -138,32 +139,54 @@ fn a_prefix_after_a_source_address_is_dropped_as_keepalived_drops_it_with_a_warn
 }
 
 #[test]
-fn persistence_timeout_0_is_refused_saying_what_keepalived_would_do() {
-    let l = check(&vs("  persistence_timeout 0", ""));
-    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("t.conf:4:23:"), "{e:?}");
+fn persistence_timeout_0_runs_without_persistence_as_in_keepalived() {
+    let (c, msgs) = loaded(&vs("  persistence_timeout 0", ""));
+    assert_eq!(c.virtual_servers[0].persistence_timeout, None);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].starts_with("t.conf:4:23: warning"), "{msgs:?}");
     assert!(
-        e[0].contains("run the virtual server without persistence: delete the line"),
-        "{e:?}"
+        msgs[0].contains("runs without persistence, as keepalived 2.2.7 runs it"),
+        "{msgs:?}"
+    );
+    // Any other value is still persistence, and garbage an error.
+    let (c, _) = loaded(&vs("  persistence_timeout 5", ""));
+    assert_eq!(
+        c.virtual_servers[0].persistence_timeout,
+        Some(std::time::Duration::from_secs(5))
+    );
+    assert_eq!(
+        check(&vs("  persistence_timeout -1", "")).errors().count(),
+        1
     );
 }
 
 #[test]
-fn a_dr_real_server_twice_under_two_ports_is_refused_saying_why() {
-    let text = "virtual_server 192.0.2.10 80 {\n  lvs_sched rr\n  lvs_method DR\n  protocol TCP\n  real_server 198.51.100.1 79 {\n  }\n  real_server 198.51.100.1 80 {\n  }\n}\n";
-    let l = check(text);
-    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
-    assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("t.conf:7:3:"), "{e:?}");
-    assert!(
-        e[0].contains("a DR or TUN real server takes the virtual server's port"),
-        "{e:?}"
+fn a_real_server_given_twice_keeps_the_first_block_as_keepalived_does() {
+    // DR takes the service's port, so 79 and 80 are the same destination.
+    let text = "virtual_server 192.0.2.10 80 {\n  lvs_sched rr\n  lvs_method DR\n  protocol TCP\n  real_server 198.51.100.1 79 {\n    weight 3\n  }\n  real_server 198.51.100.1 80 {\n    weight 7\n  }\n  real_server 198.51.100.2 80 {\n  }\n}\n";
+    let (c, msgs) = loaded(text);
+    let rss = &c.virtual_servers[0].real_servers;
+    let kept: Vec<(String, u16, u32)> = rss
+        .iter()
+        .map(|r| (r.address.to_string(), r.port, r.weight))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("198.51.100.1".to_string(), 80, 3),
+            ("198.51.100.2".to_string(), 80, 1)
+        ]
     );
+    let dup: Vec<&String> = msgs.iter().filter(|m| m.contains("already in")).collect();
+    assert_eq!(dup.len(), 1, "{msgs:?}");
+    assert!(dup[0].starts_with("t.conf:8:3: warning"), "{msgs:?}");
     assert!(
-        e[0].contains("keepalived 2.2.7 would report it and drop this one"),
-        "{e:?}"
+        dup[0].contains("already in this virtual_server at t.conf:5:3, as a DR or TUN real server takes the virtual server's port; this block is dropped"),
+        "{msgs:?}"
     );
+    // NAT: the same address on two ports is two real servers.
+    let (c, _) = loaded(&text.replace("DR", "NAT"));
+    assert_eq!(c.virtual_servers[0].real_servers.len(), 3);
 }
 
 #[test]

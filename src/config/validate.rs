@@ -452,24 +452,34 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 /// The services seen so far, by key and protocol.
-type Services<'a> = HashMap<(&'a VirtualServerKey, Option<Protocol>), &'a Origin>;
+type Services<'a> = HashMap<
+    (
+        &'a VirtualServerKey,
+        Option<Protocol>,
+        Option<AddressFamily>,
+    ),
+    &'a Origin,
+>;
 
 /// A service defined twice: IPVS has one entry per key and protocol. A
-/// fwmark service has no protocol: the mark alone is its key.
+/// fwmark service has no protocol but a family: IPVS keys it by family
+/// and mark, so `fwmark 80` for IPv4 real servers and `fwmark 80` for
+/// IPv6 ones are two services (as keepalived runs them).
 fn duplicate_service<'a>(
     vs: &'a VirtualServer,
     seen: &mut Services<'a>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let protocol = match vs.key {
-        VirtualServerKey::Fwmark { .. } => None,
-        _ => Some(vs.protocol),
+    let (protocol, family) = match vs.key {
+        VirtualServerKey::Fwmark { .. } => (None, Some(vs.family)),
+        _ => (Some(vs.protocol), None),
     };
-    match seen.entry((&vs.key, protocol)) {
+    match seen.entry((&vs.key, protocol, family)) {
         std::collections::hash_map::Entry::Occupied(first) => {
-            let what = match protocol {
-                Some(p) => format!("{} {}", vs.key, p.name()),
-                None => vs.key.to_string(),
+            let what = match (protocol, family) {
+                (Some(p), _) => format!("{} {}", vs.key, p.name()),
+                (None, Some(f)) => format!("{} ({f})", vs.key),
+                (None, None) => vs.key.to_string(),
             };
             error(
                 out,
@@ -548,27 +558,11 @@ fn service_family(cfg: &Config, vs: &VirtualServer) -> AddressFamily {
     group_family.unwrap_or(vs.family)
 }
 
-/// Each real server once per service, of the service's family (only TUN
-/// crosses families), with a port for its checkers and sane thresholds.
+/// Each real server of the service's family (only TUN crosses families;
+/// the builder keeps each address and port once), with a port for its
+/// checkers and sane thresholds.
 fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnostic>) {
-    let mut rs_seen: HashMap<(std::net::IpAddr, u16), &Origin> = HashMap::new();
     for rs in &vs.real_servers {
-        if let Some(first) = rs_seen.insert((rs.address, rs.port), &rs.origin) {
-            error(
-                out,
-                &rs.origin,
-                format!(
-                    "real_server {} port {} is already in this virtual_server at {first}{} (keepalived 2.2.7 would report it and drop this one)",
-                    rs.address,
-                    rs.port,
-                    match rs.lvs_method {
-                        LvsMethod::Dr | LvsMethod::Tun =>
-                            ", as a DR or TUN real server takes the virtual server's port",
-                        _ => "",
-                    }
-                ),
-            );
-        }
         if rs.lvs_method != LvsMethod::Tun && AddressFamily::of(&rs.address) != family {
             error(
                 out,

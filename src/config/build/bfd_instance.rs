@@ -174,11 +174,15 @@ impl Builder {
             );
             self.err(s.args[0].pos, msg);
         }
+        // keepalived drops a session with no neighbour, and the track_bfd
+        // entries that name it; configs rely on that to leave BFD out of
+        // one node (`@id neighbor_ip ...` lines). Do the same, aloud.
         let Some((neighbor, _)) = w.neighbor else {
             let msg = format!(
-                "bfd_instance {name} has no neighbor_ip (keepalived drops such a block, and the track_bfd entries that name it)"
+                "bfd_instance {name} has no neighbor_ip, so it is dropped, and the track_bfd entries that name it, as keepalived 2.2.7 drops them"
             );
-            self.err(s.keyword.pos, msg);
+            self.warn(s.keyword.pos, msg);
+            self.dropped_bfds.push(name);
             return;
         };
         if let Some((src, word)) = &w.source {

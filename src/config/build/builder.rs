@@ -30,6 +30,9 @@ pub(super) struct Builder {
     /// them: reported at the end (unknown, or defined too late).
     pub(super) unresolved_track_files: Vec<(Word, String)>,
     pub(super) bfds: Vec<BfdInstance>,
+    /// bfd_instance blocks dropped for want of a neighbour, by name: the
+    /// track_bfd entries naming them go too.
+    pub(super) dropped_bfds: Vec<String>,
     /// `vrrp_track_process` blocks read so far, and the entries naming
     /// one not defined before them (as for track files).
     pub(super) track_processes: Vec<TrackProcess>,

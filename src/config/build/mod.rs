@@ -78,6 +78,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),
         bfds: Vec::new(),
+        dropped_bfds: Vec::new(),
         track_processes: Vec::new(),
         unresolved_track_processes: Vec::new(),
         groups: Vec::new(),

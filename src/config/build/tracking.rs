@@ -114,16 +114,31 @@ pub(super) fn resolve_tracks(scripts: &[VrrpScript], list: Vec<TrackEntry>) -> V
         .collect::<Vec<_>>()
 }
 
-/// The tracked BFD sessions with their weight and direction resolved: the
-/// entry's, else its bfd_instance's (an unknown name is reported by
-/// validate).
-pub(super) fn resolve_bfd_tracks(bfds: &[BfdInstance], list: Vec<TrackBfdEntry>) -> Vec<TrackBfd> {
-    list.into_iter()
-        .map(|(mut t, w, r)| {
+impl Builder {
+    /// The tracked BFD sessions with their weight and direction resolved:
+    /// the entry's, else its bfd_instance's (an unknown name is reported
+    /// by validate). An entry naming a bfd_instance dropped for want of a
+    /// neighbour is dropped with it, as keepalived drops it.
+    pub(super) fn resolve_bfd_tracks(
+        &mut self,
+        bfds: &[BfdInstance],
+        list: Vec<TrackBfdEntry>,
+    ) -> Vec<TrackBfd> {
+        let mut out = Vec::with_capacity(list.len());
+        for (mut t, w, r) in list {
             let bfd = bfds.iter().find(|b| b.name == t.name);
+            if bfd.is_none() && self.dropped_bfds.contains(&t.name) {
+                let msg = format!(
+                    "track_bfd {}: that bfd_instance was dropped (it has no neighbor_ip), so this entry is dropped too",
+                    t.name
+                );
+                self.warn_at(&t.origin, msg);
+                continue;
+            }
             t.weight = w.or(bfd.map(|b| b.weight)).unwrap_or(0);
             t.reverse = r.or(bfd.map(|b| b.weight_reverse)).unwrap_or(false);
-            t
-        })
-        .collect::<Vec<_>>()
+            out.push(t);
+        }
+        out
+    }
 }

@@ -7,6 +7,7 @@
 //! group's family and its alerts. May not: check across services
 //! (validate does).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::diag::{Diagnostic, Severity};
@@ -16,7 +17,7 @@ use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
-use super::raw::{Inherit, RawVs};
+use super::raw::{Inherit, RawRs, RawVs};
 use super::values::{netmask_to_prefix, parse_ip};
 
 impl Builder {
@@ -244,12 +245,12 @@ impl Builder {
         if let Some(args) = self.args_range(st, 0, 1, "") {
             match args.first() {
                 None => vs.persistence_timeout = Some(Duration::from_secs(360)),
-                // `0` reads as "no persistence", but keepalived calls it
-                // invalid and runs the service without persistence; say
-                // that, so the operator deletes the line.
-                Some(w) if w.text == "0" => self.err(
+                // `0` reads as "no persistence". keepalived 2.2.7 calls it
+                // invalid and runs the service without persistence, which
+                // is what the line meant: do the same, and say so.
+                Some(w) if w.text == "0" => self.warn(
                     w.pos,
-                    "persistence_timeout 0 is out of range (1-4294967295), and keepalived 2.2.7 would report it and run the virtual server without persistence: delete the line for that",
+                    "persistence_timeout 0 is out of range (1-4294967295); the virtual server runs without persistence, as keepalived 2.2.7 runs it (delete the line to say so)",
                 ),
                 Some(w) => {
                     if let Some(v) = self.int_word("persistence_timeout", w, 1, i64::from(u32::MAX))
@@ -318,13 +319,12 @@ impl Builder {
             VirtualServerKey::Address { port, .. } => *port,
             _ => 0,
         };
-        // Family: the address's, else ip_family, else the real servers'.
         vs.family = match &vs.key {
             VirtualServerKey::Address { address, .. } => AddressFamily::of(address),
-            _ => rv
-                .ip_family
-                .or_else(|| rv.rss.first().map(|r| AddressFamily::of(&r.rs.address)))
-                .unwrap_or(AddressFamily::Inet),
+            _ => rv.ip_family.unwrap_or_else(|| {
+                let sorry = rv.sorry.map(|(a, _)| (a, rv.sorry_method));
+                keyless_family(&rv.rss, sorry, vs.lvs_method)
+            }),
         };
         if let Some((address, port)) = rv.sorry {
             vs.sorry_server = Some(SorryServer {
@@ -336,10 +336,38 @@ impl Builder {
         }
         for rr in rv.rss {
             let rs = self.resolve_rs(rr, &vs, &vs_inh, vs_port);
-            vs.real_servers.push(rs);
+            self.push_real_server(&mut vs, rs);
         }
         self.correct_quorum(&mut vs);
         vs
+    }
+
+    /// A real server joins its service unless the service has it already
+    /// (same address and port, the port after a DR or TUN real server took
+    /// the service's). IPVS holds one destination per address and port;
+    /// keepalived 2.2.7 reports the second block and runs without it, and
+    /// so does tandem, so a configuration that runs under keepalived runs
+    /// the same here, and the warning names both blocks.
+    fn push_real_server(&mut self, vs: &mut VirtualServer, rs: RealServer) {
+        let Some(first) = vs
+            .real_servers
+            .iter()
+            .find(|r| r.address == rs.address && r.port == rs.port)
+        else {
+            vs.real_servers.push(rs);
+            return;
+        };
+        let why = match rs.lvs_method {
+            LvsMethod::Dr | LvsMethod::Tun => {
+                ", as a DR or TUN real server takes the virtual server's port"
+            }
+            _ => "",
+        };
+        let msg = format!(
+            "real_server {} port {} is already in this virtual_server at {}{why}; this block is dropped, as keepalived 2.2.7 drops it",
+            rs.address, rs.port, first.origin
+        );
+        self.warn_at(&rs.origin, msg);
     }
 
     /// `protocol` means nothing to a fwmark service, and its absence
@@ -493,5 +521,36 @@ impl Builder {
             ),
         }
         true
+    }
+}
+
+/// The family of a service with no address of its own (a fwmark, or a
+/// group before its entries decide), found as keepalived 2.2.7 finds it,
+/// since IPVS keys a fwmark service by family and mark: the first real
+/// server that is not tunnelled (TUN may cross families), else a sorry
+/// server that is not tunnelled; when every server is tunnelled, their
+/// one family, and IPv4 when they mix or there are none.
+fn keyless_family(
+    rss: &[RawRs],
+    sorry: Option<(IpAddr, Option<(LvsMethod, Tunnel)>)>,
+    vs_method: LvsMethod,
+) -> AddressFamily {
+    let method = |m: Option<(LvsMethod, Tunnel)>| m.map_or(vs_method, |m| m.0);
+    let sorry = sorry.map(|(a, m)| (AddressFamily::of(&a), method(m)));
+    let servers = rss
+        .iter()
+        .map(|r| (AddressFamily::of(&r.rs.address), method(r.lvs_method)));
+    if let Some((f, _)) = servers.clone().find(|(_, m)| *m != LvsMethod::Tun) {
+        return f;
+    }
+    if let Some((f, m)) = sorry
+        && m != LvsMethod::Tun
+    {
+        return f;
+    }
+    let mut families = sorry.into_iter().chain(servers).map(|(f, _)| f);
+    match families.next() {
+        Some(first) if families.all(|f| f == first) => first,
+        _ => AddressFamily::Inet,
     }
 }

@@ -17,7 +17,7 @@ use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawInstance;
-use super::tracking::{resolve_bfd_tracks, resolve_tracks};
+use super::tracking::resolve_tracks;
 use super::vmac::duplicate_vmac_names;
 
 /// The vmac name an instance configures, if any.
@@ -529,7 +529,9 @@ impl Builder {
         for mut ri in std::mem::take(&mut self.instances) {
             let mut vi = std::mem::take(&mut ri.inst);
             vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
-            vi.track_bfd = resolve_bfd_tracks(&self.bfds, std::mem::take(&mut ri.track_bfd));
+            let bfds = std::mem::take(&mut self.bfds);
+            vi.track_bfd = self.resolve_bfd_tracks(&bfds, std::mem::take(&mut ri.track_bfd));
+            self.bfds = bfds;
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
             state_and_priority(&mut vi, &ri);

@@ -11,7 +11,7 @@ use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
 use super::raw::RawGroup;
-use super::tracking::{resolve_bfd_tracks, resolve_tracks};
+use super::tracking::resolve_tracks;
 
 impl Builder {
     pub(super) fn vrrp_sync_group(&mut self, s: &Stmt) {
@@ -102,7 +102,7 @@ impl Builder {
         for mut rg in std::mem::take(&mut self.groups) {
             rg.group.smtp_alert = rg.smtp_alert.or(alert_default).unwrap_or(false);
             rg.group.track_script = resolve_tracks(scripts, std::mem::take(&mut rg.track_script));
-            rg.group.track_bfd = resolve_bfd_tracks(bfds, std::mem::take(&mut rg.track_bfd));
+            rg.group.track_bfd = self.resolve_bfd_tracks(bfds, std::mem::take(&mut rg.track_bfd));
             groups.push(rg.group);
         }
         groups
