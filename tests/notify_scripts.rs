@@ -6,8 +6,10 @@
 //!   supplementary groups (a script writes `id -u`, `id -g`, `id -G`);
 //! * `enable_script_security` refuses, with file:line:col, a world-writable
 //!   script and a script in a world-writable directory, in `check-config`,
-//!   at start and at reload; a safe one is accepted; an unknown user is an
-//!   error with its position;
+//!   at start and at reload; a safe one is accepted; an unknown user, or a
+//!   script this machine does not have, is a warning in `check-config`
+//!   (the file is checked for the machine that will run it) and stops the
+//!   daemon from starting, with its position;
 //! * `tandem run` as the unprivileged user `tandem` with exactly the
 //!   packaged unit's capabilities (ambient CAP_NET_ADMIN, CAP_NET_RAW,
 //!   CAP_SETUID, CAP_SETGID, CAP_KILL; bounding set the same; no new
@@ -322,6 +324,20 @@ fn enable_script_security_refuses_scripts_others_can_change() {
         )) && err.contains("warning: vrrp_instance VI_1 notify_master: user \"tdm-no-such-user\": no such user on this system; tandem run refuses to start on a machine without it"),
         "{err}"
     );
+
+    // A script this machine does not have, with enable_script_security:
+    // the same (it cannot be checked here; the machine that will run the
+    // file may have it, and the daemon refuses to start without it).
+    let gone = dir.0.join("gone.sh");
+    let (conf, line, col) = security_conf(&dir, &gone, true, "");
+    let (ok, err) = check_config(&conf);
+    assert!(ok, "a missing script was refused by check-config:\n{err}");
+    assert!(
+        err.contains(&format!(
+            "{d}/k.conf:{line}:{col}: warning: vrrp_instance VI_1 notify_master: refused by enable_script_security: {d}/gone.sh cannot be checked: cannot examine {d}/gone.sh: No such file or directory (os error 2); tandem run refuses to start on a machine without it"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -338,6 +354,17 @@ fn enable_script_security_refuses_at_start_and_at_reload() {
     assert_eq!(d.wait(10.0), Some(1), "{}", d.log());
     assert!(
         d.log().contains(&format!("k.conf:{line}:{col}: error: vrrp_instance VI_1 notify_master: refused by enable_script_security")),
+        "{}",
+        d.log()
+    );
+
+    // A missing script: the daemon runs here, where it is missing, and
+    // refuses to start too.
+    let (conf, line, col) = security_conf(&dir, &dir.0.join("gone.sh"), true, "");
+    let mut d = Daemon::start(&lan.nodes[0], &conf, dir.0.join("gone.log"));
+    assert_eq!(d.wait(10.0), Some(1), "{}", d.log());
+    assert!(
+        d.log().contains(&format!("k.conf:{line}:{col}: error: vrrp_instance VI_1 notify_master: refused by enable_script_security: {}/gone.sh cannot be checked", dir.0.display())),
         "{}",
         d.log()
     );

@@ -28,8 +28,19 @@ pub enum Security {
         path: PathBuf,
         reason: String,
     },
-    /// The program could not be found or examined.
-    Unknown(String),
+    /// The program could not be found or examined; `missing` when it
+    /// does not exist here (the machine that will run the configuration
+    /// may have it).
+    Unknown { reason: String, missing: bool },
+}
+
+/// [`Security::Unknown`] for an I/O error, missing when the error says
+/// the path does not exist.
+fn unknown(reason: String, e: &std::io::Error) -> Security {
+    Security::Unknown {
+        reason,
+        missing: e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Find `program` as exec would: a name with a slash as is, else on PATH.
@@ -56,11 +67,14 @@ fn locate(program: &str) -> Option<PathBuf> {
 /// cannot do more than its user can.
 pub fn check_secure(program: &str, run_as: RunAs) -> Security {
     let Some(path) = locate(program) else {
-        return Security::Unknown("not found on PATH".into());
+        return Security::Unknown {
+            reason: "not found on PATH".into(),
+            missing: true,
+        };
     };
     let file = match path.metadata() {
         Ok(m) => m,
-        Err(e) => return Security::Unknown(format!("cannot examine {}: {e}", path.display())),
+        Err(e) => return unknown(format!("cannot examine {}: {e}", path.display()), &e),
     };
     let mode = file.mode();
     let setuid_root = file.uid() == 0 && mode & 0o4100 == 0o4100;
@@ -74,7 +88,7 @@ pub fn check_secure(program: &str, run_as: RunAs) -> Security {
     } else {
         match std::env::current_dir() {
             Ok(d) => d.join(&path),
-            Err(e) => return Security::Unknown(format!("cannot resolve {}: {e}", path.display())),
+            Err(e) => return unknown(format!("cannot resolve {}: {e}", path.display()), &e),
         }
     };
     // The path as written (whoever can change a symbolic link on it can
@@ -83,7 +97,7 @@ pub fn check_secure(program: &str, run_as: RunAs) -> Security {
     // script in someone else's directory is not safe.
     let real = match std::fs::canonicalize(&absolute) {
         Ok(p) => p,
-        Err(e) => return Security::Unknown(format!("cannot resolve {}: {e}", path.display())),
+        Err(e) => return unknown(format!("cannot resolve {}: {e}", path.display()), &e),
     };
     for walked in [&absolute, &real] {
         let mut prefix = PathBuf::new();
@@ -92,7 +106,7 @@ pub fn check_secure(program: &str, run_as: RunAs) -> Security {
             let m = match std::fs::metadata(&prefix) {
                 Ok(m) => m,
                 Err(e) => {
-                    return Security::Unknown(format!("cannot examine {}: {e}", prefix.display()));
+                    return unknown(format!("cannot examine {}: {e}", prefix.display()), &e);
                 }
             };
             if let Some(reason) = unsafe_reason(&m) {
@@ -243,7 +257,7 @@ mod tests {
         assert_eq!(check_secure("sh", RunAs::ROOT), Security::Safe);
         assert!(matches!(
             check_secure("/nonexistent/x.sh", RunAs::ROOT),
-            Security::Unknown(_)
+            Security::Unknown { .. }
         ));
     }
 }

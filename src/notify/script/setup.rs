@@ -18,7 +18,8 @@
 //! script switches user, the supplementary groups are dropped (a script
 //! that runs as the daemon's own user keeps the daemon's).
 //!
-//! A user or group that does not exist on this machine is a
+//! A user or group that does not exist on this machine, or a script that
+//! `enable_script_security` cannot check because it is not there, is a
 //! [`Problem::is_of_this_machine`] problem: `check-config` warns about it
 //! (the configuration is checked for the machine that will run it), and
 //! the daemon, which runs here, refuses to start (or a reload refuses the
@@ -70,15 +71,26 @@ pub enum Problem {
         reason: String,
         run_as: RunAs,
     },
+    /// `missing`: the program does not exist on this machine.
     #[error("refused by enable_script_security: {program} cannot be checked: {reason}")]
-    Unverifiable { program: String, reason: String },
+    Unverifiable {
+        program: String,
+        reason: String,
+        missing: bool,
+    },
 }
 
 impl Problem {
-    /// A problem of this machine rather than of the file: a user or group
-    /// it does not have (the machine that will run the file may).
+    /// A problem of this machine rather than of the file: a user, group
+    /// or script it does not have (the machine that will run the file
+    /// may).
     pub fn is_of_this_machine(&self) -> bool {
-        matches!(self, Problem::UnknownUser(_) | Problem::UnknownGroup(_))
+        matches!(
+            self,
+            Problem::UnknownUser(_)
+                | Problem::UnknownGroup(_)
+                | Problem::Unverifiable { missing: true, .. }
+        )
     }
 }
 
@@ -211,11 +223,12 @@ impl ScriptEnv {
                     ),
                 });
             }
-            Security::Unknown(reason) => {
+            Security::Unknown { reason, missing } => {
                 if self.security {
                     return Err(err(Problem::Unverifiable {
                         program: argv[0].clone(),
                         reason,
+                        missing,
                     }));
                 }
                 warning = Some(SetupWarning {
