@@ -1098,6 +1098,27 @@ fn one_fwmark_for_ipv4_and_for_ipv6_is_two_ipvs_services() {
     assert_eq!(tun(&(rs("192.0.2.41") + nat)), "IPv6");
 }
 
+/// keepalived takes only the first word of a script line as the command
+/// (notify scripts: the next words as USER GROUP), so an unquoted command
+/// with arguments loses them; the error shows the quoted line to write.
+#[test]
+fn an_unquoted_command_with_arguments_says_to_quote_it() {
+    let e = errors(
+        "vrrp_script chk {\n  script /usr/bin/pgrep -x haproxy\n}\n\
+         vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n  track_script {\n    chk\n  }\n\
+         notify_master /bin/bash /usr/local/bin/a.sh 3 4 5\n  notify_backup \"/bin/bash /usr/local/bin/b.sh\" root\n}\n\
+         virtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.5 80 {\n    MISC_CHECK {\n      misc_path /etc/keepalived/vs.sh vs1\n    }\n  }\n}\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:25: error: unexpected \"-x\" after \"script\": a command with arguments is one quoted word, script \"/usr/bin/pgrep -x haproxy\" (keepalived 2.2.7 would run /usr/bin/pgrep without the words after it)",
+            "t.conf:13:25: error: unexpected \"/usr/local/bin/a.sh\" after \"notify_master\": a command with arguments is one quoted word, notify_master \"/bin/bash /usr/local/bin/a.sh 3 4 5\" (keepalived 2.2.7 would take \"/usr/local/bin/a.sh\" for the user to run it as, and not run the script)",
+            "t.conf:20:39: error: unexpected \"vs1\" after \"misc_path\": a command with arguments is one quoted word, misc_path \"/etc/keepalived/vs.sh vs1\" (keepalived 2.2.7 would run /etc/keepalived/vs.sh without the words after it)",
+        ]
+    );
+}
+
 #[test]
 fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
     for (v, msg) in [

@@ -183,9 +183,35 @@ impl Builder {
         self.port_word(&s.keyword.text, w)
     }
 
+    /// A command with arguments written without quotes: keepalived takes
+    /// only the first word as the command (the next ones as `USER
+    /// [GROUP]`, or nothing), so the words after it would be lost. Say how
+    /// to write it, and what keepalived would have run.
+    pub(super) fn unquoted_command(&mut self, s: &Stmt, extra: &Word, keepalived_does: &str) {
+        let kw = &s.keyword.text;
+        let line: Vec<&str> = s.args.iter().map(|w| w.text.as_str()).collect();
+        let msg = format!(
+            "unexpected \"{}\" after \"{kw}\": a command with arguments is one quoted word, {kw} \"{}\" ({keepalived_does})",
+            extra.text,
+            line.join(" ")
+        );
+        self.err(extra.pos, msg);
+    }
+
     /// `notify_* SCRIPT [USER [GROUP]]`.
     pub(super) fn notify_script(&mut self, s: &Stmt) -> Option<NotifyScript> {
         self.no_block(s);
+        // A user name has no `/`, so `notify_master /bin/sh /x.sh` is a
+        // command that lost its quotes, as is anything past USER GROUP.
+        let unquoted = s.args.len() > 3 || s.args.get(1).is_some_and(|u| u.text.contains('/'));
+        if unquoted && s.args.len() > 1 {
+            let does = format!(
+                "keepalived 2.2.7 would take \"{}\" for the user to run it as, and not run the script",
+                s.args[1].text
+            );
+            self.unquoted_command(s, &s.args[1], &does);
+            return None;
+        }
         let args = self.args_range(s, 1, 3, "a script")?;
         let command = args[0].text.clone();
         if command.trim().is_empty() {

@@ -148,7 +148,15 @@ impl Builder {
                 );
             }
             ("misc_path", CheckerKind::MiscCheck(m)) => {
-                if let Some(v) = self.string(&st) {
+                if let [first, extra, ..] = st.args.as_slice() {
+                    let does = format!(
+                        "keepalived 2.2.7 would run {} without the words after it",
+                        first.text
+                    );
+                    self.unquoted_command(&st, extra, &does);
+                    // Only this error: not also "no misc_path".
+                    m.misc_path = first.text.clone();
+                } else if let Some(v) = self.string(&st) {
                     m.misc_path = v;
                 }
             }

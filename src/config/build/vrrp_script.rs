@@ -35,7 +35,14 @@ impl Builder {
         let mut has_script = false;
         self.kw_block(s, &mut |b, st| match st.keyword.text.as_str() {
             "script" => {
-                if let Some(v) = b.string(&st) {
+                if let [first, extra, ..] = st.args.as_slice() {
+                    let does = format!(
+                        "keepalived 2.2.7 would run {} without the words after it",
+                        first.text
+                    );
+                    b.unquoted_command(&st, extra, &does);
+                    has_script = true;
+                } else if let Some(v) = b.string(&st) {
                     sc.script = v;
                     has_script = true;
                 }
