@@ -4,7 +4,8 @@
 //! reports it and ignores the line), routes to `default`, a `/prefix`
 //! after a source or server address (keepalived drops it), and the lines
 //! keepalived reports as invalid and then drops (persistence_timeout 0, a
-//! real server given twice), which tandem drops the same way, saying so.
+//! real server given twice), which tandem drops the same way, saying so;
+//! an instance's `debug` (a note) and global_defs' `default_interface`.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -200,5 +201,37 @@ fn an_unknown_keyword_says_keepalived_would_skip_it_and_its_block() {
             "t.conf:2:3: error: unknown keyword \"enable_filesystem\" in global_defs (keepalived 2.2.7 would log it and skip the line)",
             "t.conf:3:3: error: unknown keyword \"filesystem_owner\" in global_defs (keepalived 2.2.7 would log it and skip the line and its block)",
         ]
+    );
+}
+
+#[test]
+fn an_instances_debug_level_is_a_note_since_keepalived_only_dumps_it() {
+    let (_, msgs) = loaded(&instance("  debug 2"));
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].contains(": note: debug: keepalived 2.2.7 only shows"),
+        "{msgs:?}"
+    );
+    // keepalived's range, 0-4.
+    assert_eq!(check(&instance("  debug 5")).errors().count(), 1);
+}
+
+#[test]
+fn a_static_address_without_dev_goes_to_default_interface() {
+    let text = |g: &str| {
+        format!("static_ipaddress {{\n  198.51.100.12/24\n  198.51.100.13/24 dev eth2\n}}\n{g}")
+    };
+    let devs = |t: &str| -> Vec<String> {
+        let (c, _) = loaded(t);
+        c.static_ipaddress
+            .iter()
+            .map(|a| a.dev.clone().unwrap_or_default())
+            .collect()
+    };
+    assert_eq!(devs(&text("")), ["eth0", "eth2"]);
+    // global_defs after the addresses counts too: the file is read whole.
+    assert_eq!(
+        devs(&text("global_defs {\n  default_interface bond0\n}\n")),
+        ["bond0", "eth2"]
     );
 }

@@ -1,6 +1,7 @@
 //! `static_ipaddress`, `static_routes`, `static_rules`, `virtual_rules`,
-//! `brd +` / `brd -` and `promote_secondaries` on the real kernel, read
-//! back with `ip -j` inside the namespaces, and compared with what
+//! `brd +` / `brd -`, `default_interface` and `promote_secondaries` on the
+//! real kernel, read back with `ip -j` inside the namespaces, and
+//! compared with what
 //! Debian's keepalived 2.2.7 installs and leaves from the same file:
 //! while running, after a reload, after a kill -9 and a restart, and
 //! after a clean exit.
@@ -20,9 +21,13 @@ use netns::{Lan, Netns, wait_until};
 /// VRF, and each kind of action; one rule without a preference (keepalived
 /// gives it 16384).
 const STATICS: &str = "\
+global_defs {
+  default_interface eth1
+}
 static_ipaddress {
   198.51.100.10/24 brd + dev eth1
   198.51.100.11/24 brd - dev eth1
+  198.51.100.12/24
   2001:db8:1::10/64 dev eth1
 }
 static_routes {
@@ -171,6 +176,8 @@ fn static_entries_and_virtual_rules_are_what_keepalived_installs_and_leaves() {
     for a in [
         "198.51.100.10/24 brd 198.51.100.255 scope global",
         "198.51.100.11/24 brd 198.51.100.0 scope global",
+        // No dev: global_defs' default_interface (else eth0).
+        "198.51.100.12/24 brd - scope global",
         "2001:db8:1::10/64 brd - scope global",
     ] {
         assert!(r.addrs.contains(a), "{a} not in {:?}", r.addrs);

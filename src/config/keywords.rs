@@ -95,6 +95,7 @@ impl Block {
                 "linkbeat_use_polling",
             ],
             Block::GlobalDefs => &[
+                "default_interface",
                 "notification_email",
                 "notification_email_from",
                 "smtp_server",
@@ -208,6 +209,7 @@ impl Block {
                 "notify_priority_changes",
             ],
             Block::VrrpInstance => &[
+                "debug",
                 "lvs_sync_daemon_interface",
                 "state",
                 "interface",
@@ -557,7 +559,6 @@ impl Block {
                 "old_unicast_checksum",
                 "garp_extra_if",
                 "down_timer_adverts",
-                "debug",
                 "notify_deleted",
                 "kernel_rx_buf_size",
             ],
@@ -617,7 +618,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "namespace_with_ipsets",
     "instance",
     "use_pid_dir",
-    "default_interface",
     "disable_local_igmp",
     "vmac_addr_prefix",
     "vrrp_rx_bufs_policy",

@@ -56,6 +56,9 @@ pub(super) struct Builder {
     /// The next default rule preference for IPv4 and IPv6 (keepalived's
     /// counters: 16384 down, in the order rules are written).
     pub(super) next_rule_priority: [u32; 2],
+    /// global_defs' `default_interface`: where a static address without
+    /// `dev` goes (else keepalived's eth0).
+    pub(super) default_interface: Option<String>,
     /// `static_ipaddress`, `static_routes`, `static_rules`, as read.
     pub(super) static_ipaddress: Vec<VirtualIpAddress>,
     pub(super) static_routes: Vec<VirtualRoute>,

@@ -39,6 +39,7 @@ impl Builder {
             return;
         }
         match kw.as_str() {
+            "default_interface" => self.default_interface(&st),
             "router_id" => {
                 if let Some(v) = self.string(&st) {
                     self.global.router_id = Some(v);

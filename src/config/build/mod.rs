@@ -91,6 +91,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         vrrp_iptables_pos: None,
         fifos: Default::default(),
         next_rule_priority: [rules::RULE_START_PRIORITY; 2],
+        default_interface: None,
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
         static_rules: Vec::new(),
@@ -166,7 +167,7 @@ impl Builder {
             vrrp_instances: instances,
             virtual_server_groups: std::mem::take(&mut self.vsgs),
             virtual_servers,
-            static_ipaddress: std::mem::take(&mut self.static_ipaddress),
+            static_ipaddress: self.finish_static_addresses(),
             static_routes: std::mem::take(&mut self.static_routes),
             static_rules: std::mem::take(&mut self.static_rules),
         }

@@ -6,13 +6,14 @@
 //! Owns: the blocks and keepalived's default interface of a static
 //! address. May not: hold anything (the daemon installs them).
 
+use crate::config::model::VirtualIpAddress;
 use crate::config::parser::Stmt;
 
 use super::builder::Builder;
 
 /// keepalived's default interface (`DFLT_INT`): where a static address
-/// written without `dev` goes (keepalived's `default_interface`, which
-/// would change it, is not read by tandem).
+/// written without `dev` goes unless global_defs' `default_interface`
+/// names another.
 pub(super) const DEFAULT_INTERFACE: &str = "eth0";
 
 impl Builder {
@@ -30,10 +31,7 @@ impl Builder {
             "static_ipaddress" => {
                 let list = self.vip_list(s);
                 self.static_ipaddress
-                    .extend(list.into_iter().map(|(mut v, _)| {
-                        v.dev.get_or_insert_with(|| DEFAULT_INTERFACE.to_string());
-                        v
-                    }));
+                    .extend(list.into_iter().map(|(v, _)| v));
             }
             "static_routes" => {
                 let list = self.route_list(s);
@@ -44,5 +42,29 @@ impl Builder {
                 self.static_rules.extend(list);
             }
         }
+    }
+}
+
+impl Builder {
+    /// `default_interface IFNAME` in global_defs.
+    pub(super) fn default_interface(&mut self, st: &Stmt) {
+        if let Some(v) = self.string(st) {
+            self.default_interface = Some(v);
+        }
+    }
+
+    /// The static addresses, each on its `dev`, else on the default
+    /// interface. Resolved once the whole file is read, so global_defs
+    /// may come before or after the addresses.
+    pub(super) fn finish_static_addresses(&mut self) -> Vec<VirtualIpAddress> {
+        let default = self
+            .default_interface
+            .clone()
+            .unwrap_or_else(|| DEFAULT_INTERFACE.to_string());
+        let mut list = std::mem::take(&mut self.static_ipaddress);
+        for v in &mut list {
+            v.dev.get_or_insert_with(|| default.clone());
+        }
+        list
     }
 }

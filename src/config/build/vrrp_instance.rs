@@ -163,6 +163,16 @@ impl Builder {
                 }
             }
             "native_ipv6" => self.native_ipv6(&st, r),
+            // keepalived 2.2.7 stores it and only prints it in its data
+            // dump; it changes nothing it does.
+            "debug" => {
+                if self.int_in(&st, 0, 4).is_some() {
+                    self.note(
+                        st.keyword.pos,
+                        "debug: keepalived 2.2.7 only shows an instance's debug level in its data dump; it changes nothing, and tandem's log detail is set by TANDEM_LOG (e.g. TANDEM_LOG=debug)",
+                    );
+                }
+            }
             "nopreempt" => {
                 self.bare(&st);
                 vi.nopreempt = true;
