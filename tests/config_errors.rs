@@ -1096,6 +1096,20 @@ fn one_fwmark_for_ipv4_and_for_ipv6_is_two_ipvs_services() {
     // A server that is not tunnelled decides.
     let nat = "  real_server 2001:db8::44 80 {\n    lvs_method NAT\n  }\n";
     assert_eq!(tun(&(rs("192.0.2.41") + nat)), "IPv6");
+
+    // A group of family-less fwmarks serves each family once (vsg1.conf).
+    let group = |a: &str, b: &str| {
+        format!(
+            "virtual_server_group G {{\n  fwmark 38\n}}\n\
+             virtual_server group G {{\n  persistence_timeout\n  real_server {a} 80 {{\n  }}\n}}\n\
+             virtual_server group G {{\n  persistence_timeout\n  real_server {b} 80 {{\n  }}\n}}\n"
+        )
+    };
+    assert!(errors(&group("2001:db8::1", "192.0.2.1")).is_empty());
+    assert_eq!(
+        errors(&group("192.0.2.2", "192.0.2.1")),
+        ["t.conf:9:1: error: virtual_server group G UDP (IPv4) is already defined at t.conf:4:1"]
+    );
 }
 
 /// keepalived takes only the first word of a script line as the command

@@ -421,7 +421,7 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
 fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
     let mut seen = HashMap::new();
     for vs in &cfg.virtual_servers {
-        duplicate_service(vs, &mut seen, out);
+        duplicate_service(cfg, vs, &mut seen, out);
         service_key(cfg, vs, out);
         if vs.protocol == Protocol::Tcp && vs.ops {
             error(
@@ -464,20 +464,24 @@ type Services<'a> = HashMap<
 /// A service defined twice: IPVS has one entry per key and protocol. A
 /// fwmark service has no protocol but a family: IPVS keys it by family
 /// and mark, so `fwmark 80` for IPv4 real servers and `fwmark 80` for
-/// IPv6 ones are two services (as keepalived runs them).
+/// IPv6 ones are two services (as keepalived runs them). So are two
+/// services of one group of family-less fwmarks, one for each family.
 fn duplicate_service<'a>(
+    cfg: &Config,
     vs: &'a VirtualServer,
     seen: &mut Services<'a>,
     out: &mut Vec<Diagnostic>,
 ) {
     let (protocol, family) = match vs.key {
         VirtualServerKey::Fwmark { .. } => (None, Some(vs.family)),
-        _ => (Some(vs.protocol), None),
+        VirtualServerKey::Group { .. } => (Some(vs.protocol), Some(service_family(cfg, vs))),
+        VirtualServerKey::Address { .. } => (Some(vs.protocol), None),
     };
     match seen.entry((&vs.key, protocol, family)) {
         std::collections::hash_map::Entry::Occupied(first) => {
             let what = match (protocol, family) {
-                (Some(p), _) => format!("{} {}", vs.key, p.name()),
+                (Some(p), Some(f)) => format!("{} {} ({f})", vs.key, p.name()),
+                (Some(p), None) => format!("{} {}", vs.key, p.name()),
                 (None, Some(f)) => format!("{} ({f})", vs.key),
                 (None, None) => vs.key.to_string(),
             };
