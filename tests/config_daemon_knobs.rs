@@ -1,5 +1,6 @@
 //! The global knobs of the daemon's life: `rs_init_notifies`,
-//! `vrrp_startup_delay`, `child_wait_time` (a note). What the model holds,
+//! `vrrp_startup_delay`, `child_wait_time` (a note), the top-level
+//! `instance`. What the model holds,
 //! keepalived's ranges, and the message (file:line:col) for a bad value.
 
 use std::path::Path;
@@ -129,5 +130,21 @@ vrrp_instance VI_1 {
     assert_eq!(
         errors("", "    vrrp_notify_priority_changes sometimes\n").len(),
         1
+    );
+}
+
+#[test]
+fn instance_is_read_once_at_the_top_level() {
+    let (g, m) = global("instance web\n", "");
+    assert_eq!(g.instance.as_deref(), Some("web"));
+    assert!(m.is_empty(), "{m:?}");
+    assert_eq!(global("", "").0.instance, None);
+    assert_eq!(
+        errors("instance web\ninstance db\n", ""),
+        ["t.conf:2:10: error: instance given twice (first \"web\", now \"db\")"]
+    );
+    assert_eq!(
+        errors("instance a/b\n", ""),
+        ["t.conf:1:10: error: instance \"a/b\" cannot name a file (it names the control socket)"]
     );
 }

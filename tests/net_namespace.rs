@@ -1,7 +1,8 @@
 //! keepalived's top-level `net_namespace NAME`: started in one namespace,
 //! the daemon runs in the named one (its interfaces, its VIPs), as
 //! keepalived does; a namespace that does not exist stops it at start with
-//! a message that says how to make it; a reload may not move it.
+//! a message that says how to make it; a reload may not move it. With
+//! `instance NAME` the default control socket and dump file carry both names.
 
 mod netns;
 
@@ -86,4 +87,61 @@ fn a_missing_namespace_stops_the_start_with_the_way_to_make_it() {
         err.contains(&format!("/run/netns/{missing}")) && err.contains("ip netns add"),
         "{err}"
     );
+}
+
+/// keepalived's top-level `instance NAME`: with `net_namespace`, it names
+/// this daemon's default control socket and dump file
+/// (`/run/tandem/tandem-NS_NAME.sock`, `.data`), so that several daemons
+/// on one host keep apart; a reload may not change it.
+#[test]
+fn instance_names_the_default_control_socket_and_dump_file() {
+    let a = Netns::new("nsi");
+    let b = Netns::with_eth0("nsj", "192.0.2.1/24");
+    let dir = Scratch::new("netns-instance");
+    let name = format!("web{}", std::process::id());
+    let text = format!("instance {name}\n{}", conf(&b.name, 255));
+    let path = dir.file("tandem.conf", &text);
+    let sock = format!("/run/tandem/tandem-{}_{name}.sock", b.name);
+    let data = format!("/run/tandem/tandem-{}_{name}.data", b.name);
+    let log = dir.0.join("d.log");
+    let err = fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = a
+        .command(env!("CARGO_BIN_EXE_tandem"))
+        .args(["run", "-f"])
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start tandem: {e}"));
+    let read_log = || fs::read_to_string(&log).unwrap_or_default();
+    let up = wait_until(10.0, || b.has_addr("eth0", VIP));
+    let status = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["status", "--json", "--socket", &sock])
+        .output();
+    let dumped = {
+        // SIGUSR1 writes the dump to the default file, renamed too.
+        let _ = Command::new("kill")
+            .args(["-USR1", &child.id().to_string()])
+            .status();
+        wait_until(5.0, || std::path::Path::new(&data).exists())
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exited = child.wait().map(|s| s.code());
+    let _ = fs::remove_file(&data);
+    let _ = fs::remove_file(format!("{data}.json"));
+    assert!(up, "the VIP never appeared:\n{}", read_log());
+    let status = status.unwrap_or_else(|e| panic!("tandem status: {e}"));
+    assert!(
+        status.status.success(),
+        "no daemon on {sock}: {}\n{}",
+        String::from_utf8_lossy(&status.stderr),
+        read_log()
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("MASTER"));
+    assert!(dumped, "no dump at {data}:\n{}", read_log());
+    assert_eq!(exited.ok().flatten(), Some(0), "{}", read_log());
+    assert!(!std::path::Path::new(&sock).exists(), "{sock} left behind");
 }

@@ -367,12 +367,16 @@ fn run(args: &RunArgs) -> ExitCode {
             eprintln!("tandem run: {e}");
             return ExitCode::from(1);
         }
-        // One daemon per namespace on a host: the default paths get the
-        // namespace's name, as keepalived's pid files do.
-        (socket, dump_file) = per_namespace_paths(ns, socket, dump_file);
+        tracing::info!(net_namespace = %ns, "running in network namespace {ns}");
+    }
+    // One daemon per namespace and instance on a host: the default paths
+    // get their names, as keepalived's pid files and syslog ident do.
+    let g = &config.global_defs;
+    if let Some(suffix) = daemon_suffix(g.net_namespace.as_deref(), g.instance.as_deref()) {
+        (socket, dump_file) = per_daemon_paths(&suffix, socket, dump_file);
         tracing::info!(
-            net_namespace = %ns, control_socket = %socket.display(),
-            "running in network namespace {ns}"
+            control_socket = %socket.display(), dump_file = %dump_file.display(),
+            "this daemon's files are named after {suffix}"
         );
     }
     crate::daemon::sched::prepare(&config.global_defs);
@@ -413,10 +417,20 @@ fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
-/// The control socket and dump file of a daemon in `net_namespace NS`:
-/// the defaults become `/run/tandem/tandem-NS.sock` and `…-NS.data`;
-/// paths given on the command line stay.
-fn per_namespace_paths(
+/// What names one of several daemons on a host, as keepalived's syslog
+/// ident does: `NS`, `INSTANCE` or `NS_INSTANCE`.
+fn daemon_suffix(net_namespace: Option<&str>, instance: Option<&str>) -> Option<String> {
+    match (net_namespace, instance) {
+        (None, None) => None,
+        (Some(n), None) | (None, Some(n)) => Some(n.to_string()),
+        (Some(n), Some(i)) => Some(format!("{n}_{i}")),
+    }
+}
+
+/// The control socket and dump file of a daemon named `NAME` (see
+/// [`daemon_suffix`]): the defaults become `/run/tandem/tandem-NAME.sock`
+/// and `…-NAME.data`; paths given on the command line stay.
+fn per_daemon_paths(
     ns: &str,
     socket: std::path::PathBuf,
     dump_file: std::path::PathBuf,
@@ -438,18 +452,29 @@ fn per_namespace_paths(
 mod tests {
     use std::path::PathBuf;
 
-    use super::per_namespace_paths;
+    use super::{daemon_suffix, per_daemon_paths};
     use crate::control::{dump::DEFAULT_DUMP_FILE, server::DEFAULT_SOCKET};
 
     #[test]
     fn default_paths_get_the_namespace_and_given_ones_stay() {
-        let (s, d) = per_namespace_paths("blue", DEFAULT_SOCKET.into(), DEFAULT_DUMP_FILE.into());
+        let (s, d) = per_daemon_paths("blue", DEFAULT_SOCKET.into(), DEFAULT_DUMP_FILE.into());
         assert_eq!(s, PathBuf::from("/run/tandem/tandem-blue.sock"));
         assert_eq!(d, PathBuf::from("/run/tandem/tandem-blue.data"));
-        let (s, d) = per_namespace_paths("blue", "/tmp/a.sock".into(), "/tmp/a.data".into());
+        let (s, d) = per_daemon_paths("blue", "/tmp/a.sock".into(), "/tmp/a.data".into());
         assert_eq!(
             (s, d),
             (PathBuf::from("/tmp/a.sock"), PathBuf::from("/tmp/a.data"))
+        );
+    }
+
+    #[test]
+    fn a_daemon_is_named_by_namespace_then_instance() {
+        assert_eq!(daemon_suffix(None, None), None);
+        assert_eq!(daemon_suffix(Some("blue"), None).as_deref(), Some("blue"));
+        assert_eq!(daemon_suffix(None, Some("web")).as_deref(), Some("web"));
+        assert_eq!(
+            daemon_suffix(Some("blue"), Some("web")).as_deref(),
+            Some("blue_web")
         );
     }
 }

@@ -31,11 +31,11 @@ pub const OBJECT_ROOT: &str = "/org/keepalived/Vrrp1";
 /// The part of every path between the root and `/Vrrp` or `/Instance`:
 /// keepalived puts its `net_namespace` and `instance` names there, so two
 /// daemons on one bus do not collide.
-pub fn path_prefix(net_namespace: Option<&str>) -> String {
+pub fn path_prefix(net_namespace: Option<&str>, instance: Option<&str>) -> String {
     let mut p = OBJECT_ROOT.to_string();
-    if let Some(ns) = net_namespace {
+    for name in [net_namespace, instance].into_iter().flatten() {
         p.push('/');
-        p.push_str(&path_element(ns));
+        p.push_str(&path_element(name));
     }
     p
 }
@@ -150,17 +150,22 @@ mod tests {
 
     #[test]
     fn paths_are_keepalived_s() {
-        let p = path_prefix(None);
+        let p = path_prefix(None, None);
         assert_eq!(vrrp_path(&p), "/org/keepalived/Vrrp1/Vrrp");
         assert_eq!(
             instance_path(&p, "eth0.100", 51, AddressFamily::Inet),
             "/org/keepalived/Vrrp1/Instance/eth0_100/51/IPv4"
         );
-        let p = path_prefix(Some("lb-a"));
+        let p = path_prefix(Some("lb-a"), None);
         assert_eq!(
             instance_path(&p, "bond0", 7, AddressFamily::Inet6),
             "/org/keepalived/Vrrp1/lb_a/Instance/bond0/7/IPv6"
         );
+        // keepalived: the namespace, then the instance.
+        let p = path_prefix(Some("lb-a"), Some("web"));
+        assert_eq!(vrrp_path(&p), "/org/keepalived/Vrrp1/lb_a/web/Vrrp");
+        let p = path_prefix(None, Some("web"));
+        assert_eq!(vrrp_path(&p), "/org/keepalived/Vrrp1/web/Vrrp");
     }
 
     #[test]

@@ -208,7 +208,8 @@ async fn start(
     requests: DbusRequests,
     name: &str,
 ) -> zbus::Result<DbusService> {
-    let prefix = names::path_prefix(config.global_defs.net_namespace.as_deref());
+    let g = &config.global_defs;
+    let prefix = names::path_prefix(g.net_namespace.as_deref(), g.instance.as_deref());
     let general = VrrpObject {
         status: hub.subscribe(),
         requests: requests.clone(),

@@ -453,6 +453,27 @@ impl Builder {
         self.global.dbus_service_name = Some(name);
     }
 
+    /// Top-level `instance NAME` (keepalived reads it outside
+    /// global_defs): a name that can be part of a file name, once.
+    pub(super) fn instance_name(&mut self, st: &Stmt) {
+        let Some(w) = self.one(st, "an instance name") else {
+            return;
+        };
+        let name = w.text.clone();
+        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            self.err(
+                w.pos,
+                format!("instance \"{name}\" cannot name a file (it names the control socket)"),
+            );
+        } else if let Some(old) = &self.global.instance {
+            // keepalived keeps the first and reports the second.
+            let msg = format!("instance given twice (first \"{old}\", now \"{name}\")");
+            self.err(w.pos, msg);
+        } else {
+            self.global.instance = Some(name);
+        }
+    }
+
     /// Top-level `net_namespace NAME` (keepalived reads it outside
     /// global_defs): a name `ip netns` could have made, once.
     pub(super) fn net_namespace(&mut self, st: &Stmt) {

@@ -92,6 +92,11 @@ pub struct GlobalDefs {
     /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
     /// Fixed for the daemon's life: a reload cannot change it.
     pub net_namespace: Option<String>,
+    /// Top-level `instance NAME`: which of several daemons on one host
+    /// this is. keepalived names its pid files, syslog ident and DBus
+    /// paths after it; tandem its default control socket and dump file
+    /// and its DBus paths. Fixed for the daemon's life.
+    pub instance: Option<String>,
     /// `enable_dbus`: serve keepalived's `org.keepalived.Vrrp1` interface
     /// on the system bus (instance state, reload, dumps).
     pub enable_dbus: bool,
@@ -287,6 +292,7 @@ impl Default for GlobalDefs {
             umask: None,
             lvs_flush: false,
             net_namespace: None,
+            instance: None,
             enable_dbus: false,
             dbus_service_name: None,
             vrrp_process: ProcessSched::default(),

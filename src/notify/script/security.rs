@@ -31,7 +31,10 @@ pub enum Security {
     /// The program could not be found or examined; `missing` when it
     /// does not exist here (the machine that will run the configuration
     /// may have it).
-    Unknown { reason: String, missing: bool },
+    Unknown {
+        reason: String,
+        missing: bool,
+    },
 }
 
 /// [`Security::Unknown`] for an I/O error, missing when the error says
