@@ -37,6 +37,9 @@ pub enum Block {
     FileCheck,
     BfdInstance,
     TrackProcess,
+    /// tandem's own `tandem_bgp` block in a virtual_server (no keepalived
+    /// equivalent): announce the VIP through BIRD (docs/scale-out.md).
+    TandemBgp,
 }
 
 impl Block {
@@ -67,6 +70,7 @@ impl Block {
             Block::FileCheck => "FILE_CHECK",
             Block::BfdInstance => "bfd_instance",
             Block::TrackProcess => "vrrp_track_process",
+            Block::TandemBgp => "tandem_bgp",
         }
     }
 
@@ -294,6 +298,7 @@ impl Block {
                 "sh-fallback",
                 "mh-port",
                 "mh-fallback",
+                "tandem_bgp",
                 "connect_timeout",
                 "retry",
                 "delay_before_retry",
@@ -495,6 +500,7 @@ impl Block {
                 "regex_max_offset",
             ],
             Block::TrackFile => &["file", "weight", "init_file"],
+            Block::TandemBgp => &["bird_socket", "include_file", "protocol", "drain_delay"],
             Block::FileCheck => &["track_file", "weight"],
             Block::BfdInstance => &[
                 "neighbor_ip",
@@ -588,6 +594,7 @@ impl Block {
             | Block::TrackFile
             | Block::FileCheck
             | Block::TrackProcess
+            | Block::TandemBgp
             | Block::Url => &[],
             // multihop (RFC 5883): read by keepalived after 2.2.7.
             Block::BfdInstance => &["multihop"],

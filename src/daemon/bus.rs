@@ -148,6 +148,18 @@ pub type TrackValues = Arc<BTreeMap<String, i64>>;
 /// written by the process monitor.
 pub type ProcessQuorums = Arc<BTreeMap<String, bool>>;
 
+/// What one `tandem_bgp` include file should announce now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    /// The block's settings (the first virtual server's that names the file).
+    pub bgp: crate::config::model::BgpAnnounce,
+    /// The VIPs whose every `tandem_bgp` virtual server has its quorum.
+    pub vips: BTreeSet<std::net::IpAddr>,
+}
+
+/// Every include file's announcement, by include file path.
+pub type Announcements = Arc<BTreeMap<String, Announce>>;
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -158,6 +170,7 @@ pub struct Bus {
     track: Arc<watch::Sender<TrackValues>>,
     procs: Arc<watch::Sender<ProcessQuorums>>,
     bfd: Arc<watch::Sender<BfdUp>>,
+    announce: Arc<watch::Sender<Announcements>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -185,7 +198,25 @@ impl Bus {
             track: Arc::new(watch::channel(TrackValues::default()).0),
             procs: Arc::new(watch::channel(ProcessQuorums::default()).0),
             bfd: Arc::new(watch::channel(BfdUp::default()).0),
+            announce: Arc::new(watch::channel(Announcements::default()).0),
         }
+    }
+
+    /// Watch what the `tandem_bgp` include files should announce.
+    pub fn announcements(&self) -> watch::Receiver<Announcements> {
+        self.announce.subscribe()
+    }
+
+    /// The include files should now announce `a` (only a change wakes
+    /// the BIRD task).
+    pub fn set_announcements(&self, a: BTreeMap<String, Announce>) {
+        self.announce.send_if_modified(|m| {
+            if **m == a {
+                return false;
+            }
+            *m = Arc::new(a);
+            true
+        });
     }
 
     /// Watch the track files' values.

@@ -17,7 +17,8 @@
 //! programming. It never waits on the kernel, a script or a mail: the
 //! table goes out on a watch channel, scripts and mails on queues.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -27,7 +28,7 @@ use crate::ipvs::types::ServiceKey;
 use crate::lvs::{Action, Governance, LvsState};
 use crate::notify::script::ScriptQueue;
 
-use crate::daemon::bus::{Bus, Role, RoleChange, Subject};
+use crate::daemon::bus::{Announce, Bus, Role, RoleChange, Subject};
 
 use super::mail::Mails;
 use super::programmer::{Desired, DesiredTable};
@@ -172,6 +173,38 @@ impl LvsTask {
             }
         });
         self.report_status(masters);
+        self.publish_announcements(masters);
+    }
+
+    /// `tandem_bgp`: a VIP is announced while every virtual server that
+    /// announces it is programmed here and has its quorum (a node that
+    /// cannot serve one of the VIP's services should not draw its flows).
+    fn publish_announcements(&self, masters: &BTreeSet<String>) {
+        let mut files: BTreeMap<String, Announce> = BTreeMap::new();
+        let mut refused: BTreeSet<(String, IpAddr)> = BTreeSet::new();
+        for (i, info) in self.reporting.servers.iter().enumerate() {
+            let Some((bgp, vip)) = &info.bgp else { continue };
+            let vs = crate::lvs::VsIndex(i);
+            let serving = self.governance.programs(vs, |n| masters.contains(n))
+                && self.state.quorum_up(vs) == Some(true);
+            let file = files
+                .entry(bgp.include_file.clone())
+                .or_insert_with(|| Announce {
+                    bgp: bgp.clone(),
+                    vips: BTreeSet::new(),
+                });
+            if serving {
+                file.vips.insert(*vip);
+            } else {
+                refused.insert((bgp.include_file.clone(), *vip));
+            }
+        }
+        for (file, vip) in refused {
+            if let Some(a) = files.get_mut(&file) {
+                a.vips.remove(&vip);
+            }
+        }
+        self.bus.set_announcements(files);
     }
 
     /// Write every virtual server into the status snapshot.
