@@ -6,7 +6,9 @@
 //! route has one nexthop per balancer whose virtual server has its quorum;
 //! a balancer loses its nexthop when its real server's TCP_CHECK fails and
 //! when tandem gets SIGTERM (while tandem still runs: the drain), and gets
-//! it back when the check passes again or tandem starts again. This
+//! it back when the check passes again or tandem starts again; after
+//! kill -9 (no withdrawal sent) BIRD withdraws on its own, as the kernel
+//! removes tandem's liveness device, which its routes point at. This
 //! machine's kernel has no IPVS: the checks and the quorum run all the
 //! same (tandem logs that it cannot program the table), which is all this
 //! test needs.
@@ -173,7 +175,11 @@ fn bird_vias(router: &Netns, dir: &Path) -> BTreeSet<String> {
 fn expect(router: &Netns, dir: &Path, want: &[&str], logs: &[&Daemon], what: &str) {
     let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
     let ok = wait_until(20.0, || nexthops(router) == want);
-    let logs: String = logs.iter().map(|d| d.log()).collect::<Vec<_>>().join("\n----\n");
+    let logs: String = logs
+        .iter()
+        .map(|d| d.log())
+        .collect::<Vec<_>>()
+        .join("\n----\n");
     assert!(
         ok,
         "{what}: want nexthops {want:?}, kernel has {:?}\n{logs}",
@@ -209,25 +215,52 @@ fn the_vip_has_one_nexthop_per_balancer_with_quorum() {
             "protocol static tandem4 { ipv4; }\nprotocol static tandem6 { ipv6; }\n",
         )
         .unwrap();
-        birds.push(bird(ns, d, &format!("lb{}", i + 1), &balancer_bird_conf(d, i)));
+        birds.push(bird(
+            ns,
+            d,
+            &format!("lb{}", i + 1),
+            &balancer_bird_conf(d, i),
+        ));
         checks.push(Some(listener(ns)));
     }
     for (i, ns) in lbs.iter().enumerate() {
         let conf = dir.file(&format!("lb{}.conf", i + 1), &tandem_conf(d, i));
         tandems.push(Daemon::start(ns, &conf, d.join(format!("lb{}.log", i + 1))));
     }
-    expect(router, d, &BALANCERS, &[&tandems[0], &tandems[1]], "both with quorum");
+    expect(
+        router,
+        d,
+        &BALANCERS,
+        &[&tandems[0], &tandems[1]],
+        "both with quorum",
+    );
 
     // lb1's real server stops answering: quorum lost, nexthop withdrawn.
     checks[0] = None;
-    expect(router, d, &BALANCERS[1..], &[&tandems[0]], "lb1 lost its quorum");
+    expect(
+        router,
+        d,
+        &BALANCERS[1..],
+        &[&tandems[0]],
+        "lb1 lost its quorum",
+    );
     checks[0] = Some(listener(&lbs[0]));
-    expect(router, d, &BALANCERS, &[&tandems[0]], "lb1 has its quorum again");
+    expect(
+        router,
+        d,
+        &BALANCERS,
+        &[&tandems[0]],
+        "lb1 has its quorum again",
+    );
 
     // SIGTERM: withdrawn while tandem still forwards (drain_delay 3).
     tandems[0].signal("-TERM");
     expect(router, d, &BALANCERS[1..], &[&tandems[0]], "lb1 stopping");
-    assert!(alive(&tandems[0]), "the withdrawal came only at exit:\n{}", tandems[0].log());
+    assert!(
+        alive(&tandems[0]),
+        "the withdrawal came only at exit:\n{}",
+        tandems[0].log()
+    );
     assert_eq!(tandems[0].wait(15.0), Some(0), "{}", tandems[0].log());
     let log = tandems[0].log();
     assert!(log.contains("VIPs withdrawn; still forwarding"), "{log}");
@@ -236,6 +269,34 @@ fn the_vip_has_one_nexthop_per_balancer_with_quorum() {
     let conf = d.join("lb1.conf");
     tandems[0] = Daemon::start(&lbs[0], &conf, d.join("lb1-again.log"));
     expect(router, d, &BALANCERS, &[&tandems[0]], "lb1 started again");
+
+    // kill -9: nothing of tandem runs, its include file still lists the
+    // VIP, yet the kernel removed the liveness device and BIRD withdrew.
+    assert!(
+        lbs[0]
+            .exec(&["ip", "link", "show", "tandem-bgp"])
+            .status
+            .success()
+    );
+    tandems[0].signal("-KILL");
+    tandems[0].wait(5.0);
+    expect(router, d, &BALANCERS[1..], &[&tandems[0]], "lb1 killed");
+    let left = std::fs::read_to_string(d.join("lb1-vips.conf")).unwrap();
+    assert!(left.contains(VIP), "{left}");
+    assert!(
+        !lbs[0]
+            .exec(&["ip", "link", "show", "tandem-bgp"])
+            .status
+            .success()
+    );
+    tandems[0] = Daemon::start(&lbs[0], &conf, d.join("lb1-third.log"));
+    expect(
+        router,
+        d,
+        &BALANCERS,
+        &[&tandems[0]],
+        "lb1 after kill -9, started again",
+    );
     drop(tandems);
     drop(birds);
 }

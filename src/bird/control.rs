@@ -80,10 +80,12 @@ fn read_reply(reader: &mut impl BufRead, socket: &str) -> Result<Reply, BirdErro
     let mut errors = Vec::new();
     loop {
         let mut line = String::new();
-        let n = reader.read_line(&mut line).map_err(|source| BirdError::Io {
-            socket: socket.into(),
-            source,
-        })?;
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|source| BirdError::Io {
+                socket: socket.into(),
+                source,
+            })?;
         if n == 0 {
             return Err(BirdError::Protocol {
                 socket: socket.into(),
@@ -105,7 +107,11 @@ fn read_reply(reader: &mut impl BufRead, socket: &str) -> Result<Reply, BirdErro
                 }
                 if last {
                     let ok = errors.is_empty();
-                    let text = if ok { text.to_string() } else { errors.join("; ") };
+                    let text = if ok {
+                        text.to_string()
+                    } else {
+                        errors.join("; ")
+                    };
                     return Ok(Reply { ok, text });
                 }
             }
@@ -117,7 +123,11 @@ fn read_reply(reader: &mut impl BufRead, socket: &str) -> Result<Reply, BirdErro
 enum Line<'a> {
     /// A line that continues the previous code (starts with a space).
     More,
-    Coded { code: u16, last: bool, text: &'a str },
+    Coded {
+        code: u16,
+        last: bool,
+        text: &'a str,
+    },
 }
 
 fn parse_line(line: &str) -> Option<Line<'_>> {
@@ -150,14 +160,17 @@ mod tests {
 
     #[test]
     fn a_reconfiguration_is_success_with_its_last_line() {
-        let r = reply("0002-Reading configuration from /etc/bird/bird.conf\n0003 Reconfigured\n").unwrap();
+        let r = reply("0002-Reading configuration from /etc/bird/bird.conf\n0003 Reconfigured\n")
+            .unwrap();
         assert!(r.ok);
         assert_eq!(r.text, "Reconfigured");
     }
 
     #[test]
     fn a_parse_error_is_refused_with_bird_s_position() {
-        let r = reply("0002-Reading configuration from a.conf\n8002 /run/t.conf:1:68 syntax error\n").unwrap();
+        let r =
+            reply("0002-Reading configuration from a.conf\n8002 /run/t.conf:1:68 syntax error\n")
+                .unwrap();
         assert!(!r.ok);
         assert_eq!(r.text, "/run/t.conf:1:68 syntax error");
     }
@@ -165,7 +178,10 @@ mod tests {
     #[test]
     fn garbage_and_a_closed_socket_are_protocol_errors() {
         assert!(matches!(reply("hello\n"), Err(BirdError::Protocol { .. })));
-        assert!(matches!(reply("0002-Reading\n"), Err(BirdError::Protocol { .. })));
+        assert!(matches!(
+            reply("0002-Reading\n"),
+            Err(BirdError::Protocol { .. })
+        ));
         assert_eq!(parse_line(" more"), Some(Line::More));
     }
 }

@@ -22,7 +22,9 @@ pub fn render(protocol: &str, vips: &BTreeSet<IpAddr>, device: Option<&str>) -> 
     );
     for (suffix, v4) in [("4", true), ("6", false)] {
         let channel = if v4 { "ipv4" } else { "ipv6" };
-        out.push_str(&format!("protocol static {protocol}{suffix} {{\n  {channel};\n"));
+        out.push_str(&format!(
+            "protocol static {protocol}{suffix} {{\n  {channel};\n"
+        ));
         for vip in vips.iter().filter(|a| a.is_ipv4() == v4) {
             let len = if v4 { 32 } else { 128 };
             match device {
@@ -55,13 +57,20 @@ mod tests {
     #[test]
     fn nothing_announced_is_two_empty_protocols() {
         let text = render("lb", &BTreeSet::new(), Some("tandem-live"));
-        assert!(text.ends_with("protocol static lb4 {\n  ipv4;\n}\nprotocol static lb6 {\n  ipv6;\n}\n"));
+        assert!(
+            text.ends_with(
+                "protocol static lb4 {\n  ipv4;\n}\nprotocol static lb6 {\n  ipv6;\n}\n"
+            )
+        );
     }
 
     #[test]
     fn a_liveness_device_makes_device_routes() {
         let vips: BTreeSet<IpAddr> = ["203.0.113.10".parse().unwrap()].into();
         let text = render("t", &vips, Some("tandem-live"));
-        assert!(text.contains("  route 203.0.113.10/32 via \"tandem-live\";\n"), "{text}");
+        assert!(
+            text.contains("  route 203.0.113.10/32 via \"tandem-live\";\n"),
+            "{text}"
+        );
     }
 }

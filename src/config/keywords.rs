@@ -500,7 +500,13 @@ impl Block {
                 "regex_max_offset",
             ],
             Block::TrackFile => &["file", "weight", "init_file"],
-            Block::TandemBgp => &["bird_socket", "include_file", "protocol", "drain_delay"],
+            Block::TandemBgp => &[
+                "bird_socket",
+                "include_file",
+                "protocol",
+                "drain_delay",
+                "liveness_device",
+            ],
             Block::FileCheck => &["track_file", "weight"],
             Block::BfdInstance => &[
                 "neighbor_ip",

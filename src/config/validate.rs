@@ -629,25 +629,39 @@ fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
             VirtualServerKey::Fwmark { .. } => error(
                 out,
                 &bgp.origin,
-                format!("virtual_server {}: tandem_bgp needs an address to announce, and a fwmark service has none", vs.key),
+                format!(
+                    "virtual_server {}: tandem_bgp needs an address to announce, and a fwmark service has none",
+                    vs.key
+                ),
             ),
             VirtualServerKey::Group { .. } => error(
                 out,
                 &bgp.origin,
-                format!("virtual_server {}: tandem_bgp in a virtual_server group is not supported yet", vs.key),
+                format!(
+                    "virtual_server {}: tandem_bgp in a virtual_server group is not supported yet",
+                    vs.key
+                ),
             ),
         }
         match files.get(bgp.include_file.as_str()) {
             None => {
                 files.insert(&bgp.include_file, bgp);
             }
-            Some(first) if first.bird_socket != bgp.bird_socket || first.protocol != bgp.protocol => {
+            Some(first)
+                if first.bird_socket != bgp.bird_socket
+                    || first.protocol != bgp.protocol
+                    || first.liveness_device != bgp.liveness_device =>
+            {
                 error(
                     out,
                     &bgp.origin,
                     format!(
-                        "tandem_bgp: include_file {} is already used at {} with bird_socket {} and protocol {}; one include file is one BIRD's routes",
-                        bgp.include_file, first.origin, first.bird_socket, first.protocol
+                        "tandem_bgp: include_file {} is already used at {} with bird_socket {}, protocol {} and liveness_device {}; one include file is one BIRD's routes",
+                        bgp.include_file,
+                        first.origin,
+                        first.bird_socket,
+                        first.protocol,
+                        first.liveness_device
                     ),
                 );
             }
@@ -657,7 +671,11 @@ fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
     let mut protocols: HashMap<(&str, &str), &BgpAnnounce> = HashMap::new();
     for bgp in files.values() {
         if let Some(first) = protocols.insert((&bgp.bird_socket, &bgp.protocol), bgp) {
-            let (a, b) = if first.origin.line < bgp.origin.line { (first, *bgp) } else { (*bgp, first) };
+            let (a, b) = if first.origin.line < bgp.origin.line {
+                (first, *bgp)
+            } else {
+                (*bgp, first)
+            };
             error(
                 out,
                 &b.origin,

@@ -16,6 +16,10 @@
 //! it takes its IPVS table down, so flows the router already sent here
 //! still find their real servers while the router moves new ones away.
 //!
+//! The routes point at a liveness device ([`LivenessDevice`], a TUN
+//! device that dies with tandem): after kill -9 the kernel removes it and
+//! BIRD withdraws the routes on its own.
+//!
 //! May not: decide what is announced (the LVS task does).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use crate::config::model::BgpAnnounce;
+use crate::net::tun::LivenessDevice;
 
 use super::bus::{Announcements, Bus};
 
@@ -68,6 +73,7 @@ impl BirdService {
 /// The task: returns the drain delay owed at stop.
 async fn run(mut rx: watch::Receiver<Announcements>, mut stop: oneshot::Receiver<()>) -> Duration {
     let mut written = Written::new();
+    let mut devices = Devices::new();
     let mut dirty = false;
     loop {
         tokio::select! {
@@ -80,7 +86,10 @@ async fn run(mut rx: watch::Receiver<Announcements>, mut stop: oneshot::Receiver
             .iter()
             .map(|(file, a)| (file.clone(), (a.bgp.clone(), a.vips.clone())))
             .collect();
+        // The include file first, then the device: routes a dead run
+        // left in the file come back only as this run's quorum says.
         dirty = !apply(&want, &mut written).await;
+        dirty |= !ensure_devices(&want, &mut devices);
     }
     let drain = written
         .values()
@@ -95,7 +104,36 @@ async fn run(mut rx: watch::Receiver<Announcements>, mut stop: oneshot::Receiver
     if !apply(&nothing, &mut written).await {
         tracing::error!("BGP: could not withdraw every VIP through BIRD at stop");
     }
+    // The devices go with the task (their routes were withdrawn above).
+    drop(devices);
     drain
+}
+
+/// The liveness devices this run holds, by name.
+type Devices = BTreeMap<String, LivenessDevice>;
+
+/// Create every liveness device `want` names that this run does not hold
+/// yet; true when none is missing. A device that cannot be created keeps
+/// its routes inactive in BIRD (nothing announced): an error, retried.
+fn ensure_devices(want: &Written, devices: &mut Devices) -> bool {
+    let mut ok = true;
+    for (bgp, _) in want.values() {
+        let name = &bgp.liveness_device;
+        if devices.contains_key(name) {
+            continue;
+        }
+        match LivenessDevice::create(name) {
+            Ok(dev) => {
+                tracing::info!(device = %name, "BGP: liveness device up (BIRD's routes to the VIPs point at it)");
+                devices.insert(name.clone(), dev);
+            }
+            Err(e) => {
+                tracing::error!(device = %name, error = %e, "BGP: cannot create the liveness device: nothing is announced; retrying");
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
 /// Bring every include file to `want` (a file no longer wanted, after a
@@ -148,7 +186,7 @@ enum AnnounceError {
 
 /// Write the include file (atomically) and have BIRD reread it.
 fn announce(bgp: &BgpAnnounce, vips: &BTreeSet<IpAddr>) -> Result<String, AnnounceError> {
-    let text = crate::bird::render(&bgp.protocol, vips, None);
+    let text = crate::bird::render(&bgp.protocol, vips, Some(&bgp.liveness_device));
     let path = PathBuf::from(&bgp.include_file);
     write_atomically(&path, &text).map_err(|source| AnnounceError::Write {
         path: bgp.include_file.clone(),

@@ -34,6 +34,7 @@ impl Builder {
             include_file: String::new(),
             protocol: DEFAULT_BGP_PROTOCOL.to_string(),
             drain_delay: DEFAULT_DRAIN_DELAY,
+            liveness_device: DEFAULT_LIVENESS_DEVICE.to_string(),
             origin: self.origin(s.keyword.pos),
         };
         let mut ok = true;
@@ -63,6 +64,24 @@ impl Builder {
                         format!(
                             "tandem_bgp protocol must be a BIRD name (a letter or \"_\", then letters, digits, \"_\"), not \"{text}\""
                         ),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            },
+            "liveness_device" => match b.one(&st, "an interface name") {
+                Some(w)
+                    if !w.text.is_empty()
+                        && w.text.len() < 16
+                        && w.text.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c)) =>
+                {
+                    bgp.liveness_device = w.text.clone();
+                }
+                Some(w) => {
+                    let (pos, text) = (w.pos, w.text.clone());
+                    b.err(
+                        pos,
+                        format!("liveness_device expects an interface name (1 to 15 of a-z, 0-9, \"-\", \"_\", \".\"), not \"{text}\""),
                     );
                     ok = false;
                 }

@@ -16,6 +16,8 @@ use super::{Origin, secs};
 pub const DEFAULT_BIRD_SOCKET: &str = "/run/bird/bird.ctl";
 /// The static protocols tandem writes are named `tandem4` and `tandem6`.
 pub const DEFAULT_BGP_PROTOCOL: &str = "tandem";
+/// The TUN device whose life is tandem's: BIRD's routes point at it.
+pub const DEFAULT_LIVENESS_DEVICE: &str = "tandem-bgp";
 /// Between the withdrawal on SIGTERM and the end of forwarding: long
 /// enough for the router to hear the BGP UPDATE and move new flows.
 pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(2);
@@ -36,6 +38,10 @@ pub struct BgpAnnounce {
     /// after the withdrawal.
     #[serde(with = "secs")]
     pub drain_delay: Duration,
+    /// `liveness_device NAME`: the TUN device tandem holds open while it
+    /// runs; the routes go `via "NAME"`, so BIRD withdraws them when the
+    /// kernel removes the device at tandem's death (kill -9 included).
+    pub liveness_device: String,
     #[serde(skip)]
     pub origin: Origin,
 }

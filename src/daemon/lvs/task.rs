@@ -183,7 +183,9 @@ impl LvsTask {
         let mut files: BTreeMap<String, Announce> = BTreeMap::new();
         let mut refused: BTreeSet<(String, IpAddr)> = BTreeSet::new();
         for (i, info) in self.reporting.servers.iter().enumerate() {
-            let Some((bgp, vip)) = &info.bgp else { continue };
+            let Some((bgp, vip)) = &info.bgp else {
+                continue;
+            };
             let vs = crate::lvs::VsIndex(i);
             let serving = self.governance.programs(vs, |n| masters.contains(n))
                 && self.state.quorum_up(vs) == Some(true);
