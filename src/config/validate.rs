@@ -624,6 +624,7 @@ fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
     let mut files: HashMap<&str, &BgpAnnounce> = HashMap::new();
     for vs in &cfg.virtual_servers {
         let Some(bgp) = &vs.bgp else { continue };
+        consistent_hashing(vs, bgp, out);
         match &vs.key {
             VirtualServerKey::Address { .. } => {}
             VirtualServerKey::Fwmark { .. } => error(
@@ -685,5 +686,34 @@ fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
+    }
+}
+
+/// Every balancer active: the router may send a flow's next packet to
+/// another balancer, which must pick the same real server. `mh` (or `sh`)
+/// does, and only when every node's IPVS holds the real servers in the
+/// same order: with `inhibit_on_failure` a dead one stays (weight 0) and
+/// the order is the configuration's; without it, one removed and added
+/// back goes to the end on one node only.
+fn consistent_hashing(vs: &VirtualServer, bgp: &BgpAnnounce, out: &mut Vec<Diagnostic>) {
+    let sched = format!("{:?}", vs.lvs_sched).to_lowercase();
+    if !matches!(vs.lvs_sched, LvsSched::Mh | LvsSched::Sh) {
+        warning(
+            out,
+            &bgp.origin,
+            format!(
+                "virtual_server {}: tandem_bgp with lvs_sched {sched}: each balancer picks real servers on its own, so a flow the router moves to another balancer breaks; use mh",
+                vs.key
+            ),
+        );
+    } else if vs.real_servers.iter().any(|r| !r.inhibit_on_failure) {
+        warning(
+            out,
+            &bgp.origin,
+            format!(
+                "virtual_server {}: tandem_bgp without inhibit_on_failure: a real server that fails and returns is re-added at the end of the table on one balancer only, and {sched} then maps flows differently there",
+                vs.key
+            ),
+        );
     }
 }
