@@ -107,6 +107,7 @@ fn tandem_conf(dir: &Path, i: usize) -> String {
     drain_delay 3
   }}
   real_server 192.0.2.50 80 {{
+    inhibit_on_failure
     TCP_CHECK {{
       connect_ip 127.0.0.1
       connect_port 8080

@@ -10,6 +10,10 @@
 //! Owns: the keyword lists and the "did you mean" distance. May not: read
 //! statements or values (the builder does), or depend on the model.
 
+/// tandem's own keywords, read where keepalived reads nothing like them
+/// (keepalived refuses a file that has one): the scale-out block.
+pub const TANDEM_EXTENSIONS: &[&str] = &["tandem_bgp"];
+
 /// The blocks of keepalived.conf, as the builder walks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Block {
