@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Origin, secs};
+use super::common::Origin;
+use super::secs;
 
 /// Debian's bird2 listens here (`/run/bird/bird.ctl`).
 pub const DEFAULT_BIRD_SOCKET: &str = "/run/bird/bird.ctl";

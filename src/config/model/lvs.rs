@@ -297,7 +297,7 @@ pub struct VirtualServer {
     /// tandem's `tandem_bgp` block: announce the address through BIRD
     /// while the quorum is up (docs/scale-out.md). Absent: VRRP decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bgp: Option<super::BgpAnnounce>,
+    pub bgp: Option<super::bgp::BgpAnnounce>,
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub origin: Origin,
