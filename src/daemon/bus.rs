@@ -160,6 +160,16 @@ pub struct Announce {
 /// Every include file's announcement, by include file path.
 pub type Announcements = Arc<BTreeMap<String, Announce>>;
 
+/// The IPVS services of the last table the kernel accepted, written by
+/// the IPVS programmer: a `tandem_bgp` VIP is announced only once its
+/// services are in the kernel (the BGP side of the VIP gate).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InKernel {
+    pub services: Arc<BTreeSet<crate::ipvs::types::ServiceKey>>,
+    /// IPVS cannot be programmed at all (no `ip_vs`): nothing waits.
+    pub unreachable: bool,
+}
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -171,6 +181,7 @@ pub struct Bus {
     procs: Arc<watch::Sender<ProcessQuorums>>,
     bfd: Arc<watch::Sender<BfdUp>>,
     announce: Arc<watch::Sender<Announcements>>,
+    in_kernel: Arc<watch::Sender<InKernel>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -199,7 +210,33 @@ impl Bus {
             procs: Arc::new(watch::channel(ProcessQuorums::default()).0),
             bfd: Arc::new(watch::channel(BfdUp::default()).0),
             announce: Arc::new(watch::channel(Announcements::default()).0),
+            in_kernel: Arc::new(watch::channel(InKernel::default()).0),
         }
+    }
+
+    /// Watch which services the kernel holds.
+    pub fn in_kernel(&self) -> watch::Receiver<InKernel> {
+        self.in_kernel.subscribe()
+    }
+
+    /// The kernel accepted a table with these services, or (`None`) IPVS
+    /// cannot be reached; only a change wakes anyone.
+    pub fn set_in_kernel(&self, services: Option<BTreeSet<crate::ipvs::types::ServiceKey>>) {
+        self.in_kernel.send_if_modified(|k| {
+            let next = match services {
+                Some(s) => InKernel {
+                    services: Arc::new(s),
+                    unreachable: false,
+                },
+                None => InKernel {
+                    services: Arc::clone(&k.services),
+                    unreachable: true,
+                },
+            };
+            let changed = *k != next;
+            *k = next;
+            changed
+        });
     }
 
     /// Watch what the `tandem_bgp` include files should announce.

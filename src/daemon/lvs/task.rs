@@ -79,6 +79,8 @@ impl LvsTask {
         let mut roles_open = true;
         let mut files = self.bus.track_files();
         let mut files_open = true;
+        let mut in_kernel = self.bus.in_kernel();
+        let mut in_kernel_open = true;
         // A value that changed since the state was seeded counts now.
         self.on_track_files(&mut files, &masters, &claimed);
         let omega = loop {
@@ -87,6 +89,10 @@ impl LvsTask {
                 changed = files.changed(), if files_open => match changed {
                     Ok(()) => self.on_track_files(&mut files, &masters, &claimed),
                     Err(_) => files_open = false,
+                },
+                changed = in_kernel.changed(), if in_kernel_open => match changed {
+                    Ok(()) => self.publish_announcements(&masters),
+                    Err(_) => in_kernel_open = false,
                 },
                 event = self.checks.recv(), if checks_open => {
                     let Some(event) = event else {
@@ -177,9 +183,19 @@ impl LvsTask {
     }
 
     /// `tandem_bgp`: a VIP is announced while every virtual server that
-    /// announces it is programmed here and has its quorum (a node that
-    /// cannot serve one of the VIP's services should not draw its flows).
+    /// announces it is programmed here, has its quorum and has its
+    /// services in the kernel (a node that cannot serve one of the VIP's
+    /// services should not draw its flows).
     fn publish_announcements(&self, masters: &BTreeSet<String>) {
+        let in_kernel = self.bus.in_kernel().borrow().clone();
+        let programmed = |vs: crate::lvs::VsIndex| {
+            in_kernel.unreachable
+                || self.state.spec(vs).is_some_and(|s| {
+                    s.services
+                        .iter()
+                        .all(|svc| in_kernel.services.contains(&svc.key))
+                })
+        };
         let mut files: BTreeMap<String, Announce> = BTreeMap::new();
         let mut refused: BTreeSet<(String, IpAddr)> = BTreeSet::new();
         for (i, info) in self.reporting.servers.iter().enumerate() {
@@ -188,7 +204,8 @@ impl LvsTask {
             };
             let vs = crate::lvs::VsIndex(i);
             let serving = self.governance.programs(vs, |n| masters.contains(n))
-                && self.state.quorum_up(vs) == Some(true);
+                && self.state.quorum_up(vs) == Some(true)
+                && programmed(vs);
             let file = files
                 .entry(bgp.include_file.clone())
                 .or_insert_with(|| Announce {
