@@ -175,7 +175,10 @@ fn bird_vias(router: &Netns, dir: &Path) -> BTreeSet<String> {
 
 fn expect(router: &Netns, dir: &Path, want: &[&str], logs: &[&Daemon], what: &str) {
     let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+    let start = std::time::Instant::now();
     let ok = wait_until(20.0, || nexthops(router) == want);
+    // The figure docs/scale-out.md quotes (not asserted: a loaded machine).
+    eprintln!("{what}: router's kernel route after {:?}", start.elapsed());
     let logs: String = logs
         .iter()
         .map(|d| d.log())
