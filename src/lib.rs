@@ -26,6 +26,7 @@
 //! | 0     | `process` | process-wide helpers: open-files limit, allocator, wall clock   |
 
 pub mod bfd;
+pub mod bird;
 pub mod check;
 pub mod cli;
 pub mod config;

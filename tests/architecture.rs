@@ -833,7 +833,7 @@ fn the_top_level_layers_point_down() {
     let layer = |m: &str| match m {
         "process" => 0,
         "config" | "net" => 1,
-        "vrrp" | "ipvs" | "notify" | "check" | "bfd" => 2,
+        "vrrp" | "ipvs" | "notify" | "check" | "bfd" | "bird" => 2,
         "lvs" | "control" | "snmp" => 3,
         "daemon" => 4,
         "cli" => 5,

@@ -10,6 +10,10 @@
 //! Owns: the keyword lists and the "did you mean" distance. May not: read
 //! statements or values (the builder does), or depend on the model.
 
+/// tandem's own keywords, read where keepalived reads nothing like them
+/// (keepalived refuses a file that has one): the scale-out block.
+pub const TANDEM_EXTENSIONS: &[&str] = &["tandem_bgp"];
+
 /// The blocks of keepalived.conf, as the builder walks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Block {
@@ -37,6 +41,9 @@ pub enum Block {
     FileCheck,
     BfdInstance,
     TrackProcess,
+    /// tandem's own `tandem_bgp` block in a virtual_server (no keepalived
+    /// equivalent): announce the VIP through BIRD (docs/scale-out.md).
+    TandemBgp,
 }
 
 impl Block {
@@ -67,6 +74,7 @@ impl Block {
             Block::FileCheck => "FILE_CHECK",
             Block::BfdInstance => "bfd_instance",
             Block::TrackProcess => "vrrp_track_process",
+            Block::TandemBgp => "tandem_bgp",
         }
     }
 
@@ -297,6 +305,7 @@ impl Block {
                 "sh-fallback",
                 "mh-port",
                 "mh-fallback",
+                "tandem_bgp",
                 "connect_timeout",
                 "retry",
                 "delay_before_retry",
@@ -498,6 +507,13 @@ impl Block {
                 "regex_max_offset",
             ],
             Block::TrackFile => &["file", "weight", "init_file"],
+            Block::TandemBgp => &[
+                "bird_socket",
+                "include_file",
+                "protocol",
+                "drain_delay",
+                "liveness_device",
+            ],
             Block::FileCheck => &["track_file", "weight"],
             Block::BfdInstance => &[
                 "neighbor_ip",
@@ -589,6 +605,7 @@ impl Block {
             | Block::TrackFile
             | Block::FileCheck
             | Block::TrackProcess
+            | Block::TandemBgp
             | Block::Url => &[],
             // multihop (RFC 5883): read by keepalived after 2.2.7.
             Block::BfdInstance => &["multihop"],

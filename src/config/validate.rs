@@ -29,6 +29,7 @@ pub fn validate(cfg: &Config) -> Vec<Diagnostic> {
     instances(cfg, &mut out);
     virtual_servers(cfg, &mut out);
     lvs_sync_daemon(cfg, &mut out);
+    tandem_bgp(cfg, &mut out);
     out
 }
 
@@ -610,5 +611,107 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
                 ),
             );
         }
+    }
+}
+
+/// `tandem_bgp`: the virtual server must have one address to announce
+/// (not a fwmark, not yet a group), and every block that names one include
+/// file must agree on BIRD's socket and the protocol name: the file is
+/// one set of routes for one BIRD.
+fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let mut files: HashMap<&str, &BgpAnnounce> = HashMap::new();
+    for vs in &cfg.virtual_servers {
+        let Some(bgp) = &vs.bgp else { continue };
+        consistent_hashing(vs, bgp, out);
+        match &vs.key {
+            VirtualServerKey::Address { .. } => {}
+            VirtualServerKey::Fwmark { .. } => error(
+                out,
+                &bgp.origin,
+                format!(
+                    "virtual_server {}: tandem_bgp needs an address to announce, and a fwmark service has none",
+                    vs.key
+                ),
+            ),
+            VirtualServerKey::Group { .. } => error(
+                out,
+                &bgp.origin,
+                format!(
+                    "virtual_server {}: tandem_bgp in a virtual_server group is not supported yet",
+                    vs.key
+                ),
+            ),
+        }
+        match files.get(bgp.include_file.as_str()) {
+            None => {
+                files.insert(&bgp.include_file, bgp);
+            }
+            Some(first)
+                if first.bird_socket != bgp.bird_socket
+                    || first.protocol != bgp.protocol
+                    || first.liveness_device != bgp.liveness_device =>
+            {
+                error(
+                    out,
+                    &bgp.origin,
+                    format!(
+                        "tandem_bgp: include_file {} is already used at {} with bird_socket {}, protocol {} and liveness_device {}; one include file is one BIRD's routes",
+                        bgp.include_file,
+                        first.origin,
+                        first.bird_socket,
+                        first.protocol,
+                        first.liveness_device
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let mut protocols: HashMap<(&str, &str), &BgpAnnounce> = HashMap::new();
+    for bgp in files.values() {
+        if let Some(first) = protocols.insert((&bgp.bird_socket, &bgp.protocol), bgp) {
+            let (a, b) = if first.origin.line < bgp.origin.line {
+                (first, *bgp)
+            } else {
+                (*bgp, first)
+            };
+            error(
+                out,
+                &b.origin,
+                format!(
+                    "tandem_bgp: protocol {} on {} is already written to {} (at {}); two include files would define it twice",
+                    b.protocol, b.bird_socket, a.include_file, a.origin
+                ),
+            );
+        }
+    }
+}
+
+/// Every balancer active: the router may send a flow's next packet to
+/// another balancer, which must pick the same real server. `mh` (or `sh`)
+/// does, and only when every node's IPVS holds the real servers in the
+/// same order: with `inhibit_on_failure` a dead one stays (weight 0) and
+/// the order is the configuration's; without it, one removed and added
+/// back goes to the end on one node only.
+fn consistent_hashing(vs: &VirtualServer, bgp: &BgpAnnounce, out: &mut Vec<Diagnostic>) {
+    let sched = format!("{:?}", vs.lvs_sched).to_lowercase();
+    if !matches!(vs.lvs_sched, LvsSched::Mh | LvsSched::Sh) {
+        warning(
+            out,
+            &bgp.origin,
+            format!(
+                "virtual_server {}: tandem_bgp with lvs_sched {sched}: each balancer picks real servers on its own, so a flow the router moves to another balancer breaks; use mh",
+                vs.key
+            ),
+        );
+    } else if vs.real_servers.iter().any(|r| !r.inhibit_on_failure) {
+        warning(
+            out,
+            &bgp.origin,
+            format!(
+                "virtual_server {}: tandem_bgp without inhibit_on_failure: a real server that fails and returns is re-added at the end of the table on one balancer only, and {sched} then maps flows differently there",
+                vs.key
+            ),
+        );
     }
 }

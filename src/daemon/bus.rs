@@ -148,6 +148,28 @@ pub type TrackValues = Arc<BTreeMap<String, i64>>;
 /// written by the process monitor.
 pub type ProcessQuorums = Arc<BTreeMap<String, bool>>;
 
+/// What one `tandem_bgp` include file should announce now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announce {
+    /// The block's settings (the first virtual server's that names the file).
+    pub bgp: crate::config::model::BgpAnnounce,
+    /// The VIPs whose every `tandem_bgp` virtual server has its quorum.
+    pub vips: BTreeSet<std::net::IpAddr>,
+}
+
+/// Every include file's announcement, by include file path.
+pub type Announcements = Arc<BTreeMap<String, Announce>>;
+
+/// The IPVS services of the last table the kernel accepted, written by
+/// the IPVS programmer: a `tandem_bgp` VIP is announced only once its
+/// services are in the kernel (the BGP side of the VIP gate).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InKernel {
+    pub services: Arc<BTreeSet<crate::ipvs::types::ServiceKey>>,
+    /// IPVS cannot be programmed at all (no `ip_vs`): nothing waits.
+    pub unreachable: bool,
+}
+
 /// Publisher and subscription point. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -158,6 +180,8 @@ pub struct Bus {
     track: Arc<watch::Sender<TrackValues>>,
     procs: Arc<watch::Sender<ProcessQuorums>>,
     bfd: Arc<watch::Sender<BfdUp>>,
+    announce: Arc<watch::Sender<Announcements>>,
+    in_kernel: Arc<watch::Sender<InKernel>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -185,7 +209,51 @@ impl Bus {
             track: Arc::new(watch::channel(TrackValues::default()).0),
             procs: Arc::new(watch::channel(ProcessQuorums::default()).0),
             bfd: Arc::new(watch::channel(BfdUp::default()).0),
+            announce: Arc::new(watch::channel(Announcements::default()).0),
+            in_kernel: Arc::new(watch::channel(InKernel::default()).0),
         }
+    }
+
+    /// Watch which services the kernel holds.
+    pub fn in_kernel(&self) -> watch::Receiver<InKernel> {
+        self.in_kernel.subscribe()
+    }
+
+    /// The kernel accepted a table with these services, or (`None`) IPVS
+    /// cannot be reached; only a change wakes anyone.
+    pub fn set_in_kernel(&self, services: Option<BTreeSet<crate::ipvs::types::ServiceKey>>) {
+        self.in_kernel.send_if_modified(|k| {
+            let next = match services {
+                Some(s) => InKernel {
+                    services: Arc::new(s),
+                    unreachable: false,
+                },
+                None => InKernel {
+                    services: Arc::clone(&k.services),
+                    unreachable: true,
+                },
+            };
+            let changed = *k != next;
+            *k = next;
+            changed
+        });
+    }
+
+    /// Watch what the `tandem_bgp` include files should announce.
+    pub fn announcements(&self) -> watch::Receiver<Announcements> {
+        self.announce.subscribe()
+    }
+
+    /// The include files should now announce `a` (only a change wakes
+    /// the BIRD task).
+    pub fn set_announcements(&self, a: BTreeMap<String, Announce>) {
+        self.announce.send_if_modified(|m| {
+            if **m == a {
+                return false;
+            }
+            *m = Arc::new(a);
+            true
+        });
     }
 
     /// Watch the track files' values.

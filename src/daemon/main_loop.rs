@@ -61,6 +61,8 @@ pub(super) struct Daemon {
     pub(super) config: Option<Held>,
     pub(super) running: Running,
     pub(super) lvs: Option<LvsService>,
+    /// `tandem_bgp`: the BIRD task (withdraws first at stop).
+    pub(super) bird: super::bird::BirdService,
     /// The connection-sync daemons and IPVS timeouts.
     pub(super) sync: SyncService,
     /// static_ipaddress, static_routes, static_rules, promote_secondaries.
@@ -212,12 +214,16 @@ impl Daemon {
         };
     }
 
-    /// VRRP first (VIPs released, notify_stop), then the LVS side (the
+    /// BGP announcements first (withdrawn, then the drain delay), then
+    /// VRRP (VIPs released, notify_stop), then the LVS side (the
     /// IPVS table withdrawn after the VIPs, then the sync daemons), then the
     /// notify FIFOs (after their last lines), then the last mails, then the
     /// control socket.
     async fn stop(self) {
         let _ = self.notifier.stopping();
+        // tandem_bgp: the router hears the withdrawal while this node
+        // still forwards (the drain), before anything else stops.
+        self.bird.withdraw().await;
         let filter = self.running.accept_filter();
         self.running.shutdown(self.opts.shutdown_timeout).await;
         if let Some(d) = self.dbus {

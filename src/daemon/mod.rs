@@ -29,6 +29,7 @@
 
 pub mod addrs;
 mod bfd;
+mod bird;
 pub mod bus;
 pub mod configure;
 mod control_socket;

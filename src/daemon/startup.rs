@@ -180,6 +180,8 @@ async fn start_daemon(
         LinkWatch::start(c.config())
     });
     let mailer = opts.reporting.mailer.clone();
+    // tandem_bgp: follows what the LVS task will announce.
+    let bird = super::bird::BirdService::start(&running.bus);
     let lvs = lvs.map(|l| {
         l.start(
             &running.bus,
@@ -201,6 +203,7 @@ async fn start_daemon(
         config,
         running,
         lvs,
+        bird,
         sync,
         statics,
         links,

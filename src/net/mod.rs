@@ -39,6 +39,7 @@ pub mod removals;
 pub mod rtnl;
 pub mod rule;
 pub mod socket;
+pub mod tun;
 mod vlan;
 pub mod vmac;
 

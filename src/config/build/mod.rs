@@ -38,6 +38,7 @@ mod rules;
 mod smtp_check;
 mod statics;
 mod strict;
+mod tandem_bgp;
 mod track_file;
 mod track_process;
 mod tracking;

@@ -51,6 +51,7 @@ impl Builder {
                 virtualhost: None,
                 ops: false,
                 smtp_alert: false,
+                bgp: None,
                 real_servers: Vec::new(),
                 origin: self.origin(s.keyword.pos),
             },
@@ -158,6 +159,7 @@ impl Builder {
                     raw.rss.push(rs);
                 }
             }
+            "tandem_bgp" => raw.vs.bgp = self.tandem_bgp(&st),
             _ => self.unknown(Block::VirtualServer, &st),
         }
     }

@@ -294,6 +294,10 @@ pub struct VirtualServer {
     /// `smtp_alert`, resolved against the global `smtp_alert(_checker)`;
     /// default no.
     pub smtp_alert: bool,
+    /// tandem's `tandem_bgp` block: announce the address through BIRD
+    /// while the quorum is up (docs/scale-out.md). Absent: VRRP decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<super::bgp::BgpAnnounce>,
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub origin: Origin,

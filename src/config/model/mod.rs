@@ -26,6 +26,7 @@
 
 mod addresses;
 mod bfd;
+mod bgp;
 mod checkers;
 mod common;
 mod global;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use addresses::*;
 pub use bfd::*;
+pub use bgp::*;
 pub use checkers::*;
 pub use common::*;
 pub use global::*;

@@ -100,12 +100,16 @@ pub async fn program(
                 if let (Some(bus), Some(masters)) = (&bus, &masters) {
                     bus.rules_programmed(masters);
                 }
+                if let (Some(bus), Some(d)) = (&bus, &desired) {
+                    bus.set_in_kernel(Some(d.table.services.keys().copied().collect()));
+                }
                 log_applied(&ops, &report);
             }
             Err(e) => {
                 let backoff = retry.failed(&e);
                 if let Some(bus) = &bus {
                     bus.rules_unreachable();
+                    bus.set_in_kernel(None);
                 }
                 if !open {
                     lift_guard(&mut guard, true).await;

@@ -70,6 +70,8 @@ pub struct VsInfo {
     pub fifo_name: String,
     /// The protocol word of its real servers' FIFO lines (`tcp`, ...).
     pub fifo_protocol: &'static str,
+    /// `tandem_bgp`, and the address it announces.
+    pub bgp: Option<(crate::config::model::BgpAnnounce, std::net::IpAddr)>,
 }
 
 impl VsInfo {
@@ -98,7 +100,14 @@ impl VsInfo {
                     VirtualServerKey::Fwmark { fwmark } => format!("FWM {fwmark}"),
                     VirtualServerKey::Group { name } => format!("[{name}]:0"),
                 };
+                let bgp = match (&vs.bgp, &vs.key) {
+                    (Some(b), VirtualServerKey::Address { address, .. }) => {
+                        Some((b.clone(), *address))
+                    }
+                    _ => None,
+                };
                 VsInfo {
+                    bgp,
                     fifo_name,
                     fifo_protocol,
                     protocol: protocol.to_string(),

@@ -17,7 +17,8 @@
 //! programming. It never waits on the kernel, a script or a mail: the
 //! table goes out on a watch channel, scripts and mails on queues.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, watch};
@@ -27,7 +28,7 @@ use crate::ipvs::types::ServiceKey;
 use crate::lvs::{Action, Governance, LvsState};
 use crate::notify::script::ScriptQueue;
 
-use crate::daemon::bus::{Bus, Role, RoleChange, Subject};
+use crate::daemon::bus::{Announce, Bus, Role, RoleChange, Subject};
 
 use super::mail::Mails;
 use super::programmer::{Desired, DesiredTable};
@@ -78,6 +79,8 @@ impl LvsTask {
         let mut roles_open = true;
         let mut files = self.bus.track_files();
         let mut files_open = true;
+        let mut in_kernel = self.bus.in_kernel();
+        let mut in_kernel_open = true;
         // A value that changed since the state was seeded counts now.
         self.on_track_files(&mut files, &masters, &claimed);
         let omega = loop {
@@ -86,6 +89,10 @@ impl LvsTask {
                 changed = files.changed(), if files_open => match changed {
                     Ok(()) => self.on_track_files(&mut files, &masters, &claimed),
                     Err(_) => files_open = false,
+                },
+                changed = in_kernel.changed(), if in_kernel_open => match changed {
+                    Ok(()) => self.publish_announcements(&masters),
+                    Err(_) => in_kernel_open = false,
                 },
                 event = self.checks.recv(), if checks_open => {
                     let Some(event) = event else {
@@ -172,6 +179,51 @@ impl LvsTask {
             }
         });
         self.report_status(masters);
+        self.publish_announcements(masters);
+    }
+
+    /// `tandem_bgp`: a VIP is announced while every virtual server that
+    /// announces it is programmed here, has its quorum and has its
+    /// services in the kernel (a node that cannot serve one of the VIP's
+    /// services should not draw its flows).
+    fn publish_announcements(&self, masters: &BTreeSet<String>) {
+        let in_kernel = self.bus.in_kernel().borrow().clone();
+        let programmed = |vs: crate::lvs::VsIndex| {
+            in_kernel.unreachable
+                || self.state.spec(vs).is_some_and(|s| {
+                    s.services
+                        .iter()
+                        .all(|svc| in_kernel.services.contains(&svc.key))
+                })
+        };
+        let mut files: BTreeMap<String, Announce> = BTreeMap::new();
+        let mut refused: BTreeSet<(String, IpAddr)> = BTreeSet::new();
+        for (i, info) in self.reporting.servers.iter().enumerate() {
+            let Some((bgp, vip)) = &info.bgp else {
+                continue;
+            };
+            let vs = crate::lvs::VsIndex(i);
+            let serving = self.governance.programs(vs, |n| masters.contains(n))
+                && self.state.quorum_up(vs) == Some(true)
+                && programmed(vs);
+            let file = files
+                .entry(bgp.include_file.clone())
+                .or_insert_with(|| Announce {
+                    bgp: bgp.clone(),
+                    vips: BTreeSet::new(),
+                });
+            if serving {
+                file.vips.insert(*vip);
+            } else {
+                refused.insert((bgp.include_file.clone(), *vip));
+            }
+        }
+        for (file, vip) in refused {
+            if let Some(a) = files.get_mut(&file) {
+                a.vips.remove(&vip);
+            }
+        }
+        self.bus.set_announcements(files);
     }
 
     /// Write every virtual server into the status snapshot.
