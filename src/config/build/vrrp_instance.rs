@@ -163,16 +163,7 @@ impl Builder {
                 }
             }
             "native_ipv6" => self.native_ipv6(&st, r),
-            // keepalived 2.2.7 stores it and only prints it in its data
-            // dump; it changes nothing it does.
-            "debug" => {
-                if self.int_in(&st, 0, 4).is_some() {
-                    self.note(
-                        st.keyword.pos,
-                        "debug: keepalived 2.2.7 only shows an instance's debug level in its data dump; it changes nothing, and tandem's log detail is set by TANDEM_LOG (e.g. TANDEM_LOG=debug)",
-                    );
-                }
-            }
+            "debug" => self.instance_debug(&st),
             "nopreempt" => {
                 self.bare(&st);
                 vi.nopreempt = true;
@@ -523,6 +514,17 @@ impl Builder {
             } else {
                 vi.virtual_ipaddress.push(v);
             }
+        }
+    }
+
+    /// `debug 0..4`: keepalived 2.2.7 stores it and only prints it in its
+    /// data dump; it changes nothing it does. Read, and said so.
+    fn instance_debug(&mut self, st: &Stmt) {
+        if self.int_in(st, 0, 4).is_some() {
+            self.note(
+                st.keyword.pos,
+                "debug: keepalived 2.2.7 only shows an instance's debug level in its data dump; it changes nothing, and tandem's log detail is set by TANDEM_LOG (e.g. TANDEM_LOG=debug)",
+            );
         }
     }
 
