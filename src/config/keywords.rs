@@ -206,6 +206,7 @@ impl Block {
                 "notify",
                 "smtp_alert",
                 "notify_priority_changes",
+                "sync_group_tracking_weight",
             ],
             Block::VrrpInstance => &[
                 "lvs_sync_daemon_interface",
@@ -544,11 +545,7 @@ impl Block {
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
-            Block::VrrpSyncGroup => &[
-                "notify_deleted",
-                "global_tracking",
-                "sync_group_tracking_weight",
-            ],
+            Block::VrrpSyncGroup => &["notify_deleted", "global_tracking"],
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",

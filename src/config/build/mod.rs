@@ -38,6 +38,7 @@ mod rules;
 mod smtp_check;
 mod statics;
 mod strict;
+mod sync_weights;
 mod track_file;
 mod track_process;
 mod tracking;
@@ -151,6 +152,7 @@ impl Builder {
         self.finish_linkbeat(&mut g);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
+        self.restrict_sync_member_weights(&groups, &mut instances);
         self.restrict_track_file_weights(&mut groups, &mut instances);
         self.report_unresolved_track_processes();
         self.restrict_track_process_weights(&mut groups, &instances);

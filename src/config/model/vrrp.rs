@@ -60,6 +60,11 @@ pub struct VrrpSyncGroup {
     /// global `vrrp_notify_priority_changes`).
     #[serde(default)]
     pub notify_priority_changes: Option<bool>,
+    /// `sync_group_tracking_weight`: the members' own weighted trackers
+    /// move their priority (keepalived's default, off, zeroes or drops
+    /// them, since the members of a group should keep one priority).
+    #[serde(default)]
+    pub sync_group_tracking_weight: bool,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
     /// `track_file`: applied to every member.
