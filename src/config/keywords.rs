@@ -90,6 +90,7 @@ impl Block {
                 "static_ipaddress",
                 "static_routes",
                 "static_rules",
+                "track_group",
                 "child_wait_time",
                 "linkbeat_interfaces",
                 "linkbeat_use_polling",
@@ -535,7 +536,6 @@ impl Block {
         match self {
             Block::Top => &[
                 "interface_up_down_delays",
-                "track_group",
                 "garp_group",
                 "SSL",
                 "net_namespace_ipvs",

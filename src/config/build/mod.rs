@@ -40,6 +40,7 @@ mod statics;
 mod strict;
 mod sync_weights;
 mod track_file;
+mod track_group;
 mod track_process;
 mod tracking;
 mod udp_check;
@@ -94,6 +95,9 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
         static_rules: Vec::new(),
+        reading_statics: false,
+        track_groups: Vec::new(),
+        track_group_refs: Vec::new(),
         linkbeat_of_instances: Vec::new(),
     };
     b.top();
@@ -127,6 +131,7 @@ impl Builder {
                         self.global.linkbeat_use_polling = true;
                     }
                     "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
+                    "track_group" => self.track_group_block(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }
@@ -152,6 +157,7 @@ impl Builder {
         self.finish_linkbeat(&mut g);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
+        self.apply_track_groups(&mut instances);
         self.restrict_sync_member_weights(&groups, &mut instances);
         self.restrict_track_file_weights(&mut groups, &mut instances);
         self.report_unresolved_track_processes();
