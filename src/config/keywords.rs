@@ -158,6 +158,7 @@ impl Block {
                 "checker_log_all_failures",
                 "vrrp_strict",
                 "vrrp_iptables",
+                "vrrp_ipsets",
                 "nftables",
                 "nftables_priority",
                 "nftables_counters",
@@ -596,7 +597,6 @@ impl Block {
 const GLOBAL_UNSUPPORTED: &[&str] = &[
     "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
-    "vrrp_ipsets",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",

@@ -21,6 +21,8 @@ pub(super) struct Builder {
     pub(super) lower_prio_repeat_set: bool,
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
+    /// Where `vrrp_ipsets` was given, and whether it named sets.
+    pub(super) vrrp_ipsets_pos: Option<(Pos, bool)>,
     /// Where `enable_traps` was written (for its note when no MIB is on).
     pub(super) enable_traps_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,

@@ -90,6 +90,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         rs_alert: Vec::new(),
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
+        vrrp_ipsets_pos: None,
         fifos: Default::default(),
         next_rule_priority: [rules::RULE_START_PRIORITY; 2],
         static_ipaddress: Vec::new(),
@@ -144,6 +145,7 @@ impl Builder {
     fn finish(&mut self) -> Config {
         let mut g = self.finish_global();
         self.note_vrrp_iptables(&g);
+        self.note_vrrp_ipsets(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
         let scripts: Vec<VrrpScript> = std::mem::take(&mut self.scripts)
