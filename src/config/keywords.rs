@@ -212,6 +212,7 @@ impl Block {
             ],
             Block::VrrpInstance => &[
                 "lvs_sync_daemon_interface",
+                "old_unicast_checksum",
                 "state",
                 "interface",
                 "use_vmac",
@@ -552,7 +553,6 @@ impl Block {
                 "use_vmac_addr",
                 "track_src_ip",
                 "unicast_fault_no_peer",
-                "old_unicast_checksum",
                 "garp_extra_if",
                 "down_timer_adverts",
                 "debug",

@@ -295,6 +295,9 @@ fn plan_instance(
         counters: nft.counters,
     });
     let mut params = params(inst, src, &origin)?;
+    params.codec.old_unicast_checksum = inst
+        .old_unicast_checksum
+        .then_some(config.global_defs.vrrp_mcast_group4);
     let Tracked {
         track_links,
         track_scripts,

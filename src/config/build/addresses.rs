@@ -172,10 +172,7 @@ impl Builder {
                 }
             }
             "track_group" => {
-                let Some(name) = self.track_group_word(w, it.next()) else {
-                    return None;
-                };
-                v.track_group = Some(name);
+                v.track_group = Some(self.track_group_word(w, it.next())?);
             }
             "use_vmac" | "autojoin" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
