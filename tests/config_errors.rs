@@ -119,7 +119,7 @@ fn unsupported_keepalived_options_say_so() {
         ]
     );
     // Never "unknown keyword" for a documented keepalived option.
-    let e = errors("track_group G1 {\n group {\n  VI_1\n }\n}\n");
+    let e = errors("garp_group {\n garp_interval 1\n}\n");
     assert!(e[0].contains("does not support yet"), "{e:?}");
     // Nor silently ignored: ha_suspend would change when checks run.
     let e = errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  ha_suspend\n}\n");
