@@ -682,6 +682,13 @@ fn every_keyword_keepalived_reads_is_read_or_not_supported_yet() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Keywords Debian's build of keepalived 2.2.7 answers with "Unknown
+/// keyword" (and runs on) that a keepalived 2.2.7 built with other options
+/// reads: `vrrp_ipsets` needs iptables/ipset support, which Debian leaves
+/// out. tandem reads it with a note that says what it comes to with
+/// nftables (docs/config.md, "Accept mode").
+const READ_BY_OTHER_BUILDS: &[(Block, &str)] = &[(Block::GlobalDefs, "vrrp_ipsets")];
+
 #[test]
 fn tandem_reads_no_keyword_where_keepalived_refuses_it() {
     for (block, kws) in KEEPALIVED_2_2_7 {
@@ -694,7 +701,7 @@ fn tandem_reads_no_keyword_where_keepalived_refuses_it() {
                 continue;
             }
             assert!(
-                kws.contains(kw),
+                kws.contains(kw) || READ_BY_OTHER_BUILDS.contains(&(*block, *kw)),
                 "tandem reads \"{kw}\" in {} but keepalived 2.2.7 refuses it there",
                 block.name()
             );

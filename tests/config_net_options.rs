@@ -137,8 +137,18 @@ fn route_option_mistakes_are_reported_at_the_word() {
     assert_eq!(
         msgs("  192.0.2.0/24 dev eth0 protocol static\n"),
         [
-            "t.conf:2:3: error: protocol 4: a tracked route is protocol 18 (keepalived); add no_track to install it with another"
+            "t.conf:2:3: warning: protocol 4: a tracked route is protocol 18 (keepalived), so it is installed with 18, as keepalived does; add no_track to install it with 4"
         ]
+    );
+    assert_eq!(
+        msgs("  2001:db8::/64 dev eth0 tos 4\n"),
+        [
+            "t.conf:2:3: warning: route to 2001:db8::/64: the kernel refuses a tos on an IPv6 route, so this route will not be installed (keepalived accepts the line and fails the same way at runtime)"
+        ]
+    );
+    assert_eq!(
+        msgs("  192.0.2.0/24 dev eth0 ttl-propagate on\n"),
+        ["t.conf:2:39: error: ttl-propagate expects enabled or disabled, not \"on\""]
     );
     assert_eq!(
         msgs("  2001:db8::/64 dev eth0 realms 3\n"),
@@ -349,4 +359,22 @@ fn multipath_mistakes_are_reported_at_the_word() {
             "t.conf:2:16: error: \"or\" needs a via before it"
         ]
     );
+}
+
+#[test]
+fn keepalived_resets_a_tracked_protocol_and_keeps_ipv6_tos_and_ttl_propagate() {
+    let c = config(&routes(
+        "  192.0.2.0/24 dev eth0 protocol bird ttl-propagate enabled\n  \
+         198.51.100.0/24 dev eth0 protocol bird no_track ttl-propagate disabled\n  \
+         2001:db8::/64 dev eth0 tos 0x04\n",
+    ));
+    let r = &c.static_routes;
+    // Tracked: keepalived's own protocol (None); no_track keeps bird (12).
+    assert_eq!((r[0].protocol, r[1].protocol), (None, Some(12)));
+    assert_eq!(
+        (r[0].ttl_propagate, r[1].ttl_propagate, r[2].ttl_propagate),
+        (Some(true), Some(false), None)
+    );
+    // The TOS stays, to be sent (and refused by the kernel) as keepalived does.
+    assert_eq!(r[2].tos, Some(4));
 }

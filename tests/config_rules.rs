@@ -224,7 +224,7 @@ fn bad_rules_are_refused_at_the_word() {
         ),
         (
             "  fwmark 1 table 5 track_group G\n",
-            "t.conf:2:20: error: \"track_group\" is a keepalived option that tandem does not support yet",
+            "t.conf:2:32: error: no track_group named \"G\"",
         ),
         (
             "  from 192.0.2.300 table 5\n",

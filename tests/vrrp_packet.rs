@@ -68,6 +68,7 @@ fn v6(s: &str) -> IpAddr {
 
 const AS_V2: CodecOptions = CodecOptions {
     v3_checksum_as_v2: true,
+    old_unicast_checksum: None,
 };
 
 /// Recomputes the IPv4 header checksum after a test edited the header.
@@ -601,7 +602,7 @@ fn arb_repr() -> impl Strategy<Value = (VrrpRepr, IpAddr, IpAddr, bool)> {
 proptest! {
     #[test]
     fn emit_then_parse_round_trips((repr, src, dst, as_v2) in arb_repr()) {
-        let opts = CodecOptions { v3_checksum_as_v2: as_v2 };
+        let opts = CodecOptions { v3_checksum_as_v2: as_v2, ..CodecOptions::default() };
         let bytes = repr.to_bytes(src, dst, opts).unwrap();
         prop_assert_eq!(bytes.len(), repr.buffer_len());
         let back = VrrpRepr::parse(&Packet::new_checked(&bytes[..]).unwrap(), src, dst, opts).unwrap();
@@ -614,7 +615,7 @@ proptest! {
 
     #[test]
     fn any_single_bit_flip_is_caught_or_harmless((repr, src, dst, as_v2) in arb_repr(), bit in any::<usize>()) {
-        let opts = CodecOptions { v3_checksum_as_v2: as_v2 };
+        let opts = CodecOptions { v3_checksum_as_v2: as_v2, ..CodecOptions::default() };
         let mut bytes = repr.to_bytes(src, dst, opts).unwrap();
         let bit = bit % (bytes.len() * 8);
         bytes[bit / 8] ^= 1 << (bit % 8);
@@ -825,4 +826,38 @@ fn v3_reserved_bits_before_max_adver_int_are_ignored() {
     .unwrap();
     assert_eq!(rx.repr, want);
     assert_eq!(rx.repr.max_adver_int, 100);
+}
+
+/// `old_unicast_checksum`: a unicast VRRPv3 advert over IPv4 carries the
+/// checksum of the same advert sent to 224.0.0.18 (keepalived before
+/// 1.3.8); with the default it is the checksum over the real destination.
+/// Each layout is a checksum error under the other.
+#[test]
+fn old_unicast_checksum_uses_the_multicast_group_in_the_pseudo_header() {
+    let old = CodecOptions {
+        old_unicast_checksum: Some(Ipv4Addr::new(224, 0, 0, 18)),
+        ..CodecOptions::default()
+    };
+    let msg = [0x31, 51, 150, 1, 0, 100, 0, 0, 192, 0, 2, 100];
+    let (src, peer) = (v4(192, 0, 2, 1), v4(192, 0, 2, 2));
+    let mcast = IpAddr::V4(packet::MULTICAST_V4);
+    let d = CodecOptions::default();
+    assert_eq!(
+        packet::checksum(3, &msg, src, peer, old),
+        packet::checksum(3, &msg, src, mcast, d)
+    );
+    assert_ne!(
+        packet::checksum(3, &msg, src, peer, old),
+        packet::checksum(3, &msg, src, peer, d)
+    );
+    // v2 and IPv6 are not concerned.
+    assert_eq!(
+        packet::checksum(2, &msg, src, peer, old),
+        packet::checksum(2, &msg, src, peer, d)
+    );
+    let (s6, p6) = (v6("2001:db8::1"), v6("2001:db8::2"));
+    assert_eq!(
+        packet::checksum(3, &msg, s6, p6, old),
+        packet::checksum(3, &msg, s6, p6, d)
+    );
 }

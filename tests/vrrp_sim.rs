@@ -266,6 +266,7 @@ impl Scenario {
                     .collect();
                 p.codec = CodecOptions {
                     v3_checksum_as_v2: self.v3_checksum_as_v2,
+                    ..CodecOptions::default()
                 };
                 p.garp_master_delay = Some(Duration::from_secs(5));
                 p
@@ -507,6 +508,7 @@ impl<'a> Sim<'a> {
         }
         let opts = CodecOptions {
             v3_checksum_as_v2: self.sc.v3_checksum_as_v2,
+            ..CodecOptions::default()
         };
         let src = self.sc.addr(from);
         self.ip_id = self.ip_id.wrapping_add(1);
@@ -557,6 +559,7 @@ impl<'a> Sim<'a> {
         }
         let opts = CodecOptions {
             v3_checksum_as_v2: self.sc.v3_checksum_as_v2,
+            ..CodecOptions::default()
         };
         let decoded = match self.sc.addr(from) {
             IpAddr::V4(_) => decode_ipv4(bytes, opts),

@@ -99,6 +99,7 @@ impl Block {
                 "static_ipaddress",
                 "static_routes",
                 "static_rules",
+                "track_group",
                 "child_wait_time",
                 "linkbeat_interfaces",
                 "linkbeat_use_polling",
@@ -167,6 +168,7 @@ impl Block {
                 "checker_log_all_failures",
                 "vrrp_strict",
                 "vrrp_iptables",
+                "vrrp_ipsets",
                 "nftables",
                 "nftables_priority",
                 "nftables_counters",
@@ -216,10 +218,12 @@ impl Block {
                 "notify",
                 "smtp_alert",
                 "notify_priority_changes",
+                "sync_group_tracking_weight",
             ],
             Block::VrrpInstance => &[
                 "debug",
                 "lvs_sync_daemon_interface",
+                "old_unicast_checksum",
                 "state",
                 "interface",
                 "use_vmac",
@@ -553,7 +557,6 @@ impl Block {
         match self {
             Block::Top => &[
                 "interface_up_down_delays",
-                "track_group",
                 "garp_group",
                 "SSL",
                 "net_namespace_ipvs",
@@ -562,17 +565,12 @@ impl Block {
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
-            Block::VrrpSyncGroup => &[
-                "notify_deleted",
-                "global_tracking",
-                "sync_group_tracking_weight",
-            ],
+            Block::VrrpSyncGroup => &["notify_deleted", "global_tracking"],
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
                 "track_src_ip",
                 "unicast_fault_no_peer",
-                "old_unicast_checksum",
                 "garp_extra_if",
                 "down_timer_adverts",
                 "notify_deleted",
@@ -617,7 +615,6 @@ impl Block {
 const GLOBAL_UNSUPPORTED: &[&str] = &[
     "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
-    "vrrp_ipsets",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",

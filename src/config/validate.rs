@@ -302,7 +302,10 @@ fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
 /// would otherwise move the priority; a warning in the second, where the
 /// priority stays 255 either way.
 fn weighted_track_bfd(cfg: &Config, owner: &str, t: &TrackBfd, out: &mut Vec<Diagnostic>) {
-    if let Some(g) = cfg.sync_group_of(owner) {
+    if let Some(g) = cfg
+        .sync_group_of(owner)
+        .filter(|g| !g.sync_group_tracking_weight)
+    {
         error(
             out,
             &t.origin,
@@ -374,8 +377,10 @@ fn vrids(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
-    // One address held by two instances: when both are master, the second
-    // add fails, and the first to leave master removes it from the other.
+    // One address held by two instances: keepalived 2.2.7 runs such a file
+    // without a word. When both are master the second add finds the address
+    // there, and the first to leave master removes it from under the other;
+    // tandem does the same (tests/net_shared_vip.rs), and says so.
     let mut held: HashMap<std::net::IpAddr, &str> = HashMap::new();
     for vi in &cfg.vrrp_instances {
         // (Repeats within one instance are dropped by the builder.)
@@ -385,11 +390,13 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
             .chain(&vi.virtual_ipaddress_excluded)
         {
             if let Some(other) = held.insert(v.address, &vi.name) {
-                error(
+                warning(
                     out,
                     &vi.origin,
                     format!(
-                        "vrrp_instance {}: virtual address {} is also held by vrrp_instance {other}",
+                        "vrrp_instance {}: virtual address {} is also held by vrrp_instance {other}: \
+                         whichever of the two leaves MASTER first removes it from the other \
+                         (keepalived does the same)",
                         vi.name, v.address
                     ),
                 );

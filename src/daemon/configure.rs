@@ -295,6 +295,7 @@ fn plan_instance(
         counters: nft.counters,
     });
     let mut params = params(inst, src, &origin)?;
+    params.codec = codec_options(config, inst);
     let Tracked {
         track_links,
         track_scripts,
@@ -489,6 +490,17 @@ fn vip_set(
     }
     vips.rules = inst.virtual_rules.iter().map(netconf::rule_of).collect();
     Ok(vips)
+}
+
+/// The codec options of an instance: `old_unicast_checksum` puts the
+/// global `vrrp_mcast_group4` in the IPv4 pseudo-header, as keepalived does.
+fn codec_options(config: &Config, inst: &VrrpInstance) -> vrrp::packet::CodecOptions {
+    vrrp::packet::CodecOptions {
+        old_unicast_checksum: inst
+            .old_unicast_checksum
+            .then_some(config.global_defs.vrrp_mcast_group4),
+        ..vrrp::packet::CodecOptions::default()
+    }
 }
 
 /// The state machine's parameters (no trackers yet), keepalived's

@@ -117,6 +117,7 @@ fn route_options(r: &VirtualRoute) -> RouteOptions {
         realms: r.realms,
         pref: r.pref,
         expires: r.expires,
+        ttl_propagate: r.ttl_propagate,
         metrics,
         congctl,
         lock: r.lock,

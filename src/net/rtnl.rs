@@ -19,8 +19,9 @@ use netlink_packet_route::address::{
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric, RouteNextHop,
-    RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
+    RouteMplsTtlPropagation, RouteNextHop, RouteNextHopFlags, RoutePreference, RouteProtocol,
+    RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -262,6 +263,8 @@ pub struct RouteOptions {
     pub pref: Option<u8>,
     /// RTA_EXPIRES, seconds (IPv6).
     pub expires: Option<u32>,
+    /// RTA_TTL_PROPAGATE (read by the kernel on MPLS routes only).
+    pub ttl_propagate: Option<bool>,
     /// RTA_METRICS: (RTAX_* number, value).
     pub metrics: Vec<(u16, u32)>,
     /// RTAX_CC_ALGO.
@@ -425,6 +428,12 @@ impl Route {
         }
         if let Some(e) = o.expires {
             msg.attributes.push(RouteAttribute::Expires(e));
+        }
+        if let Some(t) = o.ttl_propagate {
+            msg.attributes
+                .push(RouteAttribute::TtlPropagate(RouteMplsTtlPropagation::from(
+                    u8::from(t),
+                )));
         }
         msg.attributes.extend(o.metrics_attribute());
         msg
@@ -693,5 +702,48 @@ impl Rtnl {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(ttl_propagate: Option<bool>) -> Route {
+        Route {
+            dst: "192.0.2.0".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            dst_len: 24,
+            gateway: None,
+            oif: Some(2),
+            src: None,
+            metric: None,
+            table: None,
+            scope: None,
+            kind: RouteKind::Unicast,
+            options: RouteOptions {
+                ttl_propagate,
+                ..RouteOptions::default()
+            },
+        }
+    }
+
+    /// `ttl-propagate` is sent as keepalived sends it: RTA_TTL_PROPAGATE,
+    /// 1 for enabled, 0 for disabled, absent when not written (the kernel
+    /// reads it on MPLS routes only, so no `ip route` shows it back).
+    #[test]
+    fn ttl_propagate_is_sent_as_keepalived_sends_it() {
+        let ttl = |r: Route| -> Vec<u8> {
+            r.to_message()
+                .attributes
+                .iter()
+                .filter_map(|a| match a {
+                    RouteAttribute::TtlPropagate(v) => Some(u8::from(*v)),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(ttl(route(Some(true))), [1]);
+        assert_eq!(ttl(route(Some(false))), [0]);
+        assert!(ttl(route(None)).is_empty());
     }
 }

@@ -240,6 +240,12 @@ pub struct CodecOptions {
     /// clarified text) leave it out. Like keepalived we accept only the
     /// configured layout, so a mismatch shows up as checksum errors.
     pub v3_checksum_as_v2: bool,
+    /// keepalived's `old_unicast_checksum`: the IPv4 pseudo-header of a
+    /// VRRPv3 advert carries this multicast group (keepalived's
+    /// `vrrp_mcast_group4`) as its destination even when the advert goes to
+    /// a unicast peer, as keepalived before 1.3.8 computed it, on send and
+    /// on receive alike.
+    pub old_unicast_checksum: Option<std::net::Ipv4Addr>,
 }
 
 /// A checked view over the bytes of a VRRP message (without IP header).
@@ -387,6 +393,7 @@ pub fn checksum(version: u8, msg: &[u8], src: IpAddr, dst: IpAddr, opts: CodecOp
                 acc = sum_words(acc, &[0, 0, 0, PROTOCOL]);
             }
             (IpAddr::V4(s), IpAddr::V4(d)) if !opts.v3_checksum_as_v2 => {
+                let d = opts.old_unicast_checksum.unwrap_or(d);
                 acc = sum_words(acc, &s.octets());
                 acc = sum_words(acc, &d.octets());
                 acc = sum_words(acc, &[0, PROTOCOL]);

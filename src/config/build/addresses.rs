@@ -54,6 +54,7 @@ impl Builder {
             flags: AddressFlags::default(),
             dad: false,
             preferred_lft: None,
+            track_group: None,
         };
         let mut brd_sign = None;
         let mut lft_set = false;
@@ -170,11 +171,11 @@ impl Builder {
                     ),
                 }
             }
-            "use_vmac" | "autojoin" | "track_group" => {
+            "track_group" => {
+                v.track_group = Some(self.track_group_word(w, it.next())?);
+            }
+            "use_vmac" | "autojoin" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
-                if opt == "track_group" {
-                    it.next();
-                }
             }
             _ => {
                 let msg = match keywords::suggest(opt, ADDRESS_OPTIONS) {
@@ -315,20 +316,37 @@ impl Builder {
         }
         ok &= self.route_family_options(&r, d, st.keyword.pos);
         ok &= self.route_protocol(&mut r, st.keyword.pos);
+        if r.track_group.is_some() && r.dev.is_none() {
+            // keepalived: a config error, and the track_group dropped.
+            let msg = format!("route to {d}: track_group needs a dev (the interface it tracks)");
+            self.err(st.keyword.pos, msg);
+            ok = false;
+        }
         ok.then_some(r)
     }
 
     /// The options of one family only: `realms` and `tos` are IPv4's,
-    /// `pref` and `expires` IPv6's (keepalived refuses the mix; the kernel
-    /// refuses a TOS on an IPv6 route).
+    /// `pref` and `expires` IPv6's (keepalived refuses the mix). A `tos` on
+    /// an IPv6 route is the exception: keepalived 2.2.7 accepts it and
+    /// sends it, the kernel refuses the route ("option not available for
+    /// IPv6"), keepalived logs that and runs on without it. tandem does the
+    /// same, and says so here rather than when it happens.
     fn route_family_options(&mut self, r: &VirtualRoute, d: IpPrefix, pos: Pos) -> bool {
         let v6 = d.address.is_ipv6();
+        if r.tos.is_some() && v6 {
+            self.warn(
+                pos,
+                format!(
+                    "route to {d}: the kernel refuses a tos on an IPv6 route, so this route will \
+                     not be installed (keepalived accepts the line and fails the same way at runtime)"
+                ),
+            );
+        }
         let wrong: Vec<&str> = [
             (
                 "realms",
                 (r.realms.is_some() || r.nexthops.iter().any(|h| h.realms.is_some())) && v6,
             ),
-            ("tos", r.tos.is_some() && v6),
             ("pref", r.pref.is_some() && !v6),
             ("expires", r.expires.is_some() && !v6),
         ]
@@ -346,21 +364,23 @@ impl Builder {
     }
 
     /// keepalived installs every route with protocol 18 (keepalived), and
-    /// `protocol N` only with `no_track` (it resets a tracked route's, with
-    /// an error): tandem refuses the reset.
+    /// `protocol N` only with `no_track`: a tracked route's is reset to 18,
+    /// with a message, and the route installed so. tandem does the same,
+    /// with a warning.
     fn route_protocol(&mut self, r: &mut VirtualRoute, pos: Pos) -> bool {
-        match r.protocol {
-            Some(p) if p != RTPROT_KEEPALIVED && !r.no_track => {
-                self.err(
-                    pos,
-                    format!(
-                        "protocol {p}: a tracked route is protocol {RTPROT_KEEPALIVED} (keepalived); add no_track to install it with another"
-                    ),
-                );
-                false
-            }
-            _ => true,
+        if let Some(p) = r
+            .protocol
+            .filter(|&p| p != RTPROT_KEEPALIVED && !r.no_track)
+        {
+            self.warn(
+                pos,
+                format!(
+                    "protocol {p}: a tracked route is protocol {RTPROT_KEEPALIVED} (keepalived), so it is installed with {RTPROT_KEEPALIVED}, as keepalived does; add no_track to install it with {p}"
+                ),
+            );
+            r.protocol = None;
         }
+        true
     }
 
     /// One word of a route line (`w`, with the word after it), read into
@@ -386,6 +406,13 @@ impl Builder {
                 }
             }
             "to" => RouteStep::Next { words: 1, ok: true },
+            "track_group" => match self.track_group_word(w, value) {
+                Some(name) => {
+                    r.track_group = Some(name);
+                    RouteStep::Next { words: 2, ok: true }
+                }
+                None => RouteStep::Stop,
+            },
             "no_track" => {
                 r.no_track = true;
                 RouteStep::Next { words: 1, ok: true }
@@ -409,9 +436,8 @@ impl Builder {
                     ok: self.route_or(r, w, v),
                 }
             }
-            "vrf" | "encap" | "ttl-propagate" | "as" | "from" | "add" | "prepend" | "append"
-            | "track_group" | "type" | "unicast" | "broadcast" | "local" | "nat" | "anycast"
-            | "multicast" | "xresolve" => {
+            "vrf" | "encap" | "as" | "from" | "add" | "prepend" | "append" | "type" | "unicast"
+            | "broadcast" | "local" | "nat" | "anycast" | "multicast" | "xresolve" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
                 RouteStep::Stop
             }
@@ -563,6 +589,8 @@ fn empty_route() -> VirtualRoute {
         realms: None,
         pref: None,
         expires: None,
+        ttl_propagate: None,
+        track_group: None,
         metrics: Vec::new(),
         lock: 0,
         nexthops: Vec::new(),

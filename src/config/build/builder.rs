@@ -21,6 +21,8 @@ pub(super) struct Builder {
     pub(super) lower_prio_repeat_set: bool,
     /// Where `vrrp_iptables` was written (for its note).
     pub(super) vrrp_iptables_pos: Option<Pos>,
+    /// Where `vrrp_ipsets` was given, and whether it named sets.
+    pub(super) vrrp_ipsets_pos: Option<(Pos, bool)>,
     /// Where `enable_traps` was written (for its note when no MIB is on).
     pub(super) enable_traps_pos: Option<Pos>,
     pub(super) scripts: Vec<(VrrpScript, bool)>,
@@ -63,6 +65,13 @@ pub(super) struct Builder {
     pub(super) static_ipaddress: Vec<VirtualIpAddress>,
     pub(super) static_routes: Vec<VirtualRoute>,
     pub(super) static_rules: Vec<IpRule>,
+    /// True while a static_* block is read: only there is `track_group`
+    /// an option.
+    pub(super) reading_statics: bool,
+    /// The top-level `track_group NAME { group { ... } }` blocks, and each
+    /// `track_group NAME` word of a static entry, for the check at the end.
+    pub(super) track_groups: Vec<super::track_group::RawTrackGroup>,
+    pub(super) track_group_refs: Vec<Word>,
     /// The interfaces of the instances that poll theirs
     /// (`linkbeat_use_polling`), added to the linkbeat list at the end.
     pub(super) linkbeat_of_instances: Vec<String>,

@@ -38,8 +38,10 @@ mod rules;
 mod smtp_check;
 mod statics;
 mod strict;
+mod sync_weights;
 mod tandem_bgp;
 mod track_file;
+mod track_group;
 mod track_process;
 mod tracking;
 mod udp_check;
@@ -90,12 +92,16 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         rs_alert: Vec::new(),
         group_members: Vec::new(),
         vrrp_iptables_pos: None,
+        vrrp_ipsets_pos: None,
         fifos: Default::default(),
         next_rule_priority: [rules::RULE_START_PRIORITY; 2],
         default_interface: None,
         static_ipaddress: Vec::new(),
         static_routes: Vec::new(),
         static_rules: Vec::new(),
+        reading_statics: false,
+        track_groups: Vec::new(),
+        track_group_refs: Vec::new(),
         linkbeat_of_instances: Vec::new(),
     };
     b.top();
@@ -130,6 +136,7 @@ impl Builder {
                         self.global.linkbeat_use_polling = true;
                     }
                     "static_ipaddress" | "static_routes" | "static_rules" => self.statics(&s),
+                    "track_group" => self.track_group_block(&s),
                     _ => self.unknown(Block::Top, &s),
                 },
             }
@@ -142,6 +149,7 @@ impl Builder {
     fn finish(&mut self) -> Config {
         let mut g = self.finish_global();
         self.note_vrrp_iptables(&g);
+        self.note_vrrp_ipsets(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
         let scripts: Vec<VrrpScript> = std::mem::take(&mut self.scripts)
@@ -155,6 +163,8 @@ impl Builder {
         self.finish_linkbeat(&mut g);
         self.check_sync_group_members(&instances);
         self.report_unresolved_track_files();
+        self.apply_track_groups(&mut instances);
+        self.restrict_sync_member_weights(&groups, &mut instances);
         self.restrict_track_file_weights(&mut groups, &mut instances);
         self.report_unresolved_track_processes();
         self.restrict_track_process_weights(&mut groups, &instances);

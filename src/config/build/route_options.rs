@@ -15,8 +15,9 @@ use super::builder::Builder;
 use super::values::parse_c_u64;
 
 /// The options this file reads.
-pub(super) const ROUTE_OPTIONS: [&str; 23] = [
+pub(super) const ROUTE_OPTIONS: [&str; 24] = [
     "tos",
+    "ttl-propagate",
     "dsfield",
     "protocol",
     "onlink",
@@ -88,6 +89,15 @@ impl Builder {
         let t = v.text.as_str();
         match opt {
             "tos" | "dsfield" => r.tos = Some(self.route_num(opt, v, 255, true)? as u8),
+            "ttl-propagate" => match t {
+                "enabled" => r.ttl_propagate = Some(true),
+                "disabled" => r.ttl_propagate = Some(false),
+                _ => {
+                    let msg = format!("ttl-propagate expects enabled or disabled, not \"{t}\"");
+                    self.err(v.pos, msg);
+                    return None;
+                }
+            },
             "protocol" => match protocol(t) {
                 Some(p) => r.protocol = Some(p),
                 None => {

@@ -82,6 +82,7 @@ struct Partial {
     dport: Option<Range<u16>>,
     action: Option<RuleAction>,
     no_track: bool,
+    track_group: Option<String>,
 }
 
 impl Builder {
@@ -107,6 +108,12 @@ impl Builder {
         while i < words.len() {
             let took = self.rule_word(&mut p, &words[i..])?;
             i += took;
+        }
+        if let (Some(g), None) = (&p.track_group, &p.iif) {
+            let msg = format!(
+                "track_group {g} tracks nothing on a rule without iif (keepalived tracks a rule's iif only)"
+            );
+            self.warn(st.keyword.pos, msg);
         }
         self.finish_rule(p, &st.keyword)
     }
@@ -164,8 +171,8 @@ impl Builder {
                 Some(1)
             }
             "track_group" => {
-                self.err(w[0].pos, keywords::unsupported_message(opt));
-                None
+                p.track_group = Some(self.track_group_word(w[0], value)?);
+                Some(2)
             }
             _ => self.rule_valued(p, w, v),
         }
@@ -509,6 +516,7 @@ impl Builder {
             dport: p.dport,
             action,
             no_track: p.no_track,
+            track_group: p.track_group,
         })
     }
 }

@@ -27,6 +27,7 @@ impl Builder {
             );
             self.warn(w.pos, msg);
         }
+        self.reading_statics = true;
         match s.keyword.text.as_str() {
             "static_ipaddress" => {
                 let list = self.vip_list(s);
@@ -42,6 +43,7 @@ impl Builder {
                 self.static_rules.extend(list);
             }
         }
+        self.reading_statics = false;
     }
 }
 

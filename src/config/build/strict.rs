@@ -49,6 +49,18 @@ impl Builder {
                 self.bare(st);
                 self.global.nftables.ifindex = true;
             }
+            "vrrp_ipsets" => {
+                self.no_block(st);
+                let syntax = "[SET [SET6 [SET_IF6 [IGMP_SET [MLD_SET]]]]]";
+                if let Some(args) = self.args_range(st, 0, 5, syntax) {
+                    // ipset's IPSET_MAXNAMELEN (32, with the NUL).
+                    if let Some(w) = args.iter().find(|w| w.text.len() > 30) {
+                        let msg = format!("ipset name \"{}\" is longer than 30 bytes", w.text);
+                        self.err(w.pos, msg);
+                    }
+                    self.vrrp_ipsets_pos = Some((st.keyword.pos, !args.is_empty()));
+                }
+            }
             "vrrp_iptables" => {
                 self.no_block(st);
                 if let Some(args) = self.args_range(st, 0, 2, "[IN_CHAIN [OUT_CHAIN]]") {
@@ -80,6 +92,31 @@ impl Builder {
             Some(w) => w.text.clone(),
         };
         self.global.nftables.table = name;
+    }
+
+    /// What `vrrp_ipsets` comes to with nftables, said at its keyword.
+    /// keepalived built with ipset support puts the VIPs in the named ipsets
+    /// for its iptables rules (and, with no name, matches each address in
+    /// its own rule); Debian's keepalived 2.2.7, built for nftables only,
+    /// reports the keyword as unknown. Either way the addresses dropped
+    /// are the same: tandem keeps them in the `vips` set of its nftables
+    /// table, where keepalived's nftables code keeps them too.
+    pub(super) fn note_vrrp_ipsets(&mut self, g: &GlobalDefs) {
+        let Some((pos, named)) = self.vrrp_ipsets_pos else {
+            return;
+        };
+        let what = if named {
+            "the named ipsets are not created"
+        } else {
+            "(no name: keepalived would not use ipsets)"
+        };
+        self.note(
+            pos,
+            format!(
+                "vrrp_ipsets: {what}; the addresses no_accept drops are in the set \"vips\" of the nftables table \"{}\", as keepalived keeps them when built for nftables (Debian's 2.2.7 does not read vrrp_ipsets)",
+                g.nftables.table
+            ),
+        );
     }
 
     /// What tandem does with `vrrp_iptables`, said once at its keyword

@@ -318,7 +318,11 @@ impl Builder {
         instances: &mut [VrrpInstance],
     ) {
         for vi in instances.iter_mut() {
-            let group = groups.iter().find(|g| g.group.contains(&vi.name));
+            // sync_group_tracking_weight lets the member's weights count.
+            let group = groups
+                .iter()
+                .find(|g| g.group.contains(&vi.name))
+                .filter(|g| !g.sync_group_tracking_weight);
             let why = match group {
                 Some(g) => format!("is in vrrp_sync_group {}", g.name),
                 None if vi.priority == 255 => "is the address owner (priority 255)".to_string(),

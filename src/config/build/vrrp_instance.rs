@@ -276,6 +276,22 @@ impl Builder {
                     r.unicast_ttl_pos = Some(st.keyword.pos);
                 }
             }
+            "old_unicast_checksum" => {
+                self.no_block(st);
+                if let Some(args) = self.args_range(st, 0, 1, "[never]") {
+                    match args.first() {
+                        None => vi.old_unicast_checksum = true,
+                        Some(w) if w.text == "never" => {}
+                        Some(w) => {
+                            let msg = format!(
+                                "old_unicast_checksum expects nothing or \"never\", not \"{}\"",
+                                w.text
+                            );
+                            self.err(w.pos, msg);
+                        }
+                    }
+                }
+            }
             // tandem always drops a unicast advert whose source is not one
             // of the instance's unicast_peer: what this asks for.
             "check_unicast_src" => self.bare(st),

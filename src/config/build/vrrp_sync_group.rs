@@ -24,6 +24,7 @@ impl Builder {
                 name: name.clone().unwrap_or_default(),
                 group: Vec::new(),
                 notify_priority_changes: None,
+                sync_group_tracking_weight: false,
                 track_interface: Vec::new(),
                 track_script: Vec::new(),
                 track_file: Vec::new(),
@@ -71,6 +72,10 @@ impl Builder {
             "notify" => g.group.notify = b.notify_script(&st),
             "smtp_alert" => g.smtp_alert = Some(b.flag(&st)),
             "notify_priority_changes" => g.group.notify_priority_changes = Some(b.flag(&st)),
+            "sync_group_tracking_weight" => {
+                b.bare(&st);
+                g.group.sync_group_tracking_weight = true;
+            }
             _ => b.unknown(Block::VrrpSyncGroup, &st),
         });
         if members.is_empty() {

@@ -74,6 +74,10 @@ pub struct VirtualIpAddress {
     /// IFA_CACHEINFO sent). keepalived's default: 0 (deprecated, so never
     /// chosen as a source address) for a /128, forever otherwise.
     pub preferred_lft: Option<u32>,
+    /// `track_group NAME` (static addresses only): the instances of that
+    /// top-level `track_group` track the address's interface.
+    #[serde(default)]
+    pub track_group: Option<String>,
 }
 
 /// Address flags keepalived.conf can ask for (`ip address add` words).
@@ -147,6 +151,15 @@ pub struct VirtualRoute {
     pub pref: Option<u8>,
     /// `expires N` (RTA_EXPIRES, seconds; IPv6).
     pub expires: Option<u32>,
+    /// `ttl-propagate enabled|disabled` (RTA_TTL_PROPAGATE). The kernel
+    /// reads it on MPLS routes only and ignores it on IPv4/IPv6 ones, as
+    /// for keepalived, which sends it all the same.
+    #[serde(default)]
+    pub ttl_propagate: Option<bool>,
+    /// `track_group NAME` (static routes only): the instances of that
+    /// `track_group` track the route's interface.
+    #[serde(default)]
+    pub track_group: Option<String>,
     /// The RTA_METRICS values (`mtu`, `advmss`, `rtt`, ...), as written.
     pub metrics: Vec<RouteMetric>,
     /// `lock` before a metric's value: `1 << RTAX_*` bits (RTAX_LOCK).

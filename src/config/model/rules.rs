@@ -66,4 +66,8 @@ pub struct IpRule {
     pub dport: Option<Range<u16>>,
     pub action: RuleAction,
     pub no_track: bool,
+    /// `track_group NAME` (static rules only): the instances of that
+    /// `track_group` track the rule's `iif`.
+    #[serde(default)]
+    pub track_group: Option<String>,
 }

@@ -60,6 +60,11 @@ pub struct VrrpSyncGroup {
     /// global `vrrp_notify_priority_changes`).
     #[serde(default)]
     pub notify_priority_changes: Option<bool>,
+    /// `sync_group_tracking_weight`: the members' own weighted trackers
+    /// move their priority (keepalived's default, off, zeroes or drops
+    /// them, since the members of a group should keep one priority).
+    #[serde(default)]
+    pub sync_group_tracking_weight: bool,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
     /// `track_file`: applied to every member.
@@ -167,6 +172,14 @@ pub struct VrrpInstance {
     /// `unicast_ttl`: TTL / hop limit of the unicast adverts sent
     /// (default 255; only with `unicast_peer`).
     pub unicast_ttl: Option<u8>,
+    /// `old_unicast_checksum`: the VRRPv3 IPv4 checksum as keepalived
+    /// before 1.3.8 computed it for unicast (the pseudo-header's
+    /// destination is `vrrp_mcast_group4`, not the peer).
+    /// `old_unicast_checksum never` leaves this false: keepalived then only
+    /// stops switching to the old checksum on its own, which tandem never
+    /// does.
+    #[serde(default)]
+    pub old_unicast_checksum: bool,
     /// `lower_prio_no_advert`, default the global
     /// `vrrp_lower_prio_no_advert`: a master does not answer a
     /// lower-priority advert with one of its own (RFC 5798 §6.4.3 only
@@ -267,6 +280,7 @@ impl Default for VrrpInstance {
             unicast_peer: Vec::new(),
             unicast_peer_ttl: Vec::new(),
             unicast_ttl: None,
+            old_unicast_checksum: false,
             lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
             higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
             dont_track_primary: false,
