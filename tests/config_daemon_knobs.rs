@@ -131,3 +131,19 @@ vrrp_instance VI_1 {
         1
     );
 }
+
+#[test]
+fn reload_time_file_takes_a_path_reload_repeat_nothing() {
+    let g = global("", "").0;
+    assert_eq!((g.reload_time_file, g.reload_repeat), (None, false));
+    let (g, m) = global(
+        "",
+        "    reload_time_file /run/keepalived.reload\n    reload_repeat\n",
+    );
+    assert_eq!(g.reload_time_file.as_deref(), Some("/run/keepalived.reload"));
+    assert!(g.reload_repeat);
+    assert!(m.is_empty(), "{m:?}");
+    assert_eq!(errors("", "    reload_time_file\n").len(), 1);
+    assert_eq!(errors("", "    reload_time_file /a /b\n").len(), 1);
+    assert_eq!(errors("", "    reload_repeat yes\n").len(), 1);
+}

@@ -378,3 +378,220 @@ fn a_hanging_startup_script_is_killed_at_its_timeout() {
 fn vip_at(ns: &Netns, addr: &str) -> Option<()> {
     wait_until(15.0, || ns.has_addr("eth0", addr)).then_some(())
 }
+
+fn reload_conf(dir: &Path, globals: &str, vips: &[&str]) -> String {
+    format!(
+        "global_defs {{
+  reload_time_file {d}/reload-at
+  {globals}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {{
+    {vips}
+  }}
+}}
+",
+        d = dir.display(),
+        vips = vips.join("\n    ")
+    )
+}
+
+/// `t` (seconds since the epoch) broken down, local or UTC.
+fn broken_down(t: i64, utc: bool) -> libc::tm {
+    let tt = t as libc::time_t;
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe {
+        if utc {
+            libc::gmtime_r(&tt, &mut tm);
+        } else {
+            libc::localtime_r(&tt, &mut tm);
+        }
+    }
+    tm
+}
+
+fn hms(tm: &libc::tm) -> String {
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+fn ymd(tm: &libc::tm) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday
+    )
+}
+
+fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The VIP `vip` appears at the time the file schedules, not before: the
+/// configuration, changed meanwhile, was reloaded then.
+fn reload_seen_at(ns: &Netns, d: &Daemon, at: i64, vip: &str) {
+    let before = (at - epoch_now()) as f64 - 1.5;
+    assert!(before > 0.5, "the test was too slow to schedule ahead");
+    std::thread::sleep(Duration::from_secs_f64(before));
+    assert!(
+        !ns.has_addr("eth0", vip),
+        "{vip} before its time\n{}",
+        d.log()
+    );
+    assert!(
+        wait_until(6.0, || ns.has_addr("eth0", vip)),
+        "{vip} never added\n{}",
+        d.log()
+    );
+    let late = epoch_now() - at;
+    assert!((0..=3).contains(&late), "{vip} {late} s after its time");
+}
+
+/// `reload_time_file` without `reload_repeat`: a time written in the file
+/// reloads the daemon then (the file edited since is applied) and the file
+/// is deleted; moving the time moves the reload, deleting the file cancels
+/// it; a date in the past or a malformed line schedules nothing.
+#[test]
+fn reload_time_file_reloads_at_the_time_written_there() {
+    let dir = Scratch::new("s10knobs-rtf");
+    let ns = Netns::with_eth0("s10knobs-rtf", "192.0.2.1/24");
+    let conf = dir.file("t.conf", &reload_conf(&dir.0, "", &["192.0.2.100/32"]));
+    let d = Daemon::start(&ns, &conf, dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let file = dir.0.join("reload-at");
+    // Written for a minute from now, then deleted: cancelled.
+    fs::write(
+        &file,
+        format!("{}\n", hms(&broken_down(epoch_now() + 60, false))),
+    )
+    .unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("reload_time_file: reload scheduled for")),
+        "{}",
+        d.log()
+    );
+    fs::remove_file(&file).unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("cancelling the reload scheduled for")),
+        "{}",
+        d.log()
+    );
+    fs::write(&file, "2001-01-01 00:00:00\n").unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("\"2001-01-01 00:00:00\" is in the past")),
+        "{}",
+        d.log()
+    );
+    fs::write(&file, "noon\n").unwrap();
+    assert!(
+        wait_until(5.0, || d.log().contains("\"noon\" is not HH:MM:SS")),
+        "{}",
+        d.log()
+    );
+    // The configuration changes; the file says when to take it.
+    dir.file(
+        "t.conf",
+        &reload_conf(&dir.0, "", &["192.0.2.100/32", "192.0.2.101/32"]),
+    );
+    fs::write(
+        &file,
+        format!("{}\n", hms(&broken_down(epoch_now() + 60, false))),
+    )
+    .unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .matches("reload_time_file: reload scheduled for")
+            .count()
+            == 2),
+        "{}",
+        d.log()
+    );
+    let at = epoch_now() + 5;
+    fs::write(&file, format!("{}\n", hms(&broken_down(at, false)))).unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("reload_time_file: reload moved from")),
+        "{}",
+        d.log()
+    );
+    reload_seen_at(&ns, &d, at, "192.0.2.101");
+    assert!(
+        d.log().contains("the scheduled time has come"),
+        "{}",
+        d.log()
+    );
+    assert!(!file.exists(), "the file is deleted after its reload");
+    assert_eq!(d.log().matches("reload done").count(), 1, "{}", d.log());
+}
+
+/// `reload_repeat`: a file with a date is still deleted after its reload;
+/// one with a time only is kept, and the watch started again after the
+/// reload schedules the same time tomorrow. A `Z` time is UTC.
+#[test]
+fn reload_repeat_keeps_a_time_only_file_for_tomorrow() {
+    let dir = Scratch::new("s10knobs-rrp");
+    let ns = Netns::with_eth0("s10knobs-rrp", "192.0.2.1/24");
+    let globals = "reload_repeat";
+    let conf = dir.file("t.conf", &reload_conf(&dir.0, globals, &["192.0.2.100/32"]));
+    let d = Daemon::start(&ns, &conf, dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let file = dir.0.join("reload-at");
+    dir.file(
+        "t.conf",
+        &reload_conf(&dir.0, globals, &["192.0.2.100/32", "192.0.2.101/32"]),
+    );
+    let at = epoch_now() + 5;
+    let utc = broken_down(at, true);
+    fs::write(&file, format!("{} {}Z\n", ymd(&utc), hms(&utc))).unwrap();
+    reload_seen_at(&ns, &d, at, "192.0.2.101");
+    assert!(
+        !file.exists(),
+        "a file with a date is deleted even with reload_repeat"
+    );
+
+    dir.file(
+        "t.conf",
+        &reload_conf(
+            &dir.0,
+            globals,
+            &["192.0.2.100/32", "192.0.2.101/32", "192.0.2.102/32"],
+        ),
+    );
+    let at = epoch_now() + 5;
+    let time = hms(&broken_down(at, false));
+    fs::write(&file, format!("{time}\n")).unwrap();
+    reload_seen_at(&ns, &d, at, "192.0.2.102");
+    assert!(file.exists(), "a time-only file is kept with reload_repeat");
+    let tomorrow = format!("{} {time}", ymd(&broken_down(at + 86_400, false)));
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains(&format!("reload scheduled for {tomorrow}"))),
+        "no reload scheduled for {tomorrow}\n{}",
+        d.log()
+    );
+    assert_eq!(d.log().matches("reload done").count(), 2, "{}", d.log());
+}

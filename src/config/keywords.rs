@@ -181,6 +181,8 @@ impl Block {
                 "startup_script_timeout",
                 "shutdown_script",
                 "shutdown_script_timeout",
+                "reload_time_file",
+                "reload_repeat",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -641,8 +643,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "random_seed",
     "reload_check_config",
     "reload_file",
-    "reload_repeat",
-    "reload_time_file",
     "include_check",
 ];
 

@@ -215,8 +215,10 @@ async fn start_daemon(
         dbus,
         garp_requests,
         fifo: None,
+        reload_timer: None,
     };
     daemon.follow_removals();
+    daemon.start_reload_timer();
     Ok(daemon)
 }
 

@@ -203,6 +203,16 @@ pub struct GlobalDefs {
     /// `shutdown_script_timeout SECS` (1..=1000), default 10 s.
     #[serde(default = "ten_secs", with = "secs")]
     pub shutdown_script_timeout: Duration,
+    /// `reload_time_file PATH`: a file whose first line (`HH:MM:SS`,
+    /// `YY-MM-DD HH:MM:SS` or `YYYY-MM-DD HH:MM:SS`, each with an optional
+    /// `Z` for UTC) schedules a reload; watched for changes while the
+    /// daemon runs.
+    #[serde(default)]
+    pub reload_time_file: Option<String>,
+    /// `reload_repeat`: the file is kept after its reload, so that a time
+    /// without a date reloads again at that time every day.
+    #[serde(default)]
+    pub reload_repeat: bool,
 }
 
 fn ten_secs() -> Duration {
@@ -316,6 +326,8 @@ impl Default for GlobalDefs {
             startup_script_timeout: ten_secs(),
             shutdown_script: None,
             shutdown_script_timeout: ten_secs(),
+            reload_time_file: None,
+            reload_repeat: false,
         }
     }
 }
