@@ -140,7 +140,10 @@ fn reload_time_file_takes_a_path_reload_repeat_nothing() {
         "",
         "    reload_time_file /run/keepalived.reload\n    reload_repeat\n",
     );
-    assert_eq!(g.reload_time_file.as_deref(), Some("/run/keepalived.reload"));
+    assert_eq!(
+        g.reload_time_file.as_deref(),
+        Some("/run/keepalived.reload")
+    );
     assert!(g.reload_repeat);
     assert!(m.is_empty(), "{m:?}");
     assert_eq!(errors("", "    reload_time_file\n").len(), 1);

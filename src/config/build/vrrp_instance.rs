@@ -528,7 +528,12 @@ impl Builder {
         let mut names = Vec::new();
         for mut ri in std::mem::take(&mut self.instances) {
             let mut vi = std::mem::take(&mut ri.inst);
-            vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
+            let tracks = self.drop_tracks(
+                "vrrp_instance",
+                &vi.name,
+                std::mem::take(&mut ri.track_script),
+            );
+            vi.track_script = resolve_tracks(scripts, tracks);
             vi.track_bfd = resolve_bfd_tracks(&self.bfds, std::mem::take(&mut ri.track_bfd));
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
