@@ -239,6 +239,8 @@ vrrp_instance VI_1 {
     let errors: Vec<String> = l.errors().map(|d| d.to_string()).collect();
     assert_eq!(
         errors,
-        ["t.conf:26:5: error: vrrp_instance VI_1: track_script names no vrrp_script \"unreal\"; did you mean \"real\"?"]
+        [
+            "t.conf:26:5: error: vrrp_instance VI_1: track_script names no vrrp_script \"unreal\"; did you mean \"real\"?"
+        ]
     );
 }

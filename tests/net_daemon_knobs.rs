@@ -595,3 +595,152 @@ fn reload_repeat_keeps_a_time_only_file_for_tomorrow() {
     );
     assert_eq!(d.log().matches("reload done").count(), 2, "{}", d.log());
 }
+
+/// The netlink sockets of protocol `proto` that `pid` holds, as
+/// `/proc/VIEW/net/netlink` lists those of VIEW's namespace: each one's
+/// port id and multicast groups, found by the inodes of `pid`'s fds.
+fn netlink_sockets(view: &str, pid: u32, proto: u32) -> Vec<(i32, u32)> {
+    let inodes: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().to_string();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let table = fs::read_to_string(format!("/proc/{view}/net/netlink")).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split_whitespace().collect();
+            let (eth, port, groups, inode) = (c.get(1)?, c.get(2)?, c.get(3)?, c.get(9)?);
+            (eth.parse::<u32>().ok()? == proto && inodes.iter().any(|i| i == inode)).then(|| {
+                (
+                    port.parse::<u32>().unwrap_or(0) as i32,
+                    u32::from_str_radix(groups, 16).unwrap_or(0),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The receive buffer (`rb` of `ss -f netlink -m -n`) of the socket of
+/// protocol `proto` bound to `port`, read in `ns` (`None`: this one).
+fn rcvbuf(ns: Option<&Netns>, proto: u32, port: i32) -> Option<u64> {
+    let args = ["ss", "-f", "netlink", "-m", "-n"];
+    let out = match ns {
+        Some(ns) => ns.exec(&args),
+        None => std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap(),
+    };
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let local = format!("{proto}:{port}");
+    text.lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(local.as_str()))
+        .and_then(|l| l.split(",rb").nth(1)?.split(',').next()?.parse().ok())
+}
+
+fn rmem_max() -> u64 {
+    fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `vrrp_netlink_monitor_rcv_bufs` (SO_RCVBUF: capped at
+/// `net.core.rmem_max`), `vrrp_netlink_cmd_rcv_bufs` with `_force`
+/// (SO_RCVBUFFORCE: past it) and `process_monitor_rcv_bufs_force`, read
+/// back from the daemon's sockets with `ss -m` (the kernel doubles what
+/// it is given); the `lvs_netlink_*` knobs are a note.
+#[test]
+fn netlink_rcv_bufs_size_the_daemon_s_netlink_sockets() {
+    let over = rmem_max() + 1_000_000;
+    let dir = Scratch::new("s10knobs-nlb");
+    let ns = Netns::with_eth0("s10knobs-nlb", "192.0.2.1/24");
+    let conf = format!(
+        "global_defs {{
+  vrrp_netlink_monitor_rcv_bufs {over}
+  vrrp_netlink_cmd_rcv_bufs {over}
+  vrrp_netlink_cmd_rcv_bufs_force
+  process_monitor_rcv_bufs 300000
+  process_monitor_rcv_bufs_force true
+  lvs_netlink_cmd_rcv_bufs 400000
+  lvs_netlink_monitor_rcv_bufs_force
+}}
+vrrp_track_process tdm_none {{
+  process tdm-s10knobs-none
+  weight -10
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 53
+  priority 100
+  advert_int 1
+  track_process {{
+    tdm_none
+  }}
+  virtual_ipaddress {{
+    192.0.2.100/32
+  }}
+}}
+"
+    );
+    let d = Daemon::start(&ns, &dir.file("t.conf", &conf), dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let pid = d.pid().unwrap();
+    let view = pid.to_string();
+    let rtnl = netlink_sockets(&view, pid, 0);
+    let bufs = |groups: bool| -> Vec<Option<u64>> {
+        rtnl.iter()
+            .filter(|(_, g)| (*g != 0) == groups)
+            .map(|&(port, _)| rcvbuf(Some(&ns), 0, port))
+            .collect()
+    };
+    let (monitors, commands) = (bufs(true), bufs(false));
+    assert!(!monitors.is_empty() && !commands.is_empty(), "{rtnl:?}");
+    // SO_RCVBUF: at most net.core.rmem_max, doubled.
+    assert!(
+        monitors.iter().all(|&rb| rb == Some(2 * rmem_max())),
+        "{monitors:?}"
+    );
+    // SO_RCVBUFFORCE: the size asked for, doubled.
+    assert!(
+        commands.iter().all(|&rb| rb == Some(2 * over)),
+        "{commands:?}"
+    );
+    // The connector is opened in the initial namespace when this one has
+    // none (see track_process): look in both.
+    let here = netlink_sockets(&view, pid, 11);
+    let conn: Vec<Option<u64>> = if here.is_empty() {
+        let own = std::process::id().to_string();
+        netlink_sockets(&own, pid, 11)
+            .iter()
+            .map(|&(port, _)| rcvbuf(None, 11, port))
+            .collect()
+    } else {
+        here.iter()
+            .map(|&(port, _)| rcvbuf(Some(&ns), 11, port))
+            .collect()
+    };
+    assert_eq!(conn, [Some(600_000)], "{}", d.log());
+    for kw in [
+        "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs_force",
+    ] {
+        assert!(
+            d.log().contains(&format!(
+                "note: {kw}: tandem's checkers run in its one process"
+            )),
+            "{}",
+            d.log()
+        );
+    }
+}

@@ -260,7 +260,7 @@ impl Zone for SystemZone {
         tm.tm_sec = i32::try_from(c.sec).ok()?;
         tm.tm_isdst = -1;
         let t = unsafe { libc::mktime(&mut tm) };
-        (t != -1).then_some(i64::from(t))
+        (t != -1).then_some(t as i64)
     }
 }
 

@@ -28,6 +28,7 @@ mod global_defs;
 mod inherited;
 mod linkbeat;
 mod lvs_sync;
+mod netlink_knobs;
 mod nexthops;
 mod notify_fifo;
 mod process_knobs;

@@ -209,10 +209,33 @@ pub struct GlobalDefs {
     /// daemon runs.
     #[serde(default)]
     pub reload_time_file: Option<String>,
+    /// `vrrp_netlink_monitor_rcv_bufs N` (+ `_force`): the rtnetlink event
+    /// subscriptions' receive buffer.
+    #[serde(default)]
+    pub vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf,
+    /// `vrrp_netlink_cmd_rcv_bufs N` (+ `_force`): the rtnetlink request
+    /// sockets' receive buffer.
+    #[serde(default)]
+    pub vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf,
+    /// `process_monitor_rcv_bufs N` (+ `_force`): the process-events
+    /// connector's receive buffer (`vrrp_track_process`).
+    #[serde(default)]
+    pub process_monitor_rcv_bufs: NetlinkRcvBuf,
     /// `reload_repeat`: the file is kept after its reload, so that a time
     /// without a date reloads again at that time every day.
     #[serde(default)]
     pub reload_repeat: bool,
+}
+
+/// A netlink socket's receive buffer as a `*_rcv_bufs` knob and its
+/// `_force` set it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetlinkRcvBuf {
+    /// Bytes (SO_RCVBUF's argument; the kernel doubles it); `None`: the
+    /// socket's own default.
+    pub size: Option<u32>,
+    /// `_force`: SO_RCVBUFFORCE, past `net.core.rmem_max`.
+    pub force: bool,
 }
 
 fn ten_secs() -> Duration {
@@ -328,6 +351,9 @@ impl Default for GlobalDefs {
             shutdown_script_timeout: ten_secs(),
             reload_time_file: None,
             reload_repeat: false,
+            vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),
+            vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf::default(),
+            process_monitor_rcv_bufs: NetlinkRcvBuf::default(),
         }
     }
 }
