@@ -360,3 +360,55 @@ mod tests {
         assert_eq!(a.current(), Some(3));
     }
 }
+
+/// The process's random numbers (BFD discriminators, ports and jitter
+/// seeds, checkers' `warmup` spread, DNS query ids): `None` until
+/// `random_seed` gives a seed, then a splitmix64 state, so that one seed
+/// gives one sequence, as keepalived's srandom(random_seed) does for its
+/// random().
+static RANDOM: std::sync::Mutex<Option<u64>> = std::sync::Mutex::new(None);
+
+/// `random_seed N`: from now on [`random_u64`] draws from this seed.
+pub fn seed_random(seed: u32) {
+    let mut g = RANDOM.lock().unwrap_or_else(|e| e.into_inner());
+    *g = Some(u64::from(seed));
+}
+
+/// A random number: from the `random_seed` sequence when one is set, else
+/// from the standard library's per-process hasher keys and the clock.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut g = RANDOM.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = g.as_mut() {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        return z ^ (z >> 31);
+    }
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod random_tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_one_sequence() {
+        seed_random(42);
+        let a: Vec<u64> = (0..4).map(|_| random_u64()).collect();
+        seed_random(42);
+        let b: Vec<u64> = (0..4).map(|_| random_u64()).collect();
+        seed_random(43);
+        let c: Vec<u64> = (0..4).map(|_| random_u64()).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.windows(2).all(|w| w[0] != w[1]));
+    }
+}

@@ -193,6 +193,7 @@ impl Block {
                 "lvs_netlink_monitor_rcv_bufs_force",
                 "process_monitor_rcv_bufs",
                 "process_monitor_rcv_bufs_force",
+                "random_seed",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -640,7 +641,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "config_save_dir",
     "data_use_instance",
     "tmp_config_directory",
-    "random_seed",
     "reload_check_config",
     "reload_file",
     "include_check",

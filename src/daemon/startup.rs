@@ -40,6 +40,9 @@ pub async fn run(config: crate::config::Config, opts: RunOptions) -> Result<(), 
     }
     // The netlink sockets are sized before the first one opens.
     set_netlink_bufs(&config.global_defs);
+    if let Some(seed) = config.global_defs.random_seed {
+        crate::process::seed_random(seed);
+    }
     // startup_script before anything starts, shutdown_script after
     // everything has stopped (a start that failed too), as keepalived.
     let scripts = super::start_stop::StartStop::prepare(&config.global_defs)?;

@@ -44,6 +44,11 @@ impl Builder {
                     self.global.reload_time_file = Some(path);
                 }
             }
+            "random_seed" => {
+                if let Some(v) = self.u32_val(st) {
+                    self.global.random_seed = Some(v);
+                }
+            }
             "reload_repeat" => {
                 self.bare(st);
                 self.global.reload_repeat = true;

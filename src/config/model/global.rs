@@ -221,6 +221,11 @@ pub struct GlobalDefs {
     /// connector's receive buffer (`vrrp_track_process`).
     #[serde(default)]
     pub process_monitor_rcv_bufs: NetlinkRcvBuf,
+    /// `random_seed N`: the seed of the daemon's random numbers (BFD
+    /// discriminators, ports and jitter, the checkers' `warmup` spread,
+    /// DNS query ids) and of `${_RANDOM}` after the line.
+    #[serde(default)]
+    pub random_seed: Option<u32>,
     /// `reload_repeat`: the file is kept after its reload, so that a time
     /// without a date reloads again at that time every day.
     #[serde(default)]
@@ -351,6 +356,7 @@ impl Default for GlobalDefs {
             shutdown_script_timeout: ten_secs(),
             reload_time_file: None,
             reload_repeat: false,
+            random_seed: None,
             vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),
             vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf::default(),
             process_monitor_rcv_bufs: NetlinkRcvBuf::default(),
