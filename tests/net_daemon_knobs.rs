@@ -744,3 +744,60 @@ vrrp_instance VI_1 {{
         );
     }
 }
+
+/// `log_unknown_vrids`: adverts for a VRID no instance runs (injected
+/// with `netns-lab/inject.py` on the veth's other end) are logged, as
+/// keepalived logs them; without the knob they are only counted (the
+/// SIGUSR1 dump shows they arrived).
+#[test]
+fn log_unknown_vrids_logs_adverts_for_vrids_nobody_runs() {
+    let dir = Scratch::new("s10knobs-luv");
+    for (knob, logged) in [("log_unknown_vrids", true), ("", false)] {
+        let ns = Netns::with_eth0("s10knobs-luv", "192.0.2.1/24");
+        let conf = format!(
+            "global_defs {{\n  {knob}\n}}\n{}",
+            vrrp_conf("").split_once("}\n").unwrap().1
+        );
+        let name = if logged { "on" } else { "off" };
+        let d = Daemon::start(
+            &ns,
+            &dir.file(&format!("{name}.conf"), &conf),
+            dir.0.join(format!("{name}.log")),
+        );
+        d.wait_started();
+        let inject = concat!(env!("CARGO_MANIFEST_DIR"), "/netns-lab/inject.py");
+        let out = ns.exec(&[
+            inject,
+            "--iface",
+            "eth0p",
+            "--kind",
+            "badvrid",
+            "--bad-vrid",
+            "99",
+            "--src",
+            "192.0.2.9",
+            "--vip",
+            "192.0.2.100",
+            "--count",
+            "3",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        d.signal("-USR1");
+        assert!(
+            wait_until(5.0, || d.log().contains("\"unknown_vrid\":3")),
+            "{}",
+            d.log()
+        );
+        let line = "Unknown VRID(99) received on interface(eth0) from 192.0.2.9; ignored";
+        assert_eq!(
+            d.log().matches(line).count(),
+            if logged { 3 } else { 0 },
+            "{}",
+            d.log()
+        );
+    }
+}

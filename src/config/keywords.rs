@@ -194,6 +194,7 @@ impl Block {
                 "process_monitor_rcv_bufs",
                 "process_monitor_rcv_bufs_force",
                 "random_seed",
+                "log_unknown_vrids",
             ],
             Block::VrrpScript => &[
                 "script",
@@ -635,7 +636,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "vmac_addr_prefix",
     "vrrp_rx_bufs_policy",
     "vrrp_rx_bufs_multiplier",
-    "log_unknown_vrids",
     // keepalived 2.2.7 reads it at the top level only (tandem too).
     "child_wait_time",
     "config_save_dir",

@@ -106,6 +106,7 @@ async fn run_config(
     opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
     opts.vrrp_startup_delay = config.global_defs.vrrp_startup_delay;
+    opts.log_unknown_vrids = config.global_defs.log_unknown_vrids;
     // Everything is built from the virtual servers now: keep them only as
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.

@@ -49,6 +49,10 @@ impl Builder {
                     self.global.random_seed = Some(v);
                 }
             }
+            "log_unknown_vrids" => {
+                self.bare(st);
+                self.global.log_unknown_vrids = true;
+            }
             "reload_repeat" => {
                 self.bare(st);
                 self.global.reload_repeat = true;

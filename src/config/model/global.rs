@@ -226,6 +226,10 @@ pub struct GlobalDefs {
     /// DNS query ids) and of `${_RANDOM}` after the line.
     #[serde(default)]
     pub random_seed: Option<u32>,
+    /// `log_unknown_vrids`: log each advert received for a VRID no
+    /// instance on its interface runs.
+    #[serde(default)]
+    pub log_unknown_vrids: bool,
     /// `reload_repeat`: the file is kept after its reload, so that a time
     /// without a date reloads again at that time every day.
     #[serde(default)]
@@ -357,6 +361,7 @@ impl Default for GlobalDefs {
             reload_time_file: None,
             reload_repeat: false,
             random_seed: None,
+            log_unknown_vrids: false,
             vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),
             vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf::default(),
             process_monitor_rcv_bufs: NetlinkRcvBuf::default(),
