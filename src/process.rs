@@ -360,3 +360,65 @@ mod tests {
         assert_eq!(a.current(), Some(3));
     }
 }
+
+/// The process's random numbers (BFD discriminators, ports and jitter
+/// seeds, checkers' `warmup` spread, DNS query ids): `None` until
+/// `random_seed` gives a seed, then a splitmix64 state, so that one seed
+/// gives one sequence, as keepalived's srandom(random_seed) does for its
+/// random().
+static RANDOM: std::sync::Mutex<Option<u64>> = std::sync::Mutex::new(None);
+
+/// `random_seed N`: from now on [`random_u64`] draws from this seed.
+pub fn seed_random(seed: u32) {
+    let mut g = RANDOM.lock().unwrap_or_else(|e| e.into_inner());
+    *g = Some(u64::from(seed));
+}
+
+/// A random number: from the `random_seed` sequence when one is set, else
+/// from the standard library's per-process hasher keys and the clock.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut g = RANDOM.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = g.as_mut() {
+        return splitmix64(state);
+    }
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// One step of splitmix64: the next number of the sequence `state` is at.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod random_tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_one_sequence() {
+        // The sequence itself (the process-wide one is shared with
+        // whatever else runs in parallel in this test binary).
+        let seq = |seed: u64| {
+            let mut s = seed;
+            (0..4).map(|_| splitmix64(&mut s)).collect::<Vec<u64>>()
+        };
+        let (a, b, c) = (seq(42), seq(42), seq(43));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.windows(2).all(|w| w[0] != w[1]));
+        // seed_random starts the shared sequence at the seed.
+        seed_random(42);
+        let g = RANDOM.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(g.is_some());
+    }
+}

@@ -148,3 +148,52 @@ fn instance_is_read_once_at_the_top_level() {
         ["t.conf:1:10: error: instance \"a/b\" cannot name a file (it names the control socket)"]
     );
 }
+
+#[test]
+fn reload_time_file_takes_a_path_reload_repeat_nothing() {
+    let g = global("", "").0;
+    assert_eq!((g.reload_time_file, g.reload_repeat), (None, false));
+    let (g, m) = global(
+        "",
+        "    reload_time_file /run/keepalived.reload\n    reload_repeat\n",
+    );
+    assert_eq!(
+        g.reload_time_file.as_deref(),
+        Some("/run/keepalived.reload")
+    );
+    assert!(g.reload_repeat);
+    assert!(m.is_empty(), "{m:?}");
+    assert_eq!(errors("", "    reload_time_file\n").len(), 1);
+    assert_eq!(errors("", "    reload_time_file /a /b\n").len(), 1);
+    assert_eq!(errors("", "    reload_repeat yes\n").len(), 1);
+}
+
+#[test]
+fn netlink_rcv_bufs_with_keepalived_s_ranges_and_lvs_a_note() {
+    use tandem::config::NetlinkRcvBuf;
+    let g = global("", "").0;
+    assert_eq!(g.vrrp_netlink_cmd_rcv_bufs, NetlinkRcvBuf::default());
+    let (g, m) = global(
+        "",
+        "    vrrp_netlink_monitor_rcv_bufs 4294967295\n    vrrp_netlink_cmd_rcv_bufs 0\n    vrrp_netlink_cmd_rcv_bufs_force\n    process_monitor_rcv_bufs 300000\n    process_monitor_rcv_bufs_force off\n",
+    );
+    assert!(m.is_empty(), "{m:?}");
+    let buf = |size, force| NetlinkRcvBuf { size, force };
+    assert_eq!(g.vrrp_netlink_monitor_rcv_bufs, buf(Some(u32::MAX), false));
+    // 0 leaves the size unset, as keepalived.
+    assert_eq!(g.vrrp_netlink_cmd_rcv_bufs, buf(None, true));
+    assert_eq!(g.process_monitor_rcv_bufs, buf(Some(300_000), false));
+    assert_eq!(
+        errors("", "    vrrp_netlink_cmd_rcv_bufs 4294967296\n"),
+        ["t.conf:2:31: error: vrrp_netlink_cmd_rcv_bufs 4294967296 is out of range (0-4294967295)"]
+    );
+    assert_eq!(errors("", "    vrrp_netlink_cmd_rcv_bufs\n").len(), 1);
+    assert_eq!(
+        errors("", "    process_monitor_rcv_bufs_force maybe\n").len(),
+        1
+    );
+    let (_, m) = global("", "    lvs_netlink_monitor_rcv_bufs 1000\n");
+    assert_eq!(m.len(), 1);
+    assert!(m[0].starts_with("t.conf:2:5: note: lvs_netlink_monitor_rcv_bufs: tandem's checkers run in its one process"), "{m:?}");
+    assert_eq!(errors("", "    lvs_netlink_cmd_rcv_bufs x\n").len(), 1);
+}

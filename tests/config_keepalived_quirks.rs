@@ -235,3 +235,68 @@ fn a_static_address_without_dev_goes_to_default_interface() {
         ["bond0", "eth2"]
     );
 }
+
+/// A `vrrp_script` without `script` is dropped, as keepalived 2.2.7 drops
+/// it ("No script set ... removing"), and so is every track_script entry
+/// naming it ("track script ... not found, ignoring"): a warning at each,
+/// the other entries and scripts kept. A name no block defines at all is
+/// still an error.
+#[test]
+fn a_vrrp_script_without_script_is_dropped_with_its_track_entries() {
+    let text = "vrrp_script empty {
+  interval 2
+  weight -20
+}
+vrrp_script real {
+  script \"/bin/true\"
+  weight 10
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+  }
+  track_script {
+    empty
+  }
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  track_script {
+    empty
+    real
+  }
+}
+";
+    let (c, msgs) = loaded(text);
+    let names: Vec<&str> = c.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["real"]);
+    let tracked: Vec<&str> = c.vrrp_instances[0]
+        .track_script
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(tracked, ["real"]);
+    assert_eq!(c.vrrp_instances[0].track_script[0].weight, 10);
+    assert!(c.vrrp_sync_groups[0].track_script.is_empty());
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:1:1: warning: vrrp_script empty has no \"script\": dropped, with the track_script entries that name it, as keepalived 2.2.7 drops them",
+            "t.conf:14:5: warning: vrrp_sync_group G: track_script empty is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
+            "t.conf:25:5: warning: vrrp_instance VI_1: track_script empty is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
+        ]
+    );
+    let l = check(&text.replace("    real\n", "    unreal\n"));
+    let errors: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errors,
+        [
+            "t.conf:26:5: error: vrrp_instance VI_1: track_script names no vrrp_script \"unreal\"; did you mean \"real\"?"
+        ]
+    );
+}

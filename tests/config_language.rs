@@ -282,3 +282,35 @@ vrrp_instance VI_${N} { \\
         ]
     );
 }
+
+/// `random_seed N` fixes what `${_RANDOM}` gives on the lines after it:
+/// one seed, one expansion, load after load; another seed, others; no
+/// seed, a new draw each time. The daemon's own random numbers follow the
+/// same seed (`tandem::process::random_u64`).
+#[test]
+fn random_seed_fixes_the_random_expansions_after_it() {
+    let router_id = |seed: &str| {
+        let text = format!(
+            "global_defs {{\n  {seed}\n  router_id r${{_RANDOM 1 30000}}_${{_RANDOM 1 30000}}_${{_RANDOM 1 30000}}\n}}\n"
+        );
+        let l = load_str(
+            Path::new("t.conf"),
+            text,
+            &LoadOptions::with_config_id("main"),
+        );
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        let c = l.config.unwrap_or_else(|| panic!("{msgs:?}"));
+        assert!(msgs.is_empty(), "{msgs:?}");
+        c.global_defs.router_id.unwrap()
+    };
+    let a = router_id("random_seed 12345");
+    assert_eq!(a, router_id("random_seed 12345"));
+    assert_ne!(a, router_id("random_seed 12346"));
+    assert_ne!(router_id(""), router_id(""));
+    let l = load_str(
+        Path::new("t.conf"),
+        "global_defs {\n  random_seed 12345\n}\n".to_string(),
+        &LoadOptions::with_config_id("main"),
+    );
+    assert_eq!(l.config.unwrap().global_defs.random_seed, Some(12345));
+}

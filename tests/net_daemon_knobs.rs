@@ -378,3 +378,426 @@ fn a_hanging_startup_script_is_killed_at_its_timeout() {
 fn vip_at(ns: &Netns, addr: &str) -> Option<()> {
     wait_until(15.0, || ns.has_addr("eth0", addr)).then_some(())
 }
+
+fn reload_conf(dir: &Path, globals: &str, vips: &[&str]) -> String {
+    format!(
+        "global_defs {{
+  reload_time_file {d}/reload-at
+  {globals}
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {{
+    {vips}
+  }}
+}}
+",
+        d = dir.display(),
+        vips = vips.join("\n    ")
+    )
+}
+
+/// `t` (seconds since the epoch) broken down, local or UTC.
+fn broken_down(t: i64, utc: bool) -> libc::tm {
+    let tt = t as libc::time_t;
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe {
+        if utc {
+            libc::gmtime_r(&tt, &mut tm);
+        } else {
+            libc::localtime_r(&tt, &mut tm);
+        }
+    }
+    tm
+}
+
+fn hms(tm: &libc::tm) -> String {
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+fn ymd(tm: &libc::tm) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday
+    )
+}
+
+fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The VIP `vip` appears at the time the file schedules, not before: the
+/// configuration, changed meanwhile, was reloaded then.
+fn reload_seen_at(ns: &Netns, d: &Daemon, at: i64, vip: &str) {
+    let before = (at - epoch_now()) as f64 - 1.5;
+    assert!(before > 0.5, "the test was too slow to schedule ahead");
+    std::thread::sleep(Duration::from_secs_f64(before));
+    assert!(
+        !ns.has_addr("eth0", vip),
+        "{vip} before its time\n{}",
+        d.log()
+    );
+    assert!(
+        wait_until(6.0, || ns.has_addr("eth0", vip)),
+        "{vip} never added\n{}",
+        d.log()
+    );
+    let late = epoch_now() - at;
+    assert!((0..=3).contains(&late), "{vip} {late} s after its time");
+}
+
+/// `reload_time_file` without `reload_repeat`: a time written in the file
+/// reloads the daemon then (the file edited since is applied) and the file
+/// is deleted; moving the time moves the reload, deleting the file cancels
+/// it; a date in the past or a malformed line schedules nothing.
+#[test]
+fn reload_time_file_reloads_at_the_time_written_there() {
+    let dir = Scratch::new("s10knobs-rtf");
+    let ns = Netns::with_eth0("s10knobs-rtf", "192.0.2.1/24");
+    let conf = dir.file("t.conf", &reload_conf(&dir.0, "", &["192.0.2.100/32"]));
+    let d = Daemon::start(&ns, &conf, dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let file = dir.0.join("reload-at");
+    // Written for a minute from now, then deleted: cancelled.
+    fs::write(
+        &file,
+        format!("{}\n", hms(&broken_down(epoch_now() + 60, false))),
+    )
+    .unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("reload_time_file: reload scheduled for")),
+        "{}",
+        d.log()
+    );
+    fs::remove_file(&file).unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("cancelling the reload scheduled for")),
+        "{}",
+        d.log()
+    );
+    fs::write(&file, "2001-01-01 00:00:00\n").unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("\"2001-01-01 00:00:00\" is in the past")),
+        "{}",
+        d.log()
+    );
+    fs::write(&file, "noon\n").unwrap();
+    assert!(
+        wait_until(5.0, || d.log().contains("\"noon\" is not HH:MM:SS")),
+        "{}",
+        d.log()
+    );
+    // The configuration changes; the file says when to take it.
+    dir.file(
+        "t.conf",
+        &reload_conf(&dir.0, "", &["192.0.2.100/32", "192.0.2.101/32"]),
+    );
+    fs::write(
+        &file,
+        format!("{}\n", hms(&broken_down(epoch_now() + 60, false))),
+    )
+    .unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .matches("reload_time_file: reload scheduled for")
+            .count()
+            == 2),
+        "{}",
+        d.log()
+    );
+    let at = epoch_now() + 5;
+    fs::write(&file, format!("{}\n", hms(&broken_down(at, false)))).unwrap();
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains("reload_time_file: reload moved from")),
+        "{}",
+        d.log()
+    );
+    reload_seen_at(&ns, &d, at, "192.0.2.101");
+    assert!(
+        d.log().contains("the scheduled time has come"),
+        "{}",
+        d.log()
+    );
+    assert!(!file.exists(), "the file is deleted after its reload");
+    assert_eq!(d.log().matches("reload done").count(), 1, "{}", d.log());
+}
+
+/// `reload_repeat`: a file with a date is still deleted after its reload;
+/// one with a time only is kept, and the watch started again after the
+/// reload schedules the same time tomorrow. A `Z` time is UTC.
+#[test]
+fn reload_repeat_keeps_a_time_only_file_for_tomorrow() {
+    let dir = Scratch::new("s10knobs-rrp");
+    let ns = Netns::with_eth0("s10knobs-rrp", "192.0.2.1/24");
+    let globals = "reload_repeat";
+    let conf = dir.file("t.conf", &reload_conf(&dir.0, globals, &["192.0.2.100/32"]));
+    let d = Daemon::start(&ns, &conf, dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let file = dir.0.join("reload-at");
+    dir.file(
+        "t.conf",
+        &reload_conf(&dir.0, globals, &["192.0.2.100/32", "192.0.2.101/32"]),
+    );
+    let at = epoch_now() + 5;
+    let utc = broken_down(at, true);
+    fs::write(&file, format!("{} {}Z\n", ymd(&utc), hms(&utc))).unwrap();
+    reload_seen_at(&ns, &d, at, "192.0.2.101");
+    assert!(
+        !file.exists(),
+        "a file with a date is deleted even with reload_repeat"
+    );
+
+    dir.file(
+        "t.conf",
+        &reload_conf(
+            &dir.0,
+            globals,
+            &["192.0.2.100/32", "192.0.2.101/32", "192.0.2.102/32"],
+        ),
+    );
+    let at = epoch_now() + 5;
+    let time = hms(&broken_down(at, false));
+    fs::write(&file, format!("{time}\n")).unwrap();
+    reload_seen_at(&ns, &d, at, "192.0.2.102");
+    assert!(file.exists(), "a time-only file is kept with reload_repeat");
+    let tomorrow = format!("{} {time}", ymd(&broken_down(at + 86_400, false)));
+    assert!(
+        wait_until(5.0, || d
+            .log()
+            .contains(&format!("reload scheduled for {tomorrow}"))),
+        "no reload scheduled for {tomorrow}\n{}",
+        d.log()
+    );
+    assert_eq!(d.log().matches("reload done").count(), 2, "{}", d.log());
+}
+
+/// The netlink sockets of protocol `proto` that `pid` holds, as
+/// `/proc/VIEW/net/netlink` lists those of VIEW's namespace: each one's
+/// port id and multicast groups, found by the inodes of `pid`'s fds.
+fn netlink_sockets(view: &str, pid: u32, proto: u32) -> Vec<(i32, u32)> {
+    let inodes: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|l| {
+            let l = l.to_string_lossy().to_string();
+            Some(l.strip_prefix("socket:[")?.strip_suffix(']')?.to_string())
+        })
+        .collect();
+    let table = fs::read_to_string(format!("/proc/{view}/net/netlink")).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split_whitespace().collect();
+            let (eth, port, groups, inode) = (c.get(1)?, c.get(2)?, c.get(3)?, c.get(9)?);
+            (eth.parse::<u32>().ok()? == proto && inodes.iter().any(|i| i == inode)).then(|| {
+                (
+                    port.parse::<u32>().unwrap_or(0) as i32,
+                    u32::from_str_radix(groups, 16).unwrap_or(0),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The receive buffer (`rb` of `ss -f netlink -m -n`) of the socket of
+/// protocol `proto` bound to `port`, read in `ns` (`None`: this one).
+fn rcvbuf(ns: Option<&Netns>, proto: u32, port: i32) -> Option<u64> {
+    let args = ["ss", "-f", "netlink", "-m", "-n"];
+    let out = match ns {
+        Some(ns) => ns.exec(&args),
+        None => std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap(),
+    };
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let local = format!("{proto}:{port}");
+    text.lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(local.as_str()))
+        .and_then(|l| l.split(",rb").nth(1)?.split(',').next()?.parse().ok())
+}
+
+fn rmem_max() -> u64 {
+    fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `vrrp_netlink_monitor_rcv_bufs` (SO_RCVBUF: capped at
+/// `net.core.rmem_max`), `vrrp_netlink_cmd_rcv_bufs` with `_force`
+/// (SO_RCVBUFFORCE: past it) and `process_monitor_rcv_bufs_force`, read
+/// back from the daemon's sockets with `ss -m` (the kernel doubles what
+/// it is given); the `lvs_netlink_*` knobs are a note.
+#[test]
+fn netlink_rcv_bufs_size_the_daemon_s_netlink_sockets() {
+    let over = rmem_max() + 1_000_000;
+    let dir = Scratch::new("s10knobs-nlb");
+    let ns = Netns::with_eth0("s10knobs-nlb", "192.0.2.1/24");
+    let conf = format!(
+        "global_defs {{
+  vrrp_netlink_monitor_rcv_bufs {over}
+  vrrp_netlink_cmd_rcv_bufs {over}
+  vrrp_netlink_cmd_rcv_bufs_force
+  process_monitor_rcv_bufs 300000
+  process_monitor_rcv_bufs_force true
+  lvs_netlink_cmd_rcv_bufs 400000
+  lvs_netlink_monitor_rcv_bufs_force
+}}
+vrrp_track_process tdm_none {{
+  process tdm-s10knobs-none
+  weight -10
+}}
+vrrp_instance VI_1 {{
+  interface eth0
+  virtual_router_id 53
+  priority 100
+  advert_int 1
+  track_process {{
+    tdm_none
+  }}
+  virtual_ipaddress {{
+    192.0.2.100/32
+  }}
+}}
+"
+    );
+    let d = Daemon::start(&ns, &dir.file("t.conf", &conf), dir.0.join("d.log"));
+    assert!(
+        wait_until(10.0, || ns.has_addr("eth0", "192.0.2.100")),
+        "{}",
+        d.log()
+    );
+    let pid = d.pid().unwrap();
+    let view = pid.to_string();
+    let rtnl = netlink_sockets(&view, pid, 0);
+    let bufs = |groups: bool| -> Vec<Option<u64>> {
+        rtnl.iter()
+            .filter(|(_, g)| (*g != 0) == groups)
+            .map(|&(port, _)| rcvbuf(Some(&ns), 0, port))
+            .collect()
+    };
+    let (monitors, commands) = (bufs(true), bufs(false));
+    assert!(!monitors.is_empty() && !commands.is_empty(), "{rtnl:?}");
+    // SO_RCVBUF: at most net.core.rmem_max, doubled.
+    assert!(
+        monitors.iter().all(|&rb| rb == Some(2 * rmem_max())),
+        "{monitors:?}"
+    );
+    // SO_RCVBUFFORCE: the size asked for, doubled.
+    assert!(
+        commands.iter().all(|&rb| rb == Some(2 * over)),
+        "{commands:?}"
+    );
+    // The connector is opened in the initial namespace when this one has
+    // none (see track_process): look in both.
+    let here = netlink_sockets(&view, pid, 11);
+    let conn: Vec<Option<u64>> = if here.is_empty() {
+        let own = std::process::id().to_string();
+        netlink_sockets(&own, pid, 11)
+            .iter()
+            .map(|&(port, _)| rcvbuf(None, 11, port))
+            .collect()
+    } else {
+        here.iter()
+            .map(|&(port, _)| rcvbuf(Some(&ns), 11, port))
+            .collect()
+    };
+    assert_eq!(conn, [Some(600_000)], "{}", d.log());
+    for kw in [
+        "lvs_netlink_cmd_rcv_bufs",
+        "lvs_netlink_monitor_rcv_bufs_force",
+    ] {
+        assert!(
+            d.log().contains(&format!(
+                "note: {kw}: tandem's checkers run in its one process"
+            )),
+            "{}",
+            d.log()
+        );
+    }
+}
+
+/// `log_unknown_vrids`: adverts for a VRID no instance runs (injected
+/// with `netns-lab/inject.py` on the veth's other end) are logged, as
+/// keepalived logs them; without the knob they are only counted (the
+/// SIGUSR1 dump shows they arrived).
+#[test]
+fn log_unknown_vrids_logs_adverts_for_vrids_nobody_runs() {
+    let dir = Scratch::new("s10knobs-luv");
+    for (knob, logged) in [("log_unknown_vrids", true), ("", false)] {
+        let ns = Netns::with_eth0("s10knobs-luv", "192.0.2.1/24");
+        let conf = format!(
+            "global_defs {{\n  {knob}\n}}\n{}",
+            vrrp_conf("").split_once("}\n").unwrap().1
+        );
+        let name = if logged { "on" } else { "off" };
+        let d = Daemon::start(
+            &ns,
+            &dir.file(&format!("{name}.conf"), &conf),
+            dir.0.join(format!("{name}.log")),
+        );
+        d.wait_started();
+        let inject = concat!(env!("CARGO_MANIFEST_DIR"), "/netns-lab/inject.py");
+        let out = ns.exec(&[
+            inject,
+            "--iface",
+            "eth0p",
+            "--kind",
+            "badvrid",
+            "--bad-vrid",
+            "99",
+            "--src",
+            "192.0.2.9",
+            "--vip",
+            "192.0.2.100",
+            "--count",
+            "3",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        d.signal("-USR1");
+        assert!(
+            wait_until(5.0, || d.log().contains("\"unknown_vrid\":3")),
+            "{}",
+            d.log()
+        );
+        let line = "Unknown VRID(99) received on interface(eth0) from 192.0.2.9; ignored";
+        assert_eq!(
+            d.log().matches(line).count(),
+            if logged { 3 } else { 0 },
+            "{}",
+            d.log()
+        );
+    }
+}

@@ -19,7 +19,6 @@
 //!
 //! Owns the DNS wire format of the check; may not schedule or retry.
 
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -93,13 +92,7 @@ pub fn judge_reply(id: u16, datagram: &[u8]) -> Reply {
 
 /// A query ID nobody can guess from the last one (keepalived: `random()`).
 fn query_id() -> u16 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish() as u16
+    crate::process::random_u64() as u16
 }
 
 /// keepalived's "[ip]:port" for the unreachable message.

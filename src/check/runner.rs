@@ -22,7 +22,7 @@
 //! verdict (that is `lvs`'s).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::Hasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -182,7 +182,7 @@ impl CheckRunner {
         let engine = if lean.is_empty() {
             None
         } else {
-            let seed = RandomState::new();
+            let seed = crate::process::random_u64();
             let ids: Vec<CheckerId> = lean.iter().map(|(id, ..)| *id).collect();
             let engine = Engine::new(lean, max_in_flight)?;
             // What building the configuration and the checkers needed and
@@ -191,7 +191,7 @@ impl CheckRunner {
             Some(engine.spawn(
                 events.clone(),
                 Arc::clone(&stats),
-                |i| ids.get(i).map_or(0.0, |id| spread(&seed, *id)),
+                |i| ids.get(i).map_or(0.0, |id| spread(seed, *id)),
                 || {
                     crate::process::enter_checker_thread();
                     crate::process::release_free_memory();
@@ -280,9 +280,11 @@ fn spawn_tasks_thread(
 }
 
 /// A checker's share of `warmup` before its first probe, in `[0, 1)`:
-/// from its id, hashed with the runner's random seed.
-fn spread(seed: &RandomState, id: CheckerId) -> f64 {
-    let mut h = seed.build_hasher();
+/// from its id, hashed with the runner's random seed (one `random_seed`
+/// gives one spread).
+fn spread(seed: u64, id: CheckerId) -> f64 {
+    let mut h = std::hash::DefaultHasher::new();
+    h.write_u64(seed);
     h.write_usize(id.0);
     // 53 random bits -> [0, 1)
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
@@ -302,9 +304,9 @@ fn spawn_all(
         origin: tokio::time::Instant::now(),
     });
     let mut tasks = JoinSet::new();
-    let seed = RandomState::new();
+    let seed = crate::process::random_u64();
     for (id, up, spec) in starts {
-        let random = spread(&seed, id);
+        let random = spread(seed, id);
         tasks.spawn(run_checker(id, up, spec, Arc::clone(&common), random));
     }
     tasks

@@ -13,8 +13,6 @@
 //! Never blocks on a unit: the reports are sent from a task of their own,
 //! so a full inbox delays the report, never a Control packet.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::bfd::{Dropped, SessionConfig, Sessions, State, Transition, packet};
@@ -86,9 +84,7 @@ pub(super) struct BfdIo {
 
 /// A random number from the standard library's hasher keys.
 fn random() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(unix_ms_now());
-    h.finish()
+    crate::process::random_u64()
 }
 
 impl BfdIo {

@@ -25,6 +25,7 @@ use super::error::DaemonError;
 use super::lvs::LvsService;
 use super::options::RunOptions;
 use super::reload::{Held, reapply_links, reload_config};
+use super::reload_time::ReloadTimer;
 use super::running::Running;
 use super::statics::Statics;
 use super::status::StatusHub;
@@ -87,6 +88,9 @@ pub(super) struct Daemon {
     pub(super) garp_requests: mpsc::Receiver<super::dbus::GarpRequest>,
     /// The notify FIFOs and their scripts, closed after the last line.
     pub(super) fifo: Option<super::fifo::FifoService>,
+    /// `reload_time_file`: the watch of the file that schedules a reload,
+    /// started again after each reload.
+    pub(super) reload_timer: Option<ReloadTimer>,
 }
 
 impl Daemon {
@@ -124,6 +128,10 @@ impl Daemon {
                     tracing::info!("SIGHUP: reloading the configuration");
                     self.reload().await;
                 }
+                _ = next_timed_reload(&mut self.reload_timer) => {
+                    tracing::info!("reload_time_file: the scheduled time has come: reloading the configuration");
+                    self.reload().await;
+                }
                 Some(req) = self.reload_requests.recv() => {
                     tracing::info!("reload requested on the control socket");
                     let outcome = self.reload().await;
@@ -148,6 +156,25 @@ impl Daemon {
     }
 
     async fn reload(&mut self) -> ReloadOutcome {
+        // As keepalived: the reload time is read again from the reloaded
+        // configuration's file.
+        if let Some(t) = self.reload_timer.take() {
+            t.stop();
+        }
+        let outcome = self.reload_now().await;
+        self.start_reload_timer();
+        outcome
+    }
+
+    /// `reload_time_file`: watch the file the running configuration names.
+    pub(super) fn start_reload_timer(&mut self) {
+        self.reload_timer = self
+            .config
+            .as_ref()
+            .and_then(|h| ReloadTimer::start(&h.config().global_defs));
+    }
+
+    async fn reload_now(&mut self) -> ReloadOutcome {
         let outcome = reload_config(
             &self.opts,
             &mut self.config,
@@ -221,6 +248,9 @@ impl Daemon {
     /// control socket.
     async fn stop(self) {
         let _ = self.notifier.stopping();
+        if let Some(t) = self.reload_timer {
+            t.stop();
+        }
         // tandem_bgp: the router hears the withdrawal while this node
         // still forwards (the drain), before anything else stops.
         self.bird.withdraw().await;
@@ -266,6 +296,14 @@ async fn next_removals(m: &mut Option<RemovalMonitor>) -> Vec<Removed> {
                 std::future::pending().await
             }
         },
+        None => std::future::pending().await,
+    }
+}
+
+/// The time a `reload_time_file` schedules, or never without one.
+async fn next_timed_reload(timer: &mut Option<ReloadTimer>) {
+    match timer {
+        Some(t) => t.fired().await,
         None => std::future::pending().await,
     }
 }

@@ -6,7 +6,7 @@
 //! - start-up and main loop: `startup` ([`run`]) builds and starts
 //!   everything, `main_loop` waits for signals, reloads and failures, then
 //!   stops in order; `control_socket` serves the status; [`reload`] decides
-//!   and applies a reload; `options` and `error` are shared by all;
+//!   and applies a reload, `reload_time` schedules one (`reload_time_file`); `options` and `error` are shared by all;
 //!   `logging` sets up the log (journald priorities under systemd).
 //! - the VRRP side: `running` ([`Running`]) holds the units;
 //!   [`unit`](mod@unit) is one unit's task, the only owner of its protocol
@@ -48,6 +48,7 @@ pub mod plan;
 mod plan_trackers;
 mod pool;
 pub mod reload;
+mod reload_time;
 mod running;
 pub mod rx;
 pub mod sched;

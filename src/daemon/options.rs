@@ -53,6 +53,9 @@ pub struct RunOptions {
     /// `vrrp_startup_delay`: no VRRP instance may become master before
     /// this long after the start (zero: no delay).
     pub vrrp_startup_delay: Duration,
+    /// `log_unknown_vrids`: log each advert for a VRID no instance on its
+    /// interface runs (otherwise only counted).
+    pub log_unknown_vrids: bool,
 }
 
 impl Default for RunOptions {
@@ -65,6 +68,7 @@ impl Default for RunOptions {
             control: None,
             source: None,
             vrrp_startup_delay: Duration::ZERO,
+            log_unknown_vrids: false,
         }
     }
 }

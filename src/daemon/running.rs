@@ -60,6 +60,8 @@ pub struct Running {
     /// `vrrp_startup_delay`: the end of the daemon's delayed start; a unit
     /// started before it (a reload during the delay too) waits for it.
     start_hold: Option<Instant>,
+    /// `log_unknown_vrids`, for the receive tasks.
+    log_unknown_vrids: bool,
     /// The BFD thread, while there are sessions.
     bfd_runtime: Option<BfdRuntime>,
 }
@@ -177,6 +179,7 @@ fn start_plan(
         waiting: plan.waiting.clone(),
         bfd_states: BfdStates::default(),
         start_hold: startup_hold(opts.vrrp_startup_delay),
+        log_unknown_vrids: opts.log_unknown_vrids,
         bfd_runtime: None,
     };
     let mut prepared = Vec::new();
@@ -356,8 +359,12 @@ impl Running {
                 format!("{name}/{group}")
             };
             self.rx_stats.push((label, stats.clone()));
-            self.background
-                .push(tokio::spawn(rx::receive(socket, routes, stats)));
+            self.background.push(tokio::spawn(rx::receive(
+                socket,
+                routes,
+                stats,
+                self.log_unknown_vrids,
+            )));
         }
     }
 

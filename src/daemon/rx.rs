@@ -45,8 +45,15 @@ pub type Routes = HashMap<u8, (mpsc::Sender<UnitMsg>, usize)>;
 /// add, replace and remove units while the socket keeps receiving.
 pub type SharedRoutes = Arc<std::sync::RwLock<Routes>>;
 
-/// Read `socket` until it fails; deliver by VRID.
-pub async fn receive(mut socket: VrrpRecvSocket, routes: SharedRoutes, stats: Arc<RxStats>) {
+/// Read `socket` until it fails; deliver by VRID. `log_unknown` (keepalived's
+/// `log_unknown_vrids`): an advert for a VRID nobody here runs is logged,
+/// not only counted.
+pub async fn receive(
+    mut socket: VrrpRecvSocket,
+    routes: SharedRoutes,
+    stats: Arc<RxStats>,
+    log_unknown: bool,
+) {
     loop {
         let advert = match socket.recv().await {
             Ok(Ok(a)) => a,
@@ -71,6 +78,10 @@ pub async fn receive(mut socket: VrrpRecvSocket, routes: SharedRoutes, stats: Ar
         let target = routes.read().ok().and_then(|r| r.get(&vrid).cloned());
         let Some((tx, instance)) = target else {
             stats.unknown_vrid.fetch_add(1, Ordering::Relaxed);
+            if log_unknown {
+                tracing::info!(interface = socket.ifname(), vrid, src = %advert.src, "Unknown VRID({vrid}) received on interface({}) from {}; ignored", socket.ifname(), advert.src);
+                continue;
+            }
             tracing::debug!(interface = socket.ifname(), vrid, src = %advert.src, "advert for a VRID not configured here");
             continue;
         };

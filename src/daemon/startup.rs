@@ -38,6 +38,11 @@ pub async fn run(config: crate::config::Config, opts: RunOptions) -> Result<(), 
         let was = crate::process::set_umask(mask);
         tracing::info!("umask set to 0{mask:03o} (was 0{was:03o})");
     }
+    // The netlink sockets are sized before the first one opens.
+    set_netlink_bufs(&config.global_defs);
+    if let Some(seed) = config.global_defs.random_seed {
+        crate::process::seed_random(seed);
+    }
     // startup_script before anything starts, shutdown_script after
     // everything has stopped (a start that failed too), as keepalived.
     let scripts = super::start_stop::StartStop::prepare(&config.global_defs)?;
@@ -45,6 +50,20 @@ pub async fn run(config: crate::config::Config, opts: RunOptions) -> Result<(), 
     let result = run_config(config, opts).await;
     scripts.shutdown().await;
     result
+}
+
+/// `vrrp_netlink_monitor_rcv_bufs`, `vrrp_netlink_cmd_rcv_bufs`,
+/// `process_monitor_rcv_bufs` (+ `_force`): for every socket of each kind
+/// the daemon opens from now on.
+fn set_netlink_bufs(g: &crate::config::GlobalDefs) {
+    use crate::net::netlink_bufs::{Kind, RcvBuf, set};
+    let buf = |b: &crate::config::NetlinkRcvBuf| RcvBuf {
+        size: b.size,
+        force: b.force,
+    };
+    set(Kind::Monitor, buf(&g.vrrp_netlink_monitor_rcv_bufs));
+    set(Kind::Command, buf(&g.vrrp_netlink_cmd_rcv_bufs));
+    set(Kind::ProcessMonitor, buf(&g.process_monitor_rcv_bufs));
 }
 
 /// [`run`] from the track files on.
@@ -87,6 +106,7 @@ async fn run_config(
     opts.reporting.smtp_alert = smtp_alert_names(&config);
     opts.reporting.no_email_faults = config.global_defs.no_email_faults;
     opts.vrrp_startup_delay = config.global_defs.vrrp_startup_delay;
+    opts.log_unknown_vrids = config.global_defs.log_unknown_vrids;
     // Everything is built from the virtual servers now: keep them only as
     // the reload's fingerprints, and hand their memory back before the
     // checks and the first IPVS table need theirs.
@@ -218,8 +238,10 @@ async fn start_daemon(
         dbus,
         garp_requests,
         fifo: None,
+        reload_timer: None,
     };
     daemon.follow_removals();
+    daemon.start_reload_timer();
     Ok(daemon)
 }
 

@@ -44,7 +44,11 @@ impl RtnlEvents {
         socket.set_non_blocking(true).map_err(RtnlError::Open)?;
         // Lost events cost the reader a full look; a bigger buffer makes
         // that rare on a flapping link or a mass deletion.
-        let _ = socket.set_rx_buf_sz(1 << 20);
+        super::netlink_bufs::apply(
+            super::netlink_bufs::Kind::Monitor,
+            std::os::fd::AsRawFd::as_raw_fd(&socket),
+            Some(1 << 20),
+        );
         let fd = register(socket).map_err(RtnlError::Open)?;
         Ok(RtnlEvents {
             fd,

@@ -13,6 +13,7 @@
 //! | `removals.rs`   | address / route / rule removals (static entries put back)     |
 //! | `events.rs`     | an rtnetlink multicast subscription on tokio (lost events said) |
 //! | `link.rs`       | the RTNLGRP_LINK monitor behind `track_interface`              |
+//! | `netlink_bufs.rs` | the receive buffers of the netlink sockets (`*_rcv_bufs`)   |
 //! | `ancillary.rs`  | recvmsg with the TTL / hop limit and destination control messages |
 //! | `socket.rs`     | raw IP protocol 112 sockets: send and receive adverts          |
 //! | `garp.rs`       | gratuitous ARP (AF_PACKET) and unsolicited neighbour adverts   |
@@ -33,6 +34,7 @@ pub mod garp;
 pub mod guard;
 pub mod link;
 pub mod linkbeat;
+pub mod netlink_bufs;
 pub mod nft;
 mod reactor;
 pub mod removals;

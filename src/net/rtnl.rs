@@ -513,6 +513,11 @@ impl Rtnl {
         socket
             .connect(&SocketAddr::new(0, 0))
             .map_err(RtnlError::Open)?;
+        super::netlink_bufs::apply(
+            super::netlink_bufs::Kind::Command,
+            std::os::fd::AsRawFd::as_raw_fd(&socket),
+            None,
+        );
         // The kernel answers at once; a bound on the wait keeps a lost
         // answer from hanging the caller forever (it becomes an error).
         let timeout = libc::timeval {

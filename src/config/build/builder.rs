@@ -25,7 +25,12 @@ pub(super) struct Builder {
     pub(super) vrrp_ipsets_pos: Option<(Pos, bool)>,
     /// Where `enable_traps` was written (for its note when no MIB is on).
     pub(super) enable_traps_pos: Option<Pos>,
+    /// The vrrp_script blocks, each with whether it has a `script` (one
+    /// without is dropped when the file is read, as keepalived drops it).
     pub(super) scripts: Vec<(VrrpScript, bool)>,
+    /// The names of the vrrp_script blocks dropped for having no
+    /// `script`: track_script entries naming them are dropped too.
+    pub(super) dropped_scripts: Vec<String>,
     /// `track_file` blocks read so far (keepalived finds only those).
     pub(super) track_files: Vec<TrackFile>,
     /// Entries naming a track_file not defined before them, and who wrote

@@ -1,7 +1,8 @@
 //! The global_defs knobs of the daemon's own life rather than of one
 //! VRRP instance or virtual server: `rs_init_notifies`,
 //! `vrrp_startup_delay`, `startup_script` / `shutdown_script` and their
-//! timeouts, and the top-level `child_wait_time` (moot in tandem: a note).
+//! timeouts, `reload_time_file` / `reload_repeat`, and the top-level
+//! `child_wait_time` (moot in tandem: a note).
 //!
 //! Owns: reading them with keepalived's ranges. May not: apply them (the
 //! daemon does).
@@ -37,6 +38,24 @@ impl Builder {
                 if let Some(v) = self.int_in(st, 1, 1000) {
                     self.global.shutdown_script_timeout = Duration::from_secs(v as u64);
                 }
+            }
+            "reload_time_file" => {
+                if let Some(path) = self.string(st) {
+                    self.global.reload_time_file = Some(path);
+                }
+            }
+            "random_seed" => {
+                if let Some(v) = self.u32_val(st) {
+                    self.global.random_seed = Some(v);
+                }
+            }
+            "log_unknown_vrids" => {
+                self.bare(st);
+                self.global.log_unknown_vrids = true;
+            }
+            "reload_repeat" => {
+                self.bare(st);
+                self.global.reload_repeat = true;
             }
             _ => return false,
         }

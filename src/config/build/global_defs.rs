@@ -35,6 +35,7 @@ impl Builder {
             || self.global_firewall_stmt(&kw, &st)
             || self.global_fifo_stmt(&kw, &st)
             || self.global_daemon_stmt(&kw, &st)
+            || self.global_netlink_stmt(&kw, &st)
         {
             return;
         }

@@ -28,6 +28,7 @@ mod global_defs;
 mod inherited;
 mod linkbeat;
 mod lvs_sync;
+mod netlink_knobs;
 mod nexthops;
 mod notify_fifo;
 mod process_knobs;
@@ -78,6 +79,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         lower_prio_repeat_set: false,
         enable_traps_pos: None,
         scripts: Vec::new(),
+        dropped_scripts: Vec::new(),
         track_files: Vec::new(),
         unresolved_track_files: Vec::new(),
         bfds: Vec::new(),
@@ -152,9 +154,14 @@ impl Builder {
         self.note_vrrp_ipsets(&g);
         let vrrp_alert_default = g.smtp_alert_vrrp.or(g.smtp_alert);
         let checker_alert_default = g.smtp_alert_checker.or(g.smtp_alert);
-        let scripts: Vec<VrrpScript> = std::mem::take(&mut self.scripts)
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.scripts)
             .into_iter()
-            .map(|(s, _)| s)
+            .partition(|(_, has_script)| *has_script);
+        let scripts: Vec<VrrpScript> = kept.into_iter().map(|(s, _)| s).collect();
+        self.dropped_scripts = dropped
+            .into_iter()
+            .map(|(s, _)| s.name)
+            .filter(|n| !scripts.iter().any(|s| &s.name == n))
             .collect();
         let bfds = std::mem::take(&mut self.bfds);
         let mut groups = self.finish_sync_groups(&scripts, &bfds, vrrp_alert_default);

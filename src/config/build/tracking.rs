@@ -101,6 +101,33 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// The track_script entries without those naming a vrrp_script
+    /// dropped for having no `script`: keepalived 2.2.7 finds no such
+    /// script and ignores the entry ("track script ... not found"); so
+    /// does tandem, with a warning at the entry.
+    pub(super) fn drop_tracks(
+        &mut self,
+        kind: &str,
+        owner: &str,
+        list: Vec<TrackEntry>,
+    ) -> Vec<TrackEntry> {
+        let mut kept = Vec::new();
+        for entry in list {
+            if self.dropped_scripts.contains(&entry.0.name) {
+                let msg = format!(
+                    "{kind} {owner}: track_script {} is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
+                    entry.0.name
+                );
+                self.warn_at(&entry.0.origin, msg);
+            } else {
+                kept.push(entry);
+            }
+        }
+        kept
+    }
+}
+
 /// The tracked scripts with their weight and direction resolved: the
 /// entry's, else its script's (an unknown script is reported by validate).
 pub(super) fn resolve_tracks(scripts: &[VrrpScript], list: Vec<TrackEntry>) -> Vec<TrackScript> {

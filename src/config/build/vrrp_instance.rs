@@ -556,7 +556,12 @@ impl Builder {
         let mut names = Vec::new();
         for mut ri in std::mem::take(&mut self.instances) {
             let mut vi = std::mem::take(&mut ri.inst);
-            vi.track_script = resolve_tracks(scripts, std::mem::take(&mut ri.track_script));
+            let tracks = self.drop_tracks(
+                "vrrp_instance",
+                &vi.name,
+                std::mem::take(&mut ri.track_script),
+            );
+            vi.track_script = resolve_tracks(scripts, tracks);
             let bfds = std::mem::take(&mut self.bfds);
             vi.track_bfd = self.resolve_bfd_tracks(&bfds, std::mem::take(&mut ri.track_bfd));
             self.bfds = bfds;

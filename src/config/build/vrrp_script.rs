@@ -94,10 +94,10 @@ impl Builder {
             _ => b.unknown(Block::VrrpScript, &st),
         });
         if !has_script {
-            self.err(
+            self.warn(
                 s.keyword.pos,
                 format!(
-                    "vrrp_script {} has no \"script\" (keepalived drops such a block, and the track_script entries that name it)",
+                    "vrrp_script {} has no \"script\": dropped, with the track_script entries that name it, as keepalived 2.2.7 drops them",
                     name.as_deref().unwrap_or("")
                 ),
             );

@@ -106,7 +106,12 @@ impl Builder {
         let mut groups = Vec::new();
         for mut rg in std::mem::take(&mut self.groups) {
             rg.group.smtp_alert = rg.smtp_alert.or(alert_default).unwrap_or(false);
-            rg.group.track_script = resolve_tracks(scripts, std::mem::take(&mut rg.track_script));
+            let tracks = self.drop_tracks(
+                "vrrp_sync_group",
+                &rg.group.name,
+                std::mem::take(&mut rg.track_script),
+            );
+            rg.group.track_script = resolve_tracks(scripts, tracks);
             rg.group.track_bfd = self.resolve_bfd_tracks(bfds, std::mem::take(&mut rg.track_bfd));
             groups.push(rg.group);
         }

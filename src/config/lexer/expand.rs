@@ -364,6 +364,12 @@ pub(super) fn random_seed() -> u64 {
         | 1
 }
 
+/// The `${_RANDOM}` generator's state for `random_seed N` (never 0, which
+/// xorshift would keep).
+pub(super) fn seeded(seed: u32) -> u64 {
+    (u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03) | 1
+}
+
 /// Whether `params` (the text after a parameter's name inside `${...}`) is
 /// a valid parameter list: blanks and digits, not ending in a blank.
 pub(super) fn valid_params(params: &str) -> bool {

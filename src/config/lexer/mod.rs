@@ -544,6 +544,15 @@ impl Lexer {
             return;
         }
 
+        // `random_seed N`: `${_RANDOM}` on the lines after it draws from
+        // this seed, so that one file expands one way (keepalived seeds
+        // random() with it). The builder reads the line as any other.
+        if let [first, second, ..] = tokens.as_slice()
+            && first.text == "random_seed"
+            && let Ok(seed) = second.text.parse::<u32>()
+        {
+            self.rng = expand::seeded(seed);
+        }
         let mut last = pos;
         for t in tokens {
             let p = self.pos_at(line, t.offset, cols, pos);

@@ -208,6 +208,48 @@ pub struct GlobalDefs {
     /// `shutdown_script_timeout SECS` (1..=1000), default 10 s.
     #[serde(default = "ten_secs", with = "secs")]
     pub shutdown_script_timeout: Duration,
+    /// `reload_time_file PATH`: a file whose first line (`HH:MM:SS`,
+    /// `YY-MM-DD HH:MM:SS` or `YYYY-MM-DD HH:MM:SS`, each with an optional
+    /// `Z` for UTC) schedules a reload; watched for changes while the
+    /// daemon runs.
+    #[serde(default)]
+    pub reload_time_file: Option<String>,
+    /// `vrrp_netlink_monitor_rcv_bufs N` (+ `_force`): the rtnetlink event
+    /// subscriptions' receive buffer.
+    #[serde(default)]
+    pub vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf,
+    /// `vrrp_netlink_cmd_rcv_bufs N` (+ `_force`): the rtnetlink request
+    /// sockets' receive buffer.
+    #[serde(default)]
+    pub vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf,
+    /// `process_monitor_rcv_bufs N` (+ `_force`): the process-events
+    /// connector's receive buffer (`vrrp_track_process`).
+    #[serde(default)]
+    pub process_monitor_rcv_bufs: NetlinkRcvBuf,
+    /// `random_seed N`: the seed of the daemon's random numbers (BFD
+    /// discriminators, ports and jitter, the checkers' `warmup` spread,
+    /// DNS query ids) and of `${_RANDOM}` after the line.
+    #[serde(default)]
+    pub random_seed: Option<u32>,
+    /// `log_unknown_vrids`: log each advert received for a VRID no
+    /// instance on its interface runs.
+    #[serde(default)]
+    pub log_unknown_vrids: bool,
+    /// `reload_repeat`: the file is kept after its reload, so that a time
+    /// without a date reloads again at that time every day.
+    #[serde(default)]
+    pub reload_repeat: bool,
+}
+
+/// A netlink socket's receive buffer as a `*_rcv_bufs` knob and its
+/// `_force` set it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetlinkRcvBuf {
+    /// Bytes (SO_RCVBUF's argument; the kernel doubles it); `None`: the
+    /// socket's own default.
+    pub size: Option<u32>,
+    /// `_force`: SO_RCVBUFFORCE, past `net.core.rmem_max`.
+    pub force: bool,
 }
 
 fn ten_secs() -> Duration {
@@ -322,6 +364,13 @@ impl Default for GlobalDefs {
             startup_script_timeout: ten_secs(),
             shutdown_script: None,
             shutdown_script_timeout: ten_secs(),
+            reload_time_file: None,
+            reload_repeat: false,
+            random_seed: None,
+            log_unknown_vrids: false,
+            vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),
+            vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf::default(),
+            process_monitor_rcv_bufs: NetlinkRcvBuf::default(),
         }
     }
 }

@@ -68,6 +68,10 @@ fn mail_only(old: &GlobalDefs, new: &GlobalDefs) -> bool {
     masked.smtp_alert_checker = old.smtp_alert_checker;
     masked.lvs_sync_daemon = old.lvs_sync_daemon.clone();
     masked.lvs_timeouts = old.lvs_timeouts;
+    // The reload monitor is started again after every reload, from the
+    // new file's settings.
+    masked.reload_time_file = old.reload_time_file.clone();
+    masked.reload_repeat = old.reload_repeat;
     // As the reload's diff compares: by what is written, not by where
     // (positions kept for error messages are not part of the value).
     serde_json::to_value(&masked).ok() == serde_json::to_value(old).ok()

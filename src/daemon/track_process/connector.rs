@@ -135,6 +135,11 @@ impl AsRawFd for Connector {
 
 fn open_here() -> io::Result<Socket> {
     let mut sock = Socket::new(NETLINK_CONNECTOR)?;
+    crate::net::netlink_bufs::apply(
+        crate::net::netlink_bufs::Kind::ProcessMonitor,
+        sock.as_raw_fd(),
+        None,
+    );
     sock.bind(&SocketAddr::new(0, CN_IDX_PROC))?;
     Ok(sock)
 }
