@@ -169,7 +169,7 @@ impl Block {
                 "lvs_notify_fifo_script",
                 "snmp_socket",
                 "enable_snmp_vrrp",
-                "enable_snmp_keepalived",
+                            "enable_snmp_keepalived",
                 "enable_snmp_rfc",
                 "enable_snmp_rfcv2",
                 "enable_snmp_rfcv3",
@@ -570,11 +570,10 @@ impl Block {
             Block::VirtualServer => &[
                 "ha_suspend",
                 "persistence_engine",
-                "snmp_name",
                 "weight",
                 "hashed",
             ],
-            Block::RealServer => &["snmp_name"],
+            Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck

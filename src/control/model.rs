@@ -318,6 +318,16 @@ pub struct VirtualServerStatus {
     pub sorry_server: Option<SocketAddr>,
     /// Traffic goes to the sorry server now.
     pub sorry_active: bool,
+    /// `virtual_server group NAME`: the group's name.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The service's address family is IPv6 (also for fwmark and group
+    /// services, which have no address of their own).
+    #[serde(default)]
+    pub ipv6: bool,
+    /// `snmp_name`.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
     #[serde(default)]
     pub real_servers: Vec<RealServerStatus>,
 }
@@ -336,6 +346,16 @@ pub struct RealServerStatus {
     pub last_check: Option<CheckResult>,
     pub checks_ok: u64,
     pub checks_failed: u64,
+    /// How many of its checkers fail now (keepalived's failed checkers).
+    #[serde(default)]
+    pub failing_checkers: u32,
+    /// `inhibit_on_failure`: a failure sets the weight to 0 instead of
+    /// removing the real server.
+    #[serde(default)]
+    pub inhibit_on_failure: bool,
+    /// `snmp_name`.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
 }
 
 /// The outcome of the last health check of a real server.
@@ -501,6 +521,9 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         }),
         checks_ok: 740,
         checks_failed: if alive { 0 } else { 4 },
+        failing_checkers: u32::from(!alive),
+        inhibit_on_failure: true,
+        snmp_name: None,
     };
     vec![VirtualServerStatus {
         name: "[192.0.2.2]:tcp:80".into(),
@@ -516,6 +539,9 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         quorum_up: true,
         sorry_server: Some(SocketAddr::from(([198, 51, 100, 20], 80))),
         sorry_active: false,
+        group: None,
+        ipv6: false,
+        snmp_name: Some("web".into()),
         real_servers: vec![rs(10, true), rs(11, false)],
     }]
 }

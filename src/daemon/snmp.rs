@@ -1,4 +1,4 @@
-//! The AgentX subagent task (`enable_snmp_vrrp`, `enable_snmp_rfc*`,
+//! The AgentX subagent task (`enable_snmp_vrrp`, `enable_snmp_checker`, `enable_snmp_rfc*`,
 //! `snmp_socket`, `enable_traps`): connects to the master agent, runs the sans-IO
 //! [`Session`], answers from the latest status snapshot, sends traps when
 //! a state changes, and reconnects with backoff when the master goes.
@@ -57,6 +57,7 @@ impl SnmpService {
             label: text.to_string(),
             enabled: Enabled {
                 vrrp: defs.vrrp,
+                checker: defs.checker,
                 rfcv2: defs.rfcv2,
                 rfcv3: defs.rfcv3,
                 traps: defs.traps,

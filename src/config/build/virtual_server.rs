@@ -50,6 +50,7 @@ impl Builder {
                 virtualhost: None,
                 ops: false,
                 smtp_alert: false,
+                snmp_name: None,
                 real_servers: Vec::new(),
                 origin: self.origin(s.keyword.pos),
             },
@@ -155,6 +156,11 @@ impl Builder {
             "real_server" => {
                 if let Some(rs) = self.real_server(&st) {
                     raw.rss.push(rs);
+                }
+            }
+            "snmp_name" => {
+                if let Some(w) = self.one(&st, "a name") {
+                    raw.vs.snmp_name = Some(w.text.clone());
                 }
             }
             _ => self.unknown(Block::VirtualServer, &st),

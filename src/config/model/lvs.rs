@@ -294,6 +294,9 @@ pub struct VirtualServer {
     /// `smtp_alert`, resolved against the global `smtp_alert(_checker)`;
     /// default no.
     pub smtp_alert: bool,
+    /// `snmp_name NAME`: KEEPALIVED-MIB's virtualServerName.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub origin: Origin,
@@ -338,6 +341,9 @@ pub struct RealServer {
     pub smtp_alert: bool,
     /// Resolved `alpha` (real server's, else the virtual server's).
     pub alpha: bool,
+    /// `snmp_name NAME`: KEEPALIVED-MIB's realServerName.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
     /// The health checks. With none, the real server is always up.
     pub checkers: Vec<Checker>,
     /// `FILE_CHECK` blocks: the real server follows these files too.

@@ -70,13 +70,21 @@ pub struct VsInfo {
     pub fifo_name: String,
     /// The protocol word of its real servers' FIFO lines (`tcp`, ...).
     pub fifo_protocol: &'static str,
+    /// `virtual_server group NAME`: the name.
+    pub group: Option<String>,
+    /// The service's family is IPv6.
+    pub ipv6: bool,
+    /// `snmp_name` of the virtual server, and of each real server that
+    /// has one.
+    pub snmp_name: Option<String>,
+    pub rs_snmp_name: HashMap<SocketAddr, String>,
 }
 
 impl VsInfo {
     /// One entry per `virtual_server`, in configuration order (the order
     /// of [`crate::lvs::build()`]).
     pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
-        use crate::config::model::{LvsMethod, Protocol, VirtualServerKey};
+        use crate::config::model::{AddressFamily, LvsMethod, Protocol, VirtualServerKey};
         config
             .virtual_servers
             .iter()
@@ -116,6 +124,20 @@ impl VsInfo {
                         .map(|r| (SocketAddr::new(r.address, r.port), r.smtp_alert))
                         .collect(),
                     checker_mails: !config.global_defs.no_checker_emails,
+                    group: match &vs.key {
+                        VirtualServerKey::Group { name } => Some(name.clone()),
+                        _ => None,
+                    },
+                    ipv6: vs.family == AddressFamily::Inet6,
+                    snmp_name: vs.snmp_name.clone(),
+                    rs_snmp_name: vs
+                        .real_servers
+                        .iter()
+                        .filter_map(|r| {
+                            let name = r.snmp_name.clone()?;
+                            Some((SocketAddr::new(r.address, r.port), name))
+                        })
+                        .collect(),
                 }
             })
             .collect()
