@@ -100,7 +100,11 @@ fn enable_snmp_checker_and_snmp_name_fill_the_model() {
   }
 }
 ";
-    let l = load_str(Path::new("t.conf"), text.into(), &LoadOptions::with_config_id("main"));
+    let l = load_str(
+        Path::new("t.conf"),
+        text.into(),
+        &LoadOptions::with_config_id("main"),
+    );
     let c = l.config.unwrap_or_else(|| panic!("{:?}", l.diagnostics));
     let vs = &c.virtual_servers[0];
     assert_eq!(vs.snmp_name.as_deref(), Some("web"));
@@ -108,12 +112,13 @@ fn enable_snmp_checker_and_snmp_name_fill_the_model() {
     assert_eq!(vs.real_servers[1].snmp_name, None);
     // One name, as keepalived wants it: none or two is an error, with its place.
     let bad = "virtual_server 192.0.2.1 80 {\n  snmp_name a b\n}\n";
-    let l = load_str(Path::new("t.conf"), bad.into(), &LoadOptions::with_config_id("main"));
-    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert!(
-        msgs.iter().any(|m| m.starts_with("t.conf:2:")),
-        "{msgs:?}"
+    let l = load_str(
+        Path::new("t.conf"),
+        bad.into(),
+        &LoadOptions::with_config_id("main"),
     );
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(msgs.iter().any(|m| m.starts_with("t.conf:2:")), "{msgs:?}");
 }
 
 #[test]

@@ -187,7 +187,8 @@ fn expected(s: &serde_json::Value) -> BTreeMap<String, String> {
             put(71, text(n));
         }
         let mut row = 0;
-        let mut rs_put = |row: u32, c: u32, v: String| want.insert(format!(".4.1.{c}.{i}.{row}"), v);
+        let mut rs_put =
+            |row: u32, c: u32, v: String| want.insert(format!(".4.1.{c}.{i}.{row}"), v);
         if let Some(a) = sock(&vs["sorry_server"]) {
             row += 1;
             rs_put(row, 2, int(2));
@@ -202,14 +203,18 @@ fn expected(s: &serde_json::Value) -> BTreeMap<String, String> {
             rs_put(row, 4, hex(a.ip()));
             rs_put(row, 5, gauge(i64::from(a.port())));
             rs_put(row, 6, truth(rs["alive"] == true));
-            let w = if rs["alive"] == true {
+            let w = if rs["alive"] == true && rs["effective_weight"].as_i64() > Some(0) {
                 &rs["effective_weight"]
             } else {
                 &rs["weight"]
             };
             rs_put(row, 7, int(w.as_i64().unwrap_or(-1)));
             rs_put(row, 10, truth(rs["inhibit_on_failure"] != true));
-            rs_put(row, 13, gauge(rs["failing_checkers"].as_i64().unwrap_or(-1)));
+            rs_put(
+                row,
+                13,
+                gauge(rs["failing_checkers"].as_i64().unwrap_or(-1)),
+            );
             if let Some(n) = rs["snmp_name"].as_str() {
                 rs_put(row, 55, text(n));
             }
@@ -301,7 +306,10 @@ fn the_checker_tables_follow_the_status_and_the_traps_reach_snmptrapd() {
         assert_eq!(w.get(oid), Some(&v), "{oid}: {w:#?}");
     }
     let n = matches(&w, &d.status()).unwrap_or(0);
-    eprintln!("{n} checker objects equal to the status ({} walked)", w.len());
+    eprintln!(
+        "{n} checker objects equal to the status ({} walked)",
+        w.len()
+    );
 
     // 192.0.2.2's listener dies: it goes down, the quorum (2) is lost.
     a.stop();
@@ -355,7 +363,8 @@ fn the_checker_tables_follow_the_status_and_the_traps_reach_snmptrapd() {
     let up = |l: &String| has(l, ".4.1.6", "INTEGER: 1") && has(l, ".3.1.21", "Gauge32: 2");
     let met = |l: &String| has(l, ".3.1.23", "INTEGER: 1") && has(l, ".3.1.21", "Gauge32: 2");
     assert!(
-        wait_until(10.0, || traps(&log, 1).iter().any(up) && traps(&log, 2).iter().any(met)),
+        wait_until(10.0, || traps(&log, 1).iter().any(up)
+            && traps(&log, 2).iter().any(met)),
         "no up / quorum met traps:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );

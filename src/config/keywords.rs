@@ -169,7 +169,7 @@ impl Block {
                 "lvs_notify_fifo_script",
                 "snmp_socket",
                 "enable_snmp_vrrp",
-                            "enable_snmp_keepalived",
+                "enable_snmp_keepalived",
                 "enable_snmp_rfc",
                 "enable_snmp_rfcv2",
                 "enable_snmp_rfcv3",
@@ -567,12 +567,7 @@ impl Block {
             // VRRP side; tandem's checks always run.
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
-            Block::VirtualServer => &[
-                "ha_suspend",
-                "persistence_engine",
-                "weight",
-                "hashed",
-            ],
+            Block::VirtualServer => &["ha_suspend", "persistence_engine", "weight", "hashed"],
             Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet

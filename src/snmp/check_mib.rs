@@ -176,11 +176,12 @@ fn add_real_servers(view: &mut MibView, vs_row: u32, vs: &VirtualServerStatus) {
     }
 }
 
-/// realServerWeight: the weight IPVS has for it while alive (a
-/// MISC_CHECK's dynamic weight included), the configured one otherwise,
-/// as keepalived's effective weight reads.
+/// realServerWeight, keepalived's effective weight: what IPVS has for it
+/// while it serves (a MISC_CHECK's dynamic weight included), the
+/// configured one while it is down or at 0 in IPVS for the sorry server
+/// (keepalived keeps its weight then and reports it).
 fn rs_weight(rs: &RealServerStatus) -> i32 {
-    if rs.alive {
+    if rs.alive && rs.effective_weight > 0 {
         rs.effective_weight
     } else {
         rs.weight
@@ -386,9 +387,7 @@ mod tests {
         assert_eq!(t[0][3].value, Value::OctetString(vec![198, 51, 100, 10]));
         assert_eq!(t[0][5].value, Value::Integer(2));
         let get = |vbs: &[VarBind], name: Oid| {
-            vbs.iter()
-                .find(|b| b.name == name)
-                .map(|b| b.value.clone())
+            vbs.iter().find(|b| b.name == name).map(|b| b.value.clone())
         };
         assert_eq!(get(&t[0], vs_col(21)), Some(Value::Gauge32(0)));
         assert_eq!(get(&t[0], vs_col(20)), Some(Value::Gauge32(2)));
