@@ -14,8 +14,9 @@
 # lost, a virtualServerQuorumStateChange, while ipvsadm shows the weight 0
 # (inhibit_on_failure) and the sorry server; then every object tandem
 # serves under KEEPALIVED-MIB's check subtree is what keepalived serves for
-# the same file and state, and keepalived's two traps for the same death
-# carry the same varbinds as tandem's.
+# the same file and state, and keepalived's traps (the quorum met as its
+# checker starts, then the death's two) carry the same varbinds, in the
+# same order, as tandem's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=tdm-snmpc-$$
@@ -204,7 +205,7 @@ stop_httpd rs1
 until_ "keepalived: rs1 down, quorum lost" quorum_trap
 until_ "keepalived: its realServerStateChange" rs_down_trap
 for n in 1 2; do
-  # keepalived sends sysUpTime first; the rest must be the same.
+  # All of them, from snmpTrapOID.0 on (sysUpTime differs).
   [ "$(trap_lines $n)" = "$(cat "$work/tandem.trap$n")" ] ||
     fail "checkTraps.$n differs: tandem [$(cat "$work/tandem.trap$n")], keepalived [$(trap_lines $n)]"
 done

@@ -256,6 +256,18 @@ pub fn quorum_state_change(
     notification(uptime_cs, check().child(&[5, 0, 2]), objects)
 }
 
+/// The quorum notifications keepalived sends as its checker starts: quorum
+/// met for every virtual server that starts with it, notMet for one that
+/// starts without it and has a sorry server ("Starting with quorum down");
+/// nothing for one that starts without quorum or sorry server.
+pub fn startup_traps(s: &StatusSnapshot, uptime_cs: u32) -> Vec<Vec<VarBind>> {
+    s.virtual_servers
+        .iter()
+        .filter(|vs| vs.quorum_up || vs.sorry_server.is_some())
+        .map(|vs| quorum_state_change(uptime_cs, &s.router_id, vs))
+        .collect()
+}
+
 /// The checker notifications from one snapshot to the next, in the order
 /// keepalived sends them: per virtual server, each real server that came
 /// up or went down (the up count as it was right after that one), then
@@ -398,5 +410,16 @@ mod tests {
         // A virtual server new in `after` sends nothing.
         let empty = StatusSnapshot::new("lb1");
         assert!(traps(&empty, &after, 0).is_empty());
+        // At start: quorum met, or notMet with a sorry server; else nothing.
+        let get23 = |s: &StatusSnapshot| {
+            startup_traps(s, 0)
+                .iter()
+                .map(|t| get(t, vs_col(23)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get23(&before), [Some(Value::Integer(1))]);
+        assert_eq!(get23(&after), [Some(Value::Integer(2))]);
+        after.virtual_servers[0].sorry_server = None;
+        assert!(startup_traps(&after, 0).is_empty());
     }
 }
