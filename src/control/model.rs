@@ -328,6 +328,11 @@ pub struct VirtualServerStatus {
     /// `snmp_name`.
     #[serde(default)]
     pub snmp_name: Option<String>,
+    /// The kernel's counters of the service (with `enable_snmp_checker`,
+    /// read every 5 s as keepalived refreshes them; summed over the
+    /// services of a group). None: not read, or not in the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs: Option<crate::ipvs::types::Stats>,
     #[serde(default)]
     pub real_servers: Vec<RealServerStatus>,
 }
@@ -356,6 +361,18 @@ pub struct RealServerStatus {
     /// `snmp_name`.
     #[serde(default)]
     pub snmp_name: Option<String>,
+    /// The kernel's counters of the destination, as for the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs: Option<DestCounters>,
+}
+
+/// A destination's counters in the kernel's IPVS table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestCounters {
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub persistent_conns: u32,
+    pub stats: crate::ipvs::types::Stats,
 }
 
 /// The outcome of the last health check of a real server.
@@ -524,6 +541,7 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         failing_checkers: u32::from(!alive),
         inhibit_on_failure: true,
         snmp_name: None,
+        ipvs: None,
     };
     vec![VirtualServerStatus {
         name: "[192.0.2.2]:tcp:80".into(),
@@ -542,6 +560,7 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         group: None,
         ipv6: false,
         snmp_name: Some("web".into()),
+        ipvs: None,
         real_servers: vec![rs(10, true), rs(11, false)],
     }]
 }

@@ -35,6 +35,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) struct SnmpService {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// `enable_snmp_checker`: the IPVS counters' poller.
+    counters: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SnmpService {
@@ -71,11 +73,19 @@ impl SnmpService {
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(agent.run(hub.subscribe(), stop_rx));
-        Some(SnmpService { stop, task })
+        let counters = defs.checker.then(|| super::ipvs_stats::spawn(hub.clone()));
+        Some(SnmpService {
+            stop,
+            task,
+            counters,
+        })
     }
 
     /// Close the session (a Close PDU, reason shutdown) and end the task.
     pub(super) async fn shutdown(self) {
+        if let Some(c) = self.counters {
+            c.abort();
+        }
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }

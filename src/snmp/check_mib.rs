@@ -15,6 +15,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::control::model::{RealServerStatus, StatusSnapshot, VirtualServerStatus};
+use crate::ipvs::types::Stats;
 
 use super::common::notification;
 use super::pdu::{Oid, Value, VarBind};
@@ -142,6 +143,42 @@ fn add_virtual_server(view: &mut MibView, row: u32, vs: &VirtualServerStatus) {
     if let Some(n) = &vs.snmp_name {
         put(71, Value::text(n));
     }
+    if let Some(st) = &vs.ipvs {
+        // virtualServerStatsConns .. virtualServerRateOutBPSHigh.
+        put_stats(&mut put, st, [27, 28, 29, 30, 31, 32, 38, 41]);
+    }
+}
+
+/// The counter columns of one row, keepalived's way: the 32-bit ones
+/// (connections, packets; the rates) truncated, the bytes and the *64 ones
+/// Counter64, each rate split into Low/High halves. `cols` are the column
+/// numbers of Conns, InPkts, OutPkts, InBytes, OutBytes, the first rate,
+/// Conns64 and the first rate's Low.
+fn put_stats(put: &mut impl FnMut(u32, Value), st: &Stats, cols: [u32; 8]) {
+    let [
+        conns,
+        inpkts,
+        outpkts,
+        inbytes,
+        outbytes,
+        rate,
+        conns64,
+        low,
+    ] = cols;
+    put(conns, Value::Gauge32(st.conns as u32));
+    put(inpkts, Value::Counter32(st.inpkts as u32));
+    put(outpkts, Value::Counter32(st.outpkts as u32));
+    put(inbytes, Value::Counter64(st.inbytes));
+    put(outbytes, Value::Counter64(st.outbytes));
+    let rates = [st.cps, st.inpps, st.outpps, st.inbps, st.outbps];
+    for (i, r) in (0u32..).zip(rates) {
+        put(rate + i, Value::Gauge32(r as u32));
+        put(low + 2 * i, Value::Gauge32(r as u32));
+        put(low + 2 * i + 1, Value::Gauge32((r >> 32) as u32));
+    }
+    put(conns64, Value::Counter64(st.conns));
+    put(conns64 + 1, Value::Counter64(st.inpkts));
+    put(conns64 + 2, Value::Counter64(st.outpkts));
 }
 
 /// realServerTable rows of one virtual server (check.4.1.COLUMN.VS.RS):
@@ -172,6 +209,14 @@ fn add_real_servers(view: &mut MibView, vs_row: u32, vs: &VirtualServerStatus) {
         put(13, Value::Gauge32(rs.failing_checkers));
         if let Some(n) = &rs.snmp_name {
             put(55, Value::text(n));
+        }
+        if let Some(c) = &rs.ipvs {
+            // The connection counts, and the counters as for the virtual
+            // server (realServerStatsConns is column 14).
+            put(15, Value::Gauge32(c.active_conns));
+            put(16, Value::Gauge32(c.inactive_conns));
+            put(17, Value::Gauge32(c.persistent_conns));
+            put_stats(&mut put, &c.stats, [14, 18, 19, 20, 21, 22, 27, 30]);
         }
     }
 }

@@ -64,6 +64,7 @@ pub(super) fn virtual_servers(
             group: info.and_then(|x| x.group.clone()),
             ipv6: info.is_some_and(|x| x.ipv6),
             snmp_name: info.and_then(|x| x.snmp_name.clone()),
+            ipvs: None,
             real_servers,
         });
     }
@@ -133,6 +134,7 @@ fn real_servers(
                     .servers
                     .get(vs.0)
                     .and_then(|x| x.rs_snmp_name.get(&rs.addr).cloned()),
+                ipvs: None,
             }
         })
         .collect();
