@@ -172,7 +172,8 @@ grep -qx '\.4\.1\.2\.1\.1 = INTEGER: 2' <<<"$(walk)" || fail "the sorry server i
 until_ "IPVS counters in the walk" test -n "$(get .4.1.15.1.3)"
 walk >"$work/tandem.walk"
 # Traffic, then the counters against ipvsadm's.
-for _ in 1 2 3 4; do ip netns exec "$lb" busybox wget -q -T 2 -O /dev/null http://192.0.2.2/ || true; done
+get_vip='exec 3<>/dev/tcp/192.0.2.2/80 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3 >/dev/null'
+for _ in 1 2 3 4; do ip netns exec "$lb" timeout 3 bash -c "$get_vip" || true; done
 # `ipvsadm -Ln --stats --exact`: "Conns InPkts OutPkts InBytes OutBytes" of
 # the service, then of 198.51.100.11:80.
 exact() { ip netns exec "$lb" ipvsadm -Ln --stats --exact -t 192.0.2.2:80 | awk -v a="$1" '$2 == a { print $3, $4, $5, $6, $7 }'; }
@@ -228,10 +229,14 @@ diff_walks() { # KEEPALIVED-WALK TANDEM-WALK: tandem's objects keepalived has ot
   awk -F' = ' 'NR == FNR { k[$1] = $2; next } !($1 in k) || k[$1] != $2 { print $1 " = " $2 " (keepalived: " (($1 in k) ? k[$1] : "absent") ")" }' \
     "$1" "$2"
 }
-d=$(diff_walks "$work/keepalived.walk" "$work/tandem.walk")
+# realServerStatsActive/Inactive/PersistentConns aside: the kernel's
+# connection entries from tandem's traffic outlive its service and are
+# counted again on keepalived's same destinations.
+grep -Ev '^\.4\.1\.1[5-7]\.' "$work/tandem.walk" >"$work/tandem.walk.noconns"
+d=$(diff_walks "$work/keepalived.walk" "$work/tandem.walk.noconns")
 [ -z "$d" ] || fail "both up: tandem's objects differ from keepalived's:
 $d"
-echo "ok: both up: $(wc -l <"$work/tandem.walk") objects of tandem's walk equal to keepalived's ($(wc -l <"$work/keepalived.walk") walked)"
+echo "ok: both up: $(wc -l <"$work/tandem.walk.noconns") objects of tandem's walk equal to keepalived's ($(wc -l <"$work/keepalived.walk") walked)"
 stop_httpd rs1
 until_ "keepalived: rs1 down, quorum lost" quorum_trap
 until_ "keepalived: its realServerStateChange" rs_down_trap

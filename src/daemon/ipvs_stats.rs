@@ -165,7 +165,11 @@ mod tests {
         assert_eq!(vs.real_servers[1].ipvs, None);
         let mut rebuilt = example_snapshot().virtual_servers;
         keep_counters(&s.virtual_servers, &mut rebuilt);
-        assert_eq!(rebuilt, s.virtual_servers);
+        let counters = |v: &[VirtualServerStatus]| {
+            let rs: Vec<_> = v[0].real_servers.iter().map(|r| r.ipvs).collect();
+            (v[0].ipvs, rs)
+        };
+        assert_eq!(counters(&rebuilt), counters(&s.virtual_servers));
         // A dump without the service: no counters.
         merge(&mut s.virtual_servers, &[]);
         assert_eq!(s.virtual_servers[0].ipvs, None);

@@ -7,9 +7,10 @@
 //! Owns the mapping from the status model's virtual and real servers to
 //! OIDs and values, column by column as keepalived's `check_snmp.c` fills
 //! them; sans-IO. Rows are numbered from 1 in configuration order, as
-//! keepalived numbers them. Columns the status model has no value for
-//! (the IPVS counters and rates, persistence, the retry and delay knobs,
-//! notify scripts) are absent, as keepalived leaves out a column it has no
+//! keepalived numbers them. The IPVS counters and rates come from the
+//! status model's `ipvs` (read from the kernel by `daemon::ipvs_stats`).
+//! Columns the status model has no value for (persistence, the retry and
+//! delay knobs, notify scripts) are absent, as keepalived leaves out a column it has no
 //! value for: a reader sees noSuchInstance, never an invented number.
 
 use std::net::{IpAddr, SocketAddr};
@@ -402,6 +403,61 @@ mod tests {
         assert_eq!(at(&v, &[4, 1, 10, 1, 3]), Some(Value::Integer(2)));
         assert_eq!(at(&v, &[4, 1, 13, 1, 3]), Some(Value::Gauge32(1)));
         assert_eq!(at(&v, &[4, 1, 13, 1, 2]), Some(Value::Gauge32(0)));
+    }
+
+    #[test]
+    fn the_kernel_counters_fill_keepalived_s_columns() {
+        let mut s = example_snapshot();
+        let st = Stats {
+            conns: (1 << 32) + 5,
+            inpkts: 6,
+            outpkts: 7,
+            inbytes: 1 << 40,
+            outbytes: 9,
+            cps: 1,
+            inpps: 2,
+            outpps: 3,
+            inbps: (3 << 32) + 4,
+            outbps: 5,
+        };
+        s.virtual_servers[0].ipvs = Some(st);
+        s.virtual_servers[0].real_servers[0].ipvs = Some(crate::control::model::DestCounters {
+            active_conns: 11,
+            inactive_conns: 12,
+            persistent_conns: 13,
+            stats: st,
+        });
+        let mut v = MibView::default();
+        add(&mut v, &s);
+        // Conns as Gauge32 (truncated, as keepalived's unsigned long
+        // reaches net-snmp), the bytes and Conns64 whole.
+        assert_eq!(at(&v, &[3, 1, 27, 1]), Some(Value::Gauge32(5)));
+        assert_eq!(at(&v, &[3, 1, 28, 1]), Some(Value::Counter32(6)));
+        assert_eq!(at(&v, &[3, 1, 30, 1]), Some(Value::Counter64(1 << 40)));
+        assert_eq!(at(&v, &[3, 1, 35, 1]), Some(Value::Gauge32(4)));
+        assert_eq!(
+            at(&v, &[3, 1, 38, 1]),
+            Some(Value::Counter64((1 << 32) + 5))
+        );
+        assert_eq!(at(&v, &[3, 1, 40, 1]), Some(Value::Counter64(7)));
+        assert_eq!(at(&v, &[3, 1, 47, 1]), Some(Value::Gauge32(4)));
+        assert_eq!(at(&v, &[3, 1, 48, 1]), Some(Value::Gauge32(3)));
+        assert_eq!(at(&v, &[3, 1, 50, 1]), Some(Value::Gauge32(0)));
+        assert_eq!(at(&v, &[3, 1, 51, 1]), None);
+        // The real server (row 2: the sorry server is row 1).
+        assert_eq!(at(&v, &[4, 1, 14, 1, 2]), Some(Value::Gauge32(5)));
+        assert_eq!(at(&v, &[4, 1, 15, 1, 2]), Some(Value::Gauge32(11)));
+        assert_eq!(at(&v, &[4, 1, 17, 1, 2]), Some(Value::Gauge32(13)));
+        assert_eq!(at(&v, &[4, 1, 18, 1, 2]), Some(Value::Counter32(6)));
+        assert_eq!(at(&v, &[4, 1, 21, 1, 2]), Some(Value::Counter64(9)));
+        assert_eq!(at(&v, &[4, 1, 25, 1, 2]), Some(Value::Gauge32(4)));
+        assert_eq!(
+            at(&v, &[4, 1, 27, 1, 2]),
+            Some(Value::Counter64((1 << 32) + 5))
+        );
+        assert_eq!(at(&v, &[4, 1, 37, 1, 2]), Some(Value::Gauge32(3)));
+        assert_eq!(at(&v, &[4, 1, 39, 1, 2]), Some(Value::Gauge32(0)));
+        assert_eq!(at(&v, &[4, 1, 14, 1, 3]), None);
     }
 
     #[test]
