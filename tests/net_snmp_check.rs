@@ -187,6 +187,11 @@ fn expected(s: &serde_json::Value) -> BTreeMap<String, String> {
         if let Some(n) = vs["snmp_name"].as_str() {
             put(71, text(n));
         }
+        let set = &vs["settings"];
+        put(16, gauge(set["delay_loop_s"].as_i64().unwrap_or(-1)));
+        put(18, truth(set["alpha"] == true));
+        put(19, truth(set["omega"] == true));
+        put(13, truth(set["persistence_timeout_s"].is_u64()));
         let mut row = 0;
         let mut rs_put =
             |row: u32, c: u32, v: String| want.insert(format!(".4.1.{c}.{i}.{row}"), v);
@@ -196,8 +201,14 @@ fn expected(s: &serde_json::Value) -> BTreeMap<String, String> {
             rs_put(row, 4, hex(a.ip()));
             rs_put(row, 5, gauge(i64::from(a.port())));
         }
-        for rs in &rss {
+        let methods = set["rs_lvs_method"].as_array().cloned().unwrap_or_default();
+        for (j, rs) in rss.iter().enumerate() {
             row += 1;
+            let m = ["NAT", "DR", "TUN"]
+                .iter()
+                .position(|m| methods.get(j) == Some(&serde_json::json!(m)))
+                .map_or(0, |p| p + 1);
+            rs_put(row, 40, int(m as i64));
             let a = sock(&rs["address"]).expect("rs address");
             rs_put(row, 2, int(1));
             rs_put(row, 3, int(if a.is_ipv4() { 1 } else { 2 }));
@@ -303,6 +314,9 @@ fn the_checker_tables_follow_the_status_and_the_traps_reach_snmptrapd() {
         (".4.1.5.1.3", gauge(8080)),
         (".4.1.7.2.1", int(2)),
         (".4.1.7.3.1", int(3)),
+        (".3.1.16.2", gauge(60)),
+        (".4.1.40.2.1", int(2)),
+        (".4.1.40.1.2", int(1)),
     ] {
         assert_eq!(w.get(oid), Some(&v), "{oid}: {w:#?}");
     }

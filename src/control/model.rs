@@ -328,6 +328,10 @@ pub struct VirtualServerStatus {
     /// `snmp_name`.
     #[serde(default)]
     pub snmp_name: Option<String>,
+    /// What the configuration says beyond the above, as KEEPALIVED-MIB
+    /// shows it.
+    #[serde(default)]
+    pub settings: VsSettings,
     /// The kernel's counters of the service (with `enable_snmp_checker`,
     /// read every 5 s as keepalived refreshes them; summed over the
     /// services of a group). None: not read, or not in the table.
@@ -364,6 +368,24 @@ pub struct RealServerStatus {
     /// The kernel's counters of the destination, as for the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvs: Option<DestCounters>,
+}
+
+/// A virtual server's settings from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VsSettings {
+    /// `persistence_timeout` in seconds (None: not persistent).
+    pub persistence_timeout_s: Option<u64>,
+    /// `delay_loop` in seconds.
+    pub delay_loop_s: u64,
+    pub alpha: bool,
+    pub omega: bool,
+    /// `ops`: one-packet scheduling.
+    pub ops: bool,
+    /// The sorry server's forwarding method (`NAT`, `DR`, `TUN`).
+    pub sorry_lvs_method: Option<String>,
+    /// Each real server's forwarding method and `alpha`, in order.
+    pub rs_lvs_method: Vec<String>,
+    pub rs_alpha: Vec<bool>,
 }
 
 /// A destination's counters in the kernel's IPVS table.
@@ -560,6 +582,7 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         group: None,
         ipv6: false,
         snmp_name: Some("web".into()),
+        settings: VsSettings::default(),
         ipvs: None,
         real_servers: vec![rs(10, true), rs(11, false)],
     }]

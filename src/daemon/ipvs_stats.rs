@@ -17,14 +17,15 @@ use crate::control::model::{DestCounters, VirtualServerStatus};
 use crate::ipvs::client::IpvsClient;
 use crate::ipvs::types::{Family, ServiceEntry, ServiceKey};
 
-use super::status::StatusHub;
-
 /// How often the counters are read.
 pub const INTERVAL: Duration = Duration::from_secs(5);
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Read the table every [`INTERVAL`] until the task is aborted.
-pub(super) fn spawn(hub: StatusHub) -> tokio::task::JoinHandle<()> {
+/// Read the table every [`INTERVAL`] until the task is aborted, handing
+/// each dump to `publish` (the status hub's `set_ipvs_counters`).
+pub(super) fn spawn(
+    publish: impl Fn(&[ServiceEntry]) + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut client = Some(IpvsClient::new(TIMEOUT));
         let mut failing = false;
@@ -43,7 +44,7 @@ pub(super) fn spawn(hub: StatusHub) -> tokio::task::JoinHandle<()> {
                 Ok(entries) => {
                     failing = false;
                     client = Some(c);
-                    hub.set_ipvs_counters(&entries);
+                    publish(&entries);
                 }
                 Err(e) => {
                     if !failing {

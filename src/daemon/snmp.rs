@@ -73,7 +73,10 @@ impl SnmpService {
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(agent.run(hub.subscribe(), stop_rx));
-        let counters = defs.checker.then(|| super::ipvs_stats::spawn(hub.clone()));
+        let counters = defs.checker.then(|| {
+            let hub = hub.clone();
+            super::ipvs_stats::spawn(move |entries| hub.set_ipvs_counters(entries))
+        });
         Some(SnmpService {
             stop,
             task,

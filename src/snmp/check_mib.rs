@@ -144,6 +144,20 @@ fn add_virtual_server(view: &mut MibView, row: u32, vs: &VirtualServerStatus) {
     if let Some(n) = &vs.snmp_name {
         put(71, Value::text(n));
     }
+    let set = &vs.settings;
+    put(13, truth(set.persistence_timeout_s.is_some()));
+    if let Some(t) = set.persistence_timeout_s {
+        put(14, Value::Gauge32(u32::try_from(t).unwrap_or(u32::MAX)));
+    }
+    put(
+        16,
+        Value::Gauge32(u32::try_from(set.delay_loop_s).unwrap_or(u32::MAX)),
+    );
+    // virtualServerHaSuspend: tandem refuses ha_suspend.
+    put(17, truth(false));
+    put(18, truth(set.alpha));
+    put(19, truth(set.omega));
+    put(37, truth(set.ops));
     if let Some(st) = &vs.ipvs {
         // virtualServerStatsConns .. virtualServerRateOutBPSHigh.
         put_stats(&mut put, st, [27, 28, 29, 30, 31, 32, 38, 41]);
@@ -193,16 +207,28 @@ fn add_real_servers(view: &mut MibView, vs_row: u32, vs: &VirtualServerStatus) {
         view.insert(at(4), addr_bytes(a.ip()));
         view.insert(at(5), Value::Gauge32(u32::from(a.port())));
     };
+    let set = &vs.settings;
     if let Some(sorry) = vs.sorry_server {
         row += 1;
         view.insert(entry.child(&[2, vs_row, row]), Value::Integer(2));
         address(view, row, sorry);
+        if let Some(m) = set.sorry_lvs_method.as_deref().and_then(method) {
+            view.insert(entry.child(&[40, vs_row, row]), Value::Integer(m));
+        }
+        // realServerAlpha: a sorry server is never checked.
+        view.insert(entry.child(&[42, vs_row, row]), truth(false));
     }
-    for rs in &vs.real_servers {
+    for (i, rs) in vs.real_servers.iter().enumerate() {
         row += 1;
         view.insert(entry.child(&[2, vs_row, row]), Value::Integer(1));
         address(view, row, rs.address);
         let mut put = |c: u32, v: Value| view.insert(entry.child(&[c, vs_row, row]), v);
+        if let Some(m) = set.rs_lvs_method.get(i).and_then(|m| method(m)) {
+            put(40, Value::Integer(m));
+        }
+        if let Some(a) = set.rs_alpha.get(i) {
+            put(42, truth(*a));
+        }
         put(6, truth(rs.alive));
         put(7, Value::Integer(rs_weight(rs)));
         // realServerActionWhenDown: remove(1), inhibit(2).

@@ -78,6 +78,8 @@ pub struct VsInfo {
     /// has one.
     pub snmp_name: Option<String>,
     pub rs_snmp_name: HashMap<SocketAddr, String>,
+    /// The rest of what KEEPALIVED-MIB shows of the configuration.
+    pub settings: crate::control::model::VsSettings,
 }
 
 impl VsInfo {
@@ -130,6 +132,7 @@ impl VsInfo {
                     },
                     ipv6: vs.family == AddressFamily::Inet6,
                     snmp_name: vs.snmp_name.clone(),
+                    settings: settings(vs),
                     rs_snmp_name: vs
                         .real_servers
                         .iter()
@@ -141,6 +144,33 @@ impl VsInfo {
                 }
             })
             .collect()
+    }
+}
+
+fn method_name(m: crate::config::model::LvsMethod) -> String {
+    use crate::config::model::LvsMethod;
+    match m {
+        LvsMethod::Nat => "NAT",
+        LvsMethod::Dr => "DR",
+        LvsMethod::Tun => "TUN",
+    }
+    .to_string()
+}
+
+fn settings(vs: &crate::config::model::VirtualServer) -> crate::control::model::VsSettings {
+    crate::control::model::VsSettings {
+        persistence_timeout_s: vs.persistence_timeout.map(|d| d.as_secs()),
+        delay_loop_s: vs.delay_loop.as_secs(),
+        alpha: vs.alpha,
+        omega: vs.omega,
+        ops: vs.ops,
+        sorry_lvs_method: vs.sorry_server.map(|s| method_name(s.lvs_method)),
+        rs_lvs_method: vs
+            .real_servers
+            .iter()
+            .map(|r| method_name(r.lvs_method))
+            .collect(),
+        rs_alpha: vs.real_servers.iter().map(|r| r.alpha).collect(),
     }
 }
 

@@ -64,6 +64,7 @@ pub(super) fn virtual_servers(
             group: info.and_then(|x| x.group.clone()),
             ipv6: info.is_some_and(|x| x.ipv6),
             snmp_name: info.and_then(|x| x.snmp_name.clone()),
+            settings: info.map(|x| x.settings.clone()).unwrap_or_default(),
             ipvs: None,
             real_servers,
         });
