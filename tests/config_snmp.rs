@@ -1,8 +1,8 @@
 //! The SNMP keywords of global_defs as tandem reads them: `enable_snmp_vrrp`
 //! (and keepalived 2.0's `enable_snmp_keepalived`), `enable_traps`,
 //! `enable_snmp_rfc`, `enable_snmp_rfcv2`, `enable_snmp_rfcv3`, `snmp_socket`
-//! with net-snmp's address forms, and the SNMP options still
-//! refused.
+//! with net-snmp's address forms, `enable_snmp_checker`, and `snmp_name` of
+//! virtual and real servers.
 
 use std::path::Path;
 
@@ -41,7 +41,7 @@ fn the_supported_keywords_fill_the_model() {
     assert!(snmp.is_some_and(|s| !s.enabled()));
     assert_eq!(
         msgs[0],
-        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp or enable_snmp_rfc"
+        "t.conf:2:3: warning: enable_traps sends nothing without enable_snmp_vrrp, enable_snmp_checker or enable_snmp_rfc"
     );
 }
 
@@ -86,12 +86,39 @@ fn the_rfc_mibs_are_enabled_one_by_one_or_together() {
 }
 
 #[test]
-fn the_unfinished_snmp_options_stay_refused() {
-    let (_, msgs) = load("  enable_snmp_checker");
-    assert!(
-        msgs.iter().any(|m| m.contains("does not support yet")),
-        "{msgs:?}"
+fn enable_snmp_checker_and_snmp_name_fill_the_model() {
+    let (snmp, msgs) = load("  enable_snmp_checker");
+    let snmp = snmp.unwrap_or_else(|| panic!("{msgs:?}"));
+    assert!(snmp.checker && !snmp.vrrp && snmp.enabled(), "{msgs:?}");
+    let text = "virtual_server 192.0.2.1 80 {
+  protocol TCP
+  snmp_name web
+  real_server 192.0.2.2 80 {
+    snmp_name rs-a
+  }
+  real_server 192.0.2.3 80 {
+  }
+}
+";
+    let l = load_str(
+        Path::new("t.conf"),
+        text.into(),
+        &LoadOptions::with_config_id("main"),
     );
+    let c = l.config.unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+    let vs = &c.virtual_servers[0];
+    assert_eq!(vs.snmp_name.as_deref(), Some("web"));
+    assert_eq!(vs.real_servers[0].snmp_name.as_deref(), Some("rs-a"));
+    assert_eq!(vs.real_servers[1].snmp_name, None);
+    // One name, as keepalived wants it: none or two is an error, with its place.
+    let bad = "virtual_server 192.0.2.1 80 {\n  snmp_name a b\n}\n";
+    let l = load_str(
+        Path::new("t.conf"),
+        bad.into(),
+        &LoadOptions::with_config_id("main"),
+    );
+    let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(msgs.iter().any(|m| m.starts_with("t.conf:2:")), "{msgs:?}");
 }
 
 #[test]

@@ -596,14 +596,8 @@ impl Block {
             // VRRP side; tandem's checks always run.
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
-            Block::VirtualServer => &[
-                "ha_suspend",
-                "persistence_engine",
-                "snmp_name",
-                "weight",
-                "hashed",
-            ],
-            Block::RealServer => &["snmp_name"],
+            Block::VirtualServer => &["ha_suspend", "persistence_engine", "weight", "hashed"],
+            Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet
             | Block::TcpCheck

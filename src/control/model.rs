@@ -318,6 +318,25 @@ pub struct VirtualServerStatus {
     pub sorry_server: Option<SocketAddr>,
     /// Traffic goes to the sorry server now.
     pub sorry_active: bool,
+    /// `virtual_server group NAME`: the group's name.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The service's address family is IPv6 (also for fwmark and group
+    /// services, which have no address of their own).
+    #[serde(default)]
+    pub ipv6: bool,
+    /// `snmp_name`.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
+    /// What the configuration says beyond the above, as KEEPALIVED-MIB
+    /// shows it.
+    #[serde(default)]
+    pub settings: VsSettings,
+    /// The kernel's counters of the service (with `enable_snmp_checker`,
+    /// read every 5 s as keepalived refreshes them; summed over the
+    /// services of a group). None: not read, or not in the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs: Option<crate::ipvs::types::Stats>,
     #[serde(default)]
     pub real_servers: Vec<RealServerStatus>,
 }
@@ -336,6 +355,46 @@ pub struct RealServerStatus {
     pub last_check: Option<CheckResult>,
     pub checks_ok: u64,
     pub checks_failed: u64,
+    /// How many of its checkers fail now (keepalived's failed checkers).
+    #[serde(default)]
+    pub failing_checkers: u32,
+    /// `inhibit_on_failure`: a failure sets the weight to 0 instead of
+    /// removing the real server.
+    #[serde(default)]
+    pub inhibit_on_failure: bool,
+    /// `snmp_name`.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
+    /// The kernel's counters of the destination, as for the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs: Option<DestCounters>,
+}
+
+/// A virtual server's settings from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VsSettings {
+    /// `persistence_timeout` in seconds (None: not persistent).
+    pub persistence_timeout_s: Option<u64>,
+    /// `delay_loop` in seconds.
+    pub delay_loop_s: u64,
+    pub alpha: bool,
+    pub omega: bool,
+    /// `ops`: one-packet scheduling.
+    pub ops: bool,
+    /// The sorry server's forwarding method (`NAT`, `DR`, `TUN`).
+    pub sorry_lvs_method: Option<String>,
+    /// Each real server's forwarding method and `alpha`, in order.
+    pub rs_lvs_method: Vec<String>,
+    pub rs_alpha: Vec<bool>,
+}
+
+/// A destination's counters in the kernel's IPVS table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestCounters {
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub persistent_conns: u32,
+    pub stats: crate::ipvs::types::Stats,
 }
 
 /// The outcome of the last health check of a real server.
@@ -501,6 +560,10 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         }),
         checks_ok: 740,
         checks_failed: if alive { 0 } else { 4 },
+        failing_checkers: u32::from(!alive),
+        inhibit_on_failure: true,
+        snmp_name: None,
+        ipvs: None,
     };
     vec![VirtualServerStatus {
         name: "[192.0.2.2]:tcp:80".into(),
@@ -516,6 +579,11 @@ fn example_virtual_servers(now: u64) -> Vec<VirtualServerStatus> {
         quorum_up: true,
         sorry_server: Some(SocketAddr::from(([198, 51, 100, 20], 80))),
         sorry_active: false,
+        group: None,
+        ipv6: false,
+        snmp_name: Some("web".into()),
+        settings: VsSettings::default(),
+        ipvs: None,
         real_servers: vec![rs(10, true), rs(11, false)],
     }]
 }

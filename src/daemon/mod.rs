@@ -21,7 +21,8 @@
 //!   kernel's connection-sync daemons (`lvs_sync_daemon`) after the role.
 //! - shared by both: [`bus`] (role changes, the VIP gate, the track files'
 //!   values), `track_file` (`init_file`, and the inotify watch that keeps
-//!   those values) and [`status`] (the snapshot the control socket serves).
+//!   those values) and [`status`] (the snapshot the control socket serves;
+//!   `ipvs_stats` adds the kernel's counters for `enable_snmp_checker`).
 //!
 //! A configuration that cannot run fails at once with a message naming
 //! what is missing: everything is resolved against the kernel, and every
@@ -39,6 +40,7 @@ mod error;
 mod feeds;
 mod fifo;
 mod firewall;
+mod ipvs_stats;
 mod logging;
 pub mod lvs;
 mod main_loop;

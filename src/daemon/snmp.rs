@@ -1,4 +1,4 @@
-//! The AgentX subagent task (`enable_snmp_vrrp`, `enable_snmp_rfc*`,
+//! The AgentX subagent task (`enable_snmp_vrrp`, `enable_snmp_checker`, `enable_snmp_rfc*`,
 //! `snmp_socket`, `enable_traps`): connects to the master agent, runs the sans-IO
 //! [`Session`], answers from the latest status snapshot, sends traps when
 //! a state changes, and reconnects with backoff when the master goes.
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::config::model::{AgentxAddress, DEFAULT_AGENTX_SOCKET, SnmpDefs};
 use crate::control::model::{StatusReceiver, StatusSnapshot};
+use crate::snmp::check_mib;
 use crate::snmp::keepalived_mib::{self, Clock, Enabled};
 use crate::snmp::pdu::{Pdu, frame_len};
 use crate::snmp::session::{Event, Phase, Session};
@@ -34,6 +35,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) struct SnmpService {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// `enable_snmp_checker`: the IPVS counters' poller.
+    counters: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SnmpService {
@@ -57,6 +60,7 @@ impl SnmpService {
             label: text.to_string(),
             enabled: Enabled {
                 vrrp: defs.vrrp,
+                checker: defs.checker,
                 rfcv2: defs.rfcv2,
                 rfcv3: defs.rfcv3,
                 traps: defs.traps,
@@ -65,14 +69,26 @@ impl SnmpService {
             started: Instant::now(),
             started_unix_ms: crate::process::unix_ms_now(),
             failing: AtomicBool::new(false),
+            startup_traps_due: AtomicBool::new(defs.checker && defs.traps),
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(agent.run(hub.subscribe(), stop_rx));
-        Some(SnmpService { stop, task })
+        let counters = defs.checker.then(|| {
+            let hub = hub.clone();
+            super::ipvs_stats::spawn(move |entries| hub.set_ipvs_counters(entries))
+        });
+        Some(SnmpService {
+            stop,
+            task,
+            counters,
+        })
     }
 
     /// Close the session (a Close PDU, reason shutdown) and end the task.
     pub(super) async fn shutdown(self) {
+        if let Some(c) = self.counters {
+            c.abort();
+        }
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
@@ -89,6 +105,10 @@ struct Agent {
     /// Whether the last connection attempt or session failed (so the
     /// next failure is not logged again).
     failing: AtomicBool,
+    /// Whether the checker's start-up quorum traps are still to be sent
+    /// (once in the daemon's life, on the first session that is open
+    /// once the virtual servers are in the snapshot).
+    startup_traps_due: AtomicBool,
 }
 
 /// How one connection ended.
@@ -191,6 +211,9 @@ impl Agent {
                     if let Err(why) = self.handle_frames(&mut buf, &mut session, &view, &mut stream).await {
                         return Ended::Lost(why);
                     }
+                    if let Err(why) = self.startup_traps(&mut session, &before, &mut stream).await {
+                        return Ended::Lost(why);
+                    }
                 }
                 changed = status.changed() => {
                     if changed.is_err() {
@@ -208,9 +231,36 @@ impl Agent {
                         }
                     }
                     before = after;
+                    if let Err(why) = self.startup_traps(&mut session, &before, &mut stream).await {
+                        return Ended::Lost(why);
+                    }
                 }
             }
         }
+    }
+
+    /// keepalived's checker sends a quorum trap per virtual server as it
+    /// starts (`check_mib::startup_traps`): sent here once, as soon as a
+    /// session is open and the snapshot has the virtual servers.
+    async fn startup_traps(
+        &self,
+        session: &mut Session,
+        s: &StatusSnapshot,
+        stream: &mut Box<dyn Stream>,
+    ) -> Result<(), String> {
+        if !self.startup_traps_due.load(Ordering::Relaxed)
+            || s.virtual_servers.is_empty()
+            || !matches!(session.phase(), Phase::Open(_))
+        {
+            return Ok(());
+        }
+        self.startup_traps_due.store(false, Ordering::Relaxed);
+        for varbinds in check_mib::startup_traps(s, self.uptime_cs()) {
+            if let Some(pdu) = session.notify(varbinds) {
+                write(stream, &pdu).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Cut the whole PDUs out of `buf`, hand each to the session, write

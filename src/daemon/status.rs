@@ -83,8 +83,19 @@ impl StatusHub {
         });
     }
 
-    pub fn set_virtual_servers(&self, vs: Vec<VirtualServerStatus>) {
-        self.modify(|s| s.virtual_servers = vs);
+    /// The LVS task's view of the virtual servers; the kernel's counters
+    /// the IPVS poller last read (`daemon::ipvs_stats`) stay on the
+    /// entries that are still there.
+    pub fn set_virtual_servers(&self, mut vs: Vec<VirtualServerStatus>) {
+        self.modify(|s| {
+            super::ipvs_stats::keep_counters(&s.virtual_servers, &mut vs);
+            s.virtual_servers = vs;
+        });
+    }
+
+    /// Write the kernel's counters into the virtual servers.
+    pub fn set_ipvs_counters(&self, entries: &[crate::ipvs::types::ServiceEntry]) {
+        self.modify(|s| super::ipvs_stats::merge(&mut s.virtual_servers, entries));
     }
 
     /// Update the mail counters, without waking readers when nothing changed.

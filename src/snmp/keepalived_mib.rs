@@ -2,7 +2,8 @@
 //! snapshot, and the view and notifications of every enabled MIB (the RFC
 //! ones are `vrrp_mib` and `vrrpv3_mib`): the global group (version, routerId), vrrpSyncGroupTable,
 //! vrrpSyncGroupMemberTable, vrrpInstanceTable and vrrpAddressTable, and
-//! the vrrpInstanceStateChange / vrrpSyncGroupStateChange notifications.
+//! the vrrpInstanceStateChange / vrrpSyncGroupStateChange notifications;
+//! the checker part is `check_mib`.
 //!
 //! Owns the mapping from tandem's status model to OIDs and values, column
 //! by column as keepalived's `vrrp_snmp.c` fills them; sans-IO. Rows are
@@ -18,7 +19,7 @@ pub use super::common::Clock;
 use super::common::{notification, parse_vip};
 use super::pdu::{Oid, Value, VarBind};
 use super::view::MibView;
-use super::{vrrp_mib, vrrpv3_mib};
+use super::{check_mib, vrrp_mib, vrrpv3_mib};
 
 /// 1.3.6.1.4.1.9586.100.5: KEEPALIVED-MIB's root.
 pub fn keepalived() -> Oid {
@@ -57,6 +58,8 @@ fn state_value(s: VrrpState) -> i32 {
 pub struct Enabled {
     /// `enable_snmp_vrrp` (or its old name `enable_snmp_keepalived`).
     pub vrrp: bool,
+    /// `enable_snmp_checker`: the checker part (`check_mib`).
+    pub checker: bool,
     /// `enable_snmp_rfcv2`: RFC 2787's VRRP-MIB.
     pub rfcv2: bool,
     /// `enable_snmp_rfcv3`: RFC 6527's VRRPv3-MIB.
@@ -69,9 +72,14 @@ impl Enabled {
     /// The subtrees to Register with the master agent.
     pub fn subtrees(&self) -> Vec<Oid> {
         let mut v = Vec::new();
-        if self.vrrp {
+        if self.vrrp || self.checker {
             v.push(global());
+        }
+        if self.vrrp {
             v.push(vrrp());
+        }
+        if self.checker {
+            v.push(check_mib::check());
         }
         if self.rfcv2 {
             v.push(vrrp_mib::vrrp_mib());
@@ -86,8 +94,13 @@ impl Enabled {
 /// Every object of the enabled MIBs, as the snapshot has them.
 pub fn build_view(s: &StatusSnapshot, enabled: Enabled, clock: Clock) -> MibView {
     let mut view = MibView::default();
-    if enabled.vrrp {
+    if enabled.vrrp || enabled.checker {
         add_global(&mut view, s);
+    }
+    if enabled.checker {
+        check_mib::add(&mut view, s);
+    }
+    if enabled.vrrp {
         add_sync_groups(&mut view, s);
         add_instances(&mut view, &s.vrrp_instances);
         add_addresses(&mut view, &s.vrrp_instances);
@@ -266,6 +279,9 @@ pub fn state_change_traps(
     uptime_cs: u32,
 ) -> Vec<Vec<VarBind>> {
     let mut out = Vec::new();
+    if enabled.checker {
+        out.extend(check_mib::traps(before, after, uptime_cs));
+    }
     let changed = |old: Option<VrrpState>, new: VrrpState| match old {
         Some(o) => o != new,
         None => new != VrrpState::Initialize,

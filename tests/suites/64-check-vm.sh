@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Health checks driving a real IPVS table: `tandem run` in the test VM
 # (netns-lab/vm-run) with busybox httpd real servers and keepalived as the
-# VRRP peer, read back with ipvsadm (tests/check_vm.sh).
+# VRRP peer, read back with ipvsadm (tests/check_vm.sh); then
+# enable_snmp_checker on that table against keepalived -C
+# (tests/snmp_check_vm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q --bin tandem
-run() { netns-lab/vm-run --timeout 600 --no-build -- bash tests/check_vm.sh; }
+run() {
+  netns-lab/vm-run --timeout 900 --no-build -- \
+    bash -c 'bash tests/check_vm.sh && bash tests/snmp_check_vm.sh'
+}
 # vm-run exits 125 when the guest did not come up (a TCG boot can fail on a
 # loaded host); one more boot tells that apart from a failing test.
 rc=0; run || rc=$?

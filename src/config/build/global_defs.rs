@@ -78,6 +78,10 @@ impl Builder {
                 self.bare(&st);
                 self.global.snmp.vrrp = true;
             }
+            "enable_snmp_checker" => {
+                self.bare(&st);
+                self.global.snmp.checker = true;
+            }
             "enable_snmp_rfcv2" | "enable_snmp_rfcv3" | "enable_snmp_rfc" => {
                 self.bare(&st);
                 let kw = st.keyword.text.as_str();
@@ -399,7 +403,7 @@ impl Builder {
             // As in keepalived: each trap belongs to an enabled MIB.
             self.warn(
                 pos,
-                "enable_traps sends nothing without enable_snmp_vrrp or enable_snmp_rfc",
+                "enable_traps sends nothing without enable_snmp_vrrp, enable_snmp_checker or enable_snmp_rfc",
             );
         }
         g

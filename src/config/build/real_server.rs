@@ -48,6 +48,7 @@ impl Builder {
                 lthreshold: None,
                 smtp_alert: true,
                 alpha: false,
+                snmp_name: None,
                 checkers: Vec::new(),
                 file_checks: Vec::new(),
                 origin: self.origin(s.keyword.pos),
@@ -83,6 +84,11 @@ impl Builder {
             "notify_down" => raw.rs.notify_down = self.notify_script(&st).map(Box::new),
             "uthreshold" => raw.rs.uthreshold = self.u32_val(&st),
             "lthreshold" => raw.rs.lthreshold = self.u32_val(&st),
+            "snmp_name" => {
+                if let Some(w) = self.one(&st, "a name") {
+                    raw.rs.snmp_name = Some(w.text.clone());
+                }
+            }
             "HTTP_GET" | "SSL_GET" | "TCP_CHECK" | "MISC_CHECK" | "DNS_CHECK" | "UDP_CHECK"
             | "PING_CHECK" => {
                 if let Some(c) = self.checker(&st) {

@@ -52,6 +52,7 @@ impl Builder {
                 ops: false,
                 smtp_alert: false,
                 bgp: None,
+                snmp_name: None,
                 real_servers: Vec::new(),
                 origin: self.origin(s.keyword.pos),
             },
@@ -160,6 +161,11 @@ impl Builder {
                 }
             }
             "tandem_bgp" => raw.vs.bgp = self.tandem_bgp(&st),
+            "snmp_name" => {
+                if let Some(w) = self.one(&st, "a name") {
+                    raw.vs.snmp_name = Some(w.text.clone());
+                }
+            }
             _ => self.unknown(Block::VirtualServer, &st),
         }
     }

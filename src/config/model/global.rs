@@ -277,12 +277,16 @@ pub struct SnmpDefs {
     pub rfcv3: bool,
     /// `enable_traps`: send the enabled MIBs' notifications.
     pub traps: bool,
+    /// `enable_snmp_checker`: KEEPALIVED-MIB's checker group (virtual and
+    /// real servers, their groups, the real server and quorum traps).
+    #[serde(default)]
+    pub checker: bool,
 }
 
 impl SnmpDefs {
     /// Whether the subagent runs at all.
     pub fn enabled(&self) -> bool {
-        self.vrrp || self.rfcv2 || self.rfcv3
+        self.vrrp || self.checker || self.rfcv2 || self.rfcv3
     }
 }
 

@@ -298,6 +298,9 @@ pub struct VirtualServer {
     /// while the quorum is up (docs/scale-out.md). Absent: VRRP decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bgp: Option<super::bgp::BgpAnnounce>,
+    /// `snmp_name NAME`: KEEPALIVED-MIB's virtualServerName.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
     pub real_servers: Vec<RealServer>,
     #[serde(skip)]
     pub origin: Origin,
@@ -342,6 +345,9 @@ pub struct RealServer {
     pub smtp_alert: bool,
     /// Resolved `alpha` (real server's, else the virtual server's).
     pub alpha: bool,
+    /// `snmp_name NAME`: KEEPALIVED-MIB's realServerName.
+    #[serde(default)]
+    pub snmp_name: Option<String>,
     /// The health checks. With none, the real server is always up.
     pub checkers: Vec<Checker>,
     /// `FILE_CHECK` blocks: the real server follows these files too.

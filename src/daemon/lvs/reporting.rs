@@ -72,13 +72,23 @@ pub struct VsInfo {
     pub fifo_protocol: &'static str,
     /// `tandem_bgp`, and the address it announces.
     pub bgp: Option<(crate::config::model::BgpAnnounce, std::net::IpAddr)>,
+    /// `virtual_server group NAME`: the name.
+    pub group: Option<String>,
+    /// The service's family is IPv6.
+    pub ipv6: bool,
+    /// `snmp_name` of the virtual server, and of each real server that
+    /// has one.
+    pub snmp_name: Option<String>,
+    pub rs_snmp_name: HashMap<SocketAddr, String>,
+    /// The rest of what KEEPALIVED-MIB shows of the configuration.
+    pub settings: crate::control::model::VsSettings,
 }
 
 impl VsInfo {
     /// One entry per `virtual_server`, in configuration order (the order
     /// of [`crate::lvs::build()`]).
     pub fn from_config(config: &crate::config::Config) -> Vec<VsInfo> {
-        use crate::config::model::{LvsMethod, Protocol, VirtualServerKey};
+        use crate::config::model::{AddressFamily, LvsMethod, Protocol, VirtualServerKey};
         config
             .virtual_servers
             .iter()
@@ -125,9 +135,51 @@ impl VsInfo {
                         .map(|r| (SocketAddr::new(r.address, r.port), r.smtp_alert))
                         .collect(),
                     checker_mails: !config.global_defs.no_checker_emails,
+                    group: match &vs.key {
+                        VirtualServerKey::Group { name } => Some(name.clone()),
+                        _ => None,
+                    },
+                    ipv6: vs.family == AddressFamily::Inet6,
+                    snmp_name: vs.snmp_name.clone(),
+                    settings: settings(vs),
+                    rs_snmp_name: vs
+                        .real_servers
+                        .iter()
+                        .filter_map(|r| {
+                            let name = r.snmp_name.clone()?;
+                            Some((SocketAddr::new(r.address, r.port), name))
+                        })
+                        .collect(),
                 }
             })
             .collect()
+    }
+}
+
+fn method_name(m: crate::config::model::LvsMethod) -> String {
+    use crate::config::model::LvsMethod;
+    match m {
+        LvsMethod::Nat => "NAT",
+        LvsMethod::Dr => "DR",
+        LvsMethod::Tun => "TUN",
+    }
+    .to_string()
+}
+
+fn settings(vs: &crate::config::model::VirtualServer) -> crate::control::model::VsSettings {
+    crate::control::model::VsSettings {
+        persistence_timeout_s: vs.persistence_timeout.map(|d| d.as_secs()),
+        delay_loop_s: vs.delay_loop.as_secs(),
+        alpha: vs.alpha,
+        omega: vs.omega,
+        ops: vs.ops,
+        sorry_lvs_method: vs.sorry_server.map(|s| method_name(s.lvs_method)),
+        rs_lvs_method: vs
+            .real_servers
+            .iter()
+            .map(|r| method_name(r.lvs_method))
+            .collect(),
+        rs_alpha: vs.real_servers.iter().map(|r| r.alpha).collect(),
     }
 }
 

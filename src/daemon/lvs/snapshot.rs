@@ -61,6 +61,11 @@ pub(super) fn virtual_servers(
             quorum_up,
             sorry_server: spec.sorry_server.as_ref().map(|s| s.addr),
             sorry_active: !quorum_up && spec.sorry_server.is_some(),
+            group: info.and_then(|x| x.group.clone()),
+            ipv6: info.is_some_and(|x| x.ipv6),
+            snmp_name: info.and_then(|x| x.snmp_name.clone()),
+            settings: info.map(|x| x.settings.clone()).unwrap_or_default(),
+            ipvs: None,
             real_servers,
         });
     }
@@ -98,6 +103,11 @@ fn real_servers(
                 alive_weight += i64::from(state.real_server_weight(vs, r).unwrap_or(rs.weight));
             }
             let in_table = weight_in_table(rs.addr);
+            let failing_checkers = rs
+                .checkers
+                .iter()
+                .filter(|c| reporting.last.get(c).is_some_and(|r| !r.ok))
+                .count();
             let last_check = rs
                 .checkers
                 .iter()
@@ -119,6 +129,13 @@ fn real_servers(
                 last_check,
                 checks_ok: ok,
                 checks_failed: failed,
+                failing_checkers: u32::try_from(failing_checkers).unwrap_or(u32::MAX),
+                inhibit_on_failure: rs.inhibit_on_failure,
+                snmp_name: reporting
+                    .servers
+                    .get(vs.0)
+                    .and_then(|x| x.rs_snmp_name.get(&rs.addr).cloned()),
+                ipvs: None,
             }
         })
         .collect();
