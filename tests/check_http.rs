@@ -59,6 +59,33 @@ enum Behaviour {
     FailFirst(usize),
     /// Send these pieces as they are, `gap` apart, then close.
     Raw(Vec<Vec<u8>>, Duration),
+    /// Answer 200 with no Content-Length (the body ends with the
+    /// connection), half-close, and record how the client ended.
+    CloseDelimited(Vec<u8>),
+    /// Answer 200 with a Content-Length and keep the connection open;
+    /// record how the client ended it.
+    KeepOpen,
+}
+
+/// How the client ended a connection, as the server's read after its
+/// answer saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// End of stream: the client's FIN.
+    Eof,
+    /// A reset (ECONNRESET).
+    Reset,
+    /// Anything else (more bytes, another error).
+    Other,
+}
+
+async fn client_end(stream: &mut TcpStream) -> End {
+    let mut rest = [0u8; 64];
+    match stream.read(&mut rest).await {
+        Ok(0) => End::Eof,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => End::Reset,
+        _ => End::Other,
+    }
 }
 
 #[derive(Default)]
@@ -68,6 +95,8 @@ struct Seen {
     /// Per answered request: did the whole answer go out, and did the
     /// client then close in order (end of stream, not a reset)?
     orderly: Vec<bool>,
+    /// Per `CloseDelimited` / `KeepOpen` answer: how the client ended.
+    ends: Vec<End>,
 }
 
 struct Server {
@@ -143,9 +172,26 @@ async fn serve(
             // Half-close, then wait for the client's end: a client that
             // closes with unread data makes the kernel send a reset.
             let closed = stream.shutdown().await.is_ok();
-            let mut rest = [0u8; 64];
-            let eof = matches!(stream.read(&mut rest).await, Ok(0));
-            seen.lock().unwrap().orderly.push(sent && closed && eof);
+            let end = client_end(&mut stream).await;
+            let mut seen = seen.lock().unwrap();
+            seen.orderly.push(sent && closed);
+            seen.ends.push(end);
+            return;
+        }
+        Behaviour::CloseDelimited(body) => {
+            let mut r = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+            r.extend_from_slice(&body);
+            if stream.write_all(&r).await.is_ok() && stream.shutdown().await.is_ok() {
+                let end = client_end(&mut stream).await;
+                seen.lock().unwrap().ends.push(end);
+            }
+            return;
+        }
+        Behaviour::KeepOpen => {
+            if stream.write_all(&answer(200, b"ok")).await.is_ok() {
+                let end = client_end(&mut stream).await;
+                seen.lock().unwrap().ends.push(end);
+            }
             return;
         }
         Behaviour::Raw(pieces, gap) => {
@@ -405,7 +451,9 @@ async fn refused_connection_fails() {
 }
 
 /// A status-only check reads the whole answer before it closes, so a real
-/// server sending a large page sees an orderly close, never a reset.
+/// server sending a large page gets it all out and sees an orderly end:
+/// the client's FIN, or — from the checks' own loop, once the server's
+/// FIN is in after the last byte — a reset (see the next test).
 #[tokio::test]
 async fn status_only_check_reads_the_body_and_closes_in_order() {
     for way in WAYS {
@@ -425,7 +473,50 @@ async fn status_only_check_reads_the_body_and_closes_in_order() {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(srv.seen.lock().unwrap().orderly, vec![true; 3]);
+        let seen = srv.seen.lock().unwrap();
+        assert_eq!(seen.orderly, vec![true; 3], "{way:?}");
+        for end in &seen.ends {
+            match way {
+                Way::Tokio => assert_eq!(*end, End::Eof),
+                Way::Engine => assert!(matches!(end, End::Eof | End::Reset), "{end:?}"),
+            }
+        }
+    }
+}
+
+/// The checks' own loop ends a connection with a reset only after the
+/// server has closed its side behind the whole answer (the exchange is over
+/// for both programs; the reset spares the server's kernel a TIME_WAIT per
+/// check): a close-delimited answer, read to its end, is reset; a server
+/// that keeps the connection open after a Content-Length answer gets an
+/// ordinary FIN. The tokio path always ends with a FIN.
+#[tokio::test]
+async fn engine_resets_only_after_the_servers_fin() {
+    for way in WAYS {
+        let closing = Server::start(Behaviour::CloseDelimited(b"body".to_vec())).await;
+        let open = Server::start(Behaviour::KeepOpen).await;
+        for srv in [&closing, &open] {
+            assert_eq!(
+                probe_by(way, &http(srv.addr, vec![UrlCheck::path("/")]))
+                    .await
+                    .unwrap(),
+                Pass::Up
+            );
+        }
+        for srv in [&closing, &open] {
+            for _ in 0..100 {
+                if !srv.seen.lock().unwrap().ends.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let expected = match way {
+            Way::Tokio => End::Eof,
+            Way::Engine => End::Reset,
+        };
+        assert_eq!(closing.seen.lock().unwrap().ends, vec![expected], "{way:?}");
+        assert_eq!(open.seen.lock().unwrap().ends, vec![End::Eof], "{way:?}");
     }
 }
 
@@ -776,4 +867,65 @@ async fn a_close_delimited_answer_ends_with_the_close() {
             );
         }
     }
+}
+
+/// Segments the server's side of one connection had received when the
+/// request was in (`tcpi_segs_in` of the accepted socket), for a client
+/// that `connect`s and then writes `request` (run on another thread).
+fn segments_until_request(listener: &std::net::TcpListener, client: impl FnOnce() + Send) -> u32 {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    std::thread::scope(|scope| {
+        let client = scope.spawn(client);
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 512];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed before the request");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        // SAFETY: an all-zero tcp_info is valid; the length is its size.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                conn.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "TCP_INFO: {}", std::io::Error::last_os_error());
+        use std::io::Write;
+        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+        drop(conn);
+        client.join().unwrap();
+        info.tcpi_segs_in
+    })
+}
+
+/// The checks' own loop writes its request as soon as the handshake is
+/// over, and the handshake's last ACK rides on the request's segment
+/// (`tcp::Opening::RequestFollows`): the server receives one segment
+/// fewer before the request than from a client that connects and then
+/// writes, as the kernel's own count on the server's socket shows.
+#[test]
+fn engine_request_carries_the_handshake_ack() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let plain = segments_until_request(&listener, || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        // Let the handshake's own ACK go out first, as it does.
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    let spec = http(addr, vec![UrlCheck::path("/")]);
+    let engine = segments_until_request(&listener, || {
+        assert!(matches!(engine::probe_once(&spec), Some(Ok(()))));
+    });
+    assert_eq!(engine + 1, plain, "engine {engine}, plain client {plain}");
 }

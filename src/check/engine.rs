@@ -18,7 +18,15 @@
 //!   later than the ones queued before it with the same timeout), and
 //!   probes due in the same [`WAKE_SLOT`] share a turn;
 //! - a short read means the socket is drained until its next edge, so a
-//!   response that arrives whole costs one `read`.
+//!   response that arrives whole costs one `read`;
+//! - fewer segments per check, which is where most of a check's CPU time
+//!   goes (the kernel's TCP work; on loopback the server's half of it is
+//!   charged to the checker too): the request carries the handshake's
+//!   last ACK ([`super::tcp::Opening::RequestFollows`]), and once the
+//!   server has sent its FIN behind the whole answer the connection ends
+//!   with a reset instead of this side's FIN and the server's last ACK
+//!   (no TIME_WAIT on the server per check; its program has closed and
+//!   sees nothing).
 //!
 //! The semantics are the tokio path's ([`super::http`] and [`super::tcp`]):
 //! `connect_timeout` bounds each URL's connect, request and response head;
@@ -47,6 +55,7 @@ use super::outcome::CheckError;
 use super::probe::Prepared;
 use super::schedule::{CheckSchedule, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
+use super::tcp::Opening;
 
 /// The token of the [`Waker`] that interrupts the loop to stop it.
 const WAKER: Token = Token(usize::MAX);
@@ -98,6 +107,10 @@ struct Probe {
     phase: Phase,
     buf: Vec<u8>,
     filled: usize,
+    /// The server's FIN has been read: it has closed its side after the
+    /// whole answer, so this side may end the connection with a reset
+    /// (see [`Engine::advance`]).
+    peer_closed: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -430,7 +443,14 @@ impl Engine {
         c.generation = c.generation.wrapping_add(1);
         let timeout = c.spec.connect_timeout;
         let generation = c.generation;
-        let opened = super::tcp::start_connect(&c.spec).and_then(|s| {
+        // HTTP_GET writes its request at once: its first segment carries
+        // the handshake's last ACK. TCP_CHECK writes nothing.
+        let opening = if c.requests.is_empty() {
+            Opening::Plain
+        } else {
+            Opening::RequestFollows
+        };
+        let opened = super::tcp::start_connect(&c.spec, opening).and_then(|s| {
             let mut stream = TcpStream::from_std(s);
             self.poll
                 .registry()
@@ -459,6 +479,7 @@ impl Engine {
             phase: Phase::Connecting { written: 0 },
             buf: Vec::new(),
             filled: 0,
+            peer_closed: false,
         }));
         let at = self.turn.saturating_add(nanos(timeout));
         let q = match self.deadlines.iter().position(|(t, _)| *t == timeout) {
@@ -542,6 +563,15 @@ impl Engine {
                     Phase::Drain { status, .. } => Some(status),
                     _ => None,
                 };
+                if probe.peer_closed {
+                    // The server sent its whole answer and its FIN: the
+                    // exchange is over for both programs. A reset instead
+                    // of this side's FIN spares the server's kernel the
+                    // last FIN/ACK and a TIME_WAIT entry per check (and on
+                    // loopback that work is the checker's system time);
+                    // the server's program, already closed, sees nothing.
+                    let _ = socket2::SockRef::from(&probe.stream).set_linger(Some(Duration::ZERO));
+                }
                 drop(probe); // closed: the kernel drops it from the epoll set
                 let wrong = match (status, &c.spec.kind) {
                     (Some(status), CheckKind::Http(get)) => http::urls(get)
@@ -625,6 +655,8 @@ fn write_request(
 fn read_response(probe: &mut Probe, ends: bool) -> Next {
     loop {
         if let Phase::Drain { left: 0, .. } = probe.phase {
+            // `ends`: the FIN (or an error) came with this event.
+            probe.peer_closed = ends || fin_queued(probe);
             return Next::UrlDone;
         }
         if probe.filled == probe.buf.len() {
@@ -653,6 +685,7 @@ fn read_response(probe: &mut Probe, ends: bool) -> Next {
         match &mut probe.phase {
             Phase::Drain { left, .. } => {
                 if n == 0 {
+                    probe.peer_closed = true;
                     return Next::UrlDone;
                 }
                 *left = left.saturating_sub(n);
@@ -674,11 +707,22 @@ fn read_response(probe: &mut Probe, ends: bool) -> Next {
         if n < room && !ends {
             // Short read: nothing more until the socket's next edge.
             if let Phase::Drain { left: 0, .. } = probe.phase {
+                probe.peer_closed = fin_queued(probe);
                 return Next::UrlDone;
             }
             return Next::Wait;
         }
     }
+}
+
+/// Whether the server's FIN is already queued behind the answer just read
+/// (a server answering HTTP/1.0 or `Connection: close` closes right after
+/// it, usually before this side looks): one `read` that returns 0 then, or
+/// would block. Bytes beyond the body leave the connection to an ordinary
+/// close.
+fn fin_queued(probe: &mut Probe) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(probe.stream.read(&mut byte), Ok(0))
 }
 
 /// Parse the buffered bytes as far as they go: interim responses dropped, a
@@ -761,6 +805,7 @@ mod tests {
             phase: Phase::Head,
             buf: vec![0; FIRST_BUF],
             filled: 0,
+            peer_closed: false,
         }
     }
 

@@ -239,7 +239,7 @@ async fn run(spec: &CheckerSpec, smtp: &SmtpCheck, waiting: &mut Waiting) -> Res
 
 /// The TCP connection, with keepalived's words for each way it fails.
 async fn connect(spec: &CheckerSpec) -> Result<TcpStream, Failure> {
-    let std_stream = match tcp::start_connect(spec) {
+    let std_stream = match tcp::start_connect(spec, tcp::Opening::Plain) {
         Ok(s) => s,
         Err(CheckError::Connect { source, .. }) if is_connect_fail(&source) => {
             return Err(Failure::Unreachable);
