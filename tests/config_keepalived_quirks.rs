@@ -258,6 +258,7 @@ vrrp_sync_group G {
   track_script {
     empty
   }
+  sync_group_tracking_weight
 }
 vrrp_instance VI_1 {
   interface eth0
@@ -281,6 +282,7 @@ vrrp_instance VI_1 {
         .map(|t| t.name.as_str())
         .collect();
     assert_eq!(tracked, ["real"]);
+    // (sync_group_tracking_weight: a group member keeps its weights.)
     assert_eq!(c.vrrp_instances[0].track_script[0].weight, 10);
     assert!(c.vrrp_sync_groups[0].track_script.is_empty());
     assert_eq!(
@@ -288,7 +290,7 @@ vrrp_instance VI_1 {
         [
             "t.conf:1:1: warning: vrrp_script empty has no \"script\": dropped, with the track_script entries that name it, as keepalived 2.2.7 drops them",
             "t.conf:14:5: warning: vrrp_sync_group G: track_script empty is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
-            "t.conf:25:5: warning: vrrp_instance VI_1: track_script empty is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
+            "t.conf:26:5: warning: vrrp_instance VI_1: track_script empty is dropped with its vrrp_script, which has no \"script\" (keepalived 2.2.7 ignores the entry too)",
         ]
     );
     let l = check(&text.replace("    real\n", "    unreal\n"));
@@ -296,7 +298,7 @@ vrrp_instance VI_1 {
     assert_eq!(
         errors,
         [
-            "t.conf:26:5: error: vrrp_instance VI_1: track_script names no vrrp_script \"unreal\"; did you mean \"real\"?"
+            "t.conf:27:5: error: vrrp_instance VI_1: track_script names no vrrp_script \"unreal\"; did you mean \"real\"?"
         ]
     );
 }
