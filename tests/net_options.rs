@@ -17,14 +17,7 @@ use netns::{Netns, wait_until};
 /// eth1 keeps IPv6 duplicate address detection on (the kernel's
 /// default), so `-nodad` shows.
 fn node(test: &str) -> Netns {
-    let ns = Netns::with_eth0(test, "192.0.2.1/24");
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ns.ip(&["link", "set", "eth1p", "up"]);
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.wait_oper_up("eth1");
-    ns
+    Netns::with_eth0_eth1(test, "192.0.2.1/24")
 }
 
 fn json(ns: &Netns, args: &[&str]) -> serde_json::Value {

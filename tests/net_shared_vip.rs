@@ -10,9 +10,7 @@
 
 mod netns;
 
-use std::process::Command;
-
-use netns::daemon::{Daemon, Scratch};
+use netns::daemon::{Daemon, Scratch, check_config_accepts};
 use netns::keepalived::{Keepalived, require_keepalived};
 use netns::{Netns, wait_until};
 
@@ -42,14 +40,7 @@ vrrp_instance VI_2 {
 
 /// eth0 for the instances and eth1 for VI_2 to track, veths whose peers are up.
 fn node(test: &str) -> Netns {
-    let ns = Netns::with_eth0(test, "192.0.2.1/24");
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ns.ip(&["link", "set", "eth1p", "up"]);
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.wait_oper_up("eth1");
-    ns
+    Netns::with_eth0_eth1(test, "192.0.2.1/24")
 }
 
 /// Both instances master: the shared address and VI_2's own are there;
@@ -74,13 +65,7 @@ fn shared_address_goes_with_the_first_to_leave(ns: &Netns, log: impl Fn() -> Str
 fn a_shared_address_runs_as_keepalived_runs_it() {
     let dir = Scratch::new("shvip");
     let path = dir.file("keepalived.conf", CONF);
-    let check = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["check-config", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let said = String::from_utf8_lossy(&check.stderr).to_string();
-    assert!(check.status.success(), "{said}");
+    let said = check_config_accepts(&path);
     assert!(
         said.contains("warning: vrrp_instance VI_2: virtual address 192.0.2.100 is also held by vrrp_instance VI_1"),
         "{said}"

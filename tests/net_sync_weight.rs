@@ -13,9 +13,7 @@
 
 mod netns;
 
-use std::process::Command;
-
-use netns::daemon::{Daemon, Scratch};
+use netns::daemon::{Daemon, Scratch, check_config_accepts};
 use netns::keepalived::{Keepalived, require_keepalived};
 use netns::{Netns, wait_until};
 
@@ -80,14 +78,7 @@ fn advert_priorities(ns: &Netns, secs: u32) -> Vec<u32> {
 
 /// eth0 for the adverts and eth1 to track, each a veth whose peer is up.
 fn node(test: &str) -> Netns {
-    let ns = Netns::with_eth0(test, "192.0.2.1/24");
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ns.ip(&["link", "set", "eth1p", "up"]);
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.wait_oper_up("eth1");
-    ns
+    Netns::with_eth0_eth1(test, "192.0.2.1/24")
 }
 
 /// Adverts at `before`, then eth1's carrier gone: the priorities of the
@@ -109,13 +100,7 @@ fn tandem(test: &str, flag: bool) -> Vec<u32> {
     let ns = node(test);
     let dir = Scratch::new(test);
     let path = dir.file("keepalived.conf", &conf(flag));
-    let check = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["check-config", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let said = String::from_utf8_lossy(&check.stderr).to_string();
-    assert!(check.status.success(), "{said}");
+    let said = check_config_accepts(&path);
     // Without the flag, check-config says the script is not tracked.
     assert_eq!(
         !flag,

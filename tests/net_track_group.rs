@@ -42,14 +42,7 @@ vrrp_instance VI_2 {
 ";
 
 fn node(test: &str) -> Netns {
-    let ns = Netns::with_eth0(test, "192.0.2.1/24");
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ns.ip(&["link", "set", "eth1p", "up"]);
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.wait_oper_up("eth1");
-    ns
+    Netns::with_eth0_eth1(test, "192.0.2.1/24")
 }
 
 fn follows_the_static_address_interface(ns: &Netns, log: impl Fn() -> String) {

@@ -10,9 +10,7 @@
 
 mod netns;
 
-use std::process::Command;
-
-use netns::daemon::{Daemon, Scratch};
+use netns::daemon::{Daemon, Scratch, check_config_accepts};
 use netns::keepalived::{Keepalived, require_keepalived};
 use netns::{Netns, wait_until};
 
@@ -62,13 +60,7 @@ fn want() -> Vec<String> {
 fn vrrp_ipsets_drops_the_same_addresses_as_keepalived() {
     let dir = Scratch::new("ipsets");
     let path = dir.file("keepalived.conf", CONF);
-    let check = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["check-config", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let said = String::from_utf8_lossy(&check.stderr).to_string();
-    assert!(check.status.success(), "{said}");
+    let said = check_config_accepts(&path);
     assert!(said.contains(":4:3: note: vrrp_ipsets: "), "{said}");
 
     let t = Netns::with_eth0("ipsets-t", "192.0.2.1/24");

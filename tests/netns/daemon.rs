@@ -126,6 +126,19 @@ impl Drop for Daemon {
     }
 }
 
+/// `tandem check-config -f PATH`, which must accept the file: what it
+/// said (its warnings and notes).
+pub fn check_config_accepts(path: &PathBuf) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["check-config", "-f"])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "check-config refused it:\n{said}");
+    said
+}
+
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
 

@@ -71,6 +71,19 @@ impl Netns {
         ns
     }
 
+    /// [`Netns::with_eth0`], and `eth1` beside it: a second veth with a
+    /// carrier, for tracked interfaces and static entries.
+    pub fn with_eth0_eth1(test: &str, addr: &str) -> Netns {
+        let ns = Netns::with_eth0(test, addr);
+        ns.ip(&[
+            "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+        ]);
+        ns.ip(&["link", "set", "eth1p", "up"]);
+        ns.ip(&["link", "set", "eth1", "up"]);
+        ns.wait_oper_up("eth1");
+        ns
+    }
+
     /// `ip -n NAME ARGS...`
     pub fn ip(&self, args: &[&str]) -> Output {
         let mut v = vec!["ip", "-n", &self.name];

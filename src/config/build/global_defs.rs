@@ -461,20 +461,11 @@ impl Builder {
     /// Top-level `instance NAME` (keepalived reads it outside
     /// global_defs): a name that can be part of a file name, once.
     pub(super) fn instance_name(&mut self, st: &Stmt) {
-        let Some(w) = self.one(st, "an instance name") else {
-            return;
-        };
-        let name = w.text.clone();
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            self.err(
-                w.pos,
-                format!("instance \"{name}\" cannot name a file (it names the control socket)"),
-            );
-        } else if let Some(old) = &self.global.instance {
-            // keepalived keeps the first and reports the second.
-            let msg = format!("instance given twice (first \"{old}\", now \"{name}\")");
-            self.err(w.pos, msg);
-        } else {
+        if let Some(name) = self.top_level_name(
+            st,
+            self.global.instance.clone(),
+            "cannot name a file (it names the control socket)",
+        ) {
             self.global.instance = Some(name);
         }
     }
@@ -482,22 +473,36 @@ impl Builder {
     /// Top-level `net_namespace NAME` (keepalived reads it outside
     /// global_defs): a name `ip netns` could have made, once.
     pub(super) fn net_namespace(&mut self, st: &Stmt) {
-        let Some(w) = self.one(st, "a network namespace name") else {
-            return;
-        };
-        let name = w.text.clone();
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            self.err(
-                w.pos,
-                format!("net_namespace \"{name}\" is not a name under /run/netns"),
-            );
-        } else if let Some(old) = &self.global.net_namespace {
-            // keepalived keeps the first and reports the second.
-            let msg = format!("net_namespace given twice (first \"{old}\", now \"{name}\")");
-            self.err(w.pos, msg);
-        } else {
+        if let Some(name) = self.top_level_name(
+            st,
+            self.global.net_namespace.clone(),
+            "is not a name under /run/netns",
+        ) {
             self.global.net_namespace = Some(name);
         }
+    }
+
+    /// The one word of `instance` or `net_namespace`: a file name (no
+    /// `/`, not `.` or `..`), given once (keepalived keeps the first and
+    /// reports the second); `None` after an error.
+    fn top_level_name(
+        &mut self,
+        st: &Stmt,
+        first: Option<String>,
+        not_a_file: &str,
+    ) -> Option<String> {
+        let kw = st.keyword.text.clone();
+        let w = self.one(st, "a name")?;
+        let name = w.text.clone();
+        let msg = if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+            format!("{kw} \"{name}\" {not_a_file}")
+        } else if let Some(old) = first {
+            format!("{kw} given twice (first \"{old}\", now \"{name}\")")
+        } else {
+            return Some(name);
+        };
+        self.err(w.pos, msg);
+        None
     }
 }
 
