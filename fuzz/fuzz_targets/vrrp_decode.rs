@@ -18,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let opts = CodecOptions {
         v3_checksum_as_v2: flags & 1 == 1,
+        // old_unicast_checksum: the checksum over keepalived's default group.
+        old_unicast_checksum: (flags & 4 == 4).then_some(Ipv4Addr::new(224, 0, 0, 18)),
     };
     if flags & 2 == 0 {
         if let Ok(rx) = decode_ipv4(rest, opts) {
