@@ -168,8 +168,10 @@ until_ "the walk: both alive at ipvsadm's weights, 2 up as the status says, quor
 grep -qx '\.3\.1\.6\.1 = Hex-STRING: C0 00 02 02 ' <<<"$(walk)" || fail "virtualServerAddress"
 grep -qx '\.3\.1\.71\.1 = STRING: "web"' <<<"$(walk)" || fail "virtualServerName"
 grep -qx '\.4\.1\.2\.1\.1 = INTEGER: 2' <<<"$(walk)" || fail "the sorry server is not row 1"
-# The kernel's counters arrive with the 5 s poll.
-until_ "IPVS counters in the walk" test -n "$(get .4.1.15.1.3)"
+# The kernel's counters arrive with the 5 s poll. (A function, so that
+# until_ walks again each time rather than testing one walk made before.)
+has_counters() { test -n "$(get .4.1.15.1.3)"; }
+until_ "IPVS counters in the walk" has_counters
 walk >"$work/tandem.walk"
 # Traffic, then the counters against ipvsadm's.
 get_vip='exec 3<>/dev/tcp/192.0.2.2/80 && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3 >/dev/null'
@@ -213,7 +215,8 @@ trap_lines 1 >"$work/tandem.trap1"
 trap_lines 2 >"$work/tandem.trap2"
 kill -TERM "$tandem"
 wait "$tandem" || fail "tandem run did not exit cleanly"
-until_ "tandem's subtree gone from snmpd" test -z "$(walk)"
+walk_empty() { test -z "$(walk)"; }
+until_ "tandem's subtree gone from snmpd" walk_empty
 
 # ---- the same file, the same deaths, with keepalived's checker --------------
 : >"$work/traps.log"
