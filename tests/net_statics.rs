@@ -61,15 +61,7 @@ const VRULES: &str = "    from 192.0.2.100 table 101 preference 300\n    to 192.
 
 /// A node: `eth0` (192.0.2.1/24) and `eth1`, both veths with a carrier.
 fn node(test: &str) -> Netns {
-    let ns = Netns::with_eth0(test, "192.0.2.1/24");
-    ns.ip(&[
-        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
-    ]);
-    ns.exec(&["sysctl", "-qw", "net.ipv6.conf.eth1.accept_dad=0"]);
-    ns.ip(&["link", "set", "eth1p", "up"]);
-    ns.ip(&["link", "set", "eth1", "up"]);
-    ns.wait_oper_up("eth1");
-    ns
+    Netns::with_eth0_eth1_no_dad(test, "192.0.2.1/24")
 }
 
 /// What the kernel holds that these options change, as `ip -j` reads it.

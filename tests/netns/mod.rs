@@ -74,10 +74,24 @@ impl Netns {
     /// [`Netns::with_eth0`], and `eth1` beside it: a second veth with a
     /// carrier, for tracked interfaces and static entries.
     pub fn with_eth0_eth1(test: &str, addr: &str) -> Netns {
+        Netns::eth0_eth1(test, addr, false)
+    }
+
+    /// [`Netns::with_eth0_eth1`] with duplicate address detection off on
+    /// eth1 before it comes up, so IPv6 addresses put there are usable
+    /// (not tentative) at once.
+    pub fn with_eth0_eth1_no_dad(test: &str, addr: &str) -> Netns {
+        Netns::eth0_eth1(test, addr, true)
+    }
+
+    fn eth0_eth1(test: &str, addr: &str, no_dad: bool) -> Netns {
         let ns = Netns::with_eth0(test, addr);
         ns.ip(&[
             "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
         ]);
+        if no_dad {
+            ns.exec(&["sysctl", "-qw", "net.ipv6.conf.eth1.accept_dad=0"]);
+        }
         ns.ip(&["link", "set", "eth1p", "up"]);
         ns.ip(&["link", "set", "eth1", "up"]);
         ns.wait_oper_up("eth1");
