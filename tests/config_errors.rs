@@ -975,7 +975,7 @@ fn authentication_needs_version_2() {
     assert_eq!(
         errors(&text),
         [
-            "t.conf:5:5: error: vrrp_instance VI_1: authentication is not part of VRRP version 3 (RFC 5798)"
+            "t.conf:5:5: error: vrrp_instance VI_1: authentication is not part of VRRP version 3 (RFC 5798; keepalived 2.2.7 would report it and ignore the authentication block)"
         ]
     );
 }

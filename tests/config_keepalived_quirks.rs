@@ -96,6 +96,33 @@ fn default_routes_take_their_family_from_the_gateway_or_inet6() {
     assert_eq!(r.destination.address, "0.0.0.0".parse::<IpAddr>().unwrap());
 }
 
+#[test]
+fn a_third_word_after_virtual_server_is_refused_saying_keepalived_ignores_it() {
+    let text = vs("", "").replacen("192.0.2.10 80 {", "192.0.2.10 80 80 {", 1);
+    let l = check(&text);
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:1:30: error: unexpected \"80\""),
+        "{e:?}"
+    );
+    assert!(e[0].contains("keepalived 2.2.7 would ignore"), "{e:?}");
+}
+
+#[test]
+fn default6_is_the_ipv6_default_route_with_a_deprecation_warning() {
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  192.0.2.10/24\n }\n virtual_routes {\n  default6 via fe80::1 dev eth0\n }\n}\n";
+    let (c, msgs) = loaded(text);
+    let r = &c.vrrp_instances[0].virtual_routes[0];
+    assert_eq!(r.destination.address, "::".parse::<IpAddr>().unwrap());
+    assert_eq!(r.destination.prefix_len, 0);
+    assert!(
+        msgs.iter()
+            .any(|m| m.starts_with("t.conf:8:3: warning:") && m.contains("inet6 default")),
+        "{msgs:?}"
+    );
+}
+
 fn instance(extra: &str) -> String {
     format!(
         "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 100\n{extra}\n  virtual_ipaddress {{\n    192.0.2.100/24\n  }}\n}}\n"

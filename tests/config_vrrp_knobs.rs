@@ -198,7 +198,7 @@ fn scheduling_knobs_are_read_with_keepalived_ranges() {
     assert_eq!(c.global_defs.max_auto_priority, None);
     for (line, col, what) in [
         ("vrrp_priority 20", 16, "out of range"),
-        ("vrrp_rt_priority 0", 19, "out of range"),
+        ("vrrp_rt_priority 5x", 19, "whole number"),
         ("max_auto_priority 100", 20, "out of range"),
         ("min_auto_priority_delay 0", 26, "out of range"),
         ("checker_cpu_affinity one", 23, "expects CPU numbers"),
@@ -211,6 +211,33 @@ fn scheduling_knobs_are_read_with_keepalived_ranges() {
             "{line}: {e:?}"
         );
         assert!(e[0].contains(what), "{line}: {e:?}");
+    }
+}
+
+#[test]
+fn a_real_time_priority_outside_1_to_99_is_moved_to_the_nearest_end_as_keepalived_does() {
+    for (line, want, end) in [
+        ("checker_rt_priority 100", 99, "maximum"),
+        ("bfd_rt_priority 0", 1, "minimum"),
+        ("vrrp_rt_priority -4", 1, "minimum"),
+    ] {
+        let l = check(&format!("global_defs {{\n {line}\n}}\n"));
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        let c = l
+            .config
+            .unwrap_or_else(|| panic!("{line}: refused: {msgs:?}"));
+        let g = &c.global_defs;
+        let got = g
+            .checker_process
+            .rt_priority
+            .or(g.bfd_process.rt_priority)
+            .or(g.vrrp_process.rt_priority);
+        assert_eq!(got, Some(want), "{line}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("warning:") && m.contains(&format!("the {end}, {want}"))),
+            "{line}: {msgs:?}"
+        );
     }
 }
 

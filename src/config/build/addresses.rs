@@ -448,6 +448,19 @@ impl Builder {
                 });
                 RouteStep::Next { words: 1, ok: true }
             }
+            // keepalived's name for the IPv6 default route up to 2.0.7,
+            // still read (and logged as deprecated) by 2.2.7.
+            "default6" if dest.is_none() => {
+                self.warn(
+                    w.pos,
+                    "\"default6\" is deprecated (keepalived says so too): write \"inet6 default\"",
+                );
+                *dest = Some(IpPrefix {
+                    address: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                    prefix_len: 0,
+                });
+                RouteStep::Next { words: 1, ok: true }
+            }
             _ if dest.is_none() => match parse_prefix(opt) {
                 Some(p) => {
                     *dest = Some(p);

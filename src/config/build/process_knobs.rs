@@ -33,7 +33,7 @@ impl Builder {
                 true
             }
             "rt_priority" => {
-                sched.rt_priority = self.int_in(st, 1, 99).map(|v| v as u8);
+                sched.rt_priority = self.rt_priority(st);
                 true
             }
             "no_swap" => {
@@ -106,5 +106,33 @@ impl Builder {
             }
         }
         cpus
+    }
+}
+
+impl Builder {
+    /// `*_rt_priority N`: SCHED_RR's range is 1-99 on Linux. keepalived
+    /// moves a number outside it to the nearest end and reports it, which
+    /// is what the line meant (the most or the least urgent), so tandem
+    /// does the same and warns.
+    fn rt_priority(&mut self, st: &Stmt) -> Option<u8> {
+        let w = self.one(st, "a number")?;
+        let v = self.int_word(
+            &st.keyword.text,
+            w,
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+        )?;
+        let clamped = v.clamp(1, 99);
+        if clamped != v {
+            let end = if v > 99 { "maximum" } else { "minimum" };
+            self.warn(
+                w.pos,
+                format!(
+                    "{} {v} is outside SCHED_RR's 1-99: using the {end}, {clamped} (keepalived does the same)",
+                    st.keyword.text
+                ),
+            );
+        }
+        Some(clamped as u8)
     }
 }

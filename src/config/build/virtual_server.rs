@@ -85,7 +85,10 @@ impl Builder {
         if let Some(extra) = s.args.get(max) {
             self.err(
                 extra.pos,
-                format!("unexpected \"{}\" after virtual_server", extra.text),
+                format!(
+                    "unexpected \"{}\" after virtual_server (keepalived 2.2.7 would ignore the words after {} {}, without a word)",
+                    extra.text, s.args[0].text, s.args[1].text
+                ),
             );
         }
         match first.text.as_str() {

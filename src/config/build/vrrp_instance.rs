@@ -695,7 +695,7 @@ impl Builder {
             self.err(
                 pos,
                 format!(
-                    "vrrp_instance {}: authentication is not part of VRRP version 3 (RFC 5798)",
+                    "vrrp_instance {}: authentication is not part of VRRP version 3 (RFC 5798; keepalived 2.2.7 would report it and ignore the authentication block)",
                     vi.name
                 ),
             );
