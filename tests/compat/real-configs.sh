@@ -181,6 +181,9 @@ check_one() {
     *) k=refused ;;
   esac
   grep -q "Non-existent interface" "$work/k.out" && k=refused
+  # An executable file (a shell script among the configs) keepalived does
+  # not read at all: it then runs an empty configuration.
+  grep -q "is not a regular non-executable file" "$work/k.out" && k=refused
   t=refused; blocked=
   if (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" "$TANDEM" check-config -f "$f" "${idarg[@]}") \
       >"$work/t.out" 2>&1; then
