@@ -432,10 +432,7 @@ const PEER: &str = "bfd_instance P {\n    neighbor_ip 192.0.2.2\n}\n";
 
 #[test]
 fn tandem_takeover_is_read_anywhere_after_the_name_and_off_by_default() {
-    for entry in [
-        "P weight -1 tandem_takeover",
-        "P tandem_takeover weight -1",
-    ] {
+    for entry in ["P weight -1 tandem_takeover", "P tandem_takeover weight -1"] {
         let c = config(&with_track(
             PEER,
             &format!("track_bfd {{\n        {entry}\n    }}"),
@@ -450,7 +447,10 @@ fn tandem_takeover_is_read_anywhere_after_the_name_and_off_by_default() {
         PEER,
         "track_bfd {\n        P weight -1 takeover\n    }",
     ));
-    assert!(errs[0].starts_with("t.conf:11:21: error: unexpected \"takeover\""), "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.conf:11:21: error: unexpected \"takeover\""),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -471,7 +471,10 @@ fn tandem_takeover_is_refused_where_it_cannot_act() {
         v6,
         "track_bfd {\n        P weight -1 tandem_takeover\n    }",
     ));
-    assert!(errs[0].contains("vrrp_instance VI_1 is IPv4, neighbor_ip 2001:db8::2 is not"), "{errs:?}");
+    assert!(
+        errs[0].contains("vrrp_instance VI_1 is IPv4, neighbor_ip 2001:db8::2 is not"),
+        "{errs:?}"
+    );
     // Unicast: the neighbour must be a peer the adverts come from.
     let unicast = |peer: &str| {
         with_track(
@@ -490,12 +493,16 @@ fn tandem_takeover_is_refused_where_it_cannot_act() {
     // IPv6 multicast adverts come from a link-local address.
     let v6_instance = format!(
         "{v6}{}",
-        INSTANCE
-            .replace("192.0.2.100", "2001:db8::100/64")
-            .replace("TRACK", "track_bfd {\n        P weight -1 tandem_takeover\n    }")
+        INSTANCE.replace("192.0.2.100", "2001:db8::100/64").replace(
+            "TRACK",
+            "track_bfd {\n        P weight -1 tandem_takeover\n    }"
+        )
     );
     let errs = errors(&v6_instance);
-    assert!(errs[0].contains("come from the master's link-local address"), "{errs:?}");
+    assert!(
+        errs[0].contains("come from the master's link-local address"),
+        "{errs:?}"
+    );
     // In a sync group's entry, every member is checked.
     let group = format!(
         "{PEER}vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    track_bfd {{\n        P weight -1 tandem_takeover\n    }}\n}}\n{}{}",

@@ -162,7 +162,12 @@ fn a_master_a_leaving_master_and_a_startup_hold_are_left_alone() {
 #[test]
 fn a_sync_group_takes_over_together_once_every_member_heard() {
     let p = |name: &str, vrid| params(name, vrid, LB2, 100);
-    let mut r = Router::new(vec![p("VI_OUT", 51), p("VI_IN", 52)], vec![vec![0, 1]], ms(0)).unwrap();
+    let mut r = Router::new(
+        vec![p("VI_OUT", 51), p("VI_IN", 52)],
+        vec![vec![0, 1]],
+        ms(0),
+    )
+    .unwrap();
     r.broadcast(ms(0), Event::Startup);
     for (id, vrid) in [(0, 51), (1, 52)] {
         let a = Event::AdvertReceived {
@@ -187,7 +192,12 @@ fn the_master_s_next_advert_cancels_a_wish_to_take_over() {
     // In a group, a member that wanted master on PeerDown but then hears
     // the master again (only BFD failed) follows it again.
     let p = |name: &str, vrid| params(name, vrid, LB2, 100);
-    let mut r = Router::new(vec![p("VI_OUT", 51), p("VI_IN", 52)], vec![vec![0, 1]], ms(0)).unwrap();
+    let mut r = Router::new(
+        vec![p("VI_OUT", 51), p("VI_IN", 52)],
+        vec![vec![0, 1]],
+        ms(0),
+    )
+    .unwrap();
     r.broadcast(ms(0), Event::Startup);
     let a = |vrid| Event::AdvertReceived {
         src: LB1,
@@ -304,8 +314,8 @@ impl Lan {
                     let IpAddr::V4(src) = self.nodes[n].addr else {
                         unreachable!()
                     };
-                    let bytes = encode_ipv4(&repr, src, MULTICAST_V4, 1, CodecOptions::default())
-                        .unwrap();
+                    let bytes =
+                        encode_ipv4(&repr, src, MULTICAST_V4, 1, CodecOptions::default()).unwrap();
                     self.send(n, Packet::Vrrp(bytes));
                 }
                 Action::StateChanged { from, to, reason } => {
@@ -330,7 +340,14 @@ impl Lan {
         let now = self.now;
         let node = &mut self.nodes[n];
         node.router
-            .handle(now, 0, Event::TrackerChanged { tracker, up: up != invert })
+            .handle(
+                now,
+                0,
+                Event::TrackerChanged {
+                    tracker,
+                    up: up != invert,
+                },
+            )
             .unwrap();
         if !up {
             self.trace.bfd_down.push((now, n));
@@ -375,7 +392,10 @@ impl Lan {
     fn next_event(&self) -> Option<Time> {
         let packet = self.queue.peek().map(|Reverse((t, _, _))| *t);
         let timers = self.nodes.iter().filter(|n| n.alive).flat_map(|n| {
-            let bfd = n.bfd.next_deadline(self.now.as_micros()).map(Time::from_micros);
+            let bfd = n
+                .bfd
+                .next_deadline(self.now.as_micros())
+                .map(Time::from_micros);
             [n.router.poll_timeout(), bfd]
         });
         timers.chain([packet]).flatten().min()
@@ -416,7 +436,10 @@ impl Lan {
     /// Run until lb1 is master, lb2 backup behind it and both sessions Up.
     fn settle(&mut self) -> Time {
         self.run_until(ms(5000));
-        assert_eq!((self.state(0), self.state(1)), (State::Master, State::Backup));
+        assert_eq!(
+            (self.state(0), self.state(1)),
+            (State::Master, State::Backup)
+        );
         assert!(self.nodes.iter().all(|n| n.bfd.state() == BfdState::Up));
         self.trace = Trace::default();
         self.now
@@ -455,8 +478,14 @@ fn a_dead_master_is_replaced_within_the_bfd_detection_time() {
             // before its death; the takeover is in the same instant.
             assert_eq!(reason, Reason::PeerDown);
             assert_eq!(lan.trace.bfd_down.first().map(|d| d.0), Some(at));
-            assert!(after <= DETECT + DELAY, "took over {after:?} after the death");
-            assert!(after >= DETECT - Duration::from_millis(BFD_MS.into()), "{after:?}");
+            assert!(
+                after <= DETECT + DELAY,
+                "took over {after:?} after the death"
+            );
+            assert!(
+                after >= DETECT - Duration::from_millis(BFD_MS.into()),
+                "{after:?}"
+            );
         } else {
             // keepalived's meaning: the session's fall moves the priority
             // only; Master_Down_Interval after lb1's last advert.
@@ -487,14 +516,28 @@ fn a_bfd_only_fault_gives_a_short_dual_master_that_ends() {
         let (up, reason) = lan.lb2_master_at().expect("lb2 took over");
         assert_eq!(reason, Reason::PeerDown);
         let lb2: Vec<_> = lan.trace.states.iter().filter(|s| s.1 == 1).collect();
-        assert_eq!(lb2.len(), 2, "lb2 became master once and left once: {lb2:?}");
+        assert_eq!(
+            lb2.len(),
+            2,
+            "lb2 became master once and left once: {lb2:?}"
+        );
         let (down, _, from, to, why) = *lb2[1];
-        assert_eq!((from, to, why), (State::Master, State::Backup, Reason::HigherPriorityAdvert));
+        assert_eq!(
+            (from, to, why),
+            (State::Master, State::Backup, Reason::HigherPriorityAdvert)
+        );
         let window = down.saturating_duration_since(up);
-        assert!(window <= bound, "dual master for {window:?} (bound {bound:?})");
+        assert!(
+            window <= bound,
+            "dual master for {window:?} (bound {bound:?})"
+        );
         assert!(window > Duration::ZERO);
         // lb1 never left MASTER; at the end one master, lb1.
-        assert!(lan.trace.states.iter().all(|s| s.1 != 0), "{:?}", lan.trace.states);
+        assert!(
+            lan.trace.states.iter().all(|s| s.1 != 0),
+            "{:?}",
+            lan.trace.states
+        );
         assert_eq!((lan.state(0), lan.state(1)), (State::Master, State::Backup));
         // BFD back: the sessions come Up again and nothing moves.
         lan.bfd_cut = false;

@@ -19,8 +19,7 @@ use super::plan::{
     GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
 };
 use super::plan_trackers::{
-    bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker,
-    value_trackers,
+    bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker, value_trackers,
 };
 use super::vmac;
 

@@ -291,4 +291,3 @@ pub enum ReconfigureError {
     #[error("the tracked objects changed: rebuilt")]
     Trackers,
 }
-
