@@ -509,6 +509,7 @@ const KA_MASTER: &str = "bfd_instance to_tandem {
     multiplier 3
 }
 vrrp_instance VI_1 {
+    state MASTER
     interface veth1
     virtual_router_id 61
     version 3
@@ -556,7 +557,7 @@ fn tandem_takes_over_from_a_dead_keepalived_master_on_bfd_down() {
     let mut ka = Peer::start(&pair.b, &dir, KA_MASTER);
     // keepalived first, so that it is master when tandem starts.
     assert!(
-        wait_until(10.0, || pair.b.has_addr("veth1", "192.0.2.110")),
+        wait_until(20.0, || pair.b.has_addr("veth1", "192.0.2.110")),
         "{}",
         ka.log()
     );
