@@ -427,3 +427,110 @@ fn bfd_check_must_name_a_bfd_instance_the_checker_hears_of() {
         "        BFD_CHECK {\n            name lanchk\n        }\n",
     ));
 }
+
+const PEER: &str = "bfd_instance P {\n    neighbor_ip 192.0.2.2\n}\n";
+
+#[test]
+fn tandem_takeover_is_read_anywhere_after_the_name_and_off_by_default() {
+    for entry in ["P weight -1 tandem_takeover", "P tandem_takeover weight -1"] {
+        let c = config(&with_track(
+            PEER,
+            &format!("track_bfd {{\n        {entry}\n    }}"),
+        ));
+        let t = &c.vrrp_instances[0].track_bfd[0];
+        assert_eq!((t.weight, t.reverse, t.tandem_takeover), (-1, false, true));
+    }
+    let c = config(&with_track(PEER, "track_bfd {\n        P weight -1\n    }"));
+    assert!(!c.vrrp_instances[0].track_bfd[0].tandem_takeover);
+    // Any other word is still an error, with the expected spelling.
+    let errs = errors(&with_track(
+        PEER,
+        "track_bfd {\n        P weight -1 takeover\n    }",
+    ));
+    assert!(
+        errs[0].starts_with("t.conf:11:21: error: unexpected \"takeover\""),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn tandem_takeover_is_refused_where_it_cannot_act() {
+    // Weight 0: FAULT while the peer is dead, never MASTER.
+    let errs = errors(&with_track(
+        PEER,
+        "track_bfd {\n        P tandem_takeover\n    }",
+    ));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.conf:11:9: error: vrrp_instance VI_1: track_bfd P tandem_takeover: weight 0 puts the instance in FAULT"),
+        "{errs:?}"
+    );
+    // A neighbour of the other family can never be the master.
+    let v6 = "bfd_instance P {\n    neighbor_ip 2001:db8::2\n}\n";
+    let errs = errors(&with_track(
+        v6,
+        "track_bfd {\n        P weight -1 tandem_takeover\n    }",
+    ));
+    assert!(
+        errs[0].contains("vrrp_instance VI_1 is IPv4, neighbor_ip 2001:db8::2 is not"),
+        "{errs:?}"
+    );
+    // Unicast: the neighbour must be a peer the adverts come from.
+    let unicast = |peer: &str| {
+        with_track(
+            PEER,
+            &format!(
+                "unicast_peer {{\n        {peer}\n    }}\n    track_bfd {{\n        P weight -1 tandem_takeover\n    }}"
+            ),
+        )
+    };
+    let errs = errors(&unicast("192.0.2.3"));
+    assert!(
+        errs[0].starts_with("t.conf:14:9: error: vrrp_instance VI_1: track_bfd P tandem_takeover: neighbor_ip 192.0.2.2 is none of vrrp_instance VI_1's unicast_peer addresses"),
+        "{errs:?}"
+    );
+    config(&unicast("192.0.2.2"));
+    // IPv6 multicast adverts come from a link-local address.
+    let v6_instance = format!(
+        "{v6}{}",
+        INSTANCE.replace("192.0.2.100", "2001:db8::100/64").replace(
+            "TRACK",
+            "track_bfd {\n        P weight -1 tandem_takeover\n    }"
+        )
+    );
+    let errs = errors(&v6_instance);
+    assert!(
+        errs[0].contains("come from the master's link-local address"),
+        "{errs:?}"
+    );
+    // In a sync group's entry, every member is checked.
+    let group = format!(
+        "{PEER}vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    track_bfd {{\n        P weight -1 tandem_takeover\n    }}\n}}\n{}{}",
+        INSTANCE.replace("TRACK", ""),
+        INSTANCE
+            .replace("VI_1", "VI_2")
+            .replace("51", "52")
+            .replace("TRACK", "unicast_peer {\n        192.0.2.9\n    }")
+    );
+    let errs = errors(&group);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("t.conf:10:9: error: vrrp_sync_group G: track_bfd P tandem_takeover: neighbor_ip 192.0.2.2 is none of vrrp_instance VI_2's"),
+        "{errs:?}"
+    );
+    let c = config(&group.replace("192.0.2.9", "192.0.2.2"));
+    assert!(c.vrrp_sync_groups[0].track_bfd[0].tandem_takeover);
+    // An address owner has nothing to take over: a warning.
+    let l = check(&with_track(
+        PEER,
+        "priority 255\n    track_bfd {\n        P weight -1 tandem_takeover\n    }",
+    ));
+    assert!(l.config.is_some());
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.to_string().contains("owns its addresses (priority 255)")),
+        "{:?}",
+        l.diagnostics
+    );
+}

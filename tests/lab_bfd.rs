@@ -12,6 +12,8 @@
 //! - keepalived tracks tandem's session: its instance leaves FAULT once the
 //!   session is Up and goes back to FAULT when tandem's packets are
 //!   dropped, by keepalived's own log.
+//! - `tandem_takeover`: tandem, BACKUP behind a keepalived master, takes
+//!   over as soon as its session to the dead keepalived goes Down.
 //! - IPv6 with keepalived's default hop limit 64; and a neighbour sending
 //!   TTL 254 is refused by the TTL check (RFC 5881 §5), counted.
 //!
@@ -494,4 +496,104 @@ bfd_instance to_ka4 {
     ));
     assert_eq!(by_name("to_ka4")["state"], "Down");
     assert_eq!(by_name("to_ka4")["counters"]["rx"], 0);
+}
+
+/// keepalived as the master (priority 150), with a `bfd_instance` to
+/// tandem; VRRPv3 at advert_int 3, so that Master_Down_Interval (10.8 s)
+/// is far from the BFD detection time (60 ms).
+const KA_MASTER: &str = "bfd_instance to_tandem {
+    neighbor_ip 192.0.2.1
+    source_ip 192.0.2.2
+    min_rx 20
+    min_tx 20
+    multiplier 3
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface veth1
+    virtual_router_id 61
+    version 3
+    priority 150
+    advert_int 3
+    virtual_ipaddress {
+        192.0.2.110/24
+    }
+}
+";
+
+const TANDEM_TAKEOVER: &str = "bfd_instance to_ka {
+    neighbor_ip 192.0.2.2
+    source_ip 192.0.2.1
+    min_rx 20
+    min_tx 20
+    multiplier 3
+}
+vrrp_instance VI_1 {
+    interface veth0
+    virtual_router_id 61
+    version 3
+    priority 100
+    advert_int 3
+    virtual_ipaddress {
+        192.0.2.110/24
+    }
+    track_bfd {
+        to_ka weight -1 tandem_takeover
+    }
+}
+";
+
+/// `tandem_takeover` with keepalived as the master: tandem, BACKUP behind
+/// it, takes over when keepalived dies (SIGKILL to all its processes, so
+/// its BFD stops with it) as soon as the session goes Down, long before
+/// Master_Down_Interval, and says why in its log.
+#[test]
+fn tandem_takes_over_from_a_dead_keepalived_master_on_bfd_down() {
+    if !root() {
+        return;
+    }
+    let pair = Pair::with_prefix("s11bfd");
+    let dir = Scratch::new("s11bfd-takeover");
+    let mut ka = Peer::start(&pair.b, &dir, KA_MASTER);
+    // keepalived first, so that it is master when tandem starts.
+    assert!(
+        wait_until(20.0, || pair.b.has_addr("veth1", "192.0.2.110")),
+        "{}",
+        ka.log()
+    );
+    let d = Daemon::start(
+        &pair.a,
+        &dir.file("tandem.conf", TANDEM_TAKEOVER),
+        dir.0.join("tandem.log"),
+    );
+    assert!(wait_session(&d, "Up", 10.0), "{}\n{}", d.log(), ka.log());
+    assert!(
+        wait_until(10.0, || instance(&d, "VI_1")["state"] == "BACKUP"
+            && instance(&d, "VI_1")["master_address"] == "192.0.2.2"),
+        "{}",
+        instance(&d, "VI_1")
+    );
+    assert!(!pair.a.has_addr("veth0", "192.0.2.110"));
+
+    let t = Instant::now();
+    ka.0.kill();
+    assert!(
+        wait_until(5.0, || instance(&d, "VI_1")["state"] == "MASTER"),
+        "{}",
+        d.log()
+    );
+    // Far sooner than the 10.8 s a silent master takes without the rule.
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(wait_until(2.0, || pair.a.has_addr("veth0", "192.0.2.110")));
+    let log = d.log();
+    assert!(
+        log.contains(
+            "VRRP_Instance(VI_1) BFD instance to_ka to the master 192.0.2.2 is down: taking over (tandem_takeover)"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains("BFD session to the master down (tandem_takeover)"),
+        "{log}"
+    );
 }

@@ -58,6 +58,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                 track_scripts: vec![],
                 track_files: vec![],
                 track_bfds: vec![],
+                takeovers: vec![],
                 track_processes: vec![],
                 notify: NotifyScripts::default(),
                 garp: GarpPlan {

@@ -279,6 +279,7 @@ fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
                     t.name
                 ),
             ),
+            Some(b) if t.tandem_takeover => takeover_track_bfd(cfg, kind, owner, t, b, out),
             Some(_) => {}
         }
         if kind == "vrrp_instance" && t.weight != 0 {
@@ -292,6 +293,77 @@ fn track_bfds(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
         seen.push((owner, &t.name));
+    }
+}
+
+/// `tandem_takeover` must be able to act: a weight (weight 0 would put
+/// the instance in FAULT when the peer dies, never MASTER), and a
+/// neighbour that can be the source of the master's adverts, in each
+/// instance the entry applies to (the group's members for a sync group's
+/// entry): the instance's family; one of its `unicast_peer`s when it has
+/// any; a link-local address for IPv6 multicast (adverts come from one).
+fn takeover_track_bfd(
+    cfg: &Config,
+    kind: &str,
+    owner: &str,
+    t: &TrackBfd,
+    b: &BfdInstance,
+    out: &mut Vec<Diagnostic>,
+) {
+    let who = format!("{kind} {owner}: track_bfd {} tandem_takeover", t.name);
+    if t.weight == 0 {
+        error(
+            out,
+            &t.origin,
+            format!(
+                "{who}: weight 0 puts the instance in FAULT while the session is down, so it could \
+                 never take over; give the entry a weight (weight -1 lowers the priority by one while the peer is down)"
+            ),
+        );
+    }
+    let members: Vec<&VrrpInstance> = match cfg.vrrp_sync_group(owner) {
+        Some(g) if kind == "vrrp_sync_group" => g
+            .group
+            .iter()
+            .filter_map(|m| cfg.vrrp_instance(m))
+            .collect(),
+        _ => cfg.vrrp_instance(owner).into_iter().collect(),
+    };
+    let n = b.neighbor_ip;
+    for i in members {
+        let why = if AddressFamily::of(&n) != i.family {
+            Some(format!(
+                "vrrp_instance {} is {}, neighbor_ip {n} is not: it can never be the master's address",
+                i.name, i.family
+            ))
+        } else if !i.unicast_peer.is_empty() && !i.unicast_peer.contains(&n) {
+            Some(format!(
+                "neighbor_ip {n} is none of vrrp_instance {}'s unicast_peer addresses, where its master's adverts come from",
+                i.name
+            ))
+        } else if i.unicast_peer.is_empty()
+            && matches!(n, std::net::IpAddr::V6(a) if !a.is_unicast_link_local())
+        {
+            Some(format!(
+                "vrrp_instance {} sends IPv6 multicast adverts, which come from the master's link-local address, never neighbor_ip {n}",
+                i.name
+            ))
+        } else if i.priority == 255 {
+            warning(
+                out,
+                &t.origin,
+                format!(
+                    "{who}: vrrp_instance {} owns its addresses (priority 255) and is always master: nothing to take over",
+                    i.name
+                ),
+            );
+            None
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            error(out, &t.origin, format!("{who}: {why}"));
+        }
     }
 }
 

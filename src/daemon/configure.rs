@@ -19,7 +19,7 @@ use super::plan::{
     GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
 };
 use super::plan_trackers::{
-    bfd_session, bfd_tracker, group_trackers, script_tracker, tracker, value_trackers,
+    bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker, value_trackers,
 };
 use super::vmac;
 
@@ -333,6 +333,7 @@ fn plan_instance(
         track_scripts,
         track_files,
         track_bfds,
+        takeovers: takeovers(config, &inst.track_bfd),
         track_processes,
         notify,
         garp: garp_plan(inst),

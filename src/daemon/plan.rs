@@ -129,6 +129,11 @@ pub struct InstancePlan {
     /// session; `invert`: feed the tracker the opposite of "Up"
     /// ([`crate::vrrp::TrackerParams::for_bfd`]).
     pub track_bfds: Vec<(String, usize, bool)>,
+    /// (bfd_instance name, its `neighbor_ip`) for every `track_bfd` entry
+    /// with `tandem_takeover`, the instance's own and its group's: when
+    /// the session leaves Up, the instance is told
+    /// [`crate::vrrp::Event::PeerDown`] with that address.
+    pub takeovers: Vec<(String, std::net::IpAddr)>,
     /// (vrrp_track_process name, index in `params.track_processes`), the
     /// instance's own and its group's.
     pub track_processes: Vec<(String, usize)>,

@@ -58,10 +58,26 @@ pub(super) fn group_trackers(
             .push((t.name.clone(), p.params.trackers.len(), invert));
         p.params.trackers.push(tracker);
     }
+    p.takeovers.extend(takeovers(config, &g.track_bfd));
     for t in &g.track_process {
         group_track_process(p, t);
     }
     Ok(())
+}
+
+/// The `tandem_takeover` entries among `list`, with their sessions'
+/// neighbours (an entry naming no session was refused by the checks).
+pub(super) fn takeovers(
+    config: &Config,
+    list: &[config::TrackBfd],
+) -> Vec<(String, std::net::IpAddr)> {
+    list.iter()
+        .filter(|t| t.tandem_takeover)
+        .filter_map(|t| {
+            let b = config.bfd_instance(&t.name)?;
+            Some((t.name.clone(), b.neighbor_ip))
+        })
+        .collect()
 }
 
 /// The instance's own `track_file` and `track_process` entries, into

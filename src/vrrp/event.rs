@@ -64,6 +64,13 @@ pub enum Event {
     /// [`Params::track_processes`](super::Params::track_processes)) gained
     /// (`up`) or lost its quorum.
     TrackProcessChanged { process: usize, up: bool },
+    /// tandem's `tandem_takeover` rule (not keepalived's): the liveness
+    /// session to the router at `peer` (a `track_bfd` entry's BFD
+    /// neighbour) went Down. A BACKUP whose master (the source of the last
+    /// advert it accepted) is `peer` acts as if Master_Down_Timer had
+    /// fired (RFC 5798 §6.4.2), without waiting Master_Down_Interval;
+    /// anything else ignores it.
+    PeerDown { peer: IpAddr },
     /// Stop: a master sends priority 0 so a backup takes over after only
     /// Skew_Time (RFC 5798 §6.4.3), and gives up its addresses.
     Shutdown,
@@ -91,6 +98,9 @@ pub enum Reason {
     MasterDown,
     /// Master_Down_Timer (Skew_Time) expired after a priority-0 advert.
     MasterLeft,
+    /// [`Event::PeerDown`]: the BFD session to the master went Down
+    /// (`tandem_takeover`).
+    PeerDown,
     /// Took over from a master advertising a lower priority.
     Preempt,
     /// A higher-priority (or equal priority, higher address) master.

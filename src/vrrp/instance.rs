@@ -31,26 +31,10 @@ use serde::Serialize;
 
 use super::counters::{InstanceCounters, NewMasterReason};
 use super::event::{Action, Event, Reason, State};
-use super::packet::{Auth, Family, RxError, Version, VrrpRepr};
-use super::params::{InitialState, Params, ParamsError};
+use super::packet::{Auth, Family, RxError, Version, VrrpRepr, ip_greater, same_addresses};
+use super::params::{InitialState, Params, ParamsError, ReconfigureError};
 use super::time::Time;
 use super::track::effective_priority;
-
-/// Why [`Instance::reconfigure`] cannot apply new parameters to the
-/// running instance: the caller builds a new one instead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReconfigureError {
-    #[error(transparent)]
-    Params(#[from] ParamsError),
-    /// The VRID, the VRRP version or the address family changed: these say
-    /// *which* virtual router the instance is, not how it behaves.
-    #[error("{0} changed: a different virtual router, rebuilt")]
-    Identity(&'static str),
-    /// Trackers were added, removed or reordered (only their weights may
-    /// change in place: the state of a new tracker is not known here).
-    #[error("the tracked objects changed: rebuilt")]
-    Trackers,
-}
 
 /// One VRRP instance.
 #[derive(Debug, Clone)]
@@ -348,6 +332,10 @@ impl Instance {
                         self.on_priority_inputs(now);
                     }
                 }
+                Ok(())
+            }
+            Event::PeerDown { peer } => {
+                self.on_peer_down(now, peer);
                 Ok(())
             }
             Event::Shutdown => {
@@ -669,18 +657,39 @@ impl Instance {
                     } else {
                         Reason::MasterDown
                     };
-                    if self.in_sync_group {
-                        // keepalived (vrrp_sync.c, "prefer backup state to
-                        // avoid thrashing"): wait until every member of the
-                        // group wants master; re-arm meanwhile.
-                        self.want_master = Some(reason);
-                        self.master_down_timer = self.down_timer(now, self.master_down_interval());
-                    } else {
-                        self.become_master(now, reason);
-                    }
+                    self.master_down(now, reason);
                 }
             }
             State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// Master_Down_Timer fired (RFC 5798 §6.4.2), or tandem's takeover
+    /// rule stands in for it: become master.
+    fn master_down(&mut self, now: Time, reason: Reason) {
+        if self.in_sync_group {
+            // keepalived (vrrp_sync.c, "prefer backup state to avoid
+            // thrashing"): wait until every member of the group wants
+            // master; re-arm meanwhile.
+            self.want_master = Some(reason);
+            self.master_down_timer = self.down_timer(now, self.master_down_interval());
+        } else {
+            self.become_master(now, reason);
+        }
+    }
+
+    /// [`Event::PeerDown`] (`tandem_takeover`): a backup whose master is
+    /// `peer` acts as if Master_Down_Timer had fired. Only then: a master,
+    /// a backup following another router (or none yet, or one that sent
+    /// priority 0 and is leaving anyway), or an instance held by
+    /// `vrrp_startup_delay` is left alone. If `peer` is in fact alive
+    /// (only BFD failed), its next advert outranks ours and §6.4.3 puts
+    /// one of us back to backup: a short dual master, not a lasting one.
+    fn on_peer_down(&mut self, now: Time, peer: IpAddr) {
+        let follows_peer = self.master_seen.is_some_and(|(m, _)| m == peer);
+        let held = self.startup_hold.is_some_and(|h| h > now);
+        if self.state == State::Backup && follows_peer && !self.master_left && !held {
+            self.master_down(now, Reason::PeerDown);
         }
     }
 
@@ -979,21 +988,4 @@ impl Instance {
             self.note_timer();
         }
     }
-}
-
-/// Whether `a` is the greater address, compared as unsigned integers in
-/// network byte order (RFC 5798 §6.4.3).
-fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
-    match (a, b) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
-        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
-        _ => false,
-    }
-}
-
-/// Address lists compared as sets: the RFC does not fix an order. Both
-/// directions are checked because an advert may repeat an address: with
-/// one direction only, `[a, a]` would pass for our `[a, b]`.
-fn same_addresses(a: &[IpAddr], b: &[IpAddr]) -> bool {
-    a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
 }

@@ -34,11 +34,11 @@ pub mod track;
 
 pub use counters::{InstanceCounters, NewMasterReason, RxErrorCounters};
 pub use event::{Action, Event, Reason, State};
-pub use instance::{Instance, InstanceStatus, ReconfigureError};
+pub use instance::{Instance, InstanceStatus};
 pub use packet::{
     Auth, CodecOptions, Envelope, Family, Packet, Received, RxError, TxError, Version, VrrpRepr,
 };
-pub use params::{InitialState, Params, ParamsError, ParamsWarning};
+pub use params::{InitialState, Params, ParamsError, ParamsWarning, ReconfigureError};
 pub use sync_group::{InstanceId, Router, RouterError};
 pub use time::Time;
 pub use track::{FileEffect, ScriptState, TrackFileParams, TrackProcessParams, TrackerParams};

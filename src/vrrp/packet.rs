@@ -751,3 +751,20 @@ pub fn encode_ipv4(
     out[20..].copy_from_slice(&msg);
     Ok(out)
 }
+
+/// Whether `a` is the greater address, compared as unsigned integers in
+/// network byte order (RFC 5798 §6.4.3).
+pub(crate) fn ip_greater(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.octets() > b.octets(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.octets() > b.octets(),
+        _ => false,
+    }
+}
+
+/// Address lists compared as sets: the RFC does not fix an order. Both
+/// directions are checked because an advert may repeat an address: with
+/// one direction only, `[a, a]` would pass for our `[a, b]`.
+pub(crate) fn same_addresses(a: &[IpAddr], b: &[IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
+}

@@ -275,3 +275,19 @@ pub enum ParamsError {
     #[error("tracker {0}: weight must be -254..=254")]
     Weight(String),
 }
+
+/// Why [`Instance::reconfigure`](super::Instance::reconfigure) cannot apply new parameters to the
+/// running instance: the caller builds a new one instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconfigureError {
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// The VRID, the VRRP version or the address family changed: these say
+    /// *which* virtual router the instance is, not how it behaves.
+    #[error("{0} changed: a different virtual router, rebuilt")]
+    Identity(&'static str),
+    /// Trackers were added, removed or reordered (only their weights may
+    /// change in place: the state of a new tracker is not known here).
+    #[error("the tracked objects changed: rebuilt")]
+    Trackers,
+}

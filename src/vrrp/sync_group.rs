@@ -144,7 +144,7 @@ impl Router {
         now: Time,
         id: InstanceId,
         params: Params,
-    ) -> Result<(), super::instance::ReconfigureError> {
+    ) -> Result<(), super::params::ReconfigureError> {
         let Some(inst) = self.instances.get_mut(id) else {
             return Ok(());
         };

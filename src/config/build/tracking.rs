@@ -35,20 +35,25 @@ impl Builder {
         out
     }
 
-    /// `track_bfd { NAME [weight W [reverse|noreverse]] ... }`.
+    /// `track_bfd { NAME [weight W [reverse|noreverse]] [tandem_takeover]
+    /// ... }`; `tandem_takeover` is tandem's own, anywhere after NAME.
     pub(super) fn track_bfd(&mut self, s: &Stmt) -> Vec<TrackBfdEntry> {
         let mut out = Vec::new();
         if !self.need_block(s) {
             return out;
         }
-        self.block(s, &mut |b, st| {
+        self.block(s, &mut |b, mut st| {
             b.no_block(&st);
+            let before = st.args.len();
+            st.args.retain(|w| w.text != "tandem_takeover");
+            let tandem_takeover = st.args.len() != before;
             let (weight, reverse) = b.track_weight(&st, -253, 253);
             out.push((
                 TrackBfd {
                     name: st.keyword.text.clone(),
                     weight: 0,
                     reverse: false,
+                    tandem_takeover,
                     origin: b.origin(st.keyword.pos),
                 },
                 weight,

@@ -82,7 +82,8 @@ impl BfdInstance {
     }
 }
 
-/// A `track_bfd` entry: `NAME [weight W [reverse|noreverse]]`.
+/// A `track_bfd` entry: `NAME [weight W [reverse|noreverse]]
+/// [tandem_takeover]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackBfd {
     /// Name of a `bfd_instance` (checked to exist).
@@ -91,6 +92,12 @@ pub struct TrackBfd {
     pub weight: i32,
     /// Resolved: the entry's `reverse`, else the bfd_instance's.
     pub reverse: bool,
+    /// `tandem_takeover` (tandem's own word, not keepalived's): the
+    /// session watches the peer balancer, and its going Down while this
+    /// instance is BACKUP behind that peer makes it take over at once, as
+    /// if Master_Down_Timer had fired (docs/vrrp.md, "BFD").
+    #[serde(default)]
+    pub tandem_takeover: bool,
     #[serde(skip)]
     pub origin: Origin,
 }

@@ -10,6 +10,7 @@
 //! its state machine.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
 use crate::daemon::plan::UnitPlan;
@@ -24,6 +25,9 @@ pub(super) type TrackerUpdate = (usize, usize, bool);
 pub(super) struct BfdTracking {
     /// bfd_instance name → (instance, tracker, invert).
     trackers: HashMap<String, Vec<(usize, usize, bool)>>,
+    /// bfd_instance name → (instance, neighbour) of its `tandem_takeover`
+    /// entries.
+    takeovers: HashMap<String, Vec<(usize, IpAddr)>>,
     /// The sequence number of the last report applied, per session.
     seen: HashMap<String, u64>,
     states: BfdStates,
@@ -33,6 +37,7 @@ impl BfdTracking {
     pub(super) fn new(plan: &UnitPlan) -> BfdTracking {
         let mut t = BfdTracking {
             trackers: HashMap::new(),
+            takeovers: HashMap::new(),
             seen: HashMap::new(),
             states: BfdStates::default(),
         };
@@ -48,6 +53,7 @@ impl BfdTracking {
     /// A reload's plan: the same sessions may move other trackers.
     pub(super) fn replan(&mut self, plan: &UnitPlan) {
         self.trackers.clear();
+        self.takeovers.clear();
         for (i, inst) in plan.instances.iter().enumerate() {
             for (name, t, invert) in &inst.track_bfds {
                 self.trackers
@@ -55,7 +61,21 @@ impl BfdTracking {
                     .or_default()
                     .push((i, *t, *invert));
             }
+            for (name, peer) in &inst.takeovers {
+                self.takeovers
+                    .entry(name.clone())
+                    .or_default()
+                    .push((i, *peer));
+            }
         }
+    }
+
+    /// The instances to tell [`crate::vrrp::Event::PeerDown`] (with the
+    /// neighbour's address) when session `name` leaves Up. Only for a
+    /// report, never for a starting unit's read of the states: a unit
+    /// that starts follows no master yet.
+    pub(super) fn takeovers(&self, name: &str) -> &[(usize, IpAddr)] {
+        self.takeovers.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// A report from the BFD task: the trackers to move, none when it is
@@ -112,6 +132,7 @@ mod tests {
     fn tracking() -> BfdTracking {
         let mut t = BfdTracking {
             trackers: HashMap::new(),
+            takeovers: HashMap::new(),
             seen: HashMap::new(),
             states: BfdStates::default(),
         };

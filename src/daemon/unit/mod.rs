@@ -18,6 +18,7 @@
 //! reads another unit's state or the IPVS table: it hears of the table
 //! only through the bus's VIP gate.
 
+mod bfd_events;
 mod bfd_track;
 mod handover;
 mod instance_io;
@@ -159,32 +160,6 @@ impl Unit {
     /// of MASTER until `at` ([`Event::StartupHold`]).
     pub fn set_start_hold(&mut self, at: Option<Instant>) {
         self.start_hold = at.map(|at| self.time_of(at));
-    }
-
-    /// Feed the trackers what the BFD task says now.
-    fn apply_bfd_states(&mut self, now: Time) {
-        for (name, up, moves) in self.bfd.current() {
-            self.move_bfd_trackers(now, &name, up, moves);
-        }
-    }
-
-    fn move_bfd_trackers(
-        &mut self,
-        now: Time,
-        name: &str,
-        up: bool,
-        moves: Vec<(usize, usize, bool)>,
-    ) {
-        for (id, tracker, fed) in moves {
-            tracing::info!(
-                instance = %self.io[id].plan.name, bfd = %name, up,
-                "VRRP_Instance({}) Tracked BFD instance {} is {}", self.io[id].plan.name, name,
-                if up { "UP" } else { "DOWN" }
-            );
-            let _ = self
-                .router
-                .handle(now, id, Event::TrackerChanged { tracker, up: fed });
-        }
     }
 
     /// The group's name, or the lone instance's.
@@ -392,7 +367,11 @@ impl Unit {
             }
             UnitMsg::Bfd { name, up, seq } => {
                 let moves = self.bfd.report(&name, up, seq);
+                let news = !moves.is_empty();
                 self.move_bfd_trackers(now, &name, up, moves);
+                if news && !up {
+                    self.bfd_takeovers(now, &name);
+                }
             }
             UnitMsg::DumpStats => self.dump_stats(),
             UnitMsg::SendGarp(name) => {

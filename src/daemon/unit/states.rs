@@ -17,6 +17,7 @@ pub(super) fn reason_text(r: Reason) -> &'static str {
         Reason::Startup => "startup",
         Reason::MasterDown => "master down timer expired",
         Reason::MasterLeft => "master sent priority 0",
+        Reason::PeerDown => "BFD session to the master down (tandem_takeover)",
         Reason::Preempt => "preempting a lower-priority master",
         Reason::HigherPriorityAdvert => "received a higher-priority advert",
         Reason::LinkDown => "interface down",
