@@ -273,12 +273,64 @@ fn duplicate_vrid_on_one_interface() {
     let e = errors(&format!("{INSTANCE}{second}"));
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
-        e[0].starts_with("t.conf:9:1: error: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:1:1"),
+        e[0].starts_with("t.conf:9:1: error: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 (IPv4, multicast group 224.0.0.18) by vrrp_instance VI_1 at t.conf:1:1"),
         "{e:?}"
     );
     // Another interface is fine.
     let other = second.replace("eth0", "eth1");
     assert!(errors(&format!("{INSTANCE}{other}")).is_empty());
+    // The default group named is still the same group.
+    let named = second.replace("priority 100", "priority 100\n    mcast_dst_ip 224.0.0.18");
+    assert_eq!(errors(&format!("{INSTANCE}{named}")).len(), 1);
+}
+
+/// keepalived 2.2.7's `check_vrid_conflicts`: unicast and multicast are
+/// separate VRID spaces, and so are multicast groups; unicast instances
+/// conflict only with the same source address and a peer in common.
+#[test]
+fn one_vrid_on_one_interface_where_keepalived_keeps_them_apart() {
+    let second = |extra: &str| {
+        INSTANCE
+            .replace("VI_1", "VI_2")
+            .replace("192.0.2.10", "192.0.2.11")
+            .replace("priority 100", &format!("priority 100\n    {extra}"))
+    };
+    let first =
+        |extra: &str| INSTANCE.replace("priority 100", &format!("priority 100\n    {extra}"));
+    let peer = |p: &str| format!("unicast_peer {{\n        {p}\n    }}");
+    let ok = [
+        // Another multicast group.
+        (first(""), second("mcast_dst_ip 224.0.0.19")),
+        // Unicast beside multicast.
+        (first(""), second(&peer("192.0.2.2"))),
+        // Unicast to different peers.
+        (first(&peer("192.0.2.2")), second(&peer("192.0.2.3"))),
+        // Unicast from different source addresses.
+        (
+            first(&format!(
+                "unicast_src_ip 192.0.2.1\n    {}",
+                peer("192.0.2.2")
+            )),
+            second(&format!(
+                "unicast_src_ip 192.0.2.4\n    {}",
+                peer("192.0.2.2")
+            )),
+        ),
+    ];
+    for (a, b) in ok {
+        let e = errors(&format!("{a}{b}"));
+        assert!(e.is_empty(), "{a}{b}: {e:?}");
+    }
+    let e = errors(&format!(
+        "{}{}",
+        first(&peer("192.0.2.2")),
+        second(&peer("192.0.2.2"))
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("virtual_router_id 51 is already used on eth0 (IPv4, unicast, the same source address and peer 192.0.2.2) by vrrp_instance VI_1"),
+        "{e:?}"
+    );
 }
 
 #[test]
