@@ -582,8 +582,11 @@ impl Builder {
             names.push((vi.name.clone(), ri.vmac_pos, vmac_name(&vi)));
             instances.push(vi);
         }
-        for (pos, msg) in duplicate_vmac_names(&names) {
-            self.err(pos, msg);
+        for (i, pos, msg) in duplicate_vmac_names(&names) {
+            self.warn(pos, msg);
+            if let Some(v) = instances.get_mut(i).and_then(|vi| vi.vmac.as_mut()) {
+                v.name = None;
+            }
         }
         instances
     }
