@@ -1395,3 +1395,19 @@ fn umask_as_keepalived_reads_it() {
         );
     }
 }
+
+/// keepalived runs a unicast instance without an interface (routed
+/// adverts); tandem refuses it and says so.
+#[test]
+fn a_unicast_instance_without_an_interface_says_what_keepalived_does() {
+    let text = INSTANCE.replace("    interface eth0\n", "").replace(
+        "priority 100",
+        "priority 100\n    unicast_peer {\n        192.0.2.2\n    }",
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:1:1: error: vrrp_instance VI_1 has no \"interface\": keepalived runs a unicast instance without one"),
+        "{e:?}"
+    );
+}

@@ -47,6 +47,18 @@ impl Builder {
         match r.interface.take() {
             Some(i) => vi.interface = i,
             None if r.interface_given => {}
+            // keepalived runs a unicast instance without one: its adverts
+            // are routed, from unicast_src_ip, over whatever link the
+            // route says. tandem's sockets and VIPs belong to a link.
+            None if !vi.unicast_peer.is_empty() => self.err(
+                s.keyword.pos,
+                format!(
+                    "vrrp_instance {} has no \"interface\": keepalived runs a unicast instance without one \
+                     (its adverts routed from unicast_src_ip, over any link); tandem does not support that yet, \
+                     name the interface its adverts leave by",
+                    vi.name
+                ),
+            ),
             None => self.err(
                 s.keyword.pos,
                 format!("vrrp_instance {} has no \"interface\"", vi.name),
