@@ -1411,3 +1411,45 @@ fn a_unicast_instance_without_an_interface_says_what_keepalived_does() {
         "{e:?}"
     );
 }
+
+/// keepalived 2.2.7 moves the addresses an advert cannot carry to the
+/// excluded ones, with a report: 255 for IPv4 (the 8-bit count), 89 for
+/// IPv6 (what fits a 1500-byte frame).
+#[test]
+fn virtual_addresses_beyond_an_advert_are_held_but_not_advertised() {
+    for (v6, n, max) in [(false, 300usize, 255usize), (true, 100, 89)] {
+        let vips: String = (0..n)
+            .map(|i| {
+                if v6 {
+                    format!("        2001:db8::{:x}\n", i + 1)
+                } else {
+                    format!("        198.51.{}.{}\n", 100 + i / 250, 1 + i % 250)
+                }
+            })
+            .collect();
+        let text = INSTANCE.replace("        192.0.2.10/24\n", &vips);
+        let l = check(&text);
+        let m = messages(&l);
+        assert_eq!(m.len(), 1, "{m:?}");
+        let line = 6 + max;
+        assert!(
+            m[0].starts_with(&format!(
+                "t.conf:{line}:9: warning: vrrp_instance VI_1: {n} virtual addresses, more than an advert carries ({max}): the {} from here on",
+                n - max
+            )),
+            "{m:?}"
+        );
+        let c = l.config.unwrap_or_else(|| panic!("refused"));
+        let vi = &c.vrrp_instances[0];
+        assert_eq!(vi.virtual_ipaddress.len(), max);
+        assert_eq!(vi.virtual_ipaddress_excluded.len(), n - max);
+        assert_eq!(
+            vi.virtual_ipaddress_excluded[0].address.to_string(),
+            if v6 {
+                format!("2001:db8::{:x}", max + 1)
+            } else {
+                "198.51.101.6".to_string()
+            }
+        );
+    }
+}

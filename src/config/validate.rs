@@ -434,18 +434,8 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
         }
     }
     for vi in &cfg.vrrp_instances {
-        // RFC 5798 §5.2.5: the address count is an 8-bit field.
-        if vi.virtual_ipaddress.len() > 255 {
-            error(
-                out,
-                &vi.origin,
-                format!(
-                    "vrrp_instance {}: {} virtual addresses; an advert carries at most 255 (move the rest to virtual_ipaddress_excluded)",
-                    vi.name,
-                    vi.virtual_ipaddress.len()
-                ),
-            );
-        }
+        // More than an advert carries: the builder moved the excess to
+        // the excluded ones (RFC 5798 §5.2.5's 8-bit count).
         if vi.virtual_ipaddress.is_empty() && vi.virtual_router_id != 0 {
             warning(
                 out,

@@ -586,6 +586,7 @@ impl Builder {
                 vi.advert_int = adv;
             }
             self.check_resolved_instance(&vi, &ri);
+            self.excess_vips(&mut vi, &ri);
             self.apply_strict(&mut vi, &ri, g);
             self.finish_vmac(&mut vi, &ri);
             if (ri.linkbeat_use_polling || g.linkbeat_use_polling) && vi.vmac.is_none() {
@@ -692,6 +693,57 @@ impl Builder {
     /// What needs the resolved version and family: authentication is
     /// VRRPv2 only, nopreempt needs state BACKUP, and the unicast
     /// addresses must share the instance's family.
+    /// More virtual addresses than one advert carries: keepalived 2.2.7
+    /// moves the excess to the excluded ones (held while master, not
+    /// advertised), with a report (`vrrp_complete_instance`). Its limit:
+    /// what fits a 1500-byte frame after the Ethernet, IP and VRRP headers
+    /// (and v2 authentication), and at most 255 (RFC 5798 §5.2.5's 8-bit
+    /// count): 255 for IPv4, 89 for IPv6.
+    fn excess_vips(&mut self, vi: &mut VrrpInstance, ri: &RawInstance) {
+        const MTU: usize = 1500;
+        let max = if vi.family == AddressFamily::Inet6 {
+            (MTU - 14 - 40 - 8) / 16
+        } else {
+            let mut hdr = 14 + 20 + 8;
+            if vi.version == VrrpVersion::V2 {
+                hdr += 8;
+                if vi
+                    .authentication
+                    .as_ref()
+                    .is_some_and(|a| a.auth_type == crate::config::AuthType::Ah)
+                {
+                    hdr += 24;
+                }
+            }
+            (MTU - hdr) / 4
+        }
+        .min(255);
+        if vi.virtual_ipaddress.len() <= max {
+            return;
+        }
+        let Some(first) = vi.virtual_ipaddress.get(max).map(|v| v.address) else {
+            return;
+        };
+        let pos = ri
+            .vip_pos
+            .iter()
+            .find(|(a, _)| *a == first)
+            .map_or(ri.kw_pos, |p| p.1);
+        let n = vi.virtual_ipaddress.len();
+        let excess = vi.virtual_ipaddress.split_off(max);
+        vi.virtual_ipaddress_excluded.splice(0..0, excess);
+        self.warn(
+            pos,
+            format!(
+                "vrrp_instance {}: {n} virtual addresses, more than an advert carries ({max}): \
+                 the {} from here on are held but not advertised, as virtual_ipaddress_excluded \
+                 (keepalived does the same)",
+                vi.name,
+                n - max
+            ),
+        );
+    }
+
     fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
         let family = vi.family;
         if vi.vmac.is_some()
