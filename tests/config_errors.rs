@@ -1453,3 +1453,20 @@ fn virtual_addresses_beyond_an_advert_are_held_but_not_advertised() {
         );
     }
 }
+
+/// An IPv4 unicast_src_ip before IPv6 virtual addresses: keepalived makes
+/// the instance IPv4 and drops the addresses; tandem refuses and says so.
+#[test]
+fn a_source_of_the_other_family_says_what_keepalived_makes_of_it() {
+    let text = INSTANCE
+        .replace("priority 100", "priority 100\n    unicast_src_ip 192.0.2.1")
+        .replace("192.0.2.10/24", "2001:db8::10/64");
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            "t.conf:5:20: error: vrrp_instance VI_1: unicast_src_ip 192.0.2.1 is not IPv6 like the instance's virtual addresses; \
+          keepalived reads this address first, takes the instance as IPv4 and drops its IPv6 virtual addresses, leaving it without them"
+        ]
+    );
+}

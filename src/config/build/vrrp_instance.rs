@@ -805,11 +805,31 @@ impl Builder {
                 self.warn(pos, msg);
             }
         }
+        // keepalived takes the family from the first address it reads;
+        // when that is this one, it drops the virtual addresses instead.
+        let first_vip = ri.vip_pos.first().map(|p| p.1);
+        let keepalived = |pos: Option<Pos>| match (pos, first_vip) {
+            (Some(a), Some(v)) if a.file == v.file && (a.line, a.col) < (v.line, v.col) => format!(
+                "; keepalived reads this address first, takes the instance as {} and drops its {family} \
+                 virtual addresses, leaving it without them",
+                if family == AddressFamily::Inet {
+                    "IPv6"
+                } else {
+                    "IPv4"
+                }
+            ),
+            _ => String::new(),
+        };
         for (peer, pos) in &ri.peer_pos {
             if AddressFamily::of(peer) != family {
                 let msg = format!(
-                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
-                    vi.name
+                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses{}",
+                    vi.name,
+                    if ri.src_pos.is_some() {
+                        String::new()
+                    } else {
+                        keepalived(Some(*pos))
+                    }
                 );
                 self.err(*pos, msg);
             }
@@ -818,8 +838,9 @@ impl Builder {
             && AddressFamily::of(&src) != family
         {
             let msg = format!(
-                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
-                vi.name
+                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses{}",
+                vi.name,
+                keepalived(ri.src_pos)
             );
             match ri.src_pos {
                 Some(pos) => self.err(pos, msg),
