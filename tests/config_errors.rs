@@ -172,7 +172,7 @@ fn advert_int_follows_the_vrrp_version() {
     assert_eq!(
         e,
         [
-            "t.conf:4:16: error: advert_int 0.1 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+            "t.conf:4:16: error: advert_int 0.1 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds (keepalived rounds it to 1 s)"
         ]
     );
     let e = errors(&INSTANCE.replace("priority 100", "version 3\n    advert_int 41"));
@@ -1042,7 +1042,8 @@ fn unicast_peers_share_the_instances_family() {
     assert_eq!(
         errors(&text),
         [
-            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses",
+            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses; \
+             keepalived reads this address first, takes the instance as IPv6 and drops its IPv4 virtual addresses, leaving it without them",
             "t.conf:7:9: error: vrrp_instance VI_1: unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses",
         ]
     );
@@ -1202,7 +1203,7 @@ fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
         ),
         (
             "1.5",
-            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds",
+            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds (keepalived rounds it to 2 s)",
         ),
     ] {
         let text = INSTANCE.replace("priority 100", &format!("advert_int {v}"));

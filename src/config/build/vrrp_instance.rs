@@ -861,10 +861,14 @@ impl Builder {
         match vi.version {
             VrrpVersion::V2 => {
                 if adv.subsec_nanos() != 0 {
+                    // keepalived rounds to the nearest second, at least 1:
+                    // not the interval the line asks for.
+                    let rounded = (adv + Duration::from_millis(500)).as_secs().max(1);
                     self.err(
                         pos,
                         format!(
-                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds \
+                             (keepalived rounds it to {rounded} s)"
                         ),
                     );
                 } else if !(1..=255).contains(&adv.as_secs()) {
