@@ -10,6 +10,13 @@
 //! holds its own instance's VIP only, and in a quiet window tandem's
 //! MASTER receives no advert while its BACKUP receives keepalived's.
 //!
+//! Two unicast instances with one VRID and one source address, each to
+//! its own peer, are told apart by the advert's source: on a LAN of three,
+//! tandem runs both, keepalived on each of the other two nodes runs one
+//! (priority 100 against tandem's 150 for VI_A, the first instance, and
+//! 200 for VI_B): the adverts of VI_B's master must reach VI_B, not the
+//! first instance with that VRID.
+//!
 //! Needs root (namespaces) and keepalived.
 
 mod netns;
@@ -18,7 +25,7 @@ use std::time::Duration;
 
 use netns::daemon::{Daemon, Scratch, check_config_accepts};
 use netns::keepalived::{Keepalived, require_keepalived};
-use netns::{Pair, wait_until};
+use netns::{Lan, Pair, wait_until};
 
 /// Two instances with VRID 51 on `dev`: VI_A (VIP .100) at `prio_a`,
 /// VI_B (VIP .101) at `prio_b` with `b_extra` (its unicast peer or group).
@@ -119,4 +126,82 @@ fn a_multicast_and_a_unicast_instance_share_a_vrid_as_under_keepalived() {
 #[test]
 fn two_multicast_groups_share_a_vrid_as_under_keepalived() {
     run("svrid-g", |_| "mcast_dst_ip 224.0.0.19".to_string());
+}
+
+/// One unicast instance with VRID 51 on eth0, to `peer`.
+fn unicast(name: &str, prio: u8, peer: &str, vip: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{
+  interface eth0
+  virtual_router_id 51
+  priority {prio}
+  advert_int 1
+  unicast_peer {{
+    {peer}
+  }}
+  virtual_ipaddress {{
+    {vip}/24
+  }}
+}}
+"
+    )
+}
+
+#[test]
+fn unicast_instances_with_one_vrid_and_different_peers_elect_apart() {
+    if !require_keepalived() {
+        return;
+    }
+    let lan = Lan::new("svrid-p", 3);
+    let dir = Scratch::new("svrid-p");
+    // tandem at .1: VI_A with .2 (keepalived at 100: tandem MASTER), VI_B
+    // with .3 (keepalived at 200: tandem BACKUP).
+    let t_conf = dir.file(
+        "t.conf",
+        &(unicast("VI_A", 150, "192.0.2.2", "192.0.2.100")
+            + &unicast("VI_B", 150, "192.0.2.3", "192.0.2.101")),
+    );
+    let k2 = dir.file("k2.conf", &unicast("VI_A", 100, "192.0.2.1", "192.0.2.100"));
+    let k3 = dir.file("k3.conf", &unicast("VI_B", 200, "192.0.2.1", "192.0.2.101"));
+    let said = check_config_accepts(&t_conf);
+    assert!(!said.contains("virtual_router_id"), "{said}");
+    let mut d = Daemon::start(&lan.nodes[0], &t_conf, dir.0.join("t.log"));
+    d.wait_started();
+    let k2_dir = dir.0.join("k2");
+    let k3_dir = dir.0.join("k3");
+    let _ = std::fs::create_dir_all(&k2_dir);
+    let _ = std::fs::create_dir_all(&k3_dir);
+    let mut ka = Keepalived::start(&lan.nodes[1], &k2, &k2_dir);
+    let mut kb = Keepalived::start(&lan.nodes[2], &k3, &k3_dir);
+    let (t, n2, n3) = (&lan.nodes[0], &lan.nodes[1], &lan.nodes[2]);
+    let settled = || {
+        t.has_addr("eth0", "192.0.2.100")
+            && !t.has_addr("eth0", "192.0.2.101")
+            && !n2.has_addr("eth0", "192.0.2.100")
+            && n3.has_addr("eth0", "192.0.2.101")
+    };
+    let ok = wait_until(20.0, settled);
+    assert!(
+        ok,
+        "the two elections did not settle apart:\ntandem:\n{}\n{}\n{}",
+        d.log(),
+        ka.log(),
+        kb.log()
+    );
+    // keepalived at .3 is VI_B's MASTER (an advert a second); the one at
+    // .2 is BACKUP (silent): tandem's VI_A hears nothing.
+    let (a0, b0) = (received(&d, "VI_A"), received(&d, "VI_B"));
+    std::thread::sleep(Duration::from_secs(5));
+    let (a1, b1) = (received(&d, "VI_A"), received(&d, "VI_B"));
+    assert!(settled(), "an election moved:\n{}", d.log());
+    assert!(
+        b1 - b0 >= 3,
+        "tandem's VI_B heard {} adverts in 5 s",
+        b1 - b0
+    );
+    assert_eq!(a1 - a0, 0, "tandem's VI_A took adverts of .3's VI_B");
+    ka.stop();
+    kb.stop();
+    d.signal("-TERM");
+    assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
 }

@@ -166,6 +166,33 @@ impl IoPool {
         plan
     }
 
+    /// A unit updated in place (a reload) keeps its routes; what tells
+    /// unicast instances that share a VRID apart (their peers) follows
+    /// the new plan.
+    pub(super) fn update_routes(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<super::unit::UnitMsg>,
+        plan: &UnitPlan,
+    ) {
+        for (idx, inst) in plan.instances.iter().enumerate() {
+            let Some(routes) = self.routes.get(&(inst.ifindex, inst.rx_dest())) else {
+                continue;
+            };
+            let Ok(mut routes) = routes.write() else {
+                continue;
+            };
+            let found = routes
+                .get_mut(&inst.params.vrid)
+                .into_iter()
+                .flatten()
+                .find(|r| r.instance == idx && r.tx.same_channel(tx));
+            if let Some(r) = found {
+                r.local = inst.src;
+                r.peers = inst.unicast_peers.clone();
+            }
+        }
+    }
+
     pub(super) fn announcer(&self) -> Announcer {
         Announcer {
             garp: self.garp.clone(),

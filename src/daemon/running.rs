@@ -480,6 +480,7 @@ impl Running {
             }
             match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(Ok(lines))) => {
+                    self.pool.update_routes(&h.tx, &u);
                     h.plan = u;
                     done.extend(lines);
                 }
@@ -490,6 +491,7 @@ impl Running {
                 }
                 Ok(Err(_)) | Err(_) => {
                     // Delivered: the unit takes it when it gets to it.
+                    self.pool.update_routes(&h.tx, &u);
                     h.plan = u;
                     tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
                     done.push(format!("{name}: update not confirmed"));

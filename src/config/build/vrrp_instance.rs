@@ -745,7 +745,6 @@ impl Builder {
     }
 
     fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
-        let family = vi.family;
         if vi.vmac.is_some()
             && let Some(pos) = ri.promote_secondaries_pos
         {
@@ -790,6 +789,13 @@ impl Builder {
                 ),
             ));
         }
+        self.check_address_families(vi, ri);
+    }
+
+    /// `mcast_dst_ip`, `unicast_peer` and `unicast_src_ip` of the
+    /// instance's family (its virtual addresses').
+    fn check_address_families(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
+        let family = vi.family;
         if let (Some(g), Some(pos)) = (vi.mcast_dst_ip, ri.mcast_pos) {
             if AddressFamily::of(&g) != family {
                 let msg = format!(
