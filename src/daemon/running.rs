@@ -480,8 +480,7 @@ impl Running {
             }
             match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(Ok(lines))) => {
-                    self.pool.update_routes(&h.tx, &u);
-                    h.plan = u;
+                    adopt(&self.pool, h, u);
                     done.extend(lines);
                 }
                 Ok(Ok(Err(why))) => {
@@ -491,8 +490,7 @@ impl Running {
                 }
                 Ok(Err(_)) | Err(_) => {
                     // Delivered: the unit takes it when it gets to it.
-                    self.pool.update_routes(&h.tx, &u);
-                    h.plan = u;
+                    adopt(&self.pool, h, u);
                     tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
                     done.push(format!("{name}: update not confirmed"));
                 }
@@ -659,4 +657,11 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// A unit took its new plan in place: its handle and its receive routes
+/// follow it.
+fn adopt(pool: &IoPool, h: &mut UnitHandle, u: UnitPlan) {
+    pool.update_routes(&h.tx, &u);
+    h.plan = u;
 }
