@@ -329,3 +329,21 @@ vrrp_instance VI_1 {
         ]
     );
 }
+
+#[test]
+fn a_v3_advert_int_between_centiseconds_is_rounded_as_keepalived_rounds_it() {
+    for (written, want_ms) in [("0.333", 330), ("0.015", 20), ("1.237", 1240)] {
+        let (c, msgs) = loaded(&instance(&format!("  version 3\n  advert_int {written}")));
+        assert_eq!(
+            c.vrrp_instances[0].advert_int,
+            std::time::Duration::from_millis(want_ms),
+            "{written}: {msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("t.conf:6:14: warning:")
+                    && m.contains("as keepalived rounds it")),
+            "{written}: {msgs:?}"
+        );
+    }
+}

@@ -582,8 +582,7 @@ impl Builder {
             state_and_priority(&mut vi, &ri);
             vi.version = self.resolve_version(&vi, &ri, g);
             if let Some((adv, pos)) = ri.advert_int {
-                self.check_advert_int(&vi, adv, pos);
-                vi.advert_int = adv;
+                vi.advert_int = self.check_advert_int(&vi, adv, pos);
             }
             self.check_resolved_instance(&vi, &ri);
             self.excess_vips(&mut vi, &ri);
@@ -862,7 +861,10 @@ impl Builder {
 
     /// RFC 3768 §5.3.7: whole seconds, 1–255 in an 8-bit field.
     /// RFC 5798 §5.2.7: centiseconds in a 12-bit field, 1–4095.
-    fn check_advert_int(&mut self, vi: &VrrpInstance, adv: Duration, pos: Pos) {
+    /// Returns the interval the instance runs with: under version 3 a
+    /// fraction of a centisecond is rounded to the nearest one, as
+    /// keepalived rounds it (0.333 s is the 0.33 s the line meant).
+    fn check_advert_int(&mut self, vi: &VrrpInstance, adv: Duration, pos: Pos) -> Duration {
         let secs = adv.as_secs_f64();
         match vi.version {
             VrrpVersion::V2 => {
@@ -894,13 +896,19 @@ impl Builder {
                         format!("advert_int {secs} is out of range for VRRP version 3 (0.01-40.95 seconds)"),
                     );
                 } else if cs.fract() != 0.0 {
-                    self.err(
+                    let rounded = Duration::from_millis(((cs.round() as u64).max(1)) * 10);
+                    self.warn(
                         pos,
-                        format!("advert_int {secs} is not a whole number of centiseconds (VRRP version 3 resolution)"),
+                        format!(
+                            "advert_int {secs} is not a whole number of centiseconds (VRRP version 3 resolution): using {} s, as keepalived rounds it",
+                            rounded.as_secs_f64()
+                        ),
                     );
+                    return rounded;
                 }
             }
         }
+        adv
     }
 }
 
