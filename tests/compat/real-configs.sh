@@ -184,6 +184,10 @@ check_one() {
   # An executable file (a shell script among the configs) keepalived does
   # not read at all: it then runs an empty configuration.
   grep -q "is not a regular non-executable file" "$work/k.out" && k=refused
+  # Two instances on one VRID where keepalived cannot tell them apart: its
+  # VRRP process fails to start (vrrp_complete_init returns false), though
+  # -t only reports it and exits 5.
+  grep -q "both use VRID" "$work/k.out" && k=refused
   t=refused; blocked=
   if (cd "$(dirname "$f")" && timeout 20 ip netns exec "$ns" "$TANDEM" check-config -f "$f" "${idarg[@]}") \
       >"$work/t.out" 2>&1; then
