@@ -60,7 +60,7 @@ fn invalid_configuration_exits_1_with_every_problem() {
         [
             format!("{p}:3:21: error: virtual_router_id 300 is out of range (1-255)"),
             format!(
-                "{p}:4:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?"
+                "{p}:4:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)"
             ),
             format!("{p}: 2 errors; configuration refused"),
         ]

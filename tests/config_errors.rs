@@ -83,21 +83,21 @@ fn misspelt_keyword_gets_a_suggestion_with_position() {
     assert_eq!(
         e,
         [
-            "t.conf:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?"
+            "t.conf:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)"
         ]
     );
     let e = errors("global_defs {\n  router_idd x\n}\n");
     assert_eq!(
         e,
         [
-            "t.conf:2:3: error: unknown keyword \"router_idd\" in global_defs; did you mean \"router_id\"?"
+            "t.conf:2:3: error: unknown keyword \"router_idd\" in global_defs; did you mean \"router_id\"? (keepalived 2.2.7 would log it and skip the line)"
         ]
     );
     let e = errors("vrrp_instanse VI_1 {\n}\n");
     assert_eq!(
         e,
         [
-            "t.conf:1:1: error: unknown keyword \"vrrp_instanse\" in the top level; did you mean \"vrrp_instance\"?"
+            "t.conf:1:1: error: unknown keyword \"vrrp_instanse\" in the top level; did you mean \"vrrp_instance\"? (keepalived 2.2.7 would log it and skip the line and its block)"
         ]
     );
 }
@@ -225,7 +225,7 @@ fn all_problems_are_reported_at_once() {
             "t.conf:2:3: error: \"namespace_with_ipsets\" is a keepalived option that tandem does not support yet",
             "t.conf:3:24: error: smtp_connect_timeout expects a whole number, not \"x\"",
             "t.conf:7:21: error: virtual_router_id 0 is out of range (1-255)",
-            "t.conf:8:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+            "t.conf:8:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)",
         ]
     );
 }
@@ -525,7 +525,7 @@ fn includes_are_relative_and_keep_positions() {
     assert_eq!(
         e,
         [format!(
-            "{}:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+            "{}:4:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)",
             inc.display()
         )]
     );
@@ -983,10 +983,10 @@ fn nb_get_retry_is_read_only_where_keepalived_reads_it() {
     assert_eq!(
         e,
         [
-            "t.conf:3:3: error: \"nb_get_retry\" is not read in virtual_server (keepalived refuses it there too); use \"retry\"",
-            "t.conf:5:5: error: \"nb_get_retry\" is not read in real_server (keepalived refuses it there too); use \"retry\"",
-            "t.conf:7:7: error: \"nb_get_retry\" is not read in TCP_CHECK (keepalived refuses it there too); use \"retry\"",
-            "t.conf:11:7: error: \"nb_get_retry\" is not read in MISC_CHECK (keepalived refuses it there too); use \"retry\"",
+            "t.conf:3:3: error: \"nb_get_retry\" is not read in virtual_server: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no retry set); use \"retry\"",
+            "t.conf:5:5: error: \"nb_get_retry\" is not read in real_server: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no retry set); use \"retry\"",
+            "t.conf:7:7: error: \"nb_get_retry\" is not read in TCP_CHECK: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no retry set); use \"retry\"",
+            "t.conf:11:7: error: \"nb_get_retry\" is not read in MISC_CHECK: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no retry set); use \"retry\"",
         ]
     );
 }
@@ -1349,7 +1349,7 @@ fn diagnostics_are_in_file_order() {
             "t.conf:5:9: error: vrrp_instance VI_1: track_script names no vrrp_script \"nosuch\"",
             "t.conf:11:1: error: vrrp_instance VI_2 has no \"interface\"",
             "t.conf:11:1: error: vrrp_instance VI_2 has no \"virtual_router_id\"",
-            "t.conf:12:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"?",
+            "t.conf:12:5: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)",
         ]
     );
     let mut sorted = pos.clone();
@@ -1368,7 +1368,7 @@ fn checker_keywords_follow_keepalived() {
         messages(&l),
         [
             "t.conf:6:7: warning: enable_sni has no effect in HTTP_GET (no TLS); it is for SSL_GET",
-            "t.conf:10:7: error: \"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"",
+            "t.conf:10:7: error: \"connect_timeout\" is not read in MISC_CHECK: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no misc_timeout set); use \"misc_timeout\"",
         ]
     );
 }

@@ -347,3 +347,55 @@ fn a_v3_advert_int_between_centiseconds_is_rounded_as_keepalived_rounds_it() {
         );
     }
 }
+
+fn instance_in(state: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {{\n    192.0.2.10/24\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn state_equal_and_slave_start_as_backup_as_in_keepalived() {
+    // keepalived 2.2.7: "(VI_1) unknown state 'EQUAL', defaulting to BACKUP".
+    for word in ["EQUAL", "SLAVE"] {
+        let (c, msgs) = loaded(&instance_in(word));
+        assert_eq!(
+            c.vrrp_instances[0].state,
+            tandem::config::InitialState::Backup
+        );
+        assert_eq!(
+            msgs,
+            [format!(
+                "t.conf:2:9: warning: state \"{word}\" is not MASTER or BACKUP; BACKUP is used, as keepalived 2.2.7 defaults to it"
+            )]
+        );
+    }
+    // A misspelt MASTER is not what keepalived's BACKUP would mean: refused,
+    // saying what keepalived would do.
+    let l = check(&instance_in("MASTR"));
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        e,
+        [
+            "t.conf:2:9: error: state expects MASTER or BACKUP, not \"MASTR\" (keepalived 2.2.7 would start it as BACKUP)"
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_keyword_says_keepalived_would_skip_the_line() {
+    // keepalived 2.2.7: "Unknown keyword 'lvs_sync_daemon_inteface'", and
+    // no sync daemon, which is not what the line meant.
+    let text = instance_in("BACKUP").replace(
+        "  interface eth0\n",
+        "  interface eth0\n  lvs_sync_daemon_inteface eth0\n",
+    );
+    let l = check(&text);
+    let e: Vec<String> = l.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        e,
+        [
+            "t.conf:4:3: error: unknown keyword \"lvs_sync_daemon_inteface\" in vrrp_instance; did you mean \"lvs_sync_daemon_interface\"? (keepalived 2.2.7 would log it and skip the line)"
+        ]
+    );
+}

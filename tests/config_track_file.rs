@@ -114,7 +114,7 @@ fn mistakes_in_a_track_file_block() {
             "t.conf:6:13: error: unexpected \"x\" after init_file; expected a number or \"overwrite\"",
             "t.conf:6:15: error: init_file 99999999999 is out of range (-2147483648-2147483647)",
             "t.conf:7:13: warning: init_file 300 is outside the range a VRRP priority can use (-254..254); written as it is (keepalived warns too)",
-            "t.conf:8:3: error: unknown keyword \"fille\" in track_file; did you mean \"file\"?",
+            "t.conf:8:3: error: unknown keyword \"fille\" in track_file; did you mean \"file\"? (keepalived 2.2.7 would log it and skip the line)",
             "t.conf:10:1: error: track_file nofile has no \"file\" (keepalived ignores such a block)",
             "t.conf:13:1: error: track_file tf is already defined at t.conf:1:1; keepalived uses the first",
         ]

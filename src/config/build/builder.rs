@@ -215,13 +215,14 @@ impl Builder {
             && !block.unsupported().contains(&kw)
             && (Block::Top.supported().contains(&kw) || Block::Top.unsupported().contains(&kw));
         let msg = if let Some(new) = keywords::deprecated_alias(kw) {
-            // keepalived 2.2.7 refuses it here too ("Unknown keyword").
+            // keepalived 2.2.7 does not read it here either: it logs
+            // "Unknown keyword" and runs without the line.
             format!(
-                "\"{kw}\" is not read in {} (keepalived refuses it there too); use \"{new}\"",
+                "\"{kw}\" is not read in {}: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no {new} set); use \"{new}\"",
                 block.name()
             )
         } else if block == Block::MiscCheck && kw == "connect_timeout" {
-            "\"connect_timeout\" is not read in MISC_CHECK (keepalived refuses it there too); use \"misc_timeout\"".to_string()
+            "\"connect_timeout\" is not read in MISC_CHECK: keepalived 2.2.7 would log \"Unknown keyword\" and skip the line (no misc_timeout set); use \"misc_timeout\"".to_string()
         } else if misplaced_top {
             format!(
                 "\"{kw}\" cannot be inside {}; is a \"}}\" missing before it?",
@@ -248,9 +249,10 @@ impl Builder {
         };
         // keepalived logs an unknown keyword and goes on without the line
         // (and a block after it), so a file it "runs" may lose a setting
-        // silently; tandem refuses, and says how little the fix costs (a
-        // misspelling's suggestion says enough).
-        let msg = if msg.starts_with("unknown keyword") && !msg.ends_with('?') {
+        // silently; tandem refuses, and says how little the fix costs. A
+        // misspelling too: keepalived runs without what the line meant
+        // (`lvs_sync_daemon_inteface`: no sync daemon at all).
+        let msg = if msg.starts_with("unknown keyword") {
             let what = if s.block {
                 "line and its block"
             } else {

@@ -135,9 +135,25 @@ impl Builder {
                     match w.text.to_ascii_uppercase().as_str() {
                         "MASTER" => vi.state = InitialState::Master,
                         "BACKUP" => vi.state = InitialState::Backup,
+                        // keepalived 2.2.7 starts any other word as BACKUP
+                        // ("unknown state ..., defaulting to BACKUP"): for
+                        // these two that is what the line meant.
+                        "EQUAL" | "SLAVE" => {
+                            vi.state = InitialState::Backup;
+                            self.warn(
+                                w.pos,
+                                format!(
+                                    "state \"{}\" is not MASTER or BACKUP; BACKUP is used, as keepalived 2.2.7 defaults to it",
+                                    w.text
+                                ),
+                            );
+                        }
                         _ => self.err(
                             w.pos,
-                            format!("state expects MASTER or BACKUP, not \"{}\"", w.text),
+                            format!(
+                                "state expects MASTER or BACKUP, not \"{}\" (keepalived 2.2.7 would start it as BACKUP)",
+                                w.text
+                            ),
                         ),
                     }
                 }
