@@ -159,8 +159,8 @@ fn a_master_a_leaving_master_and_a_startup_hold_are_left_alone() {
     assert_eq!(h.state(), State::Backup);
 }
 
-#[test]
-fn a_sync_group_takes_over_together_once_every_member_heard() {
+/// LB2's sync group of VI_OUT (VRID 51) and VI_IN (52), started.
+fn group_of_two_on_lb2() -> Router {
     let p = |name: &str, vrid| params(name, vrid, LB2, 100);
     let mut r = Router::new(
         vec![p("VI_OUT", 51), p("VI_IN", 52)],
@@ -169,6 +169,12 @@ fn a_sync_group_takes_over_together_once_every_member_heard() {
     )
     .unwrap();
     r.broadcast(ms(0), Event::Startup);
+    r
+}
+
+#[test]
+fn a_sync_group_takes_over_together_once_every_member_heard() {
+    let mut r = group_of_two_on_lb2();
     for (id, vrid) in [(0, 51), (1, 52)] {
         let a = Event::AdvertReceived {
             src: LB1,
@@ -191,14 +197,7 @@ fn a_sync_group_takes_over_together_once_every_member_heard() {
 fn the_master_s_next_advert_cancels_a_wish_to_take_over() {
     // In a group, a member that wanted master on PeerDown but then hears
     // the master again (only BFD failed) follows it again.
-    let p = |name: &str, vrid| params(name, vrid, LB2, 100);
-    let mut r = Router::new(
-        vec![p("VI_OUT", 51), p("VI_IN", 52)],
-        vec![vec![0, 1]],
-        ms(0),
-    )
-    .unwrap();
-    r.broadcast(ms(0), Event::Startup);
+    let mut r = group_of_two_on_lb2();
     let a = |vrid| Event::AdvertReceived {
         src: LB1,
         advert: advert(vrid, 150),
