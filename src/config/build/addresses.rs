@@ -383,6 +383,48 @@ impl Builder {
         true
     }
 
+    /// A route's destination word: a prefix, `default` / `any` / `all`
+    /// (the family settled later, from the gateway), or keepalived's old
+    /// `default6`.
+    fn route_destination(&mut self, dest: &mut Option<IpPrefix>, w: &Word) -> RouteStep {
+        let opt = w.text.as_str();
+        match opt {
+            "default" | "any" | "all" => {
+                *dest = Some(IpPrefix {
+                    address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    prefix_len: 0,
+                });
+                RouteStep::Next { words: 1, ok: true }
+            }
+            // keepalived's name for the IPv6 default route up to 2.0.7,
+            // still read (and logged as deprecated) by 2.2.7.
+            "default6" => {
+                self.warn(
+                    w.pos,
+                    "\"default6\" is deprecated (keepalived says so too): write \"inet6 default\"",
+                );
+                *dest = Some(IpPrefix {
+                    address: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                    prefix_len: 0,
+                });
+                RouteStep::Next { words: 1, ok: true }
+            }
+            _ => match parse_prefix(opt) {
+                Some(p) => {
+                    *dest = Some(p);
+                    RouteStep::Next { words: 1, ok: true }
+                }
+                None => {
+                    self.err(
+                        w.pos,
+                        format!("expected a destination (e.g. 192.0.2.0/24), not \"{opt}\""),
+                    );
+                    RouteStep::Stop
+                }
+            },
+        }
+    }
+
     /// One word of a route line (`w`, with the word after it), read into
     /// `r`: an option, its value, the route type or the destination.
     fn route_word(
@@ -441,39 +483,7 @@ impl Builder {
                 self.err(w.pos, keywords::unsupported_message(opt));
                 RouteStep::Stop
             }
-            "default" | "any" | "all" if dest.is_none() => {
-                *dest = Some(IpPrefix {
-                    address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-                    prefix_len: 0,
-                });
-                RouteStep::Next { words: 1, ok: true }
-            }
-            // keepalived's name for the IPv6 default route up to 2.0.7,
-            // still read (and logged as deprecated) by 2.2.7.
-            "default6" if dest.is_none() => {
-                self.warn(
-                    w.pos,
-                    "\"default6\" is deprecated (keepalived says so too): write \"inet6 default\"",
-                );
-                *dest = Some(IpPrefix {
-                    address: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-                    prefix_len: 0,
-                });
-                RouteStep::Next { words: 1, ok: true }
-            }
-            _ if dest.is_none() => match parse_prefix(opt) {
-                Some(p) => {
-                    *dest = Some(p);
-                    RouteStep::Next { words: 1, ok: true }
-                }
-                None => {
-                    self.err(
-                        w.pos,
-                        format!("expected a destination (e.g. 192.0.2.0/24), not \"{opt}\""),
-                    );
-                    RouteStep::Stop
-                }
-            },
+            _ if dest.is_none() => self.route_destination(dest, w),
             _ => {
                 let cands = [
                     "src", "via", "gw", "dev", "scope", "table", "metric", "no_track",

@@ -128,36 +128,7 @@ impl Builder {
         }
         match kw.as_str() {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
-            "state" => {
-                r.state_given = true;
-                r.state_pos = Some(st.keyword.pos);
-                if let Some(w) = self.one(&st, "MASTER or BACKUP") {
-                    match w.text.to_ascii_uppercase().as_str() {
-                        "MASTER" => vi.state = InitialState::Master,
-                        "BACKUP" => vi.state = InitialState::Backup,
-                        // keepalived 2.2.7 starts any other word as BACKUP
-                        // ("unknown state ..., defaulting to BACKUP"): for
-                        // these two that is what the line meant.
-                        "EQUAL" | "SLAVE" => {
-                            vi.state = InitialState::Backup;
-                            self.warn(
-                                w.pos,
-                                format!(
-                                    "state \"{}\" is not MASTER or BACKUP; BACKUP is used, as keepalived 2.2.7 defaults to it",
-                                    w.text
-                                ),
-                            );
-                        }
-                        _ => self.err(
-                            w.pos,
-                            format!(
-                                "state expects MASTER or BACKUP, not \"{}\" (keepalived 2.2.7 would start it as BACKUP)",
-                                w.text
-                            ),
-                        ),
-                    }
-                }
-            }
+            "state" => self.instance_state(&st, vi, r),
             "interface" => {
                 r.interface_given = true;
                 r.interface = self.string(&st);
@@ -230,6 +201,39 @@ impl Builder {
                 r.linkbeat_use_polling = self.instance_linkbeat(&st, &vi.name)
             }
             _ => self.unknown(Block::VrrpInstance, &st),
+        }
+    }
+
+    /// `state MASTER|BACKUP`. keepalived 2.2.7 starts any other word as
+    /// BACKUP ("unknown state ..., defaulting to BACKUP").
+    fn instance_state(&mut self, st: &Stmt, vi: &mut VrrpInstance, r: &mut RawInstance) {
+        r.state_given = true;
+        r.state_pos = Some(st.keyword.pos);
+        if let Some(w) = self.one(st, "MASTER or BACKUP") {
+            match w.text.to_ascii_uppercase().as_str() {
+                "MASTER" => vi.state = InitialState::Master,
+                "BACKUP" => vi.state = InitialState::Backup,
+                // keepalived 2.2.7 starts any other word as BACKUP
+                // ("unknown state ..., defaulting to BACKUP"): for
+                // these two that is what the line meant.
+                "EQUAL" | "SLAVE" => {
+                    vi.state = InitialState::Backup;
+                    self.warn(
+                        w.pos,
+                        format!(
+                            "state \"{}\" is not MASTER or BACKUP; BACKUP is used, as keepalived 2.2.7 defaults to it",
+                            w.text
+                        ),
+                    );
+                }
+                _ => self.err(
+                    w.pos,
+                    format!(
+                        "state expects MASTER or BACKUP, not \"{}\" (keepalived 2.2.7 would start it as BACKUP)",
+                        w.text
+                    ),
+                ),
+            }
         }
     }
 
