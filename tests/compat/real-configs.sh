@@ -125,6 +125,9 @@ for line in open(sys.argv[1], errors="replace"):
     m = re.search(r"Line \d+\) (.*)", line)
     if m:
         add(m.group(1))
+    # An unbalanced file: keepalived reads on with the blocks misnested.
+    elif re.search(r"There are \d+ missing \x27}\x27s or extra \x27[{]\x27s", line):
+        add(line)
 for line in open(sys.argv[2], errors="replace"):
     m = re.search(r": error: .*\([^()]*?(keepalived (2\.\d+\.\d+ would|ignores|refuses)[^()]*)\)", line)
     if m:
@@ -289,7 +292,7 @@ print(f"files (every id): keepalived runs {len(f_ok)} ({len(f_clean)} without a 
 import re
 dropped = re.compile(r"Unknown keyword|Unknown configuration entry|unknown route keyword|"
                      r"Unexpected|ignoring|skipping|invalid|not valid|outside range|"
-                     r"Config files missing|said by tandem")
+                     r"Config files missing|said by tandem|missing '}'s")
 def whole(r): return not any(dropped.search(x) for x in r[5].split(";") if x) if len(r) > 5 else True
 f_whole = [v for v in f_ok if all(whole(r) for r in v)]
 f_whole_both = [v for v in f_whole if all(r[3] == "accepted" for r in v)]
