@@ -48,6 +48,7 @@ fn notify_scripts(
         generic: one("notify", generic)?,
         master_rx_lower_pri: one("notify_master_rx_lower_pri", master_rx_lower_pri)?,
         priority_changes: false,
+        notify_deleted: None,
     })
 }
 
@@ -305,7 +306,7 @@ fn plan_instance(
     params
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
-    let notify = notify_scripts(
+    let mut notify = notify_scripts(
         env,
         &format!("vrrp_instance {}", inst.name),
         [
@@ -317,6 +318,13 @@ fn plan_instance(
             &inst.notify_master_rx_lower_pri,
         ],
     )?;
+    notify.notify_deleted = match &inst.notify_deleted {
+        Some(d) => Some(env.notify_opt(
+            &format!("vrrp_instance {} notify_deleted", inst.name),
+            d.script.as_ref(),
+        )?),
+        None => None,
+    };
     Ok(InstancePlan {
         name: inst.name.clone(),
         params,

@@ -28,6 +28,14 @@ use super::unit::{self, BfdStates, InstanceIo, Unit, UnitMsg, UnitReporting};
 use super::vmac_set::VmacSet;
 
 /// One running unit: its name, inbox, task and the plan it runs.
+/// What [`Running::apply`] did: one line per unit for the log, and the
+/// units it started (new, or rebuilt: their instances notify their own
+/// transitions from INIT).
+pub(super) struct Applied {
+    pub lines: Vec<String>,
+    pub started: Vec<String>,
+}
+
 struct UnitHandle {
     name: String,
     plan: UnitPlan,
@@ -369,8 +377,15 @@ impl Running {
     }
 
     /// Stop the named units (priority 0 if master, VIPs released,
-    /// notify_stop) and forget their routes.
-    async fn stop_units(&mut self, names: &[String], timeout: Duration) {
+    /// notify_stop) and forget their routes. Their instances not in
+    /// `configured` (the new configuration's) are deleted: they notify as
+    /// keepalived notifies an instance a reload removed (`notify_deleted`).
+    async fn stop_units(
+        &mut self,
+        names: &[String],
+        configured: &BTreeSet<String>,
+        timeout: Duration,
+    ) {
         let (stop, keep): (Vec<UnitHandle>, Vec<UnitHandle>) = std::mem::take(&mut self.units)
             .into_iter()
             .partition(|u| names.contains(&u.name));
@@ -378,6 +393,16 @@ impl Running {
         // Routes stay until the unit has stopped: a leaving master keeps
         // its VIPs until it hears the new master's advert.
         for u in &stop {
+            let deleted: Vec<String> = u
+                .plan
+                .instances
+                .iter()
+                .map(|i| i.name.clone())
+                .filter(|n| !configured.contains(n))
+                .collect();
+            if !deleted.is_empty() {
+                let _ = u.tx.send(UnitMsg::Deleted(deleted)).await;
+            }
             let _ = u.tx.send(UnitMsg::Shutdown).await;
         }
         let txs: Vec<mpsc::Sender<UnitMsg>> = stop.iter().map(|u| u.tx.clone()).collect();
@@ -416,8 +441,14 @@ impl Running {
         dirty: &BTreeSet<String>,
         reporting: UnitReporting,
         timeout: Duration,
-    ) -> Result<Vec<String>, DaemonError> {
+    ) -> Result<Applied, DaemonError> {
         let plan = self.keep_waiting(plan);
+        let configured: BTreeSet<String> = plan
+            .units
+            .iter()
+            .flat_map(|u| u.instances.iter().map(|i| i.name.clone()))
+            .chain(plan.waiting.iter().map(|w| w.instance.clone()))
+            .collect();
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
         let mut rebuild = BTreeSet::new();
@@ -487,7 +518,7 @@ impl Running {
         }
         if !stop.is_empty() {
             tracing::info!(units = ?stop, "reload: stopping units");
-            self.stop_units(&stop, timeout).await;
+            self.stop_units(&stop, &configured, timeout).await;
             done.extend(stop.iter().map(|n| format!("{n}: stopped")));
         }
         let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
@@ -506,7 +537,10 @@ impl Running {
         }
         // A stopped instance's vmac goes once its VIPs are gone.
         self.drop_unused_vmacs();
-        Ok(done)
+        Ok(Applied {
+            lines: done,
+            started: start.iter().map(|u| u.name().to_string()).collect(),
+        })
     }
 
     /// `dynamic_interfaces`: a running unit whose link went away is left
