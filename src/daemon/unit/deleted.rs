@@ -4,9 +4,12 @@
 //! the instance was in FAULT already and has no `notify_deleted`; their
 //! sync group says nothing.
 
+use crate::notify::mail::VrrpMailState;
+use crate::notify::script::NotifyState;
 use crate::vrrp::State;
 
 use super::Unit;
+use super::states::mail_state;
 
 impl Unit {
     /// [`super::UnitMsg::Deleted`]: remember which instances leave as
@@ -20,6 +23,21 @@ impl Unit {
                     .is_some_and(|i| i.state() == State::Fault);
                 self.deleted.insert(id, fault);
             }
+        }
+    }
+
+    /// The mail for instance `id` entering `to`: for a deleted instance
+    /// leaving, keepalived's "Deleted" (`notify_deleted`), "Entering FAULT
+    /// state" (without it) or none (without it, from FAULT).
+    pub(super) fn mail_state_of(&self, id: usize, to: State) -> Option<VrrpMailState> {
+        match (to, self.deleted.get(&id), self.io.get(id)) {
+            (State::Initialize, Some(&was_fault), Some(io)) => {
+                match io.plan.notify.deleted(was_fault)? {
+                    NotifyState::Deleted => Some(VrrpMailState::Deleted),
+                    _ => Some(VrrpMailState::Fault),
+                }
+            }
+            _ => mail_state(to),
         }
     }
 

@@ -50,8 +50,8 @@ pub use instance_io::InstanceIo;
 use instance_io::decode;
 pub use msg::{Reconfigure, UnitMsg, UnitReporting};
 use states::{
-    group_state, mail_state, notify_state, reason_text, role_mail_state, role_notify_state,
-    role_of, role_state, vrrp_state,
+    group_state, notify_state, reason_text, role_mail_state, role_notify_state, role_of,
+    role_state, vrrp_state,
 };
 
 /// How long a new MASTER waits for the IPVS programmer to confirm its
@@ -662,6 +662,7 @@ impl Unit {
     /// Log the transition, record it for the status, mail it if
     /// `smtp_alert` says so, and publish the new role on the bus.
     fn state_changed(&mut self, id: usize, from: State, to: State, reason: Reason) {
+        let mail = self.mail_state_of(id, to);
         let priority = self
             .router
             .instance(id)
@@ -695,7 +696,7 @@ impl Unit {
                 reason: why.to_string(),
             });
         }
-        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail_state(to)) {
+        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail) {
             let on = self.reporting.smtp_alert.contains(&name);
             if let Some(alert) = self.mail_filter.instance(&name, on, state) {
                 let _ = mailer.send(&alert);
