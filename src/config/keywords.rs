@@ -581,7 +581,7 @@ impl Block {
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
-            Block::VrrpSyncGroup => &["notify_deleted", "global_tracking"],
+            Block::VrrpSyncGroup => &["global_tracking"],
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",

@@ -36,6 +36,15 @@ pub(super) struct Applied {
     pub started: Vec<String>,
 }
 
+/// Every instance a plan has, running or waiting for its link.
+fn configured_instances(plan: &Plan) -> BTreeSet<String> {
+    plan.units
+        .iter()
+        .flat_map(|u| u.instances.iter().map(|i| i.name.clone()))
+        .chain(plan.waiting.iter().map(|w| w.instance.clone()))
+        .collect()
+}
+
 struct UnitHandle {
     name: String,
     plan: UnitPlan,
@@ -427,6 +436,45 @@ impl Running {
         self.pool.accept_filter.clone()
     }
 
+    /// A reload's update of one running unit in place ([`UnitMsg::Reconfigure`]):
+    /// what was done, for the log.
+    async fn update_unit(&mut self, u: UnitPlan, timeout: Duration) -> Vec<String> {
+        let mut done = Vec::new();
+        let name = u.name().to_string();
+        let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
+            return done;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
+            plan: self.pool.attach_filter(u.clone()),
+            announcer: self.pool.announcer(),
+            reporting: self.reporting.clone(),
+            done: tx,
+        }));
+        if h.tx.send(msg).await.is_err() {
+            done.push(format!("{name}: not running"));
+            return done;
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(lines))) => {
+                h.plan = u;
+                done.extend(lines);
+            }
+            Ok(Ok(Err(why))) => {
+                // The unit runs its old plan still.
+                tracing::error!(unit = %name, "reload: {why}");
+                done.push(format!("{name}: not updated ({why})"));
+            }
+            Ok(Err(_)) | Err(_) => {
+                // Delivered: the unit takes it when it gets to it.
+                h.plan = u;
+                tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
+                done.push(format!("{name}: update not confirmed"));
+            }
+        }
+        done
+    }
+
     /// Apply a new plan: units that are not in the new plan stop; units of
     /// the new plan not running start; a unit whose name is in `dirty`
     /// takes its new plan in place when [`in_place`] allows (its instances
@@ -443,12 +491,7 @@ impl Running {
         timeout: Duration,
     ) -> Result<Applied, DaemonError> {
         let plan = self.keep_waiting(plan);
-        let configured: BTreeSet<String> = plan
-            .units
-            .iter()
-            .flat_map(|u| u.instances.iter().map(|i| i.name.clone()))
-            .chain(plan.waiting.iter().map(|w| w.instance.clone()))
-            .collect();
+        let configured = configured_instances(&plan);
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
         let mut rebuild = BTreeSet::new();
@@ -483,38 +526,7 @@ impl Running {
         self.reporting = reporting;
         let updated: Vec<String> = update.iter().map(|u| u.name().to_string()).collect();
         for u in update {
-            let name = u.name().to_string();
-            let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
-                continue;
-            };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
-                plan: self.pool.attach_filter(u.clone()),
-                announcer: self.pool.announcer(),
-                reporting: self.reporting.clone(),
-                done: tx,
-            }));
-            if h.tx.send(msg).await.is_err() {
-                done.push(format!("{name}: not running"));
-                continue;
-            }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(Ok(lines))) => {
-                    h.plan = u;
-                    done.extend(lines);
-                }
-                Ok(Ok(Err(why))) => {
-                    // The unit runs its old plan still.
-                    tracing::error!(unit = %name, "reload: {why}");
-                    done.push(format!("{name}: not updated ({why})"));
-                }
-                Ok(Err(_)) | Err(_) => {
-                    // Delivered: the unit takes it when it gets to it.
-                    h.plan = u;
-                    tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
-                    done.push(format!("{name}: update not confirmed"));
-                }
-            }
+            done.extend(self.update_unit(u, timeout).await);
         }
         if !stop.is_empty() {
             tracing::info!(units = ?stop, "reload: stopping units");
@@ -537,9 +549,10 @@ impl Running {
         }
         // A stopped instance's vmac goes once its VIPs are gone.
         self.drop_unused_vmacs();
+        let started = start.iter().map(|u| u.name().to_string()).collect();
         Ok(Applied {
             lines: done,
-            started: start.iter().map(|u| u.name().to_string()).collect(),
+            started,
         })
     }
 

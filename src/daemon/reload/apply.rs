@@ -87,15 +87,7 @@ async fn reload(
     let new = load(source)?;
     let diff = diff_held(old, &new);
     if diff.is_empty() {
-        // An unchanged file still resolves an smtp_server host name
-        // again, as keepalived does each time it reads the file.
-        let mail = MailSettings::from(&new.global_defs);
-        if mail.names_a_host()
-            && let Some(m) = &running.reporting().mailer
-        {
-            let _ = m.reconfigure(mail.resolved_or_off());
-        }
-        write_states_on_reload(&new, hub, running, &[]);
+        unchanged(&new, hub, running);
         *current = Some(Held::new(new));
         return Ok(applied(Vec::new()));
     }
@@ -170,6 +162,19 @@ async fn reload(
     *current = Some(Held::new(new));
     changes.extend(done.lines);
     Ok(applied(changes))
+}
+
+/// A reload of an unchanged file: an smtp_server host name is resolved
+/// again, as keepalived does each time it reads the file, and the states
+/// go to the FIFOs.
+fn unchanged(new: &Config, hub: &StatusHub, running: &Running) {
+    let mail = MailSettings::from(&new.global_defs);
+    if mail.names_a_host()
+        && let Some(m) = &running.reporting().mailer
+    {
+        let _ = m.reconfigure(mail.resolved_or_off());
+    }
+    write_states_on_reload(new, hub, running, &[]);
 }
 
 /// `fifo_write_vrrp_states_on_reload`: after a reload, each sync group's
