@@ -197,3 +197,45 @@ fn netlink_rcv_bufs_with_keepalived_s_ranges_and_lvs_a_note() {
     assert!(m[0].starts_with("t.conf:2:5: note: lvs_netlink_monitor_rcv_bufs: tandem's checkers run in its one process"), "{m:?}");
     assert_eq!(errors("", "    lvs_netlink_cmd_rcv_bufs x\n").len(), 1);
 }
+
+#[test]
+fn notify_deleted_with_and_without_a_script_and_fifo_write_vrrp_states_on_reload() {
+    let inst = |body: &str| {
+        format!(
+            "global_defs {{\n    fifo_write_vrrp_states_on_reload\n}}\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    priority 100\n{body}    virtual_ipaddress {{\n        192.0.2.10/24\n    }}\n}}\n"
+        )
+    };
+    let parse = |body: &str| {
+        let l = check(&inst(body));
+        let msgs: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        (l.config, msgs)
+    };
+    let (c, m) = parse("");
+    let c = c.unwrap_or_else(|| panic!("{m:?}"));
+    assert!(c.global_defs.fifo_write_vrrp_states_on_reload);
+    assert_eq!(c.vrrp_instances[0].notify_deleted, None);
+    let (c, m) = parse("    notify_deleted\n");
+    let d = c.unwrap_or_else(|| panic!("{m:?}")).vrrp_instances[0]
+        .notify_deleted
+        .clone();
+    assert!(d.is_some_and(|d| d.script.is_none()));
+    let (c, m) = parse("    notify_deleted \"/bin/echo gone\" nobody\n");
+    let s = c.unwrap_or_else(|| panic!("{m:?}")).vrrp_instances[0]
+        .notify_deleted
+        .clone()
+        .and_then(|d| d.script)
+        .unwrap();
+    assert_eq!(s.command, "/bin/echo gone");
+    assert_eq!(s.user.unwrap().user, "nobody");
+    let (_, m) = parse("    notify_deleted /bin/true\n    notify_deleted\n");
+    assert_eq!(
+        m,
+        [
+            "t.conf:9:5: error: notify_deleted given twice: the first one is kept (keepalived 2.2.7 reports it too)"
+        ]
+    );
+    assert_eq!(
+        errors("", "    fifo_write_vrrp_states_on_reload yes\n").len(),
+        1
+    );
+}

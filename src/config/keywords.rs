@@ -188,6 +188,7 @@ impl Block {
                 "enable_traps",
                 "rs_init_notifies",
                 "vrrp_notify_priority_changes",
+                "fifo_write_vrrp_states_on_reload",
                 "vrrp_startup_delay",
                 "startup_script",
                 "startup_script_timeout",
@@ -272,6 +273,7 @@ impl Block {
                 "notify_stop",
                 "notify",
                 "notify_master_rx_lower_pri",
+                "notify_deleted",
                 "notify_priority_changes",
                 "smtp_alert",
                 "accept",
@@ -579,7 +581,7 @@ impl Block {
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
-            Block::VrrpSyncGroup => &["notify_deleted", "global_tracking"],
+            Block::VrrpSyncGroup => &["global_tracking"],
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
@@ -587,7 +589,6 @@ impl Block {
                 "unicast_fault_no_peer",
                 "garp_extra_if",
                 "down_timer_adverts",
-                "notify_deleted",
                 "kernel_rx_buf_size",
             ],
             Block::Authentication => &[],
@@ -626,7 +627,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "fifo_write_vrrp_states_on_reload",
     "lvs_process_name",
     "vrrp_vmac_garp_intvl",
     "vrrp_process_name",
@@ -700,6 +700,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "startup_script",
     "shutdown_script",
     "notify_master_rx_lower_pri",
+    "notify_deleted",
     // DNS_CHECK's and BFD_CHECK's: a second one is refused.
     "name",
 ];

@@ -48,7 +48,32 @@ fn notify_scripts(
         generic: one("notify", generic)?,
         master_rx_lower_pri: one("notify_master_rx_lower_pri", master_rx_lower_pri)?,
         priority_changes: false,
+        notify_deleted: None,
     })
+}
+
+/// An instance's notify scripts, with `notify_deleted`.
+fn instance_notify(env: &ScriptEnv, inst: &VrrpInstance) -> Result<NotifyScripts, PlanError> {
+    let mut notify = notify_scripts(
+        env,
+        &format!("vrrp_instance {}", inst.name),
+        [
+            &inst.notify_master,
+            &inst.notify_backup,
+            &inst.notify_fault,
+            &inst.notify_stop,
+            &inst.notify,
+            &inst.notify_master_rx_lower_pri,
+        ],
+    )?;
+    notify.notify_deleted = match &inst.notify_deleted {
+        Some(d) => Some(env.notify_opt(
+            &format!("vrrp_instance {} notify_deleted", inst.name),
+            d.script.as_ref(),
+        )?),
+        None => None,
+    };
+    Ok(notify)
 }
 
 /// `notify_priority_changes`: the instance's, else its sync group's, else
@@ -305,18 +330,7 @@ fn plan_instance(
     params
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
-    let notify = notify_scripts(
-        env,
-        &format!("vrrp_instance {}", inst.name),
-        [
-            &inst.notify_master,
-            &inst.notify_backup,
-            &inst.notify_fault,
-            &inst.notify_stop,
-            &inst.notify,
-            &inst.notify_master_rx_lower_pri,
-        ],
-    )?;
+    let notify = instance_notify(env, inst)?;
     Ok(InstancePlan {
         name: inst.name.clone(),
         params,

@@ -28,6 +28,23 @@ use super::unit::{self, BfdStates, InstanceIo, Unit, UnitMsg, UnitReporting};
 use super::vmac_set::VmacSet;
 
 /// One running unit: its name, inbox, task and the plan it runs.
+/// What [`Running::apply`] did: one line per unit for the log, and the
+/// units it started (new, or rebuilt: their instances notify their own
+/// transitions from INIT).
+pub(super) struct Applied {
+    pub lines: Vec<String>,
+    pub started: Vec<String>,
+}
+
+/// Every instance a plan has, running or waiting for its link.
+fn configured_instances(plan: &Plan) -> BTreeSet<String> {
+    plan.units
+        .iter()
+        .flat_map(|u| u.instances.iter().map(|i| i.name.clone()))
+        .chain(plan.waiting.iter().map(|w| w.instance.clone()))
+        .collect()
+}
+
 struct UnitHandle {
     name: String,
     plan: UnitPlan,
@@ -369,8 +386,15 @@ impl Running {
     }
 
     /// Stop the named units (priority 0 if master, VIPs released,
-    /// notify_stop) and forget their routes.
-    async fn stop_units(&mut self, names: &[String], timeout: Duration) {
+    /// notify_stop) and forget their routes. Their instances not in
+    /// `configured` (the new configuration's) are deleted: they notify as
+    /// keepalived notifies an instance a reload removed (`notify_deleted`).
+    async fn stop_units(
+        &mut self,
+        names: &[String],
+        configured: &BTreeSet<String>,
+        timeout: Duration,
+    ) {
         let (stop, keep): (Vec<UnitHandle>, Vec<UnitHandle>) = std::mem::take(&mut self.units)
             .into_iter()
             .partition(|u| names.contains(&u.name));
@@ -378,6 +402,16 @@ impl Running {
         // Routes stay until the unit has stopped: a leaving master keeps
         // its VIPs until it hears the new master's advert.
         for u in &stop {
+            let deleted: Vec<String> = u
+                .plan
+                .instances
+                .iter()
+                .map(|i| i.name.clone())
+                .filter(|n| !configured.contains(n))
+                .collect();
+            if !deleted.is_empty() {
+                let _ = u.tx.send(UnitMsg::Deleted(deleted)).await;
+            }
             let _ = u.tx.send(UnitMsg::Shutdown).await;
         }
         let txs: Vec<mpsc::Sender<UnitMsg>> = stop.iter().map(|u| u.tx.clone()).collect();
@@ -402,6 +436,45 @@ impl Running {
         self.pool.accept_filter.clone()
     }
 
+    /// A reload's update of one running unit in place ([`UnitMsg::Reconfigure`]):
+    /// what was done, for the log.
+    async fn update_unit(&mut self, u: UnitPlan, timeout: Duration) -> Vec<String> {
+        let mut done = Vec::new();
+        let name = u.name().to_string();
+        let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
+            return done;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
+            plan: self.pool.attach_filter(u.clone()),
+            announcer: self.pool.announcer(),
+            reporting: self.reporting.clone(),
+            done: tx,
+        }));
+        if h.tx.send(msg).await.is_err() {
+            done.push(format!("{name}: not running"));
+            return done;
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(lines))) => {
+                h.plan = u;
+                done.extend(lines);
+            }
+            Ok(Ok(Err(why))) => {
+                // The unit runs its old plan still.
+                tracing::error!(unit = %name, "reload: {why}");
+                done.push(format!("{name}: not updated ({why})"));
+            }
+            Ok(Err(_)) | Err(_) => {
+                // Delivered: the unit takes it when it gets to it.
+                h.plan = u;
+                tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
+                done.push(format!("{name}: update not confirmed"));
+            }
+        }
+        done
+    }
+
     /// Apply a new plan: units that are not in the new plan stop; units of
     /// the new plan not running start; a unit whose name is in `dirty`
     /// takes its new plan in place when [`in_place`] allows (its instances
@@ -416,8 +489,9 @@ impl Running {
         dirty: &BTreeSet<String>,
         reporting: UnitReporting,
         timeout: Duration,
-    ) -> Result<Vec<String>, DaemonError> {
+    ) -> Result<Applied, DaemonError> {
         let plan = self.keep_waiting(plan);
+        let configured = configured_instances(&plan);
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
         let mut rebuild = BTreeSet::new();
@@ -452,42 +526,11 @@ impl Running {
         self.reporting = reporting;
         let updated: Vec<String> = update.iter().map(|u| u.name().to_string()).collect();
         for u in update {
-            let name = u.name().to_string();
-            let Some(h) = self.units.iter_mut().find(|h| h.name == name) else {
-                continue;
-            };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let msg = UnitMsg::Reconfigure(Box::new(unit::Reconfigure {
-                plan: self.pool.attach_filter(u.clone()),
-                announcer: self.pool.announcer(),
-                reporting: self.reporting.clone(),
-                done: tx,
-            }));
-            if h.tx.send(msg).await.is_err() {
-                done.push(format!("{name}: not running"));
-                continue;
-            }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(Ok(lines))) => {
-                    h.plan = u;
-                    done.extend(lines);
-                }
-                Ok(Ok(Err(why))) => {
-                    // The unit runs its old plan still.
-                    tracing::error!(unit = %name, "reload: {why}");
-                    done.push(format!("{name}: not updated ({why})"));
-                }
-                Ok(Err(_)) | Err(_) => {
-                    // Delivered: the unit takes it when it gets to it.
-                    h.plan = u;
-                    tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
-                    done.push(format!("{name}: update not confirmed"));
-                }
-            }
+            done.extend(self.update_unit(u, timeout).await);
         }
         if !stop.is_empty() {
             tracing::info!(units = ?stop, "reload: stopping units");
-            self.stop_units(&stop, timeout).await;
+            self.stop_units(&stop, &configured, timeout).await;
             done.extend(stop.iter().map(|n| format!("{n}: stopped")));
         }
         let links: HashMap<u32, bool> = kernel.links.iter().map(|l| (l.index, l.running)).collect();
@@ -506,7 +549,11 @@ impl Running {
         }
         // A stopped instance's vmac goes once its VIPs are gone.
         self.drop_unused_vmacs();
-        Ok(done)
+        let started = start.iter().map(|u| u.name().to_string()).collect();
+        Ok(Applied {
+            lines: done,
+            started,
+        })
     }
 
     /// `dynamic_interfaces`: a running unit whose link went away is left

@@ -67,6 +67,15 @@ impl Keepalived {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGHUP: keepalived reads its file again.
+    pub fn reload(&self) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-HUP", &c.id().to_string()])
+                .status();
+        }
+    }
+
     /// SIGTERM and wait for the whole process group.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -27,6 +27,10 @@ impl Builder {
             "vrrp_notify_priority_changes" => {
                 self.global.vrrp_notify_priority_changes = self.flag(st)
             }
+            "fifo_write_vrrp_states_on_reload" => {
+                self.bare(st);
+                self.global.fifo_write_vrrp_states_on_reload = true;
+            }
             "vrrp_startup_delay" => self.vrrp_startup_delay(st),
             "startup_script" | "shutdown_script" => self.start_stop_script(kw, st),
             "startup_script_timeout" => {

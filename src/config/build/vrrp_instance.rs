@@ -427,6 +427,7 @@ impl Builder {
                     vi.notify_master_rx_lower_pri = s;
                 }
             }
+            "notify_deleted" => self.notify_deleted(st, vi),
             "smtp_alert" => r.smtp_alert = Some(self.flag(st)),
             "notify_priority_changes" => vi.notify_priority_changes = Some(self.flag(st)),
             _ => return false,
@@ -436,6 +437,27 @@ impl Builder {
 
     /// The instance's own GARP / NA timers (resolved against global_defs
     /// at the end); false if `kw` is not one of them.
+    /// `notify_deleted [SCRIPT [USER [GROUP]]]`: keepalived keeps the first
+    /// one and reports the second.
+    fn notify_deleted(&mut self, st: &Stmt, vi: &mut VrrpInstance) {
+        let script = if st.args.is_empty() {
+            self.no_block(st);
+            None
+        } else {
+            let s = self.notify_script(st);
+            if s.is_none() {
+                return;
+            }
+            s
+        };
+        if vi.notify_deleted.is_some() {
+            let msg = "notify_deleted given twice: the first one is kept (keepalived 2.2.7 reports it too)";
+            self.err(st.keyword.pos, msg);
+        } else {
+            vi.notify_deleted = Some(NotifyDeleted { script });
+        }
+    }
+
     fn instance_garp_stmt(&mut self, kw: &str, st: &Stmt, r: &mut RawInstance) -> bool {
         match kw {
             "garp_master_delay" => {

@@ -188,6 +188,11 @@ pub struct GlobalDefs {
     /// `notify_priority_changes`.
     #[serde(default)]
     pub vrrp_notify_priority_changes: bool,
+    /// `fifo_write_vrrp_states_on_reload`: after a reload, the VRRP FIFOs
+    /// get the state of every sync group and of every instance the reload
+    /// kept that is not master (keepalived's `vrrp_init_state`).
+    #[serde(default)]
+    pub fifo_write_vrrp_states_on_reload: bool,
     /// `vrrp_startup_delay SECS` (also `vrrp_delay_after_boot`'s role in
     /// keepalived): the VRRP instances start this long after the daemon
     /// does; zero, the default, means at once.
@@ -363,6 +368,7 @@ impl Default for GlobalDefs {
             snmp: SnmpDefs::default(),
             rs_init_notifies: false,
             vrrp_notify_priority_changes: false,
+            fifo_write_vrrp_states_on_reload: false,
             vrrp_startup_delay: Duration::ZERO,
             startup_script: None,
             startup_script_timeout: ten_secs(),

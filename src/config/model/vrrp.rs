@@ -202,6 +202,11 @@ pub struct VrrpInstance {
     /// advert of lower priority (keepalived's `send_event_notify`).
     #[serde(default)]
     pub notify_master_rx_lower_pri: Option<NotifyScript>,
+    /// `notify_deleted [SCRIPT [USER [GROUP]]]`: when a reload removes
+    /// this instance, its notifies say DELETED instead of keepalived's
+    /// default FAULT, and SCRIPT (if given) runs as written.
+    #[serde(default)]
+    pub notify_deleted: Option<NotifyDeleted>,
     /// `notify_priority_changes [BOOL]`, if given: a FIFO line each time a
     /// tracker moves the effective priority (else the sync group's, else
     /// the global `vrrp_notify_priority_changes`).
@@ -290,6 +295,7 @@ impl Default for VrrpInstance {
             notify_stop: None,
             notify: None,
             notify_master_rx_lower_pri: None,
+            notify_deleted: None,
             notify_priority_changes: None,
             smtp_alert: false,
             accept: true,
@@ -309,6 +315,14 @@ impl Default for VrrpInstance {
 }
 
 /// `authentication { auth_type PASS|AH  auth_pass SECRET }`.
+/// `notify_deleted`, given: DELETED instead of FAULT when a reload removes
+/// the instance (keepalived's `vrrp_notify_deleted_handler`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotifyDeleted {
+    /// The script to run (as written, no arguments added), if any.
+    pub script: Option<NotifyScript>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authentication {
     pub auth_type: AuthType,

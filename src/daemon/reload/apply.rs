@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
+use crate::control::model::VrrpState;
 use crate::control::sd_notify::Notifier;
 use crate::control::server::ReloadOutcome;
 use crate::daemon::configure::{self, smtp_alert_names};
@@ -86,14 +87,7 @@ async fn reload(
     let new = load(source)?;
     let diff = diff_held(old, &new);
     if diff.is_empty() {
-        // An unchanged file still resolves an smtp_server host name
-        // again, as keepalived does each time it reads the file.
-        let mail = MailSettings::from(&new.global_defs);
-        if mail.names_a_host()
-            && let Some(m) = &running.reporting().mailer
-        {
-            let _ = m.reconfigure(mail.resolved_or_off());
-        }
+        unchanged(&new, hub, running);
         *current = Some(Held::new(new));
         return Ok(applied(Vec::new()));
     }
@@ -160,13 +154,81 @@ async fn reload(
     }
     let (instances, groups) = running.unit_members();
     hub.retain_units(&instances, &groups);
+    write_states_on_reload(&new, hub, running, &done.started);
     if lvs_touched {
         replace_lvs(lvs, prepared, running, opts, hub).await;
     }
     let mut changes = diff.describe();
     *current = Some(Held::new(new));
-    changes.extend(done);
+    changes.extend(done.lines);
     Ok(applied(changes))
+}
+
+/// A reload of an unchanged file: an smtp_server host name is resolved
+/// again, as keepalived does each time it reads the file, and the states
+/// go to the FIFOs.
+fn unchanged(new: &Config, hub: &StatusHub, running: &Running) {
+    let mail = MailSettings::from(&new.global_defs);
+    if mail.names_a_host()
+        && let Some(m) = &running.reporting().mailer
+    {
+        let _ = m.reconfigure(mail.resolved_or_off());
+    }
+    write_states_on_reload(new, hub, running, &[]);
+}
+
+/// `fifo_write_vrrp_states_on_reload`: after a reload, each sync group's
+/// state, then each instance's that is BACKUP or FAULT, in the file's
+/// order, to the VRRP FIFOs; an instance that stayed MASTER writes
+/// nothing (keepalived 2.2.7's `vrrp_init_state`, seen in the lab). The
+/// units the reload `started` (new or rebuilt) wrote their transitions
+/// already.
+fn write_states_on_reload(config: &Config, hub: &StatusHub, running: &Running, started: &[String]) {
+    if !config.global_defs.fifo_write_vrrp_states_on_reload {
+        return;
+    }
+    let snap = hub.current();
+    let fifos = &running.reporting().fifos;
+    let group_of = |inst: &str| {
+        config
+            .vrrp_sync_groups
+            .iter()
+            .find(|g| g.group.iter().any(|m| m == inst))
+            .map(|g| g.name.as_str())
+    };
+    for g in &config.vrrp_sync_groups {
+        let Some(gs) = snap.sync_groups.iter().find(|s| s.name == g.name) else {
+            continue;
+        };
+        if started.contains(&g.name) {
+            continue;
+        }
+        if let Some(word) = state_word(gs.state, true) {
+            fifos.group(&g.name, word);
+        }
+    }
+    for i in &config.vrrp_instances {
+        let unit = group_of(&i.name).unwrap_or(&i.name);
+        let Some(is) = snap.vrrp_instances.iter().find(|s| s.name == i.name) else {
+            continue;
+        };
+        if started.iter().any(|s| s == unit) {
+            continue;
+        }
+        if let Some(word) = state_word(is.state, false) {
+            fifos.instance(&i.name, word, is.effective_priority);
+        }
+    }
+}
+
+/// The FIFO's word for a state kept over a reload (`None`: no line).
+fn state_word(state: VrrpState, group: bool) -> Option<&'static str> {
+    match state {
+        VrrpState::Master if group => Some("MASTER"),
+        VrrpState::Backup => Some("BACKUP"),
+        VrrpState::Fault => Some("FAULT"),
+        _ => None,
+    }
 }
 
 /// `dynamic_interfaces`: a link appeared. The running configuration is
@@ -197,7 +259,7 @@ pub(crate) async fn reapply_links(
         .apply(plan, &kernel, &dirty, reporting, opts.shutdown_timeout)
         .await
     {
-        Ok(done) => done,
+        Ok(done) => done.lines,
         Err(e) => {
             running.drop_unused_vmacs();
             vec![format!("links changed, not applied: {e}")]

@@ -20,6 +20,7 @@
 
 mod bfd_events;
 mod bfd_track;
+mod deleted;
 mod handover;
 mod instance_io;
 mod msg;
@@ -49,8 +50,8 @@ pub use instance_io::InstanceIo;
 use instance_io::decode;
 pub use msg::{Reconfigure, UnitMsg, UnitReporting};
 use states::{
-    group_state, mail_state, notify_state, reason_text, role_mail_state, role_notify_state,
-    role_of, role_state, vrrp_state,
+    group_state, notify_state, reason_text, role_mail_state, role_notify_state, role_of,
+    role_state, vrrp_state,
 };
 
 /// How long a new MASTER waits for the IPVS programmer to confirm its
@@ -99,6 +100,9 @@ pub struct Unit {
     /// Each instance's effective priority when last looked at
     /// (`notify_priority_changes`).
     priorities: Vec<Option<u8>>,
+    /// The instances a reload removed ([`UnitMsg::Deleted`]): id → whether
+    /// it was in FAULT then.
+    deleted: HashMap<usize, bool>,
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
@@ -129,6 +133,7 @@ impl Unit {
             gate,
             start_hold: None,
             priorities: Vec::new(),
+            deleted: HashMap::new(),
             name: plan.name().to_string(),
             group: plan.group.clone(),
             group_role: None,
@@ -389,6 +394,7 @@ impl Unit {
                     io.plan.vips.add(&mut self.rtnl, &io.plan.name);
                 }
             }
+            UnitMsg::Deleted(names) => self.mark_deleted(&names),
             UnitMsg::Shutdown | UnitMsg::Reconfigure(_) => {}
         }
     }
@@ -656,6 +662,7 @@ impl Unit {
     /// Log the transition, record it for the status, mail it if
     /// `smtp_alert` says so, and publish the new role on the bus.
     fn state_changed(&mut self, id: usize, from: State, to: State, reason: Reason) {
+        let mail = self.mail_state_of(id, to);
         let priority = self
             .router
             .instance(id)
@@ -689,7 +696,7 @@ impl Unit {
                 reason: why.to_string(),
             });
         }
-        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail_state(to)) {
+        if let (Some(mailer), Some(state)) = (&self.reporting.mailer, mail) {
             let on = self.reporting.smtp_alert.contains(&name);
             if let Some(alert) = self.mail_filter.instance(&name, on, state) {
                 let _ = mailer.send(&alert);
@@ -790,6 +797,9 @@ impl Unit {
             .instance(id)
             .map(|i| i.effective_priority())
             .unwrap_or(0);
+        if let (State::Initialize, Some(&was_fault)) = (state, self.deleted.get(&id)) {
+            return self.notify_deleted(id, was_fault, priority);
+        }
         let ns = notify_state(state);
         for argv in io
             .plan
@@ -918,6 +928,10 @@ impl Unit {
         }
         tracing::info!(group = %name, role = %role, "VRRP_Group({name}) Syncing instances to {role} state");
         let ns = role_notify_state(role);
+        if role == Role::Stop && self.deleted.len() == self.io.len() {
+            // keepalived says nothing of a sync group a reload removed.
+            return;
+        }
         // keepalived (vrrp_notify.c) passes priority 0 for a group, and
         // runs the group's notify_stop / `notify ... STOP` on shutdown after
         // its members' (seen from keepalived 2.2.7 in the lab:

@@ -47,6 +47,10 @@ pub enum UnitMsg {
     SendGarp(String),
     /// Leave: priority 0, VIPs released, notify_stop.
     Shutdown,
+    /// Sent before [`UnitMsg::Shutdown`] by a reload: these instances of
+    /// the unit are gone from the configuration, so they leave as deleted
+    /// (`notify_deleted`: DELETED, else FAULT) instead of STOP.
+    Deleted(Vec<String>),
     /// A reload changed this unit's configuration in a way it can take
     /// while running (see [`Reconfigure`]).
     Reconfigure(Box<Reconfigure>),

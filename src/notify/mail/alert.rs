@@ -17,6 +17,8 @@ pub enum VrrpMailState {
     Fault,
     /// The instance stops (daemon shutdown).
     Stop,
+    /// A reload removed the instance, which has `notify_deleted`.
+    Deleted,
 }
 
 /// The transport protocol of a virtual service, as keepalived prints it.
@@ -176,6 +178,7 @@ impl Alert {
                     "=> VRRP Instance is no longer owning VRRP VIPs <=".into()
                 }
                 VrrpMailState::Stop => "=> VRRP Instance stopping <=".into(),
+                VrrpMailState::Deleted => "=> VRRP Deleted at reload <=".into(),
             },
             Alert::VrrpGroup { state, .. } => match state {
                 VrrpMailState::Master => {
@@ -188,6 +191,8 @@ impl Alert {
                     "=> All VRRP group instances are now in FAULT state <=".into()
                 }
                 VrrpMailState::Stop => "=> All VRRP group instances are now stopping <=".into(),
+                // A sync group is never deleted with a notify (keepalived).
+                VrrpMailState::Deleted => "=> VRRP Deleted at reload <=".into(),
             },
             Alert::RealServer {
                 up,
@@ -251,6 +256,7 @@ fn state_subject(state: VrrpMailState) -> &'static str {
         VrrpMailState::Backup => "Entering BACKUP state",
         VrrpMailState::Fault => "Entering FAULT state",
         VrrpMailState::Stop => "Stopping",
+        VrrpMailState::Deleted => "Deleted",
     }
 }
 

@@ -314,6 +314,11 @@ pub fn check_config(config: &Config) -> (Vec<SetupError>, Vec<SetupWarning>) {
                 n.as_ref(),
             );
         }
+        push(
+            &mut all,
+            format!("vrrp_instance {} notify_deleted", i.name),
+            i.notify_deleted.as_ref().and_then(|d| d.script.as_ref()),
+        );
     }
     for g in &config.vrrp_sync_groups {
         for (kw, n) in [

@@ -40,6 +40,9 @@ pub struct NotifyScripts {
     /// `INSTANCE "NAME" MASTER_PRIORITY|BACKUP_PRIORITY PRIO` each time
     /// the effective priority moves.
     pub priority_changes: bool,
+    /// `notify_deleted [SCRIPT]` (instances only): `Some` when given, with
+    /// its script if it has one (see [`NotifyScripts::deleted`]).
+    pub notify_deleted: Option<Option<Script>>,
 }
 
 /// The state names the scripts receive, as keepalived spells them.
@@ -49,6 +52,8 @@ pub enum NotifyState {
     Backup,
     Fault,
     Stop,
+    /// A reload removed the instance and it has `notify_deleted`.
+    Deleted,
 }
 
 impl NotifyState {
@@ -58,6 +63,7 @@ impl NotifyState {
             NotifyState::Backup => "BACKUP",
             NotifyState::Fault => "FAULT",
             NotifyState::Stop => "STOP",
+            NotifyState::Deleted => "DELETED",
         }
     }
 }
@@ -78,6 +84,10 @@ impl NotifyScripts {
             NotifyState::Backup => &self.backup,
             NotifyState::Fault => &self.fault,
             NotifyState::Stop => &self.stop,
+            NotifyState::Deleted => match &self.notify_deleted {
+                Some(s) => s,
+                None => &None,
+            },
         };
         let mut out = Vec::new();
         if let Some(argv) = specific {
@@ -96,12 +106,40 @@ impl NotifyScripts {
         out
     }
 
+    /// A reload removed the instance, which was in FAULT (`was_fault`) or
+    /// not: the state word its notifies say, or `None` for none at all
+    /// (keepalived's `clear_diff_vrrp` and `send_instance_notifies`). With
+    /// `notify_deleted`, DELETED, and its script runs; without it, FAULT
+    /// (keepalived's old way) unless it was in FAULT already, and
+    /// `notify_fault` does not run (keepalived picks the state's script
+    /// while the state is still DELETED, which has none).
+    pub fn deleted(&self, was_fault: bool) -> Option<NotifyState> {
+        match (&self.notify_deleted, was_fault) {
+            (Some(_), _) => Some(NotifyState::Deleted),
+            (None, true) => None,
+            (None, false) => Some(NotifyState::Fault),
+        }
+    }
+
+    /// [`NotifyScripts::commands`] for an instance a reload removed, in
+    /// `state` from [`NotifyScripts::deleted`]: only the generic `notify`
+    /// and `notify_deleted`'s script.
+    pub fn deleted_commands(&self, name: &str, state: NotifyState, priority: u8) -> Vec<Script> {
+        let generic_only = NotifyScripts {
+            generic: self.generic.clone(),
+            notify_deleted: self.notify_deleted.clone(),
+            ..Default::default()
+        };
+        generic_only.commands(Subject::Instance, name, state, priority)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.master.is_none()
             && self.backup.is_none()
             && self.fault.is_none()
             && self.stop.is_none()
             && self.generic.is_none()
+            && !matches!(self.notify_deleted, Some(Some(_)))
     }
 }
 
@@ -109,6 +147,41 @@ impl NotifyScripts {
 mod tests {
     use super::*;
     use crate::notify::script::testing::{sc, w};
+
+    fn argvs(v: Vec<Script>) -> Vec<Vec<String>> {
+        v.into_iter().map(|s| s.argv).collect()
+    }
+
+    #[test]
+    fn a_deleted_instance_says_fault_without_notify_deleted_and_deleted_with_it() {
+        let mut s = NotifyScripts {
+            fault: Some(sc(&["/f.sh"])),
+            generic: Some(sc(&["/n.sh"])),
+            ..Default::default()
+        };
+        // keepalived 2.2.7: FAULT to `notify`, not notify_fault; nothing
+        // for an instance already in FAULT.
+        assert_eq!(s.deleted(true), None);
+        let st = s.deleted(false).unwrap();
+        assert_eq!(
+            argvs(s.deleted_commands("VI_1", st, 100)),
+            vec![w(&["/n.sh", "INSTANCE", "VI_1", "FAULT", "100"])]
+        );
+        s.notify_deleted = Some(Some(sc(&["/d.sh"])));
+        let st = s.deleted(true).unwrap();
+        assert_eq!(
+            argvs(s.deleted_commands("VI_1", st, 100)),
+            vec![
+                w(&["/d.sh"]),
+                w(&["/n.sh", "INSTANCE", "VI_1", "DELETED", "100"])
+            ]
+        );
+        s.notify_deleted = Some(None);
+        assert_eq!(
+            argvs(s.deleted_commands("VI_1", st, 90)),
+            vec![w(&["/n.sh", "INSTANCE", "VI_1", "DELETED", "90"])]
+        );
+    }
 
     #[test]
     fn generic_notify_gets_four_arguments_after_the_specific_script() {
