@@ -67,11 +67,17 @@ fn scenario(tag: &str, vrrp: Vrrp, tandem_node: Node) {
 
     for node in Node::BOTH {
         if lab.kind(node) == Kind::Tandem {
-            // Every keepalived advert decoded: tandem dropped none.
+            // Every keepalived advert decoded: tandem dropped none. Except
+            // an AH advert whose sequence number tandem had already used:
+            // at a handover both masters send for a moment, and their
+            // adverts cross with the same number; keepalived drops those
+            // too ("sequence number ... already processed"), and the
+            // elections above show none was needed.
             let drops: Vec<String> = lab
                 .log(node)
                 .lines()
                 .filter(|l| l.contains("dropped advert") || l.contains("malformed"))
+                .filter(|l| !l.contains("sequence number already seen (replay)"))
                 .map(str::to_owned)
                 .collect();
             assert!(
