@@ -150,6 +150,20 @@ pub struct InstancePlan {
     pub origin: String,
 }
 
+impl InstancePlan {
+    /// The receive socket its adverts arrive on: unicast with
+    /// `unicast_peer`, else its multicast group.
+    pub fn rx_dest(&self) -> crate::net::RxDest {
+        if self.unicast_peers.is_empty() {
+            crate::net::RxDest::Group(self.group)
+        } else {
+            crate::net::RxDest::Unicast {
+                v6: self.group.is_ipv6(),
+            }
+        }
+    }
+}
+
 /// A `vrrp_sync_group`, resolved.
 #[derive(Debug, Clone)]
 pub struct GroupPlan {

@@ -57,7 +57,7 @@ pub use rtnl::{
 };
 pub use rule::{Rule, RuleKind};
 pub use socket::{
-    IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
+    IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, RxDest, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
     VrrpRecvSocket, VrrpSendSocket,
 };
 
