@@ -197,3 +197,91 @@ fn netlink_rcv_bufs_with_keepalived_s_ranges_and_lvs_a_note() {
     assert!(m[0].starts_with("t.conf:2:5: note: lvs_netlink_monitor_rcv_bufs: tandem's checkers run in its one process"), "{m:?}");
     assert_eq!(errors("", "    lvs_netlink_cmd_rcv_bufs x\n").len(), 1);
 }
+
+#[test]
+fn vrrp_rx_bufs_policy_reads_as_keepalived_reads_it() {
+    use tandem::config::RxBufsPolicy;
+    let (g, msgs) = global("", "");
+    assert_eq!(
+        (g.vrrp_rx_bufs_policy, g.vrrp_rx_bufs_multiplier),
+        (RxBufsPolicy::Unset, 3)
+    );
+    assert!(msgs.is_empty());
+    let (g, _) = global(
+        "",
+        "  vrrp_rx_bufs_policy advert\n  vrrp_rx_bufs_multiplier 4\n",
+    );
+    assert_eq!(
+        (g.vrrp_rx_bufs_policy, g.vrrp_rx_bufs_multiplier),
+        (RxBufsPolicy::Advert, 4)
+    );
+    assert_eq!(
+        global("", "  vrrp_rx_bufs_policy MTU\n")
+            .0
+            .vrrp_rx_bufs_policy,
+        RxBufsPolicy::Mtu
+    );
+    assert_eq!(
+        global("", "  vrrp_rx_bufs_policy 65536\n")
+            .0
+            .vrrp_rx_bufs_policy,
+        RxBufsPolicy::Size(65536)
+    );
+    // keepalived: "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT,
+    // ignoring ADVERT"; a size with a policy keeps the size.
+    let (g, msgs) = global("", "  vrrp_rx_bufs_policy MTU ADVERT\n");
+    assert_eq!(g.vrrp_rx_bufs_policy, RxBufsPolicy::Mtu);
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:2:3: warning: vrrp_rx_bufs_policy: MTU and ADVERT; ADVERT is ignored, as keepalived 2.2.7 ignores it"
+        ]
+    );
+    let (g, msgs) = global("", "  vrrp_rx_bufs_policy ADVERT 9000\n");
+    assert_eq!(g.vrrp_rx_bufs_policy, RxBufsPolicy::Size(9000));
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(
+        errors("", "  vrrp_rx_bufs_policy NO_SEND_RX\n"),
+        [
+            "t.conf:2:23: error: vrrp_rx_bufs_policy expects MTU, ADVERT or a size in bytes, not \"NO_SEND_RX\" (keepalived 2.2.7 would report it and ignore the word)"
+        ]
+    );
+    assert_eq!(
+        errors("", "  vrrp_rx_bufs_multiplier 0\n"),
+        ["t.conf:2:27: error: vrrp_rx_bufs_multiplier 0 is out of range (1-4294967295)"]
+    );
+}
+
+#[test]
+fn process_names_name_each_side_and_are_cut_at_15_bytes() {
+    let (g, msgs) = global("", "  process_names\n");
+    assert_eq!(
+        (
+            g.vrrp_process.name.as_deref(),
+            g.checker_process.name.as_deref(),
+            g.bfd_process.name.as_deref(),
+            g.process_name.as_deref()
+        ),
+        (
+            Some("keepalived_vrrp"),
+            Some("keepalived_lvs"),
+            Some("keepalived_bfd"),
+            None
+        )
+    );
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let (g, msgs) = global(
+        "",
+        "  process_name lb\n  vrrp_process_name a_very_long_vrrp_name\n  lvs_process_name chk\n",
+    );
+    assert_eq!(g.process_name.as_deref(), Some("lb"));
+    assert_eq!(g.vrrp_process.name.as_deref(), Some("a_very_long_vrr"));
+    assert_eq!(g.checker_process.name.as_deref(), Some("chk"));
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:3:21: warning: vrrp_process_name \"a_very_long_vrrp_name\" is more than 15 characters; \"a_very_long_vrr\" is used, as keepalived 2.2.7 truncates it",
+            "t.conf:4:3: warning: \"lvs_process_name\" is deprecated; use \"checker_process_name\"",
+        ]
+    );
+}

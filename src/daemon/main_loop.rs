@@ -175,6 +175,12 @@ impl Daemon {
     }
 
     async fn reload_now(&mut self) -> ReloadOutcome {
+        // The running configuration's, as keepalived's running process
+        // decides whether to check.
+        let check_log = self
+            .config
+            .as_ref()
+            .and_then(|h| h.config().global_defs.reload_check_config.clone());
         let outcome = reload_config(
             &self.opts,
             &mut self.config,
@@ -196,6 +202,9 @@ impl Daemon {
             self.follow_removals();
         }
         log_outcome(&outcome);
+        if let Some(path) = check_log {
+            write_check_log(&path, &outcome);
+        }
         outcome
     }
 
@@ -313,6 +322,20 @@ async fn next_link_change(links: &mut Option<LinkWatch>) {
     match links {
         Some(l) => l.next_change().await,
         None => std::future::pending().await,
+    }
+}
+
+/// `reload_check_config LOG_FILE`: what checking the new file found (its
+/// errors, one a line, with file:line:col; nothing when it was applied),
+/// replacing the last reload's.
+fn write_check_log(path: &str, outcome: &ReloadOutcome) {
+    let mut text = String::new();
+    for e in &outcome.errors {
+        text.push_str(e);
+        text.push('\n');
+    }
+    if let Err(e) = std::fs::write(path, text) {
+        tracing::warn!(file = path, error = %e, "reload_check_config: cannot write the check's log");
     }
 }
 

@@ -36,6 +36,7 @@ impl Builder {
             || self.global_fifo_stmt(&kw, &st)
             || self.global_daemon_stmt(&kw, &st)
             || self.global_netlink_stmt(&kw, &st)
+            || self.global_rx_bufs_stmt(&kw, &st)
         {
             return;
         }

@@ -36,6 +36,7 @@ mod raw;
 mod real_server;
 mod route_options;
 mod rules;
+mod rx_bufs;
 mod smtp_check;
 mod statics;
 mod strict;
