@@ -601,10 +601,10 @@ impl Block {
             ],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
-            // ha_suspend: checks would have to follow the VIPs of the
-            // VRRP side; tandem's checks always run.
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
+            // ha_suspend: the pause is built (check::suspend,
+            // daemon::lvs::ha_suspend) but not yet tested in a daemon.
             Block::VirtualServer => &["ha_suspend", "persistence_engine", "weight", "hashed"],
             Block::RealServer => &[],
             Block::HttpGet

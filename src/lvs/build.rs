@@ -83,6 +83,51 @@ pub struct Built {
     pub governance: Governance,
     /// How each virtual server is named in logs.
     pub names: Vec<String>,
+    /// `ha_suspend`: the checkers that may be suspended.
+    pub ha_suspend: HaSuspendPlan,
+}
+
+/// Each checker that feeds only `ha_suspend` virtual servers, with the
+/// addresses of each of them: it is suspended while, for every one of
+/// them, none of its addresses is configured on the node. A checker that
+/// also feeds a virtual server without `ha_suspend` is not listed: it
+/// always runs.
+pub type HaSuspendPlan = Vec<(CheckerId, Vec<Vec<std::net::IpAddr>>)>;
+
+/// The addresses of a virtual server's services (none for a fwmark).
+fn service_addrs(services: &[crate::ipvs::Service]) -> Vec<std::net::IpAddr> {
+    services
+        .iter()
+        .filter_map(|s| match s.key {
+            ServiceKey::Addr { addr, .. } => Some(addr),
+            ServiceKey::Fwmark { .. } => None,
+        })
+        .collect()
+}
+
+/// [`HaSuspendPlan`] from each virtual server's `ha_suspend`, addresses
+/// and checkers.
+fn ha_suspend_plan(
+    config: &m::Config,
+    vs_addrs: &[Vec<std::net::IpAddr>],
+    vs_checkers: &[Vec<CheckerId>],
+) -> HaSuspendPlan {
+    // None: some consumer runs it always.
+    let mut by_checker: std::collections::BTreeMap<CheckerId, Option<Vec<Vec<std::net::IpAddr>>>> =
+        std::collections::BTreeMap::new();
+    for ((vs, addrs), ids) in config.virtual_servers.iter().zip(vs_addrs).zip(vs_checkers) {
+        for id in ids {
+            let entry = by_checker.entry(*id).or_insert_with(|| Some(Vec::new()));
+            match entry {
+                Some(lists) if vs.ha_suspend => lists.push(addrs.clone()),
+                _ => *entry = None,
+            }
+        }
+    }
+    by_checker
+        .into_iter()
+        .filter_map(|(id, lists)| Some((id, lists?)))
+        .collect()
 }
 
 /// Build checkers, state and governance from a loaded configuration.
@@ -92,21 +137,15 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
     let mut vs_addrs = Vec::with_capacity(config.virtual_servers.len());
+    let mut vs_checkers: Vec<Vec<CheckerId>> = Vec::with_capacity(config.virtual_servers.len());
     for vs in &config.virtual_servers {
         let services = ipvs_map::service_keys(config, vs)?
             .into_iter()
             .map(|key| ipvs_map::service(vs, key))
             .collect::<Result<Vec<_>, _>>()?;
-        vs_addrs.push(
-            services
-                .iter()
-                .filter_map(|s| match s.key {
-                    ServiceKey::Addr { addr, .. } => Some(addr),
-                    ServiceKey::Fwmark { .. } => None,
-                })
-                .collect::<Vec<_>>(),
-        );
+        vs_addrs.push(service_addrs(&services));
         let mut real_servers = Vec::with_capacity(vs.real_servers.len());
+        vs_checkers.push(Vec::new());
         for rs in &vs.real_servers {
             // Validated against every service (family, thresholds); the
             // weight is the logic's business.
@@ -124,6 +163,9 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                     c,
                 )?);
                 checkers.push(id);
+                if let Some(ids) = vs_checkers.last_mut() {
+                    ids.push(id);
+                }
             }
             real_servers.push(RealServerSpec {
                 addr: SocketAddr::new(rs.address, rs.port),
@@ -183,6 +225,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
         state,
         governance,
         names,
+        ha_suspend: ha_suspend_plan(config, &vs_addrs, &vs_checkers),
     })
 }
 
