@@ -318,6 +318,7 @@ impl Block {
                 "quorum_down",
                 "alpha",
                 "omega",
+                "ha_suspend",
                 "inhibit_on_failure",
                 "sorry_server",
                 "sorry_server_inhibit",
@@ -603,9 +604,7 @@ impl Block {
             Block::VirtualServerGroup => &[],
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
-            // ha_suspend: the pause is built (check::suspend,
-            // daemon::lvs::ha_suspend) but not yet tested in a daemon.
-            Block::VirtualServer => &["ha_suspend", "persistence_engine", "weight", "hashed"],
+            Block::VirtualServer => &["persistence_engine", "weight", "hashed"],
             Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet

@@ -105,21 +105,33 @@ fn service_addrs(services: &[crate::ipvs::Service]) -> Vec<std::net::IpAddr> {
         .collect()
 }
 
-/// [`HaSuspendPlan`] from each virtual server's `ha_suspend`, addresses
-/// and checkers.
+/// The addresses a virtual server's checks follow under `ha_suspend`;
+/// `None` without it or with a fwmark service (a group's): those checks
+/// always run, as keepalived clears such a virtual server's ha_suspend.
+fn ha_suspend_addrs(
+    vs: &m::VirtualServer,
+    services: &[crate::ipvs::Service],
+) -> Option<Vec<std::net::IpAddr>> {
+    let fwmark = services
+        .iter()
+        .any(|s| matches!(s.key, ServiceKey::Fwmark { .. }));
+    (vs.ha_suspend && !fwmark).then(|| service_addrs(services))
+}
+
+/// [`HaSuspendPlan`] from each virtual server's checkers and, if its
+/// checks follow its addresses (`ha_suspend`, no fwmark), those addresses.
 fn ha_suspend_plan(
-    config: &m::Config,
-    vs_addrs: &[Vec<std::net::IpAddr>],
+    ha_addrs: &[Option<Vec<std::net::IpAddr>>],
     vs_checkers: &[Vec<CheckerId>],
 ) -> HaSuspendPlan {
     // None: some consumer runs it always.
     let mut by_checker: std::collections::BTreeMap<CheckerId, Option<Vec<Vec<std::net::IpAddr>>>> =
         std::collections::BTreeMap::new();
-    for ((vs, addrs), ids) in config.virtual_servers.iter().zip(vs_addrs).zip(vs_checkers) {
+    for (addrs, ids) in ha_addrs.iter().zip(vs_checkers) {
         for id in ids {
             let entry = by_checker.entry(*id).or_insert_with(|| Some(Vec::new()));
-            match entry {
-                Some(lists) if vs.ha_suspend => lists.push(addrs.clone()),
+            match (entry.as_mut(), addrs) {
+                (Some(lists), Some(addrs)) => lists.push(addrs.clone()),
                 _ => *entry = None,
             }
         }
@@ -137,12 +149,14 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
     let mut vs_addrs = Vec::with_capacity(config.virtual_servers.len());
+    let mut ha_addrs = Vec::with_capacity(config.virtual_servers.len());
     let mut vs_checkers: Vec<Vec<CheckerId>> = Vec::with_capacity(config.virtual_servers.len());
     for vs in &config.virtual_servers {
         let services = ipvs_map::service_keys(config, vs)?
             .into_iter()
             .map(|key| ipvs_map::service(vs, key))
             .collect::<Result<Vec<_>, _>>()?;
+        ha_addrs.push(ha_suspend_addrs(vs, &services));
         vs_addrs.push(service_addrs(&services));
         let mut real_servers = Vec::with_capacity(vs.real_servers.len());
         vs_checkers.push(Vec::new());
@@ -225,7 +239,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
         state,
         governance,
         names,
-        ha_suspend: ha_suspend_plan(config, &vs_addrs, &vs_checkers),
+        ha_suspend: ha_suspend_plan(&ha_addrs, &vs_checkers),
     })
 }
 

@@ -302,6 +302,7 @@ impl Builder {
             "quorum_up" => vs.quorum_up = self.notify_script(st),
             "quorum_down" => vs.quorum_down = self.notify_script(st),
             "omega" => vs.omega = self.vs_switch(st),
+            "ha_suspend" => vs.ha_suspend = self.vs_switch(st),
             "sorry_server" => {
                 self.no_block(st);
                 if let Some(args) = self.args_range(st, 1, 2, "IP [PORT]") {
