@@ -134,6 +134,26 @@ vrrp_instance VI_1 {
 }
 
 #[test]
+fn net_namespace_ipvs_names_a_namespace_or_the_default_one() {
+    let (g, m) = global("net_namespace_ipvs lvs\n", "");
+    assert_eq!(g.net_namespace_ipvs.as_deref(), Some("lvs"));
+    assert!(m.is_empty(), "{m:?}");
+    // No name: the default namespace, as keepalived reads it.
+    assert_eq!(
+        global("net_namespace_ipvs\n", "")
+            .0
+            .net_namespace_ipvs
+            .as_deref(),
+        Some("")
+    );
+    assert_eq!(global("", "").0.net_namespace_ipvs, None);
+    assert_eq!(
+        errors("net_namespace_ipvs a/b\n", ""),
+        ["t.conf:1:20: error: net_namespace_ipvs \"a/b\" is not a name under /run/netns"]
+    );
+}
+
+#[test]
 fn instance_is_read_once_at_the_top_level() {
     let (g, m) = global("instance web\n", "");
     assert_eq!(g.instance.as_deref(), Some("web"));

@@ -86,6 +86,7 @@ impl Block {
             Block::Top => &[
                 "global_defs",
                 "net_namespace",
+                "net_namespace_ipvs",
                 "instance",
                 "bfd_instance",
                 "vrrp_script",
@@ -584,7 +585,6 @@ impl Block {
                 "interface_up_down_delays",
                 "garp_group",
                 "SSL",
-                "net_namespace_ipvs",
                 "namespace_with_ipsets",
                 "use_pid_dir",
             ],

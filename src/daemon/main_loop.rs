@@ -181,6 +181,10 @@ impl Daemon {
             .config
             .as_ref()
             .and_then(|h| h.config().global_defs.reload_check_config.clone());
+        let ipvs_ns = self
+            .config
+            .as_ref()
+            .map(|h| h.config().global_defs.net_namespace_ipvs.clone());
         let outcome = reload_config(
             &self.opts,
             &mut self.config,
@@ -192,6 +196,7 @@ impl Daemon {
         .await;
         if outcome.applied {
             if let Some(held) = &self.config {
+                warn_ipvs_namespace_change(ipvs_ns, held.config());
                 self.sync.reload(held.config());
                 self.statics.reload(held.config());
                 show_waiting(&self.hub, held.config(), &self.running);
@@ -322,6 +327,19 @@ async fn next_link_change(links: &mut Option<LinkWatch>) {
     match links {
         Some(l) => l.next_change().await,
         None => std::future::pending().await,
+    }
+}
+
+/// `net_namespace_ipvs` is fixed at start (keepalived: "Cannot change IPVS
+/// network namespace at a reload - please restart"): the IPVS table stays
+/// where it is.
+fn warn_ipvs_namespace_change(before: Option<Option<String>>, now: &crate::config::Config) {
+    if let Some(before) = before
+        && before != now.global_defs.net_namespace_ipvs
+    {
+        tracing::warn!(
+            "net_namespace_ipvs cannot change at a reload: the IPVS table stays where it was; restart tandem to move it"
+        );
     }
 }
 

@@ -92,6 +92,13 @@ pub struct GlobalDefs {
     /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
     /// Fixed for the daemon's life: a reload cannot change it.
     pub net_namespace: Option<String>,
+    /// Top-level `net_namespace_ipvs [NAME]`: the IPVS table (services,
+    /// destinations, sync daemons) lives in the named namespace
+    /// (`/run/netns/NAME`; no name: the init process's, `/proc/1/ns/net`),
+    /// while VRRP and the health checks stay where the daemon runs.
+    /// Fixed for the daemon's life, as keepalived's.
+    #[serde(default)]
+    pub net_namespace_ipvs: Option<String>,
     /// Top-level `instance NAME`: which of several daemons on one host
     /// this is. keepalived names its pid files, syslog ident and DBus
     /// paths after it; tandem its default control socket and dump file
@@ -376,6 +383,7 @@ impl Default for GlobalDefs {
             umask: None,
             lvs_flush: false,
             net_namespace: None,
+            net_namespace_ipvs: None,
             instance: None,
             enable_dbus: false,
             dbus_service_name: None,
