@@ -533,6 +533,7 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
+        ha_suspend_group(cfg, vs, out);
         let family = service_family(cfg, vs);
         real_servers(vs, family, out);
         if let Some(s) = &vs.sorry_server
@@ -549,6 +550,34 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// `ha_suspend` on a `virtual_server group`: with a fwmark among the
+/// group's entries keepalived 2.2.7 clears it ("cannot use ha_suspend
+/// with fwmarks"), and so does tandem (lvs::build); with addresses only,
+/// keepalived 2.2.7 matches none of them (its checker never runs), while
+/// tandem follows them as it follows a plain virtual server's address.
+fn ha_suspend_group(cfg: &Config, vs: &VirtualServer, out: &mut Vec<Diagnostic>) {
+    let VirtualServerKey::Group { name } = &vs.key else {
+        return;
+    };
+    let Some(g) = cfg.virtual_server_group(name).filter(|_| vs.ha_suspend) else {
+        return;
+    };
+    let msg = if g
+        .entries
+        .iter()
+        .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+    {
+        format!(
+            "virtual_server group {name}: ha_suspend cannot follow a fwmark's addresses; it is cleared (the checks always run), as keepalived 2.2.7 clears it"
+        )
+    } else {
+        format!(
+            "virtual_server group {name}: ha_suspend: the checks run while one of the group's addresses is configured here (keepalived 2.2.7 matches no address of a group, so its checks would never run)"
+        )
+    };
+    warning(out, &vs.origin, msg);
 }
 
 /// The services seen so far, by key and protocol.

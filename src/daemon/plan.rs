@@ -146,6 +146,10 @@ pub struct InstancePlan {
     /// adverts then go out whole (IP header included) on an `IP_HDRINCL`
     /// socket and come in on a protocol-51 socket.
     pub ah_pass: Option<String>,
+    /// This instance's share of its receive socket's SO_RCVBUF, in bytes
+    /// (`kernel_rx_buf_size`, else `vrrp_rx_bufs_policy`'s; 0: none):
+    /// the socket gets the sum of its instances' shares.
+    pub rx_buf: u32,
     /// Where the instance was configured, for messages.
     pub origin: String,
 }

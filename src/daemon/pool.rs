@@ -146,7 +146,17 @@ impl IoPool {
         self.send.extend(new_send);
         self.garp.extend(new_garp);
         self.na.extend(new_na);
-        for (key, _, ah) in &new_rx {
+        for (key, socket, ah) in &new_rx {
+            // keepalived's sum over the socket's instances (an AH
+            // instance's adverts arrive on the protocol-51 socket).
+            let bytes: u32 = units
+                .iter()
+                .flat_map(|u| &u.instances)
+                .filter(|i| (i.ifindex, i.group) == *key && i.ah_pass.is_some() == *ah)
+                .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf));
+            if bytes > 0 {
+                socket.set_recv_buffer(bytes);
+            }
             // An AH socket opened beside a running protocol-112 socket
             // shares its routes.
             self.routes.entry(*key).or_default();

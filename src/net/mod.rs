@@ -46,6 +46,7 @@ mod vlan;
 pub mod vmac;
 
 pub use bfd::{BfdDatagram, BfdListener, BfdSender, BfdSocketError};
+pub use events::{Batch, RtnlEvents};
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use linkbeat::{Linkbeat, LinkbeatWay};

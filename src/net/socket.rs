@@ -305,6 +305,16 @@ impl VrrpRecvSocket {
         &self.ifname
     }
 
+    /// SO_RCVBUF `bytes` (`vrrp_rx_bufs_policy`, `kernel_rx_buf_size`):
+    /// bounded by `net.core.rmem_max` and doubled by the kernel, as for
+    /// keepalived's socket; a refusal is logged, as keepalived logs it.
+    pub fn set_recv_buffer(&self, bytes: u32) {
+        let value = i32::try_from(bytes).unwrap_or(i32::MAX);
+        if let Err(e) = set_int_opt(self.fd.get_ref(), libc::SOL_SOCKET, libc::SO_RCVBUF, value) {
+            tracing::warn!(interface = %self.ifname, bytes, error = %e, "cannot set the VRRP receive buffer");
+        }
+    }
+
     /// Wait for the next datagram. `Ok(Err(_))` is a datagram too broken to
     /// attribute to anyone (the caller counts it).
     pub async fn recv(&mut self) -> Result<Result<ReceivedAdvert, RawDrop>, SocketError> {

@@ -128,6 +128,7 @@ impl Builder {
         }
         match kw.as_str() {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
+            "kernel_rx_buf_size" => vi.kernel_rx_buf_size = self.kernel_rx_buf_size(&st),
             "state" => self.instance_state(&st, vi, r),
             "interface" => {
                 r.interface_given = true;
