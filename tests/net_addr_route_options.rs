@@ -72,7 +72,7 @@ static_routes {
   local 2001:db8:30::/64 dev eth1 table 100
   anycast 2001:db8:31::/64 dev eth1 table 100
   2001:db8:40::/64 from 2001:db8:41::/64 via 2001:db8:1::1 dev eth1 table 100
-  203.0.113.176/28 encap ip id 42 dst 192.0.2.50 tos 0x10 ttl 9 dev eth1 table 100
+  203.0.113.176/28 encap ip id 42 dst 192.0.2.50 tos 0x10 ttl 9 flags 1 dev eth1 table 100
   203.0.113.192/28 encap ip dst 192.0.2.51 src 192.0.2.52 via 198.51.100.1 dev eth1 table 100
   2001:db8:50::/64 encap ip6 id 7 dst 2001:db8::50 src 2001:db8::51 tc 0x20 dev eth1 table 100
   203.0.113.224/28 as to 192.0.2.99 via 198.51.100.1 dev eth1 table 100
@@ -144,7 +144,10 @@ fn route_types_from_encap_and_add_modes_are_what_keepalived_installs() {
     // add: the operator's route stays alone; prepend: ours first; append:
     // ours after it (IPv6: another path of it).
     assert_eq!(tandem.matches("203.0.113.0/28").count(), 1, "{tandem}");
-    assert!(line("203.0.113.0/28").contains("via 198.51.100.1"), "{tandem}");
+    assert!(
+        line("203.0.113.0/28").contains("via 198.51.100.1"),
+        "{tandem}"
+    );
     let first = |dst: &str| {
         tandem
             .lines()
@@ -152,34 +155,95 @@ fn route_types_from_encap_and_add_modes_are_what_keepalived_installs() {
             .unwrap_or_default()
             .to_string()
     };
-    assert!(first("203.0.113.16/28").contains("via 198.51.100.3"), "{tandem}");
-    assert!(first("203.0.113.32/28").contains("via 198.51.100.1"), "{tandem}");
+    assert!(
+        first("203.0.113.16/28").contains("via 198.51.100.3"),
+        "{tandem}"
+    );
+    assert!(
+        first("203.0.113.32/28").contains("via 198.51.100.1"),
+        "{tandem}"
+    );
     assert_eq!(tandem.matches("203.0.113.32/28").count(), 2, "{tandem}");
     let six = line("2001:db8:20::/64");
     assert!(
         six.contains("nexthop via 2001:db8:1::1") && six.contains("nexthop via 2001:db8:1::3"),
         "{six}"
     );
-    assert!(!tandem.contains("2001:db8:1::3 dev eth1 proto keepalived"), "{tandem}");
+    assert!(
+        !tandem.contains("2001:db8:1::3 dev eth1 proto keepalived"),
+        "{tandem}"
+    );
     for (dst, want) in [
-        ("203.0.113.48/28", "unicast 203.0.113.48/28 via 198.51.100.1"),
-        ("203.0.113.64/28", "local 203.0.113.64/28 dev eth1 proto keepalived scope host"),
-        ("203.0.113.80/28", "broadcast 203.0.113.80/28 dev eth1 proto keepalived scope link"),
-        ("203.0.113.96/28", "anycast 203.0.113.96/28 dev eth1 proto keepalived scope link"),
-        ("203.0.113.112/28", "multicast 203.0.113.112/28 dev eth1 proto keepalived"),
-        ("203.0.113.128/28", "nat 203.0.113.128/28 proto keepalived scope nowhere"),
-        ("203.0.113.144/28", "xresolve 203.0.113.144/28 proto keepalived scope nowhere"),
-        ("203.0.113.240/28", "multicast 203.0.113.240/28 dev eth1 proto keepalived"),
-        ("2001:db8:30::/64", "local 2001:db8:30::/64 dev eth1 proto keepalived"),
-        ("2001:db8:31::/64", "anycast 2001:db8:31::/64 dev eth1 proto keepalived"),
-        ("2001:db8:40::/64", "2001:db8:40::/64 from 2001:db8:41::/64 via 2001:db8:1::1"),
-        ("203.0.113.176/28", "encap ip id 42 src 0.0.0.0 dst 192.0.2.50 ttl 9 tos 16"),
-        ("203.0.113.192/28", "encap ip id 0 src 192.0.2.52 dst 192.0.2.51"),
-        ("2001:db8:50::/64", "encap ip6 id 7 src 2001:db8::51 dst 2001:db8::50 hoplimit 0 tc 32"),
-        ("2001:db8:51::/64", "encap ip6 id 0 src :: dst 2001:db8::52 hoplimit 8"),
-        ("203.0.113.224/28", "unicast 203.0.113.224/28 via 198.51.100.1"),
+        (
+            "203.0.113.48/28",
+            "unicast 203.0.113.48/28 via 198.51.100.1",
+        ),
+        (
+            "203.0.113.64/28",
+            "local 203.0.113.64/28 dev eth1 proto keepalived scope host",
+        ),
+        (
+            "203.0.113.80/28",
+            "broadcast 203.0.113.80/28 dev eth1 proto keepalived scope link",
+        ),
+        (
+            "203.0.113.96/28",
+            "anycast 203.0.113.96/28 dev eth1 proto keepalived scope link",
+        ),
+        (
+            "203.0.113.112/28",
+            "multicast 203.0.113.112/28 dev eth1 proto keepalived",
+        ),
+        (
+            "203.0.113.128/28",
+            "nat 203.0.113.128/28 proto keepalived scope nowhere",
+        ),
+        (
+            "203.0.113.144/28",
+            "xresolve 203.0.113.144/28 proto keepalived scope nowhere",
+        ),
+        (
+            "203.0.113.240/28",
+            "multicast 203.0.113.240/28 dev eth1 proto keepalived",
+        ),
+        (
+            "2001:db8:30::/64",
+            "local 2001:db8:30::/64 dev eth1 proto keepalived",
+        ),
+        (
+            "2001:db8:31::/64",
+            "anycast 2001:db8:31::/64 dev eth1 proto keepalived",
+        ),
+        (
+            "2001:db8:40::/64",
+            "2001:db8:40::/64 from 2001:db8:41::/64 via 2001:db8:1::1",
+        ),
+        (
+            "203.0.113.176/28",
+            "encap ip id 42 src 0.0.0.0 dst 192.0.2.50 ttl 9 tos 16",
+        ),
+        (
+            "203.0.113.192/28",
+            "encap ip id 0 src 192.0.2.52 dst 192.0.2.51",
+        ),
+        (
+            "2001:db8:50::/64",
+            "encap ip6 id 7 src 2001:db8::51 dst 2001:db8::50 hoplimit 0 tc 32",
+        ),
+        (
+            "2001:db8:51::/64",
+            "encap ip6 id 0 src :: dst 2001:db8::52 hoplimit 8",
+        ),
+        (
+            "203.0.113.224/28",
+            "unicast 203.0.113.224/28 via 198.51.100.1",
+        ),
     ] {
-        assert!(line(dst).contains(want), "{want:?} not in {:?}\n{tandem}", line(dst));
+        assert!(
+            line(dst).contains(want),
+            "{want:?} not in {:?}\n{tandem}",
+            line(dst)
+        );
     }
     assert!(!tandem.contains("203.0.113.160/28"), "{tandem}");
     assert!(d.log().contains("203.0.113.160"), "{}", d.log());
@@ -288,7 +352,11 @@ fn autojoin_joins_the_groups_as_keepalived_does() {
     d.signal("-TERM");
     assert_eq!(d.wait(20.0), Some(0), "{}", d.log());
     // The kernel joined each group for its address, and left it with it.
-    for g in ["inet  233.252.0.10", "inet  233.252.0.11", "inet6 ff05::db8:10"] {
+    for g in [
+        "inet  233.252.0.10",
+        "inet  233.252.0.11",
+        "inet6 ff05::db8:10",
+    ] {
         assert!(tandem.0.iter().any(|l| l == g), "{g} not in {:?}", tandem.0);
     }
     for a in [
@@ -346,5 +414,8 @@ fn track_src_ip_keeps_the_master_as_keepalived_does() {
     let kept = removed_then(&k);
     let log = kd.log();
     kd.stop();
-    assert!(kept && !log.contains("FAULT"), "keepalived now acts on track_src_ip:\n{log}");
+    assert!(
+        kept && !log.contains("FAULT"),
+        "keepalived now acts on track_src_ip:\n{log}"
+    );
 }

@@ -11,18 +11,18 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{
-    DefaultNla, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIp6Tunnel, RouteIpTunnel,
-    RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage, RouteMetric, RouteMplsTtlPropagation,
-    RouteNextHop, RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope,
-    RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIp6Tunnel, RouteIp6TunnelFlags,
+    RouteIpTunnel, RouteIpTunnelFlags, RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage,
+    RouteMetric, RouteMplsTtlPropagation, RouteNextHop, RouteNextHopFlags, RoutePreference,
+    RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -341,12 +341,10 @@ pub struct Encap {
 impl Encap {
     /// The RTA_ENCAP and RTA_ENCAP_TYPE attributes.
     fn attributes(&self) -> [RouteAttribute; 2] {
-        // LWTUNNEL_IP_* and LWTUNNEL_IP6_* share their numbers.
-        const FLAGS: u16 = 5;
         let mut v = Vec::new();
-        let flags = self
-            .flags
-            .map(|f| DefaultNla::new(FLAGS, f.to_ne_bytes().to_vec()));
+        // The crate writes the flags big-endian: give it the value whose
+        // big-endian bytes are the host's bytes of N.
+        let flags = self.flags.map(|f| u16::from_be_bytes(f.to_ne_bytes()));
         if self.ip6 {
             let mut a: Vec<RouteIp6Tunnel> = Vec::new();
             a.extend(self.id.map(RouteIp6Tunnel::Id));
@@ -354,7 +352,9 @@ impl Encap {
             a.extend(v6(self.src).map(RouteIp6Tunnel::Source));
             a.extend(self.tos.map(RouteIp6Tunnel::Tc));
             a.extend(self.ttl.map(RouteIp6Tunnel::Hoplimit));
-            a.extend(flags.map(RouteIp6Tunnel::Other));
+            a.extend(
+                flags.map(|f| RouteIp6Tunnel::Flags(RouteIp6TunnelFlags::from_bits_retain(f))),
+            );
             v.extend(a.into_iter().map(RouteLwTunnelEncap::Ip6));
         } else {
             let mut a: Vec<RouteIpTunnel> = Vec::new();
@@ -363,7 +363,7 @@ impl Encap {
             a.extend(v4(self.src).map(RouteIpTunnel::Source));
             a.extend(self.tos.map(RouteIpTunnel::Tos));
             a.extend(self.ttl.map(RouteIpTunnel::Ttl));
-            a.extend(flags.map(RouteIpTunnel::Other));
+            a.extend(flags.map(|f| RouteIpTunnel::Flags(RouteIpTunnelFlags::from_bits_retain(f))));
             v.extend(a.into_iter().map(RouteLwTunnelEncap::Ip));
         }
         let kind = if self.ip6 {
@@ -877,5 +877,39 @@ mod tests {
         assert_eq!(ttl(route(Some(true))), [1]);
         assert_eq!(ttl(route(Some(false))), [0]);
         assert!(ttl(route(None)).is_empty());
+    }
+
+    /// `encap ip ... flags N`: RTA_ENCAP nests the LWTUNNEL_IP_* values
+    /// (id big-endian, as the kernel reads it) and RTA_ENCAP_TYPE follows;
+    /// the flags go in the host's byte order, as keepalived 2.2.7 puts
+    /// them (`rta_addattr16`).
+    #[test]
+    fn encap_is_sent_as_keepalived_sends_it() {
+        use netlink_packet_core::Emitable;
+        let mut r = route(None);
+        r.options.encap = Some(Encap {
+            id: Some(42),
+            dst: Some(IpAddr::from([192, 0, 2, 50])),
+            ttl: Some(9),
+            flags: Some(1),
+            ..Encap::default()
+        });
+        let attrs: Vec<RouteAttribute> = r
+            .to_message()
+            .attributes
+            .into_iter()
+            .filter(|a| matches!(a, RouteAttribute::Encap(_) | RouteAttribute::EncapType(_)))
+            .collect();
+        let mut buf = vec![0; attrs.as_slice().buffer_len()];
+        attrs.as_slice().emit(&mut buf);
+        let mut want = vec![40, 0, 22, 0]; // RTA_ENCAP, 4 + 36 bytes
+        want.extend([12, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 42]); // LWTUNNEL_IP_ID
+        want.extend([8, 0, 2, 0, 192, 0, 2, 50]); // LWTUNNEL_IP_DST
+        want.extend([5, 0, 4, 0, 9, 0, 0, 0]); // LWTUNNEL_IP_TTL
+        want.extend([6, 0, 6, 0]); // LWTUNNEL_IP_FLAGS
+        want.extend(1u16.to_ne_bytes());
+        want.extend([0, 0]);
+        want.extend([6, 0, 21, 0, 2, 0, 0, 0]); // RTA_ENCAP_TYPE: LWTUNNEL_ENCAP_IP
+        assert_eq!(buf, want);
     }
 }
