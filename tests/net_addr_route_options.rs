@@ -320,23 +320,26 @@ vrrp_instance VI_1 {
 ";
 
 /// eth1's multicast memberships and its addresses with their autojoin
-/// flag.
+/// flag, each sorted (the daemons add static and virtual addresses in
+/// either order).
 fn groups(ns: &Netns) -> (Vec<String>, Vec<String>) {
     let m = ns.exec(&["ip", "maddr", "show", "dev", "eth1"]);
-    let joined = String::from_utf8_lossy(&m.stdout)
+    let mut joined: Vec<String> = String::from_utf8_lossy(&m.stdout)
         .lines()
         .filter(|l| l.contains("233.252.0.") || l.contains("ff05::db8:"))
         .map(|l| l.trim().to_string())
         .collect();
+    joined.sort();
     let j = ns.addrs_json("eth1");
-    let addrs = j
+    let mut addrs = j
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|l| l["addr_info"].as_array().into_iter().flatten())
         .filter(|a| a["scope"] != "link")
         .map(|a| format!("{} autojoin={}", a["local"], a["autojoin"]))
-        .collect();
+        .collect::<Vec<_>>();
+    addrs.sort();
     (joined, addrs)
 }
 
@@ -344,7 +347,7 @@ fn groups(ns: &Netns) -> (Vec<String>, Vec<String>) {
 fn autojoin_joins_the_groups_as_keepalived_does() {
     let dir = Scratch::new("s12rt-autojoin");
     let path = dir.file("keepalived.conf", AUTOJOIN);
-    let up = |ns: &Netns| wait_until(15.0, || ns.has_addr("eth1", "233.252.0.10"));
+    let up = |ns: &Netns| wait_until(15.0, || groups(ns).0.len() == 3 && groups(ns).1.len() == 3);
     let t = Netns::with_eth0_eth1("s12aj-t", "192.0.2.1/24");
     let mut d = Daemon::start(&t, &path, dir.0.join("t.log"));
     assert!(up(&t), "{}", d.log());
