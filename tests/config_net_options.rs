@@ -306,6 +306,12 @@ fn route_type_encap_and_from_mistakes_are_reported_at_the_word() {
             "t.conf:2:3: warning: route to 192.0.2.0/24: the kernel refuses a local route with scope global (add \"scope host\"), so it will not be installed (keepalived fails the same way at runtime)"
         ]
     );
+    assert_eq!(
+        msgs("  type local 192.0.2.0/24 dev eth0 scope host\n"),
+        [
+            "t.conf:2:3: error: \"type\" is not a route option: write the type itself before the destination (local 192.0.2.0/24)"
+        ]
+    );
     assert!(msgs("  192.0.2.0/24 vrf blue\n")[0].starts_with(
         "t.conf:2:16: error: \"vrf\" is a keepalived option that tandem does not support yet"
     ));

@@ -470,6 +470,13 @@ impl Builder {
                 r.no_track = true;
                 RouteStep::Next { words: 1, ok: true }
             }
+            // keepalived has no `type` word (it reports "unknown route
+            // keyword type"): the type is the word before the destination.
+            "type" if dest.is_none() => {
+                let msg = "\"type\" is not a route option: write the type itself before the destination (local 192.0.2.0/24)";
+                self.err(w.pos, msg);
+                RouteStep::Stop
+            }
             _ if dest.is_none() && RouteType::from_word(opt).is_some() => {
                 r.route_type = RouteType::from_word(opt).unwrap_or_default();
                 RouteStep::Next { words: 1, ok: true }
