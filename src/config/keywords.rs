@@ -296,6 +296,7 @@ impl Block {
                 "dont_track_primary",
                 "linkbeat_use_polling",
                 "check_unicast_src",
+                "track_src_ip",
                 "unicast_ttl",
                 "garp_master_delay",
                 "garp_master_repeat",
@@ -596,7 +597,6 @@ impl Block {
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
-                "track_src_ip",
                 "unicast_fault_no_peer",
                 "garp_extra_if",
                 "down_timer_adverts",

@@ -53,8 +53,8 @@ pub use linkbeat::{Linkbeat, LinkbeatWay};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{
-    IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope,
-    VlanInfo,
+    AddMode, Encap, IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl,
+    RtnlError, Scope, VlanInfo,
 };
 pub use rule::{Rule, RuleKind};
 pub use socket::{

@@ -34,6 +34,7 @@ mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod route_extra;
 mod route_options;
 mod rules;
 mod rx_bufs;

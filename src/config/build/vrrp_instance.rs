@@ -328,6 +328,19 @@ impl Builder {
             // tandem always drops a unicast advert whose source is not one
             // of the instance's unicast_peer: what this asks for.
             "check_unicast_src" => self.bare(st),
+            // keepalived 2.2.7 sets VRRP_FLAG_TRACK_SADDR but its netlink
+            // handler compares the address with the start of the
+            // sockaddr, not the address in it, so the flag never
+            // matches: a source address removed at runtime changes
+            // nothing there (tests/net_addr_route_options.rs runs both).
+            "track_src_ip" => {
+                self.bare(st);
+                self.note(
+                    st.keyword.pos,
+                    "track_src_ip changes nothing: keepalived 2.2.7 reads it but never acts on it \
+                     (an instance whose unicast_src_ip is removed stays as it is), and neither does tandem",
+                );
+            }
             _ => return false,
         }
         true
