@@ -146,7 +146,13 @@ impl IoPool {
         self.send.extend(new_send);
         self.garp.extend(new_garp);
         self.na.extend(new_na);
-        for (key, socket, ah) in &new_rx {
+        self.adopt_receivers(units, &new_rx);
+        Ok(new_rx)
+    }
+
+    /// Size each new receive socket's buffer and give it its routes.
+    fn adopt_receivers(&mut self, units: &[UnitPlan], new_rx: &NewReceivers) {
+        for (key, socket, ah) in new_rx {
             // keepalived's sum over the socket's instances (an AH
             // instance's adverts arrive on the protocol-51 socket).
             let bytes: u32 = units
@@ -164,7 +170,6 @@ impl IoPool {
                 self.ah_rx.insert(*key);
             }
         }
-        Ok(new_rx)
     }
 
     /// Give every instance of `plan` the daemon's nftables table (used
