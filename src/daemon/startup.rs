@@ -200,7 +200,11 @@ async fn start_daemon(
         LinkWatch::start(c.config())
     });
     let mailer = opts.reporting.mailer.clone();
-    // tandem_bgp: follows what the LVS task will announce.
+    // tandem_bgp: follows what the LVS task will announce, with
+    // sloppy_tcp so that a balancer takes flows moved to it mid-stream.
+    if let Some(c) = &config {
+        super::sloppy::apply(c.config());
+    }
     let bird = super::bird::BirdService::start(&running.bus);
     let lvs = lvs.map(|l| {
         l.start(

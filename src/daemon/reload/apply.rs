@@ -162,6 +162,7 @@ async fn reload(
     hub.retain_units(&instances, &groups);
     if lvs_touched {
         replace_lvs(lvs, prepared, running, opts, hub).await;
+        crate::daemon::sloppy::apply(&new);
     }
     let mut changes = diff.describe();
     *current = Some(Held::new(new));
