@@ -158,7 +158,9 @@ fn a_scheduler_that_does_not_hash_consistently_is_warned_about() {
     // mh with inhibit_on_failure: only the note about sloppy_tcp.
     let m = messages(&vs("203.0.113.10 80", "    include_file /v\n"));
     assert!(
-        m.len() == 1 && m[0].starts_with("t.conf:4:3: note: tandem_bgp: tandem sets net.ipv4.vs.sloppy_tcp=1"),
+        m.len() == 1
+            && m[0]
+                .starts_with("t.conf:4:3: note: tandem_bgp: tandem sets net.ipv4.vs.sloppy_tcp=1"),
         "{m:?}"
     );
 }

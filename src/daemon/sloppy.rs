@@ -101,7 +101,10 @@ mod tests {
         assert_eq!(wanted(&plain), (false, false));
         let bgp = "virtual_server 203.0.113.10 80 {\n protocol PROTO\n lvs_sched mh\n tandem_bgp {\n  include_file /run/x.conf\n }\n}\n";
         assert_eq!(wanted(&config(&bgp.replace("PROTO", "TCP"))), (true, false));
-        assert_eq!(wanted(&config(&bgp.replace("PROTO", "SCTP"))), (false, true));
+        assert_eq!(
+            wanted(&config(&bgp.replace("PROTO", "SCTP"))),
+            (false, true)
+        );
         assert_eq!(names(&config(&bgp.replace("PROTO", "TCP"))), ["sloppy_tcp"]);
     }
 }
