@@ -4,15 +4,17 @@
 # VRRP peer, read back with ipvsadm (tests/check_vm.sh); then
 # enable_snmp_checker on that table against keepalived -C
 # (tests/snmp_check_vm.sh); then the scale-out lab
-# (netns-lab/scale-out-lab --check, about 3 minutes): three tandem_bgp
-# balancers behind a BIRD ECMP router, the spread of new connections, mh
-# giving the same real server on every balancer for a flow, and no download
-# broken by a SIGTERM or a balancer coming back.
+# (netns-lab/scale-out-lab --check, about 5 minutes on TCG): three
+# tandem_bgp balancers behind a BIRD ECMP router, the spread of new
+# connections, mh giving the same real server on every balancer for a
+# flow, no download broken by a SIGTERM or a balancer coming back, a dead
+# link withdrawn by BFD and back, and none broken with connection sync
+# when a real server is added and the flows then move.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -q --bin tandem
 run() {
-  netns-lab/vm-run --timeout 900 --no-build -- \
+  netns-lab/vm-run --timeout 1200 --no-build -- \
     bash -c 'bash tests/check_vm.sh && bash tests/snmp_check_vm.sh && bash netns-lab/scale-out-lab --check'
 }
 # vm-run exits 125 when the guest did not come up (a TCG boot can fail on a
