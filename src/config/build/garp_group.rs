@@ -27,10 +27,8 @@ impl Builder {
         if !self.need_block(s) {
             return;
         }
-        if let Some(w) = s.args.first() {
-            let msg = format!("garp_group takes no name (\"{}\")", w.text);
-            self.err(w.pos, msg);
-        }
+        // A word after garp_group (`garp_group GG_1 {`, seen in users'
+        // files) is skipped by keepalived: a label for the reader only.
         let mut group = GarpGroup {
             origin: self.origin(s.keyword.pos),
             ..GarpGroup::default()
@@ -66,6 +64,18 @@ impl Builder {
             }
             _ => b.unknown(Block::GarpGroup, &st),
         });
+        for (kw, v) in [
+            ("garp_interval", group.garp_interval),
+            ("gna_interval", group.gna_interval),
+        ] {
+            if v.is_some_and(|v| v >= std::time::Duration::from_secs(1)) {
+                let msg = format!(
+                    "the garp_group {kw} is very large ({:?}, as keepalived warns): one gratuitous ARP/NA per interval on these interfaces",
+                    v.unwrap_or_default()
+                );
+                self.warn(s.keyword.pos, msg);
+            }
+        }
         let number = self.garp_groups.len() + 1;
         if group.garp_interval.is_none() && group.gna_interval.is_none() {
             let msg = format!(
