@@ -152,7 +152,13 @@ impl IoPool {
         self.send.extend(new_send);
         self.garp.extend(new_garp);
         self.na.extend(new_na);
-        for (key, socket, ah) in &new_rx {
+        self.take_receivers(units, &new_rx);
+        Ok(new_rx)
+    }
+
+    /// Size the new receive sockets' buffers and give each its routes.
+    fn take_receivers(&mut self, units: &[UnitPlan], new_rx: &NewReceivers) {
+        for (key, socket, ah) in new_rx {
             // keepalived's sum over the socket's instances (an AH
             // instance's adverts arrive on the protocol-51 socket).
             let bytes: u32 = units
@@ -170,7 +176,6 @@ impl IoPool {
                 self.ah_rx.insert(*key);
             }
         }
-        Ok(new_rx)
     }
 
     /// Give every instance of `plan` the daemon's nftables table (used
@@ -215,6 +220,13 @@ impl IoPool {
             na: self.na.clone(),
             delays: self.delays.clone(),
         }
+    }
+
+    /// An empty pool with the delays `plans` ask for.
+    pub(super) fn with_delays(plans: &[GarpDelayPlan]) -> IoPool {
+        let mut pool = IoPool::default();
+        pool.set_delays(plans);
+        pool
     }
 
     /// Take the delays a plan asks for: one shared [`GarpDelay`] per

@@ -163,9 +163,8 @@ fn start_plan(
 
     // Open everything first: a socket that cannot be opened stops the
     // start before any task runs or any address changes.
-    let mut pool = IoPool::default();
+    let mut pool = IoPool::with_delays(&plan.garp_delays);
     let new_rx = pool.open(&plan.units, &macs)?;
-    pool.set_delays(&plan.garp_delays);
     // BFD on a thread of its own (its scheduling knobs), started only
     // with sessions to run; its sockets are opened there, before anything
     // runs, as every socket is.
