@@ -128,8 +128,14 @@ fn an_empty_interfaces_block_and_bad_values_are_refused() {
     );
     let e = errors("garp_group {\n  garp_interval soon\n  interface eth0\n}\n");
     assert_eq!(e.len(), 2, "{e:?}");
+    // The bad value is not taken, so the group has no interval either (as
+    // in keepalived, which reports both).
     assert!(
-        e[0].starts_with("t.conf:2:17: error: garp_interval expects a time in seconds"),
+        e[0].contains("garp group 1 does not have any delay set"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("t.conf:2:17: error: garp_interval expects a time in seconds"),
         "{e:?}"
     );
     let e = errors("garp_group {\n  garp_intervl 1\n}\n");
