@@ -292,21 +292,21 @@ impl GarpDelays {
         Some(d.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// How long the announcement of `addr` on `ifindex` must wait for its
-    /// slot (taken now).
-    fn wait(&self, ifindex: u32, addr: IpAddr) -> Duration {
-        let now = self.now();
-        self.delay(ifindex).map_or(Duration::ZERO, |mut d| {
-            d.slot(now, kind(addr)).saturating_duration_since(now)
-        })
-    }
-
-    /// Whether the announcement of `addr` on `ifindex` may go out now
-    /// (its slot taken if so).
-    fn free_now(&self, ifindex: u32, addr: IpAddr) -> bool {
-        let now = self.now();
-        self.delay(ifindex)
-            .is_none_or(|mut d| d.try_now(now, kind(addr)))
+    /// Send the announcement of `addr` on `ifindex` with `send` if its
+    /// interface's delay lets it go now, and mark the time; else how long
+    /// to wait before asking again. The delay stays locked across the
+    /// send, so two bursts cannot both take the same free moment.
+    fn pace<T>(&self, ifindex: u32, addr: IpAddr, send: impl FnOnce() -> T) -> Result<T, Duration> {
+        let Some(mut d) = self.delay(ifindex) else {
+            return Ok(send());
+        };
+        let wait = d.wait(self.now(), kind(addr));
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        let sent = send();
+        d.sent(self.now(), kind(addr));
+        Ok(sent)
     }
 }
 
@@ -370,8 +370,8 @@ impl Announcer {
         let mut first = 0;
         if first_now {
             let delays = &self.delays;
-            let free = |i, a| delays.free_now(i, a);
-            match send_at_once(&set, generation, &addrs, &instance, &mut send, free) {
+            let pace = |i, a, f: &mut dyn FnMut() -> bool| delays.pace(i, a, f);
+            match send_at_once(&set, generation, &addrs, &instance, &mut send, pace) {
                 None => return,
                 Some(n) => first = n,
             }
@@ -382,17 +382,25 @@ impl Announcer {
         }
         let delays = self.delays.clone();
         tokio::spawn(async move {
-            let wait = |i, a| delays.wait(i, a);
+            let pace = |i, a, f: &mut dyn FnMut() -> bool| delays.pace(i, a, f);
             let pause = async |gap: Duration| tokio::time::sleep(gap).await;
             run_burst(
-                &set, generation, &addrs, burst, first, &instance, send, wait, pause,
+                &set, generation, &addrs, burst, first, &instance, send, pace, pause,
             )
             .await;
         });
     }
 }
 
-/// The first round's announcements that may go out at once (`free`), in
+/// Puts one announcement on the wire through its interface's delay:
+/// `Ok(still master)` once sent, `Err(wait)` while the delay holds it.
+pub(crate) trait Pace:
+    FnMut(u32, IpAddr, &mut dyn FnMut() -> bool) -> Result<bool, Duration>
+{
+}
+impl<F: FnMut(u32, IpAddr, &mut dyn FnMut() -> bool) -> Result<bool, Duration>> Pace for F {}
+
+/// The first round's announcements that may go out at once (`pace`), in
 /// order, up to the first that must wait for its interface's delay.
 /// Returns how many were sent, `None` when the mastership ended.
 fn send_at_once(
@@ -401,14 +409,14 @@ fn send_at_once(
     addrs: &[(u32, IpAddr)],
     instance: &str,
     send: &mut impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
-    mut free: impl FnMut(u32, IpAddr) -> bool,
+    mut pace: impl Pace,
 ) -> Option<usize> {
     for (n, &(ifindex, addr)) in addrs.iter().enumerate() {
-        if !free(ifindex, addr) {
-            return Some(n);
-        }
-        if !send_one(set, generation, ifindex, addr, 0, instance, send) {
-            return None;
+        let mut one = || send_one(set, generation, ifindex, addr, 0, instance, send);
+        match pace(ifindex, addr, &mut one) {
+            Err(_) => return Some(n),
+            Ok(false) => return None,
+            Ok(true) => {}
         }
     }
     Some(addrs.len())
@@ -416,11 +424,11 @@ fn send_at_once(
 
 /// The announcements `first..` of one burst (`burst.repeat` rounds of
 /// `addrs`, numbered in sending order); `send` puts one on the wire
-/// (`None`: no sender for that interface), `wait` takes its slot on its
-/// interface's delay and says how long until then, and `pause` waits that
-/// long. Returns the rounds completed. Separate from the sockets and the
-/// clock so that the pacing and the cancellation can be tested on a
-/// virtual clock.
+/// (`None`: no sender for that interface) when its interface's delay
+/// lets `pace` send it, and `pause` waits as long as `pace` says
+/// before asking again. Returns the rounds completed. Separate from the
+/// sockets and the clock so that the pacing and the cancellation can be
+/// tested on a virtual clock.
 #[allow(clippy::too_many_arguments)]
 async fn run_burst(
     set: &VipSet,
@@ -430,19 +438,20 @@ async fn run_burst(
     first: usize,
     instance: &str,
     mut send: impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
-    mut wait: impl FnMut(u32, IpAddr) -> Duration,
+    mut pace: impl Pace,
     mut pause: impl AsyncFnMut(Duration),
 ) -> u32 {
     let total = burst.repeat as usize * addrs.len();
     for n in first..total {
         let (ifindex, addr) = addrs[n % addrs.len()];
         let round = u32::try_from(n / addrs.len()).unwrap_or(u32::MAX);
-        let gap = wait(ifindex, addr);
-        if !gap.is_zero() {
-            pause(gap).await;
-        }
-        if !send_one(set, generation, ifindex, addr, round, instance, &mut send) {
-            return round;
+        loop {
+            let mut one = || send_one(set, generation, ifindex, addr, round, instance, &mut send);
+            match pace(ifindex, addr, &mut one) {
+                Ok(true) => break,
+                Ok(false) => return round,
+                Err(gap) => pause(gap).await,
+            }
         }
     }
     tracing::debug!(instance, rounds = burst.repeat, "gratuitous ARP/NA sent");
@@ -511,8 +520,9 @@ mod tests {
 
     const BURST: Burst = Burst { repeat: 5 };
 
-    fn no_wait(_: u32, _: IpAddr) -> Duration {
-        Duration::ZERO
+    /// No delay: every announcement goes at once.
+    fn no_delay(_: u32, _: IpAddr, f: &mut dyn FnMut() -> bool) -> Result<bool, Duration> {
+        Ok(f())
     }
 
     #[tokio::test]
@@ -532,7 +542,7 @@ mod tests {
             0,
             "VI_1",
             send,
-            no_wait,
+            no_delay,
             async |_| {},
         )
         .await;
@@ -541,62 +551,51 @@ mod tests {
     }
 
     /// Bursts of two instances whose VIPs share one delay, on a virtual
-    /// clock: every announcement is an interval after the previous one,
+    /// clock that oversleeps now and then (a busy machine): every
+    /// announcement goes out at least the interval after the previous one,
     /// whichever instance sent it.
     #[tokio::test]
     async fn bursts_sharing_a_delay_are_paced_together() {
         let delay = Mutex::new(GarpDelay::new(Some(Duration::from_millis(100)), None));
         let clock = std::cell::Cell::new(Time::ZERO);
         let sent_at = std::cell::RefCell::new(Vec::new());
-        let wait = |_, a| {
-            let now = clock.get();
-            let slot = delay.lock().unwrap().slot(now, kind(a));
-            slot.saturating_duration_since(now)
+        let pauses = std::cell::Cell::new(0u32);
+        let pace = |_, a, f: &mut dyn FnMut() -> bool| {
+            let mut d = delay.lock().unwrap_or_else(PoisonError::into_inner);
+            let wait = d.wait(clock.get(), kind(a));
+            if !wait.is_zero() {
+                return Err(wait);
+            }
+            let still = f();
+            d.sent(clock.get(), kind(a));
+            Ok(still)
         };
-        let pause = async |gap: Duration| clock.set(clock.get() + gap);
+        let pause = async |gap: Duration| {
+            pauses.set(pauses.get() + 1);
+            let late = if pauses.get() % 3 == 0 { 44 } else { 0 };
+            clock.set(clock.get() + gap + Duration::from_millis(late));
+        };
         let send = |_, _| {
-            sent_at.borrow_mut().push(clock.get());
+            sent_at.borrow_mut().push(clock.get().as_micros() / 1000);
             Some(Ok(()))
         };
         let (a, b) = (vips(), vips());
         let burst = Burst { repeat: 2 };
-        run_burst(
-            &a,
-            a.current_mastership(),
-            &addrs(&a),
-            burst,
-            0,
-            "VI_1",
-            send,
-            wait,
-            pause,
-        )
-        .await;
-        // The second instance starts at the same moment as the first.
-        clock.set(Time::ZERO);
-        let send = |_, _| {
-            sent_at.borrow_mut().push(clock.get());
-            Some(Ok(()))
-        };
-        let pause = async |gap: Duration| clock.set(clock.get() + gap);
-        run_burst(
-            &b,
-            b.current_mastership(),
-            &addrs(&b),
-            burst,
-            0,
-            "VI_2",
-            send,
-            wait,
-            pause,
-        )
-        .await;
-        let times: Vec<u64> = sent_at
-            .borrow()
-            .iter()
-            .map(|t| t.as_micros() / 1000)
+        let ga = a.current_mastership();
+        run_burst(&a, ga, &addrs(&a), burst, 0, "VI_1", send, pace, pause).await;
+        // The second instance starts at 150 ms, while the first's slots run.
+        clock.set(Time::from_millis(150));
+        let gb = b.current_mastership();
+        run_burst(&b, gb, &addrs(&b), burst, 0, "VI_2", send, pace, pause).await;
+        let times = sent_at.borrow().clone();
+        assert_eq!(times.len(), 8);
+        // The third pause oversleeps by 44 ms; the next waits from there.
+        assert_eq!(times[..5], [0, 100, 200, 344, 444]);
+        let gaps: Vec<u64> = times
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
             .collect();
-        assert_eq!(times, vec![0, 100, 200, 300, 400, 500, 600, 700]);
+        assert!(gaps.iter().all(|g| *g >= 100), "gaps {gaps:?} of {times:?}");
     }
 
     #[tokio::test]
@@ -607,7 +606,15 @@ mod tests {
         let g = set.current_mastership();
         let mut delay = GarpDelay::new(Some(Duration::from_millis(100)), None);
         let mut first = 0;
-        let free = |_, a| delay.try_now(Time::ZERO, kind(a));
+        let free = |_, a, f: &mut dyn FnMut() -> bool| {
+            let wait = delay.wait(Time::ZERO, kind(a));
+            if !wait.is_zero() {
+                return Err(wait);
+            }
+            let still = f();
+            delay.sent(Time::ZERO, kind(a));
+            Ok(still)
+        };
         let at_once = send_at_once(
             &set,
             g,
@@ -638,7 +645,7 @@ mod tests {
             1,
             "VI_1",
             send,
-            no_wait,
+            no_delay,
             async |_| {},
         )
         .await;
@@ -651,7 +658,7 @@ mod tests {
             &addrs(&set),
             "VI_1",
             &mut |_, _| Some(Ok(())),
-            |_, _| true,
+            no_delay,
         );
         assert_eq!(n, Some(2));
     }
@@ -667,7 +674,14 @@ mod tests {
             sent += 1;
             Some(Ok(()))
         };
-        let wait = |_, _| Duration::from_millis(5);
+        // Every announcement waits 5 ms for its delay once.
+        let waited = std::cell::Cell::new(false);
+        let wait = |_, _, f: &mut dyn FnMut() -> bool| {
+            if !waited.replace(!waited.get()) {
+                return Err(Duration::from_millis(5));
+            }
+            Ok(f())
+        };
         // The instance leaves MASTER (its VIPs are removed) while the
         // burst waits before its fifth announcement (round 2).
         let pause = async |_| {
@@ -699,7 +713,7 @@ mod tests {
             0,
             "VI_1",
             send,
-            no_wait,
+            no_delay,
             async |_| {},
         )
         .await;
@@ -715,7 +729,7 @@ mod tests {
             0,
             "VI_1",
             send,
-            no_wait,
+            no_delay,
             async |_| {},
         )
         .await;

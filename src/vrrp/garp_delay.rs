@@ -8,10 +8,10 @@
 //! 2.2.7 vrrp_if.c `set_default_garp_delay`). keepalived sends a message at
 //! once when the interface's next time has passed and pushes that time on
 //! by the interval; an earlier one waits for a timer (vrrp_arp.c
-//! `send_gratuitous_arp`, `queue_garp`). Here each message asks for its
-//! slot: the earliest time it may go out, which also pushes the next slot
-//! on, so consecutive messages on the interfaces of one delay are never
-//! closer than the interval, whoever sends them.
+//! `send_gratuitous_arp`, `queue_garp`). Here too: a message goes out
+//! only once the interval since the last one *sent* has passed (not since
+//! the time it was due: a send that came late under load must not bring
+//! the next one closer), and marks its own send time.
 //!
 //! Sans-IO: the caller passes the time and sleeps until the slot itself.
 
@@ -53,35 +53,28 @@ impl GarpDelay {
         (self.garp_interval, self.gna_interval)
     }
 
-    /// The time at which a message of `kind` asked for at `now` may be
-    /// sent: `now` when the interface is free (or that kind is not paced),
-    /// else the next free slot. Taking the slot moves the next one an
-    /// interval later.
-    pub fn slot(&mut self, now: Time, kind: Announcement) -> Time {
-        let (interval, next) = match kind {
+    fn clock(&mut self, kind: Announcement) -> (Option<Duration>, &mut Time) {
+        match kind {
             Announcement::Garp => (self.garp_interval, &mut self.next_garp),
             Announcement::Na => (self.gna_interval, &mut self.next_gna),
-        };
-        let Some(interval) = interval else {
-            return now;
-        };
-        let at = now.max(*next);
-        *next = at + interval;
-        at
+        }
     }
 
-    /// A message of `kind` asked for at `now` would go out at once: the
-    /// slot is taken only then (the caller sends now or not at all).
-    pub fn try_now(&mut self, now: Time, kind: Announcement) -> bool {
-        let next = match kind {
-            Announcement::Garp => self.next_garp,
-            Announcement::Na => self.next_gna,
-        };
-        if next > now {
-            return false;
+    /// How long a message of `kind` must still wait at `now`: zero when
+    /// the interface is free (or that kind is not paced).
+    pub fn wait(&mut self, now: Time, kind: Announcement) -> Duration {
+        match self.clock(kind) {
+            (Some(_), next) => next.saturating_duration_since(now),
+            (None, _) => Duration::ZERO,
         }
-        self.slot(now, kind);
-        true
+    }
+
+    /// A message of `kind` was sent at `now`: the next may go an interval
+    /// later.
+    pub fn sent(&mut self, now: Time, kind: Announcement) {
+        if let (Some(interval), next) = self.clock(kind) {
+            *next = now + interval;
+        }
     }
 }
 
@@ -90,23 +83,25 @@ mod tests {
     use super::*;
 
     const MS: fn(u64) -> Time = Time::from_millis;
+    const G: Announcement = Announcement::Garp;
 
     #[test]
-    fn messages_asked_for_together_are_an_interval_apart() {
+    fn a_message_waits_an_interval_after_the_last_one_sent() {
         let mut d = GarpDelay::new(Some(Duration::from_millis(100)), None);
-        let slots: Vec<Time> = (0..4)
-            .map(|_| d.slot(MS(1000), Announcement::Garp))
-            .collect();
-        assert_eq!(slots, vec![MS(1000), MS(1100), MS(1200), MS(1300)]);
+        assert_eq!(d.wait(MS(1000), G), Duration::ZERO, "nothing sent yet");
+        d.sent(MS(1000), G);
+        assert_eq!(d.wait(MS(1000), G), Duration::from_millis(100));
+        assert_eq!(d.wait(MS(1030), G), Duration::from_millis(70));
+        assert_eq!(d.wait(MS(1100), G), Duration::ZERO);
     }
 
     #[test]
-    fn a_message_after_the_interval_goes_at_once() {
+    fn a_late_send_pushes_the_next_one_back() {
         let mut d = GarpDelay::new(Some(Duration::from_millis(100)), None);
-        assert_eq!(d.slot(MS(1000), Announcement::Garp), MS(1000));
-        assert_eq!(d.slot(MS(1150), Announcement::Garp), MS(1150));
-        // 30 ms later: waits until 100 ms after the previous one.
-        assert_eq!(d.slot(MS(1180), Announcement::Garp), MS(1250));
+        d.sent(MS(0), G);
+        // Due at 100, sent at 144 (a busy machine): the next is due at 244.
+        d.sent(MS(144), G);
+        assert_eq!(d.wait(MS(200), G), Duration::from_millis(44));
     }
 
     #[test]
@@ -115,27 +110,17 @@ mod tests {
             Some(Duration::from_millis(100)),
             Some(Duration::from_millis(40)),
         );
-        assert_eq!(d.slot(MS(0), Announcement::Garp), MS(0));
-        assert_eq!(d.slot(MS(0), Announcement::Na), MS(0));
-        assert_eq!(d.slot(MS(0), Announcement::Na), MS(40));
-        assert_eq!(d.slot(MS(0), Announcement::Garp), MS(100));
+        d.sent(MS(0), G);
+        assert_eq!(d.wait(MS(0), Announcement::Na), Duration::ZERO);
+        d.sent(MS(0), Announcement::Na);
+        assert_eq!(d.wait(MS(10), Announcement::Na), Duration::from_millis(30));
+        assert_eq!(d.wait(MS(10), G), Duration::from_millis(90));
     }
 
     #[test]
     fn a_kind_without_an_interval_is_not_paced() {
         let mut d = GarpDelay::new(None, Some(Duration::from_millis(40)));
-        for _ in 0..3 {
-            assert_eq!(d.slot(MS(7), Announcement::Garp), MS(7));
-        }
-    }
-
-    #[test]
-    fn try_now_takes_the_slot_only_when_free() {
-        let mut d = GarpDelay::new(Some(Duration::from_millis(100)), None);
-        assert!(d.try_now(MS(0), Announcement::Garp));
-        assert!(!d.try_now(MS(50), Announcement::Garp));
-        // The refusal took nothing: the next slot is still at 100.
-        assert_eq!(d.slot(MS(50), Announcement::Garp), MS(100));
-        assert!(d.try_now(MS(200), Announcement::Garp));
+        d.sent(MS(7), G);
+        assert_eq!(d.wait(MS(7), G), Duration::ZERO);
     }
 }
