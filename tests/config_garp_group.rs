@@ -138,6 +138,10 @@ fn an_empty_interfaces_block_and_bad_values_are_refused() {
         e[1].starts_with("t.conf:2:17: error: garp_interval expects a time in seconds"),
         "{e:?}"
     );
-    let e = errors("garp_group {\n  garp_intervl 1\n}\n");
-    assert!(e[0].contains("did you mean \"garp_interval\""), "{e:?}");
+    let e = errors("garp_group {\n  garp_intervl 1\n  gna_interval 1\n}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:2:3: error: unknown keyword \"garp_intervl\" in garp_group; did you mean \"garp_interval\"?"),
+        "{e:?}"
+    );
 }
