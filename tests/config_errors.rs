@@ -119,7 +119,7 @@ fn unsupported_keepalived_options_say_so() {
         ]
     );
     // Never "unknown keyword" for a documented keepalived option.
-    let e = errors("garp_group {\n garp_interval 1\n}\n");
+    let e = errors("interface_up_down_delays {\n eth0 1\n}\n");
     assert!(e[0].contains("does not support yet"), "{e:?}");
     // Nor silently ignored: a persistence engine would change which real
     // server a client gets.

@@ -571,6 +571,10 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
         ],
     ),
     (Block::TrackFile, &["file", "init_file", "weight"]),
+    (
+        Block::GarpGroup,
+        &["garp_interval", "gna_interval", "interface", "interfaces"],
+    ),
     (Block::FileCheck, &["track_file", "weight"]),
     (
         Block::TrackProcess,
@@ -648,6 +652,7 @@ fn template(block: Block) -> &'static str {
             "virtual_server 192.0.2.1 80 {\n  protocol TCP\n  tandem_bgp {\n    include_file /v\nKW\n  }\n}\n"
         }
         Block::TrackProcess => "vrrp_track_process P {\n  process sleep\nKW\n}\n",
+        Block::GarpGroup => "garp_group {\n  garp_interval 1\nKW\n}\n",
         Block::FileCheck => {
             "track_file T {\n  file /run/t\n}\nvirtual_server 192.0.2.1 80 {\n  protocol TCP\n  real_server 192.0.2.10 80 {\n    FILE_CHECK {\n      track_file T\nKW\n    }\n  }\n}\n"
         }

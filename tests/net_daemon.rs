@@ -66,8 +66,6 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                     lower_prio_repeat: 1,
                     refresh: None,
                     refresh_repeat: 1,
-                    garp_interval: Duration::ZERO,
-                    gna_interval: Duration::ZERO,
                 },
                 vmac: None,
                 ah_pass: None,
@@ -79,6 +77,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
         waiting: vec![],
         bfd: vec![],
         linkbeat: vec![],
+        garp_delays: vec![],
     })
 }
 

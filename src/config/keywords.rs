@@ -44,6 +44,8 @@ pub enum Block {
     /// tandem's own `tandem_bgp` block in a virtual_server (no keepalived
     /// equivalent): announce the VIP through BIRD (docs/scale-out.md).
     TandemBgp,
+    /// A top-level `garp_group`.
+    GarpGroup,
 }
 
 impl Block {
@@ -75,6 +77,7 @@ impl Block {
             Block::BfdInstance => "bfd_instance",
             Block::TrackProcess => "vrrp_track_process",
             Block::TandemBgp => "tandem_bgp",
+            Block::GarpGroup => "garp_group",
         }
     }
 
@@ -103,6 +106,7 @@ impl Block {
                 "track_group",
                 "child_wait_time",
                 "linkbeat_interfaces",
+                "garp_group",
                 "linkbeat_use_polling",
             ],
             Block::GlobalDefs => &[
@@ -564,6 +568,7 @@ impl Block {
                 "vrrp",
                 "checker",
             ],
+            Block::GarpGroup => &["garp_interval", "gna_interval", "interface", "interfaces"],
             Block::TrackProcess => &[
                 "process",
                 "param_match",
@@ -586,7 +591,6 @@ impl Block {
         match self {
             Block::Top => &[
                 "interface_up_down_delays",
-                "garp_group",
                 "SSL",
                 "namespace_with_ipsets",
                 "use_pid_dir",
@@ -621,6 +625,7 @@ impl Block {
             | Block::FileCheck
             | Block::TrackProcess
             | Block::TandemBgp
+            | Block::GarpGroup
             | Block::Url => &[],
             // multihop (RFC 5883): read by keepalived after 2.2.7.
             Block::BfdInstance => &["multihop"],

@@ -15,11 +15,13 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::net::{
     AcceptFilter, DropEntry, GarpSender, IfAddress, NaSender, NftSettings, Route, Rtnl, Rule,
 };
+use crate::vrrp::garp_delay::{Announcement, GarpDelay};
+use crate::vrrp::time::Time;
 
 /// The addresses and routes an instance owns while master.
 #[derive(Debug, Clone, Default)]
@@ -262,20 +264,64 @@ impl VipSet {
     }
 }
 
-/// Gratuitous ARP / NA senders, one per interface that carries a VIP.
+/// Gratuitous ARP / NA senders, one per interface that carries a VIP, and
+/// the delays that pace them (keepalived's `garp_delay`, by interface
+/// index: the interfaces of one `garp_group` share one).
 #[derive(Clone, Default)]
 pub struct Announcer {
     pub garp: HashMap<u32, Arc<GarpSender>>,
     pub na: HashMap<u32, Arc<NaSender>>,
+    pub delays: GarpDelays,
 }
 
-/// How many announcements per address and how far apart
-/// (`garp_master_repeat` / `garp_interval` / `gna_interval`).
+/// The delays by interface index, and the clock they count on.
+#[derive(Clone, Default)]
+pub struct GarpDelays {
+    pub by_ifindex: HashMap<u32, Arc<Mutex<GarpDelay>>>,
+    pub epoch: Option<Instant>,
+}
+
+impl GarpDelays {
+    fn now(&self) -> Time {
+        let us = self.epoch.map_or(0, |e| e.elapsed().as_micros());
+        Time::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    fn delay(&self, ifindex: u32) -> Option<std::sync::MutexGuard<'_, GarpDelay>> {
+        let d = self.by_ifindex.get(&ifindex)?;
+        Some(d.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Send the announcement of `addr` on `ifindex` with `send` if its
+    /// interface's delay lets it go now, and mark the time; else how long
+    /// to wait before asking again. The delay stays locked across the
+    /// send, so two bursts cannot both take the same free moment.
+    fn pace<T>(&self, ifindex: u32, addr: IpAddr, send: impl FnOnce() -> T) -> Result<T, Duration> {
+        let Some(mut d) = self.delay(ifindex) else {
+            return Ok(send());
+        };
+        let wait = d.wait(self.now(), kind(addr));
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        let sent = send();
+        d.sent(self.now(), kind(addr));
+        Ok(sent)
+    }
+}
+
+fn kind(addr: IpAddr) -> Announcement {
+    match addr {
+        IpAddr::V4(_) => Announcement::Garp,
+        IpAddr::V6(_) => Announcement::Na,
+    }
+}
+
+/// How many announcements per address (`garp_master_repeat` and the like);
+/// how far apart is the interfaces' [`GarpDelay`]s' business.
 #[derive(Debug, Clone, Copy)]
 pub struct Burst {
     pub repeat: u32,
-    pub garp_interval: Duration,
-    pub gna_interval: Duration,
 }
 
 impl Announcer {
@@ -284,7 +330,8 @@ impl Announcer {
     /// as soon as the addresses are removed (see [`VipSet::remove`]).
     /// Every packet the kernel accepted is added to `sent` (the instance's
     /// `gratuitous_arps_sent`, shown by status and metrics). With
-    /// `first_now`, the first round is on the wire before this returns: a
+    /// `first_now`, the first round is on the wire before this returns
+    /// (as far as the interfaces' delays let it go at once): a
     /// new master that sends its advert next has announced its VIPs first,
     /// so a leaving master that lets go of them on hearing the advert
     /// leaves no moment in which the hosts' caches point at nobody.
@@ -320,86 +367,124 @@ impl Announcer {
             }
             result
         };
-        let first = if first_now {
-            if !send_round(&set, generation, &addrs, 0, &instance, &mut send) {
-                return;
+        let mut first = 0;
+        if first_now {
+            let delays = &self.delays;
+            let pace = |i, a, f: &mut dyn FnMut() -> bool| delays.pace(i, a, f);
+            match send_at_once(&set, generation, &addrs, &instance, &mut send, pace) {
+                None => return,
+                Some(n) => first = n,
             }
-            1
-        } else {
-            0
-        };
-        if first >= burst.repeat {
+        }
+        let total = burst.repeat as usize * addrs.len();
+        if first >= total {
             return;
         }
+        let delays = self.delays.clone();
         tokio::spawn(async move {
+            let pace = |i, a, f: &mut dyn FnMut() -> bool| delays.pace(i, a, f);
             let pause = async |gap: Duration| tokio::time::sleep(gap).await;
             run_burst(
-                &set, generation, &addrs, burst, first, &instance, send, pause,
+                &set, generation, &addrs, burst, first, &instance, send, pace, pause,
             )
             .await;
         });
     }
 }
 
-/// The rounds `first..burst.repeat` of one burst; `send` puts one
-/// announcement on the wire (`None`: no sender for that interface) and
-/// `pause` waits between rounds (and before `first` when it is not 0).
-/// Returns the rounds completed. Separate from the sockets and the clock
-/// so that the cancellation can be tested deterministically.
+/// Puts one announcement on the wire through its interface's delay:
+/// `Ok(still master)` once sent, `Err(wait)` while the delay holds it.
+pub(crate) trait Pace:
+    FnMut(u32, IpAddr, &mut dyn FnMut() -> bool) -> Result<bool, Duration>
+{
+}
+impl<F: FnMut(u32, IpAddr, &mut dyn FnMut() -> bool) -> Result<bool, Duration>> Pace for F {}
+
+/// The first round's announcements that may go out at once (`pace`), in
+/// order, up to the first that must wait for its interface's delay.
+/// Returns how many were sent, `None` when the mastership ended.
+fn send_at_once(
+    set: &VipSet,
+    generation: u64,
+    addrs: &[(u32, IpAddr)],
+    instance: &str,
+    send: &mut impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
+    mut pace: impl Pace,
+) -> Option<usize> {
+    for (n, &(ifindex, addr)) in addrs.iter().enumerate() {
+        let mut one = || send_one(set, generation, ifindex, addr, 0, instance, send);
+        match pace(ifindex, addr, &mut one) {
+            Err(_) => return Some(n),
+            Ok(false) => return None,
+            Ok(true) => {}
+        }
+    }
+    Some(addrs.len())
+}
+
+/// The announcements `first..` of one burst (`burst.repeat` rounds of
+/// `addrs`, numbered in sending order); `send` puts one on the wire
+/// (`None`: no sender for that interface) when its interface's delay
+/// lets `pace` send it, and `pause` waits as long as `pace` says
+/// before asking again. Returns the rounds completed. Separate from the
+/// sockets and the clock so that the pacing and the cancellation can be
+/// tested on a virtual clock.
 #[allow(clippy::too_many_arguments)]
 async fn run_burst(
     set: &VipSet,
     generation: u64,
     addrs: &[(u32, IpAddr)],
     burst: Burst,
-    first: u32,
+    first: usize,
     instance: &str,
     mut send: impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
+    mut pace: impl Pace,
     mut pause: impl AsyncFnMut(Duration),
 ) -> u32 {
-    for round in first..burst.repeat {
-        if round > 0 {
-            let gap = burst.garp_interval.max(burst.gna_interval);
-            if !gap.is_zero() {
-                pause(gap).await;
+    let total = burst.repeat as usize * addrs.len();
+    for n in first..total {
+        let (ifindex, addr) = addrs[n % addrs.len()];
+        let round = u32::try_from(n / addrs.len()).unwrap_or(u32::MAX);
+        loop {
+            let mut one = || send_one(set, generation, ifindex, addr, round, instance, &mut send);
+            match pace(ifindex, addr, &mut one) {
+                Ok(true) => break,
+                Ok(false) => return round,
+                Err(gap) => pause(gap).await,
             }
-        }
-        if !send_round(set, generation, addrs, round, instance, &mut send) {
-            return round;
         }
     }
     tracing::debug!(instance, rounds = burst.repeat, "gratuitous ARP/NA sent");
     burst.repeat
 }
 
-/// One round: an announcement for every address, while still master for
-/// them. `false` when the mastership ended (the burst is cancelled).
-fn send_round(
+/// One announcement, while still master for the addresses. `false` when
+/// the mastership ended (the burst is cancelled).
+fn send_one(
     set: &VipSet,
     generation: u64,
-    addrs: &[(u32, IpAddr)],
+    ifindex: u32,
+    addr: IpAddr,
     round: u32,
     instance: &str,
     send: &mut impl FnMut(u32, IpAddr) -> Option<Result<(), String>>,
 ) -> bool {
-    for &(ifindex, addr) in addrs {
-        match set.while_master(generation, || send(ifindex, addr)) {
-            None => {
-                tracing::debug!(
-                    instance,
-                    rounds_sent = round,
-                    "gratuitous ARP/NA burst cancelled: no longer master for these VIPs"
-                );
-                return false;
-            }
-            Some(Some(Err(e))) => {
-                tracing::warn!(instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
-            }
-            Some(None) => {
-                tracing::warn!(instance, address = %addr, "no announcer for the interface of this VIP")
-            }
-            Some(Some(Ok(()))) => {}
+    match set.while_master(generation, || send(ifindex, addr)) {
+        None => {
+            tracing::debug!(
+                instance,
+                rounds_sent = round,
+                "gratuitous ARP/NA burst cancelled: no longer master for these VIPs"
+            );
+            return false;
         }
+        Some(Some(Err(e))) => {
+            tracing::warn!(instance, address = %addr, error = %e, "cannot send gratuitous ARP/NA")
+        }
+        Some(None) => {
+            tracing::warn!(instance, address = %addr, "no announcer for the interface of this VIP")
+        }
+        Some(Some(Ok(()))) => {}
     }
     true
 }
@@ -433,59 +518,153 @@ mod tests {
         set.addresses.iter().map(|a| (a.ifindex, a.addr)).collect()
     }
 
-    const BURST: Burst = Burst {
-        repeat: 5,
-        garp_interval: Duration::from_millis(5),
-        gna_interval: Duration::ZERO,
-    };
+    const BURST: Burst = Burst { repeat: 5 };
+
+    /// No delay: every announcement goes at once.
+    fn no_delay(_: u32, _: IpAddr, f: &mut dyn FnMut() -> bool) -> Result<bool, Duration> {
+        Ok(f())
+    }
 
     #[tokio::test]
     async fn a_whole_burst_goes_out_while_master() {
         let set = vips();
         let mut sent = Vec::new();
-        let mut pauses = 0;
         let g = set.current_mastership();
         let send = |_, a| {
             sent.push(a);
             Some(Ok(()))
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, async |_| {
-            pauses += 1
-        })
+        let rounds = run_burst(
+            &set,
+            g,
+            &addrs(&set),
+            BURST,
+            0,
+            "VI_1",
+            send,
+            no_delay,
+            async |_| {},
+        )
         .await;
-        assert_eq!((rounds, pauses), (5, 4));
+        assert_eq!(rounds, 5);
         assert_eq!(sent.len(), 10);
     }
 
+    /// Bursts of two instances whose VIPs share one delay, on a virtual
+    /// clock that oversleeps now and then (a busy machine): every
+    /// announcement goes out at least the interval after the previous one,
+    /// whichever instance sent it.
     #[tokio::test]
-    async fn a_burst_whose_first_round_went_out_at_once_sends_the_rest_after_a_pause() {
-        // `announce(.., first_now)`: round 0 is sent by the caller before
-        // its advert; the task then pauses and sends rounds 1..repeat.
+    async fn bursts_sharing_a_delay_are_paced_together() {
+        let delay = Mutex::new(GarpDelay::new(Some(Duration::from_millis(100)), None));
+        let clock = std::cell::Cell::new(Time::ZERO);
+        let sent_at = std::cell::RefCell::new(Vec::new());
+        let pauses = std::cell::Cell::new(0u32);
+        let pace = |_, a, f: &mut dyn FnMut() -> bool| {
+            let mut d = delay.lock().unwrap_or_else(PoisonError::into_inner);
+            let wait = d.wait(clock.get(), kind(a));
+            if !wait.is_zero() {
+                return Err(wait);
+            }
+            let still = f();
+            d.sent(clock.get(), kind(a));
+            Ok(still)
+        };
+        let pause = async |gap: Duration| {
+            pauses.set(pauses.get() + 1);
+            let late = if pauses.get() % 3 == 0 { 44 } else { 0 };
+            clock.set(clock.get() + gap + Duration::from_millis(late));
+        };
+        let send = |_, _| {
+            sent_at.borrow_mut().push(clock.get().as_micros() / 1000);
+            Some(Ok(()))
+        };
+        let (a, b) = (vips(), vips());
+        let burst = Burst { repeat: 2 };
+        let ga = a.current_mastership();
+        run_burst(&a, ga, &addrs(&a), burst, 0, "VI_1", send, pace, pause).await;
+        // The second instance starts at 150 ms, while the first's slots run.
+        clock.set(Time::from_millis(150));
+        let gb = b.current_mastership();
+        run_burst(&b, gb, &addrs(&b), burst, 0, "VI_2", send, pace, pause).await;
+        let times = sent_at.borrow().clone();
+        assert_eq!(times.len(), 8);
+        // The third pause oversleeps by 44 ms; the next waits from there.
+        assert_eq!(times[..5], [0, 100, 200, 344, 444]);
+        let gaps: Vec<u64> = times
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
+        assert!(gaps.iter().all(|g| *g >= 100), "gaps {gaps:?} of {times:?}");
+    }
+
+    #[tokio::test]
+    async fn what_cannot_go_at_once_is_left_to_the_burst_task() {
+        // `announce(.., first_now)`: round 0 goes out before the advert as
+        // far as the delay lets it; the task sends the rest.
         let set = vips();
         let g = set.current_mastership();
+        let mut delay = GarpDelay::new(Some(Duration::from_millis(100)), None);
         let mut first = 0;
-        assert!(send_round(&set, g, &addrs(&set), 0, "VI_1", &mut |_, _| {
-            first += 1;
-            Some(Ok(()))
-        }));
-        assert_eq!(first, 2, "one announcement per address before the advert");
-        let mut events = Vec::new();
+        let free = |_, a, f: &mut dyn FnMut() -> bool| {
+            let wait = delay.wait(Time::ZERO, kind(a));
+            if !wait.is_zero() {
+                return Err(wait);
+            }
+            let still = f();
+            delay.sent(Time::ZERO, kind(a));
+            Ok(still)
+        };
+        let at_once = send_at_once(
+            &set,
+            g,
+            &addrs(&set),
+            "VI_1",
+            &mut |_, _| {
+                first += 1;
+                Some(Ok(()))
+            },
+            free,
+        );
+        assert_eq!(
+            at_once,
+            Some(1),
+            "the second VIP must wait for the interval"
+        );
+        assert_eq!(first, 1);
         let mut sent = 0;
         let send = |_, _| {
             sent += 1;
             Some(Ok(()))
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, 1, "VI_1", send, async |_| {
-            events.push("pause")
-        })
+        let rounds = run_burst(
+            &set,
+            g,
+            &addrs(&set),
+            BURST,
+            1,
+            "VI_1",
+            send,
+            no_delay,
+            async |_| {},
+        )
         .await;
         assert_eq!(rounds, 5);
-        assert_eq!(sent, 8, "rounds 1-4 only: round 0 is not sent twice");
-        assert_eq!(events.len(), 4, "a pause before each of rounds 1-4");
+        assert_eq!(sent, 9, "the first announcement is not sent twice");
+        // Without a delay the whole first round goes at once.
+        let n = send_at_once(
+            &set,
+            g,
+            &addrs(&set),
+            "VI_1",
+            &mut |_, _| Some(Ok(())),
+            no_delay,
+        );
+        assert_eq!(n, Some(2));
     }
 
     #[tokio::test]
-    async fn leaving_master_between_rounds_stops_the_burst() {
+    async fn leaving_master_between_announcements_stops_the_burst() {
         let set = vips();
         let g = set.current_mastership();
         let unit = set.clone(); // the unit task's copy, as in the daemon
@@ -495,19 +674,24 @@ mod tests {
             sent += 1;
             Some(Ok(()))
         };
+        // Every announcement waits 5 ms for its delay once.
+        let waited = std::cell::Cell::new(false);
+        let wait = |_, _, f: &mut dyn FnMut() -> bool| {
+            if !waited.replace(!waited.get()) {
+                return Err(Duration::from_millis(5));
+            }
+            Ok(f())
+        };
         // The instance leaves MASTER (its VIPs are removed) while the
-        // burst waits after round 2.
+        // burst waits before its fifth announcement (round 2).
         let pause = async |_| {
             pauses += 1;
-            if pauses == 2 {
+            if pauses == 5 {
                 unit.end_mastership();
             }
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, pause).await;
-        assert_eq!(
-            rounds, 2,
-            "the burst must stop at the round after the removal"
-        );
+        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, wait, pause).await;
+        assert_eq!(rounds, 2, "the burst must stop at the removal");
         assert_eq!(sent, 4, "no announcement after the VIPs were removed");
     }
 
@@ -521,12 +705,34 @@ mod tests {
             sent += 1;
             Some(Ok(()))
         };
-        let rounds = run_burst(&set, g, &addrs(&set), BURST, 0, "VI_1", send, async |_| {}).await;
+        let rounds = run_burst(
+            &set,
+            g,
+            &addrs(&set),
+            BURST,
+            0,
+            "VI_1",
+            send,
+            no_delay,
+            async |_| {},
+        )
+        .await;
         assert_eq!((rounds, sent), (0, 0));
         // A new mastership's burst is not affected by the old one's end.
         let g2 = set.current_mastership();
         let send = |_, _| Some(Ok(()));
-        let rounds = run_burst(&set, g2, &addrs(&set), BURST, 0, "VI_1", send, async |_| {}).await;
+        let rounds = run_burst(
+            &set,
+            g2,
+            &addrs(&set),
+            BURST,
+            0,
+            "VI_1",
+            send,
+            no_delay,
+            async |_| {},
+        )
+        .await;
         assert_eq!(rounds, 5);
     }
 }

@@ -175,12 +175,14 @@ pub fn plan(config: &Config, kernel: &Kernel) -> Result<Plan, PlanError> {
         super::statics::check(config, kernel)?;
     }
     let bfd = config.bfd_instances.iter().map(bfd_session).collect();
+    let garp_delays = super::garp_delays::plan(config, kernel, &units);
     Ok(Plan {
         units,
         scripts,
         waiting,
         bfd,
         linkbeat: linkbeat_plan(config),
+        garp_delays,
     })
 }
 
@@ -661,8 +663,6 @@ fn garp_plan(inst: &VrrpInstance) -> GarpPlan {
         lower_prio_repeat: inst.garp_lower_prio_repeat,
         refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
         refresh_repeat: inst.garp_master_refresh_repeat,
-        garp_interval: inst.garp_interval,
-        gna_interval: inst.gna_interval,
     }
 }
 

@@ -40,6 +40,7 @@ mod error;
 mod feeds;
 mod fifo;
 mod firewall;
+mod garp_delays;
 mod ipvs_stats;
 mod logging;
 pub mod lvs;

@@ -65,8 +65,6 @@ pub struct GarpPlan {
     pub lower_prio_repeat: u32,
     pub refresh: Option<Duration>,
     pub refresh_repeat: u32,
-    pub garp_interval: Duration,
-    pub gna_interval: Duration,
 }
 
 /// An instance's `use_vmac` / `use_ipvlan` interface, resolved: its name
@@ -226,6 +224,20 @@ pub struct Plan {
     /// The interfaces whose carrier is polled (linkbeat), and the way
     /// each prefers; rtnetlink's word on them is ignored.
     pub linkbeat: Vec<(String, Option<crate::net::LinkbeatWay>)>,
+    /// keepalived's `garp_delay`s: each `garp_group`, and one per other
+    /// interface the instances use when `vrrp_garp_interval` /
+    /// `vrrp_gna_interval` are set.
+    pub garp_delays: Vec<GarpDelayPlan>,
+}
+
+/// One delay shared by `ifindexes` (keepalived's `garp_delay`): the
+/// minimum gap between two gratuitous ARPs, and between two NAs, sent on
+/// any of them; `None` leaves that kind unpaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GarpDelayPlan {
+    pub ifindexes: Vec<u32>,
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
 }
 
 /// An instance that waits for a link (`dynamic_interfaces`).

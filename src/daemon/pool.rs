@@ -10,14 +10,16 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::net::{AcceptFilter, GarpSender, NaSender, RxDest, VrrpRecvSocket, VrrpSendSocket};
 
-use super::addrs::Announcer;
+use super::addrs::{Announcer, GarpDelays};
 use super::error::DaemonError;
+use super::plan::GarpDelayPlan;
 use super::plan::{Kernel, UnitPlan};
 use super::rx;
+use crate::vrrp::garp_delay::GarpDelay;
 
 /// A receive socket's key: the interface index and what it takes.
 pub(super) type RxKey = (u32, RxDest);
@@ -58,6 +60,10 @@ pub(super) struct IoPool {
     na: HashMap<u32, Arc<NaSender>>,
     /// Accept mode's nftables table, one for the daemon.
     pub(super) accept_filter: Arc<AcceptFilter>,
+    /// The gratuitous ARP / NA delays by interface index (a `garp_group`'s
+    /// interfaces share one), kept across reloads while unchanged so that
+    /// a reload does not reset the pacing.
+    delays: GarpDelays,
 }
 
 impl IoPool {
@@ -212,7 +218,44 @@ impl IoPool {
         Announcer {
             garp: self.garp.clone(),
             na: self.na.clone(),
+            delays: self.delays.clone(),
         }
+    }
+
+    /// An empty pool with the delays `plans` ask for.
+    pub(super) fn with_delays(plans: &[GarpDelayPlan]) -> IoPool {
+        let mut pool = IoPool::default();
+        pool.set_delays(plans);
+        pool
+    }
+
+    /// Take the delays a plan asks for: one shared [`GarpDelay`] per
+    /// entry; an interface whose intervals stay the same keeps its delay
+    /// (and the slots its bursts have taken).
+    pub(super) fn set_delays(&mut self, plans: &[GarpDelayPlan]) {
+        let epoch = *self
+            .delays
+            .epoch
+            .get_or_insert_with(std::time::Instant::now);
+        let mut by_ifindex = HashMap::new();
+        for p in plans {
+            let wanted = (p.garp_interval, p.gna_interval);
+            let kept = p.ifindexes.iter().find_map(|i| {
+                let d = self.delays.by_ifindex.get(i)?;
+                let same = d.lock().ok()?.intervals() == wanted;
+                same.then(|| d.clone())
+            });
+            let delay = kept.unwrap_or_else(|| {
+                Arc::new(Mutex::new(GarpDelay::new(p.garp_interval, p.gna_interval)))
+            });
+            for &i in &p.ifindexes {
+                by_ifindex.insert(i, delay.clone());
+            }
+        }
+        self.delays = GarpDelays {
+            by_ifindex,
+            epoch: Some(epoch),
+        };
     }
 }
 

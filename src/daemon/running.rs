@@ -163,7 +163,7 @@ fn start_plan(
 
     // Open everything first: a socket that cannot be opened stops the
     // start before any task runs or any address changes.
-    let mut pool = IoPool::default();
+    let mut pool = IoPool::with_delays(&plan.garp_delays);
     let new_rx = pool.open(&plan.units, &macs)?;
     // BFD on a thread of its own (its scheduling knobs), started only
     // with sessions to run; its sockets are opened there, before anything
@@ -502,6 +502,7 @@ impl Running {
         timeout: Duration,
     ) -> Result<Applied, DaemonError> {
         let plan = self.keep_waiting(plan);
+        let garp_delays = plan.garp_delays.clone();
         let configured = configured_instances(&plan);
         let running: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
         let new_names: Vec<String> = plan.units.iter().map(|u| u.name().to_string()).collect();
@@ -533,6 +534,7 @@ impl Running {
         // VIP on another interface needs its gratuitous ARP/NA sender.
         let opened: Vec<UnitPlan> = start.iter().chain(&update).cloned().collect();
         let new_rx = self.pool.open(&opened, &macs)?;
+        self.pool.set_delays(&garp_delays);
         let mut done = Vec::new();
         self.reporting = reporting;
         let updated: Vec<String> = update.iter().map(|u| u.name().to_string()).collect();

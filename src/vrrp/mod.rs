@@ -10,6 +10,7 @@
 //! | `sync_group.rs` | `vrrp_sync_group` and [`Router`], all instances of a node  |
 //! | `track.rs`      | tracker weights, file values, effective priority, rise/fall |
 //! | `counters.rs`   | RFC 6527 statistics                                         |
+//! | `garp_delay.rs` | keepalived's per-interface gap between gratuitous ARPs/NAs  |
 //! | `time.rs`       | the caller-owned clock                                      |
 //!
 //! Nothing here does I/O or reads a clock: the daemon decodes packets with
@@ -25,6 +26,7 @@
 pub mod ah;
 pub mod counters;
 pub mod event;
+pub mod garp_delay;
 pub mod instance;
 pub mod packet;
 pub mod params;

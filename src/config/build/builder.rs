@@ -80,6 +80,8 @@ pub(super) struct Builder {
     /// The interfaces of the instances that poll theirs
     /// (`linkbeat_use_polling`), added to the linkbeat list at the end.
     pub(super) linkbeat_of_instances: Vec<String>,
+    /// The `garp_group` blocks, checked once every instance is read.
+    pub(super) garp_groups: Vec<super::garp_group::RawGarpGroup>,
 }
 
 impl Builder {

@@ -24,6 +24,7 @@ mod builder;
 mod checkers;
 mod daemon_knobs;
 mod forwarding;
+mod garp_group;
 mod global_defs;
 mod inherited;
 mod linkbeat;
@@ -107,6 +108,7 @@ pub(crate) fn build(p: Parser) -> (Config, Vec<Diagnostic>, Vec<Arc<Path>>) {
         track_groups: Vec::new(),
         track_group_refs: Vec::new(),
         linkbeat_of_instances: Vec::new(),
+        garp_groups: Vec::new(),
     };
     b.top();
     let cfg = b.finish();
@@ -136,6 +138,7 @@ impl Builder {
                     "instance" => self.instance_name(&s),
                     "child_wait_time" => self.child_wait_time(&s),
                     "linkbeat_interfaces" => self.linkbeat_interfaces(&s),
+                    "garp_group" => self.garp_group_block(&s),
                     "linkbeat_use_polling" => {
                         self.bare(&s);
                         self.global.linkbeat_use_polling = true;
@@ -179,6 +182,7 @@ impl Builder {
         self.report_unresolved_track_processes();
         self.restrict_track_process_weights(&mut groups, &instances);
         let virtual_servers = self.finish_virtual_servers(checker_alert_default);
+        let garp_groups = self.finish_garp_groups(&instances, &g);
         Config {
             global_defs: g,
             vrrp_scripts: scripts,
@@ -192,6 +196,7 @@ impl Builder {
             static_ipaddress: self.finish_static_addresses(),
             static_routes: std::mem::take(&mut self.static_routes),
             static_rules: std::mem::take(&mut self.static_rules),
+            garp_groups,
         }
     }
 }

@@ -81,6 +81,9 @@ pub struct Config {
     /// `static_rules { ... }`: ip rules held from start to exit.
     #[serde(default)]
     pub static_rules: Vec<IpRule>,
+    /// `garp_group` blocks, in file order.
+    #[serde(default)]
+    pub garp_groups: Vec<GarpGroup>,
 }
 
 impl Config {

@@ -378,3 +378,17 @@ pub struct TrackScript {
     #[serde(skip)]
     pub origin: Origin,
 }
+
+/// A top-level `garp_group`: one minimum gap between the gratuitous ARPs
+/// (`garp_interval`) and between the unsolicited NAs (`gna_interval`) sent
+/// on all its interfaces together, across instances (keepalived's
+/// `garp_delay`; at least one interval is set, or the builder drops it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    /// `interface IF` and `interfaces { IF ... }`, in file order.
+    pub interfaces: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}

@@ -101,7 +101,8 @@ impl InstanceIo {
     }
 
     /// Send a gratuitous ARP / unsolicited NA burst of `repeat` rounds for
-    /// every VIP, spaced as `vrrp_garp_interval` / `vrrp_gna_interval` say.
+    /// every VIP, paced by the interfaces' delays (`garp_group`,
+    /// `vrrp_garp_interval` / `vrrp_gna_interval`).
     pub(super) fn gratuitous(&self, repeat: u32, name: String) {
         self.announce(repeat, name, false);
     }
@@ -115,11 +116,7 @@ impl InstanceIo {
     fn announce(&self, repeat: u32, name: String, first_now: bool) {
         self.announcer.announce(
             &self.plan.vips,
-            Burst {
-                repeat,
-                garp_interval: self.plan.garp.garp_interval,
-                gna_interval: self.plan.garp.gna_interval,
-            },
+            Burst { repeat },
             name,
             self.garp_sent.clone(),
             first_now,
@@ -207,8 +204,6 @@ impl InstanceIo {
                 &added,
                 Burst {
                     repeat: new.garp.master_repeat.max(1),
-                    garp_interval: new.garp.garp_interval,
-                    gna_interval: new.garp.gna_interval,
                 },
                 new.name.clone(),
                 self.garp_sent.clone(),
