@@ -132,6 +132,7 @@ impl Builder {
                     "net_namespace" => self.net_namespace(&s),
                     "instance" => self.instance_name(&s),
                     "child_wait_time" => self.child_wait_time(&s),
+                    "use_pid_dir" => self.use_pid_dir(&s),
                     "linkbeat_interfaces" => self.linkbeat_interfaces(&s),
                     "linkbeat_use_polling" => {
                         self.bare(&s);
