@@ -264,3 +264,17 @@ fn notify_deleted_with_and_without_a_script_and_fifo_write_vrrp_states_on_reload
         1
     );
 }
+
+#[test]
+fn disable_local_igmp_is_a_bare_flag_in_global_defs() {
+    assert!(!global("", "").0.disable_local_igmp);
+    let (g, m) = global("", "    disable_local_igmp\n");
+    assert!(g.disable_local_igmp);
+    assert!(m.is_empty(), "{m:?}");
+    assert_eq!(
+        errors("", "    disable_local_igmp yes\n"),
+        ["t.conf:2:24: error: unexpected \"yes\" after \"disable_local_igmp\""]
+    );
+    // keepalived 2.2.7 reads it in global_defs only.
+    assert!(errors("disable_local_igmp\n", "")[0].contains("unknown keyword"));
+}

@@ -41,6 +41,7 @@ mod feeds;
 mod fifo;
 mod firewall;
 mod ipvs_stats;
+mod local_igmp;
 mod logging;
 pub mod lvs;
 mod main_loop;

@@ -61,6 +61,10 @@ impl Builder {
                 self.bare(st);
                 self.global.reload_repeat = true;
             }
+            "disable_local_igmp" => {
+                self.bare(st);
+                self.global.disable_local_igmp = true;
+            }
             _ => return false,
         }
         true
