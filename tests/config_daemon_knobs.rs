@@ -69,7 +69,9 @@ fn child_wait_time_is_a_note_at_the_top_level() {
     // logs "Unknown keyword 'child_wait_time'" and skips the line.
     assert_eq!(
         errors("", "    child_wait_time 3\n"),
-        ["t.conf:2:5: error: \"child_wait_time\" cannot be inside global_defs; is a \"}\" missing before it?"]
+        [
+            "t.conf:2:5: error: \"child_wait_time\" cannot be inside global_defs; is a \"}\" missing before it?"
+        ]
     );
     assert_eq!(
         errors("child_wait_time -1\n", "").len(),
@@ -91,7 +93,9 @@ fn use_pid_dir_is_a_note_at_the_top_level() {
     // keepalived 2.2.7 reads it at the top level only.
     assert_eq!(
         errors("", "    use_pid_dir\n"),
-        ["t.conf:2:5: error: \"use_pid_dir\" cannot be inside global_defs; is a \"}\" missing before it?"]
+        [
+            "t.conf:2:5: error: \"use_pid_dir\" cannot be inside global_defs; is a \"}\" missing before it?"
+        ]
     );
 }
 

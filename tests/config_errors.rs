@@ -1283,6 +1283,34 @@ fn virtual_server_settings_are_read() {
 }
 
 #[test]
+fn persistence_engine_is_one_name_of_at_most_15_bytes() {
+    let vs = |line: &str| {
+        format!(
+            "virtual_server 192.0.2.44 5060 {{\n  protocol UDP\n  persistence_timeout 60\n{line}}}\n"
+        )
+    };
+    let l = check(&vs("  persistence_engine sip\n"));
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let cfg = l.config.unwrap();
+    assert_eq!(
+        cfg.virtual_servers[0].persistence_engine.as_deref(),
+        Some("sip")
+    );
+    let cfg = check(&vs("")).config.unwrap();
+    assert_eq!(cfg.virtual_servers[0].persistence_engine, None);
+    assert_eq!(
+        errors(&vs("  persistence_engine abcdefghijklmnop\n")),
+        [
+            "t.conf:4:22: error: persistence_engine \"abcdefghijklmnop\" is longer than IPVS's 15 bytes (keepalived 2.2.7 would report it and truncate it)"
+        ]
+    );
+    assert_eq!(
+        errors(&vs("  persistence_engine\n")),
+        ["t.conf:4:3: error: \"persistence_engine\" needs an IPVS persistence engine name (sip)"]
+    );
+}
+
+#[test]
 fn diagnostics_are_in_file_order() {
     // A cross-item problem (found after the whole file is read) early in
     // the file comes before a per-keyword problem later in it.

@@ -123,8 +123,9 @@ fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
         d.log()
     );
     assert!(
-        d.log()
-            .contains("note: child_wait_time: tandem runs its VRRP and checker sides in one process"),
+        d.log().contains(
+            "note: child_wait_time: tandem runs its VRRP and checker sides in one process"
+        ),
         "{}",
         d.log()
     );

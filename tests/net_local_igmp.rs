@@ -104,7 +104,8 @@ fn reports_are_off_while_the_daemon_runs() {
         assert_eq!(reports(&t), "1", "{}", d.log());
         if knob {
             assert!(
-                d.log().contains(&format!("disable_local_igmp: {SYSCTL} set back to 1")),
+                d.log()
+                    .contains(&format!("disable_local_igmp: {SYSCTL} set back to 1")),
                 "{}",
                 d.log()
             );

@@ -71,7 +71,8 @@ fn an_instance_without_peers_stays_in_fault() {
         d.log()
     );
     assert!(
-        d.log().contains("unicast_fault_no_peer without any unicast_peer"),
+        d.log()
+            .contains("unicast_fault_no_peer without any unicast_peer"),
         "{}",
         d.log()
     );

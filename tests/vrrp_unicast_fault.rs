@@ -96,7 +96,9 @@ fn check(inst: &str) -> Vec<String> {
 fn check_config_reads_it_and_warns_without_peers() {
     assert_eq!(
         check("  unicast_fault_no_peer\n"),
-        ["t.conf:7:3: warning: vrrp_instance VI_1: unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT (keepalived 2.2.7: \"Cannot use unicast without any peers - going to fault state\")"]
+        [
+            "t.conf:7:3: warning: vrrp_instance VI_1: unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT (keepalived 2.2.7: \"Cannot use unicast without any peers - going to fault state\")"
+        ]
     );
     // An empty unicast_peer block is no peer either.
     assert_eq!(

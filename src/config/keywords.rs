@@ -306,6 +306,7 @@ impl Block {
                 "protocol",
                 "persistence_timeout",
                 "persistence_granularity",
+                "persistence_engine",
                 "delay_loop",
                 "quorum",
                 "hysteresis",
@@ -598,7 +599,7 @@ impl Block {
             // VRRP side; tandem's checks always run.
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
-            Block::VirtualServer => &["ha_suspend", "persistence_engine", "weight", "hashed"],
+            Block::VirtualServer => &["ha_suspend", "weight", "hashed"],
             Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet

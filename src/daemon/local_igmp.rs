@@ -34,10 +34,7 @@ impl LocalIgmp {
         let path = path.as_ref();
         match swap_to_zero(path) {
             Ok(true) => {
-                tracing::info!(
-                    "disable_local_igmp: {} set to 0 (was 1)",
-                    path.display()
-                );
+                tracing::info!("disable_local_igmp: {} set to 0 (was 1)", path.display());
                 LocalIgmp {
                     changed: Some(path.to_path_buf()),
                 }
