@@ -75,6 +75,25 @@ fn a_config_fault_starts_in_fault_and_nothing_clears_it() {
     assert_eq!(i.state(), State::Master);
 }
 
+#[test]
+fn a_reload_that_adds_peers_clears_it_and_one_that_removes_them_sets_it() {
+    let at = Time::from_millis(0);
+    let mut i = Instance::new(params(255, true), at).unwrap();
+    i.handle(at, Event::Startup).unwrap();
+    actions(&mut i);
+    let later = Time::from_millis(5_000);
+    i.reconfigure(later, params(255, false)).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert!(actions(&mut i).contains(&Action::StateChanged {
+        from: State::Fault,
+        to: State::Master,
+        reason: Reason::FaultCleared
+    }));
+    i.reconfigure(later, params(255, true)).unwrap();
+    assert_eq!(i.state(), State::Fault);
+    assert!(actions(&mut i).contains(&Action::RemoveVips));
+}
+
 fn check(inst: &str) -> Vec<String> {
     let text = format!(
         "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress {{\n    192.0.2.100\n  }}\n{inst}}}\n"
