@@ -11,7 +11,9 @@
 //! Owns: reading the value, writing 0 when it was 1, writing 1 back at
 //! the end. A value that was already 0 is left alone and not put back.
 //! A file that cannot be opened, read or written is logged and the
-//! daemon runs without (keepalived: "Unable to open ... - errno N").
+//! daemon runs without (keepalived: "Unable to open ... - errno N"):
+//! the packaged systemd unit's `ProtectKernelTunables=yes` makes
+//! /proc/sys read-only, and there sysctl.d does the same job.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -45,7 +47,7 @@ impl LocalIgmp {
             }
             Err(e) => {
                 tracing::warn!(
-                    "disable_local_igmp: cannot set {}: {e}; IGMP reports stay as they are",
+                    "disable_local_igmp: cannot set {}: {e}; IGMP reports stay as they are (where /proc/sys is read-only, as under the packaged unit's ProtectKernelTunables, set net.ipv4.igmp_link_local_mcast_reports = 0 in sysctl.d)",
                     path.display()
                 );
                 LocalIgmp { changed: None }
