@@ -103,6 +103,8 @@ pub struct ThreadSched {
     pub rt_priority: Option<i32>,
     /// The CPUs the thread may run on (`*_cpu_affinity`); empty: any.
     pub cpus: Vec<usize>,
+    /// The thread's name (`*_process_name`); `None`: as it was started.
+    pub name: Option<String>,
 }
 
 static VRRP_THREADS: std::sync::OnceLock<ThreadSched> = std::sync::OnceLock::new();
@@ -173,6 +175,32 @@ pub fn leave_vrrp_thread() {
     }
 }
 
+/// Name the calling thread (its comm: `ps -L`, `top -H`; on the main
+/// thread, the process's name too). The kernel keeps 15 bytes.
+pub fn set_thread_name(name: &str) {
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return;
+    };
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string that outlives the call.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NAME, c.as_ptr()) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::warn!(name, error = %e, "cannot name a thread");
+    }
+}
+
+/// The calling thread's name, if the kernel says.
+pub fn thread_name() -> Option<String> {
+    let mut buf = [0u8; 16];
+    // SAFETY: PR_GET_NAME writes at most 16 bytes, NUL included.
+    let rc = unsafe { libc::prctl(libc::PR_GET_NAME, buf.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec()).ok()
+}
+
 /// Called on the BFD thread as it starts.
 pub fn enter_bfd_thread() {
     if let Some(s) = BFD_THREADS.get() {
@@ -190,6 +218,11 @@ pub fn enter_checker_thread() {
 /// Apply `s` to thread `tid` (0: the calling thread). Failures are
 /// logged, not fatal: keepalived runs on at normal priority too.
 fn apply_thread_sched(tid: libc::pid_t, s: &ThreadSched, side: &str) {
+    if tid == 0
+        && let Some(name) = &s.name
+    {
+        set_thread_name(name);
+    }
     if let Some(nice) = s.nice {
         // SAFETY: plain syscalls on integers.
         let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };

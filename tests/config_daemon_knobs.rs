@@ -163,6 +163,26 @@ vrrp_instance VI_1 {
 }
 
 #[test]
+fn net_namespace_ipvs_names_a_namespace_or_the_default_one() {
+    let (g, m) = global("net_namespace_ipvs lvs\n", "");
+    assert_eq!(g.net_namespace_ipvs.as_deref(), Some("lvs"));
+    assert!(m.is_empty(), "{m:?}");
+    // No name: the default namespace, as keepalived reads it.
+    assert_eq!(
+        global("net_namespace_ipvs\n", "")
+            .0
+            .net_namespace_ipvs
+            .as_deref(),
+        Some("")
+    );
+    assert_eq!(global("", "").0.net_namespace_ipvs, None);
+    assert_eq!(
+        errors("net_namespace_ipvs a/b\n", ""),
+        ["t.conf:1:20: error: net_namespace_ipvs \"a/b\" is not a name under /run/netns"]
+    );
+}
+
+#[test]
 fn instance_is_read_once_at_the_top_level() {
     let (g, m) = global("instance web\n", "");
     assert_eq!(g.instance.as_deref(), Some("web"));
@@ -281,4 +301,92 @@ fn disable_local_igmp_is_a_bare_flag_in_global_defs() {
     );
     // keepalived 2.2.7 reads it in global_defs only.
     assert!(errors("disable_local_igmp\n", "")[0].contains("unknown keyword"));
+}
+
+#[test]
+fn vrrp_rx_bufs_policy_reads_as_keepalived_reads_it() {
+    use tandem::config::RxBufsPolicy;
+    let (g, msgs) = global("", "");
+    assert_eq!(
+        (g.vrrp_rx_bufs_policy, g.vrrp_rx_bufs_multiplier),
+        (RxBufsPolicy::Unset, 3)
+    );
+    assert!(msgs.is_empty());
+    let (g, _) = global(
+        "",
+        "  vrrp_rx_bufs_policy advert\n  vrrp_rx_bufs_multiplier 4\n",
+    );
+    assert_eq!(
+        (g.vrrp_rx_bufs_policy, g.vrrp_rx_bufs_multiplier),
+        (RxBufsPolicy::Advert, 4)
+    );
+    assert_eq!(
+        global("", "  vrrp_rx_bufs_policy MTU\n")
+            .0
+            .vrrp_rx_bufs_policy,
+        RxBufsPolicy::Mtu
+    );
+    assert_eq!(
+        global("", "  vrrp_rx_bufs_policy 65536\n")
+            .0
+            .vrrp_rx_bufs_policy,
+        RxBufsPolicy::Size(65536)
+    );
+    // keepalived: "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT,
+    // ignoring ADVERT"; a size with a policy keeps the size.
+    let (g, msgs) = global("", "  vrrp_rx_bufs_policy MTU ADVERT\n");
+    assert_eq!(g.vrrp_rx_bufs_policy, RxBufsPolicy::Mtu);
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:2:3: warning: vrrp_rx_bufs_policy: MTU and ADVERT; ADVERT is ignored, as keepalived 2.2.7 ignores it"
+        ]
+    );
+    let (g, msgs) = global("", "  vrrp_rx_bufs_policy ADVERT 9000\n");
+    assert_eq!(g.vrrp_rx_bufs_policy, RxBufsPolicy::Size(9000));
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(
+        errors("", "  vrrp_rx_bufs_policy NO_SEND_RX\n"),
+        [
+            "t.conf:2:23: error: vrrp_rx_bufs_policy expects MTU, ADVERT or a size in bytes, not \"NO_SEND_RX\" (keepalived 2.2.7 would report it and ignore the word)"
+        ]
+    );
+    assert_eq!(
+        errors("", "  vrrp_rx_bufs_multiplier 0\n"),
+        ["t.conf:2:27: error: vrrp_rx_bufs_multiplier 0 is out of range (1-4294967295)"]
+    );
+}
+
+#[test]
+fn process_names_name_each_side_and_are_cut_at_15_bytes() {
+    let (g, msgs) = global("", "  process_names\n");
+    assert_eq!(
+        (
+            g.vrrp_process.name.as_deref(),
+            g.checker_process.name.as_deref(),
+            g.bfd_process.name.as_deref(),
+            g.process_name.as_deref()
+        ),
+        (
+            Some("keepalived_vrrp"),
+            Some("keepalived_lvs"),
+            Some("keepalived_bfd"),
+            None
+        )
+    );
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let (g, msgs) = global(
+        "",
+        "  process_name lb\n  vrrp_process_name a_very_long_vrrp_name\n  lvs_process_name chk\n",
+    );
+    assert_eq!(g.process_name.as_deref(), Some("lb"));
+    assert_eq!(g.vrrp_process.name.as_deref(), Some("a_very_long_vrr"));
+    assert_eq!(g.checker_process.name.as_deref(), Some("chk"));
+    assert_eq!(
+        msgs,
+        [
+            "t.conf:3:21: warning: vrrp_process_name \"a_very_long_vrrp_name\" is more than 15 characters; \"a_very_long_vrr\" is used, as keepalived 2.2.7 truncates it",
+            "t.conf:4:3: warning: \"lvs_process_name\" is deprecated; use \"checker_process_name\"",
+        ]
+    );
 }

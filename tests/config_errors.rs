@@ -121,12 +121,13 @@ fn unsupported_keepalived_options_say_so() {
     // Never "unknown keyword" for a documented keepalived option.
     let e = errors("garp_group {\n garp_interval 1\n}\n");
     assert!(e[0].contains("does not support yet"), "{e:?}");
-    // Nor silently ignored: ha_suspend would change when checks run.
-    let e = errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  ha_suspend\n}\n");
+    // Nor silently ignored: a persistence engine would change which real
+    // server a client gets.
+    let e = errors("virtual_server 192.0.2.1 80 {\n  protocol TCP\n  persistence_engine sip\n}\n");
     assert_eq!(
         e,
         [
-            "t.conf:3:3: error: \"ha_suspend\" is a keepalived option that tandem does not support yet"
+            "t.conf:3:3: error: \"persistence_engine\" is a keepalived option that tandem does not support yet"
         ]
     );
 }
@@ -172,7 +173,7 @@ fn advert_int_follows_the_vrrp_version() {
     assert_eq!(
         e,
         [
-            "t.conf:4:16: error: advert_int 0.1 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+            "t.conf:4:16: error: advert_int 0.1 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds (keepalived rounds it to 1 s)"
         ]
     );
     let e = errors(&INSTANCE.replace("priority 100", "version 3\n    advert_int 41"));
@@ -273,12 +274,64 @@ fn duplicate_vrid_on_one_interface() {
     let e = errors(&format!("{INSTANCE}{second}"));
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(
-        e[0].starts_with("t.conf:9:1: error: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:1:1"),
+        e[0].starts_with("t.conf:9:1: error: vrrp_instance VI_2: virtual_router_id 51 is already used on eth0 (IPv4, multicast group 224.0.0.18) by vrrp_instance VI_1 at t.conf:1:1"),
         "{e:?}"
     );
     // Another interface is fine.
     let other = second.replace("eth0", "eth1");
     assert!(errors(&format!("{INSTANCE}{other}")).is_empty());
+    // The default group named is still the same group.
+    let named = second.replace("priority 100", "priority 100\n    mcast_dst_ip 224.0.0.18");
+    assert_eq!(errors(&format!("{INSTANCE}{named}")).len(), 1);
+}
+
+/// keepalived 2.2.7's `check_vrid_conflicts`: unicast and multicast are
+/// separate VRID spaces, and so are multicast groups; unicast instances
+/// conflict only with the same source address and a peer in common.
+#[test]
+fn one_vrid_on_one_interface_where_keepalived_keeps_them_apart() {
+    let second = |extra: &str| {
+        INSTANCE
+            .replace("VI_1", "VI_2")
+            .replace("192.0.2.10", "192.0.2.11")
+            .replace("priority 100", &format!("priority 100\n    {extra}"))
+    };
+    let first =
+        |extra: &str| INSTANCE.replace("priority 100", &format!("priority 100\n    {extra}"));
+    let peer = |p: &str| format!("unicast_peer {{\n        {p}\n    }}");
+    let ok = [
+        // Another multicast group.
+        (first(""), second("mcast_dst_ip 224.0.0.19")),
+        // Unicast beside multicast.
+        (first(""), second(&peer("192.0.2.2"))),
+        // Unicast to different peers.
+        (first(&peer("192.0.2.2")), second(&peer("192.0.2.3"))),
+        // Unicast from different source addresses.
+        (
+            first(&format!(
+                "unicast_src_ip 192.0.2.1\n    {}",
+                peer("192.0.2.2")
+            )),
+            second(&format!(
+                "unicast_src_ip 192.0.2.4\n    {}",
+                peer("192.0.2.2")
+            )),
+        ),
+    ];
+    for (a, b) in ok {
+        let e = errors(&format!("{a}{b}"));
+        assert!(e.is_empty(), "{a}{b}: {e:?}");
+    }
+    let e = errors(&format!(
+        "{}{}",
+        first(&peer("192.0.2.2")),
+        second(&peer("192.0.2.2"))
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("virtual_router_id 51 is already used on eth0 (IPv4, unicast, the same source address and peer 192.0.2.2) by vrrp_instance VI_1"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -990,7 +1043,8 @@ fn unicast_peers_share_the_instances_family() {
     assert_eq!(
         errors(&text),
         [
-            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses",
+            "t.conf:4:20: error: vrrp_instance VI_1: unicast_src_ip 2001:db8::1 is not IPv4 like the instance's virtual addresses; \
+             keepalived reads this address first, takes the instance as IPv6 and drops its IPv4 virtual addresses, leaving it without them",
             "t.conf:7:9: error: vrrp_instance VI_1: unicast_peer 2001:db8::2 is not IPv4 like the instance's virtual addresses",
         ]
     );
@@ -1150,7 +1204,7 @@ fn advert_int_for_version_2_is_1_to_255_whole_seconds() {
         ),
         (
             "1.5",
-            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds",
+            "advert_int 1.5 needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds (keepalived rounds it to 2 s)",
         ),
     ] {
         let text = INSTANCE.replace("priority 100", &format!("advert_int {v}"));
@@ -1370,4 +1424,79 @@ fn umask_as_keepalived_reads_it() {
             "{bad}: {errs:?}"
         );
     }
+}
+
+/// keepalived runs a unicast instance without an interface (routed
+/// adverts); tandem refuses it and says so.
+#[test]
+fn a_unicast_instance_without_an_interface_says_what_keepalived_does() {
+    let text = INSTANCE.replace("    interface eth0\n", "").replace(
+        "priority 100",
+        "priority 100\n    unicast_peer {\n        192.0.2.2\n    }",
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.conf:1:1: error: vrrp_instance VI_1 has no \"interface\": keepalived runs a unicast instance without one"),
+        "{e:?}"
+    );
+}
+
+/// keepalived 2.2.7 moves the addresses an advert cannot carry to the
+/// excluded ones, with a report: 255 for IPv4 (the 8-bit count), 89 for
+/// IPv6 (what fits a 1500-byte frame).
+#[test]
+fn virtual_addresses_beyond_an_advert_are_held_but_not_advertised() {
+    for (v6, n, max) in [(false, 300usize, 255usize), (true, 100, 89)] {
+        let vips: String = (0..n)
+            .map(|i| {
+                if v6 {
+                    format!("        2001:db8::{:x}\n", i + 1)
+                } else {
+                    format!("        198.51.{}.{}\n", 100 + i / 250, 1 + i % 250)
+                }
+            })
+            .collect();
+        let text = INSTANCE.replace("        192.0.2.10/24\n", &vips);
+        let l = check(&text);
+        let m = messages(&l);
+        assert_eq!(m.len(), 1, "{m:?}");
+        let line = 6 + max;
+        assert!(
+            m[0].starts_with(&format!(
+                "t.conf:{line}:9: warning: vrrp_instance VI_1: {n} virtual addresses, more than an advert carries ({max}): the {} from here on",
+                n - max
+            )),
+            "{m:?}"
+        );
+        let c = l.config.unwrap_or_else(|| panic!("refused"));
+        let vi = &c.vrrp_instances[0];
+        assert_eq!(vi.virtual_ipaddress.len(), max);
+        assert_eq!(vi.virtual_ipaddress_excluded.len(), n - max);
+        assert_eq!(
+            vi.virtual_ipaddress_excluded[0].address.to_string(),
+            if v6 {
+                format!("2001:db8::{:x}", max + 1)
+            } else {
+                "198.51.101.6".to_string()
+            }
+        );
+    }
+}
+
+/// An IPv4 unicast_src_ip before IPv6 virtual addresses: keepalived makes
+/// the instance IPv4 and drops the addresses; tandem refuses and says so.
+#[test]
+fn a_source_of_the_other_family_says_what_keepalived_makes_of_it() {
+    let text = INSTANCE
+        .replace("priority 100", "priority 100\n    unicast_src_ip 192.0.2.1")
+        .replace("192.0.2.10/24", "2001:db8::10/64");
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            "t.conf:5:20: error: vrrp_instance VI_1: unicast_src_ip 192.0.2.1 is not IPv6 like the instance's virtual addresses; \
+          keepalived reads this address first, takes the instance as IPv4 and drops its IPv6 virtual addresses, leaving it without them"
+        ]
+    );
 }

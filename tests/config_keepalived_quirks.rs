@@ -399,3 +399,44 @@ fn a_misspelt_keyword_says_keepalived_would_skip_the_line() {
         ]
     );
 }
+
+#[test]
+fn ha_suspend_is_read_and_cleared_for_fwmarks_as_keepalived_clears_it() {
+    let (c, msgs) = loaded(&vs("  ha_suspend", ""));
+    assert!(c.virtual_servers[0].ha_suspend);
+    assert!(msgs.is_empty(), "{msgs:?}");
+    let (c, _) = loaded(&vs("", ""));
+    assert!(!c.virtual_servers[0].ha_suspend);
+    // A fwmark has no address to wait for: keepalived 2.2.7 clears it.
+    let fw = vs("  ha_suspend", "")
+        .replace("192.0.2.10 80", "fwmark 7")
+        .replace("  protocol TCP\n", "");
+    let (c, msgs) = loaded(&fw);
+    assert!(!c.virtual_servers[0].ha_suspend);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].starts_with("t.conf:1:1: warning"), "{msgs:?}");
+    assert!(
+        msgs[0].contains("ha_suspend cannot follow a fwmark"),
+        "{msgs:?}"
+    );
+    // A group: with a fwmark among its entries, cleared the same way; of
+    // addresses only, followed, with a word on keepalived's difference.
+    for (entries, says) in [
+        ("  fwmark 7\n  192.0.2.11 80\n", "cannot follow a fwmark"),
+        (
+            "  192.0.2.11 80\n",
+            "keepalived 2.2.7 matches no address of a group",
+        ),
+    ] {
+        let text = format!(
+            "virtual_server_group G {{\n{entries}}}\n{}",
+            vs("  ha_suspend", "").replace("192.0.2.10 80", "group G")
+        );
+        let (_, msgs) = loaded(&text);
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(
+            msgs[0].contains("warning") && msgs[0].contains(says),
+            "{msgs:?}"
+        );
+    }
+}

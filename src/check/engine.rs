@@ -164,6 +164,8 @@ pub struct Engine {
     /// Now, as read once per turn of the loop, right after epoll_wait
     /// (nanoseconds since `origin`).
     turn: u64,
+    /// `ha_suspend`'s flags, if any checker may be suspended.
+    suspended: Option<Arc<super::suspend::Suspended>>,
 }
 
 /// Stops a running engine: from [`Engine::spawn`].
@@ -224,7 +226,15 @@ impl Engine {
             finished: Vec::new(),
             unsent: VecDeque::new(),
             turn: 0,
+            suspended: None,
         })
+    }
+
+    /// `ha_suspend`: a checker whose flag is set skips its probes (each
+    /// `delay_loop` it looks again) and keeps its verdict.
+    pub fn with_suspension(mut self, flags: Option<Arc<super::suspend::Suspended>>) -> Self {
+        self.suspended = flags;
+        self
     }
 
     /// Run the engine on a thread of its own ("tandem-checks"), each
@@ -407,7 +417,13 @@ impl Engine {
                 break;
             }
             self.wakes.pop();
-            if self.checkers[i as usize].generation != generation {
+            let c = &self.checkers[i as usize];
+            if c.generation != generation {
+                continue;
+            }
+            if self.suspended.as_ref().is_some_and(|s| s.is(c.id)) {
+                let delay = c.spec.timing.delay_loop;
+                self.schedule_wake(i as usize, delay, Duration::from_nanos(now));
                 continue;
             }
             if self.in_flight >= self.max_in_flight {

@@ -56,6 +56,7 @@ pub mod sink;
 pub mod smtp;
 pub mod spec;
 pub mod ssl;
+pub mod suspend;
 pub mod tcp;
 pub mod udp;
 

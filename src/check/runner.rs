@@ -37,6 +37,7 @@ use super::outcome::Pass;
 use super::probe::{Prepared, probe_prepared};
 use super::schedule::{CheckSchedule, Report, WAKE_SLOT, wake_slot};
 use super::spec::{CheckKind, CheckerSpec};
+use super::suspend::Suspended;
 
 /// How many network probes may run at once by default.
 ///
@@ -62,6 +63,8 @@ pub struct CheckRunner {
     index: HashMap<Arc<CheckerSpec>, CheckerId>,
     /// Verdicts carried over by a reload, overriding `alpha`.
     seeded: HashMap<CheckerId, bool>,
+    /// `ha_suspend`'s flags, once asked for ([`CheckRunner::suspension`]).
+    suspended: Option<Arc<Suspended>>,
 }
 
 impl CheckRunner {
@@ -118,6 +121,17 @@ impl CheckRunner {
         self.index.get(spec).copied()
     }
 
+    /// The flags that suspend checkers (`ha_suspend`), for every checker
+    /// registered so far: ask after the last [`CheckRunner::add`] and
+    /// before the spawn. Without a call, no checker is ever suspended.
+    pub fn suspension(&mut self) -> Arc<Suspended> {
+        let n = self.specs.len();
+        Arc::clone(
+            self.suspended
+                .get_or_insert_with(|| Arc::new(Suspended::new(n))),
+        )
+    }
+
     /// Start checker `id` from a known verdict instead of `alpha` (reload:
     /// the same check of the same server keeps its up/down state).
     pub fn seed(&mut self, id: CheckerId, up: bool) {
@@ -142,11 +156,18 @@ impl CheckRunner {
         max_in_flight: usize,
     ) -> RunningChecks {
         let stats = Arc::new(CheckStats::default());
-        let tasks = spawn_all(self.starts(), events, Arc::clone(&stats), max_in_flight);
+        let tasks = spawn_all(
+            self.starts(),
+            events,
+            Arc::clone(&stats),
+            max_in_flight,
+            self.suspended.clone(),
+        );
         RunningChecks {
             place: Place::Tasks(tasks),
             stats,
             bfd: None,
+            feeders: Vec::new(),
         }
     }
 
@@ -184,7 +205,7 @@ impl CheckRunner {
         } else {
             let seed = crate::process::random_u64();
             let ids: Vec<CheckerId> = lean.iter().map(|(id, ..)| *id).collect();
-            let engine = Engine::new(lean, max_in_flight)?;
+            let engine = Engine::new(lean, max_in_flight)?.with_suspension(self.suspended.clone());
             // What building the configuration and the checkers needed and
             // freed stays resident unless handed back (several MB at
             // 10,000 real servers).
@@ -206,12 +227,14 @@ impl CheckRunner {
                 events,
                 Arc::clone(&stats),
                 max_in_flight,
+                self.suspended.clone(),
             )?)
         };
         Ok(RunningChecks {
             place: Place::Threads { engine, tasks },
             stats,
             bfd: None,
+            feeders: Vec::new(),
         })
     }
 
@@ -253,6 +276,7 @@ fn spawn_tasks_thread(
     events: mpsc::Sender<CheckEvent>,
     stats: Arc<CheckStats>,
     max_in_flight: usize,
+    suspended: Option<Arc<Suspended>>,
 ) -> std::io::Result<TasksThread> {
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
@@ -264,7 +288,7 @@ fn spawn_tasks_thread(
         .spawn(move || {
             crate::process::enter_checker_thread();
             rt.block_on(async move {
-                let mut tasks = spawn_all(starts, events, stats, max_in_flight);
+                let mut tasks = spawn_all(starts, events, stats, max_in_flight, suspended);
                 crate::process::release_free_memory();
                 // A dropped sender (the handle dropped) is a stop too.
                 let _ = stop_rx.await;
@@ -296,12 +320,14 @@ fn spawn_all(
     events: mpsc::Sender<CheckEvent>,
     stats: Arc<CheckStats>,
     max_in_flight: usize,
+    suspended: Option<Arc<Suspended>>,
 ) -> JoinSet<()> {
     let common = Arc::new(Common {
         events,
         stats,
         in_flight: Semaphore::new(max_in_flight.max(1)),
         origin: tokio::time::Instant::now(),
+        suspended,
     });
     let mut tasks = JoinSet::new();
     let seed = crate::process::random_u64();
@@ -319,6 +345,8 @@ pub struct RunningChecks {
     pub stats: Arc<CheckStats>,
     /// The task that feeds the `BFD_CHECK`s ([`RunningChecks::follow_bfd`]).
     bfd: Option<tokio::task::JoinHandle<()>>,
+    /// Other tasks stopped with the checkers ([`RunningChecks::attach`]).
+    feeders: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Where the checker tasks run.
@@ -355,8 +383,18 @@ impl RunningChecks {
         }
     }
 
+    /// A task that feeds the checkers (`ha_suspend`'s address watcher),
+    /// stopped with them.
+    pub fn attach(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.feeders.push(task);
+    }
+
     /// Stop every checker and wait until they are gone.
     pub async fn shutdown(self) {
+        for t in self.feeders {
+            t.abort();
+            let _ = t.await;
+        }
         if let Some(bfd) = self.bfd {
             bfd.abort();
             let _ = bfd.await;
@@ -383,6 +421,8 @@ struct Common {
     in_flight: Semaphore,
     /// Where the [`WAKE_SLOT`]s are counted from.
     origin: tokio::time::Instant,
+    /// `ha_suspend`'s flags, if any checker may be suspended.
+    suspended: Option<Arc<Suspended>>,
 }
 
 async fn run_checker(
@@ -397,12 +437,18 @@ async fn run_checker(
         stats,
         in_flight,
         origin,
+        suspended,
     } = &*common;
     let origin = *origin;
     let mut schedule = CheckSchedule::starting(spec.timing, up);
     let prepared = Prepared::new(&spec);
     sleep_for(origin, schedule.first_delay(random)).await;
     loop {
+        // ha_suspend: no probe, the verdict kept; look again a delay_loop on.
+        if suspended.as_ref().is_some_and(|s| s.is(id)) {
+            sleep_for(origin, spec.timing.delay_loop).await;
+            continue;
+        }
         // A MISC_CHECK program holds no buffers of ours, and its
         // misc_timeout may be long: it does not count against the bound.
         let permit = match spec.kind {

@@ -369,6 +369,18 @@ fn run(args: &RunArgs) -> ExitCode {
         }
         tracing::info!(net_namespace = %ns, "running in network namespace {ns}");
     }
+    if let Some(name) = &config.global_defs.net_namespace_ipvs {
+        // keepalived's: no name is the init process's namespace.
+        let path = match name.as_str() {
+            "" => std::path::PathBuf::from("/proc/1/ns/net"),
+            n => std::path::Path::new("/run/netns").join(n),
+        };
+        if let Err(e) = crate::ipvs::client::set_namespace(Some(path.clone())) {
+            eprintln!("tandem run: net_namespace_ipvs: cannot open {e}");
+            return ExitCode::from(1);
+        }
+        tracing::info!(net_namespace_ipvs = %path.display(), "the IPVS table is in network namespace {}", path.display());
+    }
     // One daemon per namespace and instance on a host: the default paths
     // get their names, as keepalived's pid files and syslog ident do.
     let g = &config.global_defs;

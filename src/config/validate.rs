@@ -419,8 +419,13 @@ fn sync_groups(cfg: &Config, out: &mut Vec<Diagnostic>) {
 }
 
 /// RFC 5798 §5.2.3: the VRID identifies the virtual router on a LAN; two
-/// instances with one VRID on one interface and family would answer each
-/// other's adverts. With unicast, disjoint peer lists keep them apart.
+/// instances that hear the same adverts must not share one. As keepalived
+/// 2.2.7 judges it (`check_vrid_conflicts`), and as tandem's receive path
+/// keeps them apart (a socket per multicast group and one for unicast,
+/// `daemon::rx::pick` among unicast instances): unicast and multicast are
+/// separate VRID spaces, multicast instances on different groups too, and
+/// unicast instances with different `unicast_src_ip`s or with no peer in
+/// common.
 fn vrids(cfg: &Config, out: &mut Vec<Diagnostic>) {
     let list = &cfg.vrrp_instances;
     for (i, a) in list.iter().enumerate() {
@@ -429,22 +434,47 @@ fn vrids(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 || a.virtual_router_id != b.virtual_router_id
                 || a.interface != b.interface
                 || a.family != b.family
+                || a.unicast_peer.is_empty() != b.unicast_peer.is_empty()
             {
                 continue;
             }
-            let both_unicast = !a.unicast_peer.is_empty() && !b.unicast_peer.is_empty();
-            if both_unicast && !a.unicast_peer.iter().any(|p| b.unicast_peer.contains(p)) {
-                continue;
-            }
+            let what = if a.unicast_peer.is_empty() {
+                let (ga, gb) = (mcast_group(cfg, a), mcast_group(cfg, b));
+                if ga != gb {
+                    continue;
+                }
+                format!("multicast group {ga}")
+            } else {
+                // A source address known on only one side is the
+                // interface's on the other: told apart at run time.
+                match (a.unicast_src_ip, b.unicast_src_ip) {
+                    (Some(x), Some(y)) if x != y => continue,
+                    (Some(_), None) | (None, Some(_)) => continue,
+                    _ => {}
+                }
+                let Some(p) = a.unicast_peer.iter().find(|p| b.unicast_peer.contains(p)) else {
+                    continue;
+                };
+                format!("unicast, the same source address and peer {p}")
+            };
             error(
                 out,
                 &a.origin,
                 format!(
-                    "vrrp_instance {}: virtual_router_id {} is already used on {} ({}) by vrrp_instance {} at {}",
+                    "vrrp_instance {}: virtual_router_id {} is already used on {} ({}, {what}) by vrrp_instance {} at {}",
                     a.name, a.virtual_router_id, a.interface, a.family, b.name, b.origin
                 ),
             );
         }
+    }
+}
+
+/// The group a multicast instance's adverts go to.
+fn mcast_group(cfg: &Config, vi: &crate::config::model::VrrpInstance) -> std::net::IpAddr {
+    match vi.mcast_dst_ip {
+        Some(g) => g,
+        None if vi.family == AddressFamily::Inet6 => cfg.global_defs.vrrp_mcast_group6.into(),
+        None => cfg.global_defs.vrrp_mcast_group4.into(),
     }
 }
 
@@ -476,18 +506,8 @@ fn instances(cfg: &Config, out: &mut Vec<Diagnostic>) {
         }
     }
     for vi in &cfg.vrrp_instances {
-        // RFC 5798 §5.2.5: the address count is an 8-bit field.
-        if vi.virtual_ipaddress.len() > 255 {
-            error(
-                out,
-                &vi.origin,
-                format!(
-                    "vrrp_instance {}: {} virtual addresses; an advert carries at most 255 (move the rest to virtual_ipaddress_excluded)",
-                    vi.name,
-                    vi.virtual_ipaddress.len()
-                ),
-            );
-        }
+        // More than an advert carries: the builder moved the excess to
+        // the excluded ones (RFC 5798 §5.2.5's 8-bit count).
         if vi.virtual_ipaddress.is_empty() && vi.virtual_router_id != 0 {
             warning(
                 out,
@@ -513,6 +533,7 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
+        ha_suspend_group(cfg, vs, out);
         let family = service_family(cfg, vs);
         real_servers(vs, family, out);
         if let Some(s) = &vs.sorry_server
@@ -529,6 +550,34 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// `ha_suspend` on a `virtual_server group`: with a fwmark among the
+/// group's entries keepalived 2.2.7 clears it ("cannot use ha_suspend
+/// with fwmarks"), and so does tandem (lvs::build); with addresses only,
+/// keepalived 2.2.7 matches none of them (its checker never runs), while
+/// tandem follows them as it follows a plain virtual server's address.
+fn ha_suspend_group(cfg: &Config, vs: &VirtualServer, out: &mut Vec<Diagnostic>) {
+    let VirtualServerKey::Group { name } = &vs.key else {
+        return;
+    };
+    let Some(g) = cfg.virtual_server_group(name).filter(|_| vs.ha_suspend) else {
+        return;
+    };
+    let msg = if g
+        .entries
+        .iter()
+        .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+    {
+        format!(
+            "virtual_server group {name}: ha_suspend cannot follow a fwmark's addresses; it is cleared (the checks always run), as keepalived 2.2.7 clears it"
+        )
+    } else {
+        format!(
+            "virtual_server group {name}: ha_suspend: the checks run while one of the group's addresses is configured here (keepalived 2.2.7 matches no address of a group, so its checks would never run)"
+        )
+    };
+    warning(out, &vs.origin, msg);
 }
 
 /// The services seen so far, by key and protocol.

@@ -379,6 +379,9 @@ pub struct VsSettings {
     pub delay_loop_s: u64,
     pub alpha: bool,
     pub omega: bool,
+    /// `ha_suspend`.
+    #[serde(default)]
+    pub ha_suspend: bool,
     /// `ops`: one-packet scheduling.
     pub ops: bool,
     /// The sorry server's forwarding method (`NAT`, `DR`, `TUN`).

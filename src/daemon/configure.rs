@@ -333,6 +333,7 @@ fn plan_instance(
     let notify = instance_notify(env, inst)?;
     Ok(InstancePlan {
         name: inst.name.clone(),
+        rx_buf: rx_buf_share(config, inst, &params),
         params,
         ifname,
         ifindex,
@@ -352,13 +353,58 @@ fn plan_instance(
         notify,
         garp: garp_plan(inst),
         vmac,
-        ah_pass: inst
-            .authentication
-            .as_ref()
-            .filter(|a| a.auth_type == config::AuthType::Ah)
-            .map(|a| a.auth_pass.clone()),
+        ah_pass: ah_pass(inst),
         origin,
     })
+}
+
+/// The AH key of an instance with `auth_type AH`.
+fn ah_pass(inst: &VrrpInstance) -> Option<String> {
+    inst.authentication
+        .as_ref()
+        .filter(|a| a.auth_type == config::AuthType::Ah)
+        .map(|a| a.auth_pass.clone())
+}
+
+/// An instance's share of its receive socket's buffer, as keepalived
+/// computes it: its `kernel_rx_buf_size`, else the policy's size, else
+/// multiplier × its advert (IPv4 header, VRRPv2's 8 authentication
+/// bytes and AH's 24 counted) or × the interface's MTU (1500 if
+/// unreadable), else nothing.
+fn rx_buf_share(config: &Config, inst: &VrrpInstance, params: &crate::vrrp::Params) -> u32 {
+    use crate::config::RxBufsPolicy;
+    let g = &config.global_defs;
+    if let Some(n) = inst.kernel_rx_buf_size {
+        return n;
+    }
+    let advert = || {
+        let v4 = inst.family != config::AddressFamily::Inet6;
+        let addr_len = if v4 { 4 } else { 16 };
+        let v2 = params.version == crate::vrrp::Version::V2;
+        let ah = inst
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == config::AuthType::Ah);
+        8 + addr_len * params.vips.len() as u32
+            + if v2 { 8 } else { 0 }
+            + if v4 { 20 } else { 0 }
+            + if ah { 24 } else { 0 }
+    };
+    match g.vrrp_rx_bufs_policy {
+        RxBufsPolicy::Unset => 0,
+        RxBufsPolicy::Size(n) => n,
+        RxBufsPolicy::Advert => g.vrrp_rx_bufs_multiplier.saturating_mul(advert()),
+        RxBufsPolicy::Mtu => g
+            .vrrp_rx_bufs_multiplier
+            .saturating_mul(link_mtu(&inst.interface)),
+    }
+}
+
+fn link_mtu(ifname: &str) -> u32 {
+    std::fs::read_to_string(format!("/sys/class/net/{ifname}/mtu"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1500)
 }
 
 /// The instance's multicast group, and where its adverts go: the group,

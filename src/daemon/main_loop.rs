@@ -175,6 +175,16 @@ impl Daemon {
     }
 
     async fn reload_now(&mut self) -> ReloadOutcome {
+        // The running configuration's, as keepalived's running process
+        // decides whether to check.
+        let check_log = self
+            .config
+            .as_ref()
+            .and_then(|h| h.config().global_defs.reload_check_config.clone());
+        let ipvs_ns = self
+            .config
+            .as_ref()
+            .map(|h| h.config().global_defs.net_namespace_ipvs.clone());
         let outcome = reload_config(
             &self.opts,
             &mut self.config,
@@ -186,6 +196,7 @@ impl Daemon {
         .await;
         if outcome.applied {
             if let Some(held) = &self.config {
+                warn_ipvs_namespace_change(ipvs_ns, held.config());
                 self.sync.reload(held.config());
                 self.statics.reload(held.config());
                 show_waiting(&self.hub, held.config(), &self.running);
@@ -196,6 +207,9 @@ impl Daemon {
             self.follow_removals();
         }
         log_outcome(&outcome);
+        if let Some(path) = check_log {
+            write_check_log(&path, &outcome);
+        }
         outcome
     }
 
@@ -313,6 +327,33 @@ async fn next_link_change(links: &mut Option<LinkWatch>) {
     match links {
         Some(l) => l.next_change().await,
         None => std::future::pending().await,
+    }
+}
+
+/// `net_namespace_ipvs` is fixed at start (keepalived: "Cannot change IPVS
+/// network namespace at a reload - please restart"): the IPVS table stays
+/// where it is.
+fn warn_ipvs_namespace_change(before: Option<Option<String>>, now: &crate::config::Config) {
+    if let Some(before) = before
+        && before != now.global_defs.net_namespace_ipvs
+    {
+        tracing::warn!(
+            "net_namespace_ipvs cannot change at a reload: the IPVS table stays where it was; restart tandem to move it"
+        );
+    }
+}
+
+/// `reload_check_config LOG_FILE`: what checking the new file found (its
+/// errors, one a line, with file:line:col; nothing when it was applied),
+/// replacing the last reload's.
+fn write_check_log(path: &str, outcome: &ReloadOutcome) {
+    let mut text = String::new();
+    for e in &outcome.errors {
+        text.push_str(e);
+        text.push('\n');
+    }
+    if let Err(e) = std::fs::write(path, text) {
+        tracing::warn!(file = path, error = %e, "reload_check_config: cannot write the check's log");
     }
 }
 

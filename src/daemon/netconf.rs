@@ -9,7 +9,9 @@
 use std::net::IpAddr;
 
 use crate::config::{self, IpRule, VirtualIpAddress, VirtualRoute};
-use crate::net::{IfAddress, NextHop, Route, RouteKind, RouteOptions, Rule, RuleKind, Scope};
+use crate::net::{
+    AddMode, Encap, IfAddress, NextHop, Route, RouteKind, RouteOptions, Rule, RuleKind, Scope,
+};
 
 pub(super) fn scope_of(s: Option<config::Scope>) -> Scope {
     match s {
@@ -56,13 +58,7 @@ pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>, hop_oifs: &[u32]) -> 
         // keepalived: universe unless the line says (not `ip route`'s
         // link scope for a route without a gateway).
         scope: Some(scope_of(r.scope)),
-        kind: match r.route_type {
-            config::RouteType::Unicast => RouteKind::Unicast,
-            config::RouteType::Blackhole => RouteKind::Blackhole,
-            config::RouteType::Unreachable => RouteKind::Unreachable,
-            config::RouteType::Prohibit => RouteKind::Prohibit,
-            config::RouteType::Throw => RouteKind::Throw,
-        },
+        kind: kind_of(r.route_type),
         options: RouteOptions {
             nexthops: r
                 .nexthops
@@ -74,6 +70,7 @@ pub(super) fn route_of(r: &VirtualRoute, oif: Option<u32>, hop_oifs: &[u32]) -> 
                     hops: h.weight.map_or(0, |w| w.saturating_sub(1) as u8),
                     onlink: h.onlink,
                     realms: h.realms,
+                    encap: h.encap.as_ref().map(encap_of),
                 })
                 .collect(),
             ..route_options(r)
@@ -122,6 +119,41 @@ fn route_options(r: &VirtualRoute) -> RouteOptions {
         congctl,
         lock: r.lock,
         nexthops: Vec::new(),
+        from: r.from.map(|p| (p.address, p.prefix_len)),
+        encap: r.encap.as_ref().map(encap_of),
+        add_mode: match r.add_mode {
+            config::RouteAddMode::Prepend => AddMode::Prepend,
+            config::RouteAddMode::Add => AddMode::Add,
+            config::RouteAddMode::Append => AddMode::Append,
+        },
+    }
+}
+
+fn kind_of(t: config::RouteType) -> RouteKind {
+    match t {
+        config::RouteType::Unicast => RouteKind::Unicast,
+        config::RouteType::Blackhole => RouteKind::Blackhole,
+        config::RouteType::Unreachable => RouteKind::Unreachable,
+        config::RouteType::Prohibit => RouteKind::Prohibit,
+        config::RouteType::Throw => RouteKind::Throw,
+        config::RouteType::Local => RouteKind::Local,
+        config::RouteType::Broadcast => RouteKind::Broadcast,
+        config::RouteType::Anycast => RouteKind::Anycast,
+        config::RouteType::Multicast => RouteKind::Multicast,
+        config::RouteType::Nat => RouteKind::Nat,
+        config::RouteType::Xresolve => RouteKind::Xresolve,
+    }
+}
+
+fn encap_of(e: &config::RouteEncap) -> Encap {
+    Encap {
+        ip6: e.ip6,
+        id: e.id,
+        dst: e.dst,
+        src: e.src,
+        tos: e.tos,
+        ttl: e.ttl,
+        flags: e.flags,
     }
 }
 

@@ -146,8 +146,26 @@ pub struct InstancePlan {
     /// adverts then go out whole (IP header included) on an `IP_HDRINCL`
     /// socket and come in on a protocol-51 socket.
     pub ah_pass: Option<String>,
+    /// This instance's share of its receive socket's SO_RCVBUF, in bytes
+    /// (`kernel_rx_buf_size`, else `vrrp_rx_bufs_policy`'s; 0: none):
+    /// the socket gets the sum of its instances' shares.
+    pub rx_buf: u32,
     /// Where the instance was configured, for messages.
     pub origin: String,
+}
+
+impl InstancePlan {
+    /// The receive socket its adverts arrive on: unicast with
+    /// `unicast_peer`, else its multicast group.
+    pub fn rx_dest(&self) -> crate::net::RxDest {
+        if self.unicast_peers.is_empty() {
+            crate::net::RxDest::Group(self.group)
+        } else {
+            crate::net::RxDest::Unicast {
+                v6: self.group.is_ipv6(),
+            }
+        }
+    }
 }
 
 /// A `vrrp_sync_group`, resolved.

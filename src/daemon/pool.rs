@@ -1,5 +1,6 @@
 //! The sockets the VRRP units share: one send socket per (interface,
-//! source address), one receive socket per (interface, multicast group),
+//! source address), one receive socket per (interface, multicast group)
+//! and one per interface and family for unicast adverts,
 //! one gratuitous ARP / NA sender per interface that carries a VIP, and
 //! accept mode's nftables table.
 //!
@@ -11,16 +12,19 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::net::{AcceptFilter, GarpSender, NaSender, VrrpRecvSocket, VrrpSendSocket};
+use crate::net::{AcceptFilter, GarpSender, NaSender, RxDest, VrrpRecvSocket, VrrpSendSocket};
 
 use super::addrs::Announcer;
 use super::error::DaemonError;
 use super::plan::{Kernel, UnitPlan};
 use super::rx;
 
-/// Receive sockets just opened, by (interface index, multicast group),
-/// and whether each is an AH (protocol 51) socket.
-pub(super) type NewReceivers = Vec<((u32, IpAddr), VrrpRecvSocket, bool)>;
+/// A receive socket's key: the interface index and what it takes.
+pub(super) type RxKey = (u32, RxDest);
+
+/// Receive sockets just opened, by key, and whether each is an AH
+/// (protocol 51) socket.
+pub(super) type NewReceivers = Vec<(RxKey, VrrpRecvSocket, bool)>;
 
 /// A send socket's key: (interface index, source, unicast TTL, whole
 /// datagrams).
@@ -46,10 +50,10 @@ pub(super) struct IoPool {
     /// By (interface, source address, unicast TTL, whole datagrams): the
     /// TTL is the socket's; `auth_type AH` sends whole datagrams.
     pub(super) send: HashMap<SendKey, Arc<VrrpSendSocket>>,
-    pub(super) routes: HashMap<(u32, IpAddr), rx::SharedRoutes>,
-    /// The (interface, group) keys that also have a protocol-51 (AH)
-    /// receive socket, sharing the protocol-112 socket's routes.
-    ah_rx: std::collections::HashSet<(u32, IpAddr)>,
+    pub(super) routes: HashMap<RxKey, rx::SharedRoutes>,
+    /// The receive keys that also have a protocol-51 (AH) receive socket,
+    /// sharing the protocol-112 socket's routes.
+    ah_rx: std::collections::HashSet<RxKey>,
     garp: HashMap<u32, Arc<GarpSender>>,
     na: HashMap<u32, Arc<NaSender>>,
     /// Accept mode's nftables table, one for the daemon.
@@ -84,11 +88,16 @@ impl IoPool {
                         )?),
                     );
                 }
-                let key = (inst.ifindex, inst.group);
+                let key = (inst.ifindex, inst.rx_dest());
                 if !self.routes.contains_key(&key) && !new_rx.iter().any(|(k, _, _)| *k == key) {
                     new_rx.push((
                         key,
-                        VrrpRecvSocket::with_group(&inst.ifname, inst.ifindex, inst.group)?,
+                        VrrpRecvSocket::open(
+                            &inst.ifname,
+                            inst.ifindex,
+                            key.1,
+                            crate::net::IPPROTO_VRRP,
+                        )?,
                         false,
                     ));
                 }
@@ -98,10 +107,10 @@ impl IoPool {
                 {
                     new_rx.push((
                         key,
-                        VrrpRecvSocket::with_protocol(
+                        VrrpRecvSocket::open(
                             &inst.ifname,
                             inst.ifindex,
-                            inst.group,
+                            key.1,
                             crate::net::IPPROTO_AH,
                         )?,
                         true,
@@ -137,7 +146,23 @@ impl IoPool {
         self.send.extend(new_send);
         self.garp.extend(new_garp);
         self.na.extend(new_na);
-        for (key, _, ah) in &new_rx {
+        self.adopt_receivers(units, &new_rx);
+        Ok(new_rx)
+    }
+
+    /// Size each new receive socket's buffer and give it its routes.
+    fn adopt_receivers(&mut self, units: &[UnitPlan], new_rx: &NewReceivers) {
+        for (key, socket, ah) in new_rx {
+            // keepalived's sum over the socket's instances (an AH
+            // instance's adverts arrive on the protocol-51 socket).
+            let bytes: u32 = units
+                .iter()
+                .flat_map(|u| &u.instances)
+                .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == *ah)
+                .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf));
+            if bytes > 0 {
+                socket.set_recv_buffer(bytes);
+            }
             // An AH socket opened beside a running protocol-112 socket
             // shares its routes.
             self.routes.entry(*key).or_default();
@@ -145,7 +170,6 @@ impl IoPool {
                 self.ah_rx.insert(*key);
             }
         }
-        Ok(new_rx)
     }
 
     /// Give every instance of `plan` the daemon's nftables table (used
@@ -155,6 +179,33 @@ impl IoPool {
             inst.vips.filter = Some(self.accept_filter.clone());
         }
         plan
+    }
+
+    /// A unit updated in place (a reload) keeps its routes; what tells
+    /// unicast instances that share a VRID apart (their peers) follows
+    /// the new plan.
+    pub(super) fn update_routes(
+        &self,
+        tx: &tokio::sync::mpsc::Sender<super::unit::UnitMsg>,
+        plan: &UnitPlan,
+    ) {
+        for (idx, inst) in plan.instances.iter().enumerate() {
+            let Some(routes) = self.routes.get(&(inst.ifindex, inst.rx_dest())) else {
+                continue;
+            };
+            let Ok(mut routes) = routes.write() else {
+                continue;
+            };
+            let found = routes
+                .get_mut(&inst.params.vrid)
+                .into_iter()
+                .flatten()
+                .find(|r| r.instance == idx && r.tx.same_channel(tx));
+            if let Some(r) = found {
+                r.local = inst.src;
+                r.peers = inst.unicast_peers.clone();
+            }
+        }
     }
 
     pub(super) fn announcer(&self) -> Announcer {

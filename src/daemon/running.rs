@@ -298,16 +298,24 @@ impl Running {
                     op: "sockets",
                     reason: "send socket missing".into(),
                 })?;
-            if let Some(routes) = self.pool.routes.get(&(inst.ifindex, inst.group)) {
+            if let Some(routes) = self.pool.routes.get(&(inst.ifindex, inst.rx_dest())) {
                 if let Ok(mut routes) = routes.write() {
-                    match routes.entry(inst.params.vrid) {
-                        std::collections::hash_map::Entry::Occupied(_) => tracing::warn!(
+                    let list = routes.entry(inst.params.vrid).or_default();
+                    // Unicast instances may share a VRID (rx::pick tells them
+                    // apart); multicast ones on one group may not (the
+                    // configuration check refuses them).
+                    if inst.unicast_peers.is_empty() && !list.is_empty() {
+                        tracing::warn!(
                             instance = %inst.name, vrid = inst.params.vrid, interface = %inst.ifname,
-                            "two instances use VRID {} on {}; adverts go to the first", inst.params.vrid, inst.ifname
-                        ),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert((tx.clone(), idx));
-                        }
+                            "two instances use VRID {} on {} for {}; adverts go to the first", inst.params.vrid, inst.ifname, inst.rx_dest()
+                        );
+                    } else {
+                        list.push(rx::Route {
+                            tx: tx.clone(),
+                            instance: idx,
+                            local: inst.src,
+                            peers: inst.unicast_peers.clone(),
+                        });
                     }
                 }
             }
@@ -364,16 +372,16 @@ impl Running {
     }
 
     fn spawn_receivers(&mut self, sockets: NewReceivers, macs: &LinkMacs) {
-        for ((ifindex, group), socket, ah) in sockets {
-            let Some(routes) = self.pool.routes.get(&(ifindex, group)).cloned() else {
+        for ((ifindex, dest), socket, ah) in sockets {
+            let Some(routes) = self.pool.routes.get(&(ifindex, dest)).cloned() else {
                 continue;
             };
             let stats = Arc::new(RxStats::default());
             let name = macs.get(&ifindex).map(|m| m.0.clone()).unwrap_or_default();
             let label = if ah {
-                format!("{name}/{group}/AH")
+                format!("{name}/{dest}/AH")
             } else {
-                format!("{name}/{group}")
+                format!("{name}/{dest}")
             };
             self.rx_stats.push((label, stats.clone()));
             self.background.push(tokio::spawn(rx::receive(
@@ -422,7 +430,10 @@ impl Running {
         for tx in &txs {
             for routes in self.pool.routes.values() {
                 if let Ok(mut r) = routes.write() {
-                    r.retain(|_, (t, _)| !t.same_channel(tx));
+                    r.retain(|_, list| {
+                        list.retain(|route| !route.tx.same_channel(tx));
+                        !list.is_empty()
+                    });
                 }
             }
             if let Ok(mut list) = self.inboxes.write() {
@@ -457,7 +468,7 @@ impl Running {
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(Ok(lines))) => {
-                h.plan = u;
+                adopt(&self.pool, h, u);
                 done.extend(lines);
             }
             Ok(Ok(Err(why))) => {
@@ -467,7 +478,7 @@ impl Running {
             }
             Ok(Err(_)) | Err(_) => {
                 // Delivered: the unit takes it when it gets to it.
-                h.plan = u;
+                adopt(&self.pool, h, u);
                 tracing::warn!(unit = %name, "reload: the unit did not confirm the update");
                 done.push(format!("{name}: update not confirmed"));
             }
@@ -693,4 +704,11 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// A unit took its new plan in place: its handle and its receive routes
+/// follow it.
+fn adopt(pool: &IoPool, h: &mut UnitHandle, u: UnitPlan) {
+    pool.update_routes(&h.tx, &u);
+    h.plan = u;
 }

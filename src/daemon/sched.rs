@@ -17,6 +17,7 @@ fn thread_sched(p: &ProcessSched) -> ThreadSched {
         nice: p.nice.map(i32::from),
         rt_priority: p.rt_priority.map(i32::from),
         cpus: p.cpu_affinity.iter().map(|&c| usize::from(c)).collect(),
+        name: p.name.clone(),
     }
 }
 
@@ -30,7 +31,13 @@ pub fn prepare(g: &GlobalDefs) {
         thread_sched(&g.checker_process),
         thread_sched(&g.bfd_process),
     );
+    // The main thread runs VRRP but its name is the process's: it keeps
+    // it, or takes `process_name` (keepalived's parent process's name).
+    let own = process::thread_name();
     process::enter_vrrp_thread();
+    if let Some(name) = g.process_name.as_ref().or(own.as_ref()) {
+        process::set_thread_name(name);
+    }
     // One process: any side's no_swap locks all of it.
     if g.vrrp_process.no_swap || g.checker_process.no_swap || g.bfd_process.no_swap {
         match process::lock_memory() {

@@ -83,6 +83,63 @@ pub struct Built {
     pub governance: Governance,
     /// How each virtual server is named in logs.
     pub names: Vec<String>,
+    /// `ha_suspend`: the checkers that may be suspended.
+    pub ha_suspend: HaSuspendPlan,
+}
+
+/// Each checker that feeds only `ha_suspend` virtual servers, with the
+/// addresses of each of them: it is suspended while, for every one of
+/// them, none of its addresses is configured on the node. A checker that
+/// also feeds a virtual server without `ha_suspend` is not listed: it
+/// always runs.
+pub type HaSuspendPlan = Vec<(CheckerId, Vec<Vec<std::net::IpAddr>>)>;
+
+/// The addresses of a virtual server's services (none for a fwmark).
+fn service_addrs(services: &[crate::ipvs::Service]) -> Vec<std::net::IpAddr> {
+    services
+        .iter()
+        .filter_map(|s| match s.key {
+            ServiceKey::Addr { addr, .. } => Some(addr),
+            ServiceKey::Fwmark { .. } => None,
+        })
+        .collect()
+}
+
+/// The addresses a virtual server's checks follow under `ha_suspend`;
+/// `None` without it or with a fwmark service (a group's): those checks
+/// always run, as keepalived clears such a virtual server's ha_suspend.
+fn ha_suspend_addrs(
+    vs: &m::VirtualServer,
+    services: &[crate::ipvs::Service],
+) -> Option<Vec<std::net::IpAddr>> {
+    let fwmark = services
+        .iter()
+        .any(|s| matches!(s.key, ServiceKey::Fwmark { .. }));
+    (vs.ha_suspend && !fwmark).then(|| service_addrs(services))
+}
+
+/// [`HaSuspendPlan`] from each virtual server's checkers and, if its
+/// checks follow its addresses (`ha_suspend`, no fwmark), those addresses.
+fn ha_suspend_plan(
+    ha_addrs: &[Option<Vec<std::net::IpAddr>>],
+    vs_checkers: &[Vec<CheckerId>],
+) -> HaSuspendPlan {
+    // None: some consumer runs it always.
+    let mut by_checker: std::collections::BTreeMap<CheckerId, Option<Vec<Vec<std::net::IpAddr>>>> =
+        std::collections::BTreeMap::new();
+    for (addrs, ids) in ha_addrs.iter().zip(vs_checkers) {
+        for id in ids {
+            let entry = by_checker.entry(*id).or_insert_with(|| Some(Vec::new()));
+            match (entry.as_mut(), addrs) {
+                (Some(lists), Some(addrs)) => lists.push(addrs.clone()),
+                _ => *entry = None,
+            }
+        }
+    }
+    by_checker
+        .into_iter()
+        .filter_map(|(id, lists)| Some((id, lists?)))
+        .collect()
 }
 
 /// Build checkers, state and governance from a loaded configuration.
@@ -92,21 +149,17 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
     let mut specs = Vec::with_capacity(config.virtual_servers.len());
     let mut names = Vec::with_capacity(config.virtual_servers.len());
     let mut vs_addrs = Vec::with_capacity(config.virtual_servers.len());
+    let mut ha_addrs = Vec::with_capacity(config.virtual_servers.len());
+    let mut vs_checkers: Vec<Vec<CheckerId>> = Vec::with_capacity(config.virtual_servers.len());
     for vs in &config.virtual_servers {
         let services = ipvs_map::service_keys(config, vs)?
             .into_iter()
             .map(|key| ipvs_map::service(vs, key))
             .collect::<Result<Vec<_>, _>>()?;
-        vs_addrs.push(
-            services
-                .iter()
-                .filter_map(|s| match s.key {
-                    ServiceKey::Addr { addr, .. } => Some(addr),
-                    ServiceKey::Fwmark { .. } => None,
-                })
-                .collect::<Vec<_>>(),
-        );
+        ha_addrs.push(ha_suspend_addrs(vs, &services));
+        vs_addrs.push(service_addrs(&services));
         let mut real_servers = Vec::with_capacity(vs.real_servers.len());
+        vs_checkers.push(Vec::new());
         for rs in &vs.real_servers {
             // Validated against every service (family, thresholds); the
             // weight is the logic's business.
@@ -124,6 +177,9 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
                     c,
                 )?);
                 checkers.push(id);
+                if let Some(ids) = vs_checkers.last_mut() {
+                    ids.push(id);
+                }
             }
             real_servers.push(RealServerSpec {
                 addr: SocketAddr::new(rs.address, rs.port),
@@ -183,6 +239,7 @@ pub fn build(config: &m::Config) -> Result<Built, BuildError> {
         state,
         governance,
         names,
+        ha_suspend: ha_suspend_plan(&ha_addrs, &vs_checkers),
     })
 }
 

@@ -40,7 +40,7 @@ pub mod governance;
 pub mod model;
 pub mod state;
 
-pub use build::{BuildError, Built, build};
+pub use build::{BuildError, Built, HaSuspendPlan, build};
 pub use governance::{Governance, Governor};
 pub use model::{FileCheckEffect, FileCheckSpec, RealServerSpec, SorryServer, VirtualServerSpec};
 pub use state::{Action, LvsState, VsIndex};

@@ -46,18 +46,19 @@ mod vlan;
 pub mod vmac;
 
 pub use bfd::{BfdDatagram, BfdListener, BfdSender, BfdSocketError};
+pub use events::{Batch, RtnlEvents};
 pub use garp::{GarpSender, NaSender};
 pub use link::{LinkEvent, LinkMonitor};
 pub use linkbeat::{Linkbeat, LinkbeatWay};
 pub use nft::{AcceptFilter, DropEntry, NftError, NftSettings};
 pub use removals::{RemovalMonitor, Removed};
 pub use rtnl::{
-    IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl, RtnlError, Scope,
-    VlanInfo,
+    AddMode, Encap, IfAddress, InetConf, LinkInfo, NextHop, Route, RouteKind, RouteOptions, Rtnl,
+    RtnlError, Scope, VlanInfo,
 };
 pub use rule::{Rule, RuleKind};
 pub use socket::{
-    IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
+    IPPROTO_AH, IPPROTO_VRRP, ReceivedAdvert, RxDest, SocketError, VRRP_MCAST_V4, VRRP_MCAST_V6,
     VrrpRecvSocket, VrrpSendSocket,
 };
 

@@ -11,17 +11,18 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
-    RouteMplsTtlPropagation, RouteNextHop, RouteNextHopFlags, RoutePreference, RouteProtocol,
-    RouteRealm, RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIp6Tunnel, RouteIp6TunnelFlags,
+    RouteIpTunnel, RouteIpTunnelFlags, RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage,
+    RouteMetric, RouteMplsTtlPropagation, RouteNextHop, RouteNextHopFlags, RoutePreference,
+    RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
@@ -113,7 +114,8 @@ pub struct IfAddress {
     pub nodad: bool,
     /// The remote end of a point-to-point address (`peer`), IPv4 only.
     pub peer: Option<IpAddr>,
-    /// Other `IFA_F_*` bits to set (`home`, `mngtmpaddr`, `noprefixroute`),
+    /// Other `IFA_F_*` bits to set (`home`, `mngtmpaddr`, `noprefixroute`,
+    /// `autojoin`),
     /// sent in IFA_FLAGS: the header's flags byte cannot carry the last two.
     pub flags: u32,
     /// IPv6: the preferred lifetime in seconds (0: deprecated), sent in
@@ -217,8 +219,8 @@ impl IfAddress {
 /// IFA_F_NODAD (if_addr.h).
 const IFA_F_NODAD: u32 = 0x02;
 /// The `IfAddress::flags` bits read back from the kernel: home,
-/// mngtmpaddr, noprefixroute.
-const SETTABLE_FLAGS: u32 = 0x10 | 0x100 | 0x200;
+/// mngtmpaddr, noprefixroute, autojoin.
+const SETTABLE_FLAGS: u32 = 0x10 | 0x100 | 0x200 | 0x400;
 
 /// The kind of a `virtual_routes` entry (`ip route add TYPE ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -229,6 +231,43 @@ pub enum RouteKind {
     Unreachable,
     Prohibit,
     Throw,
+    Local,
+    Broadcast,
+    Anycast,
+    Multicast,
+    Nat,
+    Xresolve,
+}
+
+impl RouteKind {
+    fn route_type(self) -> RouteType {
+        match self {
+            RouteKind::Unicast => RouteType::Unicast,
+            RouteKind::Blackhole => RouteType::BlackHole,
+            RouteKind::Unreachable => RouteType::Unreachable,
+            RouteKind::Prohibit => RouteType::Prohibit,
+            RouteKind::Throw => RouteType::Throw,
+            RouteKind::Local => RouteType::Local,
+            RouteKind::Broadcast => RouteType::Broadcast,
+            RouteKind::Anycast => RouteType::Anycast,
+            RouteKind::Multicast => RouteType::Multicast,
+            RouteKind::Nat => RouteType::Nat,
+            RouteKind::Xresolve => RouteType::ExternalResolve,
+        }
+    }
+}
+
+/// How a new route goes in beside one already there with the same key
+/// (destination, table, tos, metric): `ip route prepend|add|append`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AddMode {
+    /// NLM_F_CREATE alone, keepalived's default: before it.
+    #[default]
+    Prepend,
+    /// NLM_F_EXCL: refused (EEXIST) if one is there.
+    Add,
+    /// NLM_F_APPEND: after it.
+    Append,
 }
 
 /// One route, as a `virtual_routes` line describes it.
@@ -274,6 +313,80 @@ pub struct RouteOptions {
     /// RTA_MULTIPATH: the paths of a multipath route (empty: one path,
     /// the route's own gateway and oif).
     pub nexthops: Vec<NextHop>,
+    /// RTA_SRC and `rtm_src_len` (IPv6 source-specific routes).
+    pub from: Option<(IpAddr, u8)>,
+    /// RTA_ENCAP / RTA_ENCAP_TYPE.
+    pub encap: Option<Encap>,
+    /// The request's flags beside NLM_F_CREATE.
+    pub add_mode: AddMode,
+}
+
+/// A lightweight tunnel's metadata (LWTUNNEL_ENCAP_IP or _IP6).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Encap {
+    pub ip6: bool,
+    pub id: Option<u64>,
+    pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
+    /// LWTUNNEL_IP_TOS / LWTUNNEL_IP6_TC.
+    pub tos: Option<u8>,
+    /// LWTUNNEL_IP_TTL / LWTUNNEL_IP6_HOPLIMIT.
+    pub ttl: Option<u8>,
+    /// LWTUNNEL_IP_FLAGS / _IP6_FLAGS, sent in the host's byte order as
+    /// keepalived 2.2.7 sends them (the kernel reads them big-endian, so
+    /// this is not iproute2's `csum`/`key`/`seq`).
+    pub flags: Option<u16>,
+}
+
+impl Encap {
+    /// The RTA_ENCAP and RTA_ENCAP_TYPE attributes.
+    fn attributes(&self) -> [RouteAttribute; 2] {
+        let mut v = Vec::new();
+        // The crate writes the flags big-endian: give it the value whose
+        // big-endian bytes are the host's bytes of N.
+        let flags = self.flags.map(|f| u16::from_be_bytes(f.to_ne_bytes()));
+        if self.ip6 {
+            let mut a: Vec<RouteIp6Tunnel> = Vec::new();
+            a.extend(self.id.map(RouteIp6Tunnel::Id));
+            a.extend(v6(self.dst).map(RouteIp6Tunnel::Destination));
+            a.extend(v6(self.src).map(RouteIp6Tunnel::Source));
+            a.extend(self.tos.map(RouteIp6Tunnel::Tc));
+            a.extend(self.ttl.map(RouteIp6Tunnel::Hoplimit));
+            a.extend(
+                flags.map(|f| RouteIp6Tunnel::Flags(RouteIp6TunnelFlags::from_bits_retain(f))),
+            );
+            v.extend(a.into_iter().map(RouteLwTunnelEncap::Ip6));
+        } else {
+            let mut a: Vec<RouteIpTunnel> = Vec::new();
+            a.extend(self.id.map(RouteIpTunnel::Id));
+            a.extend(v4(self.dst).map(RouteIpTunnel::Destination));
+            a.extend(v4(self.src).map(RouteIpTunnel::Source));
+            a.extend(self.tos.map(RouteIpTunnel::Tos));
+            a.extend(self.ttl.map(RouteIpTunnel::Ttl));
+            a.extend(flags.map(|f| RouteIpTunnel::Flags(RouteIpTunnelFlags::from_bits_retain(f))));
+            v.extend(a.into_iter().map(RouteLwTunnelEncap::Ip));
+        }
+        let kind = if self.ip6 {
+            RouteLwEnCapType::Ip6
+        } else {
+            RouteLwEnCapType::Ip
+        };
+        [RouteAttribute::Encap(v), RouteAttribute::EncapType(kind)]
+    }
+}
+
+fn v4(a: Option<IpAddr>) -> Option<Ipv4Addr> {
+    match a {
+        Some(IpAddr::V4(a)) => Some(a),
+        _ => None,
+    }
+}
+
+fn v6(a: Option<IpAddr>) -> Option<std::net::Ipv6Addr> {
+    match a {
+        Some(IpAddr::V6(a)) => Some(a),
+        _ => None,
+    }
 }
 
 /// One path of a multipath route (a `struct rtnexthop` and its
@@ -289,6 +402,8 @@ pub struct NextHop {
     pub onlink: bool,
     /// RTA_FLOW: `SRC << 16 | DST`.
     pub realms: Option<u32>,
+    /// This path's RTA_ENCAP / RTA_ENCAP_TYPE.
+    pub encap: Option<Encap>,
 }
 
 impl NextHop {
@@ -305,6 +420,9 @@ impl NextHop {
         }
         if let Some(r) = self.realms {
             nh.attributes.push(RouteAttribute::Realm(realm(r)));
+        }
+        if let Some(e) = &self.encap {
+            nh.attributes.extend(e.attributes());
         }
         nh
     }
@@ -376,13 +494,7 @@ impl Route {
         if self.options.onlink {
             msg.header.flags = RouteFlags::Onlink;
         }
-        msg.header.kind = match self.kind {
-            RouteKind::Unicast => RouteType::Unicast,
-            RouteKind::Blackhole => RouteType::BlackHole,
-            RouteKind::Unreachable => RouteType::Unreachable,
-            RouteKind::Prohibit => RouteType::Prohibit,
-            RouteKind::Throw => RouteType::Throw,
-        };
+        msg.header.kind = self.kind.route_type();
         // As `ip route` does: link scope for a route without a gateway on a
         // device, universe otherwise, unless the configuration says.
         msg.header.scope = match self.scope {
@@ -421,6 +533,14 @@ impl Route {
         if !o.nexthops.is_empty() {
             let hops = o.nexthops.iter().map(NextHop::to_attribute).collect();
             msg.attributes.push(RouteAttribute::MultiPath(hops));
+        }
+        if let Some((from, len)) = o.from {
+            msg.header.source_prefix_length = len;
+            msg.attributes
+                .push(RouteAttribute::Source(RouteAddress::from(from)));
+        }
+        if let Some(e) = &o.encap {
+            msg.attributes.extend(e.attributes());
         }
         if let Some(p) = o.pref {
             msg.attributes
@@ -682,7 +802,14 @@ impl Rtnl {
     /// Add a route. `Ok(false)` when it was already there.
     pub fn add_route(&mut self, r: &Route) -> Result<bool, RtnlError> {
         let msg = RouteNetlinkMessage::NewRoute(r.to_message());
-        match self.request("add route", msg, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL) {
+        let mode = match r.options.add_mode {
+            AddMode::Prepend => 0,
+            AddMode::Add => NLM_F_EXCL,
+            AddMode::Append => NLM_F_APPEND,
+        };
+        // EEXIST: this very route is there (prepend, append), or one with
+        // its key (add): keepalived takes either as done.
+        match self.request("add route", msg, NLM_F_ACK | NLM_F_CREATE | mode) {
             Ok(_) => Ok(true),
             Err(RtnlError::Kernel { source, .. }) if source.raw_os_error() == Some(EEXIST) => {
                 Ok(false)
@@ -750,5 +877,39 @@ mod tests {
         assert_eq!(ttl(route(Some(true))), [1]);
         assert_eq!(ttl(route(Some(false))), [0]);
         assert!(ttl(route(None)).is_empty());
+    }
+
+    /// `encap ip ... flags N`: RTA_ENCAP nests the LWTUNNEL_IP_* values
+    /// (id big-endian, as the kernel reads it) and RTA_ENCAP_TYPE follows;
+    /// the flags go in the host's byte order, as keepalived 2.2.7 puts
+    /// them (`rta_addattr16`).
+    #[test]
+    fn encap_is_sent_as_keepalived_sends_it() {
+        use netlink_packet_core::Emitable;
+        let mut r = route(None);
+        r.options.encap = Some(Encap {
+            id: Some(42),
+            dst: Some(IpAddr::from([192, 0, 2, 50])),
+            ttl: Some(9),
+            flags: Some(1),
+            ..Encap::default()
+        });
+        let attrs: Vec<RouteAttribute> = r
+            .to_message()
+            .attributes
+            .into_iter()
+            .filter(|a| matches!(a, RouteAttribute::Encap(_) | RouteAttribute::EncapType(_)))
+            .collect();
+        let mut buf = vec![0; attrs.as_slice().buffer_len()];
+        attrs.as_slice().emit(&mut buf);
+        let mut want = vec![40, 0, 22, 0]; // RTA_ENCAP, 4 + 36 bytes
+        want.extend([12, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 42]); // LWTUNNEL_IP_ID
+        want.extend([8, 0, 2, 0, 192, 0, 2, 50]); // LWTUNNEL_IP_DST
+        want.extend([5, 0, 4, 0, 9, 0, 0, 0]); // LWTUNNEL_IP_TTL
+        want.extend([6, 0, 6, 0]); // LWTUNNEL_IP_FLAGS
+        want.extend(1u16.to_ne_bytes());
+        want.extend([0, 0]);
+        want.extend([6, 0, 21, 0, 2, 0, 0, 0]); // RTA_ENCAP_TYPE: LWTUNNEL_ENCAP_IP
+        assert_eq!(buf, want);
     }
 }

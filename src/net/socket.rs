@@ -2,11 +2,12 @@
 //!
 //! Receiving and sending use two sockets, as keepalived does:
 //!
-//! * the **receive** socket is bound to the interface (`SO_BINDTODEVICE`)
-//!   but to no address, and joins 224.0.0.18 / ff02::12 on that interface,
-//!   so it sees multicast adverts and unicast ones addressed to any local
-//!   address of the interface. A raw socket *bound to an address* would see
-//!   only datagrams addressed to it, and no multicast.
+//! * the **receive** sockets are bound to the interface (`SO_BINDTODEVICE`)
+//!   and each takes one kind of advert, as keepalived's do: one per
+//!   multicast group, joined and bound to that group (so no unicast advert
+//!   reaches it), and one for unicast, which joins nothing and, with
+//!   `IP_MULTICAST_ALL` off, sees only adverts addressed to one of the
+//!   interface's own addresses ([`RxDest`]).
 //! * the **send** socket is bound to the source address (the interface's
 //!   primary address, `mcast_src_ip` or `unicast_src_ip`), because the v3
 //!   checksum covers the source address: the codec must know it before the
@@ -157,6 +158,58 @@ fn set_int_opt(socket: &Socket, level: i32, name: i32, value: i32) -> io::Result
     }
 }
 
+/// Join `group` on the interface, and take only the groups this socket
+/// joined (`IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` off).
+fn join(socket: &Socket, ifname: &str, ifindex: u32, group: IpAddr) -> Result<(), SocketError> {
+    match group {
+        IpAddr::V6(group6) => {
+            socket
+                .join_multicast_v6(&group6, ifindex)
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
+            let _ = socket.set_multicast_all_v6(false);
+        }
+        IpAddr::V4(group4) => {
+            socket
+                .join_multicast_v4_n(&group4, &socket2::InterfaceIndexOrAddress::Index(ifindex))
+                .map_err(setup(ifname, "join the VRRP multicast group"))?;
+            let _ = socket.set_multicast_all_v4(false);
+        }
+    }
+    Ok(())
+}
+
+/// The adverts one receive socket takes on its interface: keepalived keeps
+/// a socket per multicast group and one for unicast (vrrp_scheduler.c's
+/// `already_exist_sock`), so that unicast and multicast instances, and
+/// multicast ones on different groups, are separate VRID spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RxDest {
+    /// Sent to this multicast group (`mcast_dst_ip`, else the global
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`).
+    Group(IpAddr),
+    /// Sent to one of the interface's own addresses (`unicast_peer`).
+    Unicast { v6: bool },
+}
+
+impl RxDest {
+    pub fn is_ipv6(&self) -> bool {
+        match self {
+            RxDest::Group(g) => g.is_ipv6(),
+            RxDest::Unicast { v6 } => *v6,
+        }
+    }
+}
+
+impl std::fmt::Display for RxDest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RxDest::Group(g) => write!(f, "{g}"),
+            RxDest::Unicast { v6: false } => f.write_str("unicast IPv4"),
+            RxDest::Unicast { v6: true } => f.write_str("unicast IPv6"),
+        }
+    }
+}
+
 /// The receiving half: every advert arriving on one interface for one family.
 pub struct VrrpRecvSocket {
     ifname: String,
@@ -167,7 +220,9 @@ pub struct VrrpRecvSocket {
 }
 
 impl VrrpRecvSocket {
-    /// Open, bind to the interface and join the default VRRP group on it.
+    /// Open, bind to the interface and join the default VRRP group on it;
+    /// it sees the multicast adverts and the unicast ones (a test's probe:
+    /// the daemon opens [`Self::open`]'s narrower sockets).
     /// Must be called inside a tokio runtime.
     pub fn new(ifname: &str, ifindex: u32, v6: bool) -> Result<VrrpRecvSocket, SocketError> {
         let group = if v6 {
@@ -175,45 +230,66 @@ impl VrrpRecvSocket {
         } else {
             IpAddr::V4(VRRP_MCAST_V4)
         };
-        Self::with_group(ifname, ifindex, group)
+        let socket = raw_socket(ifname, v6, IPPROTO_VRRP)?;
+        join(&socket, ifname, ifindex, group)?;
+        Self::finish(socket, ifname, ifindex, v6)
     }
 
-    /// Open, bind to the interface and join `group` on it (keepalived's
-    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`).
-    pub fn with_group(
+    /// Open a socket for IP protocol `protocol` ([`IPPROTO_VRRP`], or
+    /// [`IPPROTO_AH`] for `auth_type AH`) on the interface that receives
+    /// only the adverts of `dest`, as keepalived's sockets do
+    /// (`open_vrrp_read_socket`): a [`RxDest::Group`] socket joins the
+    /// group and is bound to it, so no unicast advert reaches it; a
+    /// [`RxDest::Unicast`] socket joins nothing and, with
+    /// `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` off, sees no multicast.
+    pub fn open(
         ifname: &str,
         ifindex: u32,
-        group: IpAddr,
-    ) -> Result<VrrpRecvSocket, SocketError> {
-        Self::with_protocol(ifname, ifindex, group, IPPROTO_VRRP)
-    }
-
-    /// [`Self::with_group`] for IP protocol `protocol`: [`IPPROTO_AH`] for
-    /// the adverts of `auth_type AH` instances (IPv4 only).
-    pub fn with_protocol(
-        ifname: &str,
-        ifindex: u32,
-        group: IpAddr,
+        dest: RxDest,
         protocol: i32,
     ) -> Result<VrrpRecvSocket, SocketError> {
-        let v6 = group.is_ipv6();
+        let v6 = dest.is_ipv6();
         let socket = raw_socket(ifname, v6, protocol)?;
-        if let IpAddr::V6(group6) = group {
-            socket
-                .join_multicast_v6(&group6, ifindex)
-                .map_err(setup(ifname, "join the VRRP multicast group"))?;
+        match dest {
+            RxDest::Group(group) => {
+                join(&socket, ifname, ifindex, group)?;
+                let at = match group {
+                    IpAddr::V4(g) => SockAddr::from(SocketAddrV4::new(g, 0)),
+                    // A link-scope group (ff02::12) needs the interface.
+                    IpAddr::V6(g) => SockAddr::from(SocketAddrV6::new(g, 0, 0, ifindex)),
+                };
+                socket.bind(&at).map_err(setup(
+                    ifname,
+                    "bind the receive socket to its multicast group",
+                ))?;
+            }
+            RxDest::Unicast { .. } => {
+                if v6 {
+                    socket
+                        .set_multicast_all_v6(false)
+                        .map_err(setup(ifname, "set IPV6_MULTICAST_ALL"))?;
+                } else {
+                    socket
+                        .set_multicast_all_v4(false)
+                        .map_err(setup(ifname, "set IP_MULTICAST_ALL"))?;
+                }
+            }
+        }
+        Self::finish(socket, ifname, ifindex, v6)
+    }
+
+    fn finish(
+        socket: Socket,
+        ifname: &str,
+        ifindex: u32,
+        v6: bool,
+    ) -> Result<VrrpRecvSocket, SocketError> {
+        if v6 {
             socket
                 .set_recv_hoplimit_v6(true)
                 .map_err(setup(ifname, "set IPV6_RECVHOPLIMIT"))?;
             set_int_opt(&socket, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
                 .map_err(setup(ifname, "set IPV6_RECVPKTINFO"))?;
-            // Only adverts that joined through this socket's own group list.
-            let _ = socket.set_multicast_all_v6(false);
-        } else if let IpAddr::V4(group4) = group {
-            socket
-                .join_multicast_v4_n(&group4, &socket2::InterfaceIndexOrAddress::Index(ifindex))
-                .map_err(setup(ifname, "join the VRRP multicast group"))?;
-            let _ = socket.set_multicast_all_v4(false);
         }
         let fd = register(socket).map_err(setup(ifname, "register with tokio"))?;
         Ok(VrrpRecvSocket {
@@ -227,6 +303,16 @@ impl VrrpRecvSocket {
 
     pub fn ifname(&self) -> &str {
         &self.ifname
+    }
+
+    /// SO_RCVBUF `bytes` (`vrrp_rx_bufs_policy`, `kernel_rx_buf_size`):
+    /// bounded by `net.core.rmem_max` and doubled by the kernel, as for
+    /// keepalived's socket; a refusal is logged, as keepalived logs it.
+    pub fn set_recv_buffer(&self, bytes: u32) {
+        let value = i32::try_from(bytes).unwrap_or(i32::MAX);
+        if let Err(e) = set_int_opt(self.fd.get_ref(), libc::SOL_SOCKET, libc::SO_RCVBUF, value) {
+            tracing::warn!(interface = %self.ifname, bytes, error = %e, "cannot set the VRRP receive buffer");
+        }
     }
 
     /// Wait for the next datagram. `Ok(Err(_))` is a datagram too broken to

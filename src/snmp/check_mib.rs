@@ -153,8 +153,7 @@ fn add_virtual_server(view: &mut MibView, row: u32, vs: &VirtualServerStatus) {
         16,
         Value::Gauge32(u32::try_from(set.delay_loop_s).unwrap_or(u32::MAX)),
     );
-    // virtualServerHaSuspend: tandem refuses ha_suspend.
-    put(17, truth(false));
+    put(17, truth(set.ha_suspend));
     put(18, truth(set.alpha));
     put(19, truth(set.omega));
     put(37, truth(set.ops));

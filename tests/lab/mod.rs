@@ -21,9 +21,15 @@
 //!
 //! The daemon's VRRP state is read from what its `notify` script was told
 //! (keepalived's arguments: `INSTANCE NAME STATE PRIORITY`), so the same
-//! assertion works for both daemons.
+//! assertion works for both daemons; the script adds its pid and the time,
+//! which put back in order the lines of keepalived's scripts, which run
+//! concurrently ([`Lab::notifications`]).
 
 #![allow(dead_code)]
+
+mod notify;
+#[allow(unused_imports)]
+pub use notify::{NOTIFY_BURST, Notification, in_fork_order};
 
 use std::fmt;
 use std::fs;
@@ -531,8 +537,9 @@ impl Lab {
         fs::write(
             &notify,
             format!(
-                "#!/bin/sh\n# notify TYPE NAME STATE PRIORITY (keepalived's arguments)\n\
-                 echo \"$1 $2 $3 $4\" >> {}\n",
+                "#!/bin/sh\n# notify TYPE NAME STATE PRIORITY (keepalived's arguments),\n\
+                 # then this process's pid and the time (see Lab::notifications)\n\
+                 echo \"$1 $2 $3 $4 $$ $(date +%s%N)\" >> {}\n",
                 self.notify_log(node).display()
             ),
         )
@@ -744,18 +751,23 @@ impl Lab {
             .map(|(_, _, state)| state)
     }
 
-    /// Every notification the node's daemon made: (TYPE, NAME, STATE).
+    /// Every notification the node's daemon made: (TYPE, NAME, STATE), in
+    /// the order the daemon made them.
+    ///
+    /// That is not always the order of the lines: keepalived forks a
+    /// notify script per transition without waiting for it, so when an
+    /// instance goes MASTER and straight back to BACKUP (a peer's advert
+    /// arriving just after its own timer fired), the two scripts race and
+    /// the later one's line can land first — the file then says MASTER
+    /// while keepalived is BACKUP. The scripts were forked in order, so
+    /// within a burst of lines (written within [`NOTIFY_BURST`] of each
+    /// other) the pid of each script orders them.
     pub fn notifications(&self, node: Node) -> Vec<(String, String, String)> {
         let text = fs::read_to_string(self.notify_log(node)).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                Some((
-                    w.next()?.to_owned(),
-                    w.next()?.to_owned(),
-                    w.next()?.to_owned(),
-                ))
-            })
+        let lines: Vec<Notification> = text.lines().filter_map(Notification::parse).collect();
+        in_fork_order(lines)
+            .into_iter()
+            .map(|n| (n.kind, n.name, n.state))
             .collect()
     }
 

@@ -3,7 +3,9 @@
 # (netns-lab/vm-run) with busybox httpd real servers and keepalived as the
 # VRRP peer, read back with ipvsadm (tests/check_vm.sh); then
 # enable_snmp_checker on that table against keepalived -C
-# (tests/snmp_check_vm.sh); then the scale-out lab
+# (tests/snmp_check_vm.sh); then net_namespace_ipvs, the table in another
+# namespace than the daemon's, against keepalived -C (tests/ipvs_netns_vm.sh);
+# then the scale-out lab
 # (netns-lab/scale-out-lab --check, about 3 minutes): three tandem_bgp
 # balancers behind a BIRD ECMP router, the spread of new connections, mh
 # giving the same real server on every balancer for a flow, and no download
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/../.."
 cargo build -q --bin tandem
 run() {
   netns-lab/vm-run --timeout 900 --no-build -- \
-    bash -c 'bash tests/check_vm.sh && bash tests/snmp_check_vm.sh && bash netns-lab/scale-out-lab --check'
+    bash -c 'bash tests/check_vm.sh && bash tests/snmp_check_vm.sh && bash tests/ipvs_netns_vm.sh && bash netns-lab/scale-out-lab --check'
 }
 # vm-run exits 125 when the guest did not come up (a TCG boot can fail on a
 # loaded host); one more boot tells that apart from a failing test.

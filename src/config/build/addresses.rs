@@ -13,6 +13,7 @@ use crate::config::model::*;
 use crate::config::parser::{Stmt, Word};
 
 use super::builder::Builder;
+use super::route_extra::ROUTE_EXTRA;
 use super::route_options::ROUTE_OPTIONS;
 use super::rules::RTPROT_KEEPALIVED;
 use super::values::{parse_prefix, parse_scope, parse_table};
@@ -136,6 +137,7 @@ impl Builder {
             "home" => v.flags.home = true,
             "mngtmpaddr" => v.flags.mngtmpaddr = true,
             "noprefixroute" => v.flags.noprefixroute = true,
+            "autojoin" => v.flags.autojoin = true,
             "-nodad" => v.dad = true,
             // keepalived 2.2.7 knows only `-nodad`: it reports `nodad`
             // as an unknown entry and goes on, and an IPv6 address
@@ -174,7 +176,7 @@ impl Builder {
             "track_group" => {
                 v.track_group = Some(self.track_group_word(w, it.next())?);
             }
-            "use_vmac" | "autojoin" => {
+            "use_vmac" => {
                 self.err(w.pos, keywords::unsupported_message(opt));
             }
             _ => {
@@ -260,8 +262,14 @@ impl Builder {
                 ok &= self.route_nexthops(&mut r, &words[i..]);
                 break;
             }
-            if ROUTE_OPTIONS.contains(&words[i].text.as_str()) {
-                match self.route_option(&mut r, &words[i..]) {
+            let word = words[i].text.as_str();
+            if ROUTE_OPTIONS.contains(&word) || ROUTE_EXTRA.contains(&word) {
+                let took = if ROUTE_EXTRA.contains(&word) {
+                    self.route_extra(&mut r, &words[i..])
+                } else {
+                    self.route_option(&mut r, &words[i..])
+                };
+                match took {
                     Some(n) => i += n,
                     None => {
                         ok = false;
@@ -293,6 +301,7 @@ impl Builder {
             let v6 = inet6
                 || r.pref.is_some()
                 || r.expires.is_some()
+                || r.from.is_some()
                 || [r.via, r.src]
                     .into_iter()
                     .chain(r.nexthops.iter().map(|h| h.via))
@@ -305,7 +314,8 @@ impl Builder {
         r.destination = d;
         let fam = AddressFamily::of(&d.address);
         let hops = r.nexthops.iter().map(|h| h.via);
-        for a in [r.src, r.via].into_iter().chain(hops).flatten() {
+        let from = r.from.map(|p| p.address);
+        for a in [r.src, r.via, from].into_iter().chain(hops).flatten() {
             if AddressFamily::of(&a) != fam {
                 self.err(
                     st.keyword.pos,
@@ -315,6 +325,7 @@ impl Builder {
             }
         }
         ok &= self.route_family_options(&r, d, st.keyword.pos);
+        self.route_type_scope(&r, d, st.keyword.pos);
         ok &= self.route_protocol(&mut r, st.keyword.pos);
         if r.track_group.is_some() && r.dev.is_none() {
             // keepalived: a config error, and the track_group dropped.
@@ -459,13 +470,15 @@ impl Builder {
                 r.no_track = true;
                 RouteStep::Next { words: 1, ok: true }
             }
-            "blackhole" | "unreachable" | "prohibit" | "throw" if dest.is_none() => {
-                r.route_type = match opt {
-                    "blackhole" => RouteType::Blackhole,
-                    "unreachable" => RouteType::Unreachable,
-                    "prohibit" => RouteType::Prohibit,
-                    _ => RouteType::Throw,
-                };
+            // keepalived has no `type` word (it reports "unknown route
+            // keyword type"): the type is the word before the destination.
+            "type" if dest.is_none() => {
+                let msg = "\"type\" is not a route option: write the type itself before the destination (local 192.0.2.0/24)";
+                self.err(w.pos, msg);
+                RouteStep::Stop
+            }
+            _ if dest.is_none() && RouteType::from_word(opt).is_some() => {
+                r.route_type = RouteType::from_word(opt).unwrap_or_default();
                 RouteStep::Next { words: 1, ok: true }
             }
             "or" => {
@@ -478,9 +491,14 @@ impl Builder {
                     ok: self.route_or(r, w, v),
                 }
             }
-            "vrf" | "encap" | "as" | "from" | "add" | "prepend" | "append" | "type" | "unicast"
-            | "broadcast" | "local" | "nat" | "anycast" | "multicast" | "xresolve" => {
-                self.err(w.pos, keywords::unsupported_message(opt));
+            // Not testable here: the kernel tandem is tested on has no
+            // VRF (`ip link add type vrf` fails).
+            "vrf" => {
+                let msg = format!(
+                    "{} (not tested: the test kernel has no VRF; write the VRF's table instead)",
+                    keywords::unsupported_message(opt)
+                );
+                self.err(w.pos, msg);
                 RouteStep::Stop
             }
             _ if dest.is_none() => self.route_destination(dest, w),
@@ -558,7 +576,7 @@ impl Builder {
 }
 
 /// The options of an address line (for suggestions).
-const ADDRESS_OPTIONS: [&str; 11] = [
+const ADDRESS_OPTIONS: [&str; 12] = [
     "brd",
     "dev",
     "scope",
@@ -569,6 +587,7 @@ const ADDRESS_OPTIONS: [&str; 11] = [
     "-nodad",
     "mngtmpaddr",
     "noprefixroute",
+    "autojoin",
     "preferred_lft",
 ];
 
@@ -617,5 +636,8 @@ fn empty_route() -> VirtualRoute {
         metrics: Vec::new(),
         lock: 0,
         nexthops: Vec::new(),
+        from: None,
+        add_mode: RouteAddMode::Prepend,
+        encap: None,
     }
 }

@@ -65,6 +65,17 @@ impl Builder {
                 self.bare(st);
                 self.global.disable_local_igmp = true;
             }
+            // keepalived's default log file of the check is /dev/null.
+            "reload_check_config" => {
+                self.no_block(st);
+                if let Some(words) = self.args_range(st, 0, 1, "") {
+                    self.global.reload_check_config = Some(
+                        words
+                            .first()
+                            .map_or_else(|| "/dev/null".to_string(), |w| w.text.clone()),
+                    );
+                }
+            }
             _ => return false,
         }
         true

@@ -36,6 +36,7 @@ impl Builder {
             || self.global_fifo_stmt(&kw, &st)
             || self.global_daemon_stmt(&kw, &st)
             || self.global_netlink_stmt(&kw, &st)
+            || self.global_rx_bufs_stmt(&kw, &st)
         {
             return;
         }
@@ -479,6 +480,26 @@ impl Builder {
             "is not a name under /run/netns",
         ) {
             self.global.net_namespace = Some(name);
+        }
+    }
+
+    /// Top-level `net_namespace_ipvs [NAME]`: no word is the default
+    /// namespace (""), as keepalived reads it; a second line is reported
+    /// and ignored, as keepalived ignores it.
+    pub(super) fn net_namespace_ipvs(&mut self, st: &Stmt) {
+        if st.args.is_empty() {
+            self.no_block(st);
+            if self.global.net_namespace_ipvs.is_none() {
+                self.global.net_namespace_ipvs = Some(String::new());
+            }
+            return;
+        }
+        if let Some(name) = self.top_level_name(
+            st,
+            self.global.net_namespace_ipvs.clone(),
+            "is not a name under /run/netns",
+        ) {
+            self.global.net_namespace_ipvs = Some(name);
         }
     }
 

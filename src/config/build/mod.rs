@@ -34,8 +34,10 @@ mod notify_fifo;
 mod process_knobs;
 mod raw;
 mod real_server;
+mod route_extra;
 mod route_options;
 mod rules;
+mod rx_bufs;
 mod smtp_check;
 mod statics;
 mod strict;
@@ -130,6 +132,7 @@ impl Builder {
                     "virtual_server_group" => self.virtual_server_group(&s),
                     "virtual_server" => self.virtual_server(&s),
                     "net_namespace" => self.net_namespace(&s),
+                    "net_namespace_ipvs" => self.net_namespace_ipvs(&s),
                     "instance" => self.instance_name(&s),
                     "child_wait_time" => self.child_wait_time(&s),
                     "use_pid_dir" => self.use_pid_dir(&s),

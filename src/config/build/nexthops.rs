@@ -1,13 +1,12 @@
 //! The multipath tail of a route line, read as keepalived 2.2.7 reads it
 //! (vrrp_iproute.c): `nexthop [via IP] [dev IF] [weight 1..256] [onlink]
-//! [realms R]`, repeated, after every other option; and the older
+//! [realms R] [encap ...]`, repeated, after every other option; and the older
 //! `via A or B`, which keepalived still takes (with a deprecation
 //! message) as two next hops without a device or weight.
 //!
 //! Owns: the nexthop words. May not: check the hops' family against the
 //! destination (the route reader does, once the destination is known).
 
-use crate::config::keywords;
 use crate::config::model::*;
 use crate::config::parser::Word;
 use crate::config::rt_realms;
@@ -32,6 +31,14 @@ impl Builder {
             i += 1;
             let mut nh = Nexthop::default();
             while let Some(&x) = w.get(i) {
+                if x.text == "encap" {
+                    let Some((e, n)) = self.encap(&w[i..]) else {
+                        return false;
+                    };
+                    nh.encap = Some(e);
+                    i += n;
+                    continue;
+                }
                 match self.nexthop_word(&mut nh, x, w.get(i + 1).copied()) {
                     Hop::Took(n) => i += n,
                     Hop::End => break,
@@ -63,11 +70,16 @@ impl Builder {
             nh.onlink = true;
             return Hop::Took(1);
         }
+        if opt == "as" {
+            // keepalived: "'as [to]' (nat) not supported", and the rest
+            // of the line dropped.
+            self.err(
+                x.pos,
+                "\"as\" in a nexthop: keepalived does not support it either (it is for MPLS)",
+            );
+            return Hop::Bad;
+        }
         if !matches!(opt, "via" | "dev" | "weight" | "realms") {
-            if matches!(opt, "encap" | "as") {
-                self.err(x.pos, keywords::unsupported_message(opt));
-                return Hop::Bad;
-            }
             return Hop::End;
         }
         let Some(v) = v else {

@@ -50,6 +50,12 @@ impl Builder {
                 sched.cpu_affinity = self.cpu_list(st);
                 true
             }
+            "process_name" => {
+                if let Some(n) = self.process_name(st) {
+                    sched.name = Some(n);
+                }
+                true
+            }
             _ => false,
         };
         match side {
@@ -62,6 +68,24 @@ impl Builder {
 
     fn auto_priority_stmt(&mut self, kw: &str, st: &Stmt) -> bool {
         match kw {
+            "process_name" => self.global.process_name = self.process_name(st),
+            // keepalived 2.2.7 still reads it, saying it is deprecated.
+            "lvs_process_name" => {
+                self.warn(
+                    st.keyword.pos,
+                    "\"lvs_process_name\" is deprecated; use \"checker_process_name\"",
+                );
+                if let Some(n) = self.process_name(st) {
+                    self.global.checker_process.name = Some(n);
+                }
+            }
+            // keepalived's default names of its three child processes.
+            "process_names" => {
+                self.args(st, 0, "");
+                self.global.vrrp_process.name = Some("keepalived_vrrp".into());
+                self.global.checker_process.name = Some("keepalived_lvs".into());
+                self.global.bfd_process.name = Some("keepalived_bfd".into());
+            }
             "max_auto_priority" => {
                 self.no_block(st);
                 self.global.max_auto_priority = match st.args.first() {
@@ -106,6 +130,28 @@ impl Builder {
             }
         }
         cpus
+    }
+
+    /// A `*process_name NAME`: at most 15 bytes (the kernel's comm), longer
+    /// ones cut with keepalived's warning.
+    fn process_name(&mut self, st: &Stmt) -> Option<String> {
+        let w = self.one(st, "a name")?;
+        let mut name = w.text.clone();
+        if name.len() > 15 {
+            let mut cut = 15;
+            while !name.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            name.truncate(cut);
+            self.warn(
+                w.pos,
+                format!(
+                    "{} \"{}\" is more than 15 characters; \"{name}\" is used, as keepalived 2.2.7 truncates it",
+                    st.keyword.text, w.text
+                ),
+            );
+        }
+        Some(name)
     }
 }
 

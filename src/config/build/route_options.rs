@@ -164,7 +164,13 @@ impl Builder {
 
     /// A number up to `max`: decimal, or as C's strtoul reads it (`0x10`)
     /// where keepalived reads it so (`c_style`).
-    fn route_num(&mut self, opt: &str, v: &Word, max: u64, c_style: bool) -> Option<u64> {
+    pub(super) fn route_num(
+        &mut self,
+        opt: &str,
+        v: &Word,
+        max: u64,
+        c_style: bool,
+    ) -> Option<u64> {
         let n = if c_style {
             parse_c_u64(&v.text)
         } else {

@@ -46,6 +46,7 @@ impl Builder {
                 quorum_down: None,
                 alpha: false,
                 omega: false,
+                ha_suspend: false,
                 inhibit_on_failure: false,
                 sorry_server: None,
                 sorry_server_inhibit: false,
@@ -70,6 +71,15 @@ impl Builder {
             return;
         };
         raw.vs.key = key;
+        // keepalived: "cannot use ha_suspend with fwmarks - clearing
+        // ha_suspend" (a fwmark has no address to wait for).
+        if raw.vs.ha_suspend && matches!(raw.vs.key, VirtualServerKey::Fwmark { .. }) {
+            raw.vs.ha_suspend = false;
+            self.warn(
+                s.keyword.pos,
+                format!("virtual_server {}: ha_suspend cannot follow a fwmark's addresses; it is cleared, as keepalived 2.2.7 clears it", raw.vs.key),
+            );
+        }
         let vs = self.resolve_vs(raw);
         self.vss.push(vs);
     }
@@ -313,6 +323,7 @@ impl Builder {
             "quorum_up" => vs.quorum_up = self.notify_script(st),
             "quorum_down" => vs.quorum_down = self.notify_script(st),
             "omega" => vs.omega = self.vs_switch(st),
+            "ha_suspend" => vs.ha_suspend = self.vs_switch(st),
             "sorry_server" => {
                 self.no_block(st);
                 if let Some(args) = self.args_range(st, 1, 2, "IP [PORT]") {

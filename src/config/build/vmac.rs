@@ -298,28 +298,34 @@ impl Builder {
     }
 }
 
-/// Two instances may not name the same vmac (keepalived refuses the
-/// second name too).
+/// Two instances may not name the same vmac: keepalived 2.2.7 drops the
+/// later instance's name ("VRRP instance X is already using NAME -
+/// ignoring name", vrrp_parser.c) and that instance gets a generated name,
+/// as without one. The index of each such instance, and the warning.
 pub(super) fn duplicate_vmac_names(
     instances: &[(String, Option<Pos>, Option<String>)],
-) -> Vec<(Pos, String)> {
+) -> Vec<(usize, Pos, String)> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
-    let mut errors = Vec::new();
-    for (inst, pos, name) in instances {
+    let mut dropped = Vec::new();
+    for (i, (inst, pos, name)) in instances.iter().enumerate() {
         let (Some(name), Some(pos)) = (name, pos) else {
             continue;
         };
         match seen.get(name.as_str()) {
-            Some(other) => errors.push((
+            Some(other) => dropped.push((
+                i,
                 *pos,
-                format!("vrrp_instance {inst}: vrrp_instance {other} already uses the interface name {name}"),
+                format!(
+                    "vrrp_instance {inst}: vrrp_instance {other} already uses the interface name {name}; \
+                     the name is ignored and the vmac gets a generated one (keepalived does the same)"
+                ),
             )),
             None => {
                 seen.insert(name, inst);
             }
         }
     }
-    errors
+    dropped
 }
 
 #[cfg(test)]

@@ -47,6 +47,18 @@ impl Builder {
         match r.interface.take() {
             Some(i) => vi.interface = i,
             None if r.interface_given => {}
+            // keepalived runs a unicast instance without one: its adverts
+            // are routed, from unicast_src_ip, over whatever link the
+            // route says. tandem's sockets and VIPs belong to a link.
+            None if !vi.unicast_peer.is_empty() => self.err(
+                s.keyword.pos,
+                format!(
+                    "vrrp_instance {} has no \"interface\": keepalived runs a unicast instance without one \
+                     (its adverts routed from unicast_src_ip, over any link); tandem does not support that yet, \
+                     name the interface its adverts leave by",
+                    vi.name
+                ),
+            ),
             None => self.err(
                 s.keyword.pos,
                 format!("vrrp_instance {} has no \"interface\"", vi.name),
@@ -116,6 +128,7 @@ impl Builder {
         }
         match kw.as_str() {
             "lvs_sync_daemon_interface" => self.lvs_sync_daemon_interface(&st, &vi.name),
+            "kernel_rx_buf_size" => vi.kernel_rx_buf_size = self.kernel_rx_buf_size(&st),
             "state" => self.instance_state(&st, vi, r),
             "interface" => {
                 r.interface_given = true;
@@ -319,6 +332,19 @@ impl Builder {
                 self.bare(st);
                 vi.unicast_fault_no_peer = true;
                 r.fault_no_peer_pos = Some(st.keyword.pos);
+            }
+            // keepalived 2.2.7 sets VRRP_FLAG_TRACK_SADDR but its netlink
+            // handler compares the address with the start of the
+            // sockaddr, not the address in it, so the flag never
+            // matches: a source address removed at runtime changes
+            // nothing there (tests/net_addr_route_options.rs runs both).
+            "track_src_ip" => {
+                self.bare(st);
+                self.note(
+                    st.keyword.pos,
+                    "track_src_ip changes nothing: keepalived 2.2.7 reads it but never acts on it \
+                     (an instance whose unicast_src_ip is removed stays as it is), and neither does tandem",
+                );
             }
             _ => return false,
         }
@@ -620,6 +646,7 @@ impl Builder {
                 vi.advert_int = self.check_advert_int(&vi, adv, pos);
             }
             self.check_resolved_instance(&vi, &ri);
+            self.excess_vips(&mut vi, &ri);
             self.apply_strict(&mut vi, &ri, g);
             self.finish_vmac(&mut vi, &ri);
             if (ri.linkbeat_use_polling || g.linkbeat_use_polling) && vi.vmac.is_none() {
@@ -628,8 +655,11 @@ impl Builder {
             names.push((vi.name.clone(), ri.vmac_pos, vmac_name(&vi)));
             instances.push(vi);
         }
-        for (pos, msg) in duplicate_vmac_names(&names) {
-            self.err(pos, msg);
+        for (i, pos, msg) in duplicate_vmac_names(&names) {
+            self.warn(pos, msg);
+            if let Some(v) = instances.get_mut(i).and_then(|vi| vi.vmac.as_mut()) {
+                v.name = None;
+            }
         }
         instances
     }
@@ -735,8 +765,58 @@ impl Builder {
     /// What needs the resolved version and family: authentication is
     /// VRRPv2 only, nopreempt needs state BACKUP, and the unicast
     /// addresses must share the instance's family.
+    /// More virtual addresses than one advert carries: keepalived 2.2.7
+    /// moves the excess to the excluded ones (held while master, not
+    /// advertised), with a report (`vrrp_complete_instance`). Its limit:
+    /// what fits a 1500-byte frame after the Ethernet, IP and VRRP headers
+    /// (and v2 authentication), and at most 255 (RFC 5798 §5.2.5's 8-bit
+    /// count): 255 for IPv4, 89 for IPv6.
+    fn excess_vips(&mut self, vi: &mut VrrpInstance, ri: &RawInstance) {
+        const MTU: usize = 1500;
+        let max = if vi.family == AddressFamily::Inet6 {
+            (MTU - 14 - 40 - 8) / 16
+        } else {
+            let mut hdr = 14 + 20 + 8;
+            if vi.version == VrrpVersion::V2 {
+                hdr += 8;
+                if vi
+                    .authentication
+                    .as_ref()
+                    .is_some_and(|a| a.auth_type == crate::config::AuthType::Ah)
+                {
+                    hdr += 24;
+                }
+            }
+            (MTU - hdr) / 4
+        }
+        .min(255);
+        if vi.virtual_ipaddress.len() <= max {
+            return;
+        }
+        let Some(first) = vi.virtual_ipaddress.get(max).map(|v| v.address) else {
+            return;
+        };
+        let pos = ri
+            .vip_pos
+            .iter()
+            .find(|(a, _)| *a == first)
+            .map_or(ri.kw_pos, |p| p.1);
+        let n = vi.virtual_ipaddress.len();
+        let excess = vi.virtual_ipaddress.split_off(max);
+        vi.virtual_ipaddress_excluded.splice(0..0, excess);
+        self.warn(
+            pos,
+            format!(
+                "vrrp_instance {}: {n} virtual addresses, more than an advert carries ({max}): \
+                 the {} from here on are held but not advertised, as virtual_ipaddress_excluded \
+                 (keepalived does the same)",
+                vi.name,
+                n - max
+            ),
+        );
+    }
+
     fn check_resolved_instance(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
-        let family = vi.family;
         if vi.vmac.is_some()
             && let Some(pos) = ri.promote_secondaries_pos
         {
@@ -782,6 +862,13 @@ impl Builder {
                 ),
             ));
         }
+        self.check_address_families(vi, ri);
+    }
+
+    /// `mcast_dst_ip`, `unicast_peer` and `unicast_src_ip` of the
+    /// instance's family (its virtual addresses').
+    fn check_address_families(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
+        let family = vi.family;
         if let (Some(g), Some(pos)) = (vi.mcast_dst_ip, ri.mcast_pos) {
             if AddressFamily::of(&g) != family {
                 let msg = format!(
@@ -797,11 +884,31 @@ impl Builder {
                 self.warn(pos, msg);
             }
         }
+        // keepalived takes the family from the first address it reads;
+        // when that is this one, it drops the virtual addresses instead.
+        let first_vip = ri.vip_pos.first().map(|p| p.1);
+        let keepalived = |pos: Option<Pos>| match (pos, first_vip) {
+            (Some(a), Some(v)) if a.file == v.file && (a.line, a.col) < (v.line, v.col) => format!(
+                "; keepalived reads this address first, takes the instance as {} and drops its {family} \
+                 virtual addresses, leaving it without them",
+                if family == AddressFamily::Inet {
+                    "IPv6"
+                } else {
+                    "IPv4"
+                }
+            ),
+            _ => String::new(),
+        };
         for (peer, pos) in &ri.peer_pos {
             if AddressFamily::of(peer) != family {
                 let msg = format!(
-                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses",
-                    vi.name
+                    "vrrp_instance {}: unicast_peer {peer} is not {family} like the instance's virtual addresses{}",
+                    vi.name,
+                    if ri.src_pos.is_some() {
+                        String::new()
+                    } else {
+                        keepalived(Some(*pos))
+                    }
                 );
                 self.err(*pos, msg);
             }
@@ -810,8 +917,9 @@ impl Builder {
             && AddressFamily::of(&src) != family
         {
             let msg = format!(
-                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses",
-                vi.name
+                "vrrp_instance {}: unicast_src_ip {src} is not {family} like the instance's virtual addresses{}",
+                vi.name,
+                keepalived(ri.src_pos)
             );
             match ri.src_pos {
                 Some(pos) => self.err(pos, msg),
@@ -835,10 +943,14 @@ impl Builder {
         match vi.version {
             VrrpVersion::V2 => {
                 if adv.subsec_nanos() != 0 {
+                    // keepalived rounds to the nearest second, at least 1:
+                    // not the interval the line asks for.
+                    let rounded = (adv + Duration::from_millis(500)).as_secs().max(1);
                     self.err(
                         pos,
                         format!(
-                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds"
+                            "advert_int {secs} needs VRRP version 3 (\"version 3\"); version 2 counts whole seconds \
+                             (keepalived rounds it to {rounded} s)"
                         ),
                     );
                 } else if !(1..=255).contains(&adv.as_secs()) {

@@ -64,7 +64,7 @@ pub struct VirtualIpAddress {
     /// MASTER.
     pub no_track: bool,
     /// The `IFA_F_*` flags written on the line (`home`, `mngtmpaddr`,
-    /// `noprefixroute`), given to the kernel as they are.
+    /// `noprefixroute`, `autojoin`), given to the kernel as they are.
     pub flags: AddressFlags,
     /// `-nodad`: an IPv6 address goes through duplicate address detection.
     /// Without it keepalived (and tandem) add every IPv6 address with
@@ -91,6 +91,11 @@ pub struct AddressFlags {
     /// `noprefixroute`: IFA_F_NOPREFIXROUTE (no route for the prefix is
     /// added with the address).
     pub noprefixroute: bool,
+    /// `autojoin`: IFA_F_MCAUTOJOIN (the kernel joins the multicast group
+    /// of a multicast address, and leaves it when the address goes; an
+    /// IPv6 multicast address is refused without it).
+    #[serde(default)]
+    pub autojoin: bool,
 }
 
 impl AddressFlags {
@@ -106,11 +111,15 @@ impl AddressFlags {
         if self.noprefixroute {
             b |= 0x200;
         }
+        if self.autojoin {
+            b |= 0x400;
+        }
         b
     }
 }
 
-/// The kind of a `virtual_routes` entry.
+/// The kind of a `virtual_routes` entry (`rtm_type`), written before the
+/// destination as in `ip route add TYPE PREFIX`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteType {
@@ -120,6 +129,63 @@ pub enum RouteType {
     Unreachable,
     Prohibit,
     Throw,
+    Local,
+    Broadcast,
+    Anycast,
+    Multicast,
+    Nat,
+    Xresolve,
+}
+
+impl RouteType {
+    /// keepalived's (and iproute2's) names, `brd` being `broadcast`.
+    pub fn from_word(w: &str) -> Option<RouteType> {
+        Some(match w {
+            "unicast" => RouteType::Unicast,
+            "blackhole" => RouteType::Blackhole,
+            "unreachable" => RouteType::Unreachable,
+            "prohibit" => RouteType::Prohibit,
+            "throw" => RouteType::Throw,
+            "local" => RouteType::Local,
+            "broadcast" | "brd" => RouteType::Broadcast,
+            "anycast" => RouteType::Anycast,
+            "multicast" => RouteType::Multicast,
+            "nat" => RouteType::Nat,
+            "xresolve" => RouteType::Xresolve,
+            _ => return None,
+        })
+    }
+}
+
+/// How a route goes in beside one of the same destination, table, tos and
+/// metric already there (keepalived's `add`, `prepend`, `append`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteAddMode {
+    /// keepalived's default (NLM_F_CREATE): before the route there.
+    #[default]
+    Prepend,
+    /// `add` (NLM_F_EXCL): not at all if one is there.
+    Add,
+    /// `append` (NLM_F_APPEND): after it (IPv6: another path of it).
+    Append,
+}
+
+/// `encap ip|ip6 [id N] [dst IP] [src IP] [tos|tc N] [ttl|hoplimit N]
+/// [flags N]`: a lightweight tunnel's metadata for the route
+/// (RTA_ENCAP, LWTUNNEL_ENCAP_IP / _IP6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteEncap {
+    /// `ip6` rather than `ip`.
+    pub ip6: bool,
+    pub id: Option<u64>,
+    pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
+    /// `tos` (ip) / `tc` (ip6).
+    pub tos: Option<u8>,
+    /// `ttl` (ip) / `hoplimit` (ip6).
+    pub ttl: Option<u8>,
+    pub flags: Option<u16>,
 }
 
 /// One `virtual_routes` line:
@@ -168,6 +234,15 @@ pub struct VirtualRoute {
     /// (RTA_MULTIPATH); empty for a route with one path.
     #[serde(default)]
     pub nexthops: Vec<Nexthop>,
+    /// `from PREFIX` (IPv6): a source-specific route (RTA_SRC).
+    #[serde(default)]
+    pub from: Option<IpPrefix>,
+    /// `add` / `prepend` / `append`.
+    #[serde(default)]
+    pub add_mode: RouteAddMode,
+    /// `encap ...` of the route.
+    #[serde(default)]
+    pub encap: Option<RouteEncap>,
 }
 
 /// One `nexthop [via IP] [dev IF] [weight N] [onlink] [realms R]` of a
@@ -183,6 +258,9 @@ pub struct Nexthop {
     pub onlink: bool,
     /// RTA_FLOW of this hop: `SRC << 16 | DST` (IPv4).
     pub realms: Option<u32>,
+    /// `encap ...` of this hop.
+    #[serde(default)]
+    pub encap: Option<RouteEncap>,
 }
 
 /// One metric of a route (`ip route add ... mtu N` and the like); the

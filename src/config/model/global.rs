@@ -92,6 +92,13 @@ pub struct GlobalDefs {
     /// network namespace (`/run/netns/NAME`, made with `ip netns add`).
     /// Fixed for the daemon's life: a reload cannot change it.
     pub net_namespace: Option<String>,
+    /// Top-level `net_namespace_ipvs [NAME]`: the IPVS table (services,
+    /// destinations, sync daemons) lives in the named namespace
+    /// (`/run/netns/NAME`; no name: the init process's, `/proc/1/ns/net`),
+    /// while VRRP and the health checks stay where the daemon runs.
+    /// Fixed for the daemon's life, as keepalived's.
+    #[serde(default)]
+    pub net_namespace_ipvs: Option<String>,
     /// Top-level `instance NAME`: which of several daemons on one host
     /// this is. keepalived names its pid files, syslog ident and DBus
     /// paths after it; tandem its default control socket and dump file
@@ -231,6 +238,24 @@ pub struct GlobalDefs {
     /// connector's receive buffer (`vrrp_track_process`).
     #[serde(default)]
     pub process_monitor_rcv_bufs: NetlinkRcvBuf,
+    /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: how each instance adds to
+    /// its VRRP receive socket's buffer (none given: the kernel's default).
+    #[serde(default)]
+    pub vrrp_rx_bufs_policy: RxBufsPolicy,
+    /// `vrrp_rx_bufs_multiplier N` (default 3): how many MTUs or adverts
+    /// an instance adds under `MTU` / `ADVERT`.
+    #[serde(default = "three")]
+    pub vrrp_rx_bufs_multiplier: u32,
+    /// `process_name NAME`: the daemon's main thread's name, which is the
+    /// process's (`/proc/PID/comm`, what `ps` and `pgrep` match), as
+    /// keepalived names its parent process.
+    #[serde(default)]
+    pub process_name: Option<String>,
+    /// `reload_check_config [LOG_FILE]`: keepalived checks a new file
+    /// before it reloads, as tandem always does; the check's messages of
+    /// each reload are written to LOG_FILE (default /dev/null).
+    #[serde(default)]
+    pub reload_check_config: Option<String>,
     /// `random_seed N`: the seed of the daemon's random numbers (BFD
     /// discriminators, ports and jitter, the checkers' `warmup` spread,
     /// DNS query ids) and of `${_RANDOM}` after the line.
@@ -260,6 +285,26 @@ pub struct NetlinkRcvBuf {
     pub size: Option<u32>,
     /// `_force`: SO_RCVBUFFORCE, past `net.core.rmem_max`.
     pub force: bool,
+}
+
+/// `vrrp_rx_bufs_policy`: what each instance adds to the SO_RCVBUF of the
+/// VRRP receive socket it shares (keepalived's sum over the socket's
+/// instances; an instance's `kernel_rx_buf_size` replaces its share).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RxBufsPolicy {
+    /// Not given: only `kernel_rx_buf_size` sizes a socket.
+    #[default]
+    Unset,
+    /// `MTU`: multiplier × the interface's MTU.
+    Mtu,
+    /// `ADVERT`: multiplier × the instance's advert (IP header included).
+    Advert,
+    /// `N`: N bytes.
+    Size(u32),
+}
+
+fn three() -> u32 {
+    3
 }
 
 fn ten_secs() -> Duration {
@@ -348,6 +393,7 @@ impl Default for GlobalDefs {
             umask: None,
             lvs_flush: false,
             net_namespace: None,
+            net_namespace_ipvs: None,
             instance: None,
             enable_dbus: false,
             dbus_service_name: None,
@@ -387,6 +433,10 @@ impl Default for GlobalDefs {
             vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),
             vrrp_netlink_cmd_rcv_bufs: NetlinkRcvBuf::default(),
             process_monitor_rcv_bufs: NetlinkRcvBuf::default(),
+            vrrp_rx_bufs_policy: RxBufsPolicy::Unset,
+            vrrp_rx_bufs_multiplier: 3,
+            process_name: None,
+            reload_check_config: None,
         }
     }
 }
@@ -487,6 +537,11 @@ pub struct ProcessSched {
     pub rlimit_rttime: Option<u32>,
     /// `*_cpu_affinity CPU...`: the CPUs the threads may run on.
     pub cpu_affinity: Vec<u16>,
+    /// `vrrp_process_name` / `checker_process_name` / `bfd_process_name`
+    /// (or `process_names`' defaults): the threads' name (their comm,
+    /// at most 15 bytes), as keepalived names its child processes.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// The firewall settings of global_defs. tandem always uses nftables

@@ -285,6 +285,10 @@ pub struct VirtualServer {
     pub alpha: bool,
     /// `omega`: run quorum_down / notify_down on shutdown.
     pub omega: bool,
+    /// `ha_suspend`: its checkers run only while one of its addresses is
+    /// configured on this node (not for a fwmark service).
+    #[serde(default)]
+    pub ha_suspend: bool,
     /// `inhibit_on_failure` (applied to the real servers).
     pub inhibit_on_failure: bool,
     /// `sorry_server IP [PORT]`.

@@ -252,6 +252,10 @@ pub struct VrrpInstance {
     /// The global `vrrp_gna_interval`.
     #[serde(with = "secs")]
     pub gna_interval: Duration,
+    /// `kernel_rx_buf_size N`: this instance's share of its receive
+    /// socket's SO_RCVBUF, in place of `vrrp_rx_bufs_policy`'s (0: unset).
+    #[serde(default)]
+    pub kernel_rx_buf_size: Option<u32>,
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -314,6 +318,7 @@ impl Default for VrrpInstance {
             garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
             garp_interval: g.vrrp_garp_interval,
             gna_interval: g.vrrp_gna_interval,
+            kernel_rx_buf_size: None,
             origin: Origin::default(),
         }
     }

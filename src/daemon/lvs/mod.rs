@@ -14,6 +14,7 @@
 //! in the kernel (the VIP gate); it never touches a unit.
 
 mod guard;
+mod ha_suspend;
 mod mail;
 mod programmer;
 mod reporting;

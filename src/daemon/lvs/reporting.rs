@@ -172,6 +172,7 @@ fn settings(vs: &crate::config::model::VirtualServer) -> crate::control::model::
         delay_loop_s: vs.delay_loop.as_secs(),
         alpha: vs.alpha,
         omega: vs.omega,
+        ha_suspend: vs.ha_suspend,
         ops: vs.ops,
         sorry_lvs_method: vs.sorry_server.map(|s| method_name(s.lvs_method)),
         rs_lvs_method: vs

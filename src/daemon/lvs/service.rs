@@ -216,7 +216,11 @@ impl PreparedLvs {
         tokio::task::JoinHandle<LvsState>,
         Vec<Arc<crate::check::spec::CheckerSpec>>,
     ) {
-        let built = self.built;
+        let mut built = self.built;
+        let ha_suspend = super::ha_suspend::HaSuspend::prepare(
+            std::mem::take(&mut built.ha_suspend),
+            &mut built.runner,
+        );
         tracing::info!(
             virtual_servers = built.state.len(),
             checkers = built.runner.len(),
@@ -247,6 +251,9 @@ impl PreparedLvs {
         // BFD_CHECK: the BFD task's session states, on the daemon's runtime
         // (one small task; it wakes only when a session changes).
         checks.follow_bfd(built.runner.bfd_follow(), bus.bfd_states(), checks_tx);
+        if let Some(w) = ha_suspend {
+            checks.attach(tokio::spawn(w.run()));
+        }
         let task = LvsTask {
             state: built.state,
             governance: built.governance,

@@ -42,6 +42,7 @@ use super::message::{IpvsCmd, IpvsMessage};
 use super::reconcile::{Op, Reconciler};
 use super::types::{DestEntry, Info, ServiceEntry, ServiceKey, SyncDaemon, Table, Timeouts};
 use frame::{Reply, decode, encode_into, parse_error};
+pub use socket::set_namespace;
 use socket::{not_connected, open_socket, recv, send_all};
 
 pub use error::IpvsError;

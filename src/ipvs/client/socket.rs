@@ -5,6 +5,7 @@
 //! messages, only datagrams.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
@@ -15,7 +16,65 @@ pub(super) fn not_connected() -> IpvsError {
     IpvsError::Socket(io::Error::from(io::ErrorKind::NotConnected))
 }
 
+/// `net_namespace_ipvs`: the network namespace (a `/run/netns/NAME` or
+/// `/proc/1/ns/net`) whose IPVS table every client of this process talks
+/// to; `None`: the process's own.
+static NAMESPACE: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
+
+/// Set where the IPVS sockets opened from now on live (keepalived's
+/// `net_namespace_ipvs`): checked now, so that a namespace that does not
+/// exist is an error at start rather than at the first table.
+pub fn set_namespace(path: Option<PathBuf>) -> io::Result<()> {
+    if let Some(p) = &path {
+        std::fs::File::open(p)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+    }
+    if let Ok(mut ns) = NAMESPACE.write() {
+        *ns = path;
+    }
+    Ok(())
+}
+
 pub(super) fn open_socket(timeout: Duration) -> Result<Socket, IpvsError> {
+    let ns = NAMESPACE.read().ok().and_then(|n| n.clone());
+    match ns {
+        None => open_here(timeout),
+        // A socket belongs to the namespace it was made in, whichever
+        // thread uses it later: a short thread enters the namespace
+        // (setns moves only the calling thread), makes it and ends.
+        Some(path) => std::thread::scope(|s| {
+            s.spawn(|| {
+                enter(&path).map_err(IpvsError::Socket)?;
+                open_here(timeout)
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(IpvsError::Socket(io::Error::other(
+                    "socket thread panicked",
+                )))
+            })
+        }),
+    }
+}
+
+/// Move the calling thread into the network namespace at `path`.
+fn enter(path: &std::path::Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    // SAFETY: a plain syscall on a descriptor we own for the call.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc != 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(
+            e.kind(),
+            format!("cannot enter {}: {e}", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+fn open_here(timeout: Duration) -> Result<Socket, IpvsError> {
     let mut socket = Socket::new(NETLINK_GENERIC).map_err(IpvsError::Socket)?;
     socket.bind_auto().map_err(IpvsError::Socket)?;
     socket
