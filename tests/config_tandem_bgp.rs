@@ -155,5 +155,24 @@ fn a_scheduler_that_does_not_hash_consistently_is_warned_about() {
                 && l.contains("without inhibit_on_failure")),
         "{m:?}"
     );
-    assert!(messages(&vs("203.0.113.10 80", "    include_file /v\n")).is_empty());
+    // mh with inhibit_on_failure: only the note about sloppy_tcp.
+    let m = messages(&vs("203.0.113.10 80", "    include_file /v\n"));
+    assert!(
+        m.len() == 1
+            && m[0]
+                .starts_with("t.conf:4:3: note: tandem_bgp: tandem sets net.ipv4.vs.sloppy_tcp=1"),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn sloppy_tcp_and_sctp_are_announced_once() {
+    let text = vs("203.0.113.10 80", "    include_file /v\n")
+        + &vs("203.0.113.11 80", "    include_file /v\n").replace("protocol TCP", "protocol SCTP");
+    let m = messages(&text);
+    let notes: Vec<_> = m.iter().filter(|l| l.contains(": note: ")).collect();
+    assert!(
+        notes.len() == 1 && notes[0].contains("sloppy_tcp=1 and sloppy_sctp=1"),
+        "{m:?}"
+    );
 }

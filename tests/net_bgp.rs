@@ -174,6 +174,13 @@ fn bird_vias(router: &Netns, dir: &Path) -> BTreeSet<String> {
 }
 
 fn expect(router: &Netns, dir: &Path, want: &[&str], logs: &[&Daemon], what: &str) {
+    expect_kernel(router, want, logs, what);
+    let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+    assert_eq!(bird_vias(router, dir), want, "{what}: birdc show route");
+}
+
+/// The router's kernel route has exactly `want`'s gateways (within 20 s).
+fn expect_kernel(router: &Netns, want: &[&str], logs: &[&Daemon], what: &str) {
     let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
     let start = std::time::Instant::now();
     let ok = wait_until(20.0, || nexthops(router) == want);
@@ -189,7 +196,6 @@ fn expect(router: &Netns, dir: &Path, want: &[&str], logs: &[&Daemon], what: &st
         "{what}: want nexthops {want:?}, kernel has {:?}\n{logs}",
         nexthops(router)
     );
-    assert_eq!(bird_vias(router, dir), want, "{what}: birdc show route");
 }
 
 fn alive(d: &Daemon) -> bool {
@@ -301,6 +307,112 @@ fn the_vip_has_one_nexthop_per_balancer_with_quorum() {
         &[&tandems[0]],
         "lb1 after kill -9, started again",
     );
+    drop(tandems);
+    drop(birds);
+}
+
+/// FRR as the router (docs/scale-out.md's example): zebra and bgpd with
+/// their files in `dir/frr` (Debian's /etc/frr and /run/frr are left
+/// alone). They drop to user frr, who must write that directory.
+fn frr(ns: &Netns, dir: &Path) -> (Proc, Proc) {
+    let d = dir.join("frr");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let mut conf = String::from(
+        "frr defaults traditional
+hostname router
+router bgp 64500
+ bgp router-id 192.0.2.1
+ no bgp ebgp-requires-policy
+ bgp bestpath as-path multipath-relax
+",
+    );
+    for (i, ip) in BALANCERS.iter().enumerate() {
+        conf.push_str(&format!(
+            " neighbor {ip} remote-as {}\n neighbor {ip} timers connect 1\n",
+            64511 + i
+        ));
+    }
+    conf.push_str(" address-family ipv4 unicast\n  maximum-paths 8\n exit-address-family\n");
+    let file = d.join("frr.conf");
+    std::fs::write(&file, conf).unwrap();
+    let start = |daemon: &str| {
+        let log = format!("file:{}/{daemon}.log", d.display());
+        let child = ns
+            .command(&format!("/usr/lib/frr/{daemon}"))
+            .arg("-f")
+            .arg(&file)
+            .arg("-i")
+            .arg(d.join(format!("{daemon}.pid")))
+            .arg("-z")
+            .arg(d.join("zserv.api"))
+            .arg("--vty_socket")
+            .arg(&d)
+            .args(["-P", "0", "--log", &log])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {daemon} (apt-get install frr): {e}"));
+        Proc(child)
+    };
+    let zebra = start("zebra");
+    // bgpd connects to zebra's socket once, at start.
+    assert!(
+        wait_until(10.0, || d.join("zserv.api").exists()),
+        "zebra did not start"
+    );
+    (zebra, start("bgpd"))
+}
+
+/// The same balancers (BIRD and tandem each) with FRR as the router: the
+/// multipath route zebra installs follows tandem's announcements, a
+/// withdrawal on quorum loss and on SIGTERM, and the return.
+#[test]
+fn frr_as_the_router_follows_announce_and_withdraw() {
+    let have =
+        |p: &str| Path::new(p).exists() && Command::new("bird").arg("--version").output().is_ok();
+    if !have("/usr/lib/frr/bgpd") {
+        assert!(
+            std::env::var("CI").is_err(),
+            "frr or bird2 is missing under CI"
+        );
+        eprintln!("skipped: frr or bird (Debian's frr, bird2) is not installed");
+        return;
+    }
+    let lan = Lan::new("s11frr", 3);
+    let dir = Scratch::new("s11frr");
+    let d = &dir.0;
+    let (router, lbs) = (&lan.nodes[0], &lan.nodes[1..]);
+    let _frr = frr(router, d);
+    let mut birds = Vec::new();
+    let mut checks = Vec::new();
+    let mut tandems = Vec::new();
+    for (i, ns) in lbs.iter().enumerate() {
+        std::fs::write(
+            d.join(format!("lb{}-vips.conf", i + 1)),
+            "protocol static tandem4 { ipv4; }\nprotocol static tandem6 { ipv6; }\n",
+        )
+        .unwrap();
+        birds.push(bird(
+            ns,
+            d,
+            &format!("lb{}", i + 1),
+            &balancer_bird_conf(d, i),
+        ));
+        checks.push(Some(listener(ns)));
+        let conf = dir.file(&format!("lb{}.conf", i + 1), &tandem_conf(d, i));
+        tandems.push(Daemon::start(ns, &conf, d.join(format!("lb{}.log", i + 1))));
+    }
+    let all = [&tandems[0], &tandems[1]];
+    expect_kernel(router, &BALANCERS, &all, "FRR: both with quorum");
+    checks[0] = None;
+    expect_kernel(router, &BALANCERS[1..], &all, "FRR: lb1 lost its quorum");
+    checks[0] = Some(listener(&lbs[0]));
+    expect_kernel(router, &BALANCERS, &all, "FRR: lb1 has its quorum again");
+    tandems[1].signal("-TERM");
+    expect_kernel(router, &BALANCERS[..1], &all, "FRR: lb2 stopping");
+    assert_eq!(tandems[1].wait(15.0), Some(0), "{}", tandems[1].log());
     drop(tandems);
     drop(birds);
 }

@@ -747,6 +747,7 @@ fn real_servers(vs: &VirtualServer, family: AddressFamily, out: &mut Vec<Diagnos
 /// file must agree on BIRD's socket and the protocol name: the file is
 /// one set of routes for one BIRD.
 fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    sloppy_note(cfg, out);
     let mut files: HashMap<&str, &BgpAnnounce> = HashMap::new();
     for vs in &cfg.virtual_servers {
         let Some(bgp) = &vs.bgp else { continue };
@@ -813,6 +814,29 @@ fn tandem_bgp(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// What `tandem run` will do to the namespace's IPVS sysctls
+/// (`daemon::sloppy`), said once, at the first `tandem_bgp` block.
+fn sloppy_note(cfg: &Config, out: &mut Vec<Diagnostic>) {
+    let bgp = || cfg.virtual_servers.iter().filter(|v| v.bgp.is_some());
+    let Some(first) = bgp().find_map(|v| v.bgp.as_ref()) else {
+        return;
+    };
+    let sctp = bgp().any(|v| v.protocol == crate::config::model::Protocol::Sctp);
+    let tcp = bgp().any(|v| v.protocol != crate::config::model::Protocol::Sctp);
+    let what = match (tcp, sctp) {
+        (true, true) => "net.ipv4.vs.sloppy_tcp=1 and sloppy_sctp=1",
+        (false, true) => "net.ipv4.vs.sloppy_sctp=1",
+        _ => "net.ipv4.vs.sloppy_tcp=1",
+    };
+    out.push(Diagnostic::at(
+        Severity::Note,
+        &first.origin,
+        format!(
+            "tandem_bgp: tandem sets {what} in its network namespace: the router may move a flow to this balancer in mid-stream, and IPVS schedules only a first packet without it"
+        ),
+    ));
 }
 
 /// Every balancer active: the router may send a flow's next packet to

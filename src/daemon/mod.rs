@@ -55,6 +55,7 @@ mod reload_time;
 mod running;
 pub mod rx;
 pub mod sched;
+mod sloppy;
 mod snmp;
 mod start_stop;
 mod startup;

@@ -96,6 +96,10 @@ async fn run_config(
     // Health checks and virtual servers (docs/checks.md), built before
     // anything starts so that a configuration they cannot use stops here.
     let lvs = PreparedLvs::new(&config)?;
+    // tandem_bgp: sloppy_tcp, so that a balancer takes the flows the
+    // router moves to it in mid-stream (while the virtual servers are
+    // still in `config`: `Held` keeps only their fingerprints).
+    super::sloppy::apply(&config);
     super::sched::spawn_auto_priority(&config.global_defs);
     let router_id = mail::router_id_or_host(config.global_defs.router_id.as_deref());
     if opts.reporting.status.is_none() {

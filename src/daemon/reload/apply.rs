@@ -157,6 +157,7 @@ async fn reload(
     write_states_on_reload(&new, hub, running, &done.started);
     if lvs_touched {
         replace_lvs(lvs, prepared, running, opts, hub).await;
+        crate::daemon::sloppy::apply(&new);
     }
     let mut changes = diff.describe();
     *current = Some(Held::new(new));
