@@ -1,5 +1,5 @@
 //! The global knobs of the daemon's life: `rs_init_notifies`,
-//! `vrrp_startup_delay`, `child_wait_time` (a note), the top-level
+//! `vrrp_startup_delay`, `child_wait_time` and `use_pid_dir` (notes), the top-level
 //! `instance`. What the model holds,
 //! keepalived's ranges, and the message (file:line:col) for a bad value.
 
@@ -62,12 +62,41 @@ fn vrrp_startup_delay_in_keepalived_s_range_the_longer_kept() {
 
 #[test]
 fn child_wait_time_is_a_note_at_the_top_level() {
-    let note = "note: child_wait_time: tandem's VRRP and checker sides run in one process, not as child processes to wait for; its stop waits for the VRRP instances and the checkers itself";
+    let note = "note: child_wait_time: tandem runs its VRRP and checker sides in one process, so there is no child process to wait for or kill at stop; the stop releases the VIPs and the IPVS table itself (the VRRP side given at most 60 s)";
     let (_, m) = global("child_wait_time 20\n", "");
     assert_eq!(m, [format!("t.conf:1:1: {note}")]);
-    // keepalived 2.2.7 does not read it in global_defs.
-    assert!(errors("", "    child_wait_time 3\n")[0].contains("does not support"));
-    assert_eq!(errors("child_wait_time -1\n", "").len(), 1);
+    // keepalived 2.2.7 reads it at the top level only: in global_defs it
+    // logs "Unknown keyword 'child_wait_time'" and skips the line.
+    assert_eq!(
+        errors("", "    child_wait_time 3\n"),
+        [
+            "t.conf:2:5: error: \"child_wait_time\" cannot be inside global_defs; is a \"}\" missing before it?"
+        ]
+    );
+    assert_eq!(
+        errors("child_wait_time -1\n", "").len(),
+        1,
+        "keepalived: Invalid child_wait_time"
+    );
+    assert_eq!(errors("child_wait_time 4294967296\n", "").len(), 1);
+    assert!(global("child_wait_time 0\n", "").1[0].contains("note: child_wait_time"));
+}
+
+#[test]
+fn use_pid_dir_is_a_note_at_the_top_level() {
+    let note = "note: use_pid_dir: tandem writes no pid file; its control socket and dump file are in /run/tandem/ with or without it";
+    let (_, m) = global("use_pid_dir\n", "");
+    assert_eq!(m, [format!("t.conf:1:1: {note}")]);
+    // keepalived 2.2.7 ignores words after it; so does tandem.
+    let (_, m) = global("use_pid_dir yes\n", "");
+    assert_eq!(m, [format!("t.conf:1:1: {note}")]);
+    // keepalived 2.2.7 reads it at the top level only.
+    assert_eq!(
+        errors("", "    use_pid_dir\n"),
+        [
+            "t.conf:2:5: error: \"use_pid_dir\" cannot be inside global_defs; is a \"}\" missing before it?"
+        ]
+    );
 }
 
 #[test]
@@ -258,6 +287,20 @@ fn notify_deleted_with_and_without_a_script_and_fifo_write_vrrp_states_on_reload
         errors("", "    fifo_write_vrrp_states_on_reload yes\n").len(),
         1
     );
+}
+
+#[test]
+fn disable_local_igmp_is_a_bare_flag_in_global_defs() {
+    assert!(!global("", "").0.disable_local_igmp);
+    let (g, m) = global("", "    disable_local_igmp\n");
+    assert!(g.disable_local_igmp);
+    assert!(m.is_empty(), "{m:?}");
+    assert_eq!(
+        errors("", "    disable_local_igmp yes\n"),
+        ["t.conf:2:24: error: unexpected \"yes\" after \"disable_local_igmp\""]
+    );
+    // keepalived 2.2.7 reads it in global_defs only.
+    assert!(errors("disable_local_igmp\n", "")[0].contains("unknown keyword"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! namespace of its own: `rs_init_notifies` (the real servers alive at
 //! start run `notify_up` and write their `RS ... UP` FIFO line; one that
 //! starts down does not; without the knob nothing runs), the
-//! `child_wait_time` note at start, and `vrrp_startup_delay` (BACKUP
+//! `child_wait_time` and `use_pid_dir` notes at start, and `vrrp_startup_delay` (BACKUP
 //! during the delay, the VIP only a Master_Down_Interval after it, as
 //! keepalived with the same file).
 
@@ -21,6 +21,7 @@ use netns::{Netns, wait_until};
 fn rs_conf(dir: &Path, init: bool) -> String {
     format!(
         "child_wait_time 3
+use_pid_dir
 global_defs {{
   {init}
   lvs_notify_fifo {d}/lvs.fifo
@@ -122,8 +123,15 @@ fn rs_init_notifies_reports_the_real_servers_alive_at_start() {
         d.log()
     );
     assert!(
+        d.log().contains(
+            "note: child_wait_time: tandem runs its VRRP and checker sides in one process"
+        ),
+        "{}",
         d.log()
-            .contains("note: child_wait_time: tandem's VRRP and checker sides run in one process"),
+    );
+    assert!(
+        d.log()
+            .contains("t.conf:2:1: note: use_pid_dir: tandem writes no pid file"),
         "{}",
         d.log()
     );

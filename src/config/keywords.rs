@@ -105,6 +105,7 @@ impl Block {
                 "static_rules",
                 "track_group",
                 "child_wait_time",
+                "use_pid_dir",
                 "linkbeat_interfaces",
                 "garp_group",
                 "linkbeat_use_polling",
@@ -207,6 +208,7 @@ impl Block {
                 "shutdown_script_timeout",
                 "reload_time_file",
                 "reload_repeat",
+                "disable_local_igmp",
                 "reload_check_config",
                 "vrrp_netlink_cmd_rcv_bufs",
                 "vrrp_rx_bufs_policy",
@@ -254,6 +256,7 @@ impl Block {
                 "lvs_sync_daemon_interface",
                 "kernel_rx_buf_size",
                 "old_unicast_checksum",
+                "unicast_fault_no_peer",
                 "state",
                 "interface",
                 "use_vmac",
@@ -319,6 +322,7 @@ impl Block {
                 "protocol",
                 "persistence_timeout",
                 "persistence_granularity",
+                "persistence_engine",
                 "delay_loop",
                 "quorum",
                 "hysteresis",
@@ -593,7 +597,6 @@ impl Block {
                 "interface_up_down_delays",
                 "SSL",
                 "namespace_with_ipsets",
-                "use_pid_dir",
             ],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
@@ -601,7 +604,6 @@ impl Block {
             Block::VrrpInstance => &[
                 "vrf",
                 "use_vmac_addr",
-                "unicast_fault_no_peer",
                 "garp_extra_if",
                 "down_timer_adverts",
             ],
@@ -609,7 +611,7 @@ impl Block {
             Block::VirtualServerGroup => &[],
             // weight and hashed: read by keepalived 2.2.7 in
             // virtual_server too (undocumented).
-            Block::VirtualServer => &["persistence_engine", "weight", "hashed"],
+            Block::VirtualServer => &["weight", "hashed"],
             Block::RealServer => &[],
             Block::HttpGet
             | Block::SslGet
@@ -644,11 +646,7 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "enable_snmp_checker",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "use_pid_dir",
-    "disable_local_igmp",
     "vmac_addr_prefix",
-    // keepalived 2.2.7 reads it at the top level only (tandem too).
-    "child_wait_time",
     "config_save_dir",
     "data_use_instance",
     "tmp_config_directory",

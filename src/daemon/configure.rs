@@ -604,6 +604,9 @@ fn params(inst: &VrrpInstance, src: IpAddr, origin: &str) -> Result<Params, Plan
         .then_some(inst.garp_lower_prio_delay);
     params.higher_prio_send_advert = inst.higher_prio_send_advert;
     params.track_primary = !inst.dont_track_primary;
+    // keepalived 2.2.7: "Cannot use unicast without any peers - going to
+    // fault state" (vrrp_complete_instance).
+    params.config_fault = inst.unicast_fault_no_peer && inst.unicast_peer.is_empty();
     Ok(params)
 }
 

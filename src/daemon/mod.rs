@@ -42,6 +42,7 @@ mod fifo;
 mod firewall;
 mod garp_delays;
 mod ipvs_stats;
+mod local_igmp;
 mod logging;
 pub mod lvs;
 mod main_loop;

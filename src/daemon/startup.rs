@@ -47,7 +47,16 @@ pub async fn run(config: crate::config::Config, opts: RunOptions) -> Result<(), 
     // everything has stopped (a start that failed too), as keepalived.
     let scripts = super::start_stop::StartStop::prepare(&config.global_defs)?;
     scripts.startup().await;
+    // As keepalived's VRRP process: set at start, put back at its end
+    // (before the shutdown script).
+    let igmp = config
+        .global_defs
+        .disable_local_igmp
+        .then(|| super::local_igmp::LocalIgmp::disable(super::local_igmp::SYSCTL));
     let result = run_config(config, opts).await;
+    if let Some(igmp) = igmp {
+        igmp.restore();
+    }
     scripts.shutdown().await;
     result
 }

@@ -12,6 +12,7 @@
 //! | `lvs_sched` / `lb_algo`             | scheduler name                               |
 //! | `persistence_timeout`               | `IP_VS_SVC_F_PERSISTENT` + timeout           |
 //! | `persistence_granularity`           | netmask (IPv4) / prefix length (IPv6)        |
+//! | `persistence_engine`                | persistence engine name (`pe_name`)          |
 //! | `ops`                               | `IP_VS_SVC_F_ONEPACKET`                      |
 //! | `lvs_method NAT / DR / TUN`         | forwarding masq / route / tunnel             |
 //! | `TUN type ipip/gue port N/gre`      | tunnel type, GUE port                        |
@@ -222,6 +223,7 @@ pub fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, FromConfi
             }
         };
     }
+    svc.pe_name = vs.persistence_engine.clone();
     let f = vs.sched_flags;
     for (on, bit) in [
         (f.flag_1, ServiceFlags::SCHED1),
@@ -437,6 +439,30 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn persistence_engine_names_the_service_s_pe() {
+        let t = table(
+            "virtual_server 192.0.2.44 5060 {
+               protocol UDP
+               persistence_timeout 60
+               persistence_engine sip
+               real_server 198.51.100.66 5060 { }
+             }
+             virtual_server 192.0.2.45 5060 {
+               protocol UDP
+               persistence_timeout 60
+               real_server 198.51.100.66 5060 { }
+             }",
+        )
+        .unwrap();
+        let pe: Vec<Option<&str>> = t
+            .services
+            .values()
+            .map(|v| v.service.pe_name.as_deref())
+            .collect();
+        assert_eq!(pe, [Some("sip"), None]);
     }
 
     #[test]

@@ -513,7 +513,25 @@ mod tests {
         desired.insert_service(s.clone());
         assert_eq!(
             diff(&desired, &current, &none(), false),
-            vec![Op::SetService { service: s }]
+            vec![Op::SetService { service: s.clone() }]
+        );
+        // persistence_engine: set, changed or removed, one edit each, as
+        // keepalived's reload (strcmp of pe_name, IP_VS_SO_SET_EDIT).
+        let persistent = {
+            let mut p = current.clone();
+            p.insert_service(s.clone());
+            p
+        };
+        s.pe_name = Some("sip".into());
+        desired.insert_service(s.clone());
+        assert_eq!(
+            diff(&desired, &persistent, &none(), false),
+            vec![Op::SetService { service: s.clone() }]
+        );
+        assert_eq!(
+            diff(&persistent, &desired, &none(), false).len(),
+            1,
+            "removing the engine is one edit too"
         );
     }
 

@@ -110,6 +110,9 @@ pub enum Reason {
     /// A weight-0 tracker went down, or a tracked file's value means
     /// FAULT.
     TrackerDown,
+    /// The configuration holds the instance in FAULT
+    /// ([`Params::config_fault`](super::Params::config_fault)).
+    ConfigFault,
     /// All fault conditions cleared.
     FaultCleared,
     /// Moved with its `vrrp_sync_group`.

@@ -731,6 +731,9 @@ impl Instance {
 
     /// The reason this instance must be in FAULT on its own account.
     fn own_fault(&self) -> Option<Reason> {
+        if self.params.config_fault {
+            return Some(Reason::ConfigFault);
+        }
         if !self.link_up {
             return Some(Reason::LinkDown);
         }

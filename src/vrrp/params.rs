@@ -108,6 +108,10 @@ pub struct Params {
     ///
     /// [`Event::LinkDown`]: super::Event::LinkDown
     pub track_primary: bool,
+    /// A fault of the configuration itself (keepalived's
+    /// `num_config_faults`: `unicast_fault_no_peer` without a peer): the
+    /// instance goes from INIT to FAULT and no event takes it out.
+    pub config_fault: bool,
 }
 
 impl Params {
@@ -139,6 +143,7 @@ impl Params {
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             track_primary: true,
+            config_fault: false,
         }
     }
 

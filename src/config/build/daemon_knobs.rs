@@ -2,7 +2,7 @@
 //! VRRP instance or virtual server: `rs_init_notifies`,
 //! `vrrp_startup_delay`, `startup_script` / `shutdown_script` and their
 //! timeouts, `reload_time_file` / `reload_repeat`, and the top-level
-//! `child_wait_time` (moot in tandem: a note).
+//! `child_wait_time` and `use_pid_dir` (moot in tandem: notes).
 //!
 //! Owns: reading them with keepalived's ranges. May not: apply them (the
 //! daemon does).
@@ -60,6 +60,10 @@ impl Builder {
             "reload_repeat" => {
                 self.bare(st);
                 self.global.reload_repeat = true;
+            }
+            "disable_local_igmp" => {
+                self.bare(st);
+                self.global.disable_local_igmp = true;
             }
             // keepalived's default log file of the check is /dev/null.
             "reload_check_config" => {
@@ -120,16 +124,31 @@ impl Builder {
         }
     }
 
-    /// Top-level `child_wait_time SECS`: how long
-    /// keepalived's parent process lets its VRRP and checker children exit
-    /// before killing them. tandem runs both sides in one process, so
-    /// there is no child to wait for: read, range-checked, and said so.
+    /// Top-level `child_wait_time SECS`: how long keepalived's parent
+    /// process lets its VRRP and checker children exit at SIGTERM before
+    /// it SIGKILLs them (default 5). tandem runs both sides in one
+    /// process: nothing to wait for or kill, the stop does the releasing
+    /// itself (`Running::shutdown`, bounded by `RunOptions::shutdown_timeout`).
+    /// Read, range-checked as keepalived (0..UINT_MAX), and said so.
     pub(super) fn child_wait_time(&mut self, st: &Stmt) {
         if self.int_in(st, 0, i64::from(u32::MAX)).is_some() {
             self.note(
                 st.keyword.pos,
-                "child_wait_time: tandem's VRRP and checker sides run in one process, not as child processes to wait for; its stop waits for the VRRP instances and the checkers itself",
+                "child_wait_time: tandem runs its VRRP and checker sides in one process, so there is no child process to wait for or kill at stop; the stop releases the VIPs and the IPVS table itself (the VRRP side given at most 60 s)",
             );
         }
+    }
+
+    /// Top-level `use_pid_dir`: keepalived then writes its pid files in
+    /// /run/keepalived/ rather than /run/ (keepalived ignores any words
+    /// after it). tandem writes no pid file, and its own files (control
+    /// socket, dump file) are always in /run/tandem/, named after
+    /// `instance` / `net_namespace` as keepalived's pid files are.
+    pub(super) fn use_pid_dir(&mut self, st: &Stmt) {
+        self.no_block(st);
+        self.note(
+            st.keyword.pos,
+            "use_pid_dir: tandem writes no pid file; its control socket and dump file are in /run/tandem/ with or without it",
+        );
     }
 }

@@ -137,6 +137,7 @@ impl Builder {
                     "net_namespace_ipvs" => self.net_namespace_ipvs(&s),
                     "instance" => self.instance_name(&s),
                     "child_wait_time" => self.child_wait_time(&s),
+                    "use_pid_dir" => self.use_pid_dir(&s),
                     "linkbeat_interfaces" => self.linkbeat_interfaces(&s),
                     "garp_group" => self.garp_group_block(&s),
                     "linkbeat_use_polling" => {

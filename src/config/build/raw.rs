@@ -132,6 +132,8 @@ pub(super) struct RawInstance {
     pub(super) higher_prio_send_advert: Option<bool>,
     /// Where `unicast_ttl` was written.
     pub(super) unicast_ttl_pos: Option<Pos>,
+    /// Where `unicast_fault_no_peer` was written.
+    pub(super) fault_no_peer_pos: Option<Pos>,
     pub(super) garp_master_delay: Option<Duration>,
     pub(super) garp_master_repeat: Option<u32>,
     pub(super) garp_lower_prio_delay: Option<Duration>,

@@ -37,6 +37,7 @@ impl Builder {
                 sched_flags: SchedFlags::default(),
                 persistence_timeout: None,
                 persistence_granularity: None,
+                persistence_engine: None,
                 family: AddressFamily::Inet,
                 delay_loop: Duration::from_secs(60),
                 quorum: 1,
@@ -237,6 +238,7 @@ impl Builder {
                 self.bare(st);
                 vs.ops = true;
             }
+            "persistence_engine" => self.persistence_engine(st, vs),
             _ => return false,
         }
         true
@@ -258,6 +260,25 @@ impl Builder {
             self.err(w.pos, msg);
         }
         found.copied()
+    }
+
+    /// `persistence_engine NAME`: one word, as the kernel's
+    /// IP_VS_PENAME_MAXLEN allows (15 bytes). keepalived 2.2.7 reports a
+    /// longer one and truncates it (no engine has such a name, so its
+    /// service then fails to be added); tandem refuses it.
+    fn persistence_engine(&mut self, st: &Stmt, vs: &mut VirtualServer) {
+        let Some(w) = self.one(st, "an IPVS persistence engine name (sip)") else {
+            return;
+        };
+        if w.text.len() > 15 {
+            let msg = format!(
+                "persistence_engine \"{}\" is longer than IPVS's 15 bytes (keepalived 2.2.7 would report it and truncate it)",
+                w.text
+            );
+            self.err(w.pos, msg);
+        } else {
+            vs.persistence_engine = Some(w.text.clone());
+        }
     }
 
     /// `persistence_timeout [SECONDS]`: without a value, keepalived's 360.

@@ -328,6 +328,11 @@ impl Builder {
             // tandem always drops a unicast advert whose source is not one
             // of the instance's unicast_peer: what this asks for.
             "check_unicast_src" => self.bare(st),
+            "unicast_fault_no_peer" => {
+                self.bare(st);
+                vi.unicast_fault_no_peer = true;
+                r.fault_no_peer_pos = Some(st.keyword.pos);
+            }
             // keepalived 2.2.7 sets VRRP_FLAG_TRACK_SADDR but its netlink
             // handler compares the address with the start of the
             // sockaddr, not the address in it, so the flag never
@@ -745,6 +750,18 @@ impl Builder {
         }
     }
 
+    /// `unicast_fault_no_peer` without a `unicast_peer`: the instance will
+    /// stay in FAULT, as keepalived 2.2.7's does; said at the keyword.
+    fn check_fault_no_peer(&mut self, vi: &VrrpInstance, ri: &RawInstance) {
+        if let (true, Some(pos)) = (vi.unicast_peer.is_empty(), ri.fault_no_peer_pos) {
+            let msg = format!(
+                "vrrp_instance {}: unicast_fault_no_peer without any unicast_peer: the instance stays in FAULT (keepalived 2.2.7: \"Cannot use unicast without any peers - going to fault state\")",
+                vi.name
+            );
+            self.warn(pos, msg);
+        }
+    }
+
     /// What needs the resolved version and family: authentication is
     /// VRRPv2 only, nopreempt needs state BACKUP, and the unicast
     /// addresses must share the instance's family.
@@ -831,6 +848,7 @@ impl Builder {
                 ),
             ));
         }
+        self.check_fault_no_peer(vi, ri);
         if vi.unicast_peer.is_empty()
             && let Some(pos) = ri.unicast_ttl_pos
         {

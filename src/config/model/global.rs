@@ -269,6 +269,11 @@ pub struct GlobalDefs {
     /// without a date reloads again at that time every day.
     #[serde(default)]
     pub reload_repeat: bool,
+    /// `disable_local_igmp`: `net.ipv4.igmp_link_local_mcast_reports` is
+    /// set to 0 while the daemon runs (no IGMP reports for 224.0.0.0/24,
+    /// VRRP's 224.0.0.18 included), and back to 1 at its stop.
+    #[serde(default)]
+    pub disable_local_igmp: bool,
 }
 
 /// A netlink socket's receive buffer as a `*_rcv_bufs` knob and its
@@ -422,6 +427,7 @@ impl Default for GlobalDefs {
             shutdown_script_timeout: ten_secs(),
             reload_time_file: None,
             reload_repeat: false,
+            disable_local_igmp: false,
             random_seed: None,
             log_unknown_vrids: false,
             vrrp_netlink_monitor_rcv_bufs: NetlinkRcvBuf::default(),

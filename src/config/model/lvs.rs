@@ -264,6 +264,10 @@ pub struct VirtualServer {
     /// `persistence_granularity NETMASK` as a prefix length
     /// (255.255.255.0 → 24).
     pub persistence_granularity: Option<u8>,
+    /// `persistence_engine NAME`: the IPVS persistence engine
+    /// (`ip_vs_pe_NAME`, Linux has "sip"), at most 15 bytes.
+    #[serde(default)]
+    pub persistence_engine: Option<String>,
     /// `ip_family inet|inet6` for fwmark services; resolved: given, else
     /// from the address / real servers, else IPv4.
     pub family: AddressFamily,

@@ -192,6 +192,10 @@ pub struct VrrpInstance {
     /// `dont_track_primary`: the instance's own interface going down does
     /// not put it in FAULT.
     pub dont_track_primary: bool,
+    /// `unicast_fault_no_peer`: with no `unicast_peer`, the instance stays
+    /// in FAULT (keepalived 2.2.7's config fault) instead of running by
+    /// multicast; with peers it changes nothing.
+    pub unicast_fault_no_peer: bool,
     pub notify_master: Option<NotifyScript>,
     pub notify_backup: Option<NotifyScript>,
     pub notify_fault: Option<NotifyScript>,
@@ -293,6 +297,7 @@ impl Default for VrrpInstance {
             lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
             higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
             dont_track_primary: false,
+            unicast_fault_no_peer: false,
             notify_master: None,
             notify_backup: None,
             notify_fault: None,

@@ -22,6 +22,7 @@ pub(super) fn reason_text(r: Reason) -> &'static str {
         Reason::HigherPriorityAdvert => "received a higher-priority advert",
         Reason::LinkDown => "interface down",
         Reason::TrackerDown => "tracked object down",
+        Reason::ConfigFault => "unicast without any peers",
         Reason::FaultCleared => "fault cleared",
         Reason::SyncGroup => "sync group",
         Reason::Shutdown => "shutdown",
