@@ -152,7 +152,7 @@ impl IoPool {
             let bytes: u32 = units
                 .iter()
                 .flat_map(|u| &u.instances)
-                .filter(|i| (i.ifindex, i.group) == *key && i.ah_pass.is_some() == *ah)
+                .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == *ah)
                 .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf));
             if bytes > 0 {
                 socket.set_recv_buffer(bytes);
