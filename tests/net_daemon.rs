@@ -68,6 +68,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                     refresh_repeat: 1,
                     garp_interval: Duration::ZERO,
                     gna_interval: Duration::ZERO,
+                    extra_if: None,
                 },
                 vmac: None,
                 ah_pass: None,

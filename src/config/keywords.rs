@@ -126,6 +126,8 @@ impl Block {
                 "vrrp_garp_lower_prio_repeat",
                 "vrrp_garp_master_refresh",
                 "vrrp_garp_master_refresh_repeat",
+                "vrrp_garp_extra_if",
+                "vrrp_vmac_garp_intvl",
                 "vrrp_garp_interval",
                 "vrrp_min_garp",
                 "vrrp_gna_interval",
@@ -304,6 +306,8 @@ impl Block {
                 "garp_lower_prio_repeat",
                 "garp_master_refresh",
                 "garp_master_refresh_repeat",
+                "garp_extra_if",
+                "vmac_garp_intvl",
             ],
             Block::Authentication => &["auth_type", "auth_pass"],
             Block::VirtualServerGroup => &["fwmark"],
@@ -598,7 +602,6 @@ impl Block {
                 "vrf",
                 "use_vmac_addr",
                 "unicast_fault_no_peer",
-                "garp_extra_if",
                 "down_timer_adverts",
             ],
             Block::Authentication => &[],
@@ -630,12 +633,10 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "vrrp_vmac_garp_intvl",
     "enable_snmp_checker",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
@@ -714,6 +715,9 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
         // keepalived 2.0's name.
         "enable_snmp_keepalived" => Some("enable_snmp_vrrp"),
+        // keepalived 2.2.2 renamed them.
+        "vrrp_vmac_garp_intvl" => Some("vrrp_garp_extra_if"),
+        "vmac_garp_intvl" => Some("garp_extra_if"),
         _ => None,
     }
 }

@@ -16,7 +16,7 @@ use crate::vrrp::{self, Auth, Params, Version};
 use super::addrs::VipSet;
 use super::netconf;
 use super::plan::{
-    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
+    ExtraIfGarp, GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
 };
 use super::plan_trackers::{
     bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker, value_trackers,
@@ -331,6 +331,9 @@ fn plan_instance(
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
     let notify = instance_notify(env, inst)?;
+    let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
+    let own = vmac_index.unwrap_or(base);
+    let garp = garp_plan(inst, ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base));
     Ok(InstancePlan {
         name: inst.name.clone(),
         rx_buf: rx_buf_share(config, inst, &params),
@@ -351,7 +354,7 @@ fn plan_instance(
         takeovers: takeovers(config, &inst.track_bfd),
         track_processes,
         notify,
-        garp: garp_plan(inst),
+        garp,
         vmac,
         ah_pass: ah_pass(inst),
         origin,
@@ -655,7 +658,7 @@ fn trackers(
     })
 }
 
-fn garp_plan(inst: &VrrpInstance) -> GarpPlan {
+fn garp_plan(inst: &VrrpInstance, extra_if: Option<ExtraIfGarp>) -> GarpPlan {
     GarpPlan {
         master_repeat: inst.garp_master_repeat,
         lower_prio_repeat: inst.garp_lower_prio_repeat,
@@ -663,6 +666,7 @@ fn garp_plan(inst: &VrrpInstance) -> GarpPlan {
         refresh_repeat: inst.garp_master_refresh_repeat,
         garp_interval: inst.garp_interval,
         gna_interval: inst.gna_interval,
+        extra_if,
     }
 }
 

@@ -67,6 +67,61 @@ pub struct GarpPlan {
     pub refresh_repeat: u32,
     pub garp_interval: Duration,
     pub gna_interval: Duration,
+    /// `garp_extra_if ... all`, when some VIP is on another interface.
+    pub extra_if: Option<ExtraIfGarp>,
+}
+
+/// `garp_extra_if` / `vrrp_garp_extra_if` resolved: while master, every
+/// `interval`, one gratuitous ARP / NA on each interface of the VIPs
+/// other than the instance's own, whose MAC the adverts already keep in
+/// the switches' tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraIfGarp {
+    pub interval: Duration,
+    /// The instance's own interface (its vmac with `use_vmac`); `None`
+    /// with `vmac_xmit_base`: the adverts leave from the base, so the
+    /// vmac is announced too, as keepalived does.
+    pub skip: Option<u32>,
+}
+
+impl ExtraIfGarp {
+    /// keepalived's rule: only with `all` (tandem has no VMAC but the
+    /// instance's, which is all that counts without it), and only when a
+    /// VIP is on an interface other than `own`.
+    pub fn resolve(
+        cfg: Option<crate::config::model::GarpExtraIf>,
+        vips: &VipSet,
+        own: u32,
+        xmit_base: bool,
+    ) -> Option<ExtraIfGarp> {
+        let c = cfg.filter(|c| c.all)?;
+        vips.addresses
+            .iter()
+            .any(|a| a.ifindex != own)
+            .then_some(ExtraIfGarp {
+                interval: c.interval,
+                skip: (!xmit_base).then_some(own),
+            })
+    }
+
+    /// What one round announces: the first VIP (or excluded VIP) on each
+    /// interface but the skipped one — one frame per interface refreshes
+    /// the switches, as keepalived sends it. The clone keeps the set's
+    /// mastership, so a round never follows the VIPs' removal.
+    pub fn subset(&self, vips: &VipSet) -> VipSet {
+        let mut set = vips.clone();
+        let mut seen = Vec::new();
+        set.addresses.retain(|a| {
+            let first = Some(a.ifindex) != self.skip && !seen.contains(&a.ifindex);
+            if first {
+                seen.push(a.ifindex);
+            }
+            first
+        });
+        set.routes.clear();
+        set.rules.clear();
+        set
+    }
 }
 
 /// An instance's `use_vmac` / `use_ipvlan` interface, resolved: its name

@@ -251,6 +251,7 @@ impl Builder {
                         (v > 0).then(|| Duration::from_secs(v as u64));
                 }
             }
+            "vrrp_garp_extra_if" => self.global_garp_extra_if(st),
             "vrrp_garp_master_refresh_repeat" => {
                 if let Some(v) = self.int_in(st, 1, 1000) {
                     self.global.vrrp_garp_master_refresh_repeat = v as u32;

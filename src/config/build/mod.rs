@@ -24,6 +24,7 @@ mod builder;
 mod checkers;
 mod daemon_knobs;
 mod forwarding;
+mod garp_extra_if;
 mod global_defs;
 mod inherited;
 mod linkbeat;

@@ -518,6 +518,7 @@ impl Builder {
                     r.garp_master_refresh_repeat = Some(v as u32);
                 }
             }
+            "garp_extra_if" => self.instance_garp_extra_if(st, r),
             _ => return false,
         }
         true
@@ -686,6 +687,7 @@ impl Builder {
         vi.garp_master_refresh_repeat = ri
             .garp_master_refresh_repeat
             .unwrap_or(g.vrrp_garp_master_refresh_repeat);
+        vi.garp_extra_if = ri.garp_extra_if.unwrap_or(g.vrrp_garp_extra_if);
         vi.garp_interval = g.vrrp_garp_interval;
         vi.gna_interval = g.vrrp_gna_interval;
     }

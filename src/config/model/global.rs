@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::common::{NotifyScript, Origin, ScriptUser, VrrpVersion};
+use super::vrrp::GarpExtraIf;
 use super::{opt_secs, secs};
 
 /// `global_defs { ... }`.
@@ -66,6 +67,9 @@ pub struct GlobalDefs {
     /// `vrrp_garp_interval`: gap between two GARPs on one interface, default 0.
     #[serde(with = "secs")]
     pub vrrp_garp_interval: Duration,
+    /// `vrrp_garp_extra_if` / `vrrp_vmac_garp_intvl`: the instances'
+    /// default `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
     /// `vrrp_gna_interval`: gap between two unsolicited NAs, default 0.
     #[serde(with = "secs")]
     pub vrrp_gna_interval: Duration,
@@ -379,6 +383,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh: None,
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
+            vrrp_garp_extra_if: None,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_skip_check_adv_addr: false,
             vrrp_lower_prio_no_advert: false,

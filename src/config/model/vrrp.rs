@@ -242,6 +242,9 @@ pub struct VrrpInstance {
     pub garp_master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat`, default the global value.
     pub garp_master_refresh_repeat: u32,
+    /// `garp_extra_if` (deprecated spelling `vmac_garp_intvl`), default
+    /// the global `vrrp_garp_extra_if`; `None`: off.
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// The global `vrrp_garp_interval`.
     #[serde(with = "secs")]
     pub garp_interval: Duration,
@@ -311,6 +314,7 @@ impl Default for VrrpInstance {
             garp_lower_prio_repeat: g.vrrp_garp_lower_prio_repeat,
             garp_master_refresh: g.vrrp_garp_master_refresh,
             garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+            garp_extra_if: g.vrrp_garp_extra_if,
             garp_interval: g.vrrp_garp_interval,
             gna_interval: g.vrrp_gna_interval,
             kernel_rx_buf_size: None,
@@ -377,4 +381,19 @@ pub struct TrackScript {
     pub reverse: bool,
     #[serde(skip)]
     pub origin: Origin,
+}
+
+/// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if` (keepalived 2.2.2
+/// renamed them from `vmac_garp_intvl` / `vrrp_vmac_garp_intvl`): while
+/// master, every `interval` one gratuitous ARP / unsolicited NA on each
+/// interface other than the instance's that carries one of its VIPs —
+/// only VMACs of their own without `all`, every such interface with it.
+/// The adverts keep the switches' tables fresh for the instance's own
+/// interface only; this does it for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpExtraIf {
+    #[serde(with = "secs")]
+    pub interval: Duration,
+    /// `all`: on every extra interface, not only VMACs.
+    pub all: bool,
 }

@@ -1,0 +1,67 @@
+//! `garp_extra_if [all] SECS` in a vrrp_instance and `vrrp_garp_extra_if`
+//! in global_defs (and their pre-2.2.2 names `vmac_garp_intvl` /
+//! `vrrp_vmac_garp_intvl`, read as deprecated aliases).
+//!
+//! Owns: the words of those statements. keepalived takes `all` and the
+//! number in either order; the instance's accepts 0 (off, overriding the
+//! global value), the global one does not.
+
+use std::time::Duration;
+
+use crate::config::model::GarpExtraIf;
+use crate::config::parser::Stmt;
+
+use super::builder::Builder;
+use super::raw::RawInstance;
+
+impl Builder {
+    /// The global statement.
+    pub(super) fn global_garp_extra_if(&mut self, st: &Stmt) {
+        if let Some(Some(v)) = self.garp_extra_if(st, 1) {
+            self.global.vrrp_garp_extra_if = Some(v);
+        }
+    }
+
+    /// The instance statement; 0 turns the global default off.
+    pub(super) fn instance_garp_extra_if(&mut self, st: &Stmt, r: &mut RawInstance) {
+        if let Some(v) = self.garp_extra_if(st, 0) {
+            r.garp_extra_if = Some(v);
+        }
+    }
+
+    /// `[all] SECS` in either order, SECS in `min..=86400`. `None`: an
+    /// error (reported); `Some(None)`: 0, off.
+    fn garp_extra_if(&mut self, st: &Stmt, min: i64) -> Option<Option<GarpExtraIf>> {
+        self.no_block(st);
+        let kw = st.keyword.text.clone();
+        let mut all = false;
+        let mut secs = None;
+        for w in &st.args {
+            if w.text == "all" && !all {
+                all = true;
+            } else if secs.is_none() {
+                secs = Some(self.int_word(&kw, w, min, 86400)?);
+            } else {
+                self.err(w.pos, format!("unexpected \"{}\" after \"{kw}\"", w.text));
+                return None;
+            }
+        }
+        let Some(secs) = secs else {
+            self.err(st.keyword.pos, format!("\"{kw}\" needs a number of seconds"));
+            return None;
+        };
+        if secs > 0 && !all {
+            // keepalived turns it off for an instance with no such VMAC.
+            self.warn(
+                st.keyword.pos,
+                format!(
+                    "\"{kw}\" without \"all\" sends only on the VMACs of VIPs on another interface (use_vmac_addr, use_vmac on a VIP), which tandem does not support yet: nothing is sent; add \"all\" for every interface of the VIPs"
+                ),
+            );
+        }
+        Some((secs > 0).then(|| GarpExtraIf {
+            interval: Duration::from_secs(secs as u64),
+            all,
+        }))
+    }
+}
