@@ -16,7 +16,8 @@ use crate::vrrp::{self, Auth, Params, Version};
 use super::addrs::VipSet;
 use super::netconf;
 use super::plan::{
-    ExtraIfGarp, GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
+    ExtraIfGarp, GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+    Waiting,
 };
 use super::plan_trackers::{
     bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker, value_trackers,
@@ -333,7 +334,10 @@ fn plan_instance(
     let notify = instance_notify(env, inst)?;
     let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
     let own = vmac_index.unwrap_or(base);
-    let garp = garp_plan(inst, ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base));
+    let garp = garp_plan(
+        inst,
+        ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base),
+    );
     Ok(InstancePlan {
         name: inst.name.clone(),
         rx_buf: rx_buf_share(config, inst, &params),

@@ -47,7 +47,10 @@ impl Builder {
             }
         }
         let Some(secs) = secs else {
-            self.err(st.keyword.pos, format!("\"{kw}\" needs a number of seconds"));
+            self.err(
+                st.keyword.pos,
+                format!("\"{kw}\" needs a number of seconds"),
+            );
             return None;
         };
         if secs > 0 && !all {
