@@ -471,4 +471,42 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn garp_extra_if_announces_the_first_vip_of_each_other_interface() {
+        let with = |kw: &str, vips: &str| {
+            let text = BASE
+                .replace("priority 150", &format!("priority 150\n {kw}"))
+                .replace("192.0.2.2/24", vips);
+            unit_of(&text).instances.remove(0)
+        };
+        let two_links = "192.0.2.2/24\n 198.51.100.7/24 dev eth1\n 198.51.100.8/24 dev eth1";
+        let i = with("garp_extra_if all 3", two_links);
+        let x = i.garp.extra_if;
+        assert_eq!(
+            x,
+            Some(ExtraIfGarp {
+                interval: Duration::from_secs(3),
+                skip: Some(2),
+            })
+        );
+        let round: Vec<_> = x
+            .map(|x| x.subset(&i.vips).addresses)
+            .unwrap_or_default()
+            .iter()
+            .map(|a| (a.ifindex, a.addr.to_string()))
+            .collect();
+        assert_eq!(round, [(3, "198.51.100.7".to_string())]);
+        // keepalived: off when every VIP is on the instance's interface,
+        // and without `all` (no VMAC of a VIP's own).
+        assert_eq!(
+            with("garp_extra_if all 3", "192.0.2.2/24").garp.extra_if,
+            None
+        );
+        assert_eq!(with("garp_extra_if 3", two_links).garp.extra_if, None);
+        // A reload that changes it keeps the instance running.
+        let old = unit_of(BASE);
+        let new = unit_of(&BASE.replace("priority 150", "priority 150\n garp_extra_if all 3"));
+        assert_eq!(in_place(&old, &new), Ok(()));
+    }
 }
