@@ -146,7 +146,7 @@ impl InstanceIo {
             self.extra_if_at = None;
             return;
         };
-        if !self.extra_if_at.is_some_and(|t| t <= now) {
+        if self.extra_if_at.is_none_or(|t| t > now) {
             return;
         }
         self.extra_if_at = Some(now + x.interval);
