@@ -70,11 +70,25 @@ released() { ! has_addr "$A" eth1 198.51.100.71; }
 
 # garps FILE SRC_MAC VIP: the times of the gratuitous ARPs for VIP from SRC_MAC.
 garps() {
-  grep -F "$2 >" "$1" | grep -F "Request who-has $3 tell $3" | awk '{print $1}' || true
+  # (tcpdump shows a target MAC that is not zero: "who-has X (MAC) tell X".)
+  grep -F "$2 >" "$1" | grep -F "who-has $3 " | grep -F "tell $3," | awk '{print $1}' || true
+}
+# A failure of `check` shows what was captured and logged.
+CHECKING=
+fail() {
+  if [ -n "$CHECKING" ]; then
+    for f in "$CHECKING-c1.txt" "$CHECKING-pa.txt" "$CHECKING.log"; do
+      echo "--- $f:" >&2
+      head -20 "$SCRATCH/$f" >&2
+    done
+  fi
+  echo "FAIL: $*" >&2
+  exit 1
 }
 # check WHO TAG: the counts and spacing described at the top.
 check() {
   local who=$1 tag=$2 first n
+  CHECKING=$tag
   first=$(garps "$SCRATCH/$tag-c1.txt" "$mac_a1" 198.51.100.71)
   n=$(grep -c . <<<"$first" || true)
   [ "$n" -ge 3 ] || fail "$who: $n gratuitous ARPs for 198.51.100.71 on eth1, not >= 3: $first"
