@@ -71,6 +71,7 @@ fn plan(kernel: &Kernel, ifname: &str, priority: u8) -> Result<Plan, PlanError> 
                     extra_if: None,
                 },
                 vmac: None,
+                addr_vmacs: vec![],
                 ah_pass: None,
                 rx_buf: 0,
                 origin: "test".into(),

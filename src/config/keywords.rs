@@ -120,6 +120,7 @@ impl Block {
                 "vrrp_mcast_group6",
                 "vrrp_version",
                 "vmac_prefix",
+                "vmac_addr_prefix",
                 "vrrp_garp_master_delay",
                 "vrrp_garp_master_repeat",
                 "vrrp_garp_lower_prio_delay",
@@ -257,6 +258,7 @@ impl Block {
                 "use_vmac",
                 "use_ipvlan",
                 "vmac_xmit_base",
+                "use_vmac_addr",
                 "virtual_router_id",
                 "priority",
                 "advert_int",
@@ -598,12 +600,7 @@ impl Block {
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &["global_tracking"],
-            Block::VrrpInstance => &[
-                "vrf",
-                "use_vmac_addr",
-                "unicast_fault_no_peer",
-                "down_timer_adverts",
-            ],
+            Block::VrrpInstance => &["vrf", "unicast_fault_no_peer", "down_timer_adverts"],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
             // weight and hashed: read by keepalived 2.2.7 in
@@ -642,7 +639,6 @@ const GLOBAL_UNSUPPORTED: &[&str] = &[
     "namespace_with_ipsets",
     "use_pid_dir",
     "disable_local_igmp",
-    "vmac_addr_prefix",
     // keepalived 2.2.7 reads it at the top level only (tandem too).
     "child_wait_time",
     "config_save_dir",
@@ -701,6 +697,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "shutdown_script",
     "notify_master_rx_lower_pri",
     "notify_deleted",
+    "vmac_addr_prefix",
     // DNS_CHECK's and BFD_CHECK's: a second one is refused.
     "name",
 ];

@@ -311,7 +311,9 @@ fn plan_instance(
         v.address = vmac::own_address(cv, v, src);
     }
     let (group, dsts) = advert_destinations(config, inst);
+    let addr_vmacs = vmac::plan_addr_vmacs(config, inst, kernel, vmac_names)?;
     let mut vips = vip_set(inst, kernel, vmac_index.unwrap_or(base), &origin)?;
+    vmac::move_to_addr_vmacs(&mut vips, kernel, &addr_vmacs);
     // RFC 5798 §6.1: not in accept mode, a master (unless the address
     // owner) drops traffic to its VIPs.
     let nft = &config.global_defs.nftables;
@@ -334,10 +336,12 @@ fn plan_instance(
     let notify = instance_notify(env, inst)?;
     let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
     let own = vmac_index.unwrap_or(base);
-    let garp = garp_plan(
-        inst,
-        ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base),
-    );
+    let on_vmacs: Vec<u32> = addr_vmacs
+        .iter()
+        .map(|(_, v)| v.index.unwrap_or(0))
+        .collect();
+    let extra_if = ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base, &on_vmacs);
+    let garp = garp_plan(inst, extra_if);
     Ok(InstancePlan {
         name: inst.name.clone(),
         rx_buf: rx_buf_share(config, inst, &params),
@@ -360,6 +364,7 @@ fn plan_instance(
         notify,
         garp,
         vmac,
+        addr_vmacs,
         ah_pass: ah_pass(inst),
         origin,
     })

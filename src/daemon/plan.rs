@@ -59,7 +59,7 @@ pub enum PlanError {
 }
 
 /// gratuitous ARP / NA settings of one instance (keepalived names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GarpPlan {
     pub master_repeat: u32,
     pub lower_prio_repeat: u32,
@@ -75,32 +75,37 @@ pub struct GarpPlan {
 /// `interval`, one gratuitous ARP / NA on each interface of the VIPs
 /// other than the instance's own, whose MAC the adverts already keep in
 /// the switches' tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraIfGarp {
     pub interval: Duration,
     /// The instance's own interface (its vmac with `use_vmac`); `None`
     /// with `vmac_xmit_base`: the adverts leave from the base, so the
     /// vmac is announced too, as keepalived does.
     pub skip: Option<u32>,
+    /// Without `all`: the only interfaces announced (use_vmac_addr's).
+    pub only: Option<Vec<u32>>,
 }
 
 impl ExtraIfGarp {
-    /// keepalived's rule: only with `all` (tandem has no VMAC but the
-    /// instance's, which is all that counts without it), and only when a
-    /// VIP is on an interface other than `own`.
+    /// keepalived's rule: only when a VIP is on an interface other than
+    /// `own` — with `all` any, without it one of `vmacs` (use_vmac_addr's).
+    /// Without `all` only those are announced.
     pub fn resolve(
         cfg: Option<crate::config::model::GarpExtraIf>,
         vips: &VipSet,
         own: u32,
         xmit_base: bool,
+        vmacs: &[u32],
     ) -> Option<ExtraIfGarp> {
-        let c = cfg.filter(|c| c.all)?;
+        let c = cfg?;
+        let counts = |i: u32| i != own && (c.all || vmacs.contains(&i));
         vips.addresses
             .iter()
-            .any(|a| a.ifindex != own)
-            .then_some(ExtraIfGarp {
+            .any(|a| counts(a.ifindex))
+            .then(|| ExtraIfGarp {
                 interval: c.interval,
                 skip: (!xmit_base).then_some(own),
+                only: (!c.all).then(|| vmacs.to_vec()),
             })
     }
 
@@ -112,7 +117,9 @@ impl ExtraIfGarp {
         let mut set = vips.clone();
         let mut seen = Vec::new();
         set.addresses.retain(|a| {
-            let first = Some(a.ifindex) != self.skip && !seen.contains(&a.ifindex);
+            let first = Some(a.ifindex) != self.skip
+                && self.only.as_ref().is_none_or(|o| o.contains(&a.ifindex))
+                && !seen.contains(&a.ifindex);
             if first {
                 seen.push(a.ifindex);
             }
@@ -197,6 +204,9 @@ pub struct InstancePlan {
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
     /// `vmac_xmit_base`.
     pub vmac: Option<VmacPlan>,
+    /// `use_vmac_addr`: (the `dev` it stands for, its macvlan) for each
+    /// other interface a VIP names; the VIPs with that `dev` are on it.
+    pub addr_vmacs: Vec<(String, VmacPlan)>,
     /// `auth_type AH`: its `auth_pass`, the key of the IPsec AH ICV. The
     /// adverts then go out whole (IP header included) on an `IP_HDRINCL`
     /// socket and come in on a protocol-51 socket.
@@ -359,6 +369,13 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             != n.vmac.as_ref().map(|v| (&v.name, &v.link, v.xmit_base))
         {
             "use_vmac / use_ipvlan"
+        } else if o
+            .addr_vmacs
+            .iter()
+            .map(|(_, v)| (&v.name, &v.link))
+            .ne(n.addr_vmacs.iter().map(|(_, v)| (&v.name, &v.link)))
+        {
+            "use_vmac_addr"
         } else if o.src != n.src {
             "source address"
         } else if o.group != n.group {
@@ -488,6 +505,7 @@ mod tests {
             Some(ExtraIfGarp {
                 interval: Duration::from_secs(3),
                 skip: Some(2),
+                only: None,
             })
         );
         let round: Vec<_> = x
@@ -504,6 +522,22 @@ mod tests {
             None
         );
         assert_eq!(with("garp_extra_if 3", two_links).garp.extra_if, None);
+        // use_vmac_addr: eth1's VIPs go on a macvlan there, still to be
+        // made (index 0), and without `all` only it is announced.
+        let i = with("use_vmac_addr\n garp_extra_if 3", two_links);
+        let names: Vec<_> = i
+            .addr_vmacs
+            .iter()
+            .map(|(d, v)| (d.as_str(), v.name.as_str(), v.base, v.index))
+            .collect();
+        assert_eq!(names, [("eth1", "vrrp.51", 3, None)]);
+        let on: Vec<_> = i.vips.addresses.iter().map(|a| a.ifindex).collect();
+        assert_eq!(on, [2, 0, 0]);
+        assert_eq!(
+            i.garp.extra_if.and_then(|x| x.only),
+            Some(vec![0]),
+            "without all: only the macvlan"
+        );
         // A reload that changes it keeps the instance running.
         let old = unit_of(BASE);
         let new = unit_of(&BASE.replace("priority 150", "priority 150\n garp_extra_if all 3"));

@@ -45,6 +45,9 @@ pub struct GlobalDefs {
     /// `use_ipvlan` interfaces configured without one (PREFIX.VRID),
     /// default "vrrp".
     pub vmac_prefix: String,
+    /// `vmac_addr_prefix`: the start of the names of `use_vmac_addr`'s
+    /// macvlans; `None`: `vmac_prefix`.
+    pub vmac_addr_prefix: Option<String>,
     /// `vrrp_version`, default 2 (IPv6 instances always use 3).
     pub vrrp_version: VrrpVersion,
     /// `vrrp_garp_master_delay`: delay of the second GARP burst after
@@ -375,6 +378,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vmac_prefix: "vrrp".to_string(),
+            vmac_addr_prefix: None,
             vrrp_version: VrrpVersion::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,

@@ -109,6 +109,11 @@ pub struct VrrpInstance {
     /// the adverts) go on an interface of the instance's own, created on
     /// `interface`. `None`: everything is on `interface`.
     pub vmac: Option<Vmac>,
+    /// `use_vmac_addr`: a VIP or excluded VIP whose `dev` is another
+    /// interface goes on a macvlan of its own created there (the virtual
+    /// MAC, or `use_vmac`'s), named from `vmac_addr_prefix`.
+    #[serde(default)]
+    pub use_vmac_addr: bool,
     /// `virtual_router_id` (VRID), 1–255. Required.
     pub virtual_router_id: u8,
     /// `priority`, 1–255, default 100 (255: address owner).
@@ -269,6 +274,7 @@ impl Default for VrrpInstance {
             state: InitialState::Backup,
             interface: String::new(),
             vmac: None,
+            use_vmac_addr: false,
             virtual_router_id: 0,
             priority: 100,
             advert_int: Duration::from_secs(1),

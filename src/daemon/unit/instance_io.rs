@@ -132,7 +132,7 @@ impl InstanceIo {
     /// Start (as master) or stop the garp_extra_if rounds: the first one
     /// interval after becoming master, as keepalived times it.
     pub(super) fn arm_extra_if(&mut self, master: bool) {
-        self.extra_if_at = match (master, self.plan.garp.extra_if) {
+        self.extra_if_at = match (master, &self.plan.garp.extra_if) {
             (true, Some(x)) => Some(Instant::now() + x.interval),
             _ => None,
         };
@@ -142,7 +142,7 @@ impl InstanceIo {
     /// VIPs' other interfaces, then the next one scheduled. On its own
     /// timer, apart from the bursts of becoming master and refresh.
     pub(super) fn extra_if_round(&mut self, now: Instant) {
-        let Some(x) = self.plan.garp.extra_if else {
+        let Some(x) = self.plan.garp.extra_if.clone() else {
             self.extra_if_at = None;
             return;
         };
