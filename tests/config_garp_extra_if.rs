@@ -100,10 +100,14 @@ fn without_all_it_is_kept_with_a_warning_that_nothing_is_sent() {
     assert_eq!(v, every(120, false));
     assert_eq!(m.len(), 1, "{m:?}");
     assert!(
-        m[0].starts_with("t.conf:2:5: warning: \"vrrp_garp_extra_if\" without \"all\"")
+        m[0].starts_with("t.conf:4:1: warning: vrrp_instance VI_1: garp_extra_if without \"all\"")
             && m[0].contains("nothing is sent"),
         "{m:?}"
     );
+    // With use_vmac_addr it sends on its links: no warning.
+    let (v, m) = value("vrrp_garp_extra_if 120", "use_vmac_addr");
+    assert_eq!(v, every(120, false));
+    assert!(m.is_empty(), "{m:?}");
 }
 
 #[test]

@@ -263,7 +263,9 @@ fn use_vmac_addr_and_vmac_addr_prefix_are_read() {
     // keepalived keeps the first prefix and ignores the second.
     assert_eq!(
         messages(&l),
-        ["t.conf:3:22: warning: vmac_addr_prefix is given again; the first stays (as in keepalived)"]
+        [
+            "t.conf:3:22: warning: vmac_addr_prefix is given again; the first stays (as in keepalived)"
+        ]
     );
     let c = l.config.unwrap();
     assert_eq!(c.global_defs.vmac_addr_prefix.as_deref(), Some("vaddr"));

@@ -29,6 +29,20 @@ impl Builder {
         }
     }
 
+    /// An instance whose `garp_extra_if` (its own or the global one) has
+    /// no `all` and no `use_vmac_addr`: keepalived sends nothing for it.
+    pub(super) fn warn_garp_extra_if_idle(&mut self, vi: &crate::config::model::VrrpInstance) {
+        if vi.garp_extra_if.is_some_and(|x| !x.all) && !vi.use_vmac_addr {
+            self.warn_at(
+                &vi.origin,
+                format!(
+                    "vrrp_instance {}: garp_extra_if without \"all\" sends only on the links of use_vmac_addr, which it does not use: nothing is sent (add \"all\" for every interface of its VIPs)",
+                    vi.name
+                ),
+            );
+        }
+    }
+
     /// `[all] SECS` in either order, SECS in `min..=86400`. `None`: an
     /// error (reported); `Some(None)`: 0, off.
     fn garp_extra_if(&mut self, st: &Stmt, min: i64) -> Option<Option<GarpExtraIf>> {
@@ -53,15 +67,6 @@ impl Builder {
             );
             return None;
         };
-        if secs > 0 && !all {
-            // keepalived turns it off for an instance with no such VMAC.
-            self.warn(
-                st.keyword.pos,
-                format!(
-                    "\"{kw}\" without \"all\" sends only on the VMACs of VIPs on another interface (use_vmac_addr, use_vmac on a VIP), which tandem does not support yet: nothing is sent; add \"all\" for every interface of the VIPs"
-                ),
-            );
-        }
         Some((secs > 0).then(|| GarpExtraIf {
             interval: Duration::from_secs(secs as u64),
             all,

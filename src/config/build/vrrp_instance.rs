@@ -636,6 +636,7 @@ impl Builder {
             self.bfds = bfds;
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
+            self.warn_garp_extra_if_idle(&vi);
             state_and_priority(&mut vi, &ri);
             vi.version = self.resolve_version(&vi, &ri, g);
             if let Some((adv, pos)) = ri.advert_int {
