@@ -60,6 +60,16 @@ pub(super) struct IoPool {
     pub(super) accept_filter: Arc<AcceptFilter>,
 }
 
+/// A receive socket's buffer: keepalived's sum over the socket's
+/// instances (an AH instance's adverts arrive on the protocol-51 socket).
+fn rx_buf_sum(units: &[UnitPlan], key: &RxKey, ah: bool) -> u32 {
+    units
+        .iter()
+        .flat_map(|u| &u.instances)
+        .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == ah)
+        .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf))
+}
+
 impl IoPool {
     /// Open every socket `units` need that is not open yet; the new receive
     /// sockets are returned (their tasks are started by the caller once
@@ -147,13 +157,7 @@ impl IoPool {
         self.garp.extend(new_garp);
         self.na.extend(new_na);
         for (key, socket, ah) in &new_rx {
-            // keepalived's sum over the socket's instances (an AH
-            // instance's adverts arrive on the protocol-51 socket).
-            let bytes: u32 = units
-                .iter()
-                .flat_map(|u| &u.instances)
-                .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == *ah)
-                .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf));
+            let bytes = rx_buf_sum(units, key, *ah);
             if bytes > 0 {
                 socket.set_recv_buffer(bytes);
             }

@@ -11,7 +11,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::common::{NotifyScript, Origin, ScriptUser, VrrpVersion};
-use super::vrrp::GarpExtraIf;
 use super::{opt_secs, secs};
 
 /// `global_defs { ... }`.
@@ -675,4 +674,19 @@ pub enum LinkbeatKind {
     Ethtool,
     /// SIOCGIFFLAGS: IFF_UP and IFF_RUNNING only.
     Ioctl,
+}
+
+/// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if` (keepalived 2.2.2
+/// renamed them from `vmac_garp_intvl` / `vrrp_vmac_garp_intvl`): while
+/// master, every `interval` one gratuitous ARP / unsolicited NA on each
+/// interface other than the instance's that carries one of its VIPs —
+/// only VMACs of their own without `all`, every such interface with it.
+/// The adverts keep the switches' tables fresh for the instance's own
+/// interface only; this does it for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpExtraIf {
+    #[serde(with = "secs")]
+    pub interval: Duration,
+    /// `all`: on every extra interface, not only VMACs.
+    pub all: bool,
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::addresses::{VirtualIpAddress, VirtualRoute};
 use super::bfd::TrackBfd;
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
-use super::global::GlobalDefs;
+use super::global::{GarpExtraIf, GlobalDefs};
 use super::rules::IpRule;
 use super::track_file::TrackFileEntry;
 use super::track_process::TrackProcessEntry;
@@ -387,19 +387,4 @@ pub struct TrackScript {
     pub reverse: bool,
     #[serde(skip)]
     pub origin: Origin,
-}
-
-/// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if` (keepalived 2.2.2
-/// renamed them from `vmac_garp_intvl` / `vrrp_vmac_garp_intvl`): while
-/// master, every `interval` one gratuitous ARP / unsolicited NA on each
-/// interface other than the instance's that carries one of its VIPs —
-/// only VMACs of their own without `all`, every such interface with it.
-/// The adverts keep the switches' tables fresh for the instance's own
-/// interface only; this does it for the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GarpExtraIf {
-    #[serde(with = "secs")]
-    pub interval: Duration,
-    /// `all`: on every extra interface, not only VMACs.
-    pub all: bool,
 }
