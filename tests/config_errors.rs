@@ -111,11 +111,11 @@ fn unsupported_keepalived_options_say_so() {
             "t.conf:2:4: error: \"namespace_with_ipsets\" is a keepalived option that tandem does not support yet"
         ]
     );
-    let e = errors(&INSTANCE.replace("    priority 100", "    use_vmac_addr"));
+    let e = errors(&INSTANCE.replace("    priority 100", "    unicast_fault_no_peer"));
     assert_eq!(
         e,
         [
-            "t.conf:4:5: error: \"use_vmac_addr\" is a keepalived option that tandem does not support yet"
+            "t.conf:4:5: error: \"unicast_fault_no_peer\" is a keepalived option that tandem does not support yet"
         ]
     );
     // Never "unknown keyword" for a documented keepalived option.

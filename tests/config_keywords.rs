@@ -274,6 +274,7 @@ const KEEPALIVED_2_2_7: &[(Block, &[&str])] = &[
             "virtual_router_id",
             "virtual_routes",
             "virtual_rules",
+            "vmac_garp_intvl",
             "vmac_xmit_base",
             "vrf",
         ],

@@ -252,3 +252,30 @@ fn a_vmac_name_given_twice_is_dropped_from_the_second_instance() {
         .collect();
     assert_eq!(names, [Some("vm.51".to_string()), None]);
 }
+
+#[test]
+fn use_vmac_addr_and_vmac_addr_prefix_are_read() {
+    let l = check(&format!(
+        "global_defs {{\n    vmac_addr_prefix vaddr\n    vmac_addr_prefix other\n}}\n{}",
+        instance("use_vmac_addr", "198.51.100.7/24 dev eth1")
+    ));
+    assert!(!l.has_errors(), "{:?}", messages(&l));
+    // keepalived keeps the first prefix and ignores the second.
+    assert_eq!(
+        messages(&l),
+        [
+            "t.conf:3:22: warning: vmac_addr_prefix is given again; the first stays (as in keepalived)"
+        ]
+    );
+    let c = l.config.unwrap();
+    assert_eq!(c.global_defs.vmac_addr_prefix.as_deref(), Some("vaddr"));
+    assert!(c.vrrp_instances[0].use_vmac_addr);
+    assert_eq!(
+        errors("global_defs {\n    vmac_addr_prefix a/b\n}\n"),
+        ["t.conf:2:22: error: vmac_addr_prefix \"a/b\" may not contain '/', ':' or spaces"]
+    );
+    assert_eq!(
+        errors(&instance("use_vmac_addr yes", "192.0.2.10/24")),
+        ["t.conf:4:19: error: unexpected \"yes\" after \"use_vmac_addr\""]
+    );
+}

@@ -125,12 +125,15 @@ impl Block {
                 "vrrp_mcast_group6",
                 "vrrp_version",
                 "vmac_prefix",
+                "vmac_addr_prefix",
                 "vrrp_garp_master_delay",
                 "vrrp_garp_master_repeat",
                 "vrrp_garp_lower_prio_delay",
                 "vrrp_garp_lower_prio_repeat",
                 "vrrp_garp_master_refresh",
                 "vrrp_garp_master_refresh_repeat",
+                "vrrp_garp_extra_if",
+                "vrrp_vmac_garp_intvl",
                 "vrrp_garp_interval",
                 "vrrp_min_garp",
                 "vrrp_gna_interval",
@@ -262,6 +265,7 @@ impl Block {
                 "use_vmac",
                 "use_ipvlan",
                 "vmac_xmit_base",
+                "use_vmac_addr",
                 "virtual_router_id",
                 "priority",
                 "advert_int",
@@ -311,6 +315,8 @@ impl Block {
                 "garp_lower_prio_repeat",
                 "garp_master_refresh",
                 "garp_master_refresh_repeat",
+                "garp_extra_if",
+                "vmac_garp_intvl",
             ],
             Block::Authentication => &["auth_type", "auth_pass"],
             Block::VirtualServerGroup => &["fwmark"],
@@ -601,12 +607,7 @@ impl Block {
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &["global_tracking"],
-            Block::VrrpInstance => &[
-                "vrf",
-                "use_vmac_addr",
-                "garp_extra_if",
-                "down_timer_adverts",
-            ],
+            Block::VrrpInstance => &["vrf", "down_timer_adverts"],
             Block::Authentication => &[],
             Block::VirtualServerGroup => &[],
             // weight and hashed: read by keepalived 2.2.7 in
@@ -637,16 +638,13 @@ impl Block {
 
 /// global_defs keywords of keepalived 2.2 that tandem does not implement.
 const GLOBAL_UNSUPPORTED: &[&str] = &[
-    "vrrp_garp_extra_if",
     "vrrp_down_timer_adverts",
     "nftables_ipvs",
     "nftables_ipvs_priority",
     "nftables_ipvs_start_fwmark",
-    "vrrp_vmac_garp_intvl",
     "enable_snmp_checker",
     "net_namespace_ipvs",
     "namespace_with_ipsets",
-    "vmac_addr_prefix",
     "config_save_dir",
     "data_use_instance",
     "tmp_config_directory",
@@ -703,6 +701,7 @@ pub const KEEP_FIRST: &[&str] = &[
     "shutdown_script",
     "notify_master_rx_lower_pri",
     "notify_deleted",
+    "vmac_addr_prefix",
     // DNS_CHECK's and BFD_CHECK's: a second one is refused.
     "name",
 ];
@@ -717,6 +716,9 @@ pub fn deprecated_alias(keyword: &str) -> Option<&'static str> {
         "lvs_flush_onstop" => Some("lvs_flush_on_stop"),
         // keepalived 2.0's name.
         "enable_snmp_keepalived" => Some("enable_snmp_vrrp"),
+        // keepalived 2.2.2 renamed them.
+        "vrrp_vmac_garp_intvl" => Some("vrrp_garp_extra_if"),
+        "vmac_garp_intvl" => Some("garp_extra_if"),
         _ => None,
     }
 }

@@ -16,7 +16,8 @@ use crate::vrrp::{self, Auth, Params, Version};
 use super::addrs::VipSet;
 use super::netconf;
 use super::plan::{
-    GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan, Waiting,
+    ExtraIfGarp, GarpPlan, GroupPlan, InstancePlan, Kernel, Plan, PlanError, ScriptPlan, UnitPlan,
+    Waiting,
 };
 use super::plan_trackers::{
     bfd_session, bfd_tracker, group_trackers, script_tracker, takeovers, tracker, value_trackers,
@@ -312,7 +313,9 @@ fn plan_instance(
         v.address = vmac::own_address(cv, v, src);
     }
     let (group, dsts) = advert_destinations(config, inst);
+    let addr_vmacs = vmac::plan_addr_vmacs(config, inst, kernel, vmac_names)?;
     let mut vips = vip_set(inst, kernel, vmac_index.unwrap_or(base), &origin)?;
+    vmac::move_to_addr_vmacs(&mut vips, kernel, &addr_vmacs);
     // RFC 5798 §6.1: not in accept mode, a master (unless the address
     // owner) drops traffic to its VIPs.
     let nft = &config.global_defs.nftables;
@@ -333,6 +336,14 @@ fn plan_instance(
         .validate()
         .map_err(|e| invalid(inst, &origin, e.to_string()))?;
     let notify = instance_notify(env, inst)?;
+    let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
+    let own = vmac_index.unwrap_or(base);
+    let on_vmacs: Vec<u32> = addr_vmacs
+        .iter()
+        .map(|(_, v)| v.index.unwrap_or(0))
+        .collect();
+    let extra_if = ExtraIfGarp::resolve(inst.garp_extra_if, &vips, own, xmit_base, &on_vmacs);
+    let garp = garp_plan(inst, extra_if);
     Ok(InstancePlan {
         name: inst.name.clone(),
         rx_buf: rx_buf_share(config, inst, &params),
@@ -353,8 +364,9 @@ fn plan_instance(
         takeovers: takeovers(config, &inst.track_bfd),
         track_processes,
         notify,
-        garp: garp_plan(inst),
+        garp,
         vmac,
+        addr_vmacs,
         ah_pass: ah_pass(inst),
         origin,
     })
@@ -660,12 +672,13 @@ fn trackers(
     })
 }
 
-fn garp_plan(inst: &VrrpInstance) -> GarpPlan {
+fn garp_plan(inst: &VrrpInstance, extra_if: Option<ExtraIfGarp>) -> GarpPlan {
     GarpPlan {
         master_repeat: inst.garp_master_repeat,
         lower_prio_repeat: inst.garp_lower_prio_repeat,
         refresh: inst.garp_master_refresh.filter(|d| !d.is_zero()),
         refresh_repeat: inst.garp_master_refresh_repeat,
+        extra_if,
     }
 }
 

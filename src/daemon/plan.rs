@@ -59,12 +59,74 @@ pub enum PlanError {
 }
 
 /// gratuitous ARP / NA settings of one instance (keepalived names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GarpPlan {
     pub master_repeat: u32,
     pub lower_prio_repeat: u32,
     pub refresh: Option<Duration>,
     pub refresh_repeat: u32,
+    /// `garp_extra_if ... all`, when some VIP is on another interface.
+    pub extra_if: Option<ExtraIfGarp>,
+}
+
+/// `garp_extra_if` / `vrrp_garp_extra_if` resolved: while master, every
+/// `interval`, one gratuitous ARP / NA on each interface of the VIPs
+/// other than the instance's own, whose MAC the adverts already keep in
+/// the switches' tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraIfGarp {
+    pub interval: Duration,
+    /// The instance's own interface (its vmac with `use_vmac`); `None`
+    /// with `vmac_xmit_base`: the adverts leave from the base, so the
+    /// vmac is announced too, as keepalived does.
+    pub skip: Option<u32>,
+    /// Without `all`: the only interfaces announced (use_vmac_addr's).
+    pub only: Option<Vec<u32>>,
+}
+
+impl ExtraIfGarp {
+    /// keepalived's rule: only when a VIP is on an interface other than
+    /// `own` — with `all` any, without it one of `vmacs` (use_vmac_addr's).
+    /// Without `all` only those are announced.
+    pub fn resolve(
+        cfg: Option<crate::config::model::GarpExtraIf>,
+        vips: &VipSet,
+        own: u32,
+        xmit_base: bool,
+        vmacs: &[u32],
+    ) -> Option<ExtraIfGarp> {
+        let c = cfg?;
+        let counts = |i: u32| i != own && (c.all || vmacs.contains(&i));
+        vips.addresses
+            .iter()
+            .any(|a| counts(a.ifindex))
+            .then(|| ExtraIfGarp {
+                interval: c.interval,
+                skip: (!xmit_base).then_some(own),
+                only: (!c.all).then(|| vmacs.to_vec()),
+            })
+    }
+
+    /// What one round announces: the first VIP (or excluded VIP) on each
+    /// interface but the skipped one — one frame per interface refreshes
+    /// the switches, as keepalived sends it. The clone keeps the set's
+    /// mastership, so a round never follows the VIPs' removal.
+    pub fn subset(&self, vips: &VipSet) -> VipSet {
+        let mut set = vips.clone();
+        let mut seen = Vec::new();
+        set.addresses.retain(|a| {
+            let first = Some(a.ifindex) != self.skip
+                && self.only.as_ref().is_none_or(|o| o.contains(&a.ifindex))
+                && !seen.contains(&a.ifindex);
+            if first {
+                seen.push(a.ifindex);
+            }
+            first
+        });
+        set.routes.clear();
+        set.rules.clear();
+        set
+    }
 }
 
 /// An instance's `use_vmac` / `use_ipvlan` interface, resolved: its name
@@ -140,6 +202,9 @@ pub struct InstancePlan {
     /// `use_vmac` / `use_ipvlan`; `ifindex` is the vmac's unless
     /// `vmac_xmit_base`.
     pub vmac: Option<VmacPlan>,
+    /// `use_vmac_addr`: (the `dev` it stands for, its macvlan) for each
+    /// other interface a VIP names; the VIPs with that `dev` are on it.
+    pub addr_vmacs: Vec<(String, VmacPlan)>,
     /// `auth_type AH`: its `auth_pass`, the key of the IPsec AH ICV. The
     /// adverts then go out whole (IP header included) on an `IP_HDRINCL`
     /// socket and come in on a protocol-51 socket.
@@ -316,6 +381,13 @@ pub(super) fn in_place(old: &UnitPlan, new: &UnitPlan) -> Result<(), String> {
             != n.vmac.as_ref().map(|v| (&v.name, &v.link, v.xmit_base))
         {
             "use_vmac / use_ipvlan"
+        } else if o
+            .addr_vmacs
+            .iter()
+            .map(|(_, v)| (&v.name, &v.link))
+            .ne(n.addr_vmacs.iter().map(|(_, v)| (&v.name, &v.link)))
+        {
+            "use_vmac_addr"
         } else if o.src != n.src {
             "source address"
         } else if o.group != n.group {
@@ -427,5 +499,60 @@ mod tests {
                 "{new}"
             );
         }
+    }
+
+    #[test]
+    fn garp_extra_if_announces_the_first_vip_of_each_other_interface() {
+        let with = |kw: &str, vips: &str| {
+            let text = BASE
+                .replace("priority 150", &format!("priority 150\n {kw}"))
+                .replace("192.0.2.2/24", vips);
+            unit_of(&text).instances.remove(0)
+        };
+        let two_links = "192.0.2.2/24\n 198.51.100.7/24 dev eth1\n 198.51.100.8/24 dev eth1";
+        let i = with("garp_extra_if all 3", two_links);
+        let x = i.garp.extra_if;
+        assert_eq!(
+            x,
+            Some(ExtraIfGarp {
+                interval: Duration::from_secs(3),
+                skip: Some(2),
+                only: None,
+            })
+        );
+        let round: Vec<_> = x
+            .map(|x| x.subset(&i.vips).addresses)
+            .unwrap_or_default()
+            .iter()
+            .map(|a| (a.ifindex, a.addr.to_string()))
+            .collect();
+        assert_eq!(round, [(3, "198.51.100.7".to_string())]);
+        // keepalived: off when every VIP is on the instance's interface,
+        // and without `all` (no VMAC of a VIP's own).
+        assert_eq!(
+            with("garp_extra_if all 3", "192.0.2.2/24").garp.extra_if,
+            None
+        );
+        assert_eq!(with("garp_extra_if 3", two_links).garp.extra_if, None);
+        // use_vmac_addr: eth1's VIPs go on a macvlan there, still to be
+        // made (index 0), and without `all` only it is announced.
+        let i = with("use_vmac_addr\n garp_extra_if 3", two_links);
+        let names: Vec<_> = i
+            .addr_vmacs
+            .iter()
+            .map(|(d, v)| (d.as_str(), v.name.as_str(), v.base, v.index))
+            .collect();
+        assert_eq!(names, [("eth1", "vrrp.51", 3, None)]);
+        let on: Vec<_> = i.vips.addresses.iter().map(|a| a.ifindex).collect();
+        assert_eq!(on, [2, 0, 0]);
+        assert_eq!(
+            i.garp.extra_if.and_then(|x| x.only),
+            Some(vec![0]),
+            "without all: only the macvlan"
+        );
+        // A reload that changes it keeps the instance running.
+        let old = unit_of(BASE);
+        let new = unit_of(&BASE.replace("priority 150", "priority 150\n garp_extra_if all 3"));
+        assert_eq!(in_place(&old, &new), Ok(()));
     }
 }

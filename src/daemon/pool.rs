@@ -66,6 +66,16 @@ pub(super) struct IoPool {
     delays: GarpDelays,
 }
 
+/// A receive socket's buffer: keepalived's sum over the socket's
+/// instances (an AH instance's adverts arrive on the protocol-51 socket).
+fn rx_buf_sum(units: &[UnitPlan], key: &RxKey, ah: bool) -> u32 {
+    units
+        .iter()
+        .flat_map(|u| &u.instances)
+        .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == ah)
+        .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf))
+}
+
 impl IoPool {
     /// Open every socket `units` need that is not open yet; the new receive
     /// sockets are returned (their tasks are started by the caller once
@@ -159,13 +169,7 @@ impl IoPool {
     /// Size each new receive socket's buffer and give it its routes.
     fn adopt_receivers(&mut self, units: &[UnitPlan], new_rx: &NewReceivers) {
         for (key, socket, ah) in new_rx {
-            // keepalived's sum over the socket's instances (an AH
-            // instance's adverts arrive on the protocol-51 socket).
-            let bytes: u32 = units
-                .iter()
-                .flat_map(|u| &u.instances)
-                .filter(|i| (i.ifindex, i.rx_dest()) == *key && i.ah_pass.is_some() == *ah)
-                .fold(0u32, |sum, i| sum.saturating_add(i.rx_buf));
+            let bytes = rx_buf_sum(units, key, *ah);
             if bytes > 0 {
                 socket.set_recv_buffer(bytes);
             }

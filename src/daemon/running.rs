@@ -113,7 +113,7 @@ fn vmacs_of(plan: &Plan) -> impl Iterator<Item = &VmacPlan> {
     plan.units
         .iter()
         .flat_map(|u| &u.instances)
-        .filter_map(|i| i.vmac.as_ref())
+        .flat_map(|i| i.vmac.iter().chain(i.addr_vmacs.iter().map(|(_, v)| v)))
 }
 
 /// Create (or adopt) the vmacs (use_vmac, use_ipvlan) the configuration
@@ -693,7 +693,8 @@ impl Running {
             .units
             .iter()
             .flat_map(|u| &u.plan.instances)
-            .filter_map(|i| i.vmac.as_ref().map(|v| v.name.clone()))
+            .flat_map(|i| i.vmac.iter().chain(i.addr_vmacs.iter().map(|(_, v)| v)))
+            .map(|v| v.name.clone())
             .collect();
         match Rtnl::new() {
             Ok(mut rtnl) => self.vmacs.retain(&mut rtnl, &keep),

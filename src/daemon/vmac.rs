@@ -171,6 +171,90 @@ pub fn plan_vmac(
     Ok(plan)
 }
 
+/// `use_vmac_addr`: a private macvlan on each other interface a VIP or
+/// excluded VIP names with `dev` (one per interface), as keepalived makes
+/// them: `use_vmac`'s MAC if given, else the RFC 5798 one; named from
+/// `vmac_addr_prefix`, else `vmac_prefix`, adopting a matching link left
+/// on that interface. (dev, plan) in the VIPs' order.
+pub fn plan_addr_vmacs(
+    config: &config::Config,
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+    taken: &mut HashSet<String>,
+) -> Result<Vec<(String, VmacPlan)>, PlanError> {
+    let mut out: Vec<(String, VmacPlan)> = Vec::new();
+    if !inst.use_vmac_addr {
+        return Ok(out);
+    }
+    let v6 = inst.family == config::AddressFamily::Inet6;
+    let vrid = inst.virtual_router_id;
+    let mac = match inst.vmac.as_ref().map(|v| &v.kind) {
+        Some(VmacKind::Macvlan { mac: Some(m) }) => *m,
+        _ => virtual_mac(vrid, v6),
+    };
+    let link = NewVlan::Macvlan { mac };
+    let g = &config.global_defs;
+    let prefix = g.vmac_addr_prefix.as_deref().unwrap_or(&g.vmac_prefix);
+    let devs = inst
+        .virtual_ipaddress
+        .iter()
+        .chain(&inst.virtual_ipaddress_excluded)
+        .filter_map(|a| a.dev.as_ref());
+    for dev in devs {
+        if *dev == inst.interface || out.iter().any(|(d, _)| d == dev) {
+            continue;
+        }
+        // A missing link: the VIP's own check reports it.
+        let Some(base) = kernel.link(dev) else {
+            continue;
+        };
+        let name = choose_name(prefix, vrid, v6, base.index, &link, kernel, taken);
+        taken.insert(name.clone());
+        let mut plan = VmacPlan {
+            name,
+            base: base.index,
+            base_ifname: base.name.clone(),
+            group: base.group,
+            link: link.clone(),
+            v6,
+            xmit_base: false,
+            disable_ipv6: !v6,
+            address: None,
+            index: None,
+        };
+        plan.index = match found(&plan, kernel) {
+            Ok(Found::Matching(i)) => Some(i),
+            Ok(_) => None,
+            Err(what) => {
+                return Err(PlanError::Invalid {
+                    origin: inst.origin.to_string(),
+                    instance: inst.name.clone(),
+                    what,
+                });
+            }
+        };
+        out.push((dev.clone(), plan));
+    }
+    Ok(out)
+}
+
+/// Put the addresses on `use_vmac_addr`'s macvlans: each one whose link is
+/// a macvlan's `dev` moves to the macvlan (index 0 while it is still to
+/// be made: such a plan is only read for its vmacs).
+pub fn move_to_addr_vmacs(
+    vips: &mut super::addrs::VipSet,
+    kernel: &Kernel,
+    vmacs: &[(String, VmacPlan)],
+) {
+    for a in &mut vips.addresses {
+        let on =
+            |(dev, _): &&(String, VmacPlan)| kernel.link(dev).is_some_and(|l| l.index == a.ifindex);
+        if let Some((_, v)) = vmacs.iter().find(on) {
+            a.ifindex = v.index.unwrap_or(0);
+        }
+    }
+}
+
 /// A name for a vmac configured without one: a matching link already on
 /// the base, else the first free generated name.
 fn choose_name(

@@ -214,6 +214,21 @@ impl Builder {
                     }
                 }
             }
+            // keepalived keeps the first and ignores the others.
+            "vmac_addr_prefix" => {
+                if let Some(w) = self.one(st, "a name prefix") {
+                    match super::vmac::bad_ifname(&w.text) {
+                        Some(why) => {
+                            self.err(w.pos, format!("vmac_addr_prefix \"{}\" {why}", w.text))
+                        }
+                        None if self.global.vmac_addr_prefix.is_some() => self.warn(
+                            w.pos,
+                            "vmac_addr_prefix is given again; the first stays (as in keepalived)",
+                        ),
+                        None => self.global.vmac_addr_prefix = Some(w.text.clone()),
+                    }
+                }
+            }
             _ => return self.global_garp_stmt(kw, st),
         }
         true
@@ -251,6 +266,7 @@ impl Builder {
                         (v > 0).then(|| Duration::from_secs(v as u64));
                 }
             }
+            "vrrp_garp_extra_if" => self.global_garp_extra_if(st),
             "vrrp_garp_master_refresh_repeat" => {
                 if let Some(v) = self.int_in(st, 1, 1000) {
                     self.global.vrrp_garp_master_refresh_repeat = v as u32;

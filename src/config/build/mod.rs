@@ -25,6 +25,7 @@ mod checkers;
 mod daemon_knobs;
 mod forwarding;
 mod garp_group;
+mod garp_extra_if;
 mod global_defs;
 mod inherited;
 mod linkbeat;

@@ -140,6 +140,8 @@ pub(super) struct RawInstance {
     pub(super) garp_lower_prio_repeat: Option<u32>,
     pub(super) garp_master_refresh: Option<Option<Duration>>,
     pub(super) garp_master_refresh_repeat: Option<u32>,
+    /// `garp_extra_if`: `Some(None)` is 0 (off).
+    pub(super) garp_extra_if: Option<Option<crate::config::model::GarpExtraIf>>,
     /// track_script entries with their own weight / reverse, if given.
     pub(super) track_script: Vec<TrackEntry>,
     pub(super) track_bfd: Vec<TrackBfdEntry>,

@@ -89,6 +89,10 @@ impl Builder {
                 self.bare(st);
                 r.xmit_base = Some(st.keyword.pos);
             }
+            "use_vmac_addr" => {
+                self.bare(st);
+                vi.use_vmac_addr = true;
+            }
             _ => return false,
         }
         true

@@ -523,6 +523,7 @@ impl Builder {
                     r.garp_master_refresh_repeat = Some(v as u32);
                 }
             }
+            "garp_extra_if" => self.instance_garp_extra_if(st, r),
             _ => return false,
         }
         true
@@ -640,6 +641,7 @@ impl Builder {
             self.bfds = bfds;
             vi.smtp_alert = ri.smtp_alert.or(alert_default).unwrap_or(false);
             self.inherit_global_timers(&mut vi, &ri, g);
+            self.warn_garp_extra_if_idle(&vi);
             state_and_priority(&mut vi, &ri);
             vi.version = self.resolve_version(&vi, &ri, g);
             if let Some((adv, pos)) = ri.advert_int {
@@ -691,6 +693,7 @@ impl Builder {
         vi.garp_master_refresh_repeat = ri
             .garp_master_refresh_repeat
             .unwrap_or(g.vrrp_garp_master_refresh_repeat);
+        vi.garp_extra_if = ri.garp_extra_if.unwrap_or(g.vrrp_garp_extra_if);
         vi.garp_interval = g.vrrp_garp_interval;
         vi.gna_interval = g.vrrp_gna_interval;
     }

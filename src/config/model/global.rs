@@ -44,6 +44,9 @@ pub struct GlobalDefs {
     /// `use_ipvlan` interfaces configured without one (PREFIX.VRID),
     /// default "vrrp".
     pub vmac_prefix: String,
+    /// `vmac_addr_prefix`: the start of the names of `use_vmac_addr`'s
+    /// macvlans; `None`: `vmac_prefix`.
+    pub vmac_addr_prefix: Option<String>,
     /// `vrrp_version`, default 2 (IPv6 instances always use 3).
     pub vrrp_version: VrrpVersion,
     /// `vrrp_garp_master_delay`: delay of the second GARP burst after
@@ -66,6 +69,9 @@ pub struct GlobalDefs {
     /// `vrrp_garp_interval`: gap between two GARPs on one interface, default 0.
     #[serde(with = "secs")]
     pub vrrp_garp_interval: Duration,
+    /// `vrrp_garp_extra_if` / `vrrp_vmac_garp_intvl`: the instances'
+    /// default `garp_extra_if`.
+    pub vrrp_garp_extra_if: Option<GarpExtraIf>,
     /// `vrrp_gna_interval`: gap between two unsolicited NAs, default 0.
     #[serde(with = "secs")]
     pub vrrp_gna_interval: Duration,
@@ -376,6 +382,7 @@ impl Default for GlobalDefs {
             vrrp_mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
             vrrp_mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
             vmac_prefix: "vrrp".to_string(),
+            vmac_addr_prefix: None,
             vrrp_version: VrrpVersion::V2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
@@ -384,6 +391,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh: None,
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
+            vrrp_garp_extra_if: None,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_skip_check_adv_addr: false,
             vrrp_lower_prio_no_advert: false,
@@ -672,4 +680,19 @@ pub enum LinkbeatKind {
     Ethtool,
     /// SIOCGIFFLAGS: IFF_UP and IFF_RUNNING only.
     Ioctl,
+}
+
+/// `garp_extra_if [all] SECS` / `vrrp_garp_extra_if` (keepalived 2.2.2
+/// renamed them from `vmac_garp_intvl` / `vrrp_vmac_garp_intvl`): while
+/// master, every `interval` one gratuitous ARP / unsolicited NA on each
+/// interface other than the instance's that carries one of its VIPs —
+/// only VMACs of their own without `all`, every such interface with it.
+/// The adverts keep the switches' tables fresh for the instance's own
+/// interface only; this does it for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpExtraIf {
+    #[serde(with = "secs")]
+    pub interval: Duration,
+    /// `all`: on every extra interface, not only VMACs.
+    pub all: bool,
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::addresses::{VirtualIpAddress, VirtualRoute};
 use super::bfd::TrackBfd;
 use super::common::{AddressFamily, NotifyScript, Origin, ScriptUser, VrrpVersion};
-use super::global::GlobalDefs;
+use super::global::{GarpExtraIf, GlobalDefs};
 use super::rules::IpRule;
 use super::track_file::TrackFileEntry;
 use super::track_process::TrackProcessEntry;
@@ -109,6 +109,11 @@ pub struct VrrpInstance {
     /// the adverts) go on an interface of the instance's own, created on
     /// `interface`. `None`: everything is on `interface`.
     pub vmac: Option<Vmac>,
+    /// `use_vmac_addr`: a VIP or excluded VIP whose `dev` is another
+    /// interface goes on a macvlan of its own created there (the virtual
+    /// MAC, or `use_vmac`'s), named from `vmac_addr_prefix`.
+    #[serde(default)]
+    pub use_vmac_addr: bool,
     /// `virtual_router_id` (VRID), 1–255. Required.
     pub virtual_router_id: u8,
     /// `priority`, 1–255, default 100 (255: address owner).
@@ -246,6 +251,9 @@ pub struct VrrpInstance {
     pub garp_master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat`, default the global value.
     pub garp_master_refresh_repeat: u32,
+    /// `garp_extra_if` (deprecated spelling `vmac_garp_intvl`), default
+    /// the global `vrrp_garp_extra_if`; `None`: off.
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// The global `vrrp_garp_interval`.
     #[serde(with = "secs")]
     pub garp_interval: Duration,
@@ -270,6 +278,7 @@ impl Default for VrrpInstance {
             state: InitialState::Backup,
             interface: String::new(),
             vmac: None,
+            use_vmac_addr: false,
             virtual_router_id: 0,
             priority: 100,
             advert_int: Duration::from_secs(1),
@@ -316,6 +325,7 @@ impl Default for VrrpInstance {
             garp_lower_prio_repeat: g.vrrp_garp_lower_prio_repeat,
             garp_master_refresh: g.vrrp_garp_master_refresh,
             garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+            garp_extra_if: g.vrrp_garp_extra_if,
             garp_interval: g.vrrp_garp_interval,
             gna_interval: g.vrrp_gna_interval,
             kernel_rx_buf_size: None,

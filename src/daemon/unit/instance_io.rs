@@ -46,6 +46,8 @@ pub struct InstanceIo {
     pub(super) garp_sent: Arc<AtomicU64>,
     /// When a garp_master_refresh round is due.
     pub(super) refresh_at: Option<Instant>,
+    /// When a garp_extra_if round is due.
+    pub(super) extra_if_at: Option<Instant>,
     /// Drop logging, kept sparse so a flood cannot fill the log: each
     /// (source, reason) at most once a second, at most
     /// [`DROP_LOGS_PER_SECOND`] lines a second in all.
@@ -74,6 +76,7 @@ impl InstanceIo {
             ah: plan.ah_pass.as_ref().map(|p| IpsecAh::new(p.as_bytes())),
             garp_sent: Arc::default(),
             refresh_at: None,
+            extra_if_at: None,
             drop_log: HashMap::new(),
             drop_window: None,
             drops_logged_in_window: 0,
@@ -121,6 +124,36 @@ impl InstanceIo {
             self.garp_sent.clone(),
             first_now,
         );
+    }
+
+    /// Start (as master) or stop the garp_extra_if rounds: the first one
+    /// interval after becoming master, as keepalived times it.
+    pub(super) fn arm_extra_if(&mut self, master: bool) {
+        self.extra_if_at = match (master, &self.plan.garp.extra_if) {
+            (true, Some(x)) => Some(Instant::now() + x.interval),
+            _ => None,
+        };
+    }
+
+    /// A garp_extra_if round, if due: one announcement on each of the
+    /// VIPs' other interfaces, then the next one scheduled. On its own
+    /// timer, apart from the bursts of becoming master and refresh.
+    pub(super) fn extra_if_round(&mut self, now: Instant) {
+        let Some(x) = self.plan.garp.extra_if.clone() else {
+            self.extra_if_at = None;
+            return;
+        };
+        if self.extra_if_at.is_none_or(|t| t > now) {
+            return;
+        }
+        self.extra_if_at = Some(now + x.interval);
+        if self.vips_held {
+            let burst = Burst { repeat: 1 };
+            let set = x.subset(&self.plan.vips);
+            let name = self.plan.name.clone();
+            self.announcer
+                .announce(&set, burst, name, self.garp_sent.clone(), true);
+        }
     }
 
     /// Log a dropped advert, unless the same source was dropped for the

@@ -197,6 +197,7 @@ impl Unit {
         loop {
             let timer = self.router.poll_timeout().map(|t| self.instant_of(t));
             let refresh = self.io.iter().filter_map(|io| io.refresh_at).min();
+            let extra_if = self.io.iter().filter_map(|io| io.extra_if_at).min();
             let gate = self
                 .io
                 .iter()
@@ -248,6 +249,10 @@ impl Unit {
                     self.router.handle_timeout(now);
                 }
                 _ = sleep_until_opt(refresh) => self.refresh_garp(),
+                _ = sleep_until_opt(extra_if) => {
+                    let now = Instant::now();
+                    self.io.iter_mut().for_each(|io| io.extra_if_round(now));
+                }
             }
             self.execute().await;
         }
@@ -484,8 +489,13 @@ impl Unit {
             "VRRP_Instance({}) reloaded in place (state kept)", new.name
         );
         let line = format!("{}: updated in place", new.name);
+        let rearm = io.plan.garp.extra_if != new.garp.extra_if;
         io.plan = new;
         io.announcer = announcer.clone();
+        if rearm {
+            let master = self.router.instance(id).map(|i| i.state()) == Some(State::Master);
+            io.arm_extra_if(master);
+        }
         Some(line)
     }
 
@@ -688,6 +698,7 @@ impl Unit {
             State::Master => io.plan.garp.refresh.map(|d| Instant::now() + d),
             _ => None,
         };
+        io.arm_extra_if(to == State::Master);
         if let Some(slot) = self.transitions.get_mut(id) {
             *slot = Some(Transition {
                 from: vrrp_state(from, false),
