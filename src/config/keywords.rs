@@ -599,11 +599,7 @@ impl Block {
     // by a line whenever keepalived adds an option tandem does not read.
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
-            Block::Top => &[
-                "interface_up_down_delays",
-                "SSL",
-                "namespace_with_ipsets",
-            ],
+            Block::Top => &["interface_up_down_delays", "SSL", "namespace_with_ipsets"],
             Block::GlobalDefs => GLOBAL_UNSUPPORTED,
             Block::VrrpScript => &[],
             Block::VrrpSyncGroup => &["global_tracking"],
