@@ -104,18 +104,18 @@ fn misspelt_keyword_gets_a_suggestion_with_position() {
 
 #[test]
 fn unsupported_keepalived_options_say_so() {
-    let e = errors("global_defs {\n   namespace_with_ipsets\n}\n");
+    let e = errors("global_defs {\n   nftables_ipvs\n}\n");
     assert_eq!(
         e,
         [
-            "t.conf:2:4: error: \"namespace_with_ipsets\" is a keepalived option that tandem does not support yet"
+            "t.conf:2:4: error: \"nftables_ipvs\" is a keepalived option that tandem does not support yet"
         ]
     );
-    let e = errors(&INSTANCE.replace("    priority 100", "    unicast_fault_no_peer"));
+    let e = errors(&INSTANCE.replace("    priority 100", "    down_timer_adverts 3"));
     assert_eq!(
         e,
         [
-            "t.conf:4:5: error: \"unicast_fault_no_peer\" is a keepalived option that tandem does not support yet"
+            "t.conf:4:5: error: \"down_timer_adverts\" is a keepalived option that tandem does not support yet"
         ]
     );
     // Never "unknown keyword" for a documented keepalived option.
@@ -216,12 +216,12 @@ fn braces_on_the_next_line_and_one_line_blocks() {
 
 #[test]
 fn all_problems_are_reported_at_once() {
-    let text = "global_defs {\n  namespace_with_ipsets\n  smtp_connect_timeout x\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 0\n  priorty 3\n}\n";
+    let text = "global_defs {\n  nftables_ipvs\n  smtp_connect_timeout x\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 0\n  priorty 3\n}\n";
     let e = errors(text);
     assert_eq!(
         e,
         [
-            "t.conf:2:3: error: \"namespace_with_ipsets\" is a keepalived option that tandem does not support yet",
+            "t.conf:2:3: error: \"nftables_ipvs\" is a keepalived option that tandem does not support yet",
             "t.conf:3:24: error: smtp_connect_timeout expects a whole number, not \"x\"",
             "t.conf:7:21: error: virtual_router_id 0 is out of range (1-255)",
             "t.conf:8:3: error: unknown keyword \"priorty\" in vrrp_instance; did you mean \"priority\"? (keepalived 2.2.7 would log it and skip the line)",
