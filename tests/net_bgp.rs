@@ -8,7 +8,9 @@
 //! when tandem gets SIGTERM (while tandem still runs: the drain), and gets
 //! it back when the check passes again or tandem starts again; after
 //! kill -9 (no withdrawal sent) BIRD withdraws on its own, as the kernel
-//! removes tandem's liveness device, which its routes point at. This
+//! removes tandem's liveness device, which its routes point at. An IPv6
+//! VIP (`tdm-s12bgp6-*`, one balancer, an IPv6-only session) goes out as a
+//! /128 and is withdrawn on quorum loss the same way. This
 //! machine's kernel has no IPVS: the checks and the quorum run all the
 //! same (tandem logs that it cannot program the table), which is all this
 //! test needs.
@@ -140,7 +142,13 @@ fn listener(ns: &Netns) -> Proc {
 
 /// The gateways of the VIP's route in the router's kernel table.
 fn nexthops(router: &Netns) -> BTreeSet<String> {
-    let out = router.ip(&["-j", "route", "show", VIP]);
+    gateways(router, "-4", VIP)
+}
+
+/// The gateways of the route to exactly `dst` (a host route: `ip route
+/// show` selects the exact prefix) in the router's kernel table.
+fn gateways(router: &Netns, family: &str, dst: &str) -> BTreeSet<String> {
+    let out = router.ip(&[family, "-j", "route", "show", dst]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let mut set = BTreeSet::new();
     for r in v.as_array().into_iter().flatten() {
@@ -158,15 +166,24 @@ fn nexthops(router: &Netns) -> BTreeSet<String> {
 
 /// The `via` lines of the VIP's routes in the router's BIRD.
 fn bird_vias(router: &Netns, dir: &Path) -> BTreeSet<String> {
+    vias(&birdc_show_route(router, dir, &format!("{VIP}/32")))
+}
+
+/// `birdc show route PREFIX` on the router's BIRD.
+fn birdc_show_route(router: &Netns, dir: &Path, prefix: &str) -> String {
     let out = router
         .command("birdc")
         .arg("-s")
         .arg(dir.join("router.ctl"))
-        .args(["show", "route", &format!("{VIP}/32")])
+        .args(["show", "route", prefix])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `via` addresses of `birdc show route`'s output.
+fn vias(out: &str) -> BTreeSet<String> {
+    out.lines()
         .filter_map(|l| l.trim().strip_prefix("via "))
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
@@ -415,4 +432,138 @@ fn frr_as_the_router_follows_announce_and_withdraw() {
     assert_eq!(tandems[1].wait(15.0), Some(0), "{}", tandems[1].log());
     drop(tandems);
     drop(birds);
+}
+
+/// The IPv6 test's VIP, its balancer (node 1) and its router (node 0).
+const VIP6: &str = "2001:db8:10::10";
+const LB6: &str = "2001:db8::2";
+
+/// An IPv6-only eBGP session between the router (2001:db8::1, AS 64500)
+/// and one balancer (AS 64511), and tandem on a VIP of 2001:db8:10::/48
+/// whose real server's check target is a listener on `::1`.
+fn v6_confs(dir: &Path) -> (String, String, String) {
+    let router = "router id 1;
+protocol device {}
+protocol kernel { ipv6 { export all; }; merge paths yes; }
+protocol bgp lb1 {
+  local 2001:db8::1 as 64500;
+  neighbor 2001:db8::2 as 64511;
+  connect retry time 1;
+  ipv6 { import all; export none; };
+}
+"
+    .to_string();
+    let d = dir.display();
+    let balancer = format!(
+        "router id 2;
+protocol device {{}}
+include \"{d}/lb6-vips.conf\";
+protocol bgp upstream {{
+  local {LB6} as 64511;
+  neighbor 2001:db8::1 as 64500;
+  connect retry time 1;
+  ipv6 {{ import none; export where proto = \"tandem6\"; }};
+}}
+"
+    );
+    let tandem = format!(
+        "virtual_server {VIP6} 80 {{
+  protocol TCP
+  lvs_sched mh
+  tandem_bgp {{
+    bird_socket {d}/lb6.ctl
+    include_file {d}/lb6-vips.conf
+  }}
+  real_server 2001:db8::50 80 {{
+    inhibit_on_failure
+    TCP_CHECK {{
+      connect_ip ::1
+      connect_port 8080
+      connect_timeout 1
+      retry 0
+      delay_loop 0.3
+      warmup 0
+    }}
+  }}
+}}
+"
+    );
+    (router, balancer, tandem)
+}
+
+/// The check target of the IPv6 test: a TCP listener on the balancer's `::1`.
+fn listener6(ns: &Netns) -> Proc {
+    let child = ns
+        .command("python3")
+        .args(["-m", "http.server", "--bind", "::1", "8080"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start python3: {e}"));
+    Proc(child)
+}
+
+/// The router's kernel has the /128 to [`VIP6`] via the balancer exactly
+/// when `announced` (within 20 s), and its BIRD agrees.
+fn expect6(router: &Netns, dir: &Path, announced: bool, tandem: &Daemon, what: &str) {
+    let want: BTreeSet<String> = [LB6]
+        .iter()
+        .filter(|_| announced)
+        .map(|s| s.to_string())
+        .collect();
+    let start = std::time::Instant::now();
+    let ok = wait_until(20.0, || gateways(router, "-6", VIP6) == want);
+    eprintln!("{what}: router's kernel route after {:?}", start.elapsed());
+    let table = router.ip(&["-6", "route", "show"]);
+    assert!(
+        ok,
+        "{what}: want nexthops {want:?}, kernel has:\n{}\n{}",
+        String::from_utf8_lossy(&table.stdout),
+        tandem.log()
+    );
+    let bird = birdc_show_route(router, dir, &format!("{VIP6}/128"));
+    assert_eq!(vias(&bird), want, "{what}: birdc show route:\n{bird}");
+    if announced {
+        assert!(bird.contains(&format!("{VIP6}/128")), "{bird}");
+    }
+}
+
+/// An IPv6 VIP is announced as a /128 over an IPv6 BGP session, withdrawn
+/// when the virtual server loses its quorum and announced again when it
+/// gets it back, read from the router's kernel (`ip -6 route`) and BIRD.
+#[test]
+fn an_ipv6_vip_is_announced_as_a_128_and_withdrawn_on_quorum_loss() {
+    if Command::new("bird").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "bird2 is missing under CI");
+        eprintln!("skipped: bird (Debian's bird2) is not installed");
+        return;
+    }
+    let lan = Lan::new("s12bgp6", 2);
+    let dir = Scratch::new("s12bgp6");
+    let d = &dir.0;
+    let (router, lb) = (&lan.nodes[0], &lan.nodes[1]);
+    let (router_conf, lb_conf, tandem_conf) = v6_confs(d);
+    let _router_bird = bird(router, d, "router", &router_conf);
+    std::fs::write(
+        d.join("lb6-vips.conf"),
+        "protocol static tandem4 { ipv4; }\nprotocol static tandem6 { ipv6; }\n",
+    )
+    .unwrap();
+    let _lb_bird = bird(lb, d, "lb6", &lb_conf);
+    let check = listener6(lb);
+    let conf = dir.file("lb6.conf", &tandem_conf);
+    let tandem = Daemon::start(lb, &conf, d.join("lb6.log"));
+    expect6(router, d, true, &tandem, "v6: with quorum");
+    let written = std::fs::read_to_string(d.join("lb6-vips.conf")).unwrap();
+    assert!(
+        written.contains(&format!("route {VIP6}/128 via")),
+        "{written}"
+    );
+
+    // The real server's check fails: the quorum is lost, the /128 withdrawn.
+    drop(check);
+    expect6(router, d, false, &tandem, "v6: quorum lost");
+    let _check = listener6(lb);
+    expect6(router, d, true, &tandem, "v6: quorum back");
 }
