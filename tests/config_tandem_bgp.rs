@@ -2,7 +2,8 @@
 //! the model it gives with defaults and with every option, and each
 //! mistake's message and file:line:col (a misspelt keyword with its
 //! suggestion; an unusable service; two blocks that disagree on one
-//! include file; the consistent-hashing warnings).
+//! include file; the consistent-hashing warnings, also `mh` without
+//! `mh-fallback`).
 
 use std::path::Path;
 
@@ -30,6 +31,11 @@ fn messages(text: &str) -> Vec<String> {
         .iter()
         .map(|d| d.to_string())
         .collect()
+}
+
+/// `text` with `mh-fallback` after its `lvs_sched mh`.
+fn fallback(text: &str) -> String {
+    text.replace("lvs_sched mh\n", "lvs_sched mh\n  mh-fallback\n")
 }
 
 fn vs(key: &str, bgp: &str) -> String {
@@ -155,12 +161,13 @@ fn a_scheduler_that_does_not_hash_consistently_is_warned_about() {
                 && l.contains("without inhibit_on_failure")),
         "{m:?}"
     );
-    // mh with inhibit_on_failure: only the note about sloppy_tcp.
-    let m = messages(&vs("203.0.113.10 80", "    include_file /v\n"));
+    // mh with inhibit_on_failure and mh-fallback: only the note about
+    // sloppy_tcp.
+    let m = messages(&fallback(&vs("203.0.113.10 80", "    include_file /v\n")));
     assert!(
         m.len() == 1
             && m[0]
-                .starts_with("t.conf:4:3: note: tandem_bgp: tandem sets net.ipv4.vs.sloppy_tcp=1"),
+                .starts_with("t.conf:5:3: note: tandem_bgp: tandem sets net.ipv4.vs.sloppy_tcp=1"),
         "{m:?}"
     );
 }
@@ -174,5 +181,40 @@ fn sloppy_tcp_and_sctp_are_announced_once() {
     assert!(
         notes.len() == 1 && notes[0].contains("sloppy_tcp=1 and sloppy_sctp=1"),
         "{m:?}"
+    );
+}
+
+/// `mh` with `inhibit_on_failure` and no `mh-fallback` (flag 1): one
+/// warning at the virtual_server, with or without `tandem_bgp`; none with
+/// the flag by either of its names, or without `inhibit_on_failure`.
+#[test]
+fn mh_with_inhibit_on_failure_wants_mh_fallback() {
+    let want = "t.conf:1:1: warning: virtual_server 203.0.113.10:80: lvs_sched mh with inhibit_on_failure and without mh-fallback: a new connection hashed to a failed real server (kept at weight 0) is refused instead of rehashed; add mh-fallback";
+    let bgp = vs("203.0.113.10 80", "    include_file /v\n");
+    let plain = "virtual_server 203.0.113.10 80 {\n  protocol TCP\n  lvs_sched mh\n  real_server 192.0.2.50 80 {\n    inhibit_on_failure\n  }\n}\n";
+    for text in [bgp.as_str(), plain] {
+        let m = messages(text);
+        assert_eq!(
+            m.iter()
+                .filter(|l| l.contains("mh-fallback"))
+                .collect::<Vec<_>>(),
+            [want],
+            "{m:?}"
+        );
+        let with_flag = [
+            fallback(text),
+            text.replace("lvs_sched mh\n", "lvs_sched mh\n  flag-1\n"),
+            text.replace("    inhibit_on_failure\n", ""),
+        ];
+        for t in with_flag {
+            let m = messages(&t);
+            assert!(!m.iter().any(|l| l.contains("mh-fallback")), "{t}\n{m:?}");
+        }
+    }
+    // The flag is the kernel's: the model carries it.
+    assert!(
+        model(&fallback(plain)).virtual_servers[0]
+            .sched_flags
+            .flag_1
     );
 }

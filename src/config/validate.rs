@@ -534,6 +534,7 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
             );
         }
         ha_suspend_group(cfg, vs, out);
+        mh_fallback(vs, out);
         let family = service_family(cfg, vs);
         real_servers(vs, family, out);
         if let Some(s) = &vs.sorry_server
@@ -549,6 +550,27 @@ fn virtual_servers(cfg: &Config, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
+    }
+}
+
+/// `mh` keeps a failed real server's slots while `inhibit_on_failure`
+/// holds it at weight 0 (the kernel builds the table from each server's
+/// last non-zero weight); without `mh-fallback` (scheduler flag 1) IPVS
+/// finds no destination for a new connection hashed to such a slot and
+/// refuses it, where with the flag it rehashes to an available server.
+fn mh_fallback(vs: &VirtualServer, out: &mut Vec<Diagnostic>) {
+    if vs.lvs_sched == LvsSched::Mh
+        && !vs.sched_flags.flag_1
+        && vs.real_servers.iter().any(|r| r.inhibit_on_failure)
+    {
+        warning(
+            out,
+            &vs.origin,
+            format!(
+                "virtual_server {}: lvs_sched mh with inhibit_on_failure and without mh-fallback: a new connection hashed to a failed real server (kept at weight 0) is refused instead of rehashed; add mh-fallback",
+                vs.key
+            ),
+        );
     }
 }
 
