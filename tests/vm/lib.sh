@@ -26,7 +26,27 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# A test that sets CHECKING=TAG has its captures of that round
+# ($SCRATCH/TAG-c1.txt, TAG-pa.txt) and its daemon's log (TAG.log) shown
+# when it fails.
+CHECKING=
+fail() {
+  if [ -n "$CHECKING" ]; then
+    for f in "$CHECKING-c1.txt" "$CHECKING-pa.txt" "$CHECKING.log"; do
+      echo "--- $f:" >&2
+      head -20 "$SCRATCH/$f" >&2
+    done
+  fi
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# garps FILE SRC_MAC VIP: the times of the gratuitous ARPs for VIP from
+# SRC_MAC in a `tcpdump -e` capture (which shows a target MAC that is not
+# zero: "who-has X (MAC) tell X").
+garps() {
+  grep -F "$2 >" "$1" | grep -F "who-has $3 " | grep -F "tell $3," | awk '{print $1}' || true
+}
 note() { echo "  $*"; }
 
 # Remember a background process so that the test's exit stops it.

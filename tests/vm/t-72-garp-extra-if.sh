@@ -68,23 +68,6 @@ until_() {
 master() { has_addr "$A" vrrp.71 192.0.2.71 && has_addr "$A" eth1 198.51.100.71; }
 released() { ! has_addr "$A" eth1 198.51.100.71; }
 
-# garps FILE SRC_MAC VIP: the times of the gratuitous ARPs for VIP from SRC_MAC.
-garps() {
-  # (tcpdump shows a target MAC that is not zero: "who-has X (MAC) tell X".)
-  grep -F "$2 >" "$1" | grep -F "who-has $3 " | grep -F "tell $3," | awk '{print $1}' || true
-}
-# A failure of `check` shows what was captured and logged.
-CHECKING=
-fail() {
-  if [ -n "$CHECKING" ]; then
-    for f in "$CHECKING-c1.txt" "$CHECKING-pa.txt" "$CHECKING.log"; do
-      echo "--- $f:" >&2
-      head -20 "$SCRATCH/$f" >&2
-    done
-  fi
-  echo "FAIL: $*" >&2
-  exit 1
-}
 # check WHO TAG: the counts and spacing described at the top.
 check() {
   local who=$1 tag=$2 first n

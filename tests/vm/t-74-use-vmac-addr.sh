@@ -75,23 +75,6 @@ master() { has_addr "$A" eth0 192.0.2.72 && has_addr "$A" vaddr.72 198.51.100.73
 released() { ! ip -n "$A" link show vaddr.72 >/dev/null 2>&1; }
 conf() { ip netns exec "$A" cat "/proc/sys/net/ipv4/conf/$1/$2"; }
 
-# garps FILE SRC_MAC VIP: the times of the gratuitous ARPs for VIP from SRC_MAC.
-garps() {
-  # (tcpdump shows a target MAC that is not zero: "who-has X (MAC) tell X".)
-  grep -F "$2 >" "$1" | grep -F "who-has $3 " | grep -F "tell $3," | awk '{print $1}' || true
-}
-# A failure of `check` shows what was captured and logged.
-CHECKING=
-fail() {
-  if [ -n "$CHECKING" ]; then
-    for f in "$CHECKING-c1.txt" "$CHECKING-pa.txt" "$CHECKING.log"; do
-      echo "--- $f:" >&2
-      head -20 "$SCRATCH/$f" >&2
-    done
-  fi
-  echo "FAIL: $*" >&2
-  exit 1
-}
 # check WHO TAG: the captures described at the top.
 check() {
   local who=$1 tag=$2 first n
