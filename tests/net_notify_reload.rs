@@ -18,9 +18,10 @@
 
 mod netns;
 
+use netns::fifo::Fifo;
+
 use std::fs;
-use std::io::Read;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use netns::daemon::{Daemon, Scratch};
@@ -86,34 +87,6 @@ vrrp_sync_group G {{
         c += &instance("VI_DF", "eth0", 68, 100, 1, &df);
     }
     c
-}
-
-/// A FIFO made before the daemon starts, read without blocking (also
-/// across keepalived's reload, which closes and opens it again).
-struct Fifo(fs::File, String);
-
-impl Fifo {
-    fn make(path: &Path) -> Fifo {
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo(3) reads the NUL-terminated path only.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .unwrap();
-        Fifo(f, String::new())
-    }
-    fn lines(&mut self) -> Vec<String> {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.0.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            self.1.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-        self.1.lines().map(str::to_owned).collect()
-    }
 }
 
 /// What one daemon wrote: the FIFO lines of each reload, and the script

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod fifo;
 pub mod keepalived;
 pub mod snmp;
 pub mod threads;
