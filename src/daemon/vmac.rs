@@ -140,7 +140,7 @@ pub fn plan_vmac(
         ),
     };
     taken.insert(name.clone());
-    let mut plan = VmacPlan {
+    let plan = VmacPlan {
         name,
         base: base.index,
         base_ifname: base.name.clone(),
@@ -157,6 +157,16 @@ pub fn plan_vmac(
         address: None,
         index: None,
     };
+    adopt_found(plan, inst, kernel)
+}
+
+/// A link of the plan's name already there: adopted when it is what the
+/// plan would make, refused when it is something else.
+fn adopt_found(
+    mut plan: VmacPlan,
+    inst: &VrrpInstance,
+    kernel: &Kernel,
+) -> Result<VmacPlan, PlanError> {
     plan.index = match found(&plan, kernel) {
         Ok(Found::Matching(i)) => Some(i),
         Ok(_) => None,
@@ -210,7 +220,7 @@ pub fn plan_addr_vmacs(
         };
         let name = choose_name(prefix, vrid, v6, base.index, &link, kernel, taken);
         taken.insert(name.clone());
-        let mut plan = VmacPlan {
+        let plan = VmacPlan {
             name,
             base: base.index,
             base_ifname: base.name.clone(),
@@ -222,18 +232,7 @@ pub fn plan_addr_vmacs(
             address: None,
             index: None,
         };
-        plan.index = match found(&plan, kernel) {
-            Ok(Found::Matching(i)) => Some(i),
-            Ok(_) => None,
-            Err(what) => {
-                return Err(PlanError::Invalid {
-                    origin: inst.origin.to_string(),
-                    instance: inst.name.clone(),
-                    what,
-                });
-            }
-        };
-        out.push((dev.clone(), plan));
+        out.push((dev.clone(), adopt_found(plan, inst, kernel)?));
     }
     Ok(out)
 }
